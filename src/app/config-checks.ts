@@ -1,0 +1,8 @@
+import type { ConfigCheck } from '../config/load.js';
+
+/**
+ * Every module's semantic configuration checks, run after the schema so that
+ * one error message lists every problem. Modules export their checks; this is
+ * the composition root that gathers them.
+ */
+export const configChecks: readonly ConfigCheck[] = [];

@@ -1,0 +1,27 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { EngineSchema } from './engine.js';
+import { MediaTopLevel } from './media.js';
+import { NodeSchema } from './node.js';
+import { PolicyTopLevel } from './policy.js';
+import { QueueSchema } from './queue.js';
+import { RecordingsTopLevel } from './recordings.js';
+import { DrachtioSchema, SipServerSchema } from './sip-server.js';
+
+/** The one schema every Switchboard configuration file is validated against. */
+export const ConfigSchema = Type.Object(
+  {
+    node: NodeSchema,
+    sipServer: SipServerSchema,
+    drachtio: DrachtioSchema,
+    engine: EngineSchema,
+    queues: Type.Array(QueueSchema, { default: [], description: 'Queues and menus.' }),
+    ...PolicyTopLevel,
+    ...MediaTopLevel,
+    ...RecordingsTopLevel,
+  },
+  { additionalProperties: false, description: 'Switchboard configuration.' },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type QueueConfig = Static<typeof QueueSchema>;
+export type SipServerConfig = Static<typeof SipServerSchema>;

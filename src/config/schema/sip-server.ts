@@ -1,0 +1,90 @@
+import { Type } from '@sinclair/typebox';
+import { Host, Port, StringEnum } from './common.js';
+
+const Listener = Type.Object(
+  {
+    transport: StringEnum(['udp', 'tcp'] as const, { description: 'SIP transport of this listener.' }),
+    host: Host('Local address to bind (IPv4 or IPv6 literal).', '127.0.0.1'),
+    port: Port('Local port to bind (0 picks a free port).', 5060),
+    advertisedHost: Type.Optional(
+      Host('Address written into Via, Contact and SDP-independent headers when it differs from the bound one (NAT).'),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The embedded drachtio-compatible SIP server. It speaks SIP on `listen` and
+ * the drachtio control protocol on `control`.
+ */
+export const SipServerSchema = Type.Object(
+  {
+    embedded: Type.Boolean({
+      default: true,
+      description:
+        'Run the embedded SIP server. Set to false to connect the engine to a real drachtio-server given under `drachtio`.',
+    }),
+    thread: StringEnum(['worker', 'inline'] as const, {
+      default: 'worker',
+      description:
+        "Where the embedded server runs: 'worker' (its own thread, so it does not share the app's event loop) or 'inline' (same thread; for debugging).",
+    }),
+    listen: Type.Array(Listener, {
+      minItems: 1,
+      default: [
+        { transport: 'udp', host: '127.0.0.1', port: 5060 },
+        { transport: 'tcp', host: '127.0.0.1', port: 5060 },
+      ],
+      description: 'SIP listeners.',
+    }),
+    control: Type.Object(
+      {
+        host: Host('Address the drachtio control port listens on.', '127.0.0.1'),
+        port: Port('drachtio control port (drachtio-server uses 9022).', 9022),
+        secret: Type.String({ minLength: 1, default: 'cymru', description: 'Shared secret apps authenticate with.' }),
+      },
+      { additionalProperties: false, default: {}, description: 'drachtio control channel.' },
+    ),
+    timers: Type.Object(
+      {
+        t1Ms: Type.Integer({ minimum: 1, maximum: 60000, default: 500, description: 'RFC 3261 T1 (RTT estimate).' }),
+        t2Ms: Type.Integer({ minimum: 1, maximum: 600000, default: 4000, description: 'RFC 3261 T2 (max non-INVITE retransmit interval).' }),
+        t4Ms: Type.Integer({ minimum: 1, maximum: 600000, default: 5000, description: 'RFC 3261 T4 (max message lifetime).' }),
+        appResponseTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 64000,
+          description: 'How long an app may take to answer a new request before the server answers 500 itself.',
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'Transaction timers.' },
+    ),
+    maxMessageBytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1048576,
+      default: 65535,
+      description: 'Largest SIP message accepted; larger ones get 513 (or are dropped when no response can be formed).',
+    }),
+    maxPendingInvites: Type.Integer({
+      minimum: 1,
+      default: 20000,
+      description: 'New INVITEs waiting for an app answer above this get 503 with Retry-After (overload protection).',
+    }),
+    cdrs: Type.Boolean({ default: true, description: 'Emit cdr:attempt/start/stop events to apps that route them.' }),
+    userAgent: Type.String({ default: 'switchboard', description: 'Server header on locally generated responses.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'The embedded drachtio-compatible SIP server.' },
+);
+
+/** Where the engine's drachtio-srf app connects. */
+export const DrachtioSchema = Type.Object(
+  {
+    host: Type.Optional(Host('drachtio-server host. Default: the embedded server (sipServer.control.host).')),
+    port: Type.Optional(Port('drachtio-server control port. Default: sipServer.control.port.')),
+    secret: Type.Optional(Type.String({ minLength: 1, description: 'Shared secret. Default: sipServer.control.secret.' })),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Connection of the engine to a drachtio server: the embedded one by default, or a real drachtio-server.',
+  },
+);
