@@ -15,14 +15,16 @@ const allowed: Record<string, readonly string[]> = {
   'errors.ts': [],
   config: ['errors.ts'],
   observability: ['errors.ts', 'config'],
+  daemon: ['errors.ts', 'observability'],
+  audio: ['errors.ts', 'daemon'],
   'sip-server': ['errors.ts', 'config', 'observability'],
   policy: ['errors.ts', 'config'],
-  media: ['errors.ts', 'config', 'observability'],
-  recordings: ['errors.ts', 'config', 'observability'],
-  engine: ['errors.ts', 'config', 'observability', 'policy', 'media', 'recordings'],
+  media: ['errors.ts', 'config', 'observability', 'daemon', 'audio'],
+  recordings: ['errors.ts', 'config', 'observability', 'daemon', 'audio'],
+  engine: ['errors.ts', 'config', 'observability', 'policy', 'media', 'recordings', 'audio'],
   api: ['errors.ts', 'config', 'observability', 'policy', 'media', 'recordings', 'engine'],
-  app: ['errors.ts', 'config', 'observability', 'policy', 'media', 'recordings', 'engine', 'api', 'sip-server'],
-  cli: ['errors.ts', 'config', 'observability', 'policy', 'media', 'recordings', 'engine', 'api', 'sip-server', 'app'],
+  app: ['errors.ts', 'config', 'observability', 'daemon', 'audio', 'policy', 'media', 'recordings', 'engine', 'api', 'sip-server'],
+  cli: ['errors.ts', 'config', 'observability', 'daemon', 'audio', 'policy', 'media', 'recordings', 'engine', 'api', 'sip-server', 'app'],
 };
 
 /** Node built-ins that do I/O: pure layers must not import them. */

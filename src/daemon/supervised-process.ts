@@ -1,0 +1,159 @@
+/**
+ * A child daemon we own (rtpengine, redis-server): spawn it, wait until a probe
+ * says it answers, restart it with back-off if it dies, stop it on shutdown.
+ * Start failures carry the tail of the child's output so the operator sees why.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, SwitchboardError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { OutputTail } from './output-tail.js';
+
+export interface SupervisedProcessOptions {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Resolves true once the daemon answers (e.g. a ping on its control port). */
+  readonly ready: (signal: AbortSignal) => Promise<boolean>;
+  readonly readyTimeoutMs?: number;
+  readonly probeIntervalMs?: number;
+  /** Restart after an unexpected exit (default on), with exponential back-off. */
+  readonly restart?: { readonly enabled: boolean; readonly minDelayMs?: number; readonly maxDelayMs?: number };
+  readonly stopGraceMs?: number;
+  readonly logger: Logger;
+}
+
+export interface SupervisedProcessEvents {
+  ready: [pid: number];
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+  restarting: [attempt: number, delayMs: number];
+  failed: [error: SwitchboardError];
+}
+
+export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private started = false;
+  private restartCount = 0;
+  private readonly tail = new OutputTail();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly options: SupervisedProcessOptions) {
+    super();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** How many times the daemon was restarted after dying. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** The last few KB the daemon printed. */
+  outputTail(): string {
+    return this.tail.text();
+  }
+
+  /** Spawns the daemon and resolves once it is ready; rejects with its output tail if it is not. */
+  async start(): Promise<void> {
+    if (this.started) throw new SwitchboardError(ErrorCodes.CHILD_PROCESS, `${this.options.name} already started`);
+    this.started = true;
+    await this.spawnAndWait();
+  }
+
+  private async spawnAndWait(): Promise<void> {
+    const { name, command, args, cwd, env, logger } = this.options;
+    const child = spawn(command, [...args], { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout?.on('data', (c: Buffer) => this.tail.push(c));
+    child.stderr?.on('data', (c: Buffer) => this.tail.push(c));
+    let spawnError: Error | undefined;
+    child.on('error', (e) => {
+      spawnError = e;
+    });
+    let exited = false;
+    let becameReady = false;
+    child.once('exit', (code, signal) => {
+      exited = true;
+      this.emit('exit', code, signal);
+      // A child that never became ready is retried by whoever awaited its start.
+      if (this.stopping || !becameReady) return;
+      logger.warn({ daemon: name, code, signal, output: this.tail.text().slice(-1000) }, 'daemon exited unexpectedly');
+      void this.restartLater();
+    });
+
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 10_000);
+    const interval = this.options.probeIntervalMs ?? 100;
+    while (Date.now() < deadline) {
+      if (spawnError !== undefined || exited) break;
+      try {
+        if (await this.options.ready(this.abort.signal)) {
+          becameReady = true;
+          logger.info({ daemon: name, pid: child.pid }, 'daemon ready');
+          this.emit('ready', child.pid ?? -1);
+          return;
+        }
+      } catch {
+        // not ready yet
+      }
+      await sleep(interval);
+    }
+    const why =
+      spawnError !== undefined
+        ? `could not start ${command}: ${spawnError.message}`
+        : exited
+          ? `${name} exited during start-up`
+          : `${name} did not become ready within ${this.options.readyTimeoutMs ?? 10_000} ms`;
+    if (!exited) this.killChild(child);
+    const tail = this.tail.text();
+    throw new SwitchboardError(ErrorCodes.CHILD_PROCESS, tail === '' ? why : `${why}; its last output:\n${tail}`);
+  }
+
+  private async restartLater(): Promise<void> {
+    const policy = this.options.restart ?? { enabled: true };
+    if (!policy.enabled || this.stopping) return;
+    const min = policy.minDelayMs ?? 200;
+    const max = policy.maxDelayMs ?? 10_000;
+    for (;;) {
+      if (this.stopping) return;
+      this.restartCount++;
+      const delay = Math.min(max, min * 2 ** Math.min(this.restartCount - 1, 16));
+      this.emit('restarting', this.restartCount, delay);
+      await sleep(delay);
+      if (this.stopping) return;
+      try {
+        await this.spawnAndWait();
+        return;
+      } catch (e) {
+        const err = e as SwitchboardError;
+        this.options.logger.error({ daemon: this.options.name, err: err.message }, 'daemon restart failed');
+        this.emit('failed', err);
+      }
+    }
+  }
+
+  private killChild(child: ChildProcess): void {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  /** Stops the daemon (SIGTERM, then SIGKILL after the grace period). Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.abort.abort();
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const grace = sleep(this.options.stopGraceMs ?? 3000).then(() => 'timeout' as const);
+    if ((await Promise.race([exited.then(() => 'exited' as const), grace])) === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
