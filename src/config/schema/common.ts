@@ -39,3 +39,28 @@ export function StringEnum<const T extends readonly string[]>(
 ): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
+
+/**
+ * Something to say to a party: text spoken by TTS (espeak-ng) or an uploaded
+ * recording (mp3/wav). Exactly one of `text` and `file` is given (a check in
+ * src/media enforces it, with the path of the offending prompt). Used by
+ * after-hours and voicemail messages (policy) and by whisper/countdown (media);
+ * src/media renders every configured prompt ahead of time.
+ */
+export const PromptSpec = Type.Object(
+  {
+    text: Type.Optional(Type.String({ minLength: 1, description: 'Text to speak with TTS. May contain {placeholders} where the prompt allows them.' })),
+    file: Type.Optional(Type.String({ minLength: 1, description: 'Uploaded audio file (mp3 or wav) to play instead of TTS.' })),
+    language: Type.Optional(
+      Type.String({
+        pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
+        errorHint: 'a language tag such as en, en-US or id',
+        description: 'Language of the text (chooses the TTS voice). Default: the queue or engine language.',
+      }),
+    ),
+    speed: Type.Optional(
+      Type.Number({ minimum: 0.5, maximum: 2, description: 'Read speed as a multiple of normal (1 = normal); recordings keep their pitch.' }),
+    ),
+  },
+  { additionalProperties: false, description: 'A prompt: TTS text or an uploaded audio file.' },
+);
