@@ -1,0 +1,226 @@
+/**
+ * rtpengine's pcap segments of one call → one PCM stream (8 kHz s16le, stereo
+ * with the caller on the left and the agent on the right, or both mixed).
+ *
+ * Segments (one per start/stop of recording, i.e. per pause) are read in order
+ * of their first packet; the capture clock places each segment, so a pause
+ * becomes silence as long as the pause was. Files are streamed chunk by chunk
+ * with back-pressure from the output, so memory stays bounded.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { RecordingFormatError } from '../errors.js';
+import { PcapParser } from '../pcap/pcap-parser.js';
+import { decodeUdp, formatAddress, isSupportedLinkType } from '../pcap/udp-datagram.js';
+import { parseRtp } from '../rtp/rtp-header.js';
+import { PartyTrack, SAMPLE_RATE, type PartyRole, type PartyStats } from './party-track.js';
+import { Timeline, type ChannelLayout } from './timeline.js';
+
+/** How to recognise a party's flow in the capture. */
+export interface PartySelector {
+  /** rtpengine's local port that receives this party's RTP (the port in the SDP rtpengine gave that party). */
+  readonly localPort?: number;
+  /** The party's own address as seen by rtpengine. */
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
+export interface PcmConversionInput {
+  /** pcap files of the recording, one per segment, any order. */
+  readonly segments: readonly string[];
+  readonly parties?: { readonly caller?: PartySelector; readonly agent?: PartySelector };
+  readonly layout: ChannelLayout;
+  readonly signal?: AbortSignal;
+}
+
+export interface FlowReport {
+  readonly source: string;
+  readonly destination: string;
+  readonly party: PartyRole | 'unassigned';
+  packets: number;
+}
+
+export interface PcmConversionReport {
+  readonly sampleRate: number;
+  readonly channels: 1 | 2;
+  /** Samples per channel written to the output. */
+  durationSamples: number;
+  readonly segments: number;
+  readonly assignment: 'selectors' | 'order-of-appearance';
+  readonly parties: Record<PartyRole, PartyStats>;
+  readonly flows: FlowReport[];
+  lateSamples: number;
+  skipped: Record<string, number>;
+  /** Bytes of a cut-off last record, per file that had one. */
+  truncatedTail: Record<string, number>;
+}
+
+interface Segment {
+  readonly file: string;
+  readonly firstMicros: number;
+}
+
+async function firstPacketTime(file: string): Promise<number | undefined> {
+  const fh = await open(file, 'r').catch((e: unknown) => {
+    throw new RecordingFormatError(`${file}: cannot open capture (${(e as Error).message})`, { cause: e });
+  });
+  try {
+    const head = Buffer.alloc(24 + 16);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    let first: number | undefined;
+    const parser = new PcapParser(file, (rec) => {
+      first ??= rec.timeMicros;
+    });
+    parser.push(head.subarray(0, bytesRead));
+    if (bytesRead < 24) parser.end();
+    if (first === undefined && bytesRead >= 40) {
+      // The record header is enough for the time; the parser wants the whole record.
+      const be = parser.fileHeader?.bigEndian === true;
+      const sec = be ? head.readUInt32BE(24) : head.readUInt32LE(24);
+      const frac = be ? head.readUInt32BE(28) : head.readUInt32LE(28);
+      first = sec * 1e6 + frac * (parser.fileHeader?.nanosecond === true ? 0.001 : 1);
+    }
+    return first;
+  } finally {
+    await fh.close();
+  }
+}
+
+function matches(sel: PartySelector | undefined, src: string, srcPort: number, dstPort: number): boolean {
+  if (sel === undefined) return false;
+  if (sel.localPort === undefined && sel.remoteAddress === undefined && sel.remotePort === undefined) return false;
+  if (sel.localPort !== undefined && sel.localPort !== dstPort) return false;
+  if (sel.remoteAddress !== undefined && sel.remoteAddress !== src) return false;
+  if (sel.remotePort !== undefined && sel.remotePort !== srcPort) return false;
+  return true;
+}
+
+/** Converts the segments to PCM written to `output` (not ended here). */
+export async function convertPcapsToPcm(input: PcmConversionInput, output: Writable): Promise<PcmConversionReport> {
+  if (input.segments.length === 0) throw new RecordingFormatError('the recording has no capture segments');
+  const found: Segment[] = [];
+  for (const file of input.segments) {
+    const firstMicros = await firstPacketTime(file);
+    if (firstMicros !== undefined) found.push({ file, firstMicros });
+  }
+  found.sort((a, b) => a.firstMicros - b.firstMicros);
+
+  const useSelectors = input.parties?.caller !== undefined || input.parties?.agent !== undefined;
+  const tracks: Record<PartyRole, PartyTrack> = { caller: new PartyTrack('caller'), agent: new PartyTrack('agent') };
+  const report: PcmConversionReport = {
+    sampleRate: SAMPLE_RATE,
+    channels: input.layout === 'stereo' ? 2 : 1,
+    durationSamples: 0,
+    segments: found.length,
+    assignment: useSelectors ? 'selectors' : 'order-of-appearance',
+    parties: { caller: tracks.caller.stats, agent: tracks.agent.stats },
+    flows: [],
+    lateSamples: 0,
+    skipped: {},
+    truncatedTail: {},
+  };
+  const skip = (why: string): void => {
+    report.skipped[why] = (report.skipped[why] ?? 0) + 1;
+  };
+
+  let needDrain = false;
+  let outputError: Error | undefined;
+  const onOutputError = (e: Error): void => {
+    outputError = e;
+  };
+  output.on('error', onOutputError);
+  const timeline = new Timeline({
+    layout: input.layout,
+    emit: (pcm) => {
+      if (!output.write(pcm)) needDrain = true;
+    },
+  });
+
+  /** Flow (dst port, src port) → party, decided once per flow. */
+  const flows = new Map<number, { party: PartyRole | undefined; report: FlowReport }>();
+  const byLocalPort = new Map<number, PartyRole>();
+  const originMicros = found[0]?.firstMicros ?? 0;
+
+  const assign = (srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number): PartyRole | undefined => {
+    const src = formatAddress(srcAddr);
+    let party: PartyRole | undefined;
+    if (useSelectors) {
+      if (matches(input.parties?.caller, src, srcPort, dstPort)) party = 'caller';
+      else if (matches(input.parties?.agent, src, srcPort, dstPort)) party = 'agent';
+    } else {
+      party = byLocalPort.get(dstPort);
+      if (party === undefined && byLocalPort.size < 2) {
+        party = byLocalPort.size === 0 ? 'caller' : 'agent';
+        byLocalPort.set(dstPort, party);
+      }
+    }
+    report.flows.push({
+      source: `${src}:${srcPort}`,
+      destination: `${formatAddress(dstAddr)}:${dstPort}`,
+      party: party ?? 'unassigned',
+      packets: 0,
+    });
+    return party;
+  };
+
+  for (const segment of found) {
+    tracks.caller.startSegment();
+    tracks.agent.startSegment();
+    let linkType = -1;
+    const parser = new PcapParser(segment.file, (rec, header) => {
+      if (linkType !== header.linkType) {
+        if (!isSupportedLinkType(header.linkType)) {
+          throw new RecordingFormatError(`${segment.file}: unsupported pcap link type ${header.linkType}`);
+        }
+        linkType = header.linkType;
+      }
+      const udp = decodeUdp(linkType, rec.data);
+      if (typeof udp === 'string') return skip(udp);
+      const key = udp.dstPort * 65536 + udp.srcPort + (udp.ipVersion === 6 ? 2 ** 32 : 0);
+      let flow = flows.get(key);
+      if (flow === undefined) {
+        const party = assign(udp.srcAddress, udp.srcPort, udp.dstAddress, udp.dstPort);
+        flow = { party, report: report.flows[report.flows.length - 1]! };
+        flows.set(key, flow);
+      }
+      flow.report.packets++;
+      if (flow.party === undefined) return skip('unassigned-flow');
+      const rtp = parseRtp(udp.payload);
+      if (typeof rtp === 'string') return skip(rtp);
+      const arrival = ((rec.timeMicros - originMicros) * SAMPLE_RATE) / 1e6;
+      const placed = tracks[flow.party].place(rtp, arrival);
+      if (placed !== undefined) timeline.write(flow.party === 'caller' ? 0 : 1, placed.position, placed.samples);
+    });
+    const stream = createReadStream(segment.file, { highWaterMark: 256 * 1024, signal: input.signal });
+    try {
+      for await (const chunk of stream) {
+        parser.push(chunk as Buffer);
+        if (outputError !== undefined) throw outputError;
+        if (needDrain) {
+          needDrain = false;
+          await once(output, 'drain', input.signal !== undefined ? { signal: input.signal } : {});
+        }
+      }
+    } finally {
+      stream.destroy();
+    }
+    const tail = parser.end();
+    if (tail > 0) report.truncatedTail[segment.file] = tail;
+  }
+  timeline.finish();
+  output.off('error', onOutputError);
+  if (outputError !== undefined) throw outputError;
+  report.durationSamples = timeline.emittedSamples;
+  report.lateSamples = timeline.lateSamples;
+  for (const role of ['caller', 'agent'] as const) {
+    const t = tracks[role].stats;
+    const undecodable = Object.entries(t.undecodable);
+    if (t.audioPackets === 0 && undecodable.length > 0) {
+      const types = undecodable.map(([pt, n]) => `payload type ${pt} (${n} packets)`).join(', ');
+      throw new RecordingFormatError(`the ${role}'s audio is in a format the converter does not decode: ${types}; only G.711 (PCMU 0, PCMA 8) is supported`);
+    }
+  }
+  return report;
+}

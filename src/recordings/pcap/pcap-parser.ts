@@ -1,0 +1,136 @@
+/**
+ * Classic libpcap capture files (the format rtpengine's pcap recording method
+ * writes; https://www.tcpdump.org/manpages/pcap-savefile.5.html and
+ * draft-ietf-opsawg-pcap): a 24-byte global header, then records of a 16-byte
+ * header and the captured bytes. Either byte order, microsecond or nanosecond
+ * timestamps. Parsed incrementally from chunks so that memory stays bounded
+ * whatever the file size; each record is handed to a synchronous callback as a
+ * view that is only valid during the call.
+ */
+import { RecordingFormatError } from '../errors.js';
+
+export interface PcapFileHeader {
+  readonly linkType: number;
+  readonly snapLength: number;
+  readonly nanosecond: boolean;
+  readonly bigEndian: boolean;
+}
+
+export interface PcapRecord {
+  /** Capture time in microseconds since the Unix epoch (fractional for nanosecond files). */
+  readonly timeMicros: number;
+  /** Captured bytes (a view into the parser's buffer: copy it to keep it). */
+  readonly data: Uint8Array;
+  /** Length of the packet on the wire (larger than data.length when truncated by the snap length). */
+  readonly originalLength: number;
+}
+
+const GLOBAL_HEADER = 24;
+const RECORD_HEADER = 16;
+/** Larger than any snap length a capture tool writes; a record claiming more means the file is corrupt. */
+const MAX_RECORD = 262_144 + 65_536;
+
+/** Magic numbers as read little-endian. */
+const MAGIC = new Map<number, { bigEndian: boolean; nanosecond: boolean }>([
+  [0xa1b2c3d4, { bigEndian: false, nanosecond: false }],
+  [0xd4c3b2a1, { bigEndian: true, nanosecond: false }],
+  [0xa1b23c4d, { bigEndian: false, nanosecond: true }],
+  [0x4d3cb2a1, { bigEndian: true, nanosecond: true }],
+]);
+const PCAPNG_MAGIC = 0x0a0d0d0a;
+
+export class PcapParser {
+  private header: PcapFileHeader | undefined;
+  /** Bytes of an incomplete record (or header) carried over to the next chunk. */
+  private carry: Buffer = Buffer.alloc(0);
+  private offset = 0;
+  private records = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly onRecord: (record: PcapRecord, header: PcapFileHeader) => void,
+  ) {}
+
+  get fileHeader(): PcapFileHeader | undefined {
+    return this.header;
+  }
+
+  get recordCount(): number {
+    return this.records;
+  }
+
+  /** Feeds the next bytes of the file. Throws RecordingFormatError on a corrupt file. */
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.carry.length > 0) {
+      buf = Buffer.concat([this.carry, chunk]);
+      this.carry = Buffer.alloc(0);
+    }
+    let pos = 0;
+    if (this.header === undefined) {
+      if (buf.length < GLOBAL_HEADER) {
+        this.carry = Buffer.from(buf);
+        return;
+      }
+      this.header = this.readGlobalHeader(buf);
+      pos = GLOBAL_HEADER;
+      this.offset = GLOBAL_HEADER;
+    }
+    const header = this.header;
+    const be = header.bigEndian;
+    const fracScale = header.nanosecond ? 0.001 : 1;
+    while (buf.length - pos >= RECORD_HEADER) {
+      const seconds = be ? buf.readUInt32BE(pos) : buf.readUInt32LE(pos);
+      const fraction = be ? buf.readUInt32BE(pos + 4) : buf.readUInt32LE(pos + 4);
+      const included = be ? buf.readUInt32BE(pos + 8) : buf.readUInt32LE(pos + 8);
+      const original = be ? buf.readUInt32BE(pos + 12) : buf.readUInt32LE(pos + 12);
+      if (included > MAX_RECORD || included > Math.max(header.snapLength, 65_535) + 65_536) {
+        throw new RecordingFormatError(
+          `${this.source}: corrupt pcap record at byte ${this.offset}: it claims ${included} captured bytes (snap length ${header.snapLength})`,
+        );
+      }
+      if (buf.length - pos - RECORD_HEADER < included) break;
+      const start = pos + RECORD_HEADER;
+      this.onRecord(
+        { timeMicros: seconds * 1e6 + fraction * fracScale, data: buf.subarray(start, start + included), originalLength: original },
+        header,
+      );
+      this.records++;
+      pos = start + included;
+      this.offset += RECORD_HEADER + included;
+    }
+    if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos));
+  }
+
+  /**
+   * Called at end of file. A cut-off last record (rtpengine or the host died
+   * while writing) is tolerated and reported; a file too short to have a header is not.
+   * @returns the number of trailing bytes ignored.
+   */
+  end(): number {
+    if (this.header === undefined) {
+      throw new RecordingFormatError(`${this.source}: not a pcap file (only ${this.carry.length} bytes, the header alone is ${GLOBAL_HEADER})`);
+    }
+    const ignored = this.carry.length;
+    this.carry = Buffer.alloc(0);
+    return ignored;
+  }
+
+  private readGlobalHeader(buf: Buffer): PcapFileHeader {
+    const magic = buf.readUInt32LE(0);
+    if (magic === PCAPNG_MAGIC) {
+      throw new RecordingFormatError(`${this.source}: pcapng files are not supported; expected a classic pcap file as rtpengine writes`);
+    }
+    const kind = MAGIC.get(magic);
+    if (kind === undefined) {
+      throw new RecordingFormatError(`${this.source}: not a pcap file (magic number 0x${magic.toString(16).padStart(8, '0')})`);
+    }
+    const be = kind.bigEndian;
+    const major = be ? buf.readUInt16BE(4) : buf.readUInt16LE(4);
+    if (major !== 2) throw new RecordingFormatError(`${this.source}: unsupported pcap version ${major}`);
+    const snapLength = be ? buf.readUInt32BE(16) : buf.readUInt32LE(16);
+    // The upper bits of the link-type field carry FCS information (draft-ietf-opsawg-pcap §4).
+    const linkType = (be ? buf.readUInt32BE(20) : buf.readUInt32LE(20)) & 0x0fffffff;
+    return { linkType, snapLength, nanosecond: kind.nanosecond, bigEndian: be };
+  }
+}
