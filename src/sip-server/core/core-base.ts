@@ -1,0 +1,318 @@
+/**
+ * What the request/response handlers of the core share: the tables, sending
+ * responses through server transactions, starting client transactions,
+ * building in-dialog requests (RFC 3261 §12.2.1.1), CDRs, and the BYEs the
+ * server sends on its own (spec §1.8 (i)).
+ */
+import type { Logger } from '../../observability/logger.js';
+import type { AppConnection } from '../control/app-connection.js';
+import { headerKey } from '../message/header-names.js';
+import { parseNameAddr } from '../message/name-addr.js';
+import type { MessageInfo } from '../message/parser.js';
+import { serialize, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
+import { isIpLiteral, parseSipUri } from '../message/uri.js';
+import type { TransactionContext } from '../transaction/context.js';
+import { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
+import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
+import { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
+import { NonInviteServerTransaction } from '../transaction/non-invite-server-transaction.js';
+import { resolveUri } from '../transport/resolver.js';
+import type { TransportLayer } from '../transport/transport-layer.js';
+import type { Destination, Flow } from '../transport/types.js';
+import { CoreState, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
+import { cdrFrame, unsolicitedFrame } from './frames.js';
+import { newBranch, newTag, newTransactionId } from './ids.js';
+import { buildNon2xxAck, buildResponse, contactFor, viaFor, type ResponseOptions } from './message-builder.js';
+import type { ServerStats } from './stats.js';
+
+export interface CoreConfig {
+  readonly appResponseTimeoutMs: number;
+  readonly maxPendingInvites: number;
+  readonly cdrs: boolean;
+  readonly userAgent: string;
+  readonly maxMessageBytes: number;
+}
+
+/** Receives client-transaction events (implemented by the outgoing-request handler). */
+export interface ClientEvents {
+  onResponse(entry: ClientEntry, response: SipResponse, info: MessageInfo): void;
+  onTimeout(entry: ClientEntry): void;
+  onTransportError(entry: ClientEntry, error: Error): void;
+}
+
+export interface AppRouter {
+  routed(verb: string): AppConnection[];
+}
+
+export class CoreBase {
+  readonly state = new CoreState();
+  private readonly roundRobin = new Map<string, number>();
+  clientEvents: ClientEvents | undefined;
+  /**
+   * The flow of the response being dispatched to a client transaction. Client
+   * transactions do not know flows, but the dialog layer needs the source of a
+   * 2xx (NAT handling, spec §2.9), so the dispatcher sets this around the call.
+   */
+  currentFlow: Flow | undefined;
+
+  constructor(
+    readonly transport: TransportLayer,
+    readonly ctx: TransactionContext,
+    readonly apps: AppRouter,
+    readonly config: CoreConfig,
+    readonly logger: Logger,
+    readonly stats: ServerStats,
+  ) {}
+
+  /** Round-robin among the connections that routed `verb` (spec §2.2.3). */
+  pickApp(verb: string): AppConnection | undefined {
+    const list = this.apps.routed(verb);
+    if (list.length === 0) return undefined;
+    const i = (this.roundRobin.get(verb) ?? 0) % list.length;
+    this.roundRobin.set(verb, i + 1);
+    return list[i];
+  }
+
+  emitCdr(type: 'attempt' | 'start' | 'stop', source: 'network' | 'application', msg: SipRequest | SipResponse, extra?: string): void {
+    if (!this.config.cdrs) return;
+    const app = this.pickApp(`cdr:${type}`);
+    if (app === undefined) return;
+    app.send(cdrFrame(type, source, serialize(msg).toString('utf8'), extra));
+  }
+
+  send(data: Buffer, dest: Destination, onError?: (e: Error) => void): void {
+    this.stats.messagesOut++;
+    this.transport.send(data, dest, onError);
+  }
+
+  // -------------------------------------------------------------------------
+  // Server transactions
+
+  /** RFC 3261 §18.2.2 (with RFC 3581): where responses to a request go. */
+  responseDest(flow: Flow, info: MessageInfo): Destination {
+    if (flow.transport !== 'udp') {
+      return { transport: flow.transport, address: flow.address, port: flow.port, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}) };
+    }
+    const rport = info.via.params.has('rport');
+    return { transport: 'udp', address: flow.address, port: rport ? flow.port : (info.via.port ?? 5060) };
+  }
+
+  serverKey(request: SipRequest, info: MessageInfo, method: string): string {
+    const branch = info.via.branch;
+    if (branch !== undefined && branch.startsWith('z9hG4bK')) return `${branch}\u0000${info.via.host}:${info.via.port ?? 5060}\u0000${method}`;
+    // RFC 2543 peers (§17.2.3): match on the request's identifying fields.
+    return `2543\u0000${request.uri}\u0000${info.fromTag ?? ''}\u0000${info.callId}\u0000${info.cseq}\u0000${info.via.host}:${info.via.port ?? 5060}\u0000${method}`;
+  }
+
+  createServerEntry(request: SipRequest, info: MessageInfo, flow: Flow, key: string): ServerEntry {
+    const dest = this.responseDest(flow, info);
+    const txnId = newTransactionId();
+    const onTerminated = (): void => {
+      const e = this.state.serverByKey.get(key);
+      if (e?.txnId === txnId) this.state.serverByKey.delete(key);
+    };
+    const tx =
+      request.method === 'INVITE'
+        ? new InviteServerTransaction(this.ctx, key, dest, { onTerminated })
+        : new NonInviteServerTransaction(this.ctx, key, dest, onTerminated);
+    const entry: ServerEntry = {
+      txnId,
+      tx,
+      request,
+      info,
+      flow,
+      owner: undefined,
+      localTag: undefined,
+      dialog: undefined,
+      awaitingApp: false,
+      appTimer: undefined,
+      countedPending: false,
+    };
+    this.state.serverByKey.set(key, entry);
+    return entry;
+  }
+
+  /** Sends a response built by the server itself; a final response also ends the app's part. */
+  respond(entry: ServerEntry, status: number, options: ResponseOptions = {}): SipResponse {
+    if (status > 100 && entry.localTag === undefined) entry.localTag = entry.info.toTag ?? newTag();
+    const extra: HeaderField[] = [...(options.headers ?? [])];
+    if (!extra.some((f) => f.key === 'server')) extra.push({ name: 'Server', key: 'server', value: this.config.userAgent });
+    const response = buildResponse(entry.request, status, { ...options, toTag: entry.localTag, headers: extra });
+    entry.tx.respond(status, serialize(response));
+    this.stats.messagesOut++;
+    if (status >= 200) this.finishServerEntry(entry);
+    return response;
+  }
+
+  /** The app's part of a server transaction is over (final response sent, or the app is gone). */
+  finishServerEntry(entry: ServerEntry): void {
+    if (!entry.awaitingApp) return;
+    entry.awaitingApp = false;
+    entry.appTimer?.cancel();
+    entry.appTimer = undefined;
+    this.state.serverByTxnId.delete(entry.txnId);
+    entry.owner?.pendingServer.delete(entry.txnId);
+    if (entry.countedPending) {
+      entry.countedPending = false;
+      this.state.pendingInvites--;
+    }
+    if (entry.dialog?.pendingIncomingInvite === entry.txnId) entry.dialog.pendingIncomingInvite = undefined;
+  }
+
+  /** Gives a request to an app: it now owes a final response within the app timeout. */
+  awaitApp(entry: ServerEntry, owner: AppConnection): void {
+    entry.owner = owner;
+    entry.awaitingApp = true;
+    this.state.serverByTxnId.set(entry.txnId, entry);
+    owner.pendingServer.add(entry.txnId);
+    if (entry.request.method === 'INVITE' && entry.dialog === undefined) {
+      entry.countedPending = true;
+      this.state.pendingInvites++;
+    }
+    entry.appTimer = this.ctx.timers.schedule(this.config.appResponseTimeoutMs, () => {
+      if (!entry.awaitingApp) return;
+      this.logger.warn({ callId: entry.info.callId, method: entry.request.method }, 'app did not answer in time: 500');
+      // A BYE the app never answered still ends the dialog, so answer it as done.
+      this.respond(entry, entry.request.method === 'BYE' ? 200 : 500, entry.request.method === 'BYE' ? {} : { reason: 'Server Internal Error (application did not respond)' });
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Client transactions
+
+  startClientTransaction(
+    request: SipRequest,
+    dest: Destination,
+    opts: { owner: AppConnection | undefined; dialog: Dialog | undefined; createsDialog: boolean; silent: boolean },
+  ): ClientEntry {
+    const branch = parseBranch(request.headers.entries('via')[0] ?? '');
+    const key = `${branch}\u0000${request.method}`;
+    const bytes = serialize(request);
+    const txnId = newTransactionId();
+    // The transaction's callbacks need the entry, which needs the transaction: tie the knot through a holder.
+    const ref: { entry?: ClientEntry } = {};
+    const events = (): ClientEvents => this.clientEvents!;
+    const onTerminated = (): void => {
+      if (this.state.clientByKey.get(key) === ref.entry) this.state.clientByKey.delete(key);
+      this.state.clientByTxnId.delete(txnId);
+      ref.entry?.owner?.pendingClient.delete(txnId);
+    };
+    const tx =
+      request.method === 'INVITE'
+        ? new InviteClientTransaction(
+            this.ctx,
+            key,
+            bytes,
+            dest,
+            {
+              onResponse: (_t, r, i) => events().onResponse(ref.entry!, r, i),
+              onTimeout: () => events().onTimeout(ref.entry!),
+              onTransportError: (_t, e) => events().onTransportError(ref.entry!, e),
+              onTerminated,
+            },
+            (response) => {
+              this.stats.messagesOut++;
+              return serialize(buildNon2xxAck(request, response));
+            },
+          )
+        : new NonInviteClientTransaction(this.ctx, key, bytes, dest, {
+            onResponse: (_t, r, i) => events().onResponse(ref.entry!, r, i),
+            onTimeout: () => events().onTimeout(ref.entry!),
+            onTransportError: (_t, e) => events().onTransportError(ref.entry!, e),
+            onTerminated,
+          });
+    const entry: ClientEntry = {
+      txnId,
+      tx,
+      request,
+      method: request.method,
+      owner: opts.owner,
+      dialog: opts.dialog,
+      dest,
+      createsDialog: opts.createsDialog,
+      cancelRequested: false,
+      deferredCancel: undefined,
+      gotProvisional: false,
+      gotFinal: false,
+      silent: opts.silent,
+    };
+    ref.entry = entry;
+    this.state.clientByKey.set(key, entry);
+    this.state.clientByTxnId.set(txnId, entry);
+    opts.owner?.pendingClient.add(txnId);
+    this.stats.messagesOut++;
+    tx.start();
+    return entry;
+  }
+
+  // -------------------------------------------------------------------------
+  // Dialogs
+
+  /** Where an in-dialog request goes: the first route, else the remote target (RFC 3261 §12.2.1.1, §8.1.2). */
+  async dialogDestination(d: Dialog): Promise<Destination | string> {
+    if (d.dest !== undefined) return d.dest;
+    const first = d.routeSet[0];
+    const na = first !== undefined ? parseNameAddr(first) : undefined;
+    const target = parseSipUri(na?.uri ?? d.remoteTarget);
+    if (target === undefined) return `cannot route to ${na?.uri ?? d.remoteTarget}`;
+    if (isIpLiteral(target.host) && target.params.get('maddr') === undefined) {
+      const t = target.params.get('transport')?.toLowerCase();
+      return { transport: t === 'tcp' ? 'tcp' : 'udp', address: target.host, port: target.port ?? 5060 };
+    }
+    const r = await resolveUri(target);
+    if (!r.ok) return r.reason;
+    return r.targets[0]!;
+  }
+
+  /** A request inside a dialog (RFC 3261 §12.2.1.1); `cseq` defaults to the next local number. */
+  buildInDialogRequest(d: Dialog, method: string, opts: { uri?: string; cseq?: number; headers?: readonly HeaderField[]; body?: Buffer }): SipRequest {
+    const h = new SipHeaders();
+    h.append('Via', viaFor(d.dest !== undefined ? this.listenerFor(d.dest.transport, d) : d.listener, newBranch()));
+    h.append('Max-Forwards', '70');
+    for (const r of d.routeSet) h.append('Route', r);
+    h.append('From', d.localHeader);
+    h.append('To', d.remoteHeader);
+    h.append('Call-ID', d.callId);
+    let cseq: number;
+    if (method === 'ACK' || method === 'CANCEL') cseq = opts.cseq ?? d.localCSeq;
+    else {
+      cseq = opts.cseq ?? d.localCSeq + 1;
+      d.localCSeq = Math.max(d.localCSeq, cseq);
+    }
+    h.append('CSeq', `${cseq} ${method}`);
+    const given = opts.headers ?? [];
+    if ((method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER' || method === 'UPDATE') && !given.some((f) => f.key === 'contact')) {
+      h.append('Contact', contactFor(d.listener));
+    }
+    for (const f of given) h.fields.push(f);
+    return { kind: 'request', method, uri: opts.uri ?? d.remoteTarget, headers: h, body: opts.body ?? Buffer.alloc(0) };
+  }
+
+  private listenerFor(transport: string, d: Dialog) {
+    return this.transport.pickListener(transport === 'tcp' ? 'tcp' : 'udp') ?? d.listener;
+  }
+
+  /** Ends a dialog from our side (spec §1.8 (i)): BYE on the wire, the unsolicited frame to its app, CDR. */
+  serverBye(d: Dialog, reason: string, notifyApp: boolean): void {
+    if (this.state.dialogs.get(d.id) !== d) return;
+    this.state.removeDialog(d);
+    const bye = this.buildInDialogRequest(d, 'BYE', {
+      headers: [{ name: 'Reason', key: headerKey('reason'), value: `SIP ;cause=200 ;text="${reason}"` }],
+    });
+    void this.dialogDestination(d).then((dest) => {
+      if (typeof dest === 'string') {
+        this.logger.warn({ dialog: d.id, reason: dest }, 'cannot send BYE');
+        return;
+      }
+      this.startClientTransaction(bye, dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+      const text = serialize(bye);
+      if (notifyApp && d.owner !== undefined) d.owner.send(unsolicitedFrame(text.toString('utf8'), text.length, dest, d.id));
+      this.emitCdr('stop', 'application', bye, reason === 'ACK timeout' ? 'session-expired' : 'system-initiated-termination');
+    });
+  }
+}
+
+export function parseBranch(via: string): string {
+  const m = /;\s*branch\s*=\s*([^;,\s]+)/i.exec(via);
+  return m?.[1] ?? '';
+}

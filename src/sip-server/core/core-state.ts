@@ -1,0 +1,161 @@
+/**
+ * The server's tables (drachtio spec §2.6), all O(1): server and client
+ * transactions by network key and by the app's transaction id, dialogs by
+ * dialog id and by (Call-ID, local tag, remote tag). Every entry is removed on
+ * exactly one path, so the counts return to zero when traffic stops.
+ */
+import type { MessageInfo } from '../message/parser.js';
+import type { SipRequest } from '../message/sip-message.js';
+import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
+import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
+import type { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
+import type { NonInviteServerTransaction } from '../transaction/non-invite-server-transaction.js';
+import type { TimerHandle } from '../transaction/timer-queue.js';
+import type { Destination, Flow, ListenerInfo } from '../transport/types.js';
+import type { AppConnection } from '../control/app-connection.js';
+
+/** A request received from the network and the server transaction answering it. */
+export interface ServerEntry {
+  readonly txnId: string;
+  readonly tx: InviteServerTransaction | NonInviteServerTransaction;
+  readonly request: SipRequest;
+  readonly info: MessageInfo;
+  readonly flow: Flow;
+  /** The app connection it was given to (undefined when the server answers it alone). */
+  owner: AppConnection | undefined;
+  /** The local tag used in this transaction's responses (chosen at the first response with a tag). */
+  localTag: string | undefined;
+  /** The dialog the request belongs to (in-dialog requests), or the dialog its 2xx created. */
+  dialog: Dialog | undefined;
+  /** Still waiting for the app's final response. */
+  awaitingApp: boolean;
+  appTimer: TimerHandle | undefined;
+  /** Counted in CoreState.pendingInvites (an initial INVITE waiting for the app). */
+  countedPending: boolean;
+}
+
+/** A request the app asked us to send and the client transaction carrying it. */
+export interface ClientEntry {
+  readonly txnId: string;
+  readonly tx: InviteClientTransaction | NonInviteClientTransaction;
+  readonly request: SipRequest;
+  readonly method: string;
+  readonly owner: AppConnection | undefined;
+  readonly dialog: Dialog | undefined;
+  /** The destination the request was sent to (CANCEL goes the same way). */
+  readonly dest: Destination;
+  /** The initial INVITE/SUBSCRIBE that creates `dialog` (as opposed to a request inside it). */
+  readonly createsDialog: boolean;
+  /** The app asked to CANCEL it. */
+  cancelRequested: boolean;
+  /** A CANCEL waiting for the first provisional response (RFC 3261 §9.1). */
+  deferredCancel: SipRequest | undefined;
+  gotProvisional: boolean;
+  gotFinal: boolean;
+  /** Responses are not forwarded (the app that asked is gone, or the server sent it on its own). */
+  silent: boolean;
+}
+
+export type DialogRole = 'uas' | 'uac';
+
+export interface Dialog {
+  /** `<Call-ID>;from-tag=<tag of the dialog-creating request's From>` (spec §2.6). */
+  readonly id: string;
+  readonly role: DialogRole;
+  readonly callId: string;
+  readonly localTag: string;
+  remoteTag: string | undefined;
+  /** Our side's name-addr with our tag (From of our requests). */
+  localHeader: string;
+  /** The peer's name-addr with its tag (To of our requests). */
+  remoteHeader: string;
+  localCSeq: number;
+  remoteCSeq: number;
+  remoteTarget: string;
+  routeSet: string[];
+  readonly listener: ListenerInfo;
+  /** Where in-dialog requests go when not derived from the route set / target (NAT, stream reuse). */
+  dest: Destination | undefined;
+  owner: AppConnection | undefined;
+  state: 'early' | 'confirmed';
+  /** txn id of the dialog-creating INVITE (the initial ACK is forwarded with it). */
+  inviteTxnId: string | undefined;
+  /** UAC: CSeq of the last INVITE that got a 2xx and still needs (or got) the app's ACK. */
+  ackCSeq: number | undefined;
+  /** UAC: the ACK we sent for the last 2xx, re-sent when that 2xx is retransmitted. */
+  sentAck: { readonly bytes: Buffer; readonly dest: Destination; readonly cseq: number; timer: TimerHandle | undefined } | undefined;
+  /** UAS: our 2xx to an INVITE, retransmitted until the ACK (RFC 3261 §13.3.1.4). */
+  uas2xx: Uas2xx | undefined;
+  /** Our re-INVITE in progress (client txn id). */
+  pendingOutgoingInvite: string | undefined;
+  /** The peer's re-INVITE the app has not answered yet (server txn id). */
+  pendingIncomingInvite: string | undefined;
+  /** The app CANCELled the INVITE but a 2xx won the race: after the app's ACK, we send BYE. */
+  cancelRace: boolean;
+  /** The app (or we) sent BYE; the dialog goes when its final response arrives. */
+  byeSent: boolean;
+  /** UAS: highest INVITE CSeq whose ACK was forwarded (duplicate ACKs are not). */
+  ackedCSeq: number;
+}
+
+export interface Uas2xx {
+  readonly bytes: Buffer;
+  readonly dest: Destination;
+  readonly cseq: number;
+  readonly txnId: string;
+  interval: number;
+  retransmit: TimerHandle | undefined;
+  giveUp: TimerHandle | undefined;
+}
+
+export class CoreState {
+  readonly serverByKey = new Map<string, ServerEntry>();
+  readonly serverByTxnId = new Map<string, ServerEntry>();
+  readonly clientByKey = new Map<string, ClientEntry>();
+  readonly clientByTxnId = new Map<string, ClientEntry>();
+  readonly dialogs = new Map<string, Dialog>();
+  readonly dialogsByTags = new Map<string, Dialog>();
+  readonly dialogsByCallId = new Map<string, Dialog>();
+  pendingInvites = 0;
+
+  static tagsKey(callId: string, localTag: string, remoteTag: string): string {
+    return `${callId}\u0000${localTag}\u0000${remoteTag}`;
+  }
+
+  addDialog(d: Dialog): void {
+    this.dialogs.set(d.id, d);
+    this.dialogsByCallId.set(d.callId, d);
+    if (d.remoteTag !== undefined) this.dialogsByTags.set(CoreState.tagsKey(d.callId, d.localTag, d.remoteTag), d);
+    d.owner?.dialogs.add(d.id);
+  }
+
+  /** Records the peer's tag once known (UAC dialogs learn it from the response). */
+  setRemoteTag(d: Dialog, tag: string): void {
+    if (d.remoteTag !== undefined) this.dialogsByTags.delete(CoreState.tagsKey(d.callId, d.localTag, d.remoteTag));
+    d.remoteTag = tag;
+    this.dialogsByTags.set(CoreState.tagsKey(d.callId, d.localTag, tag), d);
+  }
+
+  findDialogByTags(callId: string, localTag: string | undefined, remoteTag: string | undefined): Dialog | undefined {
+    if (localTag === undefined || remoteTag === undefined) return undefined;
+    return this.dialogsByTags.get(CoreState.tagsKey(callId, localTag, remoteTag));
+  }
+
+  removeDialog(d: Dialog): void {
+    if (this.dialogs.get(d.id) !== d) return;
+    this.dialogs.delete(d.id);
+    if (this.dialogsByCallId.get(d.callId) === d) this.dialogsByCallId.delete(d.callId);
+    if (d.remoteTag !== undefined) {
+      const k = CoreState.tagsKey(d.callId, d.localTag, d.remoteTag);
+      if (this.dialogsByTags.get(k) === d) this.dialogsByTags.delete(k);
+    }
+    d.owner?.dialogs.delete(d.id);
+    if (d.uas2xx !== undefined) {
+      d.uas2xx.retransmit?.cancel();
+      d.uas2xx.giveUp?.cancel();
+      d.uas2xx = undefined;
+    }
+    d.sentAck?.timer?.cancel();
+    d.sentAck = undefined;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Requests from the network (drachtio spec §2.2, §2.5): new requests are
+ * routed to an app (100 Trying first for INVITE), retransmissions absorbed,
+ * CANCEL answered here (RFC 3261 §9.2), in-dialog requests matched to their
+ * dialog (§12.2.2) and its owning app, re-INVITE glare (§14.2), ACK for 2xx
+ * forwarded and ACK for non-2xx absorbed (§17.2.1).
+ */
+import { parseUri } from '../message/uri.js';
+import type { MessageInfo } from '../message/parser.js';
+import { serialize, type SipRequest } from '../message/sip-message.js';
+import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
+import type { Flow } from '../transport/types.js';
+import type { CoreBase } from './core-base.js';
+import type { ServerEntry } from './core-state.js';
+import { networkSipFrame } from './frames.js';
+import { newTransactionId } from './ids.js';
+
+/** Methods that only make sense inside a dialog: out of one they get 481. */
+const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK']);
+
+export class IncomingRequests {
+  constructor(private readonly core: CoreBase) {}
+
+  onRequest(request: SipRequest, info: MessageInfo, flow: Flow): void {
+    const method = request.method;
+    if (method === 'ACK') {
+      this.onAck(request, info, flow);
+      return;
+    }
+    if (method === 'CANCEL') {
+      this.onCancel(request, info, flow);
+      return;
+    }
+    const key = this.core.serverKey(request, info, method);
+    const existing = this.core.state.serverByKey.get(key);
+    if (existing !== undefined) {
+      this.core.stats.retransmissionsAbsorbed++;
+      existing.tx.onRetransmission();
+      // RFC 6026 §7.1: a retransmitted INVITE after our 2xx makes the TU re-send the 2xx.
+      const u = existing.dialog?.uas2xx;
+      if (existing.tx instanceof InviteServerTransaction && existing.tx.state === 'accepted' && u !== undefined) this.core.send(u.bytes, u.dest);
+      return;
+    }
+    if (info.toTag !== undefined) this.onInDialog(request, info, flow, key);
+    else this.onNewRequest(request, info, flow, key);
+  }
+
+  private text(request: SipRequest): { text: string; bytes: number } {
+    const buf = serialize(request);
+    return { text: buf.toString('utf8'), bytes: buf.length };
+  }
+
+  private onNewRequest(request: SipRequest, info: MessageInfo, flow: Flow, key: string): void {
+    const core = this.core;
+    const method = request.method;
+    const entry = core.createServerEntry(request, info, flow, key);
+    if (method === 'INVITE') core.respond(entry, 100);
+    if (DIALOG_ONLY.has(method)) {
+      core.respond(entry, 481);
+      return;
+    }
+    const ruri = parseUri(request.uri);
+    if (ruri?.kind === 'other' && ruri.scheme !== 'tel') {
+      core.respond(entry, 416, { headers: [] });
+      return;
+    }
+    if (method === 'INVITE' && core.state.pendingInvites >= core.config.maxPendingInvites) {
+      core.stats.overloaded++;
+      core.respond(entry, 503, { headers: [{ name: 'Retry-After', key: 'retry-after', value: '5' }] });
+      return;
+    }
+    const app = core.pickApp(method.toLowerCase());
+    if (app === undefined) {
+      core.stats.unrouted++;
+      if (method === 'INVITE') core.emitCdr('attempt', 'network', request);
+      const res = core.respond(entry, 503, { reason: 'Service Unavailable (no application for this method)' });
+      if (method === 'INVITE') core.emitCdr('stop', 'application', res, 'call-rejected');
+      return;
+    }
+    core.awaitApp(entry, app);
+    if (method === 'INVITE') core.emitCdr('attempt', 'network', request);
+    const { text, bytes } = this.text(request);
+    app.send(networkSipFrame(text, bytes, flow, entry.txnId, '', flow.listener));
+  }
+
+  private onCancel(request: SipRequest, info: MessageInfo, flow: Flow): void {
+    const core = this.core;
+    const cancelKey = core.serverKey(request, info, 'CANCEL');
+    const again = core.state.serverByKey.get(cancelKey);
+    if (again !== undefined) {
+      core.stats.retransmissionsAbsorbed++;
+      again.tx.onRetransmission();
+      return;
+    }
+    const entry = core.createServerEntry(request, info, flow, cancelKey);
+    const invite = core.state.serverByKey.get(core.serverKey(request, info, 'INVITE'));
+    if (invite === undefined || invite.request.method !== 'INVITE') {
+      core.respond(entry, 481);
+      return;
+    }
+    entry.localTag = invite.localTag;
+    core.respond(entry, 200);
+    // After a final response the CANCEL has no effect (§9.2); before it, the INVITE ends with 487.
+    if (!invite.awaitingApp) return;
+    const owner = invite.owner;
+    core.respond(invite, 487);
+    core.emitCdr('stop', 'network', request, 'call-canceled');
+    const { text, bytes } = this.text(request);
+    owner?.send(networkSipFrame(text, bytes, flow, invite.txnId, invite.dialog?.id ?? ''));
+  }
+
+  private onAck(request: SipRequest, info: MessageInfo, flow: Flow): void {
+    const core = this.core;
+    const invite = core.state.serverByKey.get(core.serverKey(request, info, 'INVITE'));
+    if (invite !== undefined && invite.tx instanceof InviteServerTransaction && (invite.tx.state === 'completed' || invite.tx.state === 'confirmed')) {
+      // ACK for our non-2xx final response: the transaction absorbs it (spec §2.1).
+      invite.tx.onAck();
+      return;
+    }
+    const d = core.state.findDialogByTags(info.callId, info.toTag, info.fromTag);
+    if (d === undefined || d.owner === undefined) return; // stray ACK: nothing to answer
+    if (info.cseq <= d.ackedCSeq) return; // duplicate ACK for a 2xx already acknowledged
+    d.ackedCSeq = info.cseq;
+    let txnId = newTransactionId();
+    const u = d.uas2xx;
+    if (u !== undefined && u.cseq === info.cseq) {
+      u.retransmit?.cancel();
+      u.giveUp?.cancel();
+      d.uas2xx = undefined;
+      if (u.txnId === d.inviteTxnId) txnId = u.txnId;
+    }
+    const { text, bytes } = this.text(request);
+    d.owner.send(networkSipFrame(text, bytes, flow, txnId, d.id));
+  }
+
+  private onInDialog(request: SipRequest, info: MessageInfo, flow: Flow, key: string): void {
+    const core = this.core;
+    const method = request.method;
+    const entry: ServerEntry = core.createServerEntry(request, info, flow, key);
+    if (method === 'INVITE') core.respond(entry, 100);
+    const d = core.state.findDialogByTags(info.callId, info.toTag, info.fromTag);
+    if (d === undefined || d.owner === undefined || d.owner.closed) {
+      core.respond(entry, 481);
+      return;
+    }
+    // §12.2.2: requests inside a dialog carry increasing CSeq numbers.
+    if (d.remoteCSeq >= 0 && info.cseq <= d.remoteCSeq) {
+      core.respond(entry, 500, { reason: 'Server Internal Error (CSeq out of order)' });
+      return;
+    }
+    d.remoteCSeq = info.cseq;
+    const owner = d.owner;
+    if (method === 'INVITE') {
+      if (d.pendingOutgoingInvite !== undefined) {
+        core.respond(entry, 491);
+        return;
+      }
+      if (d.pendingIncomingInvite !== undefined) {
+        core.respond(entry, 500, { headers: [{ name: 'Retry-After', key: 'retry-after', value: String(Math.floor(Math.random() * 10)) }] });
+        return;
+      }
+      d.pendingIncomingInvite = entry.txnId;
+    }
+    if (method === 'BYE') {
+      // The dialog ends on receipt (spec §2.5); a re-INVITE of ours still pending is forgotten.
+      const pending = d.pendingOutgoingInvite !== undefined ? core.state.clientByTxnId.get(d.pendingOutgoingInvite) : undefined;
+      if (pending !== undefined) pending.silent = true;
+      core.state.removeDialog(d);
+      core.emitCdr('stop', 'network', request, 'normal-release');
+    } else {
+      entry.dialog = d;
+    }
+    core.awaitApp(entry, owner);
+    const { text, bytes } = this.text(request);
+    owner.send(networkSipFrame(text, bytes, flow, entry.txnId, d.id));
+  }
+}

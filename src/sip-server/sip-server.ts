@@ -1,0 +1,316 @@
+/**
+ * The embedded drachtio-compatible SIP server: SIP transports on one side,
+ * the drachtio control port on the other, and the core in between. It knows
+ * nothing of contact centres; any unmodified drachtio-srf 5.x app can use it.
+ */
+import type { Logger } from '../observability/logger.js';
+import type { AppConnection } from './control/app-connection.js';
+import { parseAppMessage } from './control/app-message.js';
+import { ControlServer } from './control/control-server.js';
+import { AppResponses } from './core/app-responses.js';
+import { CoreBase } from './core/core-base.js';
+import { IncomingRequests } from './core/incoming.js';
+import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
+import { OutgoingRequests } from './core/outgoing.js';
+import { ServerStats, type ServerStatus } from './core/stats.js';
+import { parseMessage, type MessageInfo } from './message/parser.js';
+import { withTag } from './message/name-addr.js';
+import { serialize, type SipHeaders, type SipRequest } from './message/sip-message.js';
+import { formatVia } from './message/via.js';
+import { newTag } from './core/ids.js';
+import type { TransactionContext } from './transaction/context.js';
+import { TimerQueue, type Clock } from './transaction/timer-queue.js';
+import { TransportLayer, type ListenerConfig } from './transport/transport-layer.js';
+import type { Flow, ListenerInfo } from './transport/types.js';
+
+/** The version we report to apps; drachtio-srf enables pings for ≥ v0.8.2. */
+export const DRACHTIO_COMPAT_VERSION = 'v0.9.10';
+
+export interface SipServerOptions {
+  readonly listen: readonly ListenerConfig[];
+  readonly control: { readonly host: string; readonly port: number; readonly secret: string };
+  readonly timers: { readonly t1Ms: number; readonly t2Ms: number; readonly t4Ms: number; readonly appResponseTimeoutMs: number };
+  readonly maxMessageBytes: number;
+  readonly maxPendingInvites: number;
+  readonly cdrs: boolean;
+  readonly userAgent: string;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+export interface StartedSipServer {
+  readonly listeners: readonly ListenerInfo[];
+  readonly controlPort: number;
+}
+
+export class SipServer {
+  private readonly transport: TransportLayer;
+  private readonly control: ControlServer;
+  private readonly timers: TimerQueue;
+  private readonly core: CoreBase;
+  private readonly incoming: IncomingRequests;
+  private readonly outgoing: OutgoingRequests;
+  private readonly appResponses: AppResponses;
+  private readonly stats = new ServerStats();
+  private readonly logger: Logger;
+
+  constructor(private readonly options: SipServerOptions) {
+    this.logger = options.logger;
+    this.timers = new TimerQueue(options.clock, (e) => this.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'timer callback failed'));
+    this.transport = new TransportLayer({
+      listeners: options.listen,
+      maxMessageBytes: options.maxMessageBytes,
+      onMessage: (data, flow) => this.onNetworkMessage(data, flow),
+      onStreamError: (reason, status, head, flow) => this.onStreamError(reason, status, head, flow),
+    });
+    const ctx: TransactionContext = {
+      timers: this.timers,
+      t1: options.timers.t1Ms,
+      t2: options.timers.t2Ms,
+      t4: options.timers.t4Ms,
+      send: (data, dest, onError) => this.transport.send(data, dest, onError),
+    };
+    this.control = new ControlServer({
+      host: options.control.host,
+      port: options.control.port,
+      secret: options.control.secret,
+      maxFrameBytes: options.maxMessageBytes + 8192,
+      logger: this.logger,
+      handler: {
+        onSip: (conn, msgId, tokens, sip) => this.onAppSip(conn, msgId, tokens, sip),
+        onConnectionClosed: (conn) => this.onAppGone(conn),
+        authenticateReply: () => this.authenticateReply(),
+      },
+    });
+    this.core = new CoreBase(
+      this.transport,
+      ctx,
+      this.control,
+      {
+        appResponseTimeoutMs: options.timers.appResponseTimeoutMs,
+        maxPendingInvites: options.maxPendingInvites,
+        cdrs: options.cdrs,
+        userAgent: options.userAgent,
+        maxMessageBytes: options.maxMessageBytes,
+      },
+      this.logger,
+      this.stats,
+    );
+    this.incoming = new IncomingRequests(this.core);
+    this.outgoing = new OutgoingRequests(this.core);
+    this.appResponses = new AppResponses(this.core);
+    this.core.clientEvents = this.outgoing;
+  }
+
+  async start(): Promise<StartedSipServer> {
+    const listeners = await this.transport.start();
+    let controlPort: number;
+    try {
+      controlPort = await this.control.start();
+    } catch (e) {
+      await this.transport.stop();
+      throw e;
+    }
+    this.logger.info(
+      { listeners: listeners.map((l) => `${l.transport}/${hostPortOf(l)}`), control: `${this.options.control.host}:${controlPort}` },
+      'SIP server listening',
+    );
+    return { listeners, controlPort };
+  }
+
+  async stop(): Promise<void> {
+    await this.control.stop();
+    await this.transport.stop();
+    this.timers.clear();
+  }
+
+  status(): ServerStatus {
+    const s = this.core.state;
+    const mem = process.memoryUsage();
+    return {
+      serverTransactions: s.serverByKey.size,
+      clientTransactions: s.clientByKey.size,
+      pendingAppRequests: s.serverByTxnId.size,
+      dialogs: s.dialogs.size,
+      appConnections: this.control.connections.size,
+      sipConnections: this.transport.connectionCount,
+      timers: this.timers.size,
+      pendingInvites: s.pendingInvites,
+      messagesIn: this.stats.messagesIn,
+      messagesOut: this.stats.messagesOut,
+      malformed: this.stats.malformed,
+      strayResponses: this.stats.strayResponses,
+      overloaded: this.stats.overloaded,
+      unrouted: this.stats.unrouted,
+      retransmissionsAbsorbed: this.stats.retransmissionsAbsorbed,
+      heapUsedBytes: mem.heapUsed,
+      rssBytes: mem.rss,
+    };
+  }
+
+  private authenticateReply(): string {
+    const fmt = (host: (l: ListenerInfo) => string): string =>
+      this.transport.listeners.map((l) => `${l.transport}/${host(l).includes(':') ? `[${host(l)}]` : host(l)}:${l.port}`).join(',');
+    return `${fmt((l) => l.advertisedHost)}|${DRACHTIO_COMPAT_VERSION}|${fmt((l) => l.host)}`;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Network side
+
+  private onNetworkMessage(data: Buffer, flow: Flow): void {
+    this.stats.messagesIn++;
+    if (data.length <= 4 && data.toString('latin1').trim() === '') {
+      // RFC 5626 keep-alive over UDP (CRLF or double CRLF): nothing to process.
+      return;
+    }
+    const parsed = parseMessage(data, { stream: flow.transport !== 'udp', maxBytes: this.options.maxMessageBytes });
+    if (!parsed.ok) {
+      this.stats.malformed++;
+      this.logger.debug({ from: `${flow.address}:${flow.port}`, reason: parsed.reason }, 'malformed SIP message');
+      if (parsed.request !== undefined && parsed.request.method !== 'ACK') this.answerMalformed(parsed.request.headers, parsed.status, parsed.reason, flow);
+      return;
+    }
+    try {
+      if (parsed.message.kind === 'response') {
+        const key = `${parsed.info.via.branch ?? ''}\u0000${parsed.info.cseqMethod}`;
+        const entry = this.core.state.clientByKey.get(key);
+        if (entry === undefined) {
+          this.stats.strayResponses++;
+          return;
+        }
+        this.core.currentFlow = flow;
+        try {
+          entry.tx.onResponse(parsed.message, parsed.info);
+        } finally {
+          this.core.currentFlow = undefined;
+        }
+        return;
+      }
+      this.stampVia(parsed.message, parsed.info, flow);
+      this.incoming.onRequest(parsed.message, parsed.info, flow);
+    } catch (e) {
+      // A bug must never take the server down: log it and keep serving.
+      this.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'error handling SIP message');
+    }
+  }
+
+  /** RFC 3261 §18.2.1 and RFC 3581: record where the request really came from in its top Via. */
+  private stampVia(request: SipRequest, info: MessageInfo, flow: Flow): void {
+    const via = info.via;
+    const rport = via.params.has('rport');
+    if (!rport && via.host === flow.address) return;
+    const params = new Map(via.params);
+    if (via.host !== flow.address || rport) params.set('received', flow.address);
+    if (rport) params.set('rport', String(flow.port));
+    const stamped = formatVia({ ...via, params });
+    const field = request.headers.fields.find((f) => f.key === 'via');
+    if (field === undefined) return;
+    const comma = findTopViaEnd(field.value);
+    field.value = comma < 0 ? stamped : `${stamped}${field.value.slice(comma)}`;
+  }
+
+  private answerMalformed(headers: SipHeaders, status: number, reason: string, flow: Flow): void {
+    if (!headers.has('via')) return; // nowhere to send a response
+    const phrase = status === 400 ? `Bad Request (${reason})` : status === 505 ? 'Version Not Supported' : status === 513 ? 'Message Too Large' : reason;
+    const response = buildErrorResponse(headers, status, phrase, this.options.userAgent);
+    const to = response.headers.get('to');
+    if (to !== undefined && !/;\s*tag=/i.test(to)) response.headers.set('to', withTag(to, newTag()));
+    this.transport.send(serialize(response), {
+      transport: flow.transport,
+      address: flow.address,
+      port: flow.port,
+      ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}),
+    });
+    this.stats.messagesOut++;
+  }
+
+  private onStreamError(reason: string, status: number, head: Buffer | undefined, flow: Flow): void {
+    this.stats.malformed++;
+    this.logger.debug({ from: `${flow.address}:${flow.port}`, reason }, 'SIP stream error, closing connection');
+    if (head === undefined) return;
+    const parsed = parseMessage(Buffer.concat([head, Buffer.from('\r\n')]), {});
+    const headers = parsed.ok ? (parsed.message.kind === 'request' ? parsed.message.headers : undefined) : parsed.request?.headers;
+    const method = parsed.ok ? (parsed.message.kind === 'request' ? parsed.message.method : 'ACK') : (parsed.request?.method ?? 'ACK');
+    if (headers !== undefined && method !== 'ACK') this.answerMalformed(headers, status, reason, flow);
+  }
+
+  // ---------------------------------------------------------------------------
+  // App side
+
+  private onAppSip(conn: AppConnection, msgId: string, tokens: readonly string[], sip: string | undefined): void {
+    if (sip === undefined || sip.trim() === '') {
+      conn.reply(msgId, 'NOK|missing SIP message');
+      return;
+    }
+    const app = parseAppMessage(sip);
+    if (typeof app === 'string') {
+      conn.reply(msgId, `NOK|${app}`);
+      return;
+    }
+    const txnId = tokens[2] ?? '';
+    const dialogId = tokens[3] ?? '';
+    try {
+      if (app.start.kind === 'response') {
+        if (txnId === '') conn.reply(msgId, 'NOK|a response needs a transaction id');
+        else this.appResponses.handle(conn, msgId, txnId, app);
+      } else {
+        this.outgoing.handle(conn, msgId, txnId, dialogId, tokens[4] ?? '', app);
+      }
+    } catch (e) {
+      this.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'error handling app message');
+      conn.reply(msgId, 'NOK|internal error');
+    }
+  }
+
+  /**
+   * An app connection dropped (spec §3 item 52): requests it owed answers to
+   * get 503, its calls in progress are CANCELled, and its established calls
+   * are hung up (nobody is left to manage them; drachtio-srf cannot resume
+   * dialogs on a new connection).
+   */
+  private onAppGone(conn: AppConnection): void {
+    const core = this.core;
+    for (const txnId of [...conn.pendingServer]) {
+      const entry = core.state.serverByTxnId.get(txnId);
+      if (entry === undefined || !entry.awaitingApp) continue;
+      if (entry.request.method === 'BYE') core.respond(entry, 200);
+      else core.respond(entry, 503, { reason: 'Service Unavailable (application disconnected)' });
+    }
+    for (const txnId of [...conn.pendingClient]) {
+      const entry = core.state.clientByTxnId.get(txnId);
+      if (entry === undefined) continue;
+      entry.silent = true;
+    }
+    for (const dialogId of [...conn.dialogs]) {
+      const d = core.state.dialogs.get(dialogId);
+      if (d === undefined) continue;
+      if (d.state === 'confirmed') core.serverBye(d, 'application connection lost', false);
+      else core.state.removeDialog(d);
+    }
+    for (const txnId of [...conn.pendingClient]) {
+      const entry = core.state.clientByTxnId.get(txnId);
+      if (entry?.method !== 'INVITE' || entry.gotFinal || entry.cancelRequested) continue;
+      entry.cancelRequested = true;
+      this.outgoingCancel(entry.txnId);
+    }
+  }
+
+  private outgoingCancel(txnId: string): void {
+    const entry = this.core.state.clientByTxnId.get(txnId);
+    if (entry === undefined) return;
+    const cancel = buildCancel(entry.request, []);
+    if (entry.gotProvisional) this.core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+    else entry.deferredCancel = cancel;
+  }
+}
+
+/** Index of the comma ending the first Via entry of a field (or -1). */
+function findTopViaEnd(value: string): number {
+  let quote = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '"') quote = !quote;
+    else if (c === ',' && !quote) return i;
+  }
+  return -1;
+}
