@@ -1,0 +1,71 @@
+/**
+ * The read-only status endpoint: GET /status (JSON), GET /metrics (Prometheus
+ * text format), GET /calls (live calls). Numbers the leak tests and load
+ * testers watch: transactions, dialogs, pending requests, memory.
+ */
+import { createServer, type Server } from 'node:http';
+
+export type StatusSource = () => Promise<Record<string, unknown>>;
+
+export interface StatusServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+function toMetrics(prefix: string, value: unknown, out: string[]): void {
+  if (typeof value === 'number' && Number.isFinite(value)) out.push(`${prefix} ${value}`);
+  else if (typeof value === 'boolean') out.push(`${prefix} ${value ? 1 : 0}`);
+  else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) toMetrics(`${prefix}_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, v, out);
+  }
+}
+
+export async function startStatusServer(
+  host: string,
+  port: number,
+  status: StatusSource,
+  calls: () => unknown[],
+): Promise<StatusServer> {
+  const server: Server = createServer((req, res) => {
+    const send = (code: number, type: string, body: string): void => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET') {
+      send(405, 'application/json', JSON.stringify({ error: 'only GET is supported' }));
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/status') {
+      status().then(
+        (s) => send(200, 'application/json', `${JSON.stringify(s, null, 2)}\n`),
+        (e: unknown) => send(500, 'application/json', JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
+      );
+    } else if (path === '/metrics') {
+      status().then(
+        (s) => {
+          const lines: string[] = [];
+          toMetrics('switchboard', s, lines);
+          send(200, 'text/plain; version=0.0.4', `${lines.join('\n')}\n`);
+        },
+        (e: unknown) => send(500, 'text/plain', String(e)),
+      );
+    } else if (path === '/calls') {
+      send(200, 'application/json', `${JSON.stringify(calls(), null, 2)}\n`);
+    } else {
+      send(404, 'application/json', JSON.stringify({ error: `no such resource: ${path}; try /status, /metrics or /calls` }));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr !== null ? addr.port : port,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

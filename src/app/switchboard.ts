@@ -1,0 +1,69 @@
+/**
+ * The composition root: starts the embedded SIP server (unless a real
+ * drachtio-server is configured), connects the engine to it, and serves the
+ * status endpoint. Everything is stopped in reverse order.
+ */
+import type { SwitchboardConfig } from '../config/load.js';
+import { Engine } from '../engine/engine.js';
+import type { Logger } from '../observability/logger.js';
+import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
+import type { ListenerInfo } from '../sip-server/transport/types.js';
+import { startStatusServer, type StatusServer } from './status-server.js';
+
+export interface RunningSwitchboard {
+  readonly engine: Engine;
+  readonly sipListeners: readonly ListenerInfo[];
+  readonly controlPort: number | undefined;
+  readonly statusPort: number | undefined;
+  status(): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export async function startSwitchboard(config: SwitchboardConfig, logger: Logger): Promise<RunningSwitchboard> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    while (stops.length > 0) {
+      try {
+        await stops.pop()!();
+      } catch (e) {
+        logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    let sip: EmbeddedSipServer | undefined;
+    if (config.sipServer.embedded) {
+      sip = await startEmbeddedSipServer(config.sipServer, config.node.logLevel, logger);
+      stops.push(() => sip!.stop());
+    }
+    const connection = {
+      host: config.drachtio.host ?? config.sipServer.control.host,
+      port: config.drachtio.port ?? sip?.controlPort ?? config.sipServer.control.port,
+      secret: config.drachtio.secret ?? config.sipServer.control.secret,
+    };
+    const engine = new Engine(config, connection, logger.child({ component: 'engine' }));
+    await engine.start();
+    stops.push(() => engine.stop());
+    const status = async (): Promise<Record<string, unknown>> => ({
+      engine: engine.status(),
+      ...(sip !== undefined ? { sipServer: await sip.status() } : {}),
+      process: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed, uptimeSeconds: Math.round(process.uptime()) },
+    });
+    let statusServer: StatusServer | undefined;
+    if (config.node.status.enabled) {
+      statusServer = await startStatusServer(config.node.status.host, config.node.status.port, status, () => engine.liveCalls());
+      stops.push(() => statusServer!.stop());
+    }
+    return {
+      engine,
+      sipListeners: sip?.listeners ?? [],
+      controlPort: sip?.controlPort,
+      statusPort: statusServer?.port,
+      status,
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,33 @@
+import { configChecks } from '../../app/config-checks.js';
+import { startSwitchboard } from '../../app/switchboard.js';
+import { defaultConfig, loadConfigFile } from '../../config/load.js';
+import { createLogger } from '../../observability/logger.js';
+import { parseOptions } from '../args.js';
+import type { Command } from '../command.js';
+import { waitForSignal } from './signals.js';
+
+const usage = 'switchboard start [--config FILE]';
+
+export const startCommand: Command = {
+  words: ['start'],
+  summary: 'Run the engine (with the embedded SIP server unless configured otherwise) until SIGINT/SIGTERM.',
+  usage,
+  async run(ctx) {
+    const opts = parseOptions(ctx.argv, { config: { type: 'string', short: 'c' } }, usage);
+    const config = opts.config !== undefined ? loadConfigFile(opts.config, { checks: configChecks }) : defaultConfig({ checks: configChecks });
+    const logger = createLogger({ level: config.node.logLevel, name: 'switchboard' });
+    const running = await startSwitchboard(config, logger);
+    logger.info(
+      {
+        sip: running.sipListeners.map((l) => `${l.transport}/${l.advertisedHost}:${l.port}`),
+        control: running.controlPort,
+        status: running.statusPort !== undefined ? `http://${config.node.status.host}:${running.statusPort}/status` : undefined,
+      },
+      'switchboard running',
+    );
+    const signal = await waitForSignal();
+    logger.info({ signal }, 'stopping');
+    await running.stop();
+    return 0;
+  },
+};

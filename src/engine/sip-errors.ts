@@ -1,0 +1,26 @@
+/**
+ * The one place where the engine's reasons for refusing or ending a call
+ * become SIP responses (RFC 3261 §21). Code names a reason; this table picks
+ * the status and phrase.
+ */
+import type { SrfResponse } from './srf.js';
+
+export const RejectReasons = {
+  /** The dialed number selects no queue. */
+  UNKNOWN_NUMBER: { status: 404, phrase: 'Not Found' },
+  /** Every agent was tried (or the queue has none). */
+  NO_AGENT: { status: 480, phrase: 'No Agent Available' },
+  /** A bug or an unexpected failure inside the engine. */
+  INTERNAL: { status: 500, phrase: 'Server Internal Error' },
+  /** The engine is stopping. */
+  SHUTTING_DOWN: { status: 503, phrase: 'Service Unavailable' },
+} as const;
+
+export type RejectReason = keyof typeof RejectReasons;
+
+/** Sends the final response for `reason` unless one was already sent. */
+export function reject(res: SrfResponse, reason: RejectReason, headers: Readonly<Record<string, string>> = {}): void {
+  if (res.finalResponseSent) return;
+  const r = RejectReasons[reason];
+  res.send(r.status, r.phrase, { headers: { ...headers } });
+}

@@ -1,0 +1,125 @@
+/**
+ * Hunting a queue's agents one after another: each agent leg rings for at most
+ * the ring timeout; busy, no answer, decline or failure moves on to the next;
+ * the first answer is bridged to the caller; the caller's CANCEL cancels the
+ * ringing agent leg and stops the hunt; no agent left → 480.
+ */
+import type { CallSession } from '../call-session.js';
+import { sipStatusOf, type Srf, type SrfDialog, type SrfRequest, type SrfResponse } from '../srf.js';
+import { reject } from '../sip-errors.js';
+import { bridge, hangUp } from './bridge-task.js';
+
+export interface DialAgentsOptions {
+  readonly agents: readonly string[];
+  readonly ringTimeoutMs: number;
+  /** Headers for the agent leg (caller identity, call id for correlation). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type DialOutcome = 'connected' | 'cancelled' | 'no-agent';
+
+type AgentAttempt = { kind: 'answered'; dialog: SrfDialog } | { kind: 'failed'; status: number };
+
+export class DialAgentsTask {
+  private cancelled = false;
+  private ringing: SrfRequest | undefined;
+
+  constructor(
+    private readonly srf: Srf,
+    private readonly session: CallSession,
+    private readonly req: SrfRequest,
+    private readonly res: SrfResponse,
+    private readonly options: DialAgentsOptions,
+  ) {}
+
+  async run(): Promise<DialOutcome> {
+    const { session, req, res } = this;
+    req.on('cancel', () => {
+      this.cancelled = true;
+      this.ringing?.cancel(() => undefined);
+      void session.end('caller cancelled');
+    });
+    const releaseRinging = session.own('ringing agent leg', () => {
+      this.cancelled = true;
+      this.ringing?.cancel(() => undefined);
+    });
+    try {
+      for (const agent of this.options.agents) {
+        if (this.cancelled || session.ended) return 'cancelled';
+        const attempt = await this.tryAgent(agent);
+        if (attempt.kind === 'failed') {
+          session.log.info({ agent, status: attempt.status }, 'agent did not take the call');
+          continue;
+        }
+        if (this.cancelled || session.ended) {
+          await hangUp(attempt.dialog);
+          return 'cancelled';
+        }
+        return (await this.connect(agent, attempt.dialog)) ? 'connected' : 'cancelled';
+      }
+    } finally {
+      await releaseRinging();
+    }
+    if (this.cancelled || session.ended) return 'cancelled';
+    reject(res, 'NO_AGENT');
+    return 'no-agent';
+  }
+
+  private async tryAgent(agent: string): Promise<AgentAttempt> {
+    const { session, req, res } = this;
+    session.state = 'ringing';
+    session.agent = agent;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.ringing?.cancel(() => undefined);
+    }, this.options.ringTimeoutMs);
+    try {
+      const dialog = await this.srf.createUAC(
+        agent,
+        { localSdp: req.body, headers: { ...this.options.headers } },
+        {
+          cbRequest: (a: unknown, b?: unknown) => {
+            // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
+            const sent = (b ?? a) as SrfRequest | undefined;
+            if (sent !== undefined && sent !== null && typeof (sent as { cancel?: unknown }).cancel === 'function') {
+              this.ringing = sent;
+              if (this.cancelled || timedOut) sent.cancel(() => undefined);
+            }
+          },
+          cbProvisional: (p: SrfResponse) => {
+            if ((p.status === 180 || p.status === 183) && !res.finalResponseSent && !this.cancelled) {
+              res.send(p.status, p.status === 183 && p.body ? { body: p.body } : {});
+            }
+          },
+        },
+      );
+      return { kind: 'answered', dialog };
+    } catch (err) {
+      return { kind: 'failed', status: timedOut ? 408 : (sipStatusOf(err) ?? 500) };
+    } finally {
+      clearTimeout(timer);
+      this.ringing = undefined;
+    }
+  }
+
+  /** The agent answered: answer the caller with the agent's SDP and bridge. */
+  private async connect(agent: string, agentLeg: SrfDialog): Promise<boolean> {
+    const { session, req, res } = this;
+    try {
+      const callerLeg = await this.srf.createUAS(req, res, { localSdp: agentLeg.remote.sdp });
+      if (session.ended) {
+        await Promise.all([hangUp(callerLeg), hangUp(agentLeg)]);
+        return false;
+      }
+      bridge(session, callerLeg, agentLeg);
+      session.log.info({ agent }, 'call connected');
+      return true;
+    } catch (err) {
+      // The caller went away while the agent answered (CANCEL crossing the 200).
+      session.log.info({ agent, status: sipStatusOf(err) }, 'caller leg could not be answered');
+      await hangUp(agentLeg);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/** Entry point of the SIP server's worker thread: its own event loop, on the other core. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../observability/logger.js';
+import { sipServerOptions } from './options-from-config.js';
+import { SipServer } from './sip-server.js';
+import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: FromWorker): void => port.postMessage(m);
+const logger = createLogger({ level: init.logLevel, name: 'sip-server' });
+const server = new SipServer(sipServerOptions(init.config, logger));
+
+server.start().then(
+  (started) => post({ type: 'started', listeners: started.listeners, controlPort: started.controlPort }),
+  (e: unknown) => post({ type: 'failed', message: e instanceof Error ? e.message : String(e) }),
+);
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'status') post({ type: 'status', id: m.id, status: server.status() });
+  else if (m.type === 'stop') {
+    void server.stop().then(() => {
+      post({ type: 'stopped' });
+      port.close();
+    });
+  }
+});

@@ -1,0 +1,18 @@
+/** Messages between the main thread and the SIP server's worker thread. */
+import type { DeepReadonly } from '../config/load.js';
+import type { SipServerConfig } from '../config/schema/index.js';
+import type { ServerStatus } from './core/stats.js';
+import type { ListenerInfo } from './transport/types.js';
+
+export interface WorkerInit {
+  readonly config: DeepReadonly<SipServerConfig>;
+  readonly logLevel: string;
+}
+
+export type ToWorker = { readonly type: 'status'; readonly id: number } | { readonly type: 'stop' };
+
+export type FromWorker =
+  | { readonly type: 'started'; readonly listeners: readonly ListenerInfo[]; readonly controlPort: number }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'status'; readonly id: number; readonly status: ServerStatus }
+  | { readonly type: 'stopped' };
