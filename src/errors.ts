@@ -40,6 +40,8 @@ export const ErrorCodes = {
   CHILD_PROCESS: 'SB_CHILD_PROCESS',
   // policy
   POLICY_UNKNOWN_QUEUE: 'SB_POLICY_UNKNOWN_QUEUE',
+  POLICY_BAD_REQUEST: 'SB_POLICY_BAD_REQUEST',
+  POLICY_CHANNEL_NOT_SERVED: 'SB_POLICY_CHANNEL_NOT_SERVED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
