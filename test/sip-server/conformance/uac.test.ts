@@ -1,0 +1,254 @@
+/**
+ * Conformance, srf.createUAC and srf.request (spec §3 items 18–27): the app
+ * asks the server to send; a SIP peer plays the called party.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type Srf from 'drachtio-srf';
+import { ControlPeer, type Frame } from '../../support/control-peer.js';
+import { connectApp, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
+import { respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
+
+const T1 = 40;
+let h: Harness;
+let callee: SipPeer;
+let p: ControlPeer;
+const closers: (() => void | Promise<void>)[] = [];
+
+beforeEach(async () => {
+  h = await startServer({ timers: { t1Ms: T1, t2Ms: 320, t4Ms: 400, appResponseTimeoutMs: 5000 } });
+  callee = await SipPeer.create('udp');
+  p = await ControlPeer.connect(h.controlPort);
+  await p.authenticate(SECRET);
+});
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+  p.close();
+  await callee.close();
+  await h.stop();
+});
+
+const target = (): string => `sip:agent@127.0.0.1:${callee.port}`;
+
+/** Sends an app request frame and returns the echo. */
+async function appRequest(sip: string, dialogId = '', txnId = '', proxy?: string): Promise<Frame> {
+  return p.reply(p.send(`sip|${txnId}|${dialogId}${proxy !== undefined ? `|${proxy}` : ''}`, sip));
+}
+
+function responseFrames(txn: string): Frame[] {
+  return p.frames.filter((f) => f.tokens[1] === 'sip' && f.tokens[8] === txn);
+}
+
+async function inviteOut(extra = ''): Promise<{ echo: Frame; inv: Received; txn: string }> {
+  const echo = await appRequest(`INVITE ${target()} SIP/2.0\r\n${extra}Content-Length: 999\r\n\r\n${sdp(7000)}`);
+  expect(echo.tokens[3]).toBe('OK');
+  const inv = await callee.waitRequest('INVITE');
+  return { echo, inv, txn: echo.tokens[10]! };
+}
+
+describe('srf.createUAC (spec §3 items 18–27)', () => {
+  it('item 18: a skeletal INVITE goes out complete: From with tag, To = R-URI, Call-ID, CSeq, Via branch, Max-Forwards, Contact, Content-Type', async () => {
+    const { inv } = await inviteOut('X-Call-Leg: B\r\n');
+    const hd = inv.message.headers;
+    expect(inv.message.kind === 'request' && inv.message.uri).toBe(target());
+    expect(hd.get('via')).toMatch(new RegExp(`^SIP/2\\.0/UDP 127\\.0\\.0\\.1:${h.udp.port};branch=z9hG4bK[\\w-]+;rport$`));
+    expect(hd.get('max-forwards')).toBe('70');
+    expect(hd.get('from')).toMatch(new RegExp(`^<sip:127\\.0\\.0\\.1:${h.udp.port}>;tag=\\w+$`));
+    expect(hd.get('to')).toBe(`<${target()}>`);
+    expect(hd.get('call-id')).toMatch(/^\w+@127\.0\.0\.1$/);
+    expect(hd.get('cseq')).toMatch(/^\d+ INVITE$/);
+    expect(hd.get('contact')).toBe(`<sip:127.0.0.1:${h.udp.port}>`);
+    expect(hd.get('content-type')).toBe('application/sdp');
+    expect(hd.get('content-length')).toBe(String(Buffer.byteLength(sdp(7000))));
+    expect(hd.get('x-call-leg')).toBe('B');
+  });
+
+  it('item 18: app-given Call-ID, From (tag, @localhost substituted) and CSeq are honoured', async () => {
+    const { inv } = await inviteOut('Call-ID: given-call-id\r\nFrom: "Agent" <sip:+15551234@localhost>;tag=given-tag\r\nCSeq: 42 INVITE\r\n');
+    const hd = inv.message.headers;
+    expect(hd.get('call-id')).toBe('given-call-id');
+    expect(hd.get('from')).toBe(`"Agent" <sip:+15551234@127.0.0.1:${h.udp.port}>;tag=given-tag`);
+    expect(hd.get('cseq')).toBe('42 INVITE');
+  });
+
+  it('item 19: the echo is OK|meta|txn|Msg sent:| and its SIP part equals what went on the wire', async () => {
+    const { echo, inv } = await inviteOut();
+    expect(echo.tokens.slice(3, 5)).toEqual(['OK', 'application']);
+    expect(echo.tokens[5]).toBe(String(inv.bytes.length));
+    expect(echo.tokens[6]).toBe('udp');
+    expect(echo.tokens[10]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(echo.tokens.slice(11)).toEqual(['Msg sent:', '']);
+    expect(echo.sip).toBe(inv.raw);
+  });
+
+  it('item 20: every response (1xx, 2xx) reaches the app with the same txn id and dialog id <callid>;from-tag=<our tag>', async () => {
+    const { inv, txn } = await inviteOut();
+    const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
+    await callee.send(respond(inv, 100, 'Trying'), { port: h.udp.port });
+    await callee.send(respond(inv, 180, 'Ringing', { toTag: 'callee1' }), { port: h.udp.port });
+    await callee.send(respond(inv, 200, 'OK', { toTag: 'callee1', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 3);
+    const frames = responseFrames(txn);
+    expect(frames.map((f) => /^SIP\/2\.0 (\d+)/.exec(f.sip!)![1])).toEqual(['100', '180', '200']);
+    for (const f of frames) {
+      expect(f.tokens[9]).toBe(dialogId);
+      expect(f.tokens[2]).toBe('network');
+      expect(f.tokens[5]).toBe('127.0.0.1');
+      expect(f.tokens[6]).toBe(String(callee.port));
+    }
+  });
+
+  it('item 21: for ≥300 the server ACKs by itself; the app’s ACK gets NOK and no second ACK goes out', async () => {
+    const { inv, txn } = await inviteOut();
+    const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
+    await callee.send(respond(inv, 486, 'Busy Here', { toTag: 'x1' }), { port: h.udp.port });
+    const ack = await callee.waitRequest('ACK');
+    expect(ack.message.headers.get('cseq')).toBe(`${inv.info.cseq} ACK`);
+    expect(ack.info.via.branch).toBe(inv.info.via.branch);
+    expect(ack.info.toTag).toBe('x1');
+    await eventually(() => responseFrames(txn).length === 1);
+    const r = await appRequest('ACK sip:whatever SIP/2.0\r\nContent-Length: 0\r\n\r\n', dialogId);
+    expect(r.tokens.slice(3)).toEqual(['NOK', 'ACK for non-success responses is automatically generated by the stack']);
+    expect(await callee.quiet((x) => x.message.kind === 'request' && x.message.method === 'ACK', 150)).toEqual([]);
+  });
+
+  it('item 22: on 2xx the app’s ACK goes to the remote target with the INVITE’s CSeq (3pcc body kept); a retransmitted 2xx is re-ACKed without the app', async () => {
+    const { inv, txn } = await inviteOut();
+    const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
+    const ok = respond(inv, 200, 'OK', { toTag: 'c2', contact: `<sip:agent-target@127.0.0.1:${callee.port}>`, body: sdp(8000) });
+    await callee.send(ok, { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1);
+    const echo = await appRequest(`ACK sip:ignored@example.com SIP/2.0\r\nContent-Type: application/sdp\r\n\r\n${sdp(7002)}`, dialogId);
+    expect(echo.tokens[3]).toBe('OK');
+    const ack = await callee.waitRequest('ACK');
+    expect(ack.message.kind === 'request' && ack.message.uri).toBe(`sip:agent-target@127.0.0.1:${callee.port}`);
+    expect(ack.message.headers.get('cseq')).toBe(`${inv.info.cseq} ACK`);
+    expect(ack.info.toTag).toBe('c2');
+    expect(ack.message.body.toString()).toBe(sdp(7002));
+    expect(ack.info.via.branch).not.toBe(inv.info.via.branch);
+    const framesBefore = p.frames.length;
+    await callee.send(ok, { port: h.udp.port }); // retransmitted 2xx
+    const again = await callee.waitRequest('ACK');
+    expect(again.raw).toBe(ack.raw);
+    await sleep(50);
+    expect(p.frames.length).toBe(framesBefore);
+  });
+
+  it('item 23: CANCEL goes out with the INVITE’s branch and CSeq number plus app headers; its 200 is not forwarded, the 487 is; an unknown txn gets NOK', async () => {
+    const { inv, txn } = await inviteOut();
+    await callee.send(respond(inv, 180, 'Ringing', { toTag: 'c3' }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1);
+    const echo = await appRequest(`CANCEL ${target()} SIP/2.0\r\nReason: Q.850;cause=16\r\nContent-Length: 0\r\n\r\n`, '', txn);
+    expect(echo.tokens[3]).toBe('OK');
+    const cancel = await callee.waitRequest('CANCEL');
+    expect(cancel.info.via.branch).toBe(inv.info.via.branch);
+    expect(cancel.message.headers.get('cseq')).toBe(`${inv.info.cseq} CANCEL`);
+    expect(cancel.message.headers.get('reason')).toBe('Q.850;cause=16');
+    expect(cancel.message.kind === 'request' && cancel.message.uri).toBe(target());
+    await callee.send(respond(cancel, 200, 'OK', { toTag: 'c3' }), { port: h.udp.port });
+    await callee.send(respond(inv, 487, 'Request Terminated', { toTag: 'c3' }), { port: h.udp.port });
+    await callee.waitRequest('ACK');
+    await eventually(() => responseFrames(txn).length === 2);
+    expect(responseFrames(txn).map((f) => /^SIP\/2\.0 (\d+)/.exec(f.sip!)![1])).toEqual(['180', '487']);
+    expect(p.frames.some((f) => f.tokens[1] === 'sip' && /CSeq: \d+ CANCEL/.test(f.sip ?? '') && f.sip!.startsWith('SIP/2.0 200'))).toBe(false);
+    const unknown = await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', 'nope');
+    expect(unknown.tokens.slice(3)).toEqual(['NOK', 'unable to cancel unknown transaction id: nope']);
+  });
+
+  it('item 23: a CANCEL asked for before any provisional response waits for one (RFC 3261 §9.1)', async () => {
+    const { inv, txn } = await inviteOut();
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', txn);
+    expect(await callee.quiet((x) => x.message.kind === 'request' && x.message.method === 'CANCEL', 150)).toEqual([]);
+    await callee.send(respond(inv, 180, 'Ringing', { toTag: 'c9' }), { port: h.udp.port });
+    await callee.waitRequest('CANCEL');
+  });
+
+  it('item 24: a 2xx that arrives after CANCEL is delivered; after the app’s ACK the server sends BYE and the unsolicited frame', async () => {
+    const { inv, txn } = await inviteOut();
+    const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
+    await callee.send(respond(inv, 180, 'Ringing', { toTag: 'c4' }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1);
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', txn);
+    const cancel = await callee.waitRequest('CANCEL');
+    await callee.send(respond(cancel, 200, 'OK', { toTag: 'c4' }), { port: h.udp.port });
+    await callee.send(respond(inv, 200, 'OK', { toTag: 'c4', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 2);
+    await appRequest('ACK sip:x SIP/2.0\r\n\r\n', dialogId);
+    await callee.waitRequest('ACK');
+    const bye = await callee.waitRequest('BYE');
+    expect(bye.message.headers.get('reason')).toContain('ACK-BYE due to cancel race condition');
+    const uns = await p.wait((f) => f.tokens[1] === 'sip' && f.tokens[8] === 'unsolicited');
+    expect(uns.tokens[2]).toBe('application');
+    expect(uns.tokens[9]).toBe(dialogId);
+    expect(uns.sip).toBe(bye.raw);
+    await callee.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+  });
+
+  it('item 25: Timer B fires at 64·T1 and the app gets 408 with the txn id', async () => {
+    callee.dropIf = () => true;
+    const echo = await appRequest(`INVITE ${target()} SIP/2.0\r\n\r\n${sdp(7000)}`);
+    const txn = echo.tokens[10]!;
+    const start = Date.now();
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === txn, 64 * T1 + 3000, '408 frame');
+    expect(f.sip).toMatch(/^SIP\/2\.0 408 /);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(64 * T1 - 50);
+    await eventually(() => h.server.status().dialogs === 0, 1000, 'dialog removed');
+  });
+
+  it('item 26: the proxy token sends the request via that URI (loose route) keeping the R-URI; a request to ourselves gets NOK', async () => {
+    const proxy = await SipPeer.create('udp');
+    closers.push(() => proxy.close());
+    const echo = await appRequest(`INVITE sip:far-away@198.51.100.1 SIP/2.0\r\n\r\n${sdp(1)}`, '', '', `sip:127.0.0.1:${proxy.port}`);
+    expect(echo.tokens[3]).toBe('OK');
+    const viaProxy = await proxy.waitRequest('INVITE');
+    expect(viaProxy.message.kind === 'request' && viaProxy.message.uri).toBe('sip:far-away@198.51.100.1');
+    expect(viaProxy.message.headers.get('route')).toBe(`<sip:127.0.0.1:${proxy.port};lr>`);
+    const self = await appRequest(`OPTIONS sip:127.0.0.1:${h.udp.port} SIP/2.0\r\n\r\n`);
+    expect(self.tokens.slice(3)).toEqual(['NOK', 'can not send request to myself']);
+  });
+
+  it('item 27: a non-INVITE request’s response reaches the app with an empty dialog id; a non-SDP body without Content-Type gets NOK', async () => {
+    const echo = await appRequest(`OPTIONS ${target()} SIP/2.0\r\nUser-Agent: cc\r\n\r\n`);
+    const txn = echo.tokens[10]!;
+    const opt = await callee.waitRequest('OPTIONS');
+    expect(opt.message.headers.get('user-agent')).toBe('cc');
+    await callee.send(respond(opt, 200, 'OK', { toTag: 'o1' }), { port: h.udp.port });
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === txn);
+    expect(f.tokens[9]).toBe('');
+    expect(f.tokens[10]).toBe('');
+    const bad = await appRequest(`MESSAGE ${target()} SIP/2.0\r\n\r\nhello there`);
+    expect(bad.tokens.slice(3)).toEqual(['NOK', 'missing content-type']);
+  });
+});
+
+describe('srf.createUAC with the unmodified drachtio-srf', () => {
+  let srf: Srf;
+  beforeEach(async () => {
+    srf = await connectApp(h);
+  });
+  afterEach(() => disconnectApp(srf));
+
+  it('createUAC resolves with a dialog on 200 and drachtio-srf ACKs through the server', async () => {
+    const pending = srf.createUAC(target(), { localSdp: sdp(7000), headers: { 'X-Test': uniq('x') } });
+    const inv = await callee.waitRequest('INVITE');
+    await callee.send(respond(inv, 200, 'OK', { toTag: 'u1', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
+    const d = await pending;
+    expect(d.id).toBe(`${inv.info.callId};from-tag=${inv.info.fromTag}`);
+    expect(d.remote.sdp).toBe(sdp(8000));
+    await callee.waitRequest('ACK');
+    const bye = callee.waitRequest('BYE');
+    const destroyed = new Promise<void>((resolve) => d.destroy(undefined, () => resolve()));
+    const b = await bye;
+    await callee.send(respond(b, 200, 'OK'), { port: h.udp.port });
+    await destroyed;
+    await eventually(() => h.server.status().dialogs === 0);
+  });
+
+  it('createUAC rejects with the SIP status of a failure, and with 408 when nobody answers', async () => {
+    const pending = srf.createUAC(target(), { localSdp: sdp(7000) });
+    const inv = await callee.waitRequest('INVITE');
+    await callee.send(respond(inv, 603, 'Decline', { toTag: 'd1' }), { port: h.udp.port });
+    await expect(pending).rejects.toMatchObject({ status: 603 });
+    callee.dropIf = () => true;
+    await expect(srf.createUAC(target(), { localSdp: sdp(7000) })).rejects.toMatchObject({ status: 408 });
+  });
+});

@@ -1,0 +1,246 @@
+/**
+ * Conformance, srf.createUAS (spec §3 items 8–17): a SIP peer calls in, the
+ * unmodified drachtio-srf (or a scripted control peer for exact frames) answers.
+ * T1 is shortened to 40 ms so that 64·T1 timers run in 2.6 s.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type Srf from 'drachtio-srf';
+import { ControlPeer } from '../../support/control-peer.js';
+import { connectApp, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
+import { request, respond, sdp, SipPeer, uniq } from '../../support/sip-peer.js';
+
+const T1 = 40;
+let h: Harness;
+let sip: SipPeer;
+const closers: (() => void | Promise<void>)[] = [];
+
+beforeEach(async () => {
+  h = await startServer({ timers: { t1Ms: T1, t2Ms: 320, t4Ms: 400, appResponseTimeoutMs: 5000 } });
+  sip = await SipPeer.create('udp');
+});
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+  await sip.close();
+  await h.stop();
+});
+
+async function app(setup: (srf: Srf) => void): Promise<Srf> {
+  const srf = await connectApp(h, setup);
+  closers.push(() => disconnectApp(srf));
+  return srf;
+}
+
+async function scripted(routes: string[] = ['invite']): Promise<ControlPeer> {
+  const p = await ControlPeer.connect(h.controlPort);
+  closers.push(() => p.close());
+  await p.authenticate(SECRET);
+  for (const r of routes) await p.reply(p.send(`route|${r}`));
+  return p;
+}
+
+function invite(extra: Partial<Parameters<typeof request>[0]> = {}): { text: string; callId: string; fromTag: string } {
+  const callId = extra.callId ?? uniq('c');
+  const fromTag = extra.fromTag ?? uniq('t');
+  return { text: request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId, fromTag, body: sdp(4000), ...extra }), callId, fromTag };
+}
+
+const toServer = (): { port: number } => ({ port: h.udp.port });
+
+describe('srf.createUAS (spec §3 items 8–17)', () => {
+  it('item 8: a new INVITE gets 100 Trying on the wire without waiting for the app; a retransmission is absorbed', async () => {
+    const p = await scripted();
+    const inv = invite();
+    // The app does not read its socket until the 100 has arrived: the server must not wait for it.
+    p.socket.pause();
+    await sip.send(inv.text, toServer());
+    await sip.waitResponse(100, 'INVITE');
+    expect(p.frames.filter((f) => f.tokens[1] === 'sip').length).toBe(0);
+    p.socket.resume();
+    await p.wait((f) => f.tokens[1] === 'sip');
+    await sip.send(inv.text, toServer()); // retransmission
+    await sip.waitResponse(100, 'INVITE'); // the last provisional is sent again
+    await sleep(100);
+    expect(p.frames.filter((f) => f.tokens[1] === 'sip').length).toBe(1);
+  });
+
+  it('item 9: with no connection routing invite, the INVITE gets 503', async () => {
+    await scripted(['options']);
+    await sip.send(invite().text, toServer());
+    const r = await sip.waitResponse(503, 'INVITE');
+    expect(r.info.toTag).toBeDefined();
+  });
+
+  it('item 10: the app’s skeletal 200 becomes a full response (Vias, tags, Contact, Content-Type, byte Content-Length, app X- headers; app Via/Content-Length ignored)', async () => {
+    const p = await scripted();
+    const inv = invite({ extra: ['Via: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bKproxyhop'] });
+    await sip.send(inv.text, toServer());
+    const f = await p.wait((x) => x.tokens[1] === 'sip');
+    const body = sdp(5000).replace('s=-', 's=Ünïcødé');
+    const skeletal = [
+      'SIP/2.0 200 OK',
+      `Call-ID: ${inv.callId}`,
+      'cseq: 1 INVITE',
+      'Via: SIP/2.0/UDP 6.6.6.6;branch=z9hG4bKbogus',
+      'Content-Length: 3',
+      'X-CC-Agent: 1001',
+      '',
+      body,
+    ].join('\r\n');
+    const echo = await p.reply(p.send(`sip|${f.tokens[8]}|`, skeletal));
+    expect(echo.tokens[3]).toBe('OK');
+    const r = await sip.waitResponse(200, 'INVITE');
+    const hdr = r.message.headers;
+    expect(hdr.values('via')).toEqual([
+      `SIP/2.0/UDP 127.0.0.1:${sip.port};branch=${/branch=([^;]+)/.exec(inv.text)![1]};rport=${sip.port};received=127.0.0.1`,
+      'SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bKproxyhop',
+    ]);
+    expect(hdr.get('from')).toBe(`"Test Caller" <sip:caller@127.0.0.1:${sip.port}>;tag=${inv.fromTag}`);
+    expect(r.info.toTag).toMatch(/^[0-9a-f]+$/);
+    expect(hdr.get('call-id')).toBe(inv.callId);
+    expect(hdr.get('cseq')).toBe('1 INVITE');
+    expect(hdr.get('contact')).toBe(`<sip:127.0.0.1:${h.udp.port}>`);
+    expect(hdr.get('content-type')).toBe('application/sdp');
+    expect(hdr.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(r.message.body.toString('utf8')).toBe(body);
+    expect(hdr.get('x-cc-agent')).toBe('1001');
+    expect(r.raw).not.toContain('6.6.6.6');
+  });
+
+  it('item 11: the echo carries the txn id and the dialog id in the right slots; createUAS resolves with dialog.id = Call-ID;from-tag=<caller tag>', async () => {
+    const p = await scripted();
+    const inv = invite();
+    await sip.send(inv.text, toServer());
+    const f = await p.wait((x) => x.tokens[1] === 'sip');
+    const echo = await p.reply(p.send(`sip|${f.tokens[8]}|`, `SIP/2.0 200 OK\r\nCall-ID: ${inv.callId}\r\n\r\n${sdp(5000)}`));
+    expect(echo.tokens[10]).toBe(f.tokens[8]);
+    expect(echo.tokens[11]).toBe(`${inv.callId};from-tag=${inv.fromTag}`);
+    expect(echo.tokens.slice(12, 14)).toEqual(['', 'Msg sent:']);
+    expect(echo.sip).toMatch(/\r\nTo: <sip:1000@127\.0\.0\.1:\d+>;tag=[0-9a-f]+\r\n/);
+    expect(echo.sip).toMatch(/\r\nContact: <sip:127\.0\.0\.1:\d+>\r\n/);
+
+    const inv2 = invite();
+    const ids: string[] = [];
+    p.close();
+    await app((srf) =>
+      srf.invite((req, res) => {
+        void srf.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => ids.push(d.id));
+      }),
+    );
+    await sip.send(inv2.text, toServer());
+    await sip.waitResponse(200, 'INVITE');
+    await eventually(() => ids.length === 1);
+    expect(ids[0]).toBe(`${inv2.callId};from-tag=${inv2.fromTag}`);
+  });
+
+  it('item 12: 180 then 200 both work; an app-chosen To tag is honoured; a second final gets NOK', async () => {
+    const p = await scripted();
+    const inv = invite();
+    await sip.send(inv.text, toServer());
+    const f = await p.wait((x) => x.tokens[1] === 'sip');
+    const txn = f.tokens[8];
+    await p.reply(p.send(`sip|${txn}|`, `SIP/2.0 180 Ringing\r\nCall-ID: ${inv.callId}\r\nTo: <sip:1000@x>;tag=apptag1\r\n\r\n`));
+    const ringing = await sip.waitResponse(180, 'INVITE');
+    expect(ringing.info.toTag).toBe('apptag1');
+    expect((await p.reply(p.send(`sip|${txn}|`, `SIP/2.0 200 OK\r\nCall-ID: ${inv.callId}\r\n\r\n${sdp(5000)}`))).tokens[3]).toBe('OK');
+    expect((await sip.waitResponse(200, 'INVITE')).info.toTag).toBe('apptag1');
+    const second = await p.reply(p.send(`sip|${txn}|`, `SIP/2.0 486 Busy Here\r\nCall-ID: ${inv.callId}\r\n\r\n`));
+    expect(second.tokens[3]).toBe('NOK');
+    expect(await sip.quiet((r) => r.message.kind === 'response' && r.message.status === 486, 150)).toEqual([]);
+  });
+
+  it('item 13: the 200 is retransmitted over UDP until the ACK; the ACK reaches the app with the dialog id and the Dialog emits ack', async () => {
+    let acked = false;
+    await app((srf) =>
+      srf.invite((req, res) => {
+        void srf.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => d.on('ack', () => (acked = true)));
+      }),
+    );
+    const inv = invite();
+    await sip.send(inv.text, toServer());
+    const first = await sip.waitResponse(200, 'INVITE');
+    await sip.waitResponse(200, 'INVITE', 1000); // retransmitted at T1
+    await sip.waitResponse(200, 'INVITE', 1000); // and again at 2·T1
+    await sip.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, toTag: first.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }), toServer());
+    await eventually(() => acked, 2000, 'Dialog ack event');
+    const after = sip.count((r) => r.message.kind === 'response' && r.message.status === 200);
+    await sleep(8 * T1);
+    expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 200)).toBe(after);
+  });
+
+  it('item 14: with no ACK for 64·T1 the server sends BYE (ACK timeout) and the Dialog emits destroy with reason "ACK timeout"', async () => {
+    let reason: string | undefined;
+    await app((srf) =>
+      srf.invite((req, res) => {
+        void srf.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => d.on('destroy', (_m: unknown, r?: string) => (reason = r as string)));
+      }),
+    );
+    await sip.send(invite().text, toServer());
+    await sip.waitResponse(200, 'INVITE');
+    const bye = await sip.waitRequest('BYE', 64 * T1 + 2000);
+    expect(bye.message.headers.get('reason')).toBe('SIP ;cause=200 ;text="ACK timeout"');
+    await sip.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    await eventually(() => reason !== undefined, 2000, 'destroy');
+    expect(reason).toBe('ACK timeout');
+    await eventually(() => h.server.status().dialogs === 0);
+  });
+
+  it('item 15: a non-2xx from the app is retransmitted until the ACK, which is absorbed and not forwarded', async () => {
+    const p = await scripted();
+    const inv = invite();
+    await sip.send(inv.text, toServer());
+    const f = await p.wait((x) => x.tokens[1] === 'sip');
+    await p.reply(p.send(`sip|${f.tokens[8]}|`, `SIP/2.0 486 Busy Here\r\nCall-ID: ${inv.callId}\r\n\r\n`));
+    const busy = await sip.waitResponse(486, 'INVITE');
+    await sip.waitResponse(486, 'INVITE', 1000); // Timer G
+    const branch = /branch=([^;\s]+)/.exec(inv.text)![1]!;
+    const ack = request({ method: 'ACK', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, toTag: busy.info.toTag!, branch, to: `<sip:1000@127.0.0.1:${h.udp.port}>` });
+    await sip.send(ack, toServer());
+    await sleep(100);
+    const n = sip.count((r) => r.message.kind === 'response' && r.message.status === 486);
+    await sleep(6 * T1);
+    expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 486)).toBe(n);
+    expect(p.frames.filter((x) => x.tokens[1] === 'sip' && x.sip?.startsWith('ACK')).length).toBe(0);
+  });
+
+  it('item 16: CANCEL before the final: 200 to CANCEL, 487 to INVITE; drachtio-srf emits cancel on the request and a later createUAS fails without answering', async () => {
+    let cancelled = false;
+    let failed: unknown;
+    await app((srf) =>
+      srf.invite((req, res) => {
+        req.on('cancel', () => {
+          cancelled = true;
+          srf.createUAS(req, res, { localSdp: sdp(6000) }).catch((e: unknown) => (failed = e ?? 'rejected'));
+        });
+      }),
+    );
+    const inv = invite();
+    await sip.send(inv.text, toServer());
+    await sip.waitResponse(100, 'INVITE');
+    await sleep(50);
+    const branch = /branch=([^;\s]+)/.exec(inv.text)![1]!;
+    await sip.send(request({ method: 'CANCEL', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, branch, cseq: 1 }), toServer());
+    await sip.waitResponse(200, 'CANCEL');
+    await sip.waitResponse(487, 'INVITE');
+    await eventually(() => cancelled && failed !== undefined, 2000, 'cancel event and createUAS failure');
+    expect(await sip.quiet((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE', 150)).toEqual([]);
+  });
+
+  it('item 16 (frames): the CANCEL frame carries the INVITE txn id; the app’s later 200 gets NOK', async () => {
+    const p = await scripted();
+    const inv = invite();
+    await sip.send(inv.text, toServer());
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE'));
+    const branch = /branch=([^;\s]+)/.exec(inv.text)![1]!;
+    await sip.send(request({ method: 'CANCEL', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, branch }), toServer());
+    const c = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('CANCEL'));
+    expect(c.tokens[8]).toBe(f.tokens[8]);
+    const late = await p.reply(p.send(`sip|${f.tokens[8]}|`, `SIP/2.0 200 OK\r\nCall-ID: ${inv.callId}\r\n\r\n${sdp(1)}`));
+    expect(late.tokens.slice(3)).toEqual(['NOK', 'Response not sent due to unknown transaction']);
+  });
+
+  it('item 17: a response to an unknown transaction gets NOK "Response not sent due to unknown transaction"', async () => {
+    const p = await scripted();
+    const r = await p.reply(p.send('sip|no-such-txn|', 'SIP/2.0 200 OK\r\nCall-ID: x\r\ncseq: 1 INVITE\r\n\r\n'));
+    expect(r.tokens.slice(3)).toEqual(['NOK', 'Response not sent due to unknown transaction']);
+  });
+});

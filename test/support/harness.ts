@@ -1,0 +1,78 @@
+/** Starting the real SIP server in-process for tests, with fresh ports and (optionally) short RFC timers. */
+import Srf from 'drachtio-srf';
+import { silentLogger } from '../../src/observability/logger.js';
+import { SipServer, type SipServerOptions } from '../../src/sip-server/sip-server.js';
+import type { ListenerInfo } from '../../src/sip-server/transport/types.js';
+
+export const SECRET = 'test-secret';
+
+export interface Harness {
+  readonly server: SipServer;
+  readonly udp: ListenerInfo;
+  readonly tcp: ListenerInfo;
+  readonly controlPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startServer(overrides: Partial<SipServerOptions> = {}): Promise<Harness> {
+  const server = new SipServer({
+    listen: [
+      { transport: 'udp', host: '127.0.0.1', port: 0 },
+      { transport: 'tcp', host: '127.0.0.1', port: 0 },
+    ],
+    control: { host: '127.0.0.1', port: 0, secret: SECRET },
+    timers: { t1Ms: 500, t2Ms: 4000, t4Ms: 5000, appResponseTimeoutMs: 64000 },
+    maxMessageBytes: 65535,
+    maxPendingInvites: 10000,
+    cdrs: true,
+    userAgent: 'switchboard-test',
+    logger: silentLogger(),
+    ...overrides,
+  });
+  const started = await server.start();
+  return {
+    server,
+    udp: started.listeners.find((l) => l.transport === 'udp')!,
+    tcp: started.listeners.find((l) => l.transport === 'tcp')!,
+    controlPort: started.controlPort,
+    stop: () => server.stop(),
+  };
+}
+
+/** Connects an unmodified drachtio-srf app and resolves once it is authenticated. */
+export async function connectApp(h: Harness, setup?: (srf: Srf) => void): Promise<Srf> {
+  const srf = new Srf();
+  setup?.(srf);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('app did not connect')), 3000);
+    srf.on('connect', (err: Error | null) => {
+      clearTimeout(t);
+      if (err) reject(err);
+      else resolve();
+    });
+    void srf.connect({ host: '127.0.0.1', port: h.controlPort, secret: SECRET });
+  });
+  // route frames are fire-and-forget: give the server a moment to register them
+  await new Promise((r) => setTimeout(r, 50));
+  return srf;
+}
+
+export function disconnectApp(srf: Srf): void {
+  try {
+    srf.disconnect();
+  } catch {
+    // already gone
+  }
+}
+
+/** Polls `fn` until it returns true (bounded). */
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
