@@ -51,6 +51,16 @@ export function replaceLocalhost(value: string, listener: ListenerInfo): string 
   return value.replace(/@localhost(?::\d+)?(?=[;>?\s]|$)/g, `@${hp}`).replace(/sips?:localhost(?::\d+)?(?=[;>?\s]|$)/g, (m) => `${m.startsWith('sips') ? 'sips' : 'sip'}:${hp}`);
 }
 
+/**
+ * A Contact we rewrote to our address must also say how to reach us: on a
+ * stream listener, add `;transport=tcp` when the URI names no transport.
+ */
+export function withTransport(contact: string, listener: ListenerInfo): string {
+  if (listener.transport === 'udp' || /;\s*transport=/i.test(contact)) return contact;
+  const gt = contact.indexOf('>');
+  return gt >= 0 ? `${contact.slice(0, gt)};transport=${listener.transport}${contact.slice(gt)}` : `<${contact}>;transport=${listener.transport}`;
+}
+
 /** Content-Type sniffing (spec §2.1): a body that starts with `v=0` is SDP. */
 export function sniffContentType(body: Buffer): string | undefined {
   return body.length >= 3 && body[0] === 0x76 && body[1] === 0x3d && body[2] === 0x30 ? 'application/sdp' : undefined;
@@ -66,7 +76,8 @@ export function appHeaders(fields: readonly HeaderField[], skip: ReadonlySet<str
   for (const f of fields) {
     if (SERVER_OWNED.has(f.key) || skip.has(f.key)) continue;
     if (/[\r\n]/.test(f.value)) continue;
-    const value = f.key === 'contact' || f.key === 'p-asserted-identity' || f.key === 'from' || f.key === 'to' ? replaceLocalhost(f.value, listener) : f.value;
+    let value = f.key === 'contact' || f.key === 'p-asserted-identity' || f.key === 'from' || f.key === 'to' ? replaceLocalhost(f.value, listener) : f.value;
+    if (f.key === 'contact' && value !== f.value) value = withTransport(value, listener);
     out.push({ name: canonicalName(f.name), key: f.key, value });
   }
   return out;

@@ -18,7 +18,7 @@ import type { ClientEvents, CoreBase } from './core-base.js';
 import type { ClientEntry, Dialog } from './core-state.js';
 import { networkSipFrame, requestEcho } from './frames.js';
 import { newBranch, newCallId, newTag, newTransactionId } from './ids.js';
-import { appHeaders, buildCancel, buildResponse, contactFor, hostPortOf, replaceLocalhost, sniffContentType, viaFor } from './message-builder.js';
+import { appHeaders, buildCancel, buildResponse, contactFor, hostPortOf, replaceLocalhost, sniffContentType, viaFor, withTransport } from './message-builder.js';
 import { natDestination } from './app-responses.js';
 
 const NO_DIALOG = 'NOK|Server error: unable to find dialog for dialog id provided';
@@ -124,7 +124,10 @@ export class OutgoingRequests implements ClientEvents {
     h.append('Call-ID', callId);
     h.append('CSeq', `${cseqNum} ${method}`);
     const contactGiven = given('contact');
-    if (contactGiven !== undefined) h.append('Contact', replaceLocalhost(contactGiven, listener));
+    if (contactGiven !== undefined) {
+      const rewritten = replaceLocalhost(contactGiven, listener);
+      h.append('Contact', rewritten === contactGiven ? rewritten : withTransport(rewritten, listener));
+    }
     else if (method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER') h.append('Contact', contactFor(listener));
     for (const f of appHeaders(app.fields, BUILT_HERE, listener)) h.fields.push(f);
     const type = given('content-type') ?? sniffContentType(app.body);
@@ -215,7 +218,10 @@ export class OutgoingRequests implements ClientEvents {
     }
     const headers: HeaderField[] = appHeaders(app.fields, BUILT_HERE, d.listener);
     const contactGiven = app.fields.find((f) => f.key === 'contact')?.value;
-    if (contactGiven !== undefined) headers.unshift({ name: 'Contact', key: 'contact', value: replaceLocalhost(contactGiven, d.listener) });
+    if (contactGiven !== undefined) {
+      const rewritten = replaceLocalhost(contactGiven, d.listener);
+      headers.unshift({ name: 'Contact', key: 'contact', value: rewritten === contactGiven ? rewritten : withTransport(rewritten, d.listener) });
+    }
     const type = app.fields.find((f) => f.key === 'content-type')?.value ?? sniffContentType(app.body);
     if (app.body.length > 0) {
       if (type === undefined) {
