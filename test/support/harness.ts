@@ -76,3 +76,8 @@ export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** drachtio-srf's Dialog has an `id` its typings omit. */
+export function dialogIdOf(d: object): string {
+  return (d as { id: string }).id;
+}

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { ControlPeer, type Frame } from '../../support/control-peer.js';
-import { connectApp, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
+import { connectApp, dialogIdOf, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
 import { respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
 
 const T1 = 40;
@@ -232,7 +232,7 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
     const inv = await callee.waitRequest('INVITE');
     await callee.send(respond(inv, 200, 'OK', { toTag: 'u1', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
     const d = await pending;
-    expect(d.id).toBe(`${inv.info.callId};from-tag=${inv.info.fromTag}`);
+    expect(dialogIdOf(d)).toBe(`${inv.info.callId};from-tag=${inv.info.fromTag}`);
     expect(d.remote.sdp).toBe(sdp(8000));
     await callee.waitRequest('ACK');
     const bye = callee.waitRequest('BYE');

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { ControlPeer } from '../../support/control-peer.js';
-import { connectApp, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
+import { connectApp, dialogIdOf, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
 import { request, respond, sdp, SipPeer, uniq } from '../../support/sip-peer.js';
 
 const T1 = 40;
@@ -123,7 +123,7 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     p.close();
     await app((srf) =>
       srf.invite((req, res) => {
-        void srf.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => ids.push(d.id));
+        void srf.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => ids.push(dialogIdOf(d)));
       }),
     );
     await sip.send(inv2.text, toServer());
