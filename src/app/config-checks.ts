@@ -1,8 +1,9 @@
 import type { ConfigCheck } from '../config/load.js';
+import { policyConfigChecks } from '../policy/index.js';
 
 /**
  * Every module's semantic configuration checks, run after the schema so that
  * one error message lists every problem. Modules export their checks; this is
  * the composition root that gathers them.
  */
-export const configChecks: readonly ConfigCheck[] = [];
+export const configChecks: readonly ConfigCheck[] = [...policyConfigChecks];

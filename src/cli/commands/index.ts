@@ -1,8 +1,11 @@
 import type { Command } from '../command.js';
 import { checkConfigCommand } from './check-config.js';
 import { configReferenceCommand } from './config-reference.js';
+import { policyDecideCommand } from './policy-decide.js';
+import { policySlotsCommand } from './policy-slots.js';
+import { policyTransferTargetsCommand } from './policy-transfer-targets.js';
 import { sipServerCommand } from './sip-server.js';
 import { startCommand } from './start.js';
 
 /** Every `switchboard` command. Add new commands here. */
-export const commands: readonly Command[] = [startCommand, sipServerCommand, checkConfigCommand, configReferenceCommand];
+export const commands: readonly Command[] = [startCommand, sipServerCommand, checkConfigCommand, configReferenceCommand, policyDecideCommand, policyTransferTargetsCommand, policySlotsCommand];
