@@ -331,7 +331,7 @@ export class OutgoingRequests implements ClientEvents {
       }
       this.confirm(entry, d, response, info);
     } else if (status >= 200) {
-      this.onOtherFinal(entry, d, status);
+      this.onOtherFinal(entry, d, response);
     }
     if (entry.silent || entry.owner === undefined) return;
     const flow = core.currentFlow;
@@ -363,12 +363,14 @@ export class OutgoingRequests implements ClientEvents {
     }
   }
 
-  private onOtherFinal(entry: ClientEntry, d: Dialog | undefined, status: number): void {
+  private onOtherFinal(entry: ClientEntry, d: Dialog | undefined, response: SipResponse): void {
     const core = this.core;
+    const status = response.status;
     if (d === undefined) return;
     if (entry.method === 'INVITE') {
       if (entry.createsDialog) {
         core.state.removeDialog(d);
+        if (!entry.silent) core.emitCdr('stop', 'network', response, status === 487 ? 'call-canceled' : 'call-rejected');
       } else if (d.pendingOutgoingInvite === entry.txnId) {
         d.pendingOutgoingInvite = undefined;
       }
@@ -436,9 +438,9 @@ export class OutgoingRequests implements ClientEvents {
   /** A final response the network never sent (Timer B/F, transport failure), so the app sees an outcome. */
   private synthesize(entry: ClientEntry, status: 408 | 503): void {
     entry.gotFinal = true;
-    this.onOtherFinal(entry, entry.dialog, status);
-    if (entry.silent || entry.owner === undefined) return;
     const response = buildResponse(entry.request, status);
+    this.onOtherFinal(entry, entry.dialog, response);
+    if (entry.silent || entry.owner === undefined) return;
     const buf = serialize(response);
     const flow = { transport: entry.dest.transport, address: entry.dest.address, port: entry.dest.port, listener: entry.dialog?.listener ?? this.core.transport.listeners[0]! };
     entry.owner.send(networkSipFrame(buf.toString('utf8'), buf.length, flow, entry.txnId, entry.dialog?.id ?? ''));

@@ -1,0 +1,248 @@
+/**
+ * Conformance, dialog.modify / dialog.request / dialog.destroy (spec §3 items
+ * 34–42). A call is set up through the scripted control peer (exact frames),
+ * with a SIP peer as the far end, over UDP.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type Srf from 'drachtio-srf';
+import { ControlPeer, type Frame } from '../../support/control-peer.js';
+import { connectApp, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
+import { request, respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
+
+const T1 = 40;
+let h: Harness;
+let far: SipPeer;
+let p: ControlPeer;
+const closers: (() => void | Promise<void>)[] = [];
+
+beforeEach(async () => {
+  h = await startServer({ timers: { t1Ms: T1, t2Ms: 320, t4Ms: 400, appResponseTimeoutMs: 5000 } });
+  far = await SipPeer.create('udp');
+  p = await ControlPeer.connect(h.controlPort);
+  await p.authenticate(SECRET);
+  await p.reply(p.send('route|invite'));
+});
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+  p.close();
+  await far.close();
+  await h.stop();
+});
+
+const app = (sip: string, dialogId = '', txnId = ''): Promise<Frame> => p.reply(p.send(`sip|${txnId}|${dialogId}`, sip));
+
+/** An outgoing call (we are UAC), answered by the far end with a Record-Route. Returns the dialog id. */
+async function uacCall(): Promise<{ dialogId: string; inv: Received; farTag: string }> {
+  const echo = await app(`INVITE sip:far@127.0.0.1:${far.port} SIP/2.0\r\nContact: <sip:app-contact@localhost>\r\n\r\n${sdp(7000)}`);
+  const txn = echo.tokens[10]!;
+  const inv = await far.waitRequest('INVITE');
+  const farTag = uniq('ft');
+  await far.send(
+    respond(inv, 200, 'OK', {
+      toTag: farTag,
+      contact: `<sip:far-target@127.0.0.1:${far.port}>`,
+      extra: [`Record-Route: <sip:127.0.0.1:${far.port};lr;rr=2>, <sip:127.0.0.1:${far.port};lr;rr=1>`],
+      body: sdp(8000),
+    }),
+    { port: h.udp.port },
+  );
+  const ok = await p.wait((f) => f.tokens[1] === 'sip' && f.tokens[8] === txn && f.sip!.startsWith('SIP/2.0 200'));
+  const dialogId = ok.tokens[9]!;
+  await app('ACK sip:x SIP/2.0\r\n\r\n', dialogId);
+  await far.waitRequest('ACK');
+  return { dialogId, inv, farTag };
+}
+
+/** An incoming call (we are UAS), answered by the app. */
+async function uasCall(): Promise<{ dialogId: string; callId: string; fromTag: string; ourTag: string; txn: string }> {
+  const callId = uniq('in');
+  const fromTag = uniq('ff');
+  await far.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
+  const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE'));
+  const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`, '', f.tokens[8]);
+  const ok = await far.waitResponse(200, 'INVITE');
+  await far.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, toTag: ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }), { port: h.udp.port });
+  await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('ACK'));
+  return { dialogId: echo.tokens[11]!, callId, fromTag, ourTag: ok.info.toTag!, txn: f.tokens[8]! };
+}
+
+function inDialogFromFar(c: { callId: string; fromTag: string; ourTag: string }, method: string, cseq: number, extra: string[] = [], body = ''): string {
+  return request({ method, uri: `sip:127.0.0.1:${h.udp.port}`, peer: far, callId: c.callId, fromTag: c.fromTag, toTag: c.ourTag, cseq, to: `<sip:1000@127.0.0.1:${h.udp.port}>`, extra, body });
+}
+
+describe('dialog.modify (spec §3 items 34–37)', () => {
+  it('item 34: a re-INVITE to "placeholder" goes to the remote target via the route set with CSeq+1, the app Contact kept and the SDP; the echo is correct', async () => {
+    const { dialogId, inv } = await uacCall();
+    const echo = await app(`INVITE sip:placeholder SIP/2.0\r\nContact: <sip:my-contact@127.0.0.1:${h.udp.port}>\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
+    expect(echo.tokens[3]).toBe('OK');
+    const re = await far.waitRequest('INVITE');
+    expect(re.message.kind === 'request' && re.message.uri).toBe(`sip:far-target@127.0.0.1:${far.port}`);
+    expect(re.message.headers.values('route')).toEqual([`<sip:127.0.0.1:${far.port};lr;rr=1>`, `<sip:127.0.0.1:${far.port};lr;rr=2>`]);
+    expect(re.message.headers.get('cseq')).toBe(`${inv.info.cseq + 1} INVITE`);
+    expect(re.message.headers.get('contact')).toBe(`<sip:my-contact@127.0.0.1:${h.udp.port}>`);
+    expect(re.message.body.toString()).toBe(sdp(7000, 'sendonly', 2));
+    expect(echo.sip).toBe(re.raw);
+  });
+
+  it('item 35: the re-INVITE 2xx is forwarded and the app’s ACK uses its CSeq; a non-2xx is ACKed by the server and the dialog survives', async () => {
+    const { dialogId } = await uacCall();
+    const echo = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
+    const txn = echo.tokens[10]!;
+    const re = await far.waitRequest('INVITE');
+    await far.send(respond(re, 200, 'OK', { body: sdp(8000, 'recvonly', 2), contact: `<sip:far-target@127.0.0.1:${far.port}>` }), { port: h.udp.port });
+    await p.wait((f) => f.tokens[8] === txn && f.tokens[9] === dialogId && f.sip!.startsWith('SIP/2.0 200'));
+    await app('ACK sip:x SIP/2.0\r\n\r\n', dialogId);
+    const ack = await far.waitRequest('ACK');
+    expect(ack.message.headers.get('cseq')).toBe(`${re.info.cseq} ACK`);
+
+    const echo2 = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendrecv', 3)}`, dialogId);
+    const re2 = await far.waitRequest('INVITE');
+    await far.send(respond(re2, 488, 'Not Acceptable Here'), { port: h.udp.port });
+    const autoAck = await far.waitRequest('ACK');
+    expect(autoAck.message.headers.get('cseq')).toBe(`${re2.info.cseq} ACK`);
+    await p.wait((f) => f.tokens[8] === echo2.tokens[10] && f.sip!.startsWith('SIP/2.0 488'));
+    // the dialog is still there: an INFO goes out
+    expect((await app('INFO sip:placeholder SIP/2.0\r\n\r\n', dialogId)).tokens[3]).toBe('OK');
+    await far.waitRequest('INFO');
+  });
+
+  it('item 36: a network re-INVITE gets 100, reaches the app with a new txn id and the dialog id; the 200 is echoed with the dialog id, retransmitted until the ACK, which is forwarded', async () => {
+    const c = await uasCall();
+    await far.send(inDialogFromFar(c, 'INVITE', 2, [], sdp(4000, 'sendonly', 2)), { port: h.udp.port });
+    await far.waitResponse(100, 'INVITE');
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE') && x.tokens[9] === c.dialogId);
+    expect(f.tokens[8]).not.toBe(c.txn);
+    const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${c.callId}\r\ncseq: 2 INVITE\r\n\r\n${sdp(5000, 'recvonly', 2)}`, '', f.tokens[8]);
+    expect(echo.tokens[11]).toBe(c.dialogId);
+    const ok = await far.waitResponse(200, 'INVITE');
+    await far.waitResponse(200, 'INVITE', 1000); // retransmitted
+    await far.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: far, callId: c.callId, fromTag: c.fromTag, toTag: ok.info.toTag!, cseq: 2, to: `<sip:1000@x>` }), { port: h.udp.port });
+    const ack = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('ACK') && /CSeq: 2 ACK/.test(x.sip!));
+    expect(ack.tokens[9]).toBe(c.dialogId);
+  });
+
+  it('item 37: glare — a re-INVITE arriving while ours is pending gets 491; a second one while the first is unanswered gets 500 with Retry-After', async () => {
+    const c = await uasCall();
+    await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(5000, 'sendonly', 2)}`, c.dialogId);
+    await far.waitRequest('INVITE'); // ours, left unanswered
+    await far.send(inDialogFromFar(c, 'INVITE', 2, [], sdp(4000, 'sendonly', 2)), { port: h.udp.port });
+    await far.waitResponse(491, 'INVITE');
+
+    const c2 = await uasCall();
+    await far.send(inDialogFromFar(c2, 'INVITE', 2, [], sdp(4000, 'sendonly', 2)), { port: h.udp.port });
+    await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[9] === c2.dialogId && x.sip!.startsWith('INVITE'));
+    await far.send(inDialogFromFar(c2, 'INVITE', 3, [], sdp(4000, 'sendonly', 3)), { port: h.udp.port });
+    const r = await far.waitResponse(500, 'INVITE');
+    expect(r.message.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+});
+
+describe('dialog.request (spec §3 items 38–40)', () => {
+  it('item 38: in-dialog INFO/REFER/NOTIFY/UPDATE/MESSAGE/OPTIONS are built from the dialog; REFER gets our Contact; responses carry txn id and dialog id', async () => {
+    const { dialogId, farTag } = await uacCall();
+    for (const method of ['INFO', 'REFER', 'NOTIFY', 'UPDATE', 'MESSAGE', 'OPTIONS']) {
+      const headers = method === 'REFER' ? 'Refer-To: <sip:transfer@example.com>\r\n' : method === 'NOTIFY' ? 'Event: talk\r\nSubscription-State: active\r\n' : '';
+      const body = method === 'MESSAGE' ? 'Content-Type: text/plain\r\n\r\nhi' : '\r\n';
+      const echo = await app(`${method} sip:placeholder SIP/2.0\r\n${headers}${body}`, dialogId);
+      expect(echo.tokens[3]).toBe('OK');
+      const req = await far.waitRequest(method);
+      expect(req.info.toTag).toBe(farTag);
+      expect(req.message.kind === 'request' && req.message.uri).toBe(`sip:far-target@127.0.0.1:${far.port}`);
+      if (method === 'REFER') expect(req.message.headers.get('contact')).toBe(`<sip:127.0.0.1:${h.udp.port}>`);
+      await far.send(respond(req, 200, 'OK'), { port: h.udp.port });
+      const f = await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === echo.tokens[10]);
+      expect(f.tokens[9]).toBe(dialogId);
+    }
+  });
+
+  it('item 39: an unknown or ended dialog id gets NOK "unable to find dialog"; drachtio-srf reports ENODIALOG', async () => {
+    const r = await app('INFO sip:placeholder SIP/2.0\r\n\r\n', 'nope;from-tag=x');
+    expect(r.tokens.slice(3)).toEqual(['NOK', 'Server error: unable to find dialog for dialog id provided']);
+    p.close();
+    let dialog: Srf.Dialog | undefined;
+    const srf = await connectApp(h, (s) => s.invite((req, res) => void s.createUAS(req, res, { localSdp: sdp(5000) }).then((d) => (dialog = d))));
+    closers.push(() => disconnectApp(srf));
+    const callId = uniq('e');
+    const fromTag = uniq('e');
+    await far.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
+    const ok = await far.waitResponse(200, 'INVITE');
+    await far.send(request({ method: 'ACK', uri: `sip:x@127.0.0.1`, peer: far, callId, fromTag, toTag: ok.info.toTag!, to: '<sip:1000@x>' }), { port: h.udp.port });
+    await eventually(() => dialog !== undefined);
+    await far.send(request({ method: 'BYE', uri: `sip:x@127.0.0.1`, peer: far, callId, fromTag, toTag: ok.info.toTag!, cseq: 2, to: '<sip:1000@x>' }), { port: h.udp.port });
+    await far.waitResponse(200, 'BYE');
+    const err = await dialog!.request({ method: 'INFO' } as never).then(
+      () => undefined,
+      (e: { code?: string }) => e,
+    );
+    expect(err?.code).toBe('ENODIALOG');
+  });
+
+  it('item 40: in-dialog requests reach the owning connection only; when the owner is gone they get 481', async () => {
+    const other = await ControlPeer.connect(h.controlPort);
+    closers.push(() => other.close());
+    await other.authenticate(SECRET);
+    await other.reply(other.send('route|invite'));
+    await other.reply(other.send('route|info'));
+    const c = await uasCall(); // round robin: make sure we know which peer owns it
+    const owner = p.frames.some((f) => f.tokens[9] === c.dialogId) ? p : other;
+    const notOwner = owner === p ? other : p;
+    await far.send(inDialogFromFar(c, 'INFO', 2), { port: h.udp.port });
+    await owner.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'));
+    expect(notOwner.frames.some((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'))).toBe(false);
+    owner.close();
+    await sleep(100);
+    await far.send(inDialogFromFar(c, 'INFO', 3), { port: h.udp.port });
+    await far.waitResponse(481, 'INFO');
+  });
+});
+
+describe('dialog.destroy (spec §3 items 41–42)', () => {
+  it('item 41: the app’s BYE is sent (CANCELling our pending re-INVITE first) and its 200 forwarded; the dialog goes after the final response', async () => {
+    const { dialogId } = await uacCall();
+    await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
+    const re = await far.waitRequest('INVITE');
+    await far.send(respond(re, 180, 'Ringing'), { port: h.udp.port });
+    await sleep(30);
+    const echo = await app('BYE sip:placeholder SIP/2.0\r\nReason: Q.850;cause=16\r\n\r\n', dialogId);
+    const cancel = await far.waitRequest('CANCEL');
+    expect(cancel.info.via.branch).toBe(re.info.via.branch);
+    const bye = await far.waitRequest('BYE');
+    expect(bye.message.headers.get('reason')).toBe('Q.850;cause=16');
+    expect(h.server.status().dialogs).toBe(1);
+    await far.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    const f = await p.wait((x) => x.tokens[8] === echo.tokens[10] && x.sip!.startsWith('SIP/2.0 200'));
+    expect(f.tokens[9]).toBe(dialogId);
+    await eventually(() => h.server.status().dialogs === 0);
+  });
+
+  it('item 41: a 401/407 to our BYE keeps the dialog for the retry with credentials', async () => {
+    const { dialogId } = await uacCall();
+    await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
+    const bye = await far.waitRequest('BYE');
+    await far.send(respond(bye, 407, 'Proxy Authentication Required', { extra: ['Proxy-Authenticate: Digest realm="x", nonce="n"'] }), { port: h.udp.port });
+    await sleep(50);
+    expect(h.server.status().dialogs).toBe(1);
+    const retry = await app(`BYE sip:placeholder SIP/2.0\r\nCSeq: ${bye.info.cseq + 1} BYE\r\nProxy-Authorization: Digest username="u"\r\n\r\n`, dialogId);
+    expect(retry.tokens[3]).toBe('OK');
+    const bye2 = await far.waitRequest('BYE');
+    expect(bye2.message.headers.get('cseq')).toBe(`${bye.info.cseq + 1} BYE`);
+    await far.send(respond(bye2, 200, 'OK'), { port: h.udp.port });
+    await eventually(() => h.server.status().dialogs === 0);
+  });
+
+  it('item 42: a network BYE is forwarded and the dialog removed at once; the app’s 200 echo has an empty dialog id; a later request gets 481 and the app NOK', async () => {
+    const c = await uasCall();
+    await far.send(inDialogFromFar(c, 'BYE', 2), { port: h.udp.port });
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('BYE'));
+    expect(f.tokens[9]).toBe(c.dialogId);
+    expect(h.server.status().dialogs).toBe(0);
+    const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${c.callId}\r\ncseq: 2 BYE\r\n\r\n`, '', f.tokens[8]);
+    expect(echo.tokens[11]).toBe('');
+    await far.waitResponse(200, 'BYE');
+    await far.send(inDialogFromFar(c, 'INFO', 3), { port: h.udp.port });
+    await far.waitResponse(481, 'INFO');
+    const r = await app('INFO sip:placeholder SIP/2.0\r\n\r\n', c.dialogId);
+    expect(r.tokens[3]).toBe('NOK');
+    expect(r.tokens[4]).toMatch(/unable to find dialog/);
+  });
+});
