@@ -38,6 +38,8 @@ export class SipPeer {
   readonly host = '127.0.0.1';
   /** Drop every received message matching this (to simulate loss). */
   dropIf: ((r: Received) => boolean) | undefined;
+  /** Called for every message kept (after dropIf), e.g. to ACK answers as a real UA would. */
+  onMessage: ((r: Received) => void) | undefined;
 
   private constructor(readonly transport: Transport) {}
 
@@ -49,7 +51,7 @@ export class SipPeer {
 
   private async start(): Promise<void> {
     if (this.transport === 'udp') {
-      const s = createSocket('udp4');
+      const s = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
       this.udp = s;
       s.on('message', (data, rinfo) => this.onData(data, { address: rinfo.address, port: rinfo.port }));
       await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
@@ -79,6 +81,7 @@ export class SipPeer {
     const r: Received = { raw: bytes.toString('utf8'), bytes, message: parsed.message, info: parsed.info, from, at: Date.now() };
     if (this.dropIf?.(r) === true) return;
     this.received.push(r);
+    this.onMessage?.(r);
     const still: typeof this.waiters = [];
     let consumed = false;
     for (const w of this.waiters) {
