@@ -171,6 +171,8 @@ export function createPolicy(config: SwitchboardConfig): Policy {
       const exception = status.schedule === undefined ? undefined : exceptionAt(status.schedule, atMs);
       const em = status.emergency;
       const common = {
+        nextOpen: fmt(status.nextOpen),
+        closesAt: fmt(status.closesAt),
         queue: queue.id,
         menuPath: tree.menuPath(queue.id),
         channel,
@@ -183,11 +185,9 @@ export function createPolicy(config: SwitchboardConfig): Policy {
           em === undefined
             ? null
             : { force: em.force, scope: em.scope, reason: em.config.reason ?? null, until: em.until === undefined ? null : fmt(em.until) },
-        nextOpen: fmt(status.nextOpen),
-        closesAt: fmt(status.closesAt),
       };
       if (status.open) {
-        return { ...common, open: true, action: 'enqueue', target: { queue: queue.id }, deflection: null, message: null, note: null };
+        return { open: true, action: 'enqueue', target: { queue: queue.id }, deflection: null, message: null, note: null, ...common };
       }
       const outcome = closedOutcome({
         config,
@@ -199,7 +199,8 @@ export function createPolicy(config: SwitchboardConfig): Policy {
         nextOpen: common.nextOpen,
         slots: () => slotsFor(status, undefined),
       });
-      return { ...common, open: false, ...outcome };
+      // Key order is for people reading the JSON: the answer first, then why.
+      return { open: false, ...outcome, ...common };
     },
 
     transferTargets(request) {

@@ -56,7 +56,8 @@ function deflectionEdges(config: SwitchboardConfig, tree: QueueTree, channel: 'i
   const edges = new Map<string, { to: string; path: string }>();
   const g = config.deflection.calls;
   config.queues.forEach((q, i) => {
-    if (tree.indexOf(q.id) !== i || !tree.serves(q, channel)) return;
+    // Only leaf queues take contacts; a menu as a target is reported on its own.
+    if (tree.indexOf(q.id) !== i || !tree.isLeaf(q.id) || !tree.serves(q, channel)) return;
     if (channel === 'ivr') {
       const own = q.deflection?.ivr;
       if (own !== undefined) {

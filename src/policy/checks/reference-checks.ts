@@ -134,6 +134,8 @@ export function checkReferences(config: SwitchboardConfig, tree: QueueTree): Pro
   // Every combination of queue, channel and language the hours distinguish:
   // the folders that end up together, and folders with no schedule to give them a zone.
   const combos = new Map<string, { scheduleId: string | undefined; folders: readonly string[]; where: string }>();
+  const noZone = new Map<string, { where: string; channels: Channel[]; folders: readonly string[] }>();
+  const noSlots = new Map<string, Channel[]>();
   const targets = config.queues.length > 0 ? config.queues.map((q) => q.id) : [''];
   for (const qid of targets) {
     const q = tree.get(qid);
@@ -141,22 +143,32 @@ export function checkReferences(config: SwitchboardConfig, tree: QueueTree): Pro
       for (const language of languagesInUse(config)) {
         const choice = chooseSchedule(config, tree, qid, channel, language);
         const where = qid === '' ? `${channel}` : `queue "${qid}" on ${channel}${language === undefined ? '' : ` in ${language}`}`;
-        combos.set(`${choice.scheduleId ?? ''}|${choice.folders.join(',')}`, { ...choice, where });
+        const key = `${choice.scheduleId ?? ''}|${choice.folders.join(',')}`;
+        if (!combos.has(key)) combos.set(key, { ...choice, where });
         if (choice.scheduleId === undefined && choice.folders.length > 0) {
-          const idx = tree.indexOf(qid);
-          const path = q?.hours?.exceptions !== undefined ? `queues[${idx}].hours.exceptions` : 'hours.exceptions';
-          p.add(
-            path,
-            `${where} gets exception folders (${choice.folders.join(', ')}) but no schedule applies, so their dates have no time zone; ` +
-              'give it a schedule (00:00-24:00 every day for a 24-hour queue)',
-          );
+          const owner = tree.lineage(qid).find((x) => x.hours?.exceptions !== undefined);
+          const path = owner !== undefined ? `queues[${tree.indexOf(owner.id)}].hours.exceptions` : 'hours.exceptions';
+          const entry = noZone.get(path) ?? { where: qid === '' ? 'contacts' : `queue "${qid}"`, channels: [], folders: choice.folders };
+          if (!entry.channels.includes(channel)) entry.channels.push(channel);
+          noZone.set(path, entry);
         }
         if (q !== undefined && q.scheduledCalls?.enabled === true && (channel === 'mobile' || channel === 'web') && choice.scheduleId === undefined) {
-          p.add(`queues[${tree.indexOf(qid)}].scheduledCalls`, `scheduled calls need hours, but no schedule applies to ${where}`);
+          const path = `queues[${tree.indexOf(qid)}].scheduledCalls`;
+          const list = noSlots.get(path) ?? [];
+          if (!list.includes(channel)) list.push(channel);
+          noSlots.set(path, list);
         }
       }
     }
   }
+  for (const [path, e] of noZone) {
+    p.add(
+      path,
+      `${e.where} gets exception folders (${e.folders.join(', ')}) but no schedule applies to it (on ${e.channels.join(', ')}), so their dates have no time zone; ` +
+        'give it a schedule (00:00-24:00 every day for a 24-hour queue)',
+    );
+  }
+  for (const [path, channels] of noSlots) p.add(path, `scheduled calls need hours, but no schedule applies to this queue on ${channels.join(', ')}`);
   const reported = new Set<string>();
   for (const combo of combos.values()) {
     if (combo.scheduleId === undefined) continue;
@@ -180,7 +192,7 @@ export function checkReferences(config: SwitchboardConfig, tree: QueueTree): Pro
         p.add(
           y.path,
           `"${y.e.name}" (folder ${y.fid}) and "${x.e.name}" (folder ${x.fid}) both cover ${shared} with different hours, ` +
-            `and both apply to schedule "${combo.scheduleId}" (${combo.where}); a date may have one exception`,
+            `and both apply to schedule "${combo.scheduleId}" (e.g. for ${combo.where}); a date may have one exception`,
         );
       }
     }
