@@ -1,9 +1,10 @@
 import type { ConfigCheck } from '../config/load.js';
 import { policyConfigChecks } from '../policy/index.js';
+import { recordingsConfigChecks } from '../recordings/config-checks.js';
 
 /**
  * Every module's semantic configuration checks, run after the schema so that
  * one error message lists every problem. Modules export their checks; this is
  * the composition root that gathers them.
  */
-export const configChecks: readonly ConfigCheck[] = [...policyConfigChecks];
+export const configChecks: readonly ConfigCheck[] = [...policyConfigChecks, ...recordingsConfigChecks];

@@ -4,8 +4,9 @@ import { configReferenceCommand } from './config-reference.js';
 import { policyDecideCommand } from './policy-decide.js';
 import { policySlotsCommand } from './policy-slots.js';
 import { policyTransferTargetsCommand } from './policy-transfer-targets.js';
+import { recordingsWorkerCommand } from './recordings-worker.js';
 import { sipServerCommand } from './sip-server.js';
 import { startCommand } from './start.js';
 
 /** Every `switchboard` command. Add new commands here. */
-export const commands: readonly Command[] = [startCommand, sipServerCommand, checkConfigCommand, configReferenceCommand, policyDecideCommand, policyTransferTargetsCommand, policySlotsCommand];
+export const commands: readonly Command[] = [startCommand, sipServerCommand, checkConfigCommand, configReferenceCommand, policyDecideCommand, policyTransferTargetsCommand, policySlotsCommand, recordingsWorkerCommand];

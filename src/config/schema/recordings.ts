@@ -51,6 +51,11 @@ export const RecordingUploadSchema = Type.Object(
     initialBackoffMs: Type.Integer({ minimum: 10, default: 5000, description: 'Delay before the first retry of a failed part; doubles on every further failure.' }),
     maxBackoffMs: Type.Integer({ minimum: 10, default: 3_600_000, description: 'Longest delay between two attempts (also caps Retry-After).' }),
     jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Fraction of each delay that is randomised, so that many recordings do not retry in step.' }),
+    lockMs: Type.Integer({
+      minimum: 500,
+      default: 30_000,
+      description: 'Job lock duration: if a worker dies mid-upload, another picks the recording up after about this long.',
+    }),
     rateLimit: Type.Object(
       {
         max: Type.Integer({ minimum: 1, default: 10, description: 'Part uploads allowed per window (all workers together).' }),

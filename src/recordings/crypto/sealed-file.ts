@@ -86,16 +86,16 @@ export class SealStream extends Transform {
     this.pendingBytes += chunk.length;
     this.plaintextBytes += chunk.length;
     // Keep at least one byte back: only end-of-stream tells which chunk is the last.
-    while (this.pendingBytes > this.chunkBytes) this.push(this.seal(this.take(this.chunkBytes), false));
+    while (this.pendingBytes > this.chunkBytes) this.push(this.seal(this.takeBytes(this.chunkBytes), false));
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.push(this.seal(this.take(this.pendingBytes), true));
+    this.push(this.seal(this.takeBytes(this.pendingBytes), true));
     done();
   }
 
-  private take(n: number): Buffer {
+  private takeBytes(n: number): Buffer {
     const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     const out = all.subarray(0, n);
     const rest = all.subarray(n);

@@ -1,0 +1,180 @@
+/**
+ * A generic CRM upload API: each part is one `multipart/form-data` POST
+ * (RFC 7578) with the part's metadata as form fields, the audio as the `file`
+ * field, the credential in a configurable header and an `Idempotency-Key`
+ * header (draft-ietf-httpapi-idempotency-key-header) that is stable per part.
+ *
+ * The answer is classified once, here: 2xx with a confirmation field is
+ * success; 2xx without one, 5xx, 408/425, 401/403, timeouts and dropped
+ * connections are retryable; 429 is rate-limited (Retry-After, RFC 9110
+ * §10.2.3); 413 means "split further" (RFC 9110 §15.5.14); any other 4xx is a
+ * refusal that retrying cannot fix. The body is streamed with back-pressure,
+ * never held whole in memory.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import { CrmError } from '../errors.js';
+import type { CrmAdapter, PartReceipt, PartUpload } from './crm-adapter.js';
+import { parseRetryAfter } from './retry-after.js';
+
+export interface HttpCrmOptions {
+  readonly url: string;
+  readonly authHeader?: string;
+  /** Secret: sent, never logged or included in errors. */
+  readonly authValue?: string;
+  readonly confirmationField?: string;
+  readonly responseTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+}
+
+const MAX_RESPONSE = 64 * 1024;
+const RETRYABLE_4XX = new Set([401, 403, 408, 409, 425]);
+
+function snippet(body: Buffer): string {
+  const text = body.subarray(0, 200).toString('utf8').replace(/[\r\n\t]+/g, ' ').trim();
+  return text === '' ? '' : ` (${text})`;
+}
+
+function quote(value: string): string {
+  return value.replace(/["\\\r\n]/g, '_');
+}
+
+export class HttpCrmAdapter implements CrmAdapter {
+  readonly name = 'http';
+  private readonly url: URL;
+
+  constructor(private readonly options: HttpCrmOptions) {
+    this.url = new URL(options.url);
+  }
+
+  async upload(part: PartUpload, signal?: AbortSignal): Promise<PartReceipt> {
+    const boundary = `switchboard-${randomBytes(16).toString('hex')}`;
+    const fields: Record<string, string> = {
+      recordingId: part.recordingId,
+      partNumber: String(part.partNumber),
+      partsPlanned: String(part.partsPlanned),
+      idempotencyKey: part.idempotencyKey,
+      callId: part.metadata.callId,
+      contactName: part.metadata.contact.name,
+      metadata: JSON.stringify(part.metadata),
+      ...(part.ticketId !== undefined ? { ticketId: part.ticketId } : {}),
+    };
+    let pre = '';
+    for (const [name, value] of Object.entries(fields)) {
+      pre += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    }
+    pre += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quote(part.fileName)}"\r\nContent-Type: ${part.contentType}\r\n\r\n`;
+    const head = Buffer.from(pre, 'utf8');
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+    const headers: Record<string, string | number> = {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': head.length + part.size + tail.length,
+      'idempotency-key': part.idempotencyKey,
+      accept: 'application/json',
+    };
+    if (this.options.authValue !== undefined) headers[(this.options.authHeader ?? 'Authorization').toLowerCase()] = this.options.authValue;
+    const label = `part ${part.partNumber} of recording ${part.recordingId}`;
+    const transport = this.url.protocol === 'https:' ? https : http;
+
+    return new Promise<PartReceipt>((resolve, reject) => {
+      let settled = false;
+      let responded = false;
+      let responseTimer: NodeJS.Timeout | undefined;
+      const req = transport.request(this.url, { method: 'POST', headers, agent: false });
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        if (responseTimer !== undefined) clearTimeout(responseTimer);
+        signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const fail = (e: unknown): void => finish(() => reject(e instanceof Error ? e : new Error(String(e))));
+      const onAbort = (): void => {
+        req.destroy(new CrmError('retryable', `upload of ${label} was cancelled`));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) onAbort();
+      req.setTimeout(this.options.idleTimeoutMs ?? 30_000, () => {
+        req.destroy(new CrmError('retryable', `the CRM connection stalled for ${this.options.idleTimeoutMs ?? 30_000} ms while sending ${label}`));
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e instanceof CrmError) return fail(e);
+        fail(new CrmError('retryable', `could not deliver ${label}: ${e.code ?? e.message}`, {}, { cause: e }));
+      });
+      req.on('response', (res) => {
+        responded = true;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < MAX_RESPONSE) chunks.push(c);
+          size += c.length;
+        });
+        res.on('error', (e) => fail(new CrmError('retryable', `the CRM's answer to ${label} was cut off: ${e.message}`, {}, { cause: e })));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          try {
+            const receipt = this.classify(res.statusCode ?? 0, res.headers['retry-after'], body, label);
+            finish(() => resolve(receipt));
+          } catch (e) {
+            fail(e);
+          }
+          req.destroy();
+        });
+      });
+
+      const send = async (): Promise<void> => {
+        const write = async (chunk: Buffer): Promise<void> => {
+          if (!req.write(chunk)) await once(req, 'drain');
+        };
+        await write(head);
+        let sent = 0;
+        for await (const chunk of part.body()) {
+          if (responded || settled) return;
+          sent += chunk.length;
+          await write(chunk);
+        }
+        if (sent !== part.size) throw new CrmError('retryable', `${label}: produced ${sent} bytes, announced ${part.size}`);
+        req.end(tail);
+        const ms = this.options.responseTimeoutMs ?? 60_000;
+        responseTimer = setTimeout(() => {
+          req.destroy(new CrmError('retryable', `the CRM did not answer ${label} within ${ms} ms`));
+        }, ms);
+      };
+      send().catch((e: unknown) => {
+        // A CRM may answer (413, 429) before reading the whole body and close: its answer wins.
+        if (responded) return;
+        req.destroy();
+        fail(e);
+      });
+    });
+  }
+
+  private classify(status: number, retryAfter: string | string[] | undefined, body: Buffer, label: string): PartReceipt {
+    if (status >= 200 && status < 300) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        parsed = undefined;
+      }
+      const field = this.options.confirmationField ?? 'attachmentId';
+      const value = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)[field] : undefined;
+      if ((typeof value === 'string' && value !== '') || typeof value === 'number') {
+        return { attachmentId: String(value), duplicate: (parsed as Record<string, unknown>).duplicate === true };
+      }
+      throw new CrmError('retryable', `the CRM answered ${status} to ${label} without confirming it (no "${field}" in the reply)${snippet(body)}`, { status });
+    }
+    const wait = parseRetryAfter(retryAfter);
+    const details = { status, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+    if (status === 429) return this.raise('rate-limited', `the CRM's API limit was reached (429) for ${label}${wait !== undefined ? `; retry after ${wait} ms` : ''}`, details);
+    if (status === 413) return this.raise('too-large', `the CRM refused ${label} as too large (413)${snippet(body)}`, details);
+    if (status >= 500 || RETRYABLE_4XX.has(status)) return this.raise('retryable', `the CRM answered ${status} to ${label}${snippet(body)}`, details);
+    return this.raise('rejected', `the CRM refused ${label} with ${status}${snippet(body)}`, details);
+  }
+
+  private raise(kind: CrmError['kind'], message: string, details: CrmError['details']): never {
+    throw new CrmError(kind, message, details);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Conversion of one captured recording: find its segments, convert and
+ * encrypt them into the spool, record the layout in the manifest, then delete
+ * the plaintext capture files. Safe to run again at any point: a converted
+ * recording is left alone, a half-written output is replaced.
+ */
+import { access } from 'node:fs/promises';
+import { deleteSegments, locateSegments, type CapturedSegment } from '../capture/segment-locator.js';
+import { encodeRecording } from '../convert/encode-recording.js';
+import { RecordingExpiredError, RecordingMissingError } from '../errors.js';
+import type { RecordingManifest } from '../store/manifest.js';
+import { expireRecording } from './expire.js';
+import { deadlineOf, type PipelineContext } from './pipeline-context.js';
+
+export type ConvertOutcome = 'converted' | 'already-converted' | 'already-finished';
+
+/** Thrown while rtpengine may still be writing a segment: try again shortly. */
+export class SegmentsPendingError extends RecordingMissingError {}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function convertStep(ctx: PipelineContext, recordingId: string, signal?: AbortSignal): Promise<ConvertOutcome> {
+  const manifest = await ctx.store.readManifest(recordingId);
+  if (manifest === undefined) {
+    const tomb = await ctx.store.readTombstone(recordingId);
+    if (tomb !== undefined) return 'already-finished';
+    throw new RecordingMissingError(`recording ${recordingId} has no manifest and no record of delivery or expiry`);
+  }
+  if (ctx.clock() >= deadlineOf(ctx, manifest)) {
+    await expireRecording(ctx, manifest, recordingId, 'retention limit reached before conversion');
+    throw new RecordingExpiredError(`recording ${recordingId} expired before it could be converted`);
+  }
+  if (manifest.state === 'converted' && (await exists(ctx.store.audioPath(recordingId)))) return 'already-converted';
+
+  const segments = await findSegments(ctx, manifest);
+  const encoded = await encodeRecording({
+    segments: segments.map((s) => s.pcap),
+    ...(manifest.capture.parties !== undefined ? { parties: manifest.capture.parties } : {}),
+    format: ctx.format,
+    channels: ctx.channels,
+    mp3BitrateKbps: ctx.mp3BitrateKbps,
+    keyRing: ctx.keyRing,
+    chunkBytes: ctx.chunkBytes,
+    outFile: ctx.store.audioPath(recordingId),
+    ...(ctx.ffmpegBinary !== undefined ? { ffmpegBinary: ctx.ffmpegBinary } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+  });
+  const c = encoded.conversion;
+  const summary = {
+    segmentsFound: segments.length,
+    segmentsExpected: manifest.capture.segments,
+    caller: { packets: c.parties.caller.audioPackets, lost: c.parties.caller.lost, duplicates: c.parties.caller.duplicates },
+    agent: { packets: c.parties.agent.audioPackets, lost: c.parties.agent.lost, duplicates: c.parties.agent.duplicates },
+    lateSamples: c.lateSamples,
+    assignment: c.assignment,
+  };
+  const updated: RecordingManifest = {
+    ...manifest,
+    state: 'converted',
+    audio: {
+      format: ctx.format,
+      channels: ctx.channels,
+      layout: encoded.layout,
+      durationMs: encoded.durationMs,
+      keyId: encoded.keyId,
+      bytes: encoded.audioBytes,
+      summary,
+    },
+  };
+  await ctx.store.writeManifest(updated);
+  const missing = manifest.capture.segments - segments.length;
+  await ctx.events.emit({
+    type: 'converted',
+    recordingId,
+    callId: manifest.callId,
+    bytes: encoded.audioBytes,
+    ...(missing > 0 ? { reason: `${missing} of ${manifest.capture.segments} capture segment(s) were never written by rtpengine` } : {}),
+  });
+  // The encrypted recording is on disk: the plaintext capture can go.
+  await deleteSegments(segments);
+  return 'converted';
+}
+
+async function findSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
+  if (m.capture.files !== undefined && m.capture.files.length > 0) {
+    return m.capture.files.map((pcap, i) => ({ index: i + 1, pcap }));
+  }
+  const found = await locateSegments(ctx.captureDir, m.recordingId, m.callId);
+  const graceOver = ctx.clock() - Date.parse(m.endedAt) > (ctx.segmentGraceMs ?? 120_000);
+  if (found.length < m.capture.segments && !graceOver) {
+    throw new SegmentsPendingError(`recording ${m.recordingId}: ${found.length} of ${m.capture.segments} capture segment(s) written so far`);
+  }
+  if (found.length === 0) {
+    throw new RecordingMissingError(`recording ${m.recordingId}: rtpengine wrote no capture file for call ${m.callId} in ${ctx.captureDir}`);
+  }
+  return found;
+}

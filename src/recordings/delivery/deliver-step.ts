@@ -1,0 +1,229 @@
+/**
+ * One step of delivering a recording: upload the next part, or finish.
+ *
+ * Each call sends at most one part, so the queue's rate limiter counts CRM
+ * requests and other recordings get their turn between parts. Where the next
+ * part starts is read from the recording's progress file, written only after
+ * the CRM confirmed the previous part: parts go strictly in order, and a part
+ * sent again after a crash carries the same idempotency key, so the CRM
+ * attaches it once. Local files are deleted only when every part is confirmed.
+ */
+import { CrmError, RecordingExpiredError, RecordingFormatError, RecordingIntegrityError } from '../errors.js';
+import { SealedFile } from '../crypto/sealed-file.js';
+import { contentType, partBody, partFileName } from '../parts/part-body.js';
+import { MIN_PART_BYTES, nextPart, planParts, rangeDurationMs, type PlannedPart } from '../parts/part-plan.js';
+import { initialProgress, type DeliveryProgress, type RecordingManifest } from '../store/manifest.js';
+import { retryDelay } from './backoff.js';
+import { expireRecording } from './expire.js';
+import { deadlineOf, type PipelineContext } from './pipeline-context.js';
+
+export type DeliverOutcome =
+  | { readonly kind: 'part-confirmed'; readonly part: number; readonly duplicate: boolean }
+  | { readonly kind: 'split'; readonly partLimit: number }
+  | { readonly kind: 'delivered'; readonly parts: number }
+  | { readonly kind: 'already-finished' };
+
+/** A failed attempt that should be retried after `delayMs`. */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+    /** The CRM said its API limit was reached: slow down every upload, not just this one. */
+    readonly rateLimited: boolean,
+    readonly attempt: number,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+/** Delivery can never succeed (the CRM refuses, the file is corrupt or gone); `reason` says why. */
+export class GiveUp extends Error {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+    this.name = 'GiveUp';
+  }
+}
+
+export function idempotencyKey(recordingId: string, part: number, p: PlannedPart): string {
+  return `${recordingId}/part-${part}/${p.start}-${p.end}`;
+}
+
+export async function deliverStep(ctx: PipelineContext, recordingId: string, signal?: AbortSignal): Promise<DeliverOutcome> {
+  const manifest = await ctx.store.readManifest(recordingId);
+  if (manifest === undefined) {
+    const tomb = await ctx.store.readTombstone(recordingId);
+    if (tomb?.state === 'delivered') return { kind: 'already-finished' };
+    if (tomb?.state === 'expired') throw new RecordingExpiredError(`recording ${recordingId} expired: ${tomb.reason ?? ''}`);
+    throw new GiveUp(`recording ${recordingId} has no files on disk and no record of delivery`);
+  }
+  const deadline = deadlineOf(ctx, manifest);
+  if (ctx.clock() >= deadline) {
+    await expireRecording(ctx, manifest, recordingId, `not delivered within the retention limit (${Math.round(ctx.retentionMs / 1000)} s)`);
+    throw new RecordingExpiredError(`recording ${recordingId} expired before delivery completed`);
+  }
+  if (manifest.state !== 'converted' || manifest.audio === undefined) {
+    throw new RetryLater(`recording ${recordingId} is not converted yet`, ctx.backoff.initialMs, false, 1);
+  }
+  const audio = manifest.audio;
+  let progress: DeliveryProgress = (await ctx.store.readProgress(recordingId)) ?? initialProgress(ctx.partMaxBytes);
+
+  let sealed: SealedFile;
+  try {
+    sealed = await SealedFile.open(ctx.store.audioPath(recordingId), ctx.keyRing);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new GiveUp(`recording ${recordingId}: its encrypted audio file is missing`, { cause: e });
+    }
+    throw new GiveUp(`recording ${recordingId}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    if (sealed.plaintextLength !== audio.bytes) {
+      throw new GiveUp(`recording ${recordingId}: encrypted file holds ${sealed.plaintextLength} bytes, ${audio.bytes} were written`);
+    }
+    if (!progress.verified) {
+      // Check the whole file once before the first byte leaves: a damaged recording sends nothing.
+      await sealed.verify().catch((e: unknown) => {
+        throw new GiveUp(`recording ${recordingId}: ${(e as Error).message}`, { cause: e });
+      });
+      progress = { ...progress, verified: true };
+      await ctx.store.writeProgress(recordingId, progress);
+    }
+    const part = nextPart(audio.layout, progress.nextOffset, progress.partLimit);
+    if (part === undefined) return await finish(ctx, manifest, progress);
+
+    const number = progress.nextPart;
+    const planned = progress.parts.length + planParts(audio.layout, progress.partLimit, progress.nextOffset).length;
+    const key = idempotencyKey(recordingId, number, part);
+    const now = ctx.clock();
+    try {
+      const receipt = await ctx.crm.upload(
+        {
+          recordingId,
+          ...(manifest.ticketId !== undefined ? { ticketId: manifest.ticketId } : {}),
+          partNumber: number,
+          partsPlanned: planned,
+          idempotencyKey: key,
+          fileName: partFileName(recordingId, audio.format, number),
+          contentType: contentType(audio.format),
+          size: part.size,
+          body: () => partBody(sealed, audio.layout, part),
+          metadata: {
+            callId: manifest.callId,
+            contact: manifest.contact,
+            ...(manifest.queue !== undefined ? { queue: manifest.queue } : {}),
+            agent: { ...(manifest.agent.id !== undefined ? { id: manifest.agent.id } : {}), ...(manifest.agent.name !== undefined ? { name: manifest.agent.name } : {}), ...(manifest.agent.uri !== undefined ? { uri: manifest.agent.uri } : {}) },
+            startedAt: manifest.startedAt,
+            endedAt: manifest.endedAt,
+            durationMs: Math.round(audio.durationMs),
+            pauses: manifest.pauses,
+            format: audio.format,
+            channels: audio.channels,
+            partOffsetMs: Math.round(rangeDurationMs(audio.layout, 0, part.start, audio.durationMs)),
+            partDurationMs: Math.round(rangeDurationMs(audio.layout, part.start, part.end, audio.durationMs)),
+          },
+        },
+        signal,
+      );
+      progress = {
+        ...progress,
+        nextPart: number + 1,
+        nextOffset: part.end,
+        failures: 0,
+        parts: [
+          ...progress.parts,
+          { number, start: part.start, end: part.end, size: part.size, idempotencyKey: key, attachmentId: receipt.attachmentId, confirmedAt: new Date(ctx.clock()).toISOString() },
+        ],
+        lastAttemptAt: new Date(now).toISOString(),
+      };
+      await ctx.store.writeProgress(recordingId, progress);
+      await ctx.events.emit({ type: 'part-uploaded', recordingId, callId: manifest.callId, part: number, parts: planned, bytes: part.size });
+      if (nextPart(audio.layout, progress.nextOffset, progress.partLimit) === undefined) return await finish(ctx, manifest, progress);
+      return { kind: 'part-confirmed', part: number, duplicate: receipt.duplicate === true };
+    } catch (e) {
+      if (!(e instanceof CrmError)) {
+        if (e instanceof RecordingFormatError || e instanceof RecordingIntegrityError) {
+          throw new GiveUp(`recording ${recordingId}: ${(e as Error).message}`, { cause: e });
+        }
+        throw e;
+      }
+      return await handleCrmError(ctx, manifest, progress, part, number, deadline, e);
+    }
+  } finally {
+    await sealed.close();
+  }
+}
+
+async function handleCrmError(
+  ctx: PipelineContext,
+  manifest: RecordingManifest,
+  progress: DeliveryProgress,
+  part: PlannedPart,
+  number: number,
+  deadline: number,
+  e: CrmError,
+): Promise<DeliverOutcome> {
+  const recordingId = manifest.recordingId;
+  const now = ctx.clock();
+  if (e.kind === 'rejected') {
+    await ctx.store.writeProgress(recordingId, { ...progress, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
+    throw new GiveUp(e.message, { cause: e });
+  }
+  if (e.kind === 'too-large') {
+    const limit = Math.floor(Math.min(progress.partLimit, part.size) / 2);
+    if (limit < MIN_PART_BYTES) {
+      await ctx.store.writeProgress(recordingId, { ...progress, lastError: e.message });
+      throw new GiveUp(`${e.message}; parts cannot be made smaller than ${MIN_PART_BYTES} bytes`, { cause: e });
+    }
+    await ctx.store.writeProgress(recordingId, { ...progress, partLimit: limit, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
+    await ctx.events.emit({
+      type: 'retrying',
+      recordingId,
+      callId: manifest.callId,
+      part: number,
+      retryInMs: 0,
+      reason: `${e.message}; splitting the rest into parts of at most ${limit} bytes`,
+    });
+    return { kind: 'split', partLimit: limit };
+  }
+  const failures = progress.failures + 1;
+  const delayMs = retryDelay(ctx.backoff, failures, { now, expiresAt: deadline, ...(e.details.retryAfterMs !== undefined ? { retryAfterMs: e.details.retryAfterMs } : {}) });
+  await ctx.store.writeProgress(recordingId, { ...progress, failures, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
+  const atDeadline = now + delayMs >= deadline;
+  await ctx.events.emit({
+    type: 'retrying',
+    recordingId,
+    callId: manifest.callId,
+    part: number,
+    attempt: failures,
+    retryInMs: delayMs,
+    reason: `${e.message}${atDeadline ? '; the next attempt falls on the retention deadline' : ''}`,
+  });
+  throw new RetryLater(e.message, delayMs, e.kind === 'rate-limited', failures);
+}
+
+async function finish(ctx: PipelineContext, manifest: RecordingManifest, progress: DeliveryProgress): Promise<DeliverOutcome> {
+  const recordingId = manifest.recordingId;
+  await ctx.store.writeTombstone({
+    recordingId,
+    callId: manifest.callId,
+    state: 'delivered',
+    at: new Date(ctx.clock()).toISOString(),
+    parts: progress.parts.length,
+  });
+  const claimed = await ctx.store.claim(recordingId);
+  if (claimed !== false) await ctx.store.purge(claimed);
+  await ctx.events.emit({
+    type: 'uploaded',
+    recordingId,
+    callId: manifest.callId,
+    parts: progress.parts.length,
+    bytes: progress.parts.reduce((s, p) => s + p.size, 0),
+    reason: `all ${progress.parts.length} part(s) confirmed by the CRM; local files deleted`,
+  });
+  return { kind: 'delivered', parts: progress.parts.length };
+}
+

@@ -1,0 +1,145 @@
+/**
+ * The independent retention sweeper: whatever the queue's state (worker down,
+ * Redis gone, a job stuck), no recording file outlives the retention limit.
+ * It walks the spool and rtpengine's capture directory, deletes everything
+ * past its deadline and reports each deletion as an `expired` (loss) event. It
+ * wakes at the next known deadline, or after the configured interval at most.
+ * Several sweepers (engine and worker) may run at once: deletions are claimed
+ * atomically, so each loss is reported once.
+ */
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expireRecording } from './expire.js';
+import { deadlineOf, type PipelineContext } from './pipeline-context.js';
+
+export type SweeperContext = Pick<PipelineContext, 'store' | 'events' | 'captureDir' | 'retentionMs' | 'clock' | 'logger'>;
+
+export interface SweepResult {
+  /** Recording ids (or capture file names) deleted in this sweep. */
+  readonly deleted: string[];
+  /** The earliest deadline still ahead, if any. */
+  readonly nextDueAt: number | undefined;
+}
+
+function bornAt(s: { birthtimeMs: number; mtimeMs: number }): number {
+  // Creation time where the filesystem records it; a back-dated mtime counts too (the older wins).
+  return s.birthtimeMs > 0 ? Math.min(s.birthtimeMs, s.mtimeMs) : s.mtimeMs;
+}
+
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export class RetentionSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: SweeperContext,
+    private readonly intervalMs: number,
+  ) {}
+
+  async sweepOnce(): Promise<SweepResult> {
+    const { store, clock, retentionMs } = this.ctx;
+    const deleted: string[] = [];
+    let nextDueAt: number | undefined;
+    const due = (t: number): void => {
+      nextDueAt = nextDueAt === undefined ? t : Math.min(nextDueAt, t);
+    };
+
+    for (const id of await store.list()) {
+      const manifest = await store.readManifest(id).catch(() => undefined);
+      const deadline = manifest !== undefined ? deadlineOf(this.ctx, manifest) : ((await store.createdAt(id)) ?? clock()) + retentionMs;
+      if (clock() < deadline) {
+        due(deadline);
+        continue;
+      }
+      const tomb = await store.readTombstone(id).catch(() => undefined);
+      if (tomb?.state === 'delivered') {
+        // Delivered at the very end; the uploader just had not removed the files yet.
+        const claimed = await store.claim(id);
+        if (claimed !== false) await store.purge(claimed);
+        continue;
+      }
+      const reason =
+        manifest !== undefined
+          ? `not delivered within the retention limit (${Math.round(retentionMs / 1000)} s); deleted by the retention sweeper`
+          : 'unreadable or missing manifest; deleted by the retention sweeper at the retention limit';
+      if (await expireRecording(this.ctx, manifest, id, reason)) deleted.push(id);
+    }
+
+    // Directories claimed for deletion by a process that died before finishing.
+    for (const name of await entries(store.trashDir)) {
+      const id = name.replace(/-[0-9a-f]{8}$/, '');
+      const tomb = await store.readTombstone(id).catch(() => undefined);
+      await store.purge(join(store.trashDir, name));
+      if (tomb === undefined) {
+        await store.writeTombstone({ recordingId: id, callId: 'unknown', state: 'expired', at: new Date(clock()).toISOString(), reason: 'deletion interrupted by a crash' });
+        await this.ctx.events.emit({ type: 'expired', recordingId: id, reason: 'deleted after an interrupted deletion (crash); delivery state unknown' });
+        deleted.push(id);
+      }
+    }
+
+    // Capture files that no recording claimed (the call never reached the pipeline).
+    for (const sub of ['pcaps', 'metadata']) {
+      const dir = join(this.ctx.captureDir, sub);
+      for (const name of await entries(dir)) {
+        const file = join(dir, name);
+        const s = await stat(file).catch(() => undefined);
+        if (s === undefined || !s.isFile()) continue;
+        const deadline = bornAt(s) + retentionMs;
+        if (clock() < deadline) {
+          due(deadline);
+          continue;
+        }
+        const marker = sub === 'metadata' ? /switchboard-recording=([A-Za-z0-9_.-]+)/.exec(await readFile(file, 'utf8').catch(() => '')) : null;
+        await unlink(file).catch(() => undefined);
+        deleted.push(name);
+        await this.ctx.events.emit({
+          type: 'expired',
+          recordingId: marker?.[1] ?? 'unknown',
+          reason: `capture file ${sub}/${name} reached the retention limit without being converted; deleted by the retention sweeper`,
+        });
+      }
+    }
+
+    // Tombstones hold no audio; they are kept one retention period to answer late jobs.
+    for (const name of await entries(store.tombstonesDir)) {
+      const file = join(store.tombstonesDir, name);
+      const s = await stat(file).catch(() => undefined);
+      if (s !== undefined && clock() - s.mtimeMs >= retentionMs) await unlink(file).catch(() => undefined);
+    }
+    return { deleted, nextDueAt };
+  }
+
+  /** Sweeps now and then again at every deadline (or interval). */
+  start(): void {
+    this.stopped = false;
+    const loop = async (): Promise<void> => {
+      let wait = this.intervalMs;
+      try {
+        const r = await this.sweepOnce();
+        if (r.nextDueAt !== undefined) wait = Math.min(wait, Math.max(0, r.nextDueAt - this.ctx.clock()) + 5);
+      } catch (e) {
+        this.ctx.logger.error({ err: (e as Error).message }, 'retention sweep failed; retrying');
+        wait = Math.min(wait, 1000);
+      }
+      if (!this.stopped) this.timer = setTimeout(() => {
+          this.running = loop();
+        }, wait);
+    };
+    this.running = loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+  }
+}

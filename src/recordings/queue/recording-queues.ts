@@ -1,0 +1,63 @@
+/**
+ * The two BullMQ queues of the pipeline and how jobs are added to them. A job
+ * carries only the recording id; its id is derived from it, so adding the same
+ * recording twice (a retry of the call side, the reconciler) is a no-op.
+ * Attempts are unbounded: the recording's retention deadline, not a count,
+ * ends the retries (the back-off never schedules past it).
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+export const CONVERT_QUEUE = 'recordings-convert';
+export const UPLOAD_QUEUE = 'recordings-upload';
+/** Name of our custom back-off strategy (see the workers). */
+export const BACKOFF_TYPE = 'recording';
+
+export interface RecordingJobData {
+  readonly recordingId: string;
+}
+
+export function convertJobId(recordingId: string): string {
+  return `convert-${recordingId}`;
+}
+
+export function uploadJobId(recordingId: string): string {
+  return `upload-${recordingId}`;
+}
+
+export function jobOptions(jobId: string, retentionSeconds: number): JobsOptions {
+  return {
+    jobId,
+    attempts: 1_000_000,
+    backoff: { type: BACKOFF_TYPE },
+    // Keep finished jobs one retention period so a late duplicate add stays a no-op.
+    removeOnComplete: { age: retentionSeconds },
+    removeOnFail: { age: retentionSeconds },
+  };
+}
+
+export class RecordingQueues {
+  readonly convert: Queue<RecordingJobData>;
+  readonly upload: Queue<RecordingJobData>;
+
+  constructor(
+    connection: Redis,
+    prefix: string,
+    private readonly retentionSeconds: number,
+  ) {
+    this.convert = new Queue<RecordingJobData>(CONVERT_QUEUE, { connection, prefix });
+    this.upload = new Queue<RecordingJobData>(UPLOAD_QUEUE, { connection, prefix });
+  }
+
+  async enqueueConvert(recordingId: string): Promise<void> {
+    await this.convert.add('convert', { recordingId }, jobOptions(convertJobId(recordingId), this.retentionSeconds));
+  }
+
+  async enqueueUpload(recordingId: string): Promise<void> {
+    await this.upload.add('upload', { recordingId }, jobOptions(uploadJobId(recordingId), this.retentionSeconds));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.convert.close(), this.upload.close()]);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The spool: one private directory per recording awaiting delivery.
+ *
+ *   <root>/recordings/<id>/manifest.json   call metadata, layout (no audio)
+ *   <root>/recordings/<id>/progress.json   parts confirmed so far
+ *   <root>/recordings/<id>/audio.enc       the converted recording, encrypted
+ *   <root>/tombstones/<id>.json            final state once the files are gone
+ *   <root>/trash/                          directories being deleted
+ *
+ * Every JSON file is replaced atomically (write, fsync, rename, fsync the
+ * directory) so a crash leaves either the old or the new version. Directories
+ * are mode 0700 and files 0600: only the engine's user can even list them.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RecordingFormatError, RecordingMissingError } from '../errors.js';
+import { isRecordingId, type DeliveryProgress, type RecordingManifest, type Tombstone } from './manifest.js';
+
+async function syncDir(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function writeJsonAtomic(path: string, value: unknown, dir: string): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(`${JSON.stringify(value, null, 1)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await syncDir(dir);
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new RecordingFormatError(`${path}: unreadable (${(e as Error).message})`, { cause: e });
+  }
+}
+
+function checkId(id: string): string {
+  if (!isRecordingId(id)) throw new RecordingFormatError(`"${id}" is not a valid recording id`);
+  return id;
+}
+
+export class RecordingStore {
+  readonly recordingsDir: string;
+  readonly tombstonesDir: string;
+  readonly trashDir: string;
+
+  constructor(readonly root: string) {
+    this.recordingsDir = join(root, 'recordings');
+    this.tombstonesDir = join(root, 'tombstones');
+    this.trashDir = join(root, 'trash');
+  }
+
+  async init(): Promise<void> {
+    for (const d of [this.root, this.recordingsDir, this.tombstonesDir, this.trashDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+  }
+
+  dir(id: string): string {
+    return join(this.recordingsDir, checkId(id));
+  }
+
+  audioPath(id: string): string {
+    return join(this.dir(id), 'audio.enc');
+  }
+
+  /** Stores a new recording's manifest. Idempotent: an existing manifest is kept and returned. */
+  async create(manifest: RecordingManifest): Promise<RecordingManifest> {
+    const dir = this.dir(manifest.recordingId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const existing = await this.readManifest(manifest.recordingId);
+    if (existing !== undefined) return existing;
+    await writeJsonAtomic(join(dir, 'manifest.json'), manifest, dir);
+    return manifest;
+  }
+
+  async readManifest(id: string): Promise<RecordingManifest | undefined> {
+    const m = await readJson<RecordingManifest>(join(this.dir(id), 'manifest.json'));
+    if (m !== undefined && (m.version !== 1 || m.recordingId !== id)) {
+      throw new RecordingFormatError(`${join(this.dir(id), 'manifest.json')}: not a version-1 manifest of ${id}`);
+    }
+    return m;
+  }
+
+  async requireManifest(id: string): Promise<RecordingManifest> {
+    const m = await this.readManifest(id);
+    if (m === undefined) throw new RecordingMissingError(`recording ${id} has no manifest in ${this.recordingsDir}`);
+    return m;
+  }
+
+  async writeManifest(m: RecordingManifest): Promise<void> {
+    const dir = this.dir(m.recordingId);
+    await writeJsonAtomic(join(dir, 'manifest.json'), m, dir);
+  }
+
+  async readProgress(id: string): Promise<DeliveryProgress | undefined> {
+    return readJson<DeliveryProgress>(join(this.dir(id), 'progress.json'));
+  }
+
+  async writeProgress(id: string, p: DeliveryProgress): Promise<void> {
+    const dir = this.dir(id);
+    await writeJsonAtomic(join(dir, 'progress.json'), p, dir);
+  }
+
+  /** Recording ids present in the spool. */
+  async list(): Promise<string[]> {
+    const names = await readdir(this.recordingsDir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    return names.filter(isRecordingId);
+  }
+
+  /** When the recording's directory appeared (for directories without a readable manifest). */
+  async createdAt(id: string): Promise<number | undefined> {
+    try {
+      const s = await stat(this.dir(id));
+      return s.birthtimeMs > 0 ? Math.min(s.birthtimeMs, s.mtimeMs) : s.mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Takes the recording's directory out of the spool in one atomic step, so
+   * that of several processes deleting it (uploader, sweeper) exactly one wins.
+   * Returns false when it was already gone.
+   */
+  async claim(id: string): Promise<string | false> {
+    const target = join(this.trashDir, `${checkId(id)}-${randomBytes(4).toString('hex')}`);
+    try {
+      await rename(this.dir(id), target);
+      return target;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  async purge(path: string): Promise<void> {
+    await rm(path, { recursive: true, force: true });
+  }
+
+  async writeTombstone(t: Tombstone): Promise<void> {
+    await writeJsonAtomic(join(this.tombstonesDir, `${checkId(t.recordingId)}.json`), t, this.tombstonesDir);
+  }
+
+  async readTombstone(id: string): Promise<Tombstone | undefined> {
+    return readJson<Tombstone>(join(this.tombstonesDir, `${checkId(id)}.json`));
+  }
+}
