@@ -22,6 +22,9 @@ export class AppConnection {
   readonly dialogs = new Set<string>();
   readonly remote: string;
   framesOut = 0;
+  /** Frames waiting for the end of this event-loop turn (one socket write per turn, not per frame). */
+  private queued: Buffer[] = [];
+  private flushScheduled = false;
 
   constructor(readonly socket: Socket) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -31,9 +34,27 @@ export class AppConnection {
   send(rest: string): string {
     const id = newTransactionId();
     if (this.closed || this.socket.destroyed) return id;
-    this.socket.write(encodeFrame(`${id}|${rest}`));
+    this.queued.push(encodeFrame(`${id}|${rest}`));
     this.framesOut++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
     return id;
+  }
+
+  /** Sends what is queued, then closes the connection gracefully. */
+  end(): void {
+    this.flush();
+    this.socket.end();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const frames = this.queued;
+    this.queued = [];
+    if (frames.length === 0 || this.closed || this.socket.destroyed) return;
+    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
   /** `response` to an app message. */

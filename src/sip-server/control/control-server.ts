@@ -98,7 +98,7 @@ export class ControlServer {
     if (!conn.authenticated && type !== 'authenticate') {
       conn.reply(msgId, 'NOK|not authenticated');
       log.warn({ type }, 'closing app connection: command before authenticate');
-      conn.socket.end();
+      conn.end();
       return;
     }
     switch (type) {
@@ -109,7 +109,7 @@ export class ControlServer {
         } else {
           conn.reply(msgId, 'NOK|incorrect secret');
           log.warn('closing app connection: incorrect secret');
-          conn.socket.end();
+          conn.end();
         }
         return;
       case 'route':

@@ -62,9 +62,16 @@ export function encodeFrame(payload: string): Buffer {
   return Buffer.concat([Buffer.from(`${body.length}#`, 'latin1'), body]);
 }
 
+let cachedMs = -1;
+let cachedPrefix = '';
+
 /** UTC time of day with microseconds, `HH:MM:SS.uuuuuu` (spec §1.7). */
-export function stackTime(date = new Date()): string {
-  const iso = date.toISOString(); // 2024-01-01T14:02:11.503Z
-  const micro = Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1000;
-  return `${iso.slice(11, 23)}${String(micro).padStart(3, '0')}`;
+export function stackTime(): string {
+  const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const ms = Math.floor(nowUs / 1000);
+  if (ms !== cachedMs) {
+    cachedMs = ms;
+    cachedPrefix = new Date(ms).toISOString().slice(11, 23);
+  }
+  return `${cachedPrefix}${String(nowUs % 1000).padStart(3, '0')}`;
 }
