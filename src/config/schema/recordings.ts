@@ -49,7 +49,7 @@ export const RecordingUploadSchema = Type.Object(
   {
     concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Recordings uploaded at once by one worker process.' }),
     initialBackoffMs: Type.Integer({ minimum: 10, default: 5000, description: 'Delay before the first retry of a failed part; doubles on every further failure.' }),
-    maxBackoffMs: Type.Integer({ minimum: 10, default: 3_600_000, description: 'Longest delay between two attempts (also caps Retry-After).' }),
+    maxBackoffMs: Type.Integer({ minimum: 10, default: 3_600_000, description: "Longest back-off between two attempts (a CRM's longer Retry-After is still obeyed, up to the retention deadline)." }),
     jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Fraction of each delay that is randomised, so that many recordings do not retry in step.' }),
     lockMs: Type.Integer({
       minimum: 500,

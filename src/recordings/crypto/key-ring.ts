@@ -62,8 +62,12 @@ export class KeyRing {
     return { currentId: this.currentId, ids: this.ids };
   }
 
-  [inspect.custom](): string {
+  toString(): string {
     return `KeyRing(current=${this.currentId}, ids=${this.ids.join(',')})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 

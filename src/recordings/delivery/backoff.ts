@@ -2,8 +2,8 @@
  * When to try a part again: exponential back-off with jitter (the delay
  * doubles with each failure of the same part; a random share of it is taken
  * off so that recordings failing together do not retry together), never
- * sooner than the CRM's Retry-After, never later than the longest configured
- * delay, and never past the recording's retention deadline — the attempt
+ * sooner than the CRM's Retry-After (the configured longest delay caps only
+ * our own back-off), and never past the recording's retention deadline — the attempt
  * scheduled at the deadline finds the recording expired and reports it.
  */
 
@@ -23,6 +23,6 @@ export function retryDelay(
   const base = Math.min(policy.maxMs, policy.initialMs * 2 ** exponent);
   const random = context.random ?? Math.random;
   const jittered = Math.round(base * (1 - policy.jitter * random()));
-  const wanted = Math.min(policy.maxMs, Math.max(jittered, context.retryAfterMs ?? 0));
+  const wanted = Math.max(jittered, context.retryAfterMs ?? 0);
   return Math.max(0, Math.min(wanted, context.expiresAt - context.now));
 }
