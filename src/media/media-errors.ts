@@ -1,0 +1,88 @@
+/**
+ * The media plane's typed errors. Each carries one code from src/errors.ts;
+ * callers branch on the code or the class, never on the message.
+ */
+import { ErrorCodes, SwitchboardError } from '../errors.js';
+
+/** rtpengine answered `result: error` (or `load limit`); `reason` is its `error-reason`. */
+export class RtpengineError extends SwitchboardError {
+  constructor(
+    readonly command: string,
+    readonly reason: string,
+    readonly instance: string,
+  ) {
+    super(ErrorCodes.RTPENGINE_ERROR, `rtpengine ${instance} refused "${command}": ${reason}`);
+  }
+}
+
+/** No reply within the request's time budget, retransmissions included. */
+export class RtpengineTimeoutError extends SwitchboardError {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+    readonly attempts: number,
+    readonly instance: string,
+  ) {
+    super(ErrorCodes.RTPENGINE_TIMEOUT, `rtpengine ${instance} did not answer "${command}" within ${timeoutMs} ms (${attempts} attempts)`);
+  }
+}
+
+/** The client was closed: pending requests are rejected with this, and new ones refused. */
+export class RtpengineClosedError extends SwitchboardError {
+  constructor(
+    readonly command: string,
+    readonly instance: string,
+  ) {
+    super(ErrorCodes.RTPENGINE_CLOSED, `ng client for rtpengine ${instance} is closed ("${command}" not sent or not answered)`);
+  }
+}
+
+/** A reply that is not a well-formed ng message, or lacks what the command must return. */
+export class RtpengineProtocolError extends SwitchboardError {
+  constructor(message: string) {
+    super(ErrorCodes.RTPENGINE_PROTOCOL, message);
+  }
+}
+
+/** No rtpengine instance is able to take a call. */
+export class RtpengineUnavailableError extends SwitchboardError {
+  constructor(message: string) {
+    super(ErrorCodes.RTPENGINE_UNAVAILABLE, message);
+  }
+}
+
+/** An operation was stopped (a party hung up, the call was released). */
+export class MediaCancelledError extends SwitchboardError {
+  constructor(
+    message: string,
+    /** How long the operation ran before it was stopped. */
+    readonly elapsedMs: number,
+  ) {
+    super(ErrorCodes.MEDIA_CANCELLED, message);
+  }
+}
+
+/** An operation that does not fit the state of the call (unknown party, released call...). */
+export class MediaStateError extends SwitchboardError {
+  constructor(message: string) {
+    super(ErrorCodes.MEDIA_STATE, message);
+  }
+}
+
+/** An uploaded prompt that cannot be used: unreadable, not audio, no audio stream, empty. */
+export class PromptInputError extends SwitchboardError {
+  constructor(
+    message: string,
+    readonly file: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCodes.PROMPT_INPUT, message, options);
+  }
+}
+
+/** Rendering failed for a reason other than the input (a missing voice, a renderer crash). */
+export class PromptRenderError extends SwitchboardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.PROMPT_RENDER, message, options);
+  }
+}
