@@ -1,0 +1,226 @@
+/**
+ * Renders prompts into the playback format (µ-law WAV, 8 kHz mono) through a
+ * content-addressed on-disk cache: the file name is a hash of everything that
+ * affects the audio (the renderer version, the output format, the text, voice
+ * and speed, or the uploaded file's bytes and speed), so a prompt is rendered
+ * once, a change to any input renders anew, and a cache hit starts no process.
+ * Concurrent renders of the same prompt share one run.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { FfmpegError, runFfmpeg } from '../../audio/ffmpeg.js';
+import type { Logger } from '../../observability/logger.js';
+import { PromptInputError, PromptRenderError } from '../media-errors.js';
+import { concatWithGaps, normalizePeak, trimSilence } from './audio-shaping.js';
+import { espeakVoice, espeakWordsPerMinute, runEspeak } from './espeak.js';
+import { ringbackCycle, type RingbackPlan } from './ringback.js';
+import { decodeMulawWav, encodeMulawWav, mulawWavDurationMs, PLAYBACK_RATE } from './wav.js';
+
+/**
+ * Bump when the rendering pipeline changes what it produces (filters, trimming,
+ * levels): every cached prompt is then rendered again.
+ */
+export const RENDERER_VERSION = 1;
+const OUTPUT_FORMAT = 'wav/mulaw/8000/mono';
+
+/** What to render. */
+export type PromptSource =
+  | { readonly kind: 'tts'; readonly text: string; readonly language: string; readonly speed: number }
+  | { readonly kind: 'file'; readonly file: string; readonly speed: number }
+  | { readonly kind: 'ringback'; readonly plan: RingbackPlan }
+  | { readonly kind: 'sequence'; readonly parts: readonly PromptSource[]; readonly gapMs: number };
+
+export interface RenderedPrompt {
+  /** The cache key (hex SHA-256). */
+  readonly key: string;
+  /** Absolute path of the cached file. */
+  readonly path: string;
+  readonly durationMs: number;
+  readonly bytes: number;
+}
+
+export interface PromptRendererOptions {
+  readonly cacheDir: string;
+  readonly espeakBinary: string;
+  readonly ffmpegBinary: string;
+  readonly renderTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+export interface PromptRendererStats {
+  renders: number;
+  cacheHits: number;
+  /** espeak-ng and ffmpeg processes started. */
+  processesStarted: number;
+}
+
+/** Quieter than this (about -50 dBFS) counts as silence when trimming speech. */
+const SILENCE_THRESHOLD = 100;
+const TRIM_MARGIN_SAMPLES = 0.04 * PLAYBACK_RATE;
+/** TTS is brought to this peak (about -2 dBFS). */
+const SPEECH_PEAK = 26000;
+
+export class PromptRenderer {
+  readonly stats: PromptRendererStats = { renders: 0, cacheHits: 0, processesStarted: 0 };
+  readonly cacheDir: string;
+  private readonly inFlight = new Map<string, Promise<RenderedPrompt>>();
+
+  constructor(private readonly options: PromptRendererOptions) {
+    this.cacheDir = resolve(options.cacheDir);
+  }
+
+  /** Renders (or finds in the cache) one prompt. */
+  async render(source: PromptSource): Promise<RenderedPrompt> {
+    const key = await this.keyOf(source);
+    const running = this.inFlight.get(key);
+    if (running !== undefined) return running;
+    const job = this.lookupOrRender(key, source).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, job);
+    return job;
+  }
+
+  /** The cache key of a source: a hash of everything that affects its audio. */
+  async keyOf(source: PromptSource): Promise<string> {
+    return createHash('sha256')
+      .update(JSON.stringify({ v: RENDERER_VERSION, format: OUTPUT_FORMAT, source: await this.identity(source) }))
+      .digest('hex');
+  }
+
+  private async identity(source: PromptSource): Promise<unknown> {
+    switch (source.kind) {
+      case 'tts':
+        return { kind: 'tts', text: source.text, voice: espeakVoice(source.language), wpm: espeakWordsPerMinute(source.speed) };
+      case 'file':
+        // The bytes, not the path: a replaced upload renders anew, a moved one does not.
+        return { kind: 'file', sha256: createHash('sha256').update(await readUpload(source.file)).digest('hex'), speed: source.speed };
+      case 'ringback':
+        return source;
+      case 'sequence':
+        return { kind: 'sequence', gapMs: source.gapMs, parts: await Promise.all(source.parts.map((p) => this.keyOf(p))) };
+    }
+  }
+
+  private pathOf(key: string): string {
+    return join(this.cacheDir, `${key}.wav`);
+  }
+
+  private async lookupOrRender(key: string, source: PromptSource): Promise<RenderedPrompt> {
+    const path = this.pathOf(key);
+    const cached = await readFile(path).catch(() => undefined);
+    const samples = cached !== undefined ? decodeMulawWav(cached) : undefined;
+    if (cached !== undefined && samples !== undefined) {
+      this.stats.cacheHits++;
+      return { key, path, durationMs: mulawWavDurationMs(samples.length), bytes: cached.length };
+    }
+    const started = performance.now();
+    const pcm = await this.produce(source);
+    const wav = encodeMulawWav(pcm);
+    await mkdir(this.cacheDir, { recursive: true });
+    // Write then rename: a reader never sees half a file, and a crash leaves no bad entry.
+    const tmp = join(this.cacheDir, `.${key}.${randomBytes(4).toString('hex')}.tmp`);
+    await writeFile(tmp, wav);
+    await rename(tmp, path);
+    this.stats.renders++;
+    this.options.logger.debug({ key, kind: source.kind, ms: Math.round(performance.now() - started) }, 'prompt rendered');
+    return { key, path, durationMs: mulawWavDurationMs(pcm.length), bytes: wav.length };
+  }
+
+  private async produce(source: PromptSource): Promise<Int16Array> {
+    switch (source.kind) {
+      case 'tts':
+        return this.speak(source.text, source.language, source.speed);
+      case 'file':
+        return this.convertUpload(source.file, source.speed);
+      case 'ringback':
+        return ringbackCycle(source.plan, PLAYBACK_RATE);
+      case 'sequence': {
+        const parts = await Promise.all(source.parts.map(async (p) => decodeMulawWav(await readFile((await this.render(p)).path))!));
+        return concatWithGaps(parts, Math.round((source.gapMs * PLAYBACK_RATE) / 1000));
+      }
+    }
+  }
+
+  private async speak(text: string, language: string, speed: number): Promise<Int16Array> {
+    const tmpDir = join(this.cacheDir, '.tmp');
+    await mkdir(tmpDir, { recursive: true });
+    const raw = join(tmpDir, `${randomBytes(8).toString('hex')}.wav`);
+    try {
+      this.stats.processesStarted++;
+      await runEspeak({
+        binary: this.options.espeakBinary,
+        text,
+        voice: espeakVoice(language),
+        wordsPerMinute: espeakWordsPerMinute(speed),
+        outFile: raw,
+        timeoutMs: this.options.renderTimeoutMs,
+      });
+      let pcm: Int16Array;
+      try {
+        pcm = await this.decodeToPlaybackRate(raw, []);
+      } catch (e) {
+        throw new PromptRenderError(`ffmpeg could not convert the speech for "${text}": ${(e as Error).message}`, { cause: e });
+      }
+      const speech = trimSilence(pcm, SILENCE_THRESHOLD, TRIM_MARGIN_SAMPLES);
+      if (speech.length === 0) throw new PromptRenderError(`TTS produced no audible speech for "${text}"`);
+      return normalizePeak(speech, SPEECH_PEAK);
+    } finally {
+      await rm(raw, { force: true });
+    }
+  }
+
+  private async convertUpload(file: string, speed: number): Promise<Int16Array> {
+    await readUpload(file); // a clear error for a missing/unreadable file before ffmpeg's
+    // atempo changes speed without changing pitch (ffmpeg accepts 0.5-100 in one stage).
+    const filters = speed !== 1 ? ['-af', `atempo=${speed}`] : [];
+    let pcm: Int16Array;
+    try {
+      pcm = await this.decodeToPlaybackRate(file, filters);
+    } catch (e) {
+      if (e instanceof FfmpegError && e.exitCode !== null) {
+        const detail = e.stderrTail.split('\n').filter((l) => l.trim() !== '').slice(-2).join(' | ');
+        throw new PromptInputError(`${file} is not an audio file that can be played (ffmpeg: ${detail || 'no detail'})`, file, { cause: e });
+      }
+      throw new PromptRenderError(`could not convert ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    if (pcm.length === 0) throw new PromptInputError(`${file} contains no audio`, file);
+    return pcm;
+  }
+
+  /** Any audio ffmpeg reads → 8 kHz mono 16-bit samples, through our one ffmpeg wrapper. */
+  private async decodeToPlaybackRate(input: string, filters: readonly string[]): Promise<Int16Array> {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    const finished = new Promise<void>((resolveSink) => sink.on('finish', () => resolveSink()));
+    this.stats.processesStarted++;
+    await runFfmpeg({
+      binary: this.options.ffmpegBinary,
+      // -map 0:a:0: the first audio stream, so a file without audio fails instead of producing nothing.
+      args: ['-i', input, '-map', '0:a:0', ...filters, '-ac', '1', '-ar', String(PLAYBACK_RATE), '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1'],
+      stdout: sink,
+      timeoutMs: this.options.renderTimeoutMs,
+    });
+    await finished;
+    const all = Buffer.concat(chunks);
+    const pcm = new Int16Array(all.length >> 1);
+    for (let i = 0; i < pcm.length; i++) pcm[i] = all.readInt16LE(2 * i);
+    return pcm;
+  }
+}
+
+/** Reads an uploaded file, turning "missing", "unreadable" and "a directory" into PromptInputError. */
+async function readUpload(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
+    throw new PromptInputError(`uploaded prompt ${file} ${why}`, file, { cause: e });
+  }
+}
