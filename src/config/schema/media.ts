@@ -1,7 +1,153 @@
 import { Type } from '@sinclair/typebox';
+import { Host, Port, StringEnum } from './common.js';
+
+/*
+ * Media plane: rtpengine, prompts, whisper and countdown, monitoring (owned by
+ * src/media/, explained in docs/media.md). Top-level keys are spread into the
+ * root schema; queue fields are flattened into each queue.
+ */
+
+const LANGUAGE = {
+  pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
+  errorHint: 'a language tag such as en, en-US or id',
+};
+
+const Speed = (description: string, def?: number) =>
+  Type.Number({ minimum: 0.5, maximum: 2, description, ...(def === undefined ? {} : { default: def }) });
+
+const EmbeddedRtpengine = Type.Object(
+  {
+    binary: Type.String({ minLength: 1, default: 'rtpengine', description: 'The rtpengine daemon (Debian package rtpengine-daemon).' }),
+    interface: Host('Local address rtpengine relays RTP on.', '127.0.0.1'),
+    advertisedAddress: Type.Optional(Host('Address written into SDP instead of `interface` (when behind NAT).')),
+    portMin: Port('Lowest RTP port rtpengine may use.', 30000),
+    portMax: Port('Highest RTP port rtpengine may use (each call takes about 4 ports per party).', 39999),
+    ngPort: Port('UDP port of the ng control protocol on 127.0.0.1 (0 picks a free port at start).', 0),
+    cliPort: Port('UDP port of the rtpengine CLI on 127.0.0.1 (0 picks a free port at start).', 0),
+    logLevel: Type.Integer({ minimum: 0, maximum: 7, default: 5, description: 'rtpengine log level (syslog levels; 5 = notice, 6 = info, 7 = debug).' }),
+    timeoutSeconds: Type.Integer({ minimum: 1, default: 60, description: 'A call with no RTP at all for this long is dropped by rtpengine.' }),
+    silentTimeoutSeconds: Type.Integer({ minimum: 1, default: 3600, description: 'A call on hold (sendonly/inactive) with no RTP for this long is dropped.' }),
+    recordingDir: Type.Optional(
+      Type.String({ minLength: 1, description: 'Where rtpengine writes pcap recordings. Default: <stateDir>/rtpengine/recordings.' }),
+    ),
+    threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'rtpengine worker threads. Default: one per CPU core.' })),
+  },
+  { additionalProperties: false, default: {}, description: 'The private rtpengine the engine starts and supervises (mode: embedded).' },
+);
+
+const ExternalRtpengine = Type.Object(
+  {
+    host: Host('Address of the rtpengine ng control port.'),
+    port: Port('ng control port (Debian default 2223).'),
+    promptDelivery: StringEnum(['file', 'inline'] as const, {
+      default: 'inline',
+      description:
+        "How prompts reach this rtpengine: 'file' (it reads our prompt cache through a shared filesystem, see promptDir) or 'inline' (the audio is sent in the ng message; prompts up to about 7 s).",
+    }),
+    promptDir: Type.Optional(
+      Type.String({ minLength: 1, description: "With promptDelivery 'file': where this rtpengine sees our prompt cache directory. Default: the same path." }),
+    ),
+  },
+  { additionalProperties: false, description: 'An rtpengine run by someone else.' },
+);
+
+const RtpengineSettings = Type.Object(
+  {
+    mode: StringEnum(['embedded', 'external'] as const, {
+      default: 'embedded',
+      description: "'embedded': start a private rtpengine under the state directory; 'external': use the instances listed in `external`.",
+    }),
+    embedded: EmbeddedRtpengine,
+    external: Type.Array(ExternalRtpengine, { default: [], description: 'External rtpengine instances (mode: external); each call is placed on one healthy instance.' }),
+    requestTimeoutMs: Type.Integer({ minimum: 50, maximum: 60000, default: 3000, description: 'Time an ng request may take, retransmissions included.' }),
+    retransmitMs: Type.Integer({ minimum: 10, maximum: 10000, default: 500, description: 'Interval between retransmissions of an unanswered ng request.' }),
+    healthCheckMs: Type.Integer({ minimum: 100, default: 5000, description: 'Interval of the ng ping that tells healthy external instances from unreachable ones.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'rtpengine, the media relay.' },
+);
+
+const PromptSettings = Type.Object(
+  {
+    cacheDir: Type.Optional(Type.String({ minLength: 1, description: 'Rendered prompt cache. Default: <stateDir>/prompts.' })),
+    espeakBinary: Type.String({ minLength: 1, default: 'espeak-ng', description: 'Text-to-speech program (Debian package espeak-ng).' }),
+    ffmpegBinary: Type.String({ minLength: 1, default: 'ffmpeg', description: 'ffmpeg (Debian package ffmpeg).' }),
+    language: Type.String({ ...LANGUAGE, default: 'en', description: 'Default language (TTS voice) of prompts that name none.' }),
+    renderTimeoutMs: Type.Integer({ minimum: 1000, default: 30000, description: 'Longest a single render (espeak-ng or ffmpeg run) may take.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Rendering of prompts (TTS and uploaded audio) into the 8 kHz playback format.' },
+);
+
+const WhisperSettings = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: '"Use whisper for calls": the agent hears the whisper before the caller is connected. Queues may override.' }),
+    speed: Speed('Whisper read speed as a multiple of normal (1 = normal). Queues may override.', 1),
+    countdown: Type.Boolean({ default: true, description: '"Use countdown for calls": play the countdown after the whisper. Queues may override.' }),
+    language: Type.Optional(Type.String({ ...LANGUAGE, description: 'Whisper language. Default: prompts.language.' })),
+    text: Type.String({
+      minLength: 1,
+      default: '{Call Type} from {Queue Name}',
+      description: 'What the whisper says (placeholders: {Call Type}, {Queue Name}).',
+    }),
+    countdownText: Type.String({
+      minLength: 1,
+      default: "You're connected - call will begin in 3, 2, 1",
+      description: 'What the countdown says.',
+    }),
+    callTypes: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }), Type.String({ minLength: 1 }), {
+      default: { inbound: 'Inbound call', transfer: 'Transferred call', callback: 'Callback' },
+      description: 'Spoken name of each call type ({Call Type}), keyed by the id the engine uses. Whispers are pre-rendered for every queue and call type.',
+    }),
+    callerHears: StringEnum(['ringback', 'silence'] as const, {
+      default: 'ringback',
+      description: 'What the caller hears while the agent hears the whisper (never the whisper itself).',
+    }),
+    ringbackTone: StringEnum(['us', 'uk', 'eu'] as const, {
+      default: 'us',
+      description: 'Ringback cadence: us = 440+480 Hz 2 s on 4 s off; uk = 400+450 Hz 0.4/0.2/0.4 on, 2 s off; eu = 425 Hz 1 s on 4 s off.',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Whisper and countdown played to the agent before the bridge.' },
+);
+
+const MonitorSettings = Type.Object(
+  {
+    bindAddress: Host('Local address of the monitor mixer sockets (must be reachable from rtpengine and the supervisors).', '127.0.0.1'),
+    jitterMs: Type.Integer({ minimum: 0, maximum: 500, default: 60, description: 'Jitter buffer per monitored party.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Silent monitoring: the mixer of per-party streams.' },
+);
 
 /** Media plane: rtpengine, prompts, whisper and countdown (owned by src/media/). */
-export const MediaTopLevel = {};
+export const MediaTopLevel = {
+  media: Type.Object(
+    {
+      rtpengine: RtpengineSettings,
+      prompts: PromptSettings,
+      whisper: WhisperSettings,
+      monitor: MonitorSettings,
+    },
+    { additionalProperties: false, default: {}, description: 'Media plane: rtpengine, prompts, whisper and monitoring.' },
+  ),
+};
+
+/** Per-queue whisper settings; unset fields fall back to media.whisper. */
+export const QueueWhisper = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ description: 'Whisper on or off for this queue. Default: media.whisper.enabled.' })),
+    type: StringEnum(['queue-name', 'tts', 'audio'] as const, {
+      default: 'queue-name',
+      description: "'queue-name': say media.whisper.text (\"{Call Type} from {Queue Name}\"); 'tts': say `text`; 'audio': play `file`.",
+    }),
+    text: Type.Optional(Type.String({ minLength: 1, description: "With type 'tts': the text (placeholders: {Call Type}, {Queue Name})." })),
+    file: Type.Optional(Type.String({ minLength: 1, description: "With type 'audio': the uploaded recording (mp3 or wav)." })),
+    speed: Type.Optional(Speed('Read speed for this queue (recordings keep their pitch). Default: media.whisper.speed.')),
+    countdown: Type.Optional(Type.Boolean({ description: 'Countdown on or off for this queue. Default: media.whisper.countdown.' })),
+    language: Type.Optional(Type.String({ ...LANGUAGE, description: 'Whisper language for this queue. Default: media.whisper.language.' })),
+  },
+  { additionalProperties: false, description: 'Whisper announcement of this queue.' },
+);
 
 /** Queue fields read by the media plane (whisper settings). */
-export const QueueMediaFields = Type.Object({});
+export const QueueMediaFields = Type.Object({
+  whisper: Type.Optional(QueueWhisper),
+});

@@ -1,0 +1,431 @@
+/**
+ * One call's media at rtpengine: labelled parties (caller, agent, and the
+ * supervisors' monitor legs) set up by SDP offer/answer, prompts played to one
+ * party, block/silence, the whisper, monitoring, recording, and one idempotent
+ * release. rtpengine's call id is the engine's call id; each party's tag is its
+ * label, and every command names parties by label.
+ *
+ * Release follows the ownership-tree rule: local clean-up first (timers,
+ * monitor sockets, running whisper), then a best-effort `delete` at rtpengine
+ * whose failure is logged, never thrown. When rtpengine itself is gone
+ * (restarted), `releaseLocal()` does the local part only.
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../observability/logger.js';
+import { MediaCancelledError, MediaStateError, PromptRenderError } from './media-errors.js';
+import { CallMonitor, type CallMonitorStats } from './monitor/call-monitor.js';
+import type { MonitorOutput} from './monitor/monitor-output.js';
+import { type MonitorDestination } from './monitor/monitor-output.js';
+import type { NgCallStatsReply, NgOfferRequest } from './ng/ng-types.js';
+import type { RenderedPrompt } from './prompts/prompt-renderer.js';
+import type { RtpengineInstance } from './rtpengine/rtpengine-pool.js';
+import { runWhisper, type WhisperOptions, type WhisperResult } from './whisper.js';
+
+const LABEL = /^[a-z][a-z0-9-]{0,31}$/;
+/** Largest prompt sent inline (`blob`): an ng message must fit one UDP datagram. */
+export const MAX_INLINE_PROMPT_BYTES = 64_000;
+
+export interface SdpOptions {
+  /** rtpengine flags, e.g. `trust-address`, `symmetric`. */
+  readonly flags?: readonly string[];
+  readonly replace?: readonly string[];
+  readonly ICE?: 'remove' | 'force' | 'default';
+  /** Start a pcap recording of the call now (`record call: yes`). */
+  readonly record?: boolean;
+}
+
+export interface MonitorOptions {
+  /** The supervisor's label in the relay leg (default supervisor-N). */
+  readonly label?: string;
+  /** Send the mix straight to this RTP destination (no SDP involved). */
+  readonly destination?: MonitorDestination;
+  /**
+   * Without a destination: relay the mix to the supervisor's device through
+   * rtpengine (default; it handles NAT and codecs) or offer our socket
+   * directly (`false`).
+   */
+  readonly relay?: boolean;
+}
+
+/** One supervisor listening to the call. */
+export interface MonitorSession {
+  readonly label: string;
+  /** SDP to offer to the supervisor's device; undefined with a fixed destination. */
+  readonly offerSdp: string | undefined;
+  /** The device's SDP answer: from now on it receives the mix. */
+  accept(answerSdp: string): Promise<void>;
+  stats(): CallMonitorStats;
+  /** Stops this supervisor's stream (the subscription ends with the last one). Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface CallMediaOptions {
+  readonly callId: string;
+  readonly instance: RtpengineInstance;
+  readonly monitor: { readonly bindAddress: string; readonly jitterMs: number };
+  readonly logger: Logger;
+  /** Called once when released (the service forgets the call). */
+  readonly onReleased?: (call: CallMedia) => void;
+}
+
+export class CallMedia {
+  readonly callId: string;
+  readonly instance: RtpengineInstance;
+  private readonly parties = new Set<string>();
+  private lastOfferer: string | undefined;
+  private readonly lifetimeController = new AbortController();
+  private releasing: Promise<void> | undefined;
+  private isReleased = false;
+  private readonly logger: Logger;
+  private monitorHub: Promise<CallMonitor> | undefined;
+  private readonly monitorSessions = new Set<MonitorSession>();
+  private readonly relayCalls = new Set<string>();
+  private supervisorCounter = 0;
+
+  constructor(private readonly options: CallMediaOptions) {
+    this.callId = options.callId;
+    this.instance = options.instance;
+    this.logger = options.logger.child({ callId: options.callId, rtpengine: options.instance.id });
+  }
+
+  /** Aborted when the call's media is released: long operations listen to it. */
+  get lifetime(): AbortSignal {
+    return this.lifetimeController.signal;
+  }
+
+  get released(): boolean {
+    return this.isReleased;
+  }
+
+  /** Labels of the parties known so far. */
+  get labels(): string[] {
+    return [...this.parties];
+  }
+
+  private assertActive(what: string): void {
+    if (this.released) throw new MediaStateError(`call ${this.callId} media is released; cannot ${what}`);
+  }
+
+  private assertParty(label: string): void {
+    if (!this.parties.has(label)) throw new MediaStateError(`call ${this.callId} has no party "${label}" (known: ${this.labels.join(', ') || 'none'})`);
+  }
+
+  private sdpParams(options: SdpOptions): Partial<NgOfferRequest> {
+    return {
+      ...(options.flags !== undefined ? { flags: options.flags } : {}),
+      ...(options.replace !== undefined ? { replace: options.replace } : { replace: ['origin', 'session-connection'] }),
+      ...(options.ICE !== undefined ? { ICE: options.ICE } : { ICE: 'remove' }),
+      ...(options.record === true ? { 'record call': 'yes' as const } : {}),
+    };
+  }
+
+  /**
+   * Party `label` offers `sdp`. Resolves with rtpengine's SDP to send to the
+   * other side (rtpengine's ports in place of the party's).
+   */
+  async offer(label: string, sdp: string, options: SdpOptions = {}): Promise<string> {
+    this.assertActive('offer');
+    if (!LABEL.test(label)) throw new MediaStateError(`party label "${label}" must be lower-case letters, digits and "-" (e.g. caller, agent)`);
+    const reply = await this.instance.client.request('offer', {
+      'call-id': this.callId,
+      'from-tag': label,
+      label,
+      sdp,
+      ...this.sdpParams(options),
+    });
+    this.parties.add(label);
+    this.lastOfferer = label;
+    return reply.sdp;
+  }
+
+  /**
+   * Party `label` answers the last offer (or `options.to`'s). Resolves with
+   * rtpengine's SDP to send back to the offerer.
+   */
+  async answer(label: string, sdp: string, options: SdpOptions & { readonly to?: string } = {}): Promise<string> {
+    this.assertActive('answer');
+    if (!LABEL.test(label)) throw new MediaStateError(`party label "${label}" must be lower-case letters, digits and "-"`);
+    const offerer = options.to ?? this.lastOfferer;
+    if (offerer === undefined) throw new MediaStateError(`call ${this.callId}: "${label}" cannot answer before anyone offered`);
+    this.assertParty(offerer);
+    const reply = await this.instance.client.request('answer', {
+      'call-id': this.callId,
+      'from-tag': offerer,
+      'to-tag': label,
+      label,
+      sdp,
+      ...this.sdpParams(options),
+    });
+    this.parties.add(label);
+    return reply.sdp;
+  }
+
+  private async mediaSource(prompt: RenderedPrompt): Promise<{ file: string } | { blob: Buffer }> {
+    if (this.instance.promptDelivery === 'file') return { file: this.instance.promptPath(prompt.path) };
+    if (prompt.bytes > MAX_INLINE_PROMPT_BYTES) {
+      throw new PromptRenderError(
+        `prompt ${prompt.key.slice(0, 12)} lasts ${(prompt.durationMs / 1000).toFixed(1)} s, too long to send inline to rtpengine ${this.instance.id} (at most about ${Math.floor(MAX_INLINE_PROMPT_BYTES / 8000)} s); give that instance promptDelivery: file and a shared promptDir`,
+      );
+    }
+    return { blob: await readFile(prompt.path) };
+  }
+
+  /** Starts `prompt` for party `label` (only that party hears it). Resolves with one pass's length. */
+  async play(label: string, prompt: RenderedPrompt, options: { repeat?: number } = {}): Promise<{ durationMs: number }> {
+    this.assertActive('play a prompt');
+    this.assertParty(label);
+    const reply = await this.instance.client.request('play media', {
+      'call-id': this.callId,
+      label,
+      ...(await this.mediaSource(prompt)),
+      ...(options.repeat !== undefined && options.repeat > 1 ? { 'repeat-times': options.repeat } : {}),
+    });
+    return { durationMs: typeof reply.duration === 'number' ? reply.duration : prompt.durationMs };
+  }
+
+  /**
+   * Plays `prompt` to `label` and resolves when it has finished (timed from
+   * rtpengine's reported duration): e.g. the after-hours message before the
+   * hang-up. Rejects with MediaCancelledError if aborted or released first.
+   */
+  async playToEnd(label: string, prompt: RenderedPrompt, options: { signal?: AbortSignal } = {}): Promise<{ durationMs: number }> {
+    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.lifetime]) : this.lifetime;
+    const started = performance.now();
+    if (signal.aborted) throw new MediaCancelledError(`prompt for ${label} on call ${this.callId} cancelled`, 0);
+    const { durationMs } = await this.play(label, prompt);
+    const remaining = durationMs - (performance.now() - started);
+    const finished = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, Math.max(0, remaining));
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    if (finished) return { durationMs };
+    if (!this.released) await this.stopPlayback(label).catch((e: Error) => this.logger.warn({ err: e.message }, 'stop media failed'));
+    throw new MediaCancelledError(`prompt for ${label} on call ${this.callId} cancelled`, performance.now() - started);
+  }
+
+  async stopPlayback(label: string): Promise<void> {
+    this.assertActive('stop a prompt');
+    await this.instance.client.request('stop media', { 'call-id': this.callId, label });
+  }
+
+  /** Drops everything `label` sends (the others stop hearing it). */
+  async block(label: string): Promise<void> {
+    this.assertActive('block media');
+    this.assertParty(label);
+    await this.instance.client.request('block media', { 'call-id': this.callId, label });
+  }
+
+  async unblock(label: string): Promise<void> {
+    this.assertActive('unblock media');
+    await this.instance.client.request('unblock media', { 'call-id': this.callId, label });
+  }
+
+  /** Replaces what `label` sends with silence (packets keep flowing; G.711/G.722 only). Not a recording redaction. */
+  async silence(label: string): Promise<void> {
+    this.assertActive('silence media');
+    this.assertParty(label);
+    await this.instance.client.request('silence media', { 'call-id': this.callId, label });
+  }
+
+  async unsilence(label: string): Promise<void> {
+    this.assertActive('unsilence media');
+    await this.instance.client.request('unsilence media', { 'call-id': this.callId, label });
+  }
+
+  /**
+   * The whisper: the agent hears `prompt`, the caller hears `callerHold` and
+   * never the prompt, then both are bridged. Resolves at the bridge with the
+   * whisper's duration (wait time). Cancelled by `signal` or by release.
+   * For a clean start, block the caller right after its offer, before the
+   * agent answers: from the first packet the agent only hears the whisper.
+   */
+  async whisper(options: WhisperOptions): Promise<WhisperResult> {
+    this.assertActive('whisper');
+    this.assertParty(options.caller ?? 'caller');
+    this.assertParty(options.agent ?? 'agent');
+    return runWhisper(this, options, this.logger);
+  }
+
+  /** Starts pcap recording of the whole call (rtpengine's recording-dir, see MediaService.recordingDir). */
+  async startRecording(options: { metadata?: string } = {}): Promise<void> {
+    this.assertActive('start recording');
+    await this.instance.client.request('start recording', {
+      'call-id': this.callId,
+      ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+    });
+  }
+
+  /** Ends the current pcap segment (rtpengine 10.5 has no pause: stop, then start again, gives a new file). */
+  async stopRecording(): Promise<void> {
+    this.assertActive('stop recording');
+    await this.instance.client.request('stop recording', { 'call-id': this.callId });
+  }
+
+  /** rtpengine's view of the call (per-party ports, endpoints, packet counters). */
+  async query(): Promise<NgCallStatsReply> {
+    this.assertActive('query');
+    return this.instance.client.request('query', { 'call-id': this.callId });
+  }
+
+  /**
+   * A supervisor starts listening to the call, mixed (every party present
+   * now). All supervisors of a call share one subscription and one mix.
+   */
+  async monitor(options: MonitorOptions = {}): Promise<MonitorSession> {
+    this.assertActive('monitor');
+    const label = options.label ?? `supervisor-${++this.supervisorCounter}`;
+    if (!LABEL.test(label)) throw new MediaStateError(`supervisor label "${label}" must be lower-case letters, digits and "-"`);
+    const hub = await this.monitorHubFor();
+    const output = await hub.addOutput();
+    let relayCallId: string | undefined;
+    let offerSdp: string | undefined;
+    try {
+      if (options.destination !== undefined) {
+        output.setDestination(options.destination);
+      } else if (options.relay === false) {
+        offerSdp = output.sdpOffer();
+      } else {
+        relayCallId = `${this.callId}~${label}`;
+        this.relayCalls.add(relayCallId);
+        offerSdp = (
+          await this.instance.client.request('offer', {
+            'call-id': relayCallId,
+            'from-tag': 'mixer',
+            label: 'mixer',
+            sdp: output.sdpOffer(),
+            replace: ['origin', 'session-connection'],
+            ICE: 'remove',
+          })
+        ).sdp;
+      }
+    } catch (e) {
+      hub.removeOutput(output);
+      await this.dropHubIfUnused();
+      throw e;
+    }
+    return this.newMonitorSession(label, hub, output, offerSdp, relayCallId);
+  }
+
+  private newMonitorSession(label: string, hub: CallMonitor, output: MonitorOutput, offerSdp: string | undefined, relayCallId: string | undefined): MonitorSession {
+    let closed = false;
+    const session: MonitorSession = {
+      label,
+      offerSdp,
+      accept: async (answerSdp: string) => {
+        if (closed) throw new MediaStateError(`monitor session ${label} is closed`);
+        if (relayCallId === undefined) {
+          output.setRemoteSdp(answerSdp);
+          return;
+        }
+        const toMixer = await this.instance.client.request('answer', {
+          'call-id': relayCallId,
+          'from-tag': 'mixer',
+          'to-tag': label,
+          label,
+          sdp: answerSdp,
+          replace: ['origin', 'session-connection'],
+          ICE: 'remove',
+        });
+        output.setRemoteSdp(toMixer.sdp);
+      },
+      stats: () => hub.stats(),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.monitorSessions.delete(session);
+        hub.removeOutput(output);
+        if (relayCallId !== undefined && !this.released) {
+          this.relayCalls.delete(relayCallId);
+          await this.deleteRemote(relayCallId);
+        }
+        await this.dropHubIfUnused();
+      },
+    };
+    this.monitorSessions.add(session);
+    return session;
+  }
+
+  private monitorHubFor(): Promise<CallMonitor> {
+    if (this.monitorHub === undefined) {
+      const sources = this.labels.map((label) => ({ label, tag: label }));
+      const hub = CallMonitor.start({
+        client: this.instance.client,
+        callId: this.callId,
+        sources,
+        bindAddress: this.options.monitor.bindAddress,
+        jitterMs: this.options.monitor.jitterMs,
+        logger: this.logger,
+      });
+      this.monitorHub = hub;
+      hub.catch(() => {
+        if (this.monitorHub === hub) this.monitorHub = undefined;
+      });
+    }
+    return this.monitorHub;
+  }
+
+  private async dropHubIfUnused(): Promise<void> {
+    const pending = this.monitorHub;
+    if (pending === undefined || this.monitorSessions.size > 0) return;
+    const hub = await pending.catch(() => undefined);
+    if (hub === undefined || hub.outputCount > 0 || this.monitorSessions.size > 0) return;
+    this.monitorHub = undefined;
+    await hub.stop({ remote: !this.released });
+  }
+
+  private async deleteRemote(callId: string): Promise<void> {
+    try {
+      await this.instance.client.request('delete', { 'call-id': callId });
+    } catch (e) {
+      this.logger.warn({ rtpengineCallId: callId, err: (e as Error).message }, 'rtpengine delete failed (released locally anyway)');
+    }
+  }
+
+  private async releaseLocalParts(): Promise<void> {
+    this.lifetimeController.abort(new MediaCancelledError(`call ${this.callId} media released`, 0));
+    const sessions = [...this.monitorSessions];
+    this.monitorSessions.clear();
+    const hub = this.monitorHub;
+    this.monitorHub = undefined;
+    await Promise.all(sessions.map((s) => s.close()));
+    // The call's delete ends its subscription too: no separate unsubscribe.
+    const h = await hub?.catch(() => undefined);
+    await h?.stop({ remote: false });
+  }
+
+  /**
+   * Releases the call's media: local clean-up, then `delete` at rtpengine for
+   * the call and any supervisor relay legs (failures logged, never thrown).
+   * Idempotent: later calls return the same promise.
+   */
+  release(): Promise<void> {
+    this.isReleased = true;
+    this.releasing ??= (async () => {
+      await this.releaseLocalParts();
+      const remote = [this.callId, ...this.relayCalls];
+      this.relayCalls.clear();
+      await Promise.all(remote.map((id) => this.deleteRemote(id)));
+      this.options.onReleased?.(this);
+    })();
+    return this.releasing;
+  }
+
+  /** Releases only locally: rtpengine lost the call already (it restarted). Idempotent. */
+  releaseLocal(): Promise<void> {
+    this.isReleased = true;
+    this.releasing ??= (async () => {
+      this.relayCalls.clear();
+      await this.releaseLocalParts();
+      this.options.onReleased?.(this);
+    })();
+    return this.releasing;
+  }
+}

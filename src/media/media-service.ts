@@ -1,0 +1,176 @@
+/**
+ * The media plane as the engine sees it: it starts the private rtpengine (or
+ * connects to the external ones), renders every configured prompt, and hands
+ * out one CallMedia per call. When the embedded rtpengine dies, the calls it
+ * carried are released locally and reported through `calls-lost`, and new
+ * calls go to it again once it has been restarted.
+ */
+import { EventEmitter } from 'node:events';
+import { join, resolve } from 'node:path';
+import type { SwitchboardConfig } from '../config/load.js';
+import type { Logger } from '../observability/logger.js';
+import { CallMedia } from './call-media.js';
+import { MediaStateError, RtpengineUnavailableError } from './media-errors.js';
+import { NgClient } from './ng/ng-client.js';
+import { PromptLibrary } from './prompts/prompt-library.js';
+import { PromptRenderer } from './prompts/prompt-renderer.js';
+import { EmbeddedRtpengine } from './rtpengine/embedded-rtpengine.js';
+import { mappedPromptPath, RtpenginePool, type RtpengineInstance } from './rtpengine/rtpengine-pool.js';
+
+export interface MediaServiceOptions {
+  readonly config: SwitchboardConfig;
+  readonly logger: Logger;
+  /** Relative paths in the config (stateDir, uploads) resolve against this (default: the working directory). */
+  readonly baseDir?: string;
+  /** Render every configured prompt before resolving (default true). */
+  readonly prerender?: boolean;
+  /** Restart back-off of the embedded rtpengine (tests shorten it). */
+  readonly restart?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
+}
+
+export interface MediaServiceEvents {
+  /** rtpengine lost these calls (it died); their CallMedia objects are already released locally. */
+  'calls-lost': [callIds: string[]];
+}
+
+export class MediaService extends EventEmitter<MediaServiceEvents> {
+  readonly prompts: PromptLibrary;
+  private readonly calls = new Map<string, CallMedia>();
+  private embeddedDaemon: EmbeddedRtpengine | undefined;
+  private pool: RtpenginePool | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly options: MediaServiceOptions,
+    private readonly stateDir: string,
+  ) {
+    super();
+    const { config, logger } = options;
+    const baseDir = options.baseDir ?? process.cwd();
+    const p = config.media.prompts;
+    const renderer = new PromptRenderer({
+      cacheDir: p.cacheDir !== undefined ? resolve(baseDir, p.cacheDir) : join(stateDir, 'prompts'),
+      espeakBinary: p.espeakBinary,
+      ffmpegBinary: p.ffmpegBinary,
+      renderTimeoutMs: p.renderTimeoutMs,
+      logger,
+    });
+    this.prompts = new PromptLibrary({ config, renderer, baseDir, logger });
+  }
+
+  /** Starts rtpengine (embedded) or checks the external instances, then pre-renders the prompts. */
+  static async start(options: MediaServiceOptions): Promise<MediaService> {
+    const baseDir = options.baseDir ?? process.cwd();
+    const service = new MediaService(options, resolve(baseDir, options.config.node.stateDir));
+    try {
+      await service.startRtpengine();
+      if (options.prerender !== false) await service.prompts.prerenderAll();
+    } catch (e) {
+      await service.close();
+      throw e;
+    }
+    return service;
+  }
+
+  private async startRtpengine(): Promise<void> {
+    const { config, logger } = this.options;
+    const r = config.media.rtpengine;
+    const cacheDir = this.prompts.renderer.cacheDir;
+    if (r.mode === 'embedded') {
+      const daemon = new EmbeddedRtpengine({
+        settings: r.embedded,
+        stateDir: this.stateDir,
+        logger: logger.child({ daemon: 'rtpengine' }),
+        requestTimeoutMs: r.requestTimeoutMs,
+        retransmitMs: r.retransmitMs,
+        ...(this.options.restart !== undefined ? { restart: this.options.restart } : {}),
+      });
+      this.embeddedDaemon = daemon;
+      await daemon.start();
+      const instance: RtpengineInstance = {
+        id: `127.0.0.1:${daemon.ngPort ?? 0}`,
+        client: daemon.client,
+        promptDelivery: 'file',
+        promptPath: mappedPromptPath(cacheDir, undefined),
+        healthy: true,
+      };
+      daemon.on('lost', () => {
+        instance.healthy = false;
+        this.loseCallsOn(instance);
+      });
+      daemon.on('restarted', () => {
+        instance.healthy = true;
+        logger.info({ rtpengine: instance.id }, 'embedded rtpengine is back');
+      });
+      this.pool = new RtpenginePool([instance], { healthCheckMs: r.healthCheckMs, logger });
+      return;
+    }
+    const instances: RtpengineInstance[] = r.external.map((x) => ({
+      id: `${x.host.includes(':') ? `[${x.host}]` : x.host}:${x.port}`,
+      client: new NgClient({ host: x.host, port: x.port, timeoutMs: r.requestTimeoutMs, retransmitMs: r.retransmitMs, logger }),
+      promptDelivery: x.promptDelivery,
+      promptPath: mappedPromptPath(cacheDir, x.promptDir),
+      healthy: false,
+    }));
+    this.pool = new RtpenginePool(instances, { healthCheckMs: r.healthCheckMs, logger });
+    const reachable = await this.pool.checkAll();
+    if (reachable === 0) throw new RtpengineUnavailableError(`none of the external rtpengine instances answers ping: ${instances.map((i) => i.id).join(', ')}`);
+    this.pool.watch();
+  }
+
+  private loseCallsOn(instance: RtpengineInstance): void {
+    const lost = [...this.calls.values()].filter((c) => c.instance === instance);
+    for (const c of lost) void c.releaseLocal();
+    if (lost.length > 0) this.emit('calls-lost', lost.map((c) => c.callId));
+  }
+
+  /** The embedded daemon (undefined with external instances). */
+  get embedded(): EmbeddedRtpengine | undefined {
+    return this.embeddedDaemon;
+  }
+
+  /** Where the embedded rtpengine writes pcap recordings (`pcaps/`, `metadata/`); undefined with external instances. */
+  get recordingDir(): string | undefined {
+    return this.embeddedDaemon?.recordingDir;
+  }
+
+  get instances(): readonly RtpengineInstance[] {
+    return this.pool?.instances ?? [];
+  }
+
+  /** Media of a new call, placed on a healthy rtpengine instance. */
+  createCallMedia(callId: string, options: { logger?: Logger } = {}): CallMedia {
+    if (this.closed) throw new MediaStateError('media service is closed');
+    if (this.calls.has(callId)) throw new MediaStateError(`call ${callId} already has media`);
+    if (this.pool === undefined) throw new RtpengineUnavailableError('media service is not started');
+    const call = new CallMedia({
+      callId,
+      instance: this.pool.pick(),
+      monitor: this.options.config.media.monitor,
+      logger: options.logger ?? this.options.logger,
+      onReleased: (c) => {
+        if (this.calls.get(c.callId) === c) this.calls.delete(c.callId);
+      },
+    });
+    this.calls.set(callId, call);
+    return call;
+  }
+
+  getCallMedia(callId: string): CallMedia | undefined {
+    return this.calls.get(callId);
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  /** Releases every call (best-effort deletes), stops health checks and the embedded rtpengine. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.calls.values()].map((c) => c.release()));
+    this.pool?.stop();
+    if (this.embeddedDaemon !== undefined) await this.embeddedDaemon.stop();
+    else for (const i of this.pool?.instances ?? []) i.client.close();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The embedded default media relay: a private rtpengine child with a config
+ * generated under the state directory, started through SupervisedProcess,
+ * ready once it answers an ng `ping`, restarted with back-off if it dies,
+ * stopped on shutdown. rtpengine keeps calls in memory only, so a restart
+ * loses every call it carried: `lost` and `restarted` tell the owner.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SupervisedProcess } from '../../daemon/supervised-process.js';
+import { ErrorCodes, SwitchboardError } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { NgClient } from '../ng/ng-client.js';
+import { freeTcpPort, freeUdpPort, renderRtpengineConfig, type RtpengineFileSettings } from './rtpengine-config.js';
+
+export interface EmbeddedRtpengineSettings {
+  readonly binary: string;
+  readonly interface: string;
+  readonly advertisedAddress?: string;
+  readonly portMin: number;
+  readonly portMax: number;
+  /** 0: pick a free port at start. */
+  readonly ngPort: number;
+  readonly cliPort: number;
+  readonly logLevel: number;
+  readonly timeoutSeconds: number;
+  readonly silentTimeoutSeconds: number;
+  readonly recordingDir?: string;
+  readonly threads?: number;
+}
+
+export interface EmbeddedRtpengineOptions {
+  readonly settings: EmbeddedRtpengineSettings;
+  /** The engine's state directory; ours is `<stateDir>/rtpengine`. */
+  readonly stateDir: string;
+  readonly logger: Logger;
+  readonly requestTimeoutMs?: number;
+  readonly retransmitMs?: number;
+  readonly readyTimeoutMs?: number;
+  readonly restart?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
+}
+
+export interface EmbeddedRtpengineEvents {
+  /** The daemon died; every call it carried is gone. */
+  lost: [];
+  /** The daemon is back after dying (answers ping again). */
+  restarted: [];
+}
+
+/** Attempts at start when ports are picked by us and another process grabs one first. */
+const PORT_RACE_ATTEMPTS = 5;
+
+export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
+  private process: SupervisedProcess | undefined;
+  private ngClient: NgClient | undefined;
+  private files: RtpengineFileSettings | undefined;
+  private stopped = false;
+  readonly directory: string;
+
+  constructor(private readonly options: EmbeddedRtpengineOptions) {
+    super();
+    this.directory = join(resolve(options.stateDir), 'rtpengine');
+  }
+
+  /** Where rtpengine writes pcap recordings (`pcaps/`) and their metadata (`metadata/`). */
+  get recordingDir(): string {
+    return this.options.settings.recordingDir !== undefined ? resolve(this.options.settings.recordingDir) : join(this.directory, 'recordings');
+  }
+
+  get configFile(): string {
+    return join(this.directory, 'rtpengine.conf');
+  }
+
+  /** The ng client of this daemon (after start). */
+  get client(): NgClient {
+    if (this.ngClient === undefined) throw new SwitchboardError(ErrorCodes.RTPENGINE_UNAVAILABLE, 'embedded rtpengine is not started');
+    return this.ngClient;
+  }
+
+  get ngPort(): number | undefined {
+    return this.files?.ngPort;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get restarts(): number {
+    return this.process?.restarts ?? 0;
+  }
+
+  /** Starts the daemon and resolves once it answers ping. */
+  async start(): Promise<void> {
+    const s = this.options.settings;
+    await mkdir(this.directory, { recursive: true });
+    await mkdir(this.recordingDir, { recursive: true });
+    const autoPorts = s.ngPort === 0 || s.cliPort === 0;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= (autoPorts ? PORT_RACE_ATTEMPTS : 1); attempt++) {
+      if (this.stopped) break;
+      const attemptState = { exitedDuringStart: false };
+      try {
+        await this.startOnce(attemptState);
+        return;
+      } catch (e) {
+        lastError = e;
+        this.ngClient?.close();
+        this.ngClient = undefined;
+        this.process = undefined;
+        this.options.logger.warn({ attempt, err: (e as Error).message }, 'embedded rtpengine failed to start');
+        // Only a daemon that exited (e.g. its port was taken meanwhile) is worth another try with new ports.
+        if (!attemptState.exitedDuringStart) break;
+      }
+    }
+    throw lastError instanceof Error ? lastError : new SwitchboardError(ErrorCodes.CHILD_PROCESS, 'embedded rtpengine did not start');
+  }
+
+  private async startOnce(attemptState: { exitedDuringStart: boolean }): Promise<void> {
+    const s = this.options.settings;
+    const files: RtpengineFileSettings = {
+      interface: s.interface,
+      ...(s.advertisedAddress !== undefined ? { advertisedAddress: s.advertisedAddress } : {}),
+      portMin: s.portMin,
+      portMax: s.portMax,
+      ngPort: s.ngPort !== 0 ? s.ngPort : await freeUdpPort(),
+      cliPort: s.cliPort !== 0 ? s.cliPort : await freeTcpPort(),
+      logLevel: s.logLevel,
+      timeoutSeconds: s.timeoutSeconds,
+      silentTimeoutSeconds: s.silentTimeoutSeconds,
+      recordingDir: this.recordingDir,
+      ...(s.threads !== undefined ? { threads: s.threads } : {}),
+    };
+    await writeFile(this.configFile, renderRtpengineConfig(files));
+    const client = new NgClient({
+      host: '127.0.0.1',
+      port: files.ngPort,
+      logger: this.options.logger,
+      timeoutMs: this.options.requestTimeoutMs,
+      retransmitMs: this.options.retransmitMs,
+    });
+    const proc = new SupervisedProcess({
+      name: 'rtpengine',
+      command: s.binary,
+      args: ['--foreground', '--log-stderr', '--no-log-timestamps', `--config-file=${this.configFile}`],
+      cwd: this.directory,
+      ready: async () => (await client.request('ping', {}, { timeoutMs: 250 })).result === 'pong',
+      readyTimeoutMs: this.options.readyTimeoutMs ?? 15_000,
+      probeIntervalMs: 100,
+      restart: { enabled: true, minDelayMs: this.options.restart?.minDelayMs ?? 200, maxDelayMs: this.options.restart?.maxDelayMs ?? 10_000 },
+      logger: this.options.logger,
+    });
+    let started = false;
+    proc.on('exit', (code, signal) => {
+      if (!started) attemptState.exitedDuringStart = true;
+      if (!started || this.stopped) return;
+      this.options.logger.error({ code, signal }, 'embedded rtpengine died; its calls are lost');
+      this.emit('lost');
+    });
+    proc.on('ready', () => {
+      if (started) this.emit('restarted');
+    });
+    this.ngClient = client;
+    this.process = proc;
+    this.files = files;
+    await proc.start();
+    started = true;
+    this.options.logger.info({ ngPort: files.ngPort, ports: `${files.portMin}-${files.portMax}`, pid: proc.pid }, 'embedded rtpengine ready');
+  }
+
+  /** The daemon's recent output (for diagnostics). */
+  outputTail(): string {
+    return this.process?.outputTail() ?? '';
+  }
+
+  /** Stops the daemon and closes the ng client. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ngClient?.close();
+    await this.process?.stop();
+  }
+}
