@@ -5,7 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 
-export type StatusSource = () => Promise<Record<string, unknown>>;
+/** `gc` asks for a full garbage collection before memory is read (leak hunting). */
+export type StatusSource = (gc?: boolean) => Promise<Record<string, unknown>>;
 
 export interface StatusServer {
   readonly port: number;
@@ -35,9 +36,9 @@ export async function startStatusServer(
       send(405, 'application/json', JSON.stringify({ error: 'only GET is supported' }));
       return;
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?');
     if (path === '/status') {
-      status().then(
+      status(new URLSearchParams(query).get('gc') === '1').then(
         (s) => send(200, 'application/json', `${JSON.stringify(s, null, 2)}\n`),
         (e: unknown) => send(500, 'application/json', JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
       );

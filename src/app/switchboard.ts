@@ -6,6 +6,7 @@
 import type { SwitchboardConfig } from '../config/load.js';
 import { Engine } from '../engine/engine.js';
 import type { Logger } from '../observability/logger.js';
+import { readHeap } from '../observability/memory.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
 import type { ListenerInfo } from '../sip-server/transport/types.js';
 import { startStatusServer, type StatusServer } from './status-server.js';
@@ -15,7 +16,8 @@ export interface RunningSwitchboard {
   readonly sipListeners: readonly ListenerInfo[];
   readonly controlPort: number | undefined;
   readonly statusPort: number | undefined;
-  status(): Promise<Record<string, unknown>>;
+  /** Engine and server counts and memory; with `gc`, measured after a full garbage collection. */
+  status(gc?: boolean): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -44,11 +46,15 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     const engine = new Engine(config, connection, logger.child({ component: 'engine' }));
     await engine.start();
     stops.push(() => engine.stop());
-    const status = async (): Promise<Record<string, unknown>> => ({
-      engine: engine.status(),
-      ...(sip !== undefined ? { sipServer: await sip.status() } : {}),
-      process: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed, uptimeSeconds: Math.round(process.uptime()) },
-    });
+    const status = async (gc = false): Promise<Record<string, unknown>> => {
+      const sipStatus = sip !== undefined ? await sip.status(gc) : undefined;
+      const heap = readHeap(gc);
+      return {
+        engine: engine.status(),
+        ...(sipStatus !== undefined ? { sipServer: sipStatus } : {}),
+        process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, uptimeSeconds: Math.round(process.uptime()) },
+      };
+    };
     let statusServer: StatusServer | undefined;
     if (config.node.status.enabled) {
       statusServer = await startStatusServer(config.node.status.host, config.node.status.port, status, () => engine.liveCalls());

@@ -11,6 +11,7 @@ import type { DeepReadonly } from '../config/load.js';
 import type { SipServerConfig } from '../config/schema/index.js';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { collectGarbage } from '../observability/memory.js';
 import type { ServerStatus } from './core/stats.js';
 import { sipServerOptions } from './options-from-config.js';
 import { SipServer } from './sip-server.js';
@@ -20,7 +21,8 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 export interface EmbeddedSipServer {
   readonly listeners: readonly ListenerInfo[];
   readonly controlPort: number;
-  status(): Promise<ServerStatus>;
+  /** Counts and memory; with `gc`, after a full garbage collection in the server's thread. */
+  status(gc?: boolean): Promise<ServerStatus>;
   stop(): Promise<void>;
 }
 
@@ -35,7 +37,10 @@ export async function startEmbeddedSipServer(
     return {
       listeners: started.listeners,
       controlPort: started.controlPort,
-      status: async () => server.status(),
+      status: async (gc?: boolean) => {
+        if (gc === true) collectGarbage();
+        return server.status();
+      },
       stop: () => server.stop(),
     };
   }
@@ -83,11 +88,11 @@ async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: st
   return {
     listeners: started.listeners,
     controlPort: started.controlPort,
-    status: () =>
+    status: (gc?: boolean) =>
       new Promise<ServerStatus>((resolve) => {
         const id = nextId++;
         statusWaiters.set(id, resolve);
-        send({ type: 'status', id });
+        send({ type: 'status', id, gc: gc === true });
       }),
     stop: async () => {
       await new Promise<void>((resolve) => {

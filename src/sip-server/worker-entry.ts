@@ -1,6 +1,7 @@
 /** Entry point of the SIP server's worker thread: its own event loop, on the other core. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../observability/logger.js';
+import { collectGarbage } from '../observability/memory.js';
 import { sipServerOptions } from './options-from-config.js';
 import { SipServer } from './sip-server.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
@@ -17,7 +18,10 @@ server.start().then(
 );
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'status') post({ type: 'status', id: m.id, status: server.status() });
+  if (m.type === 'status') {
+    if (m.gc === true) collectGarbage();
+    post({ type: 'status', id: m.id, status: server.status() });
+  }
   else if (m.type === 'stop') {
     void server.stop().then(() => {
       post({ type: 'stopped' });

@@ -9,7 +9,7 @@ export interface WorkerInit {
   readonly logLevel: string;
 }
 
-export type ToWorker = { readonly type: 'status'; readonly id: number } | { readonly type: 'stop' };
+export type ToWorker = { readonly type: 'status'; readonly id: number; readonly gc?: boolean } | { readonly type: 'stop' };
 
 export type FromWorker =
   | { readonly type: 'started'; readonly listeners: readonly ListenerInfo[]; readonly controlPort: number }
