@@ -9,7 +9,7 @@ import type { ConfigProblem } from '../errors.js';
 import { findConfiguredPrompts, sectionsWithPrompts } from './prompts/configured-prompts.js';
 import { placeholdersOf, WHISPER_PLACEHOLDERS } from './prompts/templates.js';
 
-/** Fewer RTP ports than this cannot carry even a couple of calls (each party takes an RTP and an RTCP port per side). */
+/** Fewer RTP ports than this cannot carry even a couple of calls (each party takes an RTP/RTCP port pair). */
 const MIN_PORTS = 16;
 
 /** "Exactly one of text and file", for every PromptSpec in the configuration. */
