@@ -9,6 +9,7 @@
  * asks it to shut down (flushing its AOF) and starts its own on the same data.
  * A live owner is respected: a second worker is told to use a shared Redis URL.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,12 +29,18 @@ export interface EmbeddedRedisOptions {
   readonly logger: Logger;
 }
 
-function alive(pid: number): boolean {
+/** True for a running process; a zombie (exited, not yet reaped) counts as gone. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
@@ -77,6 +84,7 @@ export class EmbeddedRedis {
       '--appendfsync', this.o.appendfsync ?? 'always',
       '--save', '',
       '--daemonize', 'no',
+      '--pidfile', join(this.o.dir, 'redis.pid'),
       '--protected-mode', 'yes',
       '--loglevel', 'warning',
       '--logfile', '',
@@ -99,7 +107,7 @@ export class EmbeddedRedis {
   /** Claims ownership; shuts down an orphaned server left by a dead owner. */
   private async takeOver(): Promise<void> {
     const previous = Number((await readFile(this.ownerFile, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(previous) && previous > 0 && previous !== process.pid && alive(previous)) {
+    if (Number.isInteger(previous) && previous > 0 && previous !== process.pid && processAlive(previous)) {
       throw new SwitchboardError(
         ErrorCodes.REDIS_UNAVAILABLE,
         `the embedded Redis in ${this.o.dir} belongs to running process ${previous}; run one worker per state directory, or set redis.url to share a Redis server`,

@@ -44,9 +44,13 @@ export class RecordingQueues {
     connection: Redis,
     prefix: string,
     private readonly retentionSeconds: number,
+    onError: (e: Error) => void = () => undefined,
   ) {
     this.convert = new Queue<RecordingJobData>(CONVERT_QUEUE, { connection, prefix });
     this.upload = new Queue<RecordingJobData>(UPLOAD_QUEUE, { connection, prefix });
+    // Connection errors are expected while Redis restarts; without a listener BullMQ prints them.
+    this.convert.on('error', onError);
+    this.upload.on('error', onError);
   }
 
   async enqueueConvert(recordingId: string): Promise<void> {

@@ -74,7 +74,7 @@ export class RecordingCapture {
     const url = o.redisUrl ?? o.config.redis.url ?? `unix://${paths.redisDir}/redis.sock`;
     const redis = openRedis(url, 'switchboard-recordings-capture');
     redis.on('error', () => undefined); // reconnects by itself; failures surface as enqueue warnings
-    const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, o.config.recordings.retentionSeconds);
+    const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, o.config.recordings.retentionSeconds, (e) => o.logger.debug({ err: e.message }, 'recording queue error'));
     const sink = new RecordingSubmitter(ctx.store, ctx.events, queues, o.logger);
     return new RecordingCapture(o, sink, redis, queues);
   }

@@ -55,9 +55,19 @@ export class RecordingsWorker {
       url = embedded.url;
     }
     const redis = openRedis(url, 'switchboard-recordings-worker');
+    // ioredis reconnects by itself; say so once per outage instead of crashing on an unhandled 'error'.
+    let down = false;
+    redis.on('error', (e: Error) => {
+      if (!down) o.logger.warn({ err: e.message }, 'Redis connection lost; reconnecting');
+      down = true;
+    });
+    redis.on('ready', () => {
+      if (down) o.logger.info('Redis connection restored');
+      down = false;
+    });
     try {
       await redis.ping();
-      const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, r.retentionSeconds);
+      const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, r.retentionSeconds, (e) => o.logger.debug({ err: e.message }, 'recording queue error'));
       const workers = createRecordingWorkers(ctx, {
         connection: redis,
         prefix: o.config.redis.keyPrefix,

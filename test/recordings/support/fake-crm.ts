@@ -214,9 +214,14 @@ export class FakeCrm {
         log('unconfirmed', base);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"received"}');
         return;
-      case 'slow':
+      case 'slow': {
+        // A slow CRM has stored the part before it gets round to answering.
+        const a = store();
+        log('stored-slowly', base);
         await new Promise((r) => setTimeout(r, fault.delayMs));
-        break;
+        if (!res.destroyed) res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ attachmentId: a.attachmentId }));
+        return;
+      }
       default:
         break;
     }

@@ -1,0 +1,183 @@
+/**
+ * Crashes: the worker process killed in the middle of an upload (its embedded
+ * Redis orphaned), and Redis itself killed and restarted from its AOF while
+ * jobs are queued. Nothing is lost, nothing attached twice, order kept.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/observability/logger.js';
+import type { RecordingEvent } from '../../src/recordings/events/recording-events.js';
+import { EmbeddedRedis, processAlive } from '../../src/recordings/queue/embedded-redis.js';
+import { RecordingSubmitter } from '../../src/recordings/service/recording-capture.js';
+import { recordingPaths } from '../../src/recordings/service/recordings-setup.js';
+import { RecordingsWorker } from '../../src/recordings/service/recordings-worker.js';
+import { RecordingStore } from '../../src/recordings/store/recording-store.js';
+import { FakeCrm } from './support/fake-crm.js';
+import { collectEvents, expectedPcm, testConfig, TEST_KEY, waitFor } from './support/harness.js';
+import { recordingFixture } from './support/recording-fixture.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const root = mkdtempSync(join(tmpdir(), 'sb-rec-crash-'));
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const alive = processAlive;
+
+function startWorkerProcess(configFile: string, logFile: string): ChildProcess {
+  const env = { ...process.env };
+  delete env.REDIS_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'recordings-worker', '--config', configFile], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 3000).unref() && child.once('exit', r));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+  return child;
+}
+
+function readEvents(file: string): RecordingEvent[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as RecordingEvent);
+}
+
+function checkDelivered(crm: FakeCrm, ids: readonly string[], expected: Map<string, Buffer>): void {
+  for (const id of ids) {
+    const parts = crm.partsOf(id);
+    expect(parts.map((p) => p.partNumber)).toEqual(parts.map((_, i) => i + 1));
+    expect(new Set(parts.map((p) => p.idempotencyKey)).size).toBe(parts.length);
+    expect(Buffer.concat(parts.map((p) => p.bytes.subarray(44))).equals(expected.get(id)!)).toBe(true);
+  }
+}
+
+describe('crash safety', () => {
+  it('a worker process killed mid-upload: a new one finishes the job, the half-answered part is not attached twice', async () => {
+    const dir = mkdtempSync(join(root, 'worker-'));
+    let killAt: (() => void) | undefined;
+    const crm = new FakeCrm({
+      // The fourth request is stored by the CRM but answered slowly; the worker dies while waiting.
+      fault: ({ n }) => (n === 4 ? { kind: 'slow', delayMs: 3000 } : { kind: 'slow', delayMs: 50 }),
+      onRequest: (n) => {
+        if (n === 4) setTimeout(() => killAt?.(), 300);
+      },
+    });
+    await crm.start();
+    cleanups.push(() => crm.stop());
+    const stateDir = join(dir, 'state');
+    const configObject = {
+      node: { stateDir, logLevel: 'info' },
+      redis: { keyPrefix: 'crash' },
+      recordings: {
+        format: 'wav',
+        partMaxBytes: 65_536,
+        encryption: { keyId: 'test', key: TEST_KEY },
+        reconcileIntervalSeconds: 0.5,
+        sweepIntervalSeconds: 5,
+        upload: { initialBackoffMs: 50, maxBackoffMs: 400, lockMs: 1000, concurrency: 1 },
+      },
+      crm: { adapter: 'http', http: { url: crm.url, responseTimeoutMs: 5000 } },
+    };
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, JSON.stringify(configObject));
+    const config = testConfig({ stateDir, crmUrl: crm.url });
+    const paths = recordingPaths(config, repo);
+    const redisPid = join(paths.redisDir, 'redis.pid');
+    cleanups.push(() => {
+      const pid = Number(existsSync(redisPid) ? readFileSync(redisPid, 'utf8') : 0);
+      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+
+    // The call side wrote its recordings to the spool but could not reach any queue: the worker finds them.
+    const store = new RecordingStore(paths.spoolDir);
+    await store.init();
+    const ids = ['crash-1', 'crash-2', 'crash-3'];
+    const expected = new Map<string, Buffer>();
+    for (const id of ids) {
+      const f = recordingFixture({ recordingId: id, captureDir: paths.captureDir, seconds: 5, copyTo: join(dir, 'copies') });
+      expected.set(id, await expectedPcm(f.copy!));
+      await store.create(f.manifest);
+    }
+
+    const logFile = join(dir, 'worker.log');
+    const first = startWorkerProcess(configFile, logFile);
+    const killed = new Promise<void>((r) => {
+      killAt = () => {
+        first.kill('SIGKILL');
+        r();
+      };
+    });
+    await killed;
+    await new Promise((r) => first.once('exit', r));
+    const orphan = Number(readFileSync(redisPid, 'utf8'));
+    expect(alive(orphan)).toBe(true); // the killed worker's redis-server lives on
+
+    const second = startWorkerProcess(configFile, logFile);
+    await waitFor(() => ids.every((id) => readEvents(paths.eventsFile).some((e) => e.type === 'uploaded' && e.recordingId === id)), 60_000, `all uploaded (log: ${logFile})`);
+    expect(second.exitCode).toBe(null);
+    expect(alive(orphan)).toBe(false); // taken over: shut down cleanly, its AOF reused
+
+    checkDelivered(crm, ids, expected);
+    expect(crm.requests.some((r) => r.outcome === 'duplicate')).toBe(true);
+    expect(readdirSync(store.recordingsDir)).toEqual([]);
+    expect(readdirSync(join(paths.captureDir, 'pcaps'))).toEqual([]);
+    expect(readEvents(paths.eventsFile).filter((e) => e.type === 'failed' || e.type === 'expired')).toEqual([]);
+  }, 90_000);
+
+  it('Redis killed and restarted from its AOF mid-queue: every queued recording is delivered once, in order', async () => {
+    const dir = mkdtempSync(join(root, 'redis-'));
+    const redis = new EmbeddedRedis({ dir: join(dir, 'redis'), logger: silentLogger(), appendfsync: 'always' });
+    await redis.start();
+    cleanups.push(() => redis.stop());
+    let killRedis: (() => void) | undefined;
+    const crm = new FakeCrm({
+      fault: () => ({ kind: 'slow', delayMs: 100 }),
+      onRequest: (n) => {
+        if (n === 5) killRedis?.();
+      },
+    });
+    await crm.start();
+    cleanups.push(() => crm.stop());
+    const config = testConfig({ stateDir: join(dir, 'state'), crmUrl: crm.url, redisUrl: redis.url, recordings: { partMaxBytes: 65_536 } });
+    const worker = await RecordingsWorker.start({ config, logger: silentLogger(), redisUrl: redis.url });
+    cleanups.push(() => worker.stop());
+    const events = collectEvents(worker.events);
+    const submitter = new RecordingSubmitter(worker.ctx.store, worker.ctx.events, worker.queues, silentLogger());
+
+    const killed = new Promise<number>((r) => {
+      killRedis = () => {
+        const pid = redis.pid!;
+        process.kill(pid, 'SIGKILL');
+        r(pid);
+      };
+    });
+    const ids = ['aof-1', 'aof-2', 'aof-3', 'aof-4', 'aof-5'];
+    const expected = new Map<string, Buffer>();
+    for (const id of ids) {
+      const f = recordingFixture({ recordingId: id, captureDir: worker.paths.captureDir, seconds: 5, copyTo: join(dir, 'copies') });
+      expected.set(id, await expectedPcm(f.copy!));
+      await submitter.submit(f.manifest);
+    }
+    const oldPid = await killed;
+    await events.until((all) => ids.every((id) => all.some((e) => e.type === 'uploaded' && e.recordingId === id)), 60_000);
+    expect(redis.supervised?.restarts).toBeGreaterThanOrEqual(1);
+    expect(redis.pid).not.toBe(oldPid);
+    checkDelivered(crm, ids, expected);
+    expect(readdirSync(worker.ctx.store.recordingsDir)).toEqual([]);
+    expect(events.all.filter((e) => e.type === 'failed' || e.type === 'expired')).toEqual([]);
+  }, 90_000);
+});
