@@ -1,4 +1,5 @@
 import type { ConfigCheck } from '../config/load.js';
+import { engineConfigChecks } from '../engine/config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
 import { policyConfigChecks } from '../policy/index.js';
 import { recordingsConfigChecks } from '../recordings/config-checks.js';
@@ -8,4 +9,4 @@ import { recordingsConfigChecks } from '../recordings/config-checks.js';
  * one error message lists every problem. Modules export their checks; this is
  * the composition root that gathers them.
  */
-export const configChecks: readonly ConfigCheck[] = [...policyConfigChecks, ...mediaConfigChecks, ...recordingsConfigChecks];
+export const configChecks: readonly ConfigCheck[] = [...engineConfigChecks, ...policyConfigChecks, ...mediaConfigChecks, ...recordingsConfigChecks];

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { configChecks } from '../../src/app/config-checks.js';
+import { loadConfigText } from '../../src/config/load.js';
+import { CallSession } from '../../src/engine/call-session.js';
+import { QueueDirectory } from '../../src/engine/queue-directory.js';
+import { dialedNumber } from '../../src/engine/srf.js';
+import { ConfigError } from '../../src/errors.js';
+import { silentLogger } from '../../src/observability/logger.js';
+
+function problems(yaml: string): string[] {
+  try {
+    loadConfigText(yaml, { checks: configChecks });
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems.map((p) => `${p.path}: ${p.message}`);
+    throw e;
+  }
+}
+
+describe('engine routing', () => {
+  it('the dialed number is the Request-URI user part, unescaped', () => {
+    expect(dialedNumber('sip:1000@127.0.0.1:5060;transport=tcp')).toBe('1000');
+    expect(dialedNumber('sip:%2B15550100@carrier.example')).toBe('+15550100');
+    expect(dialedNumber('tel:+15550100;phone-context=x')).toBe('+15550100');
+    expect(dialedNumber('sip:127.0.0.1')).toBe('127.0.0.1');
+    expect(dialedNumber('mailto:x@y')).toBeUndefined();
+  });
+
+  it('a number selects its queue with or without the leading +', () => {
+    const d = new QueueDirectory([
+      { id: 'a', name: 'A', numbers: ['+15550100'] },
+      { id: 'b', name: 'B', numbers: ['2000'] },
+    ]);
+    expect(d.forNumber('+15550100')?.id).toBe('a');
+    expect(d.forNumber('15550100')?.id).toBe('a');
+    expect(d.forNumber('+2000')?.id).toBe('b');
+    expect(d.forNumber('3000')).toBeUndefined();
+  });
+
+  it('config check: one number may select only one queue (+ ignored)', () => {
+    expect(
+      problems(['queues:', '  - { id: a, name: A, numbers: ["+15550100"] }', '  - { id: b, name: B, numbers: ["15550100", "7"] }'].join('\n')),
+    ).toEqual(['queues[1].numbers[0]: number "15550100" already selects queue "a"; a number may select only one queue']);
+  });
+
+  it('config check: without the embedded server, drachtio host, port and secret are required', () => {
+    expect(problems('sipServer: { embedded: false }\ndrachtio: { host: 10.0.0.5 }\n')).toEqual([
+      'drachtio.port: required when sipServer.embedded is false: the engine needs the port of the drachtio-server to connect to',
+      'drachtio.secret: required when sipServer.embedded is false: the engine needs the secret of the drachtio-server to connect to',
+    ]);
+    expect(problems('sipServer: { embedded: false }\ndrachtio: { host: 10.0.0.5, port: 9022, secret: s }\n')).toEqual([]);
+  });
+});
+
+describe('call session teardown', () => {
+  it('end() releases everything once, most recent first, and survives a failing release', async () => {
+    const s = new CallSession('cid', 'caller', '1000', undefined, silentLogger());
+    const order: string[] = [];
+    s.own('first', () => void order.push('first'));
+    s.own('failing', () => {
+      throw new Error('boom');
+    });
+    s.own('last', async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      order.push('last');
+    });
+    await Promise.all([s.end('a'), s.end('b')]);
+    await s.end('c');
+    expect(order).toEqual(['last', 'first']);
+    expect(s.endReason).toBe('a');
+    expect(s.state).toBe('ended');
+  });
+
+  it('a resource released early is not released again; one owned after the end is released at once', async () => {
+    const s = new CallSession('cid', 'caller', '1000', undefined, silentLogger());
+    let n = 0;
+    const release = s.own('timer', () => void n++);
+    await release();
+    await release();
+    await s.end('done');
+    expect(n).toBe(1);
+    let late = false;
+    s.own('late', () => void (late = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(late).toBe(true);
+  });
+});
