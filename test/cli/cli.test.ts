@@ -1,0 +1,133 @@
+/**
+ * The `switchboard` command as operators run it: the built binary, real
+ * processes, exit codes, and the engine answering SIP with the SIP server in
+ * its worker thread.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import Srf from 'drachtio-srf';
+import { eventually } from '../support/harness.js';
+import { freePort } from '../support/sipp.js';
+import { request, SipPeer } from '../support/sip-peer.js';
+
+const main = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function file(content: string): string {
+  const d = mkdtempSync(join(tmpdir(), 'sb-cli-'));
+  dirs.push(d);
+  const f = join(d, 'config.yaml');
+  writeFileSync(f, content);
+  return f;
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const c = spawn('node', [main, ...args]);
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+function startLong(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn('node', [main, ...args]);
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, output: () => out, exited };
+}
+
+describe('switchboard command', () => {
+  it('check-config accepts a good file (exit 0) and lists every problem of a bad one (exit 3)', async () => {
+    const ok = await run(['check-config', '--config', file('queues: [{ id: q, name: Q, numbers: ["1"], agents: ["sip:a@127.0.0.1"] }]\n')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/OK \(1 queue\)/);
+    const bad = await run(['check-config', '--config', file('node: { logLevl: x }\nsipServer: { listen: [{ transport: sctp }] }\nqueues: [{ id: q }]\n')]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/3 problems/);
+    expect(bad.stderr).toMatch(/unknown setting "logLevl"/);
+    expect(bad.stderr).toMatch(/transport: expected one of: udp, tcp/);
+    expect(bad.stderr).toMatch(/missing required setting "name"/);
+  });
+
+  it('usage errors exit 2 with the reason; a missing file exits 3 and says why', async () => {
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    const missing = await run(['check-config']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing --config/);
+    const gone = await run(['check-config', '--config', '/nonexistent/x.yaml']);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toMatch(/cannot read configuration/);
+  });
+
+  it('start runs the engine with the SIP server in its worker thread; it answers SIP and /status, and stops on SIGTERM', async () => {
+    const sipPort = await freePort();
+    const statusPort = await freePort();
+    const cfg = file(
+      [
+        `node: { logLevel: info, status: { port: ${statusPort} } }`,
+        `sipServer: { listen: [{ transport: udp, host: 127.0.0.1, port: ${sipPort} }, { transport: tcp, host: 127.0.0.1, port: ${sipPort} }], control: { port: 0 } }`,
+        'queues: [{ id: q, name: Q, numbers: ["1000"], agents: ["sip:a@127.0.0.1:9"] }]',
+        '',
+      ].join('\n'),
+    );
+    const p = startLong(['start', '--config', cfg]);
+    await eventually(() => p.output().includes('switchboard running'), 10_000, 'start-up log');
+    const peer = await SipPeer.create('udp');
+    try {
+      await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${sipPort}`, peer }), { port: sipPort });
+      const r = await peer.waitResponse(200, 'OPTIONS');
+      expect(r.message.headers.get('allow')).toContain('INVITE');
+    } finally {
+      await peer.close();
+    }
+    const status = (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as { engine: { connected: boolean }; sipServer: { appConnections: number } };
+    expect(status.engine.connected).toBe(true);
+    expect(status.sipServer.appConnections).toBe(1);
+    const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
+    expect(metrics).toMatch(/^switchboard_sip_server_dialogs 0$/m);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  });
+
+  it('sip-server runs the SIP server alone, for any drachtio-srf app', async () => {
+    const sipPort = await freePort();
+    const controlPort = await freePort();
+    const cfg = file(`sipServer: { listen: [{ transport: udp, host: 127.0.0.1, port: ${sipPort} }], control: { port: ${controlPort}, secret: s3cret } }\n`);
+    const p = startLong(['sip-server', '--config', cfg]);
+    await eventually(() => p.output().includes('SIP server listening'), 10_000, 'listening log');
+    const srf = new Srf();
+    srf.use('options', (_req, res) => res.send(200, { headers: { 'X-App': 'external' } }));
+    await new Promise<void>((res, rej) => {
+      srf.on('connect', (err: Error | null) => (err ? rej(err) : res()));
+      void srf.connect({ host: '127.0.0.1', port: controlPort, secret: 's3cret' });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const peer = await SipPeer.create('udp');
+    try {
+      await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${sipPort}`, peer }), { port: sipPort });
+      expect((await peer.waitResponse(200, 'OPTIONS')).message.headers.get('x-app')).toBe('external');
+    } finally {
+      await peer.close();
+      srf.disconnect();
+    }
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(0);
+  });
+});
