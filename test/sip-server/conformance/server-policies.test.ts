@@ -1,0 +1,89 @@
+/**
+ * What the server answers by itself (drachtio spec §2.2, RFC 3261 §8.2 and
+ * §12.2.2): overload, an app that never answers, dialog-only methods out of a
+ * dialog, unknown URI schemes, unknown dialogs, and out-of-order CSeq.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlPeer } from '../../support/control-peer.js';
+import { SECRET, startServer, type Harness } from '../../support/harness.js';
+import { request, sdp, SipPeer, uniq } from '../../support/sip-peer.js';
+
+let h: Harness | undefined;
+const closers: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+  await h?.stop();
+});
+
+async function setup(over: Parameters<typeof startServer>[0] = {}): Promise<{ h: Harness; sip: SipPeer; app: ControlPeer }> {
+  h = await startServer(over);
+  const sip = await SipPeer.create('udp');
+  closers.push(() => sip.close());
+  const app = await ControlPeer.connect(h.controlPort);
+  closers.push(() => app.close());
+  await app.authenticate(SECRET);
+  for (const v of ['invite', 'options', 'info']) await app.reply(app.send(`route|${v}`));
+  return { h, sip, app };
+}
+
+describe('responses the server gives by itself', () => {
+  it('overload: above maxPendingInvites new INVITEs get 503 with Retry-After, and pass again once the app answers', async () => {
+    const { h, sip, app } = await setup({ maxPendingInvites: 2 });
+    const port = h.udp.port;
+    for (let i = 0; i < 3; i++) await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, callId: `ov-${i}`, body: sdp(4000) }), { port });
+    const busy = await sip.waitResponse(503, 'INVITE');
+    expect(busy.info.callId).toBe('ov-2');
+    expect(busy.message.headers.get('retry-after')).toBe('5');
+    expect(h.server.status().overloaded).toBe(1);
+    const first = await app.wait((f) => f.tokens[1] === 'sip' && f.sip!.includes('ov-0'));
+    await app.reply(app.send(`sip|${first.tokens[8]}|`, 'SIP/2.0 486 Busy Here\r\nCall-ID: ov-0\r\n\r\n'));
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, callId: 'ov-3', body: sdp(4000) }), { port });
+    await app.wait((f) => f.tokens[1] === 'sip' && f.sip!.includes('ov-3'));
+  });
+
+  it('an app that never answers: the request gets 500 after appResponseTimeoutMs', async () => {
+    const { h, sip } = await setup({ timers: { t1Ms: 40, t2Ms: 320, t4Ms: 400, appResponseTimeoutMs: 300 } });
+    await sip.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${h.udp.port}`, peer: sip }), { port: h.udp.port });
+    const r = await sip.waitResponse(500, 'OPTIONS', 2000);
+    expect(r.message.kind === 'response' && r.message.reason).toContain('application did not respond');
+    expect(h.server.status().pendingAppRequests).toBe(0);
+  });
+
+  it('BYE, UPDATE and PRACK outside a dialog get 481; a request inside an unknown dialog gets 481; a stray ACK gets nothing', async () => {
+    const { h, sip, app } = await setup();
+    const port = h.udp.port;
+    for (const method of ['BYE', 'UPDATE', 'PRACK']) {
+      await sip.send(request({ method, uri: `sip:1000@127.0.0.1:${port}`, peer: sip }), { port });
+      await sip.waitResponse(481, method);
+    }
+    await sip.send(request({ method: 'INFO', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, toTag: 'nosuch' }), { port });
+    await sip.waitResponse(481, 'INFO');
+    await sip.send(request({ method: 'ACK', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, toTag: 'nosuch' }), { port });
+    expect(await sip.quiet(() => true, 150)).toEqual([]);
+    expect(app.frames.filter((f) => f.tokens[1] === 'sip')).toEqual([]);
+  });
+
+  it('a Request-URI with an unsupported scheme gets 416 (RFC 3261 §8.2.2.1); tel: reaches the app', async () => {
+    const { h, sip, app } = await setup();
+    const port = h.udp.port;
+    await sip.send(request({ method: 'INVITE', uri: 'urn:service:sos', peer: sip, body: sdp(4000) }), { port });
+    await sip.waitResponse(416, 'INVITE');
+    await sip.send(request({ method: 'INVITE', uri: 'tel:+15550100', peer: sip, body: sdp(4000) }), { port });
+    const f = await app.wait((x) => x.tokens[1] === 'sip');
+    expect(f.sip).toMatch(/^INVITE tel:\+15550100 SIP\/2\.0/);
+  });
+
+  it('an in-dialog request with a CSeq lower than the last one gets 500 (RFC 3261 §12.2.2)', async () => {
+    const { h, sip, app } = await setup();
+    const port = h.udp.port;
+    const callId = uniq('cs');
+    const fromTag = uniq('f');
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, callId, fromTag, cseq: 10, body: sdp(4000) }), { port });
+    const f = await app.wait((x) => x.tokens[1] === 'sip');
+    await app.reply(app.send(`sip|${f.tokens[8]}|`, `SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`));
+    const ok = await sip.waitResponse(200, 'INVITE');
+    await sip.send(request({ method: 'INFO', uri: 'sip:x@127.0.0.1', peer: sip, callId, fromTag, toTag: ok.info.toTag!, cseq: 9, to: '<sip:1000@x>' }), { port });
+    const r = await sip.waitResponse(500, 'INFO');
+    expect(r.message.kind === 'response' && r.message.reason).toContain('CSeq out of order');
+  });
+});
