@@ -107,9 +107,12 @@ export class CoreBase {
   createServerEntry(request: SipRequest, info: MessageInfo, flow: Flow, key: string): ServerEntry {
     const dest = this.responseDest(flow, info);
     const txnId = newTransactionId();
+    const mergedKey = info.toTag === undefined ? CoreState.mergedKey(info.callId, info.fromTag, info.cseq, request.method) : undefined;
+    if (mergedKey !== undefined && !this.state.merged.has(mergedKey)) this.state.merged.set(mergedKey, key);
     const onTerminated = (): void => {
       const e = this.state.serverByKey.get(key);
       if (e?.txnId === txnId) this.state.serverByKey.delete(key);
+      if (mergedKey !== undefined && this.state.merged.get(mergedKey) === key) this.state.merged.delete(mergedKey);
     };
     const tx =
       request.method === 'INVITE'

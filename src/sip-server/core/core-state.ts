@@ -116,7 +116,17 @@ export class CoreState {
   readonly dialogs = new Map<string, Dialog>();
   readonly dialogsByTags = new Map<string, Dialog>();
   readonly dialogsByCallId = new Map<string, Dialog>();
+  /**
+   * Out-of-dialog requests by (Call-ID, From tag, CSeq, method) → their
+   * transaction key, to recognise the same request arriving again on another
+   * branch after forking (RFC 3261 §8.2.2.2, "merged requests").
+   */
+  readonly merged = new Map<string, string>();
   pendingInvites = 0;
+
+  static mergedKey(callId: string, fromTag: string | undefined, cseq: number, method: string): string {
+    return `${callId}\u0000${fromTag ?? ''}\u0000${cseq}\u0000${method}`;
+  }
 
   static tagsKey(callId: string, localTag: string, remoteTag: string): string {
     return `${callId}\u0000${localTag}\u0000${remoteTag}`;

@@ -11,9 +11,17 @@ import { serialize, type SipRequest } from '../message/sip-message.js';
 import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import type { Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
-import type { ServerEntry } from './core-state.js';
+import { CoreState, type ServerEntry } from './core-state.js';
 import { networkSipFrame } from './frames.js';
 import { newTransactionId } from './ids.js';
+
+/**
+ * Option tags this server implements for requests that Require them
+ * (RFC 3261 §8.2.2.3). None yet: reliable provisionals (100rel) and session
+ * timers are handled neither here nor by the engine, so a request requiring
+ * them gets 420 rather than a silent half-implementation.
+ */
+const SUPPORTED_OPTIONS: ReadonlySet<string> = new Set();
 
 /** Methods that only make sense inside a dialog: out of one they get 481. */
 const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK']);
@@ -41,8 +49,25 @@ export class IncomingRequests {
       if (existing.tx instanceof InviteServerTransaction && existing.tx.state === 'accepted' && u !== undefined) this.core.send(u.bytes, u.dest);
       return;
     }
+    if (this.refused(request, info, flow, key)) return;
     if (info.toTag !== undefined) this.onInDialog(request, info, flow, key);
     else this.onNewRequest(request, info, flow, key);
+  }
+
+  /** Requests the server answers with an error before anything else sees them. */
+  private refused(request: SipRequest, info: MessageInfo, flow: Flow, key: string): boolean {
+    const core = this.core;
+    const method = request.method;
+    const unsupported = request.headers.entries('require').map((t) => t.toLowerCase()).filter((t) => !SUPPORTED_OPTIONS.has(t));
+    // §8.2.2.2: the same request arriving again through another branch (forking upstream).
+    const merged = info.toTag === undefined ? core.state.merged.get(CoreState.mergedKey(info.callId, info.fromTag, info.cseq, method)) : undefined;
+    const missingContact = method === 'INVITE' && !request.headers.has('contact');
+    if (unsupported.length === 0 && (merged === undefined || merged === key) && !missingContact) return false;
+    const entry = core.createServerEntry(request, info, flow, key);
+    if (merged !== undefined && merged !== key) core.respond(entry, 482);
+    else if (unsupported.length > 0) core.respond(entry, 420, { headers: [{ name: 'Unsupported', key: 'unsupported', value: unsupported.join(', ') }] });
+    else core.respond(entry, 400, { reason: 'Bad Request (missing Contact)' });
+    return true;
   }
 
   private text(request: SipRequest): { text: string; bytes: number } {

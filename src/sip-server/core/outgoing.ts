@@ -313,6 +313,17 @@ export class OutgoingRequests implements ClientEvents {
       entry.deferredCancel = undefined;
     }
     if (status >= 200) entry.gotFinal = true;
+    // An early dialog (RFC 3261 §12.1.2): a 1xx with a To tag gives the peer's tag and target,
+    // which in-dialog requests before the 2xx (PRACK, UPDATE, INFO) need.
+    if (entry.createsDialog && d !== undefined && d.state === 'early' && status > 100 && status < 200 && info.toTag !== undefined && d.remoteTag !== info.toTag) {
+      this.core.state.setRemoteTag(d, info.toTag);
+      d.remoteHeader = response.headers.get('to') ?? d.remoteHeader;
+      const contact = response.headers.entries('contact')[0];
+      const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
+      if (uri !== undefined) d.remoteTarget = uri;
+      const rr = response.headers.entries('record-route').reverse();
+      if (rr.length > 0) d.routeSet = rr;
+    }
 
     if (entry.method === 'INVITE' && status >= 200 && status < 300) {
       if (d === undefined || entry.silent || core.state.dialogs.get(d.id) !== d) {

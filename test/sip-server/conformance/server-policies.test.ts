@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPeer } from '../../support/control-peer.js';
 import { SECRET, startServer, type Harness } from '../../support/harness.js';
-import { request, sdp, SipPeer, uniq } from '../../support/sip-peer.js';
+import { request, respond, sdp, SipPeer, uniq } from '../../support/sip-peer.js';
 
 let h: Harness | undefined;
 const closers: (() => void | Promise<void>)[] = [];
@@ -85,5 +85,45 @@ describe('responses the server gives by itself', () => {
     await sip.send(request({ method: 'INFO', uri: 'sip:x@127.0.0.1', peer: sip, callId, fromTag, toTag: ok.info.toTag!, cseq: 9, to: '<sip:1000@x>' }), { port });
     const r = await sip.waitResponse(500, 'INFO');
     expect(r.message.kind === 'response' && r.message.reason).toContain('CSeq out of order');
+  });
+
+  it('a request that Requires an extension we lack gets 420 with Unsupported (RFC 3261 §8.2.2.3)', async () => {
+    const { h, sip, app } = await setup();
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, body: sdp(4000), extra: ['Require: 100rel, x-foo'] }), { port: h.udp.port });
+    const r = await sip.waitResponse(420, 'INVITE');
+    expect(r.message.headers.get('unsupported')).toBe('100rel, x-foo');
+    expect(app.frames.filter((f) => f.tokens[1] === 'sip')).toEqual([]);
+  });
+
+  it('the same request arriving again on another branch (forked upstream) gets 482 (RFC 3261 §8.2.2.2)', async () => {
+    const { h, sip, app } = await setup();
+    const callId = uniq('m');
+    const fromTag = uniq('f');
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
+    await app.wait((f) => f.tokens[1] === 'sip');
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
+    await sip.waitResponse(482, 'INVITE');
+    expect(app.frames.filter((f) => f.tokens[1] === 'sip').length).toBe(1);
+  });
+
+  it('an INVITE without Contact gets 400 (RFC 3261 §8.1.1.8)', async () => {
+    const { h, sip } = await setup();
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, body: sdp(4000), contact: null }), { port: h.udp.port });
+    const r = await sip.waitResponse(400, 'INVITE');
+    expect(r.message.kind === 'response' && r.message.reason).toContain('missing Contact');
+  });
+
+  it('early dialog: after a 1xx with a tag, the app can send PRACK/UPDATE to the callee before the 2xx (RFC 3261 §12.1.2)', async () => {
+    const { h, sip, app } = await setup();
+    const echo = await app.reply(app.send('sip||', `INVITE sip:callee@127.0.0.1:${sip.port} SIP/2.0\r\n\r\n${sdp(7000)}`));
+    const inv = await sip.waitRequest('INVITE');
+    await sip.send(respond(inv, 183, 'Session Progress', { toTag: 'early1', contact: `<sip:callee-target@127.0.0.1:${sip.port}>`, extra: ['RSeq: 1', 'Require: 100rel'], body: sdp(8000) }), { port: h.udp.port });
+    const f183 = await app.wait((x) => x.tokens[8] === echo.tokens[10] && x.sip!.startsWith('SIP/2.0 183'));
+    const prackEcho = await app.reply(app.send(`sip||${f183.tokens[9]}`, `PRACK sip:placeholder SIP/2.0\r\nRAck: 1 ${inv.info.cseq} INVITE\r\n\r\n`));
+    expect(prackEcho.tokens[3]).toBe('OK');
+    const prack = await sip.waitRequest('PRACK');
+    expect(prack.info.toTag).toBe('early1');
+    expect(prack.message.kind === 'request' && prack.message.uri).toBe(`sip:callee-target@127.0.0.1:${sip.port}`);
+    expect(prack.message.headers.get('rack')).toBe(`1 ${inv.info.cseq} INVITE`);
   });
 });
