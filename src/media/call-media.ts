@@ -25,6 +25,8 @@ import { runWhisper, type WhisperOptions, type WhisperResult } from './whisper.j
 const LABEL = /^[a-z][a-z0-9-]{0,31}$/;
 /** Largest prompt sent inline (`blob`): an ng message must fit one UDP datagram. */
 export const MAX_INLINE_PROMPT_BYTES = 64_000;
+/** playToEnd waits this long past the reported duration before it resolves. */
+const PLAYBACK_TAIL_MS = 60;
 
 export interface SdpOptions {
   /** rtpengine flags, e.g. `trust-address`, `symmetric`. */
@@ -161,6 +163,19 @@ export class CallMedia {
     return reply.sdp;
   }
 
+  /**
+   * Answers the last offer on behalf of nobody: for a caller that only hears
+   * prompts (after-hours message, voicemail greeting) before the call ends or
+   * an agent is found. Resolves with the SDP to answer the caller with. The
+   * local side is `sendonly` from a discard address (RFC 4566 §5.7: 0.0.0.0
+   * means "do not send here"), since rtpengine 10.5 refuses to play prompts to
+   * a party whose peer answered recvonly.
+   */
+  async answerLocal(label = 'local'): Promise<string> {
+    const sdp = ['v=0', 'o=switchboard 1 1 IN IP4 0.0.0.0', 's=switchboard', 'c=IN IP4 0.0.0.0', 't=0 0', 'm=audio 9 RTP/AVP 0 8', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=sendonly', ''].join('\r\n');
+    return this.answer(label, sdp);
+  }
+
   private async mediaSource(prompt: RenderedPrompt): Promise<{ file: string } | { blob: Buffer }> {
     if (this.instance.promptDelivery === 'file') return { file: this.instance.promptPath(prompt.path) };
     if (prompt.bytes > MAX_INLINE_PROMPT_BYTES) {
@@ -190,11 +205,12 @@ export class CallMedia {
    * hang-up. Rejects with MediaCancelledError if aborted or released first.
    */
   async playToEnd(label: string, prompt: RenderedPrompt, options: { signal?: AbortSignal } = {}): Promise<{ durationMs: number }> {
+    // rtpengine paces the file in real time from the play command; the margin covers the last packets in flight.
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.lifetime]) : this.lifetime;
     const started = performance.now();
     if (signal.aborted) throw new MediaCancelledError(`prompt for ${label} on call ${this.callId} cancelled`, 0);
     const { durationMs } = await this.play(label, prompt);
-    const remaining = durationMs - (performance.now() - started);
+    const remaining = durationMs + PLAYBACK_TAIL_MS - (performance.now() - started);
     const finished = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
@@ -228,6 +244,23 @@ export class CallMedia {
     await this.instance.client.request('unblock media', { 'call-id': this.callId, label });
   }
 
+  /**
+   * Blocks media between every party of the call, including a party that
+   * answers later; prompts still play. Block right after the caller's offer
+   * and the agent never hears a packet of the caller before the whisper's
+   * bridge (and vice versa).
+   */
+  async blockAll(): Promise<void> {
+    this.assertActive('block media');
+    await this.instance.client.request('block media', { 'call-id': this.callId });
+  }
+
+  /** Lifts blockAll() (per-party blocks stay). */
+  async unblockAll(): Promise<void> {
+    this.assertActive('unblock media');
+    await this.instance.client.request('unblock media', { 'call-id': this.callId });
+  }
+
   /** Replaces what `label` sends with silence (packets keep flowing; G.711/G.722 only). Not a recording redaction. */
   async silence(label: string): Promise<void> {
     this.assertActive('silence media');
@@ -244,8 +277,8 @@ export class CallMedia {
    * The whisper: the agent hears `prompt`, the caller hears `callerHold` and
    * never the prompt, then both are bridged. Resolves at the bridge with the
    * whisper's duration (wait time). Cancelled by `signal` or by release.
-   * For a clean start, block the caller right after its offer, before the
-   * agent answers: from the first packet the agent only hears the whisper.
+   * For a clean start, call blockAll() right after the caller's offer, before
+   * the agent answers: then not a single packet crosses before the bridge.
    */
   async whisper(options: WhisperOptions): Promise<WhisperResult> {
     this.assertActive('whisper');

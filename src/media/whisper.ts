@@ -2,10 +2,12 @@
  * The whisper: the agent hears the whisper and countdown, the caller hears
  * ringback (or silence) and never the whisper, and neither hears the other
  * until the bridge. On rtpengine 10.5 (../shared/specs/rtpengine-10.5-notes.md):
- * `block media` on both parties, `play media` to the agent (and the hold
- * audio to the caller), then, when the prompt's reported `duration` has
- * passed (there is no end-of-playback event), `stop media` on the caller and
- * `unblock media` on both.
+ * `block media` on the whole call (no party named: measured to hold both
+ * directions, also for a party that answers later, while `play media` still
+ * reaches its party), `play media` to the agent and the hold audio to the
+ * caller, then, when the prompt's reported `duration` has passed (there is no
+ * end-of-playback event), `stop media` on the caller and `unblock media` on
+ * the call.
  *
  * Cancellable at any point (a party hung up, the call was released): timers
  * stop at once, and whatever was started is undone best-effort unless the
@@ -22,8 +24,9 @@ export interface WhisperHost {
   /** Aborted when the call's media is released. */
   readonly lifetime: AbortSignal;
   readonly released: boolean;
-  block(label: string): Promise<void>;
-  unblock(label: string): Promise<void>;
+  /** Blocks media between every party (prompts still play). */
+  blockAll(): Promise<void>;
+  unblockAll(): Promise<void>;
   play(label: string, prompt: RenderedPrompt, options?: { repeat?: number }): Promise<{ durationMs: number }>;
   stopPlayback(label: string): Promise<void>;
 }
@@ -70,15 +73,15 @@ export async function runWhisper(host: WhisperHost, options: WhisperOptions, log
   const agent = options.agent ?? 'agent';
   const signal = options.signal !== undefined ? AbortSignal.any([options.signal, host.lifetime]) : host.lifetime;
   const started = performance.now();
-  const blocked: string[] = [];
+  let blocked = false;
   const playing: string[] = [];
   const checkpoint = (): void => {
     if (signal.aborted) throw new MediaCancelledError(`whisper on call ${host.callId} cancelled`, performance.now() - started);
   };
   try {
     checkpoint();
-    blocked.push(caller, agent);
-    await Promise.all([host.block(caller), host.block(agent)]);
+    blocked = true;
+    await host.blockAll();
     checkpoint();
     playing.push(agent);
     const playStarted = performance.now();
@@ -99,8 +102,8 @@ export async function runWhisper(host: WhisperHost, options: WhisperOptions, log
     // The bridge: the caller's hold audio stops before the parties hear each other.
     if (playing.includes(caller)) await host.stopPlayback(caller);
     playing.length = 0;
-    await Promise.all([host.unblock(caller), host.unblock(agent)]);
-    blocked.length = 0;
+    await host.unblockAll();
+    blocked = false;
     return { durationMs: performance.now() - started, promptMs };
   } catch (e) {
     await undo(host, blocked, playing, logger);
@@ -112,9 +115,9 @@ export async function runWhisper(host: WhisperHost, options: WhisperOptions, log
 }
 
 /** Best-effort: stop what plays and lift the blocks, unless the call is gone (then there is nothing to undo). */
-async function undo(host: WhisperHost, blocked: readonly string[], playing: readonly string[], logger: Logger): Promise<void> {
+async function undo(host: WhisperHost, blocked: boolean, playing: readonly string[], logger: Logger): Promise<void> {
   if (host.released) return;
-  const steps = [...playing.map((l) => host.stopPlayback(l)), ...blocked.map((l) => host.unblock(l))];
+  const steps = [...playing.map((l) => host.stopPlayback(l)), ...(blocked ? [host.unblockAll()] : [])];
   const results = await Promise.allSettled(steps);
   for (const r of results) {
     if (r.status === 'rejected') logger.warn({ callId: host.callId, err: (r.reason as Error).message }, 'whisper clean-up step failed');

@@ -1,0 +1,198 @@
+/**
+ * A call's media on a real rtpengine: the after-hours message to a caller that
+ * has only offered (message, then hang-up), labels and state errors, pcap
+ * recording through CallMedia, and one idempotent release.
+ */
+import { createSocket } from 'node:dgram';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../../src/errors.js';
+import { CallMedia } from '../../src/media/call-media.js';
+import { MediaCancelledError, RtpengineError } from '../../src/media/media-errors.js';
+import { NgClient } from '../../src/media/ng/ng-client.js';
+import { MediaService } from '../../src/media/media-service.js';
+import type { RenderedPrompt } from '../../src/media/prompts/prompt-renderer.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { bestCorrelation, bySsrc, median, readWav, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
+import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
+import { mediaTestConfig, tempDir } from './media-test-config.js';
+
+const CLOSED = 'We are closed right now. Please call again tomorrow.';
+
+let dir: string;
+let media: MediaService;
+let message: RenderedPrompt;
+const endpoints: RtpEndpoint[] = [];
+
+beforeAll(async () => {
+  dir = tempDir('sb-callmedia-');
+  media = await MediaService.start({
+    config: mediaTestConfig(dir, { deflection: { messages: { afterHours: { en: { text: CLOSED } } } } }),
+    logger: silentLogger(),
+  });
+  message = await media.prompts.configuredPrompt('deflection.messages.afterHours.en');
+});
+afterEach(() => {
+  for (const e of endpoints.splice(0)) e.close();
+});
+afterAll(async () => {
+  await media?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function endpoint(): Promise<RtpEndpoint> {
+  const e = await RtpEndpoint.open();
+  endpoints.push(e);
+  return e;
+}
+
+/** What `ep` received of the message: its one stream, decoded, and when the last packet came. */
+function receivedMessage(ep: RtpEndpoint) {
+  const streams = [...bySsrc(ep.received)];
+  expect(streams).toHaveLength(1);
+  const packets = streams[0]![1];
+  return { pcm: streamPcm(packets), lastArrival: Math.max(...packets.map((p) => p.arrivalMs)), packets };
+}
+
+describe('after-hours message (message, then hang-up)', () => {
+  it('a caller that has only sent an offer hears the whole message; playToEnd resolves when it has been played; release stops everything', async () => {
+    const call = media.createCallMedia('after-hours-offer-only');
+    const caller = await endpoint();
+    await call.offer('caller', caller.sdp({ codecs: ['pcmu'] }));
+    const started = performance.now();
+    const { durationMs } = await call.playToEnd('caller', message);
+    const ended = performance.now();
+    expect(Math.abs(durationMs - message.durationMs)).toBeLessThanOrEqual(2);
+    // Hang-up right after the message, as the engine does.
+    await call.release();
+    const released = performance.now();
+    const { pcm, lastArrival } = receivedMessage(caller);
+    const reference = readWav(message.path).samples;
+    // The whole message arrived before playToEnd resolved (give or take one packet in flight) ...
+    expect(caller.receivedBetween(0, ended).length * 160).toBeGreaterThanOrEqual(reference.length - 160);
+    expect(lastArrival).toBeLessThan(ended);
+    // ... and it is the message: same waveform.
+    expect(bestCorrelation(pcm, reference.subarray(0, reference.length - 800), 800).correlation).toBeGreaterThan(0.95);
+    // playToEnd did not return much later than the message ended.
+    expect(ended - started).toBeGreaterThanOrEqual(message.durationMs - 5);
+    await sleep(300);
+    expect(caller.receivedBetween(released)).toHaveLength(0);
+    expect((await call.instance.client.request('list', {})).calls).not.toContain('after-hours-offer-only');
+  });
+
+  it('with a local answer (the SDP the caller is answered with), the caller sends into the call and still hears only the message', async () => {
+    const call = media.createCallMedia('after-hours-answered');
+    const caller = await endpoint();
+    await call.offer('caller', caller.sdp({ codecs: ['pcmu'] }));
+    const toCaller = await call.answerLocal();
+    expect(toCaller).toMatch(/m=audio \d+ RTP\/AVP 0/);
+    caller.setRemoteFromSdp(toCaller);
+    caller.startTone({ frequency: 440 });
+    const { pcm } = await call.playToEnd('caller', message).then(() => receivedMessage(caller));
+    expect(median(toneLevels(pcm, 440))).toBeLessThan(1000);
+    expect(pcm.length).toBeGreaterThanOrEqual(0.97 * readWav(message.path).samples.length);
+    await call.release();
+  });
+
+  it('a hang-up during the message (abort) stops it at once with MEDIA_CANCELLED', async () => {
+    const call = media.createCallMedia('after-hours-hangup');
+    const caller = await endpoint();
+    await call.offer('caller', caller.sdp({ codecs: ['pcmu'] }));
+    const abort = new AbortController();
+    const playing = call.playToEnd('caller', message, { signal: abort.signal });
+    await sleep(800);
+    abort.abort();
+    const err = await playing.catch((e: unknown) => e);
+    const stopped = performance.now();
+    expect(err).toBeInstanceOf(MediaCancelledError);
+    await sleep(300);
+    expect(caller.receivedBetween(stopped + 60)).toHaveLength(0);
+    expect(caller.received.length).toBeLessThan(0.6 * (message.durationMs / 20));
+    await call.release();
+  });
+});
+
+describe('CallMedia basics', () => {
+  it('relays a call set up by label (caller offers, agent answers) in both directions', async () => {
+    const call = media.createCallMedia('basic-relay');
+    const caller = await endpoint();
+    const agent = await endpoint();
+    agent.setRemoteFromSdp(await call.offer('caller', caller.sdp({ codecs: ['pcma'] })));
+    caller.setRemoteFromSdp(await call.answer('agent', agent.sdp({ codecs: ['pcma'] })));
+    caller.startTone({ frequency: 440, codec: 'pcma' });
+    agent.startTone({ frequency: 1000, codec: 'pcma' });
+    expect(await waitFor(() => caller.received.length > 30 && agent.received.length > 30, 3000)).toBe(true);
+    expect(median(toneLevels(streamPcm(agent.received), 440))).toBeGreaterThan(7000);
+    expect(median(toneLevels(streamPcm(caller.received), 1000))).toBeGreaterThan(7000);
+    expect(call.labels).toEqual(['caller', 'agent']);
+    const q = await call.query();
+    expect(Object.keys(q.tags as object).sort()).toEqual(['agent', 'caller']);
+    await call.release();
+  });
+
+  it('records the call to a pcap in the recording directory the recordings pipeline reads', async () => {
+    const call = media.createCallMedia('basic-record');
+    const caller = await endpoint();
+    const agent = await endpoint();
+    agent.setRemoteFromSdp(await call.offer('caller', caller.sdp({ codecs: ['pcmu'] })));
+    caller.setRemoteFromSdp(await call.answer('agent', agent.sdp({ codecs: ['pcmu'] })));
+    caller.startTone({ frequency: 440 });
+    await call.startRecording({ metadata: 'queue=sales' });
+    await sleep(400);
+    await call.stopRecording();
+    const pcaps = join(media.recordingDir!, 'pcaps');
+    expect(media.recordingDir).toBe(join(dir, 'rtpengine', 'recordings'));
+    expect(await waitFor(() => existsSync(pcaps) && readdirSync(pcaps).some((f) => f.startsWith('basic-record')), 3000)).toBe(true);
+    await call.release();
+  });
+
+  it('refuses bad labels, unknown parties and answers without an offer, with MEDIA_STATE', async () => {
+    const call = media.createCallMedia('basic-errors');
+    await expect(call.offer('Caller 1', 'v=0')).rejects.toMatchObject({ code: ErrorCodes.MEDIA_STATE });
+    await expect(call.answer('agent', 'v=0')).rejects.toThrow(/cannot answer before anyone offered/);
+    await expect(call.play('agent', message)).rejects.toThrow(/has no party "agent"/);
+    expect(() => media.createCallMedia('basic-errors')).toThrow(/already has media/);
+    await call.release();
+  });
+
+  it('an SDP rtpengine cannot use is rtpengine\'s typed error, with its reason', async () => {
+    const call = media.createCallMedia('basic-bad-sdp');
+    const err = await call.offer('caller', 'this is not sdp').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RtpengineError);
+    expect((err as RtpengineError).reason.length).toBeGreaterThan(0);
+    await call.release();
+  });
+
+  it('release is idempotent, deletes at rtpengine once, and a failing delete is logged, not thrown', async () => {
+    const call = media.createCallMedia('basic-release');
+    const caller = await endpoint();
+    await call.offer('caller', caller.sdp());
+    const first = call.release();
+    expect(call.release()).toBe(first);
+    await first;
+    expect(media.getCallMedia('basic-release')).toBeUndefined();
+    expect((await call.instance.client.request('list', {})).calls).not.toContain('basic-release');
+  });
+
+  it('when rtpengine does not answer the delete, release still completes and logs why', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } });
+    const silent = createSocket('udp4'); // bound, never answers
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
+    const client = new NgClient({ host: '127.0.0.1', port: silent.address().port, timeoutMs: 300, retransmitMs: 100, logger });
+    const call = new CallMedia({
+      callId: 'orphan',
+      instance: { id: 'gone', client, promptDelivery: 'file', promptPath: (p) => p, healthy: true },
+      monitor: { bindAddress: '127.0.0.1', jitterMs: 60 },
+      logger,
+    });
+    await expect(call.release()).resolves.toBeUndefined();
+    client.close();
+    silent.close();
+    const entries = lines.map((l) => JSON.parse(l) as { msg: string; err?: string });
+    expect(entries).toContainEqual(expect.objectContaining({ msg: 'rtpengine delete failed (released locally anyway)', err: expect.stringContaining('did not answer "delete"') }));
+  });
+});
