@@ -68,7 +68,7 @@ function streams(ep: RtpEndpoint, from: number, to: number): Map<number, Int16Ar
   return out;
 }
 
-describe('whisper (block, play to the agent, ringback to the caller, unblock after the duration)', () => {
+describe('whisper (block the call, play to the agent, ringback to the caller, unblock after the duration)', () => {
   it('the agent hears whisper + countdown and no caller audio until the bridge; the caller hears ringback, never the whisper; then both hear each other', async () => {
     const { call, caller, agent, callerTone, agentTone } = await connect('whisper-ok');
     const start = performance.now();
@@ -110,6 +110,7 @@ describe('whisper (block, play to the agent, ringback to the caller, unblock aft
     // The reported duration (wait time) covers the prompt rtpengine reported.
     expect(Math.abs(result.promptMs - whisperPrompt.durationMs)).toBeLessThanOrEqual(20);
     expect(result.durationMs).toBeGreaterThanOrEqual(result.promptMs);
+    expect(result.durationMs).toBeLessThanOrEqual(bridge - start + 1);
     await call.release();
   });
 
