@@ -35,31 +35,38 @@ export class SipPeer {
   private tcpConns = new Set<Socket>();
   private outConn: Socket | undefined;
   port = 0;
-  readonly host = '127.0.0.1';
   /** Drop every received message matching this (to simulate loss). */
   dropIf: ((r: Received) => boolean) | undefined;
   /** Called for every message kept (after dropIf), e.g. to ACK answers as a real UA would. */
   onMessage: ((r: Received) => void) | undefined;
 
-  private constructor(readonly transport: Transport) {}
+  private constructor(
+    readonly transport: Transport,
+    readonly host: string,
+  ) {}
 
-  static async create(transport: Transport = 'udp'): Promise<SipPeer> {
-    const p = new SipPeer(transport);
+  /** The host as it appears in a URI or Via (IPv6 in brackets). */
+  get uriHost(): string {
+    return this.host.includes(':') ? `[${this.host}]` : this.host;
+  }
+
+  static async create(transport: Transport = 'udp', host = '127.0.0.1'): Promise<SipPeer> {
+    const p = new SipPeer(transport, host);
     await p.start();
     return p;
   }
 
   private async start(): Promise<void> {
     if (this.transport === 'udp') {
-      const s = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+      const s = createSocket({ type: this.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
       this.udp = s;
       s.on('message', (data, rinfo) => this.onData(data, { address: rinfo.address, port: rinfo.port }));
-      await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+      await new Promise<void>((resolve) => s.bind(0, this.host, () => resolve()));
       this.port = s.address().port;
     } else {
       const server = createServer((c) => this.track(c));
       this.tcpServer = server;
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      await new Promise<void>((resolve) => server.listen(0, this.host, () => resolve()));
       const addr = server.address();
       this.port = typeof addr === 'object' && addr !== null ? addr.port : 0;
     }
@@ -97,7 +104,7 @@ export class SipPeer {
   async send(text: string | Buffer, to: { host?: string; port: number }, raw = false): Promise<void> {
     const data = Buffer.isBuffer(text) ? text : Buffer.from(raw ? text : text.replace(/\r?\n/g, '\r\n'), 'utf8');
     if (this.transport === 'udp') {
-      await new Promise<void>((resolve, reject) => this.udp!.send(data, to.port, to.host ?? '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) => this.udp!.send(data, to.port, to.host ?? this.host, (e) => (e ? reject(e) : resolve())));
       return;
     }
     const existing = [...this.tcpConns].find((c) => c.remotePort === to.port) ?? this.outConn;
@@ -105,7 +112,7 @@ export class SipPeer {
       existing.write(data);
       return;
     }
-    const c = createConnection({ host: to.host ?? '127.0.0.1', port: to.port });
+    const c = createConnection({ host: to.host ?? this.host, port: to.port });
     await new Promise<void>((resolve, reject) => {
       c.once('connect', () => resolve());
       c.once('error', reject);
@@ -191,18 +198,19 @@ export interface RequestParams {
 
 /** Builds a well-formed request from `peer` (Via with rport, Contact at the peer). */
 export function request(p: RequestParams): string {
-  const via = `SIP/2.0/${p.peer.transport.toUpperCase()} 127.0.0.1:${p.peer.port};branch=${p.branch ?? `z9hG4bK${uniq('b')}`};rport`;
+  const h = p.peer.uriHost;
+  const via = `SIP/2.0/${p.peer.transport.toUpperCase()} ${h}:${p.peer.port};branch=${p.branch ?? `z9hG4bK${uniq('b')}`};rport`;
   const to = p.to ?? `<${p.uri}>`;
   const body = p.body ?? '';
   const lines = [
     `${p.method} ${p.uri} SIP/2.0`,
     `Via: ${via}`,
     'Max-Forwards: 70',
-    `From: "Test Caller" <sip:caller@127.0.0.1:${p.peer.port}>;tag=${p.fromTag ?? uniq('f')}`,
+    `From: "Test Caller" <sip:caller@${h}:${p.peer.port}>;tag=${p.fromTag ?? uniq('f')}`,
     `To: ${to}${p.toTag !== undefined ? `;tag=${p.toTag}` : ''}`,
     `Call-ID: ${p.callId ?? uniq('call')}`,
     `CSeq: ${p.cseq ?? 1} ${p.method}`,
-    ...(p.contact === null ? [] : [`Contact: ${p.contact ?? `<sip:caller@127.0.0.1:${p.peer.port}${p.peer.transport === 'tcp' ? ';transport=tcp' : ''}>`}`]),
+    ...(p.contact === null ? [] : [`Contact: ${p.contact ?? `<sip:caller@${h}:${p.peer.port}${p.peer.transport === 'tcp' ? ';transport=tcp' : ''}>`}`]),
     ...(p.extra ?? []),
     ...(body !== '' ? [`Content-Type: ${p.contentType ?? 'application/sdp'}`] : []),
     `Content-Length: ${Buffer.byteLength(body)}`,
