@@ -151,7 +151,9 @@ describe('delivery to a CRM with injected faults (BullMQ on a real redis-server)
     await events.until((all) => ids.every((id) => all.some((e) => e.type === 'uploaded' && e.recordingId === id)), 30_000);
     const starts = crm.requests.map((r) => r.startedAt).sort((a, b) => a - b);
     expect(starts.length).toBe(3 * 1);
-    // the third upload waited for the next window
-    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(900);
+    // The third upload waited for the next window. (The window opens when the first job becomes
+    // active, a little before its request reaches the CRM; without the limiter all three start
+    // within a few milliseconds.)
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(500);
   }, 60_000);
 });

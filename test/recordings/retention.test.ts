@@ -13,7 +13,7 @@ import { EmbeddedRedis } from '../../src/recordings/queue/embedded-redis.js';
 import { RecordingSubmitter } from '../../src/recordings/service/recording-capture.js';
 import { RecordingsWorker } from '../../src/recordings/service/recordings-worker.js';
 import { FakeCrm } from './support/fake-crm.js';
-import { collectEvents, testConfig } from './support/harness.js';
+import { collectEvents, testConfig, waitFor } from './support/harness.js';
 import { recordingFixture } from './support/recording-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sb-rec-ret-'));
@@ -96,8 +96,8 @@ describe('retention: nothing is kept past the limit, and every deletion is repor
     const audit = readFileSync(worker.paths.eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; recordingId: string });
     expect(audit.filter((e) => e.type === 'expired').map((e) => e.recordingId)).toEqual(expect.arrayContaining(['rec-undeliverable', 'rec-no-capture']));
     // the jobs ended: no attempt runs after the limit
-    const job = await worker.queues.upload.getJob('upload-rec-undeliverable');
-    expect(await job?.getState()).toBe('failed');
-    expect(job?.failedReason).toContain('expired');
+    const w = worker;
+    await waitFor(async () => (await w.queues.upload.getJobState('upload-rec-undeliverable')) === 'failed', 5000, 'the upload job to end');
+    expect((await w.queues.upload.getJob('upload-rec-undeliverable'))?.failedReason).toContain('expired');
   }, 30_000);
 });

@@ -8,6 +8,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (v === undefined || v === '') return undefined;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Every HTTP-date form names a month; Date.parse alone would read "-5" as a year.
+  if (!/[A-Za-z]{3}/.test(v)) return undefined;
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);

@@ -1,0 +1,180 @@
+/**
+ * The delivery step on its own (no queue): splitting further on 413, giving up
+ * on a refusal or a damaged file without sending a byte, expiring at the
+ * deadline, and the back-off schedule.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/observability/logger.js';
+import { retryDelay } from '../../src/recordings/delivery/backoff.js';
+import { convertStep } from '../../src/recordings/delivery/convert-step.js';
+import { deliverStep, GiveUp, RetryLater, type DeliverOutcome } from '../../src/recordings/delivery/deliver-step.js';
+import type { PipelineContext } from '../../src/recordings/delivery/pipeline-context.js';
+import type { CrmAdapter, PartUpload } from '../../src/recordings/crm/crm-adapter.js';
+import { CrmError, RecordingExpiredError } from '../../src/recordings/errors.js';
+import type { RecordingEvents } from '../../src/recordings/events/recording-events.js';
+import { setupPipeline } from '../../src/recordings/service/recordings-setup.js';
+import { testConfig } from './support/harness.js';
+import { recordingFixture } from './support/recording-fixture.js';
+
+const run = promisify(execFile);
+const root = mkdtempSync(join(tmpdir(), 'sb-rec-step-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Received {
+  readonly part: PartUpload;
+  readonly bytes: Buffer;
+}
+
+/** An in-process CRM adapter: records what it receives, answers what the test scripts. */
+class ScriptedCrm implements CrmAdapter {
+  readonly name = 'scripted';
+  readonly received: Received[] = [];
+  constructor(private readonly answer: (p: PartUpload, bytes: Buffer) => Error | undefined) {}
+  async upload(part: PartUpload): Promise<{ attachmentId: string }> {
+    const chunks: Buffer[] = [];
+    for await (const c of part.body()) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    const err = this.answer(part, bytes);
+    if (err !== undefined) throw err;
+    this.received.push({ part, bytes });
+    return { attachmentId: `a${this.received.length}` };
+  }
+}
+
+let n = 0;
+async function pipelineFor(crm: CrmAdapter, recordings: Record<string, unknown> = {}, clock?: () => number): Promise<{ ctx: PipelineContext; events: RecordingEvents }> {
+  const config = testConfig({ stateDir: join(root, `s${n++}`), recordings });
+  const { ctx, events } = await setupPipeline({ config, logger: silentLogger(), crm, ...(clock !== undefined ? { clock } : {}) });
+  return { ctx, events };
+}
+
+async function captured(ctx: PipelineContext, id: string, seconds: number, startedAt?: number, retentionMs?: number): Promise<void> {
+  const f = recordingFixture({ recordingId: id, captureDir: ctx.captureDir, seconds, ...(startedAt !== undefined ? { startedAt } : {}), ...(retentionMs !== undefined ? { retentionMs } : {}) });
+  await ctx.store.create(f.manifest);
+  expect(await convertStep(ctx, id)).toBe('converted');
+}
+
+async function deliverAll(ctx: PipelineContext, id: string): Promise<DeliverOutcome[]> {
+  const outcomes: DeliverOutcome[] = [];
+  for (let i = 0; i < 200; i++) {
+    const o = await deliverStep(ctx, id);
+    outcomes.push(o);
+    if (o.kind === 'delivered' || o.kind === 'already-finished') return outcomes;
+  }
+  throw new Error('did not finish');
+}
+
+describe('delivery step', () => {
+  it('answers 413 by cutting the rest into smaller MP3 parts on frame boundaries, each playable', async () => {
+    const limit = 20_000;
+    const crm = new ScriptedCrm((p) => (p.size > limit ? new CrmError('too-large', `413 for ${p.size} bytes`) : undefined));
+    const { ctx } = await pipelineFor(crm, { format: 'mp3', partMaxBytes: 65_536 });
+    await captured(ctx, 'mp3-413', 20);
+    const outcomes = await deliverAll(ctx, 'mp3-413');
+    // the first part (cut at the last frame boundary under 64 KiB) was refused; the limit halves from its size
+    const splits = outcomes.filter((o) => o.kind === 'split');
+    expect(splits.length).toBeGreaterThanOrEqual(1);
+    expect(crm.received.length).toBeGreaterThanOrEqual(2);
+    expect(crm.received.map((r) => r.part.partNumber)).toEqual(crm.received.map((_, i) => i + 1));
+    for (const [i, r] of crm.received.entries()) {
+      expect(r.bytes.length).toBeLessThanOrEqual(limit);
+      const file = join(root, `mp3-413-${i}.mp3`);
+      writeFileSync(file, r.bytes);
+      const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-']);
+      expect(stderr.trim()).toBe('');
+    }
+    // the parts cover the audio exactly once, in order
+    const keys = crm.received.map((r) => r.part.idempotencyKey.split('/').pop()!.split('-').map(Number));
+    for (let i = 1; i < keys.length; i++) expect(keys[i]![0]).toBe(keys[i - 1]![1]);
+    expect(keys[0]![0]).toBe(0);
+  });
+
+  it('gives up on a refusal (400) with the reason, sends nothing more and keeps the files', async () => {
+    const crm = new ScriptedCrm(() => new CrmError('rejected', 'the CRM refused part 1 of recording x with 400 (ticket closed)'));
+    const { ctx } = await pipelineFor(crm);
+    await captured(ctx, 'refused', 2);
+    await expect(deliverStep(ctx, 'refused')).rejects.toThrow(GiveUp);
+    expect(await ctx.store.readManifest('refused')).toBeDefined();
+    expect((await ctx.store.readProgress('refused'))?.lastError).toContain('ticket closed');
+  });
+
+  it('refuses to send a recording whose encrypted file was tampered with: not one byte reaches the CRM', async () => {
+    const crm = new ScriptedCrm(() => undefined);
+    const { ctx } = await pipelineFor(crm);
+    await captured(ctx, 'tampered', 3);
+    const file = ctx.store.audioPath('tampered');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 500] = bytes[bytes.length - 500]! ^ 0x10;
+    writeFileSync(file, bytes);
+    await expect(deliverStep(ctx, 'tampered')).rejects.toMatchObject({ name: 'GiveUp', reason: expect.stringContaining('failed authentication') });
+    expect(crm.received).toEqual([]);
+  });
+
+  it('schedules a retry with back-off on a retryable failure, and reports it', async () => {
+    const crm = new ScriptedCrm(() => new CrmError('retryable', 'the CRM answered 502'));
+    const { ctx, events } = await pipelineFor(crm);
+    const seen: string[] = [];
+    events.subscribe((e) => seen.push(`${e.type}:${e.attempt ?? ''}`));
+    await captured(ctx, 'flaky', 2);
+    const first = await deliverStep(ctx, 'flaky').catch((e: unknown) => e);
+    const second = await deliverStep(ctx, 'flaky').catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(RetryLater);
+    expect((second as RetryLater).attempt).toBe(2);
+    expect(seen).toContain('retrying:1');
+    expect(seen).toContain('retrying:2');
+  });
+
+  it('is idempotent once delivered: running it again does nothing', async () => {
+    const crm = new ScriptedCrm(() => undefined);
+    const { ctx } = await pipelineFor(crm);
+    await captured(ctx, 'done', 2);
+    expect((await deliverAll(ctx, 'done')).at(-1)).toEqual({ kind: 'delivered', parts: 1 });
+    expect(await deliverStep(ctx, 'done')).toEqual({ kind: 'already-finished' });
+    expect(crm.received.length).toBe(1);
+  });
+
+  it('expires a recording at its deadline instead of uploading it', async () => {
+    let now = Date.now();
+    const crm = new ScriptedCrm(() => undefined);
+    const { ctx } = await pipelineFor(crm, {}, () => now);
+    await captured(ctx, 'late', 2, now, 60_000);
+    now += 60_000;
+    await expect(deliverStep(ctx, 'late')).rejects.toThrow(RecordingExpiredError);
+    expect(crm.received).toEqual([]);
+    expect(await ctx.store.readManifest('late')).toBeUndefined();
+    expect((await ctx.store.readTombstone('late'))?.state).toBe('expired');
+  });
+});
+
+describe('back-off', () => {
+  const policy = { initialMs: 1000, maxMs: 60_000, jitter: 0.5 };
+  const far = { now: 0, expiresAt: 1e12 };
+
+  it('doubles with each failure of the same part, up to the maximum', () => {
+    const noJitter = { ...policy, jitter: 0 };
+    expect([1, 2, 3, 4, 10].map((f) => retryDelay(noJitter, f, far))).toEqual([1000, 2000, 4000, 8000, 60_000]);
+  });
+
+  it('takes a random share off (jitter), never more than the configured fraction', () => {
+    for (const r of [0, 0.25, 0.999]) {
+      const d = retryDelay(policy, 3, { ...far, random: () => r });
+      expect(d).toBeLessThanOrEqual(4000);
+      expect(d).toBeGreaterThanOrEqual(2000);
+    }
+    expect(retryDelay(policy, 3, { ...far, random: () => 0.5 })).toBe(3000);
+  });
+
+  it("waits at least the CRM's Retry-After, even beyond the maximum back-off", () => {
+    expect(retryDelay(policy, 1, { ...far, retryAfterMs: 120_000, random: () => 0 })).toBe(120_000);
+  });
+
+  it('never schedules an attempt past the retention deadline', () => {
+    expect(retryDelay(policy, 10, { now: 1000, expiresAt: 6000, random: () => 0 })).toBe(5000);
+    expect(retryDelay(policy, 1, { now: 7000, expiresAt: 6000, retryAfterMs: 9000 })).toBe(0);
+  });
+});

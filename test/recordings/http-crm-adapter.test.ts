@@ -1,0 +1,181 @@
+/** The HTTP CRM adapter's wire behaviour and how it classifies every kind of answer. */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PartUpload } from '../../src/recordings/crm/crm-adapter.js';
+import { HttpCrmAdapter } from '../../src/recordings/crm/http-crm-adapter.js';
+import { parseRetryAfter } from '../../src/recordings/crm/retry-after.js';
+import { CrmError } from '../../src/recordings/errors.js';
+
+const servers: { close: () => void; closeAllConnections: () => void }[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void, readBody = true): Promise<string> {
+  const server = createServer((req, res) => {
+    if (!readBody) return handler(req, res, Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handler(req, res, Buffer.concat(chunks)));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/recordings`;
+}
+
+function part(size = 5000, over: Partial<PartUpload> = {}): PartUpload {
+  const data = Buffer.alloc(size, 7);
+  return {
+    recordingId: 'rec-1',
+    ticketId: 'T-9',
+    partNumber: 2,
+    partsPlanned: 3,
+    idempotencyKey: 'rec-1/part-2/100-5100',
+    fileName: 'rec-1-part002.wav',
+    contentType: 'audio/wav',
+    size,
+    body: async function* () {
+      for (let i = 0; i < data.length; i += 1000) yield data.subarray(i, i + 1000);
+    },
+    metadata: {
+      callId: 'c1',
+      contact: { name: 'Phone User - 10/05 10:15', anonymous: true },
+      startedAt: '2025-10-05T10:15:00.000Z',
+      endedAt: '2025-10-05T10:20:00.000Z',
+      durationMs: 300_000,
+      pauses: [],
+      format: 'wav',
+      channels: 'stereo',
+      partOffsetMs: 0,
+      partDurationMs: 1000,
+    },
+    ...over,
+  };
+}
+
+async function failure(url: string, options: Partial<ConstructorParameters<typeof HttpCrmAdapter>[0]> = {}, p = part()): Promise<CrmError> {
+  const e = await new HttpCrmAdapter({ url, ...options }).upload(p).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(CrmError);
+  return e as CrmError;
+}
+
+describe('HTTP CRM adapter', () => {
+  it('POSTs multipart/form-data with the credential, the idempotency key and every field', async () => {
+    let seen: { headers: IncomingMessage['headers']; body: string } | undefined;
+    const url = await serve((req, res, body) => {
+      seen = { headers: req.headers, body: body.toString('latin1') };
+      res.writeHead(201, { 'content-type': 'application/json' }).end('{"attachmentId":"att-77"}');
+    });
+    const receipt = await new HttpCrmAdapter({ url, authHeader: 'X-Api-Key', authValue: 'k-123' }).upload(part());
+    expect(receipt).toEqual({ attachmentId: 'att-77', duplicate: false });
+    expect(seen!.headers['x-api-key']).toBe('k-123');
+    expect(seen!.headers['idempotency-key']).toBe('rec-1/part-2/100-5100');
+    expect(seen!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(Number(seen!.headers['content-length'])).toBe(seen!.body.length);
+    for (const field of ['recordingId', 'ticketId', 'partNumber', 'partsPlanned', 'idempotencyKey', 'callId', 'contactName', 'metadata']) {
+      expect(seen!.body).toContain(`name="${field}"`);
+    }
+    expect(seen!.body).toContain('Phone User - 10/05 10:15');
+    expect(seen!.body).toContain('filename="rec-1-part002.wav"\r\nContent-Type: audio/wav\r\n\r\n');
+  });
+
+  it('reads the confirmation from a configurable field, and treats its absence as unconfirmed (retryable)', async () => {
+    const url = await serve((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":42}'));
+    expect(await new HttpCrmAdapter({ url, confirmationField: 'id' }).upload(part())).toMatchObject({ attachmentId: '42' });
+    const e = await failure(url);
+    expect(e.kind).toBe('retryable');
+    expect(e.message).toContain('without confirming');
+  });
+
+  it('treats a 200 that is not JSON as unconfirmed', async () => {
+    const url = await serve((_q, res) => res.writeHead(200).end('OK'));
+    expect((await failure(url)).kind).toBe('retryable');
+  });
+
+  it.each<[number, string, CrmError['kind']]>([
+    [429, '', 'rate-limited'],
+    [413, '', 'too-large'],
+    [500, '', 'retryable'],
+    [503, '', 'retryable'],
+    [401, '', 'retryable'],
+    [408, '', 'retryable'],
+    [400, 'bad ticket', 'rejected'],
+    [404, '', 'rejected'],
+    [422, '', 'rejected'],
+  ])('classifies HTTP %i as %s', async (status, body, kind) => {
+    const url = await serve((_q, res) => res.writeHead(status).end(body));
+    const e = await failure(url);
+    expect(e.kind).toBe(kind);
+    expect(e.details.status).toBe(status);
+  });
+
+  it('passes Retry-After on (seconds and HTTP-date)', async () => {
+    const url = await serve((_q, res) => res.writeHead(429, { 'retry-after': '7' }).end());
+    expect((await failure(url)).details.retryAfterMs).toBe(7000);
+    const date = new Date(Date.now() + 30_000).toUTCString();
+    const url2 = await serve((_q, res) => res.writeHead(503, { 'retry-after': date }).end());
+    const ms = (await failure(url2)).details.retryAfterMs!;
+    expect(ms).toBeGreaterThan(25_000);
+    expect(ms).toBeLessThanOrEqual(30_000);
+  });
+
+  it('takes an early answer (413 before the body is read) over the broken pipe that follows', async () => {
+    const url = await serve((_q, res) => res.writeHead(413, { connection: 'close' }).end('too big'), false);
+    const e = await failure(url, {}, part(2_000_000));
+    expect(e.kind).toBe('too-large');
+  });
+
+  it('gives up waiting for an answer after the response timeout (retryable)', async () => {
+    const url = await serve(() => undefined);
+    const e = await failure(url, { responseTimeoutMs: 200 });
+    expect(e.kind).toBe('retryable');
+    expect(e.message).toContain('did not answer');
+  });
+
+  it('reports a dropped connection as retryable', async () => {
+    const url = await serve((req) => req.socket.destroy(), false);
+    expect((await failure(url)).kind).toBe('retryable');
+  });
+
+  it('reports an unreachable CRM as retryable', async () => {
+    const url = await serve(() => undefined);
+    for (const s of servers.splice(0)) s.close();
+    expect((await failure(url)).kind).toBe('retryable');
+  });
+
+  it('never puts the credential into an error message', async () => {
+    const url = await serve((_q, res) => res.writeHead(400).end('nope'));
+    const e = await failure(url, { authValue: 'Bearer TOPSECRET' });
+    expect(`${e.message} ${JSON.stringify(e.details)}`).not.toContain('TOPSECRET');
+  });
+
+  it('stops the upload if the part cannot be read (e.g. failed authentication of the file)', async () => {
+    const url = await serve((_q, res) => res.writeHead(201).end('{"attachmentId":"x"}'));
+    const broken = part(5000, {
+      body: async function* () {
+        yield Buffer.alloc(1000);
+        throw new Error('chunk 1 failed authentication');
+      },
+    });
+    await expect(new HttpCrmAdapter({ url }).upload(broken)).rejects.toThrow('failed authentication');
+  });
+});
+
+describe('Retry-After parsing (RFC 9110 §10.2.3)', () => {
+  it('reads delay-seconds and HTTP-dates, and ignores nonsense', () => {
+    const now = Date.parse('Sun, 06 Nov 1994 08:49:37 GMT');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Sun, 06 Nov 1994 08:50:37 GMT', now)).toBe(60_000);
+    expect(parseRetryAfter('Sun, 06 Nov 1994 08:40:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter('-5', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
