@@ -4,6 +4,11 @@
  * late timer is caught up rather than stretching the stream. After a long
  * stall (the event loop blocked) frames older than `maxCatchUp` are skipped
  * and counted instead of being sent in a burst.
+ *
+ * Frames run from setImmediate, not from the timer itself: after a stall the
+ * timer phase comes before the poll phase that reads the datagrams which
+ * queued up meanwhile, and mixing first would play over audio that has in
+ * fact arrived.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -32,7 +37,7 @@ export class FrameClock {
   private schedule(): void {
     if (!this.running) return;
     const due = this.start + this.frame * this.periodMs;
-    this.timer = setTimeout(() => this.wake(), Math.max(0, due - performance.now()));
+    this.timer = setTimeout(() => setImmediate(() => this.wake()), Math.max(0, due - performance.now()));
   }
 
   private wake(): void {

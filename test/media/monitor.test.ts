@@ -1,0 +1,174 @@
+/**
+ * Silent monitoring on a real rtpengine: the caller sends 440 Hz in PCMA with
+ * loss, reordering, duplicates and an SSRC change; the agent sends 1000 Hz in
+ * PCMU at half the level. Two supervisors listen to the same call, one fed
+ * directly, one through an rtpengine relay leg, each in its own codec; each
+ * must hear both tones at their own levels, in one continuous 20 ms stream,
+ * while the call itself is untouched.
+ */
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaService } from '../../src/media/media-service.js';
+import type { CallMedia, MonitorSession } from '../../src/media/call-media.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { bySsrc, median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
+import { RtpEndpoint, waitFor, type ToneStream } from '../support/rtp/rtp-endpoint.js';
+import { mediaTestConfig, tempDir } from './media-test-config.js';
+
+let dir: string;
+let media: MediaService;
+let call: CallMedia;
+let caller: RtpEndpoint;
+let agent: RtpEndpoint;
+let sup1: RtpEndpoint;
+let sup2: RtpEndpoint;
+let callerTone: ToneStream;
+let direct: MonitorSession;
+let relayed: MonitorSession;
+let monitoringStarted = 0;
+let monitoringEnded = 0;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  dir = tempDir('sb-monitor-');
+  // The tone senders share this process with the mixer; on a busy shared machine a generous jitter
+  // buffer keeps the test about the mixer, not about scheduler stalls.
+  media = await MediaService.start({ config: mediaTestConfig(dir, { media: { monitor: { jitterMs: 150 } } }), logger: silentLogger() });
+  call = media.createCallMedia('monitored');
+  caller = await RtpEndpoint.open();
+  agent = await RtpEndpoint.open();
+  sup1 = await RtpEndpoint.open();
+  sup2 = await RtpEndpoint.open();
+  agent.setRemoteFromSdp(await call.offer('caller', caller.sdp({ codecs: ['pcma', 'pcmu'] })));
+  caller.setRemoteFromSdp(await call.answer('agent', agent.sdp({ codecs: ['pcma', 'pcmu'] })));
+  callerTone = caller.startTone({
+    frequency: 440,
+    codec: 'pcma',
+    amplitude: 8000,
+    faults: {
+      drop: (i) => i % 10 === 5, // 10 % loss
+      delayMs: (i) => (i % 7 === 3 ? 45 : 0), // overtaken by the next two packets
+      duplicate: (i) => i % 13 === 0,
+      newSsrcAt: [100], // a new source two seconds in (e.g. an SBC re-anchoring media)
+    },
+  });
+  agent.startTone({ frequency: 1000, codec: 'pcmu', amplitude: 4000 });
+  await sleep(200);
+  monitoringStarted = performance.now();
+  direct = await call.monitor({ destination: { address: '127.0.0.1', port: sup1.port, codec: 'pcmu' } });
+  relayed = await call.monitor({ label: 'supervisor-2' });
+  await relayed.accept(sup2.sdp({ codecs: ['pcma'], direction: 'recvonly' }));
+  await sleep(4000);
+  monitoringEnded = performance.now();
+}, 30_000);
+
+afterAll(async () => {
+  for (const e of [caller, agent, sup1, sup2]) e?.close();
+  await media?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The supervisor's audio from `fromMs` after monitoring started, until it ended. */
+function heard(sup: RtpEndpoint, fromMs: number, toMs = monitoringEnded - monitoringStarted) {
+  const packets = sup.receivedBetween(monitoringStarted + fromMs, monitoringStarted + toMs);
+  const pcm = streamPcm(packets);
+  return { packets, pcm, tone440: median(toneLevels(pcm, 440)), tone1000: median(toneLevels(pcm, 1000)) };
+}
+
+describe('monitor mixer', () => {
+  it('each supervisor gets one stream in its own codec, 20 ms packets with consecutive sequence numbers', () => {
+    for (const [sup, pt] of [
+      [sup1, 0],
+      [sup2, 8],
+    ] as const) {
+      const { packets } = heard(sup, 300);
+      expect(bySsrc(packets).size).toBe(1);
+      expect(new Set(packets.map((p) => p.payloadType))).toEqual(new Set([pt]));
+      expect(packets.every((p) => p.payload.length === 160)).toBe(true);
+      const sorted = [...packets].sort((a, b) => a.arrivalMs - b.arrivalMs);
+      const gaps = sorted.slice(1).filter((p, i) => ((p.sequenceNumber - sorted[i]!.sequenceNumber) & 0xffff) !== 1);
+      expect(gaps.length).toBeLessThanOrEqual(2); // a UDP reorder on loopback at most, never a hole
+      // About 50 packets a second over the window (the input lost 10 %; the output did not).
+      expect(packets.length).toBeGreaterThan(0.9 * 50 * 3.7);
+    }
+  });
+
+  it('the mix holds both parties at their own levels (caller 8000, agent 4000), for both supervisors', () => {
+    for (const sup of [sup1, sup2]) {
+      const { tone440, tone1000 } = heard(sup, 300);
+      expect(tone440).toBeGreaterThan(0.85 * 8000);
+      expect(tone440).toBeLessThan(1.1 * 8000);
+      expect(tone1000).toBeGreaterThan(0.85 * 4000);
+      expect(tone1000).toBeLessThan(1.1 * 4000);
+    }
+  });
+
+  it('loss left silence in the caller\'s part only; reordering, duplicates and the SSRC change did not break the mix', () => {
+    const stats = direct.stats();
+    const c = stats.sources.caller!;
+    expect(c.ssrcChanges).toBe(1);
+    expect(c.duplicates).toBeGreaterThan(0);
+    // One packet in seven came 45 ms late (about 28 of them): they were placed, not dropped.
+    expect(c.late).toBeLessThan(5);
+    expect(callerTone.ssrcs).toHaveLength(2);
+    // After the SSRC change (2 s in) the caller is still in the mix at full level.
+    const after = heard(sup1, 2600);
+    expect(after.tone440).toBeGreaterThan(0.85 * 8000);
+    // 10 % of the caller's 20 ms frames are missing: windows holding a lost frame are weaker in 440 Hz, not in 1000 Hz.
+    const windows = toneLevels(heard(sup1, 300).pcm, 440, 160);
+    const weak = windows.filter((w) => w < 0.5 * 8000).length / windows.length;
+    expect(weak).toBeGreaterThan(0.05);
+    expect(weak).toBeLessThan(0.2);
+    const agentWindows = toneLevels(heard(sup1, 300).pcm, 1000, 160);
+    expect(agentWindows.filter((w) => w < 0.5 * 4000).length / agentWindows.length).toBeLessThan(0.03);
+  });
+
+  it('both supervisors share one subscription at rtpengine; the relay leg is a separate rtpengine call', async () => {
+    const q = await call.query();
+    const subscriptions = Object.values(q.tags as Record<string, { subscriptions: { type: string }[] }>).filter((t) =>
+      t.subscriptions.some((s) => s.type === 'pub/sub'),
+    );
+    expect(subscriptions).toHaveLength(1);
+    expect((await call.instance.client.request('list', {})).calls.sort()).toEqual(['monitored', 'monitored~supervisor-2']);
+  });
+
+  it('the call itself is untouched: caller and agent keep hearing each other', () => {
+    const window = [monitoringStarted + 300, monitoringEnded] as const;
+    const atAgent = agent.receivedBetween(...window);
+    const atCaller = caller.receivedBetween(...window);
+    expect(atCaller.length).toBeGreaterThan(0.95 * 50 * 3.7);
+    expect(median(toneLevels(streamPcm(atCaller), 1000))).toBeGreaterThan(3500);
+    // The agent gets the caller's two SSRCs as they were sent (loss included).
+    expect([...bySsrc(atAgent).keys()].every((s) => callerTone.ssrcs.includes(s))).toBe(true);
+  });
+
+  it('closing one supervisor stops only its stream; closing the last ends the subscription and the relay leg', async () => {
+    await direct.close();
+    const t = performance.now();
+    await sleep(500);
+    expect(sup1.receivedBetween(t + 50)).toHaveLength(0);
+    expect(sup2.receivedBetween(t + 50).length).toBeGreaterThan(15);
+    await relayed.close();
+    const t2 = performance.now();
+    expect(await waitFor(() => sup2.receivedBetween(t2 + 100).length === 0, 400)).toBe(true);
+    const q = await call.query();
+    const pubsub = Object.values(q.tags as Record<string, { subscriptions: { type: string }[] }>).filter((x) => x.subscriptions.some((s) => s.type === 'pub/sub'));
+    expect(pubsub).toHaveLength(0);
+    expect((await call.instance.client.request('list', {})).calls).toEqual(['monitored']);
+    await direct.close(); // idempotent
+  });
+
+  it('a supervisor can join again afterwards (a new subscription), and release ends it with the call', async () => {
+    const sup3 = await RtpEndpoint.open();
+    const again = await call.monitor({ relay: false });
+    expect(again.offerSdp).toMatch(/a=sendonly/);
+    await again.accept(sup3.sdp({ codecs: ['pcmu'], direction: 'recvonly' }));
+    expect(await waitFor(() => sup3.received.length > 20, 2000)).toBe(true);
+    await call.release();
+    const t = performance.now();
+    await sleep(300);
+    expect(sup3.receivedBetween(t + 50)).toHaveLength(0);
+    sup3.close();
+  });
+});
