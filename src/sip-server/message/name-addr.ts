@@ -16,8 +16,22 @@ export interface NameAddr {
   readonly bracketed: boolean;
 }
 
-/** Splits a list header value on commas outside quotes and angle brackets. */
+/** Splits a list header value on commas outside quotes and angle brackets (empty elements are skipped). */
 export function splitList(value: string): string[] {
+  return splitListRaw(value).filter((v) => v !== '');
+}
+
+/**
+ * Splits a list header value like {@link splitList}, but refuses empty
+ * elements: RFC 3261 lists (`x *(COMMA x)`) have none, so ",," or a trailing
+ * comma is an extraneous separator (RFC 4475 §3.1.2.1).
+ */
+export function splitListStrict(value: string): string[] | undefined {
+  const parts = splitListRaw(value);
+  return parts.some((p) => p === '') ? undefined : parts;
+}
+
+function splitListRaw(value: string): string[] {
   const out: string[] = [];
   let depthAngle = 0;
   let inQuote = false;
@@ -36,7 +50,7 @@ export function splitList(value: string): string[] {
     }
   }
   out.push(value.slice(start).trim());
-  return out.filter((v) => v !== '');
+  return out;
 }
 
 /** Parses `;name=value;flag` header parameters. Values may be quoted strings. */
@@ -111,20 +125,20 @@ export function parseNameAddr(text: string): NameAddr | undefined {
     }
     const gt = s.indexOf('>', lt);
     if (gt < 0) return undefined;
-    const uri = s.slice(lt + 1, gt).trim();
-    if (uri === '' || !/^[A-Za-z][A-Za-z0-9+\-.]*:/.test(uri)) return undefined;
+    // LAQUOT addr-spec RAQUOT: no whitespace inside the brackets (RFC 4475 §3.1.2.14).
+    const uri = s.slice(lt + 1, gt);
+    if (!/^[A-Za-z][A-Za-z0-9+\-.]*:[^\s]*$/.test(uri)) return undefined;
     const params = parseHeaderParams(s.slice(gt + 1));
     if (params === undefined) return undefined;
     return { displayName, uri, params, bracketed: true };
   }
-  const rest = s;
-  // addr-spec: the URI ends at the first ';' after the host (URI params are header params here)...
-  // but a ';' inside the user part (before '@') belongs to the URI.
-  const at = rest.indexOf('@');
-  const semi = rest.indexOf(';', at < 0 ? 0 : at);
-  const uri = semi < 0 ? rest : rest.slice(0, semi);
+  // addr-spec: §20.10 makes every ';' outside angle brackets start a header
+  // parameter, so a URI with ';' (even in its user part), ',' or '?' must be
+  // bracketed; unbracketed, what follows the ';' fails as a parameter.
+  const semi = s.indexOf(';');
+  const uri = semi < 0 ? s : s.slice(0, semi);
   if (/[\s,?]/.test(uri) || !/^[A-Za-z][A-Za-z0-9+\-.]*:./.test(uri)) return undefined;
-  const params = parseHeaderParams(semi < 0 ? '' : rest.slice(semi));
+  const params = parseHeaderParams(semi < 0 ? '' : s.slice(semi));
   if (params === undefined) return undefined;
   return { displayName: undefined, uri, params, bracketed: false };
 }

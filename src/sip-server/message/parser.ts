@@ -1,16 +1,24 @@
 /**
- * Parsing SIP messages from the network, RFC 3261 §7 and §25 (grammar),
- * §18.3 (framing: Content-Length, datagrams), §8.2.2 and §16.3 (what makes a
- * request unprocessable), with the robustness cases of RFC 4475 in mind: line
- * folding, compact forms, odd but legal whitespace are accepted; bad start
- * lines, missing or duplicated mandatory headers, mismatched CSeq, overlarge
- * scalars and truncated bodies are refused with a reason.
+ * Parsing SIP messages from the network: RFC 3261 §7 (message format), §25
+ * (grammar), §18.3 (framing: Content-Length, datagrams), §8.1.1 and §8.2.2
+ * (what makes a request unprocessable), with the robustness cases of RFC 4475.
+ * Odd but legal input (folding, compact forms, unusual whitespace, leading
+ * zeros, escapes, unknown headers and schemes, bare LF line ends) is
+ * accepted. A request that violates the grammar is refused with a status
+ * (400, 505, 513) and, when a response can be formed, the headers to build it
+ * from; a malformed response is only refused (RFC 4475: drop it). Where the
+ * RFCs leave a choice the code says CHOICE; docs/sip-server.md lists them.
  */
-import { SINGLE_HEADERS, TOKEN_RE, headerKey } from './header-names.js';
-import { parseNameAddr, splitList, tagOf } from './name-addr.js';
+import { parseDecimal } from './decimal.js';
+import { checkAddressHeaders, checkScalars } from './header-checks.js';
+import { SINGLE_HEADERS } from './header-names.js';
+import { findHeaderEnd, hasControlChar, mayHoldControlChars, parseHeaderLines, splitLines } from './header-section.js';
+import { parseNameAddr, splitListStrict, type NameAddr } from './name-addr.js';
 import { SipHeaders, parseCSeq, type HeaderField, type SipRequest, type SipResponse } from './sip-message.js';
 import { parseUri } from './uri.js';
 import { parseVia, type Via } from './via.js';
+
+export { findHeaderEnd } from './header-section.js';
 
 /** What the transaction and dialog layers need from every message, validated once. */
 export interface MessageInfo {
@@ -28,11 +36,16 @@ export type ParseResult =
   | { readonly ok: true; readonly message: SipResponse; readonly info: MessageInfo }
   | {
       readonly ok: false;
-      /** Why the message was refused (used as the response reason and in logs). */
+      /** Why the message was refused: plain ASCII quoting no received text, so it can be a Reason-Phrase. */
       readonly reason: string;
       /** Status to answer with when the message was a request we can answer (400, 505, 513). */
       readonly status: number;
-      /** Present when the message was recognisably a request: what a response can be built from. */
+      /**
+       * Present when the message was recognisably a request and a response can
+       * be built from its headers: duplicates of single-value headers removed,
+       * and absent when a header a response copies (§8.2.6.2) holds characters
+       * that would make the response itself malformed.
+       */
       readonly request?: { readonly method: string; readonly headers: SipHeaders };
     };
 
@@ -42,147 +55,74 @@ export interface ParseOptions {
   readonly maxBytes?: number;
 }
 
-const METHOD_RE = TOKEN_RE;
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-const LFLF = Buffer.from('\n\n');
+/** The headers copied from a request into a response (RFC 3261 §8.2.6.2). */
+const ECHOED: ReadonlySet<string> = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+// CHOICE: SIP-Version is case-insensitive (§7.1); a status line without reason phrase or its SP is accepted.
+const STATUS_LINE_RE = /^SIP\/(\d+\.\d+) (\d{3})(?: (.*))?$/i;
+const METHOD_THEN_WS_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]/;
+/** Content-Length is a byte count; anything beyond 2**31 cannot be a SIP message. */
+const MAX_CONTENT_LENGTH = 0x7fffffff;
 
-/** Where the header section ends: index of the blank line and the length of the separator. */
-export function findHeaderEnd(buf: Buffer, from = 0): { index: number; sepLength: number } | undefined {
-  const crlf = buf.indexOf(CRLFCRLF, from);
-  const lf = buf.indexOf(LFLF, from);
-  if (crlf < 0 && lf < 0) return undefined;
-  if (lf >= 0 && (crlf < 0 || lf < crlf)) {
-    // "\r\n\n" also ends headers
-    return { index: lf > 0 && buf[lf - 1] === 0x0d ? lf - 1 : lf, sepLength: lf > 0 && buf[lf - 1] === 0x0d ? 3 : 2 };
-  }
-  return { index: crlf, sepLength: 4 };
-}
+type Refusal = Extract<ParseResult, { ok: false }>;
 
-function fail(reason: string, status = 400, request?: { method: string; headers: SipHeaders }): ParseResult {
+function fail(reason: string, status = 400, request?: { method: string; headers: SipHeaders }): Refusal {
   return request === undefined ? { ok: false, reason, status } : { ok: false, reason, status, request };
 }
 
-/** Parses one message (a datagram, or a message cut from a stream by the framer). */
+/** Parses one message (a datagram, or a message cut from a stream by the framer). Never throws. */
 export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResult {
   let start = 0;
-  // RFC 3261 §7.5: ignore CRLFs before the start line.
+  // §7.5: CRLFs before the start line are ignored.
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  if (start === buf.length) return fail('empty message');
   const end = findHeaderEnd(buf, start);
-  if (end === undefined) return fail('no end of header section');
-  const headText = buf.toString('utf8', start, end.index);
-  const lines = headText.split(/\r?\n/);
-  const first = lines[0] ?? '';
+  const text = buf.toString('utf8', start, end === undefined ? buf.length : end.index);
+  const lines = splitLines(text);
+  const first = lines[0]!;
+  const section = parseHeaderLines(lines, mayHoldControlChars(text));
+  const headers = new SipHeaders(section.fields);
 
-  let kind: 'request' | 'response';
-  let method = '';
-  let uri = '';
+  let request: { method: string; uri: string } | undefined;
   let status = 0;
   let reason = '';
-  if (first.startsWith('SIP/')) {
-    kind = 'response';
-    const m = /^SIP\/(\d+\.\d+) (\d{3}) ?(.*)$/.exec(first);
-    if (m === null) return fail('malformed status line');
-    if (m[1] !== '2.0') return fail('unsupported SIP version');
+  if (/^SIP\//i.test(first)) {
+    const m = STATUS_LINE_RE.exec(first);
+    if (m === null) return fail('malformed Status-Line');
+    if (m[1] !== '2.0') return fail('SIP version not supported', 505);
     status = Number(m[2]);
-    reason = m[3] ?? '';
+    // RFC 4475 §3.1.2.19: codes beyond 699 are dropped.
     if (status < 100 || status > 699) return fail('status code out of range');
+    reason = m[3] ?? '';
   } else {
-    kind = 'request';
-    const parts = first.split(' ');
-    if (parts.length !== 3) {
-      // Without a parseable start line nothing can be answered.
-      const maybe = parts[0] ?? '';
-      return METHOD_RE.test(maybe) ? fail('malformed request line', 400, { method: maybe, headers: headersOnly(lines) }) : fail('malformed start line');
-    }
-    [method, uri] = [parts[0]!, parts[1]!];
-    if (!METHOD_RE.test(method)) return fail('malformed request line');
-    const version = parts[2]!;
-    if (!/^SIP\/\d+\.\d+$/.test(version)) return fail('malformed request line', 400, { method, headers: headersOnly(lines) });
-    if (version !== 'SIP/2.0') return fail('SIP version not supported', 505, { method, headers: headersOnly(lines) });
+    const rl = parseRequestLine(first);
+    if ('error' in rl) return fail(rl.error, rl.status, rl.method === undefined ? undefined : answerable(rl.method, headers));
+    request = rl;
   }
+  const refuse = (why: string, code = 400): Refusal => fail(why, code, request === undefined ? undefined : answerable(request.method, headers));
 
-  // Header fields, unfolding continuation lines (RFC 3261 §7.3.1).
-  const fields: HeaderField[] = [];
-  let badHeader: string | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.length === 0) continue;
-    const c = line.charCodeAt(0);
-    if (c === 0x20 || c === 0x09) {
-      const prev = fields[fields.length - 1];
-      if (prev === undefined) {
-        badHeader ??= 'continuation line before any header';
-        continue;
-      }
-      prev.value = `${prev.value} ${line.trim()}`.trim();
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      badHeader ??= `malformed header line "${line.slice(0, 40)}"`;
-      continue;
-    }
-    const name = line.slice(0, colon).trimEnd();
-    if (!TOKEN_RE.test(name)) {
-      badHeader ??= `malformed header name "${name.slice(0, 40)}"`;
-      continue;
-    }
-    fields.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() });
-  }
-  const headers = new SipHeaders(fields);
-  const req = kind === 'request' ? { method, headers } : undefined;
-  if (badHeader !== undefined) return fail(badHeader, 400, req);
+  if (options.maxBytes !== undefined && buf.length > options.maxBytes) return refuse('message too large', 513);
+  if (section.problem !== undefined) return refuse(section.problem);
+  // §7: the empty line MUST be present even without a body.
+  if (end === undefined) return refuse('no empty line after the header section');
 
-  if (options.maxBytes !== undefined && buf.length > options.maxBytes) {
-    return fail('message too large', 513, req);
-  }
+  const checked = checkMandatory(headers);
+  if (typeof checked === 'string') return refuse(checked);
+  const { callId, cseq, via, from, to } = checked;
 
-  // Mandatory headers (§8.1.1) and headers that may appear only once.
-  const counts = new Map<string, number>();
-  for (const f of fields) if (SINGLE_HEADERS.has(f.key)) counts.set(f.key, (counts.get(f.key) ?? 0) + 1);
-  for (const [key, n] of counts) {
-    if (n > 1) return fail(`duplicate ${key} header`, 400, req);
-  }
-  const callId = headers.get('call-id');
-  const cseqText = headers.get('cseq');
-  const from = headers.get('from');
-  const to = headers.get('to');
-  const viaValues = headers.entries('via');
-  const missing = [
-    callId === undefined ? 'Call-ID' : undefined,
-    cseqText === undefined ? 'CSeq' : undefined,
-    from === undefined ? 'From' : undefined,
-    to === undefined ? 'To' : undefined,
-    viaValues.length === 0 ? 'Via' : undefined,
-  ].filter((x) => x !== undefined);
-  if (missing.length > 0) return fail(`missing ${missing.join(', ')}`, 400, req);
-  if (callId === '' || /[\s]/.test(callId!)) return fail('malformed Call-ID', 400, req);
-  const cseq = parseCSeq(cseqText!);
-  if (cseq === undefined) return fail('malformed CSeq', 400, req);
-  const via = parseVia(viaValues[0]!);
-  if (via === undefined) return fail('malformed Via', 400, req);
-  for (const v of viaValues.slice(1)) if (parseVia(v) === undefined) return fail('malformed Via', 400, req);
-  const fromNa = parseNameAddr(from!);
-  if (fromNa === undefined) return fail('malformed From', 400, req);
-  const toNa = parseNameAddr(to!);
-  if (toNa === undefined) return fail('malformed To', 400, req);
-  if (parseUri(fromNa.uri) === undefined) return fail('malformed From URI', 400, req);
-  if (parseUri(toNa.uri) === undefined) return fail('malformed To URI', 400, req);
-
-  if (kind === 'request') {
-    if (cseq.method !== method) return fail('CSeq method does not match the request method', 400, req);
-    const ruri = parseUri(uri);
-    if (ruri === undefined) return fail('malformed Request-URI', 400, req);
-    // §19.1.1: the headers component is not allowed in a Request-URI.
-    if (ruri.kind === 'sip' && ruri.uri.headers !== undefined) return fail('headers not allowed in Request-URI', 400, req);
-    const mf = headers.get('max-forwards');
-    if (mf !== undefined && (!/^\d{1,3}$/.test(mf) || Number(mf) > 255)) return fail('malformed Max-Forwards', 400, req);
-    const problem = checkOtherHeaders(headers);
-    if (problem !== undefined) return fail(problem, 400, req);
-    if (fromNa.params.get('tag') === undefined && method !== 'CANCEL' && method !== 'ACK') {
-      // §8.1.1.3: the From tag is mandatory in requests from RFC 3261 UAs.
-      return fail('missing From tag', 400, req);
-    }
+  if (request !== undefined) {
+    if (cseq.method !== request.method) return refuse('CSeq method does not match the request method');
+    const ruri = parseUri(request.uri);
+    if (ruri === undefined) return refuse('malformed Request-URI');
+    // §19.1.1: the headers component is not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+    if (ruri.kind === 'sip' && ruri.uri.headers !== undefined) return refuse('headers not allowed in the Request-URI');
+    const problem = checkScalars(headers) ?? checkAddressHeaders(headers);
+    if (problem !== undefined) return refuse(problem);
+    // §8.1.1.3: RFC 3261 UAs always put a From tag in requests.
+    // CHOICE: the RFC 2543 form without one (RFC 4475 §3.4.1) is refused, except for ACK and CANCEL.
+    if (from.params.get('tag') === undefined && request.method !== 'CANCEL' && request.method !== 'ACK') return refuse('missing From tag');
+  } else {
+    const problem = checkScalars(headers);
+    if (problem !== undefined) return refuse(problem);
   }
 
   // Body and Content-Length (§18.3, §20.14).
@@ -190,60 +130,114 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
   const clText = headers.get('content-length');
   let body: Buffer;
   if (clText !== undefined) {
-    if (!/^\d{1,9}$/.test(clText)) return fail('malformed Content-Length', 400, req);
-    const cl = Number(clText);
-    if (bodyStart + cl > buf.length) return fail('Content-Length larger than the message body', 400, req);
-    // Extra bytes after Content-Length in a datagram are discarded (§18.3).
+    const cl = parseDecimal(clText, MAX_CONTENT_LENGTH);
+    if (cl === undefined) return refuse('malformed Content-Length');
+    // RFC 4475 §3.1.2.2: a body shorter than Content-Length is an error, never a partial message.
+    if (bodyStart + cl > buf.length) return refuse('Content-Length larger than the message body');
+    // §18.3: extra bytes after Content-Length in a datagram are discarded.
     body = buf.subarray(bodyStart, bodyStart + cl);
   } else {
-    if (options.stream === true) return fail('missing Content-Length on a stream transport', 400, req);
+    if (options.stream === true) return refuse('missing Content-Length on a stream transport');
     body = buf.subarray(bodyStart);
   }
 
   const info: MessageInfo = {
-    callId: callId!,
+    callId,
     cseq: cseq.seq,
     cseqMethod: cseq.method,
-    fromTag: fromNa.params.get('tag') ?? undefined,
-    toTag: toNa.params.get('tag') ?? tagOf(to!),
+    fromTag: from.params.get('tag') ?? undefined,
+    toTag: to.params.get('tag') ?? undefined,
     via,
   };
-  if (kind === 'request') return { ok: true, message: { kind, method, uri, headers, body }, info };
-  return { ok: true, message: { kind, status, reason, headers, body }, info };
+  if (request !== undefined) return { ok: true, message: { kind: 'request', method: request.method, uri: request.uri, headers, body }, info };
+  return { ok: true, message: { kind: 'response', status, reason, headers, body }, info };
 }
 
-/** A best-effort header list from a message whose start line is bad, to build a 400 from. */
-function headersOnly(lines: string[]): SipHeaders {
+/**
+ * Request-Line = Method SP Request-URI SP SIP-Version (§7.1, §25.1): exactly
+ * two single SPs, no trailing whitespace (RFC 4475 §3.1.2.9, §3.1.2.10), no
+ * LWS in the URI (§3.1.2.8). When the line at least starts with a method
+ * token and whitespace it is a request we can answer; otherwise nothing tells
+ * it is a request and it is dropped.
+ */
+function parseRequestLine(line: string): { method: string; uri: string } | { error: string; status: number; method: string | undefined } {
+  const m = METHOD_THEN_WS_RE.exec(line);
+  if (m === null) return { error: 'malformed start line', status: 400, method: undefined };
+  const method = m[1]!;
+  const sp1 = method.length;
+  const sp2 = line.indexOf(' ', sp1 + 1);
+  if (line.charCodeAt(sp1) !== 0x20 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) return { error: 'malformed Request-Line', status: 400, method };
+  const uri = line.slice(sp1 + 1, sp2);
+  const version = line.slice(sp2 + 1);
+  if (!/^SIP\/\d+\.\d+$/i.test(version)) return { error: 'malformed Request-Line', status: 400, method };
+  // RFC 4475 §3.1.2.16: a well-formed but unknown version gets 505.
+  if (version.toUpperCase() !== 'SIP/2.0') return { error: 'SIP version not supported', status: 505, method };
+  return { method, uri };
+}
+
+interface Mandatory {
+  readonly callId: string;
+  readonly cseq: { seq: number; method: string };
+  readonly via: Via;
+  readonly from: NameAddr;
+  readonly to: NameAddr;
+}
+
+/** §8.1.1: To, From, CSeq, Call-ID and Via, each once (but Via), each well-formed. */
+function checkMandatory(headers: SipHeaders): Mandatory | string {
+  const counts = new Map<string, number>();
+  for (const f of headers.fields) if (SINGLE_HEADERS.has(f.key)) counts.set(f.key, (counts.get(f.key) ?? 0) + 1);
+  for (const [key, n] of counts) if (n > 1) return `duplicate ${key} header`;
+  const callId = headers.get('call-id');
+  const cseqText = headers.get('cseq');
+  const fromText = headers.get('from');
+  const toText = headers.get('to');
+  const viaFields = headers.values('via');
+  const missing = [
+    toText === undefined ? 'To' : undefined,
+    fromText === undefined ? 'From' : undefined,
+    callId === undefined ? 'Call-ID' : undefined,
+    cseqText === undefined ? 'CSeq' : undefined,
+    viaFields.length === 0 ? 'Via' : undefined,
+  ].filter((x) => x !== undefined);
+  if (missing.length > 0) return `missing ${missing.join(', ')}`;
+  // CHOICE: Call-ID is compared as an opaque string; only emptiness and whitespace are refused.
+  if (callId === '' || /\s/.test(callId!)) return 'malformed Call-ID';
+  const cseq = parseCSeq(cseqText!);
+  // RFC 4475 §3.1.2.4: a CSeq number of 2**31 or more is refused, not wrapped.
+  if (cseq === undefined) return /^\d+[ \t]+[A-Za-z0-9\-.!%*_+`'~]+$/.test(cseqText!) ? 'CSeq number out of range' : 'malformed CSeq';
+  let top: Via | undefined;
+  for (const value of viaFields) {
+    const entries = splitListStrict(value);
+    if (entries === undefined) return 'malformed Via';
+    for (const e of entries) {
+      const v = parseVia(e);
+      if (v === undefined) return 'malformed Via';
+      top ??= v;
+    }
+  }
+  const from = parseNameAddr(fromText!);
+  if (from === undefined || parseUri(from.uri) === undefined) return 'malformed From';
+  const to = parseNameAddr(toText!);
+  if (to === undefined || parseUri(to.uri) === undefined) return 'malformed To';
+  // tag-param = "tag" EQUAL token
+  if (from.params.get('tag') === null) return 'malformed From tag';
+  if (to.params.get('tag') === null) return 'malformed To tag';
+  return { callId: callId!, cseq, via: top!, from, to };
+}
+
+/** What a response to a refused request is built from (see {@link ParseResult}). */
+function answerable(method: string, headers: SipHeaders): { method: string; headers: SipHeaders } | undefined {
+  const seen = new Set<string>();
   const fields: HeaderField[] = [];
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0 || line.startsWith(' ') || line.startsWith('\t')) continue;
-    const name = line.slice(0, colon).trim();
-    if (TOKEN_RE.test(name)) fields.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() });
+  for (const f of headers.fields) {
+    if (ECHOED.has(f.key) && hasControlChar(f.value)) return undefined;
+    if (SINGLE_HEADERS.has(f.key)) {
+      if (seen.has(f.key)) continue;
+      seen.add(f.key);
+    }
+    fields.push(f);
   }
-  return new SipHeaders(fields);
+  return { method, headers: new SipHeaders(fields) };
 }
 
-/** Syntax of other headers whose values a UA interprets (RFC 4475 §3.1.2.4, §3.1.2.13). */
-function checkOtherHeaders(headers: SipHeaders): string | undefined {
-  const expires = headers.get('expires');
-  if (expires !== undefined && (!/^\d{1,10}$/.test(expires) || Number(expires) > 0xffffffff)) return 'malformed Expires';
-  for (const value of headers.values('contact')) {
-    if (value.trim() === '*') continue;
-    for (const entry of splitList(value)) {
-      const na = parseNameAddr(entry);
-      if (na === undefined || parseUri(na.uri) === undefined) return 'malformed Contact';
-      // §20.10: an addr-spec containing ',' '?' or ';' must be in angle brackets.
-      if (!na.bracketed && /[?,]/.test(na.uri)) return 'malformed Contact';
-      const exp = na.params.get('expires');
-      if (exp !== undefined && exp !== null && (!/^\d{1,10}$/.test(exp) || Number(exp) > 0xffffffff)) return 'malformed Contact expires';
-    }
-  }
-  for (const name of ['record-route', 'route'] as const) {
-    for (const entry of headers.entries(name)) {
-      const na = parseNameAddr(entry);
-      if (na === undefined || !na.bracketed) return `malformed ${name === 'route' ? 'Route' : 'Record-Route'}`;
-    }
-  }
-  return undefined;
-}

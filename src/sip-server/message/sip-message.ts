@@ -3,6 +3,7 @@
  * and a byte body. Header fields keep their order and the spelling they were
  * received with; lookups are by lower-case long name (compact forms expanded).
  */
+import { MAX_CSEQ, parseDecimal } from './decimal.js';
 import { canonicalName, headerKey, isListHeader } from './header-names.js';
 import { splitList } from './name-addr.js';
 
@@ -131,9 +132,9 @@ export function serialize(msg: SipMessage): Buffer {
 
 /** The CSeq header split into number and method. */
 export function parseCSeq(value: string): { seq: number; method: string } | undefined {
-  const m = /^(\d{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(value.trim());
+  const m = /^(\d+)[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(value.trim());
   if (m === null) return undefined;
-  const seq = Number(m[1]);
-  if (seq > 0x7fffffff) return undefined; // RFC 3261 §8.1.1.5: less than 2**31
-  return { seq, method: m[2]! };
+  // RFC 3261 §8.1.1.5: less than 2**31 (leading zeros are legal, RFC 4475 §3.1.1.1).
+  const seq = parseDecimal(m[1]!, MAX_CSEQ);
+  return seq === undefined ? undefined : { seq, method: m[2]! };
 }

@@ -1,68 +1,148 @@
 /**
  * Cutting SIP messages out of a byte stream (TCP), RFC 3261 §18.3: the header
- * section ends at the first blank line and Content-Length (mandatory on
- * streams) gives the body size. CRLF keep-alives between messages (RFC 5626
- * §3.5.1: "\r\n\r\n" ping, "\r\n" pong) are recognised.
+ * section ends at the first empty line and Content-Length (mandatory on
+ * streams) gives the body size in bytes. CRLF keep-alives between messages
+ * (RFC 5626 §3.5.1: "\r\n\r\n" ping, answered by a "\r\n" pong) are reported,
+ * even when a ping arrives split over several reads.
+ *
+ * Work is linear in the bytes received however the stream is cut: partial
+ * messages are kept in one growing buffer and the search for the end of the
+ * header section resumes where it stopped. Messages cut from a read are views
+ * of that read; messages assembled from several reads are copies, so that
+ * reusing the buffer never changes a message already handed out.
  */
-import { findHeaderEnd } from './parser.js';
+import { parseDecimal } from './decimal.js';
+import { findHeaderEnd } from './header-section.js';
 
 export type FramerEvent =
   | { readonly type: 'message'; readonly data: Buffer }
   | { readonly type: 'ping' }
-  /** The stream is unusable; `head` is the header section when one was read (to answer 400 from). */
+  /** The stream is unusable; `head` is the header section when one was read (to answer 400/513 from). */
   | { readonly type: 'error'; readonly reason: string; readonly status: 400 | 513; readonly head?: Buffer };
 
-const CL_RE = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im;
+/** A Content-Length (or compact "l") field with its folded continuation lines. */
+const CL_FIELD_RE = /(?:^|\n)(?:content-length|l)[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)/gi;
+const EMPTY = Buffer.alloc(0);
 
 export class StreamFramer {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes kept from earlier reads: store[0, len) is the start of an unfinished message. */
+  private store: Buffer = EMPTY;
+  private len = 0;
+  /** Within the unfinished message, where the search for the empty line resumes. */
+  private scanned = 0;
+  /** The unfinished message's full length once its header section has been read. */
+  private total: number | undefined;
+  /** Line feeds in the current run of CR/LF between messages (two make a ping). */
+  private lfRun = 0;
   private failed = false;
 
   constructor(private readonly maxBytes: number) {}
 
   /** Feeds bytes; returns every complete message (and keep-alive) now available. */
   push(chunk: Buffer): FramerEvent[] {
-    if (this.failed) return [];
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.failed || chunk.length === 0) return [];
     const events: FramerEvent[] = [];
-    for (;;) {
-      // Leading CRLFs: a double CRLF is a keep-alive ping that wants a pong.
-      let lead = 0;
-      while (lead < this.buf.length && (this.buf[lead] === 0x0d || this.buf[lead] === 0x0a)) lead++;
-      if (lead > 0) {
-        const text = this.buf.toString('latin1', 0, lead);
-        if (text.includes('\r\n\r\n') || text.includes('\n\n')) events.push({ type: 'ping' });
-        this.buf = this.buf.subarray(lead);
-      }
-      if (this.buf.length === 0) break;
-      const end = findHeaderEnd(this.buf);
-      if (end === undefined) {
-        if (this.buf.length > this.maxBytes) return this.error(events, 'header section too large', 513);
-        break;
-      }
-      const head = this.buf.toString('latin1', 0, end.index);
-      const m = CL_RE.exec(head);
-      if (m === null) return this.error(events, 'missing Content-Length on a stream transport', 400, this.buf.subarray(0, end.index + end.sepLength));
-      const total = end.index + end.sepLength + Number(m[1]);
-      if (total > this.maxBytes) return this.error(events, 'message too large', 513);
-      if (this.buf.length < total) break;
-      events.push({ type: 'message', data: this.buf.subarray(0, total) });
-      this.buf = this.buf.subarray(total);
+    if (this.len === 0) {
+      const used = this.drain(chunk, events, false);
+      if (!this.failed && used < chunk.length) this.append(chunk.subarray(used));
+    } else {
+      this.append(chunk);
+      const used = this.drain(this.store.subarray(0, this.len), events, true);
+      if (!this.failed) this.consume(used);
     }
-    if (this.buf.length === 0) this.buf = Buffer.alloc(0);
     return events;
   }
 
   /** Bytes waiting for the rest of a message. */
   get pending(): number {
-    return this.buf.length;
+    return this.len;
   }
 
-  private error(events: FramerEvent[], reason: string, status: 400 | 513, head?: Buffer): FramerEvent[] {
+  /** Cuts every complete message from `buf`; returns how many bytes were used. */
+  private drain(buf: Buffer, events: FramerEvent[], copy: boolean): number {
+    let off = 0;
+    for (;;) {
+      if (this.total === undefined && this.scanned === 0) {
+        // Between messages: CR/LF runs are keep-alives (or §7.5 leading CRLFs).
+        while (off < buf.length && (buf[off] === 0x0d || buf[off] === 0x0a)) {
+          if (buf[off] === 0x0a && ++this.lfRun === 2) {
+            events.push({ type: 'ping' });
+            this.lfRun = 0;
+          }
+          off++;
+        }
+        if (off === buf.length) return off;
+        this.lfRun = 0;
+      }
+      const avail = buf.length - off;
+      if (this.total === undefined) {
+        const view = buf.subarray(off);
+        const end = findHeaderEnd(view, Math.max(0, this.scanned - 3));
+        if (end === undefined) {
+          if (avail > this.maxBytes) return this.error(events, 'header section too large', 513);
+          this.scanned = Math.max(1, avail);
+          return off;
+        }
+        const headLength = end.index + end.sepLength;
+        const length = this.contentLength(view.toString('latin1', 0, end.index));
+        if (typeof length === 'string') return this.error(events, length, 400, view.subarray(0, headLength));
+        if (length === undefined || headLength + length > this.maxBytes) return this.error(events, 'message too large', 513, view.subarray(0, headLength));
+        this.total = headLength + length;
+      }
+      if (avail < this.total) return off;
+      const data = buf.subarray(off, off + this.total);
+      events.push({ type: 'message', data: copy ? Buffer.from(data) : data });
+      off += this.total;
+      this.total = undefined;
+      this.scanned = 0;
+    }
+  }
+
+  /** The body length a header section announces; a string says why the stream cannot be framed. */
+  private contentLength(head: string): number | string | undefined {
+    let value: string | undefined;
+    CL_FIELD_RE.lastIndex = 0;
+    for (let m = CL_FIELD_RE.exec(head); m !== null; m = CL_FIELD_RE.exec(head)) {
+      // Two Content-Lengths (RFC 4475 §3.3.9) leave no way to know where the next message starts.
+      if (value !== undefined) return 'more than one Content-Length on a stream transport';
+      value = m[1]!.replace(/\s+/g, ' ').trim();
+    }
+    if (value === undefined) return 'missing Content-Length on a stream transport';
+    if (!/^\d+$/.test(value)) return 'malformed Content-Length';
+    // Too large to represent is too large to accept.
+    return parseDecimal(value, Number.MAX_SAFE_INTEGER);
+  }
+
+  private append(bytes: Buffer): void {
+    const need = this.len + bytes.length;
+    if (need > this.store.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.store.length * 2, 4096));
+      this.store.copy(grown, 0, 0, this.len);
+      this.store = grown;
+    }
+    bytes.copy(this.store, this.len);
+    this.len = need;
+  }
+
+  private consume(used: number): void {
+    if (used >= this.len) {
+      this.len = 0;
+      // Do not keep a large buffer alive for an idle connection.
+      if (this.store.length > 65536) this.store = EMPTY;
+      return;
+    }
+    if (used > 0) {
+      this.store.copy(this.store, 0, used, this.len);
+      this.len -= used;
+    }
+  }
+
+  private error(events: FramerEvent[], reason: string, status: 400 | 513, head?: Buffer): number {
     // After a framing error the stream cannot be resynchronised: the connection must close.
     this.failed = true;
-    this.buf = Buffer.alloc(0);
     events.push(head === undefined ? { type: 'error', reason, status } : { type: 'error', reason, status, head: Buffer.from(head) });
-    return events;
+    this.store = EMPTY;
+    this.len = 0;
+    return 0;
   }
 }

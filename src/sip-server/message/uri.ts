@@ -31,7 +31,7 @@ const PARAM_RE = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+$/;
 
 export function isIpv4(host: string): boolean {
   const m = IPV4_RE.exec(host);
-  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+  return m !== null && Number(m[1]) <= 255 && Number(m[2]) <= 255 && Number(m[3]) <= 255 && Number(m[4]) <= 255;
 }
 
 export function isIpv6(host: string): boolean {
