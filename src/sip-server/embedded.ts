@@ -23,6 +23,10 @@ export interface EmbeddedSipServer {
   readonly controlPort: number;
   /** Counts and memory; with `gc`, after a full garbage collection in the server's thread. */
   status(gc?: boolean): Promise<ServerStatus>;
+  /** How many times the worker was restarted after dying. */
+  restarts(): number;
+  /** Makes the worker exit as if it had crashed (recovery tests; inline: no effect). */
+  crash(): void;
   stop(): Promise<void>;
 }
 
@@ -41,10 +45,12 @@ export async function startEmbeddedSipServer(
         if (gc === true) collectGarbage();
         return server.status();
       },
+      restarts: () => 0,
+      crash: () => undefined,
       stop: () => server.stop(),
     };
   }
-  return startInWorker(config, logLevel);
+  return startInWorker(config, logLevel, logger);
 }
 
 /** The compiled worker entry; when running from TypeScript sources (tests), the built copy under dist/. */
@@ -56,51 +62,113 @@ function workerEntry(): URL {
   throw new SwitchboardError(ErrorCodes.SIP_TRANSPORT, 'SIP server worker entry not found: run `npm run build` first');
 }
 
-async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: string): Promise<EmbeddedSipServer> {
-  const init: WorkerInit = { config, logLevel };
-  const worker = new Worker(workerEntry(), { workerData: init });
+interface Spawned {
+  readonly worker: Worker;
+  readonly listeners: readonly ListenerInfo[];
+  readonly controlPort: number;
+}
+
+/**
+ * The server in a worker thread. Should the worker die (a bug), it is started
+ * again on the same ports, so SIP peers and the drachtio-srf app (which
+ * reconnects by itself) find it where it was; calls in progress are lost, but
+ * the engine keeps taking new ones.
+ */
+async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: string, logger: Logger): Promise<EmbeddedSipServer> {
   const statusWaiters = new Map<number, (s: ServerStatus) => void>();
   let nextId = 1;
+  let stopping = false;
   let stopped: (() => void) | undefined;
-  const started = await new Promise<{ listeners: readonly ListenerInfo[]; controlPort: number }>((resolve, reject) => {
-    worker.on('message', (m: FromWorker) => {
-      switch (m.type) {
-        case 'started':
-          resolve(m);
-          break;
-        case 'failed':
-          reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, `SIP server could not start: ${m.message}`));
-          void worker.terminate();
-          break;
-        case 'status':
-          statusWaiters.get(m.id)?.(m.status);
-          statusWaiters.delete(m.id);
-          break;
-        case 'stopped':
-          stopped?.();
-          break;
-      }
+  let restarts = 0;
+
+  const spawn = (cfg: DeepReadonly<SipServerConfig>): Promise<Spawned> => {
+    const init: WorkerInit = { config: cfg, logLevel };
+    const worker = new Worker(workerEntry(), { workerData: init });
+    return new Promise<Spawned>((resolve, reject) => {
+      let up = false;
+      worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'started':
+            up = true;
+            resolve({ worker, listeners: m.listeners, controlPort: m.controlPort });
+            break;
+          case 'failed':
+            reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, `SIP server could not start: ${m.message}`));
+            void worker.terminate();
+            break;
+          case 'status':
+            statusWaiters.get(m.id)?.(m.status);
+            statusWaiters.delete(m.id);
+            break;
+          case 'stopped':
+            stopped?.();
+            break;
+        }
+      });
+      worker.on('error', (e) => {
+        if (!up) reject(e);
+        else logger.error({ err: e.stack ?? e.message }, 'SIP server worker failed');
+      });
+      worker.once('exit', (code) => {
+        if (!up) {
+          reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, `SIP server worker exited (${code})`));
+          return;
+        }
+        if (stopping) return;
+        void restart(code);
+      });
     });
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, `SIP server worker exited (${code})`)));
-  });
-  const send = (m: ToWorker): void => worker.postMessage(m);
+  };
+
+  let current = await spawn(config);
+  // Restarts reuse the ports the first start actually bound (port 0 means "any" only once).
+  const pinned: DeepReadonly<SipServerConfig> = {
+    ...config,
+    listen: config.listen.map((l, i) => ({ ...l, port: current.listeners[i]?.port ?? l.port })),
+    control: { ...config.control, port: current.controlPort },
+  };
+
+  const restart = async (code: number): Promise<void> => {
+    restarts++;
+    logger.error({ code, restarts }, 'SIP server worker exited unexpectedly: restarting it on the same ports');
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        current = await spawn(pinned);
+        logger.info({ restarts }, 'SIP server worker restarted');
+        return;
+      } catch (e) {
+        logger.error({ err: e instanceof Error ? e.message : String(e), attempt }, 'SIP server worker restart failed');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+      }
+    }
+  };
+
   return {
-    listeners: started.listeners,
-    controlPort: started.controlPort,
+    listeners: current.listeners,
+    controlPort: current.controlPort,
     status: (gc?: boolean) =>
-      new Promise<ServerStatus>((resolve) => {
+      new Promise<ServerStatus>((resolve, reject) => {
         const id = nextId++;
-        statusWaiters.set(id, resolve);
-        send({ type: 'status', id, gc: gc === true });
+        const timer = setTimeout(() => {
+          statusWaiters.delete(id);
+          reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, 'SIP server worker did not answer a status request'));
+        }, 5000);
+        statusWaiters.set(id, (st) => {
+          clearTimeout(timer);
+          resolve(st);
+        });
+        current.worker.postMessage({ type: 'status', id, gc: gc === true } satisfies ToWorker);
       }),
+    restarts: () => restarts,
+    crash: () => current.worker.postMessage({ type: 'crash' } satisfies ToWorker),
     stop: async () => {
+      stopping = true;
       await new Promise<void>((resolve) => {
         stopped = resolve;
-        send({ type: 'stop' });
+        current.worker.postMessage({ type: 'stop' } satisfies ToWorker);
         setTimeout(resolve, 3000).unref();
       });
-      await worker.terminate();
+      await current.worker.terminate();
     },
   };
 }

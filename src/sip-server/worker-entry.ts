@@ -22,6 +22,7 @@ port.on('message', (m: ToWorker) => {
     if (m.gc === true) collectGarbage();
     post({ type: 'status', id: m.id, status: server.status() });
   }
+  else if (m.type === 'crash') process.exit(70);
   else if (m.type === 'stop') {
     void server.stop().then(() => {
       post({ type: 'stopped' });

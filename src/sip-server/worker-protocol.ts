@@ -9,7 +9,11 @@ export interface WorkerInit {
   readonly logLevel: string;
 }
 
-export type ToWorker = { readonly type: 'status'; readonly id: number; readonly gc?: boolean } | { readonly type: 'stop' };
+export type ToWorker =
+  | { readonly type: 'status'; readonly id: number; readonly gc?: boolean }
+  | { readonly type: 'stop' }
+  /** Exit at once, as a crash would (to check that the server comes back). */
+  | { readonly type: 'crash' };
 
 export type FromWorker =
   | { readonly type: 'started'; readonly listeners: readonly ListenerInfo[]; readonly controlPort: number }
