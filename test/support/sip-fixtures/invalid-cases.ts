@@ -7,8 +7,6 @@
 import { callIdOf, defaultVia, patch, requestBytes, responseBytes } from './builder.js';
 import { drop, refuse, type TortureCase } from './cases.js';
 
-const dup = (header: string, a: string, b: string): string[] => [`${header}: ${a}`, `${header}: ${b}`];
-
 export const INVALID_REQUESTS: readonly TortureCase[] = [
   // Extraneous separators (RFC 4475 §3.1.2.1)
   {

@@ -3,7 +3,7 @@
  * RFC 4475 §3.1.1, §3.2 and §3.3 describe (none of its message texts is
  * reused). Each must parse; the running server must serve each one.
  */
-import { callIdOf, defaultVia, requestBytes, responseBytes, type CaseContext } from './builder.js';
+import { callIdOf, defaultVia, requestBytes, responseBytes } from './builder.js';
 import { accept, type TortureCase } from './cases.js';
 
 const lines = (...l: string[]): Buffer => Buffer.from(`${l.join('\r\n')}\r\n\r\n`, 'utf8');
