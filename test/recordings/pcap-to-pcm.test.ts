@@ -119,6 +119,17 @@ describe('pcap → PCM: caller left, agent right, on the capture timeline', () =
     expect(report.parties.caller.resyncs).toBe(1);
   });
 
+  it('anchors a stream on its least delayed first packets, not on a first packet that came late', async () => {
+    const agent = synthStream(agentStream(), T0, 100);
+    const caller = synthStream(callerStream(), T0, 100);
+    caller[0]!.time = T0 + 15_000; // the sender's timer fired late: packets 0 and 1 leave together
+    caller[1]!.time = T0 + 20_000;
+    const { pcm } = await convert({ segments: [writePcap(file('late-first'), byTime(agent, caller))] });
+    const { left } = splitStereo(pcm);
+    expect(silentSpans(left)).toEqual([]);
+    expect(left.length).toBe(16_000);
+  });
+
   it('turns a pause (two capture segments) into silence as long as the pause', async () => {
     const seg1 = byTime(synthStream(callerStream(), T0, 100), synthStream(agentStream(), T0, 100));
     // recording stopped at 2 s, started again at 5 s; the parties kept talking meanwhile

@@ -77,7 +77,7 @@ export const RecordingsSchema = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          "rtpengine's recording-dir (it writes pcaps/ and metadata/ below it). Default: <node.stateDir>/rtpengine-spool. Must be the directory rtpengine is configured with.",
+          "rtpengine's recording-dir as seen from here (it writes pcaps/ and metadata/ below it). Default: media.rtpengine.embedded.recordingDir, else <node.stateDir>/rtpengine/recordings (where the embedded rtpengine writes).",
       }),
     ),
     format: StringEnum(['mp3', 'wav'] as const, { default: 'mp3', description: 'Encoding of the delivered file.' }),

@@ -4,7 +4,8 @@
  * Sequence numbers and timestamps are extended past their 16/32-bit wrap
  * (RFC 3550 §A.1); a packet seen twice is dropped; the position of a packet is
  * its RTP timestamp relative to an anchor taken from the capture clock when a
- * stream (SSRC) first appears in a segment. Gaps in timestamps therefore become
+ * stream (SSRC) first appears in a segment (from the least delayed of its
+ * first packets). Gaps in timestamps therefore become
  * silence of the right length, reordered packets land where they belong, and a
  * pause (a new capture segment) starts again from the capture clock. When an
  * in-order packet's timestamp disagrees with the capture clock by more than
@@ -40,11 +41,14 @@ export interface PartyStats {
   undecodable: Record<string, number>;
 }
 
-export interface PlacedAudio {
-  /** First sample's position on the timeline (may be negative near the start; the timeline clips it). */
-  readonly position: number;
-  /** Decoded samples; valid until the next call to place(). */
-  readonly samples: Int16Array;
+/** Receives decoded audio and its position on the timeline (the samples are only valid during the call). */
+export type PlaceAudio = (position: number, samples: Int16Array) => void;
+
+interface PendingPacket {
+  readonly timestamp: number;
+  readonly arrival: number;
+  readonly law: G711Law;
+  readonly payload: Uint8Array;
 }
 
 interface StreamState {
@@ -52,12 +56,21 @@ interface StreamState {
   maxSeq: number;
   /** Extended timestamp of the packet holding maxSeq. */
   refTimestamp: number;
+  anchored: boolean;
   anchorPosition: number;
   anchorTimestamp: number;
+  /** The stream's first packets, held until the anchor is chosen. */
+  pending: PendingPacket[];
   /** Recently seen extended sequence numbers, by slot, to find duplicates. */
   readonly seen: Float64Array;
 }
 
+/**
+ * Packets used to anchor a new stream. One packet's capture time carries its
+ * own queueing delay (a sender's timer firing late sends two at once); the
+ * least delayed of the first few gives the stream's true start.
+ */
+const ANCHOR_PACKETS = 10;
 const SEEN_WINDOW = 4096;
 
 function signed16(d: number): number {
@@ -88,22 +101,23 @@ export class PartyTrack {
     private readonly resyncSamples = SAMPLE_RATE,
   ) {}
 
-  /** A new capture segment begins (after a pause): streams are anchored again from the capture clock. */
+  /** A new capture segment begins (after a pause): streams are anchored again from the capture clock. Flush first. */
   startSegment(): void {
     this.streams.clear();
   }
 
   /**
-   * Places one packet. `arrival` is the capture time as a timeline position in
-   * samples. Returns nothing for duplicates and packets without audio.
+   * Places one packet: hands its decoded audio to `emit` with its timeline
+   * position (at once, or with the stream's first packets once it is
+   * anchored). `arrival` is the capture time as a timeline position in samples.
    */
-  place(rtp: RtpHeader, arrival: number): PlacedAudio | undefined {
+  place(rtp: RtpHeader, arrival: number, emit: PlaceAudio): void {
     this.stats.packets++;
     const law = G711_TYPES.get(rtp.payloadType);
     if (law === undefined) {
       if (rtp.payloadType === COMFORT_NOISE || rtp.payloadType >= DYNAMIC_MIN) this.stats.nonAudio++;
       else this.stats.undecodable[rtp.payloadType] = (this.stats.undecodable[rtp.payloadType] ?? 0) + 1;
-      return undefined;
+      return;
     }
     let s = this.streams.get(rtp.ssrc);
     let seq: number;
@@ -111,30 +125,21 @@ export class PartyTrack {
     if (s === undefined) {
       seq = rtp.sequence;
       ts = rtp.timestamp;
-      s = {
-        ssrc: rtp.ssrc,
-        maxSeq: seq,
-        refTimestamp: ts,
-        anchorPosition: Math.round(arrival),
-        anchorTimestamp: ts,
-        seen: new Float64Array(SEEN_WINDOW).fill(-1),
-      };
+      s = { ssrc: rtp.ssrc, maxSeq: seq, refTimestamp: ts, anchored: false, anchorPosition: 0, anchorTimestamp: ts, pending: [], seen: new Float64Array(SEEN_WINDOW).fill(-1) };
       this.streams.set(rtp.ssrc, s);
       this.stats.streams++;
     } else {
       seq = s.maxSeq + signed16(rtp.sequence - (s.maxSeq & 0xffff));
       ts = s.refTimestamp + signed32(rtp.timestamp - (s.refTimestamp % 0x100000000));
-      const slot = seq & (SEEN_WINDOW - 1);
-      if (s.seen[slot] === seq) {
+      if (s.seen[seq & (SEEN_WINDOW - 1)] === seq) {
         this.stats.duplicates++;
-        return undefined;
+        return;
       }
       if (seq > s.maxSeq) {
         this.stats.lost += seq - s.maxSeq - 1;
         s.maxSeq = seq;
         s.refTimestamp = ts;
-        const expected = s.anchorPosition + (ts - s.anchorTimestamp);
-        if (Math.abs(expected - arrival) > this.resyncSamples) {
+        if (s.anchored && Math.abs(s.anchorPosition + (ts - s.anchorTimestamp) - arrival) > this.resyncSamples) {
           s.anchorPosition = Math.round(arrival);
           s.anchorTimestamp = ts;
           this.stats.resyncs++;
@@ -146,9 +151,32 @@ export class PartyTrack {
     }
     s.seen[seq & (SEEN_WINDOW - 1)] = seq;
     this.stats.audioPackets++;
-    const n = rtp.payload.length;
-    if (this.scratch.length < n) this.scratch = new Int16Array(n);
-    const samples = decodeG711(law, rtp.payload, this.scratch.subarray(0, n));
-    return { position: s.anchorPosition + (ts - s.anchorTimestamp), samples };
+    if (!s.anchored) {
+      s.pending.push({ timestamp: ts, arrival, law, payload: Uint8Array.from(rtp.payload) });
+      if (s.pending.length >= ANCHOR_PACKETS) this.anchor(s, emit);
+      return;
+    }
+    emit(s.anchorPosition + (ts - s.anchorTimestamp), this.decode(law, rtp.payload));
+  }
+
+  /** Anchors streams still collecting their first packets (end of a segment) and emits what they hold. */
+  flush(emit: PlaceAudio): void {
+    for (const s of this.streams.values()) if (!s.anchored && s.pending.length > 0) this.anchor(s, emit);
+  }
+
+  private anchor(s: StreamState, emit: PlaceAudio): void {
+    const ref = s.pending[0]!.timestamp;
+    let best = Infinity;
+    for (const p of s.pending) best = Math.min(best, p.arrival - (p.timestamp - ref));
+    s.anchored = true;
+    s.anchorTimestamp = ref;
+    s.anchorPosition = Math.round(best);
+    for (const p of s.pending) emit(s.anchorPosition + (p.timestamp - ref), this.decode(p.law, p.payload));
+    s.pending = [];
+  }
+
+  private decode(law: G711Law, payload: Uint8Array): Int16Array {
+    if (this.scratch.length < payload.length) this.scratch = new Int16Array(payload.length);
+    return decodeG711(law, payload, this.scratch.subarray(0, payload.length));
   }
 }

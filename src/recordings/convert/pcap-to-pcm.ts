@@ -165,6 +165,8 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
     return party;
   };
 
+  const emitCaller = (pos: number, samples: Int16Array): void => timeline.write(0, pos, samples);
+  const emitAgent = (pos: number, samples: Int16Array): void => timeline.write(1, pos, samples);
   for (const segment of found) {
     tracks.caller.startSegment();
     tracks.agent.startSegment();
@@ -190,8 +192,7 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
       const rtp = parseRtp(udp.payload);
       if (typeof rtp === 'string') return skip(rtp);
       const arrival = ((rec.timeMicros - originMicros) * SAMPLE_RATE) / 1e6;
-      const placed = tracks[flow.party].place(rtp, arrival);
-      if (placed !== undefined) timeline.write(flow.party === 'caller' ? 0 : 1, placed.position, placed.samples);
+      tracks[flow.party].place(rtp, arrival, flow.party === 'caller' ? emitCaller : emitAgent);
     });
     const stream = createReadStream(segment.file, { highWaterMark: 256 * 1024, signal: input.signal });
     try {
@@ -208,6 +209,8 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
     }
     const tail = parser.end();
     if (tail > 0) report.truncatedTail[segment.file] = tail;
+    tracks.caller.flush(emitCaller);
+    tracks.agent.flush(emitAgent);
   }
   timeline.finish();
   output.off('error', onOutputError);

@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { expireRecording } from './expire.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
 
+/** How long a claimed directory may take to be deleted before it counts as abandoned (real time). */
+const TRASH_GRACE_MS = 60_000;
+
 export type SweeperContext = Pick<PipelineContext, 'store' | 'events' | 'captureDir' | 'retentionMs' | 'clock' | 'logger'>;
 
 export interface SweepResult {
@@ -43,6 +46,7 @@ export class RetentionSweeper {
   constructor(
     private readonly ctx: SweeperContext,
     private readonly intervalMs: number,
+    private readonly trashGraceMs = TRASH_GRACE_MS,
   ) {}
 
   async sweepOnce(): Promise<SweepResult> {
@@ -74,8 +78,11 @@ export class RetentionSweeper {
       if (await expireRecording(this.ctx, manifest, id, reason)) deleted.push(id);
     }
 
-    // Directories claimed for deletion by a process that died before finishing.
+    // Directories claimed for deletion by a process that died before finishing. A claim a few
+    // seconds old is a deletion still in progress in another process: leave it to that process.
     for (const name of await entries(store.trashDir)) {
+      const claimedAt = (await stat(join(store.trashDir, name)).catch(() => undefined))?.ctimeMs;
+      if (claimedAt === undefined || Date.now() - claimedAt < this.trashGraceMs) continue;
       const id = name.replace(/-[0-9a-f]{8}$/, '');
       const tomb = await store.readTombstone(id).catch(() => undefined);
       await store.purge(join(store.trashDir, name));

@@ -30,7 +30,8 @@ export function recordingPaths(config: SwitchboardConfig, cwd: string): Recordin
   return {
     stateDir,
     spoolDir,
-    captureDir: resolve(cwd, config.recordings.captureDir ?? join(stateDir, 'rtpengine-spool')),
+    // By default, where the embedded rtpengine (src/media) writes its pcaps.
+    captureDir: resolve(cwd, config.recordings.captureDir ?? config.media.rtpengine.embedded.recordingDir ?? join(stateDir, 'rtpengine', 'recordings')),
     crmDir: resolve(cwd, config.crm.directory.path ?? join(stateDir, 'crm')),
     redisDir: join(stateDir, 'redis'),
     generatedKeyFile: join(stateDir, 'keys', 'recordings.key'),

@@ -48,3 +48,11 @@ export function silentSpans(samples: Int16Array, minMs = 10, rate = 8000): { fro
   }
   return spans;
 }
+
+/** Median amplitude of `freq` over 100 ms windows of [fromMs, toMs): robust to a discontinuity inside the span. */
+export function medianToneLevel(samples: Int16Array, fromMs: number, toMs: number, freq: number): number {
+  const levels: number[] = [];
+  for (let t = fromMs; t + 100 <= toMs; t += 100) levels.push(toneLevel(samples, t, t + 100, freq));
+  levels.sort((a, b) => a - b);
+  return levels.length === 0 ? 0 : levels[Math.floor(levels.length / 2)]!;
+}

@@ -1,0 +1,140 @@
+/**
+ * End to end on a real rtpengine: two RTP endpoints play tones through a call,
+ * the recording is started, paused (stop recording) and resumed (start
+ * recording), and rtpengine's pcap segments are converted. The caller's tone
+ * must be on the left, the agent's on the right, with silence as long as the
+ * pause where it was; a prompt played to the agent (the whisper's mechanism)
+ * must not be in the recording.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goertzel } from '../../src/audio/analysis.js';
+import { MediaService } from '../../src/media/media-service.js';
+import type { RenderedPrompt } from '../../src/media/prompts/prompt-renderer.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { CallRecording, type RecordingControl } from '../../src/recordings/capture/call-recording.js';
+import { SealedFile } from '../../src/recordings/crypto/sealed-file.js';
+import { convertStep } from '../../src/recordings/delivery/convert-step.js';
+import { setupPipeline } from '../../src/recordings/service/recordings-setup.js';
+import { RecordingSubmitter } from '../../src/recordings/service/recording-capture.js';
+import { mediaTestConfig, tempDir } from '../media/media-test-config.js';
+import { bySsrc, streamPcm } from '../support/rtp/audio-check.js';
+import { RtpEndpoint } from '../support/rtp/rtp-endpoint.js';
+import { mediaLines } from '../support/rtp/test-sdp.js';
+import { medianToneLevel, silentSpans, splitStereo, toneLevel } from './support/audio-check.js';
+import { testConfig } from './support/harness.js';
+
+let dir: string;
+let media: MediaService;
+const endpoints: RtpEndpoint[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  dir = tempDir('sb-rec-e2e-');
+  media = await MediaService.start({ config: mediaTestConfig(dir), logger: silentLogger() });
+});
+afterAll(async () => {
+  for (const e of endpoints) e.close();
+  await media?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A 1 s, 2500 Hz prompt file rtpengine can play (stands in for a rendered whisper). */
+function tonePrompt(): RenderedPrompt {
+  const path = join(dir, 'prompt-2500.wav');
+  execFileSync('ffmpeg', ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'sine=f=2500:d=1:r=8000', '-ac', '1', '-ar', '8000', '-c:a', 'pcm_s16le', '-y', path]);
+  return { key: 'e2e'.padEnd(64, '0'), path, durationMs: 1000, bytes: statSync(path).size };
+}
+
+describe('a call recorded by rtpengine, converted', () => {
+  it('has the caller on the left, the agent on the right, silence as long as the pause, and no prompt audio', async () => {
+    const call = media.createCallMedia('rec-e2e-call@test');
+    const caller = await RtpEndpoint.open();
+    const agent = await RtpEndpoint.open();
+    endpoints.push(caller, agent);
+    const toAgent = await call.offer('caller', caller.sdp({ codecs: ['pcmu'] }));
+    agent.setRemoteFromSdp(toAgent);
+    const toCaller = await call.answer('agent', agent.sdp({ codecs: ['pcmu'] }));
+    caller.setRemoteFromSdp(toCaller);
+    // rtpengine's ports that receive each party's RTP tell the flows apart in the pcap
+    const parties = { caller: { localPort: mediaLines(toCaller)[0]!.port }, agent: { localPort: mediaLines(toAgent)[0]!.port } };
+
+    // Real phones are imperfect: the caller's phone loses a packet, sends one twice and changes SSRC once.
+    const callerTone = caller.startTone({ frequency: 440, faults: { drop: (i) => i === 40, duplicate: (i) => i === 60, newSsrcAt: [260] } });
+    const agentTone = agent.startTone({ frequency: 1000, faults: { delayMs: (i) => (i === 80 ? 45 : 0) } });
+    await sleep(300);
+
+    const config = testConfig({ stateDir: join(dir, 'pipeline'), recordings: { captureDir: media.recordingDir! } });
+    const { ctx } = await setupPipeline({ config, logger: silentLogger() });
+    const control: RecordingControl = { start: (_id, metadata) => call.startRecording({ metadata }), stop: () => call.stopRecording() };
+    const recording = new CallRecording(
+      { callId: call.callId, caller: { number: '+15550001111' }, agent: { id: 'agent-1' }, media: parties },
+      { control, sink: new RecordingSubmitter(ctx.store, ctx.events, undefined, silentLogger()), retentionMs: 3_600_000, contact: { channel: 'Phone', timeZone: 'UTC' } },
+    );
+    await recording.start();
+    await sleep(2000);
+    await recording.pause();
+    await sleep(1500);
+    await recording.resume();
+    // the whisper's mechanism: a prompt played to the agent alone, while recording
+    await call.play('agent', tonePrompt());
+    await sleep(2000);
+    const manifest = (await recording.finish())!;
+    callerTone.stop();
+    agentTone.stop();
+    await call.release();
+
+    expect(manifest.capture.segments).toBe(2);
+    expect(await convertStep(ctx, manifest.recordingId)).toBe('converted');
+    // the plaintext capture is gone once the encrypted recording exists
+    expect(readdirSync(join(media.recordingDir!, 'pcaps')).filter((f) => f.startsWith('rec-e2e-call'))).toEqual([]);
+
+    const converted = (await ctx.store.readManifest(manifest.recordingId))!;
+    const layout = converted.audio!.layout;
+    const sealed = await SealedFile.open(ctx.store.audioPath(manifest.recordingId), ctx.keyRing);
+    const chunks: Buffer[] = [];
+    for await (const c of sealed.range(layout.dataOffset, layout.dataOffset + layout.dataBytes)) chunks.push(c);
+    await sealed.close();
+    const { left, right } = splitStereo(Buffer.concat(chunks));
+    const totalMs = (left.length / 8000) * 1000;
+
+    const pause = manifest.pauses[0]!;
+    const pauseMs = Date.parse(pause.resumedAt!) - Date.parse(pause.pausedAt);
+    const startedToPause = Date.parse(pause.pausedAt) - Date.parse(manifest.startedAt);
+    expect(totalMs).toBeGreaterThan(5300);
+    expect(totalMs).toBeLessThan(5800);
+
+    // One silence per channel, where the pause was, as long as the pause (packets come every 20 ms:
+    // the recorded edges may fall up to a packet either side of the ng commands).
+    for (const channel of [left, right]) {
+      const gaps = silentSpans(channel, 100);
+      expect(gaps).toHaveLength(1);
+      expect(Math.abs(gaps[0]!.from - startedToPause)).toBeLessThanOrEqual(40);
+      expect(Math.abs(gaps[0]!.to - gaps[0]!.from - pauseMs)).toBeLessThanOrEqual(40);
+    }
+    const gap = silentSpans(left, 100)[0]!;
+    for (const [from, to] of [
+      [100, gap.from - 100],
+      [gap.to + 100, totalMs - 100],
+    ] as const) {
+      expect(medianToneLevel(left, from, to, 440)).toBeGreaterThan(6000);
+      expect(toneLevel(left, from, to, 1000)).toBeLessThan(300);
+      expect(medianToneLevel(right, from, to, 1000)).toBeGreaterThan(6000);
+      expect(toneLevel(right, from, to, 440)).toBeLessThan(300);
+      // the prompt the agent heard is not in the recording
+      expect(toneLevel(left, from, to, 2500)).toBeLessThan(300);
+      expect(toneLevel(right, from, to, 2500)).toBeLessThan(300);
+    }
+    // ... although the agent did hear it (a stream of its own, as rtpengine plays prompts)
+    const promptLevels = [...bySsrc(agent.received).values()].map((packets) => goertzel(streamPcm(packets), 2500));
+    expect(Math.max(...promptLevels)).toBeGreaterThan(1000); // lavfi sine: amplitude 1/8 of full scale
+    // The caller's lost packet is a 20 ms silence in the left channel, in its place; nothing else is
+    // missing. (At the very end one party's last packet may miss the stop: a final packet's worth.)
+    const short = (ch: Int16Array) => silentSpans(ch, 15).filter((s) => s.to - s.from < 100 && s.to < totalMs - 21);
+    expect(short(left).map((s) => s.to - s.from)).toEqual([20]);
+    expect(Math.abs(short(left)[0]!.from - 500)).toBeLessThanOrEqual(30);
+    expect(short(right)).toEqual([]);
+  }, 60_000);
+});
