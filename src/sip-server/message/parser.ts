@@ -9,6 +9,7 @@
  * from; a malformed response is only refused (RFC 4475: drop it). Where the
  * RFCs leave a choice the code says CHOICE; docs/sip-server.md lists them.
  */
+import { isUtf8 } from 'node:buffer';
 import { parseDecimal } from './decimal.js';
 import { checkAddressHeaders, checkScalars } from './header-checks.js';
 import { SINGLE_HEADERS } from './header-names.js';
@@ -76,11 +77,15 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   if (start === buf.length) return fail('empty message');
   const end = findHeaderEnd(buf, start);
-  const text = buf.toString('utf8', start, end === undefined ? buf.length : end.index);
+  const headEnd = end === undefined ? buf.length : end.index;
+  const text = buf.toString('utf8', start, headEnd);
   const lines = splitLines(text);
   const first = lines[0]!;
   const section = parseHeaderLines(lines, mayHoldControlChars(text));
   const headers = new SipHeaders(section.fields);
+  // §25.1 text is UTF-8. Decoding replaced any invalid sequence with U+FFFD, so the text no longer
+  // says what was received: such a message is refused, and never echoed (see answerable).
+  const badUtf8 = text.includes('\ufffd') && !isUtf8(buf.subarray(start, headEnd));
 
   let request: { method: string; uri: string } | undefined;
   let status = 0;
@@ -95,13 +100,14 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
     reason = m[3] ?? '';
   } else {
     const rl = parseRequestLine(first);
-    if ('error' in rl) return fail(rl.error, rl.status, rl.method === undefined ? undefined : answerable(rl.method, headers));
+    if ('error' in rl) return fail(rl.error, rl.status, rl.method === undefined ? undefined : answerable(rl.method, headers, badUtf8));
     request = rl;
   }
-  const refuse = (why: string, code = 400): Refusal => fail(why, code, request === undefined ? undefined : answerable(request.method, headers));
+  const refuse = (why: string, code = 400): Refusal => fail(why, code, request === undefined ? undefined : answerable(request.method, headers, badUtf8));
 
   if (options.maxBytes !== undefined && buf.length > options.maxBytes) return refuse('message too large', 513);
   if (section.problem !== undefined) return refuse(section.problem);
+  if (badUtf8) return refuse('header section is not valid UTF-8');
   // §7: the empty line MUST be present even without a body.
   if (end === undefined) return refuse('no empty line after the header section');
 
@@ -227,11 +233,12 @@ function checkMandatory(headers: SipHeaders): Mandatory | string {
 }
 
 /** What a response to a refused request is built from (see {@link ParseResult}). */
-function answerable(method: string, headers: SipHeaders): { method: string; headers: SipHeaders } | undefined {
+function answerable(method: string, headers: SipHeaders, badUtf8: boolean): { method: string; headers: SipHeaders } | undefined {
   const seen = new Set<string>();
   const fields: HeaderField[] = [];
   for (const f of headers.fields) {
-    if (ECHOED.has(f.key) && hasControlChar(f.value)) return undefined;
+    // A response must copy these exactly (§8.2.6.2): not possible for controls or undecodable bytes.
+    if (ECHOED.has(f.key) && (hasControlChar(f.value) || (badUtf8 && f.value.includes('\ufffd')))) return undefined;
     if (SINGLE_HEADERS.has(f.key)) {
       if (seen.has(f.key)) continue;
       seen.add(f.key);

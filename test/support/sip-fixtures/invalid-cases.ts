@@ -178,6 +178,17 @@ export const INVALID_REQUESTS: readonly TortureCase[] = [
   { name: 'a NUL octet outside a quoted-pair (RFC 3261 §25.1 TEXT-UTF8char)', build: (c) => requestBytes(c, { extra: ['Subject: nul\x00here'] }), expect: refuse() },
   // A response would have to echo the control character (RFC 3261 §8.2.6.2): dropped instead.
   { name: 'a control character inside the Call-ID: no valid response can echo it', build: (c) => requestBytes(c, { callId: `${c.id}\x01@robustness.test` }), expect: drop },
+  {
+    name: 'an invalid UTF-8 sequence in a header value (RFC 3261 §25.1 TEXT-UTF8char)',
+    build: (c) => patch(requestBytes(c, { extra: ['Subject: caf\u00e9'] }), 'caf\u00c3\u00a9', 'caf\u00e9\u00ff'),
+    expect: refuse(),
+  },
+  // Decoding would replace the bytes, so the Call-ID could not be echoed exactly (RFC 3261 §8.2.6.2): dropped.
+  {
+    name: 'an invalid UTF-8 sequence in the Call-ID: no response can echo it exactly',
+    build: (c) => patch(requestBytes(c), '@robustness.test', '@robust\u00c3ness.test'),
+    expect: drop,
+  },
   { name: 'whitespace inside the Call-ID (RFC 3261 §25.1 callid)', build: (c) => requestBytes(c, { callId: `${c.id} @robustness.test` }), expect: refuse() },
   { name: 'a Via without sent-by (RFC 3261 §20.42)', build: (c) => requestBytes(c, { via: `SIP/2.0/${c.transport};branch=z9hG4bK${c.id}` }), expect: refuse() },
   { name: 'a Via sent-protocol missing its transport (RFC 3261 §20.42)', build: (c) => requestBytes(c, { via: `SIP/2.0 ${c.host}:${c.port};branch=z9hG4bK${c.id}` }), expect: refuse() },

@@ -153,6 +153,12 @@ export const VALID_CASES: readonly TortureCase[] = [
     appSees: { header: 'Subject', value: 'Grüße ☎' },
   },
   {
+    name: 'a well-encoded U+FFFD in a header value is just a character (RFC 3261 §25.1 UTF8-NONASCII)',
+    build: (c) => requestBytes(c, { extra: ['Subject: replacement \ufffd character'] }),
+    expect: accept(),
+    appSees: { header: 'Subject', value: 'replacement \ufffd character' },
+  },
+  {
     name: 'Content-Length with leading zeros (RFC 3261 §20.14 1*DIGIT)',
     build: (c) => requestBytes(c, { extra: ['Content-Type: text/plain'], body: 'hello', contentLength: '0005' }),
     expect: accept(),

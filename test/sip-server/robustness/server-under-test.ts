@@ -1,0 +1,70 @@
+/**
+ * The real embedded SIP server started in-process with an unmodified
+ * drachtio-srf app connected to it, for the robustness tests: OPTIONS are
+ * answered 200, INVITEs either become real dialogs (createUAS) or are refused
+ * 486, and every request the app sees is recorded by Call-ID.
+ */
+import type Srf from 'drachtio-srf';
+import { connectApp, disconnectApp, startServer, type Harness } from '../../support/harness.js';
+import type { Transport } from './raw-client.js';
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly body: string;
+  get(header: string): string | undefined;
+}
+
+export interface ServerUnderTest {
+  readonly harness: Harness;
+  /** Requests the app received, by Call-ID. */
+  readonly seen: Map<string, SeenRequest>;
+  port(transport: Transport): number;
+  stop(): Promise<void>;
+}
+
+export const ANSWER_SDP = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+
+interface SrfReq {
+  readonly method: string;
+  readonly body: string | undefined;
+  get(name: string): string | undefined;
+}
+interface SrfRes {
+  send(status: number): void;
+}
+
+export async function startServerUnderTest(opts: { maxMessageBytes: number; invite: 'dialog' | 'busy' }): Promise<ServerUnderTest> {
+  // Short RFC timers so that transactions left by the tests end within seconds.
+  const harness = await startServer({ cdrs: false, maxMessageBytes: opts.maxMessageBytes, timers: { t1Ms: 50, t2Ms: 400, t4Ms: 500, appResponseTimeoutMs: 5000 } });
+  const seen = new Map<string, SeenRequest>();
+  const record = (req: SrfReq): void => {
+    const callId = req.get('Call-ID');
+    if (callId !== undefined) seen.set(callId, { method: req.method, body: req.body ?? '', get: (h) => req.get(h) });
+  };
+  let srf: Srf;
+  try {
+    srf = await connectApp(harness, (app) => {
+      app.use('options', (req: SrfReq, res: SrfRes) => {
+        record(req);
+        res.send(200);
+      });
+      app.invite((req: SrfReq, res: SrfRes) => {
+        record(req);
+        if (opts.invite === 'busy') res.send(486);
+        else void app.createUAS(req as never, res as never, { localSdp: ANSWER_SDP }).catch(() => undefined);
+      });
+    });
+  } catch (e) {
+    await harness.stop();
+    throw e;
+  }
+  return {
+    harness,
+    seen,
+    port: (t) => (t === 'UDP' ? harness.udp.port : harness.tcp.port),
+    stop: async () => {
+      disconnectApp(srf);
+      await harness.stop();
+    },
+  };
+}
