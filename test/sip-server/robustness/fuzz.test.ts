@@ -26,6 +26,7 @@ beforeAll(async () => {
 });
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
+  expect(sut.errors, 'the server logged no internal error').toEqual([]);
 });
 afterAll(async () => {
   await sut.stop();

@@ -5,6 +5,7 @@
  * 486, and every request the app sees is recorded by Call-ID.
  */
 import type Srf from 'drachtio-srf';
+import { createLogger } from '../../../src/observability/logger.js';
 import { connectApp, disconnectApp, startServer, type Harness } from '../../support/harness.js';
 import type { Transport } from './raw-client.js';
 
@@ -18,6 +19,11 @@ export interface ServerUnderTest {
   readonly harness: Harness;
   /** Requests the app received, by Call-ID. */
   readonly seen: Map<string, SeenRequest>;
+  /**
+   * Error-level log lines of the server. The server catches exceptions from
+   * message handling to keep serving; this is where such a hidden failure shows.
+   */
+  readonly errors: string[];
   port(transport: Transport): number;
   stop(): Promise<void>;
 }
@@ -35,7 +41,10 @@ interface SrfRes {
 
 export async function startServerUnderTest(opts: { maxMessageBytes: number; invite: 'dialog' | 'busy' }): Promise<ServerUnderTest> {
   // Short RFC timers so that transactions left by the tests end within seconds.
-  const harness = await startServer({ cdrs: false, maxMessageBytes: opts.maxMessageBytes, timers: { t1Ms: 50, t2Ms: 400, t4Ms: 500, appResponseTimeoutMs: 5000 } });
+  const errors: string[] = [];
+  // Silent but for errors, which are kept for the tests to check.
+  const logger = createLogger({ level: 'error', destination: { write: (line: string) => void errors.push(line) } });
+  const harness = await startServer({ cdrs: false, logger, maxMessageBytes: opts.maxMessageBytes, timers: { t1Ms: 50, t2Ms: 400, t4Ms: 500, appResponseTimeoutMs: 5000 } });
   const seen = new Map<string, SeenRequest>();
   const record = (req: SrfReq): void => {
     const callId = req.get('Call-ID');
@@ -61,6 +70,7 @@ export async function startServerUnderTest(opts: { maxMessageBytes: number; invi
   return {
     harness,
     seen,
+    errors,
     port: (t) => (t === 'UDP' ? harness.udp.port : harness.tcp.port),
     stop: async () => {
       disconnectApp(srf);

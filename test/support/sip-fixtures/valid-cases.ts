@@ -165,6 +165,17 @@ export const VALID_CASES: readonly TortureCase[] = [
     appBody: Buffer.from('hello'),
   },
   {
+    name: 'unreasonable but legal values at the edge of their ranges: CSeq 2**31-1, Expires 2**32-1, Max-Forwards 255, q=0.000 (RFC 3261 §8.1.1.5, §20.19, §20.22, §20.10)',
+    build: (c) =>
+      requestBytes(c, {
+        cseq: '2147483647 OPTIONS',
+        maxForwards: '255',
+        contact: `<sip:robot@${c.host}:${c.port}>;q=0.000;expires=4294967295`,
+        extra: ['Expires: 4294967295', 'Min-Expires: 0000000000000000000000000000001', 'Retry-After: 4294967295'],
+      }),
+    expect: accept(),
+  },
+  {
     name: 'Max-Forwards of zero is legal at a UAS (RFC 3261 §20.22; RFC 4475 §3.3.11)',
     build: (c) => requestBytes(c, { maxForwards: '0' }),
     expect: accept(),
