@@ -136,7 +136,11 @@ export class PromptRenderer {
       case 'ringback':
         return ringbackCycle(source.plan, PLAYBACK_RATE);
       case 'sequence': {
-        const parts = await Promise.all(source.parts.map(async (p) => decodeMulawWav(await readFile((await this.render(p)).path))!));
+        // allSettled: no part's render may outlive this one (and write into a cache being torn down).
+        const settled = await Promise.allSettled(source.parts.map(async (p) => decodeMulawWav(await readFile((await this.render(p)).path))!));
+        const failed = settled.find((r) => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
+        const parts = settled.map((r) => (r as PromiseFulfilledResult<Int16Array>).value);
         return concatWithGaps(parts, Math.round((source.gapMs * PLAYBACK_RATE) / 1000));
       }
     }
