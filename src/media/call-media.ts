@@ -14,9 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import { MediaCancelledError, MediaStateError, PromptRenderError } from './media-errors.js';
-import { CallMonitor, type CallMonitorStats } from './monitor/call-monitor.js';
-import type { MonitorOutput} from './monitor/monitor-output.js';
-import { type MonitorDestination } from './monitor/monitor-output.js';
+import { CallMonitoring, type MonitorOptions, type MonitorSession } from './monitor/call-monitoring.js';
 import type { NgCallStatsReply, NgOfferRequest } from './ng/ng-types.js';
 import type { RenderedPrompt } from './prompts/prompt-renderer.js';
 import type { RtpengineInstance } from './rtpengine/rtpengine-pool.js';
@@ -37,31 +35,6 @@ export interface SdpOptions {
   readonly record?: boolean;
 }
 
-export interface MonitorOptions {
-  /** The supervisor's label in the relay leg (default supervisor-N). */
-  readonly label?: string;
-  /** Send the mix straight to this RTP destination (no SDP involved). */
-  readonly destination?: MonitorDestination;
-  /**
-   * Without a destination: relay the mix to the supervisor's device through
-   * rtpengine (default; it handles NAT and codecs) or offer our socket
-   * directly (`false`).
-   */
-  readonly relay?: boolean;
-}
-
-/** One supervisor listening to the call. */
-export interface MonitorSession {
-  readonly label: string;
-  /** SDP to offer to the supervisor's device; undefined with a fixed destination. */
-  readonly offerSdp: string | undefined;
-  /** The device's SDP answer: from now on it receives the mix. */
-  accept(answerSdp: string): Promise<void>;
-  stats(): CallMonitorStats;
-  /** Stops this supervisor's stream (the subscription ends with the last one). Idempotent. */
-  close(): Promise<void>;
-}
-
 export interface CallMediaOptions {
   readonly callId: string;
   readonly instance: RtpengineInstance;
@@ -80,15 +53,23 @@ export class CallMedia {
   private releasing: Promise<void> | undefined;
   private isReleased = false;
   private readonly logger: Logger;
-  private monitorHub: Promise<CallMonitor> | undefined;
-  private readonly monitorSessions = new Set<MonitorSession>();
-  private readonly relayCalls = new Set<string>();
-  private supervisorCounter = 0;
+  private readonly monitoring: CallMonitoring;
 
   constructor(private readonly options: CallMediaOptions) {
     this.callId = options.callId;
     this.instance = options.instance;
     this.logger = options.logger.child({ callId: options.callId, rtpengine: options.instance.id });
+    this.monitoring = new CallMonitoring(
+      {
+        callId: this.callId,
+        client: this.instance.client,
+        isReleased: () => this.released,
+        labels: () => this.labels,
+        deleteRemote: (id) => this.deleteRemote(id),
+      },
+      options.monitor,
+      this.logger,
+    );
   }
 
   /** Aborted when the call's media is released: long operations listen to it. */
@@ -314,104 +295,10 @@ export class CallMedia {
    */
   async monitor(options: MonitorOptions = {}): Promise<MonitorSession> {
     this.assertActive('monitor');
-    const label = options.label ?? `supervisor-${++this.supervisorCounter}`;
-    if (!LABEL.test(label)) throw new MediaStateError(`supervisor label "${label}" must be lower-case letters, digits and "-"`);
-    const hub = await this.monitorHubFor();
-    const output = await hub.addOutput();
-    let relayCallId: string | undefined;
-    let offerSdp: string | undefined;
-    try {
-      if (options.destination !== undefined) {
-        output.setDestination(options.destination);
-      } else if (options.relay === false) {
-        offerSdp = output.sdpOffer();
-      } else {
-        relayCallId = `${this.callId}~${label}`;
-        this.relayCalls.add(relayCallId);
-        offerSdp = (
-          await this.instance.client.request('offer', {
-            'call-id': relayCallId,
-            'from-tag': 'mixer',
-            label: 'mixer',
-            sdp: output.sdpOffer(),
-            replace: ['origin', 'session-connection'],
-            ICE: 'remove',
-          })
-        ).sdp;
-      }
-    } catch (e) {
-      hub.removeOutput(output);
-      await this.dropHubIfUnused();
-      throw e;
+    if (options.label !== undefined && !LABEL.test(options.label)) {
+      throw new MediaStateError(`supervisor label "${options.label}" must be lower-case letters, digits and "-"`);
     }
-    return this.newMonitorSession(label, hub, output, offerSdp, relayCallId);
-  }
-
-  private newMonitorSession(label: string, hub: CallMonitor, output: MonitorOutput, offerSdp: string | undefined, relayCallId: string | undefined): MonitorSession {
-    let closed = false;
-    const session: MonitorSession = {
-      label,
-      offerSdp,
-      accept: async (answerSdp: string) => {
-        if (closed) throw new MediaStateError(`monitor session ${label} is closed`);
-        if (relayCallId === undefined) {
-          output.setRemoteSdp(answerSdp);
-          return;
-        }
-        const toMixer = await this.instance.client.request('answer', {
-          'call-id': relayCallId,
-          'from-tag': 'mixer',
-          'to-tag': label,
-          label,
-          sdp: answerSdp,
-          replace: ['origin', 'session-connection'],
-          ICE: 'remove',
-        });
-        output.setRemoteSdp(toMixer.sdp);
-      },
-      stats: () => hub.stats(),
-      close: async () => {
-        if (closed) return;
-        closed = true;
-        this.monitorSessions.delete(session);
-        hub.removeOutput(output);
-        if (relayCallId !== undefined && !this.released) {
-          this.relayCalls.delete(relayCallId);
-          await this.deleteRemote(relayCallId);
-        }
-        await this.dropHubIfUnused();
-      },
-    };
-    this.monitorSessions.add(session);
-    return session;
-  }
-
-  private monitorHubFor(): Promise<CallMonitor> {
-    if (this.monitorHub === undefined) {
-      const sources = this.labels.map((label) => ({ label, tag: label }));
-      const hub = CallMonitor.start({
-        client: this.instance.client,
-        callId: this.callId,
-        sources,
-        bindAddress: this.options.monitor.bindAddress,
-        jitterMs: this.options.monitor.jitterMs,
-        logger: this.logger,
-      });
-      this.monitorHub = hub;
-      hub.catch(() => {
-        if (this.monitorHub === hub) this.monitorHub = undefined;
-      });
-    }
-    return this.monitorHub;
-  }
-
-  private async dropHubIfUnused(): Promise<void> {
-    const pending = this.monitorHub;
-    if (pending === undefined || this.monitorSessions.size > 0) return;
-    const hub = await pending.catch(() => undefined);
-    if (hub === undefined || hub.outputCount > 0 || this.monitorSessions.size > 0) return;
-    this.monitorHub = undefined;
-    await hub.stop({ remote: !this.released });
+    return this.monitoring.open(options);
   }
 
   private async deleteRemote(callId: string): Promise<void> {
@@ -422,16 +309,10 @@ export class CallMedia {
     }
   }
 
-  private async releaseLocalParts(): Promise<void> {
+  /** Local clean-up; resolves with the supervisor relay legs still open at rtpengine. */
+  private async releaseLocalParts(): Promise<string[]> {
     this.lifetimeController.abort(new MediaCancelledError(`call ${this.callId} media released`, 0));
-    const sessions = [...this.monitorSessions];
-    this.monitorSessions.clear();
-    const hub = this.monitorHub;
-    this.monitorHub = undefined;
-    await Promise.all(sessions.map((s) => s.close()));
-    // The call's delete ends its subscription too: no separate unsubscribe.
-    const h = await hub?.catch(() => undefined);
-    await h?.stop({ remote: false });
+    return this.monitoring.closeAll();
   }
 
   /**
@@ -442,10 +323,8 @@ export class CallMedia {
   release(): Promise<void> {
     this.isReleased = true;
     this.releasing ??= (async () => {
-      await this.releaseLocalParts();
-      const remote = [this.callId, ...this.relayCalls];
-      this.relayCalls.clear();
-      await Promise.all(remote.map((id) => this.deleteRemote(id)));
+      const relays = await this.releaseLocalParts();
+      await Promise.all([this.callId, ...relays].map((id) => this.deleteRemote(id)));
       this.options.onReleased?.(this);
     })();
     return this.releasing;
@@ -455,7 +334,6 @@ export class CallMedia {
   releaseLocal(): Promise<void> {
     this.isReleased = true;
     this.releasing ??= (async () => {
-      this.relayCalls.clear();
       await this.releaseLocalParts();
       this.options.onReleased?.(this);
     })();

@@ -3,7 +3,8 @@
  * See docs/media.md.
  */
 export { MediaService, type MediaServiceOptions, type MediaServiceEvents } from './media-service.js';
-export { CallMedia, MAX_INLINE_PROMPT_BYTES, type MonitorOptions, type MonitorSession, type SdpOptions } from './call-media.js';
+export { CallMedia, MAX_INLINE_PROMPT_BYTES, type SdpOptions } from './call-media.js';
+export type { MonitorOptions, MonitorSession } from './monitor/call-monitoring.js';
 export type { WhisperOptions, WhisperResult } from './whisper.js';
 export type { MonitorDestination } from './monitor/monitor-output.js';
 export type { CallMonitorStats } from './monitor/call-monitor.js';

@@ -9,7 +9,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaService } from '../../src/media/media-service.js';
-import type { CallMedia, MonitorSession } from '../../src/media/call-media.js';
+import type { CallMedia } from '../../src/media/call-media.js';
+import type { MonitorSession } from '../../src/media/monitor/call-monitoring.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { bySsrc, median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor, type ToneStream } from '../support/rtp/rtp-endpoint.js';

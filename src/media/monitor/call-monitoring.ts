@@ -1,0 +1,183 @@
+/**
+ * The supervisors of one call: one shared CallMonitor (subscription + mix),
+ * started by the first supervisor and stopped after the last, and one
+ * MonitorSession per supervisor. A session reaches its supervisor's device
+ * through a relay leg in rtpengine (a separate rtpengine call
+ * `<callId>~<label>`: our output offers sendonly, the device answers), or
+ * straight from our socket, or to a fixed RTP destination.
+ */
+import type { Logger } from '../../observability/logger.js';
+import { MediaStateError } from '../media-errors.js';
+import type { NgClient } from '../ng/ng-client.js';
+import { CallMonitor, type CallMonitorStats } from './call-monitor.js';
+import type { MonitorDestination, MonitorOutput } from './monitor-output.js';
+
+export interface MonitorOptions {
+  /** The supervisor's label in the relay leg (default supervisor-N). */
+  readonly label?: string;
+  /** Send the mix straight to this RTP destination (no SDP involved). */
+  readonly destination?: MonitorDestination;
+  /**
+   * Without a destination: relay the mix to the supervisor's device through
+   * rtpengine (default; it handles NAT and codecs) or offer our socket
+   * directly (`false`).
+   */
+  readonly relay?: boolean;
+}
+
+/** One supervisor listening to the call. */
+export interface MonitorSession {
+  readonly label: string;
+  /** SDP to offer to the supervisor's device; undefined with a fixed destination. */
+  readonly offerSdp: string | undefined;
+  /** The device's SDP answer: from now on it receives the mix. */
+  accept(answerSdp: string): Promise<void>;
+  stats(): CallMonitorStats;
+  /** Stops this supervisor's stream (the subscription ends with the last one). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What monitoring needs from the call it belongs to. */
+export interface MonitoringHost {
+  readonly callId: string;
+  readonly client: NgClient;
+  isReleased(): boolean;
+  /** Labels of the call's parties now (they are the rtpengine tags). */
+  labels(): string[];
+  /** Best-effort delete of an rtpengine call (never throws). */
+  deleteRemote(callId: string): Promise<void>;
+}
+
+export class CallMonitoring {
+  private monitorHub: Promise<CallMonitor> | undefined;
+  private readonly monitorSessions = new Set<MonitorSession>();
+  private readonly relayCalls = new Set<string>();
+  private supervisorCounter = 0;
+
+  constructor(
+    private readonly host: MonitoringHost,
+    private readonly settings: { readonly bindAddress: string; readonly jitterMs: number },
+    private readonly logger: Logger,
+  ) {}
+
+  /** A new supervisor session (see CallMedia.monitor). */
+  async open(options: MonitorOptions): Promise<MonitorSession> {
+    const label = options.label ?? `supervisor-${++this.supervisorCounter}`;
+    const hub = await this.monitorHubFor();
+    const output = await hub.addOutput();
+    let relayCallId: string | undefined;
+    let offerSdp: string | undefined;
+    try {
+      if (options.destination !== undefined) {
+        output.setDestination(options.destination);
+      } else if (options.relay === false) {
+        offerSdp = output.sdpOffer();
+      } else {
+        relayCallId = `${this.host.callId}~${label}`;
+        this.relayCalls.add(relayCallId);
+        offerSdp = (
+          await this.host.client.request('offer', {
+            'call-id': relayCallId,
+            'from-tag': 'mixer',
+            label: 'mixer',
+            sdp: output.sdpOffer(),
+            replace: ['origin', 'session-connection'],
+            ICE: 'remove',
+          })
+        ).sdp;
+      }
+    } catch (e) {
+      hub.removeOutput(output);
+      await this.dropHubIfUnused();
+      throw e;
+    }
+    return this.newMonitorSession(label, hub, output, offerSdp, relayCallId);
+  }
+
+  private newMonitorSession(label: string, hub: CallMonitor, output: MonitorOutput, offerSdp: string | undefined, relayCallId: string | undefined): MonitorSession {
+    let closed = false;
+    const session: MonitorSession = {
+      label,
+      offerSdp,
+      accept: async (answerSdp: string) => {
+        if (closed) throw new MediaStateError(`monitor session ${label} is closed`);
+        if (relayCallId === undefined) {
+          output.setRemoteSdp(answerSdp);
+          return;
+        }
+        const toMixer = await this.host.client.request('answer', {
+          'call-id': relayCallId,
+          'from-tag': 'mixer',
+          'to-tag': label,
+          label,
+          sdp: answerSdp,
+          replace: ['origin', 'session-connection'],
+          ICE: 'remove',
+        });
+        output.setRemoteSdp(toMixer.sdp);
+      },
+      stats: () => hub.stats(),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.monitorSessions.delete(session);
+        hub.removeOutput(output);
+        if (relayCallId !== undefined && !this.host.isReleased()) {
+          this.relayCalls.delete(relayCallId);
+          await this.host.deleteRemote(relayCallId);
+        }
+        await this.dropHubIfUnused();
+      },
+    };
+    this.monitorSessions.add(session);
+    return session;
+  }
+
+  private monitorHubFor(): Promise<CallMonitor> {
+    if (this.monitorHub === undefined) {
+      const sources = this.host.labels().map((label) => ({ label, tag: label }));
+      const hub = CallMonitor.start({
+        client: this.host.client,
+        callId: this.host.callId,
+        sources,
+        bindAddress: this.settings.bindAddress,
+        jitterMs: this.settings.jitterMs,
+        logger: this.logger,
+      });
+      this.monitorHub = hub;
+      hub.catch(() => {
+        if (this.monitorHub === hub) this.monitorHub = undefined;
+      });
+    }
+    return this.monitorHub;
+  }
+
+  private async dropHubIfUnused(): Promise<void> {
+    const pending = this.monitorHub;
+    if (pending === undefined || this.monitorSessions.size > 0) return;
+    const hub = await pending.catch(() => undefined);
+    if (hub === undefined || hub.outputCount > 0 || this.monitorSessions.size > 0) return;
+    this.monitorHub = undefined;
+    await hub.stop({ remote: !this.host.isReleased() });
+  }
+
+  /**
+   * The call is being released: close every session and the mix locally (the
+   * call's delete ends the subscription). Resolves with the relay legs still
+   * open at rtpengine, for the caller to delete (or not, if rtpengine is gone).
+   */
+  async closeAll(): Promise<string[]> {
+    const sessions = [...this.monitorSessions];
+    this.monitorSessions.clear();
+    const hub = this.monitorHub;
+    this.monitorHub = undefined;
+    const relays = [...this.relayCalls];
+    this.relayCalls.clear();
+    await Promise.all(sessions.map((s) => s.close()));
+    const h = await hub?.catch(() => undefined);
+    await h?.stop({ remote: false });
+    return relays;
+  }
+}
+
+
