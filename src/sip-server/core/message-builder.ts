@@ -4,7 +4,7 @@
  * the header rules for what apps may supply (drachtio spec §2.7).
  */
 import { canonicalName, headerKey } from '../message/header-names.js';
-import { withTag } from '../message/name-addr.js';
+import { tagOf, withTag } from '../message/name-addr.js';
 import { SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import { formatHostPort } from '../message/uri.js';
 import type { ListenerInfo } from '../transport/types.js';
@@ -32,6 +32,8 @@ export const REASONS: Readonly<Record<number, string>> = {
 const SERVER_OWNED = new Set(['via', 'route', 'record-route', 'rseq', 'content-length']);
 /** Headers copied from the request into every response (§8.2.6.2). */
 const FROM_REQUEST = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+/** Methods whose 101–299 responses to an out-of-dialog request establish a dialog (§12.1, RFC 6665, RFC 3515). */
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 
 export function hostPortOf(listener: ListenerInfo): string {
   return formatHostPort(listener.advertisedHost, listener.port);
@@ -93,10 +95,20 @@ export interface ResponseOptions {
   readonly body?: Buffer;
 }
 
-/** A response to `request`: Via, From, To (+tag), Call-ID and CSeq copied from it (§8.2.6.2). */
+/**
+ * A response to `request`: Via, From, To (+tag), Call-ID and CSeq copied from
+ * it (§8.2.6.2), and Record-Route when the response establishes a dialog (§12.1.1).
+ */
 export function buildResponse(request: SipRequest, status: number, options: ResponseOptions = {}): SipResponse {
   const fields: HeaderField[] = [];
+  // §12.1.1: a response that establishes a dialog carries every Record-Route of
+  // the request, in order, so the caller's side learns the same route set.
+  const establishesDialog = status > 100 && status < 300 && DIALOG_CREATING.has(request.method) && tagOf(request.headers.get('to') ?? '') === undefined;
   for (const f of request.headers.fields) {
+    if (f.key === 'record-route' && establishesDialog) {
+      fields.push({ name: f.name, key: f.key, value: f.value });
+      continue;
+    }
     if (!FROM_REQUEST.has(f.key)) continue;
     if (f.key === 'to' && options.toTag !== undefined && status > 100) {
       fields.push({ name: f.name, key: f.key, value: withTag(f.value, options.toTag) });

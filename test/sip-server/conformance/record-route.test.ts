@@ -1,0 +1,68 @@
+/**
+ * RFC 3261 §12.1.1: a UAS response that establishes a dialog (101–199 with a
+ * To tag, 2xx) copies every Record-Route of the request, in order, with all
+ * parameters; §12.2.1.1: the UAS then sends its in-dialog requests to the
+ * first entry of that route set. A proxy in front of the server (Kamailio,
+ * a carrier SBC) depends on both: without the copied Record-Route the caller
+ * sends its ACK and BYE around the proxy.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type Srf from 'drachtio-srf';
+import { connectApp, disconnectApp, startServer, type Harness } from '../../support/harness.js';
+import { request, respond, sdp, SipPeer, uniq } from '../../support/sip-peer.js';
+
+let h: Harness;
+let proxy: SipPeer;
+let srf: Srf | undefined;
+
+beforeEach(async () => {
+  h = await startServer({ timers: { t1Ms: 40, t2Ms: 320, t4Ms: 400, appResponseTimeoutMs: 5000 } });
+  proxy = await SipPeer.create('udp');
+});
+afterEach(async () => {
+  if (srf !== undefined) disconnectApp(srf);
+  srf = undefined;
+  await proxy.close();
+  await h.stop();
+});
+
+/** Two Record-Route header fields, the first with two values, as a chain of proxies writes them. */
+function recordRoutes(): { fields: string[]; values: string[] } {
+  const values = [`<sip:127.0.0.1:${proxy.port};lr;ftag=abc>`, '<sip:edge.example.invalid;lr;r2=on>', '<sip:[2001:db8::1]:5080;transport=tcp;lr>'];
+  return { fields: [`Record-Route: ${values[0]}, ${values[1]}`, `Record-Route: ${values[2]}`], values };
+}
+
+describe('Record-Route in dialog-establishing responses (RFC 3261 §12.1.1)', () => {
+  it('the 180 and the 200 to an INVITE carry the request’s Record-Route values in order; the app’s BYE follows them', async () => {
+    srf = await connectApp(h, (s) =>
+      s.invite((req, res) => {
+        res.send(180);
+        void s.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => setTimeout(() => d.destroy(), 50));
+      }),
+    );
+    const rr = recordRoutes();
+    const callId = uniq('rr');
+    await proxy.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: proxy, callId, extra: rr.fields, body: sdp(4000) }), { port: h.udp.port });
+    const ringing = await proxy.waitResponse(180, 'INVITE');
+    expect(ringing.message.headers.entries('record-route')).toEqual(rr.values);
+    const ok = await proxy.waitResponse(200, 'INVITE');
+    expect(ok.message.headers.entries('record-route')).toEqual(rr.values);
+    await proxy.send(
+      request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: proxy, callId, fromTag: ok.info.fromTag!, toTag: ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }),
+      { port: h.udp.port },
+    );
+    // §12.2.1.1: the first route is loose (lr), so the BYE goes to it with the whole set as Route.
+    const bye = await proxy.waitRequest('BYE');
+    expect(bye.message.headers.entries('route')).toEqual(rr.values);
+    expect(bye.message.uri).toBe(`sip:caller@127.0.0.1:${proxy.port}`);
+    await proxy.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+  });
+
+  it('a final error response establishes no dialog and carries no Record-Route', async () => {
+    srf = await connectApp(h, (s) => s.invite((_req, res) => res.send(486)));
+    const rr = recordRoutes();
+    await proxy.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: proxy, extra: rr.fields, body: sdp(4000) }), { port: h.udp.port });
+    const busy = await proxy.waitResponse(486, 'INVITE');
+    expect(busy.message.headers.entries('record-route')).toEqual([]);
+  });
+});
