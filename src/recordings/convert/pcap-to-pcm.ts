@@ -7,7 +7,6 @@
  * becomes silence as long as the pause was. Files are streamed chunk by chunk
  * with back-pressure from the output, so memory stays bounded.
  */
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -56,6 +55,8 @@ export interface PcmConversionReport {
   /** Bytes of a cut-off last record, per file that had one. */
   truncatedTail: Record<string, number>;
 }
+
+const READ_BYTES = 256 * 1024;
 
 interface Segment {
   readonly file: string;
@@ -167,6 +168,7 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
 
   const emitCaller = (pos: number, samples: Int16Array): void => timeline.write(0, pos, samples);
   const emitAgent = (pos: number, samples: Int16Array): void => timeline.write(1, pos, samples);
+  const readBuffer = Buffer.allocUnsafe(READ_BYTES);
   for (const segment of found) {
     tracks.caller.startSegment();
     tracks.agent.startSegment();
@@ -194,10 +196,15 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
       const arrival = ((rec.timeMicros - originMicros) * SAMPLE_RATE) / 1e6;
       tracks[flow.party].place(rtp, arrival, flow.party === 'caller' ? emitCaller : emitAgent);
     });
-    const stream = createReadStream(segment.file, { highWaterMark: 256 * 1024, signal: input.signal });
+    // One read buffer for the whole file: the parser uses each record synchronously and copies
+    // only a record split across reads, so nothing per chunk is left for the garbage collector.
+    const fh = await open(segment.file, 'r');
     try {
-      for await (const chunk of stream) {
-        parser.push(chunk as Buffer);
+      for (;;) {
+        input.signal?.throwIfAborted();
+        const { bytesRead } = await fh.read(readBuffer, 0, readBuffer.length, null);
+        if (bytesRead === 0) break;
+        parser.push(readBuffer.subarray(0, bytesRead));
         if (outputError !== undefined) throw outputError;
         if (needDrain) {
           needDrain = false;
@@ -205,7 +212,7 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
         }
       }
     } finally {
-      stream.destroy();
+      await fh.close();
     }
     const tail = parser.end();
     if (tail > 0) report.truncatedTail[segment.file] = tail;

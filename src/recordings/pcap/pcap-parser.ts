@@ -61,45 +61,67 @@ export class PcapParser {
 
   /** Feeds the next bytes of the file. Throws RecordingFormatError on a corrupt file. */
   push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.carry.length > 0) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = Buffer.alloc(0);
-    }
     let pos = 0;
+    // A record (or the file header) split across chunks is completed in a small buffer of its
+    // own; the rest of the chunk is parsed in place, never copied.
+    while (this.carry.length > 0 && pos < chunk.length) {
+      const need = this.bytesNeeded(this.carry);
+      const take = Math.min(need - this.carry.length, chunk.length - pos);
+      this.carry = Buffer.concat([this.carry, chunk.subarray(pos, pos + take)]);
+      pos += take;
+      if (this.carry.length < need) return;
+      if (this.bytesNeeded(this.carry) > this.carry.length) continue; // header complete, body pending
+      const whole = this.carry;
+      this.carry = Buffer.alloc(0);
+      this.consume(whole, 0);
+    }
+    const rest = this.consume(chunk, pos);
+    if (rest < chunk.length) this.carry = Buffer.from(chunk.subarray(rest));
+  }
+
+  /** Bytes needed for the header or record that starts at the beginning of `b`. */
+  private bytesNeeded(b: Buffer): number {
+    if (this.header === undefined) return GLOBAL_HEADER;
+    if (b.length < RECORD_HEADER) return RECORD_HEADER;
+    return RECORD_HEADER + this.includedLength(b, 0);
+  }
+
+  private includedLength(buf: Buffer, pos: number): number {
+    const header = this.header!;
+    const included = header.bigEndian ? buf.readUInt32BE(pos + 8) : buf.readUInt32LE(pos + 8);
+    if (included > MAX_RECORD || included > Math.max(header.snapLength, 65_535) + 65_536) {
+      throw new RecordingFormatError(
+        `${this.source}: corrupt pcap record at byte ${this.offset}: it claims ${included} captured bytes (snap length ${header.snapLength})`,
+      );
+    }
+    return included;
+  }
+
+  /** Parses every whole header/record in buf from pos; returns where the unparsed rest starts. */
+  private consume(buf: Buffer, from: number): number {
+    let pos = from;
     if (this.header === undefined) {
-      if (buf.length < GLOBAL_HEADER) {
-        this.carry = Buffer.from(buf);
-        return;
-      }
-      this.header = this.readGlobalHeader(buf);
-      pos = GLOBAL_HEADER;
+      if (buf.length - pos < GLOBAL_HEADER) return pos;
+      this.header = this.readGlobalHeader(buf.subarray(pos, pos + GLOBAL_HEADER));
+      pos += GLOBAL_HEADER;
       this.offset = GLOBAL_HEADER;
     }
     const header = this.header;
     const be = header.bigEndian;
     const fracScale = header.nanosecond ? 0.001 : 1;
     while (buf.length - pos >= RECORD_HEADER) {
+      const included = this.includedLength(buf, pos);
+      if (buf.length - pos - RECORD_HEADER < included) break;
       const seconds = be ? buf.readUInt32BE(pos) : buf.readUInt32LE(pos);
       const fraction = be ? buf.readUInt32BE(pos + 4) : buf.readUInt32LE(pos + 4);
-      const included = be ? buf.readUInt32BE(pos + 8) : buf.readUInt32LE(pos + 8);
       const original = be ? buf.readUInt32BE(pos + 12) : buf.readUInt32LE(pos + 12);
-      if (included > MAX_RECORD || included > Math.max(header.snapLength, 65_535) + 65_536) {
-        throw new RecordingFormatError(
-          `${this.source}: corrupt pcap record at byte ${this.offset}: it claims ${included} captured bytes (snap length ${header.snapLength})`,
-        );
-      }
-      if (buf.length - pos - RECORD_HEADER < included) break;
       const start = pos + RECORD_HEADER;
-      this.onRecord(
-        { timeMicros: seconds * 1e6 + fraction * fracScale, data: buf.subarray(start, start + included), originalLength: original },
-        header,
-      );
+      this.onRecord({ timeMicros: seconds * 1e6 + fraction * fracScale, data: buf.subarray(start, start + included), originalLength: original }, header);
       this.records++;
       pos = start + included;
       this.offset += RECORD_HEADER + included;
     }
-    if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos));
+    return pos;
   }
 
   /**
