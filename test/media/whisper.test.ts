@@ -84,8 +84,10 @@ describe('whisper (block the call, play to the agent, ringback to the caller, un
     expect([...agentBefore.keys()]).not.toContain(callerTone.ssrcs[0]);
     for (const pcm of agentBefore.values()) expect(toneDominatedWindows(pcm, 440, 2000)).toBe(0);
     expect(agentBefore.size).toBe(1);
-    const played = [...agentBefore.values()][0]!;
-    expect(played.length).toBeGreaterThan(0.95 * reference.length);
+    // The prompt's whole stream (its tail may still be in flight at the bridge on a busy machine).
+    const promptSsrc = [...agentBefore.keys()][0]!;
+    const played = streamPcm(agent.received.filter((p) => p.ssrc === promptSsrc));
+    expect(played.length).toBeGreaterThan(0.97 * reference.length);
     expect(bestCorrelation(played, reference.subarray(0, Math.min(reference.length, played.length - 1600)), 1600).correlation).toBeGreaterThan(0.95);
 
     // The caller, before the bridge: ringback (440 + 480 Hz), no agent audio, and nothing like the whisper.
@@ -100,8 +102,8 @@ describe('whisper (block the call, play to the agent, ringback to the caller, un
     }
 
     // After the bridge: each hears the other, and only the other.
-    const agentAfter = streams(agent, bridge + 100, Infinity);
-    const callerAfter = streams(caller, bridge + 100, Infinity);
+    const agentAfter = streams(agent, bridge + 300, Infinity);
+    const callerAfter = streams(caller, bridge + 300, Infinity);
     expect([...agentAfter.keys()]).toEqual(callerTone.ssrcs);
     expect([...callerAfter.keys()]).toEqual(agentTone.ssrcs);
     expect(median(toneLevels(agentAfter.get(callerTone.ssrcs[0]!)!, 440))).toBeGreaterThan(7000);
