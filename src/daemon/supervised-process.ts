@@ -23,6 +23,13 @@ export interface SupervisedProcessOptions {
   /** Restart after an unexpected exit (default on), with exponential back-off. */
   readonly restart?: { readonly enabled: boolean; readonly minDelayMs?: number; readonly maxDelayMs?: number };
   readonly stopGraceMs?: number;
+  /**
+   * Run the daemon in its own process group and signal the whole group: for
+   * daemons that fork workers (Kamailio), so none outlives a stop or a kill.
+   */
+  readonly processGroup?: boolean;
+  /** Every chunk the daemon prints (e.g. to watch its log for events). */
+  readonly onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   readonly logger: Logger;
 }
 
@@ -68,10 +75,17 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
 
   private async spawnAndWait(): Promise<void> {
     const { name, command, args, cwd, env, logger } = this.options;
-    const child = spawn(command, [...args], { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...args], { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.processGroup === true });
     this.child = child;
-    child.stdout?.on('data', (c: Buffer) => this.tail.push(c));
-    child.stderr?.on('data', (c: Buffer) => this.tail.push(c));
+    const onOutput = this.options.onOutput;
+    child.stdout?.on('data', (c: Buffer) => {
+      this.tail.push(c);
+      onOutput?.(c, 'stdout');
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      this.tail.push(c);
+      onOutput?.(c, 'stderr');
+    });
     let spawnError: Error | undefined;
     child.on('error', (e) => {
       spawnError = e;
@@ -138,7 +152,20 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
   }
 
   private killChild(child: ChildProcess): void {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) this.signal(child, 'SIGKILL');
+  }
+
+  /** Signals the daemon, or its whole process group when it has one. */
+  private signal(child: ChildProcess, signal: NodeJS.Signals): void {
+    if (this.options.processGroup === true && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, signal);
+        return;
+      } catch {
+        // the group is gone already; fall back to the child itself
+      }
+    }
+    child.kill(signal);
   }
 
   /** Stops the daemon (SIGTERM, then SIGKILL after the grace period). Idempotent. */
@@ -149,11 +176,19 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
+    this.signal(child, 'SIGTERM');
     const grace = sleep(this.options.stopGraceMs ?? 3000).then(() => 'timeout' as const);
     if ((await Promise.race([exited.then(() => 'exited' as const), grace])) === 'timeout') {
-      child.kill('SIGKILL');
+      this.signal(child, 'SIGKILL');
       await exited;
+    }
+    // Workers still exiting after their parent: make sure none is left behind.
+    if (this.options.processGroup === true && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the whole group is gone
+      }
     }
   }
 }
