@@ -60,6 +60,8 @@ export class SipServer {
     this.transport = new TransportLayer({
       listeners: options.listen,
       maxMessageBytes: options.maxMessageBytes,
+      // as long as a client transaction waits for a response (Timer B/F)
+      messageDeadlineMs: 64 * options.timers.t1Ms,
       onMessage: (data, flow) => this.onNetworkMessage(data, flow),
       onStreamError: (reason, status, head, flow) => this.onStreamError(reason, status, head, flow),
     });
@@ -163,6 +165,15 @@ export class SipServer {
       // RFC 5626 keep-alive over UDP (CRLF or double CRLF): nothing to process.
       return;
     }
+    try {
+      this.handleNetworkMessage(data, flow);
+    } catch (e) {
+      // A bug must never take the server down: log it and keep serving.
+      this.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'error handling SIP message');
+    }
+  }
+
+  private handleNetworkMessage(data: Buffer, flow: Flow): void {
     const parsed = parseMessage(data, { stream: flow.transport !== 'udp', maxBytes: this.options.maxMessageBytes });
     if (!parsed.ok) {
       this.stats.malformed++;
@@ -170,28 +181,23 @@ export class SipServer {
       if (parsed.request !== undefined && parsed.request.method !== 'ACK') this.answerMalformed(parsed.request.headers, parsed.status, parsed.reason, flow);
       return;
     }
-    try {
-      if (parsed.message.kind === 'response') {
-        const key = `${parsed.info.via.branch ?? ''}\u0000${parsed.info.cseqMethod}`;
-        const entry = this.core.state.clientByKey.get(key);
-        if (entry === undefined) {
-          this.stats.strayResponses++;
-          return;
-        }
-        this.core.currentFlow = flow;
-        try {
-          entry.tx.onResponse(parsed.message, parsed.info);
-        } finally {
-          this.core.currentFlow = undefined;
-        }
+    if (parsed.message.kind === 'response') {
+      const key = `${parsed.info.via.branch ?? ''}\u0000${parsed.info.cseqMethod}`;
+      const entry = this.core.state.clientByKey.get(key);
+      if (entry === undefined) {
+        this.stats.strayResponses++;
         return;
       }
-      this.stampVia(parsed.message, parsed.info, flow);
-      this.incoming.onRequest(parsed.message, parsed.info, flow);
-    } catch (e) {
-      // A bug must never take the server down: log it and keep serving.
-      this.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'error handling SIP message');
+      this.core.currentFlow = flow;
+      try {
+        entry.tx.onResponse(parsed.message, parsed.info);
+      } finally {
+        this.core.currentFlow = undefined;
+      }
+      return;
     }
+    this.stampVia(parsed.message, parsed.info, flow);
+    this.incoming.onRequest(parsed.message, parsed.info, flow);
   }
 
   /** RFC 3261 §18.2.1 and RFC 3581: record where the request really came from in its top Via. */
@@ -309,7 +315,8 @@ function findTopViaEnd(value: string): number {
   let quote = false;
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
-    if (c === '"') quote = !quote;
+    if (quote && c === '\\') i++; // a quoted-pair: the next character is literal
+    else if (c === '"') quote = !quote;
     else if (c === ',' && !quote) return i;
   }
   return -1;

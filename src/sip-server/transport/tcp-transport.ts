@@ -15,6 +15,8 @@ export interface TcpTransportOptions {
   readonly maxMessageBytes: number;
   readonly maxConnections: number;
   readonly idleTimeoutMs: number;
+  /** A message started must be complete within this time, or the connection closes (slow senders). */
+  readonly messageDeadlineMs?: number;
   readonly onMessage: (data: Buffer, flow: Flow) => void;
   /** A framing error: the connection closes after this returns (answer 400 from `head` if possible). */
   readonly onStreamError: (reason: string, status: number, head: Buffer | undefined, flow: Flow) => void;
@@ -25,6 +27,8 @@ class Connection {
   connected: boolean;
   queued: { data: Buffer; onError: SendErrorHandler | undefined }[] = [];
   closed = false;
+  /** Running while part of a message is buffered. */
+  deadline: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
@@ -103,6 +107,7 @@ export class TcpTransport {
   private forget(conn: Connection, why: Error): void {
     if (conn.closed) return;
     conn.closed = true;
+    if (conn.deadline !== undefined) clearTimeout(conn.deadline);
     this.connections.delete(conn.id);
     const k = this.key(conn.address, conn.port);
     if (this.byRemote.get(k) === conn) this.byRemote.delete(k);
@@ -124,6 +129,15 @@ export class TcpTransport {
         this.forget(conn, new Error(ev.reason));
         return;
       }
+    }
+    // A peer that starts a message and trickles the rest (or never sends it) would hold the
+    // connection and its buffer forever, idle timeout notwithstanding: give it a deadline.
+    if (conn.framer.pending === 0) {
+      if (conn.deadline !== undefined) clearTimeout(conn.deadline);
+      conn.deadline = undefined;
+    } else if (conn.deadline === undefined) {
+      conn.deadline = setTimeout(() => conn.socket.destroy(), this.options.messageDeadlineMs ?? 32_000);
+      conn.deadline.unref();
     }
   }
 

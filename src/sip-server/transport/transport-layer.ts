@@ -19,6 +19,8 @@ export interface TransportLayerOptions {
   readonly maxMessageBytes: number;
   readonly maxConnections?: number;
   readonly idleTimeoutMs?: number;
+  /** How long a TCP peer may take to finish a message it started. */
+  readonly messageDeadlineMs?: number;
   readonly onMessage: (data: Buffer, flow: Flow) => void;
   readonly onStreamError: (reason: string, status: number, head: Buffer | undefined, flow: Flow) => void;
 }
@@ -53,6 +55,7 @@ export class TransportLayer {
             maxMessageBytes: options.maxMessageBytes,
             maxConnections: options.maxConnections ?? 10_000,
             idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
+            ...(options.messageDeadlineMs !== undefined ? { messageDeadlineMs: options.messageDeadlineMs } : {}),
             onMessage: options.onMessage,
             onStreamError: options.onStreamError,
           }),

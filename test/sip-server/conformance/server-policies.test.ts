@@ -127,3 +127,19 @@ describe('responses the server gives by itself', () => {
     expect(prack.message.headers.get('rack')).toBe(`1 ${inv.info.cseq} INVITE`);
   });
 });
+
+describe('slow TCP senders', () => {
+  it('a TCP connection that starts a message and does not finish it within 64·T1 is closed', async () => {
+    h = await startServer({ timers: { t1Ms: 20, t2Ms: 160, t4Ms: 200, appResponseTimeoutMs: 5000 } });
+    const { createConnection } = await import('node:net');
+    const c = createConnection({ host: '127.0.0.1', port: h.tcp.port });
+    closers.push(() => void c.destroy());
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    const closed = new Promise<number>((r) => c.once('close', () => r(Date.now())));
+    const start = Date.now();
+    c.write('OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKslow\r\n');
+    const t = await closed;
+    expect(t - start).toBeGreaterThanOrEqual(64 * 20 - 50);
+    expect(t - start).toBeLessThan(64 * 20 + 3000);
+  });
+});
