@@ -57,12 +57,13 @@ export class DialAgentsTask {
         }
         return (await this.connect(agent, attempt.dialog)) ? 'connected' : 'cancelled';
       }
+      // Decided before the release below, which marks the task cancelled to stop a hunt still running.
+      if (this.cancelled || session.ended) return 'cancelled';
+      reject(res, 'NO_AGENT');
+      return 'no-agent';
     } finally {
       await releaseRinging();
     }
-    if (this.cancelled || session.ended) return 'cancelled';
-    reject(res, 'NO_AGENT');
-    return 'no-agent';
   }
 
   private async tryAgent(agent: string): Promise<AgentAttempt> {
