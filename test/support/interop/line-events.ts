@@ -34,7 +34,7 @@ export class LineEvents<E> {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last events: ${JSON.stringify(this.all.slice(-6))}`));
       }, timeoutMs);
       this.waiters.push(waiter);
     });

@@ -1,0 +1,113 @@
+/**
+ * baresip, a real softphone, on both sides of the engine: as an agent that
+ * auto-answers (reached at a static SIP URI, registering nothing) and as a
+ * caller. Calls are placed, answered and hung up from either end; baresip's
+ * own call events (ctrl_tcp) say what it saw, SIPp's counts and the engine's
+ * status say the rest.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Baresip } from '../support/interop/baresip.js';
+import { startEngineNode, type EngineNode } from '../support/interop/engine-node.js';
+import { describeRun, freePort, runSipp, type SippResult } from '../support/sipp.js';
+
+function expectAll(r: SippResult, calls: number): void {
+  expect(r.stats.successful, describeRun(r)).toBe(calls);
+  expect(r.stats.failed, describeRun(r)).toBe(0);
+  expect(r.code, describeRun(r)).toBe(0);
+}
+
+describe('baresip as agent and as caller', () => {
+  let node: EngineNode;
+  let agent: Baresip;
+  let tcpAgent: Baresip;
+  let caller: Baresip | undefined;
+
+  beforeAll(async () => {
+    [agent, tcpAgent] = await Promise.all([Baresip.start({ user: 'agent', answer: 'auto' }), Baresip.start({ user: 'tcpagent', answer: 'auto' })]);
+    node = await startEngineNode({
+      queues: [
+        { id: 'softphone', numbers: ['4000'], agents: [agent.uri('udp')] },
+        { id: 'softphone-tcp', numbers: ['4001'], agents: [tcpAgent.uri('tcp')] },
+        { id: 'nobody', numbers: ['4009'], agents: [] },
+      ],
+    });
+  });
+
+  afterEach(async () => {
+    await caller?.stop();
+    caller = undefined;
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await agent?.stop();
+    await tcpAgent?.stop();
+  });
+
+  it('SIPp calls, baresip auto-answers, the caller hangs up: baresip sees the call established and closed', async () => {
+    const mark = agent.events.all.length;
+    const before = node.connected();
+    const r = await runSipp({ scenario: 'uac-basic.xml', remote: `127.0.0.1:${node.udpPort}`, port: await freePort(), transport: 'udp', calls: 1, service: '4000', pauseMs: 500 }).done;
+    expectAll(r, 1);
+    expect(node.connected() - before).toBe(1);
+    const established = await agent.waitEvent('CALL_ESTABLISHED', 5000, mark);
+    expect(established.direction).toBe('incoming');
+    await agent.waitEvent('CALL_CLOSED', 5000, mark);
+    await node.idle();
+  });
+
+  it('SIPp calls, baresip answers and then hangs up: the engine ends the caller’s leg with BYE', async () => {
+    const mark = agent.events.all.length;
+    const sipp = runSipp({ scenario: 'uac-wait-bye.xml', remote: `127.0.0.1:${node.udpPort}`, port: await freePort(), transport: 'udp', calls: 1, service: '4000' });
+    try {
+      await agent.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      const hangup = await agent.command('hangup');
+      expect(hangup.ok, hangup.data).toBe(true);
+      expectAll(await sipp.done, 1);
+    } finally {
+      sipp.kill();
+    }
+    await agent.waitEvent('CALL_CLOSED', 5000, mark);
+    await node.idle();
+  });
+
+  it('baresip calls baresip through the engine; the caller hangs up and the agent’s call closes', async () => {
+    caller = await Baresip.start({ user: 'caller', answer: 'manual' });
+    const agentMark = agent.events.all.length;
+    const dial = await caller.command('dial', `sip:4000@127.0.0.1:${node.udpPort}`);
+    expect(dial.ok, dial.data).toBe(true);
+    await caller.waitEvent('CALL_ESTABLISHED');
+    await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+    expect(node.sb.engine.liveCalls()).toHaveLength(1);
+    expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', dialed: '4000', agent: agent.uri('udp') });
+    const callerMark = caller.events.all.length;
+    expect((await caller.command('hangup')).ok).toBe(true);
+    await caller.waitEvent('CALL_CLOSED', 5000, callerMark);
+    await agent.waitEvent('CALL_CLOSED', 5000, agentMark);
+    await node.idle();
+  });
+
+  it('over TCP: baresip calls the engine over TCP and the agent is reached over TCP; the agent hangs up', async () => {
+    caller = await Baresip.start({ user: 'caller', answer: 'manual' });
+    const agentMark = tcpAgent.events.all.length;
+    const dial = await caller.command('dial', `sip:4001@127.0.0.1:${node.tcpPort};transport=tcp`);
+    expect(dial.ok, dial.data).toBe(true);
+    await caller.waitEvent('CALL_ESTABLISHED');
+    await tcpAgent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+    expect((await tcpAgent.command('hangup')).ok).toBe(true);
+    await caller.waitEvent('CALL_CLOSED');
+    await tcpAgent.waitEvent('CALL_CLOSED', 5000, agentMark);
+    await node.idle();
+  });
+
+  it('baresip calling a queue with no agent hears 480; calling an unknown number hears 404', async () => {
+    caller = await Baresip.start({ user: 'caller', answer: 'manual' });
+    expect((await caller.command('dial', `sip:4009@127.0.0.1:${node.udpPort}`)).ok).toBe(true);
+    const noAgent = await caller.waitEvent('CALL_CLOSED');
+    expect(noAgent.param).toMatch(/^480\b/);
+    const mark = caller.events.all.length;
+    expect((await caller.command('dial', `sip:9999@127.0.0.1:${node.udpPort}`)).ok).toBe(true);
+    const unknown = await caller.waitEvent('CALL_CLOSED', 10_000, mark);
+    expect(unknown.param).toMatch(/^404\b/);
+  });
+});
