@@ -13,7 +13,7 @@
  * taken again from the capture clock.
  */
 import { decodeG711, type G711Law } from '../../audio/g711.js';
-import type { RtpHeader } from '../rtp/rtp-header.js';
+import type { RtpView } from '../rtp/rtp-header.js';
 
 export type PartyRole = 'caller' | 'agent';
 
@@ -111,7 +111,7 @@ export class PartyTrack {
    * position (at once, or with the stream's first packets once it is
    * anchored). `arrival` is the capture time as a timeline position in samples.
    */
-  place(rtp: RtpHeader, arrival: number, emit: PlaceAudio): void {
+  place(rtp: RtpView, packet: Uint8Array, arrival: number, emit: PlaceAudio): void {
     this.stats.packets++;
     const law = G711_TYPES.get(rtp.payloadType);
     if (law === undefined) {
@@ -152,11 +152,11 @@ export class PartyTrack {
     s.seen[seq & (SEEN_WINDOW - 1)] = seq;
     this.stats.audioPackets++;
     if (!s.anchored) {
-      s.pending.push({ timestamp: ts, arrival, law, payload: Uint8Array.from(rtp.payload) });
+      s.pending.push({ timestamp: ts, arrival, law, payload: packet.slice(rtp.payloadStart, rtp.payloadEnd) });
       if (s.pending.length >= ANCHOR_PACKETS) this.anchor(s, emit);
       return;
     }
-    emit(s.anchorPosition + (ts - s.anchorTimestamp), this.decode(law, rtp.payload));
+    emit(s.anchorPosition + (ts - s.anchorTimestamp), this.decode(law, packet.subarray(rtp.payloadStart, rtp.payloadEnd)));
   }
 
   /** Anchors streams still collecting their first packets (end of a segment) and emits what they hold. */

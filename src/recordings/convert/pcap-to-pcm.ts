@@ -12,8 +12,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { RecordingFormatError } from '../errors.js';
 import { PcapParser } from '../pcap/pcap-parser.js';
-import { decodeUdp, formatAddress, isSupportedLinkType } from '../pcap/udp-datagram.js';
-import { parseRtp } from '../rtp/rtp-header.js';
+import { decodeUdp, formatAddress, isSupportedLinkType, UdpView } from '../pcap/udp-datagram.js';
+import { parseRtp, RtpView } from '../rtp/rtp-header.js';
 import { PartyTrack, SAMPLE_RATE, type PartyRole, type PartyStats } from './party-track.js';
 import { Timeline, type ChannelLayout } from './timeline.js';
 
@@ -71,8 +71,8 @@ async function firstPacketTime(file: string): Promise<number | undefined> {
     const head = Buffer.alloc(24 + 16);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     let first: number | undefined;
-    const parser = new PcapParser(file, (rec) => {
-      first ??= rec.timeMicros;
+    const parser = new PcapParser(file, (time) => {
+      first ??= time;
     });
     parser.push(head.subarray(0, bytesRead));
     if (bytesRead < 24) parser.end();
@@ -169,32 +169,36 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
   const emitCaller = (pos: number, samples: Int16Array): void => timeline.write(0, pos, samples);
   const emitAgent = (pos: number, samples: Int16Array): void => timeline.write(1, pos, samples);
   const readBuffer = Buffer.allocUnsafe(READ_BYTES);
+  // Reused for every packet: a day-long capture has tens of millions.
+  const udp = new UdpView();
+  const rtp = new RtpView();
   for (const segment of found) {
     tracks.caller.startSegment();
     tracks.agent.startSegment();
     let linkType = -1;
-    const parser = new PcapParser(segment.file, (rec, header) => {
+    const parser = new PcapParser(segment.file, (timeMicros, buf, start, end, header) => {
       if (linkType !== header.linkType) {
         if (!isSupportedLinkType(header.linkType)) {
           throw new RecordingFormatError(`${segment.file}: unsupported pcap link type ${header.linkType}`);
         }
         linkType = header.linkType;
       }
-      const udp = decodeUdp(linkType, rec.data);
-      if (typeof udp === 'string') return skip(udp);
+      const why = decodeUdp(linkType, buf, start, end, udp);
+      if (why !== undefined) return skip(why);
       const key = udp.dstPort * 65536 + udp.srcPort + (udp.ipVersion === 6 ? 2 ** 32 : 0);
       let flow = flows.get(key);
       if (flow === undefined) {
-        const party = assign(udp.srcAddress, udp.srcPort, udp.dstAddress, udp.dstPort);
+        const len = udp.addressLength;
+        const party = assign(buf.subarray(udp.srcOffset, udp.srcOffset + len), udp.srcPort, buf.subarray(udp.dstOffset, udp.dstOffset + len), udp.dstPort);
         flow = { party, report: report.flows[report.flows.length - 1]! };
         flows.set(key, flow);
       }
       flow.report.packets++;
       if (flow.party === undefined) return skip('unassigned-flow');
-      const rtp = parseRtp(udp.payload);
-      if (typeof rtp === 'string') return skip(rtp);
-      const arrival = ((rec.timeMicros - originMicros) * SAMPLE_RATE) / 1e6;
-      tracks[flow.party].place(rtp, arrival, flow.party === 'caller' ? emitCaller : emitAgent);
+      const notRtp = parseRtp(buf, udp.payloadStart, udp.payloadEnd, rtp);
+      if (notRtp !== undefined) return skip(notRtp);
+      const arrival = ((timeMicros - originMicros) * SAMPLE_RATE) / 1e6;
+      tracks[flow.party].place(rtp, buf, arrival, flow.party === 'caller' ? emitCaller : emitAgent);
     });
     // One read buffer for the whole file: the parser uses each record synchronously and copies
     // only a record split across reads, so nothing per chunk is left for the garbage collector.

@@ -86,12 +86,12 @@ export class SealStream extends Transform {
     this.pendingBytes += chunk.length;
     this.plaintextBytes += chunk.length;
     // Keep at least one byte back: only end-of-stream tells which chunk is the last.
-    while (this.pendingBytes > this.chunkBytes) this.push(this.seal(this.takeBytes(this.chunkBytes), false));
+    while (this.pendingBytes > this.chunkBytes) this.seal(this.takeBytes(this.chunkBytes), false);
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.push(this.seal(this.takeBytes(this.pendingBytes), true));
+    this.seal(this.takeBytes(this.pendingBytes), true);
     done();
   }
 
@@ -104,12 +104,13 @@ export class SealStream extends Transform {
     return out;
   }
 
-  private seal(plain: Buffer, last: boolean): Buffer {
+  /** Pushes the chunk's ciphertext, then its tag (as two buffers: no copy to join them). */
+  private seal(plain: Buffer, last: boolean): void {
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce(this.index++, last), { authTagLength: TAG_BYTES });
     cipher.setAAD(this.header);
-    const body = cipher.update(plain);
+    this.push(cipher.update(plain));
     cipher.final();
-    return Buffer.concat([body, cipher.getAuthTag()]);
+    this.push(cipher.getAuthTag());
   }
 }
 
@@ -174,7 +175,7 @@ export class SealedFile {
     const record = this.chunkBytes + TAG_BYTES;
     const last = index === this.chunkCount - 1;
     const length = last ? this.plaintextLength - index * this.chunkBytes + TAG_BYTES : record;
-    const buf = Buffer.alloc(length);
+    const buf = Buffer.allocUnsafe(length);
     const { bytesRead } = await this.fh.read(buf, 0, length, this.header.length + index * record);
     if (bytesRead !== length) throw new RecordingIntegrityError(`${this.path}: chunk ${index} is cut short`);
     const decipher = createDecipheriv('aes-256-gcm', this.key, nonce(index, last), { authTagLength: TAG_BYTES });

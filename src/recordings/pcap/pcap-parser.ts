@@ -16,14 +16,13 @@ export interface PcapFileHeader {
   readonly bigEndian: boolean;
 }
 
-export interface PcapRecord {
-  /** Capture time in microseconds since the Unix epoch (fractional for nanosecond files). */
-  readonly timeMicros: number;
-  /** Captured bytes (a view into the parser's buffer: copy it to keep it). */
-  readonly data: Uint8Array;
-  /** Length of the packet on the wire (larger than data.length when truncated by the snap length). */
-  readonly originalLength: number;
-}
+/**
+ * Receives one record: its capture time in microseconds since the Unix epoch
+ * (fractional for nanosecond files) and its captured bytes as `buf[start, end)`
+ * — valid only during the call (copy to keep). No object is made per record:
+ * a long capture has tens of millions of them.
+ */
+export type PcapRecordHandler = (timeMicros: number, buf: Buffer, start: number, end: number, header: PcapFileHeader) => void;
 
 const GLOBAL_HEADER = 24;
 const RECORD_HEADER = 16;
@@ -48,7 +47,7 @@ export class PcapParser {
 
   constructor(
     private readonly source: string,
-    private readonly onRecord: (record: PcapRecord, header: PcapFileHeader) => void,
+    private readonly onRecord: PcapRecordHandler,
   ) {}
 
   get fileHeader(): PcapFileHeader | undefined {
@@ -114,9 +113,8 @@ export class PcapParser {
       if (buf.length - pos - RECORD_HEADER < included) break;
       const seconds = be ? buf.readUInt32BE(pos) : buf.readUInt32LE(pos);
       const fraction = be ? buf.readUInt32BE(pos + 4) : buf.readUInt32LE(pos + 4);
-      const original = be ? buf.readUInt32BE(pos + 12) : buf.readUInt32LE(pos + 12);
       const start = pos + RECORD_HEADER;
-      this.onRecord({ timeMicros: seconds * 1e6 + fraction * fracScale, data: buf.subarray(start, start + included), originalLength: original }, header);
+      this.onRecord(seconds * 1e6 + fraction * fracScale, buf, start, start + included, header);
       this.records++;
       pos = start + included;
       this.offset += RECORD_HEADER + included;

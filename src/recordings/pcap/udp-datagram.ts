@@ -25,14 +25,20 @@ export function isSupportedLinkType(linkType: number): boolean {
   return SUPPORTED.has(linkType);
 }
 
-export interface UdpDatagram {
-  readonly ipVersion: 4 | 6;
-  /** Source address bytes (4 or 16). View into the frame. */
-  readonly srcAddress: Uint8Array;
-  readonly dstAddress: Uint8Array;
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly payload: Uint8Array;
+/** Where a datagram's parts are in its frame; one instance is reused for every packet. */
+export class UdpView {
+  ipVersion: 4 | 6 = 4;
+  /** Offsets of the source and destination address bytes (4 or 16 of them). */
+  srcOffset = 0;
+  dstOffset = 0;
+  srcPort = 0;
+  dstPort = 0;
+  payloadStart = 0;
+  payloadEnd = 0;
+
+  get addressLength(): number {
+    return this.ipVersion === 4 ? 4 : 16;
+  }
 }
 
 export type SkipReason = 'not-ip' | 'not-udp' | 'fragment' | 'truncated';
@@ -47,43 +53,43 @@ function u16(b: Uint8Array, i: number): number {
   return (b[i]! << 8) | b[i + 1]!;
 }
 
-/** Offset of the IP header within a frame of the given link type, or a reason to skip it. */
-function ipOffset(linkType: number, frame: Uint8Array): number | SkipReason {
+/** Offset of the IP header for a frame at buf[start, end) of the given link type, or a reason to skip it. */
+function ipOffset(linkType: number, b: Uint8Array, start: number, end: number): number | SkipReason {
   switch (linkType) {
     case LinkTypes.RAW:
     case LinkTypes.RAW_BSD12:
     case LinkTypes.RAW_BSD14:
     case LinkTypes.IPV4:
     case LinkTypes.IPV6:
-      return 0;
+      return start;
     case LinkTypes.NULL: {
-      if (frame.length < 4) return 'truncated';
+      if (end - start < 4) return 'truncated';
       // The address family is in the capturing host's byte order: accept either.
-      const le = frame[0]! | (frame[1]! << 8);
-      const be = (frame[2]! << 8) | frame[3]!;
+      const le = b[start]! | (b[start + 1]! << 8);
+      const be = (b[start + 2]! << 8) | b[start + 3]!;
       const family = le !== 0 ? le : be;
-      return family === 2 || family === 24 || family === 28 || family === 30 ? 4 : 'not-ip';
+      return family === 2 || family === 24 || family === 28 || family === 30 ? start + 4 : 'not-ip';
     }
     case LinkTypes.ETHERNET: {
-      let off = 12;
-      if (frame.length < off + 2) return 'truncated';
-      let type = u16(frame, off);
+      let off = start + 12;
+      if (end < off + 2) return 'truncated';
+      let type = u16(b, off);
       while (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ) {
         off += 4;
-        if (frame.length < off + 2) return 'truncated';
-        type = u16(frame, off);
+        if (end < off + 2) return 'truncated';
+        type = u16(b, off);
       }
       return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? off + 2 : 'not-ip';
     }
     case LinkTypes.LINUX_SLL: {
-      if (frame.length < 16) return 'truncated';
-      const type = u16(frame, 14);
-      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? 16 : 'not-ip';
+      if (end - start < 16) return 'truncated';
+      const type = u16(b, start + 14);
+      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? start + 16 : 'not-ip';
     }
     case LinkTypes.LINUX_SLL2: {
-      if (frame.length < 20) return 'truncated';
-      const type = u16(frame, 0);
-      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? 20 : 'not-ip';
+      if (end - start < 20) return 'truncated';
+      const type = u16(b, start);
+      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? start + 20 : 'not-ip';
     }
     default:
       return 'not-ip';
@@ -94,40 +100,43 @@ function ipOffset(linkType: number, frame: Uint8Array): number | SkipReason {
 const IPV6_EXTENSIONS = new Set([0, 43, 60]);
 const IPV6_FRAGMENT = 44;
 
-/** Decodes one captured frame down to its UDP datagram. */
-export function decodeUdp(linkType: number, frame: Uint8Array): UdpDatagram | SkipReason {
-  const ip = ipOffset(linkType, frame);
+/**
+ * Decodes the frame at b[start, end) down to its UDP datagram, filling `out`
+ * (offsets into b); returns a reason instead when the frame is not one.
+ */
+export function decodeUdp(linkType: number, b: Uint8Array, start: number, end: number, out: UdpView): SkipReason | undefined {
+  const ip = ipOffset(linkType, b, start, end);
   if (typeof ip !== 'number') return ip;
-  if (frame.length < ip + 1) return 'truncated';
-  const version = frame[ip]! >> 4;
+  if (end < ip + 1) return 'truncated';
+  const version = b[ip]! >> 4;
   let udp: number;
-  let end: number;
-  let src: Uint8Array;
-  let dst: Uint8Array;
+  let limit: number;
   if (version === 4) {
-    if (frame.length < ip + 20) return 'truncated';
-    const ihl = (frame[ip]! & 0x0f) * 4;
-    const total = u16(frame, ip + 2);
-    const flagsFragment = u16(frame, ip + 6);
+    if (end < ip + 20) return 'truncated';
+    const ihl = (b[ip]! & 0x0f) * 4;
+    const total = u16(b, ip + 2);
+    const flagsFragment = u16(b, ip + 6);
     if ((flagsFragment & 0x2000) !== 0 || (flagsFragment & 0x1fff) !== 0) return 'fragment';
-    if (frame[ip + 9] !== IPPROTO_UDP) return 'not-udp';
-    src = frame.subarray(ip + 12, ip + 16);
-    dst = frame.subarray(ip + 16, ip + 20);
+    if (b[ip + 9] !== IPPROTO_UDP) return 'not-udp';
+    out.ipVersion = 4;
+    out.srcOffset = ip + 12;
+    out.dstOffset = ip + 16;
     udp = ip + ihl;
     // Some writers leave total length 0 (e.g. segmentation offload); trust the capture then.
-    end = total >= ihl ? Math.min(frame.length, ip + total) : frame.length;
+    limit = total >= ihl ? Math.min(end, ip + total) : end;
   } else if (version === 6) {
-    if (frame.length < ip + 40) return 'truncated';
-    const payloadLength = u16(frame, ip + 4);
-    let next = frame[ip + 6]!;
-    src = frame.subarray(ip + 8, ip + 24);
-    dst = frame.subarray(ip + 24, ip + 40);
+    if (end < ip + 40) return 'truncated';
+    const payloadLength = u16(b, ip + 4);
+    let next = b[ip + 6]!;
+    out.ipVersion = 6;
+    out.srcOffset = ip + 8;
+    out.dstOffset = ip + 24;
     udp = ip + 40;
-    end = payloadLength > 0 ? Math.min(frame.length, udp + payloadLength) : frame.length;
+    limit = payloadLength > 0 ? Math.min(end, udp + payloadLength) : end;
     for (let hops = 0; IPV6_EXTENSIONS.has(next) && hops < 8; hops++) {
-      if (frame.length < udp + 2) return 'truncated';
-      const following = frame[udp]!;
-      udp += (frame[udp + 1]! + 1) * 8;
+      if (end < udp + 2) return 'truncated';
+      const following = b[udp]!;
+      udp += (b[udp + 1]! + 1) * 8;
       next = following;
     }
     if (next === IPV6_FRAGMENT) return 'fragment';
@@ -135,17 +144,13 @@ export function decodeUdp(linkType: number, frame: Uint8Array): UdpDatagram | Sk
   } else {
     return 'not-ip';
   }
-  if (end < udp + 8) return 'truncated';
-  const udpLength = u16(frame, udp + 4);
-  const payloadEnd = udpLength >= 8 ? Math.min(end, udp + udpLength) : end;
-  return {
-    ipVersion: version === 4 ? 4 : 6,
-    srcAddress: src,
-    dstAddress: dst,
-    srcPort: u16(frame, udp),
-    dstPort: u16(frame, udp + 2),
-    payload: frame.subarray(udp + 8, payloadEnd),
-  };
+  if (limit < udp + 8) return 'truncated';
+  const udpLength = u16(b, udp + 4);
+  out.srcPort = u16(b, udp);
+  out.dstPort = u16(b, udp + 2);
+  out.payloadStart = udp + 8;
+  out.payloadEnd = udpLength >= 8 ? Math.min(limit, udp + udpLength) : limit;
+  return undefined;
 }
 
 /** Printable address (for logs and party matching), e.g. 127.0.0.1 or 2001:db8::1. */

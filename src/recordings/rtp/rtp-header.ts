@@ -5,44 +5,47 @@
  * 192–223), STUN, DTLS — is recognised and skipped by the caller.
  */
 
-export interface RtpHeader {
-  readonly payloadType: number;
-  readonly marker: boolean;
-  readonly sequence: number;
-  readonly timestamp: number;
-  readonly ssrc: number;
-  readonly payload: Uint8Array;
+/** One packet's header fields and where its payload is; one instance is reused for every packet. */
+export class RtpView {
+  payloadType = 0;
+  marker = false;
+  sequence = 0;
+  timestamp = 0;
+  ssrc = 0;
+  payloadStart = 0;
+  payloadEnd = 0;
 }
 
 export type RtpSkipReason = 'not-rtp' | 'rtcp' | 'malformed';
 
-export function parseRtp(packet: Uint8Array): RtpHeader | RtpSkipReason {
-  if (packet.length < 12) return 'not-rtp';
-  const b0 = packet[0]!;
+/** Parses the packet at b[start, end) into `out`, or says why it is not RTP audio to place. */
+export function parseRtp(b: Uint8Array, start: number, end: number, out: RtpView): RtpSkipReason | undefined {
+  if (end - start < 12) return 'not-rtp';
+  const b0 = b[start]!;
   if (b0 >> 6 !== 2) return 'not-rtp';
-  const b1 = packet[1]!;
+  const b1 = b[start + 1]!;
   const pt = b1 & 0x7f;
   if (pt >= 64 && pt <= 95) return 'rtcp';
   const csrcCount = b0 & 0x0f;
-  let offset = 12 + csrcCount * 4;
+  let offset = start + 12 + csrcCount * 4;
   if ((b0 & 0x10) !== 0) {
-    if (packet.length < offset + 4) return 'malformed';
-    const words = (packet[offset + 2]! << 8) | packet[offset + 3]!;
+    if (end < offset + 4) return 'malformed';
+    const words = (b[offset + 2]! << 8) | b[offset + 3]!;
     offset += 4 + words * 4;
   }
-  let end = packet.length;
+  let stop = end;
   if ((b0 & 0x20) !== 0) {
-    const padding = packet[packet.length - 1]!;
-    if (padding === 0 || padding > end - offset) return 'malformed';
-    end -= padding;
+    const padding = b[end - 1]!;
+    if (padding === 0 || padding > stop - offset) return 'malformed';
+    stop -= padding;
   }
-  if (offset > end) return 'malformed';
-  return {
-    payloadType: pt,
-    marker: (b1 & 0x80) !== 0,
-    sequence: (packet[2]! << 8) | packet[3]!,
-    timestamp: ((packet[4]! << 24) | (packet[5]! << 16) | (packet[6]! << 8) | packet[7]!) >>> 0,
-    ssrc: ((packet[8]! << 24) | (packet[9]! << 16) | (packet[10]! << 8) | packet[11]!) >>> 0,
-    payload: packet.subarray(offset, end),
-  };
+  if (offset > stop) return 'malformed';
+  out.payloadType = pt;
+  out.marker = (b1 & 0x80) !== 0;
+  out.sequence = (b[start + 2]! << 8) | b[start + 3]!;
+  out.timestamp = ((b[start + 4]! << 24) | (b[start + 5]! << 16) | (b[start + 6]! << 8) | b[start + 7]!) >>> 0;
+  out.ssrc = ((b[start + 8]! << 24) | (b[start + 9]! << 16) | (b[start + 10]! << 8) | b[start + 11]!) >>> 0;
+  out.payloadStart = offset;
+  out.payloadEnd = stop;
+  return undefined;
 }
