@@ -94,6 +94,13 @@ describe('HTTP CRM adapter', () => {
     expect(e.message).toContain('without confirming');
   });
 
+  it('treats a negative confirmation as unconfirmed, even with an id', async () => {
+    const url = await serve((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"attachmentId":"a1","ok":false,"error":"virus scan pending"}'));
+    const e = await failure(url);
+    expect(e.kind).toBe('retryable');
+    expect(e.message).toContain('negative confirmation');
+  });
+
   it('treats a 200 that is not JSON as unconfirmed', async () => {
     const url = await serve((_q, res) => res.writeHead(200).end('OK'));
     expect((await failure(url)).kind).toBe('retryable');

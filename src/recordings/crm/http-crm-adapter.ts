@@ -160,11 +160,15 @@ export class HttpCrmAdapter implements CrmAdapter {
         parsed = undefined;
       }
       const field = this.options.confirmationField ?? 'attachmentId';
-      const value = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)[field] : undefined;
-      if ((typeof value === 'string' && value !== '') || typeof value === 'number') {
-        return { attachmentId: String(value), duplicate: (parsed as Record<string, unknown>).duplicate === true };
+      const reply = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+      const value = reply[field];
+      // A 2xx that says no ({"ok": false}, {"success": false}, {"confirmed": false}) is not a confirmation.
+      const negative = reply.ok === false || reply.success === false || reply.confirmed === false;
+      if (!negative && ((typeof value === 'string' && value !== '') || typeof value === 'number')) {
+        return { attachmentId: String(value), duplicate: reply.duplicate === true };
       }
-      throw new CrmError('retryable', `the CRM answered ${status} to ${label} without confirming it (no "${field}" in the reply)${snippet(body)}`, { status });
+      const why = negative ? 'a negative confirmation' : `no "${field}" in the reply`;
+      throw new CrmError('retryable', `the CRM answered ${status} to ${label} without confirming it (${why})${snippet(body)}`, { status });
     }
     const wait = parseRetryAfter(retryAfter);
     const details = { status, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
