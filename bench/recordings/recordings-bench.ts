@@ -9,7 +9,7 @@
  * conversion speed as a multiple of real time, upload throughput.
  * Baselines measured in the same run on the same data: a plain streamed copy
  * of the capture file (disk throughput) and ffmpeg alone encoding the same
- * length of audio from /dev/zero (the encoder's own speed).
+ * length of the same tones from a looped file (the encoder's own speed).
  *
  * Run: npx tsx bench/recordings/recordings-bench.ts [--gb 2] [--formats wav,mp3] [--runner dist|tsx]
  * Writes bench/results/recordings.json, recordings-speed.svg, recordings-rss.svg.
@@ -97,9 +97,16 @@ async function plainCopy(file: string): Promise<number> {
   return ms;
 }
 
+/**
+ * The encoder alone on the same audio: ten seconds of the benchmark's two tones (caller 440 Hz
+ * left, agent 1000 Hz right) looped to the same length. (Digital silence would flatter MP3: the
+ * encoder does almost nothing for it.)
+ */
 async function ffmpegAlone(format: 'wav' | 'mp3'): Promise<number> {
+  const tone = join(work, 'tone.wav');
+  spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'sine=f=440:r=8000:d=10', '-f', 'lavfi', '-i', 'sine=f=1000:r=8000:d=10', '-filter_complex', '[0:a][1:a]join=inputs=2:channel_layout=stereo', '-c:a', 'pcm_s16le', '-y', tone]);
   const codec = format === 'wav' ? ['-c:a', 'pcm_s16le', '-f', 'wav'] : ['-c:a', 'libmp3lame', '-b:a', '32k', '-reservoir', '0', '-f', 'mp3'];
-  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-f', 's16le', '-ar', '8000', '-ac', '2', '-t', String(seconds), '-i', '/dev/zero', ...codec, '-y', '/dev/null'];
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-stream_loop', '-1', '-i', tone, '-t', String(seconds), ...codec, '-y', '/dev/null'];
   const { ms } = await timed(
     () =>
       new Promise<void>((ok, fail) => {
