@@ -11,7 +11,23 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineNode, type EngineNode } from '../support/interop/engine-node.js';
 import { ScriptedAgent } from '../support/interop/scripted-agent.js';
-import { request, sdp, SipPeer, uniq } from '../support/sip-peer.js';
+import { request, sdp, SipPeer, uniq, type Received } from '../support/sip-peer.js';
+
+/** A caller-side dialog as the peer saw it from the 200. */
+interface Answered {
+  readonly ok: Received;
+  readonly callId: string;
+  readonly fromTag: string;
+  readonly toTag: string;
+  readonly target: string;
+}
+
+/** An SDP offer of about `bytes` bytes: a long codec list and many attributes, as some SBCs send. */
+function largeSdp(bytes: number): string {
+  const lines = ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 0 8 18 101', 'a=rtpmap:0 PCMU/8000'];
+  for (let i = 0; lines.join('\r\n').length < bytes; i++) lines.push(`a=x-carrier-attribute-${i}:${'z'.repeat(60)}`);
+  return `${lines.join('\r\n')}\r\n`;
+}
 
 describe('carrier and proxy traffic through the engine', () => {
   let node: EngineNode;
@@ -43,6 +59,25 @@ describe('carrier and proxy traffic through the engine', () => {
 
   const engine = (): { port: number } => ({ port: node.udpPort });
 
+  /** Sends the INVITE, waits for the 200 and ACKs it (to the Contact, through `routes` when given). */
+  async function answer(invite: string, callId: string, fromTag: string, routes: readonly string[] = [], ackBody = ''): Promise<Answered> {
+    await caller.send(invite, engine());
+    const ok = await caller.waitResponse(200, 'INVITE');
+    const contact = ok.message.headers.get('contact') ?? '';
+    const target = /<([^>]+)>/.exec(contact)?.[1] ?? contact;
+    const toTag = ok.info.toTag!;
+    await caller.send(
+      request({ method: 'ACK', uri: target, peer: caller, callId, fromTag, toTag, to: `<sip:5000@127.0.0.1:${node.udpPort}>`, extra: routes.map((r) => `Route: ${r}`), body: ackBody }),
+      engine(),
+    );
+    return { ok, callId, fromTag, toTag, target };
+  }
+
+  async function byeFromCaller(a: Answered): Promise<void> {
+    await caller.send(request({ method: 'BYE', uri: a.target, peer: caller, callId: a.callId, fromTag: a.fromTag, toTag: a.toTag, cseq: 2, to: `<sip:5000@127.0.0.1:${node.udpPort}>` }), engine());
+    await caller.waitResponse(200, 'BYE');
+  }
+
   it('a queue whose agents are all busy: the caller gets 480 once both were tried', async () => {
     caller = await SipPeer.create('udp');
     const callId = uniq('busy');
@@ -52,5 +87,229 @@ describe('carrier and proxy traffic through the engine', () => {
     expect(busy1.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE')).toBe(1);
     expect(busy2.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE')).toBe(1);
     await node.idle();
+  });
+
+  it('compact header forms (v, f, t, i, m, l, c, k) on every request of the call', async () => {
+    caller = await SipPeer.create('udp');
+    const callId = uniq('compact');
+    const fromTag = uniq('f');
+    const body = sdp(4002);
+    const invite = [
+      `INVITE sip:5000@127.0.0.1:${node.udpPort} SIP/2.0`,
+      `v: SIP/2.0/UDP 127.0.0.1:${caller.port};branch=z9hG4bK${uniq('b')};rport`,
+      'Max-Forwards: 70',
+      `f: <sip:+15550111@127.0.0.1:${caller.port}>;tag=${fromTag}`,
+      `t: <sip:5000@127.0.0.1:${node.udpPort}>`,
+      `i: ${callId}`,
+      'CSeq: 1 INVITE',
+      `m: <sip:+15550111@127.0.0.1:${caller.port}>`,
+      'k: timer',
+      'c: application/sdp',
+      `l: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n');
+    const calls = agent.calls.length;
+    await caller.send(invite, engine());
+    const ok = await caller.waitResponse(200, 'INVITE');
+    expect(agent.calls.length).toBe(calls + 1);
+    expect(agent.calls[calls]!.invite.message.body.toString()).toBe(body);
+    const toTag = ok.info.toTag!;
+    const target = /<([^>]+)>/.exec(ok.message.headers.get('contact') ?? '')?.[1] ?? '';
+    const inDialog = (method: string, cseq: number): string =>
+      [
+        `${method} ${target} SIP/2.0`,
+        `v: SIP/2.0/UDP 127.0.0.1:${caller.port};branch=z9hG4bK${uniq('b')};rport`,
+        'Max-Forwards: 70',
+        `f: <sip:+15550111@127.0.0.1:${caller.port}>;tag=${fromTag}`,
+        `t: <sip:5000@127.0.0.1:${node.udpPort}>;tag=${toTag}`,
+        `i: ${callId}`,
+        `CSeq: ${cseq} ${method}`,
+        'l: 0',
+        '',
+        '',
+      ].join('\r\n');
+    await caller.send(inDialog('ACK', 1), engine());
+    await caller.send(inDialog('BYE', 2), engine());
+    await caller.waitResponse(200, 'BYE');
+    await agent.waitRequest('BYE', calls);
+    await node.idle();
+  });
+
+  it('several Vias (two header fields, one comma-joined): every response carries them all, in order', async () => {
+    caller = await SipPeer.create('udp');
+    const callId = uniq('vias');
+    const fromTag = uniq('f');
+    const lower = ['SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKsbc1;received=192.0.2.10', 'SIP/2.0/TCP [2001:db8::7]:5061;branch=z9hG4bKpbx2'];
+    const invite = request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, callId, fromTag, body: sdp(4004) }).replace(
+      /^(Via: .*)$/m,
+      `$1\r\nVia: ${lower[0]}, ${lower[1]}`,
+    );
+    const a = await answer(invite, callId, fromTag);
+    const ringing = await caller.waitResponse(180, 'INVITE');
+    for (const r of [ringing, a.ok]) {
+      const vias = r.message.headers.entries('via');
+      expect(vias).toHaveLength(3);
+      expect(vias.slice(1)).toEqual(lower);
+      expect(vias[0]).toMatch(new RegExp(`^SIP/2.0/UDP 127.0.0.1:${caller.port};branch=z9hG4bK`));
+    }
+    await byeFromCaller(a);
+    await node.idle();
+  });
+
+  it('Record-Route with lr and lr=on: the 200 carries them; the engine’s BYE (agent hangs up) follows them as Route', async () => {
+    caller = await SipPeer.create('udp');
+    const callId = uniq('rr');
+    const fromTag = uniq('f');
+    const routeSet = [`<sip:127.0.0.1:${caller.port};lr=on;ftag=${fromTag}>`, '<sip:core.carrier.invalid;transport=tcp;lr>'];
+    const invite = request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, callId, fromTag, body: sdp(4006), extra: routeSet.map((r) => `Record-Route: ${r}`) });
+    const calls = agent.calls.length;
+    const a = await answer(invite, callId, fromTag);
+    expect(a.ok.message.headers.entries('record-route')).toEqual(routeSet);
+    await agent.waitRequest('ACK', calls);
+    await agent.hangUp(calls);
+    const bye = await caller.waitRequest('BYE');
+    expect(bye.message.headers.entries('route')).toEqual(routeSet);
+    expect(bye.message.kind === 'request' && bye.message.uri).toBe(`sip:caller@127.0.0.1:${caller.port}`);
+    await caller.send(
+      ['SIP/2.0 200 OK', ...bye.message.headers.values('via').map((v) => `Via: ${v}`), `From: ${bye.message.headers.get('from')}`, `To: ${bye.message.headers.get('to')}`, `Call-ID: ${callId}`, `CSeq: ${bye.message.headers.get('cseq')}`, 'Content-Length: 0', '', ''].join('\r\n'),
+      engine(),
+    );
+    await node.idle();
+  });
+
+  it('a preloaded Route naming the engine (an outbound-proxy setting on the carrier side): the call connects', async () => {
+    caller = await SipPeer.create('udp');
+    const callId = uniq('preload');
+    const fromTag = uniq('f');
+    const invite = request({
+      method: 'INVITE',
+      uri: `sip:5000@127.0.0.1:${node.udpPort}`,
+      peer: caller,
+      callId,
+      fromTag,
+      body: sdp(4008),
+      extra: [`Route: <sip:127.0.0.1:${node.udpPort};lr>`],
+    });
+    const a = await answer(invite, callId, fromTag);
+    expect(a.ok.message.kind === 'response' && a.ok.message.status).toBe(200);
+    await byeFromCaller(a);
+    await node.idle();
+  });
+
+  it('100rel and timer only in Supported (with Session-Expires): the call connects with unreliable provisionals', async () => {
+    caller = await SipPeer.create('udp');
+    const callId = uniq('supported');
+    const fromTag = uniq('f');
+    const invite = request({
+      method: 'INVITE',
+      uri: `sip:5000@127.0.0.1:${node.udpPort}`,
+      peer: caller,
+      callId,
+      fromTag,
+      body: sdp(4010),
+      extra: ['Supported: 100rel, timer, replaces', 'Session-Expires: 1800;refresher=uac', 'Min-SE: 90', 'Allow: INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, OPTIONS'],
+    });
+    const a = await answer(invite, callId, fromTag);
+    const ringing = await caller.waitResponse(180, 'INVITE');
+    for (const r of [ringing, a.ok]) {
+      expect(r.message.headers.entries('require')).not.toContain('100rel');
+      expect(r.message.headers.has('rseq')).toBe(false);
+    }
+    await byeFromCaller(a);
+    await node.idle();
+  });
+
+  it('Require: 100rel (not supported here) gets 420 with Unsupported: 100rel, and no agent is called', async () => {
+    caller = await SipPeer.create('udp');
+    const invites = agent.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE');
+    await caller.send(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, body: sdp(4012), extra: ['Require: 100rel', 'Supported: timer'] }), engine());
+    const bad = await caller.waitResponse(420, 'INVITE');
+    expect(bad.message.headers.entries('unsupported')).toEqual(['100rel']);
+    expect(agent.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE')).toBe(invites);
+  });
+
+  it('a delayed offer (INVITE without SDP): the agent’s offer reaches the caller and the caller’s answer in the ACK reaches the agent', async () => {
+    caller = await SipPeer.create('udp');
+    const callId = uniq('late');
+    const fromTag = uniq('f');
+    const calls = agent.calls.length;
+    const callerAnswer = sdp(4014, 'sendrecv', 2);
+    const a = await answer(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, callId, fromTag }), callId, fromTag, [], callerAnswer);
+    expect(agent.calls[calls]!.invite.message.body.length).toBe(0);
+    expect(a.ok.message.body.toString()).toBe(agent.answerSdp);
+    const ack = await agent.waitRequest('ACK', calls);
+    expect(ack.message.body.toString()).toBe(callerAnswer);
+    await byeFromCaller(a);
+    await node.idle();
+  });
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`a large SDP (about 8 KB) over ${transport.toUpperCase()} passes through byte for byte, both ways`, async () => {
+      caller = await SipPeer.create(transport);
+      const to = { port: transport === 'udp' ? node.udpPort : node.tcpPort };
+      const callId = uniq('big');
+      const fromTag = uniq('f');
+      const offer = largeSdp(8000);
+      const calls = agent.calls.length;
+      const saved = agent.answerSdp;
+      agent.answerSdp = largeSdp(6000).replace('o=carrier', 'o=agent');
+      try {
+        await caller.send(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${to.port}${transport === 'tcp' ? ';transport=tcp' : ''}`, peer: caller, callId, fromTag, body: offer }), to);
+        const ok = await caller.waitResponse(200, 'INVITE');
+        expect(agent.calls[calls]!.invite.message.body.toString()).toBe(offer);
+        expect(ok.message.body.toString()).toBe(agent.answerSdp);
+        expect(Number(ok.message.headers.get('content-length'))).toBe(Buffer.byteLength(agent.answerSdp));
+        const target = /<([^>]+)>/.exec(ok.message.headers.get('contact') ?? '')?.[1] ?? '';
+        await caller.send(request({ method: 'ACK', uri: target, peer: caller, callId, fromTag, toTag: ok.info.toTag!, to: `<sip:5000@127.0.0.1:${to.port}>` }), to);
+        await caller.send(request({ method: 'BYE', uri: target, peer: caller, callId, fromTag, toTag: ok.info.toTag!, cseq: 2, to: `<sip:5000@127.0.0.1:${to.port}>` }), to);
+        await caller.waitResponse(200, 'BYE');
+      } finally {
+        agent.answerSdp = saved;
+      }
+      await node.idle();
+    });
+  }
+});
+
+describe('carrier traffic over IPv6', () => {
+  let node6: EngineNode;
+  let agent6: ScriptedAgent;
+  let caller6: SipPeer;
+
+  beforeAll(async () => {
+    agent6 = await ScriptedAgent.create('udp', '::1');
+    node6 = await startEngineNode({ host: '::1', queues: [{ id: 'v6', numbers: ['6000'], agents: [agent6.uri()] }] });
+    caller6 = await SipPeer.create('udp', '::1');
+  });
+
+  afterAll(async () => {
+    await node6?.stop();
+    await agent6?.close();
+    await caller6?.close();
+  });
+
+  it('a call from [::1] to an agent at [::1]: bracketed addresses in Via, Contact and Request-URI all the way', async () => {
+    const callId = uniq('v6');
+    const fromTag = uniq('f');
+    const to = { host: '::1', port: node6.udpPort };
+    await caller6.send(request({ method: 'INVITE', uri: `sip:6000@[::1]:${node6.udpPort}`, peer: caller6, callId, fromTag, body: sdp(4020).replace(/IP4 127.0.0.1/g, 'IP6 ::1') }), to);
+    const ok = await caller6.waitResponse(200, 'INVITE');
+    const contact = ok.message.headers.get('contact') ?? '';
+    expect(contact).toContain(`[::1]:${node6.udpPort}`);
+    const inv = agent6.calls[0]!.invite;
+    expect(inv.message.kind === 'request' && inv.message.uri).toBe(agent6.uri());
+    expect(inv.message.headers.entries('via')[0]).toMatch(new RegExp(`^SIP/2.0/UDP \\[::1\\]:${node6.udpPort};`));
+    const target = /<([^>]+)>/.exec(contact)?.[1] ?? '';
+    await caller6.send(request({ method: 'ACK', uri: target, peer: caller6, callId, fromTag, toTag: ok.info.toTag!, to: `<sip:6000@[::1]:${node6.udpPort}>` }), to);
+    await agent6.waitRequest('ACK', 0);
+    await agent6.hangUp(0);
+    const bye = await caller6.waitRequest('BYE');
+    expect(bye.message.kind === 'request' && bye.message.uri).toBe(`sip:caller@[::1]:${caller6.port}`);
+    await caller6.send(
+      ['SIP/2.0 200 OK', ...bye.message.headers.values('via').map((v) => `Via: ${v}`), `From: ${bye.message.headers.get('from')}`, `To: ${bye.message.headers.get('to')}`, `Call-ID: ${callId}`, `CSeq: ${bye.message.headers.get('cseq')}`, 'Content-Length: 0', '', ''].join('\r\n'),
+      to,
+    );
+    await node6.idle();
   });
 });

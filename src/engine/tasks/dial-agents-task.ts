@@ -3,9 +3,14 @@
  * the ring timeout; busy, no answer, decline or failure moves on to the next;
  * the first answer is bridged to the caller; the caller's CANCEL cancels the
  * ringing agent leg and stops the hunt; no agent left → 480.
+ *
+ * A caller's INVITE without SDP (delayed offer, RFC 3261 §13.2.1, RFC 3264):
+ * the agent leg goes out without SDP too, the agent's offer in its 200 is
+ * relayed in our 200 to the caller, and the caller's answer, which arrives in
+ * its ACK, is relayed in our ACK to the agent.
  */
 import type { CallSession } from '../call-session.js';
-import { sipStatusOf, type Srf, type SrfDialog, type SrfRequest, type SrfResponse } from '../srf.js';
+import { isUnackedUac, sipStatusOf, type Srf, type SrfDialog, type SrfRequest, type SrfResponse, type UnackedUac } from '../srf.js';
 import { reject } from '../sip-errors.js';
 import { bridge, hangUp } from './bridge-task.js';
 
@@ -18,7 +23,11 @@ export interface DialAgentsOptions {
 
 export type DialOutcome = 'connected' | 'cancelled' | 'no-agent';
 
-type AgentAttempt = { kind: 'answered'; dialog: SrfDialog } | { kind: 'failed'; status: number };
+type AgentAttempt =
+  | { kind: 'answered'; dialog: SrfDialog }
+  /** The agent answered a delayed offer with its own offer: it waits for our ACK with the caller's answer. */
+  | { kind: 'offered'; leg: UnackedUac }
+  | { kind: 'failed'; status: number };
 
 export class DialAgentsTask {
   private cancelled = false;
@@ -52,10 +61,11 @@ export class DialAgentsTask {
           continue;
         }
         if (this.cancelled || session.ended) {
-          await hangUp(attempt.dialog);
+          await (attempt.kind === 'answered' ? hangUp(attempt.dialog) : attempt.leg.destroy());
           return 'cancelled';
         }
-        return (await this.connect(agent, attempt.dialog)) ? 'connected' : 'cancelled';
+        const connected = attempt.kind === 'answered' ? await this.connect(agent, attempt.dialog) : await this.connectDelayedOffer(agent, attempt.leg);
+        return connected ? 'connected' : 'cancelled';
       }
       // Decided before the release below, which marks the task cancelled to stop a hunt still running.
       if (this.cancelled || session.ended) return 'cancelled';
@@ -75,10 +85,11 @@ export class DialAgentsTask {
       timedOut = true;
       this.ringing?.cancel(() => undefined);
     }, this.options.ringTimeoutMs);
+    const delayedOffer = req.body === undefined || req.body === '';
     try {
-      const dialog = await this.srf.createUAC(
+      const answered: unknown = await this.srf.createUAC(
         agent,
-        { localSdp: req.body, headers: { ...this.options.headers } },
+        delayedOffer ? { noAck: true, headers: { ...this.options.headers } } : { localSdp: req.body, headers: { ...this.options.headers } },
         {
           cbRequest: (a: unknown, b?: unknown) => {
             // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
@@ -95,13 +106,50 @@ export class DialAgentsTask {
           },
         },
       );
-      return { kind: 'answered', dialog };
+      return isUnackedUac(answered) ? { kind: 'offered', leg: answered } : { kind: 'answered', dialog: answered as SrfDialog };
     } catch (err) {
       return { kind: 'failed', status: timedOut ? 408 : (sipStatusOf(err) ?? 500) };
     } finally {
       clearTimeout(timer);
       this.ringing = undefined;
     }
+  }
+
+  /**
+   * The agent offered (delayed offer): answer the caller with that offer, wait
+   * for the caller's ACK, whose SDP is the answer, ACK the agent with it, bridge.
+   */
+  private async connectDelayedOffer(agent: string, agentLeg: UnackedUac): Promise<boolean> {
+    const { session, req, res } = this;
+    let callerLeg: SrfDialog;
+    try {
+      callerLeg = await this.srf.createUAS(req, res, { localSdp: agentLeg.sdp });
+    } catch (err) {
+      session.log.info({ agent, status: sipStatusOf(err) }, 'caller leg could not be answered');
+      await agentLeg.destroy();
+      return false;
+    }
+    // The caller's ACK carries the answer; without one the server ends the caller leg (64·T1).
+    const answer = await new Promise<string | undefined>((resolve) => {
+      // drachtio-srf emits the ACK request (its typings say a response; only the body is read).
+      callerLeg.once('ack', (ack: { body?: string }) => resolve(ack.body ?? ''));
+      callerLeg.once('destroy', () => resolve(undefined));
+    });
+    if (answer === undefined || session.ended) {
+      await Promise.all([hangUp(callerLeg), agentLeg.destroy()]);
+      return false;
+    }
+    let agentDialog: SrfDialog;
+    try {
+      agentDialog = await agentLeg.ack(answer);
+    } catch (err) {
+      session.log.info({ agent, err: err instanceof Error ? err.message : String(err) }, 'agent leg could not be acknowledged');
+      await Promise.all([hangUp(callerLeg), agentLeg.destroy()]);
+      return false;
+    }
+    bridge(session, callerLeg, agentDialog);
+    session.log.info({ agent, delayedOffer: true }, 'call connected');
+    return true;
   }
 
   /** The agent answered: answer the caller with the agent's SDP and bridge. */

@@ -52,6 +52,13 @@ export class ScriptedAgent {
     }
   }
 
+  /** The next `method` request inside answered call `i` (bounded). */
+  waitRequest(method: string, i: number, timeoutMs = 5000): Promise<Received> {
+    const callId = this.calls[i]?.invite.info.callId;
+    if (callId === undefined) return Promise.reject(new Error(`agent has no call ${i}`));
+    return this.peer.wait((r) => r.message.kind === 'request' && r.message.method === method && r.info.callId === callId, timeoutMs, `${method} in agent call ${i}`);
+  }
+
   /** Hangs up the answered call `i` (BYE to the engine's Contact, from the agent's side of the dialog). */
   async hangUp(i = 0): Promise<void> {
     const call = this.calls[i];
