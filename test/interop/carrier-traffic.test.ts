@@ -244,6 +244,38 @@ describe('carrier and proxy traffic through the engine', () => {
     await node.idle();
   });
 
+  it('mid-call session refresh (RFC 4028): a re-INVITE without SDP gets the agent’s offer and the caller’s answer reaches the agent; UPDATE and OPTIONS get 200', async () => {
+    caller = await SipPeer.create('udp');
+    const callId = uniq('refresh');
+    const fromTag = uniq('f');
+    const calls = agent.calls.length;
+    const a = await answer(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, callId, fromTag, body: sdp(4016), extra: ['Supported: timer', 'Session-Expires: 90;refresher=uac'] }), callId, fromTag);
+    await agent.waitRequest('ACK', calls);
+    const inDialog = (method: string, cseq: number, body = ''): string =>
+      request({ method, uri: a.target, peer: caller, callId, fromTag, toTag: a.toTag, cseq, to: `<sip:5000@127.0.0.1:${node.udpPort}>`, body, extra: ['Session-Expires: 90;refresher=uac'] });
+    // re-INVITE without an offer: the 200 must carry one (RFC 3261 §14.2), our ACK then carries the answer.
+    await caller.send(inDialog('INVITE', 2), engine());
+    const reOk = await caller.waitResponse(200, 'INVITE');
+    expect(reOk.info.cseq).toBe(2);
+    expect(reOk.message.body.toString()).toMatch(/^v=0\r\n/);
+    const reInvite = await agent.waitRequest('INVITE', calls);
+    expect(reInvite.message.body.length).toBe(0);
+    expect(reOk.message.body.toString()).toBe(agent.answerSdp);
+    const callerAnswer = sdp(4016, 'sendrecv', 2);
+    await caller.send(inDialog('ACK', 2, callerAnswer), engine());
+    const reAck = await agent.waitRequest('ACK', calls);
+    expect(reAck.message.body.toString()).toBe(callerAnswer);
+    await caller.send(inDialog('UPDATE', 3), engine());
+    const upd = await caller.waitResponse(200, 'UPDATE');
+    expect(upd.message.body.length).toBe(0);
+    await caller.send(inDialog('OPTIONS', 4), engine());
+    await caller.waitResponse(200, 'OPTIONS');
+    await caller.send(inDialog('BYE', 5), engine());
+    await caller.waitResponse(200, 'BYE');
+    await agent.waitRequest('BYE', calls);
+    await node.idle();
+  });
+
   for (const transport of ['udp', 'tcp'] as const) {
     it(`a large SDP (about 8 KB) over ${transport.toUpperCase()} passes through byte for byte, both ways`, async () => {
       caller = await SipPeer.create(transport);

@@ -1,7 +1,10 @@
 /**
  * Bridging the caller leg and the agent leg: a BYE on either side ends the
  * call (and so the other leg), and a re-INVITE on one leg (hold/resume, codec
- * change) is passed to the other, whose answer goes back.
+ * change) is passed to the other, whose answer goes back. A re-INVITE without
+ * SDP (RFC 3261 §14.2, e.g. an RFC 4028 session refresh) asks for an offer:
+ * the other leg's offer goes back in the 200, and the answer, which arrives
+ * in the ACK, is sent on in the ACK to the other leg (RFC 3264 §5).
  */
 import type { CallSession } from '../call-session.js';
 import { sipStatusOf, type SrfDialog, type SrfRequest, type SrfResponse } from '../srf.js';
@@ -14,20 +17,33 @@ export async function hangUp(dialog: SrfDialog): Promise<void> {
   });
 }
 
+/** What drachtio-srf's modify({ noAck: true }) resolves with: the other leg's offer and its ACK to send. */
+interface OfferToAnswer {
+  readonly sdp: string;
+  ack(answer: string): void;
+}
+
 function passModify(from: SrfDialog, to: SrfDialog, session: CallSession, label: string): void {
   from.on('modify', (req: SrfRequest, res: SrfResponse) => {
     if (session.ended) {
       res.send(481);
       return;
     }
-    to.modify(req.body).then(
-      (sdp: string) => res.send(200, { body: sdp }),
-      (err: unknown) => {
-        const status = sipStatusOf(err) ?? 500;
-        session.log.info({ leg: label, status }, 're-INVITE refused by the other leg');
-        res.send(status >= 300 && status < 700 ? status : 500);
-      },
-    );
+    const refused = (err: unknown): void => {
+      const status = sipStatusOf(err) ?? 500;
+      session.log.info({ leg: label, status }, 're-INVITE refused by the other leg');
+      res.send(status >= 300 && status < 700 ? status : 500);
+    };
+    if (req.body === undefined || req.body === '') {
+      // drachtio-srf resolves modify({ noAck }) of an offer-less re-INVITE with the offer and the ACK to send.
+      (to.modify({ noAck: true }) as unknown as Promise<OfferToAnswer>).then((offer) => {
+        // drachtio-srf emits the ACK request (its typings say a response; only the body is read).
+        from.once('ack', (ack: { body?: string }) => offer.ack(ack.body ?? ''));
+        res.send(200, { body: offer.sdp });
+      }, refused);
+      return;
+    }
+    to.modify(req.body).then((sdp: string) => res.send(200, { body: sdp }), refused);
   });
 }
 

@@ -52,11 +52,16 @@ export class ScriptedAgent {
     }
   }
 
-  /** The next `method` request inside answered call `i` (bounded). */
+  /** The next `method` request inside answered call `i` (bounded); INVITE means a re-INVITE. */
   waitRequest(method: string, i: number, timeoutMs = 5000): Promise<Received> {
-    const callId = this.calls[i]?.invite.info.callId;
-    if (callId === undefined) return Promise.reject(new Error(`agent has no call ${i}`));
-    return this.peer.wait((r) => r.message.kind === 'request' && r.message.method === method && r.info.callId === callId, timeoutMs, `${method} in agent call ${i}`);
+    const call = this.calls[i];
+    if (call === undefined) return Promise.reject(new Error(`agent has no call ${i}`));
+    const callId = call.invite.info.callId;
+    return this.peer.wait(
+      (r) => r !== call.invite && r.message.kind === 'request' && r.message.method === method && r.info.callId === callId,
+      timeoutMs,
+      `${method} in agent call ${i}`,
+    );
   }
 
   /** Hangs up the answered call `i` (BYE to the engine's Contact, from the agent's side of the dialog). */
