@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/observability/logger.js';
 import { retryDelay } from '../../src/recordings/delivery/backoff.js';
+import { expireRecording } from '../../src/recordings/delivery/expire.js';
 import { convertStep } from '../../src/recordings/delivery/convert-step.js';
 import { deliverStep, GiveUp, RetryLater, type DeliverOutcome } from '../../src/recordings/delivery/deliver-step.js';
 import type { PipelineContext } from '../../src/recordings/delivery/pipeline-context.js';
@@ -136,6 +137,32 @@ describe('delivery step', () => {
     expect((await deliverAll(ctx, 'done')).at(-1)).toEqual({ kind: 'delivered', parts: 1 });
     expect(await deliverStep(ctx, 'done')).toEqual({ kind: 'already-finished' });
     expect(crm.received.length).toBe(1);
+  });
+
+  it('reports expiry, not a failure, when the sweeper deletes the recording while a part is in flight', async () => {
+    const ref: { ctx?: PipelineContext } = {};
+    const crm = new ScriptedCrm(() => undefined);
+    const racing: CrmAdapter = {
+      name: 'racing',
+      upload: async (p) => {
+        await expireRecording(ref.ctx!, await ref.ctx!.store.readManifest('raced'), 'raced', 'retention limit reached (sweeper)');
+        return crm.upload(p);
+      },
+    };
+    const { ctx } = await pipelineFor(racing);
+    ref.ctx = ctx;
+    await captured(ctx, 'raced', 2);
+    await expect(deliverStep(ctx, 'raced')).rejects.toThrow(RecordingExpiredError);
+    await expect(deliverStep(ctx, 'raced')).rejects.toThrow(RecordingExpiredError);
+  });
+
+  it('waits (retries shortly) while another process is deleting the recording, instead of calling it lost', async () => {
+    const { ctx } = await pipelineFor(new ScriptedCrm(() => undefined));
+    await captured(ctx, 'going', 2);
+    const claimed = await ctx.store.claim('going');
+    expect(claimed).not.toBe(false);
+    await expect(deliverStep(ctx, 'going')).rejects.toThrow(RetryLater);
+    await expect(convertStep(ctx, 'going')).rejects.toThrow(RetryLater);
   });
 
   it('expires a recording at its deadline instead of uploading it', async () => {

@@ -11,6 +11,7 @@ import { RecordingExpiredError, RecordingMissingError } from '../errors.js';
 import type { RecordingManifest } from '../store/manifest.js';
 import { expireRecording } from './expire.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
+import { RetryLater } from './step-errors.js';
 
 export type ConvertOutcome = 'converted' | 'already-converted' | 'already-finished';
 
@@ -29,6 +30,7 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
   if (manifest === undefined) {
     const tomb = await ctx.store.readTombstone(recordingId);
     if (tomb !== undefined) return 'already-finished';
+    if (await ctx.store.beingDeleted(recordingId)) throw new RetryLater(`recording ${recordingId} is being deleted`, 500, false, 1);
     throw new RecordingMissingError(`recording ${recordingId} has no manifest and no record of delivery or expiry`);
   }
   if (ctx.clock() >= deadlineOf(ctx, manifest)) {

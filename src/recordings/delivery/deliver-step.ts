@@ -16,6 +16,9 @@ import { initialProgress, type DeliveryProgress, type RecordingManifest } from '
 import { retryDelay } from './backoff.js';
 import { expireRecording } from './expire.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
+import { GiveUp, RetryLater } from './step-errors.js';
+
+export { GiveUp, RetryLater };
 
 export type DeliverOutcome =
   | { readonly kind: 'part-confirmed'; readonly part: number; readonly duplicate: boolean }
@@ -23,28 +26,16 @@ export type DeliverOutcome =
   | { readonly kind: 'delivered'; readonly parts: number }
   | { readonly kind: 'already-finished' };
 
-/** A failed attempt that should be retried after `delayMs`. */
-export class RetryLater extends Error {
-  constructor(
-    message: string,
-    readonly delayMs: number,
-    /** The CRM said its API limit was reached: slow down every upload, not just this one. */
-    readonly rateLimited: boolean,
-    readonly attempt: number,
-  ) {
-    super(message);
-    this.name = 'RetryLater';
-  }
-}
-
-/** Delivery can never succeed (the CRM refuses, the file is corrupt or gone); `reason` says why. */
-export class GiveUp extends Error {
-  constructor(
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(reason, options);
-    this.name = 'GiveUp';
+/**
+ * Writes the progress file; if the recording's directory vanished meanwhile (the sweeper deleted
+ * it at the retention limit while this step ran), says so instead of failing obscurely.
+ */
+async function saveProgress(ctx: PipelineContext, recordingId: string, p: DeliveryProgress): Promise<void> {
+  try {
+    await ctx.store.writeProgress(recordingId, p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    throw new RecordingExpiredError(`recording ${recordingId} was deleted at its retention limit while it was being delivered`);
   }
 }
 
@@ -58,6 +49,7 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
     const tomb = await ctx.store.readTombstone(recordingId);
     if (tomb?.state === 'delivered') return { kind: 'already-finished' };
     if (tomb?.state === 'expired') throw new RecordingExpiredError(`recording ${recordingId} expired: ${tomb.reason ?? ''}`);
+    if (await ctx.store.beingDeleted(recordingId)) throw new RetryLater(`recording ${recordingId} is being deleted`, 500, false, 1);
     throw new GiveUp(`recording ${recordingId} has no files on disk and no record of delivery`);
   }
   const deadline = deadlineOf(ctx, manifest);
@@ -90,7 +82,7 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
         throw new GiveUp(`recording ${recordingId}: ${(e as Error).message}`, { cause: e });
       });
       progress = { ...progress, verified: true };
-      await ctx.store.writeProgress(recordingId, progress);
+      await saveProgress(ctx, recordingId, progress);
     }
     const part = nextPart(audio.layout, progress.nextOffset, progress.partLimit);
     if (part === undefined) return await finish(ctx, manifest, progress);
@@ -139,7 +131,7 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
         ],
         lastAttemptAt: new Date(now).toISOString(),
       };
-      await ctx.store.writeProgress(recordingId, progress);
+      await saveProgress(ctx, recordingId, progress);
       await ctx.events.emit({ type: 'part-uploaded', recordingId, callId: manifest.callId, part: number, parts: planned, bytes: part.size });
       if (nextPart(audio.layout, progress.nextOffset, progress.partLimit) === undefined) return await finish(ctx, manifest, progress);
       return { kind: 'part-confirmed', part: number, duplicate: receipt.duplicate === true };
@@ -169,16 +161,16 @@ async function handleCrmError(
   const recordingId = manifest.recordingId;
   const now = ctx.clock();
   if (e.kind === 'rejected') {
-    await ctx.store.writeProgress(recordingId, { ...progress, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
+    await saveProgress(ctx, recordingId, { ...progress, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
     throw new GiveUp(e.message, { cause: e });
   }
   if (e.kind === 'too-large') {
     const limit = Math.floor(Math.min(progress.partLimit, part.size) / 2);
     if (limit < MIN_PART_BYTES) {
-      await ctx.store.writeProgress(recordingId, { ...progress, lastError: e.message });
+      await saveProgress(ctx, recordingId, { ...progress, lastError: e.message });
       throw new GiveUp(`${e.message}; parts cannot be made smaller than ${MIN_PART_BYTES} bytes`, { cause: e });
     }
-    await ctx.store.writeProgress(recordingId, { ...progress, partLimit: limit, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
+    await saveProgress(ctx, recordingId, { ...progress, partLimit: limit, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
     await ctx.events.emit({
       type: 'retrying',
       recordingId,
@@ -191,7 +183,7 @@ async function handleCrmError(
   }
   const failures = progress.failures + 1;
   const delayMs = retryDelay(ctx.backoff, failures, { now, expiresAt: deadline, ...(e.details.retryAfterMs !== undefined ? { retryAfterMs: e.details.retryAfterMs } : {}) });
-  await ctx.store.writeProgress(recordingId, { ...progress, failures, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
+  await saveProgress(ctx, recordingId, { ...progress, failures, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
   const atDeadline = now + delayMs >= deadline;
   await ctx.events.emit({
     type: 'retrying',

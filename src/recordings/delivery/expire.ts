@@ -14,13 +14,6 @@ export async function expireRecording(
   const progress = manifest !== undefined ? await ctx.store.readProgress(recordingId).catch(() => undefined) : undefined;
   const claimed = await ctx.store.claim(recordingId);
   if (claimed === false) return false;
-  // Capture files not converted yet belong to the recording too.
-  if (manifest !== undefined) {
-    const explicit = (manifest.capture.files ?? []).map((pcap) => ({ pcap }));
-    const found = await locateSegments(ctx.captureDir, recordingId, manifest.callId).catch(() => []);
-    await deleteSegments([...explicit, ...found]);
-  }
-  await ctx.store.purge(claimed);
   const delivered = progress?.parts.length ?? 0;
   const fullReason = [
     reason,
@@ -29,6 +22,8 @@ export async function expireRecording(
   ]
     .filter((s) => s !== undefined)
     .join('; ');
+  // Tombstone and event first: from the claim on, a step looking for the recording finds either
+  // the claimed directory (deletion in progress) or the tombstone, never nothing.
   await ctx.store.writeTombstone({
     recordingId,
     callId: manifest?.callId ?? 'unknown',
@@ -38,5 +33,12 @@ export async function expireRecording(
     parts: delivered,
   });
   await ctx.events.emit({ type: 'expired', recordingId, ...(manifest !== undefined ? { callId: manifest.callId } : {}), reason: fullReason, parts: delivered });
+  // Capture files not converted yet belong to the recording too.
+  if (manifest !== undefined) {
+    const explicit = (manifest.capture.files ?? []).map((pcap) => ({ pcap }));
+    const found = await locateSegments(ctx.captureDir, recordingId, manifest.callId).catch(() => []);
+    await deleteSegments([...explicit, ...found]);
+  }
+  await ctx.store.purge(claimed);
   return true;
 }

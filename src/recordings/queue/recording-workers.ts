@@ -64,6 +64,7 @@ export function createRecordingWorkers(
         return outcome;
       } catch (e) {
         if (e instanceof RecordingExpiredError) throw new UnrecoverableError(e.message);
+        if (e instanceof RetryLater) throw e;
         if (e instanceof SegmentsPendingError) {
           throw new RetryLater(e.message, retryDelay(ctx.backoff, job.attemptsMade + 1, { now: ctx.clock(), expiresAt: Number.POSITIVE_INFINITY }), false, job.attemptsMade + 1);
         }

@@ -155,6 +155,12 @@ export class RecordingStore {
     }
   }
 
+  /** True while another process has claimed the recording and is deleting it. */
+  async beingDeleted(id: string): Promise<boolean> {
+    const names = await readdir(this.trashDir).catch(() => [] as string[]);
+    return names.some((n) => n.startsWith(`${checkId(id)}-`) && n.length === id.length + 9);
+  }
+
   async purge(path: string): Promise<void> {
     await rm(path, { recursive: true, force: true });
   }
