@@ -8,6 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Baresip } from '../support/interop/baresip.js';
 import { startEngineNode, type EngineNode } from '../support/interop/engine-node.js';
+import { Kamailio } from '../support/interop/kamailio.js';
 import { describeRun, freePort, runSipp, type SippResult } from '../support/sipp.js';
 
 function expectAll(r: SippResult, calls: number): void {
@@ -98,6 +99,40 @@ describe('baresip as agent and as caller', () => {
     await caller.waitEvent('CALL_CLOSED');
     await tcpAgent.waitEvent('CALL_CLOSED', 5000, agentMark);
     await node.idle();
+  });
+
+  it('through Kamailio: baresip follows the Record-Route for its ACK and BYE, and the engine’s BYE reaches it through Kamailio', async () => {
+    const kam = await Kamailio.start({ engines: [node.uri('udp')] });
+    try {
+      await kam.waitForState(node.uri('udp'), 'active');
+      caller = await Baresip.start({ user: 'caller', answer: 'manual' });
+      const callerSource = `127.0.0.1:${caller.sipPort}`;
+      const engineSource = `127.0.0.1:${node.udpPort}`;
+      const inDialog = (method: string, source: string): number => kam.events.count((e) => e.kind === 'in-dialog' && e.method === method && e.source === source);
+      // First call: the caller hangs up.
+      let agentMark = agent.events.all.length;
+      expect((await caller.command('dial', `sip:4000@${kam.address}`)).ok).toBe(true);
+      await caller.waitEvent('CALL_ESTABLISHED');
+      await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+      let callerMark = caller.events.all.length;
+      expect((await caller.command('hangup')).ok).toBe(true);
+      await caller.waitEvent('CALL_CLOSED', 5000, callerMark);
+      await agent.waitEvent('CALL_CLOSED', 5000, agentMark);
+      expect(inDialog('ACK', callerSource)).toBe(1);
+      expect(inDialog('BYE', callerSource)).toBe(1);
+      // Second call: the agent hangs up, so the engine's BYE goes to the caller through Kamailio.
+      agentMark = agent.events.all.length;
+      callerMark = caller.events.all.length;
+      expect((await caller.command('dial', `sip:4000@${kam.address}`)).ok).toBe(true);
+      await caller.waitEvent('CALL_ESTABLISHED', 10_000, callerMark);
+      await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+      expect((await agent.command('hangup')).ok).toBe(true);
+      await caller.waitEvent('CALL_CLOSED', 5000, callerMark);
+      expect(inDialog('BYE', engineSource)).toBe(1);
+      await node.idle();
+    } finally {
+      await kam.stop();
+    }
   });
 
   it('baresip calling a queue with no agent hears 480; calling an unknown number hears 404', async () => {

@@ -89,6 +89,32 @@ describe('Kamailio dispatcher over two engine nodes', () => {
     expect(await calls()).toEqual({ a: N, b: 0 });
   });
 
+  it('a node whose engine stopped before any probe noticed: its 503 makes Kamailio fail the call over to the other node', async () => {
+    // A second Kamailio that trusts both nodes from the start and probes only every 30 s.
+    const slow = await Kamailio.start({ engines: [a.uri('udp'), b.uri('udp')], initiallyActive: true, pingIntervalSec: 30 });
+    try {
+      expect((await slow.destinations()).map((d) => d.state)).toEqual(['active', 'active']);
+      // Node B's engine is stopped (previous test): its SIP server answers INVITE with 503.
+      const beforeA = a.connected();
+      const run = await sippCall({
+        caller: 'uac-basic.xml',
+        remote: slow.address,
+        transport: 'udp',
+        service: '3000',
+        calls: N,
+        agents: [{ scenario: 'uas-answer.xml', port: agentPort, calls: N }],
+      });
+      expectAll(run.caller, N);
+      expectAll(run.agents[0]!, N);
+      expect(a.connected() - beforeA).toBe(N);
+      // RFC 3261 §16.7/§21.5.4: the proxy tried another node after the 503; ds_mark_dst took B out.
+      expect(slow.events.count((e) => e.kind === 'failover' && e.method === 'INVITE')).toBeGreaterThanOrEqual(1);
+      expect((await slow.destinations()).find((d) => d.uri === b.uri('udp'))?.state).toBe('inactive');
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('afterwards neither node has a call, dialog or pending request left', async () => {
     await a.idle();
     await b.idle();

@@ -26,9 +26,19 @@ function expectCalls(run: CallRun, calls = N): void {
   for (const a of run.agents) expectAll(a, calls);
 }
 
+type Transport = 'udp' | 'tcp';
+
+/** Caller → Kamailio and Kamailio → engine transports; Kamailio record-routes twice where they differ. */
+const LEGS: readonly { caller: Transport; engine: Transport }[] = [
+  { caller: 'udp', engine: 'udp' },
+  { caller: 'tcp', engine: 'udp' },
+  { caller: 'udp', engine: 'tcp' },
+];
+
 describe('Kamailio (dispatcher, record-route) in front of an engine node', () => {
   let node: EngineNode;
-  let kam: Kamailio;
+  /** One Kamailio per transport towards the engine. */
+  const kams: Partial<Record<Transport, Kamailio>> = {};
   const ports: Record<string, number> = {};
 
   beforeAll(async () => {
@@ -43,34 +53,38 @@ describe('Kamailio (dispatcher, record-route) in front of an engine node', () =>
         { id: 'cancel', numbers: ['2004'], agents: [agent('ring')] },
       ],
     });
-    kam = await Kamailio.start({ engines: [node.uri('udp')] });
+    const [udp, tcp] = await Promise.all([Kamailio.start({ engines: [node.uri('udp')] }), Kamailio.start({ engines: [node.uri('tcp')] })]);
+    kams.udp = udp;
+    kams.tcp = tcp;
   });
 
   afterAll(async () => {
     // The node first: calls it still holds are hung up through Kamailio.
     await node?.stop();
-    await kam?.stop();
+    await Promise.all([kams.udp?.stop(), kams.tcp?.stop()]);
   });
 
-  const engineSource = (): string => `127.0.0.1:${node.udpPort}`;
-  const since = (mark: number, pred: (e: KamailioEvent) => boolean): number => kam.events.all.slice(mark).filter(pred).length;
-  const inDialog = (method: string, fromEngine: boolean) => (e: KamailioEvent) =>
-    e.kind === 'in-dialog' && e.method === method && (e.source === engineSource()) === fromEngine;
-
-  it('the dispatcher puts the node in rotation only after it answers an OPTIONS probe', async () => {
+  it('the dispatcher puts the node in rotation only after it answers an OPTIONS probe (over UDP and over TCP)', async () => {
     // The node is listed as inactive + probing: only a 200 to Kamailio's OPTIONS makes it active.
-    await kam.waitForState(node.uri('udp'), 'active');
-    const [d] = await kam.destinations();
-    expect(d).toEqual({ uri: node.uri('udp'), state: 'active', probing: true });
+    for (const t of ['udp', 'tcp'] as const) {
+      await kams[t]!.waitForState(node.uri(t), 'active');
+      expect(await kams[t]!.destinations()).toEqual([{ uri: node.uri(t), state: 'active', probing: true }]);
+    }
   });
 
-  for (const transport of ['udp', 'tcp'] as const) {
-    describe(`caller to Kamailio over ${transport.toUpperCase()}, Kamailio to the engine over UDP`, () => {
+  for (const legs of LEGS) {
+    describe(`caller to Kamailio over ${legs.caller.toUpperCase()}, Kamailio to the engine over ${legs.engine.toUpperCase()}`, () => {
+      const kam = (): Kamailio => kams[legs.engine]!;
+      // The engine sends from its listener: the UDP socket, or its end of Kamailio's TCP connection.
+      const engineSource = (): string => `127.0.0.1:${legs.engine === 'udp' ? node.udpPort : node.tcpPort}`;
+      const since = (mark: number, pred: (e: KamailioEvent) => boolean): number => kam().events.all.slice(mark).filter(pred).length;
+      const inDialog = (method: string, fromEngine: boolean) => (e: KamailioEvent) =>
+        e.kind === 'in-dialog' && e.method === method && (e.source === engineSource()) === fromEngine;
       const call = (caller: string, service: string, agents: { scenario: string; port: string }[]): Promise<CallRun> =>
         sippCall({
           caller,
-          remote: kam.address,
-          transport,
+          remote: kam().address,
+          transport: legs.caller,
           agentTransport: 'udp',
           service,
           calls: N,
@@ -78,7 +92,7 @@ describe('Kamailio (dispatcher, record-route) in front of an engine node', () =>
         });
 
       it('calls succeed; the caller’s ACK and BYE reach the engine through Kamailio', async () => {
-        const mark = kam.events.all.length;
+        const mark = kam().events.all.length;
         const before = node.connected();
         const run = await call('uac-basic.xml', '2000', [{ scenario: 'uas-answer.xml', port: 'answer' }]);
         expectCalls(run);
@@ -90,7 +104,7 @@ describe('Kamailio (dispatcher, record-route) in front of an engine node', () =>
       });
 
       it('the agent hangs up: the engine’s BYE follows the Record-Route through Kamailio to the caller', async () => {
-        const mark = kam.events.all.length;
+        const mark = kam().events.all.length;
         const run = await call('uac-wait-bye.xml', '2001', [{ scenario: 'uas-answer-hangup.xml', port: 'hangup' }]);
         expectCalls(run);
         expect(since(mark, inDialog('BYE', true))).toBe(N);
@@ -98,7 +112,7 @@ describe('Kamailio (dispatcher, record-route) in front of an engine node', () =>
       });
 
       it('the caller’s re-INVITEs (hold, resume) reach the agent through Kamailio and the engine', async () => {
-        const mark = kam.events.all.length;
+        const mark = kam().events.all.length;
         const run = await call('uac-reinvite.xml', '2002', [{ scenario: 'uas-answer-reinvite.xml', port: 'reinvite' }]);
         expectCalls(run);
         expect(since(mark, inDialog('INVITE', false))).toBe(2 * N);
@@ -106,7 +120,7 @@ describe('Kamailio (dispatcher, record-route) in front of an engine node', () =>
       });
 
       it('the agent’s re-INVITE (hold) reaches the caller through the engine and Kamailio', async () => {
-        const mark = kam.events.all.length;
+        const mark = kam().events.all.length;
         const run = await call('interop:uac-held-by-agent.xml', '2003', [{ scenario: 'interop:uas-answer-then-hold.xml', port: 'hold' }]);
         expectCalls(run);
         expect(since(mark, inDialog('INVITE', true))).toBe(N);

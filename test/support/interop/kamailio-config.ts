@@ -21,6 +21,8 @@ export interface KamailioConfigOptions {
   readonly pingIntervalSec: number;
   /** Milliseconds Kamailio waits for a final response to a non-INVITE (and a probe). */
   readonly nonInviteTimeoutMs: number;
+  /** Nodes start in rotation before any probe (default: only once they answer one). */
+  readonly initiallyActive: boolean;
 }
 
 export interface KamailioFiles {
@@ -39,8 +41,9 @@ export function kamailioFiles(o: KamailioConfigOptions): KamailioFiles {
   const ctlSocket = `${o.dir}/ctl.sock`;
   const listFile = `${o.dir}/dispatcher.list`;
   const addr = o.host.includes(':') ? `[${o.host}]` : o.host;
-  // Every node starts down: it gets calls only once it has answered an OPTIONS probe.
-  const dispatcherList = `${o.engines.map((uri) => `${ENGINE_SET} ${uri} ${INACTIVE | PROBING}`).join('\n')}\n`;
+  // By default every node starts down: it gets calls only once it has answered an OPTIONS probe.
+  const flags = o.initiallyActive ? PROBING : INACTIVE | PROBING;
+  const dispatcherList = `${o.engines.map((uri) => `${ENGINE_SET} ${uri} ${flags}`).join('\n')}\n`;
   const cfg = `#!KAMAILIO
 # Generated for Switchboard's interoperability tests (test/interop).
 debug=2

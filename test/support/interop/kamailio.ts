@@ -37,6 +37,7 @@ export interface KamailioOptions {
   readonly host?: string;
   readonly pingIntervalSec?: number;
   readonly nonInviteTimeoutMs?: number;
+  readonly initiallyActive?: boolean;
 }
 
 export class Kamailio {
@@ -77,6 +78,7 @@ export class Kamailio {
       engines: options.engines,
       pingIntervalSec: options.pingIntervalSec ?? 1,
       nonInviteTimeoutMs: options.nonInviteTimeoutMs ?? 2000,
+      initiallyActive: options.initiallyActive ?? false,
     };
     const files = kamailioFiles(config);
     writeFileSync(join(dir, 'kamailio.cfg'), files.cfg);
