@@ -267,12 +267,25 @@ export class CoreBase {
     return r.targets[0]!;
   }
 
-  /** A request inside a dialog (RFC 3261 §12.2.1.1); `cseq` defaults to the next local number. */
+  /**
+   * A request inside a dialog (RFC 3261 §12.2.1.1): Route from the route set
+   * (rewritten for a strict first hop); `cseq` defaults to the next local number.
+   */
   buildInDialogRequest(d: Dialog, method: string, opts: { uri?: string; cseq?: number; headers?: readonly HeaderField[]; body?: Buffer }): SipRequest {
     const h = new SipHeaders();
     h.append('Via', viaFor(d.dest !== undefined ? this.listenerFor(d.dest.transport, d) : d.listener, newBranch()));
     h.append('Max-Forwards', '70');
-    for (const r of d.routeSet) h.append('Route', r);
+    const target = opts.uri ?? d.remoteTarget;
+    let uri = target;
+    const strict = strictRouteUri(d.routeSet[0]);
+    if (strict !== undefined) {
+      // A strict router (no lr, RFC 2543) expects itself in the Request-URI and the target as the last Route.
+      uri = strict;
+      for (const r of d.routeSet.slice(1)) h.append('Route', r);
+      h.append('Route', `<${target}>`);
+    } else {
+      for (const r of d.routeSet) h.append('Route', r);
+    }
     h.append('From', d.localHeader);
     h.append('To', d.remoteHeader);
     h.append('Call-ID', d.callId);
@@ -288,7 +301,7 @@ export class CoreBase {
       h.append('Contact', contactFor(d.listener));
     }
     for (const f of given) h.fields.push(f);
-    return { kind: 'request', method, uri: opts.uri ?? d.remoteTarget, headers: h, body: opts.body ?? Buffer.alloc(0) };
+    return { kind: 'request', method, uri, headers: h, body: opts.body ?? Buffer.alloc(0) };
   }
 
   private listenerFor(transport: string, d: Dialog) {
@@ -313,6 +326,21 @@ export class CoreBase {
       this.emitCdr('stop', 'application', bye, reason === 'ACK timeout' ? 'session-expired' : 'system-initiated-termination');
     });
   }
+}
+
+/**
+ * The Request-URI for a route set whose first entry is a strict router (its
+ * URI has no `lr`, RFC 3261 §12.2.1.1): that URI without the parts a
+ * Request-URI may not carry (header fields, `method`); undefined when the
+ * first entry is a loose router or there is none.
+ */
+export function strictRouteUri(first: string | undefined): string | undefined {
+  if (first === undefined) return undefined;
+  const uri = parseNameAddr(first)?.uri;
+  if (uri === undefined) return undefined;
+  const parsed = parseSipUri(uri);
+  if (parsed === undefined || parsed.params.has('lr')) return undefined;
+  return uri.replace(/\?.*$/, '').replace(/;method=[^;]*/i, '');
 }
 
 export function parseBranch(via: string): string {

@@ -58,6 +58,30 @@ describe('Record-Route in dialog-establishing responses (RFC 3261 §12.1.1)', ()
     await proxy.send(respond(bye, 200, 'OK'), { port: h.udp.port });
   });
 
+  it('a strict router (Record-Route without lr, RFC 2543): the BYE goes to it with its URI as Request-URI and the remote target as the last Route (§12.2.1.1)', async () => {
+    srf = await connectApp(h, (s) =>
+      s.invite((req, res) => {
+        void s.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => setTimeout(() => d.destroy(), 50));
+      }),
+    );
+    const strict = `<sip:127.0.0.1:${proxy.port};transport=udp;maddr=127.0.0.1>`;
+    const loose = '<sip:edge.example.invalid;lr>';
+    const callId = uniq('strict');
+    await proxy.send(
+      request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: proxy, callId, extra: [`Record-Route: ${strict}, ${loose}`], body: sdp(4000) }),
+      { port: h.udp.port },
+    );
+    const ok = await proxy.waitResponse(200, 'INVITE');
+    await proxy.send(
+      request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: proxy, callId, fromTag: ok.info.fromTag!, toTag: ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }),
+      { port: h.udp.port },
+    );
+    const bye = await proxy.waitRequest('BYE');
+    expect(bye.message.uri).toBe(`sip:127.0.0.1:${proxy.port};transport=udp;maddr=127.0.0.1`);
+    expect(bye.message.headers.entries('route')).toEqual([loose, `<sip:caller@127.0.0.1:${proxy.port}>`]);
+    await proxy.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+  });
+
   it('a final error response establishes no dialog and carries no Record-Route', async () => {
     srf = await connectApp(h, (s) => s.invite((_req, res) => res.send(486)));
     const rr = recordRoutes();
