@@ -56,7 +56,8 @@ export async function startEngineNode(o: EngineNodeOptions): Promise<EngineNode>
     engine: { ringTimeoutSeconds: 20 },
     queues: o.queues.map((q) => ({ id: q.id, name: q.id, numbers: [...q.numbers], agents: [...q.agents], ...(q.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: q.ringTimeoutSeconds } : {}) })),
   });
-  const sb = await startSwitchboard(config, silentLogger());
+  // Signalling only: SDP passes through, so no media plane and no recordings worker.
+  const sb = await startSwitchboard(config, silentLogger(), { media: false, recordingsWorker: false });
   const udpPort = sb.sipListeners.find((l) => l.transport === 'udp')!.port;
   const tcpPort = sb.sipListeners.find((l) => l.transport === 'tcp')!.port;
   const uriHost = host.includes(':') ? `[${host}]` : host;
