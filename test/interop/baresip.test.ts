@@ -21,14 +21,22 @@ describe('baresip as agent and as caller', () => {
   let node: EngineNode;
   let agent: Baresip;
   let tcpAgent: Baresip;
+  /** An agent whose phone rings until told to answer or decline. */
+  let ringer: Baresip;
   let caller: Baresip | undefined;
 
   beforeAll(async () => {
-    [agent, tcpAgent] = await Promise.all([Baresip.start({ user: 'agent', answer: 'auto' }), Baresip.start({ user: 'tcpagent', answer: 'auto' })]);
+    [agent, tcpAgent, ringer] = await Promise.all([
+      Baresip.start({ user: 'agent', answer: 'auto' }),
+      Baresip.start({ user: 'tcpagent', answer: 'auto' }),
+      Baresip.start({ user: 'ringer', answer: 'manual' }),
+    ]);
     node = await startEngineNode({
       queues: [
         { id: 'softphone', numbers: ['4000'], agents: [agent.uri('udp')] },
         { id: 'softphone-tcp', numbers: ['4001'], agents: [tcpAgent.uri('tcp')] },
+        { id: 'decline-then-answer', numbers: ['4002'], agents: [ringer.uri('udp'), agent.uri('udp')] },
+        { id: 'rings', numbers: ['4003'], agents: [ringer.uri('udp')] },
         { id: 'nobody', numbers: ['4009'], agents: [] },
       ],
     });
@@ -43,6 +51,7 @@ describe('baresip as agent and as caller', () => {
     await node?.stop();
     await agent?.stop();
     await tcpAgent?.stop();
+    await ringer?.stop();
   });
 
   it('SIPp calls, baresip auto-answers, the caller hangs up: baresip sees the call established and closed', async () => {
@@ -98,6 +107,33 @@ describe('baresip as agent and as caller', () => {
     expect((await tcpAgent.command('hangup')).ok).toBe(true);
     await caller.waitEvent('CALL_CLOSED');
     await tcpAgent.waitEvent('CALL_CLOSED', 5000, agentMark);
+    await node.idle();
+  });
+
+  it('the first agent declines the ringing call (486 from baresip): the engine rings the next agent, who answers', async () => {
+    caller = await Baresip.start({ user: 'caller', answer: 'manual' });
+    const ringerMark = ringer.events.all.length;
+    const agentMark = agent.events.all.length;
+    expect((await caller.command('dial', `sip:4002@127.0.0.1:${node.udpPort}`)).ok).toBe(true);
+    await ringer.waitEvent('CALL_INCOMING', 5000, ringerMark);
+    expect((await ringer.command('hangup')).ok).toBe(true);
+    await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+    await caller.waitEvent('CALL_ESTABLISHED');
+    expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', agent: agent.uri('udp') });
+    expect((await caller.command('hangup')).ok).toBe(true);
+    await agent.waitEvent('CALL_CLOSED', 5000, agentMark);
+    await node.idle();
+  });
+
+  it('the caller gives up while the agent’s phone rings: the CANCEL reaches the agent and its call closes', async () => {
+    caller = await Baresip.start({ user: 'caller', answer: 'manual' });
+    const ringerMark = ringer.events.all.length;
+    expect((await caller.command('dial', `sip:4003@127.0.0.1:${node.udpPort}`)).ok).toBe(true);
+    await ringer.waitEvent('CALL_INCOMING', 5000, ringerMark);
+    await caller.waitEvent('CALL_RINGING');
+    expect((await caller.command('hangup')).ok).toBe(true);
+    await ringer.waitEvent('CALL_CLOSED', 5000, ringerMark);
+    expect(ringer.events.all.slice(ringerMark).some((e) => e.type === 'CALL_ESTABLISHED')).toBe(false);
     await node.idle();
   });
 
