@@ -5,14 +5,19 @@
  */
 import type { SwitchboardConfig } from '../config/load.js';
 import { Engine } from '../engine/engine.js';
+import type { SupervisedProcess } from '../daemon/supervised-process.js';
+import { MediaService } from '../media/index.js';
 import type { Logger } from '../observability/logger.js';
 import { readHeap } from '../observability/memory.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
 import type { ListenerInfo } from '../sip-server/transport/types.js';
+import { startRecordingsWorkerProcess } from './recordings-worker-process.js';
 import { startStatusServer, type StatusServer } from './status-server.js';
 
 export interface RunningSwitchboard {
   readonly engine: Engine;
+  /** The media plane (undefined when started without it). */
+  readonly media: MediaService | undefined;
   readonly sipListeners: readonly ListenerInfo[];
   readonly controlPort: number | undefined;
   readonly statusPort: number | undefined;
@@ -21,7 +26,19 @@ export interface RunningSwitchboard {
   stop(): Promise<void>;
 }
 
-export async function startSwitchboard(config: SwitchboardConfig, logger: Logger): Promise<RunningSwitchboard> {
+export interface StartOptions {
+  /** The configuration file, handed on to child processes (the recordings worker). */
+  readonly configFile?: string;
+  /** Relative paths in the configuration resolve against this (default: the working directory). */
+  readonly baseDir?: string;
+  /** Start the media plane (rtpengine, prompts). Default true; call-flow tests that need no media turn it off. */
+  readonly media?: boolean;
+  /** Run the recordings worker child (default: `node.recordingsWorker` and `recordings.enabled`). */
+  readonly recordingsWorker?: boolean;
+}
+
+export async function startSwitchboard(config: SwitchboardConfig, logger: Logger, options: StartOptions = {}): Promise<RunningSwitchboard> {
+  const baseDir = options.baseDir ?? process.cwd();
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     while (stops.length > 0) {
@@ -38,6 +55,16 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       sip = await startEmbeddedSipServer(config.sipServer, config.node.logLevel, logger);
       stops.push(() => sip!.stop());
     }
+    let media: MediaService | undefined;
+    if (options.media !== false) {
+      media = await MediaService.start({ config, logger: logger.child({ component: 'media' }), baseDir });
+      stops.push(() => media!.close());
+    }
+    let worker: SupervisedProcess | undefined;
+    if (options.recordingsWorker ?? (config.node.recordingsWorker && config.recordings.enabled)) {
+      worker = await startRecordingsWorkerProcess(options.configFile, baseDir, logger.child({ component: 'recordings' }));
+      stops.push(() => worker!.stop());
+    }
     const connection = {
       host: config.drachtio.host ?? config.sipServer.control.host,
       port: config.drachtio.port ?? sip?.controlPort ?? config.sipServer.control.port,
@@ -52,6 +79,10 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       return {
         engine: engine.status(),
         ...(sipStatus !== undefined ? { sipServer: sipStatus } : {}),
+        ...(media !== undefined
+          ? { media: { activeCalls: media.activeCalls, rtpengine: media.instances.map((i) => ({ id: i.id, healthy: i.healthy })) } }
+          : {}),
+        ...(worker !== undefined ? { recordingsWorker: { pid: worker.pid ?? null, restarts: worker.restarts } } : {}),
         process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, uptimeSeconds: Math.round(process.uptime()) },
       };
     };
@@ -62,6 +93,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     }
     return {
       engine,
+      media,
       sipListeners: sip?.listeners ?? [],
       controlPort: sip?.controlPort,
       statusPort: statusServer?.port,

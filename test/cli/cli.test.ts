@@ -76,7 +76,7 @@ describe('switchboard command', () => {
     expect(gone.stderr).toMatch(/cannot read configuration/);
   });
 
-  it('start runs the engine with the SIP server in its worker thread; it answers SIP and /status, and stops on SIGTERM', async () => {
+  it('start runs the embedded stack (SIP server in its worker thread, rtpengine, recordings worker); it answers SIP and /status, and stops on SIGTERM', async () => {
     const sipPort = await freePort();
     const statusPort = await freePort();
     const cfg = file(
@@ -88,7 +88,7 @@ describe('switchboard command', () => {
       ].join('\n'),
     );
     const p = startLong(['start', '--config', cfg]);
-    await eventually(() => p.output().includes('switchboard running'), 10_000, 'start-up log');
+    await eventually(() => p.output().includes('switchboard running'), 30_000, 'start-up log');
     const peer = await SipPeer.create('udp');
     try {
       await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${sipPort}`, peer }), { port: sipPort });
@@ -97,9 +97,17 @@ describe('switchboard command', () => {
     } finally {
       await peer.close();
     }
-    const status = (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as { engine: { connected: boolean }; sipServer: { appConnections: number } };
+    const status = (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as {
+      engine: { connected: boolean };
+      sipServer: { appConnections: number };
+      media: { rtpengine: { healthy: boolean }[] };
+      recordingsWorker: { pid: number | null };
+    };
     expect(status.engine.connected).toBe(true);
     expect(status.sipServer.appConnections).toBe(1);
+    // the whole embedded stack: rtpengine answering, the recordings worker (with its own Redis) up
+    expect(status.media.rtpengine).toEqual([expect.objectContaining({ healthy: true })]);
+    expect(status.recordingsWorker.pid).toBeGreaterThan(0);
     const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
     expect(metrics).toMatch(/^switchboard_sip_server_dialogs 0$/m);
     p.child.kill('SIGTERM');

@@ -39,7 +39,8 @@ describe('leak check under SIPp load (worker thread)', () => {
       },
       queues: [{ id: 'leak', name: 'Leak', numbers: ['1000'], agents: [`sip:agent@127.0.0.1:${agentPort}`] }],
     });
-    sb = await startSwitchboard(config, silentLogger());
+    // The call flow does not use media yet: no rtpengine, no recordings worker.
+    sb = await startSwitchboard(config, silentLogger(), { media: false, recordingsWorker: false });
     sipPort = sb.sipListeners[0]!.port;
   });
 

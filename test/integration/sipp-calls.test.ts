@@ -41,7 +41,8 @@ for (const transport of ['udp', 'tcp'] as const) {
           { id: 'reinvite', name: 'Hold and resume', numbers: ['1005'], agents: [uri('reinvite')] },
         ],
       });
-      sb = await startSwitchboard(config, silentLogger());
+      // The call flow does not use media yet: no rtpengine, no recordings worker.
+      sb = await startSwitchboard(config, silentLogger(), { media: false, recordingsWorker: false });
       sipPort = sb.sipListeners.find((l) => l.transport === transport)!.port;
     });
 

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { configChecks } from '../../app/config-checks.js';
 import { startSwitchboard } from '../../app/switchboard.js';
 import { defaultConfig, loadConfigFile } from '../../config/load.js';
@@ -16,7 +17,9 @@ export const startCommand: Command = {
     const opts = parseOptions(ctx.argv, { config: { type: 'string', short: 'c' } }, usage);
     const config = opts.config !== undefined ? loadConfigFile(opts.config, { checks: configChecks }) : defaultConfig({ checks: configChecks });
     const logger = createLogger({ level: config.node.logLevel, name: 'switchboard' });
-    const running = await startSwitchboard(config, logger);
+    const running = await startSwitchboard(config, logger, {
+      ...(opts.config !== undefined ? { configFile: resolve(ctx.cwd, opts.config), baseDir: dirname(resolve(ctx.cwd, opts.config)) } : { baseDir: ctx.cwd }),
+    });
     logger.info(
       {
         sip: running.sipListeners.map((l) => `${l.transport}/${l.advertisedHost}:${l.port}`),

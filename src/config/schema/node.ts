@@ -8,11 +8,16 @@ export const NodeSchema = Type.Object(
       minLength: 1,
       default: './var',
       description:
-        'Directory for everything the engine writes (generated daemon configs, prompt cache, recordings spool, embedded Redis data). Relative paths are resolved against the working directory.',
+        'Directory for everything the engine writes (generated daemon configs, prompt cache, recordings spool, embedded Redis data). Relative paths here and elsewhere in the file resolve against the directory of the configuration file (the working directory when started without one).',
     }),
     logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
       default: 'info',
       description: 'pino log level.',
+    }),
+    recordingsWorker: Type.Boolean({
+      default: true,
+      description:
+        '`switchboard start` runs a recordings worker as its child process (restarted if it dies). Set false when workers run elsewhere (`switchboard recordings-worker`).',
     }),
     status: Type.Object(
       {
