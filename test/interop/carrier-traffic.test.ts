@@ -11,6 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineNode, type EngineNode } from '../support/interop/engine-node.js';
 import { ScriptedAgent } from '../support/interop/scripted-agent.js';
+import { eventually } from '../support/harness.js';
 import { request, sdp, SipPeer, uniq, type Received } from '../support/sip-peer.js';
 
 /** A caller-side dialog as the peer saw it from the 200. */
@@ -274,6 +275,41 @@ describe('carrier and proxy traffic through the engine', () => {
     await caller.waitResponse(200, 'BYE');
     await agent.waitRequest('BYE', calls);
     await node.idle();
+  });
+
+  it('callers that hang up the instant they are answered (BYE right behind the ACK): every agent leg is hung up too', async () => {
+    // The engine reads its control socket late (a busy app), so the confirmation of its 200 and the
+    // caller's BYE reach drachtio-srf in one read, before the engine has bridged the legs.
+    const busyNode = await startEngineNode({ lateReadMs: 30, queues: [{ id: 'quick', numbers: ['5002'], agents: [agent.uri()] }] });
+    try {
+      caller = await SipPeer.create('udp');
+      const to = { port: busyNode.udpPort };
+      const calls = 20;
+      const firstAgentCall = agent.calls.length;
+      caller.onMessage = (r) => {
+        if (r.message.kind !== 'response' || r.message.status !== 200 || r.info.cseqMethod !== 'INVITE') return;
+        const target = /<([^>]+)>/.exec(r.message.headers.get('contact') ?? '')?.[1] ?? '';
+        const dialog = { uri: target, peer: caller, callId: r.info.callId, fromTag: r.info.fromTag!, toTag: r.info.toTag!, to: `<sip:5002@127.0.0.1:${busyNode.udpPort}>` };
+        void caller.send(request({ method: 'ACK', ...dialog }), to);
+        void caller.send(request({ method: 'BYE', cseq: 2, ...dialog }), to);
+      };
+      for (let i = 0; i < calls; i++) {
+        await caller.send(request({ method: 'INVITE', uri: `sip:5002@127.0.0.1:${busyNode.udpPort}`, peer: caller, callId: uniq('quick'), body: sdp(4018) }), to);
+      }
+      /** Agent legs of these calls that got a BYE. */
+      const byes = (): number => {
+        const legs = new Set(agent.calls.slice(firstAgentCall).map((c) => c.invite.info.callId));
+        return new Set(agent.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'BYE' && legs.has(r.info.callId)).map((r) => r.info.callId)).size;
+      };
+      await eventually(() => busyNode.connected() === calls, 10_000, 'every call to connect');
+      const end = Date.now() + 5000;
+      while (Date.now() < end && (byes() < calls || busyNode.sb.engine.status().liveCalls > 0)) await new Promise((r) => setTimeout(r, 20));
+      expect(byes()).toBe(calls);
+      expect(busyNode.sb.engine.status().liveCalls).toBe(0);
+      await busyNode.idle();
+    } finally {
+      await busyNode.stop();
+    }
   });
 
   for (const transport of ['udp', 'tcp'] as const) {

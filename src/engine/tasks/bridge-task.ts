@@ -9,9 +9,14 @@
 import type { CallSession } from '../call-session.js';
 import { sipStatusOf, type SrfDialog, type SrfRequest, type SrfResponse } from '../srf.js';
 
+/** False once the leg has ended (a BYE received or sent); drachtio-srf's typings omit the flag. */
+export function isConnected(dialog: SrfDialog): boolean {
+  return (dialog as unknown as { connected?: boolean }).connected !== false;
+}
+
 /** Sends BYE on a leg unless it is already gone; never throws. */
 export async function hangUp(dialog: SrfDialog): Promise<void> {
-  if ((dialog as unknown as { connected?: boolean }).connected === false) return;
+  if (!isConnected(dialog)) return;
   await new Promise<void>((resolve) => {
     dialog.destroy(undefined, () => resolve());
   });
@@ -52,6 +57,10 @@ export function bridge(session: CallSession, caller: SrfDialog, agent: SrfDialog
   session.connectedAt = new Date();
   caller.on('destroy', () => void session.end('caller hung up'));
   agent.on('destroy', () => void session.end('agent hung up'));
+  // A BYE that reached drachtio-srf in the same read as the answer's confirmation was handled
+  // before these listeners existed (RFC 3261 §15.1.2: the leg is over): end the call now.
+  if (!isConnected(caller)) void session.end('caller hung up');
+  else if (!isConnected(agent)) void session.end('agent hung up');
   session.own('caller leg', () => hangUp(caller));
   session.own('agent leg', () => hangUp(agent));
   passModify(caller, agent, session, 'caller');

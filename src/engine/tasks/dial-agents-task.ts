@@ -12,7 +12,7 @@
 import type { CallSession } from '../call-session.js';
 import { isUnackedUac, sipStatusOf, type Srf, type SrfDialog, type SrfRequest, type SrfResponse, type UnackedUac } from '../srf.js';
 import { reject } from '../sip-errors.js';
-import { bridge, hangUp } from './bridge-task.js';
+import { bridge, hangUp, isConnected } from './bridge-task.js';
 
 export interface DialAgentsOptions {
   readonly agents: readonly string[];
@@ -134,6 +134,8 @@ export class DialAgentsTask {
       // drachtio-srf emits the ACK request (its typings say a response; only the body is read).
       callerLeg.once('ack', (ack: { body?: string }) => resolve(ack.body ?? ''));
       callerLeg.once('destroy', () => resolve(undefined));
+      // A BYE handled before these listeners existed (see bridge()).
+      if (!isConnected(callerLeg)) resolve(undefined);
     });
     if (answer === undefined || session.ended) {
       await Promise.all([hangUp(callerLeg), agentLeg.destroy()]);

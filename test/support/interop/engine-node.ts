@@ -7,6 +7,8 @@ import { startSwitchboard, type RunningSwitchboard } from '../../../src/app/swit
 import { loadConfigObject } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { eventually } from '../harness.js';
+import { freePort } from '../sipp.js';
+import { LateReaderProxy } from './late-reader-proxy.js';
 
 export interface QueueSpec {
   readonly id: string;
@@ -20,6 +22,11 @@ export interface EngineNodeOptions {
   readonly host?: string;
   readonly udpPort?: number;
   readonly tcpPort?: number;
+  /**
+   * The engine reads its drachtio control socket through a relay that
+   * delivers in batches this far apart (a busy app, see late-reader-proxy.ts).
+   */
+  readonly lateReadMs?: number;
 }
 
 export interface EngineNode {
@@ -43,6 +50,12 @@ interface IdleStatus {
 
 export async function startEngineNode(o: EngineNodeOptions): Promise<EngineNode> {
   const host = o.host ?? '127.0.0.1';
+  let relay: LateReaderProxy | undefined;
+  let controlPort = 0;
+  if (o.lateReadMs !== undefined) {
+    controlPort = await freePort();
+    relay = await LateReaderProxy.start({ host: '127.0.0.1', port: controlPort }, o.lateReadMs);
+  }
   const config = loadConfigObject({
     node: { logLevel: 'silent', status: { enabled: false } },
     sipServer: {
@@ -51,13 +64,20 @@ export async function startEngineNode(o: EngineNodeOptions): Promise<EngineNode>
         { transport: 'udp', host, port: o.udpPort ?? 0 },
         { transport: 'tcp', host, port: o.tcpPort ?? 0 },
       ],
-      control: { port: 0 },
+      control: { port: controlPort },
     },
+    ...(relay !== undefined ? { drachtio: { host: '127.0.0.1', port: relay.port } } : {}),
     engine: { ringTimeoutSeconds: 20 },
     queues: o.queues.map((q) => ({ id: q.id, name: q.id, numbers: [...q.numbers], agents: [...q.agents], ...(q.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: q.ringTimeoutSeconds } : {}) })),
   });
   // Signalling only: SDP passes through, so no media plane and no recordings worker.
-  const sb = await startSwitchboard(config, silentLogger(), { media: false, recordingsWorker: false });
+  let sb: RunningSwitchboard;
+  try {
+    sb = await startSwitchboard(config, silentLogger(), { media: false, recordingsWorker: false });
+  } catch (e) {
+    await relay?.stop();
+    throw e;
+  }
   const udpPort = sb.sipListeners.find((l) => l.transport === 'udp')!.port;
   const tcpPort = sb.sipListeners.find((l) => l.transport === 'tcp')!.port;
   const uriHost = host.includes(':') ? `[${host}]` : host;
@@ -82,6 +102,7 @@ export async function startEngineNode(o: EngineNodeOptions): Promise<EngineNode>
       if (stopped) return;
       stopped = true;
       await sb.stop();
+      await relay?.stop();
     },
   };
 }
