@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineNode, type EngineNode } from '../support/interop/engine-node.js';
 import { ScriptedAgent } from '../support/interop/scripted-agent.js';
 import { eventually } from '../support/harness.js';
-import { request, sdp, SipPeer, uniq, type Received } from '../support/sip-peer.js';
+import { request, respond, sdp, SipPeer, uniq, type Received } from '../support/sip-peer.js';
 
 /** A caller-side dialog as the peer saw it from the 200. */
 interface Answered {
@@ -308,6 +308,42 @@ describe('carrier and proxy traffic through the engine', () => {
       expect(busyNode.sb.engine.status().liveCalls).toBe(0);
       await busyNode.idle();
     } finally {
+      await busyNode.stop();
+    }
+  });
+
+  it('a caller that puts the call on hold the instant it is answered (re-INVITE right behind the ACK): the hold reaches the agent', async () => {
+    // As above: the re-INVITE reaches drachtio-srf in the same read as the confirmation of the 200.
+    const busyNode = await startEngineNode({ lateReadMs: 30, queues: [{ id: 'quick-hold', numbers: ['5003'], agents: [agent.uri()] }] });
+    const saved = agent.answerSdp;
+    try {
+      caller = await SipPeer.create('udp');
+      const to = { port: busyNode.udpPort };
+      const callId = uniq('hold');
+      const fromTag = uniq('f');
+      const calls = agent.calls.length;
+      agent.answerSdp = sdp(7002, 'recvonly');
+      caller.onMessage = (r) => {
+        // A failed run ends the call from the engine's side: answer its BYE so teardown stays quick.
+        if (r.message.kind === 'request' && r.message.method === 'BYE') void caller.send(respond(r, 200, 'OK'), to);
+        if (r.message.kind !== 'response' || r.message.status !== 200 || r.info.cseqMethod !== 'INVITE' || r.info.cseq !== 1) return;
+        const target = /<([^>]+)>/.exec(r.message.headers.get('contact') ?? '')?.[1] ?? '';
+        const dialog = { uri: target, peer: caller, callId, fromTag, toTag: r.info.toTag!, to: `<sip:5003@127.0.0.1:${busyNode.udpPort}>` };
+        void caller.send(request({ method: 'ACK', ...dialog }), to);
+        void caller.send(request({ method: 'INVITE', cseq: 2, body: sdp(4022, 'sendonly', 2), ...dialog }), to);
+      };
+      await caller.send(request({ method: 'INVITE', uri: `sip:5003@127.0.0.1:${busyNode.udpPort}`, peer: caller, callId, fromTag, body: sdp(4022) }), to);
+      const held = await caller.wait((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseq === 2, 5000, 'the 200 to the re-INVITE');
+      const reInvite = await agent.waitRequest('INVITE', calls);
+      expect(reInvite.message.body.toString()).toContain('a=sendonly');
+      expect(held.message.body.toString()).toContain('a=recvonly');
+      const dialog = { uri: /<([^>]+)>/.exec(held.message.headers.get('contact') ?? '')?.[1] ?? '', peer: caller, callId, fromTag, toTag: held.info.toTag!, to: `<sip:5003@127.0.0.1:${busyNode.udpPort}>` };
+      await caller.send(request({ method: 'ACK', cseq: 2, ...dialog }), to);
+      await caller.send(request({ method: 'BYE', cseq: 3, ...dialog }), to);
+      await caller.waitResponse(200, 'BYE');
+      await busyNode.idle();
+    } finally {
+      agent.answerSdp = saved;
       await busyNode.stop();
     }
   });

@@ -14,8 +14,25 @@ export function isConnected(dialog: SrfDialog): boolean {
   return (dialog as unknown as { connected?: boolean }).connected !== false;
 }
 
+/**
+ * Holds the leg's incoming requests (BYE, re-INVITE, …) until `release`:
+ * called the moment drachtio-srf hands over a new dialog, so that requests
+ * arriving before the bridge exists are not answered by drachtio-srf's
+ * defaults (a re-INVITE answered with the old SDP, a BYE no one hears).
+ */
+export function holdRequests(dialog: SrfDialog): void {
+  (dialog as unknown as { queueRequests: boolean }).queueRequests = true;
+}
+
+/** Lets held requests through (drachtio-srf handles them on the next turn, to the listeners attached by then). */
+export function release(dialog: SrfDialog): void {
+  (dialog as unknown as { queueRequests: boolean }).queueRequests = false;
+}
+
 /** Sends BYE on a leg unless it is already gone; never throws. */
 export async function hangUp(dialog: SrfDialog): Promise<void> {
+  // A BYE the far end sent meanwhile still gets its 200.
+  release(dialog);
   if (!isConnected(dialog)) return;
   await new Promise<void>((resolve) => {
     dialog.destroy(undefined, () => resolve());
@@ -61,6 +78,9 @@ export function bridge(session: CallSession, caller: SrfDialog, agent: SrfDialog
   // before these listeners existed (RFC 3261 §15.1.2: the leg is over): end the call now.
   if (!isConnected(caller)) void session.end('caller hung up');
   else if (!isConnected(agent)) void session.end('agent hung up');
+  // Requests held since each leg was answered now reach the listeners above.
+  release(caller);
+  release(agent);
   session.own('caller leg', () => hangUp(caller));
   session.own('agent leg', () => hangUp(agent));
   passModify(caller, agent, session, 'caller');

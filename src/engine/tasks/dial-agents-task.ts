@@ -12,7 +12,7 @@
 import type { CallSession } from '../call-session.js';
 import { isUnackedUac, sipStatusOf, type Srf, type SrfDialog, type SrfRequest, type SrfResponse, type UnackedUac } from '../srf.js';
 import { reject } from '../sip-errors.js';
-import { bridge, hangUp, isConnected } from './bridge-task.js';
+import { bridge, hangUp, holdRequests, isConnected } from './bridge-task.js';
 
 export interface DialAgentsOptions {
   readonly agents: readonly string[];
@@ -86,26 +86,35 @@ export class DialAgentsTask {
       this.ringing?.cancel(() => undefined);
     }, this.options.ringTimeoutMs);
     const delayedOffer = req.body === undefined || req.body === '';
+    const headers = { ...this.options.headers };
+    const options = delayedOffer ? { noAck: true, headers } : { localSdp: req.body, headers };
+    const progress = {
+      cbRequest: (a: unknown, b?: unknown) => {
+        // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
+        const sent = (b ?? a) as SrfRequest | undefined;
+        if (sent !== undefined && sent !== null && typeof (sent as { cancel?: unknown }).cancel === 'function') {
+          this.ringing = sent;
+          if (this.cancelled || timedOut) sent.cancel(() => undefined);
+        }
+      },
+      cbProvisional: (p: SrfResponse) => {
+        if ((p.status === 180 || p.status === 183) && !res.finalResponseSent && !this.cancelled) {
+          res.send(p.status, p.status === 183 && p.body ? { body: p.body } : {});
+        }
+      },
+    };
     try {
-      const answered: unknown = await this.srf.createUAC(
-        agent,
-        delayedOffer ? { noAck: true, headers: { ...this.options.headers } } : { localSdp: req.body, headers: { ...this.options.headers } },
-        {
-          cbRequest: (a: unknown, b?: unknown) => {
-            // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
-            const sent = (b ?? a) as SrfRequest | undefined;
-            if (sent !== undefined && sent !== null && typeof (sent as { cancel?: unknown }).cancel === 'function') {
-              this.ringing = sent;
-              if (this.cancelled || timedOut) sent.cancel(() => undefined);
-            }
-          },
-          cbProvisional: (p: SrfResponse) => {
-            if ((p.status === 180 || p.status === 183) && !res.finalResponseSent && !this.cancelled) {
-              res.send(p.status, p.status === 183 && p.body ? { body: p.body } : {});
-            }
-          },
-        },
-      );
+      // The callback form runs in the same turn as the 200: the agent's requests are held from then on.
+      const answered = await new Promise<unknown>((resolve, reject) => {
+        this.srf.createUAC(agent, options, progress, (err: Error | null | undefined, dialog: SrfDialog) => {
+          if (err !== null && err !== undefined) {
+            reject(err);
+            return;
+          }
+          if (!isUnackedUac(dialog)) holdRequests(dialog);
+          resolve(dialog);
+        });
+      });
       return isUnackedUac(answered) ? { kind: 'offered', leg: answered } : { kind: 'answered', dialog: answered as SrfDialog };
     } catch (err) {
       return { kind: 'failed', status: timedOut ? 408 : (sipStatusOf(err) ?? 500) };
@@ -158,7 +167,17 @@ export class DialAgentsTask {
   private async connect(agent: string, agentLeg: SrfDialog): Promise<boolean> {
     const { session, req, res } = this;
     try {
-      const callerLeg = await this.srf.createUAS(req, res, { localSdp: agentLeg.remote.sdp });
+      // The callback form runs in the same turn as the 200's confirmation: the caller's requests are held from then on.
+      const callerLeg = await new Promise<SrfDialog>((resolve, reject) => {
+        this.srf.createUAS(req, res, { localSdp: agentLeg.remote.sdp }, (err: Error | null | undefined, dialog: SrfDialog) => {
+          if (err !== null && err !== undefined) {
+            reject(err);
+            return;
+          }
+          holdRequests(dialog);
+          resolve(dialog);
+        });
+      });
       if (session.ended) {
         await Promise.all([hangUp(callerLeg), hangUp(agentLeg)]);
         return false;
