@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Baresip } from '../support/interop/baresip.js';
 import { startEngineNode, type EngineNode } from '../support/interop/engine-node.js';
 import { Kamailio } from '../support/interop/kamailio.js';
+import { eventually } from '../support/harness.js';
 import { describeRun, freePort, runSipp, type SippResult } from '../support/sipp.js';
 
 function expectAll(r: SippResult, calls: number): void {
@@ -88,6 +89,8 @@ describe('baresip as agent and as caller', () => {
     expect(dial.ok, dial.data).toBe(true);
     await caller.waitEvent('CALL_ESTABLISHED');
     await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+    // The caller's 200 can arrive before the engine has recorded the bridge.
+    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 5000, 'the engine to record the call as connected');
     expect(node.sb.engine.liveCalls()).toHaveLength(1);
     expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', dialed: '4000', agent: agent.uri('udp') });
     const callerMark = caller.events.all.length;
@@ -119,6 +122,7 @@ describe('baresip as agent and as caller', () => {
     expect((await ringer.command('hangup')).ok).toBe(true);
     await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
     await caller.waitEvent('CALL_ESTABLISHED');
+    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 5000, 'the engine to record the call as connected');
     expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', agent: agent.uri('udp') });
     expect((await caller.command('hangup')).ok).toBe(true);
     await agent.waitEvent('CALL_CLOSED', 5000, agentMark);
@@ -144,7 +148,7 @@ describe('baresip as agent and as caller', () => {
       caller = await Baresip.start({ user: 'caller', answer: 'manual' });
       const callerSource = `127.0.0.1:${caller.sipPort}`;
       const engineSource = `127.0.0.1:${node.udpPort}`;
-      const inDialog = (method: string, source: string): number => kam.events.count((e) => e.kind === 'in-dialog' && e.method === method && e.source === source);
+      const inDialog = (method: string, source: string): number => kam.requests((e) => e.kind === 'in-dialog' && e.method === method && e.source === source);
       // First call: the caller hangs up.
       let agentMark = agent.events.all.length;
       expect((await caller.command('dial', `sip:4000@${kam.address}`)).ok).toBe(true);

@@ -5,8 +5,9 @@
  * probes every node with OPTIONS and takes nodes that stop answering out of
  * rotation. Loopback only; everything it writes lives in the given directory.
  *
- * The script logs one `INTEROP|…` line per routing decision so tests can see
- * which requests really went through the proxy (and from where).
+ * The script logs one `INTEROP|kind|method|ip|port|proto|uri|call-id|cseq`
+ * line per routing decision so tests can see which requests really went
+ * through the proxy, from where, and (retransmissions aside) which ones.
  */
 
 export interface KamailioConfigOptions {
@@ -96,7 +97,7 @@ request_route {
   if (has_totag()) {
     # In-dialog: follow the route set we recorded.
     if (loose_route()) {
-      xlog("L_NOTICE", "INTEROP|in-dialog|$rm|$si|$sp|$pr|$ru\\n");
+      xlog("L_NOTICE", "INTEROP|in-dialog|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
       if (!t_relay()) sl_reply_error();
       exit;
     }
@@ -104,7 +105,7 @@ request_route {
       if (t_check_trans()) t_relay();
       exit;
     }
-    xlog("L_NOTICE", "INTEROP|not-routed|$rm|$si|$sp|$pr|$ru\\n");
+    xlog("L_NOTICE", "INTEROP|not-routed|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
     sl_send_reply("404", "Not here");
     exit;
   }
@@ -120,11 +121,11 @@ request_route {
   remove_hf("Route");
   if (is_method("INVITE|SUBSCRIBE")) record_route();
   if (!ds_select_dst("${ENGINE_SET}", "4")) {
-    xlog("L_NOTICE", "INTEROP|no-engine|$rm|$si|$sp|$pr|$ru\\n");
+    xlog("L_NOTICE", "INTEROP|no-engine|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
     sl_send_reply("503", "No Engine Available");
     exit;
   }
-  xlog("L_NOTICE", "INTEROP|initial|$rm|$si|$sp|$pr|$du\\n");
+  xlog("L_NOTICE", "INTEROP|initial|$rm|$si|$sp|$pr|$du|$ci|$cs\\n");
   t_on_failure("NEXT_ENGINE");
   if (!t_relay()) sl_reply_error();
 }
@@ -135,7 +136,7 @@ failure_route[NEXT_ENGINE] {
   if (t_check_status("503") || (t_branch_timeout() && !t_branch_replied())) {
     ds_mark_dst("ip");
     if (ds_next_dst()) {
-      xlog("L_NOTICE", "INTEROP|failover|$rm|$si|$sp|$pr|$du\\n");
+      xlog("L_NOTICE", "INTEROP|failover|$rm|$si|$sp|$pr|$du|$ci|$cs\\n");
       t_on_failure("NEXT_ENGINE");
       t_relay();
       exit;

@@ -22,6 +22,8 @@ export interface KamailioEvent {
   readonly source: string;
   readonly proto: string;
   readonly target: string;
+  /** Call-ID, CSeq number and method: the same for a request and its retransmissions. */
+  readonly request: string;
 }
 
 export type DestinationState = 'active' | 'inactive' | 'trying' | 'disabled';
@@ -120,6 +122,11 @@ export class Kamailio {
     return parseDispatcherList(await kamcmd(this.ctlSocket, ['dispatcher.list']));
   }
 
+  /** How many different requests (retransmissions counted once) matching `pred` were logged since event `from`. */
+  requests(pred: (e: KamailioEvent) => boolean, from = 0): number {
+    return new Set(this.events.all.slice(from).filter(pred).map((e) => e.request)).size;
+  }
+
   /** Waits until the dispatcher reports `uri` in `state` (bounded). */
   async waitForState(uri: string, state: DestinationState, timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs;
@@ -138,14 +145,14 @@ export class Kamailio {
   }
 }
 
-/** An `INTEROP|kind|method|ip|port|proto|target` line of the routing script (see kamailio-config.ts). */
+/** An `INTEROP|kind|method|ip|port|proto|target|call-id|cseq` line of the routing script (see kamailio-config.ts). */
 function parseEventLine(line: string): KamailioEvent | undefined {
   const i = line.indexOf('INTEROP|');
   if (i < 0) return undefined;
-  const [, kind = '', method = '', source = '', sourcePort = '', proto = '', target = ''] = line.slice(i).trim().split('|');
+  const [, kind = '', method = '', source = '', sourcePort = '', proto = '', target = '', callId = '', cseq = ''] = line.slice(i).trim().split('|');
   // dispatcher events carry only the destination
-  if (kind === 'dst-down' || kind === 'dst-up') return { kind, method: '', source: '', proto: '', target: method };
-  return { kind, method, source: `${source}:${sourcePort}`, proto, target };
+  if (kind === 'dst-down' || kind === 'dst-up') return { kind, method: '', source: '', proto: '', target: method, request: '' };
+  return { kind, method, source: `${source}:${sourcePort}`, proto, target, request: `${callId} ${cseq} ${method}` };
 }
 
 /** Runs `kamcmd` against a control socket; resolves its output ('' on failure). */
