@@ -1,8 +1,8 @@
 /**
  * Kamailio (Debian's `kamailio` package) as a real proxy in front of engine
  * nodes: a generated config in its own temp directory, run in the foreground
- * (`-DD -E`) in its own process group so no worker outlives the test, ready
- * once its control socket answers. Tests read its routing log and ask its
+ * (`-DD -E`) in its own process group so no worker outlives the test, with a
+ * bounded lifetime, ready once its control socket answers. Tests read its routing log and ask its
  * dispatcher, through `kamcmd`, which nodes it considers up.
  */
 import { execFile } from 'node:child_process';
@@ -40,6 +40,8 @@ export interface KamailioOptions {
   readonly pingIntervalSec?: number;
   readonly nonInviteTimeoutMs?: number;
   readonly initiallyActive?: boolean;
+  /** Upper bound on its lifetime, in seconds (default 300). */
+  readonly lifetimeSec?: number;
 }
 
 export class Kamailio {
@@ -92,8 +94,9 @@ export class Kamailio {
     };
     const process = new SupervisedProcess({
       name: 'kamailio',
-      command: 'kamailio',
-      args: ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '32', '-M', '4', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-w', dir],
+      // Under coreutils' timeout: a Kamailio orphaned by a test process that died still goes away.
+      command: 'timeout',
+      args: ['--kill-after=5', String(options.lifetimeSec ?? 300), 'kamailio', '-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '32', '-M', '4', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-w', dir],
       processGroup: true,
       restart: { enabled: false },
       readyTimeoutMs: 10_000,
