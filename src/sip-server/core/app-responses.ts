@@ -11,10 +11,10 @@ import { serialize, type HeaderField, type SipResponse } from '../message/sip-me
 import { isIpLiteral, parseSipUri } from '../message/uri.js';
 import type { Destination, Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
-import type { Dialog, ServerEntry } from './core-state.js';
+import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
-import { appHeaders, buildResponse, contactFor, REASONS, sniffContentType } from './message-builder.js';
+import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS } from './message-builder.js';
 
 const SET_BY_SERVER = new Set(['from', 'to', 'call-id', 'cseq', 'content-type']);
 
@@ -48,14 +48,12 @@ export class AppResponses {
     const createsDialog = (method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300;
     if (createsDialog && !given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener) });
     headers.push(...given);
-    const type = app.fields.find((f) => f.key === 'content-type')?.value ?? sniffContentType(app.body);
-    if (app.body.length > 0) {
-      if (type === undefined) {
-        conn.reply(msgId, 'NOK|missing content-type');
-        return;
-      }
-      headers.push({ name: 'Content-Type', key: 'content-type', value: type });
+    const type = contentTypeField(app.fields, app.body);
+    if (type === 'missing') {
+      conn.reply(msgId, 'NOK|missing content-type');
+      return;
     }
+    if (type !== undefined) headers.push(type);
     const response = buildResponse(request, status, {
       toTag: entry.localTag,
       reason: app.start.reason !== '' ? app.start.reason : (REASONS[status] ?? 'Unknown'),
@@ -96,7 +94,7 @@ export class AppResponses {
     const contactUri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
     const from = request.headers.get('from') ?? '';
     const routeSet = request.headers.entries('record-route');
-    const d: Dialog = {
+    const d: Dialog = newDialog({
       id: `${info.callId};from-tag=${info.fromTag ?? ''}`,
       role: 'uas',
       callId: info.callId,
@@ -113,15 +111,7 @@ export class AppResponses {
       owner,
       state: 'confirmed',
       inviteTxnId: entry.txnId,
-      ackCSeq: undefined,
-      sentAck: undefined,
-      uas2xx: undefined,
-      pendingOutgoingInvite: undefined,
-      pendingIncomingInvite: undefined,
-      cancelRace: false,
-      byeSent: false,
-      ackedCSeq: -1,
-    };
+    });
     this.core.state.addDialog(d);
     return d;
   }

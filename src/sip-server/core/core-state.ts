@@ -98,6 +98,26 @@ export interface Dialog {
   ackedCSeq: number;
 }
 
+/** What identifies a dialog and where it goes; everything else starts empty. */
+export type DialogBasics = Pick<
+  Dialog,
+  'id' | 'role' | 'callId' | 'localTag' | 'remoteTag' | 'localHeader' | 'remoteHeader' | 'localCSeq' | 'remoteCSeq' | 'remoteTarget' | 'routeSet' | 'listener' | 'dest' | 'owner' | 'state' | 'inviteTxnId'
+>;
+
+export function newDialog(basics: DialogBasics): Dialog {
+  return {
+    ...basics,
+    ackCSeq: undefined,
+    sentAck: undefined,
+    uas2xx: undefined,
+    pendingOutgoingInvite: undefined,
+    pendingIncomingInvite: undefined,
+    cancelRace: false,
+    byeSent: false,
+    ackedCSeq: -1,
+  };
+}
+
 export interface Uas2xx {
   readonly bytes: Buffer;
   readonly dest: Destination;

@@ -71,6 +71,17 @@ export function sniffContentType(body: Buffer): string | undefined {
 }
 
 /**
+ * The Content-Type field for an app's body: the app's own, or sniffed SDP;
+ * none for an empty body; `'missing'` when a body has no type we can give it
+ * (the app then gets `NOK|missing content-type`, spec §2.1).
+ */
+export function contentTypeField(fields: readonly HeaderField[], body: Buffer): HeaderField | 'missing' | undefined {
+  if (body.length === 0) return undefined;
+  const type = fields.find((f) => f.key === 'content-type')?.value ?? sniffContentType(body);
+  return type === undefined ? 'missing' : { name: 'Content-Type', key: 'content-type', value: type };
+}
+
+/**
  * The app's headers that may go on the wire: everything but the server-owned
  * ones, minus `skip` (headers the builder sets itself), with values containing
  * line breaks dropped and `@localhost` rewritten where it names us.

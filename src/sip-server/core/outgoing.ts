@@ -15,10 +15,10 @@ import { isIpLiteral, parseSipUri, parseUri } from '../message/uri.js';
 import { resolveUri } from '../transport/resolver.js';
 import type { Destination } from '../transport/types.js';
 import type { ClientEvents, CoreBase } from './core-base.js';
-import type { ClientEntry, Dialog } from './core-state.js';
+import { newDialog, type ClientEntry, type Dialog } from './core-state.js';
 import { networkSipFrame, requestEcho } from './frames.js';
 import { newBranch, newCallId, newTag, newTransactionId } from './ids.js';
-import { appHeaders, buildCancel, buildResponse, contactFor, hostPortOf, replaceLocalhost, sniffContentType, viaFor, withTransport } from './message-builder.js';
+import { appHeaders, buildCancel, contentTypeField, buildResponse, contactFor, hostPortOf, replaceLocalhost, viaFor, withTransport } from './message-builder.js';
 import { natDestination } from './app-responses.js';
 
 const NO_DIALOG = 'NOK|Server error: unable to find dialog for dialog id provided';
@@ -130,19 +130,17 @@ export class OutgoingRequests implements ClientEvents {
     }
     else if (method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER') h.append('Contact', contactFor(listener));
     for (const f of appHeaders(app.fields, BUILT_HERE, listener)) h.fields.push(f);
-    const type = given('content-type') ?? sniffContentType(app.body);
-    if (app.body.length > 0) {
-      if (type === undefined) {
-        conn.reply(msgId, 'NOK|missing content-type');
-        return;
-      }
-      h.append('Content-Type', type);
+    const type = contentTypeField(app.fields, app.body);
+    if (type === 'missing') {
+      conn.reply(msgId, 'NOK|missing content-type');
+      return;
     }
+    if (type !== undefined) h.fields.push(type);
     const request: SipRequest = { kind: 'request', method, uri: app.start.uri, headers: h, body: app.body };
     let dialog: Dialog | undefined;
     const createsDialog = method === 'INVITE' || method === 'SUBSCRIBE';
     if (createsDialog) {
-      dialog = {
+      dialog = newDialog({
         id: `${callId};from-tag=${fromTag}`,
         role: 'uac',
         callId,
@@ -159,15 +157,7 @@ export class OutgoingRequests implements ClientEvents {
         owner: conn,
         state: 'early',
         inviteTxnId: undefined,
-        ackCSeq: undefined,
-        sentAck: undefined,
-        uas2xx: undefined,
-        pendingOutgoingInvite: undefined,
-        pendingIncomingInvite: undefined,
-        cancelRace: false,
-        byeSent: false,
-        ackedCSeq: -1,
-      };
+      });
       const old = core.state.dialogs.get(dialog.id);
       if (old !== undefined) core.state.removeDialog(old);
       core.state.addDialog(dialog);
@@ -222,14 +212,12 @@ export class OutgoingRequests implements ClientEvents {
       const rewritten = replaceLocalhost(contactGiven, d.listener);
       headers.unshift({ name: 'Contact', key: 'contact', value: rewritten === contactGiven ? rewritten : withTransport(rewritten, d.listener) });
     }
-    const type = app.fields.find((f) => f.key === 'content-type')?.value ?? sniffContentType(app.body);
-    if (app.body.length > 0) {
-      if (type === undefined) {
-        conn.reply(msgId, 'NOK|missing content-type');
-        return;
-      }
-      headers.push({ name: 'Content-Type', key: 'content-type', value: type });
+    const type = contentTypeField(app.fields, app.body);
+    if (type === 'missing') {
+      conn.reply(msgId, 'NOK|missing content-type');
+      return;
     }
+    if (type !== undefined) headers.push(type);
     const cseqGiven = app.fields.find((f) => f.key === 'cseq')?.value;
     const cseq = cseqGiven !== undefined ? parseCSeq(cseqGiven)?.seq : undefined;
     if (method === 'BYE') {
@@ -277,8 +265,8 @@ export class OutgoingRequests implements ClientEvents {
     const cseq = d.ackCSeq;
     d.ackCSeq = undefined;
     const headers = appHeaders(app.fields, BUILT_HERE, d.listener);
-    const type = app.fields.find((f) => f.key === 'content-type')?.value ?? sniffContentType(app.body);
-    if (app.body.length > 0 && type !== undefined) headers.push({ name: 'Content-Type', key: 'content-type', value: type });
+    const type = contentTypeField(app.fields, app.body);
+    if (type !== undefined && type !== 'missing') headers.push(type);
     const ack = core.buildInDialogRequest(d, 'ACK', { cseq, headers, body: app.body });
     const dest = await core.dialogDestination(d);
     if (typeof dest === 'string') {
@@ -402,7 +390,7 @@ export class OutgoingRequests implements ClientEvents {
     const contact = response.headers.entries('contact')[0];
     const listener = entry.dialog?.listener ?? core.transport.pickListener(entry.dest.transport, entry.dest.address);
     if (listener === undefined) return;
-    const temp: Dialog = {
+    const temp: Dialog = newDialog({
       id: `${info.callId};from-tag=${info.fromTag ?? ''};to-tag=${info.toTag ?? ''}`,
       role: 'uac',
       callId: info.callId,
@@ -419,15 +407,7 @@ export class OutgoingRequests implements ClientEvents {
       owner: undefined,
       state: 'confirmed',
       inviteTxnId: undefined,
-      ackCSeq: undefined,
-      sentAck: undefined,
-      uas2xx: undefined,
-      pendingOutgoingInvite: undefined,
-      pendingIncomingInvite: undefined,
-      cancelRace: false,
-      byeSent: false,
-      ackedCSeq: -1,
-    };
+    });
     const ack = core.buildInDialogRequest(temp, 'ACK', { cseq: info.cseq });
     void core.dialogDestination(temp).then((dest) => {
       if (typeof dest === 'string') return;
