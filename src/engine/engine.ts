@@ -102,6 +102,13 @@ export class Engine {
       reject(res, 'SHUTTING_DOWN', { 'Retry-After': '10' });
       return;
     }
+    // A B2BUA carries Max-Forwards on, one less, so a loop through proxies and us still ends.
+    const maxForwards = Number(req.get('Max-Forwards') ?? '70');
+    if (Number.isFinite(maxForwards) && maxForwards <= 0) {
+      this.callsRejected++;
+      reject(res, 'TOO_MANY_HOPS');
+      return;
+    }
     const dialed = dialedNumber(req.uri) ?? '';
     const queue = this.directory.forNumber(dialed);
     if (queue === undefined) {
@@ -128,6 +135,7 @@ export class Engine {
         headers: {
           'X-Switchboard-Call': session.id,
           'X-Switchboard-Queue': queue.id,
+          'Max-Forwards': String(Number.isFinite(maxForwards) ? Math.min(70, maxForwards - 1) : 70),
         },
       }).run();
       if (outcome === 'connected') this.callsConnected++;

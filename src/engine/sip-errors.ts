@@ -8,6 +8,8 @@ import type { SrfResponse } from './srf.js';
 export const RejectReasons = {
   /** The dialed number selects no queue. */
   UNKNOWN_NUMBER: { status: 404, phrase: 'Not Found' },
+  /** Max-Forwards reached zero: a routing loop through us (RFC 3261 §16.3, applied by this B2BUA). */
+  TOO_MANY_HOPS: { status: 483, phrase: 'Too Many Hops' },
   /** Every agent was tried (or the queue has none). */
   NO_AGENT: { status: 480, phrase: 'No Agent Available' },
   /** A bug or an unexpected failure inside the engine. */

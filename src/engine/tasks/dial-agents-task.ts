@@ -29,6 +29,15 @@ type AgentAttempt =
   | { kind: 'offered'; leg: UnackedUac }
   | { kind: 'failed'; status: number };
 
+/** The caller's number and name for the agent leg, unless withheld (RFC 3323 anonymous). */
+function callerIdentity(req: SrfRequest): { callingNumber?: string; callingName?: string } {
+  const r = req as unknown as { callingNumber?: string; callingName?: string };
+  const number = r.callingNumber;
+  if (number === undefined || number === '' || /^anonymous$/i.test(number)) return {};
+  const name = r.callingName;
+  return { callingNumber: number, ...(name !== undefined && name !== '' ? { callingName: name } : {}) };
+}
+
 export class DialAgentsTask {
   private cancelled = false;
   private ringing: SrfRequest | undefined;
@@ -87,7 +96,9 @@ export class DialAgentsTask {
     }, this.options.ringTimeoutMs);
     const delayedOffer = req.body === undefined || req.body === '';
     const headers = { ...this.options.headers };
-    const options = delayedOffer ? { noAck: true, headers } : { localSdp: req.body, headers };
+    // The agent sees who is calling (drachtio-srf puts these in From and Contact, at our address).
+    const caller = callerIdentity(req);
+    const options = { ...(delayedOffer ? { noAck: true } : { localSdp: req.body }), headers, ...caller };
     const progress = {
       cbRequest: (a: unknown, b?: unknown) => {
         // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
