@@ -95,8 +95,10 @@ export class DialAgentsTask {
       this.ringing?.cancel(() => undefined);
     }, this.options.ringTimeoutMs);
     const delayedOffer = req.body === undefined || req.body === '';
-    const headers = { ...this.options.headers };
-    // The agent sees who is calling (drachtio-srf puts these in From and Contact, at our address).
+    // The agent sees who is calling: drachtio-srf writes the caller's number and name into From
+    // (and, unless told otherwise, into Contact too: a Contact with a display name trips up simple
+    // UAs such as SIPp's [next_url], so ours is a bare URI the SIP server completes).
+    const headers = { Contact: '<sip:localhost>', ...this.options.headers };
     const caller = callerIdentity(req);
     const options = { ...(delayedOffer ? { noAck: true } : { localSdp: req.body }), headers, ...caller };
     const progress = {
