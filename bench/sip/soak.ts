@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   writeFileSync(
     configFile,
     [
-      `node: { logLevel: warn, status: { port: ${statusPort} } }`,
+      `node: { logLevel: warn, recordingsWorker: false, status: { port: ${statusPort} } }`,
       'sipServer:',
       `  listen: [{ transport: udp, host: 127.0.0.1, port: ${sipPort} }]`,
       '  control: { port: 0 }',

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SupervisedProcess } from '../daemon/supervised-process.js';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { WORKER_READY_LINE } from '../recordings/service/recordings-worker.js';
 
 /** The compiled CLI entry; from TypeScript sources (tests), the built copy under dist/. */
 export function cliEntry(): string {
@@ -20,20 +21,23 @@ export function cliEntry(): string {
 }
 
 export async function startRecordingsWorkerProcess(configFile: string | undefined, cwd: string, logger: Logger): Promise<SupervisedProcess> {
-  const args = [cliEntry(), 'recordings-worker', ...(configFile !== undefined ? ['--config', configFile] : [])];
+  const args = [cliEntry(), 'recordings-worker', '--announce-ready', ...(configFile !== undefined ? ['--config', configFile] : [])];
   const ref: { proc?: SupervisedProcess } = {};
   const proc = new SupervisedProcess({
     name: 'recordings-worker',
     command: process.execPath,
     args,
     cwd,
-    // Ready once it has connected to Redis and started its queues (its own log says so).
-    ready: async () => ref.proc?.outputTail().includes('recordings worker started') === true,
+    // Ready once it has connected to Redis and started its queues (it says so whatever its log level).
+    ready: async () => ref.proc?.outputTail().includes(WORKER_READY_LINE) === true,
     readyTimeoutMs: 30_000,
     restart: { enabled: true, minDelayMs: 500, maxDelayMs: 30_000 },
     stopGraceMs: 10_000,
     // its pino lines join ours on stdout
-    onOutput: (chunk: Buffer) => void process.stdout.write(chunk),
+    onOutput: (chunk: Buffer) => {
+      const text = chunk.toString('utf8').replace(`${WORKER_READY_LINE}\n`, '');
+      if (text !== '') process.stdout.write(text);
+    },
     logger,
   });
   ref.proc = proc;

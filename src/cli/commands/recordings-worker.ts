@@ -1,25 +1,26 @@
 import { configChecks } from '../../app/config-checks.js';
 import { defaultConfig, loadConfigFile } from '../../config/load.js';
 import { createLogger } from '../../observability/logger.js';
-import { RecordingsWorker } from '../../recordings/service/recordings-worker.js';
+import { RecordingsWorker, WORKER_READY_LINE } from '../../recordings/service/recordings-worker.js';
 import { parseOptions } from '../args.js';
 import type { Command } from '../command.js';
 import { waitForSignal } from './signals.js';
 
-const usage = 'switchboard recordings-worker [--config FILE]   (REDIS_URL overrides redis.url)';
+const usage = 'switchboard recordings-worker [--config FILE] [--announce-ready]   (REDIS_URL overrides redis.url)';
 
 export const recordingsWorkerCommand: Command = {
   words: ['recordings-worker'],
   summary: 'Run the recordings worker (convert, encrypt, deliver to the CRM, enforce retention) until SIGINT/SIGTERM.',
   usage,
   async run(ctx) {
-    const opts = parseOptions(ctx.argv, { config: { type: 'string', short: 'c' } }, usage);
+    const opts = parseOptions(ctx.argv, { config: { type: 'string', short: 'c' }, 'announce-ready': { type: 'boolean' } }, usage);
     const config = opts.config !== undefined ? loadConfigFile(opts.config, { checks: configChecks }) : defaultConfig({ checks: configChecks });
     const logger = createLogger({ level: config.node.logLevel, name: 'recordings-worker' });
     // The one place the environment is read: the composition root hands the URL in.
     const env = process.env.REDIS_URL;
     const redisUrl = env !== undefined && env !== '' ? env : config.redis.url;
     const worker = await RecordingsWorker.start({ config, logger, cwd: ctx.cwd, ...(redisUrl !== undefined ? { redisUrl } : {}) });
+    if (opts['announce-ready'] === true) ctx.stdout.write(`${WORKER_READY_LINE}\n`);
     const signal = await waitForSignal();
     logger.info({ signal }, 'stopping the recordings worker');
     await worker.stop();

@@ -19,6 +19,10 @@ import { createRecordingWorkers, type RecordingWorkers } from '../queue/recordin
 import type { PipelineContext } from '../delivery/pipeline-context.js';
 import { setupPipeline, type RecordingPaths } from './recordings-setup.js';
 
+
+/** What `switchboard recordings-worker --announce-ready` prints once running (a supervising parent waits for it, whatever the log level). */
+export const WORKER_READY_LINE = 'switchboard recordings-worker: ready';
+
 export interface RecordingsWorkerOptions {
   readonly config: SwitchboardConfig;
   /** The Redis to use; undefined starts the embedded one. The composition root maps REDIS_URL here. */
