@@ -19,7 +19,7 @@ import { NonInviteServerTransaction } from '../transaction/non-invite-server-tra
 import { resolveUri } from '../transport/resolver.js';
 import type { TransportLayer } from '../transport/transport-layer.js';
 import type { Destination, Flow } from '../transport/types.js';
-import { CoreState, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
+import { CoreState, slimRequest, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
 import { cdrFrame, unsolicitedFrame } from './frames.js';
 import { newBranch, newTag, newTransactionId } from './ids.js';
 import { buildNon2xxAck, buildResponse, contactFor, viaFor, type ResponseOptions } from './message-builder.js';
@@ -149,8 +149,12 @@ export class CoreBase {
 
   /** The app's part of a server transaction is over (final response sent, or the app is gone). */
   finishServerEntry(entry: ServerEntry): void {
-    if (!entry.awaitingApp) return;
+    if (!entry.awaitingApp) {
+      if (entry.tx.lastStatus >= 200) entry.request = slimRequest(entry.request);
+      return;
+    }
     entry.awaitingApp = false;
+    entry.request = slimRequest(entry.request);
     entry.appTimer?.cancel();
     entry.appTimer = undefined;
     this.state.serverByTxnId.delete(entry.txnId);

@@ -5,7 +5,7 @@
  * exactly one path, so the counts return to zero when traffic stops.
  */
 import type { MessageInfo } from '../message/parser.js';
-import type { SipRequest } from '../message/sip-message.js';
+import { EMPTY_BODY, SipHeaders, type SipRequest } from '../message/sip-message.js';
 import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import type { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
@@ -18,7 +18,8 @@ import type { AppConnection } from '../control/app-connection.js';
 export interface ServerEntry {
   readonly txnId: string;
   readonly tx: InviteServerTransaction | NonInviteServerTransaction;
-  readonly request: SipRequest;
+  /** The request; only its method and URI once the app's part is over (see slimRequest). */
+  request: SipRequest;
   readonly info: MessageInfo;
   readonly flow: Flow;
   /** The app connection it was given to (undefined when the server answers it alone). */
@@ -38,7 +39,8 @@ export interface ServerEntry {
 export interface ClientEntry {
   readonly txnId: string;
   readonly tx: InviteClientTransaction | NonInviteClientTransaction;
-  readonly request: SipRequest;
+  /** The request as sent; only its method and URI once a final response arrived (see slimRequest). */
+  request: SipRequest;
   readonly method: string;
   readonly owner: AppConnection | undefined;
   readonly dialog: Dialog | undefined;
@@ -96,6 +98,16 @@ export interface Dialog {
   byeSent: boolean;
   /** UAS: highest INVITE CSeq whose ACK was forwarded (duplicate ACKs are not). */
   ackedCSeq: number;
+}
+
+/**
+ * What a finished transaction still needs of its request: the method and the
+ * URI. A transaction lingers for its RFC 3261 wait timers (up to 64·T1) after
+ * its final response; dropping the headers and body then keeps the in-flight
+ * memory (and the garbage collector's work) proportional to live calls.
+ */
+export function slimRequest(r: SipRequest): SipRequest {
+  return { kind: 'request', method: r.method, uri: r.uri, headers: new SipHeaders(), body: EMPTY_BODY };
 }
 
 /** What identifies a dialog and where it goes; everything else starts empty. */

@@ -15,7 +15,7 @@ import { isIpLiteral, parseSipUri, parseUri } from '../message/uri.js';
 import { resolveUri } from '../transport/resolver.js';
 import type { Destination } from '../transport/types.js';
 import type { ClientEvents, CoreBase } from './core-base.js';
-import { newDialog, type ClientEntry, type Dialog } from './core-state.js';
+import { newDialog, slimRequest, type ClientEntry, type Dialog } from './core-state.js';
 import { networkSipFrame, requestEcho } from './frames.js';
 import { newBranch, newCallId, newTag, newTransactionId } from './ids.js';
 import { appHeaders, buildCancel, contentTypeField, buildResponse, contactFor, hostPortOf, replaceLocalhost, viaFor, withTransport } from './message-builder.js';
@@ -332,6 +332,7 @@ export class OutgoingRequests implements ClientEvents {
     } else if (status >= 200) {
       this.onOtherFinal(entry, d, response);
     }
+    if (status >= 200) entry.request = slimRequest(entry.request);
     if (entry.silent || entry.owner === undefined) return;
     const flow = core.currentFlow;
     const buf = serialize(response);

@@ -8,6 +8,8 @@ import type { MessageInfo } from '../message/parser.js';
 import type { SipResponse } from '../message/sip-message.js';
 import type { Destination } from '../transport/types.js';
 import type { ClientTransactionState, TransactionContext } from './context.js';
+
+const EMPTY = Buffer.alloc(0);
 import type { TimerHandle } from './timer-queue.js';
 
 export interface InviteClientTransactionUser {
@@ -31,7 +33,8 @@ export class InviteClientTransaction {
   constructor(
     private readonly ctx: TransactionContext,
     readonly key: string,
-    private readonly request: Buffer,
+    /** The request bytes, for retransmission; dropped once a final response arrives. */
+    private request: Buffer,
     readonly dest: Destination,
     private readonly user: InviteClientTransactionUser,
     /** Builds the ACK for a non-2xx final response (§17.1.1.3). */
@@ -81,6 +84,7 @@ export class InviteClientTransaction {
         this.timerA?.cancel();
         this.timerB?.cancel();
         this.lastStatus = status;
+        this.request = EMPTY;
         if (status < 300) {
           this.state = 'accepted';
           this.timerEnd = this.ctx.timers.schedule(64 * this.ctx.t1, () => this.terminate());

@@ -8,6 +8,8 @@ import type { MessageInfo } from '../message/parser.js';
 import type { SipResponse } from '../message/sip-message.js';
 import type { Destination } from '../transport/types.js';
 import type { ClientTransactionState, TransactionContext } from './context.js';
+
+const EMPTY = Buffer.alloc(0);
 import type { TimerHandle } from './timer-queue.js';
 
 export interface NonInviteClientTransactionUser {
@@ -29,7 +31,8 @@ export class NonInviteClientTransaction {
   constructor(
     private readonly ctx: TransactionContext,
     readonly key: string,
-    private readonly request: Buffer,
+    /** The request bytes, for retransmission; dropped once a final response arrives. */
+    private request: Buffer,
     readonly dest: Destination,
     private readonly user: NonInviteClientTransactionUser,
   ) {
@@ -74,6 +77,7 @@ export class NonInviteClientTransaction {
     this.state = 'completed';
     this.timerE?.cancel();
     this.timerF?.cancel();
+    this.request = EMPTY;
     this.timerK = this.ctx.timers.schedule(this.dest.transport === 'udp' ? this.ctx.t4 : 0, () => this.terminate());
     this.user.onResponse(this, response, info);
   }
