@@ -5,10 +5,11 @@
  * level measured after a warm-up, in the same run.
  *
  * Run (after `npm run build`): npx tsx bench/sip/soak.ts [--calls 100000] [--rate 500]
- * Writes bench/results/sip-soak.json and .svg.
+ * Writes bench/results/sip-soak.json, sip-soak-counts.svg and sip-soak-memory.svg
+ * (`--replot FILE.json` redraws the charts of an earlier run).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '100000' },
     rate: { type: 'string', default: '500' },
     out: { type: 'string', default: join(root, 'bench/results') },
+    /** Redraw the charts of an earlier result JSON without running anything. */
+    replot: { type: 'string' },
   },
 });
 const calls = Number(values.calls);
@@ -51,7 +54,43 @@ async function status(port: number, gc = false): Promise<Status> {
 
 const mb = (b: number): number => Math.round((b / 1048576) * 10) / 10;
 
+interface SoakResult {
+  readonly calls: number;
+  readonly rate: number;
+  readonly liveHeapMb: { sipServer: { baseline: number; after: number }; engine: { baseline: number; after: number } };
+  readonly samples: readonly Sample[];
+}
+
+/** Two charts: counts (dialogs, transactions) and memory (heaps, RSS), whose scales differ a lot. */
+function plot(base: string, r: SoakResult): void {
+  writeLineChart(`${base}-counts.svg`, {
+    title: `Soak: ${r.calls} calls at ${r.rate}/s — dialogs and transactions`,
+    xLabel: 'seconds',
+    yLabel: 'count',
+    series: [
+      { name: 'dialogs', points: r.samples.map((s) => [s.t, s.dialogs]) },
+      { name: 'server transactions', points: r.samples.map((s) => [s.t, s.serverTransactions]) },
+      { name: 'client transactions', points: r.samples.map((s) => [s.t, s.clientTransactions]) },
+      { name: 'live calls', points: r.samples.map((s) => [s.t, s.liveCalls]) },
+    ],
+  });
+  writeLineChart(`${base}-memory.svg`, {
+    title: `Soak memory: live heap after GC ${r.liveHeapMb.sipServer.baseline}→${r.liveHeapMb.sipServer.after} MB (server), ${r.liveHeapMb.engine.baseline}→${r.liveHeapMb.engine.after} MB (engine)`,
+    xLabel: 'seconds',
+    yLabel: 'MB',
+    series: [
+      { name: 'SIP server heap', points: r.samples.map((s) => [s.t, s.workerHeapMb]) },
+      { name: 'engine heap', points: r.samples.map((s) => [s.t, s.mainHeapMb]) },
+      { name: 'process RSS', points: r.samples.map((s) => [s.t, s.rssMb]) },
+    ],
+  });
+}
+
 async function main(): Promise<void> {
+  if (values.replot !== undefined) {
+    plot(values.replot.replace(/\.json$/, ''), JSON.parse(readFileSync(values.replot, 'utf8')) as SoakResult);
+    return;
+  }
   const work = mkdtempSync(join(tmpdir(), 'sb-soak-'));
   const agentPort = await freePort();
   const sipPort = await freePort();
@@ -131,18 +170,7 @@ async function main(): Promise<void> {
     mkdirSync(values.out, { recursive: true });
     const base2 = join(values.out, 'sip-soak');
     writeFileSync(`${base2}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    writeLineChart(`${base2}.svg`, {
-      title: `Soak: ${calls} calls at ${rate}/s — live heap after GC ${result.liveHeapMb.sipServer.baseline}→${result.liveHeapMb.sipServer.after} MB (server), ${result.liveHeapMb.engine.baseline}→${result.liveHeapMb.engine.after} MB (engine)`,
-      xLabel: 'seconds',
-      yLabel: 'count / MB',
-      series: [
-        { name: 'dialogs', points: samples.map((s) => [s.t, s.dialogs]) },
-        { name: 'server transactions', points: samples.map((s) => [s.t, s.serverTransactions]) },
-        { name: 'SIP server heap MB', points: samples.map((s) => [s.t, s.workerHeapMb]) },
-        { name: 'engine heap MB', points: samples.map((s) => [s.t, s.mainHeapMb]) },
-        { name: 'process RSS MB', points: samples.map((s) => [s.t, s.rssMb]) },
-      ],
-    });
+    plot(base2, result);
     console.log(JSON.stringify({ ...result, samples: `${samples.length} samples` }, null, 2));
   } finally {
     engine.kill('SIGTERM');

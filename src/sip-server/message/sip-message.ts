@@ -126,8 +126,13 @@ export function serialize(msg: SipMessage): Buffer {
   }
   if (!wroteLength) head += `Content-Length: ${msg.body.length}\r\n`;
   head += '\r\n';
-  if (msg.body.length === 0) return Buffer.from(head, 'utf8');
-  return Buffer.concat([Buffer.from(head, 'utf8'), msg.body]);
+  // An unpooled buffer of exactly this size: transactions keep their last message for up to 64·T1,
+  // and a small slice of Node's shared 8 KB pool would keep the whole slab alive that long.
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafeSlow(headBytes + msg.body.length);
+  out.write(head, 0, 'utf8');
+  if (msg.body.length > 0) msg.body.copy(out, headBytes);
+  return out;
 }
 
 /** The CSeq header split into number and method. */
