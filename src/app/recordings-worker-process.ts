@@ -33,6 +33,8 @@ export async function startRecordingsWorkerProcess(configFile: string | undefine
     readyTimeoutMs: 30_000,
     restart: { enabled: true, minDelayMs: 500, maxDelayMs: 30_000 },
     stopGraceMs: 10_000,
+    // its own redis-server goes with it, even when it has to be killed
+    processGroup: true,
     // its pino lines join ours on stdout
     onOutput: (chunk: Buffer) => {
       const text = chunk.toString('utf8').replace(`${WORKER_READY_LINE}\n`, '');
