@@ -5,38 +5,15 @@
  * dialog is gone afterwards (RFC 3261 §13, §15; issue 2 "the server keeps
  * serving").
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { callIdOf, requestBytes, type CaseContext } from '../../support/sip-fixtures/builder.js';
+import { describe, expect, it } from 'vitest';
+import { callIdOf, requestBytes } from '../../support/sip-fixtures/builder.js';
 import { INVALID_REQUESTS, INVALID_RESPONSES } from '../../support/sip-fixtures/invalid-cases.js';
-import { RawClient, headerOf, statusOf, type Transport } from './raw-client.js';
-import { startServerUnderTest, type ServerUnderTest } from './server-under-test.js';
+import { headerOf, statusOf, type Transport } from './raw-client.js';
+import { useServerUnderTest } from './server-under-test.js';
 import { wellFormedProblems } from './well-formed.js';
 
-let sut: ServerUnderTest;
-const clients: RawClient[] = [];
-let counter = 0;
-
-beforeAll(async () => {
-  sut = await startServerUnderTest({ maxMessageBytes: 16384, invite: 'dialog' });
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-  expect(sut.errors, 'the server logged no internal error').toEqual([]);
-});
-afterAll(async () => {
-  await sut.stop();
-});
-
-async function open(transport: Transport): Promise<RawClient> {
-  const c = await RawClient.open(transport, sut.port(transport));
-  clients.push(c);
-  return c;
-}
-
-function ctx(transport: Transport, client: RawClient): CaseContext {
-  counter++;
-  return { transport, host: '127.0.0.1', port: client.port, id: `s${process.pid}n${counter}` };
-}
+const suite = useServerUnderTest({ maxMessageBytes: 16384, invite: 'dialog' }, 's');
+const { open, context: ctx } = suite;
 
 const OFFER = ['v=0', 'o=- 7 7 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 41000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
 
@@ -82,17 +59,17 @@ async function call(transport: Transport): Promise<void> {
   const byeOk = await client.waitFor((b) => isCall(b) && statusOf(b) === 200 && /BYE/i.test(headerOf(b, 'CSeq') ?? ''), 3000);
   expect(byeOk, '200 to the BYE').toBeDefined();
   const deadline = Date.now() + 3000;
-  while (sut.harness.server.status().dialogs > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  expect(sut.harness.server.status().dialogs).toBe(0);
+  while (suite.sut.harness.server.status().dialogs > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(suite.sut.harness.server.status().dialogs).toBe(0);
 }
 
 describe('the server keeps serving calls after hostile input', () => {
   for (const transport of ['UDP', 'TCP'] as const) {
     it(`over ${transport}: a storm of malformed messages, then a complete call`, async () => {
-      const before = sut.harness.server.status().malformed;
+      const before = suite.sut.harness.server.status().malformed;
       await storm(transport);
       await call(transport);
-      expect(sut.harness.server.status().malformed).toBeGreaterThan(before + INVALID_REQUESTS.length / 2);
+      expect(suite.sut.harness.server.status().malformed).toBeGreaterThan(before + INVALID_REQUESTS.length / 2);
     });
   }
 });

@@ -6,37 +6,20 @@
  * OPTIONS afterwards is still answered by the app.
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callIdOf, requestBytes, responseBytes, type CaseContext } from '../../support/sip-fixtures/builder.js';
 import { mutate, mutation, type Mutation } from '../../support/sip-fixtures/mutations.js';
 import { VALID_CASES } from '../../support/sip-fixtures/valid-cases.js';
-import { RawClient, headerOf, statusOf, type Transport } from './raw-client.js';
-import { startServerUnderTest, type ServerUnderTest } from './server-under-test.js';
+import { headerOf, statusOf, type Transport } from './raw-client.js';
+import { useServerUnderTest } from './server-under-test.js';
 import { wellFormedProblems } from './well-formed.js';
 
 const UDP_MESSAGES = 400;
 const TCP_MESSAGES = 150;
 
-let sut: ServerUnderTest;
-const clients: RawClient[] = [];
-
-beforeAll(async () => {
-  // INVITEs are refused 486 by the app so that fuzzed calls never become dialogs that outlive the test.
-  sut = await startServerUnderTest({ maxMessageBytes: 8192, invite: 'busy' });
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-  expect(sut.errors, 'the server logged no internal error').toEqual([]);
-});
-afterAll(async () => {
-  await sut.stop();
-});
-
-async function open(transport: Transport): Promise<RawClient> {
-  const c = await RawClient.open(transport, sut.port(transport));
-  clients.push(c);
-  return c;
-}
+// INVITEs are refused 486 by the app so that fuzzed calls never become dialogs that outlive the test.
+const suite = useServerUnderTest({ maxMessageBytes: 8192, invite: 'busy' }, 'f');
+const { open } = suite;
 
 /** Valid messages to mutate, addressed from `c` (Via and Contact name the client's own port). */
 function seeds(c: CaseContext): Buffer[] {
@@ -93,7 +76,7 @@ describe('seeded fuzzing of the running server', () => {
     const client = await open('UDP');
     const c: CaseContext = { transport: 'UDP', host: '127.0.0.1', port: client.port, id: `fzu${process.pid}` };
     const base = seeds(c);
-    const before = sut.harness.server.status();
+    const before = suite.sut.harness.server.status();
     let i = 0;
     for (const input of inputs(UDP_MESSAGES, 3261, base.length)) {
       await client.send(mutate(base[input.seed]!, input.edits));
@@ -102,7 +85,7 @@ describe('seeded fuzzing of the running server', () => {
     }
     await settle(() => client.received.length, 150, 5000);
     checkAll(client.received);
-    const after = sut.harness.server.status();
+    const after = suite.sut.harness.server.status();
     expect(after.messagesIn - before.messagesIn).toBeGreaterThanOrEqual(UDP_MESSAGES);
     expect(after.malformed).toBeGreaterThan(before.malformed);
     await probe('UDP');
@@ -112,7 +95,7 @@ describe('seeded fuzzing of the running server', () => {
     const received: Buffer[] = [];
     const streamErrors: string[] = [];
     const all = inputs(TCP_MESSAGES, 4475, seeds({ transport: 'TCP', host: '127.0.0.1', port: 1, id: 'x' }).length);
-    const before = sut.harness.server.status();
+    const before = suite.sut.harness.server.status();
     // One connection per message, ten at a time: a mutated length may leave the server waiting for
     // bytes that never come, and a framing error closes the connection; neither may affect the next.
     for (let k = 0; k < all.length; k += 10) {
@@ -135,7 +118,7 @@ describe('seeded fuzzing of the running server', () => {
     checkAll(received);
     expect(streamErrors).toEqual([]);
     expect(received.length, 'some fuzzed messages were valid and answered').toBeGreaterThan(0);
-    expect(sut.harness.server.status().malformed).toBeGreaterThan(before.malformed);
+    expect(suite.sut.harness.server.status().malformed).toBeGreaterThan(before.malformed);
     await probe('TCP');
   });
 });

@@ -10,40 +10,17 @@
  * handled, so it would arrive before the 200 to the OPTIONS sent after it
  * (which needs a round trip through the app).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { callIdOf, requestBytes, type CaseContext } from '../../support/sip-fixtures/builder.js';
+import { describe, expect, it } from 'vitest';
+import { callIdOf, requestBytes } from '../../support/sip-fixtures/builder.js';
 import type { Outcome, TortureCase } from '../../support/sip-fixtures/cases.js';
 import { INVALID_REQUESTS, INVALID_RESPONSES } from '../../support/sip-fixtures/invalid-cases.js';
 import { VALID_CASES, VALID_RESPONSES } from '../../support/sip-fixtures/valid-cases.js';
-import { RawClient, headerOf, statusOf, type Transport } from './raw-client.js';
-import { startServerUnderTest, type ServerUnderTest } from './server-under-test.js';
+import { headerOf, statusOf, type RawClient, type Transport } from './raw-client.js';
+import { useServerUnderTest } from './server-under-test.js';
 import { wellFormedProblems } from './well-formed.js';
 
-let sut: ServerUnderTest;
-const clients: RawClient[] = [];
-let counter = 0;
-
-beforeAll(async () => {
-  sut = await startServerUnderTest({ maxMessageBytes: 16384, invite: 'busy' });
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-  expect(sut.errors, 'the server logged no internal error').toEqual([]);
-});
-afterAll(async () => {
-  await sut.stop();
-});
-
-async function open(transport: Transport): Promise<RawClient> {
-  const c = await RawClient.open(transport, sut.port(transport));
-  clients.push(c);
-  return c;
-}
-
-function context(transport: Transport, client: RawClient): CaseContext {
-  counter++;
-  return { transport, host: '127.0.0.1', port: client.port, id: `r${process.pid}n${counter}${transport.toLowerCase()}` };
-}
+const suite = useServerUnderTest({ maxMessageBytes: 16384, invite: 'busy' }, 'r');
+const { open, context } = suite;
 
 /** Sends a valid OPTIONS and waits for the app's 200: the server is still serving. */
 async function probe(transport: Transport, client: RawClient): Promise<string> {
@@ -51,7 +28,7 @@ async function probe(transport: Transport, client: RawClient): Promise<string> {
   await client.send(requestBytes(c));
   const ok = await client.waitFor((b) => headerOf(b, 'Call-ID', 'i') === callIdOf(c) && statusOf(b) === 200, 3000);
   expect(ok, 'a valid OPTIONS after the case is answered 200').toBeDefined();
-  expect(sut.seen.has(callIdOf(c))).toBe(true);
+  expect(suite.sut.seen.has(callIdOf(c))).toBe(true);
   return callIdOf(c);
 }
 
@@ -60,8 +37,8 @@ async function run(transport: Transport, tc: TortureCase, isResponse: boolean): 
   const outcome: Outcome = stream ?? tc.expect;
   const client = await open(transport);
   const c = context(transport, client);
-  const before = sut.harness.server.status();
-  const seenBefore = sut.seen.size;
+  const before = suite.sut.harness.server.status();
+  const seenBefore = suite.sut.seen.size;
   const bytes = tc.build(c);
   const callId = headerOf(bytes, 'Call-ID', 'i') ?? callIdOf(c);
   await client.send(bytes);
@@ -79,7 +56,7 @@ async function run(transport: Transport, tc: TortureCase, isResponse: boolean): 
   for (const a of answers) expect(wellFormedProblems(a), a.toString('latin1')).toEqual([]);
   expect(client.streamErrors).toEqual([]);
   const statuses = answers.map(statusOf);
-  const after = sut.harness.server.status();
+  const after = suite.sut.harness.server.status();
 
   if (outcome.kind === 'accept' && isResponse) {
     // Parsed, matched no transaction, dropped (RFC 3261 §18.1.2).
@@ -90,23 +67,23 @@ async function run(transport: Transport, tc: TortureCase, isResponse: boolean): 
     const served = outcome.served ?? 200;
     expect(statuses).toEqual([served]);
     expect(headerOf(answers[0]!, 'Call-ID', 'i')).toBe(callId);
-    const seen = sut.seen.get(callId);
+    const seen = suite.sut.seen.get(callId);
     if (served === 200) {
       expect(seen, 'the app saw the request').toBeDefined();
       if (tc.appSees !== undefined) expect(seen!.get(tc.appSees.header)).toBe(tc.appSees.value);
       if (tc.appBody !== undefined) expect(Buffer.from(seen!.body, 'utf8').equals(tc.appBody)).toBe(true);
     } else expect(seen).toBeUndefined();
     // The app saw this request (when it is one it routes) and the probe, nothing else.
-    expect(sut.seen.size).toBe(seenBefore + (served === 200 ? 2 : 1));
+    expect(suite.sut.seen.size).toBe(seenBefore + (served === 200 ? 2 : 1));
     expect(after.malformed).toBe(before.malformed);
   } else {
     expect(statuses).toEqual(outcome.kind === 'refuse' ? [outcome.status] : []);
-    expect(sut.seen.has(callId), 'the app never sees a refused request').toBe(false);
-    expect(sut.seen.size, 'the app saw only the probe').toBe(seenBefore + 1);
+    expect(suite.sut.seen.has(callId), 'the app never sees a refused request').toBe(false);
+    expect(suite.sut.seen.size, 'the app saw only the probe').toBe(seenBefore + 1);
     expect(after.malformed).toBeGreaterThan(before.malformed);
     if (isResponse) expect(after.strayResponses).toBe(before.strayResponses);
   }
-  if (tc.unseenCallId !== undefined) expect(sut.seen.has(tc.unseenCallId(c))).toBe(false);
+  if (tc.unseenCallId !== undefined) expect(suite.sut.seen.has(tc.unseenCallId(c))).toBe(false);
   if (stream?.closes !== true && transport === 'TCP') expect(client.closed, 'a well-framed message does not cost the connection').toBe(false);
 }
 

@@ -6,38 +6,15 @@
  * matching no transaction is dropped and counted (§18.1.2).
  */
 import { createConnection } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callIdOf, requestBytes, responseBytes, type CaseContext } from '../../support/sip-fixtures/builder.js';
-import { RawClient, headerOf, statusOf, type Transport } from './raw-client.js';
-import { startServerUnderTest, type ServerUnderTest } from './server-under-test.js';
+import { headerOf, statusOf, type Transport } from './raw-client.js';
+import { useServerUnderTest } from './server-under-test.js';
 import { wellFormedProblems } from './well-formed.js';
 
 const MAX = 4096;
-let sut: ServerUnderTest;
-const clients: RawClient[] = [];
-let counter = 0;
-
-beforeAll(async () => {
-  sut = await startServerUnderTest({ maxMessageBytes: MAX, invite: 'busy' });
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-  expect(sut.errors, 'the server logged no internal error').toEqual([]);
-});
-afterAll(async () => {
-  await sut.stop();
-});
-
-async function open(transport: Transport): Promise<RawClient> {
-  const c = await RawClient.open(transport, sut.port(transport));
-  clients.push(c);
-  return c;
-}
-
-function ctx(transport: Transport, client: RawClient): CaseContext {
-  counter++;
-  return { transport, host: '127.0.0.1', port: client.port, id: `o${process.pid}n${counter}` };
-}
+const suite = useServerUnderTest({ maxMessageBytes: MAX, invite: 'busy' }, 'o');
+const { open, context: ctx } = suite;
 
 const byCallId = (c: CaseContext) => (b: Buffer) => headerOf(b, 'Call-ID', 'i') === callIdOf(c);
 
@@ -56,7 +33,7 @@ describe('oversized messages are refused (RFC 3261 §21.5.14 513 Message Too Lar
     const answer = await client.waitFor(byCallId(c), 2000);
     expect(answer && statusOf(answer)).toBe(513);
     expect(wellFormedProblems(answer!)).toEqual([]);
-    expect(sut.seen.has(callIdOf(c))).toBe(false);
+    expect(suite.sut.seen.has(callIdOf(c))).toBe(false);
     await probe('UDP');
   });
 
@@ -64,11 +41,11 @@ describe('oversized messages are refused (RFC 3261 §21.5.14 513 Message Too Lar
     const client = await open('UDP');
     const noise = Buffer.alloc(60_000);
     for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919 + 13) % 256;
-    const before = sut.harness.server.status().malformed;
+    const before = suite.sut.harness.server.status().malformed;
     await client.send(noise);
     await probe('UDP');
     expect(client.received).toEqual([]);
-    expect(sut.harness.server.status().malformed).toBe(before + 1);
+    expect(suite.sut.harness.server.status().malformed).toBe(before + 1);
   });
 
   it('a TCP message whose Content-Length passes the limit gets 513 at once (without waiting for the body) and the connection is closed', async () => {
@@ -101,7 +78,7 @@ describe('stream framing at the server (RFC 3261 §18.3, RFC 5626 §3.5.1)', () 
     for (let i = 0; i < bytes.length; i++) await client.send(bytes.subarray(i, i + 1));
     const answer = await client.waitFor(byCallId(c), 3000);
     expect(answer && statusOf(answer)).toBe(200);
-    expect(sut.seen.get(callIdOf(c))?.body).toBe('trickle ☎');
+    expect(suite.sut.seen.get(callIdOf(c))?.body).toBe('trickle ☎');
   });
 
   it('twenty requests pipelined in one write get twenty answers on the same connection', async () => {
@@ -113,7 +90,7 @@ describe('stream framing at the server (RFC 3261 §18.3, RFC 5626 §3.5.1)', () 
   });
 
   it('a CRLF CRLF keep-alive ping gets a CRLF pong and the connection stays usable', async () => {
-    const sock = createConnection({ host: '127.0.0.1', port: sut.port('TCP') });
+    const sock = createConnection({ host: '127.0.0.1', port: suite.sut.port('TCP') });
     try {
       await new Promise<void>((resolve, reject) => {
         sock.once('connect', () => resolve());
@@ -138,13 +115,13 @@ describe('stream framing at the server (RFC 3261 §18.3, RFC 5626 §3.5.1)', () 
     const bytes = requestBytes(c);
     await client.send(bytes.subarray(0, bytes.length - 10));
     const deadline = Date.now() + 2000;
-    while (sut.harness.server.status().sipConnections === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(sut.harness.server.status().sipConnections).toBeGreaterThan(0);
+    while (suite.sut.harness.server.status().sipConnections === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(suite.sut.harness.server.status().sipConnections).toBeGreaterThan(0);
     // Every other client of this file is closed by now (afterEach), so the count must reach zero.
     client.close();
-    while (sut.harness.server.status().sipConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(sut.harness.server.status().sipConnections).toBe(0);
-    expect(sut.seen.has(callIdOf(c))).toBe(false);
+    while (suite.sut.harness.server.status().sipConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(suite.sut.harness.server.status().sipConnections).toBe(0);
+    expect(suite.sut.seen.has(callIdOf(c))).toBe(false);
   });
 });
 
@@ -152,12 +129,12 @@ describe('a response that matches no transaction is dropped (RFC 3261 §18.1.2)'
   for (const transport of ['UDP', 'TCP'] as const) {
     it(`over ${transport}: no answer, strayResponses counts it, malformed does not`, async () => {
       const client = await open(transport);
-      const before = sut.harness.server.status();
+      const before = suite.sut.harness.server.status();
       for (const start of ['SIP/2.0 200 OK', 'SIP/2.0 180 Ringing', 'SIP/2.0 487 Request Terminated']) {
         await client.send(responseBytes(ctx(transport, client), { start, cseq: '1 INVITE' }));
       }
       await probe(transport);
-      const after = sut.harness.server.status();
+      const after = suite.sut.harness.server.status();
       expect(client.received).toEqual([]);
       expect(after.strayResponses).toBe(before.strayResponses + 3);
       expect(after.malformed).toBe(before.malformed);

@@ -7,7 +7,9 @@
 import type Srf from 'drachtio-srf';
 import { createLogger } from '../../../src/observability/logger.js';
 import { connectApp, disconnectApp, startServer, type Harness } from '../../support/harness.js';
-import type { Transport } from './raw-client.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { CaseContext } from '../../support/sip-fixtures/builder.js';
+import { RawClient, type Transport } from './raw-client.js';
 
 export interface SeenRequest {
   readonly method: string;
@@ -75,6 +77,51 @@ export async function startServerUnderTest(opts: { maxMessageBytes: number; invi
     stop: async () => {
       disconnectApp(srf);
       await harness.stop();
+    },
+  };
+}
+
+/** What a robustness test file gets from `useServerUnderTest`. */
+export interface ServerSuite {
+  /** The running server (set in beforeAll). */
+  readonly sut: ServerUnderTest;
+  /** A raw client connected to the server over `transport`, closed after the test. */
+  readonly open: (transport: Transport) => Promise<RawClient>;
+  /** A fresh case context (unique id) addressed from `client`. */
+  readonly context: (transport: Transport, client: RawClient) => CaseContext;
+}
+
+/**
+ * Registers the suite hooks every robustness file shares: one server for the
+ * file, clients closed after each test, and after each test the check that
+ * the server logged no internal error (its guard would otherwise hide one).
+ */
+export function useServerUnderTest(opts: { maxMessageBytes: number; invite: 'dialog' | 'busy' }, idPrefix: string): ServerSuite {
+  let sut: ServerUnderTest | undefined;
+  const clients: RawClient[] = [];
+  let counter = 0;
+  beforeAll(async () => {
+    sut = await startServerUnderTest(opts);
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+    expect(sut!.errors, 'the server logged no internal error').toEqual([]);
+  });
+  afterAll(async () => {
+    await sut?.stop();
+  });
+  return {
+    get sut() {
+      return sut!;
+    },
+    open: async (transport) => {
+      const c = await RawClient.open(transport, sut!.port(transport));
+      clients.push(c);
+      return c;
+    },
+    context: (transport, client) => {
+      counter++;
+      return { transport, host: '127.0.0.1', port: client.port, id: `${idPrefix}${process.pid}n${counter}${transport.toLowerCase()}` };
     },
   };
 }
