@@ -42,3 +42,35 @@ export function readLanguage(value: string | undefined, usage: string): string |
 export function printJson(out: NodeJS.WritableStream, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** The options every policy query takes. */
+export const QUERY_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  queue: { type: 'string', short: 'q' },
+  channel: { type: 'string' },
+  language: { type: 'string' },
+  at: { type: 'string' },
+} as const;
+
+export interface PolicyQuery {
+  readonly policy: Policy;
+  readonly queue: string;
+  readonly channel: Channel;
+  readonly at: number;
+  /** `{ language }` when given, `{}` otherwise: spread into the policy call. */
+  readonly language: { readonly language?: string };
+}
+
+/** Reads the common query options (a channel fallback makes --channel optional) and loads the policy. */
+export function readQuery(
+  opts: { config?: string; queue?: string; channel?: string; language?: string; at?: string },
+  usage: string,
+  channelFallback?: Channel,
+): PolicyQuery {
+  const file = requireOption(opts.config, 'config', usage);
+  const queue = requireOption(opts.queue, 'queue', usage);
+  const channel = readChannel(opts.channel, usage, channelFallback);
+  const language = readLanguage(opts.language, usage);
+  const at = readInstant(opts.at, usage);
+  return { policy: loadPolicy(file), queue, channel, at, language: language === undefined ? {} : { language } };
+}

@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
-import { parseOptions, requireOption } from '../args.js';
+import { parseOptions } from '../args.js';
 import type { Command } from '../command.js';
-import { loadPolicy, printJson, readChannel, readInstant, readLanguage } from './policy-options.js';
+import { printJson, QUERY_OPTIONS, readQuery } from './policy-options.js';
 
 const usage =
   'switchboard policy transfer-targets --config FILE --queue ID --at ISO-8601|now [--channel ivr] [--language xx] [--logged-in ID,ID...]';
@@ -11,26 +11,10 @@ export const policyTransferTargetsCommand: Command = {
   summary: 'Print the queues an agent may transfer a contact to (visible, and hidden with the rule that hides them).',
   usage,
   async run(ctx) {
-    const opts = parseOptions(
-      ctx.argv,
-      {
-        config: { type: 'string', short: 'c' },
-        queue: { type: 'string', short: 'q' },
-        channel: { type: 'string' },
-        language: { type: 'string' },
-        at: { type: 'string' },
-        'logged-in': { type: 'string', multiple: true },
-      },
-      usage,
-    );
-    const file = requireOption(opts.config, 'config', usage);
-    const queue = requireOption(opts.queue, 'queue', usage);
-    const channel = readChannel(opts.channel, usage, 'ivr');
-    const language = readLanguage(opts.language, usage);
-    const at = readInstant(opts.at, usage);
+    const opts = parseOptions(ctx.argv, { ...QUERY_OPTIONS, 'logged-in': { type: 'string', multiple: true } }, usage);
+    const { policy, queue, channel, at, language } = readQuery(opts, usage, 'ivr');
     const loggedIn = (opts['logged-in'] ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-    const policy = loadPolicy(file);
-    const result = policy.transferTargets({ queue, channel, at, loggedIn, ...(language === undefined ? {} : { language }) });
+    const result = policy.transferTargets({ queue, channel, at, loggedIn, ...language });
     const known = new Set([queue, ...result.visible.map((t) => t.queue), ...result.hidden.map((t) => t.queue)]);
     const unknown = loggedIn.filter((id) => !known.has(id));
     if (unknown.length > 0) {
