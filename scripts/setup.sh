@@ -17,9 +17,26 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
   echo "setup: installing system packages: ${missing[*]}"
   $SUDO apt-get update -qq
-  # Debian's daemons must not start as system services here: the engine runs
-  # its own private instances under its state directory.
-  $SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian's daemons (rtpengine, kamailio, redis-server) must not start as system services: the
+  # engine runs its own private instances, and a system kamailio would take port 5060. Unless the
+  # machine already forbids service starts (policy-rc.d), forbid them for this install only.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" || {
+    [ "$own_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+    exit 1
+  }
+  [ "$own_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  # and not at the next boot either (systemd machines)
+  if [ -d /run/systemd/system ]; then
+    for unit in rtpengine-daemon kamailio redis-server; do
+      $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+  fi
 else
   echo "setup: system packages already installed"
 fi
