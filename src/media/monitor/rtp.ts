@@ -3,6 +3,7 @@
  * monitor and writing the mixed stream. Header extensions (§5.3.1) and padding
  * are skipped on input and never produced.
  */
+import { parseRtp as parseRtpInto, RtpView } from '../../audio/rtp-header.js';
 
 export interface RtpHeader {
   readonly payloadType: number;
@@ -16,28 +17,20 @@ export interface ParsedRtp extends RtpHeader {
   readonly payload: Uint8Array;
 }
 
-/** Parses one datagram; undefined when it is not RTP version 2 (RTCP included: types 200-204). */
+/**
+ * Parses one datagram; undefined when it is not RTP version 2 audio (RTCP on a
+ * muxed port included). The header grammar is the shared one in src/audio.
+ */
 export function parseRtp(buf: Uint8Array): ParsedRtp | undefined {
-  if (buf.length < 12) return undefined;
-  const b0 = buf[0]!;
-  const b1 = buf[1]!;
-  if (b0 >> 6 !== 2 || (b1 >= 200 && b1 <= 204)) return undefined;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let offset = 12 + 4 * (b0 & 0x0f);
-  if ((b0 & 0x10) !== 0) {
-    if (buf.length < offset + 4) return undefined;
-    offset += 4 + 4 * view.getUint16(offset + 2);
-  }
-  let end = buf.length;
-  if ((b0 & 0x20) !== 0) end -= buf[buf.length - 1]!;
-  if (offset > end) return undefined;
+  const view = new RtpView();
+  if (parseRtpInto(buf, 0, buf.length, view) !== undefined) return undefined;
   return {
-    payloadType: b1 & 0x7f,
-    marker: (b1 & 0x80) !== 0,
-    sequenceNumber: view.getUint16(2),
-    timestamp: view.getUint32(4),
-    ssrc: view.getUint32(8),
-    payload: buf.subarray(offset, end),
+    payloadType: view.payloadType,
+    marker: view.marker,
+    sequenceNumber: view.sequence,
+    timestamp: view.timestamp,
+    ssrc: view.ssrc,
+    payload: buf.subarray(view.payloadStart, view.payloadEnd),
   };
 }
 

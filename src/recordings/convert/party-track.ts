@@ -13,7 +13,7 @@
  * taken again from the capture clock.
  */
 import { decodeG711, type G711Law } from '../../audio/g711.js';
-import type { RtpView } from '../rtp/rtp-header.js';
+import type { RtpView } from '../../audio/rtp-header.js';
 
 export type PartyRole = 'caller' | 'agent';
 

@@ -13,7 +13,7 @@ import type { Writable } from 'node:stream';
 import { RecordingFormatError } from '../errors.js';
 import { PcapParser } from '../pcap/pcap-parser.js';
 import { decodeUdp, formatAddress, isSupportedLinkType, UdpView } from '../pcap/udp-datagram.js';
-import { parseRtp, RtpView } from '../rtp/rtp-header.js';
+import { parseRtp, RtpView } from '../../audio/rtp-header.js';
 import { PartyTrack, SAMPLE_RATE, type PartyRole, type PartyStats } from './party-track.js';
 import { Timeline, type ChannelLayout } from './timeline.js';
 
