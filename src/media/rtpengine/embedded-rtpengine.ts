@@ -14,21 +14,14 @@ import type { Logger } from '../../observability/logger.js';
 import { NgClient } from '../ng/ng-client.js';
 import { freeTcpPort, freeUdpPort, renderRtpengineConfig, type RtpengineFileSettings } from './rtpengine-config.js';
 
-export interface EmbeddedRtpengineSettings {
+/**
+ * The settings of the generated config file, plus the binary. Here `ngPort` and `cliPort` may be 0
+ * (pick a free port at start) and the recording directory defaults under the state dir.
+ */
+export type EmbeddedRtpengineSettings = Omit<RtpengineFileSettings, 'recordingDir'> & {
   readonly binary: string;
-  readonly interface: string;
-  readonly advertisedAddress?: string;
-  readonly portMin: number;
-  readonly portMax: number;
-  /** 0: pick a free port at start. */
-  readonly ngPort: number;
-  readonly cliPort: number;
-  readonly logLevel: number;
-  readonly timeoutSeconds: number;
-  readonly silentTimeoutSeconds: number;
   readonly recordingDir?: string;
-  readonly threads?: number;
-}
+};
 
 export interface EmbeddedRtpengineOptions {
   readonly settings: EmbeddedRtpengineSettings;
