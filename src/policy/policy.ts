@@ -158,13 +158,18 @@ export function createPolicy(config: SwitchboardConfig): Policy {
     }
   };
 
+  /** What every policy question starts with: the instant, a known queue serving a known channel, the language. */
+  const subject = (request: { at: Date | number; queue: string; channel: string; language?: string | undefined }) => {
+    const atMs = instantOf(request.at);
+    const queue = queueOf(request.queue);
+    const channel = checkChannel(request.channel);
+    servedChannel(queue, channel);
+    return { atMs, queue, channel, language: checkLanguage(request.language) };
+  };
+
   return {
     decide(request) {
-      const atMs = instantOf(request.at);
-      const queue = queueOf(request.queue);
-      const channel = checkChannel(request.channel);
-      servedChannel(queue, channel);
-      const language = checkLanguage(request.language);
+      const { atMs, queue, channel, language } = subject(request);
       const status = hoursStatus(queue, channel, language, atMs);
       const zone = status.schedule?.zone ?? 'UTC';
       const fmt = (ms: number | null): string | null => (ms === null ? null : formatInstant(zone, ms));
@@ -204,11 +209,7 @@ export function createPolicy(config: SwitchboardConfig): Policy {
     },
 
     transferTargets(request) {
-      const atMs = instantOf(request.at);
-      const from = queueOf(request.queue);
-      const channel = checkChannel(request.channel);
-      servedChannel(from, channel);
-      const language = checkLanguage(request.language);
+      const { atMs, queue: from, channel, language } = subject(request);
       const loggedIn = new Set(request.loggedIn ?? []);
       const kind = kindOf(channel);
       const d = config.deflection;
@@ -233,11 +234,7 @@ export function createPolicy(config: SwitchboardConfig): Policy {
     },
 
     scheduledCallSlots(request) {
-      const atMs = instantOf(request.at);
-      const queue = queueOf(request.queue);
-      const channel = checkChannel(request.channel);
-      servedChannel(queue, channel);
-      const language = checkLanguage(request.language);
+      const { atMs, queue, channel, language } = subject(request);
       if (request.count !== undefined && (!Number.isInteger(request.count) || request.count < 1 || request.count > 500)) {
         throw new SwitchboardError(ErrorCodes.POLICY_BAD_REQUEST, `slot count must be a whole number from 1 to 500, got ${request.count}`);
       }
