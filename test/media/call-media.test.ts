@@ -17,6 +17,7 @@ import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { bestCorrelation, bySsrc, median, readWav, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
+import { sleep } from '../support/harness.js';
 
 const CLOSED = 'We are closed right now. Please call again tomorrow.';
 
@@ -41,7 +42,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function endpoint(): Promise<RtpEndpoint> {
   const e = await RtpEndpoint.open();

@@ -13,6 +13,7 @@ import { EmbeddedRtpengine } from '../../src/media/rtpengine/embedded-rtpengine.
 import { silentLogger } from '../../src/observability/logger.js';
 import { waitFor } from '../support/rtp/rtp-endpoint.js';
 import { startTestRtpengine, testRtpengineSettings, type TestRtpengine } from '../support/rtp/rtpengine-harness.js';
+import { processAlive } from '../support/harness.js';
 
 const rigs: TestRtpengine[] = [];
 const dirs: string[] = [];
@@ -21,14 +22,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('embedded rtpengine', () => {
   it('writes its config under the state directory (userspace, loopback ng/CLI, port range, pcap recording) and answers ping', async () => {
@@ -69,7 +62,7 @@ describe('embedded rtpengine', () => {
     const rig = await startTestRtpengine();
     const pid = rig.rtpengine.pid!;
     await rig.stop();
-    expect(await waitFor(() => !alive(pid), 5000)).toBe(true);
+    expect(await waitFor(() => !processAlive(pid), 5000)).toBe(true);
     await expect(rig.rtpengine.client.request('ping', {})).rejects.toMatchObject({ code: ErrorCodes.RTPENGINE_CLOSED });
   });
 

@@ -15,6 +15,7 @@ import { bestCorrelation, bySsrc, readWav, streamPcm } from '../support/rtp/audi
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { startTestRtpengine, type TestRtpengine } from '../support/rtp/rtpengine-harness.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
+import { processAlive } from '../support/harness.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -49,14 +50,6 @@ function processesRunningWith(text: string): number[] {
   return out;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('MediaService start-up', () => {
   it('pre-renders every configured prompt (whispers per queue and call type, ringback, policy messages); a restart finds them all cached', async () => {
@@ -118,7 +111,7 @@ describe('MediaService and a dying embedded rtpengine', () => {
     expect(lost[0]!.sort()).toEqual(['lost-a', 'lost-b']);
     expect(a.released && b.released).toBe(true);
     expect(media.activeCalls).toBe(0);
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     // Once it is back (restarted by the supervisor), new calls work.
     expect(await waitFor(() => media.instances[0]!.healthy, 10_000)).toBe(true);
     const c = media.createCallMedia('after-restart');

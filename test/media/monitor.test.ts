@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { bySsrc, median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor, type ToneStream } from '../support/rtp/rtp-endpoint.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
+import { sleep } from '../support/harness.js';
 
 let dir: string;
 let media: MediaService;
@@ -30,7 +31,6 @@ let relayed: MonitorSession;
 let monitoringStarted = 0;
 let monitoringEnded = 0;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   dir = tempDir('sb-monitor-');

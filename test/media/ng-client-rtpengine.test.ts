@@ -13,6 +13,7 @@ import { sineTone } from '../../src/audio/analysis.js';
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { bySsrc, median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { startTestRtpengine, type TestRtpengine } from '../support/rtp/rtpengine-harness.js';
+import { sleep } from '../support/harness.js';
 
 let rig: TestRtpengine;
 const endpoints: RtpEndpoint[] = [];
@@ -25,7 +26,6 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A two-party call through rtpengine, both sides sending tones. */
 async function call(callId: string) {

@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { bestCorrelation, bySsrc, median, readWav, streamPcm, toneDominatedWindows, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor, type ToneStream } from '../support/rtp/rtp-endpoint.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
+import { sleep } from '../support/harness.js';
 
 let dir: string;
 let media: MediaService;
@@ -37,7 +38,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Call {
   readonly call: CallMedia;

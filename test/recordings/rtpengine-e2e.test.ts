@@ -25,11 +25,11 @@ import { RtpEndpoint } from '../support/rtp/rtp-endpoint.js';
 import { mediaLines } from '../support/rtp/test-sdp.js';
 import { medianToneLevel, silentSpans, splitStereo, toneLevel } from './support/audio-check.js';
 import { testConfig } from './support/harness.js';
+import { sleep } from '../support/harness.js';
 
 let dir: string;
 let media: MediaService;
 const endpoints: RtpEndpoint[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   dir = tempDir('sb-rec-e2e-');

@@ -81,3 +81,13 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function dialogIdOf(d: object): string {
   return (d as { id: string }).id;
 }
+
+/** True while a process with this pid exists (signal 0 only checks). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
