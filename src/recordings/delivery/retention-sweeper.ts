@@ -10,6 +10,7 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expireRecording } from './expire.js';
+import { RepeatingTask } from '../service/repeating-task.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
 
 /** How long a claimed directory may take to be deleted before it counts as abandoned (real time). */
@@ -37,11 +38,19 @@ async function entries(dir: string): Promise<string[]> {
     throw e;
   }
 }
-
 export class RetentionSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  /** Sweeps now and then again at every deadline (or interval). */
+  private readonly task = new RepeatingTask(async () => {
+    let wait = this.intervalMs;
+    try {
+      const r = await this.sweepOnce();
+      if (r.nextDueAt !== undefined) wait = Math.min(wait, Math.max(0, r.nextDueAt - this.ctx.clock()) + 5);
+    } catch (e) {
+      this.ctx.logger.error({ err: (e as Error).message }, 'retention sweep failed; retrying');
+      wait = Math.min(wait, 1000);
+    }
+    return wait;
+  });
 
   constructor(
     private readonly ctx: SweeperContext,
@@ -125,28 +134,11 @@ export class RetentionSweeper {
     return { deleted, nextDueAt };
   }
 
-  /** Sweeps now and then again at every deadline (or interval). */
   start(): void {
-    this.stopped = false;
-    const loop = async (): Promise<void> => {
-      let wait = this.intervalMs;
-      try {
-        const r = await this.sweepOnce();
-        if (r.nextDueAt !== undefined) wait = Math.min(wait, Math.max(0, r.nextDueAt - this.ctx.clock()) + 5);
-      } catch (e) {
-        this.ctx.logger.error({ err: (e as Error).message }, 'retention sweep failed; retrying');
-        wait = Math.min(wait, 1000);
-      }
-      if (!this.stopped) this.timer = setTimeout(() => {
-          this.running = loop();
-        }, wait);
-    };
-    this.running = loop();
+    this.task.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 }

@@ -8,11 +8,17 @@
 import type { Logger } from '../../observability/logger.js';
 import type { RecordingStore } from '../store/recording-store.js';
 import type { RecordingQueues } from './recording-queues.js';
+import { RepeatingTask } from '../service/repeating-task.js';
 
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly task = new RepeatingTask(async () => {
+    try {
+      await this.runOnce();
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, 'recording reconciliation failed; will retry');
+    }
+    return this.intervalMs;
+  });
 
   constructor(
     private readonly store: RecordingStore,
@@ -35,23 +41,10 @@ export class Reconciler {
   }
 
   start(): void {
-    this.stopped = false;
-    const loop = async (): Promise<void> => {
-      try {
-        await this.runOnce();
-      } catch (e) {
-        this.logger.warn({ err: (e as Error).message }, 'recording reconciliation failed; will retry');
-      }
-      if (!this.stopped) this.timer = setTimeout(() => {
-          this.running = loop();
-        }, this.intervalMs);
-    };
-    this.running = loop();
+    this.task.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 }
