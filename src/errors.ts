@@ -43,6 +43,9 @@ export const ErrorCodes = {
   POLICY_UNKNOWN_QUEUE: 'SB_POLICY_UNKNOWN_QUEUE',
   POLICY_BAD_REQUEST: 'SB_POLICY_BAD_REQUEST',
   POLICY_CHANNEL_NOT_SERVED: 'SB_POLICY_CHANNEL_NOT_SERVED',
+  // live calls (the engine's call control, the API)
+  NOT_FOUND: 'SB_NOT_FOUND',
+  CONFLICT: 'SB_CONFLICT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -7,6 +7,7 @@ import type { SwitchboardConfig } from '../config/load.js';
 import { Engine } from '../engine/engine.js';
 import type { SupervisedProcess } from '../daemon/supervised-process.js';
 import { MediaService } from '../media/index.js';
+import { RecordingCapture } from '../recordings/service/recording-capture.js';
 import type { Logger } from '../observability/logger.js';
 import { readHeap } from '../observability/memory.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
@@ -23,6 +24,8 @@ export interface RunningSwitchboard {
   readonly statusPort: number | undefined;
   /** Engine and server counts and memory; with `gc`, measured after a full garbage collection. */
   status(gc?: boolean): Promise<Record<string, unknown>>;
+  /** Graceful shutdown's first half: refuse new calls, let live ones finish (engine.drain.maxSeconds). */
+  drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,7 +73,22 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       port: config.drachtio.port ?? sip?.controlPort ?? config.sipServer.control.port,
       secret: config.drachtio.secret ?? config.sipServer.control.secret,
     };
-    const engine = new Engine(config, connection, logger.child({ component: 'engine' }));
+    let recordings: RecordingCapture | undefined;
+    if (media !== undefined && config.recordings.enabled) {
+      const m = media;
+      recordings = await RecordingCapture.create({
+        config,
+        logger: logger.child({ component: 'recordings' }),
+        cwd: baseDir,
+        control: {
+          start: (callId, metadata) => m.getCallMedia(callId)?.startRecording({ metadata }) ?? Promise.reject(new Error(`call ${callId} has no media`)),
+          stop: (callId) => m.getCallMedia(callId)?.stopRecording() ?? Promise.resolve(),
+        },
+      });
+      const r = recordings;
+      stops.push(() => r.close());
+    }
+    const engine = new Engine(config, connection, logger.child({ component: 'engine' }), { ...(media !== undefined ? { media } : {}), ...(recordings !== undefined ? { recordings } : {}), baseDir });
     await engine.start();
     stops.push(() => engine.stop());
     const status = async (gc = false): Promise<Record<string, unknown>> => {
@@ -98,6 +116,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       controlPort: sip?.controlPort,
       statusPort: statusServer?.port,
       status,
+      drain: () => engine.drain(),
       stop: stopAll,
     };
   } catch (e) {

@@ -1,16 +1,31 @@
 /**
- * The engine: a drachtio-srf application that takes inbound calls, selects a
- * queue from the dialed number and hunts the queue's agents (issue: signaling
- * substrate). It connects to a drachtio server (the embedded one by default,
- * or a real drachtio-server) by host, port and secret only.
+ * The engine: a drachtio-srf application, wired to its services. It admits
+ * each INVITE, gives it a session, anchors it at rtpengine and runs the
+ * inbound flow (src/engine/flows/); everything a call does is a task. It
+ * connects to a drachtio server (the embedded one by default, or a real
+ * drachtio-server) by host, port and secret only.
  */
+import { join, resolve } from 'node:path';
+import Srf from 'drachtio-srf';
 import type { SwitchboardConfig } from '../config/load.js';
+import type { MediaService } from '../media/index.js';
 import type { Logger } from '../observability/logger.js';
-import { CallSession, type CallSnapshot } from './call-session.js';
+import { createPolicy } from '../policy/index.js';
+import type { RecordingCapture } from '../recordings/service/recording-capture.js';
+import { admit, rejectionOf } from './admission.js';
+import { CallControl, type CallView } from './call-control.js';
+import { callRecordOf, CallRecordWriter } from './call-record.js';
+import type { CallContext, EngineServices } from './flows/call-context.js';
+import { runInboundFlow } from './flows/inbound-flow.js';
+import { CallAnchor } from './media/call-anchor.js';
+import { OutboundTrunks } from './outbound-trunks.js';
 import { QueueDirectory } from './queue-directory.js';
-import { reject } from './sip-errors.js';
-import { dialedNumber, Srf, type SrfRequest, type SrfResponse } from './srf.js';
-import { DialAgentsTask } from './tasks/dial-agents-task.js';
+import { CallRegistry } from './session/call-registry.js';
+import { CallSession } from './session/call-session.js';
+import { SipFailure, type InboundInvite } from './signaling/sip-port.js';
+import { SrfSipPort } from './signaling/srf-port.js';
+import { sipFailureOf } from './sip-errors.js';
+import { VoicemailNotices } from './voicemail/voicemail-notices.js';
 
 export interface DrachtioConnection {
   readonly host: string;
@@ -18,22 +33,38 @@ export interface DrachtioConnection {
   readonly secret: string;
 }
 
+export interface EngineDeps {
+  /** The media plane; without it the engine passes SDP through (signaling only). */
+  readonly media?: MediaService;
+  readonly recordings?: RecordingCapture;
+  /** Relative paths of the config (state dir, password files) resolve against this. */
+  readonly baseDir?: string;
+  readonly now?: () => number;
+}
+
 export interface EngineStatus {
   readonly connected: boolean;
+  readonly draining: boolean;
+  readonly anchored: boolean;
   readonly liveCalls: number;
   readonly callsTotal: number;
   readonly callsConnected: number;
   readonly callsRejected: number;
+  readonly callRecords: number;
+  readonly voicemailNotices: number;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
 
 export class Engine {
   private readonly srf = new Srf();
-  private readonly directory: QueueDirectory;
-  private readonly sessions = new Map<string, CallSession>();
+  private readonly port = new SrfSipPort(this.srf);
+  readonly calls = new CallRegistry();
+  readonly control: CallControl;
+  private readonly services: EngineServices;
+  private readonly notices: VoicemailNotices;
   private connected = false;
-  private stopping = false;
+  private draining = false;
   private callsTotal = 0;
   private callsConnected = 0;
   private callsRejected = 0;
@@ -42,16 +73,46 @@ export class Engine {
     private readonly config: SwitchboardConfig,
     private readonly connection: DrachtioConnection,
     private readonly logger: Logger,
+    deps: EngineDeps = {},
   ) {
-    this.directory = new QueueDirectory(config.queues);
+    const baseDir = deps.baseDir ?? process.cwd();
+    const stateDir = resolve(baseDir, config.node.stateDir);
+    const recordsFile = config.engine.callRecords.enabled ? resolve(baseDir, config.engine.callRecords.file ?? join(stateDir, 'calls', 'records.jsonl')) : undefined;
+    const now = deps.now ?? Date.now;
+    this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now });
+    this.services = {
+      config,
+      sip: this.port,
+      policy: createPolicy(config),
+      directory: new QueueDirectory(config.queues),
+      media: deps.media,
+      prompts: deps.media?.prompts,
+      recordings: deps.media !== undefined ? deps.recordings : undefined,
+      records: new CallRecordWriter(recordsFile, logger.child({ component: 'call-records' })),
+      trunks: new OutboundTrunks(config, baseDir),
+      notices: this.notices,
+      now,
+    };
+    this.control = new CallControl(this.calls);
+    this.calls.on('state', (_s, state) => {
+      if (state === 'connected') this.callsConnected++;
+    });
+    this.calls.on('ended', (s) => {
+      if (config.engine.callRecords.enabled) this.services.records.write(callRecordOf(s, { channel: config.crm.channelName, timeZone: config.crm.timeZone }));
+    });
+    deps.media?.on('calls-lost', (ids) => {
+      for (const id of ids) void this.calls.get(id)?.end('media relay lost', 'engine');
+    });
+    deps.media?.on('media-timeout', (id) => void this.calls.get(id)?.end('media timeout', 'engine'));
   }
 
   /** Connects to the drachtio server; resolves once authenticated. Reconnects by itself afterwards. */
   async start(timeoutMs = 10_000): Promise<void> {
+    await this.notices.start();
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
-    srf.use('options', (_req: SrfRequest, res: SrfResponse) => res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } }));
-    srf.invite((req: SrfRequest, res: SrfResponse) => void this.onInvite(req, res));
+    srf.use('options', (_req, res) => res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } }));
+    srf.invite((req, res) => void this.onInvite(this.port.inbound(req, res)));
     srf.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'drachtio connection error'));
     srf.on('disconnect', () => {
       this.connected = false;
@@ -65,7 +126,7 @@ export class Engine {
           return;
         }
         this.connected = true;
-        this.logger.info({ hostports }, 'connected to drachtio server');
+        this.logger.info({ hostports, anchored: this.services.media !== undefined }, 'connected to drachtio server');
         clearTimeout(timer);
         resolve();
       });
@@ -73,80 +134,82 @@ export class Engine {
     });
   }
 
+  /**
+   * Graceful shutdown, first half: new INVITEs get 503 with Retry-After, live
+   * calls go on for up to engine.drain.maxSeconds, then the rest are ended.
+   */
+  async drain(maxSeconds = this.config.engine.drain.maxSeconds): Promise<void> {
+    this.draining = true;
+    const live = this.calls.size;
+    if (live > 0) this.logger.info({ live, maxSeconds }, 'draining: new calls refused, live calls go on');
+    if (!(await this.calls.emptied(maxSeconds * 1000))) {
+      this.logger.info({ left: this.calls.size }, 'drain time is up: ending the calls left');
+      await Promise.all(this.calls.all().map((s) => s.end('engine draining', 'engine')));
+    }
+  }
+
   async stop(): Promise<void> {
-    this.stopping = true;
-    await Promise.all([...this.sessions.values()].map((s) => s.end('engine stopping')));
+    this.draining = true;
+    await Promise.all(this.calls.all().map((s) => s.end('engine stopping', 'engine')));
+    await this.notices.close();
+    await this.services.records.close();
     this.srf.disconnect();
     this.connected = false;
+  }
+
+  liveCalls(): CallView[] {
+    return this.control.list();
   }
 
   status(): EngineStatus {
     return {
       connected: this.connected,
-      liveCalls: this.sessions.size,
+      draining: this.draining,
+      anchored: this.services.media !== undefined,
+      liveCalls: this.calls.size,
       callsTotal: this.callsTotal,
       callsConnected: this.callsConnected,
       callsRejected: this.callsRejected,
+      callRecords: this.services.records.written,
+      voicemailNotices: this.notices.size,
     };
   }
 
-  liveCalls(): CallSnapshot[] {
-    return [...this.sessions.values()].map((s) => s.snapshot());
-  }
-
-  private async onInvite(req: SrfRequest, res: SrfResponse): Promise<void> {
+  private async onInvite(invite: InboundInvite): Promise<void> {
     this.callsTotal++;
-    const callId = req.get('Call-ID');
-    if (this.stopping) {
+    const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage });
+    if (!a.admitted) {
       this.callsRejected++;
-      reject(res, 'SHUTTING_DOWN', { 'Retry-After': '10' });
+      const r = rejectionOf(a);
+      this.logger.info({ callId: invite.callId, dialed: a.dialed, status: r.status }, 'call refused');
+      invite.reject(r.status, r.phrase, a.headers);
       return;
     }
-    // A B2BUA carries Max-Forwards on, one less, so a loop through proxies and us still ends.
-    const maxForwards = Number(req.get('Max-Forwards') ?? '70');
-    if (Number.isFinite(maxForwards) && maxForwards <= 0) {
-      this.callsRejected++;
-      reject(res, 'TOO_MANY_HOPS');
-      return;
-    }
-    const dialed = dialedNumber(req.uri) ?? '';
-    const queue = this.directory.forNumber(dialed);
-    if (queue === undefined) {
-      this.callsRejected++;
-      this.logger.info({ callId, dialed }, 'no queue for dialed number');
-      reject(res, 'UNKNOWN_NUMBER');
-      return;
-    }
-    const session = new CallSession(callId, req.callingNumber ?? '', dialed, queue, this.logger);
-    this.sessions.set(session.id, session);
-    session.own('call registry', () => {
-      this.sessions.delete(session.id);
-    });
-    const maxMs = this.config.engine.maxCallSeconds * 1000;
-    const maxTimer = setTimeout(() => void session.end('maximum call duration reached'), maxMs);
+    const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: a.dialed, source: invite.source, language: a.language, logger: this.logger, now: this.services.now });
+    this.calls.add(session);
+    invite.cancelled.addEventListener('abort', () => void session.end('caller cancelled', 'caller'), { once: true });
+    const maxTimer = setTimeout(() => void session.end('maximum call duration reached', 'engine'), this.config.engine.maxCallSeconds * 1000);
     session.own('maximum duration timer', () => clearTimeout(maxTimer));
-    session.log.info({ caller: session.caller, dialed }, 'inbound call');
+    session.log.info({ caller: invite.caller.number ?? 'withheld', dialed: a.dialed, queue: a.queue.id, source: `${invite.source.transport}:${invite.source.address}` }, 'inbound call');
     try {
-      const agents = queue.agents ?? [];
-      const ringSeconds = queue.ringTimeoutSeconds ?? this.config.engine.ringTimeoutSeconds;
-      const outcome = await new DialAgentsTask(this.srf, session, req, res, {
-        agents,
-        ringTimeoutMs: ringSeconds * 1000,
-        headers: {
-          'X-Switchboard-Call': session.id,
-          'X-Switchboard-Queue': queue.id,
-          'Max-Forwards': String(Number.isFinite(maxForwards) ? Math.min(70, maxForwards - 1) : 70),
-        },
-      }).run();
-      if (outcome === 'connected') this.callsConnected++;
-      else {
-        if (outcome === 'no-agent') this.callsRejected++;
-        await session.end(outcome);
-      }
+      const media = this.services.media?.createCallMedia(session.id, { logger: session.log });
+      const anchor = new CallAnchor(media);
+      session.own('media', () => anchor.release());
+      const ctx: CallContext = { session, invite, anchor, services: this.services, offerForAgent: undefined, callerLeg: undefined, callerSdp: undefined, callerSentSdp: undefined, earlyMedia: false };
+      await runInboundFlow(ctx, a.queue);
     } catch (e) {
-      session.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'call failed');
-      reject(res, 'INTERNAL');
-      await session.end('internal error');
+      if (session.ended && !(e instanceof SipFailure)) {
+        // The call was ended from outside (cancel, supervisor, media timeout, drain): the caller, if still waiting, hears why.
+        invite.reject(this.draining ? 503 : 480, this.draining ? 'Service Unavailable' : 'Temporarily Unavailable');
+      } else {
+        const f = sipFailureOf(e);
+        if (f.status === 500) session.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'call failed');
+        else session.log.info({ status: f.status, reason: f.reason }, 'call refused');
+        if (!invite.finalResponseSent) this.callsRejected++;
+        invite.reject(f.status, f.reason);
+        await session.end(f.reason, 'engine');
+      }
     }
+    await session.end('call flow finished', 'engine');
   }
 }

@@ -1,9 +1,10 @@
 /**
- * The one place where the engine's reasons for refusing or ending a call
- * become SIP responses (RFC 3261 §21). Code names a reason; this table picks
- * the status and phrase.
+ * The one place where the engine's reasons for refusing a call become SIP
+ * responses (RFC 3261 §21): code names a reason or throws; this file picks the
+ * status and phrase. 500 is only for our own bugs.
  */
-import type { SrfResponse } from './srf.js';
+import { ErrorCodes, SwitchboardError } from '../errors.js';
+import { SipFailure } from './signaling/sip-port.js';
 
 export const RejectReasons = {
   /** The dialed number selects no queue. */
@@ -12,17 +13,46 @@ export const RejectReasons = {
   TOO_MANY_HOPS: { status: 483, phrase: 'Too Many Hops' },
   /** Every agent was tried (or the queue has none). */
   NO_AGENT: { status: 480, phrase: 'No Agent Available' },
+  /** The media relay refused the caller's SDP (no common codec, unparsable). */
+  MEDIA_REFUSED: { status: 488, phrase: 'Not Acceptable Here' },
+  /** No media relay can take the call right now. */
+  MEDIA_UNAVAILABLE: { status: 503, phrase: 'Media Relay Unavailable' },
+  /** A deflection needs audio and the engine runs without a media plane. */
+  NO_MEDIA_PLANE: { status: 480, phrase: 'Temporarily Unavailable' },
   /** A bug or an unexpected failure inside the engine. */
   INTERNAL: { status: 500, phrase: 'Server Internal Error' },
-  /** The engine is stopping. */
+  /** The engine is stopping or draining. */
   SHUTTING_DOWN: { status: 503, phrase: 'Service Unavailable' },
 } as const;
 
 export type RejectReason = keyof typeof RejectReasons;
 
-/** Sends the final response for `reason` unless one was already sent. */
-export function reject(res: SrfResponse, reason: RejectReason, headers: Readonly<Record<string, string>> = {}): void {
-  if (res.finalResponseSent) return;
+export function failure(reason: RejectReason, detail?: string): SipFailure {
   const r = RejectReasons[reason];
-  res.send(r.status, r.phrase, { headers: { ...headers } });
+  return new SipFailure(r.status, detail !== undefined ? `${r.phrase} (${safePhrase(detail).slice(0, 80)})` : r.phrase);
+}
+
+/** The SIP failure an error stands for when a call cannot go on. */
+export function sipFailureOf(err: unknown): SipFailure {
+  if (err instanceof SipFailure) return err;
+  if (err instanceof SwitchboardError) {
+    switch (err.code) {
+      case ErrorCodes.RTPENGINE_ERROR:
+      case ErrorCodes.MEDIA_STATE: {
+        const reason = (err as { reason?: unknown }).reason;
+        return failure('MEDIA_REFUSED', typeof reason === 'string' ? reason : err.message);
+      }
+      case ErrorCodes.RTPENGINE_TIMEOUT:
+      case ErrorCodes.RTPENGINE_CLOSED:
+      case ErrorCodes.RTPENGINE_UNAVAILABLE:
+      case ErrorCodes.RTPENGINE_PROTOCOL:
+        return failure('MEDIA_UNAVAILABLE');
+    }
+  }
+  return failure('INTERNAL');
+}
+
+/** Phrases go into a status line: keep them to printable ASCII without CR/LF. */
+export function safePhrase(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, ' ').slice(0, 120);
 }

@@ -18,6 +18,7 @@ import { CallMonitoring, type MonitorOptions, type MonitorSession } from './moni
 import type { NgCallStatsReply, NgOfferRequest } from './ng/ng-types.js';
 import type { RenderedPrompt } from './prompts/prompt-renderer.js';
 import type { RtpengineInstance } from './rtpengine/rtpengine-pool.js';
+import { parseSdp } from './sdp.js';
 import { runWhisper, type WhisperOptions, type WhisperResult } from './whisper.js';
 
 const LABEL = /^[a-z][a-z0-9-]{0,31}$/;
@@ -54,6 +55,7 @@ export class CallMedia {
   private isReleased = false;
   private readonly logger: Logger;
   private readonly monitoring: CallMonitoring;
+  private readonly digitListeners = new Set<(label: string, digit: string, durationMs: number | undefined) => void>();
 
   constructor(private readonly options: CallMediaOptions) {
     this.callId = options.callId;
@@ -96,7 +98,9 @@ export class CallMedia {
 
   private sdpParams(options: SdpOptions): Partial<NgOfferRequest> {
     return {
-      ...(options.flags !== undefined ? { flags: options.flags } : {}),
+      // port-latching: a party keeps rtpengine's port when the other side's address changes (a new agent
+      // answering after a placeholder, a re-INVITE), so the SDP a caller got in its 183 stays true in the 200.
+      flags: options.flags ?? ['port-latching'],
       ...(options.replace !== undefined ? { replace: options.replace } : { replace: ['origin', 'session-connection'] }),
       ...(options.ICE !== undefined ? { ICE: options.ICE } : { ICE: 'remove' }),
       ...(options.record === true ? { 'record call': 'yes' as const } : {}),
@@ -153,8 +157,57 @@ export class CallMedia {
    * a party whose peer answered recvonly.
    */
   async answerLocal(label = 'local'): Promise<string> {
-    const sdp = ['v=0', 'o=switchboard 1 1 IN IP4 0.0.0.0', 's=switchboard', 'c=IN IP4 0.0.0.0', 't=0 0', 'm=audio 9 RTP/AVP 0 8', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=sendonly', ''].join('\r\n');
+    // telephone-event too, so that the caller's RFC 4733 digits reach rtpengine (and its DTMF log).
+    const sdp = [
+      'v=0',
+      'o=switchboard 1 1 IN IP4 0.0.0.0',
+      's=switchboard',
+      'c=IN IP4 0.0.0.0',
+      't=0 0',
+      'm=audio 9 RTP/AVP 0 8 101',
+      'a=rtpmap:0 PCMU/8000',
+      'a=rtpmap:8 PCMA/8000',
+      'a=rtpmap:101 telephone-event/8000',
+      'a=fmtp:101 0-16',
+      'a=sendonly',
+      '',
+    ].join('\r\n');
     return this.answer(label, sdp);
+  }
+
+  /**
+   * Answers the last offer on behalf of `label`, a party that is not there
+   * yet (an agent still ringing): resolves with the SDP for the offerer's
+   * early media (a 183), which stays valid when `label` really answers later
+   * (port latching). The placeholder lists the offer's own codecs and points at
+   * the discard port; with blockAll() in force nothing is ever sent there.
+   */
+  async answerPlaceholder(label: string, offer: string): Promise<string> {
+    const audio = parseSdp(offer).media.find((m) => m.type === 'audio');
+    if (audio === undefined) throw new MediaStateError(`call ${this.callId}: the offer has no audio line`);
+    const rtpmaps = audio.payloadTypes.flatMap((pt) => {
+      const map = audio.rtpmap.get(pt);
+      if (map === undefined) return [];
+      const fmtp = audio.fmtp.get(pt);
+      return [`a=rtpmap:${pt} ${map.encoding}/${map.clockRate}${map.channels !== undefined ? `/${map.channels}` : ''}`, ...(fmtp !== undefined ? [`a=fmtp:${pt} ${fmtp}`] : [])];
+    });
+    const host = this.instance.id.startsWith('[') ? '::1' : '127.0.0.1';
+    const family = host.includes(':') ? 'IP6' : 'IP4';
+    const sdp = ['v=0', `o=switchboard 1 1 IN ${family} ${host}`, 's=switchboard', `c=IN ${family} ${host}`, 't=0 0', `m=audio 9 RTP/AVP ${audio.payloadTypes.join(' ')}`, ...rtpmaps, 'a=sendrecv', ''].join('\r\n');
+    return this.answer(label, sdp);
+  }
+
+  /** Listens for DTMF digits (RFC 4733 events rtpengine saw) sent by any party of the call. */
+  onDigit(listener: (label: string, digit: string, durationMs: number | undefined) => void): () => void {
+    this.digitListeners.add(listener);
+    return () => this.digitListeners.delete(listener);
+  }
+
+  /** @internal MediaService routes rtpengine's DTMF log here. */
+  receivedDigit(label: string, event: number, durationMs: number | undefined): void {
+    const digit = event >= 0 && event <= 9 ? String(event) : ['*', '#', 'A', 'B', 'C', 'D'][event - 10];
+    if (digit === undefined || this.released) return;
+    for (const l of [...this.digitListeners]) l(label, digit, durationMs);
   }
 
   private async mediaSource(prompt: RenderedPrompt): Promise<{ file: string } | { blob: Buffer }> {
@@ -311,6 +364,7 @@ export class CallMedia {
 
   /** Local clean-up; resolves with the supervisor relay legs still open at rtpengine. */
   private async releaseLocalParts(): Promise<string[]> {
+    this.digitListeners.clear();
     this.lifetimeController.abort(new MediaCancelledError(`call ${this.callId} media released`, 0));
     return this.monitoring.closeAll();
   }

@@ -15,6 +15,7 @@ import { NgClient } from './ng/ng-client.js';
 import { PromptLibrary } from './prompts/prompt-library.js';
 import { PromptRenderer } from './prompts/prompt-renderer.js';
 import { EmbeddedRtpengine } from './rtpengine/embedded-rtpengine.js';
+import { RtpengineNotifications } from './rtpengine/rtpengine-notifications.js';
 import { mappedPromptPath, RtpenginePool, type RtpengineInstance } from './rtpengine/rtpengine-pool.js';
 
 export interface MediaServiceOptions {
@@ -31,6 +32,8 @@ export interface MediaServiceOptions {
 export interface MediaServiceEvents {
   /** rtpengine lost these calls (it died); their CallMedia objects are already released locally. */
   'calls-lost': [callIds: string[]];
+  /** rtpengine closed this call: no RTP in either direction for its timeout; its CallMedia is released locally. */
+  'media-timeout': [callId: string];
 }
 
 export class MediaService extends EventEmitter<MediaServiceEvents> {
@@ -38,6 +41,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   private readonly calls = new Map<string, CallMedia>();
   private embeddedDaemon: EmbeddedRtpengine | undefined;
   private pool: RtpenginePool | undefined;
+  private notifications: RtpengineNotifications | undefined;
   private closed = false;
 
   private constructor(
@@ -76,9 +80,19 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     const { config, logger } = this.options;
     const r = config.media.rtpengine;
     const cacheDir = this.prompts.renderer.cacheDir;
+    const notifications = await RtpengineNotifications.start({ ...r.notifications, logger });
+    this.notifications = notifications;
+    notifications.on('dtmf', (d) => this.calls.get(d.callId)?.receivedDigit(d.label, d.event, d.durationMs));
+    notifications.on('timeout', (callId) => {
+      const call = this.calls.get(callId);
+      if (call === undefined) return;
+      logger.info({ callId }, 'rtpengine closed the call: no media in either direction');
+      void call.releaseLocal();
+      this.emit('media-timeout', callId);
+    });
     if (r.mode === 'embedded') {
       const daemon = new EmbeddedRtpengine({
-        settings: r.embedded,
+        settings: { ...r.embedded, dtmfLogDest: notifications.dtmfDestination, teardownUrl: notifications.teardownUrl },
         stateDir: this.stateDir,
         logger: logger.child({ daemon: 'rtpengine' }),
         requestTimeoutMs: r.requestTimeoutMs,
@@ -172,5 +186,6 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     this.pool?.stop();
     if (this.embeddedDaemon !== undefined) await this.embeddedDaemon.stop();
     else for (const i of this.pool?.instances ?? []) i.client.close();
+    await this.notifications?.close();
   }
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { configChecks } from '../../src/app/config-checks.js';
 import { loadConfigText } from '../../src/config/load.js';
-import { CallSession } from '../../src/engine/call-session.js';
+import { CallSession } from '../../src/engine/session/call-session.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
-import { dialedNumber } from '../../src/engine/srf.js';
+import { dialedNumber } from '../../src/engine/signaling/srf-port.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
@@ -52,9 +52,20 @@ describe('engine routing', () => {
   });
 });
 
+function newSession(): CallSession {
+  return new CallSession({
+    callId: 'cid',
+    caller: { number: '+15551234', name: undefined, withheld: false },
+    dialed: '1000',
+    source: { address: '127.0.0.1', port: 5060, transport: 'udp' },
+    language: 'en',
+    logger: silentLogger(),
+  });
+}
+
 describe('call session teardown', () => {
   it('end() releases everything once, most recent first, and survives a failing release', async () => {
-    const s = new CallSession('cid', 'caller', '1000', undefined, silentLogger());
+    const s = newSession();
     const order: string[] = [];
     s.own('first', () => void order.push('first'));
     s.own('failing', () => {
@@ -69,10 +80,11 @@ describe('call session teardown', () => {
     expect(order).toEqual(['last', 'first']);
     expect(s.endReason).toBe('a');
     expect(s.state).toBe('ended');
+    expect(s.signal.aborted).toBe(true);
   });
 
   it('a resource released early is not released again; one owned after the end is released at once', async () => {
-    const s = new CallSession('cid', 'caller', '1000', undefined, silentLogger());
+    const s = newSession();
     let n = 0;
     const release = s.own('timer', () => void n++);
     await release();

@@ -119,7 +119,7 @@ describe('local-directory CRM', () => {
       body: async function* () {
         yield Buffer.from([n, n, n, n]);
       },
-      metadata: { callId: 'c', contact: { name: 'x', anonymous: true }, startedAt: '', endedAt: '', durationMs: 0, pauses: [], format: 'wav', channels: 'mono', partOffsetMs: 0, partDurationMs: 0 },
+      metadata: { callId: 'c', kind: 'call', contact: { name: 'x', anonymous: true }, startedAt: '', endedAt: '', durationMs: 0, pauses: [], format: 'wav', channels: 'mono', partOffsetMs: 0, partDurationMs: 0 },
     };
   }
 

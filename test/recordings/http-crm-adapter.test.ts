@@ -43,6 +43,7 @@ function part(size = 5000, over: Partial<PartUpload> = {}): PartUpload {
     },
     metadata: {
       callId: 'c1',
+      kind: 'call',
       contact: { name: 'Phone User - 10/05 10:15', anonymous: true },
       startedAt: '2025-10-05T10:15:00.000Z',
       endedAt: '2025-10-05T10:20:00.000Z',

@@ -29,7 +29,9 @@ export const startCommand: Command = {
       'switchboard running',
     );
     const signal = await waitForSignal();
-    logger.info({ signal }, 'stopping');
+    // A second signal stops at once; the first drains (new calls refused, live ones go on for engine.drain.maxSeconds).
+    logger.info({ signal, maxSeconds: config.engine.drain.maxSeconds }, 'draining, then stopping');
+    await Promise.race([running.drain(), waitForSignal()]);
     await running.stop();
     return 0;
   },

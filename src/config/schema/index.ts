@@ -6,6 +6,7 @@ import { PolicyTopLevel } from './policy.js';
 import { QueueSchema } from './queue.js';
 import { RecordingsTopLevel } from './recordings.js';
 import { DrachtioSchema, SipServerSchema } from './sip-server.js';
+import { TrunksTopLevel } from './trunks.js';
 
 /** The one schema every Switchboard configuration file is validated against. */
 export const ConfigSchema = Type.Object(
@@ -18,6 +19,7 @@ export const ConfigSchema = Type.Object(
     ...PolicyTopLevel,
     ...MediaTopLevel,
     ...RecordingsTopLevel,
+    ...TrunksTopLevel,
   },
   { additionalProperties: false, description: 'Switchboard configuration.' },
 );

@@ -25,7 +25,11 @@ const EmbeddedRtpengine = Type.Object(
     ngPort: Port('UDP port of the ng control protocol on 127.0.0.1 (0 picks a free port at start).', 0),
     cliPort: Port('TCP port of the rtpengine CLI (rtpengine-ctl) on 127.0.0.1 (0 picks a free port at start).', 0),
     logLevel: Type.Integer({ minimum: 0, maximum: 7, default: 5, description: 'rtpengine log level (syslog levels; 5 = notice, 6 = info, 7 = debug).' }),
-    timeoutSeconds: Type.Integer({ minimum: 1, default: 60, description: 'A call with no RTP at all for this long is dropped by rtpengine.' }),
+    timeoutSeconds: Type.Integer({
+      minimum: 1,
+      default: 60,
+      description: 'A call with no RTP in either direction for this long is closed by rtpengine, and the engine ends it with BYE to every leg ("media timeout").',
+    }),
     silentTimeoutSeconds: Type.Integer({ minimum: 1, default: 3600, description: 'A call on hold (sendonly/inactive) with no RTP for this long is dropped.' }),
     recordingDir: Type.Optional(
       Type.String({ minLength: 1, description: 'Where rtpengine writes pcap recordings. Default: <stateDir>/rtpengine/recordings.' }),
@@ -51,6 +55,15 @@ const ExternalRtpengine = Type.Object(
   { additionalProperties: false, description: 'An rtpengine run by someone else.' },
 );
 
+const RtpengineNotificationSettings = Type.Object(
+  {
+    host: Host('Address the engine listens on for what rtpengine reports: DTMF events (dtmf-log-dest) and calls it closed for lack of media (b2b-url).', '127.0.0.1'),
+    dtmfPort: Port('UDP port for rtpengine\'s DTMF log (0 picks a free port; external instances need a fixed one in their dtmf-log-dest).', 0),
+    timeoutPort: Port('HTTP port for rtpengine\'s XML-RPC teardown of timed-out calls (0 picks a free port; external instances need a fixed one in their b2b-url, with xmlrpc-format = 1).', 0),
+  },
+  { additionalProperties: false, default: {}, description: 'Listeners for rtpengine\'s notifications; the embedded rtpengine is configured to use them.' },
+);
+
 const RtpengineSettings = Type.Object(
   {
     mode: StringEnum(['embedded', 'external'] as const, {
@@ -62,6 +75,7 @@ const RtpengineSettings = Type.Object(
     requestTimeoutMs: Type.Integer({ minimum: 50, maximum: 60000, default: 3000, description: 'Time an ng request may take, retransmissions included.' }),
     retransmitMs: Type.Integer({ minimum: 10, maximum: 10000, default: 500, description: 'Interval between retransmissions of an unanswered ng request.' }),
     healthCheckMs: Type.Integer({ minimum: 100, default: 5000, description: 'Interval of the ng ping that tells healthy external instances from unreachable ones.' }),
+    notifications: RtpengineNotificationSettings,
   },
   { additionalProperties: false, default: {}, description: 'rtpengine, the media relay.' },
 );

@@ -3,6 +3,7 @@ import { Id } from './common.js';
 import { QueueRoutingFields } from './engine.js';
 import { QueueMediaFields } from './media.js';
 import { QueuePolicyFields } from './policy.js';
+import { QueueRecordingFields } from './recordings.js';
 
 /** The fields every queue has, whatever reads it. */
 const QueueCoreFields = Type.Object({
@@ -15,6 +16,6 @@ const QueueCoreFields = Type.Object({
  * A queue (or a menu node of the queue tree). Each module contributes its own
  * fields; they are flattened into one object so unknown keys are still caught.
  */
-export const QueueSchema = Type.Composite([QueueCoreFields, QueueRoutingFields, QueuePolicyFields, QueueMediaFields], {
+export const QueueSchema = Type.Composite([QueueCoreFields, QueueRoutingFields, QueuePolicyFields, QueueMediaFields, QueueRecordingFields], {
   additionalProperties: false,
 });

@@ -210,3 +210,15 @@ export const RecordingsTopLevel = {
   redis: RedisSchema,
   crm: CrmSchema,
 };
+
+/** Per-queue recording switch (queue fields are flattened into each queue). */
+export const QueueRecordingFields = Type.Object({
+  recording: Type.Optional(
+    Type.Object(
+      {
+        enabled: Type.Optional(Type.Boolean({ description: 'Record the calls of this queue (from the bridge to the hang-up). Default: recordings.enabled.' })),
+      },
+      { additionalProperties: false, description: 'Recording of this queue\'s calls.' },
+    ),
+  ),
+});

@@ -1,88 +1,88 @@
 /**
- * Bridging the caller leg and the agent leg: a BYE on either side ends the
- * call (and so the other leg), and a re-INVITE on one leg (hold/resume, codec
- * change) is passed to the other, whose answer goes back. A re-INVITE without
- * SDP (RFC 3261 §14.2, e.g. an RFC 4028 session refresh) asks for an offer:
- * the other leg's offer goes back in the 200, and the answer, which arrives
- * in the ACK, is sent on in the ACK to the other leg (RFC 3264 §5).
+ * The bridge between the caller leg and the agent (or gateway) leg: a BYE on
+ * either side ends the call (and so the other leg), and an offer on one leg
+ * (re-INVITE or UPDATE: hold, resume, codec change) goes through rtpengine to
+ * the other leg, whose answer comes back the same way (RFC 3264 §8). An
+ * offer-less re-INVITE (RFC 3261 §14.2, e.g. a session refresh) is answered
+ * with the SDP that leg already has: nothing changes for the other leg.
+ * Offers from both sides at once: the second gets 491 (RFC 3261 §14.2).
+ *
+ * Resolves when the call has ended.
  */
-import type { CallSession } from '../call-session.js';
-import { sipStatusOf, type SrfDialog, type SrfRequest, type SrfResponse } from '../srf.js';
+import { parseSdp } from '../../media/index.js';
+import type { CallContext } from '../flows/call-context.js';
+import { AGENT, CALLER } from '../media/call-anchor.js';
+import type { EndedBy } from '../session/call-session.js';
+import { SipFailure, type OfferHandler, type SipLeg } from '../signaling/sip-port.js';
+import type { Task } from './task.js';
 
-/** False once the leg has ended (a BYE received or sent); drachtio-srf's typings omit the flag. */
-export function isConnected(dialog: SrfDialog): boolean {
-  return (dialog as unknown as { connected?: boolean }).connected !== false;
+export interface BridgedLeg {
+  readonly leg: SipLeg;
+  /** The SDP we last sent this leg (our answer or offer). */
+  readonly sentSdp: string;
+  /** Who this leg is, in the call record's words. */
+  readonly party: EndedBy;
 }
 
-/**
- * Holds the leg's incoming requests (BYE, re-INVITE, …) until `release`:
- * called the moment drachtio-srf hands over a new dialog, so that requests
- * arriving before the bridge exists are not answered by drachtio-srf's
- * defaults (a re-INVITE answered with the old SDP, a BYE no one hears).
- */
-export function holdRequests(dialog: SrfDialog): void {
-  (dialog as unknown as { queueRequests: boolean }).queueRequests = true;
+/** RFC 3264 §8.4 hold: an offer that stops sending (sendonly, inactive) or points at 0.0.0.0 (RFC 2543 style). */
+export function isHoldOffer(sdp: string): boolean {
+  try {
+    const audio = parseSdp(sdp).media.find((m) => m.type === 'audio');
+    if (audio === undefined) return false;
+    return audio.direction === 'sendonly' || audio.direction === 'inactive' || audio.address === '0.0.0.0';
+  } catch {
+    return false;
+  }
 }
 
-/** Lets held requests through (drachtio-srf handles them on the next turn, to the listeners attached by then). */
-export function release(dialog: SrfDialog): void {
-  (dialog as unknown as { queueRequests: boolean }).queueRequests = false;
-}
+export class BridgeTask implements Task<void> {
+  readonly name = 'bridge';
+  private negotiating = false;
 
-/** Sends BYE on a leg unless it is already gone; never throws. */
-export async function hangUp(dialog: SrfDialog): Promise<void> {
-  // A BYE the far end sent meanwhile still gets its 200.
-  release(dialog);
-  if (!isConnected(dialog)) return;
-  await new Promise<void>((resolve) => {
-    dialog.destroy(undefined, () => resolve());
-  });
-}
+  constructor(
+    private readonly caller: BridgedLeg,
+    private readonly agent: BridgedLeg,
+  ) {}
 
-/** What drachtio-srf's modify({ noAck: true }) resolves with: the other leg's offer and its ACK to send. */
-interface OfferToAnswer {
-  readonly sdp: string;
-  ack(answer: string): void;
-}
+  async run(ctx: CallContext, signal: AbortSignal): Promise<void> {
+    const { session } = ctx;
+    session.transition('connected');
+    const sent = new Map<SipLeg, string>([
+      [this.caller.leg, this.caller.sentSdp],
+      [this.agent.leg, this.agent.sentSdp],
+    ]);
+    this.caller.leg.onOffer(this.relay(ctx, sent, this.caller.leg, CALLER, this.agent.leg, AGENT));
+    this.agent.leg.onOffer(this.relay(ctx, sent, this.agent.leg, AGENT, this.caller.leg, CALLER));
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      this.caller.leg.onHangUp(() => void session.end(`${this.caller.party} hung up`, this.caller.party));
+      this.agent.leg.onHangUp(() => void session.end(`${this.agent.party} hung up`, this.agent.party));
+    });
+  }
 
-function passModify(from: SrfDialog, to: SrfDialog, session: CallSession, label: string): void {
-  from.on('modify', (req: SrfRequest, res: SrfResponse) => {
-    if (session.ended) {
-      res.send(481);
-      return;
-    }
-    const refused = (err: unknown): void => {
-      const status = sipStatusOf(err) ?? 500;
-      session.log.info({ leg: label, status }, 're-INVITE refused by the other leg');
-      res.send(status >= 300 && status < 700 ? status : 500);
+  private relay(ctx: CallContext, sent: Map<SipLeg, string>, from: SipLeg, fromLabel: string, to: SipLeg, toLabel: string): OfferHandler {
+    return async (offer) => {
+      const { session, anchor } = ctx;
+      if (session.ended) throw new SipFailure(481, 'Call/Transaction Does Not Exist');
+      if (offer.sdp === undefined) return { sdp: sent.get(from)!, onAck: () => undefined };
+      if (this.negotiating) throw new SipFailure(491, 'Request Pending');
+      this.negotiating = true;
+      try {
+        const forOther = await anchor.relayOffer(fromLabel, offer.sdp);
+        const answer = await to.reoffer(forOther);
+        sent.set(to, forOther);
+        const forOfferer = await anchor.relayAnswer(toLabel, answer, fromLabel);
+        sent.set(from, forOfferer);
+        session.timeline.onHold(isHoldOffer(offer.sdp));
+        session.log.info({ from: fromLabel, method: offer.method, hold: session.timeline.held }, 'offer relayed');
+        return { sdp: forOfferer };
+      } catch (e) {
+        session.log.info({ from: fromLabel, err: e instanceof Error ? e.message : String(e) }, 'offer refused');
+        throw e;
+      } finally {
+        this.negotiating = false;
+      }
     };
-    if (req.body === undefined || req.body === '') {
-      // drachtio-srf resolves modify({ noAck }) of an offer-less re-INVITE with the offer and the ACK to send.
-      (to.modify({ noAck: true }) as unknown as Promise<OfferToAnswer>).then((offer) => {
-        // drachtio-srf emits the ACK request (its typings say a response; only the body is read).
-        from.once('ack', (ack: { body?: string }) => offer.ack(ack.body ?? ''));
-        res.send(200, { body: offer.sdp });
-      }, refused);
-      return;
-    }
-    to.modify(req.body).then((sdp: string) => res.send(200, { body: sdp }), refused);
-  });
-}
-
-export function bridge(session: CallSession, caller: SrfDialog, agent: SrfDialog): void {
-  session.state = 'connected';
-  session.connectedAt = new Date();
-  caller.on('destroy', () => void session.end('caller hung up'));
-  agent.on('destroy', () => void session.end('agent hung up'));
-  // A BYE that reached drachtio-srf in the same read as the answer's confirmation was handled
-  // before these listeners existed (RFC 3261 §15.1.2: the leg is over): end the call now.
-  if (!isConnected(caller)) void session.end('caller hung up');
-  else if (!isConnected(agent)) void session.end('agent hung up');
-  // Requests held since each leg was answered now reach the listeners above.
-  release(caller);
-  release(agent);
-  session.own('caller leg', () => hangUp(caller));
-  session.own('agent leg', () => hangUp(agent));
-  passModify(caller, agent, session, 'caller');
-  passModify(agent, caller, session, 'agent');
+  }
 }

@@ -123,6 +123,8 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
       silentTimeoutSeconds: s.silentTimeoutSeconds,
       recordingDir: this.recordingDir,
       ...(s.threads !== undefined ? { threads: s.threads } : {}),
+      ...(s.dtmfLogDest !== undefined ? { dtmfLogDest: s.dtmfLogDest } : {}),
+      ...(s.teardownUrl !== undefined ? { teardownUrl: s.teardownUrl } : {}),
     };
     await writeFile(this.configFile, renderRtpengineConfig(files));
     const client = new NgClient({

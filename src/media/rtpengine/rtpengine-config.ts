@@ -20,6 +20,10 @@ export interface RtpengineFileSettings {
   readonly silentTimeoutSeconds: number;
   readonly recordingDir: string;
   readonly threads?: number;
+  /** Where rtpengine sends a JSON datagram per DTMF event (rtpengine-notifications.ts). */
+  readonly dtmfLogDest?: string;
+  /** Where rtpengine posts the XML-RPC teardown of a call it closed for lack of media. */
+  readonly teardownUrl?: string;
 }
 
 /** The text of rtpengine.conf (GLib key file, section [rtpengine]). */
@@ -43,6 +47,9 @@ export function renderRtpengineConfig(s: RtpengineFileSettings): string {
     `recording-dir = ${s.recordingDir}`,
   ];
   if (s.threads !== undefined) lines.push(`num-threads = ${s.threads}`);
+  if (s.dtmfLogDest !== undefined) lines.push(`dtmf-log-dest = ${s.dtmfLogDest}`);
+  // xmlrpc-format 1: the teardown carries the call id only.
+  if (s.teardownUrl !== undefined) lines.push(`b2b-url = ${s.teardownUrl}`, 'xmlrpc-format = 1');
   return `${lines.join('\n')}\n`;
 }
 

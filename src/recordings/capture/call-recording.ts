@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCodes, SwitchboardError } from '../../errors.js';
 import type { PartySelector } from '../convert/pcap-to-pcm.js';
 import { contactFor } from '../crm/contact.js';
-import type { PartyInfo, Pause, RecordingManifest } from '../store/manifest.js';
+import type { PartyInfo, Pause, RecordingDetails, RecordingManifest } from '../store/manifest.js';
 import { segmentMarker } from './segment-locator.js';
 
 /** What the recordings module needs from the media plane (implemented over rtpengine's ng protocol there). */
@@ -32,6 +32,7 @@ export interface RecordingSink {
 
 export interface CallRecordingInfo {
   readonly callId: string;
+  readonly kind?: 'call' | 'voicemail';
   readonly recordingId?: string;
   readonly ticketId?: string;
   readonly queue?: { readonly id: string; readonly name?: string };
@@ -111,12 +112,12 @@ export class CallRecording {
    * Ends the capture and hands the recording to the pipeline. Idempotent.
    * Resolves with its manifest, or undefined when recording never started.
    */
-  finish(): Promise<RecordingManifest | undefined> {
-    this.finishing ??= this.doFinish();
+  finish(details?: RecordingDetails): Promise<RecordingManifest | undefined> {
+    this.finishing ??= this.doFinish(details);
     return this.finishing;
   }
 
-  private async doFinish(): Promise<RecordingManifest | undefined> {
+  private async doFinish(details: RecordingDetails | undefined): Promise<RecordingManifest | undefined> {
     const wasRecording = this.stateValue === 'recording';
     const startedAt = this.startedAt;
     this.stateValue = 'finished';
@@ -134,6 +135,8 @@ export class CallRecording {
       version: 1,
       recordingId: this.recordingId,
       callId: this.info.callId,
+      ...(this.info.kind !== undefined ? { kind: this.info.kind } : {}),
+      ...(details !== undefined ? { details } : {}),
       ...(this.info.ticketId !== undefined ? { ticketId: this.info.ticketId } : {}),
       ...(this.info.queue !== undefined ? { queue: this.info.queue } : {}),
       caller: this.info.caller,

@@ -8,6 +8,9 @@ import type { Contact, Pause } from '../store/manifest.js';
 
 export interface UploadMetadata {
   readonly callId: string;
+  readonly kind: 'call' | 'voicemail';
+  /** The call's metadata (call record, voicemail callback number and language), as the engine gave it. */
+  readonly details?: Readonly<Record<string, unknown>>;
   readonly contact: Contact;
   readonly queue?: { readonly id: string; readonly name?: string };
   readonly agent?: { readonly id?: string; readonly name?: string; readonly uri?: string };

@@ -105,6 +105,8 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
           body: () => partBody(sealed, audio.layout, part),
           metadata: {
             callId: manifest.callId,
+            kind: manifest.kind ?? 'call',
+            ...(manifest.details !== undefined ? { details: manifest.details } : {}),
             contact: manifest.contact,
             ...(manifest.queue !== undefined ? { queue: manifest.queue } : {}),
             agent: { ...(manifest.agent.id !== undefined ? { id: manifest.agent.id } : {}), ...(manifest.agent.name !== undefined ? { name: manifest.agent.name } : {}), ...(manifest.agent.uri !== undefined ? { uri: manifest.agent.uri } : {}) },

@@ -31,10 +31,17 @@ export interface Contact {
   readonly anonymous: boolean;
 }
 
+/** JSON-safe facts about the call that travel to the CRM with the recording (the call record, voicemail details). */
+export type RecordingDetails = Readonly<Record<string, unknown>>;
+
 export interface RecordingManifest {
   readonly version: 1;
   readonly recordingId: string;
   readonly callId: string;
+  /** A call between caller and agent (default), or a voicemail the caller left. */
+  readonly kind?: 'call' | 'voicemail';
+  /** The call's metadata for the CRM record (the engine's call record; callback number and language of a voicemail). */
+  readonly details?: RecordingDetails;
   readonly ticketId?: string;
   readonly queue?: { readonly id: string; readonly name?: string };
   readonly caller: PartyInfo;

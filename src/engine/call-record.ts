@@ -1,0 +1,102 @@
+/**
+ * The record of one call, written once when it ends: a JSON line under the
+ * state directory (`<stateDir>/calls/records.jsonl`), a log line, and the CRM
+ * metadata of the call's recording. Plain data only.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from '../observability/logger.js';
+import { contactFor } from '../recordings/crm/contact.js';
+import type { AgentAttempt, CallSession, DecisionSummary, EndedBy } from './session/call-session.js';
+import type { CallMetrics } from './session/call-timeline.js';
+
+export interface CallRecord {
+  readonly version: 1;
+  /** The engine's call id (also rtpengine's call id, the recordings' callId and every log line's `call`). */
+  readonly call: string;
+  /** The caller's SIP Call-ID. */
+  readonly sipCallId: string;
+  readonly caller: { readonly number: string | null; readonly name: string | null; readonly withheld: boolean; readonly contact: string };
+  readonly dialed: string;
+  readonly source: { readonly address: string; readonly port: number; readonly transport: string };
+  readonly language: string;
+  readonly queuePath: readonly string[];
+  readonly decisions: readonly DecisionSummary[];
+  readonly deflection: { readonly action: string; readonly target: string | null } | null;
+  readonly agentsTried: readonly { readonly agent: string; readonly queue: string; readonly outcome: string; readonly status: number | null; readonly startedAt: string }[];
+  readonly agent: string | null;
+  readonly times: { readonly arrived: string; readonly answered: string | null; readonly agentAnswered: string | null; readonly bridged: string | null; readonly ended: string | null };
+  readonly metrics: CallMetrics;
+  readonly endReason: string | null;
+  readonly endedBy: EndedBy | null;
+  readonly recordings: readonly string[];
+  readonly facts: Readonly<Record<string, string | number | boolean>>;
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+function attemptView(a: AgentAttempt): CallRecord['agentsTried'][number] {
+  return { agent: a.agent, queue: a.queue, outcome: a.outcome ?? 'ringing', status: a.status ?? null, startedAt: new Date(a.startedAt).toISOString() };
+}
+
+/** The record as it stands (final once the session has ended). */
+export function callRecordOf(s: CallSession, contact: { readonly channel: string; readonly timeZone: string }): CallRecord {
+  const m = s.timeline.marks;
+  const timeZone = s.decisions.length > 0 ? (s.decisions[s.decisions.length - 1]!.timeZone ?? contact.timeZone) : contact.timeZone;
+  const party = { ...(s.caller.number !== undefined ? { number: s.caller.number } : {}), ...(s.caller.name !== undefined ? { name: s.caller.name } : {}), anonymous: s.caller.withheld };
+  const answered = s.attempts.find((a) => a.outcome === 'answered' && m.bridgedAt !== undefined);
+  return {
+    version: 1,
+    call: s.id,
+    sipCallId: s.callId,
+    caller: {
+      number: s.caller.number ?? null,
+      name: s.caller.name ?? null,
+      withheld: s.caller.withheld,
+      contact: contactFor(party, new Date(m.arrivedAt), { channel: contact.channel, timeZone }).name,
+    },
+    dialed: s.dialed,
+    source: { ...s.source },
+    language: s.language,
+    queuePath: [...s.queuePath],
+    decisions: s.decisions.map((d) => ({ ...d })),
+    deflection: s.deflection ?? null,
+    agentsTried: s.attempts.map(attemptView),
+    agent: answered?.agent ?? null,
+    times: { arrived: iso(m.arrivedAt)!, answered: iso(m.answeredAt), agentAnswered: iso(m.agentAnsweredAt), bridged: iso(m.bridgedAt), ended: iso(m.endedAt) },
+    metrics: s.metrics(),
+    endReason: s.endReason ?? null,
+    endedBy: s.endedBy ?? null,
+    recordings: [...s.recordingIds],
+    facts: { ...s.facts },
+  };
+}
+
+/** Appends records to a JSON-lines file, in order; one stream for the engine's life. */
+export class CallRecordWriter {
+  private stream: WriteStream | undefined;
+  written = 0;
+
+  constructor(
+    private readonly file: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  write(record: CallRecord): void {
+    this.written++;
+    this.logger.info({ record }, 'call record');
+    if (this.file === undefined) return;
+    if (this.stream === undefined) {
+      mkdirSync(dirname(this.file), { recursive: true });
+      this.stream = createWriteStream(this.file, { flags: 'a' });
+      this.stream.on('error', (e) => this.logger.error({ err: e.message, file: this.file }, 'call records file cannot be written'));
+    }
+    this.stream.write(`${JSON.stringify(record)}\n`);
+  }
+
+  async close(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    if (s !== undefined) await new Promise<void>((resolve) => s.end(() => resolve()));
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The queue flow (an open queue, or a closed one without deflection): the
+ * caller hears ringback from us while the queue's agents are hunted; when one
+ * answers, the agent hears the whisper and countdown (the caller never does),
+ * then the caller is answered and both are bridged and recorded. An agent who
+ * hangs up during the whisper sends the call back to the hunt; a caller who
+ * hangs up ends the call, agent leg included. No agent left: 480.
+ */
+import type { Queue } from '../queue-directory.js';
+import { AGENT, CALLER } from '../media/call-anchor.js';
+import { failure } from '../sip-errors.js';
+import { adoptCallerLeg } from '../tasks/answer-caller-task.js';
+import { BridgeTask } from '../tasks/bridge-task.js';
+import { connectCallee } from '../tasks/connect-callee.js';
+import { HuntAgentsTask } from '../tasks/hunt-agents-task.js';
+import { RecordTask } from '../tasks/record-task.js';
+import { RingCallerTask } from '../tasks/ring-caller-task.js';
+import { WhisperTask } from '../tasks/whisper-task.js';
+import type { SipLeg } from '../signaling/sip-port.js';
+import type { CallContext } from './call-context.js';
+
+/** Headers every agent leg carries: our call id and queue (for the agent's adapter), Max-Forwards one less. */
+export function agentLegHeaders(ctx: CallContext, queueId: string): Record<string, string> {
+  return {
+    'X-Switchboard-Call': ctx.session.id,
+    'X-Switchboard-Queue': queueId,
+    'Max-Forwards': String(Math.min(70, ctx.invite.maxForwards - 1)),
+  };
+}
+
+export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void> {
+  const { session, services } = ctx;
+  const signal = session.signal;
+  session.transition('in-queue');
+  await new RingCallerTask().run(ctx);
+  const hunt = new HuntAgentsTask({
+    queue: queue.id,
+    agents: queue.agents ?? [],
+    ringTimeoutMs: (queue.ringTimeoutSeconds ?? services.config.engine.ringTimeoutSeconds) * 1000,
+    headers: agentLegHeaders(ctx, queue.id),
+  });
+  for (;;) {
+    const answer = await hunt.run(ctx, signal);
+    if (answer === undefined) throw failure('NO_AGENT');
+    session.timeline.mark('agentAnsweredAt');
+    const agent = await connectCallee(ctx, answer);
+    if (agent === undefined) continue;
+    session.transition('whisper');
+    const stayed = await new WhisperTask(queue.id, agent.leg).run(ctx, signal);
+    if (!stayed) {
+      session.settle(answer.attempt, 'left-during-whisper');
+      await agent.release();
+      session.transition('in-queue');
+      continue;
+    }
+    await bridgeAndRecord(ctx, queue, agent.leg, agent.sentSdp);
+    return;
+  }
+}
+
+async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
+  const { session, anchor, invite, services } = ctx;
+  await anchor.stopPlayback(CALLER);
+  await anchor.unblock();
+  if (ctx.callerLeg === undefined) {
+    const sdp = ctx.callerSentSdp ?? '';
+    adoptCallerLeg(ctx, await invite.answer(sdp), sdp);
+  }
+  const recordingOn = queue.recording?.enabled ?? services.config.recordings.enabled;
+  if (recordingOn) {
+    await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
+  }
+  session.log.info({ agent: session.agent, labels: [CALLER, AGENT] }, 'call connected');
+  await new BridgeTask({ leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', party: 'caller' }, { leg: agentLeg, sentSdp: agentSdp, party: 'agent' }).run(ctx, session.signal);
+}

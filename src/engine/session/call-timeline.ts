@@ -1,0 +1,85 @@
+/**
+ * When things happened on a call, and the metrics derived from them (the
+ * product's call details: wait time including the whisper, talk time, hold,
+ * time in queue). Times are epoch milliseconds from the session's clock.
+ */
+
+export interface TimelineMarks {
+  readonly arrivedAt: number;
+  /** The caller got our 200 (by the bridge, or a message/voicemail we answered ourselves). */
+  answeredAt?: number;
+  /** The first agent answered its leg (the whisper starts). */
+  agentAnsweredAt?: number;
+  bridgedAt?: number;
+  endedAt?: number;
+}
+
+export interface CallMetrics {
+  /** Arrival to bridge (or to the end when never bridged), whisper included. */
+  readonly waitMs: number;
+  /** Of which the whisper (and countdown) played to the agent. */
+  readonly whisperMs: number;
+  /** Time spent waiting for an agent in a queue (hunting), per the product's "time in queue". */
+  readonly queueMs: number;
+  /** Bridge to end. */
+  readonly talkMs: number;
+  /** Of the talk time, on hold (either side sendonly/inactive). */
+  readonly holdMs: number;
+}
+
+export class CallTimeline {
+  readonly marks: TimelineMarks;
+  private whisperMs = 0;
+  private holdSince: number | undefined;
+  private holdTotal = 0;
+  private queueSince: number | undefined;
+  private queueTotal = 0;
+
+  constructor(private readonly now: () => number) {
+    this.marks = { arrivedAt: now() };
+  }
+
+  mark(name: Exclude<keyof TimelineMarks, 'arrivedAt'>): void {
+    this.marks[name] ??= this.now();
+  }
+
+  addWhisper(ms: number): void {
+    this.whisperMs += Math.max(0, ms);
+  }
+
+  /** The call entered (true) or left (false) a queue's hunt. */
+  inQueue(on: boolean): void {
+    const t = this.now();
+    if (on && this.queueSince === undefined) this.queueSince = t;
+    else if (!on && this.queueSince !== undefined) {
+      this.queueTotal += t - this.queueSince;
+      this.queueSince = undefined;
+    }
+  }
+
+  onHold(held: boolean): void {
+    const t = this.now();
+    if (held && this.holdSince === undefined) this.holdSince = t;
+    else if (!held && this.holdSince !== undefined) {
+      this.holdTotal += t - this.holdSince;
+      this.holdSince = undefined;
+    }
+  }
+
+  get held(): boolean {
+    return this.holdSince !== undefined;
+  }
+
+  metrics(at = this.now()): CallMetrics {
+    const m = this.marks;
+    const end = m.endedAt ?? at;
+    const open = (since: number | undefined): number => (since === undefined ? 0 : end - since);
+    return {
+      waitMs: (m.bridgedAt ?? end) - m.arrivedAt,
+      whisperMs: Math.round(this.whisperMs),
+      queueMs: this.queueTotal + open(this.queueSince),
+      talkMs: m.bridgedAt === undefined ? 0 : end - m.bridgedAt,
+      holdMs: this.holdTotal + open(this.holdSince),
+    };
+  }
+}

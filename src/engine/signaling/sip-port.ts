@@ -1,0 +1,144 @@
+/**
+ * What the engine needs from SIP signaling, in its own words: an inbound
+ * INVITE it can ring, answer or refuse; outbound INVITEs it can dial, cancel
+ * and complete; and established legs that report a hang-up, an offer (re-INVITE
+ * or UPDATE) or DTMF over SIP INFO, and that can be re-offered or hung up.
+ *
+ * `srf-port.ts` implements it over drachtio-srf (every cast on drachtio-srf's
+ * objects lives there); tests implement it with a fake (test/support/fake-sip-port.ts),
+ * so call-flow tasks are unit-tested without sockets.
+ */
+
+export interface CallerIdentity {
+  /** The caller's number (user part of P-Asserted-Identity or From); undefined when withheld or absent. */
+  readonly number: string | undefined;
+  readonly name: string | undefined;
+  /** RFC 3323: anonymous or `Privacy: id`/`header`; the number is then not passed on. */
+  readonly withheld: boolean;
+}
+
+export interface SignalingSource {
+  readonly address: string;
+  readonly port: number;
+  /** udp, tcp, tls, ws, wss (lower case). */
+  readonly transport: string;
+}
+
+export type Headers = Readonly<Record<string, string>>;
+
+/** A SIP failure with the status to send or that was received. */
+export class SipFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(`${status} ${reason}`);
+  }
+}
+
+/** An offer from the far end on an established leg (re-INVITE or UPDATE, RFC 3311). */
+export interface IncomingOffer {
+  readonly method: 'INVITE' | 'UPDATE';
+  /** The offer; undefined for an offer-less re-INVITE (RFC 3261 §14.2: the answer then comes in the ACK). */
+  readonly sdp: string | undefined;
+}
+
+/** What the leg's owner answers an IncomingOffer with. */
+export interface OfferResponse {
+  /** The SDP for the 200 (an answer; our offer when the request had none). */
+  readonly sdp: string;
+  /** For an offer-less re-INVITE: receives the far end's answer from its ACK. */
+  readonly onAck?: (answer: string) => void;
+}
+
+export type OfferHandler = (offer: IncomingOffer) => Promise<OfferResponse>;
+
+/** DTMF over SIP INFO (application/dtmf-relay or application/dtmf). */
+export interface InfoDigit {
+  readonly digit: string;
+  readonly durationMs: number | undefined;
+}
+
+/** An established dialog (a caller, agent, gateway or supervisor leg). */
+export interface SipLeg {
+  /** The dialog id (Call-ID;from-tag=...), for logs. */
+  readonly id: string;
+  readonly remoteSdp: string;
+  /** False once the leg has ended (a BYE received or sent). */
+  readonly connected: boolean;
+  /** Once, when the far end ends the leg (BYE) or the server ends it (ACK timeout, session expiry). */
+  onHangUp(listener: (reason: string) => void): void;
+  /** Who answers offers from the far end; without one they are refused with 488. */
+  onOffer(handler: OfferHandler): void;
+  onDigit(listener: (digit: InfoDigit) => void): void;
+  /** Sends a re-INVITE with `sdp`; resolves with the far end's answer. */
+  reoffer(sdp: string): Promise<string>;
+  /** Sends BYE unless the leg is already gone; never throws. */
+  hangUp(reason?: string): Promise<void>;
+}
+
+/** A new INVITE from a caller, before our final response. */
+export interface InboundInvite {
+  readonly callId: string;
+  readonly uri: string;
+  /** The caller's offer; undefined for a delayed offer (RFC 3261 §13.2.1). */
+  readonly offer: string | undefined;
+  readonly caller: CallerIdentity;
+  readonly source: SignalingSource;
+  /** Max-Forwards as received (70 when absent). */
+  readonly maxForwards: number;
+  /** The caller supports or requires reliable provisional responses (RFC 3262). */
+  readonly reliableProvisionals: boolean;
+  header(name: string): string | undefined;
+  /** Aborted when the caller CANCELs before our final response. */
+  readonly cancelled: AbortSignal;
+  readonly finalResponseSent: boolean;
+  /** 180/183 (with SDP for early media). Ignored once a final response went out. */
+  progress(status: 180 | 183, options?: { readonly sdp?: string; readonly headers?: Headers }): void;
+  /** 200 with our answer; resolves with the caller's leg once the 200 is sent. */
+  answer(sdp: string, headers?: Headers): Promise<SipLeg>;
+  /**
+   * Delayed offer: 200 with our offer; resolves with the leg and the caller's
+   * answer from its ACK (undefined when the caller hung up or never ACKed).
+   */
+  answerWithOffer(offer: string, headers?: Headers): Promise<{ readonly leg: SipLeg; readonly answer: string | undefined }>;
+  /** Sends a final failure response unless one was sent already. */
+  reject(status: number, reason: string, headers?: Headers): void;
+}
+
+export interface DialOptions {
+  readonly target: string;
+  /** Our offer; undefined sends the INVITE without SDP (delayed offer). */
+  readonly offer: string | undefined;
+  readonly headers?: Headers;
+  /** Shown to the callee as From (withheld identities are not passed). */
+  readonly caller?: CallerIdentity;
+  /** Digest credentials for a 401/407 challenge (RFC 2617, RFC 8760). */
+  readonly auth?: { readonly username: string; readonly password: string };
+  /** Send the INVITE to this address instead of the target's host (an outbound proxy). */
+  readonly proxy?: string;
+  /** Aborting cancels the attempt (CANCEL while ringing; BYE if the answer crossed the abort). */
+  readonly signal: AbortSignal;
+  readonly onProgress?: (status: number, sdp: string | undefined) => void;
+}
+
+export type DialResult =
+  | { readonly kind: 'answered'; readonly leg: SipLeg }
+  /** Delayed offer answered with the callee's offer: `complete` ACKs with our answer. */
+  | {
+      readonly kind: 'offered';
+      readonly offer: string;
+      complete(answer: string): Promise<SipLeg>;
+      abandon(): Promise<void>;
+    }
+  | { readonly kind: 'failed'; readonly status: number; readonly reason: string };
+
+export interface SipPort {
+  dial(options: DialOptions): Promise<DialResult>;
+}
+
+/** Digits a DTMF event code stands for (RFC 4733 §3.2: 0-9, 10 = *, 11 = #, 12-15 = A-D). */
+export function digitOfEvent(event: number): string | undefined {
+  if (event >= 0 && event <= 9) return String(event);
+  return ({ 10: '*', 11: '#', 12: 'A', 13: 'B', 14: 'C', 15: 'D' } as Record<number, string>)[event];
+}

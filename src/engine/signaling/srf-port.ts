@@ -1,0 +1,404 @@
+/**
+ * The SipPort over drachtio-srf: the one place that knows drachtio-srf's
+ * objects (SrfRequest, SrfResponse, Dialog) and the parts its typings get
+ * wrong or omit. Every cast on them is in this file.
+ *
+ * Legs attach their listeners the moment drachtio-srf hands over a dialog
+ * (the callback forms of createUAS/createUAC run in the same turn as the
+ * message), so a BYE or re-INVITE arriving in the same read as the answer is
+ * never handled by drachtio-srf's defaults; offers that arrive before the
+ * owner registered a handler wait for it.
+ */
+import Srf from 'drachtio-srf';
+import { chooseChallenge, digestAuthorization } from './digest-auth.js';
+import {
+  SipFailure,
+  type CallerIdentity,
+  type DialOptions,
+  type DialResult,
+  type Headers,
+  type InboundInvite,
+  type InfoDigit,
+  type OfferHandler,
+  type SignalingSource,
+  type SipLeg,
+  type SipPort,
+} from './sip-port.js';
+
+type SrfRequest = Srf.SrfRequest;
+type SrfResponse = Srf.SrfResponse;
+type SrfDialog = Srf.Dialog;
+
+/** drachtio-srf rejects createUAC/createUAS with a SipError carrying the final status. */
+export function sipStatusOf(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null && 'status' in err) {
+    const s = (err as { status: unknown }).status;
+    if (typeof s === 'number') return s;
+  }
+  return undefined;
+}
+
+function reasonOf(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'reason' in err && typeof (err as { reason: unknown }).reason === 'string') return (err as { reason: string }).reason;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The user part of a Request-URI (the dialed number). */
+export function dialedNumber(uri: string): string | undefined {
+  const m = /^(?:sips?|tel):([^@;?]+)/i.exec(uri);
+  if (m === null) return undefined;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1];
+  }
+}
+
+/** DTMF carried in an INFO body: application/dtmf-relay ("Signal=5\r\nDuration=160") or application/dtmf ("5"). */
+export function infoDigit(contentType: string, body: string): InfoDigit | undefined {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/dtmf-relay') {
+    const signal = /^\s*signal\s*=\s*([0-9*#A-Da-d]|1[0-5])\s*$/im.exec(body);
+    if (signal === null) return undefined;
+    const duration = /^\s*duration\s*=\s*([0-9]{1,6})\s*$/im.exec(body);
+    const raw = signal[1]!.toUpperCase();
+    const digit = raw === '10' ? '*' : raw === '11' ? '#' : /^1[2-5]$/.test(raw) ? 'ABCD'[Number(raw) - 12]! : raw;
+    return { digit, durationMs: duration !== null ? Number(duration[1]) : undefined };
+  }
+  if (type === 'application/dtmf') {
+    const d = body.trim().toUpperCase();
+    return /^[0-9*#A-D]$/.test(d) ? { digit: d, durationMs: undefined } : undefined;
+  }
+  return undefined;
+}
+
+function callerOf(req: SrfRequest): CallerIdentity {
+  const number = req.callingNumber as string | undefined;
+  const privacy = (req.has('Privacy') ? req.get('Privacy') : '').toLowerCase();
+  const withheld = number === undefined || number === '' || /^(anonymous|restricted|unavailable|unknown|private)$/i.test(number) || /\b(id|header|user)\b/.test(privacy);
+  const name = (req as unknown as { callingName?: string }).callingName;
+  return {
+    number: withheld ? undefined : number,
+    name: withheld || name === undefined || name === '' ? undefined : name,
+    withheld,
+  };
+}
+
+function optionTags(req: SrfRequest, header: string): string[] {
+  return req.has(header) ? req.get(header).split(',').map((t) => t.trim().toLowerCase()) : [];
+}
+
+/** An established dialog, wrapped. */
+class SrfLeg implements SipLeg {
+  private hangUpListeners: ((reason: string) => void)[] = [];
+  private digitListeners: ((d: InfoDigit) => void)[] = [];
+  private offerHandler: OfferHandler | undefined;
+  private readonly waitingOffers: { req: SrfRequest; res: SrfResponse }[] = [];
+  private endedReason: string | undefined;
+  private pendingAck: ((answer: string) => void) | undefined;
+
+  constructor(private readonly dialog: SrfDialog) {
+    dialog.on('destroy', (_msg: unknown, reason?: string) => this.ended(reason ?? 'hung up'));
+    dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
+    dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
+    dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
+    // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.
+    dialog.on('ack', (ack: { body?: string }) => {
+      const waiting = this.pendingAck;
+      this.pendingAck = undefined;
+      if (waiting !== undefined && ack.body !== undefined && ack.body !== '') waiting(ack.body);
+    });
+  }
+
+  get id(): string {
+    return (this.dialog as unknown as { id: string }).id;
+  }
+
+  get remoteSdp(): string {
+    return this.dialog.remote.sdp;
+  }
+
+  get connected(): boolean {
+    // drachtio-srf's typings omit the flag.
+    return (this.dialog as unknown as { connected?: boolean }).connected !== false && this.endedReason === undefined;
+  }
+
+  /** For createUAS with an offer: the caller's ACK, which carries its answer. */
+  waitForAck(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      this.pendingAck = (answer) => resolve(answer);
+      this.onHangUp(() => resolve(undefined));
+    });
+  }
+
+  private ended(reason: string): void {
+    if (this.endedReason !== undefined) return;
+    this.endedReason = reason;
+    for (const w of this.waitingOffers.splice(0)) w.res.send(481);
+    const listeners = this.hangUpListeners.splice(0);
+    for (const l of listeners) l(reason);
+  }
+
+  onHangUp(listener: (reason: string) => void): void {
+    if (this.endedReason !== undefined || !this.connected) {
+      const reason = this.endedReason ?? 'hung up';
+      queueMicrotask(() => listener(reason));
+      return;
+    }
+    this.hangUpListeners.push(listener);
+  }
+
+  onDigit(listener: (digit: InfoDigit) => void): void {
+    this.digitListeners.push(listener);
+  }
+
+  onOffer(handler: OfferHandler): void {
+    this.offerHandler = handler;
+    for (const w of this.waitingOffers.splice(0)) this.offered(w.req, w.res);
+  }
+
+  private offered(req: SrfRequest, res: SrfResponse): void {
+    const handler = this.offerHandler;
+    if (handler === undefined) {
+      this.waitingOffers.push({ req, res });
+      return;
+    }
+    const method = req.method === 'UPDATE' ? 'UPDATE' : 'INVITE';
+    const sdp = req.body === undefined || req.body === '' ? undefined : req.body;
+    if (method === 'UPDATE' && sdp === undefined) {
+      // A session refresh by UPDATE (RFC 4028 §10): nothing to negotiate.
+      res.send(200);
+      return;
+    }
+    handler({ method, sdp }).then(
+      (answer) => {
+        if (sdp === undefined && answer.onAck !== undefined) this.pendingAck = answer.onAck;
+        res.send(200, { body: answer.sdp, headers: { 'Content-Type': 'application/sdp' } });
+      },
+      (err: unknown) => {
+        const status = err instanceof SipFailure ? err.status : (sipStatusOf(err) ?? 500);
+        const code = status >= 400 && status < 700 ? status : 500;
+        if (err instanceof SipFailure) res.send(code, err.reason, {});
+        else res.send(code);
+      },
+    );
+  }
+
+  private info(req: SrfRequest, res: SrfResponse): void {
+    const type = req.has('Content-Type') ? req.get('Content-Type') : '';
+    const digit = infoDigit(type, req.body ?? '');
+    if (digit === undefined && req.has('Info-Package')) {
+      res.send(469, 'Bad Info Package', {});
+      return;
+    }
+    res.send(200);
+    if (digit !== undefined) for (const l of this.digitListeners) l(digit);
+  }
+
+  async reoffer(sdp: string): Promise<string> {
+    try {
+      return await this.dialog.modify(sdp);
+    } catch (err) {
+      throw new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err));
+    }
+  }
+
+  async hangUp(reason?: string): Promise<void> {
+    if (!this.connected) return;
+    this.endedReason ??= reason ?? 'hung up by us';
+    const headers = reason !== undefined ? { Reason: `SIP;cause=200;text="${reason.replace(/["\\\r\n]/g, '')}"` } : undefined;
+    await new Promise<void>((resolve) => {
+      this.dialog.destroy(headers !== undefined ? { headers } : undefined, () => resolve());
+    });
+    for (const w of this.waitingOffers.splice(0)) w.res.send(481);
+    this.hangUpListeners = [];
+  }
+}
+
+/** A new INVITE from the network. */
+export class SrfInboundInvite implements InboundInvite {
+  readonly callId: string;
+  readonly uri: string;
+  readonly offer: string | undefined;
+  readonly caller: CallerIdentity;
+  readonly source: SignalingSource;
+  readonly maxForwards: number;
+  readonly reliableProvisionals: boolean;
+  private readonly cancelController = new AbortController();
+
+  constructor(
+    private readonly srf: Srf,
+    private readonly req: SrfRequest,
+    private readonly res: SrfResponse,
+  ) {
+    this.callId = req.get('Call-ID');
+    this.uri = req.uri;
+    this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
+    this.caller = callerOf(req);
+    this.source = { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+    const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
+    this.maxForwards = Number.isFinite(mf) ? mf : 70;
+    this.reliableProvisionals = [...optionTags(req, 'Supported'), ...optionTags(req, 'Require')].includes('100rel');
+    req.on('cancel', () => this.cancelController.abort());
+  }
+
+  get cancelled(): AbortSignal {
+    return this.cancelController.signal;
+  }
+
+  get finalResponseSent(): boolean {
+    return this.res.finalResponseSent;
+  }
+
+  header(name: string): string | undefined {
+    return this.req.has(name) ? this.req.get(name) : undefined;
+  }
+
+  progress(status: 180 | 183, options: { sdp?: string; headers?: Headers } = {}): void {
+    if (this.res.finalResponseSent || this.cancelled.aborted) return;
+    this.res.send(status, { ...(options.sdp !== undefined ? { body: options.sdp } : {}), headers: { ...options.headers } });
+  }
+
+  private createUas(sdp: string, headers: Headers | undefined): Promise<SrfLeg> {
+    return new Promise((resolve, reject) => {
+      this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers } }, (err: unknown, dialog: SrfDialog) => {
+        if (err !== null && err !== undefined) reject(new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err)));
+        else resolve(new SrfLeg(dialog));
+      });
+    });
+  }
+
+  answer(sdp: string, headers?: Headers): Promise<SipLeg> {
+    return this.createUas(sdp, headers);
+  }
+
+  async answerWithOffer(offer: string, headers?: Headers): Promise<{ leg: SipLeg; answer: string | undefined }> {
+    const leg = await this.createUas(offer, headers);
+    const answer = await leg.waitForAck();
+    return { leg, answer };
+  }
+
+  reject(status: number, reason: string, headers: Headers = {}): void {
+    if (this.res.finalResponseSent) return;
+    this.res.send(status, reason, { headers: { ...headers } });
+  }
+}
+
+/** What createUAC resolves with when `noAck` is set and the 200 carries the callee's offer. */
+interface UnackedUac {
+  readonly sdp: string;
+  ack(localSdp: string): Promise<SrfDialog>;
+  destroy(): Promise<void>;
+}
+
+function isUnackedUac(value: unknown): value is UnackedUac {
+  return typeof value === 'object' && value !== null && typeof (value as { ack?: unknown }).ack === 'function' && typeof (value as { sdp?: unknown }).sdp === 'string';
+}
+
+/** The challenge response a failed createUAC carries (drachtio-srf puts it on the SipError as `res`). */
+function challengeOf(err: unknown): { res: SrfResponse; req: SrfRequest } | undefined {
+  const res = (err as { res?: SrfResponse & { req?: SrfRequest } } | null)?.res;
+  if (res === undefined || res.req === undefined || (res.status !== 401 && res.status !== 407)) return undefined;
+  return { res, req: res.req };
+}
+
+/** Every challenge of a 401/407: drachtio-srf joins repeated headers with commas, challenges contain commas too. */
+function challengeValues(res: SrfResponse): string[] {
+  const header = res.status === 407 ? 'Proxy-Authenticate' : 'WWW-Authenticate';
+  if (!res.has(header)) return [];
+  return res.get(header).split(/,\s*(?=digest\s)/i);
+}
+
+/** Attempts per dial: the first, the authenticated retry, and one more for a stale nonce (RFC 7616 §3.3). */
+const MAX_AUTH_ATTEMPTS = 3;
+
+export class SrfSipPort implements SipPort {
+  constructor(private readonly srf: Srf) {}
+
+  /** Wraps an inbound INVITE (the engine's srf.invite handler calls this). */
+  inbound(req: SrfRequest, res: SrfResponse): InboundInvite {
+    return new SrfInboundInvite(this.srf, req, res);
+  }
+
+  async dial(o: DialOptions): Promise<DialResult> {
+    let headers = o.headers;
+    let result: DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } } = { kind: 'failed', status: 500, reason: 'not attempted' };
+    for (let attempt = 1; attempt <= MAX_AUTH_ATTEMPTS; attempt++) {
+      result = await this.dialOnce({ ...o, ...(headers !== undefined ? { headers } : {}) });
+      const ch = result.kind === 'failed' ? result.challenge : undefined;
+      if (ch === undefined || o.auth === undefined || o.signal.aborted) break;
+      const challenge = chooseChallenge(challengeValues(ch.res));
+      if (challenge === undefined || (attempt > 1 && !challenge.stale)) break;
+      const cseq = Number(/^\s*(\d+)/.exec(ch.req.get('CSeq'))?.[1] ?? '1');
+      const authorization = digestAuthorization(challenge, { method: 'INVITE', uri: ch.req.uri, username: o.auth.username, password: o.auth.password });
+      // The retry is the same request with credentials: same Call-ID and From tag, CSeq one higher (RFC 3261 §22.2).
+      headers = {
+        ...o.headers,
+        'From': ch.req.get('From'),
+        'Call-ID': ch.req.get('Call-ID'),
+        'CSeq': `${cseq + 1} INVITE`,
+        [ch.res.status === 407 ? 'Proxy-Authorization' : 'Authorization']: authorization,
+      };
+    }
+    if (result.kind === 'failed' && result.challenge !== undefined) return { kind: 'failed', status: result.status, reason: result.reason };
+    return result;
+  }
+
+  private async dialOnce(o: DialOptions): Promise<DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } }> {
+    if (o.signal.aborted) return { kind: 'failed', status: 487, reason: 'Request Terminated' };
+    let sent: SrfRequest | undefined;
+    const cancel = (): void => sent?.cancel(() => undefined);
+    o.signal.addEventListener('abort', cancel, { once: true });
+    // A bare Contact: drachtio-srf would copy the caller's display name into it, which trips simple UAs (SIPp's [next_url]).
+    const headers: Record<string, string> = { Contact: '<sip:localhost>', ...o.headers };
+    const identity = o.caller !== undefined && !o.caller.withheld && o.caller.number !== undefined ? { callingNumber: o.caller.number, ...(o.caller.name !== undefined ? { callingName: o.caller.name } : {}) } : {};
+    const options = {
+      ...(o.offer === undefined ? { noAck: true } : { localSdp: o.offer }),
+      headers,
+      ...identity,
+      ...(o.proxy !== undefined ? { proxy: o.proxy } : {}),
+    };
+    const progress = {
+      cbRequest: (a: unknown, b?: unknown) => {
+        // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
+        const req = (b ?? a) as SrfRequest | undefined;
+        if (req !== undefined && req !== null && typeof (req as { cancel?: unknown }).cancel === 'function') {
+          sent = req;
+          if (o.signal.aborted) cancel();
+        }
+      },
+      cbProvisional: (p: SrfResponse) => {
+        if (!o.signal.aborted) o.onProgress?.(p.status, p.body === undefined || p.body === '' ? undefined : p.body);
+      },
+    };
+    try {
+      const result = await new Promise<unknown>((resolve, reject) => {
+        this.srf.createUAC(o.target, options, progress, (err: unknown, dialog: SrfDialog) => {
+          if (err !== null && err !== undefined) reject(err);
+          // In the same turn as the 200: the leg's listeners exist before any of its requests is handled.
+          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog));
+        });
+      });
+      if (o.signal.aborted) {
+        // The answer crossed our CANCEL (RFC 3261 §9.1): take the call and hang it up.
+        if (isUnackedUac(result)) await result.destroy();
+        else await (result as SrfLeg).hangUp();
+        return { kind: 'failed', status: 487, reason: 'Request Terminated' };
+      }
+      if (isUnackedUac(result)) {
+        return {
+          kind: 'offered',
+          offer: result.sdp,
+          complete: async (answer: string) => new SrfLeg(await result.ack(answer)),
+          abandon: () => result.destroy(),
+        };
+      }
+      return { kind: 'answered', leg: result as SrfLeg };
+    } catch (err) {
+      const challenge = challengeOf(err);
+      return { kind: 'failed', status: o.signal.aborted ? 487 : (sipStatusOf(err) ?? 500), reason: reasonOf(err), ...(challenge !== undefined ? { challenge } : {}) };
+    } finally {
+      o.signal.removeEventListener('abort', cancel);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Answering the caller ourselves, for flows with nobody to bridge to (the
+ * after-hours message, voicemail): our 200 carries rtpengine's SDP (the one a
+ * 183 already showed, or our own offer for a delayed-offer caller, whose
+ * answer comes in its ACK). Later offers from the caller (hold, codec change)
+ * are answered by rtpengine the same way.
+ */
+import type { CallContext } from '../flows/call-context.js';
+import { failure } from '../sip-errors.js';
+import type { SipLeg } from '../signaling/sip-port.js';
+import { checkpoint, type Task } from './task.js';
+
+/** Registers a new caller leg with the call: owned, its hang-up ends the call. */
+export function adoptCallerLeg(ctx: CallContext, leg: SipLeg, sentSdp: string): void {
+  const { session } = ctx;
+  ctx.callerLeg = leg;
+  ctx.callerSentSdp = sentSdp;
+  session.timeline.mark('answeredAt');
+  session.own('caller leg', () => leg.hangUp());
+  leg.onHangUp(() => void session.end('caller hung up', 'caller'));
+}
+
+export class AnswerCallerTask implements Task<SipLeg> {
+  readonly name = 'answer-caller';
+
+  async run(ctx: CallContext, signal: AbortSignal): Promise<SipLeg> {
+    if (ctx.callerLeg !== undefined) return ctx.callerLeg;
+    const { anchor, invite, session } = ctx;
+    if (!anchor.anchored) throw failure('NO_MEDIA_PLANE', 'answering needs the media plane');
+    const early = anchor.callerSdp;
+    let leg: SipLeg;
+    if (early !== undefined) {
+      leg = await invite.answer(early);
+      adoptCallerLeg(ctx, leg, early);
+    } else {
+      const offer = await anchor.localOffer();
+      const answered = await invite.answerWithOffer(offer);
+      leg = answered.leg;
+      adoptCallerLeg(ctx, leg, offer);
+      if (answered.answer === undefined) {
+        await session.end('caller did not acknowledge', 'caller');
+        checkpoint(signal);
+        return leg;
+      }
+      ctx.callerSdp = answered.answer;
+      await anchor.callerAnswer(answered.answer);
+    }
+    leg.onOffer(async (offer) => {
+      if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
+      const sdp = await anchor.reanswerLocally(offer.sdp);
+      ctx.callerSdp = offer.sdp;
+      ctx.callerSentSdp = sdp;
+      return { sdp };
+    });
+    checkpoint(signal);
+    return leg;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Connecting the media of a callee who answered (an agent, a gateway) through
+ * rtpengine. It answered our offer: its answer gives the SDP for the caller's
+ * 200. It offered (the caller sent no SDP, so neither did we): the caller gets
+ * our 200 now with rtpengine's version of that offer, and the caller's answer
+ * from its ACK goes back to the callee in our ACK. A caller already answered
+ * keeps its ports: rtpengine takes the new callee's offer and the caller's
+ * last SDP answers it.
+ */
+import type { CallContext } from '../flows/call-context.js';
+import type { AgentAttempt } from '../session/call-session.js';
+import type { SipLeg } from '../signaling/sip-port.js';
+import { adoptCallerLeg } from './answer-caller-task.js';
+import { RingCallerTask } from './ring-caller-task.js';
+
+export type CalleeAnswer =
+  | { readonly kind: 'answered'; readonly attempt: AgentAttempt; readonly leg: SipLeg }
+  /** Delayed offer: the callee offered in its 200 and waits for our ACK with an answer. */
+  | {
+      readonly kind: 'offered';
+      readonly attempt: AgentAttempt;
+      readonly offer: string;
+      complete(answer: string): Promise<SipLeg>;
+      abandon(): Promise<void>;
+    };
+
+export interface ConnectedCallee {
+  readonly leg: SipLeg;
+  /** The SDP the agent got from us (our offer, or our answer to its offer). */
+  readonly sentSdp: string;
+  release(): Promise<void>;
+}
+
+export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, party = 'agent'): Promise<ConnectedCallee | undefined> {
+  const { session, anchor, invite } = ctx;
+  if (answer.kind === 'answered') {
+    const leg = answer.leg;
+    const release = session.own(`${party} leg`, () => leg.hangUp());
+    try {
+      ctx.callerSentSdp = await anchor.agentAnswer(leg.remoteSdp);
+    } catch (e) {
+      session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused by the media relay');
+      session.settle(answer.attempt, 'failed', 488);
+      await release();
+      return undefined;
+    }
+    return { leg, sentSdp: ctx.offerForAgent ?? '', release };
+  }
+  let forAgent: string;
+  if (ctx.callerLeg === undefined) {
+    const forCaller = await anchor.agentOffer(answer.offer);
+    const { leg, answer: callerAnswer } = await invite.answerWithOffer(forCaller);
+    adoptCallerLeg(ctx, leg, forCaller);
+    if (callerAnswer === undefined) {
+      await answer.abandon();
+      await session.end('caller did not acknowledge', 'caller');
+      return undefined;
+    }
+    ctx.callerSdp = callerAnswer;
+    forAgent = await anchor.callerAnswer(callerAnswer);
+    // The caller is answered now: it hears ringback over its leg until the bridge.
+    await new RingCallerTask().run(ctx);
+  } else {
+    forAgent = await anchor.reconnectAgent(answer.offer, ctx.callerSdp ?? '');
+  }
+  const leg = await answer.complete(forAgent);
+  const release = session.own(`${party} leg`, () => leg.hangUp());
+  return { leg, sentSdp: forAgent, release };
+}
+

@@ -1,0 +1,70 @@
+/**
+ * After-hours deflection to a phone number: a new outbound leg through the
+ * configured outbound trunk (a carrier gateway; digest challenges answered),
+ * with rtpengine between caller and gateway. The gateway's ringing and early
+ * media (183 with SDP: ringback tones, announcements) reach the caller; its
+ * answer is bridged to the caller; its refusal is passed on (401/407 that our
+ * credentials could not answer become 503: the trunk, not the caller, failed).
+ */
+import type { CallContext } from '../flows/call-context.js';
+import { agentLegHeaders } from '../flows/queue-flow.js';
+import { failure } from '../sip-errors.js';
+import { CALLER } from '../media/call-anchor.js';
+import { SipFailure } from '../signaling/sip-port.js';
+import { adoptCallerLeg } from './answer-caller-task.js';
+import { BridgeTask } from './bridge-task.js';
+import { connectCallee } from './connect-callee.js';
+import { ensureEarlyMedia } from './ring-caller-task.js';
+import type { Task } from './task.js';
+
+export class DeflectNumberTask implements Task<void> {
+  readonly name = 'deflect-number';
+
+  constructor(private readonly number: string) {}
+
+  async run(ctx: CallContext, signal: AbortSignal): Promise<void> {
+    const { session, services, anchor, invite } = ctx;
+    session.transition('forwarding');
+    session.deflection = { action: 'phoneNumber', target: this.number };
+    const trunk = services.trunks.forDeflection();
+    if (trunk === undefined) throw failure('NO_AGENT', 'no outbound trunk is configured');
+    const target = trunk.uriFor(this.number);
+    const attempt = session.attempt(target);
+    session.facts.trunk = trunk.name;
+    // Early media from the gateway, in order: each 18x with SDP goes through rtpengine before the next step.
+    let early: Promise<void> = Promise.resolve();
+    const caller = trunk.callerId !== undefined ? { number: trunk.callerId, name: undefined, withheld: false } : session.caller;
+    const result = await services.sip.dial({
+      target,
+      offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
+      headers: agentLegHeaders(ctx, session.queue ?? ''),
+      caller,
+      ...(trunk.auth !== undefined ? { auth: trunk.auth } : {}),
+      signal,
+      onProgress: (status, sdp) => {
+        early = early.then(async () => {
+          if (sdp !== undefined && anchor.anchored && ctx.callerLeg === undefined) {
+            await anchor.agentAnswer(sdp);
+            if (ensureEarlyMedia(ctx)) await anchor.unblock();
+          } else if (sdp !== undefined && !anchor.anchored) invite.progress(183, { sdp });
+          else if (!ctx.earlyMedia) invite.progress(180);
+        }).catch((e: unknown) => session.log.info({ err: (e as Error).message }, 'gateway early media not relayed'));
+      },
+    });
+    await early;
+    if (result.kind === 'failed') {
+      const outcome = result.status === 486 || result.status === 600 ? 'busy' : result.status === 603 ? 'declined' : 'failed';
+      session.settle(attempt, outcome, result.status);
+      session.log.info({ target, status: result.status }, 'phone-number deflection refused');
+      if (result.status === 401 || result.status === 407) throw new SipFailure(503, 'Service Unavailable (outbound trunk authentication failed)');
+      throw new SipFailure(result.status >= 400 && result.status < 700 ? result.status : 502, result.status === 408 ? 'Request Timeout' : result.reason.slice(0, 80) || 'Declined');
+    }
+    session.settle(attempt, 'answered', 200);
+    const gateway = await connectCallee(ctx, result.kind === 'answered' ? { ...result, attempt } : { ...result, attempt }, 'gateway');
+    if (gateway === undefined) throw new SipFailure(488, 'Not Acceptable Here (the gateway\'s media was refused)');
+    await anchor.stopPlayback(CALLER);
+    await anchor.unblock();
+    if (ctx.callerLeg === undefined) adoptCallerLeg(ctx, await invite.answer(ctx.callerSentSdp ?? ''), ctx.callerSentSdp ?? '');
+    await new BridgeTask({ leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', party: 'caller' }, { leg: gateway.leg, sentSdp: gateway.sentSdp, party: 'gateway' }).run(ctx, signal);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Recording a live call: started at the bridge (so the whisper, which
+ * rtpengine never records anyway, and the time before it are not in it),
+ * paused and resumed on request (redaction: the agent's DTMF code, or the
+ * engine's API), finished at hang-up with the call record as its CRM metadata.
+ * Finishing writes the manifest to the spool and queues its conversion; it
+ * never waits on Redis (src/recordings/service/recording-capture.ts).
+ */
+import type { CallRecording } from '../../recordings/capture/call-recording.js';
+import { callRecordOf } from '../call-record.js';
+import type { CallContext } from '../flows/call-context.js';
+import { AGENT, CALLER } from '../media/call-anchor.js';
+import type { RecordingHandle } from '../session/call-session.js';
+import type { Task } from './task.js';
+
+export function firstAudioPort(sdp: string | undefined): number | undefined {
+  const m = sdp === undefined ? null : /^m=audio (\d+)/m.exec(sdp);
+  return m === null ? undefined : Number(m[1]);
+}
+
+export interface RecordOptions {
+  readonly queue: { readonly id: string; readonly name: string };
+  /** SDP we sent the caller / the agent: rtpengine's ports that receive each party's RTP. */
+  readonly callerSdp: string | undefined;
+  readonly agentSdp: string | undefined;
+  readonly kind?: 'call' | 'voicemail';
+  /** Facts for a voicemail (callback number, language...). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export class RecordTask implements Task<RecordingHandle | undefined> {
+  readonly name = 'record';
+
+  constructor(private readonly options: RecordOptions) {}
+
+  async run(ctx: CallContext): Promise<RecordingHandle | undefined> {
+    const { services, session, anchor } = ctx;
+    const capture = services.recordings;
+    if (capture === undefined || !anchor.anchored) return undefined;
+    const o = this.options;
+    const callerPort = firstAudioPort(o.callerSdp);
+    const agentPort = firstAudioPort(o.agentSdp);
+    const recording: CallRecording = capture.begin({
+      callId: session.id,
+      kind: o.kind ?? 'call',
+      queue: o.queue,
+      caller: { ...(session.caller.number !== undefined ? { number: session.caller.number } : {}), ...(session.caller.name !== undefined ? { name: session.caller.name } : {}), anonymous: session.caller.withheld },
+      agent: session.agent !== undefined ? { uri: session.agent } : {},
+      media: { ...(callerPort !== undefined ? { caller: { localPort: callerPort } } : {}), ...(agentPort !== undefined ? { agent: { localPort: agentPort } } : {}) },
+    });
+    session.own('recording', async () => {
+      const c = services.config.crm;
+      const details = o.details ?? { callRecord: callRecordOf(session, { channel: c.channelName, timeZone: c.timeZone }) };
+      const manifest = await recording.finish(details);
+      if (manifest !== undefined) session.log.info({ recordingId: manifest.recordingId, pauses: manifest.pauses.length }, 'recording handed to the pipeline');
+    });
+    await recording.start();
+    session.recordingIds.push(recording.recordingId);
+    session.log.info({ recordingId: recording.recordingId, labels: [CALLER, AGENT] }, 'recording started');
+    const handle: RecordingHandle = {
+      recordingId: recording.recordingId,
+      get state() {
+        return recording.state;
+      },
+      pause: () => recording.pause(),
+      resume: () => recording.resume(),
+    };
+    session.recording = handle;
+    return handle;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The live contact-center call with real audio through real rtpengine: the
+ * caller sends 700 Hz, the agent 1300 Hz. The agent hears the whisper and
+ * countdown and only then the caller; the caller hears ringback and never the
+ * whisper; after the bridge each hears the other. Over UDP and TCP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goertzel } from '../../src/audio/analysis.js';
+import { bestCorrelation, bySsrc, readWav, streamPcm } from '../support/rtp/audio-check.js';
+import type { ReceivedPacket } from '../support/rtp/rtp-endpoint.js';
+import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import { eventually } from '../support/harness.js';
+import { AgentPhone, CallerPhone } from '../support/phones.js';
+
+const CALLER_HZ = 700;
+const AGENT_HZ = 1300;
+
+let cc: ContactCenter;
+let agent: AgentPhone;
+let agentTcp: AgentPhone;
+
+beforeAll(async () => {
+  agent = await AgentPhone.create(AGENT_HZ);
+  agentTcp = await AgentPhone.create(AGENT_HZ, 'tcp');
+  cc = await startContactCenter({
+    media: { whisper: { countdown: true } },
+    queues: [
+      { id: 'support', name: 'Support', numbers: ['1000'], agents: [agent.uri()] },
+      { id: 'support-tcp', name: 'Support', numbers: ['1001'], agents: [agentTcp.uri()] },
+    ],
+  });
+});
+afterAll(async () => {
+  await cc?.stop();
+  agent?.close();
+  agentTcp?.close();
+});
+
+/** The level of `hz` in a stream of received packets (decoded G.711). */
+function level(packets: readonly ReceivedPacket[], hz: number): number {
+  return packets.length === 0 ? 0 : goertzel(streamPcm(packets), hz);
+}
+
+describe.each([
+  ['udp', '1000'],
+  ['tcp', '1001'],
+] as const)('a call to an open queue over %s', (transport, number) => {
+  it('the agent hears whisper and countdown, then the caller; the caller hears ringback, never the whisper; then both hear each other', async () => {
+    const phone = transport === 'udp' ? agent : agentTcp;
+    const caller = await CallerPhone.create(CALLER_HZ, transport);
+    try {
+      const call = caller.dial(transport === 'udp' ? cc.udp : cc.tcp, number, { displayName: 'Alice', fromUser: '+15551230000' });
+      await call.waitStatus(183);
+      await call.waitStatus(200, 30_000);
+      const answeredAt = caller.rtp.received.length;
+      // Let both talk for a while after the bridge.
+      await eventually(() => caller.rtp.received.length - answeredAt > 60 && phone.rtp.received.length > 0, 10_000, 'audio after the bridge');
+      const rendered = await cc.sb.media!.prompts.whisperFor('support', 'inbound');
+      const whisperSamples = readWav(rendered!.path).samples;
+
+      // The agent: one stream from the player (the whisper), then the caller's relayed stream.
+      const agentStreams = [...bySsrc(phone.rtp.received).values()];
+      const whisper = agentStreams.find((s) => bestCorrelation(streamPcm(s), whisperSamples.subarray(0, 8000), 800).correlation > 0.8);
+      expect(whisper, 'the agent received the whisper').toBeDefined();
+      const callerAudio = phone.rtp.received.filter((p) => !whisper!.includes(p));
+      expect(level(callerAudio, CALLER_HZ)).toBeGreaterThan(1000);
+      // Not one packet of the caller reached the agent before the whisper ended.
+      const lastWhisper = whisper!.at(-1)!.arrivalMs;
+      const firstCaller = callerAudio.find((p) => goertzel(streamPcm([p]), CALLER_HZ) > 500);
+      expect(firstCaller!.arrivalMs).toBeGreaterThan(lastWhisper - 40);
+
+      // The caller: ringback (440+480 Hz) before the 200, the agent's tone after; never the whisper.
+      const before = caller.rtp.received.slice(0, answeredAt);
+      const after = caller.rtp.received.slice(answeredAt);
+      expect(level(before, 440)).toBeGreaterThan(500);
+      expect(level(before, AGENT_HZ)).toBeLessThan(100);
+      expect(level(after, AGENT_HZ)).toBeGreaterThan(1000);
+      for (const s of bySsrc(caller.rtp.received).values()) {
+        expect(bestCorrelation(streamPcm(s), whisperSamples.subarray(0, 8000), 800).correlation).toBeLessThan(0.5);
+      }
+
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ endedBy: 'caller', queuePath: [number === '1000' ? 'support' : 'support-tcp'], agent: phone.uri(), caller: { number: '+15551230000', withheld: false } });
+      expect(record.decisions[0]).toMatchObject({ open: true, action: 'enqueue' });
+      expect(record.metrics.whisperMs).toBeGreaterThan(rendered!.durationMs - 100);
+      expect(record.metrics.waitMs).toBeGreaterThanOrEqual(record.metrics.whisperMs);
+      await eventually(async () => Object.values(await cc.leftovers()).every((n) => n === 0), 10_000, 'no call, media, rtpengine call or dialog left');
+    } finally {
+      caller.close();
+    }
+  });
+});

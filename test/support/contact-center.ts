@@ -1,0 +1,122 @@
+/**
+ * The whole engine for end-to-end tests of live calls: the embedded SIP
+ * server (UDP and TCP on free ports), a private rtpengine on a random port
+ * range, prompts, and (optionally) the recordings worker child with its own
+ * Redis delivering into a CRM folder, all under a fresh directory with the
+ * configuration written to a file there (as an operator would run it).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configChecks } from '../../src/app/config-checks.js';
+import { startSwitchboard, type RunningSwitchboard } from '../../src/app/switchboard.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import type { CallRecord } from '../../src/engine/call-record.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { eventually } from './harness.js';
+import { randomPortRange } from './rtp/rtpengine-harness.js';
+
+/** Deep-merges plain objects (arrays and scalars of `b` replace those of `a`). */
+export function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof prev === 'object' && prev !== null && !Array.isArray(prev)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+export interface ContactCenter {
+  readonly sb: RunningSwitchboard;
+  readonly dir: string;
+  readonly udp: { host: string; port: number };
+  readonly tcp: { host: string; port: number };
+  /** Call records written so far. */
+  records(): CallRecord[];
+  /** Resolves with the record of the call whose SIP Call-ID is `sipCallId`, once written. */
+  recordOf(sipCallId: string, timeoutMs?: number): Promise<CallRecord>;
+  /** Live calls, rtpengine calls, timers: everything a finished call must have released. */
+  leftovers(): Promise<{ calls: number; media: number; rtpengine: number; dialogs: number }>;
+  stop(): Promise<void>;
+}
+
+export interface ContactCenterOptions {
+  /** Run the recordings worker child (delivery to `<dir>/crm`). */
+  readonly worker?: boolean;
+  /** Anchor calls at rtpengine (default true). */
+  readonly media?: boolean;
+}
+
+export async function startContactCenter(overrides: Record<string, unknown>, options: ContactCenterOptions = {}): Promise<ContactCenter> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-cc-'));
+  const config = merge(
+    {
+      node: { stateDir: '.', logLevel: 'silent', status: { enabled: false }, recordingsWorker: options.worker === true },
+      sipServer: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tcp', host: '127.0.0.1', port: 0 }], control: { port: 0 } },
+      media: { rtpengine: { embedded: { ...randomPortRange(), threads: 2 } } },
+      redis: { keyPrefix: `t${randomBytes(5).toString('hex')}` },
+      recordings: {
+        format: 'wav',
+        enabled: options.worker === true,
+        encryption: { keyId: 'test', key: randomBytes(32).toString('base64') },
+        upload: { initialBackoffMs: 50, maxBackoffMs: 500, lockMs: 2000 },
+        reconcileIntervalSeconds: 1,
+      },
+      crm: { adapter: 'directory', timeZone: 'UTC' },
+    },
+    overrides,
+  );
+  const file = join(dir, 'switchboard.yaml');
+  writeFileSync(file, JSON.stringify(config, null, 1));
+  let sb: RunningSwitchboard;
+  try {
+    sb = await startSwitchboard(loadConfigFile(file, { checks: configChecks }), silentLogger(), {
+      configFile: file,
+      baseDir: dir,
+      media: options.media !== false,
+      recordingsWorker: options.worker === true,
+    });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const listener = (t: string): { host: string; port: number } => {
+    const l = sb.sipListeners.find((x) => x.transport === t)!;
+    return { host: '127.0.0.1', port: l.port };
+  };
+  const records = (): CallRecord[] => {
+    try {
+      return readFileSync(join(dir, 'calls', 'records.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as CallRecord);
+    } catch {
+      return [];
+    }
+  };
+  return {
+    sb,
+    dir,
+    udp: listener('udp'),
+    tcp: listener('tcp'),
+    records,
+    async recordOf(sipCallId, timeoutMs = 15_000) {
+      let found: CallRecord | undefined;
+      await eventually(() => (found = records().find((r) => r.sipCallId === sipCallId)) !== undefined, timeoutMs, `the call record of ${sipCallId}`);
+      return found!;
+    },
+    async leftovers() {
+      const status = (await sb.status()) as { sipServer?: { dialogs?: number } };
+      const listed = sb.media !== undefined ? (await sb.media.instances[0]!.client.request('list', { limit: 10_000 })).calls : [];
+      return { calls: sb.engine.calls.size, media: sb.media?.activeCalls ?? 0, rtpengine: listed.length, dialogs: status.sipServer?.dialogs ?? 0 };
+    },
+    async stop() {
+      await sb.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,362 @@
+/**
+ * Test phones that carry real audio: a raw SIP socket (SipPeer) plus an RTP
+ * endpoint that sends a known tone and records everything it receives. A
+ * CallerPhone places calls (with an offer, or a delayed offer answered in the
+ * ACK), follows 18x early media and the 200, ACKs, hangs up or cancels; an
+ * AgentPhone answers, refuses or lets ring, and can hang up. Both answer BYE,
+ * re-INVITE and INFO as a phone would.
+ */
+import { RtpEndpoint, type ToneStream } from './rtp/rtp-endpoint.js';
+import { respond, request, SipPeer, uniq, type Received, type Transport } from './sip-peer.js';
+
+interface Target {
+  readonly host: string;
+  readonly port: number;
+}
+
+function lineOf(text: string, name: string): string | undefined {
+  const m = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(text);
+  return m?.[1]?.trim();
+}
+
+function contactUri(r: Received): string | undefined {
+  const c = r.message.headers.get('contact');
+  const m = c === undefined ? null : /<([^>]+)>/.exec(c) ?? /^\s*([^;\s]+)/.exec(c);
+  return m?.[1];
+}
+
+abstract class Phone {
+  protected readonly handlers = new Map<string, (r: Received) => void>();
+  tone: ToneStream | undefined;
+
+  protected constructor(
+    readonly peer: SipPeer,
+    readonly rtp: RtpEndpoint,
+    readonly frequency: number,
+  ) {
+    peer.onMessage = (r) => this.dispatch(r);
+  }
+
+  protected abstract unknownCall(r: Received): void;
+
+  private dispatch(r: Received): void {
+    const h = this.handlers.get(r.info.callId);
+    if (h !== undefined) h(r);
+    else this.unknownCall(r);
+  }
+
+  /** Sends to where this SDP points, and starts the tone the first time. */
+  mediaTo(sdp: string | undefined): void {
+    if (sdp === undefined || !/^m=audio/m.test(sdp)) return;
+    this.rtp.setRemoteFromSdp(sdp);
+    this.tone ??= this.rtp.startTone({ frequency: this.frequency });
+  }
+
+  protected reply(r: Received, status: number, reason: string, opts: Parameters<typeof respond>[3] = {}): void {
+    void this.peer.send(respond(r, status, reason, opts), { host: r.from.address, port: r.from.port });
+  }
+
+  get transportParam(): string {
+    return this.peer.transport === 'tcp' ? ';transport=tcp' : '';
+  }
+
+  close(): void {
+    this.tone?.stop();
+    this.rtp.close();
+    void this.peer.close();
+  }
+}
+
+export interface DialOptions {
+  readonly delayedOffer?: boolean;
+  readonly extra?: readonly string[];
+  readonly fromUser?: string;
+  readonly displayName?: string;
+}
+
+/** One call placed by a CallerPhone. */
+export class PlacedCall {
+  readonly callId = uniq('call');
+  readonly fromTag = uniq('ft');
+  readonly responses: number[] = [];
+  readonly requests: string[] = [];
+  toTag: string | undefined;
+  remoteTarget: string | undefined;
+  finalStatus: number | undefined;
+  private cseq = 1;
+  private readonly inviteBranch = `z9hG4bK${uniq('inv')}`;
+  private readonly waiters: { pred: () => boolean; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly phone: CallerPhone,
+    private readonly target: Target,
+    readonly uri: string,
+    private readonly options: DialOptions,
+  ) {}
+
+  private changed(): void {
+    for (const w of [...this.waiters]) {
+      if (w.pred()) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Resolves when `pred` holds (bounded). */
+  until(pred: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    if (pred()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; responses ${this.responses.join(',')}, requests ${this.requests.join(',')}`)), timeoutMs);
+      this.waiters.push({ pred, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  waitStatus(status: number, timeoutMs?: number): Promise<void> {
+    return this.until(() => this.responses.includes(status), `${status}`, timeoutMs);
+  }
+
+  waitFinal(timeoutMs?: number): Promise<number> {
+    return this.until(() => this.finalStatus !== undefined, 'a final response', timeoutMs).then(() => this.finalStatus!);
+  }
+
+  waitRequest(method: string, timeoutMs?: number): Promise<void> {
+    return this.until(() => this.requests.includes(method), `${method} from the engine`, timeoutMs);
+  }
+
+  get from(): string {
+    const p = this.phone.peer;
+    const user = this.options.fromUser ?? 'caller';
+    return `${this.options.displayName !== undefined ? `"${this.options.displayName}" ` : ''}<sip:${user}@${p.uriHost}:${p.port}>;tag=${this.fromTag}`;
+  }
+
+  private base(method: string, uri: string, cseq: number, branch?: string): Parameters<typeof request>[0] {
+    return { method, uri, peer: this.phone.peer, callId: this.callId, fromTag: this.fromTag, cseq, ...(branch !== undefined ? { branch } : {}) };
+  }
+
+  private send(text: string): void {
+    const withFrom = text.replace(/^From: .*$/m, `From: ${this.from}`);
+    void this.phone.peer.send(withFrom, this.target);
+  }
+
+  invite(): void {
+    const body = this.options.delayedOffer === true ? '' : this.phone.rtp.sdp({ telephoneEvent: true });
+    this.send(request({ ...this.base('INVITE', this.uri, 1, this.inviteBranch), body, extra: this.options.extra ?? [] }));
+  }
+
+  /** @internal */
+  handle(r: Received): void {
+    const m = r.message;
+    if (m.kind === 'request') {
+      this.requests.push(m.method);
+      if (m.method === 'INVITE') this.phone.answerReinvite(r);
+      else this.phone.ok(r);
+      this.changed();
+      return;
+    }
+    if (r.info.cseqMethod !== 'INVITE') {
+      this.responses.push(m.status);
+      this.changed();
+      return;
+    }
+    const body = m.body.length > 0 ? m.body.toString('utf8') : undefined;
+    this.responses.push(m.status);
+    if (m.status >= 200) {
+      this.finalStatus ??= m.status;
+      this.toTag = r.info.toTag;
+      if (m.status < 300) {
+        this.remoteTarget ??= contactUri(r);
+        const answer = this.options.delayedOffer === true ? this.phone.rtp.sdp({ telephoneEvent: true }) : '';
+        const to = lineOf(r.raw, 'To') ?? '';
+        this.send(request({ ...this.base('ACK', this.remoteTarget ?? this.uri, 1), body: answer, to: to.replace(/;tag=.*$/, ''), toTag: this.toTag }));
+      } else {
+        // ACK for a non-2xx final response: same branch as the INVITE (RFC 3261 §17.1.1.3).
+        const to = lineOf(r.raw, 'To') ?? '';
+        this.send(request({ ...this.base('ACK', this.uri, 1, this.inviteBranch), to: to.replace(/;tag=.*$/, ''), toTag: this.toTag }));
+      }
+    }
+    if (body !== undefined && m.status < 300) this.phoneMedia(body);
+    this.changed();
+  }
+
+  private phoneMedia(sdp: string): void {
+    this.phone.mediaTo(sdp);
+  }
+
+  private inDialog(method: string, extra: readonly string[] = [], body = '', contentType?: string): void {
+    this.cseq++;
+    this.send(request({ ...this.base(method, this.remoteTarget ?? this.uri, this.cseq), toTag: this.toTag, extra, body, ...(contentType !== undefined ? { contentType } : {}) }));
+  }
+
+  hangUp(): void {
+    this.inDialog('BYE');
+  }
+
+  cancel(): void {
+    this.send(request({ ...this.base('CANCEL', this.uri, 1, this.inviteBranch) }));
+  }
+
+  /** A re-INVITE with our SDP in `direction` (hold: sendonly; resume: sendrecv). */
+  reinvite(direction: 'sendonly' | 'sendrecv' | 'inactive'): void {
+    this.inDialog('INVITE', [], this.phone.rtp.sdp({ direction, telephoneEvent: true, sessionId: 7 }));
+  }
+
+  /** A DTMF key over SIP INFO (application/dtmf-relay). */
+  info(digit: string): void {
+    this.inDialog('INFO', [], `Signal=${digit}\r\nDuration=160\r\n`, 'application/dtmf-relay');
+  }
+}
+
+export class CallerPhone extends Phone {
+  readonly calls: PlacedCall[] = [];
+
+  static async create(frequency: number, transport: Transport = 'udp'): Promise<CallerPhone> {
+    return new CallerPhone(await SipPeer.create(transport), await RtpEndpoint.open(), frequency);
+  }
+
+  dial(target: Target, number: string, options: DialOptions = {}): PlacedCall {
+    const uri = `sip:${number}@${target.host}:${target.port}${this.transportParam}`;
+    const call = new PlacedCall(this, target, uri, options);
+    this.calls.push(call);
+    this.handlers.set(call.callId, (r) => call.handle(r));
+    call.invite();
+    return call;
+  }
+
+  protected unknownCall(r: Received): void {
+    if (r.message.kind === 'request') this.reply(r, 481, 'Call/Transaction Does Not Exist');
+  }
+
+  /** @internal */
+  ok(r: Received): void {
+    this.reply(r, 200, 'OK');
+  }
+
+  /** @internal */
+  answerReinvite(r: Received): void {
+    this.reply(r, 200, 'OK', { body: this.rtp.sdp({ telephoneEvent: true }), contact: `<sip:caller@${this.peer.uriHost}:${this.peer.port}${this.transportParam}>` });
+  }
+}
+
+export type AgentBehaviour = 'answer' | 'busy' | 'ring';
+
+/** A call offered to an AgentPhone. */
+export interface OfferedCall {
+  readonly invite: Received;
+  readonly toTag: string;
+  readonly requests: string[];
+  answered: boolean;
+  ended: boolean;
+}
+
+export class AgentPhone extends Phone {
+  behaviour: AgentBehaviour = 'answer';
+  readonly calls: OfferedCall[] = [];
+  private cseq = 100;
+
+  static async create(frequency: number, transport: Transport = 'udp'): Promise<AgentPhone> {
+    return new AgentPhone(await SipPeer.create(transport), await RtpEndpoint.open(), frequency);
+  }
+
+  uri(user = 'agent'): string {
+    return `sip:${user}@${this.peer.uriHost}:${this.peer.port}${this.transportParam}`;
+  }
+
+  private contact(): string {
+    return `<${this.uri()}>`;
+  }
+
+  protected unknownCall(r: Received): void {
+    if (r.message.kind !== 'request') return;
+    if (r.message.method !== 'INVITE' || r.info.toTag !== undefined) {
+      this.reply(r, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    const call: OfferedCall = { invite: r, toTag: uniq('at'), requests: [], answered: false, ended: false };
+    this.calls.push(call);
+    this.handlers.set(r.info.callId, (x) => this.inCall(call, x));
+    if (this.behaviour === 'busy') {
+      this.reply(r, 486, 'Busy Here', { toTag: call.toTag });
+      call.ended = true;
+      return;
+    }
+    this.reply(r, 180, 'Ringing', { toTag: call.toTag, contact: this.contact() });
+    if (this.behaviour === 'answer') this.answer(call);
+  }
+
+  answer(call: OfferedCall): void {
+    const offer = call.invite.message.body.toString('utf8');
+    call.answered = true;
+    this.reply(call.invite, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true }) });
+    if (offer !== '') this.mediaTo(offer);
+  }
+
+  private inCall(call: OfferedCall, r: Received): void {
+    if (r.message.kind !== 'request') return;
+    const method = r.message.method;
+    call.requests.push(method);
+    if (method === 'ACK') {
+      const body = r.message.body.toString('utf8');
+      if (body !== '') this.mediaTo(body);
+      return;
+    }
+    if (method === 'CANCEL') {
+      this.reply(r, 200, 'OK');
+      this.reply(call.invite, 487, 'Request Terminated', { toTag: call.toTag });
+      call.ended = true;
+      return;
+    }
+    if (method === 'INVITE') {
+      const body = r.message.body.toString('utf8');
+      this.reply(r, 200, 'OK', { contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true, direction: /a=sendonly/.test(body) ? 'recvonly' : 'sendrecv' }) });
+      if (body !== '') this.mediaTo(body);
+      return;
+    }
+    if (method === 'BYE') call.ended = true;
+    this.reply(r, 200, 'OK');
+  }
+
+  /** The agent hangs up call `i`. */
+  hangUp(i = this.calls.length - 1): void {
+    const call = this.calls[i]!;
+    const inv = call.invite;
+    const from = lineOf(inv.raw, 'From') ?? '';
+    const to = lineOf(inv.raw, 'To') ?? '';
+    const target = contactUri(inv) ?? '';
+    call.ended = true;
+    const text = [
+      `BYE ${target} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq('bye')};rport`,
+      'Max-Forwards: 70',
+      `From: ${to};tag=${call.toTag}`,
+      `To: ${from}`,
+      `Call-ID: ${inv.info.callId}`,
+      `CSeq: ${++this.cseq} BYE`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+  }
+
+  /** The agent presses a key over SIP INFO in call `i`. */
+  info(digit: string, i = this.calls.length - 1): void {
+    const call = this.calls[i]!;
+    const inv = call.invite;
+    const body = `Signal=${digit}\r\nDuration=160\r\n`;
+    const text = [
+      `INFO ${contactUri(inv) ?? ''} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq('info')};rport`,
+      'Max-Forwards: 70',
+      `From: ${lineOf(inv.raw, 'To') ?? ''};tag=${call.toTag}`,
+      `To: ${lineOf(inv.raw, 'From') ?? ''}`,
+      `Call-ID: ${inv.info.callId}`,
+      `CSeq: ${++this.cseq} INFO`,
+      'Content-Type: application/dtmf-relay',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n');
+    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+  }
+}

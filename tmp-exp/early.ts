@@ -1,0 +1,52 @@
+import { startTestRtpengine } from '../test/support/rtp/rtpengine-harness.js';
+import { RtpEndpoint, waitFor } from '../test/support/rtp/rtp-endpoint.js';
+import { CallMedia } from '../src/media/call-media.js';
+import { mappedPromptPath } from '../src/media/rtpengine/rtpengine-pool.js';
+import { silentLogger } from '../src/observability/logger.js';
+import { PromptRenderer } from '../src/media/prompts/prompt-renderer.js';
+import { mediaLines } from '../test/support/rtp/test-sdp.js';
+import { bySsrc, streamPcm, toneLevels } from '../test/support/rtp/audio-check.js';
+import { goertzel } from '../src/audio/analysis.js';
+
+const rt = await startTestRtpengine({ settings: { dtmfLogDest: undefined } as never });
+const logger = silentLogger();
+const renderer = new PromptRenderer({ cacheDir: rt.dir + '/prompts', espeakBinary: 'espeak-ng', ffmpegBinary: 'ffmpeg', renderTimeoutMs: 30000, logger });
+const ringback = await renderer.render({ kind: 'ringback', plan: 'us' });
+const whisper = await renderer.render({ kind: 'tts', text: 'Inbound call from Support', language: 'en', speed: 1 });
+const instance = { id: 'x', client: rt.rtpengine.client, promptDelivery: 'file' as const, promptPath: mappedPromptPath(renderer.cacheDir, undefined), healthy: true };
+const call = new CallMedia({ callId: 'exp-1', instance, monitor: { bindAddress: '127.0.0.1', jitterMs: 60 }, logger });
+const caller = await RtpEndpoint.open();
+const agent = await RtpEndpoint.open();
+const sdpForAgent = await call.offer('caller', caller.sdp({ telephoneEvent: true }));
+await call.blockAll();
+const ph = ['v=0','o=- 1 1 IN IP4 127.0.0.1','s=-','c=IN IP4 127.0.0.1','t=0 0','m=audio 9 RTP/AVP 0','a=rtpmap:0 PCMU/8000','a=sendrecv',''].join('\r\n');
+const early = await call.answer('agent', ph);
+console.log('early caller port', mediaLines(early)[0], 'agent-facing', mediaLines(sdpForAgent)[0]);
+caller.setRemoteFromSdp(early);
+caller.startTone({ frequency: 440 });
+await call.play('caller', ringback, { repeat: 10 });
+await new Promise((r) => setTimeout(r, 1500));
+console.log('caller got during early', caller.received.length);
+// agent answers
+const forCaller = await call.answer('agent', agent.sdp(), { to: 'caller' });
+console.log('200 caller port', mediaLines(forCaller)[0]);
+agent.setRemoteFromSdp(sdpForAgent);
+agent.startTone({ frequency: 1000 });
+const t0 = performance.now();
+await call.play('agent', whisper);
+await new Promise((r) => setTimeout(r, 1500));
+const agentDuring = agent.receivedBetween(t0);
+console.log('agent during whisper pkts', agentDuring.length, 'ssrcs', new Set(agentDuring.map((p) => p.ssrc)).size);
+const pcmA = streamPcm(agentDuring);
+console.log('agent hears 440 during whisper?', goertzel(pcmA, 440));
+await call.stopPlayback('caller');
+await call.unblockAll();
+const t1 = performance.now();
+await new Promise((r) => setTimeout(r, 1500));
+const a2 = agent.receivedBetween(t1), c2 = caller.receivedBetween(t1);
+console.log('after bridge agent pkts', a2.length, 'caller pkts', c2.length);
+const q = await call.query();
+console.log(JSON.stringify(Object.keys(q.tags ?? {})));
+for (const [ssrc, ps] of bySsrc(c2)) { const pcm = streamPcm(ps); console.log('caller ssrc', ssrc, ps.length, 'lvl1000', Math.round(goertzel(pcm, 1000)), 'lvl440', Math.round(goertzel(pcm,440))); }
+for (const [ssrc, ps] of bySsrc(a2)) { const pcm = streamPcm(ps); console.log('agent ssrc', ssrc, ps.length, 'lvl1000', Math.round(goertzel(pcm, 1000)), 'lvl440', Math.round(goertzel(pcm,440))); }
+await call.release(); caller.close(); agent.close(); await rt.stop();
