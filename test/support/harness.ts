@@ -66,13 +66,13 @@ export function disconnectApp(srf: Srf): void {
 }
 
 /** Polls `fn` until it returns true (bounded). */
-export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what: string | (() => string) = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await fn()) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -14,6 +14,7 @@ import { BridgeTask } from '../tasks/bridge-task.js';
 import { connectCallee } from '../tasks/connect-callee.js';
 import { HuntAgentsTask } from '../tasks/hunt-agents-task.js';
 import { RecordTask } from '../tasks/record-task.js';
+import { watchRecordingCodes } from '../tasks/recording-codes.js';
 import { RingCallerTask } from '../tasks/ring-caller-task.js';
 import { WhisperTask } from '../tasks/whisper-task.js';
 import type { SipLeg } from '../signaling/sip-port.js';
@@ -69,6 +70,7 @@ async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg,
   const recordingOn = queue.recording?.enabled ?? services.config.recordings.enabled;
   if (recordingOn) {
     await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
+    watchRecordingCodes(ctx, agentLeg);
   }
   session.log.info({ agent: session.agent, labels: [CALLER, AGENT] }, 'call connected');
   await new BridgeTask({ leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', party: 'caller' }, { leg: agentLeg, sentSdp: agentSdp, party: 'agent' }).run(ctx, session.signal);

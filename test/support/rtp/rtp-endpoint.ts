@@ -223,6 +223,33 @@ export class RtpEndpoint {
     return stream;
   }
 
+  /**
+   * Presses a key as RFC 4733 telephone-events (payload type 101 unless told):
+   * a start packet with the marker bit, updates every 20 ms, and the end packet
+   * sent three times (§2.5.1.4), all with one timestamp. Resolves when sent.
+   */
+  async sendDigit(digit: string, options: { payloadType?: number; durationMs?: number } = {}): Promise<void> {
+    const event = '0123456789*#ABCD'.indexOf(digit.toUpperCase());
+    if (event < 0) throw new Error(`not a DTMF key: ${digit}`);
+    const pt = options.payloadType ?? 101;
+    const steps = Math.max(2, Math.round((options.durationMs ?? 120) / 20));
+    const ssrc = this.dtmfSsrc;
+    const timestamp = randomInt(0, 2 ** 32 - 1);
+    for (let i = 1; i <= steps + 2; i++) {
+      const end = i >= steps;
+      const payload = Buffer.alloc(4);
+      payload[0] = event;
+      payload[1] = (end ? 0x80 : 0) | 10;
+      payload.writeUInt16BE(Math.min(steps, i) * 160, 2);
+      this.sendRaw(encodeRtp({ payloadType: pt, sequenceNumber: this.dtmfSeq, timestamp, ssrc, marker: i === 1, payload }));
+      this.dtmfSeq = (this.dtmfSeq + 1) & 0xffff;
+      if (!end) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private readonly dtmfSsrc = randomInt(1, 2 ** 32 - 1);
+  private dtmfSeq = randomInt(0, 65536);
+
   /** Received packets whose arrival lies in [fromMs, toMs). */
   receivedBetween(fromMs: number, toMs = Infinity): ReceivedPacket[] {
     return this.received.filter((p) => p.arrivalMs >= fromMs && p.arrivalMs < toMs);

@@ -1,0 +1,40 @@
+/**
+ * The agent's in-call codes for the recording (the seed's "Redact" action
+ * from a plain phone): keys pressed on the agent's leg, as RFC 4733 events
+ * (rtpengine's DTMF log) or SIP INFO, matched against the configured pause
+ * and resume codes. Keys older than a few seconds are forgotten, so a code
+ * must be keyed in one go.
+ */
+import type { CallContext } from '../flows/call-context.js';
+import { AGENT } from '../media/call-anchor.js';
+import type { SipLeg } from '../signaling/sip-port.js';
+
+const KEY_WINDOW_MS = 4000;
+
+export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): void {
+  const { pause, resume } = ctx.services.config.engine.recordingCodes;
+  const { session, services } = ctx;
+  if (pause === undefined && resume === undefined) return;
+  let keys = '';
+  let lastAt = 0;
+  const press = (digit: string): void => {
+    const now = services.now();
+    if (now - lastAt > KEY_WINDOW_MS) keys = '';
+    lastAt = now;
+    keys = (keys + digit).slice(-8);
+    const rec = session.recording;
+    if (rec === undefined) return;
+    const act = pause !== undefined && keys.endsWith(pause) && rec.state === 'recording' ? 'pause' : resume !== undefined && keys.endsWith(resume) && rec.state === 'paused' ? 'resume' : undefined;
+    if (act === undefined) return;
+    keys = '';
+    (act === 'pause' ? rec.pause() : rec.resume()).then(
+      () => session.log.info({ by: 'agent-code' }, act === 'pause' ? 'recording paused' : 'recording resumed'),
+      (e: unknown) => session.log.warn({ err: (e as Error).message }, `recording ${act} by code failed`),
+    );
+  };
+  const off = ctx.anchor.media?.onDigit((label, digit) => {
+    if (label === AGENT) press(digit);
+  });
+  if (off !== undefined) session.own('recording codes', () => void off());
+  agentLeg.onDigit((d) => press(d.digit));
+}

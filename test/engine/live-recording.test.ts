@@ -1,0 +1,112 @@
+/**
+ * Recording on a live call, delivered through the real pipeline (recordings
+ * worker child, Redis, directory CRM): started at the bridge, paused and
+ * resumed by the agent's keys (RFC 4733 and SIP INFO) and by the engine's
+ * call control; the delivered file has the caller on the left, the agent on
+ * the right, no whisper, and silence exactly where it was paused; its CRM
+ * metadata carries the call record.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallRecord } from '../../src/engine/call-record.js';
+import { medianToneLevel, silentSpans, splitStereo } from '../recordings/support/audio-check.js';
+import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import { eventually } from '../support/harness.js';
+import { AgentPhone, CallerPhone } from '../support/phones.js';
+import { readWav } from '../support/rtp/audio-check.js';
+
+let cc: ContactCenter;
+let agent: AgentPhone;
+let caller: CallerPhone;
+
+beforeAll(async () => {
+  agent = await AgentPhone.create(1300);
+  caller = await CallerPhone.create(700);
+  cc = await startContactCenter(
+    {
+      engine: { recordingCodes: { pause: '*7', resume: '*8' } },
+      queues: [{ id: 'support', name: 'Support', numbers: ['1000'], agents: [agent.uri()] }],
+    },
+    { worker: true },
+  );
+});
+afterAll(async () => {
+  await cc?.stop();
+  agent?.close();
+  caller?.close();
+});
+
+/** Waits until the caller has received `n` more packets (the call carried about n×20 ms of audio). */
+async function talk(n: number): Promise<void> {
+  const from = caller.rtp.received.length;
+  await eventually(() => caller.rtp.received.length >= from + n, 15_000, `${n} packets of audio`);
+}
+
+function readEvents(): string {
+  try {
+    return readFileSync(join(cc.dir, 'recordings', 'events.jsonl'), 'utf8');
+  } catch {
+    return '(none)';
+  }
+}
+
+function recordingState(id: string): string | undefined {
+  return cc.sb.engine.control.get(id).recording?.state;
+}
+
+describe('a recorded call', () => {
+  it('pauses and resumes by agent codes and by call control; the delivered file has both parties and silence where paused', async () => {
+    const call = caller.dial(cc.udp, '1000');
+    await call.waitStatus(200, 30_000);
+    const id = cc.sb.engine.control.list().find((c) => c.sipCallId === call.callId)!.id;
+    await eventually(() => recordingState(id) === 'recording', 5000, 'recording started');
+    await talk(60);
+    // The agent keys *7 as RFC 4733 events: the recording pauses.
+    await agent.rtp.sendDigit('*');
+    await agent.rtp.sendDigit('7');
+    await eventually(() => recordingState(id) === 'paused', 5000, 'paused by *7');
+    await talk(50);
+    // *8 over SIP INFO: it resumes.
+    agent.info('*');
+    agent.info('8');
+    await eventually(() => recordingState(id) === 'recording', 5000, 'resumed by *8');
+    await talk(50);
+    await cc.sb.engine.control.pauseRecording(id);
+    await talk(40);
+    await cc.sb.engine.control.resumeRecording(id);
+    await talk(50);
+    call.hangUp();
+    const record: CallRecord = await cc.recordOf(call.callId);
+    expect(record.recordings).toHaveLength(1);
+    const recordingId = record.recordings[0]!;
+    const crmDir = join(cc.dir, 'crm', recordingId);
+    await eventually(() => existsSync(crmDir) && readdirSync(crmDir).some((f) => f.endsWith('.wav.json')), 60_000, () => `the recording delivered to the CRM; events: ${readEvents()}`);
+    const wavName = readdirSync(crmDir).find((f) => f.endsWith('.wav'))!;
+    const meta = JSON.parse(readFileSync(join(crmDir, `${wavName}.json`), 'utf8')) as { metadata: { kind: string; pauses: { pausedAt: string; resumedAt: string }[]; details: { callRecord: CallRecord } } };
+    expect(meta.metadata.kind).toBe('call');
+    expect(meta.metadata.details.callRecord).toMatchObject({ call: id, queuePath: ['support'], dialed: '1000' });
+    expect(meta.metadata.pauses).toHaveLength(2);
+
+    const wav = readWav(join(crmDir, wavName));
+    expect(wav.channels).toBe(2);
+    const pcm = Buffer.from(wav.samples.buffer, wav.samples.byteOffset, wav.samples.byteLength);
+    const { left, right } = splitStereo(pcm);
+    const durationMs = (left.length / 8000) * 1000;
+    const spansL = silentSpans(left, 300);
+    const spansR = silentSpans(right, 300);
+    expect(spansL).toHaveLength(2);
+    expect(spansR).toHaveLength(2);
+    meta.metadata.pauses.forEach((p, i) => {
+      const paused = Date.parse(p.resumedAt) - Date.parse(p.pausedAt);
+      for (const spans of [spansL, spansR]) expect(Math.abs(spans[i]!.to - spans[i]!.from - paused)).toBeLessThan(200);
+    });
+    // Outside the pauses: the caller on the left, the agent on the right.
+    const talkFrom = 100;
+    const talkTo = spansL[0]!.from - 100;
+    expect(medianToneLevel(left, talkFrom, talkTo, 700)).toBeGreaterThan(1000);
+    expect(medianToneLevel(right, talkFrom, talkTo, 1300)).toBeGreaterThan(1000);
+    expect(medianToneLevel(left, spansL[1]!.to + 100, durationMs - 100, 700)).toBeGreaterThan(1000);
+    await eventually(async () => Object.values(await cc.leftovers()).every((n) => n === 0), 10_000, 'nothing left');
+  });
+});
