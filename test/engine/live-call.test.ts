@@ -85,7 +85,7 @@ describe.each([
       expect(record.decisions[0]).toMatchObject({ open: true, action: 'enqueue' });
       expect(record.metrics.whisperMs).toBeGreaterThan(rendered!.durationMs - 100);
       expect(record.metrics.waitMs).toBeGreaterThanOrEqual(record.metrics.whisperMs);
-      await eventually(async () => Object.values(await cc.leftovers()).every((n) => n === 0), 10_000, 'no call, media, rtpengine call or dialog left');
+      await cc.settled();
     } finally {
       caller.close();
     }

@@ -107,6 +107,6 @@ describe('a recorded call', () => {
     expect(medianToneLevel(left, talkFrom, talkTo, 700)).toBeGreaterThan(1000);
     expect(medianToneLevel(right, talkFrom, talkTo, 1300)).toBeGreaterThan(1000);
     expect(medianToneLevel(left, spansL[1]!.to + 100, durationMs - 100, 700)).toBeGreaterThan(1000);
-    await eventually(async () => Object.values(await cc.leftovers()).every((n) => n === 0), 10_000, 'nothing left');
+    await cc.settled();
   });
 });

@@ -39,8 +39,15 @@ export interface ContactCenter {
   records(): CallRecord[];
   /** Resolves with the record of the call whose SIP Call-ID is `sipCallId`, once written. */
   recordOf(sipCallId: string, timeoutMs?: number): Promise<CallRecord>;
-  /** Live calls, rtpengine calls, timers: everything a finished call must have released. */
-  leftovers(): Promise<{ calls: number; media: number; rtpengine: number; dialogs: number }>;
+  /** Live calls, rtpengine calls, dialogs, transactions, timers: everything a finished call must have released. */
+  leftovers(): Promise<Record<string, number>>;
+  /**
+   * Resolves once no call, media, rtpengine call or dialog is left (bounded).
+   * With `transactions`, also no SIP transaction and no timer: a UDP INVITE
+   * client transaction that got a failure waits out Timer D (32 s, RFC 3261
+   * §17.1.1.2), so that check belongs once at the end of a file.
+   */
+  settled(options?: { timeoutMs?: number; transactions?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +63,8 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
   const config = merge(
     {
       node: { stateDir: '.', logLevel: 'silent', status: { enabled: false }, recordingsWorker: options.worker === true },
-      sipServer: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tcp', host: '127.0.0.1', port: 0 }], control: { port: 0 } },
+      // Short RFC 3261 timers: finished transactions are gone within a second or two (64·T1).
+      sipServer: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tcp', host: '127.0.0.1', port: 0 }], control: { port: 0 }, timers: { t1Ms: 25, t2Ms: 400, t4Ms: 500 } },
       media: { rtpengine: { embedded: { ...randomPortRange(), threads: 2 } } },
       redis: { keyPrefix: `t${randomBytes(5).toString('hex')}` },
       recordings: {
@@ -98,6 +106,19 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
       return [];
     }
   };
+  const leftovers = async (): Promise<Record<string, number>> => {
+    const status = (await sb.status()) as { sipServer?: { dialogs: number; serverTransactions: number; clientTransactions: number; timers: number; pendingAppRequests: number } };
+    const listed = sb.media !== undefined ? (await sb.media.instances[0]!.client.request('list', { limit: 10_000 })).calls : [];
+    const s = status.sipServer;
+    return {
+      calls: sb.engine.calls.size,
+      media: sb.media?.activeCalls ?? 0,
+      rtpengine: listed.length,
+      dialogs: s?.dialogs ?? 0,
+      transactions: (s?.serverTransactions ?? 0) + (s?.clientTransactions ?? 0) + (s?.pendingAppRequests ?? 0),
+      timers: s?.timers ?? 0,
+    };
+  };
   return {
     sb,
     dir,
@@ -109,10 +130,15 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
       await eventually(() => (found = records().find((r) => r.sipCallId === sipCallId)) !== undefined, timeoutMs, `the call record of ${sipCallId}`);
       return found!;
     },
-    async leftovers() {
-      const status = (await sb.status()) as { sipServer?: { dialogs?: number } };
-      const listed = sb.media !== undefined ? (await sb.media.instances[0]!.client.request('list', { limit: 10_000 })).calls : [];
-      return { calls: sb.engine.calls.size, media: sb.media?.activeCalls ?? 0, rtpengine: listed.length, dialogs: status.sipServer?.dialogs ?? 0 };
+    leftovers,
+    async settled(options = {}) {
+      const all = options.transactions === true;
+      let last: Record<string, number> = {};
+      const clear = async (): Promise<boolean> => {
+        last = await leftovers();
+        return Object.entries(last).every(([k, n]) => n === 0 || (!all && (k === 'transactions' || k === 'timers')));
+      };
+      await eventually(clear, options.timeoutMs ?? (all ? 45_000 : 15_000), () => `nothing left; still: ${JSON.stringify(last)}`);
     },
     async stop() {
       await sb.stop();

@@ -1,0 +1,126 @@
+/**
+ * Hang-ups at every step of an anchored call: the caller during ringback
+ * (CANCEL), the caller during the whisper, the agent during the whisper (the
+ * call goes back to the hunt), either side after the bridge, every agent
+ * busy. Each leaves no call, no media, no rtpengine call, no dialog, no
+ * transaction and no timer, and exactly one call record.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import { eventually } from '../support/harness.js';
+import { AgentPhone, CallerPhone } from '../support/phones.js';
+
+let cc: ContactCenter;
+let a1: AgentPhone;
+let a2: AgentPhone;
+let caller: CallerPhone;
+
+beforeAll(async () => {
+  a1 = await AgentPhone.create(1300);
+  a2 = await AgentPhone.create(1500);
+  caller = await CallerPhone.create(700);
+  cc = await startContactCenter({
+    engine: { ringTimeoutSeconds: 20 },
+    queues: [{ id: 'support', name: 'Support', numbers: ['1000'], agents: [a1.uri(), a2.uri()] }],
+  });
+});
+afterAll(async () => {
+  await cc?.stop();
+  for (const p of [a1, a2, caller]) p?.close();
+});
+
+function answeredAck(agent: AgentPhone, i: number): () => boolean {
+  return () => agent.calls[i]?.requests.includes('ACK') === true;
+}
+
+describe('hang-ups at every step leave nothing behind', () => {
+  it('the caller cancels while the agent rings: 487, the agent gets CANCEL', async () => {
+    a1.behaviour = 'ring';
+    const n = a1.calls.length;
+    const call = caller.dial(cc.udp, '1000');
+    await eventually(() => a1.calls.length > n, 10_000, 'the agent rings');
+    await call.waitStatus(183);
+    call.cancel();
+    expect(await call.waitFinal()).toBe(487);
+    await eventually(() => a1.calls[n]!.requests.includes('CANCEL'), 5000, 'CANCEL at the agent');
+    expect(a2.calls.length).toBe(0);
+    const record = await cc.recordOf(call.callId);
+    expect(record).toMatchObject({ endedBy: 'caller', endReason: 'caller cancelled' });
+    await cc.settled();
+  });
+
+  it('the caller cancels during the whisper: the agent leg gets BYE at once', async () => {
+    a1.behaviour = 'answer';
+    const n = a1.calls.length;
+    const call = caller.dial(cc.udp, '1000');
+    await eventually(answeredAck(a1, n), 10_000, 'the agent answered');
+    await eventually(() => cc.sb.engine.control.list().some((c) => c.sipCallId === call.callId && c.state === 'whisper'), 5000, 'the whisper');
+    call.cancel();
+    expect(await call.waitFinal()).toBe(487);
+    await eventually(() => a1.calls[n]!.requests.includes('BYE'), 5000, 'BYE at the agent');
+    const record = await cc.recordOf(call.callId);
+    expect(record.endedBy).toBe('caller');
+    expect(record.times.bridged).toBeNull();
+    await cc.settled();
+  });
+
+  it('the agent hangs up during the whisper: the next agent is called and bridged', async () => {
+    a1.behaviour = 'answer';
+    a2.behaviour = 'answer';
+    const n1 = a1.calls.length;
+    const n2 = a2.calls.length;
+    const call = caller.dial(cc.udp, '1000');
+    await eventually(answeredAck(a1, n1), 10_000, 'the first agent answered');
+    a1.hangUp(n1);
+    await eventually(answeredAck(a2, n2), 10_000, 'the second agent answered');
+    await call.waitStatus(200, 30_000);
+    call.hangUp();
+    await eventually(() => a2.calls[n2]!.requests.includes('BYE'), 5000, 'BYE at the second agent');
+    const record = await cc.recordOf(call.callId);
+    expect(record.agentsTried.map((a) => a.outcome)).toEqual(['left-during-whisper', 'answered']);
+    expect(record.agent).toBe(a2.uri());
+    await cc.settled();
+  });
+
+  it('the agent hangs up after the bridge: the caller gets BYE', async () => {
+    a1.behaviour = 'answer';
+    const n = a1.calls.length;
+    const call = caller.dial(cc.udp, '1000');
+    await call.waitStatus(200, 30_000);
+    a1.hangUp(n);
+    await call.waitRequest('BYE');
+    const record = await cc.recordOf(call.callId);
+    expect(record).toMatchObject({ endedBy: 'agent', agent: a1.uri() });
+    expect(record.metrics.talkMs).toBeGreaterThanOrEqual(0);
+    await cc.settled();
+  });
+
+  it('the caller hangs up after the bridge: the agent gets BYE', async () => {
+    const n = a1.calls.length;
+    const call = caller.dial(cc.udp, '1000');
+    await call.waitStatus(200, 30_000);
+    call.hangUp();
+    await eventually(() => a1.calls[n]!.requests.includes('BYE'), 5000, 'BYE at the agent');
+    expect((await cc.recordOf(call.callId)).endedBy).toBe('caller');
+    await cc.settled();
+  });
+
+  it('every agent busy: 480, both tried', async () => {
+    a1.behaviour = 'busy';
+    a2.behaviour = 'busy';
+    const call = caller.dial(cc.udp, '1000');
+    expect(await call.waitFinal()).toBe(480);
+    const record = await cc.recordOf(call.callId);
+    expect(record.agentsTried.map((a) => a.outcome)).toEqual(['busy', 'busy']);
+    await cc.settled();
+    a1.behaviour = 'answer';
+    a2.behaviour = 'answer';
+  });
+
+  it('wrote exactly one record per call, and no transaction or timer is left once RFC 3261 timers ran out', async () => {
+    const ids = cc.records().map((r) => r.sipCallId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(caller.calls.length);
+    await cc.settled({ transactions: true });
+  }, 60_000);
+});
