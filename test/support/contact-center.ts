@@ -13,7 +13,7 @@ import { configChecks } from '../../src/app/config-checks.js';
 import { startSwitchboard, type RunningSwitchboard } from '../../src/app/switchboard.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { CallRecord } from '../../src/engine/call-record.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { eventually } from './harness.js';
 import { randomPortRange } from './rtp/rtpengine-harness.js';
 
@@ -82,7 +82,10 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
   writeFileSync(file, JSON.stringify(config, null, 1));
   let sb: RunningSwitchboard;
   try {
-    sb = await startSwitchboard(loadConfigFile(file, { checks: configChecks }), silentLogger(), {
+    // SB_TEST_LOG=debug (or info) shows the engine's log lines on stderr while debugging a test.
+    const level = process.env.SB_TEST_LOG;
+    const logger = level !== undefined ? createLogger({ level, name: 'test-engine', destination: process.stderr }) : silentLogger();
+    sb = await startSwitchboard(loadConfigFile(file, { checks: configChecks }), logger, {
       configFile: file,
       baseDir: dir,
       media: options.media !== false,

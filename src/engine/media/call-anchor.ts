@@ -14,7 +14,7 @@
  * behind an anchoring SBC) the SDP passes through unchanged and the audio
  * features are unavailable (`anchored` is false).
  */
-import type { CallMedia, RenderedPrompt } from '../../media/index.js';
+import { RtpengineError, type CallMedia, type RenderedPrompt } from '../../media/index.js';
 import { failure, sipFailureOf } from '../sip-errors.js';
 
 export const CALLER = 'caller';
@@ -160,8 +160,15 @@ export class CallAnchor {
     await this.need('a prompt').playToEnd(label, prompt, { signal });
   }
 
+  /** Stops what plays to `label`; nothing playing (any more) is not an error. */
   async stopPlayback(label: string): Promise<void> {
-    if (this.media !== undefined && !this.media.released) await this.media.stopPlayback(label);
+    if (this.media === undefined || this.media.released) return;
+    try {
+      await this.media.stopPlayback(label);
+    } catch (e) {
+      // rtpengine: "Not currently playing media" once a prompt has run out by itself.
+      if (!(e instanceof RtpengineError)) throw e;
+    }
   }
 
   /** The bridge: the parties hear each other. */

@@ -309,8 +309,12 @@ function challengeValues(res: SrfResponse): string[] {
   return res.get(header).split(/,\s*(?=digest\s)/i);
 }
 
-/** Attempts per dial: the first, the authenticated retry, and one more for a stale nonce (RFC 7616 §3.3). */
-const MAX_AUTH_ATTEMPTS = 3;
+/**
+ * Attempts per dial: the first, one per challenger (an outbound proxy's 407 and the gateway's 401,
+ * RFC 3261 §22.3: credentials for each realm are kept on the requests that follow), and one more
+ * for a stale nonce (RFC 7616 §3.3).
+ */
+const MAX_AUTH_ATTEMPTS = 4;
 
 export class SrfSipPort implements SipPort {
   constructor(private readonly srf: Srf) {}
@@ -323,22 +327,21 @@ export class SrfSipPort implements SipPort {
   async dial(o: DialOptions): Promise<DialResult> {
     let headers = o.headers;
     let result: DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } } = { kind: 'failed', status: 500, reason: 'not attempted' };
+    const answered = new Set<string>();
     for (let attempt = 1; attempt <= MAX_AUTH_ATTEMPTS; attempt++) {
       result = await this.dialOnce({ ...o, ...(headers !== undefined ? { headers } : {}) });
       const ch = result.kind === 'failed' ? result.challenge : undefined;
       if (ch === undefined || o.auth === undefined || o.signal.aborted) break;
       const challenge = chooseChallenge(challengeValues(ch.res));
-      if (challenge === undefined || (attempt > 1 && !challenge.stale)) break;
+      const field = ch.res.status === 407 ? 'Proxy-Authorization' : 'Authorization';
+      // A realm that challenges again after our answer refused it, unless its nonce was only stale.
+      if (challenge === undefined || (answered.has(`${field} ${challenge.realm}`) && !challenge.stale)) break;
+      answered.add(`${field} ${challenge.realm}`);
       const cseq = Number(/^\s*(\d+)/.exec(ch.req.get('CSeq'))?.[1] ?? '1');
       const authorization = digestAuthorization(challenge, { method: 'INVITE', uri: ch.req.uri, username: o.auth.username, password: o.auth.password });
-      // The retry is the same request with credentials: same Call-ID and From tag, CSeq one higher (RFC 3261 §22.2).
-      headers = {
-        ...o.headers,
-        'From': ch.req.get('From'),
-        'Call-ID': ch.req.get('Call-ID'),
-        'CSeq': `${cseq + 1} INVITE`,
-        [ch.res.status === 407 ? 'Proxy-Authorization' : 'Authorization']: authorization,
-      };
+      // The retry is the same request with credentials: same Call-ID and From tag, CSeq one higher (RFC 3261 §22.2),
+      // keeping the credentials already given to another challenger.
+      headers = { ...headers, 'From': ch.req.get('From'), 'Call-ID': ch.req.get('Call-ID'), 'CSeq': `${cseq + 1} INVITE`, [field]: authorization };
     }
     if (result.kind === 'failed' && result.challenge !== undefined) return { kind: 'failed', status: result.status, reason: result.reason };
     return result;

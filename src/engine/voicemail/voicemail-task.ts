@@ -97,6 +97,8 @@ export class VoicemailTask implements Task<void> {
     session.deflection = { action: 'voicemail', target: this.target.queue };
     if (!anchor.anchored || services.prompts === undefined || anchor.media === undefined) throw failure('NO_MEDIA_PLANE', 'voicemail needs the media plane');
     const leg = await new AnswerCallerTask().run(ctx, signal);
+    // Nobody else is on the call; a blocked call would also silence the meter's subscription (measured).
+    await anchor.unblock();
     const keys = new DigitCollector(anchor.media, CALLER, leg);
     session.own('voicemail keys', () => keys.close());
     const greeting = await this.prompt(ctx, this.target.greeting, 'greeting');

@@ -156,3 +156,30 @@ export function readWav(file: string): WavAudio {
   }
   throw new Error(`${file}: no data chunk`);
 }
+
+/**
+ * Splits received packets into runs: same SSRC, and no pause longer than
+ * `gapMs` between arrivals. Prompts played one after another by rtpengine may
+ * share an SSRC; the pause between two plays separates them.
+ */
+export function runsOf<P extends RtpPacket & { readonly arrivalMs: number }>(packets: readonly P[], gapMs = 45): P[][] {
+  const runs: P[][] = [];
+  const open = new Map<number, P[]>();
+  for (const p of packets) {
+    const run = open.get(p.ssrc);
+    const last = run?.[run.length - 1];
+    if (run !== undefined && last !== undefined && p.arrivalMs - last.arrivalMs <= gapMs) run.push(p);
+    else {
+      const fresh = [p];
+      runs.push(fresh);
+      open.set(p.ssrc, fresh);
+    }
+  }
+  return runs;
+}
+
+/** How many runs of `packets` begin with `reference` (normalised correlation above `threshold`). */
+export function timesHeard(packets: readonly (RtpPacket & { readonly arrivalMs: number })[], reference: Int16Array, threshold = 0.8): number {
+  const head = reference.subarray(0, Math.min(reference.length, 4000));
+  return runsOf(packets).filter((run) => run.length * 160 >= head.length && bestCorrelation(streamPcm(run), head, 800).correlation > threshold).length;
+}

@@ -1,0 +1,212 @@
+/**
+ * After-hours deflections end to end, with real audio where there is audio:
+ * the message (heard, then BYE), voicemail with and without a caller number
+ * (the callback number keyed in as RFC 4733 events or SIP INFO, re-prompted
+ * when too short, delivered to the CRM as a voicemail), deflection to another
+ * queue, and to a phone number through an outbound trunk whose SIPp gateway
+ * challenges with 407 or 401 and echoes the caller's audio.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goertzel } from '../../src/audio/analysis.js';
+import type { RenderedPrompt } from '../../src/media/index.js';
+import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import { eventually } from '../support/harness.js';
+import { AgentPhone, CallerPhone } from '../support/phones.js';
+import { readWav, streamPcm, timesHeard } from '../support/rtp/audio-check.js';
+import { describeRun, freePort, runSipp } from '../support/sipp.js';
+
+let cc: ContactCenter;
+let agent: AgentPhone;
+let gatewayPort: number;
+
+const closed = { emergency: { force: 'closed' } };
+
+beforeAll(async () => {
+  agent = await AgentPhone.create(1300);
+  gatewayPort = await freePort();
+  cc = await startContactCenter(
+    {
+      engine: { voicemail: { maxSeconds: 10, silenceSeconds: 2, digitTimeoutSeconds: 3, attempts: 2, callbackDigits: { min: 7, max: 12 } } },
+      media: { whisper: { countdown: false } },
+      deflection: {
+        calls: { enabled: true, ivr: { option: 'message' } },
+        messages: {
+          afterHours: { en: { text: 'We are closed now.' } },
+          voicemailAskNumber: { en: { text: 'Key in your number.' } },
+          voicemailGreeting: { en: { text: 'Leave a message.' } },
+        },
+      },
+      trunks: { outbound: [{ id: 'carrier', host: '127.0.0.1', port: gatewayPort, username: 'switchboard', password: 's3cret' }] },
+      queues: [
+        { id: 'support', name: 'Support', numbers: ['1000'], agents: [agent.uri()] },
+        { id: 'after-hours', name: 'After hours', numbers: ['2000'], ...closed, deflection: { ivr: { option: 'message' } } },
+        { id: 'voicemail', name: 'Voicemail', numbers: ['3000'], agents: [agent.uri()], ...closed, deflection: { ivr: { option: 'voicemail' } } },
+        { id: 'overflow', name: 'Overflow', numbers: ['4000'], ...closed, deflection: { ivr: { option: 'queue', queue: 'support' } } },
+        { id: 'forward', name: 'Forward', numbers: ['5000'], ...closed, deflection: { ivr: { option: 'phoneNumber', phoneNumber: '+15550199' } } },
+      ],
+    },
+    { worker: true },
+  );
+});
+afterAll(async () => {
+  await cc?.stop();
+  agent?.close();
+});
+
+/** How many times `phone` heard `prompt` (runs of received audio that begin with it). */
+function streamsWith(phone: CallerPhone, prompt: RenderedPrompt): number {
+  return timesHeard(phone.rtp.received, readWav(prompt.path).samples);
+}
+
+async function delivered(recordingId: string): Promise<{ wav: string; meta: { metadata: { kind: string; details: Record<string, unknown> } } }> {
+  const dir = join(cc.dir, 'crm', recordingId);
+  await eventually(() => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.wav.json')), 60_000, 'the voicemail delivered to the CRM');
+  const name = readdirSync(dir).find((f) => f.endsWith('.wav'))!;
+  return { wav: join(dir, name), meta: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as never };
+}
+
+describe('after-hours deflections', () => {
+  it('message: the caller is answered, hears the message, then gets BYE', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '2000');
+      await call.waitStatus(200);
+      await call.waitRequest('BYE', 20_000);
+      const message = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.afterHours.en');
+      expect(streamsWith(caller, message)).toBe(1);
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ deflection: { action: 'message' }, endedBy: 'engine', endReason: 'after-hours message played' });
+      expect(record.decisions[0]).toMatchObject({ open: false, action: 'message', reason: 'emergency' });
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('voicemail from a caller with a number: greeting, message until silence, delivered to the CRM with its metadata', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '3000', { fromUser: '+15551230000' });
+      await call.waitStatus(200);
+      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
+      // The caller speaks (its tone) for longer than the silence limit (2 s): the recording goes on.
+      const sent = caller.tone!.sent.length;
+      await eventually(() => caller.tone!.sent.length > sent + 175, 20_000, '3.5 s of the caller speaking');
+      expect(call.requests).not.toContain('BYE');
+      // Then it falls silent: the engine hangs up.
+      caller.tone!.stop();
+      await call.waitRequest('BYE', 30_000);
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ deflection: { action: 'voicemail', target: 'voicemail' }, facts: { callbackNumber: '+15551230000' } });
+      expect(record.endReason).toBe('voicemail recorded (silence)');
+      const { wav, meta } = await delivered(record.recordings[0]!);
+      expect(meta.metadata.kind).toBe('voicemail');
+      expect(meta.metadata.details).toMatchObject({ queue: 'voicemail', callbackNumber: '+15551230000', language: 'en' });
+      const audio = readWav(wav);
+      const left = audio.channels === 2 ? audio.samples.filter((_, i) => i % 2 === 0) : audio.samples;
+      expect(goertzel(left, 700)).toBeGreaterThan(1000);
+      // The queue's agents are told (the queue has no next opening: at once).
+      await eventually(() => existsSync(join(cc.dir, 'voicemail', 'notices.jsonl')) && readFileSync(join(cc.dir, 'voicemail', 'notices.jsonl'), 'utf8').includes(record.recordings[0]!), 10_000, 'the voicemail notice');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('voicemail from a withheld number: the callback number keyed in as RFC 4733 events, # ends the message', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous', extra: ['Privacy: id'] });
+      await call.waitStatus(200);
+      const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
+      await eventually(() => streamsWith(caller, ask) >= 1, 15_000, 'the caller is asked for a number');
+      for (const d of '5551234567#') await caller.rtp.sendDigit(d);
+      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
+      await caller.rtp.sendDigit('#');
+      await call.waitRequest('BYE', 10_000);
+      const record = await cc.recordOf(call.callId);
+      expect(record.facts.callbackNumber).toBe('5551234567');
+      expect(record.endReason).toBe('voicemail recorded (caller pressed #)');
+      const { meta } = await delivered(record.recordings[0]!);
+      expect(meta.metadata.details).toMatchObject({ callbackNumber: '5551234567', caller: null });
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('voicemail from a withheld number keying a too-short number over SIP INFO: asked again, then the voicemail goes on without one', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous' });
+      await call.waitStatus(200);
+      const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await eventually(() => streamsWith(caller, ask) >= attempt, 20_000, `ask number #${attempt}`);
+        for (const d of '12#') call.info(d);
+      }
+      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'recording without a number');
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record.facts.callbackNumber).toBeUndefined();
+      expect(record.caller.withheld).toBe(true);
+      expect(record.caller.contact).toMatch(/^Phone User - \d\d\/\d\d \d\d:\d\d$/);
+      const { meta } = await delivered(record.recordings[0]!);
+      expect(meta.metadata.details).toMatchObject({ callbackNumber: null });
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('queue: a closed queue sends the call to the open one, whose whisper and agent take it', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const n = agent.calls.length;
+      const call = caller.dial(cc.udp, '4000');
+      await call.waitStatus(200, 30_000);
+      expect(agent.calls.length).toBe(n + 1);
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record.queuePath).toEqual(['overflow', 'support']);
+      expect(record.decisions.map((d) => [d.queue, d.open, d.action])).toEqual([
+        ['overflow', false, 'queue'],
+        ['support', true, 'enqueue'],
+      ]);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it.each(['udp', 'tcp'] as const)('phone number (caller over %s): the carrier challenges with 407 then 401; both are answered and the caller hears the far end', async (transport) => {
+    const gateway = runSipp({
+      scenario: 'uas-gateway-auth.xml',
+      port: gatewayPort,
+      transport: 'udp',
+      calls: 1,
+      timeoutSec: 40,
+      extra: ['-key', 'user', 'switchboard', '-key', 'pass', 's3cret', '-rtp_echo', '-mp', String(await freePort())],
+    });
+    const caller = await CallerPhone.create(700, transport);
+    try {
+      const call = caller.dial(transport === 'udp' ? cc.udp : cc.tcp, '5000', { fromUser: '+15551230000' });
+      await call.waitStatus(200, 20_000);
+      const at = caller.rtp.received.length;
+      await eventually(() => caller.rtp.received.length > at + 50, 10_000, 'audio from the gateway');
+      // SIPp echoes what it receives: the caller hears its own tone back through rtpengine.
+      expect(goertzel(streamPcm(caller.rtp.received.slice(at)), 700)).toBeGreaterThan(1000);
+      call.hangUp();
+      const result = await gateway.done;
+      expect(result.stats.successful, describeRun(result)).toBe(1);
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ deflection: { action: 'phoneNumber', target: '+15550199' }, facts: { trunk: 'carrier' } });
+      await cc.settled();
+    } finally {
+      gateway.kill();
+      caller.close();
+    }
+  });
+});
