@@ -128,8 +128,8 @@ export type DialResult =
   | {
       readonly kind: 'offered';
       readonly offer: string;
-      complete(answer: string): Promise<SipLeg>;
-      abandon(): Promise<void>;
+      readonly complete: (answer: string) => Promise<SipLeg>;
+      readonly abandon: () => Promise<void>;
     }
   | { readonly kind: 'failed'; readonly status: number; readonly reason: string };
 

@@ -9,7 +9,7 @@
  * never handled by drachtio-srf's defaults; offers that arrive before the
  * owner registered a handler wait for it.
  */
-import Srf from 'drachtio-srf';
+import type Srf from 'drachtio-srf';
 import { chooseChallenge, digestAuthorization } from './digest-auth.js';
 import {
   SipFailure,
@@ -32,14 +32,14 @@ type SrfDialog = Srf.Dialog;
 /** drachtio-srf rejects createUAC/createUAS with a SipError carrying the final status. */
 export function sipStatusOf(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null && 'status' in err) {
-    const s = (err as { status: unknown }).status;
+    const s = (err).status;
     if (typeof s === 'number') return s;
   }
   return undefined;
 }
 
 function reasonOf(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'reason' in err && typeof (err as { reason: unknown }).reason === 'string') return (err as { reason: string }).reason;
+  if (typeof err === 'object' && err !== null && 'reason' in err && typeof (err).reason === 'string') return (err as { reason: string }).reason;
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -377,7 +377,8 @@ export class SrfSipPort implements SipPort {
     try {
       const result = await new Promise<unknown>((resolve, reject) => {
         this.srf.createUAC(o.target, options, progress, (err: unknown, dialog: SrfDialog) => {
-          if (err !== null && err !== undefined) reject(err);
+          // drachtio-srf's SipError is an Error carrying the final status (and the challenge response).
+          if (err !== null && err !== undefined) reject(err as Error);
           // In the same turn as the 200: the leg's listeners exist before any of its requests is handled.
           else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog));
         });

@@ -20,8 +20,8 @@ export type CalleeAnswer =
       readonly kind: 'offered';
       readonly attempt: AgentAttempt;
       readonly offer: string;
-      complete(answer: string): Promise<SipLeg>;
-      abandon(): Promise<void>;
+      readonly complete: (answer: string) => Promise<SipLeg>;
+      readonly abandon: () => Promise<void>;
     };
 
 export interface ConnectedCallee {
