@@ -376,9 +376,9 @@ export class SrfSipPort implements SipPort {
     };
     try {
       const result = await new Promise<unknown>((resolve, reject) => {
-        this.srf.createUAC(o.target, options, progress, (err: unknown, dialog: SrfDialog) => {
-          // drachtio-srf's SipError is an Error carrying the final status (and the challenge response).
-          if (err !== null && err !== undefined) reject(err as Error);
+        // drachtio-srf's SipError is an Error carrying the final status (and the challenge response).
+        this.srf.createUAC(o.target, options, progress, (err: Error | null | undefined, dialog: SrfDialog) => {
+          if (err !== null && err !== undefined) reject(err);
           // In the same turn as the 200: the leg's listeners exist before any of its requests is handled.
           else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog));
         });
