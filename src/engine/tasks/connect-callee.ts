@@ -11,7 +11,6 @@ import type { CallContext } from '../flows/call-context.js';
 import type { AgentAttempt } from '../session/call-session.js';
 import type { SipLeg } from '../signaling/sip-port.js';
 import { adoptCallerLeg } from './answer-caller-task.js';
-import { RingCallerTask } from './ring-caller-task.js';
 
 export type CalleeAnswer =
   | { readonly kind: 'answered'; readonly attempt: AgentAttempt; readonly leg: SipLeg }
@@ -58,8 +57,9 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     }
     ctx.callerSdp = callerAnswer;
     forAgent = await anchor.callerAnswer(callerAnswer);
-    // The caller is answered now: it hears ringback over its leg until the bridge.
-    await new RingCallerTask().run(ctx);
+    // No ringback over this leg during the whisper: on Debian's rtpengine 10.5, a prompt played to the
+    // party that answered (here the caller) left the call forwarding nothing after the bridge in most
+    // runs (docs/media.md, "Delayed offer"). The caller hears silence for the whisper's few seconds.
   } else {
     forAgent = await anchor.reconnectAgent(answer.offer, ctx.callerSdp ?? '');
   }
