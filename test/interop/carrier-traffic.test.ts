@@ -221,13 +221,26 @@ describe('carrier and proxy traffic through the engine', () => {
     await node.idle();
   });
 
-  it('Require: 100rel (not supported here) gets 420 with Unsupported: 100rel, and no agent is called', async () => {
+  it('Require: 100rel: the ringing goes to the caller reliably (RSeq), the caller PRACKs it, and the call connects', async () => {
     caller = await SipPeer.create('udp');
-    const invites = agent.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE');
-    await caller.send(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, body: sdp(4012), extra: ['Require: 100rel', 'Supported: timer'] }), engine());
-    const bad = await caller.waitResponse(420, 'INVITE');
-    expect(bad.message.headers.entries('unsupported')).toEqual(['100rel']);
-    expect(agent.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE')).toBe(invites);
+    const callId = uniq('rel');
+    const fromTag = uniq('f');
+    const to = `<sip:5000@127.0.0.1:${node.udpPort}>`;
+    await caller.send(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, callId, fromTag, body: sdp(4012), extra: ['Require: 100rel', 'Supported: timer'] }), engine());
+    const ringing = await caller.waitResponse(180, 'INVITE');
+    expect(ringing.message.headers.entries('require')).toContain('100rel');
+    const rseq = ringing.message.headers.get('rseq') ?? '';
+    expect(rseq).toMatch(/^\d+$/);
+    const target = /<([^>]+)>/.exec(ringing.message.headers.get('contact') ?? '')?.[1] ?? '';
+    const toTag = ringing.info.toTag!;
+    await caller.send(request({ method: 'PRACK', uri: target, peer: caller, callId, fromTag, toTag, cseq: 2, to, extra: [`RAck: ${rseq} 1 INVITE`] }), engine());
+    await caller.waitResponse(200, 'PRACK');
+    const ok = await caller.waitResponse(200, 'INVITE');
+    expect(ok.info.toTag).toBe(toTag);
+    await caller.send(request({ method: 'ACK', uri: target, peer: caller, callId, fromTag, toTag, to }), engine());
+    await caller.send(request({ method: 'BYE', uri: target, peer: caller, callId, fromTag, toTag, cseq: 3, to }), engine());
+    await caller.waitResponse(200, 'BYE');
+    await node.idle();
   });
 
   it('a delayed offer (INVITE without SDP): the agent’s offer reaches the caller and the caller’s answer in the ACK reaches the agent', async () => {

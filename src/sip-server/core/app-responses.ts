@@ -123,7 +123,7 @@ export class AppResponses {
     let dialogId = entry.dialog?.id ?? '';
     if (early !== undefined) {
       if (localBody !== undefined) early.d.localBody = localBody;
-      this.reliable.sent(early.d, entry, early.rseq, bytes, app.body.length > 0);
+      this.reliable.sent(early.d, entry, early.rseq, bytes);
       dialogId = early.d.id;
     }
     if (status >= 200 && method === 'INVITE') this.reliable.finalSent(entry.early);

@@ -147,7 +147,6 @@ export interface UnackedProvisional {
   readonly cseq: number;
   readonly bytes: Buffer;
   readonly dest: Destination;
-  readonly hasBody: boolean;
   /** The INVITE's server txn id. */
   readonly txnId: string;
   interval: number;

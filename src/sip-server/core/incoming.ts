@@ -185,9 +185,17 @@ export class IncomingRequests {
     }
     d.remoteCSeq = info.cseq;
     // RFC 3262 §3: a PRACK must name the reliable 1xx waiting for it.
-    if (method === 'PRACK' && !this.reliable.onPrack(d, request)) {
-      core.respond(entry, 481);
-      return;
+    if (method === 'PRACK') {
+      if (!this.reliable.onPrack(d, request)) {
+        core.respond(entry, 481);
+        return;
+      }
+      // After the INVITE's final response the app has a Dialog, which cannot take a PRACK: answer here.
+      if (core.state.serverByTxnId.get(d.inviteTxnId ?? '')?.awaitingApp !== true) {
+        core.respond(entry, 200);
+        this.reliable.flush(d);
+        return;
+      }
     }
     const owner = d.owner;
     if (method === 'INVITE') {
@@ -213,5 +221,7 @@ export class IncomingRequests {
     core.awaitApp(entry, owner);
     const { text, bytes } = this.text(request);
     owner.send(networkSipFrame(text, bytes, flow, entry.txnId, d.id));
+    // The app hears the PRACK before the responses that waited for it (a 2xx makes its Dialog).
+    if (method === 'PRACK') this.reliable.flush(d);
   }
 }

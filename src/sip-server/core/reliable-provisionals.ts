@@ -10,10 +10,13 @@
  * - over UDP it is re-sent at T1, doubling up to T2, until the PRACK; after
  *   64·T1 without one the INVITE is rejected with 500 and the app told as if
  *   the caller had cancelled (drachtio-srf emits `cancel`);
- * - one reliable 1xx at a time: the next, and a 2xx following one that
- *   carried a session description, wait for the PRACK (§3, RFC 3264);
+ * - one reliable 1xx at a time: the next waits for the PRACK (§3), and so
+ *   does a 2xx. §3 requires that only after a 1xx with SDP and allows it
+ *   always; we always wait because drachtio-srf turns the call into a Dialog
+ *   at the 2xx, and a Dialog answers a PRACK arriving after it with 501;
  * - a PRACK whose RAck matches nothing unacknowledged gets 481; a matching
- *   one is passed to the app (drachtio-srf answers it 200).
+ *   one is passed to the app (drachtio-srf answers it 200), or answered 200
+ *   here when the INVITE has its final response already.
  */
 import { headerKey } from '../message/header-names.js';
 import { serialize, type HeaderField, type SipRequest } from '../message/sip-message.js';
@@ -63,11 +66,10 @@ export class ReliableProvisionals {
     return { rseq, add };
   }
 
-  /** A response must wait for the PRACK: another reliable 1xx, or a 2xx behind a 1xx that carried SDP. */
+  /** A response must wait for the PRACK: another reliable 1xx, or a 2xx. */
   mustWait(d: Dialog | undefined, reliable: boolean, status: number): boolean {
-    const u = d?.reliable?.unacked;
-    if (u === undefined) return false;
-    return reliable || (status >= 200 && status < 300 && u.hasBody);
+    if (d?.reliable?.unacked === undefined) return false;
+    return reliable || (status >= 200 && status < 300);
   }
 
   enqueue(d: Dialog, item: { send(): void; abandon(): void }): void {
@@ -75,10 +77,10 @@ export class ReliableProvisionals {
   }
 
   /** A reliable 1xx went out: re-send it until the PRACK, give up at 64·T1. */
-  sent(d: Dialog, entry: ServerEntry, rseq: number, bytes: Buffer, hasBody: boolean): void {
+  sent(d: Dialog, entry: ServerEntry, rseq: number, bytes: Buffer): void {
     const core = this.core;
     const dest: Destination = entry.tx.responseDest;
-    const u: UnackedProvisional = { rseq, cseq: entry.info.cseq, bytes, dest, hasBody, txnId: entry.txnId, interval: core.ctx.t1, retransmit: undefined, giveUp: undefined };
+    const u: UnackedProvisional = { rseq, cseq: entry.info.cseq, bytes, dest, txnId: entry.txnId, interval: core.ctx.t1, retransmit: undefined, giveUp: undefined };
     d.reliable!.unacked = u;
     const tick = (): void => {
       if (d.reliable?.unacked !== u) return;
@@ -125,8 +127,12 @@ export class ReliableProvisionals {
     u.retransmit?.cancel();
     u.giveUp?.cancel();
     r.unacked = undefined;
-    // What waited for this PRACK goes now, in order, until the next reliable 1xx waits again.
-    while (r.unacked === undefined && r.queue.length > 0) r.queue.shift()!.send();
     return true;
+  }
+
+  /** What waited for the PRACK goes now, in order, until the next reliable 1xx waits again. */
+  flush(d: Dialog): void {
+    const r = d.reliable;
+    while (r !== undefined && r.unacked === undefined && r.queue.length > 0) r.queue.shift()!.send();
   }
 }
