@@ -79,9 +79,10 @@ export function decideAsUas(request: SipHeaders, defaultSeconds: number, current
   const se = parseSessionExpires(request);
   const min = parseMinSE(request);
   const peerMinSE = typeof min === 'number' ? min : 0;
-  const supports = hasOptionTag(request, 'supported', 'timer') || hasOptionTag(request, 'require', 'timer');
-  const seconds = se !== undefined && se !== 'malformed' ? se.seconds : Math.max(defaultSeconds, peerMinSE);
   const named = se !== undefined && se !== 'malformed' ? se.refresher : undefined;
+  // A UAC naming a refresher knows the extension even when it forgot Supported: timer (§7.1 asks for both).
+  const supports = named !== undefined || hasOptionTag(request, 'supported', 'timer') || hasOptionTag(request, 'require', 'timer');
+  const seconds = se !== undefined && se !== 'malformed' ? se.seconds : Math.max(defaultSeconds, peerMinSE);
   const refresher = !supports ? 'uas' : (named ?? current ?? 'uac');
   return { seconds, refresher, peerMinSE };
 }
