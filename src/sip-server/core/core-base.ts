@@ -140,6 +140,7 @@ export class CoreBase {
       appTimer: undefined,
       countedPending: false,
       early: undefined,
+      afterFinal: undefined,
     };
     this.state.serverByKey.set(key, entry);
     return entry;
@@ -176,6 +177,9 @@ export class CoreBase {
     if (entry.dialog?.pendingIncomingInvite === entry.txnId) entry.dialog.pendingIncomingInvite = undefined;
     // An early dialog (reliable provisional, RFC 3262) ends with a failure response to its INVITE.
     if (entry.early !== undefined && entry.early.state === 'early' && entry.tx.lastStatus >= 300) this.state.removeDialog(entry.early);
+    const after = entry.afterFinal;
+    entry.afterFinal = undefined;
+    after?.();
   }
 
   /** Gives a request to an app: it now owes a final response within the app timeout. */

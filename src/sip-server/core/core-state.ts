@@ -35,6 +35,8 @@ export interface ServerEntry {
   countedPending: boolean;
   /** UAS: the early dialog a reliable provisional response created (RFC 3262 §3), confirmed by the 2xx. */
   early: Dialog | undefined;
+  /** Runs once the app's part is over (a PRACK's answer releases the responses that waited for it). */
+  afterFinal: (() => void) | undefined;
 }
 
 /** A request the app asked us to send and the client transaction carrying it. */

@@ -221,7 +221,8 @@ export class IncomingRequests {
     core.awaitApp(entry, owner);
     const { text, bytes } = this.text(request);
     owner.send(networkSipFrame(text, bytes, flow, entry.txnId, d.id));
-    // The app hears the PRACK before the responses that waited for it (a 2xx makes its Dialog).
-    if (method === 'PRACK') this.reliable.flush(d);
+    // What waited for the PRACK goes once the app has answered it: the caller sees 200 (PRACK)
+    // before 200 (INVITE), and the app's Dialog, made by that 2xx, never meets the PRACK.
+    if (method === 'PRACK') entry.afterFinal = () => this.reliable.flush(d);
   }
 }

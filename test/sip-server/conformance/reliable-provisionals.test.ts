@@ -94,6 +94,9 @@ describe('RFC 3262 as UAS', () => {
     const ok = await sip.waitResponse(200, 'INVITE');
     expect(ok.info.toTag).toBe(first.info.toTag);
     expect(seen.pracks).toEqual([`${rseq} 1 INVITE`]);
+    // The app answered the PRACK before its held 200 went out.
+    const at = (method: string): number => sip.received.findIndex((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === method);
+    expect(at('PRACK')).toBeLessThan(at('INVITE'));
     const after = sip.count(is183);
     expect(await sip.quiet(is183, 10 * T1)).toEqual([]);
     expect(sip.count(is183)).toBe(after);

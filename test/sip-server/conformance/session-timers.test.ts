@@ -8,6 +8,7 @@
  * Short intervals (2–4 s) stand in for the real ones; nothing checks how
  * long anything took, only what happened.
  */
+import type { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { connectApp, disconnectApp, eventually, sleep, startServer, type Harness } from '../../support/harness.js';
@@ -42,11 +43,16 @@ async function answeringApp(): Promise<{ ended: string[]; invites: number[] }> {
   const srf = await connectApp(h, (s: Srf) => {
     s.invite((req, res) => {
       invites.push(1);
-      void s.createUAS(req, res, { localSdp: APP_SDP }).then((d) => d.on('destroy', (_m: unknown, reason: string) => ended.push(reason)));
+      void s.createUAS(req, res, { localSdp: APP_SDP }).then((d) => onDestroy(d, (reason) => ended.push(reason)));
     });
   });
   closers.push(() => disconnectApp(srf));
   return { ended, invites };
+}
+
+/** drachtio-srf's Dialog emits `destroy(msg, reason)`; its typings give the listener only `msg`. */
+function onDestroy(d: object, fn: (reason: string) => void): void {
+  (d as EventEmitter).on('destroy', (_msg: unknown, reason: string) => fn(reason));
 }
 
 interface Call {
@@ -205,7 +211,7 @@ describe('RFC 4028 as UAC', () => {
     const dialog = await pending;
     await far.waitRequest('ACK');
     const ended: string[] = [];
-    dialog.on('destroy', (_m: unknown, reason: string) => ended.push(reason));
+    onDestroy(dialog, (reason) => ended.push(reason));
     const refresh = await far.waitRequest('UPDATE', (MIN + 1) * 1000 + 3000);
     expect(refresh.message.headers.get('session-expires')).toBe(`${MIN + 1};refresher=uac`);
     expect(refresh.info.fromTag).toBe(first.info.fromTag);
@@ -235,7 +241,7 @@ describe('RFC 4028 as UAC', () => {
     await far.send(respond(inv, 200, 'OK', { toTag: uniq('ft'), contact: `<sip:callee@127.0.0.1:${far.port}>`, body: sdp(7000), extra: [`Session-Expires: ${MIN};refresher=uas`] }), toServer());
     const dialog = await pending;
     const ended: string[] = [];
-    dialog.on('destroy', (_m: unknown, reason: string) => ended.push(reason));
+    onDestroy(dialog, (reason) => ended.push(reason));
     const bye = await far.waitRequest('BYE', MIN * 1000 + 3000);
     expect(bye.message.headers.get('reason')).toContain('session timer expired');
     await eventually(() => ended.length === 1, 3000, 'the Dialog to be destroyed');
