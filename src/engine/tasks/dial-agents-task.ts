@@ -38,6 +38,25 @@ function callerIdentity(req: SrfRequest): { callingNumber?: string; callingName?
   return { callingNumber: number, ...(name !== undefined && name !== '' ? { callingName: name } : {}) };
 }
 
+/**
+ * RFC 3262 across the B2BUA, the one place the engine deals with it: when
+ * the caller offered 100rel, the agent leg offers it too (drachtio-srf PRACKs
+ * an agent's reliable 1xx by itself), and an agent's reliable 18x goes on to
+ * the caller with `Require: 100rel` (the SIP server adds RSeq, re-sends it
+ * until the caller's PRACK, and holds our 200 until then). Early media (SDP
+ * in the 183) goes with it either way.
+ */
+export function reliableRelay(req: SrfRequest): { agentHeaders: Record<string, string>; provisional(p: SrfResponse): { headers?: Record<string, string>; body?: string } } {
+  const offered = /(^|[\s,])100rel($|[\s,])/i.test(`${req.get('Supported') ?? ''},${req.get('Require') ?? ''}`);
+  return {
+    agentHeaders: offered ? { Supported: '100rel' } : {},
+    provisional: (p) => ({
+      ...(p.status === 183 && p.body ? { body: p.body } : {}),
+      ...(offered && p.has('RSeq') ? { headers: { Require: '100rel' } } : {}),
+    }),
+  };
+}
+
 export class DialAgentsTask {
   private cancelled = false;
   private ringing: SrfRequest | undefined;
@@ -98,7 +117,8 @@ export class DialAgentsTask {
     // The agent sees who is calling: drachtio-srf writes the caller's number and name into From
     // (and, unless told otherwise, into Contact too: a Contact with a display name trips up simple
     // UAs such as SIPp's [next_url], so ours is a bare URI the SIP server completes).
-    const headers = { Contact: '<sip:localhost>', ...this.options.headers };
+    const relay = reliableRelay(req);
+    const headers = { Contact: '<sip:localhost>', ...relay.agentHeaders, ...this.options.headers };
     const caller = callerIdentity(req);
     const options = { ...(delayedOffer ? { noAck: true } : { localSdp: req.body }), headers, ...caller };
     const progress = {
@@ -112,7 +132,7 @@ export class DialAgentsTask {
       },
       cbProvisional: (p: SrfResponse) => {
         if ((p.status === 180 || p.status === 183) && !res.finalResponseSent && !this.cancelled) {
-          res.send(p.status, p.status === 183 && p.body ? { body: p.body } : {});
+          res.send(p.status, relay.provisional(p));
         }
       },
     };
