@@ -66,7 +66,8 @@ export class AppResponses {
       return;
     }
     const reliable = method === 'INVITE' && status > 100 && status < 200 && this.reliable.classify(request, given);
-    const refreshable = status >= 200 && status < 300 && (method === 'INVITE' || method === 'UPDATE');
+    // Session refreshes (RFC 4028): the INVITE, a re-INVITE, an UPDATE in a confirmed dialog (not one in an early dialog).
+    const refreshable = status >= 200 && status < 300 && (method === 'INVITE' || (method === 'UPDATE' && entry.dialog?.state === 'confirmed'));
     const t = refreshable ? this.timers.answer(request, given, entry.dialog ?? entry.early) : { fields: [], plan: undefined };
     const prepared: Prepared = { given, type, reliable, timerFields: t.fields, plan: t.plan };
     const d = entry.dialog ?? entry.early;
