@@ -72,6 +72,21 @@ describe('TimerQueue (one heap for every timer)', () => {
     clock.advanceTo(10_000);
     expect(q.size).toBe(0);
   });
+
+  it('a timer weeks away (a long RFC 4028 interval) never asks the platform for more than 2^31−1 ms, and fires on time', () => {
+    const delays: number[] = [];
+    const clock = new FakeClock();
+    const recording = { now: () => clock.now(), setTimeout: (fn: () => void, ms: number) => (delays.push(ms), clock.setTimeout(fn, ms)), clearTimeout: (h: unknown) => clock.clearTimeout(h) };
+    const q = new TimerQueue(recording);
+    const sixtyDays = 60 * 86_400_000;
+    let firedAt: number | undefined;
+    q.schedule(sixtyDays, () => (firedAt = clock.now()));
+    clock.advanceTo(sixtyDays - 1);
+    expect(firedAt).toBeUndefined();
+    clock.advanceTo(sixtyDays);
+    expect(firedAt).toBe(sixtyDays);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
 });
 
 describe('INVITE client transaction (RFC 3261 §17.1.1)', () => {
