@@ -135,9 +135,12 @@ export class SessionTimers {
       d.sessionTimer = undefined;
       return;
     }
-    const ms = plan.seconds * 1000;
+    // Never below our minimum, whatever a peer (or an app) wrote: a 2xx with Session-Expires: 0
+    // would otherwise make us refresh in a loop (RFC 4028 §7.2 forbids it to the peer anyway).
+    const seconds = Math.max(plan.seconds, this.cfg.minSeconds);
+    const ms = seconds * 1000;
     const st: SessionTimerState = {
-      interval: plan.seconds,
+      interval: seconds,
       refresher: plan.refresher,
       minSE: Math.max(plan.peerMinSE, d.sessionTimer?.minSE ?? 0),
       expiresAt: this.core.ctx.timers.now() + ms,

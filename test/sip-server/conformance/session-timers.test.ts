@@ -228,6 +228,25 @@ describe('RFC 4028 as UAC', () => {
     await idle(false);
   });
 
+  it('a callee granting an interval below our minimum (here 0 s) does not make us refresh in a loop: our refresh asks for the minimum', async () => {
+    const far = await SipPeer.create('udp');
+    closers.push(() => far.close());
+    const srf = await connectApp(h);
+    closers.push(() => disconnectApp(srf));
+    far.onMessage = (r) => {
+      if (r.message.kind === 'request' && (r.message.method === 'BYE' || r.message.method === 'UPDATE')) void far.send(respond(r, 200, 'OK'), toServer());
+    };
+    const pending = srf.createUAC(`sip:callee@127.0.0.1:${far.port}`, { localSdp: sdp(6000) });
+    const inv = await far.waitRequest('INVITE');
+    await far.send(respond(inv, 200, 'OK', { toTag: uniq('ft'), contact: `<sip:callee@127.0.0.1:${far.port}>`, body: sdp(7000), extra: ['Session-Expires: 0;refresher=uac', 'Allow: INVITE, ACK, BYE, UPDATE'] }), toServer());
+    const dialog = await pending;
+    const refresh = await far.waitRequest('UPDATE', MIN * 1000 + 3000);
+    expect(refresh.message.headers.get('session-expires')).toBe(`${MIN};refresher=uac`);
+    expect(far.count((r) => r.message.kind === 'request' && r.message.method === 'UPDATE')).toBe(1);
+    dialog.destroy();
+    await idle();
+  });
+
   it('a callee that takes the refresher role and never refreshes: we BYE it and the app’s Dialog is destroyed', async () => {
     const far = await SipPeer.create('udp');
     closers.push(() => far.close());
