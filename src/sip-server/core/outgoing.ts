@@ -20,7 +20,8 @@ import { networkSipFrame, requestEcho } from './frames.js';
 import { newBranch, newCallId, newTag, newTransactionId } from './ids.js';
 import { appHeaders, buildCancel, contentTypeField, buildResponse, contactFor, hostPortOf, replaceLocalhost, viaFor, withTransport } from './message-builder.js';
 import { natDestination } from './app-responses.js';
-import { allows, hasOptionTag } from './session-expires.js';
+import { acceptReliable } from './reliable-provisionals.js';
+import { allows } from './session-expires.js';
 import type { SessionTimers } from './session-timers.js';
 
 const NO_DIALOG = 'NOK|Server error: unable to find dialog for dialog id provided';
@@ -323,7 +324,7 @@ export class OutgoingRequests implements ClientEvents {
       entry.request = slimRequest(entry.request);
       return;
     }
-    if (status === 422 && this.retry422(entry, response)) return;
+    if (status === 422 && this.timers.retryInvite(entry, response)) return;
     if (status < 200 && !entry.gotProvisional && status > 100) entry.gotProvisional = true;
     if (status < 200 && entry.deferredCancel !== undefined && status > 100) {
       this.sendCancel(entry, entry.deferredCancel);
@@ -343,7 +344,7 @@ export class OutgoingRequests implements ClientEvents {
       const flow = core.currentFlow;
       if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, uri);
     }
-    if (entry.createsDialog && d !== undefined && status > 100 && status < 200 && !this.acceptReliable(d, response, info)) return;
+    if (entry.createsDialog && d !== undefined && status > 100 && status < 200 && !acceptReliable(d, response, info)) return;
 
     if (entry.method === 'INVITE' && status >= 200 && status < 300) {
       if (d === undefined || entry.silent || core.state.dialogs.get(d.id) !== d) {
@@ -415,39 +416,6 @@ export class OutgoingRequests implements ClientEvents {
     } else if (entry.method === 'SUBSCRIBE' && entry.createsDialog && status >= 300) {
       core.state.removeDialog(d);
     }
-  }
-
-  /**
-   * RFC 3262 §4: a reliable 1xx is taken once, in RSeq order; a retransmission
-   * (RSeq not above the last) or one out of order is not passed on again.
-   */
-  private acceptReliable(d: Dialog, response: SipResponse, info: MessageInfo): boolean {
-    const text = response.headers.get('rseq')?.trim();
-    if (text === undefined || !hasOptionTag(response.headers, 'require', '100rel') || info.toTag === undefined) return true;
-    if (!/^\d{1,10}$/.test(text)) return false;
-    const rseq = Number(text);
-    const last = d.rseqIn?.tag === info.toTag ? d.rseqIn : undefined;
-    if (last !== undefined && rseq !== last.rseq + 1) return false;
-    d.rseqIn = { rseq, cseq: info.cseq, tag: info.toTag };
-    return true;
-  }
-
-  /** RFC 4028 §7.4: a 422 to an INVITE whose Session-Expires we added is sent again with the interval asked for. */
-  private retry422(entry: ClientEntry, response: SipResponse): boolean {
-    const core = this.core;
-    const d = entry.dialog;
-    if (!entry.timerAdded || !entry.createsDialog || entry.cancelRequested || entry.silent || entry.retries422 >= 2) return false;
-    if (d === undefined || core.state.dialogs.get(d.id) !== d) return false;
-    const next = this.timers.retryAfter422(entry.request, response);
-    if (next === undefined) return false;
-    entry.silent = true;
-    entry.gotFinal = true;
-    entry.request = slimRequest(entry.request);
-    d.localCSeq = parseCSeq(next.headers.get('cseq') ?? '')?.seq ?? d.localCSeq + 1;
-    const retry = core.startClientTransaction(next, entry.dest, { owner: entry.owner, dialog: d, createsDialog: true, silent: false, txnId: entry.txnId });
-    retry.timerAdded = true;
-    retry.retries422 = entry.retries422 + 1;
-    return true;
   }
 
   private resendAck(d: Dialog, cseq: number): void {

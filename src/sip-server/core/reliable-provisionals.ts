@@ -19,7 +19,8 @@
  *   here when the INVITE has its final response already.
  */
 import { headerKey } from '../message/header-names.js';
-import { serialize, type HeaderField, type SipRequest } from '../message/sip-message.js';
+import type { MessageInfo } from '../message/parser.js';
+import { serialize, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import type { Destination } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import type { Dialog, ServerEntry, UnackedProvisional } from './core-state.js';
@@ -135,4 +136,20 @@ export class ReliableProvisionals {
     const r = d.reliable;
     while (r !== undefined && r.unacked === undefined && r.queue.length > 0) r.queue.shift()!.send();
   }
+}
+
+/**
+ * RFC 3262 §4, the UAC side: a callee's reliable 1xx is passed to the app
+ * once, in RSeq order; a retransmission (RSeq not above the last from that
+ * To tag) or one out of order is not passed on again. False: drop it.
+ */
+export function acceptReliable(d: Dialog, response: SipResponse, info: MessageInfo): boolean {
+  const text = response.headers.get('rseq')?.trim();
+  if (text === undefined || !hasOptionTag(response.headers, 'require', TAG) || info.toTag === undefined) return true;
+  if (!/^\d{1,10}$/.test(text)) return false;
+  const rseq = Number(text);
+  const last = d.rseqIn?.tag === info.toTag ? d.rseqIn : undefined;
+  if (last !== undefined && rseq !== last.rseq + 1) return false;
+  d.rseqIn = { rseq, cseq: info.cseq, tag: info.toTag };
+  return true;
 }

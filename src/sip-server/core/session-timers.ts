@@ -21,9 +21,9 @@
  *   is retried after a random pause (RFC 3261 §14.1).
  */
 import { headerKey } from '../message/header-names.js';
-import { serialize, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
+import { parseCSeq, serialize, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import type { CoreBase, SessionTimerConfig } from './core-base.js';
-import type { Dialog, SessionTimerState } from './core-state.js';
+import { slimRequest, type ClientEntry, type Dialog, type SessionTimerState } from './core-state.js';
 import { newBranch } from './ids.js';
 import { decideAsUas, expiryMarginMs, parseMinSE, parseSessionExpires, uasResponseFields, withSupportedTimer } from './session-expires.js';
 
@@ -103,7 +103,7 @@ export class SessionTimers {
   }
 
   /** §7.4: the app's INVITE again after a 422, with the interval the 422's Min-SE asks for; undefined when that is no progress. */
-  retryAfter422(request: SipRequest, response: SipResponse): SipRequest | undefined {
+  private retryAfter422(request: SipRequest, response: SipResponse): SipRequest | undefined {
     const min = parseMinSE(response.headers);
     const se = parseSessionExpires(request.headers);
     if (typeof min !== 'number' || se === undefined || se === 'malformed' || min <= se.seconds) return undefined;
@@ -126,6 +126,28 @@ export class SessionTimers {
     }
     if (!fields.some((f) => f.key === 'min-se')) fields.push(field('Min-SE', String(min)));
     return { kind: 'request', method: request.method, uri: request.uri, headers: new SipHeaders(fields), body: request.body };
+  }
+
+  /**
+   * §7.4: a 422 to an app's initial INVITE whose Session-Expires we added is
+   * sent again (new branch, CSeq+1, same txn id for the app) with the
+   * interval asked for; true when it was (the 422 then stays here).
+   */
+  retryInvite(entry: ClientEntry, response: SipResponse): boolean {
+    const core = this.core;
+    const d = entry.dialog;
+    if (!entry.timerAdded || !entry.createsDialog || entry.cancelRequested || entry.silent || entry.retries422 >= 2) return false;
+    if (d === undefined || core.state.dialogs.get(d.id) !== d) return false;
+    const next = this.retryAfter422(entry.request, response);
+    if (next === undefined) return false;
+    entry.silent = true;
+    entry.gotFinal = true;
+    entry.request = slimRequest(entry.request);
+    d.localCSeq = parseCSeq(next.headers.get('cseq') ?? '')?.seq ?? d.localCSeq + 1;
+    const retry = core.startClientTransaction(next, entry.dest, { owner: entry.owner, dialog: d, createsDialog: true, silent: false, txnId: entry.txnId });
+    retry.timerAdded = true;
+    retry.retries422 = entry.retries422 + 1;
+    return true;
   }
 
   /** Starts (or restarts, or with no plan stops) a dialog's timer from now. */
