@@ -99,8 +99,9 @@ export class AppResponses {
     headers.push(...p.given);
     let early: { d: Dialog; rseq: number } | undefined;
     if (p.reliable) {
-      const d = entry.early ?? this.createUasDialog(entry, conn, 'early');
-      entry.early = d;
+      // A re-INVITE's reliable 1xx belongs to its dialog; an initial INVITE's makes the early dialog.
+      const d = entry.dialog ?? entry.early ?? this.createUasDialog(entry, conn, 'early');
+      if (entry.dialog === undefined) entry.early = d;
       const next = this.reliable.nextFields(d, p.given);
       headers.push(...next.add);
       early = { d, rseq: next.rseq };
@@ -127,7 +128,7 @@ export class AppResponses {
       this.reliable.sent(early.d, entry, early.rseq, bytes);
       dialogId = early.d.id;
     }
-    if (status >= 200 && method === 'INVITE') this.reliable.finalSent(entry.early);
+    if (status >= 200 && method === 'INVITE') this.reliable.finalSent(entry.dialog ?? entry.early);
     if (status >= 200 && status < 300 && (method === 'INVITE' || method === 'SUBSCRIBE')) {
       let d = entry.dialog;
       if (d !== undefined) {

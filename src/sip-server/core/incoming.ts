@@ -186,12 +186,14 @@ export class IncomingRequests {
     d.remoteCSeq = info.cseq;
     // RFC 3262 §3: a PRACK must name the reliable 1xx waiting for it.
     if (method === 'PRACK') {
-      if (!this.reliable.onPrack(d, request)) {
+      const inviteTxnId = this.reliable.onPrack(d, request);
+      if (inviteTxnId === undefined) {
         core.respond(entry, 481);
         return;
       }
-      // After the INVITE's final response the app has a Dialog, which cannot take a PRACK: answer here.
-      if (core.state.serverByTxnId.get(d.inviteTxnId ?? '')?.awaitingApp !== true) {
+      // Once the app has a Dialog (after the initial INVITE's final response, or for a re-INVITE's
+      // reliable 1xx) it cannot take a PRACK (drachtio-srf answers 501): answer it here.
+      if (d.state !== 'early' || core.state.serverByTxnId.get(inviteTxnId)?.awaitingApp !== true) {
         core.respond(entry, 200);
         this.reliable.flush(d);
         return;

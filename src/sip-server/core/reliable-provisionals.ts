@@ -118,17 +118,20 @@ export class ReliableProvisionals {
     u.giveUp?.cancel();
   }
 
-  /** A PRACK: true when its RAck names the unacknowledged reliable 1xx (which is then acknowledged). */
-  onPrack(d: Dialog, request: SipRequest): boolean {
+  /**
+   * A PRACK: when its RAck names the unacknowledged reliable 1xx, that is
+   * acknowledged and the txn id of its INVITE returned; undefined otherwise.
+   */
+  onPrack(d: Dialog, request: SipRequest): string | undefined {
     const r = d.reliable;
     const u = r?.unacked;
     const m = /^\s*(\d{1,10})\s+(\d{1,10})\s+([A-Za-z]+)\s*$/.exec(request.headers.get('rack') ?? '');
-    if (r === undefined || u === undefined || m === null) return false;
-    if (Number(m[1]) !== u.rseq || Number(m[2]) !== u.cseq || m[3] !== 'INVITE') return false;
+    if (r === undefined || u === undefined || m === null) return undefined;
+    if (Number(m[1]) !== u.rseq || Number(m[2]) !== u.cseq || m[3] !== 'INVITE') return undefined;
     u.retransmit?.cancel();
     u.giveUp?.cancel();
     r.unacked = undefined;
-    return true;
+    return u.txnId;
   }
 
   /** What waited for the PRACK goes now, in order, until the next reliable 1xx waits again. */

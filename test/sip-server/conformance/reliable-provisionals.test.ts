@@ -177,6 +177,41 @@ describe('RFC 3262 as UAS', () => {
   });
 });
 
+describe('RFC 3262 in a confirmed dialog', () => {
+  it('a reliable 1xx to a re-INVITE belongs to the dialog: the PRACK is answered 200, the 200 follows it, no second dialog appears', async () => {
+    await app((srf) => {
+      srf.invite((req, res) => {
+        void srf.createUAS(req, res, { localSdp: sdp(5000) }).then((dialog) => {
+          dialog.on('modify', (_req, mres) => {
+            mres.send(183, { headers: { Require: '100rel' } });
+            mres.send(200, { body: sdp(5000, 'sendrecv', 2) });
+          });
+        });
+      });
+    });
+    const c = callIn(['Supported: 100rel']);
+    await sip.send(c.text, toServer());
+    const ok = await sip.waitResponse(200, 'INVITE');
+    await sip.send(inDialog(c, ok, 'ACK', 1), toServer());
+    const target = /<([^>]+)>/.exec(ok.message.headers.get('contact') ?? '')?.[1] ?? '';
+    const to = `<sip:1000@127.0.0.1:${h.udp.port}>`;
+    await sip.send(request({ method: 'INVITE', uri: target, peer: sip, callId: c.callId, fromTag: c.fromTag, toTag: ok.info.toTag!, cseq: 2, to, body: sdp(4000, 'sendonly', 2), extra: ['Supported: 100rel'] }), toServer());
+    const p = await sip.waitResponse(183, 'INVITE');
+    expect(p.info.toTag).toBe(ok.info.toTag);
+    expect(p.message.headers.get('rseq')).toMatch(/^\d+$/);
+    expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseq === 2)).toBe(0);
+    await sip.send(prack(c, ok, `${p.message.headers.get('rseq')} 2 INVITE`, 3), toServer());
+    await sip.waitResponse(200, 'PRACK');
+    const reOk = await sip.wait((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE' && r.info.cseq === 2, 5000, '200 to the re-INVITE');
+    expect(reOk.info.toTag).toBe(ok.info.toTag);
+    expect(h.server.status().dialogs).toBe(1);
+    await sip.send(inDialog(c, ok, 'ACK', 2), toServer());
+    await sip.send(inDialog(c, ok, 'BYE', 4), toServer());
+    await sip.waitResponse(200, 'BYE');
+    await eventually(() => h.server.status().dialogs === 0, 3000, 'the dialog to end');
+  });
+});
+
 describe('RFC 3262 as UAC', () => {
   it('a callee’s reliable 183: passed to the app once, PRACKed to its Contact with the right RAck, retransmissions absorbed', async () => {
     const far = await SipPeer.create('udp');
