@@ -13,6 +13,7 @@ export function sipServerOptions(cfg: DeepReadonly<SipServerConfig>, logger: Log
     maxPendingInvites: cfg.maxPendingInvites,
     cdrs: cfg.cdrs,
     userAgent: cfg.userAgent,
+    sessionTimers: { enabled: cfg.sessionTimers.enabled, defaultSeconds: cfg.sessionTimers.defaultSeconds, minSeconds: cfg.sessionTimers.minSeconds },
     logger,
   };
 }

@@ -12,6 +12,8 @@ import { CoreBase } from './core/core-base.js';
 import { IncomingRequests } from './core/incoming.js';
 import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
 import { OutgoingRequests } from './core/outgoing.js';
+import { ReliableProvisionals } from './core/reliable-provisionals.js';
+import { SessionTimers } from './core/session-timers.js';
 import { ServerStats, type ServerStatus } from './core/stats.js';
 import { parseMessage, type MessageInfo } from './message/parser.js';
 import { withTag } from './message/name-addr.js';
@@ -34,6 +36,8 @@ export interface SipServerOptions {
   readonly maxPendingInvites: number;
   readonly cdrs: boolean;
   readonly userAgent: string;
+  /** RFC 4028 session timers (seconds); absent or not enabled: off, and `Require: timer` gets 420. */
+  readonly sessionTimers?: { readonly enabled: boolean; readonly defaultSeconds: number; readonly minSeconds: number };
   readonly logger: Logger;
   readonly clock?: Clock;
 }
@@ -94,13 +98,19 @@ export class SipServer {
         cdrs: options.cdrs,
         userAgent: options.userAgent,
         maxMessageBytes: options.maxMessageBytes,
+        sessionTimers:
+          options.sessionTimers?.enabled === true
+            ? { defaultSeconds: options.sessionTimers.defaultSeconds, minSeconds: options.sessionTimers.minSeconds }
+            : undefined,
       },
       this.logger,
       this.stats,
     );
-    this.incoming = new IncomingRequests(this.core);
-    this.outgoing = new OutgoingRequests(this.core);
-    this.appResponses = new AppResponses(this.core);
+    const timers = new SessionTimers(this.core);
+    const reliable = new ReliableProvisionals(this.core);
+    this.incoming = new IncomingRequests(this.core, timers, reliable);
+    this.outgoing = new OutgoingRequests(this.core, timers);
+    this.appResponses = new AppResponses(this.core, timers, reliable);
     this.core.clientEvents = this.outgoing;
   }
 

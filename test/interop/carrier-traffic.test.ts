@@ -221,13 +221,26 @@ describe('carrier and proxy traffic through the engine', () => {
     await node.idle();
   });
 
-  it('Require: 100rel (not supported here) gets 420 with Unsupported: 100rel, and no agent is called', async () => {
+  it('Require: 100rel: the ringing goes to the caller reliably (RSeq), the caller PRACKs it, and the call connects', async () => {
     caller = await SipPeer.create('udp');
-    const invites = agent.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE');
-    await caller.send(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, body: sdp(4012), extra: ['Require: 100rel', 'Supported: timer'] }), engine());
-    const bad = await caller.waitResponse(420, 'INVITE');
-    expect(bad.message.headers.entries('unsupported')).toEqual(['100rel']);
-    expect(agent.peer.count((r) => r.message.kind === 'request' && r.message.method === 'INVITE')).toBe(invites);
+    const callId = uniq('rel');
+    const fromTag = uniq('f');
+    const to = `<sip:5000@127.0.0.1:${node.udpPort}>`;
+    await caller.send(request({ method: 'INVITE', uri: `sip:5000@127.0.0.1:${node.udpPort}`, peer: caller, callId, fromTag, body: sdp(4012), extra: ['Require: 100rel', 'Supported: timer'] }), engine());
+    const ringing = await caller.waitResponse(180, 'INVITE');
+    expect(ringing.message.headers.entries('require')).toContain('100rel');
+    const rseq = ringing.message.headers.get('rseq') ?? '';
+    expect(rseq).toMatch(/^\d+$/);
+    const target = /<([^>]+)>/.exec(ringing.message.headers.get('contact') ?? '')?.[1] ?? '';
+    const toTag = ringing.info.toTag!;
+    await caller.send(request({ method: 'PRACK', uri: target, peer: caller, callId, fromTag, toTag, cseq: 2, to, extra: [`RAck: ${rseq} 1 INVITE`] }), engine());
+    await caller.waitResponse(200, 'PRACK');
+    const ok = await caller.waitResponse(200, 'INVITE');
+    expect(ok.info.toTag).toBe(toTag);
+    await caller.send(request({ method: 'ACK', uri: target, peer: caller, callId, fromTag, toTag, to }), engine());
+    await caller.send(request({ method: 'BYE', uri: target, peer: caller, callId, fromTag, toTag, cseq: 3, to }), engine());
+    await caller.waitResponse(200, 'BYE');
+    await node.idle();
   });
 
   it('a delayed offer (INVITE without SDP): the agent’s offer reaches the caller and the caller’s answer in the ACK reaches the agent', async () => {
@@ -245,7 +258,7 @@ describe('carrier and proxy traffic through the engine', () => {
     await node.idle();
   });
 
-  it('mid-call session refresh (RFC 4028): a re-INVITE without SDP gets the agent’s offer and the caller’s answer reaches the agent; UPDATE and OPTIONS get 200', async () => {
+  it('mid-call session refresh (RFC 4028): a re-INVITE without SDP gets the SDP the caller already has, the agent is not disturbed; an ACK with new media reaches the agent; UPDATE and OPTIONS get 200', async () => {
     caller = await SipPeer.create('udp');
     const callId = uniq('refresh');
     const fromTag = uniq('f');
@@ -254,24 +267,27 @@ describe('carrier and proxy traffic through the engine', () => {
     await agent.waitRequest('ACK', calls);
     const inDialog = (method: string, cseq: number, body = ''): string =>
       request({ method, uri: a.target, peer: caller, callId, fromTag, toTag: a.toTag, cseq, to: `<sip:5000@127.0.0.1:${node.udpPort}>`, body, extra: ['Session-Expires: 90;refresher=uac'] });
-    // re-INVITE without an offer: the 200 must carry one (RFC 3261 §14.2), our ACK then carries the answer.
+    // re-INVITE without an offer: the 200 must carry one (RFC 3261 §14.2): the session as it stands.
     await caller.send(inDialog('INVITE', 2), engine());
     const reOk = await caller.waitResponse(200, 'INVITE');
     expect(reOk.info.cseq).toBe(2);
-    expect(reOk.message.body.toString()).toMatch(/^v=0\r\n/);
-    const reInvite = await agent.waitRequest('INVITE', calls);
-    expect(reInvite.message.body.length).toBe(0);
     expect(reOk.message.body.toString()).toBe(agent.answerSdp);
-    const callerAnswer = sdp(4016, 'sendrecv', 2);
-    await caller.send(inDialog('ACK', 2, callerAnswer), engine());
-    const reAck = await agent.waitRequest('ACK', calls);
-    expect(reAck.message.body.toString()).toBe(callerAnswer);
-    await caller.send(inDialog('UPDATE', 3), engine());
+    // The caller's answer keeps its media: nothing reaches the agent.
+    await caller.send(inDialog('ACK', 2, sdp(4016, 'sendrecv', 2)), engine());
+    expect(await agent.peer.quiet((r) => r.info.callId === agent.calls[calls]!.invite.info.callId && r.message.kind === 'request' && r.message.method === 'INVITE', 300)).toEqual([]);
+    // Again, and this time the caller's answer moves its media: the agent is re-offered it.
+    await caller.send(inDialog('INVITE', 3), engine());
+    await caller.wait((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseq === 3, 5000, '200 to the second re-INVITE');
+    const moved = sdp(4116, 'sendrecv', 3);
+    await caller.send(inDialog('ACK', 3, moved), engine());
+    const reInvite = await agent.waitRequest('INVITE', calls);
+    expect(reInvite.message.body.toString()).toBe(moved);
+    await caller.send(inDialog('UPDATE', 4), engine());
     const upd = await caller.waitResponse(200, 'UPDATE');
     expect(upd.message.body.length).toBe(0);
-    await caller.send(inDialog('OPTIONS', 4), engine());
+    await caller.send(inDialog('OPTIONS', 5), engine());
     await caller.waitResponse(200, 'OPTIONS');
-    await caller.send(inDialog('BYE', 5), engine());
+    await caller.send(inDialog('BYE', 6), engine());
     await caller.waitResponse(200, 'BYE');
     await agent.waitRequest('BYE', calls);
     await node.idle();

@@ -70,6 +70,28 @@ export const SipServerSchema = Type.Object(
       description: 'New INVITEs waiting for an app answer above this get 503 with Retry-After (overload protection).',
     }),
     cdrs: Type.Boolean({ default: true, description: 'Emit cdr:attempt/start/stop events to apps that route them.' }),
+    sessionTimers: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: "RFC 4028 session timers on every INVITE dialog (refreshes, 422, BYE on expiry). Off: `Require: timer` gets 420 and Session-Expires is left to the apps.",
+        }),
+        defaultSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 86400,
+          default: 1800,
+          description: 'Session-Expires asked for in INVITEs the apps send, and granted when a caller names none (RFC 4028 recommends 1800).',
+        }),
+        minSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 86400,
+          default: 90,
+          description:
+            'Our Min-SE: a Session-Expires below it gets 422. RFC 4028 §4 forbids less than 90 on the wire; smaller values are for tests only.',
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'RFC 4028 session timers, handled by the server for every app.' },
+    ),
     userAgent: Type.String({ default: 'switchboard', description: 'Server header on locally generated responses.' }),
   },
   { additionalProperties: false, default: {}, description: 'The embedded drachtio-compatible SIP server.' },

@@ -67,11 +67,16 @@ async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg,
     const sdp = ctx.callerSentSdp ?? '';
     adoptCallerLeg(ctx, await invite.answer(sdp), sdp);
   }
+  // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
+  session.transition('connected');
   const recordingOn = queue.recording?.enabled ?? services.config.recordings.enabled;
   if (recordingOn) {
     await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
     watchRecordingCodes(ctx, agentLeg);
   }
   session.log.info({ agent: session.agent, labels: [CALLER, AGENT] }, 'call connected');
-  await new BridgeTask({ leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', party: 'caller' }, { leg: agentLeg, sentSdp: agentSdp, party: 'agent' }).run(ctx, session.signal);
+  await new BridgeTask(
+    { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
+    { leg: agentLeg, sentSdp: agentSdp, receivedSdp: agentLeg.remoteSdp, party: 'agent' },
+  ).run(ctx, session.signal);
 }

@@ -93,8 +93,13 @@ export interface InboundInvite {
   /** Aborted when the caller CANCELs before our final response. */
   readonly cancelled: AbortSignal;
   readonly finalResponseSent: boolean;
-  /** 180/183 (with SDP for early media). Ignored once a final response went out. */
-  progress(status: 180 | 183, options?: { readonly sdp?: string; readonly headers?: Headers }): void;
+  /**
+   * 180/183 (with SDP for early media). Ignored once a final response went out.
+   * `reliable` asks for RFC 3262 delivery (the SIP server adds RSeq and waits
+   * for the PRACK) when the caller offered 100rel; a caller that requires it
+   * gets every 18x reliably anyway.
+   */
+  progress(status: 180 | 183, options?: { readonly sdp?: string; readonly headers?: Headers; readonly reliable?: boolean }): void;
   /** 200 with our answer; resolves with the caller's leg once the 200 is sent. */
   answer(sdp: string, headers?: Headers): Promise<SipLeg>;
   /**
@@ -119,7 +124,8 @@ export interface DialOptions {
   readonly proxy?: string;
   /** Aborting cancels the attempt (CANCEL while ringing; BYE if the answer crossed the abort). */
   readonly signal: AbortSignal;
-  readonly onProgress?: (status: number, sdp: string | undefined) => void;
+  /** A 1xx from the callee; `reliable` when it came with RSeq (RFC 3262; drachtio-srf PRACKs it). */
+  readonly onProgress?: (status: number, sdp: string | undefined, reliable: boolean) => void;
 }
 
 export type DialResult =

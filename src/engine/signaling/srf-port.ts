@@ -100,6 +100,9 @@ class SrfLeg implements SipLeg {
   constructor(private readonly dialog: SrfDialog) {
     dialog.on('destroy', (_msg: unknown, reason?: string) => this.ended(reason ?? 'hung up'));
     dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
+    // A session refresh (RFC 4028: a re-INVITE with the SDP unchanged) is answered by drachtio-srf with our
+    // current SDP when someone listens for it; the other leg has its own timer and need not know.
+    dialog.on('refresh', () => undefined);
     dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
     // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.
@@ -173,6 +176,8 @@ class SrfLeg implements SipLeg {
     handler({ method, sdp }).then(
       (answer) => {
         if (sdp === undefined && answer.onAck !== undefined) this.pendingAck = answer.onAck;
+        // drachtio-srf answers later refreshes with local.sdp: keep it what we last sent.
+        this.dialog.local.sdp = answer.sdp;
         res.send(200, { body: answer.sdp, headers: { 'Content-Type': 'application/sdp' } });
       },
       (err: unknown) => {
@@ -197,7 +202,9 @@ class SrfLeg implements SipLeg {
 
   async reoffer(sdp: string): Promise<string> {
     try {
-      return await this.dialog.modify(sdp);
+      const answer = await this.dialog.modify(sdp);
+      this.dialog.local.sdp = sdp;
+      return answer;
     } catch (err) {
       throw new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err));
     }
@@ -224,6 +231,9 @@ export class SrfInboundInvite implements InboundInvite {
   readonly source: SignalingSource;
   readonly maxForwards: number;
   readonly reliableProvisionals: boolean;
+  /** The caller requires 100rel: every 18x goes reliably, and drachtio-srf must expect the PRACK. */
+  private readonly reliableRequired: boolean;
+  private ringing = false;
   private readonly cancelController = new AbortController();
 
   constructor(
@@ -238,7 +248,8 @@ export class SrfInboundInvite implements InboundInvite {
     this.source = { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
-    this.reliableProvisionals = [...optionTags(req, 'Supported'), ...optionTags(req, 'Require')].includes('100rel');
+    this.reliableRequired = optionTags(req, 'Require').includes('100rel');
+    this.reliableProvisionals = this.reliableRequired || optionTags(req, 'Supported').includes('100rel');
     req.on('cancel', () => this.cancelController.abort());
   }
 
@@ -254,9 +265,14 @@ export class SrfInboundInvite implements InboundInvite {
     return this.req.has(name) ? this.req.get(name) : undefined;
   }
 
-  progress(status: 180 | 183, options: { sdp?: string; headers?: Headers } = {}): void {
+  progress(status: 180 | 183, options: { sdp?: string; headers?: Headers; reliable?: boolean } = {}): void {
     if (this.res.finalResponseSent || this.cancelled.aborted) return;
-    this.res.send(status, { ...(options.sdp !== undefined ? { body: options.sdp } : {}), headers: { ...options.headers } });
+    // A second 180 without SDP tells the caller nothing new (and, reliable, would need a PRACK of its own).
+    if (status === 180 && options.sdp === undefined && this.ringing) return;
+    if (status === 180) this.ringing = true;
+    // With Require: 100rel on our 18x the SIP server sends it reliably and drachtio-srf answers the PRACK.
+    const reliable = this.reliableRequired || (options.reliable === true && this.reliableProvisionals) ? { Require: '100rel' } : {};
+    this.res.send(status, { ...(options.sdp !== undefined ? { body: options.sdp } : {}), headers: { ...options.headers, ...reliable } });
   }
 
   private createUas(sdp: string, headers: Headers | undefined): Promise<SrfLeg> {
@@ -371,7 +387,7 @@ export class SrfSipPort implements SipPort {
         }
       },
       cbProvisional: (p: SrfResponse) => {
-        if (!o.signal.aborted) o.onProgress?.(p.status, p.body === undefined || p.body === '' ? undefined : p.body);
+        if (!o.signal.aborted) o.onProgress?.(p.status, p.body === undefined || p.body === '' ? undefined : p.body, p.has('RSeq'));
       },
     };
     try {

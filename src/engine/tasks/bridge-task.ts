@@ -4,7 +4,8 @@
  * (re-INVITE or UPDATE: hold, resume, codec change) goes through rtpengine to
  * the other leg, whose answer comes back the same way (RFC 3264 §8). An
  * offer-less re-INVITE (RFC 3261 §14.2, e.g. a session refresh) is answered
- * with the SDP that leg already has: nothing changes for the other leg.
+ * with the SDP that leg already has; the answer in its ACK reaches rtpengine
+ * only when the leg's media changed, and the other leg is not disturbed.
  * Offers from both sides at once: the second gets 491 (RFC 3261 §14.2).
  *
  * Resolves when the call has ended.
@@ -20,6 +21,8 @@ export interface BridgedLeg {
   readonly leg: SipLeg;
   /** The SDP we last sent this leg (our answer or offer). */
   readonly sentSdp: string;
+  /** The SDP this leg last sent us. */
+  readonly receivedSdp: string;
   /** Who this leg is, in the call record's words. */
   readonly party: EndedBy;
 }
@@ -35,6 +38,21 @@ export function isHoldOffer(sdp: string): boolean {
   }
 }
 
+interface Sdps {
+  readonly sent: Map<SipLeg, string>;
+  readonly received: Map<SipLeg, string>;
+}
+
+/** The same media: connection addresses and m= lines (ports, formats) and directions unchanged; o=, s=, t= may differ. */
+export function sameMedia(a: string, b: string): boolean {
+  const key = (sdp: string): string =>
+    sdp
+      .split(/\r?\n/)
+      .filter((l) => /^(c=|m=|a=(sendrecv|sendonly|recvonly|inactive|rtpmap:))/.test(l))
+      .join('\n');
+  return key(a) === key(b);
+}
+
 export class BridgeTask implements Task<void> {
   readonly name = 'bridge';
   private negotiating = false;
@@ -47,12 +65,18 @@ export class BridgeTask implements Task<void> {
   async run(ctx: CallContext, signal: AbortSignal): Promise<void> {
     const { session } = ctx;
     session.transition('connected');
-    const sent = new Map<SipLeg, string>([
-      [this.caller.leg, this.caller.sentSdp],
-      [this.agent.leg, this.agent.sentSdp],
-    ]);
-    this.caller.leg.onOffer(this.relay(ctx, sent, this.caller.leg, CALLER, this.agent.leg, AGENT));
-    this.agent.leg.onOffer(this.relay(ctx, sent, this.agent.leg, AGENT, this.caller.leg, CALLER));
+    const sdps: Sdps = {
+      sent: new Map([
+        [this.caller.leg, this.caller.sentSdp],
+        [this.agent.leg, this.agent.sentSdp],
+      ]),
+      received: new Map([
+        [this.caller.leg, this.caller.receivedSdp],
+        [this.agent.leg, this.agent.receivedSdp],
+      ]),
+    };
+    this.caller.leg.onOffer(this.relay(ctx, sdps, this.caller.leg, CALLER, this.agent.leg, AGENT));
+    this.agent.leg.onOffer(this.relay(ctx, sdps, this.agent.leg, AGENT, this.caller.leg, CALLER));
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
@@ -61,19 +85,37 @@ export class BridgeTask implements Task<void> {
     });
   }
 
-  private relay(ctx: CallContext, sent: Map<SipLeg, string>, from: SipLeg, fromLabel: string, to: SipLeg, toLabel: string): OfferHandler {
+  /**
+   * The answer in the ACK of an offer-less re-INVITE: rtpengine learns it when
+   * the leg's media moved (without a media plane, the other leg is re-offered).
+   */
+  private async ackAnswer(ctx: CallContext, sdps: Sdps, answer: string, from: SipLeg, fromLabel: string, to: SipLeg, toLabel: string): Promise<void> {
+    const before = sdps.received.get(from) ?? '';
+    sdps.received.set(from, answer);
+    if (sameMedia(before, answer) || ctx.session.ended) return;
+    try {
+      if (ctx.anchor.anchored) await ctx.anchor.relayAnswer(fromLabel, answer, toLabel);
+      else sdps.received.set(to, await to.reoffer(answer));
+    } catch (e) {
+      ctx.session.log.info({ from: fromLabel, err: (e as Error).message }, 'new media in an ACK not taken');
+    }
+  }
+
+  private relay(ctx: CallContext, sdps: Sdps, from: SipLeg, fromLabel: string, to: SipLeg, toLabel: string): OfferHandler {
     return async (offer) => {
       const { session, anchor } = ctx;
       if (session.ended) throw new SipFailure(481, 'Call/Transaction Does Not Exist');
-      if (offer.sdp === undefined) return { sdp: sent.get(from)!, onAck: () => undefined };
+      if (offer.sdp === undefined) return { sdp: sdps.sent.get(from)!, onAck: (answer) => void this.ackAnswer(ctx, sdps, answer, from, fromLabel, to, toLabel) };
       if (this.negotiating) throw new SipFailure(491, 'Request Pending');
       this.negotiating = true;
       try {
         const forOther = await anchor.relayOffer(fromLabel, offer.sdp);
         const answer = await to.reoffer(forOther);
-        sent.set(to, forOther);
+        sdps.sent.set(to, forOther);
+        sdps.received.set(to, answer);
+        sdps.received.set(from, offer.sdp);
         const forOfferer = await anchor.relayAnswer(toLabel, answer, fromLabel);
-        sent.set(from, forOfferer);
+        sdps.sent.set(from, forOfferer);
         session.timeline.onHold(isHoldOffer(offer.sdp));
         session.log.info({ from: fromLabel, method: offer.method, hold: session.timeline.held }, 'offer relayed');
         return { sdp: forOfferer };

@@ -65,6 +65,10 @@ export class DeflectNumberTask implements Task<void> {
     await anchor.stopPlayback(CALLER);
     await anchor.unblock();
     if (ctx.callerLeg === undefined) adoptCallerLeg(ctx, await invite.answer(ctx.callerSentSdp ?? ''), ctx.callerSentSdp ?? '');
-    await new BridgeTask({ leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', party: 'caller' }, { leg: gateway.leg, sentSdp: gateway.sentSdp, party: 'gateway' }).run(ctx, signal);
+    session.transition('connected');
+    await new BridgeTask(
+      { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
+      { leg: gateway.leg, sentSdp: gateway.sentSdp, receivedSdp: gateway.leg.remoteSdp, party: 'gateway' },
+    ).run(ctx, signal);
   }
 }

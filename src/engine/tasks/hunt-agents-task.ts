@@ -50,16 +50,17 @@ export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
       const attempt = session.attempt(agent);
       const ring = new AbortController();
       const timer = setTimeout(() => ring.abort(), this.options.ringTimeoutMs);
+      // Signaling only: the agent's 18x (reliable ones stay reliable, RFC 3262 across the B2BUA) reach the caller.
       const relay = !ctx.anchor.anchored && ctx.callerLeg === undefined;
       const result = await ctx.services.sip
         .dial({
           target: agent,
           offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
-          headers: this.options.headers,
+          headers: relay && ctx.invite.reliableProvisionals ? { ...this.options.headers, Supported: '100rel' } : this.options.headers,
           caller: session.caller,
           signal: AbortSignal.any([signal, ring.signal]),
-          onProgress: (status, sdp) => {
-            if (relay && (status === 180 || status === 183)) ctx.invite.progress(status, sdp !== undefined && status === 183 ? { sdp } : {});
+          onProgress: (status, sdp, reliable) => {
+            if (relay && (status === 180 || status === 183)) ctx.invite.progress(status, { ...(sdp !== undefined && status === 183 ? { sdp } : {}), reliable });
           },
         })
         .finally(() => clearTimeout(timer));

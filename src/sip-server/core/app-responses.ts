@@ -2,12 +2,14 @@
  * Responses an app sends to requests it was given (drachtio spec §2.2.6–9,
  * §1.6): the wire response is built from the stored request (RFC 3261
  * §8.2.6.2) plus the app's status, headers and body; a 2xx to INVITE creates
- * the UAS dialog (§12.1.1) and is retransmitted until the ACK (§13.3.1.4).
+ * the UAS dialog (§12.1.1) and is retransmitted until the ACK (§13.3.1.4);
+ * a reliable 1xx (RFC 3262) creates it early; 2xx to INVITE/UPDATE carry and
+ * start the session timer (RFC 4028 §9).
  */
 import type { AppConnection } from '../control/app-connection.js';
 import type { AppMessage } from '../control/app-message.js';
-import { parseNameAddr, tagOf } from '../message/name-addr.js';
-import { serialize, type HeaderField, type SipResponse } from '../message/sip-message.js';
+import { parseNameAddr, tagOf, withTag } from '../message/name-addr.js';
+import { serialize, type HeaderField } from '../message/sip-message.js';
 import { isIpLiteral, parseSipUri } from '../message/uri.js';
 import type { Destination, Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
@@ -15,11 +17,26 @@ import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
 import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS } from './message-builder.js';
+import type { ReliableProvisionals } from './reliable-provisionals.js';
+import { allows } from './session-expires.js';
+import type { SessionTimers, TimerPlan } from './session-timers.js';
 
 const SET_BY_SERVER = new Set(['from', 'to', 'call-id', 'cseq', 'content-type']);
 
+interface Prepared {
+  readonly given: HeaderField[];
+  readonly type: HeaderField | undefined;
+  readonly reliable: boolean;
+  readonly timerFields: HeaderField[];
+  readonly plan: TimerPlan | undefined;
+}
+
 export class AppResponses {
-  constructor(private readonly core: CoreBase) {}
+  constructor(
+    private readonly core: CoreBase,
+    private readonly timers: SessionTimers,
+    private readonly reliable: ReliableProvisionals,
+  ) {}
 
   handle(conn: AppConnection, msgId: string, txnId: string, app: AppMessage): void {
     const core = this.core;
@@ -38,22 +55,59 @@ export class AppResponses {
       conn.reply(msgId, 'OK');
       return;
     }
-    const listener = entry.flow.listener;
     if (status > 100 && entry.localTag === undefined) {
       const appTo = app.fields.find((f) => f.key === 'to')?.value;
       entry.localTag = (appTo !== undefined ? tagOf(appTo) : undefined) ?? entry.info.toTag ?? newTag();
     }
-    const headers: HeaderField[] = [];
-    const given = appHeaders(app.fields, SET_BY_SERVER, listener);
-    const createsDialog = (method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300;
-    if (createsDialog && !given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener) });
-    headers.push(...given);
+    const given = appHeaders(app.fields, SET_BY_SERVER, entry.flow.listener);
     const type = contentTypeField(app.fields, app.body);
     if (type === 'missing') {
       conn.reply(msgId, 'NOK|missing content-type');
       return;
     }
-    if (type !== undefined) headers.push(type);
+    const reliable = method === 'INVITE' && status > 100 && status < 200 && this.reliable.classify(request, given);
+    // Session refreshes (RFC 4028): the INVITE, a re-INVITE, an UPDATE in a confirmed dialog (not one in an early dialog).
+    const refreshable = status >= 200 && status < 300 && (method === 'INVITE' || (method === 'UPDATE' && entry.dialog?.state === 'confirmed'));
+    const t = refreshable ? this.timers.answer(request, given, entry.dialog ?? entry.early) : { fields: [], plan: undefined };
+    const prepared: Prepared = { given, type, reliable, timerFields: t.fields, plan: t.plan };
+    const d = entry.dialog ?? entry.early;
+    if (d !== undefined && this.reliable.mustWait(d, reliable, status)) {
+      // RFC 3262 §3: this waits for the PRACK of the reliable 1xx before it.
+      this.reliable.enqueue(d, {
+        send: () => this.send(conn, msgId, entry, app, prepared),
+        abandon: () => conn.reply(msgId, 'NOK|Response not sent: the call ended while it waited for a PRACK'),
+      });
+      return;
+    }
+    this.send(conn, msgId, entry, app, prepared);
+  }
+
+  private send(conn: AppConnection, msgId: string, entry: ServerEntry, app: AppMessage, p: Prepared): void {
+    const core = this.core;
+    if (app.start.kind !== 'response') return;
+    if (!entry.awaitingApp) {
+      conn.reply(msgId, 'NOK|Response not sent due to unknown transaction');
+      return;
+    }
+    const status = app.start.status;
+    const request = entry.request;
+    const method = request.method;
+    const listener = entry.flow.listener;
+    const headers: HeaderField[] = [];
+    const createsDialog = (method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300;
+    if (createsDialog && !p.given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener) });
+    headers.push(...p.given);
+    let early: { d: Dialog; rseq: number } | undefined;
+    if (p.reliable) {
+      // A re-INVITE's reliable 1xx belongs to its dialog; an initial INVITE's makes the early dialog.
+      const d = entry.dialog ?? entry.early ?? this.createUasDialog(entry, conn, 'early');
+      if (entry.dialog === undefined) entry.early = d;
+      const next = this.reliable.nextFields(d, p.given);
+      headers.push(...next.add);
+      early = { d, rseq: next.rseq };
+    }
+    headers.push(...p.timerFields);
+    if (p.type !== undefined) headers.push(p.type);
     const response = buildResponse(request, status, {
       toTag: entry.localTag,
       reason: app.start.reason !== '' ? app.start.reason : (REASONS[status] ?? 'Unknown'),
@@ -66,16 +120,25 @@ export class AppResponses {
       return;
     }
     core.stats.messagesOut++;
+    const localBody = app.body.length > 0 && p.type !== undefined ? { body: app.body, type: p.type.value } : undefined;
 
     let dialogId = entry.dialog?.id ?? '';
+    if (early !== undefined) {
+      if (localBody !== undefined) early.d.localBody = localBody;
+      this.reliable.sent(early.d, entry, early.rseq, bytes);
+      dialogId = early.d.id;
+    }
+    if (status >= 200 && method === 'INVITE') this.reliable.finalSent(entry.dialog ?? entry.early);
     if (status >= 200 && status < 300 && (method === 'INVITE' || method === 'SUBSCRIBE')) {
-      const d = entry.dialog ?? this.createUasDialog(entry, response, conn);
-      if (entry.dialog !== undefined) {
+      let d = entry.dialog;
+      if (d !== undefined) {
         // target refresh (§12.2.2)
         const contact = request.headers.entries('contact')[0];
         const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
         if (uri !== undefined) d.remoteTarget = uri;
       } else {
+        d = entry.early ?? this.createUasDialog(entry, conn, 'confirmed');
+        d.state = 'confirmed';
         entry.dialog = d;
         core.emitCdr('start', 'application', response, 'uas');
       }
@@ -84,11 +147,17 @@ export class AppResponses {
     } else if (method === 'INVITE' && entry.dialog === undefined && status >= 300) {
       core.emitCdr('stop', 'application', response, 'call-rejected');
     }
+    const d = entry.dialog;
+    if (d !== undefined && status >= 200 && status < 300 && (method === 'INVITE' || method === 'UPDATE')) {
+      if (request.headers.has('allow')) d.peerAllowsUpdate = allows(request.headers, 'UPDATE');
+      if (localBody !== undefined) d.localBody = localBody;
+      if (this.timers.enabled && d.state === 'confirmed') this.timers.apply(d, p.plan);
+    }
     if (status >= 200) core.finishServerEntry(entry);
     conn.reply(msgId, responseEcho(bytes.toString('utf8'), bytes.length, entry.tx.responseDest, entry.txnId, dialogId));
   }
 
-  private createUasDialog(entry: ServerEntry, response: SipResponse, owner: AppConnection): Dialog {
+  private createUasDialog(entry: ServerEntry, owner: AppConnection, state: Dialog['state']): Dialog {
     const { request, info, flow } = entry;
     const contact = request.headers.entries('contact')[0];
     const contactUri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
@@ -100,7 +169,7 @@ export class AppResponses {
       callId: info.callId,
       localTag: entry.localTag!,
       remoteTag: info.fromTag,
-      localHeader: response.headers.get('to') ?? '',
+      localHeader: withTag(request.headers.get('to') ?? '', entry.localTag!),
       remoteHeader: from,
       localCSeq: 0,
       remoteCSeq: info.cseq,
@@ -109,9 +178,10 @@ export class AppResponses {
       listener: flow.listener,
       dest: natDestination(flow, routeSet.length > 0, contactUri),
       owner,
-      state: 'confirmed',
+      state,
       inviteTxnId: entry.txnId,
     });
+    d.peerAllowsUpdate = allows(request.headers, 'UPDATE');
     this.core.state.addDialog(d);
     return d;
   }

@@ -31,6 +31,15 @@ export interface CoreConfig {
   readonly cdrs: boolean;
   readonly userAgent: string;
   readonly maxMessageBytes: number;
+  /** RFC 4028 session timers; undefined turns them off. */
+  readonly sessionTimers: SessionTimerConfig | undefined;
+}
+
+export interface SessionTimerConfig {
+  /** Session-Expires we ask for (our INVITEs) or grant when the peer names none, seconds. */
+  readonly defaultSeconds: number;
+  /** Smallest interval we accept (our Min-SE; smaller requests get 422), seconds. */
+  readonly minSeconds: number;
 }
 
 /** Receives client-transaction events (implemented by the outgoing-request handler). */
@@ -130,6 +139,8 @@ export class CoreBase {
       awaitingApp: false,
       appTimer: undefined,
       countedPending: false,
+      early: undefined,
+      afterFinal: undefined,
     };
     this.state.serverByKey.set(key, entry);
     return entry;
@@ -164,6 +175,11 @@ export class CoreBase {
       this.state.pendingInvites--;
     }
     if (entry.dialog?.pendingIncomingInvite === entry.txnId) entry.dialog.pendingIncomingInvite = undefined;
+    // An early dialog (reliable provisional, RFC 3262) ends with a failure response to its INVITE.
+    if (entry.early !== undefined && entry.early.state === 'early' && entry.tx.lastStatus >= 300) this.state.removeDialog(entry.early);
+    const after = entry.afterFinal;
+    entry.afterFinal = undefined;
+    after?.();
   }
 
   /** Gives a request to an app: it now owes a final response within the app timeout. */
@@ -190,17 +206,27 @@ export class CoreBase {
   startClientTransaction(
     request: SipRequest,
     dest: Destination,
-    opts: { owner: AppConnection | undefined; dialog: Dialog | undefined; createsDialog: boolean; silent: boolean },
+    opts: {
+      owner: AppConnection | undefined;
+      dialog: Dialog | undefined;
+      createsDialog: boolean;
+      silent: boolean;
+      /** Keep the app's transaction id (an INVITE re-sent after 422 is the same request to the app). */
+      txnId?: string;
+      internal?: ClientEntry['internal'];
+    },
   ): ClientEntry {
     const branch = parseBranch(request.headers.entries('via')[0] ?? '');
     const key = `${branch}\u0000${request.method}`;
     const bytes = serialize(request);
-    const txnId = newTransactionId();
+    const txnId = opts.txnId ?? newTransactionId();
     // The transaction's callbacks need the entry, which needs the transaction: tie the knot through a holder.
     const ref: { entry?: ClientEntry } = {};
     const events = (): ClientEvents => this.clientEvents!;
     const onTerminated = (): void => {
       if (this.state.clientByKey.get(key) === ref.entry) this.state.clientByKey.delete(key);
+      // A retried INVITE hands its txn id on to the new transaction: only the current holder lets go.
+      if (this.state.clientByTxnId.get(txnId) !== ref.entry) return;
       this.state.clientByTxnId.delete(txnId);
       ref.entry?.owner?.pendingClient.delete(txnId);
     };
@@ -242,6 +268,9 @@ export class CoreBase {
       gotProvisional: false,
       gotFinal: false,
       silent: opts.silent,
+      internal: opts.internal,
+      timerAdded: false,
+      retries422: 0,
     };
     ref.entry = entry;
     this.state.clientByKey.set(key, entry);
@@ -313,7 +342,7 @@ export class CoreBase {
   }
 
   /** Ends a dialog from our side (spec §1.8 (i)): BYE on the wire, the unsolicited frame to its app, CDR. */
-  serverBye(d: Dialog, reason: string, notifyApp: boolean): void {
+  serverBye(d: Dialog, reason: string, notifyApp: boolean, cdrReason?: string): void {
     if (this.state.dialogs.get(d.id) !== d) return;
     this.state.removeDialog(d);
     const bye = this.buildInDialogRequest(d, 'BYE', {
@@ -327,7 +356,7 @@ export class CoreBase {
       this.startClientTransaction(bye, dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
       const text = serialize(bye);
       if (notifyApp && d.owner !== undefined) d.owner.send(unsolicitedFrame(text.toString('utf8'), text.length, dest, d.id));
-      this.emitCdr('stop', 'application', bye, reason === 'ACK timeout' ? 'session-expired' : 'system-initiated-termination');
+      this.emitCdr('stop', 'application', bye, cdrReason ?? (reason === 'ACK timeout' ? 'session-expired' : 'system-initiated-termination'));
     });
   }
 }

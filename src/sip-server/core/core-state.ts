@@ -5,7 +5,7 @@
  * exactly one path, so the counts return to zero when traffic stops.
  */
 import type { MessageInfo } from '../message/parser.js';
-import { EMPTY_BODY, SipHeaders, type SipRequest } from '../message/sip-message.js';
+import { EMPTY_BODY, SipHeaders, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import type { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
@@ -33,6 +33,10 @@ export interface ServerEntry {
   appTimer: TimerHandle | undefined;
   /** Counted in CoreState.pendingInvites (an initial INVITE waiting for the app). */
   countedPending: boolean;
+  /** UAS: the early dialog a reliable provisional response created (RFC 3262 §3), confirmed by the 2xx. */
+  early: Dialog | undefined;
+  /** Runs once the app's part is over (a PRACK's answer releases the responses that waited for it). */
+  afterFinal: (() => void) | undefined;
 }
 
 /** A request the app asked us to send and the client transaction carrying it. */
@@ -56,6 +60,12 @@ export interface ClientEntry {
   gotFinal: boolean;
   /** Responses are not forwarded (the app that asked is gone, or the server sent it on its own). */
   silent: boolean;
+  /** A request the server sent on its own (a session refresh): its final response goes here, not to an app. */
+  internal: ((status: number, response: SipResponse | undefined, info: MessageInfo | undefined) => void) | undefined;
+  /** The server put Session-Expires into the app's INVITE, so a 422 is the server's to retry (RFC 4028 §7.4). */
+  timerAdded: boolean;
+  /** How many times this INVITE was re-sent after a 422. */
+  retries422: number;
 }
 
 export type DialogRole = 'uas' | 'uac';
@@ -98,6 +108,67 @@ export interface Dialog {
   byeSent: boolean;
   /** UAS: highest INVITE CSeq whose ACK was forwarded (duplicate ACKs are not). */
   ackedCSeq: number;
+  /** RFC 4028 session timer of this dialog, when one was negotiated. */
+  sessionTimer: SessionTimerState | undefined;
+  /** The peer listed UPDATE in Allow (RFC 3311), so a refresh can be an UPDATE without SDP. */
+  peerAllowsUpdate: boolean;
+  /** The last session description we sent (offer or answer), for a refresh re-INVITE. */
+  localBody: { readonly body: Buffer; readonly type: string } | undefined;
+  /** UAS: reliable provisional responses of the INVITE (RFC 3262 §3). */
+  reliable: ReliableState | undefined;
+  /** UAC: RSeq of the last reliable provisional accepted from the peer, and its INVITE's CSeq (RFC 3262 §4). */
+  rseqIn: { rseq: number; cseq: number; tag: string } | undefined;
+}
+
+/** RFC 4028: the negotiated interval and who refreshes. */
+export interface SessionTimerState {
+  /** Session interval, seconds. */
+  interval: number;
+  /** 'local': we send the refreshes; 'remote': the peer does and we watch for them. */
+  refresher: 'local' | 'remote';
+  /** The smallest interval the peer will take (its Min-SE), so our refreshes never ask for less. */
+  minSE: number;
+  /** When the session expires without a refresh (clock ms). */
+  expiresAt: number;
+  /** The refresh (local) or expiry (remote) timer. */
+  timer: TimerHandle | undefined;
+  /** Our refresh in flight (client txn id). */
+  refreshing: string | undefined;
+}
+
+/** A reliable provisional response waiting for its PRACK, and what waits behind it. */
+export interface ReliableState {
+  nextRSeq: number;
+  unacked: UnackedProvisional | undefined;
+  /** Responses the app sent meanwhile (a further reliable 1xx; a 2xx after one with SDP), sent in order after the PRACK. */
+  readonly queue: { send(): void; abandon(): void }[];
+}
+
+export interface UnackedProvisional {
+  readonly rseq: number;
+  readonly cseq: number;
+  readonly bytes: Buffer;
+  readonly dest: Destination;
+  /** The INVITE's server txn id. */
+  readonly txnId: string;
+  interval: number;
+  retransmit: TimerHandle | undefined;
+  giveUp: TimerHandle | undefined;
+}
+
+/** Cancels every timer a dialog's extensions hold (session timer, reliable provisionals). */
+export function cancelExtensionTimers(d: Dialog): void {
+  d.sessionTimer?.timer?.cancel();
+  d.sessionTimer = undefined;
+  const u = d.reliable?.unacked;
+  if (u !== undefined) {
+    u.retransmit?.cancel();
+    u.giveUp?.cancel();
+  }
+  if (d.reliable !== undefined) {
+    d.reliable.unacked = undefined;
+    for (const q of d.reliable.queue.splice(0)) q.abandon();
+  }
 }
 
 /**
@@ -143,6 +214,11 @@ export function newDialog(b: DialogBasics): Dialog {
     cancelRace: false,
     byeSent: false,
     ackedCSeq: -1,
+    sessionTimer: undefined,
+    peerAllowsUpdate: false,
+    localBody: undefined,
+    reliable: undefined,
+    rseqIn: undefined,
   };
 }
 
@@ -215,5 +291,6 @@ export class CoreState {
     }
     d.sentAck?.timer?.cancel();
     d.sentAck = undefined;
+    cancelExtensionTimers(d);
   }
 }

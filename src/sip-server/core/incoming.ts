@@ -14,20 +14,26 @@ import type { CoreBase } from './core-base.js';
 import { CoreState, type ServerEntry } from './core-state.js';
 import { networkSipFrame } from './frames.js';
 import { newTransactionId } from './ids.js';
+import type { ReliableProvisionals } from './reliable-provisionals.js';
+import type { SessionTimers } from './session-timers.js';
 
 /**
  * Option tags this server implements for requests that Require them
- * (RFC 3261 §8.2.2.3). None yet: reliable provisionals (100rel) and session
- * timers are handled neither here nor by the engine, so a request requiring
- * them gets 420 rather than a silent half-implementation.
+ * (RFC 3261 §8.2.2.3): reliable provisionals (RFC 3262) always, session
+ * timers (RFC 4028) when they are enabled. Anything else gets 420.
  */
-const SUPPORTED_OPTIONS: ReadonlySet<string> = new Set();
+const WITH_TIMERS: ReadonlySet<string> = new Set(['100rel', 'timer']);
+const WITHOUT_TIMERS: ReadonlySet<string> = new Set(['100rel']);
 
 /** Methods that only make sense inside a dialog: out of one they get 481. */
 const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK']);
 
 export class IncomingRequests {
-  constructor(private readonly core: CoreBase) {}
+  constructor(
+    private readonly core: CoreBase,
+    private readonly timers: SessionTimers,
+    private readonly reliable: ReliableProvisionals,
+  ) {}
 
   onRequest(request: SipRequest, info: MessageInfo, flow: Flow): void {
     const method = request.method;
@@ -58,15 +64,19 @@ export class IncomingRequests {
   private refused(request: SipRequest, info: MessageInfo, flow: Flow, key: string): boolean {
     const core = this.core;
     const method = request.method;
-    const unsupported = request.headers.entries('require').map((t) => t.toLowerCase()).filter((t) => !SUPPORTED_OPTIONS.has(t));
+    const options = this.timers.enabled ? WITH_TIMERS : WITHOUT_TIMERS;
+    const unsupported = request.headers.entries('require').map((t) => t.toLowerCase()).filter((t) => !options.has(t));
     // §8.2.2.2: the same request arriving again through another branch (forking upstream).
     const merged = info.toTag === undefined ? core.state.merged.get(CoreState.mergedKey(info.callId, info.fromTag, info.cseq, method)) : undefined;
     const missingContact = method === 'INVITE' && !request.headers.has('contact');
-    if (unsupported.length === 0 && (merged === undefined || merged === key) && !missingContact) return false;
+    const timer = unsupported.length === 0 ? this.timers.check(request) : undefined;
+    if (unsupported.length === 0 && (merged === undefined || merged === key) && !missingContact && timer === undefined) return false;
     const entry = core.createServerEntry(request, info, flow, key);
     if (merged !== undefined && merged !== key) core.respond(entry, 482);
     else if (unsupported.length > 0) core.respond(entry, 420, { headers: [{ name: 'Unsupported', key: 'unsupported', value: unsupported.join(', ') }] });
-    else core.respond(entry, 400, { reason: 'Bad Request (missing Contact)' });
+    else if (missingContact) core.respond(entry, 400, { reason: 'Bad Request (missing Contact)' });
+    else if (timer?.status === 422) core.respond(entry, 422, { headers: [{ name: 'Min-SE', key: 'min-se', value: String(timer.minSE) }] });
+    else core.respond(entry, 400, { reason: timer?.status === 400 ? timer.reason : 'Bad Request' });
     return true;
   }
 
@@ -174,6 +184,21 @@ export class IncomingRequests {
       return;
     }
     d.remoteCSeq = info.cseq;
+    // RFC 3262 §3: a PRACK must name the reliable 1xx waiting for it.
+    if (method === 'PRACK') {
+      const inviteTxnId = this.reliable.onPrack(d, request);
+      if (inviteTxnId === undefined) {
+        core.respond(entry, 481);
+        return;
+      }
+      // Once the app has a Dialog (after the initial INVITE's final response, or for a re-INVITE's
+      // reliable 1xx) it cannot take a PRACK (drachtio-srf answers 501): answer it here.
+      if (d.state !== 'early' || core.state.serverByTxnId.get(inviteTxnId)?.awaitingApp !== true) {
+        core.respond(entry, 200);
+        this.reliable.flush(d);
+        return;
+      }
+    }
     const owner = d.owner;
     if (method === 'INVITE') {
       if (d.pendingOutgoingInvite !== undefined) {
@@ -198,5 +223,8 @@ export class IncomingRequests {
     core.awaitApp(entry, owner);
     const { text, bytes } = this.text(request);
     owner.send(networkSipFrame(text, bytes, flow, entry.txnId, d.id));
+    // What waited for the PRACK goes once the app has answered it: the caller sees 200 (PRACK)
+    // before 200 (INVITE), and the app's Dialog, made by that 2xx, never meets the PRACK.
+    if (method === 'PRACK') entry.afterFinal = () => this.reliable.flush(d);
   }
 }

@@ -13,11 +13,13 @@ import type { ListenerInfo } from '../transport/types.js';
 export const REASONS: Readonly<Record<number, string>> = {
   100: 'Trying',
   180: 'Ringing',
+  183: 'Session Progress',
   200: 'OK',
   400: 'Bad Request',
   408: 'Request Timeout',
   416: 'Unsupported URI Scheme',
   420: 'Bad Extension',
+  422: 'Session Interval Too Small',
   481: 'Call/Transaction Does Not Exist',
   482: 'Loop Detected',
   487: 'Request Terminated',

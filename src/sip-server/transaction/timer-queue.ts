@@ -22,6 +22,9 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** The longest delay Node's setTimeout honours (a signed 32-bit count of milliseconds). */
+const MAX_PLATFORM_DELAY_MS = 2 ** 31 - 1;
+
 export interface TimerHandle {
   /** Cancels the timer; safe to call more than once. */
   cancel(): void;
@@ -110,7 +113,9 @@ export class TimerQueue {
     const top = this.heap[0];
     if (top === undefined) return;
     this.armedFor = top.due;
-    this.handle = this.clock.setTimeout(() => this.fire(), Math.max(0, top.due - this.clock.now()));
+    // Node fires a timeout above 2^31−1 ms after 1 ms instead: a distant timer (a session interval of
+    // weeks, RFC 4028 sets no upper bound) is reached in steps, and `fire` re-arms at each.
+    this.handle = this.clock.setTimeout(() => this.fire(), Math.min(MAX_PLATFORM_DELAY_MS, Math.max(0, top.due - this.clock.now())));
   }
 
   private fire(): void {

@@ -11,38 +11,9 @@ import { InviteClientTransaction } from '../../../src/sip-server/transaction/inv
 import { InviteServerTransaction } from '../../../src/sip-server/transaction/invite-server-transaction.js';
 import { NonInviteClientTransaction } from '../../../src/sip-server/transaction/non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from '../../../src/sip-server/transaction/non-invite-server-transaction.js';
-import { TimerQueue, type Clock } from '../../../src/sip-server/transaction/timer-queue.js';
+import { TimerQueue } from '../../../src/sip-server/transaction/timer-queue.js';
 import type { Destination } from '../../../src/sip-server/transport/types.js';
-
-/** A clock whose time only moves when the test says so. */
-class FakeClock implements Clock {
-  t = 0;
-  private pending: { at: number; fn: () => void; id: number }[] = [];
-  private ids = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.ids;
-    this.pending.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending = this.pending.filter((p) => p.id !== h);
-  }
-  /** Advances time to `to`, firing timeouts in order. */
-  advanceTo(to: number): void {
-    for (;;) {
-      this.pending.sort((a, b) => a.at - b.at);
-      const next = this.pending[0];
-      if (next === undefined || next.at > to) break;
-      this.pending.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = to;
-  }
-}
+import { FakeClock } from '../../support/fake-clock.js';
 
 const T1 = 500;
 const T2 = 4000;
@@ -100,6 +71,21 @@ describe('TimerQueue (one heap for every timer)', () => {
     expect(q.size).toBe(10);
     clock.advanceTo(10_000);
     expect(q.size).toBe(0);
+  });
+
+  it('a timer weeks away (a long RFC 4028 interval) never asks the platform for more than 2^31−1 ms, and fires on time', () => {
+    const delays: number[] = [];
+    const clock = new FakeClock();
+    const recording = { now: () => clock.now(), setTimeout: (fn: () => void, ms: number) => (delays.push(ms), clock.setTimeout(fn, ms)), clearTimeout: (h: unknown) => clock.clearTimeout(h) };
+    const q = new TimerQueue(recording);
+    const sixtyDays = 60 * 86_400_000;
+    let firedAt: number | undefined;
+    q.schedule(sixtyDays, () => (firedAt = clock.now()));
+    clock.advanceTo(sixtyDays - 1);
+    expect(firedAt).toBeUndefined();
+    clock.advanceTo(sixtyDays);
+    expect(firedAt).toBe(sixtyDays);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
   });
 });
 
