@@ -10,6 +10,7 @@ import { MediaService } from '../media/index.js';
 import type { Logger } from '../observability/logger.js';
 import { readHeap } from '../observability/memory.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
+import type { TlsReload } from '../sip-server/transport/transport-layer.js';
 import type { ListenerInfo } from '../sip-server/transport/types.js';
 import { startRecordingsWorkerProcess } from './recordings-worker-process.js';
 import { startStatusServer, type StatusServer } from './status-server.js';
@@ -23,6 +24,8 @@ export interface RunningSwitchboard {
   readonly statusPort: number | undefined;
   /** Engine and server counts and memory; with `gc`, measured after a full garbage collection. */
   status(gc?: boolean): Promise<Record<string, unknown>>;
+  /** Re-reads the embedded SIP server's TLS certificates and keys (SIGHUP). */
+  reloadTls(): Promise<readonly TlsReload[]>;
   stop(): Promise<void>;
 }
 
@@ -52,7 +55,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
   try {
     let sip: EmbeddedSipServer | undefined;
     if (config.sipServer.embedded) {
-      sip = await startEmbeddedSipServer(config.sipServer, config.node.logLevel, logger);
+      sip = await startEmbeddedSipServer(config.sipServer, config.node.logLevel, logger, baseDir);
       stops.push(() => sip!.stop());
     }
     let media: MediaService | undefined;
@@ -98,6 +101,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       controlPort: sip?.controlPort,
       statusPort: statusServer?.port,
       status,
+      reloadTls: () => sip?.reloadTls() ?? Promise.resolve([]),
       stop: stopAll,
     };
   } catch (e) {

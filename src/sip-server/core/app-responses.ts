@@ -14,7 +14,7 @@ import type { CoreBase } from './core-base.js';
 import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
-import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS } from './message-builder.js';
+import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS, requestIsSecure } from './message-builder.js';
 
 const SET_BY_SERVER = new Set(['from', 'to', 'call-id', 'cseq', 'content-type']);
 
@@ -46,7 +46,7 @@ export class AppResponses {
     const headers: HeaderField[] = [];
     const given = appHeaders(app.fields, SET_BY_SERVER, listener);
     const createsDialog = (method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300;
-    if (createsDialog && !given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener) });
+    if (createsDialog && !given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener, requestIsSecure(request)) });
     headers.push(...given);
     const type = contentTypeField(app.fields, app.body);
     if (type === 'missing') {
@@ -83,6 +83,10 @@ export class AppResponses {
       if (method === 'INVITE') this.start2xxRetransmission(d, bytes, entry);
     } else if (method === 'INVITE' && entry.dialog === undefined && status >= 300) {
       core.emitCdr('stop', 'application', response, 'call-rejected');
+    }
+    // spec §2.9: a client registered over a connection is reached over it from now on.
+    if (status >= 200 && status < 300 && (method === 'REGISTER' || method === 'SUBSCRIBE') && entry.info.toTag === undefined) {
+      core.flows.record(request.headers, response.headers, entry.flow);
     }
     if (status >= 200) core.finishServerEntry(entry);
     conn.reply(msgId, responseEcho(bytes.toString('utf8'), bytes.length, entry.tx.responseDest, entry.txnId, dialogId));
