@@ -5,6 +5,7 @@
  * reload of TLS credentials.
  */
 import { networkInterfaces } from 'node:os';
+import { formatHostPort } from '../message/uri.js';
 import { StreamTransport } from './stream-transport.js';
 import { TlsCredentials, type ReloadResult, type TlsSettings } from './tls-credentials.js';
 import type {
@@ -168,7 +169,9 @@ export class TransportLayer {
 
   /** Re-reads every TLS and WSS listener's certificate, key and CA (SIGHUP); a failure keeps the old ones. */
   reloadTls(): TlsReload[] {
-    return this.connected.filter((c) => c.creds !== undefined).map((c) => ({ listener: c.name, result: c.creds!.reload() }));
+    return this.connected
+      .filter((c) => c.creds !== undefined)
+      .map((c) => ({ listener: c.t.info !== undefined ? `${c.transport}/${formatHostPort(c.t.info.host, c.t.info.port)}` : c.name, result: c.creds!.reload() }));
   }
 
   async stop(): Promise<void> {
