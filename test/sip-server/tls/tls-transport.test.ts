@@ -220,7 +220,7 @@ describe('requests out over TLS (RFC 3261 §26.2.1, RFC 5922 §7.2)', () => {
     const invite = await agent.waitRequest('INVITE');
     expect(invite.message.headers.get('contact')).toBe(`<sips:127.0.0.1:${tlsPort()}>`);
     await agent.waitRequest('ACK');
-    await dialog.destroy();
+    dialog.destroy();
     await agent.waitRequest('BYE');
     expect(agent.accepted).toBe(1);
     await eventually(() => h.server.status().dialogs === 0, 5000, 'dialog gone');
