@@ -6,13 +6,13 @@
  * WebSocket and a fixed SDP standing in for WebRTC (there is no media here).
  */
 import {
-  Invitation,
   Inviter,
   Registerer,
   RegistererState,
   SessionState,
   UserAgent,
   type BodyAndContentType,
+  type Invitation,
   type Session,
   type SessionDescriptionHandler,
 } from 'sip.js';
@@ -87,16 +87,18 @@ export class SipJsPhone {
 
   static async start(o: PhoneOptions): Promise<SipJsPhone> {
     installWebSocket(o.ca);
-    let phone: SipJsPhone | undefined;
+    // The delegate needs the phone, which needs the user agent: tie the knot through a holder.
+    const holder: { phone?: SipJsPhone } = {};
     const ua = new UserAgent({
       uri: UserAgent.makeURI(o.aor),
       transportOptions: { server: o.server, connectionTimeout: 5 },
       sessionDescriptionHandlerFactory: () => new FixedSdp(40000 + Math.floor(Math.random() * 10000) * 2),
       logLevel: 'error',
       logBuiltinEnabled: false,
-      delegate: { onInvite: (invitation) => phone?.onInvite(invitation) },
+      delegate: { onInvite: (invitation) => holder.phone?.onInvite(invitation) },
     });
-    phone = new SipJsPhone(ua, o.autoAnswer === true);
+    const phone = new SipJsPhone(ua, o.autoAnswer === true);
+    holder.phone = phone;
     await ua.start();
     return phone;
   }

@@ -58,7 +58,7 @@ beforeAll(async () => {
       else if (uri !== undefined) registered.set(user, uri);
       res.send(200, { headers: { Contact: contact, Expires: '300' } });
     }) as never);
-    app.invite(((req: Req, res: Res) => {
+    app.invite((req: Req, res: Res) => {
       const user = /^sips?:([^@]+)@/.exec(req.uri)?.[1] ?? '';
       invites.push({ user, protocol: req.protocol, via: req.get('Via') });
       const target = registered.get(user) ?? (user === 'pstn' ? `sip:pstn@127.0.0.1:${pstnPort}` : undefined);
@@ -74,7 +74,7 @@ beforeAll(async () => {
         },
         () => undefined,
       );
-    }) as never);
+    });
   });
 });
 
