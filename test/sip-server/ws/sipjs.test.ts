@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type Srf from 'drachtio-srf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectApp, disconnectApp, eventually, startServer, type Harness } from '../../support/harness.js';
-import { describeRun, freePort, runSipp } from '../../support/sipp.js';
+import { describeRun, freePort, runSipp, udpPortBound } from '../../support/sipp.js';
 import { SipJsPhone, waitState } from '../../support/sipjs-phone.js';
 import { TestPki } from '../../support/tls-certs.js';
 import { SessionState } from 'sip.js';
@@ -106,7 +106,7 @@ describe('SIP.js over WebSocket', () => {
   it('places a call to an agent on UDP (SIPp) and hangs up', async () => {
     const agent = runSipp({ scenario: 'uas-answer.xml', port: pstnPort, transport: 'udp', calls: 1, timeoutSec: 20 });
     try {
-      await eventually(async () => (await freePortTaken(pstnPort)), 5000, 'SIPp listening');
+      await eventually(() => udpPortBound(pstnPort), 5000, 'SIPp listening');
       const session = await alice.call('sip:pstn@example.org');
       expect(invites.at(-1)).toMatchObject({ user: 'pstn', protocol: 'tcp', via: expect.stringMatching(/^SIP\/2\.0\/WS \w+\.invalid;/) as string });
       await session.bye();
@@ -150,12 +150,3 @@ describe('SIP.js over WebSocket', () => {
   });
 });
 
-/** True once something listens on the UDP port (SIPp started). */
-async function freePortTaken(port: number): Promise<boolean> {
-  const { createSocket } = await import('node:dgram');
-  return new Promise((resolve) => {
-    const u = createSocket('udp4');
-    u.once('error', () => resolve(true));
-    u.bind(port, '127.0.0.1', () => u.close(() => resolve(false)));
-  });
-}
