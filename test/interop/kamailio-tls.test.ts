@@ -13,12 +13,13 @@
 import type Srf from 'drachtio-srf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Flow } from '../../src/sip-server/transport/types.js';
-import { connectApp, disconnectApp, eventually, startServer, type Harness } from '../support/harness.js';
+import { connectApp, disconnectApp, startServer, type Harness } from '../support/harness.js';
 import { Kamailio } from '../support/interop/kamailio.js';
 import { kamailioTlsScript } from '../support/interop/kamailio-tls-config.js';
 import { sdp } from '../support/sip-peer.js';
-import { describeRun, freePort, runSipp, udpPortBound } from '../support/sipp.js';
+import { describeRun, freePort, runSipp } from '../support/sipp.js';
 import { sendRequest } from '../support/srf-request.js';
+import { waitForBound } from '../support/interop/port-ready.js';
 import { TestPki, type CertFiles } from '../support/tls-certs.js';
 
 let pki: TestPki;
@@ -96,7 +97,7 @@ describe('Kamailio (TLS module) and the server, certificates verified both ways'
     const agentPort = await freePort();
     const agent = runSipp({ scenario: 'uas-answer.xml', port: agentPort, transport: 'udp', calls: 1, timeoutSec: 20 });
     try {
-      await eventually(() => udpPortBound(agentPort), 5000, 'SIPp agent listening');
+      await waitForBound(agentPort, 'udp', 'SIPp agent listening');
       const dialog = await srf.createUAC(`sip:agent@127.0.0.1:${agentPort}`, { localSdp: sdp(9200), proxy: `sips:127.0.0.1:${kamTls}` });
       dialog.destroy();
       const r = await agent.done;

@@ -125,12 +125,3 @@ export function runSipp(o: SippOptions): SippRun {
 export function describeRun(r: SippResult): string {
   return `exit ${r.code}, created ${r.stats.created}, successful ${r.stats.successful}, failed ${r.stats.failed}\n${r.output.slice(-3000)}`;
 }
-
-/** True once something (a SIPp agent starting) has bound the UDP port on 127.0.0.1. */
-export function udpPortBound(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const u = createSocket('udp4');
-    u.once('error', () => resolve(true));
-    u.bind(port, '127.0.0.1', () => u.close(() => resolve(false)));
-  });
-}

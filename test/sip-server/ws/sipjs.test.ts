@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import type Srf from 'drachtio-srf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectApp, disconnectApp, eventually, startServer, type Harness } from '../../support/harness.js';
-import { describeRun, freePort, runSipp, udpPortBound } from '../../support/sipp.js';
+import { describeRun, freePort, runSipp } from '../../support/sipp.js';
 import { SipJsPhone, waitState } from '../../support/sipjs-phone.js';
+import { waitForBound } from '../../support/interop/port-ready.js';
 import { TestPki } from '../../support/tls-certs.js';
 import { SessionState } from 'sip.js';
 
@@ -106,7 +107,7 @@ describe('SIP.js over WebSocket', () => {
   it('places a call to an agent on UDP (SIPp) and hangs up', async () => {
     const agent = runSipp({ scenario: 'uas-answer.xml', port: pstnPort, transport: 'udp', calls: 1, timeoutSec: 20 });
     try {
-      await eventually(() => udpPortBound(pstnPort), 5000, 'SIPp listening');
+      await waitForBound(pstnPort, 'udp', 'SIPp listening');
       const session = await alice.call('sip:pstn@example.org');
       expect(invites.at(-1)).toMatchObject({ user: 'pstn', protocol: 'tcp', via: expect.stringMatching(/^SIP\/2\.0\/WS \w+\.invalid;/) as string });
       await session.bye();
