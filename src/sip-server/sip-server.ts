@@ -21,6 +21,7 @@ import { newTag } from './core/ids.js';
 import type { TransactionContext } from './transaction/context.js';
 import { TimerQueue, type Clock } from './transaction/timer-queue.js';
 import { TransportLayer, type ListenerConfig, type TlsReload } from './transport/transport-layer.js';
+import { peerSpeaksFor } from './transport/tls-identity.js';
 import type { ConnectionLimits, Flow, ListenerInfo } from './transport/types.js';
 
 /** The version we report to apps; drachtio-srf enables pings for ≥ v0.8.2. */
@@ -230,7 +231,20 @@ export class SipServer {
       return;
     }
     this.stampVia(parsed.message, parsed.info, flow);
+    this.acceptAlias(parsed.info, flow);
     this.incoming.onRequest(parsed.message, parsed.info, flow);
+  }
+
+  /**
+   * RFC 5923 §5: a TLS client asking (`alias` in its top Via) that requests
+   * for its sent-by reuse this connection is taken at its word only when its
+   * verified certificate names that host (§5.3; RFC 5922 matching).
+   */
+  private acceptAlias(info: MessageInfo, flow: Flow): void {
+    const via = info.via;
+    if (flow.transport !== 'tls' || flow.connectionId === undefined || !via.params.has('alias')) return;
+    if (flow.tlsPeer === undefined || !peerSpeaksFor(flow.tlsPeer, via.host)) return;
+    this.transport.alias(flow.connectionId, via.host, via.port ?? 5061);
   }
 
   /** RFC 3261 §18.2.1 and RFC 3581: record where the request really came from in its top Via. */

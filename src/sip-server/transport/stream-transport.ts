@@ -44,6 +44,8 @@ class StreamConnection implements SipConnection {
   /** Running while part of a message is buffered. */
   deadline: NodeJS.Timeout | undefined;
   tlsPeer: TlsPeer | undefined;
+  /** Further keys it answers to (RFC 5923 aliases). */
+  aliases: string[] = [];
 
   constructor(
     readonly id: number,
@@ -190,7 +192,7 @@ export class StreamTransport {
     conn.closed = true;
     if (conn.deadline !== undefined) clearTimeout(conn.deadline);
     this.connections.delete(conn.id);
-    if (this.byKey.get(conn.key) === conn) this.byKey.delete(conn.key);
+    for (const k of [conn.key, ...conn.aliases]) if (this.byKey.get(k) === conn) this.byKey.delete(k);
     for (const q of conn.queued) q.onError?.(why);
     conn.queued = [];
     if (conn.announced) this.options.hooks.onConnection(conn, false);
@@ -227,6 +229,23 @@ export class StreamTransport {
       conn.deadline = setTimeout(() => conn.socket.destroy(), this.options.limits.messageDeadlineMs);
       conn.deadline.unref();
     }
+  }
+
+  /**
+   * RFC 5923 §5: a TLS client that sent `alias` in its Via, and whose
+   * certificate names the Via's host (checked by the caller), may be reached
+   * at that host and port over the connection it opened.
+   */
+  alias(connectionId: number, host: string, port: number): boolean {
+    const conn = this.connections.get(connectionId);
+    if (conn === undefined || conn.closed || this.options.transport !== 'tls') return false;
+    const keys = [`${conn.address}|${port}|${host}`, ...(isIP(host) !== 0 ? [`${host}|${port}|`] : [])];
+    for (const k of keys) {
+      if (this.byKey.get(k) === conn) continue;
+      this.byKey.set(k, conn);
+      conn.aliases.push(k);
+    }
+    return true;
   }
 
   /** An open connection by id (this transport's only). */

@@ -100,7 +100,15 @@ export function tlsPeerOf(socket: TLSSocket): TlsPeer | undefined {
     verified: socket.authorized,
     ...(error !== null && error !== undefined ? { error: typeof error === 'string' ? error : error.message } : {}),
     identities: sipIdentities(cert),
+    addresses: altNames(cert.subjectaltname).ips,
     ...(cn !== undefined ? { subjectCN: cn } : {}),
     ...(cert.fingerprint256 !== undefined ? { fingerprint256: cert.fingerprint256 } : {}),
   };
+}
+
+/** A verified peer whose certificate names `host` (a domain per RFC 5922 §7.2, or an address). */
+export function peerSpeaksFor(peer: TlsPeer, host: string): boolean {
+  if (!peer.verified) return false;
+  const wanted = host.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  return peer.identities.includes(wanted) || (isIP(wanted) !== 0 && peer.addresses.includes(canonicalIp(wanted)));
 }

@@ -167,6 +167,11 @@ export class TransportLayer {
     else c.t.send(data, dest, onError);
   }
 
+  /** RFC 5923: requests to (host, port) may use this TLS connection (see StreamTransport.alias). */
+  alias(connectionId: number, host: string, port: number): boolean {
+    return this.connected.some((c) => c.transport === 'tls' && c.t instanceof StreamTransport && c.t.alias(connectionId, host, port));
+  }
+
   /** Re-reads every TLS and WSS listener's certificate, key and CA (SIGHUP); a failure keeps the old ones. */
   reloadTls(): TlsReload[] {
     return this.connected

@@ -48,6 +48,8 @@ export interface TlsPeer {
   readonly error?: string;
   /** The SIP domain identities of RFC 5922 §7.1: `sip:` URI SANs, else DNS SANs, else the subject CN. */
   readonly identities: readonly string[];
+  /** The iPAddress subjectAltNames (for peers known by address rather than domain). */
+  readonly addresses: readonly string[];
   /** The subject common name, as written. */
   readonly subjectCN?: string;
   /** SHA-256 fingerprint of the certificate (`AB:CD:…`). */

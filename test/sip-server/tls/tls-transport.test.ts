@@ -246,6 +246,31 @@ describe('requests out over TLS (RFC 3261 §26.2.1, RFC 5922 §7.2)', () => {
   }
 });
 
+describe('connection reuse asked for with alias (RFC 5923)', () => {
+  /** A TLS peer (with its own TLS port) that registers its Via, with or without alias, then is sent an OPTIONS by the app. */
+  async function viaAlias(cert: CertFiles, alias: boolean): Promise<SipPeer> {
+    const p = await peer(tlsOf(cert));
+    p.onMessage = (r) => {
+      if (r.message.kind === 'request') void p.send(respond(r, 200, 'OK'), { port: r.from.port });
+    };
+    const text = request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: p });
+    await p.send(alias ? text.replace(';rport', ';rport;alias') : text, { port: tlsPort() });
+    await p.waitResponse(200, 'OPTIONS');
+    expect((await sendRequest(srf, `sips:peer@127.0.0.1:${p.port}`, 'OPTIONS')).status).toBe(200);
+    await p.waitRequest('OPTIONS');
+    return p;
+  }
+
+  it('a verified client whose certificate names its Via host is reached over the connection it opened', async () => {
+    expect((await viaAlias(files.carrier, true)).accepted).toBe(0);
+  });
+
+  it('without alias, or with a certificate that does not name the Via host, the server opens its own connection', async () => {
+    expect((await viaAlias(files.carrier, false)).accepted).toBe(1);
+    expect((await viaAlias(files.wrongName, true)).accepted).toBe(1);
+  });
+});
+
 describe('verifyClient: required', () => {
   it('a client without a certificate is refused at the handshake; one with a CA-signed certificate is served', async () => {
     const strict = await startServer({

@@ -9,7 +9,8 @@
 import type Srf from 'drachtio-srf';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../../src/sip-server/message/parser.js';
-import { connectApp, disconnectApp, eventually, startServer, type Harness } from '../../support/harness.js';
+import { ControlPeer } from '../../support/control-peer.js';
+import { connectApp, disconnectApp, eventually, SECRET, startServer, type Harness } from '../../support/harness.js';
 import { callIdOf, requestBytes, type CaseContext } from '../../support/sip-fixtures/builder.js';
 import { sendRequest } from '../../support/srf-request.js';
 import { clientFrame, rawWebSocket, WsSipClient } from '../../support/ws-client.js';
@@ -89,6 +90,20 @@ async function stillServes(): Promise<void> {
   c.send(requestBytes(k).toString());
   expect(statusOf((await c.waitFor(forCall(k))) ?? '')).toBe(200);
 }
+
+describe('what a drachtio-srf app is told (drachtio spec §1.4, §1.7)', () => {
+  it('authenticate lists the WS listener as ws/host:port, as the reference lists its transports', async () => {
+    const p = await ControlPeer.connect(h.controlPort);
+    try {
+      const r = await p.authenticate(SECRET);
+      const ws = `ws/127.0.0.1:${h.listener('ws').port}`;
+      expect(r.tokens[4]?.split(',')).toContain(ws);
+      expect(r.tokens[6]?.split(',')).toContain(ws);
+    } finally {
+      p.close();
+    }
+  });
+});
 
 describe('the handshake (RFC 7118 §4)', () => {
   it('an upgrade offering sip is accepted with the sip subprotocol', async () => {
