@@ -32,6 +32,8 @@ export interface PeerTls {
   readonly servername?: string;
   /** As a TLS server, ask connecting clients for their certificate. */
   readonly requestCert?: boolean;
+  /** Another certificate for the connections it opens (default: `cert`). */
+  readonly client?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 let seq = 0;
@@ -141,7 +143,7 @@ export class SipPeer {
     const host = to.host ?? this.host;
     const c =
       t !== undefined
-        ? tlsConnect({ host, port: to.port, cert: t.cert, key: t.key, ca: t.ca, ...(t.servername !== undefined ? { servername: t.servername } : { checkServerIdentity: () => undefined }) })
+        ? tlsConnect({ host, port: to.port, cert: t.client?.cert ?? t.cert, key: t.client?.key ?? t.key, ca: t.ca, ...(t.servername !== undefined ? { servername: t.servername } : { checkServerIdentity: () => undefined }) })
         : createConnection({ host, port: to.port });
     await new Promise<void>((resolve, reject) => {
       c.once(t !== undefined ? 'secureConnect' : 'connect', () => resolve());

@@ -248,8 +248,9 @@ describe('requests out over TLS (RFC 3261 §26.2.1, RFC 5922 §7.2)', () => {
 
 describe('connection reuse asked for with alias (RFC 5923)', () => {
   /** A TLS peer (with its own TLS port) that registers its Via, with or without alias, then is sent an OPTIONS by the app. */
-  async function viaAlias(cert: CertFiles, alias: boolean): Promise<SipPeer> {
-    const p = await peer(tlsOf(cert));
+  async function viaAlias(clientCert: CertFiles, alias: boolean): Promise<SipPeer> {
+    const client = tlsOf(clientCert);
+    const p = await peer({ ...tlsOf(files.agent), client: { cert: client.cert, key: client.key } });
     p.onMessage = (r) => {
       if (r.message.kind === 'request') void p.send(respond(r, 200, 'OK'), { port: r.from.port });
     };
