@@ -269,7 +269,15 @@ export class CoreBase {
 
   /** Where an in-dialog request goes: the first route, else the remote target (RFC 3261 §12.2.1.1, §8.1.2). */
   async dialogDestination(d: Dialog): Promise<Destination | string> {
-    if (d.dest !== undefined) return d.dest;
+    if (d.dest !== undefined) {
+      const id = d.dest.connectionId;
+      if (id === undefined || this.transport.connection(id) !== undefined) return d.dest;
+      // Its connection is gone: a client that registered again is reached over its new one (RFC 5626 §5.3).
+      const target = parseSipUri(d.remoteTarget);
+      const again = target !== undefined ? this.flows.lookup(target) : undefined;
+      if (again !== undefined) d.dest = again;
+      return d.dest;
+    }
     const first = d.routeSet[0];
     const na = first !== undefined ? parseNameAddr(first) : undefined;
     const target = parseSipUri(na?.uri ?? d.remoteTarget);

@@ -168,13 +168,7 @@ describe('requests from the server reach a WebSocket client over its connection 
     c.send(requestBytes(k, { method: 'REGISTER', uri: 'sip:example.org', contact: `<${contact}>;expires=600` }).toString());
     expect(statusOf((await c.waitFor(forCall(k))) ?? '')).toBe(200);
     expect(h.server.status().registeredFlows).toBe(1);
-    c.ws.on('message', (data: Buffer) => {
-      const parsed = parseMessage(Buffer.from(data));
-      if (!parsed.ok || parsed.message.kind !== 'request') return;
-      const hd = parsed.message.headers;
-      const lines = ['SIP/2.0 200 OK', ...hd.values('via').map((v) => `Via: ${v}`), `From: ${hd.get('from') ?? ''}`, `To: ${hd.get('to') ?? ''};tag=ws1`, `Call-ID: ${hd.get('call-id') ?? ''}`, `CSeq: ${hd.get('cseq') ?? ''}`, 'Content-Length: 0', '', ''];
-      c.send(lines.join('\r\n'));
-    });
+    answerRequests(c, contact);
     const res = await sendRequest(srf, contact, 'OPTIONS');
     expect(res.status).toBe(200);
     const got = (await c.waitFor((m) => m.startsWith('OPTIONS '))) ?? '';
@@ -182,6 +176,27 @@ describe('requests from the server reach a WebSocket client over its connection 
     c.close();
     await eventually(() => h.server.status().registeredFlows === 0, 3000, 'flow forgotten');
     await expect(sendRequest(srf, contact, 'OPTIONS')).rejects.toThrow(/no connection to .*\.invalid/);
+  });
+
+  it('a client that reconnects and registers again is reached over its new connection, inside a dialog too', async () => {
+    const k = ctx();
+    const contact = `sip:agent${k.id}@${k.host};transport=ws`;
+    const register = (c: WsSipClient, n: number): void => c.send(requestBytes({ ...k, id: `${k.id}r${n}` }, { method: 'REGISTER', uri: 'sip:example.org', contact: `<${contact}>;expires=600`, cseq: `${n} REGISTER` }).toString());
+    const first = await open();
+    answerRequests(first, contact);
+    register(first, 1);
+    await first.waitFor((m) => statusOf(m) === 200);
+    const dialog = await srf.createUAC(contact, { localSdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n' });
+    expect(await first.waitFor((m) => m.startsWith('ACK '))).toBeDefined();
+    first.close();
+    await eventually(() => h.server.status().registeredFlows === 0, 3000, 'old flow forgotten');
+    const second = await open();
+    answerRequests(second, contact);
+    register(second, 2);
+    await second.waitFor((m) => statusOf(m) === 200);
+    dialog.destroy();
+    expect(await second.waitFor((m) => m.startsWith('BYE '))).toBeDefined();
+    await eventually(() => h.server.status().dialogs === 0, 3000, 'dialog gone');
   });
 });
 
@@ -270,3 +285,27 @@ describe('hostile input: refused, connection closed, server still serving', () =
     await stillServes();
   });
 });
+
+/** Makes `c` answer every request the server sends it as a UA at `contact` would: 200 (with SDP to an INVITE); ACKs need nothing. */
+function answerRequests(c: WsSipClient, contact: string): void {
+  c.ws.on('message', (data: Buffer) => {
+    const parsed = parseMessage(Buffer.from(data));
+    if (!parsed.ok || parsed.message.kind !== 'request' || parsed.message.method === 'ACK') return;
+    const hd = parsed.message.headers;
+    const body = parsed.message.method === 'INVITE' ? 'v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n' : '';
+    const to = hd.get('to') ?? '';
+    const lines = [
+      'SIP/2.0 200 OK',
+      ...hd.values('via').map((v) => `Via: ${v}`),
+      `From: ${hd.get('from') ?? ''}`,
+      `To: ${/;tag=/.test(to) ? to : `${to};tag=ws1`}`,
+      `Call-ID: ${hd.get('call-id') ?? ''}`,
+      `CSeq: ${hd.get('cseq') ?? ''}`,
+      ...(parsed.message.method === 'INVITE' ? [`Contact: <${contact}>`, 'Content-Type: application/sdp'] : []),
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ];
+    c.send(lines.join('\r\n'));
+  });
+}
