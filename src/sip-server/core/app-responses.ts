@@ -8,7 +8,7 @@ import type { AppConnection } from '../control/app-connection.js';
 import type { AppMessage } from '../control/app-message.js';
 import { parseNameAddr, tagOf } from '../message/name-addr.js';
 import { serialize, type HeaderField, type SipResponse } from '../message/sip-message.js';
-import { isIpLiteral, parseSipUri } from '../message/uri.js';
+import { isIpLiteral, parseSipUri, uriTransport } from '../message/uri.js';
 import type { Destination, Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
@@ -158,7 +158,8 @@ export function natDestination(flow: Flow, hasRouteSet: boolean, contactUri: str
   }
   if (hasRouteSet || contactUri === undefined) return undefined;
   const u = parseSipUri(contactUri);
-  if (u === undefined) return undefined;
+  // A Contact asking for another transport (TLS, TCP) is followed, not second-guessed as NAT.
+  if (u === undefined || uriTransport(u) !== 'udp') return undefined;
   if (isIpLiteral(u.host) && u.host === flow.address && (u.port ?? 5060) === flow.port) return undefined;
   return { transport: 'udp', address: flow.address, port: flow.port };
 }

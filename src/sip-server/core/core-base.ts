@@ -326,6 +326,18 @@ export class CoreBase {
     return { kind: 'request', method, uri, headers: h, body: opts.body ?? Buffer.alloc(0) };
   }
 
+  /**
+   * Our Via names the listener the request really leaves from (RFC 3261
+   * §18.1.1, §18.2.2), which for an in-dialog request is known only once its
+   * destination is (a target on another transport than the dialog began on).
+   */
+  setVia(request: SipRequest, dest: Destination): void {
+    const listener = this.transport.listenerFor(dest);
+    const field = request.headers.fields.find((f) => f.key === 'via');
+    if (listener === undefined || field === undefined) return;
+    field.value = viaFor(listener, parseBranch(field.value));
+  }
+
   /** Ends a dialog from our side (spec §1.8 (i)): BYE on the wire, the unsolicited frame to its app, CDR. */
   serverBye(d: Dialog, reason: string, notifyApp: boolean): void {
     if (this.state.dialogs.get(d.id) !== d) return;
@@ -338,6 +350,7 @@ export class CoreBase {
         this.logger.warn({ dialog: d.id, reason: dest }, 'cannot send BYE');
         return;
       }
+      this.setVia(bye, dest);
       this.startClientTransaction(bye, dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
       const text = serialize(bye);
       if (notifyApp && d.owner !== undefined) d.owner.send(unsolicitedFrame(text.toString('utf8'), text.length, dest, d.id));

@@ -258,6 +258,7 @@ export class OutgoingRequests implements ClientEvents {
       conn.reply(msgId, NO_DIALOG);
       return;
     }
+    core.setVia(request, dest);
     const entry = core.startClientTransaction(request, dest, { owner: conn, dialog: d, createsDialog: false, silent: false });
     if (method === 'INVITE') d.pendingOutgoingInvite = entry.txnId;
     if (method === 'BYE') core.emitCdr('stop', 'application', request, 'normal-release');
@@ -283,6 +284,7 @@ export class OutgoingRequests implements ClientEvents {
       conn.reply(msgId, `NOK|${dest}`);
       return;
     }
+    core.setVia(ack, dest);
     const bytes = serialize(ack);
     core.send(bytes, dest);
     d.sentAck?.timer?.cancel();
@@ -422,6 +424,7 @@ export class OutgoingRequests implements ClientEvents {
     const ack = core.buildInDialogRequest(temp, 'ACK', { cseq: info.cseq });
     void core.dialogDestination(temp).then((dest) => {
       if (typeof dest === 'string') return;
+      core.setVia(ack, dest);
       core.send(serialize(ack), dest);
       core.state.addDialog(temp);
       core.serverBye(temp, 'call no longer wanted', false);

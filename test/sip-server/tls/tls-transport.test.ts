@@ -226,6 +226,25 @@ describe('requests out over TLS (RFC 3261 §26.2.1, RFC 5922 §7.2)', () => {
     await eventually(() => h.server.status().dialogs === 0, 5000, 'dialog gone');
   });
 
+  it('a callee answering on UDP with a SIPS Contact gets the ACK and BYE over TLS, with a TLS Via', async () => {
+    const secure = await answering(files.agent);
+    const udp = await SipPeer.create('udp');
+    peers.push(udp);
+    udp.onMessage = (r) => {
+      if (r.message.kind === 'request' && r.message.method === 'INVITE') {
+        void udp.send(respond(r, 200, 'OK', { contact: `<sips:agent@127.0.0.1:${secure.port}>`, body: sdp(7200), toTag: uniq('t') }), { port: r.from.port });
+      }
+    };
+    const dialog = await srf.createUAC(`sip:agent@127.0.0.1:${udp.port}`, { localSdp: sdp(7000) });
+    const ack = await secure.waitRequest('ACK');
+    expect(ack.message.headers.get('via')).toMatch(new RegExp(`^SIP/2\\.0/TLS 127\\.0\\.0\\.1:${tlsPort()};`));
+    dialog.destroy();
+    const bye = await secure.waitRequest('BYE');
+    expect(bye.message.headers.get('via')).toMatch(/^SIP\/2\.0\/TLS /);
+    expect(bye.message.headers.get('contact')).toBeUndefined();
+    await eventually(() => h.server.status().dialogs === 0, 5000, 'dialog gone');
+  });
+
   for (const [what, cert] of [
     ['self-signed', 'selfSigned'],
     ['for another name', 'wrongName'],
