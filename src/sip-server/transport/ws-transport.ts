@@ -43,6 +43,8 @@ export interface WsTransportOptions {
   readonly hooks: TransportHooks;
 }
 
+const NO_SIP = 'Sec-WebSocket-Protocol must offer sip (RFC 7118)\n';
+
 /** RFC 6455 §7.4.1 close codes used here. */
 const CLOSE = { goingAway: 1001, protocolError: 1002, unsupportedData: 1003 } as const;
 
@@ -167,7 +169,7 @@ export class WsTransport {
     // RFC 7118 §4: the client MUST offer `sip`; a server that agrees to nothing would leave the peer guessing.
     if (!offered.includes('sip')) {
       this.options.hooks.onRefused(this.options.transport, address, 'WebSocket handshake without the sip subprotocol');
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 47\r\n\r\nSec-WebSocket-Protocol must offer sip (RFC 7118)');
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${NO_SIP.length}\r\n\r\n${NO_SIP}`);
       return;
     }
     let peer: TlsPeer | undefined;

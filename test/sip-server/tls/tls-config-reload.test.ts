@@ -5,7 +5,7 @@
  * `switchboard sip-server` command and by the embedded server's worker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -138,6 +138,32 @@ describe('tls listener settings at config load', () => {
     const r = await run(['check-config', '--config', join(d, 'switchboard.yaml')], tmpdir());
     expect(r.out).toMatch(/OK/);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('scripts/make-dev-certs.sh', () => {
+  it('makes a CA and a server certificate that a tls listener accepts and a client verifies by name', async () => {
+    const d = folder('sipServer: { listen: [{ transport: tls, host: 127.0.0.1, port: 0, tls: { certFile: certs/server.pem, keyFile: certs/server.key } }], control: { port: 0 } }\n');
+    const made = await new Promise<number | null>((res) => spawn('bash', [resolve(import.meta.dirname, '../../../scripts/make-dev-certs.sh'), join(d, 'certs'), 'localhost', '127.0.0.1']).on('close', res));
+    expect(made).toBe(0);
+    const r = await run(['check-config', '--config', join(d, 'switchboard.yaml')], tmpdir());
+    expect(r.code, r.out).toBe(0);
+    const config = loadConfigObject(
+      { sipServer: { thread: 'inline', listen: [{ transport: 'tls', host: '127.0.0.1', port: 0, tls: { certFile: 'certs/server.pem', keyFile: 'certs/server.key' } }], control: { port: 0 } } },
+      { checks: configChecks, baseDir: d },
+    );
+    const sip = await startEmbeddedSipServer(config.sipServer, 'silent', silentLogger(), d);
+    try {
+      const socket = tlsConnect({ host: '127.0.0.1', port: sip.listeners[0]!.port, servername: 'localhost', ca: readFileSync(join(d, 'certs', 'ca.pem')) });
+      const ok = await new Promise<boolean>((res) => {
+        socket.once('secureConnect', () => res(socket.authorized));
+        socket.once('error', () => res(false));
+      });
+      socket.destroy();
+      expect(ok).toBe(true);
+    } finally {
+      await sip.stop();
+    }
   });
 });
 
