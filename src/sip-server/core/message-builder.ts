@@ -41,9 +41,11 @@ export function hostPortOf(listener: ListenerInfo): string {
 
 /**
  * Our Contact for a listener (spec §2.8). `secure` when the dialog or request
- * is SIPS (RFC 3261 §8.1.1.8, §12.1.1): then the Contact is a SIPS URI too,
- * which means TLS by itself (RFC 5630 §3.2 deprecates `transport=tls`, so it
- * is written only on a plain `sip:` Contact).
+ * is SIPS (RFC 3261 §8.1.1.8, §12.1.1; RFC 5630 §5.1): then the Contact is a
+ * SIPS URI, which means TLS by itself. CHOICE: a `sip:` dialog over TLS gets
+ * `;transport=tls`, which RFC 5630 §5.1 tells UAs not to use, because without
+ * it a `sip:` Contact names UDP (RFC 3263 §4.1) and the peer could not reach
+ * us; drachtio-server and most SIP servers write it too.
  */
 export function contactFor(listener: ListenerInfo, secure = false): string {
   const t = listener.transport;
