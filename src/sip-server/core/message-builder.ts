@@ -89,6 +89,8 @@ export function replaceLocalhost(value: string, listener: ListenerInfo): string 
  */
 export function withTransport(contact: string, listener: ListenerInfo): string {
   if (listener.transport === 'udp' || /;\s*transport=/i.test(contact)) return contact;
+  // A SIPS URI already means TLS.
+  if (listener.transport === 'tls' && isSips(contact)) return contact;
   const gt = contact.indexOf('>');
   return gt >= 0 ? `${contact.slice(0, gt)};transport=${listener.transport}${contact.slice(gt)}` : `<${contact}>;transport=${listener.transport}`;
 }
