@@ -156,6 +156,13 @@ describe('what the TLS listener refuses, while it keeps serving', () => {
     await stillServes();
   });
 
+  it('the TCP framing defences hold on TLS: a Content-Length over the limit gets 513 and the connection is closed', async () => {
+    const text = request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: from('tls') }).replace('Content-Length: 0', 'Content-Length: 900000');
+    const r = await tlsExchange(files.carrier, text, tlsPort(), true);
+    expect(r).toMatchObject({ statuses: [513], closed: true });
+    await stillServes();
+  });
+
   it('plain TCP on the TLS port (a SIP request in clear) is closed without an answer', async () => {
     const before = h.server.status().refusedConnections;
     const sock = createConnection({ host: '127.0.0.1', port: tlsPort() });
@@ -311,7 +318,7 @@ describe('verifyClient: required', () => {
 });
 
 /** A bare TLS client (optionally with a certificate): sends `text`, collects the statuses of responses until closed or quiet. */
-async function tlsExchange(cert: CertFiles | undefined, text: string, port = tlsPort()): Promise<{ statuses: number[]; reasons: string[]; closed: boolean }> {
+async function tlsExchange(cert: CertFiles | undefined, text: string, port = tlsPort(), untilClosed = false): Promise<{ statuses: number[]; reasons: string[]; closed: boolean }> {
   const sock = tlsConnect({
     host: '127.0.0.1',
     port,
@@ -343,7 +350,7 @@ async function tlsExchange(cert: CertFiles | undefined, text: string, port = tls
     });
     sock.once('secureConnect', () => sock.write(text.replace(/\r?\n/g, '\r\n')));
     const poll = setInterval(() => {
-      if (out.statuses.length > 0) {
+      if (out.statuses.length > 0 && !untilClosed) {
         clearInterval(poll);
         finish();
       }
