@@ -202,6 +202,38 @@ describe('SIGHUP re-reads certificates and keys', () => {
     await new Promise((r) => child.once('close', r));
   });
 
+  it('switchboard start (the server in its worker thread behind the engine) re-reads them on SIGHUP', async () => {
+    const port = await freePort();
+    const d = folder(
+      [
+        'node: { logLevel: info, recordingsWorker: false, status: { enabled: false } }',
+        `sipServer: { listen: [{ transport: udp, host: 127.0.0.1, port: 0 }, { transport: tls, host: 127.0.0.1, port: ${port}, tls: { certFile: certs/server.pem, keyFile: certs/server.key } }], control: { port: 0 } }`,
+        'queues: [{ id: q, name: Q, numbers: ["1000"], agents: ["sip:a@127.0.0.1:9"] }]',
+        '',
+      ].join('\n'),
+      { 'server.pem': first.cert, 'server.key': first.key },
+    );
+    const child = spawn('node', [main, 'start', '--config', join(d, 'switchboard.yaml')], { cwd: tmpdir() });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    await eventually(() => out.includes('switchboard running'), 30_000, 'start-up log');
+    const before = await presented(port);
+    expect(before.cn).toBe('first.test');
+    before.socket.destroy();
+    copyFileSync(second.cert, join(d, 'certs', 'server.pem'));
+    copyFileSync(second.key, join(d, 'certs', 'server.key'));
+    child.kill('SIGHUP');
+    await eventually(() => out.includes('SIGHUP: TLS certificates re-read'), 10_000, 'reload log');
+    expect(out).toMatch(new RegExp(`tls/127\\.0\\.0\\.1:${port}: ok`));
+    const after = await presented(port);
+    expect(after.cn).toBe('second.test');
+    after.socket.destroy();
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.once('close', r))).toBe(0);
+  }, 60_000);
+
   it('the embedded server in its worker thread reloads on request', async () => {
     const d = folder('', { 'server.pem': first.cert, 'server.key': first.key });
     const config = loadConfigObject(
