@@ -10,4 +10,10 @@ import { sipServerConfigChecks } from '../sip-server/config-checks.js';
  * one error message lists every problem. Modules export their checks; this is
  * the composition root that gathers them.
  */
-export const configChecks: readonly ConfigCheck[] = [...engineConfigChecks, ...policyConfigChecks, ...mediaConfigChecks, ...recordingsConfigChecks, ...sipServerConfigChecks];
+export const configChecks: readonly ConfigCheck[] = [
+  ...sipServerConfigChecks,
+  ...engineConfigChecks,
+  ...policyConfigChecks,
+  ...mediaConfigChecks,
+  ...recordingsConfigChecks,
+];

@@ -11,6 +11,7 @@ import { RecordingCapture } from '../recordings/service/recording-capture.js';
 import type { Logger } from '../observability/logger.js';
 import { readHeap } from '../observability/memory.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
+import type { TlsReload } from '../sip-server/transport/transport-layer.js';
 import type { ListenerInfo } from '../sip-server/transport/types.js';
 import { startRecordingsWorkerProcess } from './recordings-worker-process.js';
 import { startStatusServer, type StatusServer } from './status-server.js';
@@ -26,6 +27,8 @@ export interface RunningSwitchboard {
   status(gc?: boolean): Promise<Record<string, unknown>>;
   /** Graceful shutdown's first half: refuse new calls, let live ones finish (engine.drain.maxSeconds). */
   drain(): Promise<void>;
+  /** Re-reads the embedded SIP server's TLS certificates and keys (SIGHUP). */
+  reloadTls(): Promise<readonly TlsReload[]>;
   stop(): Promise<void>;
 }
 
@@ -55,7 +58,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
   try {
     let sip: EmbeddedSipServer | undefined;
     if (config.sipServer.embedded) {
-      sip = await startEmbeddedSipServer(config.sipServer, config.node.logLevel, logger);
+      sip = await startEmbeddedSipServer(config.sipServer, config.node.logLevel, logger, baseDir);
       stops.push(() => sip!.stop());
     }
     let media: MediaService | undefined;
@@ -117,6 +120,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       statusPort: statusServer?.port,
       status,
       drain: () => engine.drain(),
+      reloadTls: () => sip?.reloadTls() ?? Promise.resolve([]),
       stop: stopAll,
     };
   } catch (e) {

@@ -4,6 +4,7 @@
  * is collected, and they are reported together in one ConfigError.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError, ErrorCodes, SwitchboardError, type ConfigProblem } from '../errors.js';
@@ -27,7 +28,13 @@ export interface ConfigCheck {
   readonly name: string;
   /** Top-level keys the check reads. */
   readonly sections: readonly string[];
-  check(config: SwitchboardConfig): ConfigProblem[];
+  check(config: SwitchboardConfig, context?: ConfigCheckContext): ConfigProblem[];
+}
+
+/** What a check may need beyond the values: where relative paths in them point. */
+export interface ConfigCheckContext {
+  /** Relative paths resolve against this: the config file's folder (else the working directory). */
+  readonly baseDir: string;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -43,6 +50,8 @@ function validator(): ValidateFunction {
 
 export interface LoadOptions {
   readonly checks?: readonly ConfigCheck[];
+  /** Where relative paths resolve for the checks (default: the file's folder, else the working directory). */
+  readonly baseDir?: string;
 }
 
 /** Reads and validates a YAML file. Throws ConfigError listing every problem. */
@@ -55,7 +64,7 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Switchb
       cause: e,
     });
   }
-  return loadConfigText(text, { ...options, file });
+  return loadConfigText(text, { baseDir: dirname(resolve(file)), ...options, file });
 }
 
 /** Validates YAML text. `file` only labels the messages. */
@@ -106,7 +115,7 @@ function validateConfig(value: unknown, options: ValidateOptions): SwitchboardCo
   const config = value as SwitchboardConfig;
   for (const check of options.checks ?? []) {
     if (check.sections.some((s) => badSections.has(s) || badSections.has(''))) continue;
-    for (const p of check.check(config)) {
+    for (const p of check.check(config, { baseDir: options.baseDir ?? process.cwd() })) {
       const segments = parsePath(p.path);
       problems.push(p.location !== undefined ? p : { ...p, location: options.locate?.(segments) });
     }

@@ -1,9 +1,15 @@
 /**
- * Configuration rules the schema cannot express for the embedded SIP server;
- * registered in src/app/config-checks.ts so that one error lists every problem.
+ * Checks of the `sipServer` section that the schema cannot express, registered
+ * in src/app/config-checks.ts so that one error lists every problem: a `tls`
+ * or `wss` listener needs a certificate and key that can be read, parsed, are
+ * valid today and belong together; TLS settings on another transport mean
+ * nothing; client verification needs a CA; two listeners cannot share a
+ * transport, address and port; session-timer values must fit together.
  */
 import type { ConfigCheck } from '../config/load.js';
 import type { ConfigProblem } from '../errors.js';
+import { tlsSettings } from './options-from-config.js';
+import { loadTlsMaterial } from './transport/tls-credentials.js';
 
 export const sipServerConfigChecks: readonly ConfigCheck[] = [
   {
@@ -20,6 +26,39 @@ export const sipServerConfigChecks: readonly ConfigCheck[] = [
       if (st.enabled && st.minSeconds * 1000 < roundTripMs) {
         problems.push({ path: 'sipServer.sessionTimers.minSeconds', message: `must be at least 64·T1 (${roundTripMs / 1000} s) so a refresh transaction can finish within an interval` });
       }
+      return problems;
+    },
+  },
+  {
+    name: 'sip-server: listeners and their TLS files',
+    sections: ['sipServer'],
+    check(config, context) {
+      const problems: ConfigProblem[] = [];
+      if (!config.sipServer.embedded) return problems;
+      const baseDir = context?.baseDir ?? process.cwd();
+      const seen = new Map<string, number>();
+      config.sipServer.listen.forEach((l, i) => {
+        const path = `sipServer.listen[${i}]`;
+        const secure = l.transport === 'tls' || l.transport === 'wss';
+        // TCP, TLS, WS and WSS all need a TCP port of their own.
+        const socket = l.transport === 'udp' ? 'udp' : 'tcp';
+        const key = `${socket}/${l.host}/${l.port}`;
+        if (l.port !== 0 && seen.has(key)) problems.push({ path, message: `uses the same ${socket.toUpperCase()} address and port as sipServer.listen[${seen.get(key)!}]` });
+        seen.set(key, i);
+        if (!secure) {
+          if (l.tls !== undefined) problems.push({ path: `${path}.tls`, message: `TLS settings apply to tls and wss listeners only, not ${l.transport}` });
+          return;
+        }
+        if (l.tls === undefined) {
+          problems.push({ path, message: `a ${l.transport} listener needs tls.certFile and tls.keyFile` });
+          return;
+        }
+        if (l.tls.verifyClient !== 'off' && l.tls.caFile === undefined) {
+          problems.push({ path: `${path}.tls.caFile`, message: `verifyClient: ${l.tls.verifyClient} needs caFile, the CA that signs client certificates` });
+        }
+        const material = loadTlsMaterial(tlsSettings(l.tls, baseDir));
+        if (Array.isArray(material)) for (const message of material) problems.push({ path: `${path}.tls`, message });
+      });
       return problems;
     },
   },

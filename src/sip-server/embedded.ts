@@ -15,6 +15,7 @@ import { collectGarbage } from '../observability/memory.js';
 import type { ServerStatus } from './core/stats.js';
 import { sipServerOptions } from './options-from-config.js';
 import { SipServer } from './sip-server.js';
+import type { TlsReload } from './transport/transport-layer.js';
 import type { ListenerInfo } from './transport/types.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -23,6 +24,8 @@ export interface EmbeddedSipServer {
   readonly controlPort: number;
   /** Counts and memory; with `gc`, after a full garbage collection in the server's thread. */
   status(gc?: boolean): Promise<ServerStatus>;
+  /** Re-reads every TLS/WSS listener's certificate and key (SIGHUP); a listener whose new files are bad keeps the old. */
+  reloadTls(): Promise<readonly TlsReload[]>;
   /** How many times the worker was restarted after dying. */
   restarts(): number;
   /** Makes the worker exit as if it had crashed (recovery tests; inline: no effect). */
@@ -34,9 +37,10 @@ export async function startEmbeddedSipServer(
   config: DeepReadonly<SipServerConfig>,
   logLevel: string,
   logger: Logger,
+  baseDir: string = process.cwd(),
 ): Promise<EmbeddedSipServer> {
   if (config.thread === 'inline') {
-    const server = new SipServer(sipServerOptions(config, logger.child({ component: 'sip-server' })));
+    const server = new SipServer(sipServerOptions(config, logger.child({ component: 'sip-server' }), baseDir));
     const started = await server.start();
     return {
       listeners: started.listeners,
@@ -45,12 +49,13 @@ export async function startEmbeddedSipServer(
         if (gc === true) collectGarbage();
         return server.status();
       },
+      reloadTls: () => Promise.resolve(server.reloadTls()),
       restarts: () => 0,
       crash: () => undefined,
       stop: () => server.stop(),
     };
   }
-  return startInWorker(config, logLevel, logger);
+  return startInWorker(config, logLevel, logger, baseDir);
 }
 
 /** The compiled worker entry; when running from TypeScript sources (tests), the built copy under dist/. */
@@ -74,15 +79,16 @@ interface Spawned {
  * reconnects by itself) find it where it was; calls in progress are lost, but
  * the engine keeps taking new ones.
  */
-async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: string, logger: Logger): Promise<EmbeddedSipServer> {
+async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: string, logger: Logger, baseDir: string): Promise<EmbeddedSipServer> {
   const statusWaiters = new Map<number, (s: ServerStatus) => void>();
+  const reloadWaiters = new Map<number, (r: readonly TlsReload[]) => void>();
   let nextId = 1;
   let stopping = false;
   let stopped: (() => void) | undefined;
   let restarts = 0;
 
   const spawn = (cfg: DeepReadonly<SipServerConfig>): Promise<Spawned> => {
-    const init: WorkerInit = { config: cfg, logLevel };
+    const init: WorkerInit = { config: cfg, logLevel, baseDir };
     const worker = new Worker(workerEntry(), { workerData: init });
     return new Promise<Spawned>((resolve, reject) => {
       let up = false;
@@ -99,6 +105,10 @@ async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: st
           case 'status':
             statusWaiters.get(m.id)?.(m.status);
             statusWaiters.delete(m.id);
+            break;
+          case 'tls-reloaded':
+            reloadWaiters.get(m.id)?.(m.results);
+            reloadWaiters.delete(m.id);
             break;
           case 'stopped':
             stopped?.();
@@ -158,6 +168,19 @@ async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: st
           resolve(st);
         });
         current.worker.postMessage({ type: 'status', id, gc: gc === true } satisfies ToWorker);
+      }),
+    reloadTls: () =>
+      new Promise<readonly TlsReload[]>((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          reloadWaiters.delete(id);
+          reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, 'SIP server worker did not answer a TLS reload request'));
+        }, 5000);
+        reloadWaiters.set(id, (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+        current.worker.postMessage({ type: 'reload-tls', id } satisfies ToWorker);
       }),
     restarts: () => restarts,
     crash: () => current.worker.postMessage({ type: 'crash' } satisfies ToWorker),

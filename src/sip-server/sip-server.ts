@@ -8,7 +8,7 @@ import type { AppConnection } from './control/app-connection.js';
 import { parseAppMessage } from './control/app-message.js';
 import { ControlServer } from './control/control-server.js';
 import { AppResponses } from './core/app-responses.js';
-import { CoreBase } from './core/core-base.js';
+import { CoreBase, type Admission } from './core/core-base.js';
 import { IncomingRequests } from './core/incoming.js';
 import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
 import { OutgoingRequests } from './core/outgoing.js';
@@ -22,8 +22,9 @@ import { formatVia } from './message/via.js';
 import { newTag } from './core/ids.js';
 import type { TransactionContext } from './transaction/context.js';
 import { TimerQueue, type Clock } from './transaction/timer-queue.js';
-import { TransportLayer, type ListenerConfig } from './transport/transport-layer.js';
-import type { Flow, ListenerInfo } from './transport/types.js';
+import { TransportLayer, type ListenerConfig, type TlsReload } from './transport/transport-layer.js';
+import { peerSpeaksFor } from './transport/tls-identity.js';
+import type { ConnectionLimits, Flow, ListenerInfo } from './transport/types.js';
 
 /** The version we report to apps; drachtio-srf enables pings for ≥ v0.8.2. */
 export const DRACHTIO_COMPAT_VERSION = 'v0.9.10';
@@ -33,7 +34,11 @@ export interface SipServerOptions {
   readonly control: { readonly host: string; readonly port: number; readonly secret: string };
   readonly timers: { readonly t1Ms: number; readonly t2Ms: number; readonly t4Ms: number; readonly appResponseTimeoutMs: number };
   readonly maxMessageBytes: number;
+  /** Connection limits for TCP, TLS, WS and WSS (defaults in transport-layer.ts). */
+  readonly connections?: Partial<Omit<ConnectionLimits, 'maxMessageBytes'>>;
   readonly maxPendingInvites: number;
+  /** Admission of new requests by origin (trunk rules; see core-base.ts). Inline servers only: a function cannot reach a worker. */
+  readonly admission?: Admission;
   readonly cdrs: boolean;
   readonly userAgent: string;
   /** RFC 4028 session timers (seconds); absent or not enabled: off, and `Require: timer` gets 420. */
@@ -63,11 +68,25 @@ export class SipServer {
     this.timers = new TimerQueue(options.clock, (e) => this.logger.error({ err: e instanceof Error ? e.stack : String(e) }, 'timer callback failed'));
     this.transport = new TransportLayer({
       listeners: options.listen,
-      maxMessageBytes: options.maxMessageBytes,
-      // as long as a client transaction waits for a response (Timer B/F)
-      messageDeadlineMs: 64 * options.timers.t1Ms,
+      limits: {
+        // as long as a client transaction waits for a response (Timer B/F)
+        messageDeadlineMs: 64 * options.timers.t1Ms,
+        ...options.connections,
+        maxMessageBytes: options.maxMessageBytes,
+      },
       onMessage: (data, flow) => this.onNetworkMessage(data, flow),
       onStreamError: (reason, status, head, flow) => this.onStreamError(reason, status, head, flow),
+      onConnection: (conn, open) => {
+        if (!open) this.core.flows.forgetConnection(conn.id);
+        else if (conn.tlsPeer !== undefined) {
+          const p = conn.tlsPeer;
+          this.logger.debug({ transport: conn.transport, peer: `${conn.address}:${conn.port}`, verified: p.verified, identities: p.identities, cn: p.subjectCN }, 'TLS peer');
+        }
+      },
+      onRefused: (transport, address, reason) => {
+        this.stats.refusedConnections++;
+        this.logger.debug({ transport, from: address, reason }, 'connection refused');
+      },
     });
     const ctx: TransactionContext = {
       timers: this.timers,
@@ -93,6 +112,7 @@ export class SipServer {
       ctx,
       this.control,
       {
+        admission: options.admission,
         appResponseTimeoutMs: options.timers.appResponseTimeoutMs,
         maxPendingInvites: options.maxPendingInvites,
         cdrs: options.cdrs,
@@ -146,6 +166,7 @@ export class SipServer {
       dialogs: s.dialogs.size,
       appConnections: this.control.connections.size,
       sipConnections: this.transport.connectionCount,
+      registeredFlows: this.core.flows.size,
       timers: this.timers.size,
       pendingInvites: s.pendingInvites,
       messagesIn: this.stats.messagesIn,
@@ -155,9 +176,20 @@ export class SipServer {
       overloaded: this.stats.overloaded,
       unrouted: this.stats.unrouted,
       retransmissionsAbsorbed: this.stats.retransmissionsAbsorbed,
+      refusedConnections: this.stats.refusedConnections,
       heapUsedBytes: mem.heapUsed,
       rssBytes: mem.rss,
     };
+  }
+
+  /** Re-reads the certificate, key and CA of every TLS and WSS listener (SIGHUP); a listener whose new files are bad keeps its old ones. */
+  reloadTls(): TlsReload[] {
+    const results = this.transport.reloadTls();
+    for (const r of results) {
+      if (r.result.ok) this.logger.info({ listener: r.listener, notAfter: r.result.notAfter }, 'TLS certificate reloaded');
+      else this.logger.error({ listener: r.listener, reason: r.result.reason }, 'TLS certificate not reloaded: keeping the previous one');
+    }
+    return results;
   }
 
   private authenticateReply(): string {
@@ -184,7 +216,9 @@ export class SipServer {
   }
 
   private handleNetworkMessage(data: Buffer, flow: Flow): void {
-    const parsed = parseMessage(data, { stream: flow.transport !== 'udp', maxBytes: this.options.maxMessageBytes });
+    // A WebSocket message is a whole message, like a datagram (RFC 7118 §5.1): Content-Length is optional there.
+    const stream = flow.transport === 'tcp' || flow.transport === 'tls';
+    const parsed = parseMessage(data, { stream, maxBytes: this.options.maxMessageBytes });
     if (!parsed.ok) {
       this.stats.malformed++;
       this.logger.debug({ from: `${flow.address}:${flow.port}`, reason: parsed.reason }, 'malformed SIP message');
@@ -207,7 +241,20 @@ export class SipServer {
       return;
     }
     this.stampVia(parsed.message, parsed.info, flow);
+    this.acceptAlias(parsed.info, flow);
     this.incoming.onRequest(parsed.message, parsed.info, flow);
+  }
+
+  /**
+   * RFC 5923 §5: a TLS client asking (`alias` in its top Via) that requests
+   * for its sent-by reuse this connection is taken at its word only when its
+   * verified certificate names that host (§5.3; RFC 5922 matching).
+   */
+  private acceptAlias(info: MessageInfo, flow: Flow): void {
+    const via = info.via;
+    if (flow.transport !== 'tls' || flow.connectionId === undefined || !via.params.has('alias')) return;
+    if (flow.tlsPeer === undefined || !peerSpeaksFor(flow.tlsPeer, via.host)) return;
+    this.transport.alias(flow.connectionId, via.host, via.port ?? 5061);
   }
 
   /** RFC 3261 §18.2.1 and RFC 3581: record where the request really came from in its top Via. */

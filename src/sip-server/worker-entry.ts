@@ -10,18 +10,26 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
 const logger = createLogger({ level: init.logLevel, name: 'sip-server' });
-const server = new SipServer(sipServerOptions(init.config, logger));
 
-server.start().then(
+let server: SipServer | undefined;
+try {
+  server = new SipServer(sipServerOptions(init.config, logger, init.baseDir));
+} catch (e) {
+  // Unreadable TLS files and the like: say why instead of dying with a stack.
+  post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
+}
+
+server?.start().then(
   (started) => post({ type: 'started', listeners: started.listeners, controlPort: started.controlPort }),
   (e: unknown) => post({ type: 'failed', message: e instanceof Error ? e.message : String(e) }),
 );
 
 port.on('message', (m: ToWorker) => {
+  if (server === undefined) return;
   if (m.type === 'status') {
     if (m.gc === true) collectGarbage();
     post({ type: 'status', id: m.id, status: server.status() });
-  }
+  } else if (m.type === 'reload-tls') post({ type: 'tls-reloaded', id: m.id, results: server.reloadTls() });
   else if (m.type === 'crash') process.exit(70);
   else if (m.type === 'stop') {
     void server.stop().then(() => {

@@ -2,16 +2,21 @@
 import type { DeepReadonly } from '../config/load.js';
 import type { SipServerConfig } from '../config/schema/index.js';
 import type { ServerStatus } from './core/stats.js';
+import type { TlsReload } from './transport/transport-layer.js';
 import type { ListenerInfo } from './transport/types.js';
 
 export interface WorkerInit {
   readonly config: DeepReadonly<SipServerConfig>;
   readonly logLevel: string;
+  /** Relative paths in the config (certificate files) resolve against this. */
+  readonly baseDir: string;
 }
 
 export type ToWorker =
   | { readonly type: 'status'; readonly id: number; readonly gc?: boolean }
   | { readonly type: 'stop' }
+  /** Re-read the TLS certificates and keys (SIGHUP). */
+  | { readonly type: 'reload-tls'; readonly id: number }
   /** Exit at once, as a crash would (to check that the server comes back). */
   | { readonly type: 'crash' };
 
@@ -19,4 +24,5 @@ export type FromWorker =
   | { readonly type: 'started'; readonly listeners: readonly ListenerInfo[]; readonly controlPort: number }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'status'; readonly id: number; readonly status: ServerStatus }
+  | { readonly type: 'tls-reloaded'; readonly id: number; readonly results: readonly TlsReload[] }
   | { readonly type: 'stopped' };

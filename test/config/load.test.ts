@@ -41,7 +41,7 @@ describe('configuration loading', () => {
     );
     expect(problems).toEqual([
       'x.yaml:2:3 node: unknown setting "logLevl" (did you mean "logLevel"?); allowed: stateDir, logLevel, recordingsWorker, status',
-      'x.yaml:5:18 sipServer.listen[0].transport: expected one of: udp, tcp; got "sctp"',
+      'x.yaml:5:18 sipServer.listen[0].transport: expected one of: udp, tcp, tls, ws, wss; got "sctp"',
       'x.yaml:6:13 sipServer.listen[0].port: expected a number <= 65535, got number 99999',
       'x.yaml:8:9 queues[0].id: expected an identifier: a letter or digit, then up to 63 letters, digits, ".", "_" or "-", got "bad id"',
       'x.yaml:9:11 queues[0].name: must not be empty',

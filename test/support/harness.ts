@@ -2,7 +2,7 @@
 import Srf from 'drachtio-srf';
 import { silentLogger } from '../../src/observability/logger.js';
 import { SipServer, type SipServerOptions } from '../../src/sip-server/sip-server.js';
-import type { ListenerInfo } from '../../src/sip-server/transport/types.js';
+import type { ListenerInfo, TransportProtocol } from '../../src/sip-server/transport/types.js';
 
 export const SECRET = 'test-secret';
 
@@ -11,6 +11,8 @@ export interface Harness {
   readonly udp: ListenerInfo;
   readonly tcp: ListenerInfo;
   readonly controlPort: number;
+  /** The listener of a transport (throws when there is none). */
+  listener(transport: TransportProtocol): ListenerInfo;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,11 @@ export async function startServer(overrides: Partial<SipServerOptions> = {}): Pr
     udp: started.listeners.find((l) => l.transport === 'udp')!,
     tcp: started.listeners.find((l) => l.transport === 'tcp')!,
     controlPort: started.controlPort,
+    listener: (t) => {
+      const l = started.listeners.find((x) => x.transport === t);
+      if (l === undefined) throw new Error(`no ${t} listener`);
+      return l;
+    },
     stop: () => server.stop(),
   };
 }

@@ -6,6 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { parseMessage, type MessageInfo } from '../../src/sip-server/message/parser.js';
 import type { SipMessage, SipRequest, SipResponse } from '../../src/sip-server/message/sip-message.js';
 import { StreamFramer } from '../../src/sip-server/message/stream-framer.js';
@@ -19,7 +20,21 @@ export interface Received {
   readonly at: number;
 }
 
-export type Transport = 'udp' | 'tcp';
+export type Transport = 'udp' | 'tcp' | 'tls';
+
+/** A TLS peer's certificate and trust (PEM contents). */
+export interface PeerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** CA that the server's (and clients') certificates must chain to. */
+  readonly ca: Buffer;
+  /** Name to verify the server's certificate against (default: the address dialled). */
+  readonly servername?: string;
+  /** As a TLS server, ask connecting clients for their certificate. */
+  readonly requestCert?: boolean;
+  /** Another certificate for the connections it opens (default: `cert`). */
+  readonly client?: { readonly cert: Buffer; readonly key: Buffer };
+}
 
 let seq = 0;
 export function uniq(prefix: string): string {
@@ -37,12 +52,17 @@ export class SipPeer {
   port = 0;
   /** Drop every received message matching this (to simulate loss). */
   dropIf: ((r: Received) => boolean) | undefined;
+  /** TLS server: the subject CN of each client certificate presented to it. */
+  readonly clientCertificates: string[] = [];
+  /** TLS or TCP server: connections accepted so far. */
+  accepted = 0;
   /** Called for every message kept (after dropIf), e.g. to ACK answers as a real UA would. */
   onMessage: ((r: Received) => void) | undefined;
 
   private constructor(
     readonly transport: Transport,
     readonly host: string,
+    private readonly tls?: PeerTls,
   ) {}
 
   /** The host as it appears in a URI or Via (IPv6 in brackets). */
@@ -50,8 +70,9 @@ export class SipPeer {
     return this.host.includes(':') ? `[${this.host}]` : this.host;
   }
 
-  static async create(transport: Transport = 'udp', host = '127.0.0.1'): Promise<SipPeer> {
-    const p = new SipPeer(transport, host);
+  static async create(transport: Transport = 'udp', host = '127.0.0.1', tls?: PeerTls): Promise<SipPeer> {
+    if (transport === 'tls' && tls === undefined) throw new Error('a TLS peer needs a certificate');
+    const p = new SipPeer(transport, host, tls);
     await p.start();
     return p;
   }
@@ -64,7 +85,12 @@ export class SipPeer {
       await new Promise<void>((resolve) => s.bind(0, this.host, () => resolve()));
       this.port = s.address().port;
     } else {
-      const server = createServer((c) => this.track(c));
+      const t = this.tls;
+      const server = t !== undefined ? createTlsServer({ cert: t.cert, key: t.key, ca: t.ca, requestCert: t.requestCert === true, rejectUnauthorized: false }, (c) => {
+              const cn = c.getPeerCertificate().subject?.CN;
+              if (typeof cn === 'string') this.clientCertificates.push(cn);
+              this.track(c);
+            }) : createServer((c) => this.track(c));
       this.tcpServer = server;
       await new Promise<void>((resolve) => server.listen(0, this.host, () => resolve()));
       const addr = server.address();
@@ -72,7 +98,8 @@ export class SipPeer {
     }
   }
 
-  private track(c: Socket): void {
+  private track(c: Socket, accepted = true): void {
+    if (accepted) this.accepted++;
     this.tcpConns.add(c);
     const framer = new StreamFramer(1 << 20);
     c.on('data', (chunk: Buffer) => {
@@ -112,13 +139,18 @@ export class SipPeer {
       existing.write(data);
       return;
     }
-    const c = createConnection({ host: to.host ?? this.host, port: to.port });
+    const t = this.tls;
+    const host = to.host ?? this.host;
+    const c =
+      t !== undefined
+        ? tlsConnect({ host, port: to.port, cert: t.client?.cert ?? t.cert, key: t.client?.key ?? t.key, ca: t.ca, ...(t.servername !== undefined ? { servername: t.servername } : { checkServerIdentity: () => undefined }) })
+        : createConnection({ host, port: to.port });
     await new Promise<void>((resolve, reject) => {
-      c.once('connect', () => resolve());
+      c.once(t !== undefined ? 'secureConnect' : 'connect', () => resolve());
       c.once('error', reject);
     });
     this.outConn = c;
-    this.track(c);
+    this.track(c, false);
     c.write(data);
   }
 
@@ -210,7 +242,7 @@ export function request(p: RequestParams): string {
     `To: ${to}${p.toTag !== undefined ? `;tag=${p.toTag}` : ''}`,
     `Call-ID: ${p.callId ?? uniq('call')}`,
     `CSeq: ${p.cseq ?? 1} ${p.method}`,
-    ...(p.contact === null ? [] : [`Contact: ${p.contact ?? `<sip:caller@${h}:${p.peer.port}${p.peer.transport === 'tcp' ? ';transport=tcp' : ''}>`}`]),
+    ...(p.contact === null ? [] : [`Contact: ${p.contact ?? `<sip:caller@${h}:${p.peer.port}${p.peer.transport === 'udp' ? '' : `;transport=${p.peer.transport}`}>`}`]),
     ...(p.extra ?? []),
     ...(body !== '' ? [`Content-Type: ${p.contentType ?? 'application/sdp'}`] : []),
     `Content-Length: ${Buffer.byteLength(body)}`,

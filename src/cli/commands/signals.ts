@@ -10,3 +10,14 @@ export function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', on);
   });
 }
+
+/**
+ * Calls `reload` on every SIGHUP until the returned function is called (the
+ * usual "re-read your certificates" signal). Without a handler Node would
+ * exit on SIGHUP.
+ */
+export function onReloadSignal(reload: () => void): () => void {
+  const on = (): void => reload();
+  process.on('SIGHUP', on);
+  return () => process.off('SIGHUP', on);
+}

@@ -5,7 +5,7 @@ import { defaultConfig, loadConfigFile } from '../../config/load.js';
 import { createLogger } from '../../observability/logger.js';
 import { parseOptions } from '../args.js';
 import type { Command } from '../command.js';
-import { waitForSignal } from './signals.js';
+import { onReloadSignal, waitForSignal } from './signals.js';
 
 const usage = 'switchboard start [--config FILE]';
 
@@ -28,7 +28,14 @@ export const startCommand: Command = {
       },
       'switchboard running',
     );
+    const stopReloading = onReloadSignal(() => {
+      void running.reloadTls().then(
+        (results) => logger.info({ reloaded: results.map((r) => `${r.listener}: ${r.result.ok ? 'ok' : r.result.reason}`) }, 'SIGHUP: TLS certificates re-read'),
+        (e: unknown) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: TLS reload failed'),
+      );
+    });
     const signal = await waitForSignal();
+    stopReloading();
     // A second signal stops at once; the first drains (new calls refused, live ones go on for engine.drain.maxSeconds).
     logger.info({ signal, maxSeconds: config.engine.drain.maxSeconds }, 'draining, then stopping');
     await Promise.race([running.drain(), waitForSignal()]);

@@ -1,14 +1,46 @@
 import { Type } from '@sinclair/typebox';
 import { Host, Port, StringEnum } from './common.js';
 
+/** Certificate, key and verification of a `tls` or `wss` listener (RFC 3261 §26, RFC 5922). */
+const ListenerTls = Type.Object(
+  {
+    certFile: Type.String({
+      minLength: 1,
+      description: "PEM certificate (with its chain) of this listener, also presented as client certificate on connections it opens. Relative to the config file's folder; re-read on SIGHUP.",
+    }),
+    keyFile: Type.String({ minLength: 1, description: 'Unencrypted PEM private key of certFile. Re-read on SIGHUP.' }),
+    caFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "PEM CA bundle trusted for client certificates and for the servers this listener connects to (replaces Node's root CAs). Required with verifyClient.",
+      }),
+    ),
+    verifyClient: StringEnum(['off', 'optional', 'required'] as const, {
+      default: 'off',
+      description:
+        "Client certificates: 'off' (not asked), 'optional' (asked; one that does not verify against caFile is refused), 'required' (clients without a valid one are refused).",
+    }),
+    verifyServer: Type.Boolean({
+      default: true,
+      description: 'Verify the certificate of servers reached over TLS (chain, and the SIP domain per RFC 5922: the URI host must be a sip: URI or DNS name of the certificate, no wildcards).',
+    }),
+    minVersion: StringEnum(['TLSv1.2', 'TLSv1.3'] as const, { default: 'TLSv1.2', description: 'Oldest TLS version accepted or offered.' }),
+  },
+  { additionalProperties: false, description: 'TLS settings (tls and wss listeners only).' },
+);
+
 const Listener = Type.Object(
   {
-    transport: StringEnum(['udp', 'tcp'] as const, { description: 'SIP transport of this listener.' }),
+    transport: StringEnum(['udp', 'tcp', 'tls', 'ws', 'wss'] as const, {
+      description: "SIP transport of this listener: 'udp', 'tcp', 'tls' (RFC 3261 §26), 'ws' or 'wss' (SIP over WebSocket, RFC 7118).",
+    }),
     host: Host('Local address to bind (IPv4 or IPv6 literal).', '127.0.0.1'),
     port: Port('Local port to bind (0 picks a free port).', 5060),
     advertisedHost: Type.Optional(
       Host('Address written into Via, Contact and SDP-independent headers when it differs from the bound one (NAT).'),
     ),
+    tls: Type.Optional(ListenerTls),
   },
   { additionalProperties: false },
 );
@@ -57,6 +89,19 @@ export const SipServerSchema = Type.Object(
         }),
       },
       { additionalProperties: false, default: {}, description: 'Transaction timers.' },
+    ),
+    connections: Type.Object(
+      {
+        maxPerListener: Type.Integer({ minimum: 1, default: 10000, description: 'Open connections per TCP, TLS, WS or WSS listener.' }),
+        idleTimeoutSeconds: Type.Integer({ minimum: 1, default: 900, description: 'A connection with no traffic for this long is closed.' }),
+        handshakeTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10, description: 'TLS and WebSocket handshakes must finish within this time.' }),
+        keepAliveSeconds: Type.Integer({
+          minimum: 1,
+          default: 30,
+          description: 'WebSocket ping interval; a client that has not answered the previous ping is disconnected (half-open connections).',
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'Connection-oriented transports (TCP, TLS, WS, WSS).' },
     ),
     maxMessageBytes: Type.Integer({
       minimum: 1024,

@@ -10,13 +10,13 @@ import type { AppConnection } from '../control/app-connection.js';
 import type { AppMessage } from '../control/app-message.js';
 import { parseNameAddr, tagOf, withTag } from '../message/name-addr.js';
 import { serialize, type HeaderField } from '../message/sip-message.js';
-import { isIpLiteral, parseSipUri } from '../message/uri.js';
+import { isIpLiteral, parseSipUri, uriTransport } from '../message/uri.js';
 import type { Destination, Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
-import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS } from './message-builder.js';
+import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS, requestIsSecure } from './message-builder.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
 import { allows } from './session-expires.js';
 import type { SessionTimers, TimerPlan } from './session-timers.js';
@@ -95,7 +95,7 @@ export class AppResponses {
     const listener = entry.flow.listener;
     const headers: HeaderField[] = [];
     const createsDialog = (method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300;
-    if (createsDialog && !p.given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener) });
+    if (createsDialog && !p.given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener, requestIsSecure(request)) });
     headers.push(...p.given);
     let early: { d: Dialog; rseq: number } | undefined;
     if (p.reliable) {
@@ -152,6 +152,10 @@ export class AppResponses {
       if (request.headers.has('allow')) d.peerAllowsUpdate = allows(request.headers, 'UPDATE');
       if (localBody !== undefined) d.localBody = localBody;
       if (this.timers.enabled && d.state === 'confirmed') this.timers.apply(d, p.plan);
+    }
+    // spec §2.9: a client registered over a connection is reached over it from now on.
+    if (status >= 200 && status < 300 && (method === 'REGISTER' || method === 'SUBSCRIBE') && entry.info.toTag === undefined) {
+      core.flows.record(request.headers, response.headers, entry.flow);
     }
     if (status >= 200) core.finishServerEntry(entry);
     conn.reply(msgId, responseEcho(bytes.toString('utf8'), bytes.length, entry.tx.responseDest, entry.txnId, dialogId));
@@ -224,7 +228,8 @@ export function natDestination(flow: Flow, hasRouteSet: boolean, contactUri: str
   }
   if (hasRouteSet || contactUri === undefined) return undefined;
   const u = parseSipUri(contactUri);
-  if (u === undefined) return undefined;
+  // A Contact asking for another transport (TLS, TCP) is followed, not second-guessed as NAT.
+  if (u === undefined || uriTransport(u) !== 'udp') return undefined;
   if (isIpLiteral(u.host) && u.host === flow.address && (u.port ?? 5060) === flow.port) return undefined;
   return { transport: 'udp', address: flow.address, port: flow.port };
 }

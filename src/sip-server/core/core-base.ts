@@ -10,22 +10,32 @@ import { headerKey } from '../message/header-names.js';
 import { parseNameAddr } from '../message/name-addr.js';
 import type { MessageInfo } from '../message/parser.js';
 import { serialize, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
-import { isIpLiteral, parseSipUri } from '../message/uri.js';
+import { parseSipUri } from '../message/uri.js';
 import type { TransactionContext } from '../transaction/context.js';
 import { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from '../transaction/non-invite-server-transaction.js';
-import { resolveUri } from '../transport/resolver.js';
+import { literalDestination, resolveUri } from '../transport/resolver.js';
 import type { TransportLayer } from '../transport/transport-layer.js';
 import type { Destination, Flow } from '../transport/types.js';
 import { CoreState, slimRequest, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
+import { FlowRegistry } from './flows.js';
 import { cdrFrame, unsolicitedFrame } from './frames.js';
 import { newBranch, newTag, newTransactionId } from './ids.js';
-import { buildNon2xxAck, buildResponse, contactFor, viaFor, type ResponseOptions } from './message-builder.js';
+import { buildNon2xxAck, buildResponse, contactFor, isSips, viaFor, type ResponseOptions } from './message-builder.js';
 import type { ServerStats } from './stats.js';
 
+/**
+ * Decides whether a new request from the network may go on to the apps, from
+ * where it came (address, transport, the verified TLS identity of the peer):
+ * the place for trunk rules. Undefined admits it; otherwise the request is
+ * answered with that status.
+ */
+export type Admission = (request: SipRequest, flow: Flow) => { readonly status: number; readonly reason: string } | undefined;
+
 export interface CoreConfig {
+  readonly admission?: Admission | undefined;
   readonly appResponseTimeoutMs: number;
   readonly maxPendingInvites: number;
   readonly cdrs: boolean;
@@ -55,6 +65,8 @@ export interface AppRouter {
 
 export class CoreBase {
   readonly state = new CoreState();
+  /** Clients registered over a connection, reachable only through it (spec §2.9). */
+  readonly flows = new FlowRegistry();
   private readonly roundRobin = new Map<string, number>();
   clientEvents: ClientEvents | undefined;
   /**
@@ -286,15 +298,21 @@ export class CoreBase {
 
   /** Where an in-dialog request goes: the first route, else the remote target (RFC 3261 §12.2.1.1, §8.1.2). */
   async dialogDestination(d: Dialog): Promise<Destination | string> {
-    if (d.dest !== undefined) return d.dest;
+    if (d.dest !== undefined) {
+      const id = d.dest.connectionId;
+      if (id === undefined || this.transport.connection(id) !== undefined) return d.dest;
+      // Its connection is gone: a client that registered again is reached over its new one (RFC 5626 §5.3).
+      const target = parseSipUri(d.remoteTarget);
+      const again = target !== undefined ? this.flows.lookup(target) : undefined;
+      if (again !== undefined) d.dest = again;
+      return d.dest;
+    }
     const first = d.routeSet[0];
     const na = first !== undefined ? parseNameAddr(first) : undefined;
     const target = parseSipUri(na?.uri ?? d.remoteTarget);
     if (target === undefined) return `cannot route to ${na?.uri ?? d.remoteTarget}`;
-    if (isIpLiteral(target.host) && target.params.get('maddr') === undefined) {
-      const t = target.params.get('transport')?.toLowerCase();
-      return { transport: t === 'tcp' ? 'tcp' : 'udp', address: target.host, port: target.port ?? 5060 };
-    }
+    const known = this.flows.lookup(target) ?? literalDestination(target);
+    if (known !== undefined) return known;
     const r = await resolveUri(target);
     if (!r.ok) return r.reason;
     return r.targets[0]!;
@@ -306,7 +324,7 @@ export class CoreBase {
    */
   buildInDialogRequest(d: Dialog, method: string, opts: { uri?: string; cseq?: number; headers?: readonly HeaderField[]; body?: Buffer }): SipRequest {
     const h = new SipHeaders();
-    h.append('Via', viaFor(d.dest !== undefined ? this.listenerFor(d.dest.transport, d) : d.listener, newBranch()));
+    h.append('Via', viaFor(d.dest !== undefined ? (this.transport.listenerFor(d.dest) ?? d.listener) : d.listener, newBranch()));
     h.append('Max-Forwards', '70');
     const target = opts.uri ?? d.remoteTarget;
     let uri = target;
@@ -331,14 +349,22 @@ export class CoreBase {
     h.append('CSeq', `${cseq} ${method}`);
     const given = opts.headers ?? [];
     if ((method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER' || method === 'UPDATE') && !given.some((f) => f.key === 'contact')) {
-      h.append('Contact', contactFor(d.listener));
+      h.append('Contact', contactFor(d.listener, isSips(d.remoteTarget) || isSips(d.routeSet[0])));
     }
     for (const f of given) h.fields.push(f);
     return { kind: 'request', method, uri, headers: h, body: opts.body ?? Buffer.alloc(0) };
   }
 
-  private listenerFor(transport: string, d: Dialog) {
-    return this.transport.pickListener(transport === 'tcp' ? 'tcp' : 'udp') ?? d.listener;
+  /**
+   * Our Via names the listener the request really leaves from (RFC 3261
+   * §18.1.1, §18.2.2), which for an in-dialog request is known only once its
+   * destination is (a target on another transport than the dialog began on).
+   */
+  setVia(request: SipRequest, dest: Destination): void {
+    const listener = this.transport.listenerFor(dest);
+    const field = request.headers.fields.find((f) => f.key === 'via');
+    if (listener === undefined || field === undefined) return;
+    field.value = viaFor(listener, parseBranch(field.value));
   }
 
   /** Ends a dialog from our side (spec §1.8 (i)): BYE on the wire, the unsolicited frame to its app, CDR. */
@@ -353,6 +379,7 @@ export class CoreBase {
         this.logger.warn({ dialog: d.id, reason: dest }, 'cannot send BYE');
         return;
       }
+      this.setVia(bye, dest);
       this.startClientTransaction(bye, dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
       const text = serialize(bye);
       if (notifyApp && d.owner !== undefined) d.owner.send(unsolicitedFrame(text.toString('utf8'), text.length, dest, d.id));

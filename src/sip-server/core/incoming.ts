@@ -99,6 +99,11 @@ export class IncomingRequests {
       core.respond(entry, 416, { headers: [] });
       return;
     }
+    const refusal = core.config.admission?.(request, flow);
+    if (refusal !== undefined) {
+      core.respond(entry, refusal.status, { reason: refusal.reason });
+      return;
+    }
     if (method === 'INVITE' && core.state.pendingInvites >= core.config.maxPendingInvites) {
       core.stats.overloaded++;
       core.respond(entry, 503, { headers: [{ name: 'Retry-After', key: 'retry-after', value: '5' }] });

@@ -4,7 +4,7 @@
  * the header rules for what apps may supply (drachtio spec §2.7).
  */
 import { canonicalName, headerKey } from '../message/header-names.js';
-import { tagOf, withTag } from '../message/name-addr.js';
+import { parseNameAddr, tagOf, withTag } from '../message/name-addr.js';
 import { SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import { formatHostPort } from '../message/uri.js';
 import type { ListenerInfo } from '../transport/types.js';
@@ -41,9 +41,37 @@ export function hostPortOf(listener: ListenerInfo): string {
   return formatHostPort(listener.advertisedHost, listener.port);
 }
 
-/** Our Contact for a listener (spec §2.8). */
-export function contactFor(listener: ListenerInfo): string {
-  return `<sip:${hostPortOf(listener)}${listener.transport === 'udp' ? '' : `;transport=${listener.transport}`}>`;
+/**
+ * Our Contact for a listener (spec §2.8). `secure` when the dialog or request
+ * is SIPS (RFC 3261 §8.1.1.8, §12.1.1; RFC 5630 §5.1): then the Contact is a
+ * SIPS URI, which means TLS by itself. CHOICE: a `sip:` dialog over TLS gets
+ * `;transport=tls`, which RFC 5630 §5.1 tells UAs not to use, because without
+ * it a `sip:` Contact names UDP (RFC 3263 §4.1) and the peer could not reach
+ * us; drachtio-server and most SIP servers write it too.
+ */
+export function contactFor(listener: ListenerInfo, secure = false): string {
+  const t = listener.transport;
+  if (secure && (t === 'tls' || t === 'wss')) return `<sips:${hostPortOf(listener)}${t === 'wss' ? ';transport=wss' : ''}>`;
+  return `<sip:${hostPortOf(listener)}${t === 'udp' ? '' : `;transport=${t}`}>`;
+}
+
+/** A SIPS URI (RFC 3261 §19.1), bare or in a name-addr, the scheme checked case-insensitively. */
+export function isSips(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const uri = /^\s*sips?:/i.test(value) ? value : parseNameAddr(value)?.uri;
+  return uri !== undefined && /^\s*sips:/i.test(uri);
+}
+
+/**
+ * Whether the responses establishing a dialog for `request` must carry a SIPS
+ * Contact (RFC 3261 §12.1.1): its Request-URI, else its top Record-Route,
+ * else (without Record-Route) its Contact is SIPS.
+ */
+export function requestIsSecure(request: SipRequest): boolean {
+  if (isSips(request.uri)) return true;
+  const rr = request.headers.entries('record-route')[0];
+  if (rr !== undefined) return isSips(rr);
+  return isSips(request.headers.entries('contact')[0]);
 }
 
 export function viaFor(listener: ListenerInfo, branch: string): string {
@@ -63,6 +91,8 @@ export function replaceLocalhost(value: string, listener: ListenerInfo): string 
  */
 export function withTransport(contact: string, listener: ListenerInfo): string {
   if (listener.transport === 'udp' || /;\s*transport=/i.test(contact)) return contact;
+  // A SIPS URI already means TLS.
+  if (listener.transport === 'tls' && isSips(contact)) return contact;
   const gt = contact.indexOf('>');
   return gt >= 0 ? `${contact.slice(0, gt)};transport=${listener.transport}${contact.slice(gt)}` : `<${contact}>;transport=${listener.transport}`;
 }

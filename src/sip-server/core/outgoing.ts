@@ -11,14 +11,15 @@ import { headerKey } from '../message/header-names.js';
 import { parseNameAddr } from '../message/name-addr.js';
 import type { MessageInfo } from '../message/parser.js';
 import { parseCSeq, serialize, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
-import { isIpLiteral, parseSipUri, parseUri } from '../message/uri.js';
-import { resolveUri } from '../transport/resolver.js';
+import { formatHostPort, parseSipUri, parseUri, type SipUri } from '../message/uri.js';
+import { literalDestination, resolveUri } from '../transport/resolver.js';
 import type { Destination } from '../transport/types.js';
 import type { ClientEvents, CoreBase } from './core-base.js';
 import { newDialog, slimRequest, type ClientEntry, type Dialog } from './core-state.js';
 import { networkSipFrame, requestEcho } from './frames.js';
 import { newBranch, newCallId, newTag, newTransactionId } from './ids.js';
-import { appHeaders, buildCancel, contentTypeField, buildResponse, contactFor, hostPortOf, replaceLocalhost, viaFor, withTransport } from './message-builder.js';
+import { isInvalidHost } from './flows.js';
+import { appHeaders, buildCancel, contentTypeField, buildResponse, contactFor, hostPortOf, isSips, replaceLocalhost, viaFor, withTransport } from './message-builder.js';
 import { natDestination } from './app-responses.js';
 import { acceptReliable } from './reliable-provisionals.js';
 import { allows } from './session-expires.js';
@@ -80,26 +81,16 @@ export class OutgoingRequests implements ClientEvents {
       conn.reply(msgId, 'NOK|invalid request-uri');
       return;
     }
-    const resolved = isIpLiteral(hop.host) && hop.params.get('maddr') === undefined ? undefined : await resolveUri(hop);
-    let dest: Destination;
-    if (resolved === undefined) {
-      const t = hop.params.get('transport')?.toLowerCase();
-      if (hop.scheme === 'sips' || (t !== undefined && t !== 'udp' && t !== 'tcp')) {
-        conn.reply(msgId, `NOK|transport ${hop.scheme === 'sips' ? 'tls' : t} is not supported`);
-        return;
-      }
-      dest = { transport: t === 'tcp' ? 'tcp' : 'udp', address: hop.host, port: hop.port ?? 5060 };
-    } else if (!resolved.ok) {
-      conn.reply(msgId, `NOK|${resolved.reason}`);
+    const dest = await this.destinationOf(ruri.kind === 'sip' && proxyUri === undefined ? ruri.uri : undefined, hop);
+    if (typeof dest === 'string') {
+      conn.reply(msgId, `NOK|${dest}`);
       return;
-    } else {
-      dest = resolved.targets[0]!;
     }
     if (core.transport.isLocal(dest.address, dest.port)) {
       conn.reply(msgId, 'NOK|can not send request to myself');
       return;
     }
-    const listener = core.transport.pickListener(dest.transport, dest.address);
+    const listener = core.transport.listenerFor(dest);
     if (listener === undefined) {
       conn.reply(msgId, `NOK|no ${dest.transport} listener`);
       return;
@@ -134,7 +125,7 @@ export class OutgoingRequests implements ClientEvents {
       const rewritten = replaceLocalhost(contactGiven, listener);
       h.append('Contact', rewritten === contactGiven ? rewritten : withTransport(rewritten, listener));
     }
-    else if (method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER') h.append('Contact', contactFor(listener));
+    else if (method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER') h.append('Contact', contactFor(listener, hop.scheme === 'sips' || isSips(app.start.uri)));
     for (const f of appHeaders(app.fields, BUILT_HERE, listener)) h.fields.push(f);
     const type = contentTypeField(app.fields, app.body);
     if (type === 'missing') {
@@ -178,13 +169,32 @@ export class OutgoingRequests implements ClientEvents {
     conn.reply(msgId, requestEcho(bytes.toString('utf8'), bytes.length, dest, entry.txnId));
   }
 
+  /**
+   * Where a new request goes (spec §2.3): over the connection a client
+   * registered from when the Request-URI is its Contact (§2.9), else to the
+   * next hop's address (an IP literal as is, a name by RFC 3263). A string
+   * says why the request cannot be sent.
+   */
+  private async destinationOf(target: SipUri | undefined, hop: SipUri): Promise<Destination | string> {
+    const flow = target !== undefined ? this.core.flows.lookup(target) : undefined;
+    if (flow !== undefined) return flow;
+    if (isInvalidHost(hop.host)) return `no connection to ${hop.host}: a client with an .invalid host is reached only over the connection it registered on`;
+    const literal = literalDestination(hop);
+    if (literal !== undefined) {
+      if (literal.transport === 'ws' || literal.transport === 'wss') return `no ${literal.transport.toUpperCase()} connection to ${formatHostPort(hop.host, hop.port)} (the server does not open WebSocket connections)`;
+      return literal;
+    }
+    const resolved = await resolveUri(hop);
+    return resolved.ok ? resolved.targets[0]! : resolved.reason;
+  }
+
   private cancel(conn: AppConnection, msgId: string, txnId: string, app: AppMessage): void {
     const entry = this.core.state.clientByTxnId.get(txnId);
     if (entry === undefined || entry.method !== 'INVITE' || entry.gotFinal || entry.cancelRequested) {
       conn.reply(msgId, `NOK|unable to cancel unknown transaction id: ${txnId}`);
       return;
     }
-    const listener = entry.dialog?.listener ?? this.core.transport.pickListener(entry.dest.transport, entry.dest.address);
+    const listener = entry.dialog?.listener ?? this.core.transport.listenerFor(entry.dest);
     const extra = listener !== undefined ? appHeaders(app.fields, BUILT_HERE, listener) : [];
     const cancel = buildCancel(entry.request, extra);
     entry.cancelRequested = true;
@@ -266,6 +276,7 @@ export class OutgoingRequests implements ClientEvents {
       conn.reply(msgId, NO_DIALOG);
       return;
     }
+    core.setVia(request, dest);
     const entry = core.startClientTransaction(request, dest, { owner: conn, dialog: d, createsDialog: false, silent: false });
     if (method === 'INVITE') d.pendingOutgoingInvite = entry.txnId;
     if (method === 'BYE') core.emitCdr('stop', 'application', request, 'normal-release');
@@ -294,6 +305,7 @@ export class OutgoingRequests implements ClientEvents {
       conn.reply(msgId, `NOK|${dest}`);
       return;
     }
+    core.setVia(ack, dest);
     const bytes = serialize(ack);
     core.send(bytes, dest);
     d.sentAck?.timer?.cancel();
@@ -426,7 +438,7 @@ export class OutgoingRequests implements ClientEvents {
   private ackAndHangUp(entry: ClientEntry, response: SipResponse, info: MessageInfo): void {
     const core = this.core;
     const contact = response.headers.entries('contact')[0];
-    const listener = entry.dialog?.listener ?? core.transport.pickListener(entry.dest.transport, entry.dest.address);
+    const listener = entry.dialog?.listener ?? core.transport.listenerFor(entry.dest);
     if (listener === undefined) return;
     const temp: Dialog = newDialog({
       id: `${info.callId};from-tag=${info.fromTag ?? ''};to-tag=${info.toTag ?? ''}`,
@@ -449,6 +461,7 @@ export class OutgoingRequests implements ClientEvents {
     const ack = core.buildInDialogRequest(temp, 'ACK', { cseq: info.cseq });
     void core.dialogDestination(temp).then((dest) => {
       if (typeof dest === 'string') return;
+      core.setVia(ack, dest);
       core.send(serialize(ack), dest);
       core.state.addDialog(temp);
       core.serverBye(temp, 'call no longer wanted', false);

@@ -11,6 +11,8 @@ export class ServerStats {
   /** Requests answered 503 because no app routed the method. */
   unrouted = 0;
   retransmissionsAbsorbed = 0;
+  /** Connections refused before carrying SIP: failed TLS or WebSocket handshakes, bad certificates. */
+  refusedConnections = 0;
 }
 
 export interface ServerCounts {
@@ -20,6 +22,8 @@ export interface ServerCounts {
   readonly dialogs: number;
   readonly appConnections: number;
   readonly sipConnections: number;
+  /** Contacts reachable over the connection they registered on (spec §2.9). */
+  readonly registeredFlows: number;
   readonly timers: number;
   readonly pendingInvites: number;
 }
@@ -32,6 +36,7 @@ export interface ServerStatus extends ServerCounts {
   readonly overloaded: number;
   readonly unrouted: number;
   readonly retransmissionsAbsorbed: number;
+  readonly refusedConnections: number;
   readonly heapUsedBytes: number;
   readonly rssBytes: number;
 }

@@ -84,9 +84,10 @@ export class StreamFramer {
           return off;
         }
         const headLength = end.index + end.sepLength;
-        const length = this.contentLength(view.toString('latin1', 0, end.index));
+        const length = announcedContentLength(view.toString('latin1', 0, end.index));
+        if (length === undefined) return this.error(events, 'missing Content-Length on a stream transport', 400, view.subarray(0, headLength));
         if (typeof length === 'string') return this.error(events, length, 400, view.subarray(0, headLength));
-        if (length === undefined || headLength + length > this.maxBytes) return this.error(events, 'message too large', 513, view.subarray(0, headLength));
+        if (headLength + length > this.maxBytes) return this.error(events, 'message too large', 513, view.subarray(0, headLength));
         this.total = headLength + length;
       }
       if (avail < this.total) return off;
@@ -96,21 +97,6 @@ export class StreamFramer {
       this.total = undefined;
       this.scanned = 0;
     }
-  }
-
-  /** The body length a header section announces; a string says why the stream cannot be framed. */
-  private contentLength(head: string): number | string | undefined {
-    let value: string | undefined;
-    CL_FIELD_RE.lastIndex = 0;
-    for (let m = CL_FIELD_RE.exec(head); m !== null; m = CL_FIELD_RE.exec(head)) {
-      // Two Content-Lengths (RFC 4475 §3.3.9) leave no way to know where the next message starts.
-      if (value !== undefined) return 'more than one Content-Length on a stream transport';
-      value = m[1]!.replace(/\s+/g, ' ').trim();
-    }
-    if (value === undefined) return 'missing Content-Length on a stream transport';
-    if (!/^\d+$/.test(value)) return 'malformed Content-Length';
-    // Too large to represent is too large to accept.
-    return parseDecimal(value, Number.MAX_SAFE_INTEGER);
   }
 
   private append(bytes: Buffer): void {
@@ -145,4 +131,23 @@ export class StreamFramer {
     this.len = 0;
     return 0;
   }
+}
+
+/**
+ * The body length a header section announces (mandatory on streams, §18.3);
+ * a string says why the message cannot be framed by it, undefined that there
+ * is no Content-Length.
+ */
+export function announcedContentLength(head: string): number | string | undefined {
+  let value: string | undefined;
+  CL_FIELD_RE.lastIndex = 0;
+  for (let m = CL_FIELD_RE.exec(head); m !== null; m = CL_FIELD_RE.exec(head)) {
+    // Two Content-Lengths (RFC 4475 §3.3.9) leave no way to know where the next message starts.
+    if (value !== undefined) return 'more than one Content-Length on a stream transport';
+    value = m[1]!.replace(/\s+/g, ' ').trim();
+  }
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) return 'malformed Content-Length';
+  // Too large to represent is too large to accept: Infinity.
+  return parseDecimal(value, Number.MAX_SAFE_INTEGER) ?? Number.POSITIVE_INFINITY;
 }

@@ -31,6 +31,8 @@ export interface BaresipOptions {
   readonly answer: 'auto' | 'manual';
   /** Upper bound on its lifetime, in seconds. */
   readonly lifetimeSec?: number;
+  /** SIP over TLS: a PEM file holding its certificate and key, and the CA it trusts. */
+  readonly tls?: { readonly certificateWithKey: string; readonly ca: string };
 }
 
 interface CommandResponse {
@@ -57,8 +59,9 @@ export class Baresip {
     control.on('error', () => undefined);
   }
 
-  /** Its SIP address (UDP unless `tcp`). */
-  uri(transport: 'udp' | 'tcp' = 'udp'): string {
+  /** Its SIP address (UDP unless `tcp`, or `tls`: libre listens for TLS on the SIP port + 1). */
+  uri(transport: 'udp' | 'tcp' | 'tls' = 'udp'): string {
+    if (transport === 'tls') return `sip:${this.user}@127.0.0.1:${this.sipPort + 1};transport=tls`;
     return `sip:${this.user}@127.0.0.1:${this.sipPort}${transport === 'tcp' ? ';transport=tcp' : ''}`;
   }
 
@@ -77,7 +80,7 @@ export class Baresip {
 
   private static async startOnce(o: BaresipOptions, sipPort: number, ctrlPort: number): Promise<Baresip> {
     const dir = mkdtempSync(join(tmpdir(), 'sb-baresip-'));
-    writeFileSync(join(dir, 'config'), configFile(sipPort, ctrlPort, o.user));
+    writeFileSync(join(dir, 'config'), configFile(sipPort, ctrlPort, o.user, o.tls));
     writeFileSync(join(dir, 'accounts'), `<sip:${o.user}@127.0.0.1:${sipPort}>;regint=0;answermode=${o.answer}\n`);
     writeFileSync(join(dir, 'contacts'), '');
     const process = new SupervisedProcess({
@@ -152,8 +155,9 @@ export class Baresip {
   }
 }
 
-function configFile(sipPort: number, ctrlPort: number, name: string): string {
+function configFile(sipPort: number, ctrlPort: number, name: string, tls: BaresipOptions['tls']): string {
   return [
+    ...(tls !== undefined ? [`sip_certificate ${tls.certificateWithKey}`, `sip_cafile ${tls.ca}`] : []),
     '# Generated for Switchboard interop tests: loopback only, no sound card.',
     'poll_method epoll',
     `sip_listen 127.0.0.1:${sipPort}`,

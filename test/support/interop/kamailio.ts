@@ -34,8 +34,21 @@ export interface DispatcherDestination {
   readonly probing: boolean;
 }
 
+/** A whole Kamailio script of the test's own: its files (written into `dir`) and its control socket. */
+export interface KamailioScript {
+  (where: { readonly dir: string; readonly host: string; readonly port: number }): {
+    readonly cfg: string;
+    readonly ctlSocket: string;
+    /** Further files by name (a TLS profile, certificates). */
+    readonly files?: Readonly<Record<string, string>>;
+  };
+}
+
 export interface KamailioOptions {
+  /** The engine nodes for the default dispatcher script. */
   readonly engines: readonly string[];
+  /** Another script instead of the dispatcher one (then `engines` is not used). */
+  readonly script?: KamailioScript;
   readonly host?: string;
   readonly pingIntervalSec?: number;
   readonly nonInviteTimeoutMs?: number;
@@ -84,9 +97,10 @@ export class Kamailio {
       nonInviteTimeoutMs: options.nonInviteTimeoutMs ?? 2000,
       initiallyActive: options.initiallyActive ?? false,
     };
-    const files = kamailioFiles(config);
+    const files = options.script !== undefined ? options.script({ dir, host, port }) : kamailioFiles(config);
     writeFileSync(join(dir, 'kamailio.cfg'), files.cfg);
-    writeFileSync(join(dir, 'dispatcher.list'), files.dispatcherList);
+    if ('dispatcherList' in files) writeFileSync(join(dir, 'dispatcher.list'), files.dispatcherList);
+    if ('files' in files) for (const [name, text] of Object.entries(files.files ?? {})) writeFileSync(join(dir, name), text);
     const events = new LineEvents<KamailioEvent>();
     const onLine = (line: string): void => {
       const e = parseEventLine(line);

@@ -6,7 +6,7 @@
 
 /** Where the message claims to come from (Via sent-by, Contact) and a token unique to this send. */
 export interface CaseContext {
-  readonly transport: 'UDP' | 'TCP';
+  readonly transport: 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
   readonly host: string;
   readonly port: number;
   /** Alphanumeric, unique per message sent: used in Call-ID, branch and tags. */
@@ -52,7 +52,7 @@ export function callIdOf(c: CaseContext): string {
 export function requestBytes(c: CaseContext, spec: RequestSpec = {}): Buffer {
   const method = spec.method ?? 'OPTIONS';
   const uri = spec.uri ?? 'sip:desk@example.org';
-  const transportParam = c.transport === 'TCP' ? ';transport=tcp' : '';
+  const transportParam = c.transport === 'UDP' ? '' : `;transport=${c.transport.toLowerCase()}`;
   const headers: [string, string | null][] = [
     ['Via', spec.via === undefined ? defaultVia(c) : spec.via],
     ['Max-Forwards', spec.maxForwards === undefined ? '70' : spec.maxForwards],
