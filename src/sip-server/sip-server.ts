@@ -13,9 +13,9 @@ import { IncomingRequests } from './core/incoming.js';
 import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
 import { OutgoingRequests } from './core/outgoing.js';
 import { ServerStats, type ServerStatus } from './core/stats.js';
-import { parseMessage, type MessageInfo } from './message/parser.js';
+import { parseMessage, type AnswerableRequest, type MessageInfo } from './message/parser.js';
 import { withTag } from './message/name-addr.js';
-import { serialize, type SipHeaders, type SipRequest } from './message/sip-message.js';
+import { serialize, type SipRequest } from './message/sip-message.js';
 import { formatVia } from './message/via.js';
 import { newTag } from './core/ids.js';
 import type { TransactionContext } from './transaction/context.js';
@@ -178,7 +178,7 @@ export class SipServer {
     if (!parsed.ok) {
       this.stats.malformed++;
       this.logger.debug({ from: `${flow.address}:${flow.port}`, reason: parsed.reason }, 'malformed SIP message');
-      if (parsed.request !== undefined && parsed.request.method !== 'ACK') this.answerMalformed(parsed.request.headers, parsed.status, parsed.reason, flow);
+      if (parsed.request !== undefined && parsed.request.method !== 'ACK') this.answerMalformed(parsed.request, parsed.status, parsed.reason, flow);
       return;
     }
     if (parsed.message.kind === 'response') {
@@ -215,13 +215,16 @@ export class SipServer {
     field.value = comma < 0 ? stamped : `${stamped}${field.value.slice(comma)}`;
   }
 
-  private answerMalformed(headers: SipHeaders, status: number, reason: string, flow: Flow): void {
+  private answerMalformed(request: AnswerableRequest, status: number, reason: string, flow: Flow): void {
+    const headers = request.headers;
     if (!headers.has('via')) return; // nowhere to send a response
     const phrase = status === 400 ? `Bad Request (${reason})` : status === 505 ? 'Version Not Supported' : status === 513 ? 'Message Too Large' : reason;
-    const response = buildErrorResponse(headers, status, phrase, this.options.userAgent);
+    // A binary (latin1) copy of undecodable headers is written back byte for byte; our own text is UTF-8.
+    const server = request.binary === true ? Buffer.from(this.options.userAgent, 'utf8').toString('latin1') : this.options.userAgent;
+    const response = buildErrorResponse(headers, status, phrase, server);
     const to = response.headers.get('to');
     if (to !== undefined && !/;\s*tag=/i.test(to)) response.headers.set('to', withTag(to, newTag()));
-    this.transport.send(serialize(response), {
+    this.transport.send(serialize(response, request.binary === true ? 'latin1' : 'utf8'), {
       transport: flow.transport,
       address: flow.address,
       port: flow.port,
@@ -235,9 +238,12 @@ export class SipServer {
     this.logger.debug({ from: `${flow.address}:${flow.port}`, reason }, 'SIP stream error, closing connection');
     if (head === undefined) return;
     const parsed = parseMessage(Buffer.concat([head, Buffer.from('\r\n')]), {});
-    const headers = parsed.ok ? (parsed.message.kind === 'request' ? parsed.message.headers : undefined) : parsed.request?.headers;
-    const method = parsed.ok ? (parsed.message.kind === 'request' ? parsed.message.method : 'ACK') : (parsed.request?.method ?? 'ACK');
-    if (headers !== undefined && method !== 'ACK') this.answerMalformed(headers, status, reason, flow);
+    const request: AnswerableRequest | undefined = parsed.ok
+      ? parsed.message.kind === 'request'
+        ? { method: parsed.message.method, headers: parsed.message.headers }
+        : undefined
+      : parsed.request;
+    if (request !== undefined && request.method !== 'ACK') this.answerMalformed(request, status, reason, flow);
   }
 
   // ---------------------------------------------------------------------------
