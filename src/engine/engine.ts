@@ -6,6 +6,7 @@
  */
 import type { SwitchboardConfig } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
+import { metrics } from '../observability/metrics.js';
 import { CallSession, type CallSnapshot } from './call-session.js';
 import { QueueDirectory } from './queue-directory.js';
 import { reject } from './sip-errors.js';
@@ -138,8 +139,10 @@ export class Engine {
           'Max-Forwards': String(Number.isFinite(maxForwards) ? Math.min(70, maxForwards - 1) : 70),
         },
       }).run();
-      if (outcome === 'connected') this.callsConnected++;
-      else {
+      if (outcome === 'connected') {
+        this.callsConnected++;
+        metrics.callSetup.observe((Date.now() - session.startedAt.getTime()) / 1000);
+      } else {
         if (outcome === 'no-agent') this.callsRejected++;
         await session.end(outcome);
       }

@@ -12,6 +12,8 @@ import type { SipServerConfig } from '../config/schema/index.js';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { collectGarbage } from '../observability/memory.js';
+import type { MetricsSnapshot } from '../observability/metrics.js';
+import { LagMeter } from './overload/load-source.js';
 import type { ServerStatus } from './core/stats.js';
 import { sipServerOptions } from './options-from-config.js';
 import { SipServer } from './sip-server.js';
@@ -23,6 +25,8 @@ export interface EmbeddedSipServer {
   readonly controlPort: number;
   /** Counts and memory; with `gc`, after a full garbage collection in the server's thread. */
   status(gc?: boolean): Promise<ServerStatus>;
+  /** The server's Prometheus metrics (its registry's JSON, for observability/metrics.ts exposition). */
+  metrics(): Promise<MetricsSnapshot>;
   /** How many times the worker was restarted after dying. */
   restarts(): number;
   /** Makes the worker exit as if it had crashed (recovery tests; inline: no effect). */
@@ -45,6 +49,7 @@ export async function startEmbeddedSipServer(
         if (gc === true) collectGarbage();
         return server.status();
       },
+      metrics: () => server.metrics.registry.getMetricsAsJSON(),
       restarts: () => 0,
       crash: () => undefined,
       stop: () => server.stop(),
@@ -76,6 +81,7 @@ interface Spawned {
  */
 async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: string, logger: Logger): Promise<EmbeddedSipServer> {
   const statusWaiters = new Map<number, (s: ServerStatus) => void>();
+  const metricsWaiters = new Map<number, (m: string) => void>();
   let nextId = 1;
   let stopping = false;
   let stopped: (() => void) | undefined;
@@ -99,6 +105,10 @@ async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: st
           case 'status':
             statusWaiters.get(m.id)?.(m.status);
             statusWaiters.delete(m.id);
+            break;
+          case 'metrics':
+            metricsWaiters.get(m.id)?.(m.metrics);
+            metricsWaiters.delete(m.id);
             break;
           case 'stopped':
             stopped?.();
@@ -143,26 +153,38 @@ async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: st
     }
   };
 
+  /** Asks the worker and waits (bounded) for its answer. */
+  const ask = <T>(waiters: Map<number, (v: T) => void>, message: (id: number) => ToWorker, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        waiters.delete(id);
+        reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, `SIP server worker did not answer a ${what} request`));
+      }, 5000);
+      waiters.set(id, (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+      current.worker.postMessage(message(id));
+    });
+
+  // Overload control in the worker also watches this (the app's) thread: its lag is reported there.
+  const lag = new LagMeter();
+  const interval = config.overload.sampleIntervalMs;
+  const lagReporter = setInterval(() => current.worker.postMessage({ type: 'appLag', lagMs: lag.read() } satisfies ToWorker), interval);
+  lagReporter.unref();
+
   return {
     listeners: current.listeners,
     controlPort: current.controlPort,
-    status: (gc?: boolean) =>
-      new Promise<ServerStatus>((resolve, reject) => {
-        const id = nextId++;
-        const timer = setTimeout(() => {
-          statusWaiters.delete(id);
-          reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, 'SIP server worker did not answer a status request'));
-        }, 5000);
-        statusWaiters.set(id, (st) => {
-          clearTimeout(timer);
-          resolve(st);
-        });
-        current.worker.postMessage({ type: 'status', id, gc: gc === true } satisfies ToWorker);
-      }),
+    status: (gc?: boolean) => ask(statusWaiters, (id) => ({ type: 'status', id, gc: gc === true }), 'status'),
+    metrics: async () => JSON.parse(await ask(metricsWaiters, (id) => ({ type: 'metrics', id }), 'metrics')) as MetricsSnapshot,
     restarts: () => restarts,
     crash: () => current.worker.postMessage({ type: 'crash' } satisfies ToWorker),
     stop: async () => {
       stopping = true;
+      clearInterval(lagReporter);
+      lag.stop();
       await new Promise<void>((resolve) => {
         stopped = resolve;
         current.worker.postMessage({ type: 'stop' } satisfies ToWorker);

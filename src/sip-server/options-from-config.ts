@@ -13,6 +13,23 @@ export function sipServerOptions(cfg: DeepReadonly<SipServerConfig>, logger: Log
     maxPendingInvites: cfg.maxPendingInvites,
     cdrs: cfg.cdrs,
     userAgent: cfg.userAgent,
+    uas: { allow: cfg.uas.allowMethods, bodies: cfg.uas.bodyTypes },
+    overload: {
+      enabled: cfg.overload.enabled,
+      sampleIntervalMs: cfg.overload.sampleIntervalMs,
+      lagEnterMs: cfg.overload.eventLoopLagEnterMs,
+      lagLeaveMs: cfg.overload.eventLoopLagLeaveMs,
+      cpuEnterPercent: cfg.overload.cpuEnterPercent,
+      cpuLeavePercent: cfg.overload.cpuLeavePercent,
+      retryAfterSeconds: cfg.overload.retryAfterSeconds,
+    },
+    sourceFilter: {
+      scannerUserAgents: cfg.scanners.userAgents,
+      scannerAction: cfg.scanners.action,
+      ratePerSecond: cfg.rateLimit.perSourcePerSecond,
+      burst: cfg.rateLimit.burst,
+      maxSources: cfg.rateLimit.maxSources,
+    },
     logger,
   };
 }

@@ -13,6 +13,11 @@ import { IncomingRequests } from './core/incoming.js';
 import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
 import { OutgoingRequests } from './core/outgoing.js';
 import { ServerStats, type ServerStatus } from './core/stats.js';
+import { DEFAULT_UAS_POLICY, type UasPolicy } from './core/uas-checks.js';
+import { SipServerMetrics } from '../observability/metrics.js';
+import { ProcessLoadSource, type LoadSource } from './overload/load-source.js';
+import { DEFAULT_OVERLOAD, OverloadControl, type OverloadSettings } from './overload/overload-control.js';
+import { DEFAULT_SOURCE_FILTER, SourceFilter, type SourceFilterSettings } from './overload/source-filter.js';
 import { parseMessage, type AnswerableRequest, type MessageInfo } from './message/parser.js';
 import { withTag } from './message/name-addr.js';
 import { serialize, type SipRequest } from './message/sip-message.js';
@@ -36,6 +41,14 @@ export interface SipServerOptions {
   readonly userAgent: string;
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** RFC 3261 §8.2 checks: methods served, readable body types (default {@link DEFAULT_UAS_POLICY}). */
+  readonly uas?: UasPolicy;
+  /** Overload control (default {@link DEFAULT_OVERLOAD}). */
+  readonly overload?: OverloadSettings;
+  /** Scanner user agents and per-source rate limit (default {@link DEFAULT_SOURCE_FILTER}). */
+  readonly sourceFilter?: SourceFilterSettings;
+  /** Where the load is read from (tests inject one; default: this process's event loop and CPU). */
+  readonly loadSource?: LoadSource;
 }
 
 export interface StartedSipServer {
@@ -53,6 +66,9 @@ export class SipServer {
   private readonly appResponses: AppResponses;
   private readonly stats = new ServerStats();
   private readonly logger: Logger;
+  private readonly overload: OverloadControl;
+  /** This server's Prometheus metrics (its own registry; see observability/metrics.ts). */
+  readonly metrics: SipServerMetrics;
 
   constructor(private readonly options: SipServerOptions) {
     this.logger = options.logger;
@@ -84,6 +100,9 @@ export class SipServer {
         authenticateReply: () => this.authenticateReply(),
       },
     });
+    const overload = options.overload ?? DEFAULT_OVERLOAD;
+    this.overload = new OverloadControl(overload, options.loadSource ?? new ProcessLoadSource(overload.sampleIntervalMs), this.logger);
+    this.metrics = new SipServerMetrics(() => this.status());
     this.core = new CoreBase(
       this.transport,
       ctx,
@@ -94,9 +113,15 @@ export class SipServer {
         cdrs: options.cdrs,
         userAgent: options.userAgent,
         maxMessageBytes: options.maxMessageBytes,
+        uas: options.uas ?? DEFAULT_UAS_POLICY,
       },
       this.logger,
       this.stats,
+      {
+        overload: this.overload,
+        filter: new SourceFilter(options.sourceFilter ?? DEFAULT_SOURCE_FILTER),
+        observeFirstResponse: (seconds) => this.metrics.inviteFirstResponse.observe(seconds),
+      },
     );
     this.incoming = new IncomingRequests(this.core);
     this.outgoing = new OutgoingRequests(this.core);
@@ -120,7 +145,13 @@ export class SipServer {
     return { listeners, controlPort };
   }
 
+  /** The app thread's event-loop lag, reported by the embedding code (ms). */
+  reportAppLag(lagMs: number): void {
+    this.overload.reportAppLag(lagMs);
+  }
+
   async stop(): Promise<void> {
+    this.overload.stop();
     await this.control.stop();
     await this.transport.stop();
     this.timers.clear();
@@ -129,6 +160,7 @@ export class SipServer {
   status(): ServerStatus {
     const s = this.core.state;
     const mem = process.memoryUsage();
+    const o = this.overload.status();
     return {
       serverTransactions: s.serverByKey.size,
       clientTransactions: s.clientByKey.size,
@@ -147,6 +179,18 @@ export class SipServer {
       retransmissionsAbsorbed: this.stats.retransmissionsAbsorbed,
       heapUsedBytes: mem.heapUsed,
       rssBytes: mem.rss,
+      refusals: Object.fromEntries(this.stats.refusals),
+      overload: {
+        overloaded: o.overloaded,
+        cause: o.cause ?? null,
+        serverLagMs: Math.round(o.serverLagMs * 10) / 10,
+        appLagMs: Math.round(o.appLagMs * 10) / 10,
+        cpuPercent: Math.round(o.cpuPercent * 10) / 10,
+        transitions: o.transitions,
+        refusals: Object.fromEntries(this.stats.overloadRefusals),
+      },
+      rateLimited: this.stats.rateLimited,
+      scannersRefused: this.stats.scannersRefused,
     };
   }
 

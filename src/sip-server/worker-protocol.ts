@@ -11,6 +11,10 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { readonly type: 'status'; readonly id: number; readonly gc?: boolean }
+  /** The server's Prometheus registry as JSON (observability/metrics.ts). */
+  | { readonly type: 'metrics'; readonly id: number }
+  /** The app (main) thread's event-loop lag, for overload control (ms). */
+  | { readonly type: 'appLag'; readonly lagMs: number }
   | { readonly type: 'stop' }
   /** Exit at once, as a crash would (to check that the server comes back). */
   | { readonly type: 'crash' };
@@ -19,4 +23,6 @@ export type FromWorker =
   | { readonly type: 'started'; readonly listeners: readonly ListenerInfo[]; readonly controlPort: number }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'status'; readonly id: number; readonly status: ServerStatus }
+  /** `metrics`: JSON text of `registry.getMetricsAsJSON()`. */
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: string }
   | { readonly type: 'stopped' };

@@ -66,6 +66,7 @@ export class AppResponses {
       return;
     }
     core.stats.messagesOut++;
+    core.noteResponse(entry, status);
 
     let dialogId = entry.dialog?.id ?? '';
     if (status >= 200 && status < 300 && (method === 'INVITE' || method === 'SUBSCRIBE')) {

@@ -24,6 +24,9 @@ import { cdrFrame, unsolicitedFrame } from './frames.js';
 import { newBranch, newTag, newTransactionId } from './ids.js';
 import { buildNon2xxAck, buildResponse, contactFor, viaFor, type ResponseOptions } from './message-builder.js';
 import type { ServerStats } from './stats.js';
+import { UasChecks, type UasPolicy } from './uas-checks.js';
+import type { OverloadControl } from '../overload/overload-control.js';
+import type { SourceFilter } from '../overload/source-filter.js';
 
 export interface CoreConfig {
   readonly appResponseTimeoutMs: number;
@@ -31,6 +34,7 @@ export interface CoreConfig {
   readonly cdrs: boolean;
   readonly userAgent: string;
   readonly maxMessageBytes: number;
+  readonly uas: UasPolicy;
 }
 
 /** Receives client-transaction events (implemented by the outgoing-request handler). */
@@ -40,12 +44,22 @@ export interface ClientEvents {
   onTransportError(entry: ClientEntry, error: Error): void;
 }
 
+/** What guards the front door and what is timed (set up by the server, see overload/). */
+export interface CoreGuards {
+  readonly overload: OverloadControl;
+  readonly filter: SourceFilter;
+  /** Seconds from a new INVITE to its first response above 100. */
+  readonly observeFirstResponse: (seconds: number) => void;
+}
+
 export interface AppRouter {
   routed(verb: string): AppConnection[];
+  routedVerbs(): string[];
 }
 
 export class CoreBase {
   readonly state = new CoreState();
+  readonly uas: UasChecks;
   private readonly roundRobin = new Map<string, number>();
   clientEvents: ClientEvents | undefined;
   /**
@@ -62,7 +76,10 @@ export class CoreBase {
     readonly config: CoreConfig,
     readonly logger: Logger,
     readonly stats: ServerStats,
-  ) {}
+    readonly guards: CoreGuards,
+  ) {
+    this.uas = new UasChecks(config.uas);
+  }
 
   /** Round-robin among the connections that routed `verb` (spec §2.2.3). */
   pickApp(verb: string): AppConnection | undefined {
@@ -130,6 +147,7 @@ export class CoreBase {
       awaitingApp: false,
       appTimer: undefined,
       countedPending: false,
+      receivedAt: request.method === 'INVITE' && info.toTag === undefined ? performance.now() : undefined,
     };
     this.state.serverByKey.set(key, entry);
     return entry;
@@ -143,8 +161,16 @@ export class CoreBase {
     const response = buildResponse(entry.request, status, { ...options, toTag: entry.localTag, headers: extra });
     entry.tx.respond(status, serialize(response));
     this.stats.messagesOut++;
+    this.noteResponse(entry, status);
     if (status >= 200) this.finishServerEntry(entry);
     return response;
+  }
+
+  /** A response went out on a server transaction: the first one above 100 to a new INVITE is timed. */
+  noteResponse(entry: ServerEntry, status: number): void {
+    if (status <= 100 || entry.receivedAt === undefined) return;
+    this.guards.observeFirstResponse((performance.now() - entry.receivedAt) / 1000);
+    entry.receivedAt = undefined;
   }
 
   /** The app's part of a server transaction is over (final response sent, or the app is gone). */

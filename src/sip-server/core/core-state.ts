@@ -33,6 +33,8 @@ export interface ServerEntry {
   appTimer: TimerHandle | undefined;
   /** Counted in CoreState.pendingInvites (an initial INVITE waiting for the app). */
   countedPending: boolean;
+  /** When an initial INVITE arrived (performance.now()), until its first response above 100 is timed. */
+  receivedAt: number | undefined;
 }
 
 /** A request the app asked us to send and the client transaction carrying it. */

@@ -65,8 +65,8 @@ export const VALID_CASES: readonly TortureCase[] = [
         extra: ["X-ext-!.%*+_`'~: a value with UTF-8 ☎ and symbols <>{}[]"],
       });
     },
-    // An extension method no app routes: valid, so the server answers 503, not 400.
-    expect: accept(503),
+    // An extension method neither configured nor routed by an app: valid, so 501 Not Implemented (RFC 3261 §8.2.1), not 400.
+    expect: accept(501),
   },
   {
     name: '%-escapes in URI users, parameters and values (RFC 3261 §19.1.2, §25.1; RFC 4475 §3.1.1.3)',
