@@ -218,6 +218,17 @@ export const VALID_CASES: readonly TortureCase[] = [
     expect: accept(),
   },
   {
+    name: 'IPv4-embedded IPv6 references, with the extra colon RFC 5954 §4.1 asks receivers to tolerate (RFC 4475 §3.1.1.12)',
+    build: (c) =>
+      requestBytes(c, {
+        uri: 'sip:desk@[2001:db8:::192.0.2.1]',
+        to: '<sip:desk@[2001:db8::192.0.2.1]:5060>',
+        via: `${defaultVia(c)}, SIP/2.0/UDP [2001:db8:::192.0.2.2]:5060;branch=z9hG4bKv6x, SIP/2.0/TCP [::ffff:192.0.2.3];branch=z9hG4bKv6y`,
+        extra: ['Record-Route: <sip:[2001:db8:::192.0.2.4];lr>'],
+      }),
+    expect: accept(),
+  },
+  {
     name: 'compact header forms, upper and lower case (RFC 3261 §7.3.3)',
     build: (c) =>
       Buffer.concat([
