@@ -136,6 +136,7 @@ export interface SipServerCounts {
     readonly serverLagMs: number;
     readonly appLagMs: number;
     readonly cpuPercent: number;
+    readonly waitingInvites: number;
     readonly transitions: number;
     readonly refusals: Readonly<Record<string, number>>;
   };
@@ -201,7 +202,7 @@ export class SipServerMetrics {
     readGauge(r, `${p}overloaded`, 'Whether new INVITEs are being refused for overload (1) or not (0).', () => (read().overload.overloaded ? 1 : 0));
     new Gauge<'thread'>({
       name: `${p}event_loop_lag_seconds`,
-      help: 'Event-loop lag (99th percentile over the last sampling interval) of the SIP server thread and of the app thread it serves.',
+      help: 'Event-loop lag (90th percentile over the last sampling interval) of the SIP server thread and of the app thread it serves.',
       labelNames: ['thread'],
       registers: [r],
       collect() {
@@ -210,7 +211,8 @@ export class SipServerMetrics {
         this.set({ thread: 'app' }, o.appLagMs / 1000);
       },
     });
-    readGauge(r, `${p}process_cpu_ratio`, 'CPU used by the whole process over the last sampling interval, as a fraction of the cores it may use.', () => read().overload.cpuPercent / 100);
+    readGauge(r, `${p}machine_cpu_ratio`, 'CPU used on the whole machine (all cores, all processes) over the last sampling interval, 0 to 1.', () => read().overload.cpuPercent / 100);
+    readGauge(r, `${p}invites_awaiting_first_response`, 'New INVITEs that have had no response but 100 Trying yet (the backlog overload control watches).', () => read().overload.waitingInvites);
     readCounter(r, `${p}rate_limited_total`, 'New requests refused by the per-source rate limit.', () => read().rateLimited);
     readCounter(r, `${p}scanner_refusals_total`, 'Requests from known scanner user agents refused (dropped or 403).', () => read().scannersRefused);
   }

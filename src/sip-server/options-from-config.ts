@@ -21,6 +21,7 @@ export function sipServerOptions(cfg: DeepReadonly<SipServerConfig>, logger: Log
       lagLeaveMs: cfg.overload.eventLoopLagLeaveMs,
       cpuEnterPercent: cfg.overload.cpuEnterPercent,
       cpuLeavePercent: cfg.overload.cpuLeavePercent,
+      cpuMinWaitingInvites: cfg.overload.cpuMinWaitingInvites,
       retryAfterSeconds: cfg.overload.retryAfterSeconds,
     },
     sourceFilter: {

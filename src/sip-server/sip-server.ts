@@ -101,7 +101,7 @@ export class SipServer {
       },
     });
     const overload = options.overload ?? DEFAULT_OVERLOAD;
-    this.overload = new OverloadControl(overload, options.loadSource ?? new ProcessLoadSource(overload.sampleIntervalMs), this.logger);
+    this.overload = new OverloadControl(overload, options.loadSource ?? new ProcessLoadSource(overload.sampleIntervalMs), this.logger, () => this.core.state.invitesAwaitingFirstResponse);
     this.metrics = new SipServerMetrics(() => this.status());
     this.core = new CoreBase(
       this.transport,
@@ -186,6 +186,7 @@ export class SipServer {
         serverLagMs: Math.round(o.serverLagMs * 10) / 10,
         appLagMs: Math.round(o.appLagMs * 10) / 10,
         cpuPercent: Math.round(o.cpuPercent * 10) / 10,
+        waitingInvites: o.waitingInvites,
         transitions: o.transitions,
         refusals: Object.fromEntries(this.stats.overloadRefusals),
       },

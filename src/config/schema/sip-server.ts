@@ -48,16 +48,22 @@ const Overload = Type.Object(
     eventLoopLagEnterMs: Type.Number({
       minimum: 1,
       default: 150,
-      description: 'Overloaded when the event-loop lag (99th percentile over an interval) of the SIP server thread or the app thread reaches this.',
+      description: 'Overloaded when the event-loop lag (90th percentile over an interval) of the SIP server thread or the app thread reaches this.',
     }),
     eventLoopLagLeaveMs: Type.Number({ minimum: 0, default: 40, description: 'No longer overloaded once both lags are below this (and CPU below its leave level).' }),
     cpuEnterPercent: Type.Number({
       minimum: 0,
       maximum: 100,
-      default: 95,
-      description: 'Overloaded when the process uses this much of the CPU cores it may use, over an interval; 0 turns the CPU criterion off.',
+      default: 90,
+      description:
+        "Overloaded when the machine's CPU (all cores, all processes: rtpengine and anything else on the box compete for them) reaches this over an interval while at least cpuMinWaitingInvites new INVITEs wait for their first response; 0 turns the CPU criterion off.",
     }),
-    cpuLeavePercent: Type.Number({ minimum: 0, maximum: 100, default: 80, description: 'CPU level under which the overload ends.' }),
+    cpuLeavePercent: Type.Number({ minimum: 0, maximum: 100, default: 70, description: 'CPU level under which the overload ends (or when fewer than half of cpuMinWaitingInvites wait).' }),
+    cpuMinWaitingInvites: Type.Integer({
+      minimum: 0,
+      default: 50,
+      description: 'New INVITEs that must be waiting for their first response for the CPU criterion to count: a busy machine that still answers promptly is not overloaded.',
+    }),
     retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After of 503s for overload and rate limits.' }),
   },
   { additionalProperties: false, default: {}, description: 'Overload control for new INVITEs (in-dialog requests and calls in progress are never refused).' },

@@ -150,6 +150,7 @@ export class CoreBase {
       receivedAt: request.method === 'INVITE' && info.toTag === undefined ? performance.now() : undefined,
     };
     this.state.serverByKey.set(key, entry);
+    if (entry.receivedAt !== undefined) this.state.invitesAwaitingFirstResponse++;
     return entry;
   }
 
@@ -171,6 +172,7 @@ export class CoreBase {
     if (status <= 100 || entry.receivedAt === undefined) return;
     this.guards.observeFirstResponse((performance.now() - entry.receivedAt) / 1000);
     entry.receivedAt = undefined;
+    this.state.invitesAwaitingFirstResponse--;
   }
 
   /** The app's part of a server transaction is over (final response sent, or the app is gone). */

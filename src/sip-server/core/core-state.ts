@@ -173,6 +173,8 @@ export class CoreState {
    */
   readonly merged = new Map<string, string>();
   pendingInvites = 0;
+  /** New INVITEs that have had no response but 100 Trying yet (a backlog signal for overload control). */
+  invitesAwaitingFirstResponse = 0;
 
   static mergedKey(callId: string, fromTag: string | undefined, cseq: number, method: string): string {
     return `${callId}\u0000${fromTag ?? ''}\u0000${cseq}\u0000${method}`;

@@ -86,7 +86,11 @@ export class IncomingRequests {
     const method = request.method;
     // Dialog-only methods outside a dialog are not a method question: they get 481 (§12.2.2) further on.
     const outside = info.toTag === undefined && !DIALOG_ONLY.has(method);
-    const early = (outside ? core.uas.checkMethod(method, core.apps.routedVerbs()) : undefined) ?? this.headerRefusal(request, info, key) ?? core.uas.checkContent(request);
+    const apps = core.apps;
+    const early =
+      (outside ? core.uas.checkMethod(method, (verb) => apps.routed(verb).length > 0, () => apps.routedVerbs()) : undefined) ??
+      this.headerRefusal(request, info, key) ??
+      core.uas.checkContent(request);
     if (early === undefined) return false;
     core.stats.countRefusal(early.status);
     const entry = core.createServerEntry(request, info, flow, key);
@@ -208,8 +212,9 @@ export class IncomingRequests {
       core.respond(entry, 481);
       return;
     }
-    // §12.2.2: requests inside a dialog carry increasing CSeq numbers.
-    if (d.remoteCSeq >= 0 && info.cseq <= d.remoteCSeq) {
+    // §12.2.2: a CSeq *lower* than the remote sequence number is out of order (equal is not: e.g. an INFO
+    // numbered like the INVITE by a peer that counts per method; a retransmission was absorbed above).
+    if (d.remoteCSeq >= 0 && info.cseq < d.remoteCSeq) {
       core.respond(entry, 500, { reason: 'Server Internal Error (CSeq out of order)' });
       return;
     }

@@ -59,6 +59,8 @@ export interface ServerStatus extends ServerCounts {
     readonly serverLagMs: number;
     readonly appLagMs: number;
     readonly cpuPercent: number;
+    /** New INVITEs waiting for their first response (beyond 100 Trying). */
+    readonly waitingInvites: number;
     readonly transitions: number;
     /** New INVITEs refused with 503, by cause. */
     readonly refusals: Readonly<Record<string, number>>;

@@ -70,10 +70,15 @@ export class UasChecks {
     return [...all].sort();
   }
 
-  /** §8.2.1, for a request outside a dialog: undefined when the method is served. */
-  checkMethod(method: string, routed: readonly string[]): Refusal | undefined {
-    const allowed = this.allowed(routed);
-    if (allowed.includes(method)) return undefined;
+  /**
+   * §8.2.1, for a request outside a dialog: undefined when the method is
+   * served. `routedVerbs` is asked only for a refusal (the Allow header), so
+   * the common case costs two set lookups.
+   */
+  checkMethod(method: string, isRouted: (verb: string) => boolean, routedVerbs: () => readonly string[]): Refusal | undefined {
+    // Routes are lower-case verbs (drachtio-srf); methods are case-sensitive (§7.1), so `invite` is not INVITE.
+    if (this.served.has(method) || (method === method.toUpperCase() && isRouted(method.toLowerCase()))) return undefined;
+    const allowed = this.allowed(routedVerbs());
     const allow = field('Allow', allowed.join(', '));
     return KNOWN_METHODS.has(method) ? { status: 405, headers: [allow] } : { status: 501, headers: [allow] };
   }

@@ -58,7 +58,7 @@ function recordingLogger(lines: { level: string; msg: string }[]): Logger {
   return make();
 }
 
-const overload = { ...DEFAULT_OVERLOAD, sampleIntervalMs: 10, lagEnterMs: 100, lagLeaveMs: 20, cpuEnterPercent: 90, cpuLeavePercent: 50, retryAfterSeconds: 7 };
+const overload = { ...DEFAULT_OVERLOAD, sampleIntervalMs: 10, lagEnterMs: 100, lagLeaveMs: 20, cpuEnterPercent: 90, cpuLeavePercent: 50, cpuMinWaitingInvites: 0, retryAfterSeconds: 7 };
 
 async function setup(load: FakeLoad, lines: { level: string; msg: string }[] = []): Promise<{ h: Harness; sip: SipPeer; app: ControlPeer; port: number }> {
   h = await startServer({ overload, loadSource: load, logger: recordingLogger(lines) });
@@ -150,6 +150,29 @@ describe('overload control follows the machine', () => {
     off.load = { serverLagMs: 0, appLagMs: 0, cpuPercent: 100 };
     await off.after(5);
     expect(h.server.status().overload.overloaded).toBe(false);
+  });
+
+  it('a busy machine whose INVITEs are still answered promptly is not overloaded; with INVITEs queuing it is', async () => {
+    const load = new FakeLoad();
+    h = await startServer({ overload: { ...overload, cpuMinWaitingInvites: 2 }, loadSource: load });
+    const sip = await SipPeer.create('udp');
+    closers.push(() => sip.close());
+    const app = await ControlPeer.connect(h.controlPort);
+    closers.push(() => app.close());
+    await app.authenticate(SECRET);
+    await app.reply(app.send('route|invite'));
+    const port = h.udp.port;
+    load.load = { serverLagMs: 0, appLagMs: 0, cpuPercent: 99 };
+    // One INVITE waiting for the app: below the backlog, so not overload.
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, callId: 'q-1', body: sdp(4000) }), { port });
+    await app.wait((f) => f.sip?.includes('q-1') === true);
+    await load.after(5);
+    expect(h.server.status().overload).toMatchObject({ overloaded: false, waitingInvites: 1 });
+    // A second one unanswered: the backlog is reached, overload.
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, callId: 'q-2', body: sdp(4000) }), { port });
+    await app.wait((f) => f.sip?.includes('q-2') === true);
+    await eventually(() => h!.server.status().overload.overloaded, 5000, 'overloaded');
+    expect(h.server.status().overload.cause).toBe('cpu');
   });
 });
 
