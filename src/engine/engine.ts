@@ -139,10 +139,9 @@ export class Engine {
           'Max-Forwards': String(Number.isFinite(maxForwards) ? Math.min(70, maxForwards - 1) : 70),
         },
       }).run();
-      if (outcome === 'connected') {
-        this.callsConnected++;
-        metrics.callSetup.observe((Date.now() - session.startedAt.getTime()) / 1000);
-      } else {
+      if (outcome === 'connected') metrics.callSetup.observe((Date.now() - session.startedAt.getTime()) / 1000);
+      if (outcome === 'connected') this.callsConnected++;
+      else {
         if (outcome === 'no-agent') this.callsRejected++;
         await session.end(outcome);
       }

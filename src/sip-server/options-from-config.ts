@@ -23,6 +23,7 @@ export function sipServerOptions(cfg: DeepReadonly<SipServerConfig>, logger: Log
       cpuLeavePercent: cfg.overload.cpuLeavePercent,
       cpuMinWaitingInvites: cfg.overload.cpuMinWaitingInvites,
       retryAfterSeconds: cfg.overload.retryAfterSeconds,
+      leaveAfterMs: cfg.overload.leaveAfterMs,
     },
     sourceFilter: {
       scannerUserAgents: cfg.scanners.userAgents,

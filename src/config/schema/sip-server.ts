@@ -65,6 +65,12 @@ const Overload = Type.Object(
       description: 'New INVITEs that must be waiting for their first response for the CPU criterion to count: a busy machine that still answers promptly is not overloaded.',
     }),
     retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After of 503s for overload and rate limits.' }),
+    leaveAfterMs: Type.Integer({
+      minimum: 0,
+      maximum: 600000,
+      default: 1000,
+      description: 'How long the leave levels must hold (consecutive samples) before new INVITEs are taken again.',
+    }),
   },
   { additionalProperties: false, default: {}, description: 'Overload control for new INVITEs (in-dialog requests and calls in progress are never refused).' },
 );

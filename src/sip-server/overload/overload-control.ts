@@ -7,7 +7,8 @@
  * new INVITEs queue up unanswered (the machine is saturated and it shows: a
  * busy box alone, with calls answered promptly, is not overload). It leaves
  * only when the lags are under their `leave` level and the CPU criterion no
- * longer holds at its `leave` levels (hysteresis, so it does not flap). While
+ * longer holds at its `leave` levels, for `leaveAfterMs` in a row (hysteresis
+ * in level and in time, so it does not flap). While
  * overloaded, new out-of-dialog INVITEs get 503; requests inside dialogs, ACK,
  * CANCEL and calls already in progress are never refused. One log line per
  * transition, never per request.
@@ -26,6 +27,8 @@ export interface OverloadSettings {
   /** The CPU criterion holds only while at least this many new INVITEs wait for their first response (half of it to stay). */
   readonly cpuMinWaitingInvites: number;
   readonly retryAfterSeconds: number;
+  /** The leave condition must hold this long (consecutive samples) before new INVITEs are taken again. */
+  readonly leaveAfterMs: number;
 }
 
 export const DEFAULT_OVERLOAD: OverloadSettings = {
@@ -37,6 +40,7 @@ export const DEFAULT_OVERLOAD: OverloadSettings = {
   cpuLeavePercent: 70,
   cpuMinWaitingInvites: 50,
   retryAfterSeconds: 5,
+  leaveAfterMs: 1000,
 };
 
 export type OverloadCause = 'event_loop_lag' | 'cpu';
@@ -54,6 +58,8 @@ export class OverloadControl {
   private state: { overloaded: boolean; cause: OverloadCause | undefined } = { overloaded: false, cause: undefined };
   private last: LoadSample = { serverLagMs: 0, appLagMs: 0, cpuPercent: 0 };
   private waiting = 0;
+  /** Consecutive samples that met the leave condition while overloaded. */
+  private calm = 0;
   private transitions = 0;
   private readonly timer: NodeJS.Timeout | undefined;
 
@@ -105,12 +111,15 @@ export class OverloadControl {
       const cause: OverloadCause | undefined = lag >= o.lagEnterMs ? 'event_loop_lag' : cpuHigh ? 'cpu' : undefined;
       if (cause === undefined) return;
       this.state = { overloaded: true, cause };
+      this.calm = 0;
       this.transitions++;
       this.logger.warn({ cause, ...round(s), waitingInvites: waiting, retryAfterSeconds: o.retryAfterSeconds }, 'overload: refusing new INVITEs with 503');
       return;
     }
     const cpuStillHigh = cpuOn && s.cpuPercent >= o.cpuLeavePercent && waiting >= o.cpuMinWaitingInvites / 2;
-    if (lag < o.lagLeaveMs && !cpuStillHigh) {
+    this.calm = lag < o.lagLeaveMs && !cpuStillHigh ? this.calm + 1 : 0;
+    // Dwell: a load shed for one sample comes straight back; leave once it stayed away.
+    if (this.calm * o.sampleIntervalMs >= o.leaveAfterMs) {
       this.state = { overloaded: false, cause: undefined };
       this.transitions++;
       this.logger.info({ ...round(s), waitingInvites: waiting }, 'overload over: accepting new INVITEs again');

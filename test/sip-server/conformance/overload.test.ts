@@ -58,7 +58,7 @@ function recordingLogger(lines: { level: string; msg: string }[]): Logger {
   return make();
 }
 
-const overload = { ...DEFAULT_OVERLOAD, sampleIntervalMs: 10, lagEnterMs: 100, lagLeaveMs: 20, cpuEnterPercent: 90, cpuLeavePercent: 50, cpuMinWaitingInvites: 0, retryAfterSeconds: 7 };
+const overload = { ...DEFAULT_OVERLOAD, sampleIntervalMs: 10, lagEnterMs: 100, lagLeaveMs: 20, cpuEnterPercent: 90, cpuLeavePercent: 50, cpuMinWaitingInvites: 0, retryAfterSeconds: 7, leaveAfterMs: 100 };
 
 async function setup(load: FakeLoad, lines: { level: string; msg: string }[] = []): Promise<{ h: Harness; sip: SipPeer; app: ControlPeer; port: number }> {
   h = await startServer({ overload, loadSource: load, logger: recordingLogger(lines) });
@@ -116,9 +116,11 @@ describe('overload control follows the machine', () => {
     await app.reply(app.send(`sip|${bye.tokens[8]}|`, `SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n`));
     await sip.waitResponse(200, 'BYE');
 
-    // Below the leave level: back to normal, new INVITEs reach the app.
+    // Below the leave level: back to normal once it has stayed there for leaveAfterMs (10 samples here).
     load.load = { serverLagMs: 5, appLagMs: 5, cpuPercent: 10 };
+    const calmFrom = load.samples;
     await eventually(() => !h.server.status().overload.overloaded, 5000, 'overload over');
+    expect(load.samples - calmFrom, 'calm samples it took to leave').toBeGreaterThanOrEqual(10);
     const fresh = uniq('after');
     await sip.send(request({ method: 'INVITE', uri, peer: sip, callId: fresh, body: sdp(4000) }), { port });
     await app.wait((f) => f.tokens[1] === 'sip' && f.sip!.includes(fresh));
