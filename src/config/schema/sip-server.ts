@@ -61,7 +61,7 @@ const Overload = Type.Object(
     cpuLeavePercent: Type.Number({ minimum: 0, maximum: 100, default: 70, description: 'CPU level under which the overload ends (or when fewer than half of cpuMinWaitingInvites wait).' }),
     cpuMinWaitingInvites: Type.Integer({
       minimum: 0,
-      default: 50,
+      default: 100,
       description: 'New INVITEs that must be waiting for their first response for the CPU criterion to count: a busy machine that still answers promptly is not overloaded.',
     }),
     retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After of 503s for overload and rate limits.' }),

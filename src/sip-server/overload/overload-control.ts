@@ -38,7 +38,7 @@ export const DEFAULT_OVERLOAD: OverloadSettings = {
   lagLeaveMs: 40,
   cpuEnterPercent: 90,
   cpuLeavePercent: 70,
-  cpuMinWaitingInvites: 50,
+  cpuMinWaitingInvites: 100,
   retryAfterSeconds: 5,
   leaveAfterMs: 1000,
 };
