@@ -72,6 +72,8 @@ interface SippOutcome {
   readonly attempted: number;
   readonly successful: number;
   readonly failed: number;
+  /** SIPp's failure counters that are not zero (FailedMaxUDPRetrans: no answer at all; FailedUnexpectedMessage: e.g. a 480; ...). */
+  readonly failures: Record<string, number>;
   /** Offered calls per second, from SIPp's periodic statistics: [seconds since start, calls]. */
   readonly offered: [number, number][];
 }
@@ -140,6 +142,9 @@ function runSipp(target: string, rate: number, calls: number, dir: string): Prom
             attempted: col(last, 'OutgoingCall(C)'),
             successful: col(last, 'SuccessfulCall(C)'),
             failed: col(last, 'FailedCall(C)'),
+            failures: Object.fromEntries(
+              head.filter((h) => /^Failed.+\(C\)$/.test(h) && h !== 'FailedCall(C)').map((h) => [h.slice(0, -3), col(last, h)] as const).filter(([, n]) => n > 0),
+            ),
             offered: rows.map((r) => [elapsed(r), col(r, 'OutgoingCall(P)')]),
           });
         });
@@ -269,7 +274,7 @@ async function main(): Promise<void> {
     const recovered = await until((s) => !s.sipServer.overload.overloaded && s.sipServer.pendingInvites === 0, 120_000, 'recovery');
     const recoveredAt = (Date.now() - t0) / 1000;
     const refusedBurst = recovered.sipServer.overloaded - before.sipServer.overloaded;
-    console.log(`burst: ${burst.attempted} offered, ${burst.successful - refusedBurst} completed, ${refusedBurst} refused, ${burst.failed} failed; accepting again ${(recoveredAt - burstEnd).toFixed(1)} s after the burst`);
+    console.log(`burst: ${burst.attempted} offered, ${burst.successful - refusedBurst} completed, ${refusedBurst} refused, ${burst.failed} failed ${JSON.stringify(burst.failures)}; accepting again ${(recoveredAt - burstEnd).toFixed(1)} s after the burst`);
     const after = await trial(target, Math.max(50, Math.round(cap.rate / 2)), trialSeconds);
     // Nothing left behind once the RFC 3261 timers (64·T1) have run out.
     const clean = await until(drained, 120_000, 'every count back to 0');
@@ -291,6 +296,7 @@ async function main(): Promise<void> {
         completed: burst.successful - refusedBurst,
         refusedWith503: refusedBurst,
         failed: burst.failed,
+        failures: burst.failures,
         acceptingAgainSecondsAfterBurst: Math.round((recoveredAt - burstEnd) * 10) / 10,
         overloadLogLines: transitions,
         peakRssMb: Math.max(...samples.map((s) => s.rssMb)),
