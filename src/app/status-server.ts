@@ -1,7 +1,8 @@
 /**
  * The read-only status endpoint: GET /status (JSON), GET /metrics (Prometheus
- * text format), GET /calls (live calls). Numbers the leak tests and load
- * testers watch: transactions, dialogs, pending requests, memory.
+ * text exposition from prom-client, see observability/metrics.ts), GET /calls
+ * (live calls). Numbers the leak tests and load testers watch: transactions,
+ * dialogs, pending requests, memory.
  */
 import { createServer, type Server } from 'node:http';
 
@@ -13,19 +14,15 @@ export interface StatusServer {
   stop(): Promise<void>;
 }
 
-function toMetrics(prefix: string, value: unknown, out: string[]): void {
-  if (typeof value === 'number' && Number.isFinite(value)) out.push(`${prefix} ${value}`);
-  else if (typeof value === 'boolean') out.push(`${prefix} ${value ? 1 : 0}`);
-  else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) toMetrics(`${prefix}_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, v, out);
-  }
-}
+/** The Prometheus exposition: its content type and text. */
+export type MetricsSource = () => Promise<{ contentType: string; body: string }>;
 
 export async function startStatusServer(
   host: string,
   port: number,
   status: StatusSource,
   calls: () => unknown[],
+  metrics: MetricsSource,
 ): Promise<StatusServer> {
   const server: Server = createServer((req, res) => {
     const send = (code: number, type: string, body: string): void => {
@@ -43,12 +40,8 @@ export async function startStatusServer(
         (e: unknown) => send(500, 'application/json', JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
       );
     } else if (path === '/metrics') {
-      status().then(
-        (s) => {
-          const lines: string[] = [];
-          toMetrics('switchboard', s, lines);
-          send(200, 'text/plain; version=0.0.4', `${lines.join('\n')}\n`);
-        },
+      metrics().then(
+        (m) => send(200, m.contentType, m.body),
         (e: unknown) => send(500, 'text/plain', String(e)),
       );
     } else if (path === '/calls') {

@@ -3,6 +3,7 @@
  * drachtio-server is configured), connects the engine to it, and serves the
  * status endpoint. Everything is stopped in reverse order.
  */
+import { Registry } from 'prom-client';
 import type { SwitchboardConfig } from '../config/load.js';
 import { Engine } from '../engine/engine.js';
 import type { SupervisedProcess } from '../daemon/supervised-process.js';
@@ -10,6 +11,7 @@ import { MediaService } from '../media/index.js';
 import { RecordingCapture } from '../recordings/service/recording-capture.js';
 import type { Logger } from '../observability/logger.js';
 import { readHeap } from '../observability/memory.js';
+import { exposition, registerEngineMetrics, registerMediaMetrics, registerRecordingsWorkerMetrics, startProcessMetrics } from '../observability/metrics.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
 import type { TlsReload } from '../sip-server/transport/transport-layer.js';
 import type { ListenerInfo } from '../sip-server/transport/types.js';
@@ -107,9 +109,22 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
         process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, uptimeSeconds: Math.round(process.uptime()) },
       };
     };
+    // This instance's status metrics in a registry of its own (a process may run several, as tests do).
+    startProcessMetrics();
+    const own = new Registry();
+    registerEngineMetrics(() => engine.status(), own);
+    if (media !== undefined) {
+      const m = media;
+      registerMediaMetrics(() => ({ activeCalls: m.activeCalls, instances: m.instances.length, healthy: m.instances.filter((i) => i.healthy).length }), own);
+    }
+    if (worker !== undefined) {
+      const w = worker;
+      registerRecordingsWorkerMetrics(() => w.restarts, own);
+    }
+    const metricsText = async (): Promise<{ contentType: string; body: string }> => exposition(sip !== undefined ? [await sip.metrics()] : [], [own]);
     let statusServer: StatusServer | undefined;
     if (config.node.status.enabled) {
-      statusServer = await startStatusServer(config.node.status.host, config.node.status.port, status, () => engine.liveCalls());
+      statusServer = await startStatusServer(config.node.status.host, config.node.status.port, status, () => engine.liveCalls(), metricsText);
       stops.push(() => statusServer!.stop());
     }
     return {

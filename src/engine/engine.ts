@@ -10,6 +10,7 @@ import Srf from 'drachtio-srf';
 import type { SwitchboardConfig } from '../config/load.js';
 import type { MediaService } from '../media/index.js';
 import type { Logger } from '../observability/logger.js';
+import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
 import type { RecordingCapture } from '../recordings/service/recording-capture.js';
 import { admit, rejectionOf } from './admission.js';
@@ -94,8 +95,10 @@ export class Engine {
       now,
     };
     this.control = new CallControl(this.calls);
-    this.calls.on('state', (_s, state) => {
-      if (state === 'connected') this.callsConnected++;
+    this.calls.on('state', (s, state) => {
+      if (state !== 'connected') return;
+      this.callsConnected++;
+      metrics.callSetup.observe((now() - s.timeline.marks.arrivedAt) / 1000);
     });
     this.calls.on('ended', (s) => {
       if (config.engine.callRecords.enabled) this.services.records.write(callRecordOf(s, { channel: config.crm.channelName, timeZone: config.crm.timeZone }));

@@ -4,7 +4,9 @@
  * or `wss` listener needs a certificate and key that can be read, parsed, are
  * valid today and belong together; TLS settings on another transport mean
  * nothing; client verification needs a CA; two listeners cannot share a
- * transport, address and port; session-timer values must fit together.
+ * transport, address and port; session-timer values must fit together;
+ * overload hysteresis needs each leave level below its enter level, or the
+ * state would flap on every sample.
  */
 import type { ConfigCheck } from '../config/load.js';
 import type { ConfigProblem } from '../errors.js';
@@ -59,6 +61,24 @@ export const sipServerConfigChecks: readonly ConfigCheck[] = [
         const material = loadTlsMaterial(tlsSettings(l.tls, baseDir));
         if (Array.isArray(material)) for (const message of material) problems.push({ path: `${path}.tls`, message });
       });
+      return problems;
+    },
+  },
+  {
+    name: 'overload hysteresis',
+    sections: ['sipServer'],
+    check(config) {
+      const o = config.sipServer.overload;
+      const problems: ConfigProblem[] = [];
+      if (o.eventLoopLagLeaveMs >= o.eventLoopLagEnterMs) {
+        problems.push({
+          path: 'sipServer.overload.eventLoopLagLeaveMs',
+          message: `must be below eventLoopLagEnterMs (${o.eventLoopLagEnterMs}), or the overload state would flap`,
+        });
+      }
+      if (o.cpuEnterPercent > 0 && o.cpuLeavePercent >= o.cpuEnterPercent) {
+        problems.push({ path: 'sipServer.overload.cpuLeavePercent', message: `must be below cpuEnterPercent (${o.cpuEnterPercent}), or the overload state would flap` });
+      }
       return problems;
     },
   },

@@ -12,6 +12,8 @@ import type { SipServerConfig } from '../config/schema/index.js';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { collectGarbage } from '../observability/memory.js';
+import type { MetricsSnapshot } from '../observability/metrics.js';
+import { LagMeter } from './overload/load-source.js';
 import type { ServerStatus } from './core/stats.js';
 import { sipServerOptions } from './options-from-config.js';
 import { SipServer } from './sip-server.js';
@@ -26,6 +28,8 @@ export interface EmbeddedSipServer {
   status(gc?: boolean): Promise<ServerStatus>;
   /** Re-reads every TLS/WSS listener's certificate and key (SIGHUP); a listener whose new files are bad keeps the old. */
   reloadTls(): Promise<readonly TlsReload[]>;
+  /** The server's Prometheus metrics (its registry's JSON, for observability/metrics.ts exposition). */
+  metrics(): Promise<MetricsSnapshot>;
   /** How many times the worker was restarted after dying. */
   restarts(): number;
   /** Makes the worker exit as if it had crashed (recovery tests; inline: no effect). */
@@ -50,6 +54,7 @@ export async function startEmbeddedSipServer(
         return server.status();
       },
       reloadTls: () => Promise.resolve(server.reloadTls()),
+      metrics: () => server.metrics.registry.getMetricsAsJSON(),
       restarts: () => 0,
       crash: () => undefined,
       stop: () => server.stop(),
@@ -82,6 +87,7 @@ interface Spawned {
 async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: string, logger: Logger, baseDir: string): Promise<EmbeddedSipServer> {
   const statusWaiters = new Map<number, (s: ServerStatus) => void>();
   const reloadWaiters = new Map<number, (r: readonly TlsReload[]) => void>();
+  const metricsWaiters = new Map<number, (m: string) => void>();
   let nextId = 1;
   let stopping = false;
   let stopped: (() => void) | undefined;
@@ -109,6 +115,10 @@ async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: st
           case 'tls-reloaded':
             reloadWaiters.get(m.id)?.(m.results);
             reloadWaiters.delete(m.id);
+            break;
+          case 'metrics':
+            metricsWaiters.get(m.id)?.(m.metrics);
+            metricsWaiters.delete(m.id);
             break;
           case 'stopped':
             stopped?.();
@@ -153,39 +163,39 @@ async function startInWorker(config: DeepReadonly<SipServerConfig>, logLevel: st
     }
   };
 
+  /** Asks the worker and waits (bounded) for its answer. */
+  const ask = <T>(waiters: Map<number, (v: T) => void>, message: (id: number) => ToWorker, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        waiters.delete(id);
+        reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, `SIP server worker did not answer a ${what} request`));
+      }, 5000);
+      waiters.set(id, (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+      current.worker.postMessage(message(id));
+    });
+
+  // Overload control in the worker also watches this (the app's) thread: its lag is reported there.
+  const lag = new LagMeter();
+  const interval = config.overload.sampleIntervalMs;
+  const lagReporter = setInterval(() => current.worker.postMessage({ type: 'appLag', lagMs: lag.read() } satisfies ToWorker), interval);
+  lagReporter.unref();
+
   return {
     listeners: current.listeners,
     controlPort: current.controlPort,
-    status: (gc?: boolean) =>
-      new Promise<ServerStatus>((resolve, reject) => {
-        const id = nextId++;
-        const timer = setTimeout(() => {
-          statusWaiters.delete(id);
-          reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, 'SIP server worker did not answer a status request'));
-        }, 5000);
-        statusWaiters.set(id, (st) => {
-          clearTimeout(timer);
-          resolve(st);
-        });
-        current.worker.postMessage({ type: 'status', id, gc: gc === true } satisfies ToWorker);
-      }),
-    reloadTls: () =>
-      new Promise<readonly TlsReload[]>((resolve, reject) => {
-        const id = nextId++;
-        const timer = setTimeout(() => {
-          reloadWaiters.delete(id);
-          reject(new SwitchboardError(ErrorCodes.SIP_TRANSPORT, 'SIP server worker did not answer a TLS reload request'));
-        }, 5000);
-        reloadWaiters.set(id, (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        });
-        current.worker.postMessage({ type: 'reload-tls', id } satisfies ToWorker);
-      }),
+    status: (gc?: boolean) => ask(statusWaiters, (id) => ({ type: 'status', id, gc: gc === true }), 'status'),
+    reloadTls: () => ask(reloadWaiters, (id) => ({ type: 'reload-tls', id }), 'TLS reload'),
+    metrics: async () => JSON.parse(await ask(metricsWaiters, (id) => ({ type: 'metrics', id }), 'metrics')) as MetricsSnapshot,
     restarts: () => restarts,
     crash: () => current.worker.postMessage({ type: 'crash' } satisfies ToWorker),
     stop: async () => {
       stopping = true;
+      clearInterval(lagReporter);
+      lag.stop();
       await new Promise<void>((resolve) => {
         stopped = resolve;
         current.worker.postMessage({ type: 'stop' } satisfies ToWorker);

@@ -44,6 +44,25 @@ export function sipServerOptions(cfg: DeepReadonly<SipServerConfig>, logger: Log
     cdrs: cfg.cdrs,
     userAgent: cfg.userAgent,
     sessionTimers: { enabled: cfg.sessionTimers.enabled, defaultSeconds: cfg.sessionTimers.defaultSeconds, minSeconds: cfg.sessionTimers.minSeconds },
+    uas: { allow: cfg.uas.allowMethods, bodies: cfg.uas.bodyTypes },
+    overload: {
+      enabled: cfg.overload.enabled,
+      sampleIntervalMs: cfg.overload.sampleIntervalMs,
+      lagEnterMs: cfg.overload.eventLoopLagEnterMs,
+      lagLeaveMs: cfg.overload.eventLoopLagLeaveMs,
+      cpuEnterPercent: cfg.overload.cpuEnterPercent,
+      cpuLeavePercent: cfg.overload.cpuLeavePercent,
+      cpuMinWaitingInvites: cfg.overload.cpuMinWaitingInvites,
+      retryAfterSeconds: cfg.overload.retryAfterSeconds,
+      leaveAfterMs: cfg.overload.leaveAfterMs,
+    },
+    sourceFilter: {
+      scannerUserAgents: cfg.scanners.userAgents,
+      scannerAction: cfg.scanners.action,
+      ratePerSecond: cfg.rateLimit.perSourcePerSecond,
+      burst: cfg.rateLimit.burst,
+      maxSources: cfg.rateLimit.maxSources,
+    },
     logger,
   };
 }

@@ -15,9 +15,14 @@ import { OutgoingRequests } from './core/outgoing.js';
 import { ReliableProvisionals } from './core/reliable-provisionals.js';
 import { SessionTimers } from './core/session-timers.js';
 import { ServerStats, type ServerStatus } from './core/stats.js';
-import { parseMessage, type MessageInfo } from './message/parser.js';
+import { DEFAULT_UAS_POLICY, type UasPolicy } from './core/uas-checks.js';
+import { SipServerMetrics } from '../observability/metrics.js';
+import { ProcessLoadSource, type LoadSource } from './overload/load-source.js';
+import { DEFAULT_OVERLOAD, OverloadControl, type OverloadSettings } from './overload/overload-control.js';
+import { DEFAULT_SOURCE_FILTER, SourceFilter, type SourceFilterSettings } from './overload/source-filter.js';
+import { parseMessage, type AnswerableRequest, type MessageInfo } from './message/parser.js';
 import { withTag } from './message/name-addr.js';
-import { serialize, type SipHeaders, type SipRequest } from './message/sip-message.js';
+import { serialize, type SipRequest } from './message/sip-message.js';
 import { formatVia } from './message/via.js';
 import { newTag } from './core/ids.js';
 import type { TransactionContext } from './transaction/context.js';
@@ -45,6 +50,14 @@ export interface SipServerOptions {
   readonly sessionTimers?: { readonly enabled: boolean; readonly defaultSeconds: number; readonly minSeconds: number };
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** RFC 3261 §8.2 checks: methods served, readable body types (default {@link DEFAULT_UAS_POLICY}). */
+  readonly uas?: UasPolicy;
+  /** Overload control (default {@link DEFAULT_OVERLOAD}). */
+  readonly overload?: OverloadSettings;
+  /** Scanner user agents and per-source rate limit (default {@link DEFAULT_SOURCE_FILTER}). */
+  readonly sourceFilter?: SourceFilterSettings;
+  /** Where the load is read from (tests inject one; default: this process's event loop and CPU). */
+  readonly loadSource?: LoadSource;
 }
 
 export interface StartedSipServer {
@@ -62,6 +75,9 @@ export class SipServer {
   private readonly appResponses: AppResponses;
   private readonly stats = new ServerStats();
   private readonly logger: Logger;
+  private readonly overload: OverloadControl;
+  /** This server's Prometheus metrics (its own registry; see observability/metrics.ts). */
+  readonly metrics: SipServerMetrics;
 
   constructor(private readonly options: SipServerOptions) {
     this.logger = options.logger;
@@ -107,6 +123,9 @@ export class SipServer {
         authenticateReply: () => this.authenticateReply(),
       },
     });
+    const overload = options.overload ?? DEFAULT_OVERLOAD;
+    this.overload = new OverloadControl(overload, options.loadSource ?? new ProcessLoadSource(overload.sampleIntervalMs), this.logger, () => this.core.state.invitesAwaitingFirstResponse);
+    this.metrics = new SipServerMetrics(() => this.status());
     this.core = new CoreBase(
       this.transport,
       ctx,
@@ -122,9 +141,15 @@ export class SipServer {
           options.sessionTimers?.enabled === true
             ? { defaultSeconds: options.sessionTimers.defaultSeconds, minSeconds: options.sessionTimers.minSeconds }
             : undefined,
+        uas: options.uas ?? DEFAULT_UAS_POLICY,
       },
       this.logger,
       this.stats,
+      {
+        overload: this.overload,
+        filter: new SourceFilter(options.sourceFilter ?? DEFAULT_SOURCE_FILTER),
+        observeFirstResponse: (seconds) => this.metrics.inviteFirstResponse.observe(seconds),
+      },
     );
     const timers = new SessionTimers(this.core);
     const reliable = new ReliableProvisionals(this.core);
@@ -150,7 +175,13 @@ export class SipServer {
     return { listeners, controlPort };
   }
 
+  /** The app thread's event-loop lag, reported by the embedding code (ms). */
+  reportAppLag(lagMs: number): void {
+    this.overload.reportAppLag(lagMs);
+  }
+
   async stop(): Promise<void> {
+    this.overload.stop();
     await this.control.stop();
     await this.transport.stop();
     this.timers.clear();
@@ -159,6 +190,7 @@ export class SipServer {
   status(): ServerStatus {
     const s = this.core.state;
     const mem = process.memoryUsage();
+    const o = this.overload.status();
     return {
       serverTransactions: s.serverByKey.size,
       clientTransactions: s.clientByKey.size,
@@ -179,6 +211,19 @@ export class SipServer {
       refusedConnections: this.stats.refusedConnections,
       heapUsedBytes: mem.heapUsed,
       rssBytes: mem.rss,
+      refusals: Object.fromEntries(this.stats.refusals),
+      overload: {
+        overloaded: o.overloaded,
+        cause: o.cause ?? null,
+        serverLagMs: Math.round(o.serverLagMs * 10) / 10,
+        appLagMs: Math.round(o.appLagMs * 10) / 10,
+        cpuPercent: Math.round(o.cpuPercent * 10) / 10,
+        waitingInvites: o.waitingInvites,
+        transitions: o.transitions,
+        refusals: Object.fromEntries(this.stats.overloadRefusals),
+      },
+      rateLimited: this.stats.rateLimited,
+      scannersRefused: this.stats.scannersRefused,
     };
   }
 
@@ -222,7 +267,7 @@ export class SipServer {
     if (!parsed.ok) {
       this.stats.malformed++;
       this.logger.debug({ from: `${flow.address}:${flow.port}`, reason: parsed.reason }, 'malformed SIP message');
-      if (parsed.request !== undefined && parsed.request.method !== 'ACK') this.answerMalformed(parsed.request.headers, parsed.status, parsed.reason, flow);
+      if (parsed.request !== undefined && parsed.request.method !== 'ACK') this.answerMalformed(parsed.request, parsed.status, parsed.reason, flow);
       return;
     }
     if (parsed.message.kind === 'response') {
@@ -272,13 +317,16 @@ export class SipServer {
     field.value = comma < 0 ? stamped : `${stamped}${field.value.slice(comma)}`;
   }
 
-  private answerMalformed(headers: SipHeaders, status: number, reason: string, flow: Flow): void {
+  private answerMalformed(request: AnswerableRequest, status: number, reason: string, flow: Flow): void {
+    const headers = request.headers;
     if (!headers.has('via')) return; // nowhere to send a response
     const phrase = status === 400 ? `Bad Request (${reason})` : status === 505 ? 'Version Not Supported' : status === 513 ? 'Message Too Large' : reason;
-    const response = buildErrorResponse(headers, status, phrase, this.options.userAgent);
+    // A binary (latin1) copy of undecodable headers is written back byte for byte; our own text is UTF-8.
+    const server = request.binary === true ? Buffer.from(this.options.userAgent, 'utf8').toString('latin1') : this.options.userAgent;
+    const response = buildErrorResponse(headers, status, phrase, server);
     const to = response.headers.get('to');
     if (to !== undefined && !/;\s*tag=/i.test(to)) response.headers.set('to', withTag(to, newTag()));
-    this.transport.send(serialize(response), {
+    this.transport.send(serialize(response, request.binary === true ? 'latin1' : 'utf8'), {
       transport: flow.transport,
       address: flow.address,
       port: flow.port,
@@ -292,9 +340,12 @@ export class SipServer {
     this.logger.debug({ from: `${flow.address}:${flow.port}`, reason }, 'SIP stream error, closing connection');
     if (head === undefined) return;
     const parsed = parseMessage(Buffer.concat([head, Buffer.from('\r\n')]), {});
-    const headers = parsed.ok ? (parsed.message.kind === 'request' ? parsed.message.headers : undefined) : parsed.request?.headers;
-    const method = parsed.ok ? (parsed.message.kind === 'request' ? parsed.message.method : 'ACK') : (parsed.request?.method ?? 'ACK');
-    if (headers !== undefined && method !== 'ACK') this.answerMalformed(headers, status, reason, flow);
+    const request: AnswerableRequest | undefined = parsed.ok
+      ? parsed.message.kind === 'request'
+        ? { method: parsed.message.method, headers: parsed.message.headers }
+        : undefined
+      : parsed.request;
+    if (request !== undefined && request.method !== 'ACK') this.answerMalformed(request, status, reason, flow);
   }
 
   // ---------------------------------------------------------------------------

@@ -30,6 +30,10 @@ port.on('message', (m: ToWorker) => {
     if (m.gc === true) collectGarbage();
     post({ type: 'status', id: m.id, status: server.status() });
   } else if (m.type === 'reload-tls') post({ type: 'tls-reloaded', id: m.id, results: server.reloadTls() });
+  else if (m.type === 'appLag') server.reportAppLag(m.lagMs);
+  else if (m.type === 'metrics') {
+    void server.metrics.registry.getMetricsAsJSON().then((json) => post({ type: 'metrics', id: m.id, metrics: JSON.stringify(json) }));
+  }
   else if (m.type === 'crash') process.exit(70);
   else if (m.type === 'stop') {
     void server.stop().then(() => {

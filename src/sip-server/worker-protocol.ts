@@ -14,6 +14,10 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { readonly type: 'status'; readonly id: number; readonly gc?: boolean }
+  /** The server's Prometheus registry as JSON (observability/metrics.ts). */
+  | { readonly type: 'metrics'; readonly id: number }
+  /** The app (main) thread's event-loop lag, for overload control (ms). */
+  | { readonly type: 'appLag'; readonly lagMs: number }
   | { readonly type: 'stop' }
   /** Re-read the TLS certificates and keys (SIGHUP). */
   | { readonly type: 'reload-tls'; readonly id: number }
@@ -25,4 +29,6 @@ export type FromWorker =
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'status'; readonly id: number; readonly status: ServerStatus }
   | { readonly type: 'tls-reloaded'; readonly id: number; readonly results: readonly TlsReload[] }
+  /** `metrics`: JSON text of `registry.getMetricsAsJSON()`. */
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: string }
   | { readonly type: 'stopped' };

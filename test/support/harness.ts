@@ -1,6 +1,7 @@
 /** Starting the real SIP server in-process for tests, with fresh ports and (optionally) short RFC timers. */
 import Srf from 'drachtio-srf';
 import { silentLogger } from '../../src/observability/logger.js';
+import { DEFAULT_OVERLOAD } from '../../src/sip-server/overload/overload-control.js';
 import { SipServer, type SipServerOptions } from '../../src/sip-server/sip-server.js';
 import type { ListenerInfo, TransportProtocol } from '../../src/sip-server/transport/types.js';
 
@@ -29,6 +30,9 @@ export async function startServer(overrides: Partial<SipServerOptions> = {}): Pr
     cdrs: true,
     userAgent: 'switchboard-test',
     logger: silentLogger(),
+    // Tests that send bursts (1,000 INVITEs at once) on a busy two-core machine would trip overload
+    // control; the tests of overload control itself turn it on with an injected load source.
+    overload: { ...DEFAULT_OVERLOAD, enabled: false },
     ...overrides,
   });
   const started = await server.start();

@@ -45,6 +45,96 @@ const Listener = Type.Object(
   { additionalProperties: false },
 );
 
+const Method = Type.String({ pattern: "^[A-Za-z0-9.!%*_+`'~-]+$", description: 'A SIP method (case-sensitive, RFC 3261 §7.1).' });
+const MediaRange = Type.String({ pattern: "^[A-Za-z0-9.!%*_+`'~-]+/[A-Za-z0-9.!%*_+`'~-]+$", description: 'A media type, type/subtype.' });
+
+const Uas = Type.Object(
+  {
+    allowMethods: Type.Array(Method, {
+      default: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE'],
+      description:
+        'Methods served outside a dialog even while no app routes them (they then get 503). Any other method gets 405 (a method of RFC 3261 or its extensions) or 501, with Allow, unless a connected app routes it. ACK and CANCEL are always handled.',
+    }),
+    bodyTypes: Type.Array(
+      Type.Object(
+        {
+          methods: Type.Array(Method, { minItems: 1, description: 'Methods whose bodies are checked.' }),
+          types: Type.Array(MediaRange, { minItems: 1, description: 'Body types they may carry.' }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        default: [{ methods: ['INVITE', 'UPDATE'], types: ['application/sdp'] }],
+        description:
+          'Readable body types per method: another type gets 415 with Accept, a Content-Encoding 415 with Accept-Encoding, and an INVITE whose Accept excludes them 406. multipart/mixed, /alternative and /related bodies (RFC 5621) are taken when a part is readable. Methods not listed take any body (their app decides).',
+      },
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'What the UAS core answers by itself (RFC 3261 §8.2).' },
+);
+
+const Overload = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Refuse new INVITEs with 503 while the machine is overloaded.' }),
+    sampleIntervalMs: Type.Integer({ minimum: 10, maximum: 60000, default: 500, description: 'How often event-loop lag and CPU are read.' }),
+    eventLoopLagEnterMs: Type.Number({
+      minimum: 1,
+      default: 150,
+      description: 'Overloaded when the event-loop lag (90th percentile over an interval) of the SIP server thread or the app thread reaches this.',
+    }),
+    eventLoopLagLeaveMs: Type.Number({ minimum: 0, default: 40, description: 'No longer overloaded once both lags are below this (and CPU below its leave level).' }),
+    cpuEnterPercent: Type.Number({
+      minimum: 0,
+      maximum: 100,
+      default: 90,
+      description:
+        "Overloaded when the machine's CPU (all cores, all processes: rtpengine and anything else on the box compete for them) reaches this over an interval while at least cpuMinWaitingInvites new INVITEs wait for their first response; 0 turns the CPU criterion off.",
+    }),
+    cpuLeavePercent: Type.Number({ minimum: 0, maximum: 100, default: 70, description: 'CPU level under which the overload ends (or when fewer than half of cpuMinWaitingInvites wait).' }),
+    cpuMinWaitingInvites: Type.Integer({
+      minimum: 0,
+      default: 100,
+      description: 'New INVITEs that must be waiting for their first response for the CPU criterion to count: a busy machine that still answers promptly is not overloaded.',
+    }),
+    retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After of 503s for overload and rate limits.' }),
+    leaveAfterMs: Type.Integer({
+      minimum: 0,
+      maximum: 600000,
+      default: 1000,
+      description: 'How long the leave levels must hold (consecutive samples) before new INVITEs are taken again.',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Overload control for new INVITEs (in-dialog requests and calls in progress are never refused).' },
+);
+
+const RateLimit = Type.Object(
+  {
+    perSourcePerSecond: Type.Number({
+      minimum: 0,
+      default: 0,
+      description:
+        'New out-of-dialog requests per second allowed from one source address (retransmissions, ACK and CANCEL do not count); over it: 503 with Retry-After. 0 (the default) turns the limit off, since behind a proxy every request comes from one address.',
+    }),
+    burst: Type.Integer({ minimum: 0, default: 0, description: 'Requests a quiet source may send at once; 0 means twice the per-second rate.' }),
+    maxSources: Type.Integer({ minimum: 1, default: 10000, description: 'Sources tracked at most (bounded memory); the least recently seen is forgotten first.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Per-source rate limit (a token bucket per source IP address).' },
+);
+
+const Scanners = Type.Object(
+  {
+    userAgents: Type.Array(Type.String({ minLength: 1 }), {
+      default: ['friendly-scanner', 'friendly-request', 'sipvicious', 'sipcli', 'sip-scan', 'sipscan', 'VaxSIPUserAgent', 'pplsip', 'iWar', 'sundayddr', 'SIVuS', 'siparmyknife'],
+      description: 'Case-insensitive substrings of User-Agent that mark a scanner; an empty list turns the check off.',
+    }),
+    action: StringEnum(['drop', 'reject'] as const, {
+      default: 'drop',
+      description: "'drop': no answer (a scanner learns nothing, and spoofed sources get no reflected traffic); 'reject': 403 Forbidden.",
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Refusing new requests from known SIP scanners, counted and never logged per packet.' },
+);
+
 /**
  * The embedded drachtio-compatible SIP server. It speaks SIP on `listen` and
  * the drachtio control protocol on `control`.
@@ -114,6 +204,10 @@ export const SipServerSchema = Type.Object(
       default: 20000,
       description: 'New INVITEs waiting for an app answer above this get 503 with Retry-After (overload protection).',
     }),
+    uas: Uas,
+    overload: Overload,
+    rateLimit: RateLimit,
+    scanners: Scanners,
     cdrs: Type.Boolean({ default: true, description: 'Emit cdr:attempt/start/stop events to apps that route them.' }),
     sessionTimers: Type.Object(
       {

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../../observability/logger.js';
+import { metrics } from '../../observability/metrics.js';
 import { RtpengineClosedError, RtpengineError, RtpengineProtocolError, RtpengineTimeoutError } from '../media-errors.js';
 import { bdecode, bencode, bencodeToText, type BencodeValue, type TextBencode } from './bencode.js';
 import { REQUIRED_REPLY_FIELDS, type NgCommand, type NgRequest, type NgResponse } from './ng-types.js';
@@ -106,7 +107,27 @@ export class NgClient {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     await this.bound;
     if (this.isClosed) throw new RtpengineClosedError(command, this.instance);
-    const reply = await new Promise<{ [key: string]: TextBencode }>((resolve, reject) => {
+    const done = metrics.rtpengineCommand.startTimer({ command });
+    let reply: { [key: string]: TextBencode };
+    try {
+      reply = await this.exchange(cookie, command, message, timeoutMs);
+    } catch (e) {
+      done({ outcome: e instanceof RtpengineTimeoutError ? 'timeout' : 'failed' });
+      throw e;
+    }
+    try {
+      const answer = this.interpret(command, reply) as NgResponse<C>;
+      done({ outcome: 'ok' });
+      return answer;
+    } catch (e) {
+      done({ outcome: 'error' });
+      throw e;
+    }
+  }
+
+  /** Sends a message and waits for the reply with its cookie, retransmitting until the deadline. */
+  private exchange(cookie: string, command: string, message: Buffer, timeoutMs: number): Promise<{ [key: string]: TextBencode }> {
+    return new Promise<{ [key: string]: TextBencode }>((resolve, reject) => {
       const entry: Pending = { command, message, timeoutMs, attempts: 0, retransmitTimer: undefined, deadlineTimer: undefined, resolve, reject };
       this.pending.set(cookie, entry);
       this.stats.requests++;
@@ -117,7 +138,6 @@ export class NgClient {
       }, timeoutMs);
       this.transmit(cookie, entry);
     });
-    return this.interpret(command, reply) as NgResponse<C>;
   }
 
   private transmit(cookie: string, entry: Pending): void {

@@ -59,6 +59,13 @@ export class ControlServer {
     return out;
   }
 
+  /** Every verb some live connection routed. */
+  routedVerbs(): string[] {
+    const out = new Set<string>();
+    for (const c of this.connections) if (!c.closed && c.authenticated) for (const v of c.routes) out.add(v);
+    return [...out];
+  }
+
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
     socket.setKeepAlive(true);

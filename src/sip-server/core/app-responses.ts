@@ -121,6 +121,7 @@ export class AppResponses {
     }
     core.stats.messagesOut++;
     const localBody = app.body.length > 0 && p.type !== undefined ? { body: app.body, type: p.type.value } : undefined;
+    core.noteResponse(entry, status);
 
     let dialogId = entry.dialog?.id ?? '';
     if (early !== undefined) {

@@ -25,6 +25,9 @@ import { cdrFrame, unsolicitedFrame } from './frames.js';
 import { newBranch, newTag, newTransactionId } from './ids.js';
 import { buildNon2xxAck, buildResponse, contactFor, isSips, viaFor, type ResponseOptions } from './message-builder.js';
 import type { ServerStats } from './stats.js';
+import { UasChecks, type UasPolicy } from './uas-checks.js';
+import type { OverloadControl } from '../overload/overload-control.js';
+import type { SourceFilter } from '../overload/source-filter.js';
 
 /**
  * Decides whether a new request from the network may go on to the apps, from
@@ -43,6 +46,7 @@ export interface CoreConfig {
   readonly maxMessageBytes: number;
   /** RFC 4028 session timers; undefined turns them off. */
   readonly sessionTimers: SessionTimerConfig | undefined;
+  readonly uas: UasPolicy;
 }
 
 export interface SessionTimerConfig {
@@ -59,14 +63,24 @@ export interface ClientEvents {
   onTransportError(entry: ClientEntry, error: Error): void;
 }
 
+/** What guards the front door and what is timed (set up by the server, see overload/). */
+export interface CoreGuards {
+  readonly overload: OverloadControl;
+  readonly filter: SourceFilter;
+  /** Seconds from a new INVITE to its first response above 100. */
+  readonly observeFirstResponse: (seconds: number) => void;
+}
+
 export interface AppRouter {
   routed(verb: string): AppConnection[];
+  routedVerbs(): string[];
 }
 
 export class CoreBase {
   readonly state = new CoreState();
   /** Clients registered over a connection, reachable only through it (spec §2.9). */
   readonly flows = new FlowRegistry();
+  readonly uas: UasChecks;
   private readonly roundRobin = new Map<string, number>();
   clientEvents: ClientEvents | undefined;
   /**
@@ -83,7 +97,10 @@ export class CoreBase {
     readonly config: CoreConfig,
     readonly logger: Logger,
     readonly stats: ServerStats,
-  ) {}
+    readonly guards: CoreGuards,
+  ) {
+    this.uas = new UasChecks(config.uas);
+  }
 
   /** Round-robin among the connections that routed `verb` (spec §2.2.3). */
   pickApp(verb: string): AppConnection | undefined {
@@ -153,8 +170,10 @@ export class CoreBase {
       countedPending: false,
       early: undefined,
       afterFinal: undefined,
+      receivedAt: request.method === 'INVITE' && info.toTag === undefined ? performance.now() : undefined,
     };
     this.state.serverByKey.set(key, entry);
+    if (entry.receivedAt !== undefined) this.state.invitesAwaitingFirstResponse++;
     return entry;
   }
 
@@ -166,8 +185,17 @@ export class CoreBase {
     const response = buildResponse(entry.request, status, { ...options, toTag: entry.localTag, headers: extra });
     entry.tx.respond(status, serialize(response));
     this.stats.messagesOut++;
+    this.noteResponse(entry, status);
     if (status >= 200) this.finishServerEntry(entry);
     return response;
+  }
+
+  /** A response went out on a server transaction: the first one above 100 to a new INVITE is timed. */
+  noteResponse(entry: ServerEntry, status: number): void {
+    if (status <= 100 || entry.receivedAt === undefined) return;
+    this.guards.observeFirstResponse((performance.now() - entry.receivedAt) / 1000);
+    entry.receivedAt = undefined;
+    this.state.invitesAwaitingFirstResponse--;
   }
 
   /** The app's part of a server transaction is over (final response sent, or the app is gone). */

@@ -37,6 +37,8 @@ export interface ServerEntry {
   early: Dialog | undefined;
   /** Runs once the app's part is over (a PRACK's answer releases the responses that waited for it). */
   afterFinal: (() => void) | undefined;
+  /** When an initial INVITE arrived (performance.now()), until its first response above 100 is timed. */
+  receivedAt: number | undefined;
 }
 
 /** A request the app asked us to send and the client transaction carrying it. */
@@ -247,6 +249,8 @@ export class CoreState {
    */
   readonly merged = new Map<string, string>();
   pendingInvites = 0;
+  /** New INVITEs that have had no response but 100 Trying yet (a backlog signal for overload control). */
+  invitesAwaitingFirstResponse = 0;
 
   static mergedKey(callId: string, fromTag: string | undefined, cseq: number, method: string): string {
     return `${callId}\u0000${fromTag ?? ''}\u0000${cseq}\u0000${method}`;

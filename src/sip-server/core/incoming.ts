@@ -16,6 +16,7 @@ import { networkSipFrame } from './frames.js';
 import { newTransactionId } from './ids.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
 import type { SessionTimers } from './session-timers.js';
+import type { Refusal } from './uas-checks.js';
 
 /**
  * Option tags this server implements for requests that Require them
@@ -55,29 +56,73 @@ export class IncomingRequests {
       if (existing.tx instanceof InviteServerTransaction && existing.tx.state === 'accepted' && u !== undefined) this.core.send(u.bytes, u.dest);
       return;
     }
+    if (info.toTag === undefined && this.turnedAway(request, flow, key, info)) return;
     if (this.refused(request, info, flow, key)) return;
     if (info.toTag !== undefined) this.onInDialog(request, info, flow, key);
     else this.onNewRequest(request, info, flow, key);
   }
 
-  /** Requests the server answers with an error before anything else sees them. */
+  /**
+   * The front door, for new requests outside a dialog: scanner user agents
+   * (dropped, or 403) and sources over their rate (503 with Retry-After,
+   * RFC 3261 §21.5.4). Counted, never logged per request.
+   */
+  private turnedAway(request: SipRequest, flow: Flow, key: string, info: MessageInfo): boolean {
+    const core = this.core;
+    const { filter, overload } = core.guards;
+    if (filter.isScanner(request.headers.get('user-agent'))) {
+      core.stats.scannersRefused++;
+      if (filter.scannerAction === 'reject') core.respond(core.createServerEntry(request, info, flow, key), 403);
+      return true;
+    }
+    if (!filter.admit(flow.address)) {
+      core.stats.rateLimited++;
+      core.respond(core.createServerEntry(request, info, flow, key), 503, {
+        reason: 'Service Unavailable (rate limit)',
+        headers: [{ name: 'Retry-After', key: 'retry-after', value: String(overload.retryAfterSeconds) }],
+      });
+      return true;
+    }
+    return false;
+  }
+
+  /** Requests the server answers with an error before anything else sees them (RFC 3261 §8.2, in its order). */
   private refused(request: SipRequest, info: MessageInfo, flow: Flow, key: string): boolean {
     const core = this.core;
     const method = request.method;
+    // Dialog-only methods outside a dialog are not a method question: they get 481 (§12.2.2) further on.
+    const outside = info.toTag === undefined && !DIALOG_ONLY.has(method);
+    const apps = core.apps;
+    const early =
+      (outside ? core.uas.checkMethod(method, (verb) => apps.routed(verb).length > 0, () => apps.routedVerbs()) : undefined) ??
+      this.headerRefusal(request, info, key) ??
+      core.uas.checkContent(request);
+    if (early === undefined) return false;
+    core.stats.countRefusal(early.status);
+    const entry = core.createServerEntry(request, info, flow, key);
+    core.respond(entry, early.status, { headers: early.headers, ...(early.reason !== undefined ? { reason: early.reason } : {}) });
+    return true;
+  }
+
+  /** §8.2.2: a merged request (482), an unsupported Require (420); and §8.1.1.8: an INVITE without Contact (400). */
+  private headerRefusal(request: SipRequest, info: MessageInfo, key: string): Refusal | undefined {
+    const core = this.core;
+    const method = request.method;
+    // §8.2.2.1: a Request-URI scheme we cannot serve (tel: reaches the app, which may route numbers).
+    const ruri = info.toTag === undefined ? parseUri(request.uri) : undefined;
+    if (ruri?.kind === 'other' && ruri.scheme !== 'tel') return { status: 416, headers: [] };
     const options = this.timers.enabled ? WITH_TIMERS : WITHOUT_TIMERS;
     const unsupported = request.headers.entries('require').map((t) => t.toLowerCase()).filter((t) => !options.has(t));
     // §8.2.2.2: the same request arriving again through another branch (forking upstream).
     const merged = info.toTag === undefined ? core.state.merged.get(CoreState.mergedKey(info.callId, info.fromTag, info.cseq, method)) : undefined;
-    const missingContact = method === 'INVITE' && !request.headers.has('contact');
-    const timer = unsupported.length === 0 ? this.timers.check(request) : undefined;
-    if (unsupported.length === 0 && (merged === undefined || merged === key) && !missingContact && timer === undefined) return false;
-    const entry = core.createServerEntry(request, info, flow, key);
-    if (merged !== undefined && merged !== key) core.respond(entry, 482);
-    else if (unsupported.length > 0) core.respond(entry, 420, { headers: [{ name: 'Unsupported', key: 'unsupported', value: unsupported.join(', ') }] });
-    else if (missingContact) core.respond(entry, 400, { reason: 'Bad Request (missing Contact)' });
-    else if (timer?.status === 422) core.respond(entry, 422, { headers: [{ name: 'Min-SE', key: 'min-se', value: String(timer.minSE) }] });
-    else core.respond(entry, 400, { reason: timer?.status === 400 ? timer.reason : 'Bad Request' });
-    return true;
+    if (merged !== undefined && merged !== key) return { status: 482, headers: [] };
+    if (unsupported.length > 0) return { status: 420, headers: [{ name: 'Unsupported', key: 'unsupported', value: unsupported.join(', ') }] };
+    if (method === 'INVITE' && !request.headers.has('contact')) return { status: 400, reason: 'Bad Request (missing Contact)', headers: [] };
+    // RFC 4028 §8: a Session-Expires below our Min-SE gets 422 with it; a malformed one 400.
+    const timer = this.timers.check(request);
+    if (timer?.status === 422) return { status: 422, headers: [{ name: 'Min-SE', key: 'min-se', value: String(timer.minSE) }] };
+    if (timer !== undefined) return { status: 400, reason: timer.status === 400 ? timer.reason : 'Bad Request', headers: [] };
+    return undefined;
   }
 
   private text(request: SipRequest): { text: string; bytes: number } {
@@ -89,14 +134,8 @@ export class IncomingRequests {
     const core = this.core;
     const method = request.method;
     const entry = core.createServerEntry(request, info, flow, key);
-    if (method === 'INVITE') core.respond(entry, 100);
     if (DIALOG_ONLY.has(method)) {
       core.respond(entry, 481);
-      return;
-    }
-    const ruri = parseUri(request.uri);
-    if (ruri?.kind === 'other' && ruri.scheme !== 'tel') {
-      core.respond(entry, 416, { headers: [] });
       return;
     }
     const refusal = core.config.admission?.(request, flow);
@@ -104,10 +143,16 @@ export class IncomingRequests {
       core.respond(entry, refusal.status, { reason: refusal.reason });
       return;
     }
-    if (method === 'INVITE' && core.state.pendingInvites >= core.config.maxPendingInvites) {
-      core.stats.overloaded++;
-      core.respond(entry, 503, { headers: [{ name: 'Retry-After', key: 'retry-after', value: '5' }] });
-      return;
+    if (method === 'INVITE') {
+      // Overload (RFC 3261 §21.5.4): the machine is too busy, or too many INVITEs already wait for apps.
+      const overload = core.guards.overload;
+      const cause = overload.overloaded ? overload.cause : core.state.pendingInvites >= core.config.maxPendingInvites ? 'pending_invites' : undefined;
+      if (cause !== undefined) {
+        core.stats.countOverload(cause);
+        core.respond(entry, 503, { headers: [{ name: 'Retry-After', key: 'retry-after', value: String(overload.retryAfterSeconds) }] });
+        return;
+      }
+      core.respond(entry, 100);
     }
     const app = core.pickApp(method.toLowerCase());
     if (app === undefined) {
@@ -183,8 +228,9 @@ export class IncomingRequests {
       core.respond(entry, 481);
       return;
     }
-    // §12.2.2: requests inside a dialog carry increasing CSeq numbers.
-    if (d.remoteCSeq >= 0 && info.cseq <= d.remoteCSeq) {
+    // §12.2.2: a CSeq *lower* than the remote sequence number is out of order (equal is not: e.g. an INFO
+    // numbered like the INVITE by a peer that counts per method; a retransmission was absorbed above).
+    if (d.remoteCSeq >= 0 && info.cseq < d.remoteCSeq) {
       core.respond(entry, 500, { reason: 'Server Internal Error (CSeq out of order)' });
       return;
     }

@@ -6,13 +6,30 @@ export class ServerStats {
   malformed = 0;
   /** Responses that matched no transaction, dropped. */
   strayResponses = 0;
-  /** Requests refused for overload (503). */
+  /** New INVITEs refused for overload (503), whatever the cause. */
   overloaded = 0;
+  /** The same by cause: event_loop_lag, cpu, pending_invites. */
+  readonly overloadRefusals = new Map<string, number>();
+  /** New requests refused by the per-source rate limit. */
+  rateLimited = 0;
+  /** Requests from scanner user agents refused (dropped or 403). */
+  scannersRefused = 0;
   /** Requests answered 503 because no app routed the method. */
   unrouted = 0;
   retransmissionsAbsorbed = 0;
   /** Connections refused before carrying SIP: failed TLS or WebSocket handshakes, bad certificates. */
   refusedConnections = 0;
+  /** Requests the UAS core refused by itself (RFC 3261 §8.2: 405, 501, 415, 406, 416, 420, 482, 400), by status. */
+  readonly refusals = new Map<number, number>();
+
+  countOverload(cause: string): void {
+    this.overloaded++;
+    this.overloadRefusals.set(cause, (this.overloadRefusals.get(cause) ?? 0) + 1);
+  }
+
+  countRefusal(status: number): void {
+    this.refusals.set(status, (this.refusals.get(status) ?? 0) + 1);
+  }
 }
 
 export interface ServerCounts {
@@ -39,4 +56,20 @@ export interface ServerStatus extends ServerCounts {
   readonly refusedConnections: number;
   readonly heapUsedBytes: number;
   readonly rssBytes: number;
+  /** Core refusals (RFC 3261 §8.2) by status code. */
+  readonly refusals: Readonly<Record<string, number>>;
+  readonly overload: {
+    readonly overloaded: boolean;
+    readonly cause: string | null;
+    readonly serverLagMs: number;
+    readonly appLagMs: number;
+    readonly cpuPercent: number;
+    /** New INVITEs waiting for their first response (beyond 100 Trying). */
+    readonly waitingInvites: number;
+    readonly transitions: number;
+    /** New INVITEs refused with 503, by cause. */
+    readonly refusals: Readonly<Record<string, number>>;
+  };
+  readonly rateLimited: number;
+  readonly scannersRefused: number;
 }

@@ -47,8 +47,19 @@ export type ParseResult =
        * and absent when a header a response copies (§8.2.6.2) holds characters
        * that would make the response itself malformed.
        */
-      readonly request?: { readonly method: string; readonly headers: SipHeaders };
+      readonly request?: AnswerableRequest;
     };
+
+/**
+ * What a response to a refused request is built from. `binary`: the header
+ * section was not valid UTF-8, so the values are its bytes one char each
+ * (latin1) and the response must be written the same way, to copy them exactly.
+ */
+export interface AnswerableRequest {
+  readonly method: string;
+  readonly headers: SipHeaders;
+  readonly binary?: boolean;
+}
 
 export interface ParseOptions {
   /** From a stream transport: the framer has already cut the message at Content-Length. */
@@ -61,12 +72,14 @@ const ECHOED: ReadonlySet<string> = new Set(['via', 'from', 'to', 'call-id', 'cs
 // CHOICE: SIP-Version is case-insensitive (§7.1); a status line without reason phrase or its SP is accepted.
 const STATUS_LINE_RE = /^SIP\/(\d+\.\d+) (\d{3})(?: (.*))?$/i;
 const METHOD_THEN_WS_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]/;
+/** A start line that ends like a Request-Line: `… SP SIP/x.y`, with something before. */
+const SIP_VERSION_END_RE = /^.*\S.*[ \t]SIP\/\d+\.\d+$/i;
 /** Content-Length is a byte count; anything beyond 2**31 cannot be a SIP message. */
 const MAX_CONTENT_LENGTH = 0x7fffffff;
 
 type Refusal = Extract<ParseResult, { ok: false }>;
 
-function fail(reason: string, status = 400, request?: { method: string; headers: SipHeaders }): Refusal {
+function fail(reason: string, status = 400, request?: AnswerableRequest): Refusal {
   return request === undefined ? { ok: false, reason, status } : { ok: false, reason, status, request };
 }
 
@@ -86,6 +99,8 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
   // §25.1 text is UTF-8. Decoding replaced any invalid sequence with U+FFFD, so the text no longer
   // says what was received: such a message is refused, and never echoed (see answerable).
   const badUtf8 = text.includes('\ufffd') && !isUtf8(buf.subarray(start, headEnd));
+  // The bytes themselves, for a response that must echo them (§8.2.6.2) though they do not decode.
+  const rawHeaders = (): SipHeaders => new SipHeaders(parseHeaderLines(splitLines(buf.toString('latin1', start, headEnd)), false).fields);
 
   let request: { method: string; uri: string } | undefined;
   let status = 0;
@@ -100,10 +115,11 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
     reason = m[3] ?? '';
   } else {
     const rl = parseRequestLine(first);
-    if ('error' in rl) return fail(rl.error, rl.status, rl.method === undefined ? undefined : answerable(rl.method, headers, badUtf8));
+    if ('error' in rl) return fail(rl.error, rl.status, rl.method === undefined ? undefined : answerable(rl.method, badUtf8 ? rawHeaders() : headers, badUtf8));
     request = rl;
   }
-  const refuse = (why: string, code = 400): Refusal => fail(why, code, request === undefined ? undefined : answerable(request.method, headers, badUtf8));
+  const refuse = (why: string, code = 400): Refusal =>
+    fail(why, code, request === undefined ? undefined : answerable(request.method, badUtf8 ? rawHeaders() : headers, badUtf8));
 
   if (options.maxBytes !== undefined && buf.length > options.maxBytes) return refuse('message too large', 513);
   if (section.problem !== undefined) return refuse(section.problem);
@@ -168,7 +184,11 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
  */
 function parseRequestLine(line: string): { method: string; uri: string } | { error: string; status: number; method: string | undefined } {
   const m = METHOD_THEN_WS_RE.exec(line);
-  if (m === null) return { error: 'malformed start line', status: 400, method: undefined };
+  if (m === null) {
+    // Not a method token (a control character in it, a leading space), yet ending in SIP-Version:
+    // a request all the same, answerable if its headers allow; the method is unknown, not ACK.
+    return { error: 'malformed start line', status: 400, method: SIP_VERSION_END_RE.test(line) ? '' : undefined };
+  }
   const method = m[1]!;
   const sp1 = method.length;
   const sp2 = line.indexOf(' ', sp1 + 1);
@@ -232,19 +252,27 @@ function checkMandatory(headers: SipHeaders): Mandatory | string {
   return { callId: callId!, cseq, via: top!, from, to };
 }
 
-/** What a response to a refused request is built from (see {@link ParseResult}). */
-function answerable(method: string, headers: SipHeaders, badUtf8: boolean): { method: string; headers: SipHeaders } | undefined {
+/**
+ * What a response to a refused request is built from (see {@link ParseResult}).
+ * With `binary` the values are latin1 strings of the received bytes, which a
+ * response can copy exactly whatever they hold.
+ */
+function answerable(method: string, headers: SipHeaders, binary: boolean): AnswerableRequest | undefined {
   const seen = new Set<string>();
   const fields: HeaderField[] = [];
+  // An unreadable method: the CSeq says which (an ACK is never answered, §17.2.1).
+  const cseqMethod = method === '' ? parseCSeq(headers.get('cseq') ?? '')?.method : method;
+  if (cseqMethod === 'ACK') return undefined;
   for (const f of headers.fields) {
-    // A response must copy these exactly (§8.2.6.2): not possible for controls or undecodable bytes.
-    if (ECHOED.has(f.key) && (hasControlChar(f.value) || (badUtf8 && f.value.includes('\ufffd')))) return undefined;
+    // A response must copy these exactly (§8.2.6.2); a control character would make it malformed.
+    if (ECHOED.has(f.key) && hasControlChar(f.value)) return undefined;
     if (SINGLE_HEADERS.has(f.key)) {
       if (seen.has(f.key)) continue;
       seen.add(f.key);
     }
     fields.push(f);
   }
-  return { method, headers: new SipHeaders(fields) };
+  const out = { method: cseqMethod ?? method, headers: new SipHeaders(fields) };
+  return binary ? { ...out, binary: true } : out;
 }
 

@@ -111,8 +111,10 @@ export function startLine(msg: SipMessage): string {
 /**
  * Serialises a message with CRLF line endings and a Content-Length computed
  * from the body's bytes (any Content-Length field present is replaced in place).
+ * `latin1`: the header strings hold bytes one char each (copies of a header
+ * section that was not valid UTF-8), written back as those bytes.
  */
-export function serialize(msg: SipMessage): Buffer {
+export function serialize(msg: SipMessage, encoding: 'utf8' | 'latin1' = 'utf8'): Buffer {
   let head = `${startLine(msg)}\r\n`;
   let wroteLength = false;
   for (const f of msg.headers.fields) {
@@ -128,9 +130,9 @@ export function serialize(msg: SipMessage): Buffer {
   head += '\r\n';
   // An unpooled buffer of exactly this size: transactions keep their last message for up to 64·T1,
   // and a small slice of Node's shared 8 KB pool would keep the whole slab alive that long.
-  const headBytes = Buffer.byteLength(head, 'utf8');
+  const headBytes = Buffer.byteLength(head, encoding);
   const out = Buffer.allocUnsafeSlow(headBytes + msg.body.length);
-  out.write(head, 0, 'utf8');
+  out.write(head, 0, encoding);
   if (msg.body.length > 0) msg.body.copy(out, headBytes);
   return out;
 }

@@ -48,6 +48,16 @@ export function isIpLiteral(host: string): boolean {
   return isIpv4(host) || isIpv6(host);
 }
 
+/**
+ * RFC 5954 §4.1: RFC 3261's ABNF let an IPv4-embedded IPv6 reference carry a
+ * third colon before the IPv4 part (`[2001:db8:::192.0.2.1]`); RFC 5954
+ * corrects the grammar and asks receivers to accept that form all the same.
+ * It is read as the two-colon address it means.
+ */
+function tolerateExtraColon(host: string): string {
+  return /^[0-9A-Fa-f:]*:::\d{1,3}(?:\.\d{1,3}){3}$/.test(host) && !host.includes('::::') ? host.replace(':::', '::') : host;
+}
+
 /** Parses `host[:port]` (IPv6 in brackets). Returns undefined when malformed. */
 export function parseHostPort(text: string): { host: string; port: number | undefined } | undefined {
   let host: string;
@@ -55,7 +65,7 @@ export function parseHostPort(text: string): { host: string; port: number | unde
   if (text.startsWith('[')) {
     const close = text.indexOf(']');
     if (close < 0) return undefined;
-    host = text.slice(1, close);
+    host = tolerateExtraColon(text.slice(1, close));
     if (!isIpv6(host)) return undefined;
     rest = text.slice(close + 1);
   } else {

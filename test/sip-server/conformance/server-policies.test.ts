@@ -73,7 +73,7 @@ describe('responses the server gives by itself', () => {
     expect(f.sip).toMatch(/^INVITE tel:\+15550100 SIP\/2\.0/);
   });
 
-  it('an in-dialog request with a CSeq lower than the last one gets 500 (RFC 3261 §12.2.2)', async () => {
+  it('an in-dialog request with a CSeq lower than the last one gets 500, an equal one passes (RFC 3261 §12.2.2)', async () => {
     const { h, sip, app } = await setup();
     const port = h.udp.port;
     const callId = uniq('cs');
@@ -85,6 +85,10 @@ describe('responses the server gives by itself', () => {
     await sip.send(request({ method: 'INFO', uri: 'sip:x@127.0.0.1', peer: sip, callId, fromTag, toTag: ok.info.toTag!, cseq: 9, to: '<sip:1000@x>' }), { port });
     const r = await sip.waitResponse(500, 'INFO');
     expect(r.message.kind === 'response' && r.message.reason).toContain('CSeq out of order');
+    // Equal is not lower: processed (§12.2.2 rejects only a lower number).
+    await sip.send(request({ method: 'INFO', uri: 'sip:x@127.0.0.1', peer: sip, callId, fromTag, toTag: ok.info.toTag!, cseq: 10, to: '<sip:1000@x>' }), { port });
+    const info = await app.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'));
+    expect(info.sip).toContain('CSeq: 10 INFO');
   });
 
   it('a request that Requires an extension we lack gets 420 with Unsupported (RFC 3261 §8.2.2.3)', async () => {

@@ -58,8 +58,19 @@ describe('Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7
     if (!r.ok) expect(r.status).toBe(status);
   });
 
-  it('a start line that begins with no method token cannot be told to be a request: nothing to answer (§7)', () => {
-    for (const start of [' OPTIONS sip:desk@example.org SIP/2.0', '\u00e9t\u00e9 sip:desk@example.org SIP/2.0', '<html>']) {
+  it('a start line with no method token that ends in SIP-Version is still a request: 400, answered from its CSeq method (§7, §8.2)', () => {
+    for (const start of [' OPTIONS sip:desk@example.org SIP/2.0', '\u00e9t\u00e9 sip:desk@example.org SIP/2.0', 'OPT\x01IONS sip:desk@example.org SIP/2.0', '\x00 sip:x SIP/2.0']) {
+      const r = parseMessage(requestBytes(c, { start }));
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.status).toBe(400);
+        expect(r.request?.method).toBe('OPTIONS');
+      }
+    }
+  });
+
+  it('a start line that is neither a Request-Line nor a Status-Line cannot be told to be a request: nothing to answer (§7)', () => {
+    for (const start of ['<html>', 'SIP/2.0', '   ', '\x01\x02']) {
       const r = parseMessage(requestBytes(c, { start }));
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.request).toBeUndefined();

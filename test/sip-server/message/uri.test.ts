@@ -113,8 +113,16 @@ describe('hosts and ports (RFC 3261 §25.1 hostport)', () => {
     ['Example.ORG:5060', 'example.org', 5060],
     ['192.0.2.1:0', '192.0.2.1', 0],
     ['[2001:DB8::1]:65535', '2001:db8::1', 65535],
+    ['[2001:db8::192.0.2.1]', '2001:db8::192.0.2.1', undefined],
+    // RFC 5954 §4.1: the extra colon RFC 3261's ABNF allowed is tolerated, read as the address it means.
+    ['[2001:db8:::192.0.2.1]:5060', '2001:db8::192.0.2.1', 5060],
+    ['[:::192.0.2.1]', '::192.0.2.1', undefined],
   ])('%s', (text, host, port) => {
     expect(parseHostPort(text)).toEqual({ host, port });
+  });
+
+  it.each(['[2001:db8::::192.0.2.1]', '[2001:db8:::1]', '[2001:db8:::192.0.2]'])('%s is not an IPv6 reference, even with the RFC 5954 tolerance', (text) => {
+    expect(parseHostPort(text)).toBeUndefined();
   });
 
   it('IP literals are recognised for v4 and v6', () => {

@@ -66,8 +66,10 @@ async function probe(transport: Transport): Promise<void> {
   expect(ok && statusOf(ok), 'a valid OPTIONS after the fuzzing is answered 200 by the app').toBe(200);
 }
 
-function checkAll(received: Buffer[]): void {
-  const bad = received.map((b) => ({ problems: wellFormedProblems(b), text: b.toString('latin1').slice(0, 300) })).filter((x) => x.problems.length > 0);
+/** `sent`: every message sent, whose lines an answer may copy byte for byte (RFC 3261 §8.2.6.2). */
+function checkAll(received: Buffer[], sent: Buffer[]): void {
+  const all = Buffer.concat(sent.flatMap((b) => [b, Buffer.from('\r\n')]));
+  const bad = received.map((b) => ({ problems: wellFormedProblems(b, all), text: b.toString('latin1').slice(0, 300) })).filter((x) => x.problems.length > 0);
   expect(bad).toEqual([]);
 }
 
@@ -78,13 +80,16 @@ describe('seeded fuzzing of the running server', () => {
     const base = seeds(c);
     const before = suite.sut.harness.server.status();
     let i = 0;
+    const sent: Buffer[] = [];
     for (const input of inputs(UDP_MESSAGES, 3261, base.length)) {
-      await client.send(mutate(base[input.seed]!, input.edits));
+      const m = mutate(base[input.seed]!, input.edits);
+      sent.push(m);
+      await client.send(m);
       // Pace the sender (some seeds are 9 kB) so the socket buffer never overflows and every message is really handled.
       if (++i % 5 === 0) await new Promise((r) => setTimeout(r, 1));
     }
     await settle(() => client.received.length, 150, 5000);
-    checkAll(client.received);
+    checkAll(client.received, sent);
     const after = suite.sut.harness.server.status();
     expect(after.messagesIn - before.messagesIn).toBeGreaterThanOrEqual(UDP_MESSAGES);
     expect(after.malformed).toBeGreaterThan(before.malformed);
@@ -96,6 +101,7 @@ describe('seeded fuzzing of the running server', () => {
     const streamErrors: string[] = [];
     const all = inputs(TCP_MESSAGES, 4475, seeds({ transport: 'TCP', host: '127.0.0.1', port: 1, id: 'x' }).length);
     const before = suite.sut.harness.server.status();
+    const sent: Buffer[] = [];
     // One connection per message, ten at a time: a mutated length may leave the server waiting for
     // bytes that never come, and a framing error closes the connection; neither may affect the next.
     for (let k = 0; k < all.length; k += 10) {
@@ -105,7 +111,9 @@ describe('seeded fuzzing of the running server', () => {
         batch.map(async (input, j) => {
           const client = conns[j]!;
           const c: CaseContext = { transport: 'TCP', host: '127.0.0.1', port: client.port, id: `fzt${process.pid}n${k + j}` };
-          await client.send(mutate(seeds(c)[input.seed]!, input.edits)).catch(() => undefined);
+          const m = mutate(seeds(c)[input.seed]!, input.edits);
+          sent.push(m);
+          await client.send(m).catch(() => undefined);
         }),
       );
       await new Promise((r) => setTimeout(r, 60));
@@ -115,7 +123,7 @@ describe('seeded fuzzing of the running server', () => {
         client.close();
       }
     }
-    checkAll(received);
+    checkAll(received, sent);
     expect(streamErrors).toEqual([]);
     expect(received.length, 'some fuzzed messages were valid and answered').toBeGreaterThan(0);
     expect(suite.sut.harness.server.status().malformed).toBeGreaterThan(before.malformed);

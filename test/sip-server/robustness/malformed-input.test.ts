@@ -53,7 +53,7 @@ async function run(transport: Transport, tc: TortureCase, isResponse: boolean): 
   await new Promise((r) => setTimeout(r, 20));
 
   const answers = client.received.filter((b) => headerOf(b, 'Call-ID', 'i') !== probeId);
-  for (const a of answers) expect(wellFormedProblems(a), a.toString('latin1')).toEqual([]);
+  for (const a of answers) expect(wellFormedProblems(a, bytes), a.toString('latin1')).toEqual([]);
   expect(client.streamErrors).toEqual([]);
   const statuses = answers.map(statusOf);
   const after = suite.sut.harness.server.status();

@@ -30,12 +30,35 @@ function valueOk(value: string): boolean {
   return true;
 }
 
-export function wellFormedProblems(msg: Buffer): string[] {
+/**
+ * `request`: the bytes the message answers. A header line of the answer that
+ * is not valid UTF-8 is well-formed only as an exact copy of a line of the
+ * request (RFC 3261 §8.2.6.2; a To line may have gained a tag).
+ */
+/** Header values of (possibly several) messages, continuation lines joined with one space as RFC 3261 §7.3.1 allows. */
+function unfoldedValues(text: string): string[] {
+  const values: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && values.length > 0) values[values.length - 1] = `${values[values.length - 1]!} ${line.trim()}`.trim();
+    else if (line.includes(':')) values.push(line.slice(line.indexOf(':') + 1).trim());
+  }
+  return values;
+}
+
+export function wellFormedProblems(msg: Buffer, request?: Buffer): string[] {
   const problems: string[] = [];
   const end = msg.indexOf('\r\n\r\n');
   if (end < 0) return ['no CRLF CRLF after the header section'];
-  const head = msg.toString('utf8', 0, end);
-  if (!isUtf8(msg.subarray(0, end))) problems.push('header section is not valid UTF-8');
+  const rawLines = msg.toString('latin1', 0, end).split('\r\n');
+  const sent = unfoldedValues(request?.toString('latin1') ?? '');
+  for (const raw of rawLines.slice(1)) {
+    if (isUtf8(Buffer.from(raw, 'latin1'))) continue;
+    const value = raw.slice(raw.indexOf(':') + 1).trim();
+    if (!sent.some((v) => value === v || (value.startsWith(v) && /^;tag=[^;]*$/.test(value.slice(v.length))))) {
+      problems.push(`a header line is not valid UTF-8 and not an exact copy of the request's: ${JSON.stringify(raw.slice(0, 60))}`);
+    }
+  }
+  const head = rawLines.map((l) => (isUtf8(Buffer.from(l, 'latin1')) ? Buffer.from(l, 'latin1').toString('utf8') : l)).join('\r\n');
   // The tests never send U+FFFD: finding one means the server re-encoded bytes it could not decode,
   // so what it echoed is not what it received (RFC 3261 §8.2.6.2 requires exact copies).
   if (head.includes('\ufffd')) problems.push('U+FFFD in the header section: received bytes were not echoed exactly');

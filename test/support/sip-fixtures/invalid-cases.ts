@@ -183,11 +183,27 @@ export const INVALID_REQUESTS: readonly TortureCase[] = [
     build: (c) => patch(requestBytes(c, { extra: ['Subject: caf\u00e9'] }), 'caf\u00c3\u00a9', 'caf\u00e9\u00ff'),
     expect: refuse(),
   },
-  // Decoding would replace the bytes, so the Call-ID could not be echoed exactly (RFC 3261 §8.2.6.2): dropped.
+  // A response copies Via, From, To, Call-ID and CSeq byte for byte (RFC 3261 §8.2.6.2), so undecodable bytes there
+  // do not stop the 400: it carries them back exactly (checked by the tests against the running server).
   {
-    name: 'an invalid UTF-8 sequence in the Call-ID: no response can echo it exactly',
+    name: 'an invalid UTF-8 sequence in the Call-ID: 400 echoing the bytes exactly (RFC 3261 §8.2.6.2)',
     build: (c) => patch(requestBytes(c), '@robustness.test', '@robust\u00c3ness.test'),
-    expect: drop,
+    expect: refuse(),
+  },
+  {
+    name: 'a Latin-1 display name in From (invalid UTF-8): 400 echoing the bytes exactly',
+    build: (c) => patch(requestBytes(c), 'From: ', 'From: "Jos\u00e9 Mar\u00eda" '),
+    expect: refuse(),
+  },
+  {
+    name: 'an invalid UTF-8 sequence in a Via parameter: 400 echoing the bytes exactly',
+    build: (c) => patch(requestBytes(c), ';branch=', ';x-site=M\u00fcnchen;branch='),
+    expect: refuse(),
+  },
+  {
+    name: 'an invalid UTF-8 sequence in the To URI and the CSeq line: 400 echoing the bytes exactly',
+    build: (c) => patch(patch(requestBytes(c), 'To: <sip:', 'To: <sip:\u00ff'), 'CSeq: ', 'CSeq:\u00a0'),
+    expect: refuse(),
   },
   { name: 'whitespace inside the Call-ID (RFC 3261 §25.1 callid)', build: (c) => requestBytes(c, { callId: `${c.id} @robustness.test` }), expect: refuse() },
   { name: 'a Via without sent-by (RFC 3261 §20.42)', build: (c) => requestBytes(c, { via: `SIP/2.0/${c.transport};branch=z9hG4bK${c.id}` }), expect: refuse() },
@@ -208,8 +224,17 @@ export const INVALID_REQUESTS: readonly TortureCase[] = [
     expect: { kind: 'accept' },
     stream: { kind: 'refuse', status: 400, closes: true },
   },
+  // A start line that ends in SIP-Version is a request, however broken its method: answered (RFC 3261 §8.2).
+  { name: 'a Request-Line starting with a space (RFC 3261 §7.1)', build: (c) => patch(requestBytes(c), 'OPTIONS ', ' OPTIONS '), expect: refuse() },
+  { name: 'a control character inside the method (RFC 3261 §25.1 token)', build: (c) => patch(requestBytes(c), 'OPTIONS ', 'OPT\x01IONS '), expect: refuse() },
+  { name: 'a NUL and DEL as the method (RFC 3261 §25.1 token)', build: (c) => patch(requestBytes(c), 'OPTIONS ', '\x00\x7f '), expect: refuse() },
+  { name: 'a method of invalid UTF-8 (RFC 3261 §25.1 token)', build: (c) => patch(requestBytes(c), 'OPTIONS ', '\u00ffOPTIONS '), expect: refuse() },
+  {
+    name: 'an unreadable method whose CSeq says ACK is dropped, never answered (RFC 3261 §17.2.1)',
+    build: (c) => patch(requestBytes(c, { method: 'ACK', to: `<sip:desk@example.org>;tag=t${c.id}` }), 'ACK ', 'A\x02CK '),
+    expect: drop,
+  },
   // Nothing recognisable as a request, or an ACK: never answered (RFC 3261 §17.1.1.3 ACK gets no response).
-  { name: 'a start line that is not a Request-Line or Status-Line (RFC 3261 §7)', build: (c) => patch(requestBytes(c), 'OPTIONS ', ' OPTIONS '), expect: drop },
   { name: 'an HTTP request sent to the SIP port', build: () => Buffer.from('GET / HTTP/1.1\r\nHost: example.org\r\nContent-Length: 0\r\n\r\n'), expect: drop },
   {
     name: 'a malformed ACK is dropped, never answered (RFC 3261 §17.2.1)',

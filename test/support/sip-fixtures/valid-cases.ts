@@ -65,8 +65,8 @@ export const VALID_CASES: readonly TortureCase[] = [
         extra: ["X-ext-!.%*+_`'~: a value with UTF-8 ☎ and symbols <>{}[]"],
       });
     },
-    // An extension method no app routes: valid, so the server answers 503, not 400.
-    expect: accept(503),
+    // An extension method neither configured nor routed by an app: valid, so 501 Not Implemented (RFC 3261 §8.2.1), not 400.
+    expect: accept(501),
   },
   {
     name: '%-escapes in URI users, parameters and values (RFC 3261 §19.1.2, §25.1; RFC 4475 §3.1.1.3)',
@@ -214,6 +214,17 @@ export const VALID_CASES: readonly TortureCase[] = [
         via: `${defaultVia(c)}, SIP/2.0/UDP [2001:db8::1]:5060;received=2001:db8::1;branch=z9hG4bKv6`,
         contact: '<sip:robot@[2001:db8::10]:5070;transport=tcp>',
         extra: ['Record-Route: <sip:[2001:db8::2];lr>, <sip:edge.example.org;lr>'],
+      }),
+    expect: accept(),
+  },
+  {
+    name: 'IPv4-embedded IPv6 references, with the extra colon RFC 5954 §4.1 asks receivers to tolerate (RFC 4475 §3.1.1.12)',
+    build: (c) =>
+      requestBytes(c, {
+        uri: 'sip:desk@[2001:db8:::192.0.2.1]',
+        to: '<sip:desk@[2001:db8::192.0.2.1]:5060>',
+        via: `${defaultVia(c)}, SIP/2.0/UDP [2001:db8:::192.0.2.2]:5060;branch=z9hG4bKv6x, SIP/2.0/TCP [::ffff:192.0.2.3];branch=z9hG4bKv6y`,
+        extra: ['Record-Route: <sip:[2001:db8:::192.0.2.4];lr>'],
       }),
     expect: accept(),
   },
