@@ -121,7 +121,7 @@ describe('after-hours deflections', () => {
       const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous', extra: ['Privacy: id'] });
       await call.waitStatus(200);
       const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
-      await eventually(() => streamsWith(caller, ask) >= 1, 15_000, 'the caller is asked for a number');
+      await eventually(() => streamsWith(caller, ask) >= 1, 20_000, 'the caller is asked for a number', 250);
       for (const d of '5551234567#') await caller.rtp.sendDigit(d);
       await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
       await caller.rtp.sendDigit('#');
@@ -144,7 +144,7 @@ describe('after-hours deflections', () => {
       await call.waitStatus(200);
       const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
       for (let attempt = 1; attempt <= 2; attempt++) {
-        await eventually(() => streamsWith(caller, ask) >= attempt, 20_000, `ask number #${attempt}`);
+        await eventually(() => streamsWith(caller, ask) >= attempt, 20_000, `ask number #${attempt}`, 250);
         for (const d of '12#') call.info(d);
       }
       await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'recording without a number');

@@ -77,11 +77,11 @@ export function disconnectApp(srf: Srf): void {
 }
 
 /** Polls `fn` until it returns true (bounded). */
-export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what: string | (() => string) = 'condition'): Promise<void> {
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what: string | (() => string) = 'condition', pollMs = 20): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
 }

@@ -194,6 +194,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.timeline.inQueue(false);
     this.timeline.onHold(false);
     this.timeline.mark('endedAt');
+    // An agent still ringing when the call ends was cancelled (the record is written before the hunt hears back).
+    for (const a of this.attempts) if (a.outcome === undefined) this.settle(a, 'cancelled');
     this.lifetime.abort();
     this.ending = (async () => {
       while (this.releases.length > 0) await this.runRelease(this.releases.pop()!);

@@ -100,9 +100,6 @@ class SrfLeg implements SipLeg {
   constructor(private readonly dialog: SrfDialog) {
     dialog.on('destroy', (_msg: unknown, reason?: string) => this.ended(reason ?? 'hung up'));
     dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
-    // A session refresh (RFC 4028: a re-INVITE with the SDP unchanged) is answered by drachtio-srf with our
-    // current SDP when someone listens for it; the other leg has its own timer and need not know.
-    dialog.on('refresh', () => undefined);
     dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
     // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.

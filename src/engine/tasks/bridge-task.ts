@@ -5,7 +5,9 @@
  * the other leg, whose answer comes back the same way (RFC 3264 §8). An
  * offer-less re-INVITE (RFC 3261 §14.2, e.g. a session refresh) is answered
  * with the SDP that leg already has; the answer in its ACK reaches rtpengine
- * only when the leg's media changed, and the other leg is not disturbed.
+ * only when the leg's media changed, and the other leg is not disturbed. A
+ * re-offer of unchanged media (a session refresh, RFC 4028) is answered the
+ * same way, without the other leg.
  * Offers from both sides at once: the second gets 491 (RFC 3261 §14.2).
  *
  * Resolves when the call has ended.
@@ -106,6 +108,8 @@ export class BridgeTask implements Task<void> {
       const { session, anchor } = ctx;
       if (session.ended) throw new SipFailure(481, 'Call/Transaction Does Not Exist');
       if (offer.sdp === undefined) return { sdp: sdps.sent.get(from)!, onAck: (answer) => void this.ackAnswer(ctx, sdps, answer, from, fromLabel, to, toLabel) };
+      // A session refresh (RFC 4028) or any re-offer of the same media: answered with what the leg has; the other leg has its own timer.
+      if (sameMedia(offer.sdp, sdps.received.get(from) ?? '')) return { sdp: sdps.sent.get(from)! };
       if (this.negotiating) throw new SipFailure(491, 'Request Pending');
       this.negotiating = true;
       try {

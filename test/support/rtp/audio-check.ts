@@ -157,18 +157,33 @@ export function readWav(file: string): WavAudio {
   throw new Error(`${file}: no data chunk`);
 }
 
+/** Normalised correlation of `signal` at `at` with `reference` (1: the same waveform up to a gain). */
+function correlationAt(signal: Int16Array, at: number, reference: Int16Array, refEnergy: number): number {
+  let dot = 0;
+  let energy = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const x = signal[at + i]!;
+    dot += x * reference[i]!;
+    energy += x * x;
+  }
+  return energy > 0 && refEnergy > 0 ? dot / Math.sqrt(energy * refEnergy) : 0;
+}
+
 /**
- * Splits received packets into runs: same SSRC, and no pause longer than
- * `gapMs` between arrivals. Prompts played one after another by rtpengine may
- * share an SSRC; the pause between two plays separates them.
+ * Splits packets (in arrival order) into runs of one continuous stream: the
+ * same SSRC, and a timestamp that advances with the sequence number. rtpengine
+ * may play prompts one after another on one SSRC, each with its own timestamps.
  */
-export function runsOf<P extends RtpPacket & { readonly arrivalMs: number }>(packets: readonly P[], gapMs = 45): P[][] {
+export function runsOf<P extends RtpPacket>(packets: readonly P[]): P[][] {
   const runs: P[][] = [];
   const open = new Map<number, P[]>();
   for (const p of packets) {
     const run = open.get(p.ssrc);
     const last = run?.[run.length - 1];
-    if (run !== undefined && last !== undefined && p.arrivalMs - last.arrivalMs <= gapMs) run.push(p);
+    const seqStep = last === undefined ? 0 : (p.sequenceNumber - last.sequenceNumber) & 0xffff;
+    const tsStep = last === undefined ? 0 : (p.timestamp - last.timestamp) >>> 0;
+    // Continuous: a few packets on at most (reordering and loss allowed), 160 samples per packet of 20 ms.
+    if (run !== undefined && seqStep > 0 && seqStep < 50 && tsStep === seqStep * 160) run.push(p);
     else {
       const fresh = [p];
       runs.push(fresh);
@@ -178,8 +193,31 @@ export function runsOf<P extends RtpPacket & { readonly arrivalMs: number }>(pac
   return runs;
 }
 
-/** How many runs of `packets` begin with `reference` (normalised correlation above `threshold`). */
-export function timesHeard(packets: readonly (RtpPacket & { readonly arrivalMs: number })[], reference: Int16Array, threshold = 0.8): number {
-  const head = reference.subarray(0, Math.min(reference.length, 4000));
-  return runsOf(packets).filter((run) => run.length * 160 >= head.length && bestCorrelation(streamPcm(run), head, 800).correlation > threshold).length;
+/**
+ * How many times `reference` (a prompt) was heard in `packets`: each run of
+ * continuous audio is searched for the prompt's first 0.3 s; two hits closer
+ * than half the prompt count once.
+ */
+export function timesHeard(packets: readonly RtpPacket[], reference: Int16Array, threshold = 0.8): number {
+  const head = reference.subarray(0, Math.min(reference.length, 2400));
+  let refEnergy = 0;
+  for (const x of head) refEnergy += x * x;
+  const gap = Math.max(head.length, reference.length / 2);
+  let count = 0;
+  for (const run of runsOf(packets)) {
+    const pcm = streamPcm(run);
+    // Coarse steps find where the prompt may start (speech stays somewhat alike over a few samples); each candidate is then checked sample by sample.
+    for (let at = 0; at + head.length <= pcm.length; at += 8) {
+      if (correlationAt(pcm, at, head, refEnergy) < threshold / 3) continue;
+      let found = false;
+      for (let fine = Math.max(0, at - 8); fine <= at + 8 && fine + head.length <= pcm.length; fine++) {
+        if (correlationAt(pcm, fine, head, refEnergy) > threshold) found = true;
+      }
+      if (found) {
+        count++;
+        at += gap;
+      }
+    }
+  }
+  return count;
 }
