@@ -1,3 +1,4 @@
+import { apiConfigChecks } from '../api/config-checks.js';
 import type { ConfigCheck } from '../config/load.js';
 import { engineConfigChecks } from '../engine/config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
@@ -9,4 +10,4 @@ import { recordingsConfigChecks } from '../recordings/config-checks.js';
  * one error message lists every problem. Modules export their checks; this is
  * the composition root that gathers them.
  */
-export const configChecks: readonly ConfigCheck[] = [...engineConfigChecks, ...policyConfigChecks, ...mediaConfigChecks, ...recordingsConfigChecks];
+export const configChecks: readonly ConfigCheck[] = [...engineConfigChecks, ...policyConfigChecks, ...mediaConfigChecks, ...recordingsConfigChecks, ...apiConfigChecks];

@@ -93,7 +93,7 @@ export class Engine {
       notices: this.notices,
       now,
     };
-    this.control = new CallControl(this.calls);
+    this.control = new CallControl(this.calls, { sip: this.port, mediaOf: (id) => deps.media?.getCallMedia(id) });
     this.calls.on('state', (_s, state) => {
       if (state === 'connected') this.callsConnected++;
     });

@@ -25,10 +25,15 @@ export const startCommand: Command = {
         sip: running.sipListeners.map((l) => `${l.transport}/${l.advertisedHost}:${l.port}`),
         control: running.controlPort,
         status: running.statusPort !== undefined ? `http://${config.node.status.host}:${running.statusPort}/status` : undefined,
+        api: running.api !== undefined ? `http://${config.api.host}:${running.api.port}` : undefined,
       },
       'switchboard running',
     );
+    // SIGHUP re-reads the API keys file (keys added or revoked without a restart).
+    const reload = (): void => running.api?.reloadKeys();
+    process.on('SIGHUP', reload);
     const signal = await waitForSignal();
+    process.off('SIGHUP', reload);
     // A second signal stops at once; the first drains (new calls refused, live ones go on for engine.drain.maxSeconds).
     logger.info({ signal, maxSeconds: config.engine.drain.maxSeconds }, 'draining, then stopping');
     await Promise.race([running.drain(), waitForSignal()]);
