@@ -95,8 +95,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const guard = new Guard(keys, live, audit);
   const stuck = new StuckCalls(live, audit, config.api.stuckCalls, logger);
 
+  const apiLogger: FastifyBaseLogger = logger.child({ component: 'api' });
   const app: ApiApp = Fastify({
-    loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
+    loggerInstance: apiLogger,
     // Dashboards poll and stream: no log line per request (the audit log has what matters).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,

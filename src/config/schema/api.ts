@@ -42,7 +42,7 @@ export const ApiSchema = Type.Object(
     auditFile: Type.Optional(Type.String({ minLength: 1, description: 'The audit log (JSON lines, appended). Default: <stateDir>/api/audit.jsonl.' })),
     keys: Type.Array(Type.Object(KeyEntryFields, { additionalProperties: false }), {
       default: [],
-      description: 'Keys kept in the configuration (hashed; `switchboard keys add --no-store` prints an entry). Usually keys live in keysFile instead.',
+      description: 'Keys kept in the configuration (hashed entries, as `switchboard keys add` writes them into the keys file). Usually keys live in keysFile instead, where they can be added and revoked without touching this file.',
     }),
     roles: Type.Array(
       Type.Object(
