@@ -44,7 +44,8 @@ export function errorBodyOf(e: unknown): ErrorBody & { readonly internal: boolea
     return { statusCode: 400, code: ErrorCodes.API_BAD_REQUEST, reason: e.message, internal: false };
   }
   if (isFastifyError(e) && e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-    return { statusCode: e.statusCode, code: ErrorCodes.API_BAD_REQUEST, reason: e.message, internal: false };
+    const reason = e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported Content-Type: bodies are application/json' : e.message;
+    return { statusCode: e.statusCode, code: ErrorCodes.API_BAD_REQUEST, reason, internal: false };
   }
   // A body that is not JSON (JSON.parse's SyntaxError, surfaced by Fastify with statusCode 400).
   const status = (e as { statusCode?: unknown } | null)?.statusCode;

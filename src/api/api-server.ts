@@ -147,18 +147,20 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
   await app.ready();
   stuck.start();
+  let closing: Promise<void> | undefined;
   return {
     app,
     keys,
     audit,
     events,
     reloadKeys: () => keys.reload('SIGHUP'),
-    close: async () => {
-      stuck.stop();
-      keys.stop();
-      await app.close();
-      audit.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        stuck.stop();
+        keys.stop();
+        await app.close();
+        audit.close();
+      })()),
   };
 }
 

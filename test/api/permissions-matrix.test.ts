@@ -73,13 +73,18 @@ async function ask(route: RouteSpec, caller: Caller, team: keyof typeof CALL_QUE
   return { status: res.statusCode, body: res.body };
 }
 
-const cases = ROUTES.flatMap((route) =>
-  CALLERS.flatMap((caller) => (route.callScoped ? (['red', 'blue', 'none'] as const).map((team) => ({ route, caller, team })) : [{ route, caller, team: undefined }])),
+interface Case {
+  readonly route: RouteSpec;
+  readonly caller: Caller;
+  readonly team: keyof typeof CALL_QUEUES | undefined;
+}
+const cases: Case[] = ROUTES.flatMap((route: RouteSpec) =>
+  CALLERS.flatMap((caller): Case[] => (route.callScoped ? (['red', 'blue', 'none'] as const).map((team) => ({ route, caller, team })) : [{ route, caller, team: undefined }])),
 );
 
 describe('permissions matrix (every route × every role, built-in and custom)', () => {
   it('covers every built-in role and at least one custom role', () => {
-    const used = new Set(Object.values(USERS).map((u) => u.role));
+    const used = new Set<string>(Object.values(USERS).map((u) => u.role));
     for (const r of BUILT_IN_ROLE_DEFINITIONS) expect(used.has(r.id), r.id).toBe(true);
     expect(CUSTOM_ROLES.every((r) => used.has(r.id))).toBe(true);
   });

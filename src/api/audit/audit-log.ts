@@ -57,7 +57,12 @@ export class AuditLog {
   private open(): number {
     if (this.fd === undefined) {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      this.fd = openSync(this.file, 'a', 0o600);
+      const fd = openSync(this.file, 'a+', 0o600);
+      // A crash mid-line leaves a torn last line: start on a fresh line so the next entry stays whole.
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) writeSync(fd, '\n');
+      this.fd = fd;
     }
     return this.fd;
   }
