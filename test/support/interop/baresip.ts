@@ -31,8 +31,6 @@ export interface BaresipOptions {
   readonly answer: 'auto' | 'manual';
   /** Upper bound on its lifetime, in seconds. */
   readonly lifetimeSec?: number;
-  /** Dump each call's decoded received audio (and what it sent) as WAV files here (the sndfile module). */
-  readonly dumpDir?: string;
 }
 
 interface CommandResponse {
@@ -79,7 +77,7 @@ export class Baresip {
 
   private static async startOnce(o: BaresipOptions, sipPort: number, ctrlPort: number): Promise<Baresip> {
     const dir = mkdtempSync(join(tmpdir(), 'sb-baresip-'));
-    writeFileSync(join(dir, 'config'), configFile(sipPort, ctrlPort, o.user, o.dumpDir));
+    writeFileSync(join(dir, 'config'), configFile(sipPort, ctrlPort, o.user));
     writeFileSync(join(dir, 'accounts'), `<sip:${o.user}@127.0.0.1:${sipPort}>;regint=0;answermode=${o.answer}\n`);
     writeFileSync(join(dir, 'contacts'), '');
     const process = new SupervisedProcess({
@@ -154,7 +152,7 @@ export class Baresip {
   }
 }
 
-function configFile(sipPort: number, ctrlPort: number, name: string, dumpDir?: string): string {
+function configFile(sipPort: number, ctrlPort: number, name: string): string {
   return [
     '# Generated for Switchboard interop tests: loopback only, no sound card.',
     'poll_method epoll',
@@ -169,7 +167,6 @@ function configFile(sipPort: number, ctrlPort: number, name: string, dumpDir?: s
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
     'module aubridge.so',
-    ...(dumpDir !== undefined ? ['module sndfile.so', `snd_path ${dumpDir}`] : []),
     'module_tmp account.so',
     'module_app menu.so',
     'module_app ctrl_tcp.so',
