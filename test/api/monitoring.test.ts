@@ -267,6 +267,8 @@ describe('silent monitoring of a live call', () => {
         ['failed', 502],
         ['failed', 502],
       ]);
+      // A monitor that never listened is not also audited as stopped.
+      expect((await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries).toEqual([]);
       expect(call.requests).toEqual([]);
       call.hangUp();
       await eventually(async () => Object.values(await cc.leftovers()).every((n) => n === 0), 10_000, 'nothing left');

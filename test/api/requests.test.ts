@@ -5,6 +5,9 @@
  * too large, unknown routes and methods, bad query parameters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKey } from '../../src/api/auth/api-key.js';
+import { readKeysFile, writeKeysFile } from '../../src/api/auth/keys-file.js';
+import { RoleBook } from '../../src/api/auth/roles.js';
 import { startFixture, type Fixture } from './support/api-fixture.js';
 
 let fx: Fixture;
@@ -84,5 +87,22 @@ describe('bad requests get a 4xx with a code and a reason', () => {
     const failed = fx.api.audit.recent(1000, (e) => e.action === 'call.end' && e.outcome === 'failed');
     expect(failed.some((e) => e.status === 404 && e.user === 'admin' && /no live call/.test(e.reason ?? ''))).toBe(true);
     expect(failed.some((e) => e.status === 400 && /confirm/.test(e.reason ?? ''))).toBe(true);
+  });
+});
+
+describe('POST /calls/{id}/monitors without a body', () => {
+  it("uses the device stored with the user's key; without one it is a 400 naming what to do", async () => {
+    const k = generateKey();
+    const roles = new RoleBook(fx.config.api.roles);
+    writeKeysFile(fx.keysFile, [...readKeysFile(fx.keysFile, roles), { id: k.id, user: 'dee', role: 'supervisor', device: 'sip:dee@127.0.0.1:5999', hash: k.hash }]);
+    fx.api.keys.reload();
+    const call = fx.call('sales');
+    const withDevice = await fx.api.app.inject({ method: 'POST', url: `/calls/${call.id}/monitors`, headers: { authorization: `Bearer ${k.key}` } });
+    // Past the device check: this fixture has no media plane, which is the conflict.
+    expect(withDevice.statusCode, withDevice.body).toBe(409);
+    expect(JSON.parse(withDevice.body)).toMatchObject({ code: 'SB_CONFLICT', reason: expect.stringMatching(/media plane/) });
+    const without = await fx.api.app.inject({ method: 'POST', url: `/calls/${call.id}/monitors`, headers: fx.auth('supervisor') });
+    expect(without.statusCode).toBe(400);
+    expect(JSON.parse(without.body)).toMatchObject({ code: 'SB_API_BAD_REQUEST', reason: expect.stringMatching(/no device.*keys add --device/) });
   });
 });

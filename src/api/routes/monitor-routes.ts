@@ -14,7 +14,8 @@ import { CallIdParams, errorResponses, MonitorParams, MonitorRequestBody, Monito
 export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
   const ringTimeoutMs = ctx.config.api.monitor.ringTimeoutSeconds * 1000;
   const audited = (e: MonitorEvent): void => {
-    if (e.change === 'stopped' && (e.by === 'device' || e.by === 'engine')) {
+    // Only monitors that listened: one that never got through is audited as the failed request that asked for it.
+    if (e.change === 'stopped' && e.monitor.state === 'listening' && (e.by === 'device' || e.by === 'engine')) {
       ctx.audit.record({ action: 'monitor.stop', outcome: 'ok', user: 'system', call: e.call.id, monitor: e.monitor.id, device: e.monitor.device, reason: `${e.reason ?? 'stopped'} (monitor of ${e.monitor.user})` });
     }
   };
@@ -36,19 +37,24 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
     start.url,
     {
       config: { spec: start },
+      // No body at all means "my own device": validate it as an empty object.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
       schema: {
         summary: start.summary,
         description:
           "Answers 201 once the device answered (it hears caller and agent mixed from then on), 502 when the device does not answer (busy, declined, no answer within api.monitor.ringTimeoutSeconds), 409 when the call is not connected or ends meanwhile. Several supervisors share one subscription; nothing changes on the caller's or agent's legs.",
         tags: ['monitoring'],
         params: CallIdParams,
-        body: Type.Optional(MonitorRequestBody),
+        body: MonitorRequestBody,
         response: { 201: MonitorSchema, ...errorResponses(400, 401, 403, 404, 409, 502) },
       },
     },
     async (request, reply) => {
       const p = ctx.guard.principal(request);
-      const device = request.body?.device ?? p.device;
+      const device = request.body.device ?? p.device;
       if (device === undefined) throw badRequest('no device: give "device" (a SIP URI), or store one with the key (switchboard keys add --device)');
       const monitor = await ctx.live.control.monitor(request.params.id, { user: p.user, device, ringTimeoutMs });
       ctx.guard.record(request, { action: 'monitor.start', outcome: 'ok', call: request.params.id, monitor: monitor.id, device, status: 201 });

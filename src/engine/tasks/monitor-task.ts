@@ -116,6 +116,8 @@ class MonitorLeg implements SupervisorMonitor {
       this.deps.onChange(this, 'listening', { by: this.user });
     } catch (e) {
       await this.stop(e instanceof MonitorDeviceError ? `device: ${e.status} ${e.reason}` : `failed: ${e instanceof Error ? e.message : String(e)}`, 'engine');
+      // The call ended under us (its media released, its signal aborted): that is the answer, whatever failed.
+      if (session.ended && !(e instanceof MonitorDeviceError && e.callEnded)) throw new MonitorDeviceError(487, 'Request Terminated', true);
       throw e;
     } finally {
       clearTimeout(timer);
