@@ -25,6 +25,7 @@ import { Baresip } from '../support/interop/baresip.js';
 import { AgentPhone, CallerPhone, type PlacedCall } from '../support/phones.js';
 import { bySsrc, median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { apiClient } from './support/api-http.js';
+import { SseClient } from './support/sse-client.js';
 
 const CALLER_HZ = 700;
 const AGENT_HZ = 1300;
@@ -205,16 +206,28 @@ describe('silent monitoring of a live call', () => {
     }
   });
 
-  it('a phone that hangs up stops its monitor; the subscription ends with the last one', async () => {
+  it('a phone that hangs up stops its monitor (seen on the event stream); the subscription ends with the last one', async () => {
     const caller = await CallerPhone.create(CALLER_HZ);
     try {
       const { call, id } = await connectedCall(caller);
+      const events = await SseClient.open(cc.sb.api!.port, '/events', { authorization: `Bearer ${admin.key}` });
+      await events.next((e) => e.event === 'snapshot', 'snapshot');
+      const monitorsOf = (e: { event: string; data: string }): string[] | undefined => {
+        if (e.event !== 'call.updated') return undefined;
+        const c = (JSON.parse(e.data) as { call: CallSummary }).call;
+        return c.id === id ? c.monitors.map((x) => x.state) : undefined;
+      };
       const mark = softphone.events.all.length;
       const m = await asSupervisor<MonitorView>('POST', `/calls/${id}/monitors`, { device: softphone.uri() });
       expect(m.status).toBe(201);
       await softphone.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      // Dashboards see the monitor come and go on the event stream.
+      await events.next((e) => monitorsOf(e)?.join() === 'listening', 'the monitor listening, on the event stream');
+      const seen = events.events.length;
       const hangup = await softphone.command('hangup');
       expect(hangup.ok, hangup.data).toBe(true);
+      await events.next((e) => monitorsOf(e)?.length === 0, 'the monitor gone, on the event stream', seen);
+      events.close();
       await eventually(async () => (await asAdmin<CallDetailsView>('GET', `/calls/${id}`)).body.monitors.length === 0, 5000, 'the monitor gone from the call');
       const q = await cc.sb.media!.getCallMedia(id)!.query();
       expect(Object.values(q.tags as Record<string, { subscriptions?: { type: string }[] }>).some((t) => (t.subscriptions ?? []).some((s) => s.type === 'pub/sub'))).toBe(false);
@@ -228,7 +241,7 @@ describe('silent monitoring of a live call', () => {
     }
   });
 
-  it("a phone that is busy or does not answer: 502 with the reason; a call not yet connected: 409; the call goes on untouched", async () => {
+  it('a phone that is busy or does not answer: 502 with the reason; a call not yet connected: 409; a call ending while the phone rings: CANCEL and 409', async () => {
     const queued = await CallerPhone.create(CALLER_HZ);
     agent.behaviour = 'ring';
     let queuedCall: PlacedCall | undefined;
@@ -270,7 +283,16 @@ describe('silent monitoring of a live call', () => {
       // A monitor that never listened is not also audited as stopped.
       expect((await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries).toEqual([]);
       expect(call.requests).toEqual([]);
+
+      // The call ends while a phone still rings for a monitor: the phone gets CANCEL, the request a 409.
+      const ringing = asAdmin('POST', `/calls/${id}/monitors`, { device: ringingDevice.uri('late') });
+      const rung = ringingDevice.calls.length;
+      await eventually(() => ringingDevice.calls.length > rung, 5000, 'the phone ringing');
       call.hangUp();
+      const late = await ringing;
+      expect(late.status).toBe(409);
+      expect(late.body).toMatchObject({ code: 'SB_CONFLICT', reason: expect.stringMatching(/call ended while the device was ringing/) });
+      await eventually(() => ringingDevice.calls.at(-1)!.requests.includes('CANCEL'), 5000, 'CANCEL at the phone');
       await eventually(async () => Object.values(await cc.leftovers()).every((n) => n === 0), 10_000, 'nothing left');
     } finally {
       caller.close();
