@@ -13,8 +13,7 @@
 import { join, resolve } from 'node:path';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SwitchboardConfig } from '../config/load.js';
 import type { CallControl } from '../engine/call-control.js';
 import type { CallRegistry } from '../engine/session/call-registry.js';
@@ -27,7 +26,8 @@ import { KeyStore } from './auth/key-store.js';
 import { keysFilePath } from './auth/keys-file.js';
 import { RoleBook } from './auth/roles.js';
 import { LiveEvents } from './events/live-events.js';
-import { ROUTES, type RouteSpec } from './route-table.js';
+import type { ApiApp, ApiContext } from './api-context.js';
+import { ROUTES } from './route-table.js';
 import { registerCallRoutes } from './routes/call-routes.js';
 import { registerEventsRoute } from './routes/events-route.js';
 import { registerMiscRoutes } from './routes/misc-routes.js';
@@ -35,13 +35,6 @@ import { registerMonitorRoutes } from './routes/monitor-routes.js';
 import { StuckCalls } from './stuck-calls.js';
 import { LiveCalls } from './views/live-calls.js';
 
-export type ApiApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    spec?: RouteSpec;
-  }
-}
 
 export interface ApiDeps {
   readonly config: SwitchboardConfig;
@@ -55,17 +48,6 @@ export interface ApiDeps {
   readonly now?: () => number;
   /** How often agent statuses are compared for the event stream. */
   readonly agentTickMs?: number;
-}
-
-/** What route modules use. */
-export interface ApiContext {
-  readonly config: SwitchboardConfig;
-  readonly live: LiveCalls;
-  readonly agents: AgentSource;
-  readonly audit: AuditLog;
-  readonly events: LiveEvents;
-  readonly guard: Guard;
-  readonly now: () => number;
 }
 
 export interface Api {

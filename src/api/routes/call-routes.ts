@@ -4,7 +4,7 @@
  * step as a required `confirm: true`), and recording pause/resume.
  */
 import { Type } from '@sinclair/typebox';
-import type { ApiApp, ApiContext } from '../api-server.js';
+import type { ApiApp, ApiContext } from '../api-context.js';
 import { coversTeam } from '../auth/roles.js';
 import { routeSpec } from '../route-table.js';
 import { CallDetailsSchema, CallIdParams, CallListQuery, CallSummarySchema, EndCallBody, errorResponses } from '../schemas.js';

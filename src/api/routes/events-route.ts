@@ -7,7 +7,7 @@
  * rather than buffered without bound; it reconnects and gets a new snapshot.
  */
 import { Type } from '@sinclair/typebox';
-import type { ApiApp, ApiContext } from '../api-server.js';
+import type { ApiApp, ApiContext } from '../api-context.js';
 import type { LiveEvent } from '../events/live-events.js';
 import { routeSpec } from '../route-table.js';
 import { errorResponses } from '../schemas.js';

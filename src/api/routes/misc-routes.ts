@@ -1,6 +1,6 @@
 /** GET /openapi.json, GET /me, GET /agents, GET /audit. */
 import { Type } from '@sinclair/typebox';
-import type { ApiApp, ApiContext } from '../api-server.js';
+import type { ApiApp, ApiContext } from '../api-context.js';
 import { coversAnyTeam } from '../auth/roles.js';
 import { routeSpec } from '../route-table.js';
 import { AgentListQuery, AgentSchema, AuditEntrySchema, AuditQuery, errorResponses, MeSchema } from '../schemas.js';

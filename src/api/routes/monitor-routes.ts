@@ -6,7 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { MonitorEvent } from '../../engine/call-control.js';
-import type { ApiApp, ApiContext } from '../api-server.js';
+import type { ApiApp, ApiContext } from '../api-context.js';
 import { badRequest, forbidden } from '../api-errors.js';
 import { routeSpec } from '../route-table.js';
 import { CallIdParams, errorResponses, MonitorParams, MonitorRequestBody, MonitorSchema } from '../schemas.js';
