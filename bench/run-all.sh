@@ -8,5 +8,6 @@ npx tsx bench/sip/capacity.ts
 npx tsx bench/sip/soak.ts
 npx tsx bench/sip/overload.ts
 npx tsx bench/media/media-bench.ts
+npx tsx bench/api/monitor-bench.ts
 npx tsx bench/recordings/recordings-bench.ts
 npx tsx bench/policy/decide-throughput.ts

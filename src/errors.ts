@@ -46,6 +46,13 @@ export const ErrorCodes = {
   // live calls (the engine's call control, the API)
   NOT_FOUND: 'SB_NOT_FOUND',
   CONFLICT: 'SB_CONFLICT',
+  MONITOR_DEVICE_FAILED: 'SB_MONITOR_DEVICE_FAILED',
+  // the supervisors' HTTP API
+  API_BAD_REQUEST: 'SB_API_BAD_REQUEST',
+  API_UNAUTHORIZED: 'SB_API_UNAUTHORIZED',
+  API_FORBIDDEN: 'SB_API_FORBIDDEN',
+  API_KEYS_INVALID: 'SB_API_KEYS_INVALID',
+  API_INTERNAL: 'SB_API_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

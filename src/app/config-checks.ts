@@ -1,3 +1,4 @@
+import { apiConfigChecks } from '../api/config-checks.js';
 import type { ConfigCheck } from '../config/load.js';
 import { engineConfigChecks } from '../engine/config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
@@ -16,4 +17,5 @@ export const configChecks: readonly ConfigCheck[] = [
   ...policyConfigChecks,
   ...mediaConfigChecks,
   ...recordingsConfigChecks,
+  ...apiConfigChecks,
 ];

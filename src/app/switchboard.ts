@@ -1,9 +1,11 @@
 /**
  * The composition root: starts the embedded SIP server (unless a real
  * drachtio-server is configured), connects the engine to it, and serves the
- * status endpoint. Everything is stopped in reverse order.
+ * status endpoint and (when enabled) the supervisors' API. Everything is
+ * stopped in reverse order.
  */
 import { Registry } from 'prom-client';
+import { startApiServer, type ApiServer } from '../api/api-server.js';
 import type { SwitchboardConfig } from '../config/load.js';
 import { Engine } from '../engine/engine.js';
 import type { SupervisedProcess } from '../daemon/supervised-process.js';
@@ -25,6 +27,8 @@ export interface RunningSwitchboard {
   readonly sipListeners: readonly ListenerInfo[];
   readonly controlPort: number | undefined;
   readonly statusPort: number | undefined;
+  /** The supervisors' HTTP API (undefined unless api.enabled). */
+  readonly api: ApiServer | undefined;
   /** Engine and server counts and memory; with `gc`, measured after a full garbage collection. */
   status(gc?: boolean): Promise<Record<string, unknown>>;
   /** Graceful shutdown's first half: refuse new calls, let live ones finish (engine.drain.maxSeconds). */
@@ -96,6 +100,13 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     const engine = new Engine(config, connection, logger.child({ component: 'engine' }), { ...(media !== undefined ? { media } : {}), ...(recordings !== undefined ? { recordings } : {}), baseDir });
     await engine.start();
     stops.push(() => engine.stop());
+    let api: ApiServer | undefined;
+    if (config.api.enabled) {
+      const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls });
+      api = a;
+      // Stopped after the engine: the monitors and calls the engine ends on the way out are still audited.
+      stops.splice(stops.length - 1, 0, () => a.close());
+    }
     const status = async (gc = false): Promise<Record<string, unknown>> => {
       const sipStatus = sip !== undefined ? await sip.status(gc) : undefined;
       const heap = readHeap(gc);
@@ -133,6 +144,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       sipListeners: sip?.listeners ?? [],
       controlPort: sip?.controlPort,
       statusPort: statusServer?.port,
+      api,
       status,
       drain: () => engine.drain(),
       reloadTls: () => sip?.reloadTls() ?? Promise.resolve([]),

@@ -1,13 +1,26 @@
 /**
  * The engine's small internal API on live calls: list them, look at one, end
- * one, pause and resume its recording. The HTTP API (src/api/) and the status
- * endpoint use it; commands reach a call through its session, never by
- * reaching into its legs.
+ * one, pause and resume its recording, and let supervisors listen. The HTTP
+ * API (src/api/) and the status endpoint use it; commands reach a call through
+ * its session, never by reaching into its legs.
  */
+import { EventEmitter } from 'node:events';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
+import type { CallMedia } from '../media/index.js';
 import type { CallRegistry } from './session/call-registry.js';
-import type { CallSession, CallState, EndedBy } from './session/call-session.js';
+import type { CallSession, CallState, DecisionSummary, EndedBy, SupervisorMonitor } from './session/call-session.js';
 import type { CallMetrics } from './session/call-timeline.js';
+import type { SipPort } from './signaling/sip-port.js';
+import { startMonitor, type MonitorChange } from './tasks/monitor-task.js';
+
+export interface MonitorView {
+  readonly id: string;
+  readonly user: string;
+  readonly device: string;
+  readonly state: 'ringing' | 'listening';
+  readonly startedAt: string;
+  readonly listeningSince: string | null;
+}
 
 export interface CallView {
   readonly id: string;
@@ -23,6 +36,18 @@ export interface CallView {
   readonly metrics: CallMetrics;
   readonly recording: { readonly id: string; readonly state: string } | null;
   readonly deflection: { readonly action: string; readonly target: string | null } | null;
+  readonly monitors: readonly MonitorView[];
+}
+
+/** Everything known about one live call (the product's call details). */
+export interface CallDetails extends CallView {
+  readonly language: string;
+  readonly source: { readonly address: string; readonly port: number; readonly transport: string };
+  /** Every agent tried, in order, with what happened (`ringing` while it rings). */
+  readonly attempts: readonly { readonly agent: string; readonly queue: string; readonly outcome: string; readonly status: number | null; readonly startedAt: string; readonly endedAt: string | null }[];
+  readonly decisions: readonly DecisionSummary[];
+  readonly times: { readonly answered: string | null; readonly agentAnswered: string | null };
+  readonly facts: Readonly<Record<string, string | number | boolean>>;
 }
 
 export class CallControlError extends SwitchboardError {
@@ -32,6 +57,12 @@ export class CallControlError extends SwitchboardError {
   ) {
     super(kind === 'not-found' ? ErrorCodes.NOT_FOUND : ErrorCodes.CONFLICT, message);
   }
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function monitorViewOf(m: SupervisorMonitor): MonitorView {
+  return { id: m.id, user: m.user, device: m.device, state: m.state, startedAt: new Date(m.startedAt).toISOString(), listeningSince: iso(m.listeningSince) };
 }
 
 export function viewOf(s: CallSession): CallView {
@@ -46,21 +77,71 @@ export function viewOf(s: CallSession): CallView {
     queuePath: [...s.queuePath],
     agent: s.agent ?? null,
     arrivedAt: new Date(m.arrivedAt).toISOString(),
-    bridgedAt: m.bridgedAt !== undefined ? new Date(m.bridgedAt).toISOString() : null,
+    bridgedAt: iso(m.bridgedAt),
     metrics: s.metrics(),
     recording: s.recording !== undefined ? { id: s.recording.recordingId, state: s.recording.state } : null,
     deflection: s.deflection ?? null,
+    monitors: [...s.monitors.values()].map(monitorViewOf),
   };
 }
 
-export class CallControl {
-  constructor(private readonly calls: CallRegistry) {}
+export function detailsOf(s: CallSession): CallDetails {
+  const m = s.timeline.marks;
+  return {
+    ...viewOf(s),
+    language: s.language,
+    source: { ...s.source },
+    attempts: s.attempts.map((a) => ({ agent: a.agent, queue: a.queue, outcome: a.outcome ?? 'ringing', status: a.status ?? null, startedAt: new Date(a.startedAt).toISOString(), endedAt: iso(a.endedAt) })),
+    decisions: s.decisions.map((d) => ({ ...d })),
+    times: { answered: iso(m.answeredAt), agentAnswered: iso(m.agentAnsweredAt) },
+    facts: { ...s.facts },
+  };
+}
+
+export interface MonitorEvent {
+  readonly call: CallSession;
+  readonly monitor: MonitorView;
+  readonly change: MonitorChange;
+  readonly reason?: string;
+  /** Who caused the change: the user, `device` (it hung up) or `engine`. */
+  readonly by?: string;
+}
+
+export interface CallControlEvents {
+  monitor: [MonitorEvent];
+}
+
+export interface CallControlDeps {
+  /** Outbound SIP (supervisors' devices); without it monitoring is unavailable. */
+  readonly sip?: SipPort;
+  /** A call's media by the engine's call id; undefined without a media plane. */
+  readonly mediaOf?: (callId: string) => CallMedia | undefined;
+}
+
+export interface MonitorRequestOptions {
+  readonly user: string;
+  readonly device: string;
+  readonly ringTimeoutMs: number;
+}
+
+export class CallControl extends EventEmitter<CallControlEvents> {
+  constructor(
+    private readonly calls: CallRegistry,
+    private readonly deps: CallControlDeps = {},
+  ) {
+    super();
+  }
 
   list(): CallView[] {
     return this.calls.all().map(viewOf);
   }
 
-  private session(id: string): CallSession {
+  /** The live sessions themselves (read-only use: the API's filters and agents view). */
+  sessions(): CallSession[] {
+    return this.calls.all().filter((s) => !s.ended);
+  }
+
+  session(id: string): CallSession {
     const s = this.calls.get(id);
     if (s === undefined || s.ended) throw new CallControlError('not-found', `no live call ${id}`);
     return s;
@@ -70,9 +151,19 @@ export class CallControl {
     return viewOf(this.session(id));
   }
 
-  /** Ends a live call: every leg gets its BYE (or the caller a final response), the recording is finished. */
-  async end(id: string, reason: string, by: EndedBy = 'engine'): Promise<void> {
-    await this.session(id).end(reason, by);
+  details(id: string): CallDetails {
+    return detailsOf(this.session(id));
+  }
+
+  /**
+   * Ends a live call: every leg gets its BYE (or the caller a final response,
+   * ringing agents a CANCEL), the recording is finished. `user` (a supervisor)
+   * goes into the call record's facts as `endedByUser`.
+   */
+  async end(id: string, reason: string, by: EndedBy = 'engine', user?: string): Promise<void> {
+    const s = this.session(id);
+    if (user !== undefined) s.facts.endedByUser = user;
+    await s.end(reason, by);
   }
 
   async pauseRecording(id: string): Promise<void> {
@@ -87,5 +178,37 @@ export class CallControl {
     if (rec === undefined) throw new CallControlError('conflict', `call ${id} is not being recorded`);
     if (rec.state !== 'paused') throw new CallControlError('conflict', `the recording of call ${id} is ${rec.state}`);
     await rec.resume();
+  }
+
+  /**
+   * A supervisor listens: the engine calls `device` and sends it caller and
+   * agent mixed. Resolves once the device answered (it hears the mix from
+   * then on); rejects with MonitorDeviceError when it does not answer.
+   */
+  async monitor(id: string, request: MonitorRequestOptions): Promise<MonitorView> {
+    const session = this.session(id);
+    if (session.state !== 'connected') throw new CallControlError('conflict', `call ${id} is ${session.state}; only connected calls can be monitored`);
+    const media = this.deps.mediaOf?.(session.id);
+    if (media === undefined || media.released || this.deps.sip === undefined) throw new CallControlError('conflict', 'monitoring needs the media plane (this engine passes SDP through)');
+    const monitor = await startMonitor(
+      { session, media, sip: this.deps.sip, onChange: (m, change, detail) => this.emit('monitor', { call: session, monitor: monitorViewOf(m), change, ...detail }) },
+      request,
+    );
+    return monitorViewOf(monitor);
+  }
+
+  monitorOf(id: string, monitorId: string): MonitorView {
+    const m = this.session(id).monitors.get(monitorId);
+    if (m === undefined) throw new CallControlError('not-found', `call ${id} has no monitor ${monitorId}`);
+    return monitorViewOf(m);
+  }
+
+  /** Stops one supervisor's monitor (`by`: who asked). */
+  async stopMonitor(id: string, monitorId: string, by: string): Promise<MonitorView> {
+    const m = this.session(id).monitors.get(monitorId);
+    if (m === undefined) throw new CallControlError('not-found', `call ${id} has no monitor ${monitorId}`);
+    const view = monitorViewOf(m);
+    await m.stop(`stopped by ${by}`, by);
+    return view;
   }
 }

@@ -94,7 +94,7 @@ export class Engine {
       notices: this.notices,
       now,
     };
-    this.control = new CallControl(this.calls);
+    this.control = new CallControl(this.calls, { sip: this.port, mediaOf: (id) => deps.media?.getCallMedia(id) });
     this.calls.on('state', (s, state) => {
       if (state !== 'connected') return;
       this.callsConnected++;

@@ -247,6 +247,8 @@ export interface OfferedCall {
   readonly requests: string[];
   answered: boolean;
   ended: boolean;
+  /** The last response to the INVITE, sent again when the INVITE is retransmitted (RFC 3261 §17.2.1). */
+  lastResponse?: { status: number; reason: string; opts: Parameters<typeof respond>[3] };
 }
 
 export class AgentPhone extends Phone {
@@ -276,18 +278,23 @@ export class AgentPhone extends Phone {
     this.calls.push(call);
     this.handlers.set(r.info.callId, (x) => this.inCall(call, x));
     if (this.behaviour === 'busy') {
-      this.reply(r, 486, 'Busy Here', { toTag: call.toTag });
+      this.inviteResponse(call, 486, 'Busy Here', { toTag: call.toTag });
       call.ended = true;
       return;
     }
-    this.reply(r, 180, 'Ringing', { toTag: call.toTag, contact: this.contact() });
+    this.inviteResponse(call, 180, 'Ringing', { toTag: call.toTag, contact: this.contact() });
     if (this.behaviour === 'answer') this.answer(call);
+  }
+
+  private inviteResponse(call: OfferedCall, status: number, reason: string, opts: Parameters<typeof respond>[3]): void {
+    call.lastResponse = { status, reason, opts };
+    this.reply(call.invite, status, reason, opts);
   }
 
   answer(call: OfferedCall): void {
     const offer = call.invite.message.body.toString('utf8');
     call.answered = true;
-    this.reply(call.invite, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true }) });
+    this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true }) });
     if (offer !== '') this.mediaTo(offer);
   }
 
@@ -302,8 +309,14 @@ export class AgentPhone extends Phone {
     }
     if (method === 'CANCEL') {
       this.reply(r, 200, 'OK');
-      this.reply(call.invite, 487, 'Request Terminated', { toTag: call.toTag });
+      this.inviteResponse(call, 487, 'Request Terminated', { toTag: call.toTag });
       call.ended = true;
+      return;
+    }
+    if (method === 'INVITE' && r.info.toTag === undefined) {
+      // A retransmission of the initial INVITE: the last response again.
+      const last = call.lastResponse;
+      if (last !== undefined) this.reply(r, last.status, last.reason, last.opts);
       return;
     }
     if (method === 'INVITE') {

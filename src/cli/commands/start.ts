@@ -25,10 +25,13 @@ export const startCommand: Command = {
         sip: running.sipListeners.map((l) => `${l.transport}/${l.advertisedHost}:${l.port}`),
         control: running.controlPort,
         status: running.statusPort !== undefined ? `http://${config.node.status.host}:${running.statusPort}/status` : undefined,
+        api: running.api !== undefined ? `http://${config.api.host}:${running.api.port}` : undefined,
       },
       'switchboard running',
     );
+    // SIGHUP re-reads the TLS certificates and keys, and the API keys file (keys added or revoked without a restart).
     const stopReloading = onReloadSignal(() => {
+      running.api?.reloadKeys();
       void running.reloadTls().then(
         (results) => logger.info({ reloaded: results.map((r) => `${r.listener}: ${r.result.ok ? 'ok' : r.result.reason}`) }, 'SIGHUP: TLS certificates re-read'),
         (e: unknown) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: TLS reload failed'),

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ApiTopLevel } from './api.js';
 import { EngineSchema } from './engine.js';
 import { MediaTopLevel } from './media.js';
 import { NodeSchema } from './node.js';
@@ -20,6 +21,7 @@ export const ConfigSchema = Type.Object(
     ...MediaTopLevel,
     ...RecordingsTopLevel,
     ...TrunksTopLevel,
+    ...ApiTopLevel,
   },
   { additionalProperties: false, description: 'Switchboard configuration.' },
 );

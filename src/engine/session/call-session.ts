@@ -53,6 +53,21 @@ export interface RecordingHandle {
   resume(): Promise<void>;
 }
 
+/** A supervisor listening to the call (src/engine/tasks/monitor-task.ts). */
+export interface SupervisorMonitor {
+  readonly id: string;
+  /** The API user who asked for it. */
+  readonly user: string;
+  /** The SIP URI of the supervisor's device. */
+  readonly device: string;
+  readonly startedAt: number;
+  /** ringing: the device is being called; listening: it answered and receives the mix. */
+  readonly state: 'ringing' | 'listening';
+  readonly listeningSince: number | undefined;
+  /** Hangs the device up and stops its stream (idempotent); `by` is who stopped it (a user, `device`, `engine`). */
+  stop(reason: string, by: string): Promise<void>;
+}
+
 export interface CallSessionInit {
   readonly callId: string;
   readonly caller: CallerIdentity;
@@ -91,6 +106,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   recording: RecordingHandle | undefined;
   /** Extra facts features attach for the record and the CRM (callback number, ...). */
   readonly facts: Record<string, string | number | boolean> = {};
+  /** Supervisors listening now, by monitor id (each ends with the call: it is owned). */
+  readonly monitors = new Map<string, SupervisorMonitor>();
   private stateValue: CallState = 'routing';
   private endReasonValue: string | undefined;
   private endedByValue: EndedBy | undefined;

@@ -47,7 +47,7 @@ export class InviteClientTransaction {
     this.send(this.request);
     if (this.dest.transport === 'udp') this.timerA = this.ctx.timers.schedule(this.intervalA, () => this.onTimerA());
     this.timerB = this.ctx.timers.schedule(64 * this.ctx.t1, () => {
-      if (this.state !== 'calling' && this.state !== 'proceeding') return;
+      if (this.state !== 'calling') return;
       this.user.onTimeout(this);
       this.terminate();
     });
@@ -77,6 +77,8 @@ export class InviteClientTransaction {
         if (status < 200) {
           this.state = 'proceeding';
           this.timerA?.cancel();
+          // Timer B times out only the Calling state (§17.1.1.2): a callee that rings may ring for as long as it likes.
+          this.timerB?.cancel();
           this.lastStatus = Math.max(this.lastStatus, status);
           this.user.onResponse(this, response, info);
           return;

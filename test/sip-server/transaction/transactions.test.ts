@@ -135,6 +135,20 @@ describe('INVITE client transaction (RFC 3261 §17.1.1)', () => {
     expect(tx.state).toBe('terminated');
   });
 
+  it('Timer B times out only Calling: a callee that rang (Proceeding) may ring past 64·T1 and still answer', () => {
+    const { clock, ctx } = setup();
+    const seen: number[] = [];
+    let timedOut = false;
+    const tx = new InviteClientTransaction(ctx, 'k', Buffer.from('x'), udp, { onResponse: (_t, r) => seen.push(r.status), onTimeout: () => (timedOut = true), onTransportError: () => undefined, onTerminated: () => undefined }, () => Buffer.from('ack'));
+    tx.start();
+    tx.onResponse(resp(180), info);
+    clock.advanceTo(3 * 64 * T1);
+    expect(timedOut).toBe(false);
+    expect(tx.state).toBe('proceeding');
+    tx.onResponse(resp(200), info);
+    expect(seen).toEqual([180, 200]);
+  });
+
   it('RFC 6026: after a 2xx the transaction is Accepted for 64·T1 and passes further 2xx to the TU', () => {
     const { clock, ctx } = setup();
     const seen: number[] = [];

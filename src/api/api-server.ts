@@ -1,0 +1,165 @@
+/**
+ * The supervisors' HTTP API (Fastify): live calls and agents, call details,
+ * silent monitoring, ending calls, recording control, an event stream and the
+ * audit log, behind API keys mapped to users and roles. Off the SIP path: it
+ * only reads the engine's call registry and acts through CallControl.
+ *
+ * Every request goes through one guard (route-table.ts says what each route
+ * needs): authenticate (401), permission (403), then, for a route on one call,
+ * the call's team (404 if no such call, 403 if not one of the user's teams).
+ * Every error is JSON {statusCode, code, reason} (api-errors.ts); denials are
+ * audited whatever the route.
+ */
+import { join, resolve } from 'node:path';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { SwitchboardConfig } from '../config/load.js';
+import type { CallControl } from '../engine/call-control.js';
+import type { CallRegistry } from '../engine/session/call-registry.js';
+import type { Logger } from '../observability/logger.js';
+import { ConfiguredAgentSource, type AgentSource } from './agents/agent-source.js';
+import { errorBodyOf } from './api-errors.js';
+import { AuditLog } from './audit/audit-log.js';
+import { Guard } from './auth/guard.js';
+import { KeyStore } from './auth/key-store.js';
+import { keysFilePath } from './auth/keys-file.js';
+import { RoleBook } from './auth/roles.js';
+import { LiveEvents } from './events/live-events.js';
+import type { ApiApp, ApiContext } from './api-context.js';
+import { ROUTES } from './route-table.js';
+import { registerCallRoutes } from './routes/call-routes.js';
+import { registerEventsRoute } from './routes/events-route.js';
+import { registerMiscRoutes } from './routes/misc-routes.js';
+import { registerMonitorRoutes } from './routes/monitor-routes.js';
+import { StuckCalls } from './stuck-calls.js';
+import { LiveCalls } from './views/live-calls.js';
+
+
+export interface ApiDeps {
+  readonly config: SwitchboardConfig;
+  /** Relative paths (state dir, keys file, audit file) resolve against this. */
+  readonly baseDir: string;
+  readonly logger: Logger;
+  readonly control: CallControl;
+  readonly calls: CallRegistry;
+  /** The Agents page's source (default: the queues' configured agents). */
+  readonly agents?: AgentSource;
+  readonly now?: () => number;
+  /** How often agent statuses are compared for the event stream. */
+  readonly agentTickMs?: number;
+}
+
+export interface Api {
+  readonly app: ApiApp;
+  readonly keys: KeyStore;
+  readonly audit: AuditLog;
+  readonly events: LiveEvents;
+  /** Re-reads the keys file (SIGHUP). */
+  reloadKeys(): void;
+  close(): Promise<void>;
+}
+
+const API_VERSION = '1.0.0';
+
+/** Builds the API (not listening): `inject()` works on it; `startApiServer` listens. */
+export async function buildApi(deps: ApiDeps): Promise<Api> {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const stateDir = resolve(deps.baseDir, config.node.stateDir);
+  const roles = new RoleBook(config.api.roles);
+  const keys = new KeyStore({ configKeys: config.api.keys, file: keysFilePath(config, deps.baseDir), roles, logger });
+  keys.start();
+  const audit = new AuditLog(resolve(deps.baseDir, config.api.auditFile ?? join(stateDir, 'api', 'audit.jsonl')), logger.child({ component: 'audit' }), now);
+  const live = new LiveCalls(deps.control, config.queues, config.api.stuckCalls.thresholdSeconds * 1000, now);
+  const agents = deps.agents ?? new ConfiguredAgentSource(config.queues, () => deps.control.sessions());
+  const events = new LiveEvents(deps.calls, deps.control, live, agents, deps.agentTickMs);
+  const guard = new Guard(keys, live, audit);
+  const stuck = new StuckCalls(live, audit, config.api.stuckCalls, logger);
+
+  const apiLogger: FastifyBaseLogger = logger.child({ component: 'api' });
+  const app: ApiApp = Fastify({
+    loggerInstance: apiLogger,
+    // Dashboards poll and stream: no log line per request (the audit log has what matters).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 16 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRoute', (route) => {
+    const spec = route.config?.spec;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((m) => m === 'HEAD')) return;
+    if (spec === undefined || !ROUTES.some((r) => r.method === spec.method && r.url === route.url)) throw new Error(`route ${methods.join(',')} ${route.url} is not in the route table`);
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Switchboard supervisors API', version: API_VERSION, description: "Live calls, silent monitoring, ending calls, recording control and the audit log. Authenticate with `Authorization: Bearer <key>` (`switchboard keys add`)." },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: sbk_<id>.<secret>' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  app.addHook('onRequest', (request, _reply, done) => {
+    guard.check(request);
+    done();
+  });
+  app.addHook('preHandler', (request, _reply, done) => {
+    guard.checkCall(request);
+    done();
+  });
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const body = errorBodyOf(err);
+    if (body.internal) request.log.error({ err, url: request.url }, 'API request failed');
+    guard.auditError(request, body);
+    void reply.code(body.statusCode).type('application/json').send({ statusCode: body.statusCode, code: body.code, reason: body.reason });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ statusCode: 404, code: 'SB_NOT_FOUND', reason: `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json` });
+  });
+
+  const ctx: ApiContext = { config, live, agents, audit, events, guard, now };
+  registerMiscRoutes(app, ctx);
+  registerCallRoutes(app, ctx);
+  registerMonitorRoutes(app, ctx);
+  registerEventsRoute(app, ctx);
+  app.addHook('preClose', (done) => {
+    events.close();
+    done();
+  });
+  await app.ready();
+  stuck.start();
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    keys,
+    audit,
+    events,
+    reloadKeys: () => keys.reload('SIGHUP'),
+    close: () =>
+      (closing ??= (async () => {
+        stuck.stop();
+        keys.stop();
+        await app.close();
+        audit.close();
+      })()),
+  };
+}
+
+export interface ApiServer extends Api {
+  readonly port: number;
+}
+
+export async function startApiServer(deps: ApiDeps): Promise<ApiServer> {
+  const api = await buildApi(deps);
+  try {
+    await api.app.listen({ host: deps.config.api.host, port: deps.config.api.port });
+  } catch (e) {
+    await api.close();
+    throw e;
+  }
+  const addr = api.app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : deps.config.api.port;
+  deps.logger.info({ url: `http://${deps.config.api.host}:${port}`, keys: api.keys.size }, 'supervisors API listening');
+  return { ...api, port };
+}

@@ -1,0 +1,134 @@
+/**
+ * The audit log: every monitor start and stop, every call ended, every
+ * recording pause and resume, and every denied attempt (no key, a bad or
+ * revoked key, a missing permission, a call of another team), with who, when,
+ * what and from where. One JSON line per entry appended to a file under the
+ * state directory and the same entry in the logs.
+ *
+ * Written synchronously before the API answers, so an entry the caller saw
+ * acknowledged is in the file whatever happens to the process next; actions
+ * (not denials, which anyone can cause in bulk) are also flushed to the disk
+ * (fdatasync), so they survive a machine crash too. The file is only appended
+ * to; rotating it is the operator's (logrotate with copytruncate works).
+ */
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from '../../observability/logger.js';
+
+export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'call.end', 'recording.pause', 'recording.resume', 'request'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditEntry {
+  readonly at: string;
+  readonly action: AuditAction;
+  /** ok: done; failed: allowed but it did not work (device busy...); denied: not allowed. */
+  readonly outcome: 'ok' | 'failed' | 'denied';
+  /** The API user; `system` for what the engine did by itself (a device hung up, the call ended, a stuck call ended). */
+  readonly user: string | null;
+  readonly role: string | null;
+  readonly keyId: string | null;
+  /** Where the request came from (none for the engine's own actions). */
+  readonly from: { readonly address: string; readonly userAgent: string | null } | null;
+  readonly request: { readonly method: string; readonly path: string } | null;
+  readonly call: string | null;
+  readonly monitor: string | null;
+  readonly device: string | null;
+  readonly reason: string | null;
+  /** The HTTP status answered (none for the engine's own actions). */
+  readonly status: number | null;
+  readonly code: string | null;
+}
+
+export type AuditInput = Partial<Omit<AuditEntry, 'at' | 'action' | 'outcome'>> & Pick<AuditEntry, 'action' | 'outcome'>;
+
+/** Largest tail read back by `recent()`. */
+const TAIL_BYTES = 4 * 1024 * 1024;
+
+export class AuditLog {
+  private fd: number | undefined;
+  written = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private open(): number {
+    if (this.fd === undefined) {
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      const fd = openSync(this.file, 'a+', 0o600);
+      // A crash mid-line leaves a torn last line: start on a fresh line so the next entry stays whole.
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) writeSync(fd, '\n');
+      this.fd = fd;
+    }
+    return this.fd;
+  }
+
+  record(input: AuditInput): AuditEntry {
+    const entry: AuditEntry = {
+      at: new Date(this.now()).toISOString(),
+      action: input.action,
+      outcome: input.outcome,
+      user: input.user ?? null,
+      role: input.role ?? null,
+      keyId: input.keyId ?? null,
+      from: input.from ?? null,
+      request: input.request ?? null,
+      call: input.call ?? null,
+      monitor: input.monitor ?? null,
+      device: input.device ?? null,
+      reason: input.reason ?? null,
+      status: input.status ?? null,
+      code: input.code ?? null,
+    };
+    try {
+      const fd = this.open();
+      writeSync(fd, `${JSON.stringify(entry)}\n`);
+      if (entry.outcome !== 'denied') fdatasyncSync(fd);
+      this.written++;
+    } catch (e) {
+      this.logger.error({ err: e instanceof Error ? e.message : String(e), file: this.file }, 'audit log cannot be written');
+    }
+    this.logger.info({ audit: entry }, 'audit');
+    return entry;
+  }
+
+  /** The last `limit` entries (newest last), read back from the file. */
+  recent(limit: number, filter: (e: AuditEntry) => boolean = () => true): AuditEntry[] {
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      return [];
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, TAIL_BYTES);
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, size - length);
+      const lines = buf.toString('utf8').split('\n');
+      if (length < size) lines.shift();
+      const out: AuditEntry[] = [];
+      for (const line of lines) {
+        if (line === '') continue;
+        try {
+          const e = JSON.parse(line) as AuditEntry;
+          if (filter(e)) out.push(e);
+        } catch {
+          // a torn last line of a crashed writer: skip it
+        }
+      }
+      return out.slice(-limit);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The one gate every request passes (see route-table.ts): who is asking
+ * (401 without a valid key), whether the role allows the route (403), and for
+ * a route on one call whether the call is one of the user's teams (404 for no
+ * such live call, 403 for another team's). Denials and failed actions are
+ * audited here; successful actions by the routes, with `record`.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { AuditInput, AuditLog } from '../audit/audit-log.js';
+import { forbidden, unauthorized, type ErrorBody } from '../api-errors.js';
+import type { RouteSpec } from '../route-table.js';
+import type { LiveCalls } from '../views/live-calls.js';
+import type { KeyStore } from './key-store.js';
+import { coversTeam, type Principal } from './roles.js';
+
+export class Guard {
+  private readonly principals = new WeakMap<FastifyRequest, Principal>();
+
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly live: LiveCalls,
+    private readonly audit: AuditLog,
+  ) {}
+
+  private specOf(request: FastifyRequest): RouteSpec | undefined {
+    return request.routeOptions.config.spec;
+  }
+
+  /** onRequest: authentication and permission. */
+  check(request: FastifyRequest): void {
+    const spec = this.specOf(request);
+    if (spec === undefined || spec.access === 'public') return;
+    const auth = this.keys.authenticate(request.headers.authorization);
+    if (!auth.ok) throw unauthorized(auth.reason);
+    this.principals.set(request, auth.principal);
+    if (spec.access !== 'authenticated' && !auth.principal.permissions.has(spec.access)) {
+      throw forbidden(`the role ${auth.principal.role} lacks the ${spec.access} permission`);
+    }
+  }
+
+  /** preHandler: the call of a call-scoped route exists and is one of the user's teams. */
+  checkCall(request: FastifyRequest): void {
+    const spec = this.specOf(request);
+    if (spec?.callScoped !== true) return;
+    const id = (request.params as { id: string }).id;
+    const session = this.live.control.session(id);
+    const team = this.live.teamOf(session.queue ?? null);
+    const p = this.principal(request);
+    if (!coversTeam(p, team)) {
+      throw forbidden(`call ${id} belongs to ${team === null ? 'no team' : `team ${team}`}; the role ${p.role} covers only the teams ${[...p.teams].join(', ') || '(none)'}`);
+    }
+  }
+
+  /** The authenticated user of a non-public route. */
+  principal(request: FastifyRequest): Principal {
+    const p = this.principals.get(request);
+    if (p === undefined) throw unauthorized('not authenticated');
+    return p;
+  }
+
+  private context(request: FastifyRequest): Pick<AuditInput, 'user' | 'role' | 'keyId' | 'from' | 'request'> {
+    const p = this.principals.get(request);
+    const ua = request.headers['user-agent'];
+    return {
+      user: p?.user ?? null,
+      role: p?.role ?? null,
+      keyId: p?.keyId ?? null,
+      from: { address: request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 200) : null },
+      request: { method: request.method, path: request.url.split('?')[0]!.slice(0, 300) },
+    };
+  }
+
+  /** Audits a successful action of `request`. */
+  record(request: FastifyRequest, input: AuditInput): void {
+    this.audit.record({ ...this.context(request), ...input });
+  }
+
+  /** Audits an error answer: every denial, and failures of audited actions. */
+  auditError(request: FastifyRequest, body: ErrorBody): void {
+    const spec = this.specOf(request);
+    const denied = body.statusCode === 401 || body.statusCode === 403;
+    if (!denied && spec?.audit === undefined) return;
+    const params = request.params as { id?: unknown; monitorId?: unknown } | undefined;
+    this.audit.record({
+      ...this.context(request),
+      action: spec?.audit ?? 'request',
+      outcome: denied ? 'denied' : 'failed',
+      call: typeof params?.id === 'string' ? params.id.slice(0, 64) : null,
+      monitor: typeof params?.monitorId === 'string' ? params.monitorId.slice(0, 32) : null,
+      reason: body.reason,
+      status: body.statusCode,
+      code: body.code,
+    });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * What the event stream tells dashboards: a call was added, changed (state,
+ * agent, monitors) or ended, and an agent's status changed. Call changes come
+ * from the call registry and the call control as they happen; agent statuses
+ * are derived from the calls (a ring starts without a call state change), so
+ * they are compared after every call change and once a second while anyone
+ * listens. Each subscriber sees only what its role's scope covers.
+ */
+import type { CallControl, MonitorEvent } from '../../engine/call-control.js';
+import { viewOf } from '../../engine/call-control.js';
+import type { CallRegistry } from '../../engine/session/call-registry.js';
+import type { CallSession } from '../../engine/session/call-session.js';
+import type { AgentSource } from '../agents/agent-source.js';
+import { coversAnyTeam, coversTeam, type Principal } from '../auth/roles.js';
+import type { AgentView, CallSummary } from '../schemas.js';
+import type { LiveCalls } from '../views/live-calls.js';
+
+export type LiveEvent =
+  | { readonly type: 'call.added' | 'call.updated'; readonly call: CallSummary }
+  | { readonly type: 'call.ended'; readonly call: { readonly id: string; readonly team: string | null; readonly endReason: string | null; readonly endedBy: string | null; readonly endedByUser: string | null } }
+  | { readonly type: 'agent.updated'; readonly agent: AgentView };
+
+export interface Subscriber {
+  readonly principal: Principal;
+  send(event: LiveEvent): void;
+}
+
+export class LiveEvents {
+  private readonly subscribers = new Set<Subscriber>();
+  private lastAgents = new Map<string, string>();
+  private tick: NodeJS.Timeout | undefined;
+  private readonly detach: (() => void)[] = [];
+
+  constructor(
+    registry: CallRegistry,
+    control: CallControl,
+    private readonly live: LiveCalls,
+    private readonly agents: AgentSource,
+    private readonly tickMs = 1000,
+  ) {
+    const added = (s: CallSession): void => this.call('call.added', s);
+    const changed = (s: CallSession): void => this.call('call.updated', s);
+    const ended = (s: CallSession): void => {
+      const team = live.teamOf(s.queue ?? null);
+      const endedByUser = s.facts.endedByUser;
+      this.publish({ type: 'call.ended', call: { id: s.id, team, endReason: s.endReason ?? null, endedBy: s.endedBy ?? null, endedByUser: typeof endedByUser === 'string' ? endedByUser : null } });
+      this.agentChanges();
+    };
+    const monitor = (e: MonitorEvent): void => {
+      if (!e.call.ended) changed(e.call);
+    };
+    registry.on('added', added);
+    registry.on('state', changed);
+    registry.on('ended', ended);
+    control.on('monitor', monitor);
+    this.detach.push(
+      () => registry.off('added', added),
+      () => registry.off('state', changed),
+      () => registry.off('ended', ended),
+      () => control.off('monitor', monitor),
+    );
+  }
+
+  /** What a new subscriber starts from. */
+  snapshot(p: Principal): { calls: CallSummary[]; agents: AgentView[] } {
+    return { calls: this.live.list().filter((c) => coversTeam(p, c.team)), agents: this.agents.list().filter((a) => coversAnyTeam(p, a.teams)) };
+  }
+
+  subscribe(s: Subscriber): () => void {
+    if (this.subscribers.size === 0) {
+      this.lastAgents = new Map(this.agents.list().map((a) => [a.uri, JSON.stringify(a)]));
+      this.tick = setInterval(() => this.agentChanges(), this.tickMs);
+      this.tick.unref();
+    }
+    this.subscribers.add(s);
+    return () => {
+      this.subscribers.delete(s);
+      if (this.subscribers.size === 0) clearInterval(this.tick);
+    };
+  }
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  private call(type: 'call.added' | 'call.updated', s: CallSession): void {
+    if (this.subscribers.size === 0) return;
+    this.publish({ type, call: this.live.summary(viewOf(s)) });
+    this.agentChanges();
+  }
+
+  private agentChanges(): void {
+    if (this.subscribers.size === 0) return;
+    const next = new Map<string, string>();
+    for (const a of this.agents.list()) {
+      const text = JSON.stringify(a);
+      next.set(a.uri, text);
+      if (this.lastAgents.get(a.uri) !== text) this.publish({ type: 'agent.updated', agent: a });
+    }
+    this.lastAgents = next;
+  }
+
+  private publish(e: LiveEvent): void {
+    for (const s of [...this.subscribers]) {
+      const visible = e.type === 'agent.updated' ? coversAnyTeam(s.principal, e.agent.teams) : coversTeam(s.principal, e.call.team);
+      if (visible) s.send(e);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.tick);
+    for (const d of this.detach.splice(0)) d();
+    this.subscribers.clear();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Every route of the API and what it takes to use it: the one table the
+ * server enforces (a route missing from it cannot be registered) and the
+ * permission matrix test walks (every route × every role).
+ *
+ * access: `public` (no key), `authenticated` (any valid key), or a permission.
+ * callScoped: the route acts on one call, which must belong to one of the
+ * user's teams when the role's scope is `teams` (else 403).
+ * audit: the audit action every attempt is logged as (denials of any route are
+ * logged as `request`).
+ */
+import type { Permission } from '../config/schema/api.js';
+import type { AuditAction } from './audit/audit-log.js';
+
+export type Access = Permission | 'authenticated' | 'public';
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly url: string;
+  readonly access: Access;
+  readonly callScoped: boolean;
+  readonly audit?: AuditAction;
+  readonly summary: string;
+}
+
+export const ROUTES = [
+  { method: 'GET', url: '/openapi.json', access: 'public', callScoped: false, summary: 'This API as an OpenAPI 3.1 document.' },
+  { method: 'GET', url: '/me', access: 'authenticated', callScoped: false, summary: 'Who the key belongs to and what it may do.' },
+  { method: 'GET', url: '/calls', access: 'calls-view', callScoped: false, summary: 'Live calls (Connected, In Queue, ...), searchable and filterable.' },
+  { method: 'GET', url: '/calls/:id', access: 'calls-view', callScoped: true, summary: "One live call's details." },
+  { method: 'GET', url: '/calls/:id/monitors', access: 'calls-view', callScoped: true, summary: 'Who is monitoring the call.' },
+  { method: 'POST', url: '/calls/:id/monitors', access: 'monitor', callScoped: true, audit: 'monitor.start', summary: "Listen silently: the engine calls the supervisor's device and sends it both parties mixed." },
+  { method: 'DELETE', url: '/calls/:id/monitors/:monitorId', access: 'monitor', callScoped: true, audit: 'monitor.stop', summary: "Stop monitoring (your own monitor; anyone's with monitor-edit)." },
+  { method: 'POST', url: '/calls/:id/end', access: 'monitor-edit', callScoped: true, audit: 'call.end', summary: 'End a (stuck) call: every leg gets its BYE or CANCEL.' },
+  { method: 'POST', url: '/calls/:id/recording/pause', access: 'recording-control', callScoped: true, audit: 'recording.pause', summary: "Pause the call's recording (redaction)." },
+  { method: 'POST', url: '/calls/:id/recording/resume', access: 'recording-control', callScoped: true, audit: 'recording.resume', summary: "Resume the call's recording." },
+  { method: 'GET', url: '/agents', access: 'calls-view', callScoped: false, summary: 'Agents with their status (idle, ringing, whisper, on-call) and call.' },
+  { method: 'GET', url: '/events', access: 'calls-view', callScoped: false, summary: 'Server-Sent Events: call and agent changes as they happen.' },
+  { method: 'GET', url: '/audit', access: 'audit-view', callScoped: false, summary: 'The latest audit log entries.' },
+] as const satisfies readonly RouteSpec[];
+
+export type RouteKey = `${(typeof ROUTES)[number]['method']} ${(typeof ROUTES)[number]['url']}`;
+
+export function routeSpec(key: RouteKey): RouteSpec {
+  const spec = ROUTES.find((r) => `${r.method} ${r.url}` === key);
+  if (spec === undefined) throw new Error(`route ${key} is not in the route table`);
+  return spec;
+}

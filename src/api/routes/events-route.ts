@@ -1,0 +1,65 @@
+/**
+ * GET /events: Server-Sent Events (WHATWG HTML §9.2) for dashboards. First a
+ * `snapshot` (the calls and agents the user may see), then `call.added`,
+ * `call.updated`, `call.ended` and `agent.updated` as they happen, each with
+ * an increasing `id`, and a comment every 15 s so proxies keep the stream
+ * open. A client that cannot keep up (over 1 MB unsent) is disconnected
+ * rather than buffered without bound; it reconnects and gets a new snapshot.
+ */
+import { Type } from '@sinclair/typebox';
+import type { ApiApp, ApiContext } from '../api-context.js';
+import type { LiveEvent } from '../events/live-events.js';
+import { routeSpec } from '../route-table.js';
+import { errorResponses } from '../schemas.js';
+
+const HEARTBEAT_MS = 15_000;
+const MAX_UNSENT_BYTES = 1024 * 1024;
+
+export function registerEventsRoute(app: ApiApp, ctx: ApiContext): void {
+  const spec = routeSpec('GET /events');
+  const open = new Set<() => void>();
+  app.addHook('preClose', (done) => {
+    for (const close of [...open]) close();
+    done();
+  });
+  app.get(
+    spec.url,
+    {
+      config: { spec },
+      schema: {
+        summary: spec.summary,
+        description: 'text/event-stream. Events: snapshot {calls, agents}; call.added, call.updated {type, call: CallSummary}; call.ended {type, call: {id, team, endReason, endedBy, endedByUser}}; agent.updated {type, agent: Agent}.',
+        tags: ['calls'],
+        response: { 200: { content: { 'text/event-stream': { schema: Type.String({ description: 'An event stream.' }) } } }, ...errorResponses(401, 403) },
+      },
+    },
+    (request, reply) => {
+      const principal = ctx.guard.principal(request);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      let seq = 0;
+      let closed = false;
+      const write = (text: string): void => {
+        if (closed) return;
+        raw.write(text);
+        if (raw.writableLength > MAX_UNSENT_BYTES) close();
+      };
+      const send = (event: string, data: unknown): void => write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const unsubscribe = ctx.events.subscribe({ principal, send: (e: LiveEvent) => send(e.type, e) });
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
+        open.delete(close);
+        clearInterval(heartbeat);
+        unsubscribe();
+        raw.end();
+      };
+      open.add(close);
+      raw.on('close', close);
+      write('retry: 2000\n\n');
+      send('snapshot', ctx.events.snapshot(principal));
+    },
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * The caller's mistakes get a 4xx with a stable code and a reason, never a
+ * 500, and the server keeps serving: malformed JSON, wrong types, unknown
+ * fields, a missing confirmation, bad ids, unknown calls and monitors, bodies
+ * too large, unknown routes and methods, bad query parameters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKey } from '../../src/api/auth/api-key.js';
+import { readKeysFile, writeKeysFile } from '../../src/api/auth/keys-file.js';
+import { RoleBook } from '../../src/api/auth/roles.js';
+import { startFixture, type Fixture } from './support/api-fixture.js';
+
+let fx: Fixture;
+
+beforeAll(async () => {
+  fx = await startFixture();
+});
+afterAll(async () => fx?.close());
+
+interface Case {
+  readonly name: string;
+  readonly method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
+  readonly url: (callId: string) => string;
+  readonly body?: string;
+  readonly contentType?: string;
+  readonly status: number;
+  readonly code: string;
+  readonly reason: RegExp;
+}
+
+const end = (id: string): string => `/calls/${id}/end`;
+const CASES: readonly Case[] = [
+  { name: 'body that is not JSON', method: 'POST', url: end, body: '{"confirm": tru', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /JSON/ },
+  { name: 'empty JSON body', method: 'POST', url: end, body: '', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /empty|body/i },
+  { name: 'JSON array instead of an object', method: 'POST', url: end, body: '[1,2]', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /object/ },
+  { name: 'confirmation missing', method: 'POST', url: end, body: '{"reason":"stuck"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /confirm/ },
+  { name: 'confirmation false', method: 'POST', url: end, body: '{"confirm":false,"reason":"stuck"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /confirm/ },
+  { name: 'confirmation as a string', method: 'POST', url: end, body: '{"confirm":"yes","reason":"stuck"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /confirm/ },
+  { name: 'reason empty', method: 'POST', url: end, body: '{"confirm":true,"reason":""}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /reason/ },
+  { name: 'reason too long', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'x'.repeat(201) }), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /reason/ },
+  { name: 'unknown field', method: 'POST', url: end, body: '{"confirm":true,"reason":"x","force":1}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
+  { name: 'body too large', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'x'.repeat(20_000) }), contentType: 'application/json', status: 413, code: 'SB_API_BAD_REQUEST', reason: /large/i },
+  { name: 'unsupported content type', method: 'POST', url: end, body: 'confirm=true', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'SB_API_BAD_REQUEST', reason: /content-type/i },
+  { name: 'device that is not a SIP URI', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"http://evil.example"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
+  { name: 'device with spaces', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"sip:a b@127.0.0.1"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
+  { name: 'no device and none stored with the key', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
+  { name: 'unknown call', method: 'GET', url: () => '/calls/0b6f1d5e-9c3a-4e7f-8a21-000000000000', status: 404, code: 'SB_NOT_FOUND', reason: /no live call/ },
+  { name: 'unknown call to end', method: 'POST', url: () => end('0b6f1d5e-9c3a-4e7f-8a21-000000000000'), body: '{"confirm":true,"reason":"x"}', contentType: 'application/json', status: 404, code: 'SB_NOT_FOUND', reason: /no live call/ },
+  { name: 'call id with forbidden characters', method: 'GET', url: () => '/calls/%27%3B%20drop', status: 400, code: 'SB_API_BAD_REQUEST', reason: /params\/id/ },
+  { name: 'call id too long', method: 'GET', url: () => `/calls/${'a'.repeat(65)}`, status: 400, code: 'SB_API_BAD_REQUEST', reason: /params\/id/ },
+  { name: 'unknown monitor', method: 'DELETE', url: (id) => `/calls/${id}/monitors/m000000000000`, status: 404, code: 'SB_NOT_FOUND', reason: /no monitor/ },
+  { name: 'bad monitor id', method: 'DELETE', url: (id) => `/calls/${id}/monitors/..%2f..`, status: 400, code: 'SB_API_BAD_REQUEST', reason: /monitorId/ },
+  { name: 'unknown state filter', method: 'GET', url: () => '/calls?state=parked', status: 400, code: 'SB_API_BAD_REQUEST', reason: /state/ },
+  { name: 'negative age filter', method: 'GET', url: () => '/calls?minAgeSeconds=-5', status: 400, code: 'SB_API_BAD_REQUEST', reason: /minAgeSeconds/ },
+  { name: 'age filter that is not a number', method: 'GET', url: () => '/calls?maxAgeSeconds=old', status: 400, code: 'SB_API_BAD_REQUEST', reason: /maxAgeSeconds/ },
+  { name: 'unknown query parameter', method: 'GET', url: () => '/calls?color=red', status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
+  { name: 'limit out of range', method: 'GET', url: () => '/calls?limit=0', status: 400, code: 'SB_API_BAD_REQUEST', reason: /limit/ },
+  { name: 'unknown route', method: 'GET', url: () => '/calls/x/transfer/y', status: 404, code: 'SB_NOT_FOUND', reason: /no route/ },
+  { name: 'unknown method', method: 'PUT', url: (id) => `/calls/${id}`, body: '{}', contentType: 'application/json', status: 404, code: 'SB_NOT_FOUND', reason: /no route PUT/ },
+  { name: 'unknown audit action', method: 'GET', url: () => '/audit?action=delete', status: 400, code: 'SB_API_BAD_REQUEST', reason: /action/ },
+];
+
+describe('bad requests get a 4xx with a code and a reason', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const call = fx.call('sales');
+    const res = await fx.api.app.inject({
+      method: c.method,
+      url: c.url(call.id),
+      headers: { ...fx.auth('admin'), ...(c.contentType !== undefined ? { 'content-type': c.contentType } : {}) },
+      ...(c.body !== undefined ? { payload: c.body } : {}),
+    });
+    expect(res.statusCode, res.body).toBe(c.status);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = JSON.parse(res.body) as { statusCode: number; code: string; reason: string };
+    expect(body).toMatchObject({ statusCode: c.status, code: c.code });
+    expect(body.reason).toMatch(c.reason);
+    expect(call.ended, 'a refused request changes nothing').toBe(false);
+  });
+
+  it('after all of them the server still serves, and none was an internal error', async () => {
+    const res = await fx.api.app.inject({ method: 'GET', url: '/calls', headers: fx.auth('admin') });
+    expect(res.statusCode).toBe(200);
+    expect(fx.api.audit.recent(1000, (e) => e.status === 500)).toEqual([]);
+  });
+
+  it('a failed action is audited as failed with the reason (an unknown call to end)', () => {
+    const failed = fx.api.audit.recent(1000, (e) => e.action === 'call.end' && e.outcome === 'failed');
+    expect(failed.some((e) => e.status === 404 && e.user === 'admin' && /no live call/.test(e.reason ?? ''))).toBe(true);
+    expect(failed.some((e) => e.status === 400 && /confirm/.test(e.reason ?? ''))).toBe(true);
+  });
+});
+
+describe('POST /calls/{id}/monitors without a body', () => {
+  it("uses the device stored with the user's key; without one it is a 400 naming what to do", async () => {
+    const k = generateKey();
+    const roles = new RoleBook(fx.config.api.roles);
+    writeKeysFile(fx.keysFile, [...readKeysFile(fx.keysFile, roles), { id: k.id, user: 'dee', role: 'supervisor', device: 'sip:dee@127.0.0.1:5999', hash: k.hash }]);
+    fx.api.keys.reload();
+    const call = fx.call('sales');
+    const withDevice = await fx.api.app.inject({ method: 'POST', url: `/calls/${call.id}/monitors`, headers: { authorization: `Bearer ${k.key}` } });
+    // Past the device check: this fixture has no media plane, which is the conflict.
+    expect(withDevice.statusCode, withDevice.body).toBe(409);
+    expect(JSON.parse(withDevice.body)).toMatchObject({ code: 'SB_CONFLICT', reason: expect.stringMatching(/media plane/) });
+    const without = await fx.api.app.inject({ method: 'POST', url: `/calls/${call.id}/monitors`, headers: fx.auth('supervisor') });
+    expect(without.statusCode).toBe(400);
+    expect(JSON.parse(without.body)).toMatchObject({ code: 'SB_API_BAD_REQUEST', reason: expect.stringMatching(/no device.*keys add --device/) });
+  });
+});
