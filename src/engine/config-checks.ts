@@ -1,8 +1,11 @@
 /**
  * Configuration checks that belong to call routing (the queue tree and ids are
- * checked by src/policy): a dialed number may select only one queue, and a
- * real drachtio-server needs to be named when the embedded one is off.
+ * checked by src/policy): a dialed number may select only one queue, a real
+ * drachtio-server needs to be named when the embedded one is off, and
+ * outbound trunks must be usable by the deflections that dial through them.
  */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import type { ConfigCheck } from '../config/load.js';
 
@@ -35,6 +38,53 @@ export const engineConfigChecks: readonly ConfigCheck[] = [
         path: `drachtio.${k}`,
         message: `required when sipServer.embedded is false: the engine needs the ${k} of the drachtio-server to connect to`,
       }));
+    },
+  },
+];
+
+/** Outbound trunks: unique ids, credentials that go together and can be read, and a trunk for every phone-number deflection. */
+export const trunkConfigChecks: readonly ConfigCheck[] = [
+  {
+    name: 'outbound trunks',
+    sections: ['trunks', 'engine', 'deflection', 'queues'],
+    check(config, context) {
+      const problems: ConfigProblem[] = [];
+      const trunks = config.trunks.outbound;
+      const ids = new Map<string, number>();
+      trunks.forEach((t, i) => {
+        const path = `trunks.outbound[${i}]`;
+        if (ids.has(t.id)) problems.push({ path: `${path}.id`, message: `trunk id "${t.id}" is also used by trunks.outbound[${ids.get(t.id)!}]` });
+        ids.set(t.id, i);
+        if (t.password !== undefined && t.passwordFile !== undefined) problems.push({ path, message: 'give password or passwordFile, not both' });
+        const hasSecret = t.password !== undefined || t.passwordFile !== undefined;
+        if (t.username !== undefined && !hasSecret) problems.push({ path, message: 'username needs password or passwordFile (digest credentials come in pairs)' });
+        if (t.username === undefined && hasSecret) problems.push({ path, message: 'a password needs a username' });
+        if (t.passwordFile !== undefined) {
+          const file = isAbsolute(t.passwordFile) ? t.passwordFile : resolve(context?.baseDir ?? process.cwd(), t.passwordFile);
+          try {
+            if (readFileSync(file, 'utf8').split(/\r?\n/)[0]!.trim() === '') problems.push({ path: `${path}.passwordFile`, message: `${file} is empty` });
+          } catch (e) {
+            problems.push({ path: `${path}.passwordFile`, message: `cannot read ${file}: ${(e as Error).message}` });
+          }
+        }
+      });
+      const chosen = config.engine.outboundTrunk;
+      if (chosen !== undefined && !ids.has(chosen)) problems.push({ path: 'engine.outboundTrunk', message: `no outbound trunk "${chosen}"; configured: ${[...ids.keys()].join(', ') || 'none'}` });
+      // Every place a phone-number deflection is configured needs a trunk to dial through.
+      const usesNumber: string[] = [];
+      if (config.deflection.calls.ivr.option === 'phoneNumber') usesNumber.push('deflection.calls.ivr');
+      config.queues.forEach((q, i) => {
+        if (q.deflection?.ivr?.option === 'phoneNumber') usesNumber.push(`queues[${i}].deflection.ivr`);
+      });
+      if (usesNumber.length > 0 && chosen === undefined && trunks.length !== 1) {
+        for (const path of usesNumber) {
+          problems.push({
+            path,
+            message: trunks.length === 0 ? 'a phone-number deflection needs an outbound trunk (trunks.outbound) to call through' : 'several outbound trunks: name the one for phone-number deflections in engine.outboundTrunk',
+          });
+        }
+      }
+      return problems;
     },
   },
 ];

@@ -2,9 +2,12 @@
  * Configuration checks of the media plane that a schema cannot express:
  * every prompt anywhere in the file has exactly one of text and file, whisper
  * settings of each queue fit their type, prompt texts use only placeholders
- * that will have a value, and the rtpengine settings are coherent.
+ * that will have a value, uploaded prompt files exist, and the rtpengine
+ * settings are coherent.
  */
-import type { ConfigCheck, SwitchboardConfig } from '../config/load.js';
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { ConfigCheck, ConfigCheckContext, SwitchboardConfig } from '../config/load.js';
 import type { ConfigProblem } from '../errors.js';
 import { findConfiguredPrompts, sectionsWithPrompts } from './prompts/configured-prompts.js';
 import { placeholdersOf, WHISPER_PLACEHOLDERS } from './prompts/templates.js';
@@ -99,5 +102,40 @@ export const mediaSettingsCheck: ConfigCheck = {
   },
 };
 
+/** Why an uploaded prompt file cannot be used, or undefined when it is a readable file. */
+function fileProblem(file: string, context: ConfigCheckContext | undefined): string | undefined {
+  const path = isAbsolute(file) ? file : resolve(context?.baseDir ?? process.cwd(), file);
+  try {
+    if (!statSync(path).isFile()) return `${path} is not a file`;
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read (${code ?? (e as Error).message})`;
+  }
+}
+
+/**
+ * Every uploaded prompt (PromptSpec files and queues' whisper recordings)
+ * exists and can be read, so that a typo is refused at load with the other
+ * problems, not at start-up while prompts render.
+ */
+export const promptFilesCheck: ConfigCheck = {
+  name: 'media: uploaded prompt files exist',
+  sections: [...new Set([...sectionsWithPrompts(), 'queues'])],
+  check(config: SwitchboardConfig, context?: ConfigCheckContext): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    for (const { path, spec } of findConfiguredPrompts(config)) {
+      const why = spec.file !== undefined ? fileProblem(spec.file, context) : undefined;
+      if (why !== undefined) problems.push({ path: `${path}.file`, message: why });
+    }
+    config.queues.forEach((q, i) => {
+      const why = q.whisper?.type === 'audio' && q.whisper.file !== undefined ? fileProblem(q.whisper.file, context) : undefined;
+      if (why !== undefined) problems.push({ path: `queues[${i}].whisper.file`, message: why });
+    });
+    return problems;
+  },
+};
+
 /** Every media check, for src/app/config-checks.ts. */
-export const mediaConfigChecks: readonly ConfigCheck[] = [promptSpecCheck, mediaSettingsCheck];
+export const mediaConfigChecks: readonly ConfigCheck[] = [promptSpecCheck, mediaSettingsCheck, promptFilesCheck];

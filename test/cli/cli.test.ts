@@ -4,9 +4,9 @@
  * its worker thread.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import Srf from 'drachtio-srf';
 import { eventually } from '../support/harness.js';
@@ -62,6 +62,22 @@ describe('switchboard command', () => {
     expect(bad.stderr).toMatch(/unknown setting "logLevl"/);
     expect(bad.stderr).toMatch(/transport: expected one of: udp, tcp/);
     expect(bad.stderr).toMatch(/missing required setting "name"/);
+  });
+
+  it('recordings-worker run on its own resolves relative paths against the config file\'s folder, as start does', async () => {
+    const cfg = file('node: { stateDir: state, logLevel: warn }\nredis: { keyPrefix: cliworker }\n');
+    const elsewhere = mkdtempSync(join(tmpdir(), 'sb-cli-cwd-'));
+    dirs.push(elsewhere);
+    const child = spawn('node', [main, 'recordings-worker', '--config', cfg, '--announce-ready'], { cwd: elsewhere });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually(() => out.includes('switchboard recordings-worker: ready'), 25_000, () => `the worker ready; output: ${out}`);
+    expect(existsSync(join(dirname(cfg), 'state', 'recordings'))).toBe(true);
+    expect(existsSync(join(elsewhere, 'state'))).toBe(false);
+    child.kill('SIGTERM');
+    await new Promise<void>((r) => child.on('close', () => r()));
   });
 
   it('usage errors exit 2 with the reason; a missing file exits 3 and says why', async () => {

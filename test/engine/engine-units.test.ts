@@ -63,6 +63,51 @@ function newSession(): CallSession {
   });
 }
 
+describe('configuration of the live call', () => {
+  it('a deflection to a missing queue, a prompt file that does not exist and an outbound trunk without host: one error lists all three', () => {
+    expect(
+      problems(
+        [
+          'deflection: { calls: { enabled: true, ivr: { option: message } }, messages: { afterHours: { en: { file: /nonexistent/closed.mp3 } } } }',
+          'trunks: { outbound: [{ id: carrier, port: 5090 }] }',
+          'queues:',
+          '  - { id: support, name: Support, numbers: ["1000"], deflection: { ivr: { option: queue, queue: nowhere } } }',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      'trunks.outbound[0]: missing required setting "host"',
+      'queues[0].deflection.ivr.queue: unknown queue "nowhere"',
+      'deflection.messages.afterHours.en.file: /nonexistent/closed.mp3 does not exist',
+    ]);
+  });
+
+  it('outbound trunks: ids unique, credentials in pairs and readable, one trunk named for phone-number deflections', () => {
+    expect(
+      problems(
+        [
+          'engine: { outboundTrunk: nope }',
+          'trunks:',
+          '  outbound:',
+          '    - { id: a, host: 10.0.0.1, username: sb }',
+          '    - { id: a, host: 10.0.0.2, password: s, passwordFile: /nonexistent/secret }',
+          'queues:',
+          '  - { id: q, name: Q, numbers: ["1"], deflection: { ivr: { option: phoneNumber, phoneNumber: "+15550199" } } }',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      'trunks.outbound[0]: username needs password or passwordFile (digest credentials come in pairs)',
+      'trunks.outbound[1].id: trunk id "a" is also used by trunks.outbound[0]',
+      'trunks.outbound[1]: give password or passwordFile, not both',
+      'trunks.outbound[1]: a password needs a username',
+      'trunks.outbound[1].passwordFile: cannot read /nonexistent/secret: ENOENT: no such file or directory, open \'/nonexistent/secret\'',
+      'engine.outboundTrunk: no outbound trunk "nope"; configured: a',
+    ]);
+    expect(problems('queues: [{ id: q, name: Q, numbers: ["1"], deflection: { ivr: { option: phoneNumber, phoneNumber: "+15550199" } } }]\n')).toEqual([
+      'queues[0].deflection.ivr: a phone-number deflection needs an outbound trunk (trunks.outbound) to call through',
+    ]);
+  });
+});
+
 describe('call session teardown', () => {
   it('end() releases everything once, most recent first, and survives a failing release', async () => {
     const s = newSession();

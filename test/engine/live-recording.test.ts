@@ -4,7 +4,8 @@
  * resumed by the agent's keys (RFC 4733 and SIP INFO) and by the engine's
  * call control; the delivered file has the caller on the left, the agent on
  * the right, no whisper, and silence exactly where it was paused; its CRM
- * metadata carries the call record.
+ * metadata carries the call record. A worker that exits (a stray signal) is
+ * restarted and delivers what was handed over meanwhile.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +79,13 @@ describe('a recorded call', () => {
     await talk(50);
     call.hangUp();
     const record: CallRecord = await cc.recordOf(call.callId);
+    // A stray SIGTERM to the recordings worker (its pid from /status): it is restarted and still delivers.
+    const before = (await cc.sb.status()) as { recordingsWorker: { pid: number; restarts: number } };
+    process.kill(before.recordingsWorker.pid, 'SIGTERM');
+    await eventually(async () => {
+      const w = ((await cc.sb.status()) as { recordingsWorker: { pid: number | null; restarts: number } }).recordingsWorker;
+      return w.restarts > before.recordingsWorker.restarts && w.pid !== null && w.pid !== before.recordingsWorker.pid;
+    }, 30_000, 'the recordings worker restarted');
     expect(record.recordings).toHaveLength(1);
     const recordingId = record.recordings[0]!;
     const crmDir = join(cc.dir, 'crm', recordingId);

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configChecks } from '../../src/app/config-checks.js';
 import { loadConfigObject, loadConfigText } from '../../src/config/load.js';
@@ -31,6 +32,7 @@ describe('media config checks', () => {
       'queues[0].deflection.ivr.voicemailGreeting.en: a prompt needs text (spoken by TTS) or file (an uploaded recording); it has neither',
       'deflection.messages.afterHours.en: a prompt takes either text (spoken by TTS) or file (an uploaded recording), not both',
       'deflection.messages.afterHours.de: a prompt needs text (spoken by TTS) or file (an uploaded recording); it has neither',
+      `deflection.messages.afterHours.en.file: ${resolve('closed.mp3')} does not exist`,
     ]);
   });
 
@@ -72,6 +74,7 @@ describe('media config checks', () => {
       "queues[1].whisper.text: type 'audio' plays file; text is for type 'tts'",
       "queues[2].whisper.file: type 'queue-name' says media.whisper.text; file is for type 'audio'",
       'queues[3].whisper.text: unknown placeholder {Topic}; allowed: {Call Type}, {Queue Name}',
+      `queues[4].whisper.file: ${resolve('sales.mp3')} does not exist`,
     ]);
   });
 

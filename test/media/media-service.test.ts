@@ -76,10 +76,16 @@ describe('MediaService start-up', () => {
     const state = dir('sb-service-bad-');
     const notAudio = join(state, 'whisper.mp3');
     writeFileSync(notAudio, 'not audio at all\n'.repeat(50));
-    const config = mediaTestConfig(state, {
+    const overrides = {
       queues: [{ id: 'sales', name: 'Sales', whisper: { type: 'audio', file: notAudio } }],
       deflection: { messages: { afterHours: { en: { file: join(state, 'missing.mp3') } } } },
-    });
+    };
+    // A file missing at load is refused with the configuration's other problems...
+    expect(() => mediaTestConfig(state, overrides)).toThrow(/deflection\.messages\.afterHours\.en\.file: .*missing\.mp3 does not exist/);
+    // ...and one removed between load and start is still caught, with the unusable upload, when prompts render.
+    writeFileSync(join(state, 'missing.mp3'), 'x');
+    const config = mediaTestConfig(state, overrides);
+    rmSync(join(state, 'missing.mp3'));
     const err = await MediaService.start({ config, logger: silentLogger() }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PromptInputError);
     expect((err as PromptInputError).code).toBe(ErrorCodes.PROMPT_INPUT);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configChecks } from '../../src/app/config-checks.js';
 import { loadConfigObject, type SwitchboardConfig } from '../../src/config/load.js';
+import { promptFilesCheck } from '../../src/media/media-config-checks.js';
 import { randomPortRange } from '../support/rtp/rtpengine-harness.js';
 
 export function tempDir(prefix: string): string {
@@ -27,7 +28,8 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-export function mediaTestConfig(stateDir: string, overrides: Record<string, unknown> = {}): SwitchboardConfig {
+/** `checkFiles: false` leaves out the check that uploaded prompt files exist (tests of settings that name files never read). */
+export function mediaTestConfig(stateDir: string, overrides: Record<string, unknown> = {}, options: { checkFiles?: boolean } = {}): SwitchboardConfig {
   const base = {
     node: { stateDir, logLevel: 'silent' },
     media: {
@@ -36,5 +38,6 @@ export function mediaTestConfig(stateDir: string, overrides: Record<string, unkn
     },
     queues: [{ id: 'sales', name: 'Sales' }],
   };
-  return loadConfigObject(merge(base, overrides), { checks: configChecks });
+  const checks = options.checkFiles === false ? configChecks.filter((c) => c !== promptFilesCheck) : configChecks;
+  return loadConfigObject(merge(base, overrides), { checks });
 }

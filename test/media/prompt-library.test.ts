@@ -10,7 +10,8 @@ const dir = tempDir('sb-library-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function library(overrides: Record<string, unknown>): PromptLibrary {
-  const config = mediaTestConfig(dir, overrides);
+  // The uploads named here are never read (whisperSource only says what would be rendered).
+  const config = mediaTestConfig(dir, overrides, { checkFiles: false });
   const renderer = new PromptRenderer({ cacheDir: join(dir, 'cache'), espeakBinary: 'espeak-ng', ffmpegBinary: 'ffmpeg', renderTimeoutMs: 20000, logger: silentLogger() });
   return new PromptLibrary({ config, renderer, baseDir: '/uploads', logger: silentLogger() });
 }

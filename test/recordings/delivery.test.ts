@@ -41,6 +41,26 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+describe('a capture that holds no audio', () => {
+  it('fails with its reason and is never delivered (no "uploaded" with no parts)', async () => {
+    const dir = mkdtempSync(join(root, 'case-'));
+    const config = testConfig({ stateDir: dir, redisUrl: redis.url });
+    const worker = await RecordingsWorker.start({ config, logger: silentLogger(), redisUrl: redis.url });
+    cleanups.push(() => worker.stop());
+    const events = collectEvents(worker.events);
+    // rtpengine started and stopped the segment, but no RTP came from either party (a caller whose media never reached it).
+    const f = recordingFixture({ recordingId: 'rec-silent', captureDir: worker.paths.captureDir, seconds: 0 });
+    const submitter = new RecordingSubmitter(worker.ctx.store, worker.ctx.events, worker.queues, silentLogger());
+    await submitter.submit(f.manifest);
+    await events.until((all) => all.some((e) => e.recordingId === 'rec-silent' && (e.type === 'failed' || e.type === 'uploaded')), 30_000);
+    const outcome = events.all.filter((e) => e.recordingId === 'rec-silent' && (e.type === 'failed' || e.type === 'uploaded'));
+    expect(outcome.map((e) => e.type)).toEqual(['failed']);
+    expect(outcome[0]!.reason).toMatch(/holds no audio/);
+    expect(existsSync(join(dir, 'crm', 'rec-silent'))).toBe(false);
+    events.stop();
+  });
+});
+
 describe('delivery to a CRM with injected faults (BullMQ on a real redis-server)', () => {
   it('delivers every recording, in ordered parts, none twice, audio intact, local files deleted', async () => {
     const dir = mkdtempSync(join(root, 'case-'));

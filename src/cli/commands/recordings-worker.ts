@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { configChecks } from '../../app/config-checks.js';
 import { defaultConfig, loadConfigFile } from '../../config/load.js';
 import { createLogger } from '../../observability/logger.js';
@@ -19,7 +20,9 @@ export const recordingsWorkerCommand: Command = {
     // The one place the environment is read: the composition root hands the URL in.
     const env = process.env.REDIS_URL;
     const redisUrl = env !== undefined && env !== '' ? env : config.redis.url;
-    const worker = await RecordingsWorker.start({ config, logger, cwd: ctx.cwd, ...(redisUrl !== undefined ? { redisUrl } : {}) });
+    // Relative paths resolve against the configuration file's folder, as `switchboard start` does.
+    const baseDir = opts.config !== undefined ? dirname(resolve(ctx.cwd, opts.config)) : ctx.cwd;
+    const worker = await RecordingsWorker.start({ config, logger, cwd: baseDir, ...(redisUrl !== undefined ? { redisUrl } : {}) });
     if (opts['announce-ready'] === true) ctx.stdout.write(`${WORKER_READY_LINE}\n`);
     const signal = await waitForSignal();
     logger.info({ signal }, 'stopping the recordings worker');

@@ -4,7 +4,7 @@
  * the plaintext capture files. Safe to run again at any point: a converted
  * recording is left alone, a half-written output is replaced.
  */
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { deleteSegments, locateSegments, type CapturedSegment } from '../capture/segment-locator.js';
 import { encodeRecording } from '../convert/encode-recording.js';
 import { RecordingExpiredError, RecordingMissingError } from '../errors.js';
@@ -53,6 +53,11 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
     ...(signal !== undefined ? { signal } : {}),
   });
   const c = encoded.conversion;
+  if (c.parties.caller.audioPackets + c.parties.agent.audioPackets === 0) {
+    // Nothing to deliver is a failure with its reason, never an "uploaded" recording with no parts.
+    await rm(ctx.store.audioPath(recordingId), { force: true });
+    throw new RecordingMissingError(`recording ${recordingId}: the capture of call ${manifest.callId} holds no audio (${segments.length} segment(s), no RTP from either party)`);
+  }
   const summary = {
     segmentsFound: segments.length,
     segmentsExpected: manifest.capture.segments,
