@@ -1,0 +1,84 @@
+/**
+ * The small protocol pieces of the engine's signaling, from their RFCs: the
+ * digest client (RFC 7616's worked example, MD5 and SHA-256), DTMF in SIP
+ * INFO, and what rtpengine reports (DTMF log datagrams, XML-RPC teardown).
+ */
+import { describe, expect, it } from 'vitest';
+import { chooseChallenge, digestAuthorization, parseChallenge } from '../../src/engine/signaling/digest-auth.js';
+import { digitOfEvent } from '../../src/engine/signaling/sip-port.js';
+import { infoDigit } from '../../src/engine/signaling/srf-port.js';
+import { CallTimeline } from '../../src/engine/session/call-timeline.js';
+import { parseDtmfLog, parseTeardown } from '../../src/media/rtpengine/rtpengine-notifications.js';
+
+describe('digest authentication, client side (RFC 7616, RFC 8760)', () => {
+  // RFC 7616 §3.9.1: the same request answered with SHA-256 and with MD5.
+  const common = 'realm="http-auth@example.org", qop="auth, auth-int", nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"';
+  const answer = { method: 'GET', uri: '/dir/index.html', username: 'Mufasa', password: 'Circle of Life', cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ', nc: 1 };
+
+  it('computes the RFC 7616 example responses (SHA-256 and MD5, qop=auth)', () => {
+    const sha = parseChallenge(`Digest ${common}, algorithm=SHA-256`)!;
+    expect(digestAuthorization(sha, answer)).toContain('response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"');
+    const md5 = parseChallenge(`Digest ${common}, algorithm=MD5`)!;
+    const header = digestAuthorization(md5, answer);
+    expect(header).toContain('response="8ca523f5e9506fed4657c9700eebdbec"');
+    expect(header).toMatch(/qop=auth, nc=00000001/);
+    expect(header).toContain('opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"');
+  });
+
+  it('prefers the strongest challenge offered (RFC 8760 §2.4); scheme and algorithm names are case-insensitive; junk is ignored', () => {
+    const best = chooseChallenge([`DIGEST ${common}, algorithm=md5`, `digest ${common}, algorithm=sha-256`, 'Basic realm="x"', 'Digest realm="no nonce"']);
+    expect(best?.algorithm).toBe('SHA-256');
+    expect(parseChallenge('Digest realm="r", nonce="n", algorithm=SHA-512-256')).toBeUndefined();
+    expect(parseChallenge('Digest realm="r\\"q", nonce="n", stale=TRUE')).toMatchObject({ realm: 'r"q', stale: true, algorithm: 'MD5', qop: [] });
+  });
+
+  it('without qop, the RFC 2069 form: no cnonce, no nc', () => {
+    const c = parseChallenge('Digest realm="carrier.example", nonce="abc"')!;
+    const h = digestAuthorization(c, { method: 'INVITE', uri: 'sip:+15550199@carrier.example', username: 'sb', password: 'p' });
+    expect(h).not.toMatch(/cnonce|nc=|qop=/);
+    expect(h).toMatch(/^Digest username="sb", realm="carrier.example", nonce="abc", uri="sip:\+15550199@carrier.example", response="[0-9a-f]{32}", algorithm=MD5$/);
+  });
+});
+
+describe('DTMF', () => {
+  it('SIP INFO bodies: application/dtmf-relay (digits and event codes) and application/dtmf; anything else is not a key', () => {
+    expect(infoDigit('application/dtmf-relay', 'Signal=5\r\nDuration=160\r\n')).toEqual({ digit: '5', durationMs: 160 });
+    expect(infoDigit('Application/DTMF-Relay; charset=utf-8', 'signal = #\r\n')).toEqual({ digit: '#', durationMs: undefined });
+    expect(infoDigit('application/dtmf-relay', 'Signal=11\nDuration=100')).toEqual({ digit: '#', durationMs: 100 });
+    expect(infoDigit('application/dtmf', ' 7 ')).toEqual({ digit: '7', durationMs: undefined });
+    expect(infoDigit('application/dtmf-relay', 'Signal=99')).toBeUndefined();
+    expect(infoDigit('text/plain', 'Signal=5')).toBeUndefined();
+  });
+
+  it('RFC 4733 event codes name the keys', () => {
+    expect([0, 9, 10, 11, 12, 15, 16].map(digitOfEvent)).toEqual(['0', '9', '*', '#', 'A', 'D', undefined]);
+  });
+
+  it('rtpengine\'s DTMF log datagram and its XML-RPC teardown (xmlrpc-format 1) are read; anything else is not', () => {
+    expect(parseDtmfLog('{"callid":"c1","source_tag":"caller","tags":["caller","agent"],"type":"DTMF","event":11,"duration":120}')).toEqual({ callId: 'c1', label: 'caller', event: 11, durationMs: 120 });
+    expect([parseDtmfLog('not json'), parseDtmfLog('{"callid":1}'), parseDtmfLog('{"callid":"c","source_tag":"x","event":1,"type":"other"}')]).toEqual([undefined, undefined, undefined]);
+    expect(parseTeardown('<?xml version="1.0"?><methodCall><methodName>teardown</methodName><params><param><value><string>a&amp;b&lt;c</string></value></param></params></methodCall>')).toBe('a&b<c');
+    expect(parseTeardown('<methodCall><methodName>other</methodName><params><param><value><string>x</string></value></param></params></methodCall>')).toBeUndefined();
+  });
+});
+
+describe('call metrics', () => {
+  it('wait time runs to the bridge and includes the whisper; talk time runs from the bridge; hold and time in queue add up their intervals', () => {
+    let t = 1000;
+    const tl = new CallTimeline(() => t);
+    tl.inQueue(true);
+    t = 4000;
+    tl.inQueue(false);
+    tl.mark('agentAnsweredAt');
+    tl.addWhisper(2500);
+    t = 6500;
+    tl.mark('bridgedAt');
+    t = 10_000;
+    tl.onHold(true);
+    t = 12_000;
+    tl.onHold(false);
+    t = 20_000;
+    tl.mark('endedAt');
+    expect(tl.metrics()).toEqual({ waitMs: 5500, whisperMs: 2500, queueMs: 3000, talkMs: 13_500, holdMs: 2000 });
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * Call-flow tasks on the fake SIP port (no sockets, no rtpengine: the anchor
+ * passes SDP through): the hunt's order and outcomes, the bridge's relaying of
+ * offers (and what it answers itself), and the rules of admission.
+ */
+import { describe, expect, it } from 'vitest';
+import { configChecks } from '../../src/app/config-checks.js';
+import { loadConfigObject } from '../../src/config/load.js';
+import { admit, preferredLanguage } from '../../src/engine/admission.js';
+import { CallRecordWriter } from '../../src/engine/call-record.js';
+import type { CallContext, EngineServices } from '../../src/engine/flows/call-context.js';
+import { CallAnchor } from '../../src/engine/media/call-anchor.js';
+import { OutboundTrunks } from '../../src/engine/outbound-trunks.js';
+import { QueueDirectory } from '../../src/engine/queue-directory.js';
+import { CallSession } from '../../src/engine/session/call-session.js';
+import { BridgeTask, isHoldOffer, sameMedia } from '../../src/engine/tasks/bridge-task.js';
+import { HuntAgentsTask, outcomeOf } from '../../src/engine/tasks/hunt-agents-task.js';
+import { VoicemailNotices } from '../../src/engine/voicemail/voicemail-notices.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { createPolicy } from '../../src/policy/index.js';
+import { FakeInvite, FakeLeg, FakeSipPort, type Callee } from '../support/fake-sip-port.js';
+
+const config = loadConfigObject({ queues: [{ id: 'q', name: 'Q', numbers: ['1000'], agents: ['sip:a@x', 'sip:b@x', 'sip:c@x'] }] }, { checks: configChecks });
+
+function context(callees: Record<string, Callee>, invite = new FakeInvite()): { ctx: CallContext; port: FakeSipPort } {
+  const port = new FakeSipPort(callees);
+  const services: EngineServices = {
+    config,
+    sip: port,
+    policy: createPolicy(config),
+    directory: new QueueDirectory(config.queues),
+    media: undefined,
+    prompts: undefined,
+    recordings: undefined,
+    records: new CallRecordWriter(undefined, silentLogger()),
+    trunks: new OutboundTrunks(config, '/'),
+    notices: new VoicemailNotices({ dir: '/nonexistent', webhook: undefined, logger: silentLogger() }),
+    now: Date.now,
+  };
+  const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: '1000', source: invite.source, language: 'en', logger: silentLogger() });
+  session.enterQueue('q');
+  const ctx: CallContext = { session, invite, anchor: new CallAnchor(undefined), services, offerForAgent: invite.offer, callerLeg: undefined, callerSdp: invite.offer, callerSentSdp: undefined, earlyMedia: false };
+  return { ctx, port };
+}
+
+const hunt = (ringTimeoutMs = 50): HuntAgentsTask => new HuntAgentsTask({ queue: 'q', agents: ['sip:a@x', 'sip:b@x', 'sip:c@x'], ringTimeoutMs, headers: { 'X-Switchboard-Queue': 'q' } });
+
+describe('hunting the agents', () => {
+  it('busy, then no answer within the ring timeout, then the third agent answers: in order, each outcome recorded', async () => {
+    const { ctx, port } = context({ 'sip:a@x': { kind: 'fail', status: 486 }, 'sip:b@x': { kind: 'ring' }, 'sip:c@x': { kind: 'answer' } });
+    const answer = await hunt().run(ctx, ctx.session.signal);
+    expect(answer?.kind).toBe('answered');
+    expect(port.dialed.map((d) => d.target)).toEqual(['sip:a@x', 'sip:b@x', 'sip:c@x']);
+    expect(ctx.session.attempts.map((a) => [a.agent, a.outcome])).toEqual([
+      ['sip:a@x', 'busy'],
+      ['sip:b@x', 'no-answer'],
+      ['sip:c@x', 'answered'],
+    ]);
+    // Each agent leg carries the caller's offer and the queue's headers; the caller's identity is passed on.
+    expect(port.dialed.every((d) => d.offer === 'caller-offer' && d.headers?.['X-Switchboard-Queue'] === 'q' && d.caller?.number === '+15551230000')).toBe(true);
+  });
+
+  it('run again after an agent left, it goes on with the next agent; none left: undefined', async () => {
+    const { ctx } = context({ 'sip:a@x': { kind: 'answer' }, 'sip:b@x': { kind: 'fail', status: 603 }, 'sip:c@x': { kind: 'fail', status: 500 } });
+    const task = hunt();
+    expect((await task.run(ctx, ctx.session.signal))?.attempt.agent).toBe('sip:a@x');
+    expect(await task.run(ctx, ctx.session.signal)).toBeUndefined();
+    expect(ctx.session.attempts.map((a) => a.outcome)).toEqual(['answered', 'declined', 'failed']);
+  });
+
+  it('the call ending stops the hunt: the ringing agent is cancelled, no further agent is called', async () => {
+    const { ctx, port } = context({ 'sip:a@x': { kind: 'ring' }, 'sip:b@x': { kind: 'answer' } });
+    const running = hunt(60_000).run(ctx, ctx.session.signal);
+    await new Promise((r) => setTimeout(r, 10));
+    void ctx.session.end('caller cancelled', 'caller');
+    await expect(running).rejects.toThrow();
+    expect(port.dialed.map((d) => d.target)).toEqual(['sip:a@x']);
+    expect(ctx.session.attempts[0]!.outcome).toBe('cancelled');
+  });
+
+  it('final responses map to the product\'s outcomes', () => {
+    expect([outcomeOf(486, false), outcomeOf(600, false), outcomeOf(603, false), outcomeOf(408, false), outcomeOf(487, true), outcomeOf(487, false), outcomeOf(503, false)]).toEqual([
+      'busy',
+      'busy',
+      'declined',
+      'no-answer',
+      'no-answer',
+      'cancelled',
+      'failed',
+    ]);
+  });
+});
+
+describe('the bridge', () => {
+  const sdp = (port: number, dir = 'sendrecv'): string => `v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=${dir}\r\n`;
+
+  async function bridged(): Promise<{ ctx: CallContext; caller: FakeLeg; agent: FakeLeg; done: Promise<void> }> {
+    const { ctx } = context({});
+    const caller = new FakeLeg('caller', sdp(4000));
+    const agent = new FakeLeg('agent', sdp(6000));
+    const done = new BridgeTask({ leg: caller, sentSdp: sdp(6000), receivedSdp: sdp(4000), party: 'caller' }, { leg: agent, sentSdp: sdp(4000), receivedSdp: sdp(6000), party: 'agent' }).run(ctx, ctx.session.signal);
+    await new Promise((r) => setTimeout(r, 0));
+    return { ctx, caller, agent, done };
+  }
+
+  it('a hold from the caller is offered to the agent, whose answer comes back; hold time counts from then', async () => {
+    const { ctx, caller, agent } = await bridged();
+    const hold = sdp(4000, 'sendonly');
+    agent.answerToReoffer = async () => sdp(6000, 'recvonly');
+    const answer = await caller.offer(hold);
+    expect(agent.reoffers).toEqual([hold]);
+    expect(answer.sdp).toBe(sdp(6000, 'recvonly'));
+    expect(ctx.session.timeline.held).toBe(true);
+    await caller.offer(sdp(4000));
+    expect(ctx.session.timeline.held).toBe(false);
+    await ctx.session.end('done');
+  });
+
+  it('a re-offer of unchanged media (a session refresh) and an offer-less re-INVITE are answered on their own leg', async () => {
+    const { ctx, caller, agent } = await bridged();
+    expect((await caller.offer(sdp(4000).replace('o=- 1 1', 'o=- 1 2'))).sdp).toBe(sdp(6000));
+    expect((await caller.offer(undefined)).sdp).toBe(sdp(6000));
+    expect(agent.reoffers).toEqual([]);
+    await ctx.session.end('done');
+  });
+
+  it('offers from both legs at once: the second gets 491 (RFC 3261 §14.2); an offer the other leg refuses is refused with its status', async () => {
+    const { ctx, caller, agent } = await bridged();
+    let release!: (s: string) => void;
+    agent.answerToReoffer = () => new Promise((r) => (release = r));
+    const first = caller.offer(sdp(4000, 'sendonly'));
+    await new Promise((r) => setTimeout(r, 0));
+    await expect(agent.offer(sdp(6100))).rejects.toMatchObject({ status: 491 });
+    release(sdp(6000));
+    await first;
+    agent.answerToReoffer = () => Promise.reject(Object.assign(new Error('488'), { status: 488 }));
+    await expect(caller.offer(sdp(4100))).rejects.toBeDefined();
+    await ctx.session.end('done');
+  });
+
+  it('a BYE on either leg ends the call, named after who hung up', async () => {
+    const { ctx, agent, done } = await bridged();
+    agent.farEndHangsUp();
+    await done;
+    await ctx.session.end('x');
+    expect([ctx.session.endedBy, ctx.session.endReason]).toEqual(['agent', 'agent hung up']);
+  });
+
+  it('hold is an offer that stops sending (sendonly, inactive, or 0.0.0.0); sameMedia ignores o= and s=', () => {
+    expect([isHoldOffer(sdp(1, 'sendonly')), isHoldOffer(sdp(1, 'inactive')), isHoldOffer(sdp(1).replace('c=IN IP4 192.0.2.9', 'c=IN IP4 0.0.0.0')), isHoldOffer(sdp(1))]).toEqual([true, true, true, false]);
+    expect(sameMedia(sdp(1), sdp(1).replace('o=- 1 1', 'o=- 9 9').replace('s=-', 's=x'))).toBe(true);
+    expect(sameMedia(sdp(1), sdp(2))).toBe(false);
+    expect(sameMedia(sdp(1), sdp(1, 'sendonly'))).toBe(false);
+  });
+});
+
+describe('admission', () => {
+  const directory = new QueueDirectory(config.queues);
+  const rules = { draining: false, retryAfterSeconds: 30, defaultLanguage: 'en' };
+
+  it('draining: 503 with Retry-After; Max-Forwards 0: 483; an unknown number: 404; otherwise the queue and the language', () => {
+    expect(admit(new FakeInvite(), directory, { ...rules, draining: true })).toMatchObject({ admitted: false, reason: 'SHUTTING_DOWN', headers: { 'Retry-After': '30' } });
+    expect(admit(new FakeInvite(undefined, undefined, undefined, {}, 0), directory, rules)).toMatchObject({ admitted: false, reason: 'TOO_MANY_HOPS' });
+    expect(admit(new FakeInvite('sip:9999@192.0.2.2'), directory, rules)).toMatchObject({ admitted: false, reason: 'UNKNOWN_NUMBER', dialed: '9999' });
+    const ok = admit(new FakeInvite('sip:%2B1000@192.0.2.2', undefined, undefined, { 'accept-language': 'id-ID;q=0.9, en' }), directory, rules);
+    expect(ok).toMatchObject({ admitted: true, dialed: '+1000', language: 'id-ID' });
+  });
+
+  it('Accept-Language: the first well-formed tag, else nothing', () => {
+    expect([preferredLanguage('de, en;q=0.5'), preferredLanguage('*'), preferredLanguage(''), preferredLanguage(undefined), preferredLanguage('x_bad')]).toEqual(['de', undefined, undefined, undefined, undefined]);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The engine's SipPort without sockets, for unit tests of call-flow tasks:
+ * an inbound INVITE that records what was sent to the caller, legs that
+ * record hang-ups and can be made to send offers or hang up, and a dial whose
+ * outcome each test scripts per target.
+ */
+import type {
+  CallerIdentity,
+  DialOptions,
+  DialResult,
+  Headers,
+  InboundInvite,
+  InfoDigit,
+  OfferHandler,
+  OfferResponse,
+  SipLeg,
+  SipPort,
+} from '../../src/engine/signaling/sip-port.js';
+
+export class FakeLeg implements SipLeg {
+  connected = true;
+  readonly reoffers: string[] = [];
+  hungUpWith: string | undefined;
+  answerToReoffer: (sdp: string) => Promise<string> = async (sdp) => `answer-to:${sdp}`;
+  private hangUpListeners: ((reason: string) => void)[] = [];
+  private offerHandler: OfferHandler | undefined;
+  private digitListeners: ((d: InfoDigit) => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    public remoteSdp: string,
+  ) {}
+
+  onHangUp(listener: (reason: string) => void): void {
+    if (!this.connected) queueMicrotask(() => listener('hung up'));
+    else this.hangUpListeners.push(listener);
+  }
+
+  onOffer(handler: OfferHandler): void {
+    this.offerHandler = handler;
+  }
+
+  onDigit(listener: (digit: InfoDigit) => void): void {
+    this.digitListeners.push(listener);
+  }
+
+  async reoffer(sdp: string): Promise<string> {
+    this.reoffers.push(sdp);
+    return this.answerToReoffer(sdp);
+  }
+
+  async hangUp(reason?: string): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    this.hungUpWith = reason ?? 'hung up by us';
+  }
+
+  /** The far end hangs up (BYE). */
+  farEndHangsUp(reason = 'hung up'): void {
+    if (!this.connected) return;
+    this.connected = false;
+    for (const l of this.hangUpListeners.splice(0)) l(reason);
+  }
+
+  /** The far end sends an offer (re-INVITE); resolves with our answer, rejects with our refusal. */
+  offer(sdp: string | undefined, method: 'INVITE' | 'UPDATE' = 'INVITE'): Promise<OfferResponse> {
+    if (this.offerHandler === undefined) return Promise.reject(new Error('no offer handler'));
+    return this.offerHandler({ method, sdp });
+  }
+
+  press(digit: string): void {
+    for (const l of this.digitListeners) l({ digit, durationMs: 100 });
+  }
+}
+
+export class FakeInvite implements InboundInvite {
+  readonly callId = 'fake-call@test';
+  readonly source = { address: '192.0.2.1', port: 5060, transport: 'udp' };
+  readonly maxForwards: number;
+  readonly reliableProvisionals = false;
+  readonly progressSent: { status: number; sdp?: string }[] = [];
+  finalStatus: number | undefined;
+  finalReason: string | undefined;
+  answeredWith: string | undefined;
+  private readonly cancel = new AbortController();
+
+  constructor(
+    readonly uri = 'sip:1000@192.0.2.2',
+    readonly offer: string | undefined = 'caller-offer',
+    readonly caller: CallerIdentity = { number: '+15551230000', name: undefined, withheld: false },
+    private readonly headers: Record<string, string> = {},
+    maxForwards = 70,
+  ) {
+    this.maxForwards = maxForwards;
+  }
+
+  header(name: string): string | undefined {
+    return this.headers[name.toLowerCase()];
+  }
+
+  get cancelled(): AbortSignal {
+    return this.cancel.signal;
+  }
+
+  get finalResponseSent(): boolean {
+    return this.finalStatus !== undefined;
+  }
+
+  callerCancels(): void {
+    this.finalStatus ??= 487;
+    this.cancel.abort();
+  }
+
+  progress(status: 180 | 183, options: { sdp?: string; headers?: Headers } = {}): void {
+    if (this.finalResponseSent) return;
+    this.progressSent.push({ status, ...(options.sdp !== undefined ? { sdp: options.sdp } : {}) });
+  }
+
+  async answer(sdp: string): Promise<SipLeg> {
+    this.finalStatus = 200;
+    this.answeredWith = sdp;
+    return new FakeLeg('caller-leg', this.offer ?? '');
+  }
+
+  async answerWithOffer(offer: string): Promise<{ leg: SipLeg; answer: string | undefined }> {
+    this.finalStatus = 200;
+    this.answeredWith = offer;
+    return { leg: new FakeLeg('caller-leg', 'caller-answer'), answer: 'caller-answer' };
+  }
+
+  reject(status: number, reason: string): void {
+    if (this.finalResponseSent) return;
+    this.finalStatus = status;
+    this.finalReason = reason;
+  }
+}
+
+/** What a scripted callee does with the INVITE sent to it. */
+export type Callee = { readonly kind: 'answer'; readonly sdp?: string } | { readonly kind: 'fail'; readonly status: number } | { readonly kind: 'ring' };
+
+export class FakeSipPort implements SipPort {
+  readonly dialed: DialOptions[] = [];
+  readonly legs = new Map<string, FakeLeg>();
+
+  constructor(private readonly callees: Readonly<Record<string, Callee>>) {}
+
+  async dial(o: DialOptions): Promise<DialResult> {
+    this.dialed.push(o);
+    const callee = this.callees[o.target] ?? { kind: 'fail', status: 404 };
+    if (callee.kind === 'fail') return { kind: 'failed', status: callee.status, reason: 'scripted' };
+    if (callee.kind === 'ring') {
+      o.onProgress?.(180, undefined, false);
+      // Rings until the dialer gives up (ring timeout or the call ending).
+      await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
+      return { kind: 'failed', status: 487, reason: 'Request Terminated' };
+    }
+    const leg = new FakeLeg(`leg-${o.target}`, callee.sdp ?? `answer-from:${o.target}`);
+    this.legs.set(o.target, leg);
+    return { kind: 'answered', leg };
+  }
+}
