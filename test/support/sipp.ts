@@ -78,6 +78,8 @@ export interface SippOptions {
   readonly pauseMs?: number;
   readonly timeoutSec?: number;
   readonly extra?: readonly string[];
+  /** SIPp's working directory (files a scenario names, e.g. audio to stream); a fresh one by default. */
+  readonly cwd?: string;
 }
 
 export function runSipp(o: SippOptions): SippRun {
@@ -101,7 +103,7 @@ export function runSipp(o: SippOptions): SippRun {
     '-trace_err', '-error_file', join(dir, 'errors.log'),
     ...(o.extra ?? []),
   ];
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sipp', args, { cwd: o.cwd ?? dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20000)));
   child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20000)));

@@ -70,6 +70,12 @@ export const RecordingUploadSchema = Type.Object(
 export const RecordingsSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Record calls and deliver the recordings to the CRM.' }),
+    convertConcurrency: Type.Integer({
+      minimum: 1,
+      maximum: 16,
+      default: 1,
+      description: 'Recordings converted at once by one worker process (each runs ffmpeg; on the engine\'s own host, calls come first).',
+    }),
     spoolDir: Type.Optional(
       Type.String({ minLength: 1, description: 'Where recordings wait for delivery, encrypted. Default: <node.stateDir>/recordings.' }),
     ),

@@ -22,6 +22,8 @@ import { CONVERT_QUEUE, UPLOAD_QUEUE, type RecordingJobData, type RecordingQueue
 
 export interface WorkerSettings {
   readonly concurrency: number;
+  /** Conversions at once (ffmpeg runs). */
+  readonly convertConcurrency: number;
   readonly rateLimit: { readonly max: number; readonly durationMs: number };
   /** Job lock duration; a killed worker's job is picked up again after about this long. */
   readonly lockMs: number;
@@ -78,7 +80,7 @@ export function createRecordingWorkers(
         throw new RetryLater(describe(e), delayMs, false, job.attemptsMade + 1);
       }
     },
-    { ...common, concurrency: 1 },
+    { ...common, concurrency: settings.convertConcurrency },
   );
 
   const upload = new Worker<RecordingJobData>(

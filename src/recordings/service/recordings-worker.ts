@@ -76,7 +76,7 @@ export class RecordingsWorker {
         connection: redis,
         prefix: o.config.redis.keyPrefix,
         queues,
-        settings: { concurrency: r.upload.concurrency, rateLimit: r.upload.rateLimit, lockMs: r.upload.lockMs },
+        settings: { concurrency: r.upload.concurrency, convertConcurrency: r.convertConcurrency, rateLimit: r.upload.rateLimit, lockMs: r.upload.lockMs },
       });
       const sweeper = new RetentionSweeper(ctx, r.sweepIntervalSeconds * 1000);
       const reconciler = new Reconciler(ctx.store, queues, o.logger, r.reconcileIntervalSeconds * 1000);
