@@ -43,7 +43,7 @@ export interface StartOptions {
   readonly configFile?: string;
   /** Relative paths in the configuration resolve against this (default: the working directory). */
   readonly baseDir?: string;
-  /** Start the media plane (rtpengine, prompts). Default true; call-flow tests that need no media turn it off. */
+  /** Start the media plane (rtpengine, prompts). Default: `media.enabled`; signaling tests turn it off. */
   readonly media?: boolean;
   /** Run the recordings worker child (default: `node.recordingsWorker` and `recordings.enabled`). */
   readonly recordingsWorker?: boolean;
@@ -68,7 +68,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       stops.push(() => sip!.stop());
     }
     let media: MediaService | undefined;
-    if (options.media !== false) {
+    if (options.media ?? config.media.enabled) {
       media = await MediaService.start({ config, logger: logger.child({ component: 'media' }), baseDir });
       stops.push(() => media!.close());
     }

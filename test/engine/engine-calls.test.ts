@@ -61,3 +61,48 @@ describe('engine: agent leg', () => {
     expect(await agent.quiet((r) => r.message.kind === 'request' && r.message.method === 'INVITE', 200)).toEqual([]);
   });
 });
+
+describe('engine: signaling only (media.enabled: false)', () => {
+  let sb: RunningSwitchboard;
+  let caller: SipPeer;
+  let agent: SipPeer;
+  let port: number;
+
+  beforeAll(async () => {
+    caller = await SipPeer.create('udp');
+    agent = await SipPeer.create('udp');
+    const config = loadConfigObject({
+      node: { logLevel: 'silent', status: { enabled: false } },
+      sipServer: { thread: 'inline', listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], control: { port: 0 } },
+      media: { enabled: false },
+      queues: [
+        { id: 'q', name: 'Q', numbers: ['1000'], agents: [`sip:agent@127.0.0.1:${agent.port}`] },
+        { id: 'closed', name: 'Closed', numbers: ['2000'], emergency: { force: 'closed' }, deflection: { ivr: { option: 'message', message: { en: { text: 'We are closed.' } } } } },
+      ],
+    });
+    // No `media` option: the configuration alone turns the media plane off (no rtpengine is started).
+    sb = await startSwitchboard(config, silentLogger(), { recordingsWorker: false });
+    port = sb.sipListeners[0]!.port;
+  });
+  afterAll(async () => {
+    await sb.stop();
+    await caller.close();
+    await agent.close();
+  });
+
+  it('the caller’s SDP reaches the agent unchanged (nothing anchored)', async () => {
+    const offer = sdp(4100);
+    await caller.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: caller, body: offer }), { port });
+    const inv = await agent.waitRequest('INVITE');
+    expect(inv.message.body.toString()).toBe(offer);
+    await agent.send(respond(inv, 486, 'Busy Here', { toTag: 'b' }), { port });
+    await caller.waitResponse(480, 'INVITE');
+  });
+
+  it('a deflection that needs audio (a message) is refused with 480, not a silent answer', async () => {
+    await caller.send(request({ method: 'INVITE', uri: `sip:2000@127.0.0.1:${port}`, peer: caller, body: sdp(4200) }), { port });
+    const res = await caller.waitResponse(480, 'INVITE');
+    expect(res.message.reason).toMatch(/^Temporarily Unavailable/);
+    expect(await agent.quiet((r) => r.message.kind === 'request' && r.message.method === 'INVITE', 200)).toEqual([]);
+  });
+});

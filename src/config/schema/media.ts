@@ -135,6 +135,11 @@ const MonitorSettings = Type.Object(
 export const MediaTopLevel = {
   media: Type.Object(
     {
+      enabled: Type.Boolean({
+        default: true,
+        description:
+          'Anchor every call at rtpengine (the product). false: signaling only, SDP passed end to end (a load baseline, or behind an SBC that anchors media); no whisper, recording or monitoring, and message and voicemail deflections get 480.',
+      }),
       rtpengine: RtpengineSettings,
       prompts: PromptSettings,
       whisper: WhisperSettings,
