@@ -28,6 +28,8 @@ function contactUri(r: Received): string | undefined {
 abstract class Phone {
   protected readonly handlers = new Map<string, (r: Received) => void>();
   tone: ToneStream | undefined;
+  /** false: follow the peer's SDP but send nothing (the caller sends its own packets). */
+  autoTone = true;
 
   protected constructor(
     readonly peer: SipPeer,
@@ -49,7 +51,7 @@ abstract class Phone {
   mediaTo(sdp: string | undefined): void {
     if (sdp === undefined || !/^m=audio/m.test(sdp)) return;
     this.rtp.setRemoteFromSdp(sdp);
-    this.tone ??= this.rtp.startTone({ frequency: this.frequency });
+    if (this.autoTone) this.tone ??= this.rtp.startTone({ frequency: this.frequency });
   }
 
   protected reply(r: Received, status: number, reason: string, opts: Parameters<typeof respond>[3] = {}): void {
@@ -79,6 +81,8 @@ export class PlacedCall {
   readonly callId = uniq('call');
   readonly fromTag = uniq('ft');
   readonly responses: number[] = [];
+  /** When each response to the INVITE arrived (performance.now()). */
+  readonly responseTimes: { readonly status: number; readonly atMs: number }[] = [];
   readonly requests: string[] = [];
   toTag: string | undefined;
   remoteTarget: string | undefined;
@@ -161,6 +165,7 @@ export class PlacedCall {
     }
     const body = m.body.length > 0 ? m.body.toString('utf8') : undefined;
     this.responses.push(m.status);
+    this.responseTimes.push({ status: m.status, atMs: performance.now() });
     if (m.status >= 200) {
       this.finalStatus ??= m.status;
       this.toTag = r.info.toTag;
