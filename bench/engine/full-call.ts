@@ -247,6 +247,8 @@ interface Step {
   readonly cpuPercent: number;
   readonly rtpengineCpuPercent: number;
   readonly rssMb: number;
+  /** Where the lost packets were in each probe that lost some (packet indices, 20 ms apart). */
+  readonly lostIndices: readonly (readonly number[])[];
 }
 
 /** SIPp holds N talking calls; probes measure the loss while all are up. */
@@ -276,7 +278,7 @@ async function concurrency(r: Rig, setupRate: number): Promise<Step[]> {
     await drained(r);
     const sent = probes.reduce((s, p) => s + p.sent, 0);
     const lost = probes.reduce((s, p) => s + (p.sent - p.echoed), 0) + probes.filter((p) => p.finalStatus !== 200).length;
-    const step: Step = { calls: n, held, sippFailed: res.stats.failed, probePackets: sent, probeLost: lost, cpuPercent, rtpengineCpuPercent, rssMb };
+    const step: Step = { calls: n, held, sippFailed: res.stats.failed, probePackets: sent, probeLost: lost, cpuPercent, rtpengineCpuPercent, rssMb, lostIndices: probes.filter((p) => p.lostIndices.length > 0).map((p) => p.lostIndices) };
     steps.push(step);
     console.log(`  ${n} calls (${held} held): SIPp failed ${step.sippFailed}; probes lost ${lost} of ${sent} packets; CPU ${cpuPercent.toFixed(0)} % (rtpengine ${rtpengineCpuPercent.toFixed(0)} %)`);
     if (lost > 0 || step.sippFailed > 0 || held < n) break;

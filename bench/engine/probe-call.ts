@@ -21,6 +21,8 @@ export interface ProbeResult {
   readonly answerMs: number | undefined;
   readonly sent: number;
   readonly echoed: number;
+  /** The first indices that never came back (where in the call the loss was). */
+  readonly lostIndices: readonly number[];
 }
 
 function stamped(index: number, ssrc: number): Buffer {
@@ -62,10 +64,6 @@ export async function probeCall(target: { host: string; port: number }, number: 
         const i = stampOf(p.payload);
         if (i !== undefined && i < sent) seen.add(i);
       }
-      if (process.env.PROBE_DEBUG !== undefined && seen.size < sent) {
-        const lost = [...Array(sent).keys()].filter((i) => !seen.has(i));
-        console.log(`probe lost ${lost.length}/${sent}: ${lost.slice(0, 20).join(',')} first rx ${phone.rtp.received.length} pkts`);
-      }
       const before = call.responses.length;
       call.hangUp();
       await call.until(() => call.responses.length > before, 'the answer to BYE', 10_000).catch(() => undefined);
@@ -79,6 +77,7 @@ export async function probeCall(target: { host: string; port: number }, number: 
       answerMs: answer !== undefined ? answer.atMs - t0 : undefined,
       sent,
       echoed: seen.size,
+      lostIndices: [...Array(sent).keys()].filter((i) => !seen.has(i)).slice(0, 20),
     };
   } finally {
     phone.close();
