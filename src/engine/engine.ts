@@ -19,6 +19,7 @@ import { callRecordOf, CallRecordWriter } from './call-record.js';
 import type { CallContext, EngineServices } from './flows/call-context.js';
 import { runInboundFlow } from './flows/inbound-flow.js';
 import { CallAnchor } from './media/call-anchor.js';
+import { MediaTimeouts } from './media-timeouts.js';
 import { OutboundTrunks } from './outbound-trunks.js';
 import { QueueDirectory } from './queue-directory.js';
 import { CallRegistry } from './session/call-registry.js';
@@ -64,6 +65,7 @@ export class Engine {
   readonly control: CallControl;
   private readonly services: EngineServices;
   private readonly notices: VoicemailNotices;
+  private readonly mediaTimeouts: MediaTimeouts | undefined;
   private connected = false;
   private draining = false;
   private callsTotal = 0;
@@ -107,11 +109,16 @@ export class Engine {
       for (const id of ids) void this.calls.get(id)?.end('media relay lost', 'engine');
     });
     deps.media?.on('media-timeout', (id) => void this.calls.get(id)?.end('media timeout', 'engine'));
+    if (deps.media !== undefined) {
+      const t = config.media.timeout;
+      this.mediaTimeouts = new MediaTimeouts({ calls: this.calls, media: deps.media, seconds: t.seconds, onHoldSeconds: t.onHoldSeconds, now, logger });
+    }
   }
 
   /** Connects to the drachtio server; resolves once authenticated. Reconnects by itself afterwards. */
   async start(timeoutMs = 10_000): Promise<void> {
     await this.notices.start();
+    this.mediaTimeouts?.start();
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
     srf.use('options', (_req, res) => res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } }));
@@ -153,6 +160,7 @@ export class Engine {
 
   async stop(): Promise<void> {
     this.draining = true;
+    this.mediaTimeouts?.stop();
     await Promise.all(this.calls.all().map((s) => s.end('engine stopping', 'engine')));
     await this.notices.close();
     await this.services.records.close();
