@@ -1,10 +1,12 @@
 /**
  * Configuration checks that belong to call routing (the queue tree and ids are
- * checked by src/policy): a dialed number may select only one queue, and a
- * real drachtio-server needs to be named when the embedded one is off.
+ * checked by src/policy): a dialed number may select only one queue, a
+ * real drachtio-server needs to be named when the embedded one is off, and
+ * trunks, reserved data and data parameters hold together (trunks/).
  */
 import type { ConfigProblem } from '../errors.js';
 import type { ConfigCheck } from '../config/load.js';
+import { trunkConfigChecks } from './trunks/trunk-config-checks.js';
 
 export const engineConfigChecks: readonly ConfigCheck[] = [
   {
@@ -37,4 +39,5 @@ export const engineConfigChecks: readonly ConfigCheck[] = [
       }));
     },
   },
+  ...trunkConfigChecks,
 ];

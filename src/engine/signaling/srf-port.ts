@@ -11,6 +11,7 @@
  */
 import type Srf from 'drachtio-srf';
 import { chooseChallenge, digestAuthorization } from './digest-auth.js';
+import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import {
   SipFailure,
   type CallerIdentity,
@@ -232,6 +233,7 @@ export class SrfInboundInvite implements InboundInvite {
   private readonly reliableRequired: boolean;
   private ringing = false;
   private readonly cancelController = new AbortController();
+  private lines: HeaderLine[] | undefined;
 
   constructor(
     private readonly srf: Srf,
@@ -260,6 +262,14 @@ export class SrfInboundInvite implements InboundInvite {
 
   header(name: string): string | undefined {
     return this.req.has(name) ? this.req.get(name) : undefined;
+  }
+
+  headerLines(name: string): readonly string[] {
+    // The message as the SIP server sent it (drachtio-srf keeps it as `raw`); parsed once, when first asked.
+    const raw = this.req.raw as string | undefined;
+    if (typeof raw !== 'string') return this.req.has(name) ? [this.req.get(name)] : [];
+    this.lines ??= headerLines(raw);
+    return valuesOf(this.lines, name);
   }
 
   progress(status: 180 | 183, options: { sdp?: string; headers?: Headers; reliable?: boolean } = {}): void {
