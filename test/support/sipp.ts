@@ -22,6 +22,8 @@ export interface SippResult {
   readonly code: number | null;
   readonly stats: SippStats;
   readonly output: string;
+  /** Every message sent and received (with `traceMessages`), as SIPp logs them. */
+  readonly messages: string;
 }
 
 export interface SippRun {
@@ -78,6 +80,10 @@ export interface SippOptions {
   readonly pauseMs?: number;
   readonly timeoutSec?: number;
   readonly extra?: readonly string[];
+  /** The local address SIPp binds and writes into its messages (default 127.0.0.1; any of 127/8 works on Linux). */
+  readonly localIp?: string;
+  /** Keep the message log (SIPp -trace_msg) for the result's `messages`. */
+  readonly traceMessages?: boolean;
 }
 
 export function runSipp(o: SippOptions): SippRun {
@@ -86,7 +92,7 @@ export function runSipp(o: SippOptions): SippRun {
   const args = [
     ...(o.remote !== undefined ? [o.remote] : []),
     '-sf', join(SCENARIOS, o.scenario),
-    '-i', '127.0.0.1',
+    '-i', o.localIp ?? '127.0.0.1',
     '-p', String(o.port),
     '-t', o.transport === 'udp' ? 'u1' : 't1',
     '-m', String(o.calls),
@@ -99,6 +105,7 @@ export function runSipp(o: SippOptions): SippRun {
     '-nostdin',
     '-trace_stat', '-stf', statFile,
     '-trace_err', '-error_file', join(dir, 'errors.log'),
+    ...(o.traceMessages === true ? ['-trace_msg', '-message_file', join(dir, 'messages.log')] : []),
     ...(o.extra ?? []),
   ];
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -115,8 +122,14 @@ export function runSipp(o: SippOptions): SippRun {
       } catch {
         // no errors file
       }
+      let messages = '';
+      try {
+        messages = readFileSync(join(dir, 'messages.log'), 'utf8');
+      } catch {
+        // not traced
+      }
       rmSync(dir, { recursive: true, force: true });
-      res({ code, stats, output: `${output}\n${errors}` });
+      res({ code, stats, output: `${output}\n${errors}`, messages });
     });
   });
   return { done, child, kill: () => child.kill('SIGKILL') };

@@ -2,9 +2,10 @@
  * Inbound trunks: which carrier an INVITE comes from, told by where it comes
  * from (the source address the transport saw, never anything the message
  * says about itself: Via and Contact are the sender's claims), its port and
- * transport. The most specific matching source wins: the longest prefix, then
- * a port, then a transport, then (for a TLS flow) a certificate identity. A
- * source no trunk claims is unknown: untrusted, or refused (config).
+ * transport. The most specific matching source wins: (for a TLS flow) a
+ * verified certificate identity, then the longest prefix, then a port, then a
+ * transport. A source no trunk claims is unknown: untrusted, or refused
+ * (config).
  *
  * TLS identity is part of a rule already (`tlsIdentity`, matched exactly and
  * only on a verified peer, RFC 5922 §7.2), for when the SIP server passes
@@ -70,9 +71,9 @@ function numberMatcher(numbers: readonly string[] | undefined): (dialed: string)
   };
 }
 
-/** Orders matching rules: the more specific first. */
+/** Orders matching rules: a verified certificate identity first (it is proof, an address is not), then the longest prefix, a port, a transport. */
 function specificity(r: TrunkRule): number {
-  return r.block.prefix * 8 + (r.port !== undefined ? 4 : 0) + (r.transport !== undefined ? 2 : 0) + (r.tlsIdentity !== undefined ? 1 : 0);
+  return (r.tlsIdentity !== undefined ? 10_000 : 0) + r.block.prefix * 8 + (r.port !== undefined ? 4 : 0) + (r.transport !== undefined ? 2 : 0);
 }
 
 function ruleMatches(r: TrunkRule, source: TrunkSource, addr: NonNullable<ReturnType<typeof parseIp>>): boolean {
@@ -86,25 +87,37 @@ function ruleMatches(r: TrunkRule, source: TrunkSource, addr: NonNullable<Return
   return true;
 }
 
+/** Finds the trunk of a source among rules, the most specific first. */
+export class TrunkMatcher<T> {
+  private readonly ordered: { readonly rule: TrunkRule; readonly trunk: T }[];
+
+  constructor(entries: readonly { readonly rule: TrunkRule; readonly trunk: T }[]) {
+    this.ordered = [...entries].sort((a, b) => specificity(b.rule) - specificity(a.rule));
+  }
+
+  /** The trunk `source` belongs to; undefined for an unknown source. */
+  identify(source: TrunkSource): T | undefined {
+    const addr = parseIp(source.address);
+    if (addr === undefined) return undefined;
+    return this.ordered.find((o) => ruleMatches(o.rule, source, addr))?.trunk;
+  }
+}
+
 export class InboundTrunks {
   readonly all: readonly InboundTrunk[];
   readonly refuseUnknown: boolean;
-  private readonly ordered: { rule: TrunkRule; trunk: InboundTrunk }[];
+  private readonly matcher: TrunkMatcher<InboundTrunk>;
 
   constructor(config: SwitchboardConfig, now: () => number = () => performance.now()) {
     const mappings = new Map(config.reservedData.headerMappings.map((m) => [m.id, m]));
     this.refuseUnknown = config.trunks.unknownSources === 'refuse';
     this.all = config.trunks.inbound.map((t) => build(t, mappings, now));
-    this.ordered = this.all
-      .flatMap((trunk) => trunk.rules.map((rule) => ({ rule, trunk })))
-      .sort((a, b) => specificity(b.rule) - specificity(a.rule));
+    this.matcher = new TrunkMatcher(this.all.flatMap((trunk) => trunk.rules.map((rule) => ({ rule, trunk }))));
   }
 
   /** The trunk `source` belongs to; undefined for an unknown source. */
   identify(source: TrunkSource): InboundTrunk | undefined {
-    const addr = parseIp(source.address);
-    if (addr === undefined) return undefined;
-    return this.ordered.find((o) => ruleMatches(o.rule, source, addr))?.trunk;
+    return this.matcher.identify(source);
   }
 
   /** Per-trunk counts for the status endpoint. */

@@ -58,7 +58,7 @@ export function parseCidr(text: string): CidrBlock | string {
   const addr = parseIp(addrText);
   if (addr === undefined || addrText.includes('%')) return `"${addrText}" is not an IPv4 or IPv6 address`;
   // A mapped address with a prefix would mix families; keep blocks in the family they are written in.
-  const family: 4 | 6 = isIPv4(addrText.trim()) ? 4 : addr.family;
+  const family: 4 | 6 = isIPv4(addrText.trim()) ? 4 : 6;
   const bits = family === 4 ? 32 : 128;
   let prefix = bits;
   if (slash >= 0) {
