@@ -59,6 +59,9 @@ describe('header lines as received (RFC 3261 §7.3)', () => {
     expect(valuesOf(lines, 'From')).toEqual(['<sip:a@b>;tag=1']);
     expect(valuesOf(lines, 'f')).toEqual(['<sip:a@b>;tag=1']);
     expect(valuesOf(lines, 'X-None')).toEqual([]);
+    // Only SP and HTAB are whitespace in SIP: a trailing U+2028 or no-break space is part of the value.
+    expect(valuesOf(headerLines('INVITE x SIP/2.0\r\nX-C: true\u2028\r\nX-D: \u00a0no \r\n\r\n'), 'x-c')).toEqual(['true\u2028']);
+    expect(valuesOf(headerLines('INVITE x SIP/2.0\r\nX-D: \u00a0no \r\n\r\n'), 'x-d')).toEqual(['\u00a0no']);
   });
 });
 
@@ -66,7 +69,7 @@ describe('the flag grammar', () => {
   it('true/false/1/0/yes/no in any case; nothing else', () => {
     for (const t of ['true', 'TRUE', 'True', '1', 'yes', 'YES', ' yes ']) expect(strictBoolean(t), t).toBe(true);
     for (const f of ['false', 'False', '0', 'no', 'NO']) expect(strictBoolean(f), f).toBe(false);
-    for (const bad of ['', ' ', 'y', 't', 'on', 'off', '2', '01', 'tru', 'truee', 'true false', 'ｔｒｕｅ', 'trüe', 'truе', 'true\u200b', '\u0131yes', 'YES\u0130', '"true"']) {
+    for (const bad of ['', ' ', 'y', 't', 'on', 'off', '2', '01', 'tru', 'truee', 'true false', 'ｔｒｕｅ', 'trüe', 'truе', 'true\u200b', 'true\u2028', 'true\u0085', 'true\u00a0', '\ufefftrue', '\u3000true', '\u0131yes', 'YES\u0130', '"true"']) {
       expect(strictBoolean(bad), JSON.stringify(bad)).toBeUndefined();
     }
   });

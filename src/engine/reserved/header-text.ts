@@ -10,9 +10,17 @@
  * reading that cannot inject a header or a false flag.
  */
 
+/**
+ * Removes SP and HTAB at both ends: the only whitespace SIP has (RFC 3261 §25.1 LWS). Never
+ * String.prototype.trim, which also removes U+2028, U+00A0, U+FEFF...: "true\u2028" would become a flag.
+ */
+export function trimLws(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
 /** The flag grammar: true/false/1/0/yes/no in any case, nothing else (no spaces inside, no Unicode look-alikes). */
 export function strictBoolean(text: string): boolean | undefined {
-  const t = text.trim();
+  const t = trimLws(text);
   if (!/^[A-Za-z01]{1,5}$/.test(t)) return undefined;
   switch (t.toLowerCase()) {
     case 'true':

@@ -50,7 +50,8 @@ export function parseParameters(text: string, names: Readonly<Record<string, Res
   const notes: string[] = [];
   const seen = new Set<string>();
   for (const part of text.split(';')) {
-    const m = /^\s*([^=\s]+)\s*=\s*(\S*?)\s*$/.exec(part);
+    // [ \t], not \s: JavaScript's \s also matches U+2028, U+00A0, U+FEFF, which are not SIP whitespace.
+    const m = /^[ \t]*([^= \t]+)[ \t]*=[ \t]*([^ \t]*)[ \t]*$/.exec(part);
     if (m === null || !TOKEN.test(m[1]!)) return { error: `malformed parameter ${describeValue(part)}` };
     const [, name, raw] = m as unknown as [string, string, string];
     if (seen.has(name)) return { error: `parameter ${name} given twice` };

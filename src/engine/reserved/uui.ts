@@ -14,7 +14,7 @@
  * only registered encoding); a value naming no encoding is read as the
  * mapping says. Parameter names are case-insensitive (RFC 3261 §7.3.1).
  */
-import { splitOutside, TOKEN } from './header-text.js';
+import { splitOutside, TOKEN, trimLws } from './header-text.js';
 
 export interface UuiValue {
   readonly data: string;
@@ -30,13 +30,13 @@ export function parseUui(lines: readonly string[]): UuiValue[] | string {
   const out: UuiValue[] = [];
   for (const line of lines) {
     for (const raw of splitOutside(line, ',')) {
-      const [dataPart, ...params] = splitOutside(raw, ';').map((p) => p.trim());
+      const [dataPart, ...params] = splitOutside(raw, ';').map(trimLws);
       const data = dataPart ?? '';
       const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(data);
       if (quoted === null && !TOKEN.test(data)) return `uui-data is neither a token nor a quoted string`;
       const found: Record<string, string> = {};
       for (const p of params) {
-        const m = /^([A-Za-z0-9.!%*_+`'~-]+)\s*(?:=\s*([A-Za-z0-9.!%*_+`'~-]+|"(?:[^"\\]|\\.)*"))?$/.exec(p);
+        const m = /^([A-Za-z0-9.!%*_+`'~-]+)[ \t]*(?:=[ \t]*([A-Za-z0-9.!%*_+`'~-]+|"(?:[^"\\]|\\.)*"))?$/.exec(p);
         if (m === null) return `malformed parameter in a User-to-User value`;
         const name = m[1]!.toLowerCase();
         if (name in found) return `parameter "${name}" given twice in one User-to-User value`;

@@ -33,7 +33,7 @@ function verstats(lines: readonly string[]): string[] {
     for (const identity of splitOutside(line, ',')) {
       // Only a URI in <> carries URI parameters: without them, ";verstat" would be a header parameter (RFC 3261 §20.10).
       const uri = /<([^>]*)>/.exec(identity)?.[1] ?? '';
-      for (const m of uri.matchAll(/;\s*verstat\s*=\s*([^;@?>\s]*)/gi)) found.push(m[1]!);
+      for (const m of uri.matchAll(/;[ \t]*verstat[ \t]*=[ \t]*([^;@?> \t]*)/gi)) found.push(m[1]!);
     }
   }
   return found;

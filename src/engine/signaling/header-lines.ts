@@ -30,10 +30,15 @@ const COMPACT: Readonly<Record<string, string>> = {
   d: 'request-disposition',
 };
 
+/** SP and HTAB only (RFC 3261 §25.1): trim() would also eat U+2028, U+00A0, U+FEFF, which are content. */
+function lws(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
 export interface HeaderLine {
   /** Lower case, compact forms expanded. */
   readonly name: string;
-  /** Leading and trailing whitespace removed. */
+  /** Leading and trailing SP/HTAB removed. */
   readonly value: string;
 }
 
@@ -44,15 +49,15 @@ export function headerLines(raw: string): HeaderLine[] {
   const physical = head.split(/\r?\n/).slice(1);
   const logical: string[] = [];
   for (const line of physical) {
-    if (/^[ \t]/.test(line) && logical.length > 0) logical[logical.length - 1] += ` ${line.trim()}`;
+    if (/^[ \t]/.test(line) && logical.length > 0) logical[logical.length - 1] += ` ${lws(line)}`;
     else logical.push(line);
   }
   const out: HeaderLine[] = [];
   for (const line of logical) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    out.push({ name: COMPACT[name] ?? name, value: line.slice(colon + 1).trim() });
+    const name = lws(line.slice(0, colon)).toLowerCase();
+    out.push({ name: COMPACT[name] ?? name, value: lws(line.slice(colon + 1)) });
   }
   return out;
 }
