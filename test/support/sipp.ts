@@ -138,3 +138,30 @@ export function runSipp(o: SippOptions): SippRun {
 export function describeRun(r: SippResult): string {
   return `exit ${r.code}, created ${r.stats.created}, successful ${r.stats.successful}, failed ${r.stats.failed}\n${r.output.slice(-3000)}`;
 }
+
+export interface SippMessage {
+  readonly direction: 'sent' | 'received';
+  readonly text: string;
+}
+
+/** The messages of a SIPp message log (-trace_msg), in order. */
+export function sippMessages(log: string): SippMessage[] {
+  return log
+    .split(/^-{10,}[^\n]*\n/m)
+    .map((block) => /^(?:UDP|TCP|TLS) message (sent|received)[^\n]*\n\n([\s\S]*)$/.exec(block))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ direction: m[1] as 'sent' | 'received', text: m[2]! }));
+}
+
+/** For a UAC's log: the final status each call's INVITE got, by Call-ID, with the response's text. */
+export function inviteOutcomes(log: string): Map<string, { status: number; text: string }> {
+  const out = new Map<string, { status: number; text: string }>();
+  for (const m of sippMessages(log)) {
+    if (m.direction !== 'received') continue;
+    const status = /^SIP\/2\.0 (\d{3})/.exec(m.text)?.[1];
+    const callId = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+    if (status === undefined || callId === undefined || Number(status) < 200 || !/^CSeq:\s*\d+\s+INVITE/im.test(m.text)) continue;
+    if (!out.has(callId)) out.set(callId, { status: Number(status), text: m.text });
+  }
+  return out;
+}
