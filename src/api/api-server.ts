@@ -1,6 +1,6 @@
 /**
  * The supervisors' HTTP API (Fastify): live calls and agents, call details,
- * silent monitoring, ending calls, recording control, an event stream and the
+ * silent monitoring, ending calls, recording control, reserved data, an event stream and the
  * audit log, behind API keys mapped to users and roles. Off the SIP path: it
  * only reads the engine's call registry and acts through CallControl.
  *
@@ -32,6 +32,7 @@ import { registerCallRoutes } from './routes/call-routes.js';
 import { registerEventsRoute } from './routes/events-route.js';
 import { registerMiscRoutes } from './routes/misc-routes.js';
 import { registerMonitorRoutes } from './routes/monitor-routes.js';
+import { registerReservedDataRoutes } from './routes/reserved-data-routes.js';
 import { StuckCalls } from './stuck-calls.js';
 import { LiveCalls } from './views/live-calls.js';
 
@@ -122,6 +123,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerMiscRoutes(app, ctx);
   registerCallRoutes(app, ctx);
   registerMonitorRoutes(app, ctx);
+  registerReservedDataRoutes(app, ctx);
   registerEventsRoute(app, ctx);
   app.addHook('preClose', (done) => {
     events.close();

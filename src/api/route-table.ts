@@ -15,7 +15,7 @@ import type { AuditAction } from './audit/audit-log.js';
 export type Access = Permission | 'authenticated' | 'public';
 
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly access: Access;
   readonly callScoped: boolean;
@@ -34,6 +34,8 @@ export const ROUTES = [
   { method: 'POST', url: '/calls/:id/end', access: 'monitor-edit', callScoped: true, audit: 'call.end', summary: 'End a (stuck) call: every leg gets its BYE or CANCEL.' },
   { method: 'POST', url: '/calls/:id/recording/pause', access: 'recording-control', callScoped: true, audit: 'recording.pause', summary: "Pause the call's recording (redaction)." },
   { method: 'POST', url: '/calls/:id/recording/resume', access: 'recording-control', callScoped: true, audit: 'recording.resume', summary: "Resume the call's recording." },
+  { method: 'GET', url: '/calls/:id/reserved-data', access: 'calls-view', callScoped: true, summary: "The caller's reserved data (verified customer, bad actor, repeat customer), its attestation and trunk." },
+  { method: 'PUT', url: '/calls/:id/reserved-data', access: 'reserved-data-edit', callScoped: true, audit: 'reserved-data.set', summary: "Set the caller's reserved data mid-call (the seed's Apps API)." },
   { method: 'GET', url: '/agents', access: 'calls-view', callScoped: false, summary: 'Agents with their status (idle, ringing, whisper, on-call) and call.' },
   { method: 'GET', url: '/events', access: 'calls-view', callScoped: false, summary: 'Server-Sent Events: call and agent changes as they happen.' },
   { method: 'GET', url: '/audit', access: 'audit-view', callScoped: false, summary: 'The latest audit log entries.' },

@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { PERMISSIONS } from '../config/schema/api.js';
+import type { RESERVED_PROPERTIES } from '../config/schema/reserved-data.js';
 import { AUDIT_ACTIONS } from './audit/audit-log.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -44,6 +45,38 @@ export const MonitorSchema = Type.Object(
     listeningSince: Nullable(DateTime('When the device answered.')),
   },
   { title: 'Monitor' },
+);
+
+/** The reserved properties that are set (an unset one is absent). */
+export const ReservedValuesSchema = Type.Object(
+  {
+    reserved_verified_customer: Type.Optional(Type.Boolean()),
+    reserved_bad_actor: Type.Optional(Type.Boolean()),
+    reserved_repeat_customer: Type.Optional(Type.Boolean()),
+  } satisfies Record<(typeof RESERVED_PROPERTIES)[number], unknown>,
+  { additionalProperties: false, title: 'ReservedData', description: "The caller's reserved properties that are set: reserved_verified_customer, reserved_bad_actor, reserved_repeat_customer (the agent's profile flags)." },
+);
+const ReservedSetBySchema = Type.Record(Type.String(), Type.String(), { description: 'Who set each property: header:<name> (a trusted trunk) or api:<user>.' });
+const AttestationSchema = Nullable(Enum(['passed', 'failed', 'no-validation'] as const, "The caller's STIR/SHAKEN verification (verstat) passed on by a trusted trunk."));
+const TrunkSchema = Type.Object(
+  { id: Nullable(Type.String()), name: Nullable(Type.String()), trusted: Type.Boolean() },
+  { description: 'The inbound trunk the call came in on (id null: an unknown, untrusted source).' },
+);
+
+export const ReservedDataSchema = Type.Object(
+  { call: Type.String(), reservedData: ReservedValuesSchema, setBy: ReservedSetBySchema, callerAttestation: AttestationSchema, trunk: TrunkSchema },
+  { title: 'CallReservedData', description: "A live call's reserved data." },
+);
+
+// One schema with two types, not a union: Ajv's type coercion (on for query strings) would turn null into false in a union's boolean branch.
+const NullableFlag = (p: string) => Type.Unsafe<boolean | null>({ type: ['boolean', 'null'], description: `${p}: true or false, or null to unset it.` });
+export const ReservedDataBody = Type.Object(
+  {
+    reserved_verified_customer: NullableFlag('The caller is a verified customer'),
+    reserved_bad_actor: NullableFlag('The caller is a potential bad actor'),
+    reserved_repeat_customer: NullableFlag('The caller contacted the center before'),
+  },
+  { additionalProperties: false, description: 'All three properties (PUT replaces them): each true, false or null (unset).' },
 );
 
 const callFields = {
@@ -102,7 +135,10 @@ export const CallDetailsSchema = Type.Object(
       }),
       { description: 'What the hours policy decided, per queue of the path.' },
     ),
-    reservedData: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { description: 'reserved_* flags of the caller (verified customer, bad actor, repeat customer), when set.' }),
+    reservedData: ReservedValuesSchema,
+    reservedDataSetBy: ReservedSetBySchema,
+    callerAttestation: AttestationSchema,
+    trunk: TrunkSchema,
     facts: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
     times: Type.Object({ answered: Nullable(DateTime('The caller got our 200.')), agentAnswered: Nullable(DateTime('The first agent answered.')) }),
   },

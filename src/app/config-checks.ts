@@ -1,6 +1,6 @@
 import { apiConfigChecks } from '../api/config-checks.js';
 import type { ConfigCheck } from '../config/load.js';
-import { engineConfigChecks, trunkConfigChecks } from '../engine/config-checks.js';
+import { engineConfigChecks, outboundTrunkConfigChecks } from '../engine/config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
 import { policyConfigChecks } from '../policy/index.js';
 import { recordingsConfigChecks } from '../recordings/config-checks.js';
@@ -14,7 +14,7 @@ import { sipServerConfigChecks } from '../sip-server/config-checks.js';
 export const configChecks: readonly ConfigCheck[] = [
   ...sipServerConfigChecks,
   ...engineConfigChecks,
-  ...trunkConfigChecks,
+  ...outboundTrunkConfigChecks,
   ...policyConfigChecks,
   ...mediaConfigChecks,
   ...recordingsConfigChecks,

@@ -22,11 +22,14 @@ import { CallAnchor } from './media/call-anchor.js';
 import { MediaTimeouts } from './media-timeouts.js';
 import { OutboundTrunks } from './outbound-trunks.js';
 import { QueueDirectory } from './queue-directory.js';
+import { takeCallerData } from './reserved/caller-data.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
 import { SipFailure, type InboundInvite } from './signaling/sip-port.js';
 import { SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
+import { InboundTrunks, trunkRefOf } from './trunks/inbound-trunks.js';
+import type { TrunkCounts } from './trunks/trunk-limits.js';
 import { VoicemailNotices } from './voicemail/voicemail-notices.js';
 
 export interface DrachtioConnection {
@@ -54,6 +57,8 @@ export interface EngineStatus {
   readonly callsRejected: number;
   readonly callRecords: number;
   readonly voicemailNotices: number;
+  /** Per inbound trunk: live calls, admitted, refused over its rate or concurrency. */
+  readonly trunks: Readonly<Record<string, TrunkCounts>>;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
@@ -66,6 +71,7 @@ export class Engine {
   private readonly services: EngineServices;
   private readonly notices: VoicemailNotices;
   private readonly mediaTimeouts: MediaTimeouts | undefined;
+  private readonly inbound: InboundTrunks;
   private connected = false;
   private draining = false;
   private callsTotal = 0;
@@ -82,6 +88,7 @@ export class Engine {
     const stateDir = resolve(baseDir, config.node.stateDir);
     const recordsFile = config.engine.callRecords.enabled ? resolve(baseDir, config.engine.callRecords.file ?? join(stateDir, 'calls', 'records.jsonl')) : undefined;
     const now = deps.now ?? Date.now;
+    this.inbound = new InboundTrunks(config);
     this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now });
     this.services = {
       config,
@@ -183,31 +190,51 @@ export class Engine {
       callsRejected: this.callsRejected,
       callRecords: this.services.records.written,
       voicemailNotices: this.notices.size,
+      trunks: this.inbound.counts(),
     };
   }
 
   private async onInvite(invite: InboundInvite): Promise<void> {
     this.callsTotal++;
-    const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage });
+    const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage }, this.inbound);
     if (!a.admitted) {
       this.callsRejected++;
       const r = rejectionOf(a);
-      this.logger.info({ callId: invite.callId, dialed: a.dialed, status: r.status }, 'call refused');
+      this.logger.info({ callId: invite.callId, dialed: a.dialed, trunk: a.trunk?.id ?? null, source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`, status: r.status, reason: a.reason }, 'call refused');
       invite.reject(r.status, r.phrase, a.headers);
       return;
     }
-    const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: a.dialed, source: invite.source, language: a.language, logger: this.logger, now: this.services.now });
+    const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: a.dialed, source: invite.source, trunk: trunkRefOf(a.trunk), language: a.language, logger: this.logger, now: this.services.now });
+    session.own('trunk call slot', a.release);
     this.calls.add(session);
     invite.cancelled.addEventListener('abort', () => void session.end('caller cancelled', 'caller'), { once: true });
     const maxTimer = setTimeout(() => void session.end('maximum call duration reached', 'engine'), this.config.engine.maxCallSeconds * 1000);
     session.own('maximum duration timer', () => clearTimeout(maxTimer));
-    session.log.info({ caller: invite.caller.number ?? 'withheld', dialed: a.dialed, queue: a.queue.id, source: `${invite.source.transport}:${invite.source.address}` }, 'inbound call');
+    takeCallerData(session, a.trunk, (name) => invite.headerLines(name), this.config);
+    let queue = a.queue;
+    const failedQueue = this.config.reservedData.attestation.failedQueue;
+    if (session.callerAttestation === 'failed' && failedQueue !== undefined) {
+      queue = this.services.directory.byQueueId(failedQueue) ?? queue;
+      session.log.info({ dialedQueue: a.queue.id, queue: queue.id }, 'caller failed STIR/SHAKEN validation: routed to the attestation queue');
+    }
+    session.log.info(
+      {
+        caller: invite.caller.number ?? 'withheld',
+        dialed: a.dialed,
+        queue: queue.id,
+        source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`,
+        trusted: session.trunk.trusted,
+        reserved: session.reserved.values(),
+        attestation: session.callerAttestation ?? null,
+      },
+      'inbound call',
+    );
     try {
       const media = this.services.media?.createCallMedia(session.id, { logger: session.log });
       const anchor = new CallAnchor(media);
       session.own('media', () => anchor.release());
       const ctx: CallContext = { session, invite, anchor, services: this.services, offerForAgent: undefined, callerLeg: undefined, callerSdp: undefined, callerSentSdp: undefined, earlyMedia: false };
-      await runInboundFlow(ctx, a.queue);
+      await runInboundFlow(ctx, queue);
     } catch (e) {
       if (session.ended && !(e instanceof SipFailure)) {
         // The call was ended from outside (cancel, supervisor, media timeout, drain): the caller, if still waiting, hears why.

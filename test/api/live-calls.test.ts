@@ -26,7 +26,7 @@ beforeAll(async () => {
   d.decisions.push({ queue: 'lobby', open: false, action: 'queue', reason: 'weekly-hours', deflection: 'queue', schedule: 'office', timeZone: 'UTC', exception: null, at: new Date().toISOString() });
   d.decisions.push({ queue: 'sales', open: true, action: 'enqueue', reason: 'weekly-hours', deflection: null, schedule: 'office', timeZone: 'UTC', exception: null, at: new Date().toISOString() });
   d.deflection = { action: 'queue', target: 'sales' };
-  d.facts.reserved_verified_customer = true;
+  d.reserved.apply({ reserved_verified_customer: true }, 'api:admin');
   calls.deflected = d;
 });
 afterAll(async () => fx?.close());

@@ -36,6 +36,8 @@ const ALLOWED: Record<string, number> = {
   'POST /calls/:id/end': 200,
   'POST /calls/:id/recording/pause': 409,
   'POST /calls/:id/recording/resume': 409,
+  'GET /calls/:id/reserved-data': 200,
+  'PUT /calls/:id/reserved-data': 200,
   'GET /agents': 200,
   'GET /events': 200,
   'GET /audit': 200,
@@ -68,7 +70,13 @@ async function ask(route: RouteSpec, caller: Caller, team: keyof typeof CALL_QUE
     abort.abort();
     return { status: res.status, body };
   }
-  const payload = route.url.endsWith('/end') ? { confirm: true, reason: 'matrix' } : route.url.endsWith('/monitors') && route.method === 'POST' ? { device: 'sip:supervisor@127.0.0.1:5999' } : undefined;
+  const payload = route.url.endsWith('/end')
+    ? { confirm: true, reason: 'matrix' }
+    : route.url.endsWith('/monitors') && route.method === 'POST'
+      ? { device: 'sip:supervisor@127.0.0.1:5999' }
+      : route.method === 'PUT' && route.url.endsWith('/reserved-data')
+        ? { reserved_verified_customer: true, reserved_bad_actor: null, reserved_repeat_customer: false }
+        : undefined;
   const res = await fx.api.app.inject({ method: route.method, url, headers: headersOf(caller), ...(payload !== undefined ? { payload } : {}) });
   return { status: res.statusCode, body: res.body };
 }

@@ -98,6 +98,11 @@ export class FakeInvite implements InboundInvite {
     return this.headers[name.toLowerCase()];
   }
 
+  headerLines(name: string): readonly string[] {
+    const v = this.headers[name.toLowerCase()];
+    return v === undefined ? [] : [v];
+  }
+
   get cancelled(): AbortSignal {
     return this.cancel.signal;
   }

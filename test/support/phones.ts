@@ -215,8 +215,9 @@ export class PlacedCall {
 export class CallerPhone extends Phone {
   readonly calls: PlacedCall[] = [];
 
-  static async create(frequency: number, transport: Transport = 'udp'): Promise<CallerPhone> {
-    return new CallerPhone(await SipPeer.create(transport), await RtpEndpoint.open(), frequency);
+  /** `host`: the loopback address to call from (any of 127/8 on Linux), so calls come from a given trunk. */
+  static async create(frequency: number, transport: Transport = 'udp', host = '127.0.0.1'): Promise<CallerPhone> {
+    return new CallerPhone(await SipPeer.create(transport, host), await RtpEndpoint.open(), frequency);
   }
 
   dial(target: Target, number: string, options: DialOptions = {}): PlacedCall {

@@ -1,8 +1,8 @@
 /**
  * The audit log: every monitor start and stop, every call ended, every
- * recording pause and resume, and every denied attempt (no key, a bad or
- * revoked key, a missing permission, a call of another team), with who, when,
- * what and from where. One JSON line per entry appended to a file under the
+ * recording pause and resume, every change of a call's reserved data, and
+ * every denied attempt (no key, a bad or revoked key, a missing permission, a
+ * call of another team), with who, when, what and from where. One JSON line per entry appended to a file under the
  * state directory and the same entry in the logs.
  *
  * Written synchronously before the API answers, so an entry the caller saw
@@ -15,7 +15,7 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, fstatSync, wri
 import { dirname } from 'node:path';
 import type { Logger } from '../../observability/logger.js';
 
-export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'call.end', 'recording.pause', 'recording.resume', 'request'] as const;
+export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'call.end', 'recording.pause', 'recording.resume', 'reserved-data.set', 'request'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEntry {

@@ -1,6 +1,6 @@
 /**
  * What the event stream tells dashboards: a call was added, changed (state,
- * agent, monitors) or ended, and an agent's status changed. Call changes come
+ * agent, monitors, reserved data) or ended, and an agent's status changed. Call changes come
  * from the call registry and the call control as they happen; agent statuses
  * are derived from the calls (a ring starts without a call state change), so
  * they are compared after every call change and once a second while anyone
@@ -51,11 +51,13 @@ export class LiveEvents {
     };
     registry.on('added', added);
     registry.on('state', changed);
+    registry.on('changed', changed);
     registry.on('ended', ended);
     control.on('monitor', monitor);
     this.detach.push(
       () => registry.off('added', added),
       () => registry.off('state', changed),
+      () => registry.off('changed', changed),
       () => registry.off('ended', ended),
       () => control.off('monitor', monitor),
     );

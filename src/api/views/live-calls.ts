@@ -76,7 +76,6 @@ export class LiveCalls {
     for (const m of d.monitors) participants.push({ role: 'supervisor', id: m.user, state: m.state, since: m.listeningSince ?? m.startedAt });
     const transfers: CallDetailsView['transfers'] = [];
     for (let i = 1; i < d.queuePath.length; i++) transfers.push({ from: d.queuePath[i - 1]!, to: d.queuePath[i]!, kind: 'deflection' });
-    const reservedData = Object.fromEntries(Object.entries(d.facts).filter(([k]) => k.startsWith('reserved_')));
     return {
       ...this.summary(d),
       language: d.language,
@@ -85,7 +84,10 @@ export class LiveCalls {
       attempts: d.attempts.map((a) => ({ ...a })),
       transfers,
       decisions: d.decisions.map((x) => ({ ...x })),
-      reservedData,
+      reservedData: { ...d.reservedData },
+      reservedDataSetBy: { ...d.reservedDataSetBy },
+      callerAttestation: d.callerAttestation,
+      trunk: { ...d.trunk },
       facts: { ...d.facts },
       times: { ...d.times },
     };

@@ -6,6 +6,7 @@ import { NodeSchema } from './node.js';
 import { PolicyTopLevel } from './policy.js';
 import { QueueSchema } from './queue.js';
 import { RecordingsTopLevel } from './recordings.js';
+import { ReservedDataTopLevel } from './reserved-data.js';
 import { DrachtioSchema, SipServerSchema } from './sip-server.js';
 import { TrunksTopLevel } from './trunks.js';
 
@@ -21,6 +22,7 @@ export const ConfigSchema = Type.Object(
     ...MediaTopLevel,
     ...RecordingsTopLevel,
     ...TrunksTopLevel,
+    ...ReservedDataTopLevel,
     ...ApiTopLevel,
   },
   { additionalProperties: false, description: 'Switchboard configuration.' },

@@ -8,6 +8,7 @@
  */
 import type { Queue } from '../queue-directory.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
+import { reservedAgentHeaders } from '../reserved/outward-headers.js';
 import { failure } from '../sip-errors.js';
 import { adoptCallerLeg } from '../tasks/answer-caller-task.js';
 import { BridgeTask } from '../tasks/bridge-task.js';
@@ -20,9 +21,13 @@ import { WhisperTask } from '../tasks/whisper-task.js';
 import type { SipLeg } from '../signaling/sip-port.js';
 import type { CallContext } from './call-context.js';
 
-/** Headers every agent leg carries: our call id and queue (for the agent's adapter), Max-Forwards one less. */
+/**
+ * Headers every agent leg carries: the caller's reserved data as configured (reservedData.agentLeg:
+ * the profile flags for the agent's adapter), our call id and queue, Max-Forwards one less.
+ */
 export function agentLegHeaders(ctx: CallContext, queueId: string): Record<string, string> {
   return {
+    ...reservedAgentHeaders(ctx.session, ctx.services.config.reservedData.agentLeg),
     'X-Switchboard-Call': ctx.session.id,
     'X-Switchboard-Queue': queueId,
     'Max-Forwards': String(Math.min(70, ctx.invite.maxForwards - 1)),

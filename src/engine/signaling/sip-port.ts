@@ -90,6 +90,12 @@ export interface InboundInvite {
   /** The caller supports or requires reliable provisional responses (RFC 3262). */
   readonly reliableProvisionals: boolean;
   header(name: string): string | undefined;
+  /**
+   * Every value of a header as received, one per header line, in order
+   * (repeated headers kept apart; compact forms and folding handled): what
+   * reading untrusted headers needs. Empty when absent.
+   */
+  headerLines(name: string): readonly string[];
   /** Aborted when the caller CANCELs before our final response. */
   readonly cancelled: AbortSignal;
   readonly finalResponseSent: boolean;

@@ -11,6 +11,7 @@
  */
 import type Srf from 'drachtio-srf';
 import { chooseChallenge, digestAuthorization } from './digest-auth.js';
+import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import {
   SipFailure,
   type CallerIdentity,
@@ -72,14 +73,28 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
   return undefined;
 }
 
+/** A number we may write back into a URI's user part (RFC 3261 §25.1 user: unreserved, escaped, user-unreserved but ";"). */
+const SAFE_NUMBER = /^[A-Za-z0-9\-_.!~*'()&=+$,?/%]{1,64}$/;
+
+/**
+ * A display name we may write back into a quoted-string (drachtio-srf quotes it without escaping):
+ * no quote or backslash, no control character (C0, C1 with NEL), no line or paragraph separator,
+ * no bidirectional or zero-width formatting, so nothing can end the quoted string or disguise
+ * itself on an agent's screen. Other UTF-8 (Zoë, 山田) is a name like any other.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNSAFE_NAME = /["\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
+
 function callerOf(req: SrfRequest): CallerIdentity {
-  const number = req.callingNumber as string | undefined;
+  const raw = req.callingNumber as string | undefined;
+  // A user part that could not be written back safely is no number: the caller counts as withheld.
+  const number = raw !== undefined && SAFE_NUMBER.test(raw) ? raw : undefined;
   const privacy = (req.has('Privacy') ? req.get('Privacy') : '').toLowerCase();
-  const withheld = number === undefined || number === '' || /^(anonymous|restricted|unavailable|unknown|private)$/i.test(number) || /\b(id|header|user)\b/.test(privacy);
+  const withheld = number === undefined || /^(anonymous|restricted|unavailable|unknown|private)$/i.test(number) || /\b(id|header|user)\b/.test(privacy);
   const name = (req as unknown as { callingName?: string }).callingName;
   return {
     number: withheld ? undefined : number,
-    name: withheld || name === undefined || name === '' ? undefined : name,
+    name: withheld || name === undefined || name === '' || name.length > 64 || UNSAFE_NAME.test(name) ? undefined : name,
     withheld,
   };
 }
@@ -232,6 +247,7 @@ export class SrfInboundInvite implements InboundInvite {
   private readonly reliableRequired: boolean;
   private ringing = false;
   private readonly cancelController = new AbortController();
+  private lines: HeaderLine[] | undefined;
 
   constructor(
     private readonly srf: Srf,
@@ -260,6 +276,14 @@ export class SrfInboundInvite implements InboundInvite {
 
   header(name: string): string | undefined {
     return this.req.has(name) ? this.req.get(name) : undefined;
+  }
+
+  headerLines(name: string): readonly string[] {
+    // The message as the SIP server sent it (drachtio-srf keeps it as `raw`); parsed once, when first asked.
+    const raw = this.req.raw as string | undefined;
+    if (typeof raw !== 'string') return this.req.has(name) ? [this.req.get(name)] : [];
+    this.lines ??= headerLines(raw);
+    return valuesOf(this.lines, name);
   }
 
   progress(status: 180 | 183, options: { sdp?: string; headers?: Headers; reliable?: boolean } = {}): void {
