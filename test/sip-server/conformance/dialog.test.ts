@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { ControlPeer, type Frame } from '../../support/control-peer.js';
-import { connectApp, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
+import { connectApp, disconnectApp, eventually, SECRET, startServer, type Harness } from '../../support/harness.js';
 import { request, respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
 
 const T1 = 40;
@@ -190,7 +190,7 @@ describe('dialog.request (spec §3 items 38–40)', () => {
     await owner.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'));
     expect(notOwner.frames.some((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'))).toBe(false);
     owner.close();
-    await sleep(100);
+    await eventually(() => h.server.status().appConnections === 1, 10_000, 'the server to drop the closed connection');
     await far.send(inDialogFromFar(c, 'INFO', 3), { port: h.udp.port });
     await far.waitResponse(481, 'INFO');
   });
@@ -199,10 +199,11 @@ describe('dialog.request (spec §3 items 38–40)', () => {
 describe('dialog.destroy (spec §3 items 41–42)', () => {
   it('item 41: the app’s BYE is sent (CANCELling our pending re-INVITE first) and its 200 forwarded; the dialog goes after the final response', async () => {
     const { dialogId } = await uacCall();
-    await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
+    const reEcho = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
     const re = await far.waitRequest('INVITE');
     await far.send(respond(re, 180, 'Ringing'), { port: h.udp.port });
-    await sleep(30);
+    // the re-INVITE is proceeding once its 180 reached the app
+    await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === reEcho.tokens[10] && x.sip!.startsWith('SIP/2.0 180'));
     const echo = await app('BYE sip:placeholder SIP/2.0\r\nReason: Q.850;cause=16\r\n\r\n', dialogId);
     const cancel = await far.waitRequest('CANCEL');
     expect(cancel.info.via.branch).toBe(re.info.via.branch);
@@ -220,7 +221,7 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
     await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
     const bye = await far.waitRequest('BYE');
     await far.send(respond(bye, 407, 'Proxy Authentication Required', { extra: ['Proxy-Authenticate: Digest realm="x", nonce="n"'] }), { port: h.udp.port });
-    await sleep(50);
+    await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('SIP/2.0 407')); // the server has taken the 407 in
     expect(h.server.status().dialogs).toBe(1);
     const retry = await app(`BYE sip:placeholder SIP/2.0\r\nCSeq: ${bye.info.cseq + 1} BYE\r\nProxy-Authorization: Digest username="u"\r\n\r\n`, dialogId);
     expect(retry.tokens[3]).toBe('OK');
