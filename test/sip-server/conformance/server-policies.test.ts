@@ -143,8 +143,7 @@ describe('slow TCP senders', () => {
     const closed = new Promise<number>((r) => c.once('close', () => r(Date.now())));
     const start = Date.now();
     c.write('OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKslow\r\n');
-    const t = await closed;
+    const t = await closed; // the test's timeout bounds how late: no figure a busy machine could miss
     expect(t - start).toBeGreaterThanOrEqual(64 * 20 - 50);
-    expect(t - start).toBeLessThan(64 * 20 + 3000);
   });
 });
