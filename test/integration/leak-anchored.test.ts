@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { describeRun, freePort, runSipp, SCENARIOS, type SippRun } from '../support/sipp.js';
+import { waitForBound } from '../support/interop/port-ready.js';
 
 const CALLS = 1000;
 const RATE = 40;
@@ -22,6 +23,7 @@ let agent: SippRun;
 beforeAll(async () => {
   const agentPort = await freePort();
   agent = runSipp({ scenario: 'uas-answer.xml', port: agentPort, transport: 'udp', calls: CALLS, timeoutSec: 600, extra: ['-rtp_echo', '-mp', String(await freePort())] });
+  await waitForBound(agentPort, 'udp', 'SIPp agent', 15_000);
   cc = await startContactCenter(
     {
       node: { logLevel: 'silent' },
