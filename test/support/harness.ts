@@ -96,7 +96,7 @@ export function disconnectApp(srf: Srf): void {
 }
 
 /** Polls `fn` until it returns true (bounded). */
-export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what: string | (() => string) = 'condition', pollMs = 20): Promise<void> {
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, what: string | (() => string) = 'condition', pollMs = 20): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await fn()) return;
