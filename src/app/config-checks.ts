@@ -1,5 +1,6 @@
 import { apiConfigChecks } from '../api/config-checks.js';
 import type { ConfigCheck } from '../config/load.js';
+import { agentConfigChecks } from '../engine/agents/agent-config-checks.js';
 import { engineConfigChecks } from '../engine/config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
 import { policyConfigChecks } from '../policy/index.js';
@@ -14,6 +15,7 @@ import { sipServerConfigChecks } from '../sip-server/config-checks.js';
 export const configChecks: readonly ConfigCheck[] = [
   ...sipServerConfigChecks,
   ...engineConfigChecks,
+  ...agentConfigChecks,
   ...policyConfigChecks,
   ...mediaConfigChecks,
   ...recordingsConfigChecks,

@@ -14,6 +14,7 @@ import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
 import type { RecordingCapture } from '../recordings/service/recording-capture.js';
 import { admit, rejectionOf } from './admission.js';
+import { AgentServices, type AgentServicesStatus } from './agents/agent-services.js';
 import { CallControl, type CallView } from './call-control.js';
 import { callRecordOf, CallRecordWriter } from './call-record.js';
 import type { CallContext, EngineServices } from './flows/call-context.js';
@@ -24,7 +25,7 @@ import { QueueDirectory } from './queue-directory.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
 import { SipFailure, type InboundInvite } from './signaling/sip-port.js';
-import { SrfSipPort } from './signaling/srf-port.js';
+import { dialedNumber, SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
 import { VoicemailNotices } from './voicemail/voicemail-notices.js';
 
@@ -53,6 +54,8 @@ export interface EngineStatus {
   readonly callsRejected: number;
   readonly callRecords: number;
   readonly voicemailNotices: number;
+  /** Agents by state, the waiting queues' figures and the registrar's (absent without agents). */
+  readonly contactCenter?: AgentServicesStatus;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
@@ -64,6 +67,8 @@ export class Engine {
   readonly control: CallControl;
   private readonly services: EngineServices;
   private readonly notices: VoicemailNotices;
+  /** Agents, waiting queues and the registrar; undefined when no agent or waiting queue is configured. */
+  readonly agents: AgentServices | undefined;
   private connected = false;
   private draining = false;
   private callsTotal = 0;
@@ -81,6 +86,7 @@ export class Engine {
     const recordsFile = config.engine.callRecords.enabled ? resolve(baseDir, config.engine.callRecords.file ?? join(stateDir, 'calls', 'records.jsonl')) : undefined;
     const now = deps.now ?? Date.now;
     this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now });
+    this.agents = config.agents.length > 0 || config.queues.some((q) => q.waiting !== undefined) ? new AgentServices({ config, sip: this.port, logger, baseDir, media: deps.media, now }) : undefined;
     this.services = {
       config,
       sip: this.port,
@@ -92,6 +98,7 @@ export class Engine {
       records: new CallRecordWriter(recordsFile, logger.child({ component: 'call-records' })),
       trunks: new OutboundTrunks(config, baseDir),
       notices: this.notices,
+      agents: this.agents,
       now,
     };
     this.control = new CallControl(this.calls, { sip: this.port, mediaOf: (id) => deps.media?.getCallMedia(id) });
@@ -116,6 +123,8 @@ export class Engine {
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
     srf.use('options', (_req, res) => res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } }));
     srf.invite((req, res) => void this.onInvite(this.port.inbound(req, res)));
+    const agents = this.agents;
+    if (agents?.registering === true) srf.use('register', (req, res) => agents.handleRegister(this.port.request(req, res)));
     srf.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'drachtio connection error'));
     srf.on('disconnect', () => {
       this.connected = false;
@@ -135,6 +144,7 @@ export class Engine {
       });
       void srf.connect({ host: this.connection.host, port: this.connection.port, secret: this.connection.secret });
     });
+    await this.agents?.start();
   }
 
   /**
@@ -154,6 +164,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.draining = true;
     await Promise.all(this.calls.all().map((s) => s.end('engine stopping', 'engine')));
+    await this.agents?.stop();
     await this.notices.close();
     await this.services.records.close();
     this.srf.disconnect();
@@ -175,10 +186,13 @@ export class Engine {
       callsRejected: this.callsRejected,
       callRecords: this.services.records.written,
       voicemailNotices: this.notices.size,
+      ...(this.agents !== undefined ? { contactCenter: this.agents.status() } : {}),
     };
   }
 
   private async onInvite(invite: InboundInvite): Promise<void> {
+    // A feature code dialled from an agent's phone is not a call for a queue.
+    if (!this.draining && this.agents?.featureCode(invite, dialedNumber(invite.uri) ?? '') === true) return;
     this.callsTotal++;
     const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage });
     if (!a.admitted) {

@@ -4,7 +4,8 @@
  * queue the dialed number selected the hours policy decides, for the IVR
  * channel and the call's language at this instant, and one exhaustive switch
  * runs what it decided. A deflection to another queue decides again for that
- * queue (config checks guarantee the chain ends). A decision's announcement
+ * queue (config checks guarantee the chain ends), and so does a waiting
+ * queue's overflow to another queue. A decision's announcement
  * (an emergency closure's message) is played first.
  */
 import type { Decision } from '../../policy/index.js';
@@ -47,8 +48,13 @@ export async function runInboundFlow(ctx: CallContext, first: Queue): Promise<vo
     if (decision.message !== null && decision.action !== 'message') await announce(ctx, decision.message, signal);
     switch (decision.action) {
       case 'enqueue':
-      case 'virtualAgent':
-        return runQueueFlow(ctx, queue);
+      case 'virtualAgent': {
+        // A waiting queue may overflow to another queue: its hours decide again.
+        const next = await runQueueFlow(ctx, queue);
+        if (next === undefined) return;
+        queue = next;
+        continue;
+      }
       case 'queue':
         session.deflection = { action: 'queue', target: decision.target.queue };
         queue = services.directory.byQueueId(decision.target.queue);

@@ -1,10 +1,13 @@
 /**
- * The queue flow (an open queue, or a closed one without deflection): the
- * caller hears ringback from us while the queue's agents are hunted; when one
- * answers, the agent hears the whisper and countdown (the caller never does),
- * then the caller is answered and both are bridged and recorded. An agent who
- * hangs up during the whisper sends the call back to the hunt; a caller who
- * hangs up ends the call, agent leg included. No agent left: 480.
+ * The queue flow (an open queue, or a closed one without deflection). A queue
+ * served by agents is a waiting queue (agent-queue-flow.ts); it may overflow
+ * to another queue, which is returned to the inbound flow. A queue of static
+ * agent targets is hunted: the caller hears ringback from us while the
+ * targets are tried one after another; when one answers, the agent hears the
+ * whisper and countdown (the caller never does), then the caller is answered
+ * and both are bridged and recorded. An agent who hangs up during the whisper
+ * sends the call back to the hunt; a caller who hangs up ends the call, agent
+ * leg included. No target left: 480.
  */
 import type { Queue } from '../queue-directory.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
@@ -18,6 +21,8 @@ import { watchRecordingCodes } from '../tasks/recording-codes.js';
 import { RingCallerTask } from '../tasks/ring-caller-task.js';
 import { WhisperTask } from '../tasks/whisper-task.js';
 import type { SipLeg } from '../signaling/sip-port.js';
+import { isWaitingQueue } from '../queues/waiting-settings.js';
+import { runAgentQueueFlow } from './agent-queue-flow.js';
 import type { CallContext } from './call-context.js';
 
 /** Headers every agent leg carries: our call id and queue (for the agent's adapter), Max-Forwards one less. */
@@ -29,8 +34,11 @@ export function agentLegHeaders(ctx: CallContext, queueId: string): Record<strin
   };
 }
 
-export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void> {
+/** Runs the queue's flow; resolves with the queue to go on with when the call overflowed to another one. */
+export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<Queue | undefined> {
   const { session, services } = ctx;
+  const desk = services.agents;
+  if (desk !== undefined && isWaitingQueue(services.config, queue)) return runAgentQueueFlow(ctx, queue, desk);
   const signal = session.signal;
   session.transition('in-queue');
   await new RingCallerTask().run(ctx);
@@ -55,11 +63,12 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
       continue;
     }
     await bridgeAndRecord(ctx, queue, agent.leg, agent.sentSdp);
-    return;
+    return undefined;
   }
 }
 
-async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
+/** Caller and agent are bridged (the caller answered now if it was not), the call recorded; resolves when it ends. */
+export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
   const { session, anchor, invite, services } = ctx;
   await anchor.stopPlayback(CALLER);
   await anchor.unblock();

@@ -18,6 +18,7 @@ import {
   type DialResult,
   type Headers,
   type InboundInvite,
+  type InboundRequest,
   type InfoDigit,
   type OfferHandler,
   type SignalingSource,
@@ -70,6 +71,76 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
     return /^[0-9*#A-D]$/.test(d) ? { digit: d, durationMs: undefined } : undefined;
   }
   return undefined;
+}
+
+/** RFC 3261 §7.3.3 compact header names (and RFC 3515, 3892, 4028 ones). */
+const COMPACT: Record<string, string> = { m: 'contact', i: 'call-id', f: 'from', t: 'to', v: 'via', l: 'content-length', c: 'content-type', e: 'content-encoding', k: 'supported', s: 'subject', o: 'event', u: 'allow-events', r: 'refer-to', b: 'referred-by', x: 'session-expires' };
+
+/**
+ * Every field of header `name` in a raw message head, in order, with folded
+ * lines joined (RFC 3261 §7.3.1). drachtio-srf joins repeated fields with a
+ * comma, which is wrong for Authorization and ambiguous for Contact.
+ */
+export function headerFields(raw: string, name: string): string[] {
+  const end = raw.search(/\r?\n\r?\n/);
+  const lines = (end < 0 ? raw : raw.slice(0, end)).split(/\r?\n/).slice(1);
+  const unfolded: string[] = [];
+  for (const line of lines) {
+    if (/^[ \t]/.test(line) && unfolded.length > 0) unfolded[unfolded.length - 1] += ` ${line.trim()}`;
+    else unfolded.push(line);
+  }
+  const wanted = name.toLowerCase();
+  const out: string[] = [];
+  for (const line of unfolded) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    if ((COMPACT[key] ?? key) === wanted) out.push(line.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+/** Header values for res.send: a list becomes that many fields (drachtio-srf would join them with commas). */
+function sendableHeaders(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const values = typeof value === 'string' ? [value] : value;
+    if (values.length === 0) continue;
+    if (values.some((v) => /[\r\n]/.test(v))) throw new Error(`header ${name} contains a line break`);
+    out[name] = values.join(`\r\n${name}: `);
+  }
+  return out;
+}
+
+function sourceOf(req: SrfRequest): SignalingSource {
+  return { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+}
+
+/** A REGISTER (or another request answered with one final response). */
+class SrfInboundRequest implements InboundRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly callId: string;
+  readonly source: SignalingSource;
+
+  constructor(
+    private readonly req: SrfRequest,
+    private readonly res: SrfResponse,
+  ) {
+    this.method = req.method;
+    this.uri = req.uri;
+    this.callId = req.get('Call-ID');
+    this.source = sourceOf(req);
+  }
+
+  headerValues(name: string): string[] {
+    return headerFields(this.req.raw, name);
+  }
+
+  respond(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
+    if (this.res.finalResponseSent) return;
+    this.res.send(status, reason, { headers: sendableHeaders(headers) });
+  }
 }
 
 function callerOf(req: SrfRequest): CallerIdentity {
@@ -242,7 +313,7 @@ export class SrfInboundInvite implements InboundInvite {
     this.uri = req.uri;
     this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
     this.caller = callerOf(req);
-    this.source = { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+    this.source = sourceOf(req);
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');
@@ -260,6 +331,15 @@ export class SrfInboundInvite implements InboundInvite {
 
   header(name: string): string | undefined {
     return this.req.has(name) ? this.req.get(name) : undefined;
+  }
+
+  headerValues(name: string): string[] {
+    return headerFields(this.req.raw, name);
+  }
+
+  reject(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
+    if (this.res.finalResponseSent) return;
+    this.res.send(status, reason, { headers: sendableHeaders(headers) });
   }
 
   progress(status: 180 | 183, options: { sdp?: string; headers?: Headers; reliable?: boolean } = {}): void {
@@ -291,10 +371,6 @@ export class SrfInboundInvite implements InboundInvite {
     return { leg, answer };
   }
 
-  reject(status: number, reason: string, headers: Headers = {}): void {
-    if (this.res.finalResponseSent) return;
-    this.res.send(status, reason, { headers: { ...headers } });
-  }
 }
 
 /** What createUAC resolves with when `noAck` is set and the 200 carries the callee's offer. */
@@ -335,6 +411,37 @@ export class SrfSipPort implements SipPort {
   /** Wraps an inbound INVITE (the engine's srf.invite handler calls this). */
   inbound(req: SrfRequest, res: SrfResponse): InboundInvite {
     return new SrfInboundInvite(this.srf, req, res);
+  }
+
+  /** Wraps a REGISTER (the engine's register handler calls this). */
+  request(req: SrfRequest, res: SrfResponse): InboundRequest {
+    return new SrfInboundRequest(req, res);
+  }
+
+  ping(target: string, timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (status: number | undefined): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(status);
+      };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      // drachtio-srf's typings want a whole SrfRequest for the options; it reads method and headers.
+      // drachtio-srf's typings misstate srf.request; it takes (uri, { method, headers }, callback).
+      const request = this.srf.request.bind(this.srf) as unknown as (uri: string, opts: { method: string; headers: Record<string, string> }, cb: (err: unknown, req: SrfRequest) => void) => void;
+      request(target, { method: 'OPTIONS', headers: { 'Max-Forwards': '70', 'Contact': '<sip:localhost>' } }, (err, req) => {
+        if (err !== null && err !== undefined) {
+          finish(undefined);
+          return;
+        }
+        req.on('response', (res?: SrfResponse) => {
+          // The SIP server's own 408 (Timer F) means nobody answered.
+          if (res !== undefined && res.status >= 200) finish(res.status === 408 ? undefined : res.status);
+        });
+      });
+    });
   }
 
   async dial(o: DialOptions): Promise<DialResult> {
