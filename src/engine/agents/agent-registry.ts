@@ -16,6 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { SwitchboardConfig } from '../../config/load.js';
+import { ErrorCodes, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Binding } from '../registrar/binding-table.js';
 
@@ -76,12 +77,12 @@ export interface RegistryEvents {
   available: [];
 }
 
-export class AgentStateError extends Error {
+export class AgentStateError extends SwitchboardError {
   constructor(
     readonly kind: 'not-found' | 'conflict',
     message: string,
   ) {
-    super(message);
+    super(kind === 'not-found' ? ErrorCodes.NOT_FOUND : ErrorCodes.CONFLICT, message);
   }
 }
 

@@ -132,6 +132,13 @@ export class CallQueues {
     return this.ordered().filter((x) => x.queue === e.queue).indexOf(e) + 1;
   }
 
+  /** A call's place: position, priority, when it joined, whether an agent rings for it. */
+  placeOf(call: string): { position: number; priority: number; enqueuedAt: number; offering: boolean } | undefined {
+    const e = this.entries.get(call);
+    if (e === undefined) return undefined;
+    return { position: this.position(call)!, priority: e.priority, enqueuedAt: e.enqueuedAt, offering: e.offering };
+  }
+
   waitingIn(queue: string): number {
     let n = 0;
     for (const e of this.entries.values()) if (e.queue === queue) n++;
@@ -156,6 +163,9 @@ export class CallQueues {
     if (this.entries.get(entry.call) !== entry) return;
     this.entries.delete(entry.call);
     entry.waiter = undefined;
+    // An agent reserved in the instant the call left (its maximum wait, its caller gone) is given back.
+    entry.ready?.release(0);
+    entry.ready = undefined;
     const c = this.counters.get(entry.queue);
     if (c !== undefined) c[why]++;
     this.schedule();
