@@ -5,12 +5,14 @@
  * registration transaction pair (challenge, then credentials) on one Call-ID,
  * the CSeq growing as RFC 3261 §10.2.4 asks of a refresh.
  */
-import { chooseChallenge, digestAuthorization, parseChallenge, type DigestAlgorithm } from '../../src/engine/signaling/digest-auth.js';
+import { chooseChallenge, digestAuthorization, parseChallenge, type DigestAlgorithm, type DigestChallenge } from '../../src/engine/signaling/digest-auth.js';
 import { request, uniq, type Received, type SipPeer } from './sip-peer.js';
 
 export interface RegisterOptions {
   readonly user: string;
   readonly password: string;
+  /** Authenticate as this user instead (a phone trying to bind another's address). */
+  readonly authUser?: string;
   /** Contact header value (default: `<sip:user@peer;transport>`), `*` to remove all, or null for a query. */
   readonly contact?: string | null;
   readonly expires?: number;
@@ -25,8 +27,9 @@ export interface RegisterOptions {
 export class Registrant {
   readonly callId = uniq('reg');
   private cseq = 0;
-  /** The last challenge answered (to replay a stale nonce). */
+  /** The last Authorization sent (to replay it) and the challenge it answered. */
   lastAuthorization: string | undefined;
+  lastChallenge: DigestChallenge | undefined;
 
   constructor(
     readonly peer: SipPeer,
@@ -60,9 +63,16 @@ export class Registrant {
     const values = res.message.headers.values('www-authenticate');
     const challenge = o.algorithm !== undefined ? values.map(parseChallenge).find((c) => c?.algorithm === o.algorithm) : chooseChallenge(values);
     if (challenge === undefined) throw new Error(`no usable challenge in ${values.join(' | ')}`);
-    this.lastAuthorization = digestAuthorization(challenge, { method: 'REGISTER', uri: uriOf(), username: o.user, password: o.password });
+    this.lastChallenge = challenge;
+    this.lastAuthorization = digestAuthorization(challenge, { method: 'REGISTER', uri: uriOf(), username: o.authUser ?? o.user, password: o.password });
     res = await this.send(o, this.lastAuthorization);
     return res;
+  }
+
+  /** REGISTER answering the last challenge again with nonce count `nc` (a phone reusing its nonce). */
+  async registerAgain(o: RegisterOptions, nc: number): Promise<Received> {
+    const uri = `sip:${o.domain ?? '127.0.0.1'}:${this.server.port}${this.peer.transport === 'udp' ? '' : `;transport=${this.peer.transport}`}`;
+    return this.send(o, digestAuthorization(this.lastChallenge!, { method: 'REGISTER', uri, username: o.authUser ?? o.user, password: o.password, nc }));
   }
 
   /** REGISTER with exactly this Authorization (no challenge answered): for replays and malformed headers. */

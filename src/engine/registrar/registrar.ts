@@ -119,6 +119,13 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
     this.emit('bindings', aor, list, change);
   }
 
+  /** Removes every binding of an agent (an operator logging a device off; tests). */
+  removeAll(aor: string): void {
+    const had = this.table.list(aor).length > 0;
+    this.table.apply({ aor, callId: '', cseq: Number.MAX_SAFE_INTEGER, source: 'engine', userAgent: undefined, removeAll: true, contacts: [] }, Number.MAX_SAFE_INTEGER);
+    if (had) this.changed(aor, 'unregistered');
+  }
+
   /** Removes a binding whose device stopped answering (keep-alive). */
   unreachable(aor: string, contact: string): void {
     if (!this.table.remove(aor, contact)) return;

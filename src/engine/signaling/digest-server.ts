@@ -150,6 +150,19 @@ export function expectedResponse(c: DigestCredentials, method: string, password:
   return h(c.algorithm, `${ha1}:${c.nonce}:${ha2}`);
 }
 
+/**
+ * The digest `uri` names the Request-URI (RFC 2617 §3.2.2.5). Phones differ
+ * in how they copy it (some drop `;transport=`, change case): the same
+ * scheme, user, host and port is the same URI here.
+ */
+function sameUri(digestUri: string, requestUri: string): boolean {
+  const key = (u: string): string => {
+    const m = /^\s*(sips?):(?:([^@;?]*)@)?(\[[^\]]+\]|[^:;?]+)(?::([0-9]+))?/i.exec(u);
+    return m === null ? u.trim().toLowerCase() : `${m[1]!.toLowerCase()}:${m[2] ?? ''}@${m[3]!.toLowerCase()}:${m[4] ?? ''}`;
+  };
+  return key(digestUri) === key(requestUri);
+}
+
 function sameHex(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
@@ -243,7 +256,7 @@ export class DigestServer {
     const c = ours;
     const base = c.algorithm.replace('-sess', '') as ServerAlgorithm;
     if (!this.options.algorithms.includes(base)) return { kind: 'malformed', reason: `algorithm ${c.algorithm} was not offered` };
-    if (c.uri.trim().toLowerCase() !== r.requestUri.trim().toLowerCase()) return { kind: 'malformed', reason: 'the digest uri is not the Request-URI' };
+    if (!sameUri(c.uri, r.requestUri)) return { kind: 'malformed', reason: 'the digest uri is not the Request-URI' };
     const password = r.passwordOf(c.username);
     const right = sameHex(expectedResponse(c, r.method, password ?? NO_SUCH_USER), c.response) && password !== undefined;
     const state = this.nonceState(c.nonce);

@@ -89,7 +89,7 @@ export function makeSession(registry: CallRegistry, queue: string, state: Exclud
   registry.add(s);
   if (state === 'in-queue' || state === 'whisper' || state === 'connected') {
     s.transition('in-queue');
-    const agent = QUEUES.find((q) => q.id === queue)?.agents[0];
+    const agent = QUEUES.find((q) => q.id === queue)?.agents?.[0];
     if (agent !== undefined) {
       const a = s.attempt(agent);
       if (state !== 'in-queue') s.settle(a, 'answered', 200);
