@@ -278,7 +278,7 @@ export class AgentRegistry extends EventEmitter<RegistryEvents> {
     a.call = call;
     a.callQueue = queue;
     this.enter(a, 'ringing', null, 'engine');
-    return new AgentAssignment(this, a.id, call, idleSince);
+    return new AgentAssignment(this, a.id, call, idleSince, this.now());
   }
 
   /** @internal: the assignment's phases. */
@@ -350,7 +350,10 @@ export class AgentAssignment {
     private readonly registry: AgentRegistry,
     readonly agent: string,
     readonly call: string,
-    private readonly idleSince: number | null,
+    /** Since when the agent had been ready when it was taken. */
+    readonly idleSince: number | null,
+    /** When it was taken for the call. */
+    readonly reservedAt: number,
   ) {}
 
   get phase(): 'ringing' | 'whisper' | 'on-call' | 'over' {

@@ -37,7 +37,18 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
   const priority = settings.priority + (settings.sipPriority ? sipPriorityBonus(ctx.invite.header('Priority')) : 0);
   session.transition('in-queue');
   const place = desk.queues.join(session.id, queue.id, priority);
-  session.own('queue place', () => place.leave('abandoned'));
+  // For the call record: when the call joined the queue and when and how it left (answered, overflowed, abandoned).
+  session.facts.queuedAt = place.enqueuedAt;
+  delete session.facts.leftQueueAt;
+  delete session.facts.leftQueueAs;
+  const leave = (why: 'answered' | 'overflowed' | 'abandoned'): void => {
+    if (!place.hasLeft) {
+      session.facts.leftQueueAt = services.now();
+      session.facts.leftQueueAs = why;
+    }
+    place.leave(why);
+  };
+  session.own('queue place', () => leave('abandoned'));
   const deadline = place.enqueuedAt + settings.maxWaitSeconds * 1000;
   const hold = new HoldCaller(ctx, queue, settings, { position: () => place.position(), estimatedWaitMs: (p) => desk.queues.estimatedWaitMs(queue.id, p) });
   session.own('hold audio', () => hold.stop());
@@ -49,7 +60,7 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
       await hold.start(signal);
       assignment = await place.next(deadline, signal);
       if (assignment === undefined) {
-        place.leave('overflowed');
+        leave('overflowed');
         await hold.stop();
         session.log.info({ queue: queue.id, waitedMs: services.now() - place.enqueuedAt }, 'maximum wait reached');
         return runOverflow(ctx, queue, settings.overflow);
@@ -61,7 +72,7 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
     session.own(`agent ${a.agent}`, () => a.release(settings.wrapUpSeconds));
     const agent = await offer(ctx, queue, desk, a, hold, ringTimeoutMs);
     if (agent !== undefined) {
-      place.leave('answered');
+      leave('answered');
       await hold.stop();
       a.connected();
       const bridged = services.now();
@@ -82,7 +93,7 @@ async function offer(ctx: CallContext, queue: Queue, desk: AgentServices, a: Age
   const { session } = ctx;
   const signal = session.signal;
   const targets = desk.targetsOf(a.agent);
-  const answer = await new RingAgentTask({ agent: a.agent, targets, ringTimeoutMs, headers: agentLegHeaders(ctx, queue.id) }).run(ctx, signal);
+  const answer = await new RingAgentTask({ agent: a.agent, targets, ringTimeoutMs, headers: agentLegHeaders(ctx, queue.id), offer: { at: a.reservedAt, idleSince: a.idleSince } }).run(ctx, signal);
   checkpoint(signal);
   if (answer === undefined) {
     a.missed();

@@ -224,6 +224,10 @@ export class WaitingPlace {
     return this.entry.enqueuedAt;
   }
 
+  get hasLeft(): boolean {
+    return this.left;
+  }
+
   position(): number | undefined {
     return this.queues.position(this.entry.call);
   }

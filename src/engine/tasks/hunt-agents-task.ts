@@ -86,6 +86,8 @@ export interface RingAgentOptions {
   readonly targets: readonly string[];
   readonly ringTimeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** When the queues took the agent for this call, and since when it had been idle (for the call record). */
+  readonly offer?: { readonly at: number; readonly idleSince: number | null };
 }
 
 /**
@@ -110,6 +112,7 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
     const o = this.options;
     checkpoint(signal);
     const attempt = session.attempt(o.agent);
+    if (o.offer !== undefined) attempt.offer = o.offer;
     const ring = new AbortController();
     const timer = setTimeout(() => ring.abort(), o.ringTimeoutMs);
     const offer = ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined;
