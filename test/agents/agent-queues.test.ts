@@ -188,6 +188,18 @@ describe('the waiting queues', () => {
     expect(queues.stats()[0]).toMatchObject({ waiting: 0, overflowed: 1, answered: 0 });
   });
 
+  it('the estimated wait: none before any call was handled; then position × handle time ÷ agents logged in', () => {
+    const { registry, queues } = setup([agent('ann'), agent('bob')]);
+    expect(queues.estimatedWaitMs('sales', 1)).toBeUndefined();
+    queues.handled('sales', 60_000);
+    expect(queues.estimatedWaitMs('sales', 3)).toBe(90_000);
+    registry.request('bob', 'logged-out', null, 't');
+    expect(queues.estimatedWaitMs('sales', 3)).toBe(180_000);
+    // A moving average: recent calls weigh more.
+    queues.handled('sales', 160_000);
+    expect(queues.stats()[0]!.averageHandleMs).toBe(80_000);
+  });
+
   it('waits for an agent until the deadline; an agent that becomes ready is delivered', async () => {
     vi.useRealTimers();
     const { registry, queues } = setup([agent('ann')]);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BindingTable, type RegisterUpdate } from '../../src/engine/registrar/binding-table.js';
-import { FileBindingStore } from '../../src/engine/registrar/binding-store.js';
+import { FileBindingStore, RedisBindingStore } from '../../src/engine/registrar/binding-store.js';
+import { EmbeddedRedis } from '../../src/recordings/queue/embedded-redis.js';
 import { contactKey, nameAddrUri, parseContacts } from '../../src/engine/registrar/contact-list.js';
 import { SourceLimiter } from '../../src/engine/registrar/source-limiter.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -61,9 +62,9 @@ describe('Contact (RFC 3261 §20.10)', () => {
   });
 });
 
-describe('the location service (RFC 3261 §10.3)', () => {
-  const update = (o: Partial<RegisterUpdate>): RegisterUpdate => ({ aor: 'alice', callId: 'c1', cseq: 1, source: 'udp:127.0.0.1:5070', userAgent: undefined, removeAll: false, contacts: [], ...o });
+const update = (o: Partial<RegisterUpdate>): RegisterUpdate => ({ aor: 'alice', callId: 'c1', cseq: 1, source: 'udp:127.0.0.1:5070', userAgent: undefined, removeAll: false, contacts: [], ...o });
 
+describe('the location service (RFC 3261 §10.3)', () => {
   it('adds, refreshes (keeping its age), removes with expires 0, expires, and bounds the contacts', () => {
     const now = { t: 1000 };
     const t = new BindingTable(() => now.t);
@@ -137,5 +138,36 @@ describe('per-source limiter', () => {
     for (let i = 0; i < 500; i++) l.take(`s${i}`);
     expect(l.sources).toBe(100);
     expect(l.limited).toBeGreaterThan(0);
+  });
+});
+
+describe('registrations in Redis (a real redis-server)', () => {
+  it('are saved per agent, expire with their last binding, and are read back after a restart', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sb-redis-bind-'));
+    const redis = new EmbeddedRedis({ dir: join(root, 'redis'), logger: silentLogger() });
+    await redis.start();
+    try {
+      const now = { t: Date.now() };
+      const t = new BindingTable(() => now.t);
+      const store = new RedisBindingStore(redis.url, 'test', silentLogger());
+      expect(await store.load()).toEqual([]);
+      const r = t.apply(update({ contacts: [{ contact: 'sip:alice@10.0.0.1', expires: 60, q: undefined }] }), 5);
+      store.save('alice', r.ok ? r.bindings : []);
+      const b = t.apply(update({ aor: 'bob', contacts: [{ contact: 'sip:bob@10.0.0.2', expires: 60, q: undefined }] }), 5);
+      store.save('bob', b.ok ? b.bindings : []);
+      store.save('bob', []);
+      await store.close();
+      const again = new RedisBindingStore(redis.url, 'test', silentLogger());
+      const loaded = await again.load();
+      expect(loaded.map((x) => [x.aor, x.contact])).toEqual([['alice', 'sip:alice@10.0.0.1']]);
+      // Another deployment's prefix sees none of it.
+      const other = new RedisBindingStore(redis.url, 'other', silentLogger());
+      expect(await other.load()).toEqual([]);
+      await again.close();
+      await other.close();
+    } finally {
+      await redis.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
+import { redisOptionsFor } from '../../recordings/queue/redis-connection.js';
 import type { Binding } from './binding-table.js';
 
 export interface BindingStore {
@@ -88,7 +89,10 @@ export class RedisBindingStore implements BindingStore {
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {
-    this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+    // Unlike the upload queue, a registration write may fail (the phone refreshes): bounded retries, never a hang.
+    const { url: u, options } = redisOptionsFor(url);
+    const opts = { ...options, lazyConnect: true, maxRetriesPerRequest: 3, connectionName: 'switchboard-registrar' };
+    this.redis = u !== undefined ? new Redis(u, opts) : new Redis(opts);
     this.redis.on('error', (e: Error) => this.logger.warn({ err: e.message }, 'registrar redis error'));
   }
 
@@ -97,6 +101,15 @@ export class RedisBindingStore implements BindingStore {
   }
 
   async load(): Promise<Binding[]> {
+    try {
+      return await this.scan();
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, 'registrations cannot be read from redis: starting without them');
+      return [];
+    }
+  }
+
+  private async scan(): Promise<Binding[]> {
     await this.redis.connect();
     const out: Binding[] = [];
     let cursor = '0';
