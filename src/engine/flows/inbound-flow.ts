@@ -16,6 +16,8 @@ import { announce, DeflectMessageTask } from '../tasks/deflect-message-task.js';
 import { DeflectNumberTask } from '../tasks/deflect-number-task.js';
 import { VoicemailTask } from '../voicemail/voicemail-task.js';
 import type { CallContext } from './call-context.js';
+import { isWaitingQueue } from '../queues/waiting-settings.js';
+import { runAgentQueueFlow } from './agent-queue-flow.js';
 import { runQueueFlow } from './queue-flow.js';
 
 export function summaryOf(d: Decision): DecisionSummary {
@@ -49,8 +51,10 @@ export async function runInboundFlow(ctx: CallContext, first: Queue): Promise<vo
     switch (decision.action) {
       case 'enqueue':
       case 'virtualAgent': {
+        const desk = services.agents;
+        if (desk === undefined || !isWaitingQueue(services.config, queue)) return runQueueFlow(ctx, queue);
         // A waiting queue may overflow to another queue: its hours decide again.
-        const next = await runQueueFlow(ctx, queue);
+        const next = await runAgentQueueFlow(ctx, queue, desk);
         if (next === undefined) return;
         queue = next;
         continue;

@@ -1,13 +1,12 @@
 /**
- * The queue flow (an open queue, or a closed one without deflection). A queue
- * served by agents is a waiting queue (agent-queue-flow.ts); it may overflow
- * to another queue, which is returned to the inbound flow. A queue of static
- * agent targets is hunted: the caller hears ringback from us while the
- * targets are tried one after another; when one answers, the agent hears the
- * whisper and countdown (the caller never does), then the caller is answered
- * and both are bridged and recorded. An agent who hangs up during the whisper
- * sends the call back to the hunt; a caller who hangs up ends the call, agent
- * leg included. No target left: 480.
+ * The queue flow of a queue of static agent targets (an open queue, or a
+ * closed one without deflection; a queue served by agents is a waiting queue,
+ * agent-queue-flow.ts): the caller hears ringback from us while the targets
+ * are tried one after another; when one answers, the agent hears the whisper
+ * and countdown (the caller never does), then the caller is answered and both
+ * are bridged and recorded. An agent who hangs up during the whisper sends the
+ * call back to the hunt; a caller who hangs up ends the call, agent leg
+ * included. No target left: 480.
  */
 import type { Queue } from '../queue-directory.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
@@ -21,8 +20,6 @@ import { watchRecordingCodes } from '../tasks/recording-codes.js';
 import { RingCallerTask } from '../tasks/ring-caller-task.js';
 import { WhisperTask } from '../tasks/whisper-task.js';
 import type { SipLeg } from '../signaling/sip-port.js';
-import { isWaitingQueue } from '../queues/waiting-settings.js';
-import { runAgentQueueFlow } from './agent-queue-flow.js';
 import type { CallContext } from './call-context.js';
 
 /** Headers every agent leg carries: our call id and queue (for the agent's adapter), Max-Forwards one less. */
@@ -34,11 +31,8 @@ export function agentLegHeaders(ctx: CallContext, queueId: string): Record<strin
   };
 }
 
-/** Runs the queue's flow; resolves with the queue to go on with when the call overflowed to another one. */
-export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<Queue | undefined> {
+export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void> {
   const { session, services } = ctx;
-  const desk = services.agents;
-  if (desk !== undefined && isWaitingQueue(services.config, queue)) return runAgentQueueFlow(ctx, queue, desk);
   const signal = session.signal;
   session.transition('in-queue');
   await new RingCallerTask().run(ctx);
@@ -63,7 +57,7 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<Queu
       continue;
     }
     await bridgeAndRecord(ctx, queue, agent.leg, agent.sentSdp);
-    return undefined;
+    return;
   }
 }
 
