@@ -66,8 +66,9 @@ const RegistrarSchema = Type.Object(
     algorithms: Type.Array(StringEnum(['SHA-256', 'MD5'] as const, { description: 'A digest algorithm.' }), {
       minItems: 1,
       uniqueItems: true,
-      default: ['SHA-256', 'MD5'],
-      description: 'Digest algorithms challenged with, most preferred first (RFC 8760 §2.4); old phones know only MD5.',
+      default: ['MD5'],
+      description:
+        'Digest algorithms challenged with, most preferred first (RFC 8760 §2.4): [SHA-256, MD5] for phones that follow RFC 8760. The default is MD5 alone because common phones fail on a challenge list naming SHA-256 (baresip 1.0, SIP.js 0.21) or answer only the first challenge with MD5 (SIPp 3.6).',
     }),
     nonceSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 300, description: 'A nonce older than this is stale: the phone is challenged again with stale=true (RFC 7616 §3.3).' }),
     minExpiresSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'Shorter registrations get 423 Interval Too Brief with Min-Expires (RFC 3261 §10.3).' }),
