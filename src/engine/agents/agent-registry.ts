@@ -317,10 +317,19 @@ export class AgentRegistry extends EventEmitter<RegistryEvents> {
       return;
     }
     this.enter(a, 'wrap-up', null, 'engine');
-    a.wrapUp = setTimeout(() => {
+    const until = a.lastCallEndedAt + wrapUpSeconds * 1000;
+    // A timer may fire a millisecond early: the wrap-up is never cut short.
+    const check = (): void => {
+      const left = until - this.now();
+      if (left > 0) {
+        a.wrapUp = setTimeout(check, left);
+        a.wrapUp.unref();
+        return;
+      }
       a.wrapUp = undefined;
       if (a.state === 'wrap-up') this.afterCall(a, null);
-    }, wrapUpSeconds * 1000);
+    };
+    a.wrapUp = setTimeout(check, wrapUpSeconds * 1000);
     a.wrapUp.unref();
   }
 

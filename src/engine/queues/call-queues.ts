@@ -244,18 +244,23 @@ export class WaitingPlace {
     const now = this.takeNow();
     if (now !== undefined) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.entry.waiter = undefined;
       };
-      const timer = setTimeout(
-        () => {
-          finish();
-          resolve(undefined);
-        },
-        Math.max(0, deadline - Date.now()),
-      );
+      // A timer may fire a millisecond early: the maximum wait is never cut short.
+      const arm = (): void => {
+        const left = deadline - Date.now();
+        if (left > 0) {
+          timer = setTimeout(arm, left);
+          return;
+        }
+        finish();
+        resolve(undefined);
+      };
+      timer = setTimeout(arm, Math.max(0, deadline - Date.now()));
       const onAbort = (): void => {
         finish();
         reject(signal.reason instanceof Error ? signal.reason : new Error('the call ended'));
