@@ -1,5 +1,9 @@
 /**
- * Hunting a queue's agents one after another: each agent leg rings for at
+ * Ringing agents. HuntAgentsTask hunts a queue's static targets one after
+ * another; RingAgentTask (below) rings one agent of a waiting queue on every
+ * contact of its phone.
+ *
+ * Hunting a queue's targets one after another: each agent leg rings for at
  * most the ring timeout; busy, decline, no answer or failure moves on to the
  * next; the first answer ends the run. The task keeps its place, so running
  * it again (an agent hung up during the whisper) continues with the next agent.
