@@ -1,5 +1,6 @@
 import { apiConfigChecks } from '../api/config-checks.js';
 import type { ConfigCheck } from '../config/load.js';
+import { agentConfigChecks } from '../engine/agents/agent-config-checks.js';
 import { engineConfigChecks, outboundTrunkConfigChecks } from '../engine/config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
 import { policyConfigChecks } from '../policy/index.js';
@@ -15,6 +16,7 @@ export const configChecks: readonly ConfigCheck[] = [
   ...sipServerConfigChecks,
   ...engineConfigChecks,
   ...outboundTrunkConfigChecks,
+  ...agentConfigChecks,
   ...policyConfigChecks,
   ...mediaConfigChecks,
   ...recordingsConfigChecks,

@@ -182,6 +182,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     child.kill('SIGTERM');
     const grace = sleep(this.options.stopGraceMs ?? 3000).then(() => 'timeout' as const);
     if ((await Promise.race([exited.then(() => 'exited' as const), grace])) === 'timeout') {
+      this.options.logger.warn({ daemon: this.options.name, graceMs: this.options.stopGraceMs ?? 3000 }, 'daemon did not stop in time after SIGTERM; killed');
       this.signal(child, 'SIGKILL');
       await exited;
     }

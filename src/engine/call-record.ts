@@ -36,7 +36,16 @@ export interface CallRecord {
   readonly queuePath: readonly string[];
   readonly decisions: readonly DecisionSummary[];
   readonly deflection: { readonly action: string; readonly target: string | null } | null;
-  readonly agentsTried: readonly { readonly agent: string; readonly queue: string; readonly outcome: string; readonly status: number | null; readonly startedAt: string }[];
+  readonly agentsTried: readonly {
+    readonly agent: string;
+    readonly queue: string;
+    readonly outcome: string;
+    readonly status: number | null;
+    readonly startedAt: string;
+    /** A waiting queue's offer: when the agent was taken for the call, and since when it had been ready (longest idle first). */
+    readonly offeredAt: string | null;
+    readonly idleSince: string | null;
+  }[];
   readonly agent: string | null;
   readonly times: { readonly arrived: string; readonly answered: string | null; readonly agentAnswered: string | null; readonly bridged: string | null; readonly ended: string | null };
   readonly metrics: CallMetrics;
@@ -49,7 +58,15 @@ export interface CallRecord {
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 function attemptView(a: AgentAttempt): CallRecord['agentsTried'][number] {
-  return { agent: a.agent, queue: a.queue, outcome: a.outcome ?? 'ringing', status: a.status ?? null, startedAt: new Date(a.startedAt).toISOString() };
+  return {
+    agent: a.agent,
+    queue: a.queue,
+    outcome: a.outcome ?? 'ringing',
+    status: a.status ?? null,
+    startedAt: new Date(a.startedAt).toISOString(),
+    offeredAt: iso(a.offer?.at),
+    idleSince: iso(a.offer?.idleSince ?? undefined),
+  };
 }
 
 /** The record as it stands (final once the session has ended). */

@@ -14,6 +14,7 @@ import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
 import type { RecordingCapture } from '../recordings/service/recording-capture.js';
 import { admit, rejectionOf } from './admission.js';
+import { AgentServices, type AgentServicesStatus } from './agents/agent-services.js';
 import { CallControl, type CallView } from './call-control.js';
 import { callRecordOf, CallRecordWriter } from './call-record.js';
 import type { CallContext, EngineServices } from './flows/call-context.js';
@@ -26,7 +27,7 @@ import { takeCallerData } from './reserved/caller-data.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
 import { SipFailure, type InboundInvite } from './signaling/sip-port.js';
-import { SrfSipPort } from './signaling/srf-port.js';
+import { dialedNumber, SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
 import { InboundTrunks, trunkRefOf } from './trunks/inbound-trunks.js';
 import type { TrunkCounts } from './trunks/trunk-limits.js';
@@ -59,6 +60,8 @@ export interface EngineStatus {
   readonly voicemailNotices: number;
   /** Per inbound trunk: live calls, admitted, refused over its rate or concurrency. */
   readonly trunks: Readonly<Record<string, TrunkCounts>>;
+  /** Agents by state, the waiting queues' figures and the registrar's (absent without agents). */
+  readonly contactCenter?: AgentServicesStatus;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
@@ -72,6 +75,8 @@ export class Engine {
   private readonly notices: VoicemailNotices;
   private readonly mediaTimeouts: MediaTimeouts | undefined;
   private readonly inbound: InboundTrunks;
+  /** Agents, waiting queues and the registrar; undefined when no agent or waiting queue is configured. */
+  readonly agents: AgentServices | undefined;
   private connected = false;
   private draining = false;
   private callsTotal = 0;
@@ -90,6 +95,7 @@ export class Engine {
     const now = deps.now ?? Date.now;
     this.inbound = new InboundTrunks(config);
     this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now });
+    this.agents = config.agents.length > 0 || config.queues.some((q) => q.waiting !== undefined) ? new AgentServices({ config, sip: this.port, logger, baseDir, media: deps.media, now }) : undefined;
     this.services = {
       config,
       sip: this.port,
@@ -101,6 +107,7 @@ export class Engine {
       records: new CallRecordWriter(recordsFile, logger.child({ component: 'call-records' })),
       trunks: new OutboundTrunks(config, baseDir),
       notices: this.notices,
+      agents: this.agents,
       now,
     };
     this.control = new CallControl(this.calls, { sip: this.port, mediaOf: (id) => deps.media?.getCallMedia(id) });
@@ -130,6 +137,8 @@ export class Engine {
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
     srf.use('options', (_req, res) => res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } }));
     srf.invite((req, res) => void this.onInvite(this.port.inbound(req, res)));
+    const agents = this.agents;
+    if (agents?.registering === true) srf.use('register', (req, res) => agents.handleRegister(this.port.request(req, res)));
     srf.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'drachtio connection error'));
     srf.on('disconnect', () => {
       this.connected = false;
@@ -149,6 +158,7 @@ export class Engine {
       });
       void srf.connect({ host: this.connection.host, port: this.connection.port, secret: this.connection.secret });
     });
+    await this.agents?.start();
   }
 
   /**
@@ -169,6 +179,7 @@ export class Engine {
     this.draining = true;
     this.mediaTimeouts?.stop();
     await Promise.all(this.calls.all().map((s) => s.end('engine stopping', 'engine')));
+    await this.agents?.stop();
     await this.notices.close();
     await this.services.records.close();
     this.srf.disconnect();
@@ -191,10 +202,13 @@ export class Engine {
       callRecords: this.services.records.written,
       voicemailNotices: this.notices.size,
       trunks: this.inbound.counts(),
+      ...(this.agents !== undefined ? { contactCenter: this.agents.status() } : {}),
     };
   }
 
   private async onInvite(invite: InboundInvite): Promise<void> {
+    // A feature code dialled from an agent's phone is not a call for a queue.
+    if (!this.draining && this.agents?.featureCode(invite, dialedNumber(invite.uri) ?? '') === true) return;
     this.callsTotal++;
     const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage }, this.inbound);
     if (!a.admitted) {

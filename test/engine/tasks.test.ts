@@ -35,6 +35,7 @@ function context(callees: Record<string, Callee>, invite = new FakeInvite()): { 
     recordings: undefined,
     records: new CallRecordWriter(undefined, silentLogger()),
     trunks: new OutboundTrunks(config, '/'),
+    agents: undefined,
     notices: new VoicemailNotices({ dir: '/nonexistent', webhook: undefined, logger: silentLogger() }),
     now: Date.now,
   };

@@ -149,6 +149,13 @@ export class FakeSipPort implements SipPort {
 
   constructor(private readonly callees: Readonly<Record<string, Callee>>) {}
 
+  /** Status each OPTIONS keep-alive gets, per target (undefined: no answer). */
+  readonly pingAnswers = new Map<string, number | undefined>();
+
+  async ping(target: string): Promise<number | undefined> {
+    return this.pingAnswers.get(target);
+  }
+
   async dial(o: DialOptions): Promise<DialResult> {
     this.dialed.push(o);
     const callee = this.callees[o.target] ?? { kind: 'fail', status: 404 };

@@ -276,6 +276,11 @@ export class AgentPhone extends Phone {
 
   protected unknownCall(r: Received): void {
     if (r.message.kind !== 'request') return;
+    if (r.message.method === 'OPTIONS' && r.info.toTag === undefined) {
+      // A keep-alive (RFC 3261 §11): a phone answers what it supports.
+      this.reply(r, 200, 'OK', { extra: ['Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO'] });
+      return;
+    }
     if (r.message.method !== 'INVITE' || r.info.toTag !== undefined) {
       this.reply(r, 481, 'Call/Transaction Does Not Exist');
       return;

@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { AgentSchema} from './agents.js';
+import { AgentsTopLevel } from './agents.js';
 import { ApiTopLevel } from './api.js';
 import { EngineSchema } from './engine.js';
 import { MediaTopLevel } from './media.js';
@@ -24,10 +26,12 @@ export const ConfigSchema = Type.Object(
     ...TrunksTopLevel,
     ...ReservedDataTopLevel,
     ...ApiTopLevel,
+    ...AgentsTopLevel,
   },
   { additionalProperties: false, description: 'Switchboard configuration.' },
 );
 
 export type Config = Static<typeof ConfigSchema>;
 export type QueueConfig = Static<typeof QueueSchema>;
+export type AgentConfig = Static<typeof AgentSchema>;
 export type SipServerConfig = Static<typeof SipServerSchema>;

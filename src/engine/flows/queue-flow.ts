@@ -1,10 +1,12 @@
 /**
- * The queue flow (an open queue, or a closed one without deflection): the
- * caller hears ringback from us while the queue's agents are hunted; when one
- * answers, the agent hears the whisper and countdown (the caller never does),
- * then the caller is answered and both are bridged and recorded. An agent who
- * hangs up during the whisper sends the call back to the hunt; a caller who
- * hangs up ends the call, agent leg included. No agent left: 480.
+ * The queue flow of a queue of static agent targets (an open queue, or a
+ * closed one without deflection; a queue served by agents is a waiting queue,
+ * agent-queue-flow.ts): the caller hears ringback from us while the targets
+ * are tried one after another; when one answers, the agent hears the whisper
+ * and countdown (the caller never does), then the caller is answered and both
+ * are bridged and recorded. An agent who hangs up during the whisper sends the
+ * call back to the hunt; a caller who hangs up ends the call, agent leg
+ * included. No target left: 480.
  */
 import type { Queue } from '../queue-directory.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
@@ -64,7 +66,8 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
   }
 }
 
-async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
+/** Caller and agent are bridged (the caller answered now if it was not), the call recorded; resolves when it ends. */
+export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
   const { session, anchor, invite, services } = ctx;
   await anchor.stopPlayback(CALLER);
   await anchor.unblock();

@@ -31,6 +31,8 @@ export interface AgentAttempt {
   endedAt?: number;
   outcome?: AttemptOutcome;
   status?: number;
+  /** A waiting queue's offer: when the agent was taken for the call, and since when it had been idle (ready). */
+  offer?: { readonly at: number; readonly idleSince: number | null };
 }
 
 /** What the hours policy decided for one queue of the call's path. */

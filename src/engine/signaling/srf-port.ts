@@ -19,6 +19,7 @@ import {
   type DialResult,
   type Headers,
   type InboundInvite,
+  type InboundRequest,
   type InfoDigit,
   type OfferHandler,
   type SignalingSource,
@@ -84,6 +85,58 @@ const SAFE_NUMBER = /^[A-Za-z0-9\-_.!~*'()&=+$,?/%]{1,64}$/;
  */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE_NAME = /["\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
+
+/** Header values for res.send: a list becomes that many fields (drachtio-srf would join them with commas). */
+function sendableHeaders(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const values = typeof value === 'string' ? [value] : value;
+    if (values.length === 0) continue;
+    if (values.some((v) => /[\r\n]/.test(v))) throw new Error(`header ${name} contains a line break`);
+    out[name] = values.join(`\r\n${name}: `);
+  }
+  return out;
+}
+
+/** The message's header lines as the SIP server sent it (drachtio-srf keeps it as `raw`); parsed once, when first asked. */
+function linesOf(req: SrfRequest): HeaderLine[] {
+  const raw = req.raw as string | undefined;
+  return typeof raw === 'string' ? headerLines(raw) : [];
+}
+
+function sourceOf(req: SrfRequest): SignalingSource {
+  return { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+}
+
+/** A REGISTER (or another request answered with one final response). */
+class SrfInboundRequest implements InboundRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly callId: string;
+  readonly source: SignalingSource;
+
+  constructor(
+    private readonly req: SrfRequest,
+    private readonly res: SrfResponse,
+  ) {
+    this.method = req.method;
+    this.uri = req.uri;
+    this.callId = req.get('Call-ID');
+    this.source = sourceOf(req);
+  }
+
+  private lines: HeaderLine[] | undefined;
+
+  headerLines(name: string): readonly string[] {
+    this.lines ??= linesOf(this.req);
+    return valuesOf(this.lines, name);
+  }
+
+  respond(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
+    if (this.res.finalResponseSent) return;
+    this.res.send(status, reason, { headers: sendableHeaders(headers) });
+  }
+}
 
 function callerOf(req: SrfRequest): CallerIdentity {
   const raw = req.callingNumber as string | undefined;
@@ -258,7 +311,7 @@ export class SrfInboundInvite implements InboundInvite {
     this.uri = req.uri;
     this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
     this.caller = callerOf(req);
-    this.source = { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+    this.source = sourceOf(req);
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');
@@ -279,11 +332,13 @@ export class SrfInboundInvite implements InboundInvite {
   }
 
   headerLines(name: string): readonly string[] {
-    // The message as the SIP server sent it (drachtio-srf keeps it as `raw`); parsed once, when first asked.
-    const raw = this.req.raw as string | undefined;
-    if (typeof raw !== 'string') return this.req.has(name) ? [this.req.get(name)] : [];
-    this.lines ??= headerLines(raw);
+    this.lines ??= linesOf(this.req);
     return valuesOf(this.lines, name);
+  }
+
+  reject(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
+    if (this.res.finalResponseSent) return;
+    this.res.send(status, reason, { headers: sendableHeaders(headers) });
   }
 
   progress(status: 180 | 183, options: { sdp?: string; headers?: Headers; reliable?: boolean } = {}): void {
@@ -315,10 +370,6 @@ export class SrfInboundInvite implements InboundInvite {
     return { leg, answer };
   }
 
-  reject(status: number, reason: string, headers: Headers = {}): void {
-    if (this.res.finalResponseSent) return;
-    this.res.send(status, reason, { headers: { ...headers } });
-  }
 }
 
 /** What createUAC resolves with when `noAck` is set and the 200 carries the callee's offer. */
@@ -359,6 +410,37 @@ export class SrfSipPort implements SipPort {
   /** Wraps an inbound INVITE (the engine's srf.invite handler calls this). */
   inbound(req: SrfRequest, res: SrfResponse): InboundInvite {
     return new SrfInboundInvite(this.srf, req, res);
+  }
+
+  /** Wraps a REGISTER (the engine's register handler calls this). */
+  request(req: SrfRequest, res: SrfResponse): InboundRequest {
+    return new SrfInboundRequest(req, res);
+  }
+
+  ping(target: string, timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (status: number | undefined): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(status);
+      };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      // drachtio-srf's typings want a whole SrfRequest for the options; it reads method and headers.
+      // drachtio-srf's typings misstate srf.request; it takes (uri, { method, headers }, callback).
+      const request = this.srf.request.bind(this.srf) as unknown as (uri: string, opts: { method: string; headers: Record<string, string> }, cb: (err: unknown, req: SrfRequest) => void) => void;
+      request(target, { method: 'OPTIONS', headers: { 'Max-Forwards': '70', 'Contact': '<sip:localhost>' } }, (err, req) => {
+        if (err !== null && err !== undefined) {
+          finish(undefined);
+          return;
+        }
+        req.on('response', (res?: SrfResponse) => {
+          // The SIP server's own 408 (Timer F) means nobody answered.
+          if (res !== undefined && res.status >= 200) finish(res.status === 408 ? undefined : res.status);
+        });
+      });
+    });
   }
 
   async dial(o: DialOptions): Promise<DialResult> {
