@@ -63,7 +63,7 @@ beforeAll(async () => {
   await relayed.accept(sup2.sdp({ codecs: ['pcma'], direction: 'recvonly' }));
   await sleep(4000);
   monitoringEnded = performance.now();
-}, 30_000);
+}, 90_000);
 
 afterAll(async () => {
   for (const e of [caller, agent, sup1, sup2]) e?.close();

@@ -47,5 +47,5 @@ describe('SIP server worker thread', () => {
       await peer.close();
       srf.disconnect();
     }
-  }, 30_000);
+  }, 60_000);
 });
