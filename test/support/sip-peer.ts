@@ -155,7 +155,7 @@ export class SipPeer {
   }
 
   /** Resolves with the first already-received or future message matching `pred` (each message satisfies one wait). */
-  wait(pred: (r: Received) => boolean, timeoutMs = 5000, what = 'message'): Promise<Received> {
+  wait(pred: (r: Received) => boolean, timeoutMs = 10_000, what = 'message'): Promise<Received> {
     const i = this.received.findIndex((r) => pred(r) && !this.consumed.has(r));
     if (i >= 0) {
       this.consumed.add(this.received[i]!);

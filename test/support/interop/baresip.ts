@@ -131,7 +131,7 @@ export class Baresip {
   }
 
   /** Runs a menu command (`dial`, `hangup`, `accept`, …) and resolves with baresip's answer. */
-  command(command: string, params = '', timeoutMs = 5000): Promise<CommandResponse> {
+  command(command: string, params = '', timeoutMs = 10_000): Promise<CommandResponse> {
     const token = `t${this.nextToken++}`;
     return new Promise<CommandResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
