@@ -85,7 +85,7 @@ describe('ending a call', () => {
       const res = await asManager('POST', `/calls/${id}/end`, { confirm: true, reason: 'stuck in queue' });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toMatchObject({ call: id, endedBy: 'mia' });
-      await eventually(() => agentCall.requests.includes('CANCEL'), 5000, 'CANCEL at the ringing agent');
+      await eventually(() => agentCall.requests.includes('CANCEL'), 10_000, 'CANCEL at the ringing agent');
       const final = await call.waitFinal();
       expect(final).toBeGreaterThanOrEqual(400);
       expect((await asManager('GET', `/calls/${id}`)).status).toBe(404);
@@ -106,7 +106,7 @@ describe('ending a call', () => {
     await call.waitStatus(200, 30_000);
     const id = await callIdOf(call.callId, 'connected');
     const agentCall = agent.calls.at(-1)!;
-    await eventually(async () => (await asManager<CallDetailsView>('GET', `/calls/${id}`)).body.recording?.state === 'recording', 5000, 'recording');
+    await eventually(async () => (await asManager<CallDetailsView>('GET', `/calls/${id}`)).body.recording?.state === 'recording', 10_000, 'recording');
     await talk(50);
 
     const pauseAsked = Date.now();
@@ -127,7 +127,7 @@ describe('ending a call', () => {
     const res = await asManager('POST', `/calls/${id}/end`, { confirm: true, reason: 'customer asked' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     await call.waitRequest('BYE');
-    await eventually(() => agentCall.requests.includes('BYE'), 5000, 'BYE at the agent');
+    await eventually(() => agentCall.requests.includes('BYE'), 10_000, 'BYE at the agent');
     const record: CallRecord = await cc.recordOf(call.callId);
     expect(record).toMatchObject({ endedBy: 'supervisor', facts: { endedByUser: 'mia' }, agent: agent.uri() });
     expect(record.recordings).toHaveLength(1);

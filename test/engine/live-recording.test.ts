@@ -61,7 +61,7 @@ describe('a recorded call', () => {
     const call = caller.dial(cc.udp, '1000');
     await call.waitStatus(200, 30_000);
     const id = cc.sb.engine.control.list().find((c) => c.sipCallId === call.callId)!.id;
-    await eventually(() => recordingState(id) === 'recording', 5000, 'recording started');
+    await eventually(() => recordingState(id) === 'recording', 10_000, 'recording started');
     await talk(60);
     // When each pause and resume was asked for: it took effect between then and the time it recorded.
     const asked: { pause: number; resume: number }[] = [];
@@ -69,13 +69,13 @@ describe('a recorded call', () => {
     asked.push({ pause: Date.now(), resume: 0 });
     await agent.rtp.sendDigit('*');
     await agent.rtp.sendDigit('7');
-    await eventually(() => recordingState(id) === 'paused', 5000, 'paused by *7');
+    await eventually(() => recordingState(id) === 'paused', 10_000, 'paused by *7');
     await talk(50);
     // *8 over SIP INFO: it resumes.
     asked[0]!.resume = Date.now();
     agent.info('*');
     agent.info('8');
-    await eventually(() => recordingState(id) === 'recording', 5000, 'resumed by *8');
+    await eventually(() => recordingState(id) === 'recording', 10_000, 'resumed by *8');
     await talk(50);
     asked.push({ pause: Date.now(), resume: 0 });
     await cc.sb.engine.control.pauseRecording(id);

@@ -90,7 +90,7 @@ describe('baresip as agent and as caller', () => {
     await caller.waitEvent('CALL_ESTABLISHED');
     await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
     // The caller's 200 can arrive before the engine has recorded the bridge.
-    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 5000, 'the engine to record the call as connected');
+    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 10_000, 'the engine to record the call as connected');
     expect(node.sb.engine.liveCalls()).toHaveLength(1);
     expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', dialed: '4000', agent: agent.uri('udp') });
     const callerMark = caller.events.all.length;
@@ -122,7 +122,7 @@ describe('baresip as agent and as caller', () => {
     expect((await ringer.command('hangup')).ok).toBe(true);
     await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
     await caller.waitEvent('CALL_ESTABLISHED');
-    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 5000, 'the engine to record the call as connected');
+    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 10_000, 'the engine to record the call as connected');
     expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', agent: agent.uri('udp') });
     expect((await caller.command('hangup')).ok).toBe(true);
     await agent.waitEvent('CALL_CLOSED', 5000, agentMark);

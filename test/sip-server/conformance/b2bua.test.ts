@@ -154,7 +154,7 @@ describe('srf.createB2BUA (spec §3 items 28–33)', () => {
     const byeA = await a.waitRequest('BYE');
     await a.send(respond(byeA, 200, 'OK'), { port: h.udp.port });
     await eventually(() => appEvents.filter((e) => e.endsWith('hung up')).length === 2);
-    await eventually(() => h.server.status().dialogs === 0, 2000, 'dialogs gone');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'dialogs gone');
     // Transactions linger only for their RFC 3261 wait timers (64·T1 at most here).
     await eventually(() => {
       const s = h.server.status();

@@ -131,9 +131,9 @@ describe('RFC 3262 as UAS', () => {
     await sip.waitResponse(183, 'INVITE');
     const failed = await sip.waitResponse(500, 'INVITE', 64 * T1 + 3000);
     expect(failed.message.kind === 'response' && failed.message.reason).toContain('PRACK');
-    await eventually(() => seen.cancels.length === 1, 3000, 'the app to hear the cancel');
+    await eventually(() => seen.cancels.length === 1, 10_000, 'the app to hear the cancel');
     expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 200)).toBe(0);
-    await eventually(() => h.server.status().dialogs === 0 && h.server.status().pendingAppRequests === 0, 3000, 'no dialog left');
+    await eventually(() => h.server.status().dialogs === 0 && h.server.status().pendingAppRequests === 0, 10_000, 'no dialog left');
   });
 
   it('no PRACK within 64·T1 with the app’s 200 waiting for it: 500 to the INVITE, the app’s 200 is refused (createUAS rejects)', async () => {
@@ -142,10 +142,10 @@ describe('RFC 3262 as UAS', () => {
     await sip.send(c.text, toServer());
     await sip.waitResponse(183, 'INVITE');
     await sip.waitResponse(500, 'INVITE', 64 * T1 + 3000);
-    await eventually(() => seen.refused.length === 1, 3000, 'createUAS to reject');
+    await eventually(() => seen.refused.length === 1, 10_000, 'createUAS to reject');
     expect(seen.refused[0]).toContain('PRACK');
     expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 200)).toBe(0);
-    await eventually(() => h.server.status().dialogs === 0 && h.server.status().pendingAppRequests === 0, 3000, 'no dialog left');
+    await eventually(() => h.server.status().dialogs === 0 && h.server.status().pendingAppRequests === 0, 10_000, 'no dialog left');
   });
 
   it('a caller that requires 100rel gets even an ordinary 180 reliably', async () => {
@@ -208,7 +208,7 @@ describe('RFC 3262 in a confirmed dialog', () => {
     await sip.send(inDialog(c, ok, 'ACK', 2), toServer());
     await sip.send(inDialog(c, ok, 'BYE', 4), toServer());
     await sip.waitResponse(200, 'BYE');
-    await eventually(() => h.server.status().dialogs === 0, 3000, 'the dialog to end');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'the dialog to end');
   });
 });
 
@@ -245,6 +245,6 @@ describe('RFC 3262 as UAC', () => {
       if (r.message.kind === 'request' && r.message.method === 'BYE') void far.send(respond(r, 200, 'OK'), toServer());
     };
     dialog.destroy();
-    await eventually(() => h.server.status().dialogs === 0, 3000, 'the dialog to end');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'the dialog to end');
   });
 });

@@ -138,7 +138,7 @@ describe('RFC 4028 as UAS', () => {
     await call(['Supported: timer', `Session-Expires: ${MIN};refresher=uac`]);
     const bye = await sip.waitRequest('BYE', MIN * 1000 + 3000);
     expect(bye.message.headers.get('reason')).toContain('session timer expired');
-    await eventually(() => seen.ended.length === 1, 3000, 'the Dialog to be destroyed');
+    await eventually(() => seen.ended.length === 1, 10_000, 'the Dialog to be destroyed');
     expect(seen.ended[0]).toBe('session timer expired');
     await idle();
   });
@@ -181,7 +181,7 @@ describe('RFC 4028 as UAS', () => {
     await sip.waitRequest('UPDATE', MIN * 1000 + 3000);
     const bye = await sip.waitRequest('BYE');
     expect(bye.message.headers.get('reason')).toContain('session refresh failed');
-    await eventually(() => seen.ended.length === 1, 3000, 'the Dialog to be destroyed');
+    await eventually(() => seen.ended.length === 1, 10_000, 'the Dialog to be destroyed');
     await idle();
   });
 });
@@ -263,7 +263,7 @@ describe('RFC 4028 as UAC', () => {
     onDestroy(dialog, (reason) => ended.push(reason));
     const bye = await far.waitRequest('BYE', MIN * 1000 + 3000);
     expect(bye.message.headers.get('reason')).toContain('session timer expired');
-    await eventually(() => ended.length === 1, 3000, 'the Dialog to be destroyed');
+    await eventually(() => ended.length === 1, 10_000, 'the Dialog to be destroyed');
     await idle();
   });
 });

@@ -187,14 +187,14 @@ describe('SIGHUP re-reads certificates and keys', () => {
     copyFileSync(second.cert, join(d, 'certs', 'server.pem'));
     copyFileSync(second.key, join(d, 'certs', 'server.key'));
     child.kill('SIGHUP');
-    await eventually(() => out.includes('TLS certificate reloaded'), 5000, 'reload log');
+    await eventually(() => out.includes('TLS certificate reloaded'), 10_000, 'reload log');
     const after = await presented(port);
     expect(after.cn).toBe('second.test');
     expect(await optionsOver(before.socket, port), 'the connection opened before the reload still serves').toMatch(/^SIP\/2\.0 503 /);
 
     copyFileSync(strayKey, join(d, 'certs', 'server.key'));
     child.kill('SIGHUP');
-    await eventually(() => out.includes('TLS certificate not reloaded'), 5000, 'refusal log');
+    await eventually(() => out.includes('TLS certificate not reloaded'), 10_000, 'refusal log');
     expect(out).toMatch(/does not belong to certificate/);
     expect((await presented(port)).cn).toBe('second.test');
     for (const s of [before.socket, after.socket]) s.destroy();
