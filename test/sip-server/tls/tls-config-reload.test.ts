@@ -63,11 +63,25 @@ function run(args: string[], cwd: string): Promise<{ code: number | null; out: s
 }
 
 /** The CN of the certificate a TLS listener presents to a new connection (and the open socket). */
+/** `p`, or a rejection naming `what` after `ms` (a hang says where it hung). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 async function presented(port: number): Promise<{ cn: string; socket: TLSSocket }> {
   const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
-  await new Promise<void>((res, rej) => {
-    socket.once('secureConnect', () => res());
-    socket.once('error', rej);
+  await within(
+    new Promise<void>((res, rej) => {
+      socket.once('secureConnect', () => res());
+      socket.once('error', rej);
+    }),
+    15_000,
+    `a TLS handshake on port ${port}`,
+  ).catch((e: unknown) => {
+    socket.destroy();
+    throw e;
   });
   socket.on('error', () => undefined);
   return { cn: String(socket.getPeerCertificate().subject.CN), socket };
@@ -96,7 +110,7 @@ async function optionsOver(socket: TLSSocket, port: number): Promise<string> {
     });
   });
   socket.write(text);
-  return line;
+  return within(line, 15_000, `an answer to OPTIONS on an open TLS connection to port ${port}`);
 }
 
 describe('tls listener settings at config load', () => {
@@ -199,8 +213,8 @@ describe('SIGHUP re-reads certificates and keys', () => {
     expect((await presented(port)).cn).toBe('second.test');
     for (const s of [before.socket, after.socket]) s.destroy();
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('close', r));
-  });
+    await within(new Promise((r) => child.once('close', r)), 20_000, 'the sip-server process to exit on SIGTERM');
+  }, 120_000);
 
   it('switchboard start (the server in its worker thread behind the engine) re-reads them on SIGHUP', async () => {
     const port = await freePort();
@@ -231,8 +245,8 @@ describe('SIGHUP re-reads certificates and keys', () => {
     expect(after.cn).toBe('second.test');
     after.socket.destroy();
     child.kill('SIGTERM');
-    expect(await new Promise((r) => child.once('close', r))).toBe(0);
-  }, 60_000);
+    expect(await within(new Promise((r) => child.once('close', r)), 20_000, 'switchboard start to exit on SIGTERM')).toBe(0);
+  }, 120_000);
 
   it('the embedded server in its worker thread reloads on request', async () => {
     const d = folder('', { 'server.pem': first.cert, 'server.key': first.key });
