@@ -179,6 +179,8 @@ export class Engine {
   }
 
   private async onInvite(invite: InboundInvite): Promise<void> {
+    // A supervisor's browser calling in with a monitor ticket is not a call to the contact center.
+    if (this.control.takeMonitorCall(invite)) return;
     this.callsTotal++;
     const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage });
     if (!a.admitted) {

@@ -15,7 +15,7 @@ import type { CallMedia } from '../../src/media/call-media.js';
 import { MediaService } from '../../src/media/media-service.js';
 import { isWebRtcSdp } from '../../src/media/webrtc.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { addPeerHelpers, startBrowser, type PeerStats, type TestBrowser, type ToneLevels } from '../support/browser.js';
+import { addPeerHelpers, startBrowser, type PeerStats, type PeerWindow, type TestBrowser, type ToneLevels } from '../support/browser.js';
 import { eventually } from '../support/harness.js';
 import { median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint } from '../support/rtp/rtp-endpoint.js';
@@ -62,24 +62,12 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-const offerFromPage = (options: { toneHz?: number } = {}): Promise<{ id: number; sdp: string }> => page.evaluate((o) => window.sbPeer.offer(o), options);
-const answerFromPage = (sdp: string, options: { toneHz?: number } = {}): Promise<{ id: number; sdp: string }> => page.evaluate(([s, o]) => window.sbPeer.answer(s, o), [sdp, options] as const);
-const acceptInPage = (id: number, sdp: string): Promise<void> => page.evaluate(([i, s]) => window.sbPeer.accept(i, s), [id, sdp] as const);
-const statsOf = (id: number): Promise<PeerStats> => page.evaluate((i) => window.sbPeer.stats(i), id);
-const levelsOf = (id: number, frequencies: number[]): Promise<ToneLevels> => page.evaluate(([i, f]) => window.sbPeer.peerLevels(i, f, 20, 50), [id, frequencies] as const);
+const offerFromPage = (options: { toneHz?: number } = {}): Promise<{ id: number; sdp: string }> => page.evaluate((o) => (globalThis as unknown as PeerWindow).sbPeer.offer(o), options);
+const answerFromPage = (sdp: string, options: { toneHz?: number } = {}): Promise<{ id: number; sdp: string }> => page.evaluate(([s, o]) => (globalThis as unknown as PeerWindow).sbPeer.answer(s, o), [sdp, options] as const);
+const acceptInPage = (id: number, sdp: string): Promise<void> => page.evaluate(([i, s]) => (globalThis as unknown as PeerWindow).sbPeer.accept(i, s), [id, sdp] as const);
+const statsOf = (id: number): Promise<PeerStats> => page.evaluate((i) => (globalThis as unknown as PeerWindow).sbPeer.stats(i), id);
+const levelsOf = (id: number, frequencies: number[]): Promise<ToneLevels> => page.evaluate(([i, f]) => (globalThis as unknown as PeerWindow).sbPeer.peerLevels(i, f, 20, 50), [id, frequencies] as const);
 
-declare global {
-  interface Window {
-    sbPeer: {
-      offer(o: { toneHz?: number }): Promise<{ id: number; sdp: string }>;
-      answer(sdp: string, o: { toneHz?: number }): Promise<{ id: number; sdp: string }>;
-      accept(id: number, sdp: string): Promise<void>;
-      stats(id: number): Promise<PeerStats>;
-      peerLevels(id: number, frequencies: number[], frames: number, intervalMs: number): Promise<ToneLevels>;
-      close(id: number): void;
-    };
-  }
-}
 
 /** Waits until the page's peer `id` is connected and has received `n` packets. */
 async function flowing(id: number, n = 50): Promise<PeerStats> {
@@ -132,7 +120,7 @@ describe('browser (WebRTC) legs through rtpengine', () => {
     expectSilentAt(levels, 1000, CALLER_HZ);
     await session.close();
     await eventually(async () => !(await call.instance.client.request('list', {})).calls.includes('webrtc-monitored~browser-in'), 5000, 'relay leg deleted');
-    await page.evaluate((i) => window.sbPeer.close(i), offer.id);
+    await page.evaluate((i) => (globalThis as unknown as PeerWindow).sbPeer.close(i), offer.id);
   });
 
   it('a browser offering only Opus hears the mix transcoded by rtpengine (G.711 on our side)', async () => {
@@ -153,7 +141,7 @@ describe('browser (WebRTC) legs through rtpengine', () => {
     expectHeard(levels, CALLER_HZ);
     expectHeard(levels, AGENT_HZ);
     await session.close();
-    await page.evaluate((i) => window.sbPeer.close(i), offer.id);
+    await page.evaluate((i) => (globalThis as unknown as PeerWindow).sbPeer.close(i), offer.id);
   });
 
   it('a monitor leg offered to a browser carries ICE and DTLS-SRTP; the browser answers and hears the mix', async () => {
@@ -167,7 +155,7 @@ describe('browser (WebRTC) legs through rtpengine', () => {
     expectHeard(levels, CALLER_HZ);
     expectHeard(levels, AGENT_HZ);
     await session.close();
-    await page.evaluate((i) => window.sbPeer.close(i), answer.id);
+    await page.evaluate((i) => (globalThis as unknown as PeerWindow).sbPeer.close(i), answer.id);
   });
 
   it('a browser caller and a plain agent talk: the agent gets plain RTP/AVP with G.711, the browser WebRTC', async () => {
@@ -187,7 +175,7 @@ describe('browser (WebRTC) legs through rtpengine', () => {
       await eventually(() => agent.received.length > 100, 10_000, 'the browser caller heard at the agent');
       const pcm = streamPcm(agent.received.slice(-75));
       expect(median(toneLevels(pcm, BROWSER_HZ, 320))).toBeGreaterThan(1000);
-      await page.evaluate((i) => window.sbPeer.close(i), offer.id);
+      await page.evaluate((i) => (globalThis as unknown as PeerWindow).sbPeer.close(i), offer.id);
     } finally {
       await talk.release();
     }
@@ -209,7 +197,7 @@ describe('browser (WebRTC) legs through rtpengine', () => {
       await eventually(() => caller.received.length > 100, 10_000, 'the browser agent heard at the caller');
       const pcm = streamPcm(caller.received.slice(-75));
       expect(median(toneLevels(pcm, BROWSER_HZ, 320))).toBeGreaterThan(1000);
-      await page.evaluate((i) => window.sbPeer.close(i), answer.id);
+      await page.evaluate((i) => (globalThis as unknown as PeerWindow).sbPeer.close(i), answer.id);
     } finally {
       await talk.release();
     }

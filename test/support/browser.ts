@@ -76,3 +76,17 @@ export interface PeerStats {
   readonly codec: string | null;
   readonly transport: { dtlsState: string; iceState: string; srtpCipher?: string } | null;
 }
+
+/** What browser/webrtc-peer.js puts on the page's window (use in page.evaluate through globalThis). */
+export interface PeerWindow {
+  readonly sbPeer: {
+    offer(o: { toneHz?: number }): Promise<{ id: number; sdp: string }>;
+    answer(sdp: string, o: { toneHz?: number }): Promise<{ id: number; sdp: string }>;
+    accept(id: number, sdp: string): Promise<void>;
+    stats(id: number): Promise<PeerStats>;
+    peerLevels(id: number, frequencies: number[], frames: number, intervalMs: number): Promise<ToneLevels>;
+    /** Levels of any MediaStream (e.g. the console's monitor audio element's srcObject). */
+    levels(stream: unknown, frequencies: number[], frames: number, intervalMs: number): Promise<ToneLevels>;
+    close(id: number): void;
+  };
+}
