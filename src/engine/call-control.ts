@@ -248,7 +248,9 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   }
 
   private async answerCallIn(invite: InboundInvite, ticket: MonitorTicketOptions & { readonly callId: string }): Promise<void> {
-    const source = { address: invite.source.address, transport: invite.source.transport, userAgent: invite.header('User-Agent')?.slice(0, 200) ?? null };
+    // drachtio reports WebSocket as tcp (and WSS as tls); the client's top Via says which it was (RFC 7118 §5.2).
+    const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*(WSS?)\b/i.exec(invite.header('Via') ?? '')?.[1]?.toLowerCase();
+    const source = { address: invite.source.address, transport: via ?? invite.source.transport, userAgent: invite.header('User-Agent')?.slice(0, 200) ?? null };
     const refuse = (status: number, phrase: string, reason: string): void => {
       invite.reject(status, phrase);
       ticket.onUse?.({ ok: false, status, reason, source });
@@ -266,7 +268,7 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     const { session, media, sip } = target;
     const contact = /<([^>]+)>/.exec(invite.header('Contact') ?? '')?.[1] ?? `sip:browser@${invite.source.address}`;
     try {
-      const monitor = await answerMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, invite, { user: ticket.user, device: contact });
+      const monitor = await answerMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, invite, { user: ticket.user, device: contact, browser: via !== undefined });
       ticket.onUse?.({ ok: true, monitor: monitorViewOf(monitor), source });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);

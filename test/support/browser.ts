@@ -84,9 +84,9 @@ export interface PeerWindow {
     answer(sdp: string, o: { toneHz?: number }): Promise<{ id: number; sdp: string }>;
     accept(id: number, sdp: string): Promise<void>;
     stats(id: number): Promise<PeerStats>;
-    peerLevels(id: number, frequencies: number[], frames: number, intervalMs: number): Promise<ToneLevels>;
+    peerLevels(id: number, frequencies: readonly number[], frames: number, intervalMs: number): Promise<ToneLevels>;
     /** Levels of any MediaStream (e.g. the console's monitor audio element's srcObject). */
-    levels(stream: unknown, frequencies: number[], frames: number, intervalMs: number): Promise<ToneLevels>;
+    levels(stream: unknown, frequencies: readonly number[], frames: number, intervalMs: number): Promise<ToneLevels>;
     close(id: number): void;
   };
 }

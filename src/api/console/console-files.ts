@@ -7,9 +7,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 export interface ConsoleFile {
   readonly body: Buffer;
+  /** The same, gzip-compressed (RFC 9110 §8.4.1.3), for clients that accept it: the script bundle shrinks about fourfold. */
+  readonly gzip: Buffer;
   readonly type: string;
   readonly etag: string;
 }
@@ -45,7 +48,7 @@ export function loadConsoleFiles(dir = CONSOLE_DIR): ReadonlyMap<string, Console
     const m = SERVABLE.exec(name);
     if (m === null) continue;
     const body = readFileSync(join(dir, name));
-    files.set(name, { body, type: TYPES[m[1]!]!, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+    files.set(name, { body, gzip: gzipSync(body, { level: 9 }), type: TYPES[m[1]!]!, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
   }
   return files;
 }

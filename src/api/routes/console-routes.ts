@@ -30,9 +30,13 @@ export function registerConsoleRoutes(app: ApiApp, ctx: ApiContext, logger: Logg
     if (file === undefined) return reply.code(404).type('application/json').send({ statusCode: 404, code: ErrorCodes.NOT_FOUND, reason: `no console file ${name}` });
     const ws = sipWebSocketUrl(ctx.config.api.console.sipWebSocketUrl, ctx.sipWebSockets, request.hostname);
     const sipOrigin = ws === undefined ? '' : ` ${new URL(ws).origin}`;
+    // A strong ETag names one representation (RFC 9110 §8.8.3): the gzip one gets its own.
+    const gzip = /\bgzip\b/i.test(request.headers['accept-encoding'] ?? '');
+    const etag = gzip ? file.etag.replace(/"$/, '-gz"') : file.etag;
     void reply.headers({
       'content-type': file.type,
-      etag: file.etag,
+      etag,
+      vary: 'accept-encoding',
       'cache-control': 'no-cache',
       'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'${sipOrigin}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
       'x-content-type-options': 'nosniff',
@@ -40,8 +44,9 @@ export function registerConsoleRoutes(app: ApiApp, ctx: ApiContext, logger: Logg
       'referrer-policy': 'no-referrer',
       'permissions-policy': 'microphone=(), camera=(), geolocation=()',
     });
-    if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
-    return reply.send(file.body);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    if (gzip) void reply.header('content-encoding', 'gzip');
+    return reply.send(gzip ? file.gzip : file.body);
   };
 
   const index = routeSpec('GET /');

@@ -153,10 +153,11 @@ class MonitorLeg implements SupervisorMonitor {
 
   /**
    * The device called in (a ticket's INVITE): answer its offer with the relay
-   * leg (or, for an INVITE without SDP, offer in the 200 and take the answer
-   * from the ACK, RFC 3261 §13.2.1). Refuses the INVITE when it cannot.
+   * leg (or, for an INVITE without SDP, offer in the 200, WebRTC to a browser
+   * on WebSocket, and take the answer from the ACK, RFC 3261 §13.2.1).
+   * Refuses the INVITE when it cannot.
    */
-  async answer(invite: InboundInvite): Promise<void> {
+  async answer(invite: InboundInvite, browser: boolean): Promise<void> {
     const { session, media } = this.deps;
     this.register();
     const headers = { 'X-Switchboard-Call': session.id, 'X-Switchboard-Monitor': this.id };
@@ -167,7 +168,7 @@ class MonitorLeg implements SupervisorMonitor {
         if (this.localSdp === undefined) throw new Error('the monitor relay leg gave no answer');
         this.leg = await invite.answer(this.localSdp, headers);
       } else {
-        this.stream = await media.monitor({ label: this.label, peer: invite.source.transport.startsWith('ws') ? 'webrtc' : 'rtp' });
+        this.stream = await media.monitor({ label: this.label, peer: browser ? 'webrtc' : 'rtp' });
         this.localSdp = this.stream.offerSdp;
         if (this.localSdp === undefined) throw new Error('the monitor relay leg gave no SDP');
         const { leg, answer } = await invite.answerWithOffer(this.localSdp, headers);
@@ -202,9 +203,9 @@ class MonitorLeg implements SupervisorMonitor {
 }
 
 /** Answers a device that called in with a ticket (see MonitorLeg.answer); rejects after refusing the INVITE. */
-export async function answerMonitor(deps: MonitorDeps, invite: InboundInvite, request: { readonly user: string; readonly device: string }): Promise<SupervisorMonitor> {
+export async function answerMonitor(deps: MonitorDeps, invite: InboundInvite, request: { readonly user: string; readonly device: string; readonly browser: boolean }): Promise<SupervisorMonitor> {
   const monitor = new MonitorLeg(deps, request.user, request.device);
-  await monitor.answer(invite);
+  await monitor.answer(invite, request.browser);
   return monitor;
 }
 

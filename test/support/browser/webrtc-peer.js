@@ -1,3 +1,4 @@
+/* global window, setTimeout, RTCPeerConnection, MediaStream, Audio, AudioContext */
 // In-page helpers for the browser tests (loaded into Chromium with addScriptTag):
 // WebRTC peers driven from the test, and tone measurement of any received
 // MediaStream with a WebAudio AnalyserNode. Plain JavaScript on purpose: the
