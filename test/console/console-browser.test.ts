@@ -207,8 +207,11 @@ describe('the supervisors web console in Chromium', () => {
     const caller = await CallerPhone.create(CALLER_HZ);
     try {
       const { call, id } = await connectedCall(caller, 'Grace Hopper', '+15551230001');
-      await page.getByRole('link', { name: 'Grace Hopper (+15551230001)' }).click();
+      // By keyboard alone: focus the call's link, press Enter; the details heading takes the focus.
+      await page.getByRole('link', { name: 'Grace Hopper (+15551230001)' }).focus();
+      await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Call from Grace Hopper (+15551230001)' }).waitFor();
+      await eventually(async () => (await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)) === 'details-title', 5000, 'focus on the details');
       await page.locator('#details-body').getByText('Talk time').waitFor();
       expect(await page.getByRole('button', { name: /Monitor|End Call/ }).count()).toBe(0);
       await page.screenshot({ path: `${ARTIFACTS}/viewer-details.png` });

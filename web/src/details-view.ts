@@ -99,7 +99,7 @@ export class DetailsView {
       ...fact('Queue', queueOf(c), c.queuePath.length > 1 ? ` (path: ${c.queuePath.join(' → ')})` : ''),
       ...fact('Agent', c.agent === null ? '–' : h('span', { title: c.agent }, shortUri(c.agent))),
       ...fact('Age', h('span', { 'data-since': c.arrivedAt }, since(c.arrivedAt))),
-      ...fact('Waited', `${duration(m.waitMs)} (whisper ${duration(m.whisperMs)})`),
+      ...fact('Waited', m.whisperMs > 0 ? `${duration(m.waitMs)} (whisper ${duration(m.whisperMs)})` : duration(m.waitMs)),
       ...fact('Talk time', c.bridgedAt === null ? '–' : h('span', { 'data-since': c.bridgedAt }, since(c.bridgedAt))),
       ...fact('Recording', c.recording === null ? 'not recorded' : c.recording.state),
       ...fact('Monitoring', c.monitors.length === 0 ? 'nobody' : h('ul', {}, ...c.monitors.map((mo) => h('li', {}, `${mo.user} (${mo.state})`)))),

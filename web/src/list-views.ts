@@ -84,6 +84,7 @@ export function renderList(section: Section, store: LiveStore, selected: string 
   byId('list-title').textContent = SECTION_TITLES[section];
   byId('list-caption').textContent = SECTION_TITLES[section];
   byId('status-filter-label').hidden = section !== 'agents';
+  byId<HTMLInputElement>('search').placeholder = section === 'agents' ? 'Agent, team, queue' : 'Number, name, agent, queue';
   if (statusFilter.options.length === 1) for (const s of AGENT_STATUSES) statusFilter.append(h('option', { value: s }, s.replace('-', ' ')));
   byId('list-head-row').replaceChildren(...HEADS[section].map((t) => h('th', { scope: 'col' }, t)));
 

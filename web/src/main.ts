@@ -166,9 +166,9 @@ function signOut(message = ''): void {
   running?.stop();
   running = undefined;
   sessionStorage.removeItem(KEY_STORAGE);
+  sessionStorage.setItem('switchboard.signOutMessage', message);
   window.location.hash = '';
   window.location.reload();
-  sessionStorage.setItem('switchboard.signOutMessage', message);
 }
 
 async function signIn(key: string): Promise<void> {
