@@ -143,6 +143,7 @@ class MonitorLeg implements SupervisorMonitor {
       this.listening(result.leg, {});
     } catch (e) {
       await this.stop(e instanceof MonitorDeviceError ? `device: ${e.status} ${e.reason}` : `failed: ${e instanceof Error ? e.message : String(e)}`, 'engine');
+      await this.hangUpLate();
       // The call ended under us (its media released, its signal aborted): that is the answer, whatever failed.
       if (session.ended && !(e instanceof MonitorDeviceError && e.callEnded)) throw new MonitorDeviceError(487, 'Request Terminated', true);
       throw e;
@@ -183,8 +184,14 @@ class MonitorLeg implements SupervisorMonitor {
       if (e instanceof MediaStateError) invite.reject(488, 'Not Acceptable Here', { Warning: `399 switchboard "${e.message.replace(/["\\\r\n]/g, '')}"` });
       else invite.reject(session.ended ? 410 : 500, session.ended ? 'Gone' : 'Server Internal Error');
       await this.stop(e instanceof Error ? `failed: ${e.message}` : 'failed', 'engine');
+      await this.hangUpLate();
       throw e;
     }
+  }
+
+  /** A leg that came up after stop() had run (the call ended while the device answered) is hung up too. */
+  private async hangUpLate(): Promise<void> {
+    if (this.leg?.connected === true) await this.leg.hangUp('monitor stopped').catch(() => undefined);
   }
 
   stop(reason: string, by: string): Promise<void> {
