@@ -113,7 +113,7 @@ describe('silent monitoring of a live call', () => {
       for (const m of [m1, m2, m3]) expect(m.status, JSON.stringify(m.body)).toBe(201);
       expect(m1.body).toMatchObject({ user: 'sam', device: sup1.uri('sam'), state: 'listening' });
       expect(m2.body).toMatchObject({ user: 'alice', device: sup2.uri('alice'), state: 'listening' });
-      await softphone.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      await softphone.waitEvent('CALL_ESTABLISHED', 10_000, mark);
       // Each phone was called by the engine, as a call of its own.
       expect(sup1.calls).toHaveLength(1);
       expect(sup1.calls[0]!.invite.message.headers.get('x-switchboard-call')).toBe(id);
@@ -220,7 +220,7 @@ describe('silent monitoring of a live call', () => {
       const mark = softphone.events.all.length;
       const m = await asSupervisor<MonitorView>('POST', `/calls/${id}/monitors`, { device: softphone.uri() });
       expect(m.status).toBe(201);
-      await softphone.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      await softphone.waitEvent('CALL_ESTABLISHED', 10_000, mark);
       // Dashboards see the monitor come and go on the event stream.
       await events.next((e) => monitorsOf(e)?.join() === 'listening', 'the monitor listening, on the event stream');
       const seen = events.events.length;

@@ -29,9 +29,6 @@ for (const transport of ['udp', 'tcp'] as const) {
       const config = loadConfigObject({
         node: { logLevel: 'silent', status: { enabled: false } },
         sipServer: {
-          // Overload control follows the machine (event-loop lag, CPU): on a busy two-core machine running the
-          // suite it would refuse calls these tests expect taken. Its own tests turn it on (conformance/overload).
-          overload: { enabled: false },
           thread: 'inline',
           listen: [
             { transport: 'udp', host: '127.0.0.1', port: 0 },

@@ -59,9 +59,6 @@ export async function startEngineNode(o: EngineNodeOptions): Promise<EngineNode>
   const config = loadConfigObject({
     node: { logLevel: 'silent', status: { enabled: false } },
     sipServer: {
-      // Overload control follows the machine (event-loop lag, CPU): on a busy two-core machine running the
-      // suite it would refuse calls these tests expect taken. Its own tests turn it on (conformance/overload).
-      overload: { enabled: false },
       thread: 'inline',
       listen: [
         { transport: 'udp', host, port: o.udpPort ?? 0 },
