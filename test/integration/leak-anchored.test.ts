@@ -33,7 +33,8 @@ beforeAll(async () => {
       recordings: { convertConcurrency: 2, upload: { concurrency: 4, rateLimit: { max: 1000, durationMs: 1000 } } },
       queues: [{ id: 'load', name: 'Load', numbers: ['1000'], agents: [`sip:agent@127.0.0.1:${agentPort}`], recording: { enabled: true } }],
     },
-    { worker: true },
+    // Calls last longer on a busy machine, so more are up at once: room for the 400 SIPp lets run at once.
+    { worker: true, rtpPorts: 1600 },
   );
 }, 120_000);
 afterAll(async () => {
