@@ -78,12 +78,12 @@ describe(`${CALLS} anchored, whispered, recorded calls under SIPp load`, () => {
 
     // Every recording was converted and delivered (none failed: each held the caller's and the echoed audio).
     const ids = new Set(records.flatMap((r) => r.recordings));
-    await eventually(() => events().filter((e) => e.type === 'uploaded').length >= CALLS, 300_000, () => `every recording uploaded (${events().filter((e) => e.type === 'uploaded').length})`, 1000);
+    await eventually(() => events().filter((e) => e.type === 'uploaded').length >= CALLS, 480_000, () => `every recording uploaded (${events().filter((e) => e.type === 'uploaded').length})`, 1000);
     const done = events();
     expect(done.filter((e) => e.type === 'failed')).toEqual([]);
     expect(new Set(done.filter((e) => e.type === 'uploaded').map((e) => e.recordingId))).toEqual(ids);
 
     // Nothing left: calls, media, rtpengine calls, dialogs, transactions and timers (after RFC 3261's Timer D).
     await cc.settled({ transactions: true, timeoutMs: 90_000 });
-  }, 600_000);
+  }, 900_000);
 });

@@ -119,7 +119,12 @@ describe('a call recorded by rtpengine, converted', () => {
     // sender running late on a busy machine (it catches up in a burst) moves it by as much: the
     // latest any packet was sent widens the window, a bound measured here, not a fixed figure.
     const lateness = (t: typeof callerTone) => Math.max(0, ...t.sent.map((p) => p.sentMs - (t.sent[0]!.sentMs + p.index * 20)));
-    const edge = 40 + Math.max(lateness(callerTone), lateness(agentTone));
+    const late = Math.max(lateness(callerTone), lateness(agentTone));
+    const edge = 40 + late;
+    // A sender that stalled and caught up in a burst can leave a hole as long as its stall where the
+    // converter re-anchors the stream at the burst's capture times: only silences longer than that
+    // (and than 100 ms) count as gaps.
+    const minGap = Math.max(100, late + 40);
     const within = (value: number, low: number, high: number): void => {
       expect(value).toBeGreaterThanOrEqual(low - edge);
       expect(value).toBeLessThanOrEqual(high + edge);
@@ -129,12 +134,12 @@ describe('a call recorded by rtpengine, converted', () => {
 
     // One silence per channel, where the pause was, as long as the pause.
     for (const channel of [left, right]) {
-      const gaps = silentSpans(channel, 100);
+      const gaps = silentSpans(channel, minGap);
       expect(gaps).toHaveLength(1);
       within(gaps[0]!.from, at.beforePause - startedAt, pausedAt - at.beforeStart);
       within(gaps[0]!.to - gaps[0]!.from, at.beforeResume - pausedAt, resumedAt - at.beforePause);
     }
-    const gap = silentSpans(left, 100)[0]!;
+    const gap = silentSpans(left, minGap)[0]!;
     for (const [from, to] of [
       [100, gap.from - 100],
       [gap.to + 100, totalMs - 100],
@@ -154,9 +159,12 @@ describe('a call recorded by rtpengine, converted', () => {
     // due after the start was confirmed: in the recording, no later than the confirmation plus 10
     // packets); nothing else is missing. (At the very end one party's last packet may miss the stop:
     // a final packet's worth.)
-    const short = (ch: Int16Array) => silentSpans(ch, 15).filter((s) => s.to - s.from < 100 && s.to < totalMs - 21);
-    expect(short(left).map((s) => s.to - s.from)).toEqual([20]);
-    within(short(left)[0]!.from, 0, startedAt - at.beforeStart + 10 * 20);
-    expect(short(right)).toEqual([]);
+    // Any other short silence must be explained by a sender running late (as measured), none otherwise.
+    const short = (ch: Int16Array) => silentSpans(ch, 15).filter((s) => s.to - s.from < minGap && s.to < totalMs - 21);
+    const shortLeft = short(left);
+    const lost = shortLeft.findIndex((s) => s.to - s.from === 20 && s.from >= -edge && s.from <= startedAt - at.beforeStart + 10 * 20 + edge);
+    expect(lost, `the lost packet's silence among ${JSON.stringify(shortLeft)}`).toBeGreaterThanOrEqual(0);
+    const explained = (s: { from: number; to: number }) => late >= 15 && s.to - s.from <= late + 20;
+    expect([...shortLeft.filter((_, i) => i !== lost), ...short(right)].filter((s) => !explained(s)), `senders at most ${late} ms late`).toEqual([]);
   }, 60_000);
 });

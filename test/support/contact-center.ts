@@ -154,7 +154,7 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
         last = await leftovers();
         return Object.entries(last).every(([k, n]) => n === 0 || (!all && (k === 'transactions' || k === 'timers')));
       };
-      await eventually(clear, options.timeoutMs ?? (all ? 45_000 : 15_000), () => `nothing left; still: ${JSON.stringify(last)}`);
+      await eventually(clear, options.timeoutMs ?? (all ? 60_000 : 30_000), () => `nothing left; still: ${JSON.stringify(last)}`);
     },
     async stop(keepDir = false) {
       await sb.stop();
