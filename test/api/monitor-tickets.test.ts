@@ -186,7 +186,7 @@ describe('monitor tickets: browsers call in over SIP WebSocket', () => {
     const asFile = apiClient(cc.sb.api!.port, fileKey.key);
     const generation = cc.sb.api!.keys.generation;
     writeKeysFile(keysFile, [{ id: fileKey.id, user: 'mia', role: 'supervisor', hash: fileKey.hash }]);
-    await eventually(() => cc.sb.api!.keys.generation > generation && cc.sb.api!.keys.size === 3, 5000, 'the key file read');
+    await eventually(() => cc.sb.api!.keys.generation > generation && cc.sb.api!.keys.size === 3, 10_000, 'the key file read');
     const caller = await CallerPhone.create(700);
     const waiting = await CallerPhone.create(700);
     try {
@@ -195,7 +195,7 @@ describe('monitor tickets: browsers call in over SIP WebSocket', () => {
       expect(t.status).toBe(201);
       const g = cc.sb.api!.keys.generation;
       writeKeysFile(keysFile, []);
-      await eventually(() => cc.sb.api!.keys.generation > g && cc.sb.api!.keys.size === 2, 5000, 'the key revoked');
+      await eventually(() => cc.sb.api!.keys.generation > g && cc.sb.api!.keys.size === 2, 10_000, 'the key revoked');
       expect((await callIn(await phone(), t.body.uri)).status).toBe(403);
       const denied = (await apiClient(cc.sb.api!.port, admin.key)<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&user=mia`)).body.entries;
       expect(denied.at(-1)).toMatchObject({ action: 'monitor.start', outcome: 'denied', status: 403, reason: expect.stringContaining('revoked') });
