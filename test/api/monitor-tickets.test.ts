@@ -86,8 +86,14 @@ async function phone(): Promise<SipJsPhone> {
 async function connectedCall(caller: CallerPhone): Promise<{ call: PlacedCall; id: string }> {
   const call = caller.dial(cc.udp, '1000');
   await call.waitStatus(200, 30_000);
-  const list = await apiClient(cc.sb.api!.port, admin.key)<{ calls: CallSummary[] }>('GET', '/calls');
-  return { call, id: list.body.calls.find((c) => c.sipCallId === call.callId)!.id };
+  // The caller's 200 can come before the engine has bridged the agent (its whisper): wait for the bridge.
+  let id: string | undefined;
+  await eventually(async () => {
+    const list = await apiClient(cc.sb.api!.port, admin.key)<{ calls: CallSummary[] }>('GET', '/calls?state=connected');
+    id = list.body.calls.find((c) => c.sipCallId === call.callId)?.id;
+    return id !== undefined;
+  }, 20_000, 'the call connected');
+  return { call, id: id! };
 }
 
 /** Calls `uri` from the SIP.js phone; resolves with the final status and, on 200, the session and its monitor id. */

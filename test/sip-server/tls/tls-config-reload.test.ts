@@ -194,7 +194,7 @@ describe('SIGHUP re-reads certificates and keys', () => {
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    await eventually(() => out.includes('SIP server listening'), 10_000, 'listening');
+    await eventually(() => out.includes('SIP server listening'), 30_000, 'listening');
 
     const before = await presented(port);
     expect(before.cn).toBe('first.test');
