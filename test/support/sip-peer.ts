@@ -181,6 +181,24 @@ export class SipPeer {
     return this.wait((r) => r.message.kind === 'request' && r.message.method === method, timeoutMs, `${method} request`) as Promise<Received & { message: SipRequest }>;
   }
 
+  /**
+   * The next new `method` transaction: like waitRequest, but skipping retransmissions of requests
+   * already taken (same Call-ID, CSeq and branch), which a busy machine's short T1 makes likely.
+   */
+  nextRequest(method: string, timeoutMs?: number): Promise<Received & { message: SipRequest }> {
+    const key = (r: Received): string => `${r.info.callId}|${r.info.cseq}|${r.info.via.branch}`;
+    return this.wait(
+      (r) => {
+        if (r.message.kind !== 'request' || r.message.method !== method) return false;
+        const k = key(r);
+        for (const taken of this.consumed) if (taken.message.kind === 'request' && taken.message.method === method && key(taken) === k) return false;
+        return true;
+      },
+      timeoutMs,
+      `a new ${method} request`,
+    ) as Promise<Received & { message: SipRequest }>;
+  }
+
   waitResponse(status: number, cseqMethod?: string, timeoutMs?: number): Promise<Received & { message: SipResponse }> {
     return this.wait(
       (r) => r.message.kind === 'response' && r.message.status === status && (cseqMethod === undefined || r.info.cseqMethod === cseqMethod),

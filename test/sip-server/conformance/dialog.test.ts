@@ -35,7 +35,7 @@ const app = (sip: string, dialogId = '', txnId = ''): Promise<Frame> => p.reply(
 async function uacCall(): Promise<{ dialogId: string; inv: Received; farTag: string }> {
   const echo = await app(`INVITE sip:far@127.0.0.1:${far.port} SIP/2.0\r\nContact: <sip:app-contact@localhost>\r\n\r\n${sdp(7000)}`);
   const txn = echo.tokens[10]!;
-  const inv = await far.waitRequest('INVITE');
+  const inv = await far.nextRequest('INVITE');
   const farTag = uniq('ft');
   await far.send(
     respond(inv, 200, 'OK', {
@@ -75,7 +75,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
     const { dialogId, inv } = await uacCall();
     const echo = await app(`INVITE sip:placeholder SIP/2.0\r\nContact: <sip:my-contact@127.0.0.1:${h.udp.port}>\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
     expect(echo.tokens[3]).toBe('OK');
-    const re = await far.waitRequest('INVITE');
+    const re = await far.nextRequest('INVITE');
     expect(re.message.kind === 'request' && re.message.uri).toBe(`sip:far-target@127.0.0.1:${far.port}`);
     expect(re.message.headers.values('route')).toEqual([`<sip:127.0.0.1:${far.port};lr;rr=1>`, `<sip:127.0.0.1:${far.port};lr;rr=2>`]);
     expect(re.message.headers.get('cseq')).toBe(`${inv.info.cseq + 1} INVITE`);
@@ -88,7 +88,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
     const { dialogId } = await uacCall();
     const echo = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
     const txn = echo.tokens[10]!;
-    const re = await far.waitRequest('INVITE');
+    const re = await far.nextRequest('INVITE');
     await far.send(respond(re, 200, 'OK', { body: sdp(8000, 'recvonly', 2), contact: `<sip:far-target@127.0.0.1:${far.port}>` }), { port: h.udp.port });
     await p.wait((f) => f.tokens[8] === txn && f.tokens[9] === dialogId && f.sip!.startsWith('SIP/2.0 200'));
     await app('ACK sip:x SIP/2.0\r\n\r\n', dialogId);
@@ -96,7 +96,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
     expect(ack.message.headers.get('cseq')).toBe(`${re.info.cseq} ACK`);
 
     const echo2 = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendrecv', 3)}`, dialogId);
-    const re2 = await far.waitRequest('INVITE');
+    const re2 = await far.nextRequest('INVITE');
     await far.send(respond(re2, 488, 'Not Acceptable Here'), { port: h.udp.port });
     const autoAck = await far.waitRequest('ACK');
     expect(autoAck.message.headers.get('cseq')).toBe(`${re2.info.cseq} ACK`);
@@ -124,7 +124,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
   it('item 37: glare — a re-INVITE arriving while ours is pending gets 491; a second one while the first is unanswered gets 500 with Retry-After', async () => {
     const c = await uasCall();
     await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(5000, 'sendonly', 2)}`, c.dialogId);
-    await far.waitRequest('INVITE'); // ours, left unanswered
+    await far.nextRequest('INVITE'); // ours, left unanswered
     await far.send(inDialogFromFar(c, 'INVITE', 2, [], sdp(4000, 'sendonly', 2)), { port: h.udp.port });
     await far.waitResponse(491, 'INVITE');
 
@@ -200,7 +200,7 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
   it('item 41: the app’s BYE is sent (CANCELling our pending re-INVITE first) and its 200 forwarded; the dialog goes after the final response', async () => {
     const { dialogId } = await uacCall();
     const reEcho = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
-    const re = await far.waitRequest('INVITE');
+    const re = await far.nextRequest('INVITE');
     await far.send(respond(re, 180, 'Ringing'), { port: h.udp.port });
     // the re-INVITE is proceeding once its 180 reached the app
     await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === reEcho.tokens[10] && x.sip!.startsWith('SIP/2.0 180'));

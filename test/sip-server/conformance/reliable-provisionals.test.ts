@@ -219,7 +219,7 @@ describe('RFC 3262 as UAC', () => {
     const provisionals: number[] = [];
     const srf = await app(() => undefined);
     const call = srf.createUAC(`sip:callee@127.0.0.1:${far.port}`, { localSdp: sdp(6000), headers: { Supported: '100rel' } }, { cbProvisional: (r) => provisionals.push(r.status) });
-    const inv = await far.waitRequest('INVITE');
+    const inv = await far.nextRequest('INVITE');
     expect(inv.message.headers.entries('supported')).toContain('100rel');
     const toTag = uniq('ft');
     const contact = `<sip:callee-target@127.0.0.1:${far.port}>`;

@@ -149,7 +149,7 @@ describe('scale and robustness (spec §3 items 51–53)', () => {
     expect(seen?.body).toBe(body);
     // and outward: the app sends UTF-8 to the peer
     const out = srf.createUAC(`sip:callee@127.0.0.1:${sip.port};transport=tcp`, { localSdp: body, headers: { Subject: 'Réunion ☕' } });
-    const outInv = await sip.waitRequest('INVITE');
+    const outInv = await sip.nextRequest('INVITE');
     expect(outInv.message.headers.get('subject')).toBe('Réunion ☕');
     expect(outInv.message.body.toString('utf8')).toBe(body);
     expect(outInv.message.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));

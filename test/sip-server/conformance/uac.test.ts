@@ -41,7 +41,7 @@ function responseFrames(txn: string): Frame[] {
 async function inviteOut(extra = ''): Promise<{ echo: Frame; inv: Received; txn: string }> {
   const echo = await appRequest(`INVITE ${target()} SIP/2.0\r\n${extra}Content-Length: 999\r\n\r\n${sdp(7000)}`);
   expect(echo.tokens[3]).toBe('OK');
-  const inv = await callee.waitRequest('INVITE');
+  const inv = await callee.nextRequest('INVITE');
   return { echo, inv, txn: echo.tokens[10]! };
 }
 
@@ -199,7 +199,7 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     closers.push(() => proxy.close());
     const echo = await appRequest(`INVITE sip:far-away@198.51.100.1 SIP/2.0\r\n\r\n${sdp(1)}`, '', '', `sip:127.0.0.1:${proxy.port}`);
     expect(echo.tokens[3]).toBe('OK');
-    const viaProxy = await proxy.waitRequest('INVITE');
+    const viaProxy = await proxy.nextRequest('INVITE');
     expect(viaProxy.message.kind === 'request' && viaProxy.message.uri).toBe('sip:far-away@198.51.100.1');
     expect(viaProxy.message.headers.get('route')).toBe(`<sip:127.0.0.1:${proxy.port};lr>`);
     const self = await appRequest(`OPTIONS sip:127.0.0.1:${h.udp.port} SIP/2.0\r\n\r\n`);
@@ -229,7 +229,7 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
 
   it('createUAC resolves with a dialog on 200 and drachtio-srf ACKs through the server', async () => {
     const pending = srf.createUAC(target(), { localSdp: sdp(7000), headers: { 'X-Test': uniq('x') } });
-    const inv = await callee.waitRequest('INVITE');
+    const inv = await callee.nextRequest('INVITE');
     await callee.send(respond(inv, 200, 'OK', { toTag: 'u1', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
     const d = await pending;
     expect(dialogIdOf(d)).toBe(`${inv.info.callId};from-tag=${inv.info.fromTag}`);
@@ -245,7 +245,7 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
 
   it('createUAC rejects with the SIP status of a failure, and with 408 when nobody answers', async () => {
     const pending = srf.createUAC(target(), { localSdp: sdp(7000) });
-    const inv = await callee.waitRequest('INVITE');
+    const inv = await callee.nextRequest('INVITE');
     await callee.send(respond(inv, 603, 'Decline', { toTag: 'd1' }), { port: h.udp.port });
     await expect(pending).rejects.toMatchObject({ status: 603 });
     callee.dropIf = () => true;
