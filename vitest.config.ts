@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Each test file (one process each) claims a block of ports no other test process uses: test/support/ports.ts.
+    setupFiles: ['test/support/port-block-setup.ts'],
+    // Bounds for a busy two-core machine (another CPU-heavy process running): tests that stream real
+    // media or start daemons take several times longer there than on an idle one (test/README.md).
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     // Integration tests start real daemons (rtpengine, redis-server, SIPp);
     // two cores, so keep parallelism modest.

@@ -187,6 +187,11 @@ export class SipServer {
     this.timers.clear();
   }
 
+  /** The live, authenticated app connections and the verbs each routed (drachtio-srf waits for no reply to its routes; tests wait on this). */
+  appRoutes(): { id: number; routes: string[] }[] {
+    return [...this.control.connections].filter((c) => !c.closed && c.authenticated).map((c) => ({ id: c.id, routes: [...c.routes] }));
+  }
+
   status(): ServerStatus {
     const s = this.core.state;
     const mem = process.memoryUsage();

@@ -55,10 +55,10 @@ describe.each(['udp', 'tcp'] as const)('baresip over %s', (transport) => {
       let mark = phone.events.all.length;
       const call = caller.dial(cc.udp, '6000');
       await call.waitStatus(200, 15_000);
-      await phone.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      await phone.waitEvent('CALL_ESTABLISHED', 10_000, mark);
       call.hangUp();
       expect(await cc.recordOf(call.callId)).toMatchObject({ agent: 'alice' });
-      await eventually(() => agents().get('alice').state === 'ready', 5000, 'alice ready after the call');
+      await eventually(() => agents().get('alice').state === 'ready', 10_000, 'alice ready after the call');
       expect(agents().get('alice').callsTaken).toBe(taken + 1);
 
       await code('*2', 'not-ready');

@@ -42,7 +42,7 @@ it('6000: alice registers with the example password and takes the call; while sh
     cc.sb.engine.agents!.agents.request('alice', 'not-ready', 'break', 'test');
     const waiting = caller.dial(cc.udp, '6000');
     await waiting.waitStatus(200, 10_000);
-    await eventually(() => cc.sb.engine.status().contactCenter!.queues.find((q) => q.id === 'sales')!.waiting === 1, 5000, 'the caller waiting');
+    await eventually(() => cc.sb.engine.status().contactCenter!.queues.find((q) => q.id === 'sales')!.waiting === 1, 10_000, 'the caller waiting');
     expect(alice.calls).toHaveLength(1);
     waiting.hangUp();
     await cc.recordOf(waiting.callId);

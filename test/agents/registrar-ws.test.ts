@@ -50,7 +50,7 @@ it('SIP.js over WebSocket registers with digest authentication and takes the que
     call.hangUp();
     expect(await cc.recordOf(call.callId)).toMatchObject({ agent: 'alice' });
     await phone.unregister();
-    await eventually(() => agents.get('alice').contacts.length === 0, 5000, 'alice unregistered');
+    await eventually(() => agents.get('alice').contacts.length === 0, 10_000, 'alice unregistered');
     expect(agents.get('alice')).toMatchObject({ state: 'not-ready', reason: 'unreachable' });
   } finally {
     caller.close();

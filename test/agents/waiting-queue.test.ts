@@ -221,7 +221,7 @@ describe('offering agents', () => {
       const n = ann.calls.length;
       const call = caller.dial(cc.udp, '6000');
       await eventually(() => ann.calls[n]?.answered === true, 10_000, 'ann answered');
-      await eventually(() => agents().get('ann').state === 'whisper', 5000, 'the whisper');
+      await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
       ann.hangUp(n);
       await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
       agents().request('bob', 'ready', null, 'test');

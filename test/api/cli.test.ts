@@ -133,7 +133,7 @@ describe('switchboard calls, against switchboard start', () => {
     let refused = { code: 0 as number | null, stderr: '' };
     await eventually(async () => (refused = await run(['calls', 'list', '--config', cfg], { SWITCHBOARD_API_KEY: key })).code === 1, 10_000, 'the revoked key refused');
     expect(refused.stderr).toMatch(/401 SB_API_UNAUTHORIZED: unknown or revoked API key/);
-    await eventually(() => /"why":"SIGHUP".*"msg":"API keys loaded"/.test(engine!.output()), 5000, 'the SIGHUP reload logged');
+    await eventually(() => /"why":"SIGHUP".*"msg":"API keys loaded"/.test(engine!.output()), 10_000, 'the SIGHUP reload logged');
   }, 90_000);
 
   it('list, show, monitor (start and stop) and end a live call; errors print their code and reason', async () => {
@@ -167,7 +167,7 @@ describe('switchboard calls, against switchboard start', () => {
       expect(supervisorPhone.calls).toHaveLength(1);
       const stop = await as(['calls', 'monitor', row!.id, '--stop', mid!]);
       expect(stop.stdout).toMatch(new RegExp(`stopped monitor ${mid} \\(ada on sip:ada@`));
-      await eventually(() => supervisorPhone.calls[0]!.requests.includes('BYE'), 5000, 'BYE at the supervisor phone');
+      await eventually(() => supervisorPhone.calls[0]!.requests.includes('BYE'), 10_000, 'BYE at the supervisor phone');
 
       const unconfirmed = await as(['calls', 'end', row!.id, '--reason', 'stuck']);
       expect(unconfirmed.code).toBe(2);

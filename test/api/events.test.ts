@@ -92,7 +92,7 @@ describe('GET /events', () => {
     await c.next((e) => e.event === 'snapshot', 'snapshot');
     expect(fx.api.events.size).toBe(before + 1);
     c.close();
-    await eventually(() => fx.api.events.size === before, 5000, 'the subscriber gone');
+    await eventually(() => fx.api.events.size === before, 10_000, 'the subscriber gone');
     const last = await open('manager');
     await last.next((e) => e.event === 'snapshot', 'snapshot');
     const ended = last.ended();

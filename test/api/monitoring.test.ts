@@ -142,7 +142,7 @@ describe('silent monitoring of a live call', () => {
       for (const m of [m1, m2, m3]) expect(m.status, JSON.stringify(m.body)).toBe(201);
       expect(m1.body).toMatchObject({ user: 'sam', device: sup1.uri('sam'), state: 'listening' });
       expect(m2.body).toMatchObject({ user: 'alice', device: sup2.uri('alice'), state: 'listening' });
-      await softphone.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      await softphone.waitEvent('CALL_ESTABLISHED', 10_000, mark);
       // Each phone was called by the engine, as a call of its own.
       expect(sup1.calls).toHaveLength(1);
       expect(sup1.calls[0]!.invite.message.headers.get('x-switchboard-call')).toBe(id);
@@ -162,7 +162,7 @@ describe('silent monitoring of a live call', () => {
       await packets(caller, 100);
       const stopped = await asSupervisor<MonitorView>('DELETE', `/calls/${id}/monitors/${m1.body.id}`);
       expect(stopped.status).toBe(200);
-      await eventually(() => sup1.calls[0]!.requests.includes('BYE'), 5000, "BYE at sam's phone");
+      await eventually(() => sup1.calls[0]!.requests.includes('BYE'), 10_000, "BYE at sam's phone");
       const sup1Stopped = performance.now();
       await packets(caller, 50);
       const tEnd = performance.now();
@@ -249,7 +249,7 @@ describe('silent monitoring of a live call', () => {
       const mark = softphone.events.all.length;
       const m = await asSupervisor<MonitorView>('POST', `/calls/${id}/monitors`, { device: softphone.uri() });
       expect(m.status).toBe(201);
-      await softphone.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      await softphone.waitEvent('CALL_ESTABLISHED', 10_000, mark);
       // Dashboards see the monitor come and go on the event stream.
       await events.next((e) => monitorsOf(e)?.join() === 'listening', 'the monitor listening, on the event stream');
       const seen = events.events.length;
@@ -257,7 +257,7 @@ describe('silent monitoring of a live call', () => {
       expect(hangup.ok, hangup.data).toBe(true);
       await events.next((e) => monitorsOf(e)?.length === 0, 'the monitor gone, on the event stream', seen);
       events.close();
-      await eventually(async () => (await asAdmin<CallDetailsView>('GET', `/calls/${id}`)).body.monitors.length === 0, 5000, 'the monitor gone from the call');
+      await eventually(async () => (await asAdmin<CallDetailsView>('GET', `/calls/${id}`)).body.monitors.length === 0, 10_000, 'the monitor gone from the call');
       const q = await cc.sb.media!.getCallMedia(id)!.query();
       expect(Object.values(q.tags as Record<string, { subscriptions?: { type: string }[] }>).some((t) => (t.subscriptions ?? []).some((s) => s.type === 'pub/sub'))).toBe(false);
       const [stop] = (await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries;
@@ -302,7 +302,7 @@ describe('silent monitoring of a live call', () => {
       expect(noAnswer.status).toBe(502);
       expect(noAnswer.body).toMatchObject({ code: 'SB_MONITOR_DEVICE_FAILED', reason: expect.stringMatching(/408 no answer/) });
       // The unanswered phone got its CANCEL.
-      await eventually(() => ringingDevice.calls.at(-1)!.requests.includes('CANCEL'), 5000, 'CANCEL at the phone that rang');
+      await eventually(() => ringingDevice.calls.at(-1)!.requests.includes('CANCEL'), 10_000, 'CANCEL at the phone that rang');
       expect((await asAdmin<CallDetailsView>('GET', `/calls/${id}`)).body.monitors).toEqual([]);
       const failed = (await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.start`)).body.entries;
       expect(failed.map((e) => [e.outcome, e.status])).toEqual([
@@ -316,12 +316,12 @@ describe('silent monitoring of a live call', () => {
       // The call ends while a phone still rings for a monitor: the phone gets CANCEL, the request a 409.
       const ringing = asAdmin('POST', `/calls/${id}/monitors`, { device: ringingDevice.uri('late') });
       const rung = ringingDevice.calls.length;
-      await eventually(() => ringingDevice.calls.length > rung, 5000, 'the phone ringing');
+      await eventually(() => ringingDevice.calls.length > rung, 10_000, 'the phone ringing');
       call.hangUp();
       const late = await ringing;
       expect(late.status).toBe(409);
       expect(late.body).toMatchObject({ code: 'SB_CONFLICT', reason: expect.stringMatching(/call ended while the device was ringing/) });
-      await eventually(() => ringingDevice.calls.at(-1)!.requests.includes('CANCEL'), 5000, 'CANCEL at the phone');
+      await eventually(() => ringingDevice.calls.at(-1)!.requests.includes('CANCEL'), 10_000, 'CANCEL at the phone');
       await cc.settled();
     } finally {
       caller.close();

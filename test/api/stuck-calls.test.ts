@@ -40,7 +40,7 @@ describe('stuck calls', () => {
     const call = caller.dial(cc.udp, '1000');
     await call.waitStatus(200, 10_000);
     await call.waitRequest('BYE', 15_000);
-    await eventually(() => agent.calls.at(-1)!.requests.includes('BYE'), 5000, 'BYE at the agent');
+    await eventually(() => agent.calls.at(-1)!.requests.includes('BYE'), 10_000, 'BYE at the agent');
     const record = await cc.recordOf(call.callId);
     expect(record).toMatchObject({ endedBy: 'engine', facts: { endedByUser: 'system' }, endReason: 'stuck: older than 2 s' });
     expect(Date.parse(record.times.ended!) - Date.parse(record.times.arrived)).toBeGreaterThanOrEqual(2000);

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Srf from 'drachtio-srf';
 import { eventually } from '../support/harness.js';
 import { freePort } from '../support/sipp.js';
-import { request, SipPeer } from '../support/sip-peer.js';
+import { request, SipPeer, type Received } from '../support/sip-peer.js';
 
 const main = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 const dirs: string[] = [];
@@ -137,18 +137,25 @@ describe('switchboard command', () => {
     const controlPort = await freePort();
     const cfg = file(`sipServer: { listen: [{ transport: udp, host: 127.0.0.1, port: ${sipPort} }], control: { port: ${controlPort}, secret: s3cret } }\n`);
     const p = startLong(['sip-server', '--config', cfg]);
-    await eventually(() => p.output().includes('SIP server listening'), 10_000, 'listening log');
+    await eventually(() => p.output().includes('SIP server listening'), 30_000, 'listening log');
     const srf = new Srf();
     srf.use('options', (_req, res) => res.send(200, { headers: { 'X-App': 'external' } }));
     await new Promise<void>((res, rej) => {
       srf.on('connect', (err: Error | null) => (err ? rej(err) : res()));
       void srf.connect({ host: '127.0.0.1', port: controlPort, secret: 's3cret' });
     });
-    await new Promise((r) => setTimeout(r, 50));
     const peer = await SipPeer.create('udp');
     try {
-      await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${sipPort}`, peer }), { port: sipPort });
-      expect((await peer.waitResponse(200, 'OPTIONS')).message.headers.get('x-app')).toBe('external');
+      // drachtio-srf sends its route without waiting for the reply, and the server is another
+      // process: ask until the app answers (before its route is in, the server answers itself).
+      let answered: Received | undefined;
+      await eventually(async () => {
+        await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${sipPort}`, peer }), { port: sipPort });
+        const r = await peer.wait((x) => x.message.kind === 'response' && x.info.cseqMethod === 'OPTIONS', 10_000, 'a response to OPTIONS');
+        if (r.message.kind === 'response' && r.message.status === 200 && r.message.headers.get('x-app') !== undefined) answered = r;
+        return answered !== undefined;
+      }, 15_000, 'the app to answer OPTIONS');
+      expect(answered!.message.headers.get('x-app')).toBe('external');
     } finally {
       await peer.close();
       srf.disconnect();

@@ -213,7 +213,7 @@ describe('the supervisors web console in Chromium', () => {
       await page.getByRole('link', { name: 'Grace Hopper (+15551230001)' }).focus();
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Call from Grace Hopper (+15551230001)' }).waitFor();
-      await eventually(async () => (await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)) === 'details-title', 5000, 'focus on the details');
+      await eventually(async () => (await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)) === 'details-title', 10_000, 'focus on the details');
       await page.locator('#details-body').getByText('Talk time').waitFor();
       expect(await page.getByRole('button', { name: /Monitor|End Call/ }).count()).toBe(0);
       await page.screenshot({ path: `${ARTIFACTS}/viewer-details.png` });

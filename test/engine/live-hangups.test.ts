@@ -42,7 +42,7 @@ describe('hang-ups at every step leave nothing behind', () => {
     await call.waitStatus(183);
     call.cancel();
     expect(await call.waitFinal()).toBe(487);
-    await eventually(() => a1.calls[n]!.requests.includes('CANCEL'), 5000, 'CANCEL at the agent');
+    await eventually(() => a1.calls[n]!.requests.includes('CANCEL'), 10_000, 'CANCEL at the agent');
     expect(a2.calls.length).toBe(0);
     const record = await cc.recordOf(call.callId);
     expect(record).toMatchObject({ endedBy: 'caller', endReason: 'caller cancelled' });
@@ -54,10 +54,10 @@ describe('hang-ups at every step leave nothing behind', () => {
     const n = a1.calls.length;
     const call = caller.dial(cc.udp, '1000');
     await eventually(answeredAck(a1, n), 10_000, 'the agent answered');
-    await eventually(() => cc.sb.engine.control.list().some((c) => c.sipCallId === call.callId && c.state === 'whisper'), 5000, 'the whisper');
+    await eventually(() => cc.sb.engine.control.list().some((c) => c.sipCallId === call.callId && c.state === 'whisper'), 10_000, 'the whisper');
     call.cancel();
     expect(await call.waitFinal()).toBe(487);
-    await eventually(() => a1.calls[n]!.requests.includes('BYE'), 5000, 'BYE at the agent');
+    await eventually(() => a1.calls[n]!.requests.includes('BYE'), 10_000, 'BYE at the agent');
     const record = await cc.recordOf(call.callId);
     expect(record.endedBy).toBe('caller');
     expect(record.times.bridged).toBeNull();
@@ -75,7 +75,7 @@ describe('hang-ups at every step leave nothing behind', () => {
     await eventually(answeredAck(a2, n2), 10_000, 'the second agent answered');
     await call.waitStatus(200, 30_000);
     call.hangUp();
-    await eventually(() => a2.calls[n2]!.requests.includes('BYE'), 5000, 'BYE at the second agent');
+    await eventually(() => a2.calls[n2]!.requests.includes('BYE'), 10_000, 'BYE at the second agent');
     const record = await cc.recordOf(call.callId);
     expect(record.agentsTried.map((a) => a.outcome)).toEqual(['left-during-whisper', 'answered']);
     expect(record.agent).toBe(a2.uri());
@@ -100,7 +100,7 @@ describe('hang-ups at every step leave nothing behind', () => {
     const call = caller.dial(cc.udp, '1000');
     await call.waitStatus(200, 30_000);
     call.hangUp();
-    await eventually(() => a1.calls[n]!.requests.includes('BYE'), 5000, 'BYE at the agent');
+    await eventually(() => a1.calls[n]!.requests.includes('BYE'), 10_000, 'BYE at the agent');
     expect((await cc.recordOf(call.callId)).endedBy).toBe('caller');
     await cc.settled();
   });

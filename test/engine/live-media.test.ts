@@ -94,17 +94,20 @@ describe('the anchor', () => {
       const firstOffer = agentCall.invite.message.body.toString('utf8');
       expect(mediaLines(firstOffer)[0]!.host).toBe(rtpengineHost());
       expect(mediaLines(firstOffer)[0]!.port).not.toBe(caller.rtp.port);
+      // Hold once bridged: the caller may be answered while the agent still hears the whisper, and talk
+      // time counts from the bridge (on a busy machine a hold before it would outlast the talk).
+      await eventually(() => cc.sb.engine.control.list().some((c) => c.sipCallId === call.callId && c.state === 'connected'), 20_000, 'the call bridged');
       call.reinvite('sendonly');
-      await eventually(() => agentCall.requests.filter((m) => m === 'INVITE').length === 1, 5000, 're-INVITE at the agent');
-      await eventually(() => call.responses.filter((s) => s === 200).length >= 2, 5000, '200 to the hold');
+      await eventually(() => agentCall.requests.filter((m) => m === 'INVITE').length === 1, 10_000, 're-INVITE at the agent');
+      await eventually(() => call.responses.filter((s) => s === 200).length >= 2, 10_000, '200 to the hold');
       const hold = agent.peer.received.filter((r) => r.info.callId === agentCall.invite.info.callId && r.message.kind === 'request' && r.message.method === 'INVITE').at(-1)!;
       expect(hold.message.body.toString('utf8')).toMatch(/a=sendonly/);
       expect(mediaLines(hold.message.body.toString('utf8'))[0]!.port).not.toBe(caller.rtp.port);
       const held = caller.rtp.received.length;
-      await eventually(() => caller.rtp.received.length > held + 25, 5000, 'time on hold');
+      await eventually(() => caller.rtp.received.length > held + 25, 10_000, 'time on hold');
       call.reinvite('sendrecv');
-      await eventually(() => agentCall.requests.filter((m) => m === 'INVITE').length === 2, 5000, 'resume at the agent');
-      await eventually(() => call.responses.filter((s) => s === 200).length >= 3, 5000, '200 to the resume');
+      await eventually(() => agentCall.requests.filter((m) => m === 'INVITE').length === 2, 10_000, 'resume at the agent');
+      await eventually(() => call.responses.filter((s) => s === 200).length >= 3, 10_000, '200 to the resume');
       call.hangUp();
       const record = await cc.recordOf(call.callId);
       expect(record.metrics.holdMs).toBeGreaterThan(0);
@@ -124,7 +127,7 @@ describe('the anchor', () => {
       caller.tone?.stop();
       agent.tone?.stop();
       await call.waitRequest('BYE', 20_000);
-      await eventually(() => agent.calls[n]!.requests.includes('BYE'), 5000, 'BYE at the agent');
+      await eventually(() => agent.calls[n]!.requests.includes('BYE'), 10_000, 'BYE at the agent');
       const record = await cc.recordOf(call.callId);
       expect(record).toMatchObject({ endReason: 'media timeout', endedBy: 'engine' });
       await cc.settled();
@@ -166,7 +169,7 @@ describe('the anchor', () => {
       await call.waitStatus(200, 20_000);
       process.kill(cc.sb.media!.embedded!.pid!, 'SIGKILL');
       await call.waitRequest('BYE', 20_000);
-      await eventually(() => agent.calls[n]!.requests.includes('BYE'), 5000, 'BYE at the agent');
+      await eventually(() => agent.calls[n]!.requests.includes('BYE'), 10_000, 'BYE at the agent');
       expect((await cc.recordOf(call.callId)).endReason).toBe('media relay lost');
       await eventually(() => cc.sb.media!.instances[0]!.healthy, 20_000, 'rtpengine back');
       const again = caller.dial(cc.udp, '1000');
@@ -185,7 +188,7 @@ describe('the anchor', () => {
       const live = caller.dial(cc.udp, '1000');
       await live.waitStatus(200, 20_000);
       const draining = cc.sb.drain();
-      await eventually(() => cc.sb.engine.status().draining, 5000, 'draining');
+      await eventually(() => cc.sb.engine.status().draining, 10_000, 'draining');
       const late = caller.dial(cc.udp, '1000');
       expect(await late.waitFinal()).toBe(503);
       const refusal = caller.peer.received.find((r) => r.info.callId === late.callId && r.message.kind === 'response' && r.message.status === 503)!;

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import type { ServerStatus } from '../../src/sip-server/core/stats.js';
 import { eventually } from '../support/harness.js';
 import { describeRun, freePort, runSipp, type SippRun } from '../support/sipp.js';
+import { waitForBound } from '../support/interop/port-ready.js';
 
 interface Status {
   engine: { liveCalls: number; callsConnected: number };
@@ -29,6 +30,7 @@ describe('leak check under SIPp load (worker thread)', () => {
   beforeAll(async () => {
     const agentPort = await freePort();
     agent = runSipp({ scenario: 'uas-answer.xml', port: agentPort, transport: 'udp', calls: 1_000_000, timeoutSec: 300 });
+    await waitForBound(agentPort, 'udp', 'SIPp agent', 15_000);
     const config = loadConfigObject({
       node: { logLevel: 'silent', status: { enabled: false } },
       sipServer: {

@@ -9,6 +9,7 @@ import { loadConfigObject } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/harness.js';
 import { describeRun, freePort, runSipp, type SippResult } from '../support/sipp.js';
+import { waitForBound } from '../support/interop/port-ready.js';
 
 const N = 5;
 
@@ -60,7 +61,7 @@ for (const transport of ['udp', 'tcp'] as const) {
       calls = N,
     ): Promise<{ caller: SippResult; agents: SippResult[] }> {
       const agentRuns = uas.map((a) => runSipp({ scenario: a.scenario, port: agents[a.agent]!, transport, calls: a.calls ?? calls }));
-      await new Promise((r) => setTimeout(r, 300)); // let the agents bind
+      for (const a of uas) await waitForBound(agents[a.agent]!, transport, `SIPp agent ${a.agent}`, 15_000);
       const caller = runSipp({ scenario: uac, remote: `127.0.0.1:${sipPort}`, port: await freePort(), transport, calls, rate: 10, service });
       const callerResult = await caller.done;
       const agentResults = await Promise.race([

@@ -80,7 +80,7 @@ describe('baresip and the server over TLS', () => {
       await carol.waitEvent('CALL_ESTABLISHED', 10_000, from).catch((e: unknown) => {
         throw new Error(`${String(e)}\n${carol.output()}`);
       });
-      await eventually(() => answered.length === before + 1, 5000, 'the app answered');
+      await eventually(() => answered.length === before + 1, 10_000, 'the app answered');
       expect(answered[before]).toEqual({ protocol: 'tls', contact });
       await carol.command('hangup');
       await carol.waitEvent('CALL_CLOSED', 10_000, from);
@@ -89,7 +89,7 @@ describe('baresip and the server over TLS', () => {
     expect(overTls).toHaveLength(2);
     expect(overTls.every((f) => f.tlsPeer?.verified === true && f.tlsPeer.subjectCN === 'carol.test'), 'baresip’s client certificate verified').toBe(true);
     expect(new Set(overTls.map((f) => f.connectionId)).size, 'one connection for both calls').toBe(1);
-    await eventually(() => h.server.status().dialogs === 0, 5000, 'no dialog left');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'no dialog left');
   });
 
   it('the app calls baresip on its TLS port; the server checks baresip’s certificate; the app hangs up', async () => {
@@ -98,7 +98,7 @@ describe('baresip and the server over TLS', () => {
     await dave.waitEvent('CALL_ESTABLISHED', 10_000);
     dialog.destroy();
     await dave.waitEvent('CALL_CLOSED', 10_000);
-    await eventually(() => h.server.status().dialogs === 0, 5000, 'no dialog left');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'no dialog left');
   });
 
   it('a baresip with a self-signed certificate is not called: the app gets 503 and baresip sees nothing', async () => {

@@ -61,9 +61,9 @@ describe('baresip as agent and as caller', () => {
     const r = await runSipp({ scenario: 'uac-basic.xml', remote: `127.0.0.1:${node.udpPort}`, port: await freePort(), transport: 'udp', calls: 1, service: '4000', pauseMs: 500 }).done;
     expectAll(r, 1);
     expect(node.connected() - before).toBe(1);
-    const established = await agent.waitEvent('CALL_ESTABLISHED', 5000, mark);
+    const established = await agent.waitEvent('CALL_ESTABLISHED', 10_000, mark);
     expect(established.direction).toBe('incoming');
-    await agent.waitEvent('CALL_CLOSED', 5000, mark);
+    await agent.waitEvent('CALL_CLOSED', 10_000, mark);
     await node.idle();
   });
 
@@ -71,14 +71,14 @@ describe('baresip as agent and as caller', () => {
     const mark = agent.events.all.length;
     const sipp = runSipp({ scenario: 'uac-wait-bye.xml', remote: `127.0.0.1:${node.udpPort}`, port: await freePort(), transport: 'udp', calls: 1, service: '4000' });
     try {
-      await agent.waitEvent('CALL_ESTABLISHED', 5000, mark);
+      await agent.waitEvent('CALL_ESTABLISHED', 10_000, mark);
       const hangup = await agent.command('hangup');
       expect(hangup.ok, hangup.data).toBe(true);
       expectAll(await sipp.done, 1);
     } finally {
       sipp.kill();
     }
-    await agent.waitEvent('CALL_CLOSED', 5000, mark);
+    await agent.waitEvent('CALL_CLOSED', 10_000, mark);
     await node.idle();
   });
 
@@ -88,15 +88,15 @@ describe('baresip as agent and as caller', () => {
     const dial = await caller.command('dial', `sip:4000@127.0.0.1:${node.udpPort}`);
     expect(dial.ok, dial.data).toBe(true);
     await caller.waitEvent('CALL_ESTABLISHED');
-    await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+    await agent.waitEvent('CALL_ESTABLISHED', 10_000, agentMark);
     // The caller's 200 can arrive before the engine has recorded the bridge.
-    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 5000, 'the engine to record the call as connected');
+    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 10_000, 'the engine to record the call as connected');
     expect(node.sb.engine.liveCalls()).toHaveLength(1);
     expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', dialed: '4000', agent: agent.uri('udp') });
     const callerMark = caller.events.all.length;
     expect((await caller.command('hangup')).ok).toBe(true);
-    await caller.waitEvent('CALL_CLOSED', 5000, callerMark);
-    await agent.waitEvent('CALL_CLOSED', 5000, agentMark);
+    await caller.waitEvent('CALL_CLOSED', 10_000, callerMark);
+    await agent.waitEvent('CALL_CLOSED', 10_000, agentMark);
     await node.idle();
   });
 
@@ -106,10 +106,10 @@ describe('baresip as agent and as caller', () => {
     const dial = await caller.command('dial', `sip:4001@127.0.0.1:${node.tcpPort};transport=tcp`);
     expect(dial.ok, dial.data).toBe(true);
     await caller.waitEvent('CALL_ESTABLISHED');
-    await tcpAgent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+    await tcpAgent.waitEvent('CALL_ESTABLISHED', 10_000, agentMark);
     expect((await tcpAgent.command('hangup')).ok).toBe(true);
     await caller.waitEvent('CALL_CLOSED');
-    await tcpAgent.waitEvent('CALL_CLOSED', 5000, agentMark);
+    await tcpAgent.waitEvent('CALL_CLOSED', 10_000, agentMark);
     await node.idle();
   });
 
@@ -118,14 +118,14 @@ describe('baresip as agent and as caller', () => {
     const ringerMark = ringer.events.all.length;
     const agentMark = agent.events.all.length;
     expect((await caller.command('dial', `sip:4002@127.0.0.1:${node.udpPort}`)).ok).toBe(true);
-    await ringer.waitEvent('CALL_INCOMING', 5000, ringerMark);
+    await ringer.waitEvent('CALL_INCOMING', 10_000, ringerMark);
     expect((await ringer.command('hangup')).ok).toBe(true);
-    await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+    await agent.waitEvent('CALL_ESTABLISHED', 10_000, agentMark);
     await caller.waitEvent('CALL_ESTABLISHED');
-    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 5000, 'the engine to record the call as connected');
+    await eventually(() => node.sb.engine.liveCalls()[0]?.state === 'connected', 10_000, 'the engine to record the call as connected');
     expect(node.sb.engine.liveCalls()[0]).toMatchObject({ state: 'connected', agent: agent.uri('udp') });
     expect((await caller.command('hangup')).ok).toBe(true);
-    await agent.waitEvent('CALL_CLOSED', 5000, agentMark);
+    await agent.waitEvent('CALL_CLOSED', 10_000, agentMark);
     await node.idle();
   });
 
@@ -133,10 +133,10 @@ describe('baresip as agent and as caller', () => {
     caller = await Baresip.start({ user: 'caller', answer: 'manual' });
     const ringerMark = ringer.events.all.length;
     expect((await caller.command('dial', `sip:4003@127.0.0.1:${node.udpPort}`)).ok).toBe(true);
-    await ringer.waitEvent('CALL_INCOMING', 5000, ringerMark);
+    await ringer.waitEvent('CALL_INCOMING', 10_000, ringerMark);
     await caller.waitEvent('CALL_RINGING');
     expect((await caller.command('hangup')).ok).toBe(true);
-    await ringer.waitEvent('CALL_CLOSED', 5000, ringerMark);
+    await ringer.waitEvent('CALL_CLOSED', 10_000, ringerMark);
     expect(ringer.events.all.slice(ringerMark).some((e) => e.type === 'CALL_ESTABLISHED')).toBe(false);
     await node.idle();
   });
@@ -153,11 +153,11 @@ describe('baresip as agent and as caller', () => {
       let agentMark = agent.events.all.length;
       expect((await caller.command('dial', `sip:4000@${kam.address}`)).ok).toBe(true);
       await caller.waitEvent('CALL_ESTABLISHED');
-      await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+      await agent.waitEvent('CALL_ESTABLISHED', 10_000, agentMark);
       let callerMark = caller.events.all.length;
       expect((await caller.command('hangup')).ok).toBe(true);
-      await caller.waitEvent('CALL_CLOSED', 5000, callerMark);
-      await agent.waitEvent('CALL_CLOSED', 5000, agentMark);
+      await caller.waitEvent('CALL_CLOSED', 10_000, callerMark);
+      await agent.waitEvent('CALL_CLOSED', 10_000, agentMark);
       expect(inDialog('ACK', callerSource)).toBe(1);
       expect(inDialog('BYE', callerSource)).toBe(1);
       // Second call: the agent hangs up, so the engine's BYE goes to the caller through Kamailio.
@@ -165,9 +165,9 @@ describe('baresip as agent and as caller', () => {
       callerMark = caller.events.all.length;
       expect((await caller.command('dial', `sip:4000@${kam.address}`)).ok).toBe(true);
       await caller.waitEvent('CALL_ESTABLISHED', 10_000, callerMark);
-      await agent.waitEvent('CALL_ESTABLISHED', 5000, agentMark);
+      await agent.waitEvent('CALL_ESTABLISHED', 10_000, agentMark);
       expect((await agent.command('hangup')).ok).toBe(true);
-      await caller.waitEvent('CALL_CLOSED', 5000, callerMark);
+      await caller.waitEvent('CALL_CLOSED', 10_000, callerMark);
       expect(inDialog('BYE', engineSource)).toBe(1);
       await node.idle();
     } finally {

@@ -83,8 +83,8 @@ describe('sipsak against the engine', () => {
     const before = await counts();
     const r = await sipsak(['-F', '-e', '300', ...target('udp')]);
     expect(r.code, r.output).toBe(0);
-    await eventually(async () => (await counts()).messagesIn > before.messagesIn, 5000, 'the flood to arrive');
-    await eventually(async () => (await counts()).pendingAppRequests === 0, 5000, 'no request left waiting for the app');
+    await eventually(async () => (await counts()).messagesIn > before.messagesIn, 10_000, 'the flood to arrive');
+    await eventually(async () => (await counts()).pendingAppRequests === 0, 10_000, 'no request left waiting for the app');
     expect((await counts()).malformed).toBe(before.malformed);
     expect((await sipsak(target('udp'))).code).toBe(0);
   });
@@ -98,6 +98,6 @@ describe('sipsak against the engine', () => {
     expect((await counts()).malformed).toBeGreaterThan(before.malformed);
     const ping = await sipsak(target('udp'));
     expect(ping.code, ping.output).toBe(0);
-    await eventually(async () => (await counts()).pendingAppRequests === 0, 5000, 'no request left waiting for the app');
+    await eventually(async () => (await counts()).pendingAppRequests === 0, 10_000, 'no request left waiting for the app');
   });
 });

@@ -62,7 +62,7 @@ describe('embedded rtpengine', () => {
     const rig = await startTestRtpengine();
     const pid = rig.rtpengine.pid!;
     await rig.stop();
-    expect(await waitFor(() => !processAlive(pid), 5000)).toBe(true);
+    expect(await waitFor(() => !processAlive(pid), 15_000)).toBe(true);
     await expect(rig.rtpengine.client.request('ping', {})).rejects.toMatchObject({ code: ErrorCodes.RTPENGINE_CLOSED });
   });
 

@@ -113,7 +113,7 @@ describe('MediaService and a dying embedded rtpengine', () => {
     media.on('calls-lost', (ids) => lost.push(ids));
     const pid = media.embedded!.pid!;
     process.kill(pid, 'SIGKILL');
-    expect(await waitFor(() => lost.length > 0, 5000)).toBe(true);
+    expect(await waitFor(() => lost.length > 0, 15_000)).toBe(true);
     expect(lost[0]!.sort()).toEqual(['lost-a', 'lost-b']);
     expect(a.released && b.released).toBe(true);
     expect(media.activeCalls).toBe(0);
@@ -171,7 +171,7 @@ describe('MediaService with external rtpengine instances', () => {
 
     // The first instance goes away: after a health check, new calls go to the second only.
     await r1!.stop();
-    expect(await waitFor(() => !media.instances[0]!.healthy, 3000)).toBe(true);
+    expect(await waitFor(() => !media.instances[0]!.healthy, 10_000)).toBe(true);
     expect(['y1', 'y2', 'y3'].map((id) => media.createCallMedia(id).instance.id)).toEqual(Array(3).fill(`127.0.0.1:${r2!.rtpengine.ngPort}`));
   });
 

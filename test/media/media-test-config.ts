@@ -30,10 +30,12 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 
 /** `checkFiles: false` leaves out the check that uploaded prompt files exist (tests of settings that name files never read). */
 export function mediaTestConfig(stateDir: string, overrides: Record<string, unknown> = {}, options: { checkFiles?: boolean } = {}): SwitchboardConfig {
+  // The RTP range comes from this process's port block; reserved only when the overrides choose none.
+  const chosen = (overrides as { media?: { rtpengine?: { embedded?: { portMin?: unknown } } } }).media?.rtpengine?.embedded?.portMin;
   const base = {
     node: { stateDir, logLevel: 'silent' },
     media: {
-      rtpengine: { embedded: { ...randomPortRange(), logLevel: 6, threads: 2 } },
+      rtpengine: { embedded: { ...(chosen === undefined ? randomPortRange() : {}), logLevel: 6, threads: 2 } },
       whisper: { callTypes: { inbound: 'Inbound call' } },
     },
     queues: [{ id: 'sales', name: 'Sales' }],

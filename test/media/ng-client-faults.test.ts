@@ -10,6 +10,7 @@ import { RtpengineClosedError, RtpengineError, RtpengineProtocolError, Rtpengine
 import { bdecode, bencode, bencodeToText, type BencodeValue } from '../../src/media/ng/bencode.js';
 import { NgClient } from '../../src/media/ng/ng-client.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { eventually } from '../support/harness.js';
 
 interface Received {
   readonly cookie: string;
@@ -100,26 +101,27 @@ describe('ng client: retransmission, timeouts, late and bad replies', () => {
     expect(err).toBeInstanceOf(RtpengineTimeoutError);
     expect((err as RtpengineTimeoutError).code).toBe(ErrorCodes.RTPENGINE_TIMEOUT);
     expect((err as RtpengineTimeoutError).timeoutMs).toBe(450);
-    expect((err as RtpengineTimeoutError).attempts).toBe(peer.received.length);
-    expect(peer.received.length).toBeGreaterThanOrEqual(4);
+    // Every attempt reached the peer (the last may still be on its way); it was retransmitted at least
+    // once (a busy machine's late timers make fewer retransmissions, never none: 100 ms < 450 ms).
+    const attempts = (err as RtpengineTimeoutError).attempts;
+    await eventually(() => peer.received.length === attempts, 10_000, () => `${attempts} attempts at the peer (has ${peer.received.length})`);
+    expect(attempts).toBeGreaterThanOrEqual(2);
     expect(client.pendingCount).toBe(0);
   });
 
   it('a reply that arrives after the timeout is ignored and counted as late', async () => {
     const { peer, client } = await setup((r, p) => p.reply(r, { result: 'pong' }, 400), { timeoutMs: 200, retransmitMs: 1000 });
     await expect(client.request('ping', {})).rejects.toBeInstanceOf(RtpengineTimeoutError);
-    await new Promise((r) => setTimeout(r, 350));
+    await eventually(() => client.stats.lateReplies === 1, 10_000, 'the late reply');
     expect(peer.received).toHaveLength(1);
-    expect(client.stats.lateReplies).toBe(1);
   });
 
   it('duplicate replies (one per retransmission) settle the request once; the rest are dropped', async () => {
     const { client } = await setup((r, p) => p.reply(r, { result: 'ok', duration: 1234 }, 250), { timeoutMs: 2000, retransmitMs: 100 });
     const reply = await client.request('play media', { 'call-id': 'c', label: 'agent', file: '/x.wav' });
     expect(reply.duration).toBe(1234);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(client.stats.lateReplies).toBeGreaterThanOrEqual(1);
-    expect(client.stats.retransmits).toBe(client.stats.lateReplies);
+    // The peer answers every retransmission: once those answers are in, each was dropped as late.
+    await eventually(() => client.stats.lateReplies >= 1 && client.stats.lateReplies === client.stats.retransmits, 10_000, () => `late replies ${client.stats.lateReplies} = retransmits ${client.stats.retransmits}`);
   });
 
   it('replies to concurrent requests are matched by cookie, whatever their order', async () => {

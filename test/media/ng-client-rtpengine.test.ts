@@ -57,7 +57,7 @@ describe('ng client against a real rtpengine', () => {
     const { a, b, offer, answer } = await call('ng-relay');
     expect(offer.sdp).not.toContain(`m=audio ${a.port} `);
     expect(answer.sdp).not.toContain(`m=audio ${b.port} `);
-    expect(await waitFor(() => a.received.length > 40 && b.received.length > 40, 3000)).toBe(true);
+    expect(await waitFor(() => a.received.length > 40 && b.received.length > 40, 10_000)).toBe(true);
     const t = a.received[10]!.arrivalMs;
     expect(heard(b, 440, t, Infinity).level).toBeGreaterThan(7000);
     expect(heard(a, 1000, t, Infinity).level).toBeGreaterThan(7000);
@@ -147,7 +147,7 @@ describe('ng client against a real rtpengine', () => {
       .map((sdp, i) => (i === 0 ? sdp : sdp.slice(sdp.indexOf('m=audio'))))
       .join('');
     await client.request('subscribe answer', { 'call-id': 'ng-sub', 'to-tag': 'mon', sdp: answer });
-    expect(await waitFor(() => s1.received.length > 30 && s2.received.length > 30, 3000)).toBe(true);
+    expect(await waitFor(() => s1.received.length > 30 && s2.received.length > 30, 10_000)).toBe(true);
     expect(median(toneLevels(streamPcm(s1.received), 440))).toBeGreaterThan(7000);
     expect(median(toneLevels(streamPcm(s2.received), 1000))).toBeGreaterThan(7000);
     // Each party's original SSRC is kept on its subscription line.
@@ -167,7 +167,7 @@ describe('ng client against a real rtpengine', () => {
     await sleep(600);
     await client.request('stop recording', { 'call-id': 'ng-rec' });
     const pcaps = join(rig.rtpengine.recordingDir, 'pcaps');
-    expect(await waitFor(() => existsSync(pcaps) && readdirSync(pcaps).some((f) => f.startsWith('ng-rec')), 3000)).toBe(true);
+    expect(await waitFor(() => existsSync(pcaps) && readdirSync(pcaps).some((f) => f.startsWith('ng-rec')), 10_000)).toBe(true);
     const file = readdirSync(pcaps).find((f) => f.startsWith('ng-rec'))!;
     // pcap global header (magic a1b2c3d4 in either byte order) followed by packets.
     const head = readFileSync(join(pcaps, file)).subarray(0, 4).toString('hex');

@@ -87,6 +87,25 @@ describe('PlayoutBuffer (RFC 3550 timestamps place the audio)', () => {
     expect(buf.currentSsrc).toBe(2);
   });
 
+  it('a straggler of the replaced SSRC right after a change is dropped as late, not a switch back; a switch back a second later is followed', () => {
+    const buf = new PlayoutBuffer({ delaySamples: 320 });
+    for (let k = 0; k < 3; k++) buf.push(1, 500 + k, 1000 + k * FRAME, packet(k, 0));
+    readFrames(buf, 3);
+    buf.push(2, 40000, 77_000_000, packet(0, 20000));
+    buf.push(1, 503, 1000 + 3 * FRAME, packet(3, 0)); // the old stream's last packet, overtaken
+    buf.push(2, 40001, 77_000_000 + FRAME, packet(1, 20000));
+    expect(buf.stats).toMatchObject({ ssrcChanges: 1, late: 1 });
+    expect(buf.currentSsrc).toBe(2);
+    const out = readFrames(buf, 4);
+    // The old stream's last packet is not in what plays: its samples (values 481-640) never appear.
+    expect(Array.from(out).filter((s) => s > 480 && s <= 640)).toEqual([]);
+    expect(Array.from(out).filter((s) => s >= 20001)).toEqual(Array.from({ length: 2 * FRAME }, (_, i) => 20001 + i));
+    readFrames(buf, 50); // a second later the old source is back for real
+    buf.push(1, 600, 9000, packet(0, 5000));
+    expect(buf.stats.ssrcChanges).toBe(2);
+    expect(buf.currentSsrc).toBe(1);
+  });
+
   it('a timestamp jump far ahead (a new talk spurt after a pause) re-anchors instead of waiting', () => {
     const buf = new PlayoutBuffer({ delaySamples: 320, maxLeadSamples: 1600 });
     buf.push(7, 1, 0, packet(0, 0));

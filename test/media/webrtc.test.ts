@@ -119,7 +119,7 @@ describe('browser (WebRTC) legs through rtpengine', () => {
     expectHeard(levels, AGENT_HZ);
     expectSilentAt(levels, 1000, CALLER_HZ);
     await session.close();
-    await eventually(async () => !(await call.instance.client.request('list', {})).calls.includes('webrtc-monitored~browser-in'), 5000, 'relay leg deleted');
+    await eventually(async () => !(await call.instance.client.request('list', {})).calls.includes('webrtc-monitored~browser-in'), 10_000, 'relay leg deleted');
     await page.evaluate((i) => (globalThis as unknown as PeerWindow).sbPeer.close(i), offer.id);
   });
 

@@ -99,5 +99,5 @@ describe('retention: nothing is kept past the limit, and every deletion is repor
     const w = worker;
     await waitFor(async () => (await w.queues.upload.getJobState('upload-rec-undeliverable')) === 'failed', 5000, 'the upload job to end');
     expect((await w.queues.upload.getJob('upload-rec-undeliverable'))?.failedReason).toContain('expired');
-  }, 30_000);
+  }, 60_000);
 });

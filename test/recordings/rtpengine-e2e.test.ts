@@ -62,7 +62,9 @@ describe('a call recorded by rtpengine, converted', () => {
     const parties = { caller: { localPort: mediaLines(toCaller)[0]!.port }, agent: { localPort: mediaLines(toAgent)[0]!.port } };
 
     // Real phones are imperfect: the caller's phone loses a packet, sends one twice and changes SSRC once.
-    const callerTone = caller.startTone({ frequency: 440, faults: { drop: (i) => i === 40, duplicate: (i) => i === 60, newSsrcAt: [260] } });
+    // The lost packet is the 10th after the recording started, whenever that is on a busy machine.
+    let dropAt = Infinity;
+    const callerTone = caller.startTone({ frequency: 440, faults: { drop: (i) => i === dropAt, duplicate: (i) => i === 60, newSsrcAt: [260] } });
     const agentTone = agent.startTone({ frequency: 1000, faults: { delayMs: (i) => (i === 80 ? 45 : 0) } });
     await sleep(300);
 
@@ -73,15 +75,23 @@ describe('a call recorded by rtpengine, converted', () => {
       { callId: call.callId, caller: { number: '+15550001111' }, agent: { id: 'agent-1' }, media: parties },
       { control, sink: new RecordingSubmitter(ctx.store, ctx.events, undefined, silentLogger()), retentionMs: 3_600_000, contact: { channel: 'Phone', timeZone: 'UTC' } },
     );
+    // Each ng command takes effect somewhere between its call and its answer: the times around
+    // each bound where its edge in the recording can be, however busy the machine.
+    const at = { beforeStart: Date.now(), beforePause: 0, beforeResume: 0, beforeFinish: 0, afterFinish: 0 };
     await recording.start();
+    dropAt = callerTone.sent.length + 9;
     await sleep(2000);
+    at.beforePause = Date.now();
     await recording.pause();
     await sleep(1500);
+    at.beforeResume = Date.now();
     await recording.resume();
     // the whisper's mechanism: a prompt played to the agent alone, while recording
     await call.play('agent', tonePrompt());
     await sleep(2000);
+    at.beforeFinish = Date.now();
     const manifest = (await recording.finish())!;
+    at.afterFinish = Date.now();
     callerTone.stop();
     agentTone.stop();
     await call.release();
@@ -101,20 +111,35 @@ describe('a call recorded by rtpengine, converted', () => {
     const totalMs = (left.length / 8000) * 1000;
 
     const pause = manifest.pauses[0]!;
-    const pauseMs = Date.parse(pause.resumedAt!) - Date.parse(pause.pausedAt);
-    const startedToPause = Date.parse(pause.pausedAt) - Date.parse(manifest.startedAt);
-    expect(totalMs).toBeGreaterThan(5300);
-    expect(totalMs).toBeLessThan(5800);
+    const startedAt = Date.parse(manifest.startedAt);
+    const pausedAt = Date.parse(pause.pausedAt);
+    const resumedAt = Date.parse(pause.resumedAt!);
+    // Packets come every 20 ms: a recorded edge may fall up to two packets beyond its ng command's
+    // window. A stream's place in the recording comes from its first packets' capture times, so a
+    // sender running late on a busy machine (it catches up in a burst) moves it by as much: the
+    // latest any packet was sent widens the window, a bound measured here, not a fixed figure.
+    const lateness = (t: typeof callerTone) => Math.max(0, ...t.sent.map((p) => p.sentMs - (t.sent[0]!.sentMs + p.index * 20)));
+    const late = Math.max(lateness(callerTone), lateness(agentTone));
+    const edge = 40 + late;
+    // A sender that stalled and caught up in a burst can leave a hole as long as its stall where the
+    // converter re-anchors the stream at the burst's capture times: only silences longer than that
+    // (and than 100 ms) count as gaps.
+    const minGap = Math.max(100, late + 40);
+    const within = (value: number, low: number, high: number): void => {
+      expect(value).toBeGreaterThanOrEqual(low - edge);
+      expect(value).toBeLessThanOrEqual(high + edge);
+    };
+    // The whole recording: from the start to the finish, pause included (as silence).
+    within(totalMs, at.beforeFinish - startedAt, at.afterFinish - at.beforeStart);
 
-    // One silence per channel, where the pause was, as long as the pause (packets come every 20 ms:
-    // the recorded edges may fall up to a packet either side of the ng commands).
+    // One silence per channel, where the pause was, as long as the pause.
     for (const channel of [left, right]) {
-      const gaps = silentSpans(channel, 100);
+      const gaps = silentSpans(channel, minGap);
       expect(gaps).toHaveLength(1);
-      expect(Math.abs(gaps[0]!.from - startedToPause)).toBeLessThanOrEqual(40);
-      expect(Math.abs(gaps[0]!.to - gaps[0]!.from - pauseMs)).toBeLessThanOrEqual(40);
+      within(gaps[0]!.from, at.beforePause - startedAt, pausedAt - at.beforeStart);
+      within(gaps[0]!.to - gaps[0]!.from, at.beforeResume - pausedAt, resumedAt - at.beforePause);
     }
-    const gap = silentSpans(left, 100)[0]!;
+    const gap = silentSpans(left, minGap)[0]!;
     for (const [from, to] of [
       [100, gap.from - 100],
       [gap.to + 100, totalMs - 100],
@@ -130,11 +155,16 @@ describe('a call recorded by rtpengine, converted', () => {
     // ... although the agent did hear it (a stream of its own, as rtpengine plays prompts)
     const promptLevels = [...bySsrc(agent.received).values()].map((packets) => goertzel(streamPcm(packets), 2500));
     expect(Math.max(...promptLevels)).toBeGreaterThan(1000); // lavfi sine: amplitude 1/8 of full scale
-    // The caller's lost packet is a 20 ms silence in the left channel, in its place; nothing else is
-    // missing. (At the very end one party's last packet may miss the stop: a final packet's worth.)
-    const short = (ch: Int16Array) => silentSpans(ch, 15).filter((s) => s.to - s.from < 100 && s.to < totalMs - 21);
-    expect(short(left).map((s) => s.to - s.from)).toEqual([20]);
-    expect(Math.abs(short(left)[0]!.from - 500)).toBeLessThanOrEqual(30);
-    expect(short(right)).toEqual([]);
+    // The caller's lost packet is a 20 ms silence in the left channel, in its place (the 10th packet
+    // due after the start was confirmed: in the recording, no later than the confirmation plus 10
+    // packets); nothing else is missing. (At the very end one party's last packet may miss the stop:
+    // a final packet's worth.)
+    // Any other short silence must be explained by a sender running late (as measured), none otherwise.
+    const short = (ch: Int16Array) => silentSpans(ch, 15).filter((s) => s.to - s.from < minGap && s.to < totalMs - 21);
+    const shortLeft = short(left);
+    const lost = shortLeft.findIndex((s) => s.to - s.from === 20 && s.from >= -edge && s.from <= startedAt - at.beforeStart + 10 * 20 + edge);
+    expect(lost, `the lost packet's silence among ${JSON.stringify(shortLeft)}`).toBeGreaterThanOrEqual(0);
+    const explained = (s: { from: number; to: number }) => late >= 15 && s.to - s.from <= late + 20;
+    expect([...shortLeft.filter((_, i) => i !== lost), ...short(right)].filter((s) => !explained(s)), `senders at most ${late} ms late`).toEqual([]);
   }, 60_000);
 });

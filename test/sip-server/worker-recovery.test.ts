@@ -36,7 +36,7 @@ describe('SIP server worker thread', () => {
         return peer.waitResponse(200, 'OPTIONS', 300).then(() => true, () => false);
       }, 5000, 'first OPTIONS answered');
       server.crash();
-      await eventually(() => server!.restarts() === 1, 5000, 'worker restart');
+      await eventually(() => server!.restarts() === 1, 10_000, 'worker restart');
       expect(server.listeners[0]!.port).toBe(port);
       await eventually(async () => {
         await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${port}`, peer }), { port });
@@ -47,5 +47,5 @@ describe('SIP server worker thread', () => {
       await peer.close();
       srf.disconnect();
     }
-  }, 30_000);
+  }, 60_000);
 });

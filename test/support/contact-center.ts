@@ -59,6 +59,8 @@ export interface ContactCenterOptions {
   readonly media?: boolean;
   /** The state directory of an earlier start (kept with stop(true)): a restart. */
   readonly dir?: string;
+  /** Ports in rtpengine's RTP range (default 400): four per concurrent anchored call (two legs, RTP and RTCP). */
+  readonly rtpPorts?: number;
 }
 
 export async function startContactCenter(overrides: Record<string, unknown>, options: ContactCenterOptions = {}): Promise<ContactCenter> {
@@ -76,7 +78,7 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
         // Overload control is tested in test/sip-server/conformance/overload.test.ts.
         overload: { enabled: false },
       },
-      media: { rtpengine: { embedded: { ...randomPortRange(), threads: 2 } } },
+      media: { rtpengine: { embedded: { ...randomPortRange(options.rtpPorts ?? 400), threads: 2 } } },
       redis: { keyPrefix: `t${randomBytes(5).toString('hex')}` },
       recordings: {
         format: 'wav',
@@ -152,7 +154,7 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
         last = await leftovers();
         return Object.entries(last).every(([k, n]) => n === 0 || (!all && (k === 'transactions' || k === 'timers')));
       };
-      await eventually(clear, options.timeoutMs ?? (all ? 45_000 : 15_000), () => `nothing left; still: ${JSON.stringify(last)}`);
+      await eventually(clear, options.timeoutMs ?? (all ? 60_000 : 30_000), () => `nothing left; still: ${JSON.stringify(last)}`);
     },
     async stop(keepDir = false) {
       await sb.stop();

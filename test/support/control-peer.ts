@@ -69,7 +69,7 @@ export class ControlPeer {
     this.socket.write(data);
   }
 
-  wait(pred: (f: Frame) => boolean, timeoutMs = 3000, what = 'frame'): Promise<Frame> {
+  wait(pred: (f: Frame) => boolean, timeoutMs = 10_000, what = 'frame'): Promise<Frame> {
     const found = this.frames.find((f) => pred(f) && !this.consumed.has(f));
     if (found !== undefined) {
       this.consumed.add(found);
@@ -92,11 +92,20 @@ export class ControlPeer {
     return this.wait((f) => f.tokens[1] === 'response' && f.tokens[2] === id, timeoutMs, `reply to ${id}`);
   }
 
+  /**
+   * A ping round trip. The server writes frames to a connection in order, so once the pong is
+   * here every frame it sent before reading the ping is in `frames`: a test that something was
+   * not forwarded waits on this instead of sleeping.
+   */
+  async barrier(): Promise<void> {
+    await this.reply(this.send('ping'));
+  }
+
   async authenticate(secret: string): Promise<Frame> {
     return this.reply(this.send(`authenticate|${secret}|`));
   }
 
-  waitClosed(timeoutMs = 2000): Promise<void> {
+  waitClosed(timeoutMs = 10_000): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('connection not closed')), timeoutMs);

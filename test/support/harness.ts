@@ -54,8 +54,13 @@ export async function startServer(overrides: Partial<SipServerOptions> = {}): Pr
 export async function connectApp(h: Harness, setup?: (srf: Srf) => void): Promise<Srf> {
   const srf = new Srf();
   setup?.(srf);
+  const verbs = routedVerbs(srf);
+  const before = new Set(h.server.appRoutes().map((c) => c.id));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('app did not connect')), 3000);
+    const t = setTimeout(() => {
+      disconnectApp(srf); // it would keep reconnecting to a server the test stops
+      reject(new Error('app did not connect'));
+    }, 15_000);
     srf.on('connect', (err: Error | null) => {
       clearTimeout(t);
       if (err) reject(err);
@@ -63,9 +68,23 @@ export async function connectApp(h: Harness, setup?: (srf: Srf) => void): Promis
     });
     void srf.connect({ host: '127.0.0.1', port: h.controlPort, secret: SECRET });
   });
-  // route frames are fire-and-forget: give the server a moment to register them
-  await new Promise((r) => setTimeout(r, 50));
+  // drachtio-srf sends its route frames without waiting for their replies: wait until the server has them.
+  // The only connection made meanwhile is this app's.
+  const registered = (): boolean => h.server.appRoutes().some((c) => !before.has(c.id) && verbs.every((v) => c.routes.includes(v.toLowerCase())));
+  try {
+    await eventually(registered, 15_000, () => `the server to register the routes ${verbs.join(', ')}`);
+  } catch (e) {
+    disconnectApp(srf);
+    throw e;
+  }
   return srf;
+}
+
+/** The SIP methods an app routed (drachtio-srf keeps them on its connect app, `srf.app.routedMethods`). */
+function routedVerbs(srf: Srf): string[] {
+  const app = (srf as unknown as { app?: { routedMethods?: Record<string, boolean> } }).app;
+  if (app?.routedMethods === undefined) throw new Error('drachtio-srf keeps its routes elsewhere now (srf.app.routedMethods): update connectApp');
+  return Object.keys(app.routedMethods);
 }
 
 export function disconnectApp(srf: Srf): void {
@@ -77,7 +96,7 @@ export function disconnectApp(srf: Srf): void {
 }
 
 /** Polls `fn` until it returns true (bounded). */
-export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what: string | (() => string) = 'condition', pollMs = 20): Promise<void> {
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, what: string | (() => string) = 'condition', pollMs = 20): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await fn()) return;

@@ -51,7 +51,7 @@ export class Registrant {
       .replace(/^From: .*$/m, `From: <sip:${o.user}@${domain}>;tag=${uniq('f')}`);
     const at = this.peer.received.length;
     await this.peer.send(text, this.server);
-    const res = await this.peer.wait((r) => r.message.kind === 'response' && r.info.callId === this.callId && r.info.cseq === cseq && r.message.status >= 200 && this.peer.received.indexOf(r) >= at, o.timeoutMs ?? 5000, `final response to REGISTER ${cseq}`);
+    const res = await this.peer.wait((r) => r.message.kind === 'response' && r.info.callId === this.callId && r.info.cseq === cseq && r.message.status >= 200 && this.peer.received.indexOf(r) >= at, o.timeoutMs ?? 15_000, `final response to REGISTER ${cseq}`);
     return res;
   }
 

@@ -155,7 +155,7 @@ export class SipPeer {
   }
 
   /** Resolves with the first already-received or future message matching `pred` (each message satisfies one wait). */
-  wait(pred: (r: Received) => boolean, timeoutMs = 5000, what = 'message'): Promise<Received> {
+  wait(pred: (r: Received) => boolean, timeoutMs = 10_000, what = 'message'): Promise<Received> {
     const i = this.received.findIndex((r) => pred(r) && !this.consumed.has(r));
     if (i >= 0) {
       this.consumed.add(this.received[i]!);
@@ -179,6 +179,24 @@ export class SipPeer {
 
   waitRequest(method: string, timeoutMs?: number): Promise<Received & { message: SipRequest }> {
     return this.wait((r) => r.message.kind === 'request' && r.message.method === method, timeoutMs, `${method} request`) as Promise<Received & { message: SipRequest }>;
+  }
+
+  /**
+   * The next new `method` transaction: like waitRequest, but skipping retransmissions of requests
+   * already taken (same Call-ID, CSeq and branch), which a busy machine's short T1 makes likely.
+   */
+  nextRequest(method: string, timeoutMs?: number): Promise<Received & { message: SipRequest }> {
+    const key = (r: Received): string => `${r.info.callId}|${r.info.cseq}|${r.info.via.branch}`;
+    return this.wait(
+      (r) => {
+        if (r.message.kind !== 'request' || r.message.method !== method) return false;
+        const k = key(r);
+        for (const taken of this.consumed) if (taken.message.kind === 'request' && taken.message.method === method && key(taken) === k) return false;
+        return true;
+      },
+      timeoutMs,
+      `a new ${method} request`,
+    ) as Promise<Received & { message: SipRequest }>;
   }
 
   waitResponse(status: number, cseqMethod?: string, timeoutMs?: number): Promise<Received & { message: SipResponse }> {

@@ -145,7 +145,7 @@ export class SipJsPhone {
   }
 
   /** The next incoming call not yet taken (already received ones first). */
-  async nextCall(timeoutMs = 5000): Promise<Invitation> {
+  async nextCall(timeoutMs = 10_000): Promise<Invitation> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const next = this.incoming[this.taken];

@@ -4,10 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { allocatePort, reservePortRange } from './ports.js';
 
 export const SCENARIOS = resolve(import.meta.dirname, '../sipp');
 
@@ -32,24 +31,18 @@ export interface SippRun {
   kill(): void;
 }
 
-/** A free port on 127.0.0.1 for both UDP and TCP (best effort: bound and released). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((res) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const a = s.address();
-        s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((res) => {
-      const u = createSocket('udp4');
-      u.once('error', () => res(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => res(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port');
+/**
+ * A port on 127.0.0.1 free for both UDP and TCP that no other test process can take: it comes from
+ * this process's own block (test/support/ports.ts), with p+1..p+3 reserved too, so it also serves as
+ * SIPp's `-mp` (SIPp binds the port and the one two above it).
+ */
+export function freePort(): Promise<number> {
+  return allocatePort();
+}
+
+/** Whether SIPp arguments already choose the media port. */
+function choosesMediaPort(args: readonly string[]): boolean {
+  return args.includes('-mp');
 }
 
 function parseStats(file: string): SippStats {
@@ -108,6 +101,8 @@ export function runSipp(o: SippOptions): SippRun {
     '-trace_stat', '-stf', statFile,
     '-trace_err', '-error_file', join(dir, 'errors.log'),
     ...(o.traceMessages === true ? ['-trace_msg', '-message_file', join(dir, 'messages.log')] : []),
+    // SIPp always binds media sockets (the -mp port and two above it; 6000 by default, racing other SIPps): ours come from this process's port block.
+    ...(choosesMediaPort(o.extra ?? []) ? [] : ['-mp', String(reservePortRange(4).portMin)]),
     ...(o.extra ?? []),
   ];
   const child = spawn('sipp', args, { cwd: o.cwd ?? dir, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -60,7 +60,7 @@ export class WsSipClient {
   }
 
   /** The first message (past or future) matching `pred`, or undefined after `timeoutMs`. */
-  async waitFor(pred: (m: string) => boolean, timeoutMs = 5000): Promise<string | undefined> {
+  async waitFor(pred: (m: string) => boolean, timeoutMs = 10_000): Promise<string | undefined> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.received.find(pred);
@@ -70,7 +70,7 @@ export class WsSipClient {
   }
 
   /** How the connection closed, or undefined if still open after `timeoutMs`. */
-  async waitClosed(timeoutMs = 5000): Promise<Closed | undefined> {
+  async waitClosed(timeoutMs = 10_000): Promise<Closed | undefined> {
     const end = Date.now() + timeoutMs;
     while (this.closedWith === undefined && Date.now() < end) await this.nap(end - Date.now());
     return this.closedWith;

@@ -9,7 +9,11 @@
  * the first packet, `delaySamples` ahead of the read position, and set again
  * when the stream restarts: a new SSRC, a timestamp jump, a sender whose clock
  * drifted so far that its packets arrive too late or pile up too far ahead.
- * Duplicates (same SSRC and sequence number) are written once.
+ * Duplicates (same SSRC and sequence number) are written once. A packet of
+ * the SSRC just replaced that comes in shortly after the change (reordered,
+ * or sent late by a busy sender) is dropped as late rather than taken for the
+ * stream switching back (which would re-anchor it twice); a switch back after
+ * that window is followed.
  */
 
 export interface PlayoutStats {
@@ -29,6 +33,8 @@ export interface PlayoutBufferOptions {
   readonly maxLeadSamples?: number;
   /** Consecutive late packets that mean the sender's clock fell behind ours: re-anchor. */
   readonly lateLimit?: number;
+  /** How long after an SSRC change packets of the replaced SSRC count as stragglers (default 1 s). */
+  readonly staleSsrcSamples?: number;
 }
 
 const RECENT_SEQUENCES = 64;
@@ -43,6 +49,9 @@ export class PlayoutBuffer {
   /** Absolute sample index (on the mixer clock) of the next sample to read. */
   private readPos = 0;
   private ssrc: number | undefined;
+  /** The SSRC replaced by the last change, and the read position at the change. */
+  private replaced: { ssrc: number; at: number } | undefined;
+  private readonly staleWindow: number;
   private anchorTs = 0;
   private anchorPos = 0;
   private consecutiveLate = 0;
@@ -53,6 +62,7 @@ export class PlayoutBuffer {
     this.delay = options.delaySamples;
     this.maxLead = options.maxLeadSamples ?? Math.max(4 * options.delaySamples, 1600);
     this.lateLimit = options.lateLimit ?? 5;
+    this.staleWindow = options.staleSsrcSamples ?? 8000;
     // Room for the largest tolerated lead plus a generous packet.
     this.capacity = this.maxLead + 8000;
     this.ring = new Int16Array(this.capacity);
@@ -67,7 +77,14 @@ export class PlayoutBuffer {
   push(ssrc: number, sequenceNumber: number, timestamp: number, samples: Int16Array): void {
     this.stats.packets++;
     if (this.ssrc !== ssrc) {
-      if (this.ssrc !== undefined) this.stats.ssrcChanges++;
+      if (this.replaced?.ssrc === ssrc && this.readPos - this.replaced.at < this.staleWindow) {
+        this.stats.late++;
+        return;
+      }
+      if (this.ssrc !== undefined) {
+        this.stats.ssrcChanges++;
+        this.replaced = { ssrc: this.ssrc, at: this.readPos };
+      }
       this.ssrc = ssrc;
       this.forgetSequences();
       this.anchor(timestamp);

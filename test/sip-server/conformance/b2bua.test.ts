@@ -64,7 +64,7 @@ async function ackA(r: Received, inv: { callId: string; fromTag: string }): Prom
 async function connected(): Promise<{ inv: ReturnType<typeof callIn>; okA: Received; invB: Received }> {
   const inv = callIn();
   await a.send(inv.text, { port: h.udp.port });
-  const invB = await b.waitRequest('INVITE');
+  const invB = await b.nextRequest('INVITE');
   await b.send(respond(invB, 200, 'OK', { toTag: 'btag', contact: `<sip:agent@127.0.0.1:${b.port};transport=tcp>`, body: sdp(9000) }), { port: h.tcp.port });
   await b.waitRequest('ACK');
   const okA = await a.waitResponse(200, 'INVITE');
@@ -87,7 +87,7 @@ describe('srf.createB2BUA (spec §3 items 28–33)', () => {
   it('item 29: 180/183 from B are relayed to A, including the headers the app copies', async () => {
     const inv = callIn();
     await a.send(inv.text, { port: h.udp.port });
-    const invB = await b.waitRequest('INVITE');
+    const invB = await b.nextRequest('INVITE');
     await b.send(respond(invB, 180, 'Ringing', { toTag: 'r1', extra: ['X-Agent-Info: desk 12'] }), { port: h.tcp.port });
     const ring = await a.waitResponse(180, 'INVITE');
     expect(ring.message.headers.get('x-agent-info')).toBe('desk 12');
@@ -105,7 +105,7 @@ describe('srf.createB2BUA (spec §3 items 28–33)', () => {
   it('item 31: a CANCEL from A gets 200 and 487 on A, and the app CANCELs B', async () => {
     const inv = callIn();
     await a.send(inv.text, { port: h.udp.port });
-    const invB = await b.waitRequest('INVITE');
+    const invB = await b.nextRequest('INVITE');
     await b.send(respond(invB, 180, 'Ringing', { toTag: 'r2' }), { port: h.tcp.port });
     await a.waitResponse(180, 'INVITE');
     await a.send(request({ method: 'CANCEL', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: a, callId: inv.callId, fromTag: inv.fromTag, branch: inv.branch }), { port: h.udp.port });
@@ -122,7 +122,7 @@ describe('srf.createB2BUA (spec §3 items 28–33)', () => {
   it('item 32: a failure from B (404) is passed to A', async () => {
     const inv = callIn();
     await a.send(inv.text, { port: h.udp.port });
-    const invB = await b.waitRequest('INVITE');
+    const invB = await b.nextRequest('INVITE');
     await b.send(respond(invB, 404, 'Not Found', { toTag: 'n1' }), { port: h.tcp.port });
     await b.waitRequest('ACK');
     const r = await a.waitResponse(404, 'INVITE');
@@ -154,7 +154,7 @@ describe('srf.createB2BUA (spec §3 items 28–33)', () => {
     const byeA = await a.waitRequest('BYE');
     await a.send(respond(byeA, 200, 'OK'), { port: h.udp.port });
     await eventually(() => appEvents.filter((e) => e.endsWith('hung up')).length === 2);
-    await eventually(() => h.server.status().dialogs === 0, 2000, 'dialogs gone');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'dialogs gone');
     // Transactions linger only for their RFC 3261 wait timers (64·T1 at most here).
     await eventually(() => {
       const s = h.server.status();

@@ -76,7 +76,7 @@ describe('CDR events (spec §3 items 48–50)', () => {
 
   it('item 50: outbound answered then BYE by the app: attempt/application, start/network/uac, stop/application/normal-release', async () => {
     const echo = await app(`INVITE sip:agent@127.0.0.1:${sip.port} SIP/2.0\r\n\r\n${sdp(7000)}`);
-    const inv = await sip.waitRequest('INVITE');
+    const inv = await sip.nextRequest('INVITE');
     await sip.send(respond(inv, 200, 'OK', { toTag: 'o', contact: `<sip:agent@127.0.0.1:${sip.port}>`, body: sdp(8000) }), { port: h.udp.port });
     const ok = await p.wait((f) => f.tokens[8] === echo.tokens[10] && f.sip!.startsWith('SIP/2.0 200'));
     await app('ACK sip:x SIP/2.0\r\n\r\n', ok.tokens[9]);
@@ -87,7 +87,7 @@ describe('CDR events (spec §3 items 48–50)', () => {
 
   it('item 50: outbound rejected: attempt/application, stop/network/call-rejected (487 → call-canceled)', async () => {
     await app(`INVITE sip:agent@127.0.0.1:${sip.port} SIP/2.0\r\n\r\n${sdp(7000)}`);
-    const inv = await sip.waitRequest('INVITE');
+    const inv = await sip.nextRequest('INVITE');
     await sip.send(respond(inv, 603, 'Decline', { toTag: 'r' }), { port: h.udp.port });
     await eventually(() => cdrs().length === 2);
     expect(summary()).toEqual(['cdr:attempt application', 'cdr:stop network call-rejected']);

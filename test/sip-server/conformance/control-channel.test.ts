@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlPeer } from '../../support/control-peer.js';
-import { connectApp, disconnectApp, SECRET, startServer, type Harness } from '../../support/harness.js';
+import { connectApp, disconnectApp, eventually, SECRET, startServer, type Harness } from '../../support/harness.js';
 import { request, SipPeer } from '../../support/sip-peer.js';
 
 let h: Harness;
@@ -104,7 +104,7 @@ describe('control channel (spec §3 items 1–7)', () => {
       await q.authenticate(SECRET);
       await q.reply(q.send('route|options'));
       q.close();
-      await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => !h.server.appRoutes().some((c) => c.routes.includes('options')), 10_000, 'the closed connection forgotten');
       await sip.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${h.udp.port}`, peer: sip }), { port: h.udp.port });
       await sip.waitResponse(503, 'OPTIONS');
     } finally {

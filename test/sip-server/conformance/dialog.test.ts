@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { ControlPeer, type Frame } from '../../support/control-peer.js';
-import { connectApp, disconnectApp, eventually, SECRET, sleep, startServer, type Harness } from '../../support/harness.js';
+import { connectApp, disconnectApp, eventually, SECRET, startServer, type Harness } from '../../support/harness.js';
 import { request, respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
 
 const T1 = 40;
@@ -35,7 +35,7 @@ const app = (sip: string, dialogId = '', txnId = ''): Promise<Frame> => p.reply(
 async function uacCall(): Promise<{ dialogId: string; inv: Received; farTag: string }> {
   const echo = await app(`INVITE sip:far@127.0.0.1:${far.port} SIP/2.0\r\nContact: <sip:app-contact@localhost>\r\n\r\n${sdp(7000)}`);
   const txn = echo.tokens[10]!;
-  const inv = await far.waitRequest('INVITE');
+  const inv = await far.nextRequest('INVITE');
   const farTag = uniq('ft');
   await far.send(
     respond(inv, 200, 'OK', {
@@ -75,7 +75,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
     const { dialogId, inv } = await uacCall();
     const echo = await app(`INVITE sip:placeholder SIP/2.0\r\nContact: <sip:my-contact@127.0.0.1:${h.udp.port}>\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
     expect(echo.tokens[3]).toBe('OK');
-    const re = await far.waitRequest('INVITE');
+    const re = await far.nextRequest('INVITE');
     expect(re.message.kind === 'request' && re.message.uri).toBe(`sip:far-target@127.0.0.1:${far.port}`);
     expect(re.message.headers.values('route')).toEqual([`<sip:127.0.0.1:${far.port};lr;rr=1>`, `<sip:127.0.0.1:${far.port};lr;rr=2>`]);
     expect(re.message.headers.get('cseq')).toBe(`${inv.info.cseq + 1} INVITE`);
@@ -88,7 +88,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
     const { dialogId } = await uacCall();
     const echo = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
     const txn = echo.tokens[10]!;
-    const re = await far.waitRequest('INVITE');
+    const re = await far.nextRequest('INVITE');
     await far.send(respond(re, 200, 'OK', { body: sdp(8000, 'recvonly', 2), contact: `<sip:far-target@127.0.0.1:${far.port}>` }), { port: h.udp.port });
     await p.wait((f) => f.tokens[8] === txn && f.tokens[9] === dialogId && f.sip!.startsWith('SIP/2.0 200'));
     await app('ACK sip:x SIP/2.0\r\n\r\n', dialogId);
@@ -96,7 +96,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
     expect(ack.message.headers.get('cseq')).toBe(`${re.info.cseq} ACK`);
 
     const echo2 = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendrecv', 3)}`, dialogId);
-    const re2 = await far.waitRequest('INVITE');
+    const re2 = await far.nextRequest('INVITE');
     await far.send(respond(re2, 488, 'Not Acceptable Here'), { port: h.udp.port });
     const autoAck = await far.waitRequest('ACK');
     expect(autoAck.message.headers.get('cseq')).toBe(`${re2.info.cseq} ACK`);
@@ -124,7 +124,7 @@ describe('dialog.modify (spec §3 items 34–37)', () => {
   it('item 37: glare — a re-INVITE arriving while ours is pending gets 491; a second one while the first is unanswered gets 500 with Retry-After', async () => {
     const c = await uasCall();
     await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(5000, 'sendonly', 2)}`, c.dialogId);
-    await far.waitRequest('INVITE'); // ours, left unanswered
+    await far.nextRequest('INVITE'); // ours, left unanswered
     await far.send(inDialogFromFar(c, 'INVITE', 2, [], sdp(4000, 'sendonly', 2)), { port: h.udp.port });
     await far.waitResponse(491, 'INVITE');
 
@@ -190,7 +190,7 @@ describe('dialog.request (spec §3 items 38–40)', () => {
     await owner.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'));
     expect(notOwner.frames.some((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'))).toBe(false);
     owner.close();
-    await sleep(100);
+    await eventually(() => h.server.status().appConnections === 1, 10_000, 'the server to drop the closed connection');
     await far.send(inDialogFromFar(c, 'INFO', 3), { port: h.udp.port });
     await far.waitResponse(481, 'INFO');
   });
@@ -199,10 +199,11 @@ describe('dialog.request (spec §3 items 38–40)', () => {
 describe('dialog.destroy (spec §3 items 41–42)', () => {
   it('item 41: the app’s BYE is sent (CANCELling our pending re-INVITE first) and its 200 forwarded; the dialog goes after the final response', async () => {
     const { dialogId } = await uacCall();
-    await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
-    const re = await far.waitRequest('INVITE');
+    const reEcho = await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
+    const re = await far.nextRequest('INVITE');
     await far.send(respond(re, 180, 'Ringing'), { port: h.udp.port });
-    await sleep(30);
+    // the re-INVITE is proceeding once its 180 reached the app
+    await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === reEcho.tokens[10] && x.sip!.startsWith('SIP/2.0 180'));
     const echo = await app('BYE sip:placeholder SIP/2.0\r\nReason: Q.850;cause=16\r\n\r\n', dialogId);
     const cancel = await far.waitRequest('CANCEL');
     expect(cancel.info.via.branch).toBe(re.info.via.branch);
@@ -220,7 +221,7 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
     await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
     const bye = await far.waitRequest('BYE');
     await far.send(respond(bye, 407, 'Proxy Authentication Required', { extra: ['Proxy-Authenticate: Digest realm="x", nonce="n"'] }), { port: h.udp.port });
-    await sleep(50);
+    await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('SIP/2.0 407')); // the server has taken the 407 in
     expect(h.server.status().dialogs).toBe(1);
     const retry = await app(`BYE sip:placeholder SIP/2.0\r\nCSeq: ${bye.info.cseq + 1} BYE\r\nProxy-Authorization: Digest username="u"\r\n\r\n`, dialogId);
     expect(retry.tokens[3]).toBe('OK');

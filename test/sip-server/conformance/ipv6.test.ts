@@ -45,7 +45,7 @@ describe('IPv6 (RFC 5118)', () => {
     const callee = await SipPeer.create('tcp', '::1');
     peers.push(callee);
     const pending = srf.createUAC(`sip:agent@[::1]:${callee.port};transport=tcp`, { localSdp: sdp(7000) });
-    const inv = await callee.waitRequest('INVITE');
+    const inv = await callee.nextRequest('INVITE');
     expect(inv.message.headers.get('via')).toMatch(new RegExp(`^SIP/2\\.0/TCP \\[::1\\]:${h.tcp.port};branch=`));
     await callee.send(respond(inv, 486, 'Busy Here', { toTag: 'b6' }), { port: h.tcp.port });
     await expect(pending).rejects.toMatchObject({ status: 486 });

@@ -39,7 +39,7 @@ class FakeLoad implements LoadSource {
   /** Resolves once `n` more readings have been taken with the current load. */
   async after(n: number): Promise<void> {
     const target = this.samples + n;
-    await eventually(() => this.samples >= target, 5000, `${n} more load samples`);
+    await eventually(() => this.samples >= target, 10_000, `${n} more load samples`);
   }
 }
 
@@ -90,7 +90,7 @@ describe('overload control follows the machine', () => {
 
     // The app thread lags: overloaded.
     load.load = { serverLagMs: 5, appLagMs: 250, cpuPercent: 10 };
-    await eventually(() => h.server.status().overload.overloaded, 5000, 'overloaded');
+    await eventually(() => h.server.status().overload.overloaded, 10_000, 'overloaded');
     expect(h.server.status().overload.cause).toBe('event_loop_lag');
     await sip.send(request({ method: 'INVITE', uri, peer: sip, callId: uniq('new'), body: sdp(4000) }), { port });
     const busy = await sip.waitResponse(503, 'INVITE');
@@ -119,7 +119,7 @@ describe('overload control follows the machine', () => {
     // Below the leave level: back to normal once it has stayed there for leaveAfterMs (10 samples here).
     load.load = { serverLagMs: 5, appLagMs: 5, cpuPercent: 10 };
     const calmFrom = load.samples;
-    await eventually(() => !h.server.status().overload.overloaded, 5000, 'overload over');
+    await eventually(() => !h.server.status().overload.overloaded, 10_000, 'overload over');
     expect(load.samples - calmFrom, 'calm samples it took to leave').toBeGreaterThanOrEqual(10);
     const fresh = uniq('after');
     await sip.send(request({ method: 'INVITE', uri, peer: sip, callId: fresh, body: sdp(4000) }), { port });
@@ -138,7 +138,7 @@ describe('overload control follows the machine', () => {
     const { sip, app, port } = await setup(load);
     const first = h!;
     load.load = { serverLagMs: 0, appLagMs: 0, cpuPercent: 97 };
-    await eventually(() => first.server.status().overload.overloaded, 5000, 'overloaded');
+    await eventually(() => first.server.status().overload.overloaded, 10_000, 'overloaded');
     await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, body: sdp(4000) }), { port });
     await sip.waitResponse(503, 'INVITE');
     expect(first.server.status().overload.refusals).toEqual({ cpu: 1 });
@@ -173,7 +173,7 @@ describe('overload control follows the machine', () => {
     // A second one unanswered: the backlog is reached, overload.
     await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, callId: 'q-2', body: sdp(4000) }), { port });
     await app.wait((f) => f.sip?.includes('q-2') === true);
-    await eventually(() => h!.server.status().overload.overloaded, 5000, 'overloaded');
+    await eventually(() => h!.server.status().overload.overloaded, 10_000, 'overloaded');
     expect(h.server.status().overload.cause).toBe('cpu');
   });
 });

@@ -72,7 +72,7 @@ describe('RFC 4028 timing with the RFC defaults, on a fake clock', () => {
     expect(first.message.headers.get('session-expires')).toBe('1800;refresher=uac');
     expect(first.message.headers.get('min-se')).toBe('90');
     // Our UPDATE got its 200 at (fake) 900 s: the next refresh is due at 1800 s, not before.
-    await eventually(() => h.server.status().messagesIn > received, 5000, 'the 200 to our UPDATE to arrive');
+    await eventually(() => h.server.status().messagesIn > received, 10_000, 'the 200 to our UPDATE to arrive');
     const afterFirst = h.server.status().messagesOut;
     clock.advanceTo(start + 1_800_000 - 1);
     await settle();

@@ -63,11 +63,25 @@ function run(args: string[], cwd: string): Promise<{ code: number | null; out: s
 }
 
 /** The CN of the certificate a TLS listener presents to a new connection (and the open socket). */
+/** `p`, or a rejection naming `what` after `ms` (a hang says where it hung). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 async function presented(port: number): Promise<{ cn: string; socket: TLSSocket }> {
   const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
-  await new Promise<void>((res, rej) => {
-    socket.once('secureConnect', () => res());
-    socket.once('error', rej);
+  await within(
+    new Promise<void>((res, rej) => {
+      socket.once('secureConnect', () => res());
+      socket.once('error', rej);
+    }),
+    15_000,
+    `a TLS handshake on port ${port}`,
+  ).catch((e: unknown) => {
+    socket.destroy();
+    throw e;
   });
   socket.on('error', () => undefined);
   return { cn: String(socket.getPeerCertificate().subject.CN), socket };
@@ -96,7 +110,7 @@ async function optionsOver(socket: TLSSocket, port: number): Promise<string> {
     });
   });
   socket.write(text);
-  return line;
+  return within(line, 15_000, `an answer to OPTIONS on an open TLS connection to port ${port}`);
 }
 
 describe('tls listener settings at config load', () => {
@@ -180,27 +194,27 @@ describe('SIGHUP re-reads certificates and keys', () => {
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    await eventually(() => out.includes('SIP server listening'), 10_000, 'listening');
+    await eventually(() => out.includes('SIP server listening'), 30_000, 'listening');
 
     const before = await presented(port);
     expect(before.cn).toBe('first.test');
     copyFileSync(second.cert, join(d, 'certs', 'server.pem'));
     copyFileSync(second.key, join(d, 'certs', 'server.key'));
     child.kill('SIGHUP');
-    await eventually(() => out.includes('TLS certificate reloaded'), 5000, 'reload log');
+    await eventually(() => out.includes('TLS certificate reloaded'), 10_000, 'reload log');
     const after = await presented(port);
     expect(after.cn).toBe('second.test');
     expect(await optionsOver(before.socket, port), 'the connection opened before the reload still serves').toMatch(/^SIP\/2\.0 503 /);
 
     copyFileSync(strayKey, join(d, 'certs', 'server.key'));
     child.kill('SIGHUP');
-    await eventually(() => out.includes('TLS certificate not reloaded'), 5000, 'refusal log');
+    await eventually(() => out.includes('TLS certificate not reloaded'), 10_000, 'refusal log');
     expect(out).toMatch(/does not belong to certificate/);
     expect((await presented(port)).cn).toBe('second.test');
     for (const s of [before.socket, after.socket]) s.destroy();
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('close', r));
-  });
+    await within(new Promise((r) => child.once('close', r)), 20_000, 'the sip-server process to exit on SIGTERM');
+  }, 120_000);
 
   it('switchboard start (the server in its worker thread behind the engine) re-reads them on SIGHUP', async () => {
     const port = await freePort();
@@ -231,8 +245,8 @@ describe('SIGHUP re-reads certificates and keys', () => {
     expect(after.cn).toBe('second.test');
     after.socket.destroy();
     child.kill('SIGTERM');
-    expect(await new Promise((r) => child.once('close', r))).toBe(0);
-  }, 60_000);
+    expect(await within(new Promise((r) => child.once('close', r)), 20_000, 'switchboard start to exit on SIGTERM')).toBe(0);
+  }, 120_000);
 
   it('the embedded server in its worker thread reloads on request', async () => {
     const d = folder('', { 'server.pem': first.cert, 'server.key': first.key });

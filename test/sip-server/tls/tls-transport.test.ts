@@ -127,7 +127,7 @@ describe('requests in over TLS (RFC 3261 §26.2)', () => {
       await client.send(request({ method: 'BYE', uri: `sips:127.0.0.1:${tlsPort()}`, peer: client, callId, to: to.replace(/;tag=.*$/, ''), toTag: /;tag=([^;]+)/.exec(to)![1]!, fromTag: ok.info.fromTag!, cseq: 2 }), { port: tlsPort() });
       await client.wait((r) => r.message.kind === 'response' && r.info.callId === callId && r.info.cseqMethod === 'BYE', 5000, '200 BYE');
     }
-    await eventually(() => h.server.status().dialogs === 0, 5000, 'dialogs gone');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'dialogs gone');
   });
 
   it('the verified client identity reaches the admission hook: carrier.example is let in, a client without certificate is not', async () => {
@@ -151,7 +151,7 @@ describe('what the TLS listener refuses, while it keeps serving', () => {
       const r = await tlsExchange(c, request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: from('tls') }));
       expect(r.statuses, c.cert).toEqual([]);
       expect(r.closed, c.cert).toBe(true);
-      await eventually(() => h.server.status().refusedConnections === before + 1, 3000, 'refusal counted');
+      await eventually(() => h.server.status().refusedConnections === before + 1, 10_000, 'refusal counted');
     }
     await stillServes();
   });
@@ -173,7 +173,7 @@ describe('what the TLS listener refuses, while it keeps serving', () => {
     sock.write(request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: from('tcp') }));
     await closed;
     expect(Buffer.concat(got).toString('latin1')).not.toMatch(/SIP\/2\.0/);
-    await eventually(() => h.server.status().refusedConnections === before + 1, 3000, 'refusal counted');
+    await eventually(() => h.server.status().refusedConnections === before + 1, 10_000, 'refusal counted');
     await stillServes();
   });
 
@@ -230,7 +230,7 @@ describe('requests out over TLS (RFC 3261 §26.2.1, RFC 5922 §7.2)', () => {
     dialog.destroy();
     await agent.waitRequest('BYE');
     expect(agent.accepted).toBe(1);
-    await eventually(() => h.server.status().dialogs === 0, 5000, 'dialog gone');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'dialog gone');
   });
 
   it('a callee answering on UDP with a SIPS Contact gets the ACK and BYE over TLS, with a TLS Via', async () => {
@@ -249,7 +249,7 @@ describe('requests out over TLS (RFC 3261 §26.2.1, RFC 5922 §7.2)', () => {
     const bye = await secure.waitRequest('BYE');
     expect(bye.message.headers.get('via')).toMatch(/^SIP\/2\.0\/TLS /);
     expect(bye.message.headers.get('contact')).toBeUndefined();
-    await eventually(() => h.server.status().dialogs === 0, 5000, 'dialog gone');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'dialog gone');
   });
 
   for (const [what, cert] of [

@@ -142,12 +142,12 @@ describe('SIP.js over WebSocket', () => {
     await waitState(taken, SessionState.Established);
     await taken.bye();
     await waitState(session, SessionState.Terminated);
-    await eventually(() => h.server.status().dialogs === 0, 5000, 'no dialog left');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'no dialog left');
   });
 
   it('unregistering forgets the flow', async () => {
     await alice.unregister();
-    await eventually(() => h.server.status().registeredFlows === 1, 3000, 'alice’s flow gone');
+    await eventually(() => h.server.status().registeredFlows === 1, 10_000, 'alice’s flow gone');
   });
 });
 

@@ -38,9 +38,9 @@ describe('a WebSocket client gone mid-dialog', () => {
   it("the app's BYE to it gets an answer (503), so the app can finish the dialog", async () => {
     const phone = await SipJsPhone.start({ server: `ws://127.0.0.1:${h.listener('ws').port}`, aor: 'sip:gone@console.invalid' });
     await new Inviter(phone.ua, UserAgent.makeURI('sip:listen@127.0.0.1')!).invite();
-    await eventually(() => legs.length === 1 && h.server.status().dialogs === 1, 5000, 'the dialog');
+    await eventually(() => legs.length === 1 && h.server.status().dialogs === 1, 10_000, 'the dialog');
     (phone.ua.transport as unknown as { _ws: { terminate(): void } })._ws.terminate();
-    await eventually(() => h.server.status().sipConnections === 0, 5000, 'the connection gone');
+    await eventually(() => h.server.status().sipConnections === 0, 10_000, 'the connection gone');
     const outcome = await new Promise<unknown>((resolve) => {
       const t = setTimeout(() => resolve('no answer within 10 s'), 10_000);
       legs[0]!.destroy({}, (err) => {
@@ -49,6 +49,6 @@ describe('a WebSocket client gone mid-dialog', () => {
       });
     });
     expect(outcome).toBe('answered');
-    await eventually(() => h.server.status().dialogs === 0, 5000, 'no dialog left');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'no dialog left');
   });
 });

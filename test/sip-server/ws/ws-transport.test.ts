@@ -174,7 +174,7 @@ describe('requests from the server reach a WebSocket client over its connection 
     const got = (await c.waitFor((m) => m.startsWith('OPTIONS '))) ?? '';
     expect(got).toMatch(new RegExp(`^OPTIONS ${contact.replace(/[.;]/g, '\\$&')} SIP/2\\.0\\r\\nVia: SIP/2\\.0/WS 127\\.0\\.0\\.1:${h.listener('ws').port};branch=z9hG4bK`));
     c.close();
-    await eventually(() => h.server.status().registeredFlows === 0, 3000, 'flow forgotten');
+    await eventually(() => h.server.status().registeredFlows === 0, 10_000, 'flow forgotten');
     await expect(sendRequest(srf, contact, 'OPTIONS')).rejects.toThrow(/no connection to .*\.invalid/);
   });
 
@@ -189,14 +189,14 @@ describe('requests from the server reach a WebSocket client over its connection 
     const dialog = await srf.createUAC(contact, { localSdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n' });
     expect(await first.waitFor((m) => m.startsWith('ACK '))).toBeDefined();
     first.close();
-    await eventually(() => h.server.status().registeredFlows === 0, 3000, 'old flow forgotten');
+    await eventually(() => h.server.status().registeredFlows === 0, 10_000, 'old flow forgotten');
     const second = await open();
     answerRequests(second, contact);
     register(second, 2);
     await second.waitFor((m) => statusOf(m) === 200);
     dialog.destroy();
     expect(await second.waitFor((m) => m.startsWith('BYE '))).toBeDefined();
-    await eventually(() => h.server.status().dialogs === 0, 3000, 'dialog gone');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'dialog gone');
   });
 });
 

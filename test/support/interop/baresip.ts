@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SupervisedProcess } from '../../../src/daemon/supervised-process.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import { reservePortRange } from '../ports.js';
 import { freePort } from '../sipp.js';
 import { LineEvents } from './line-events.js';
 import { encodeNetstring, NetstringDecoder } from './netstring.js';
@@ -130,7 +131,7 @@ export class Baresip {
   }
 
   /** Runs a menu command (`dial`, `hangup`, `accept`, …) and resolves with baresip's answer. */
-  command(command: string, params = '', timeoutMs = 5000): Promise<CommandResponse> {
+  command(command: string, params = '', timeoutMs = 10_000): Promise<CommandResponse> {
     const token = `t${this.nextToken++}`;
     return new Promise<CommandResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -163,6 +164,8 @@ export class Baresip {
 }
 
 function configFile(sipPort: number, ctrlPort: number, name: string, tls: BaresipOptions['tls']): string {
+  // Its RTP ports from this process's port block: no other test process uses them.
+  const rtp = reservePortRange(40);
   return [
     ...(tls !== undefined ? [`sip_certificate ${tls.certificateWithKey}`, `sip_cafile ${tls.ca}`] : []),
     '# Generated for Switchboard interop tests: loopback only, no sound card.',
@@ -174,7 +177,7 @@ function configFile(sipPort: number, ctrlPort: number, name: string, tls: Baresi
     `audio_player aubridge,${name}`,
     `audio_source aubridge,${name}`,
     `audio_alert aubridge,${name}-alert`,
-    'rtp_ports 40000-49999',
+    `rtp_ports ${rtp.portMin}-${rtp.portMax}`,
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
     'module aubridge.so',

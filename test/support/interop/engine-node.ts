@@ -91,7 +91,7 @@ export async function startEngineNode(o: EngineNodeOptions): Promise<EngineNode>
     tcpPort,
     uri: (t) => (t === 'udp' ? `sip:${uriHost}:${udpPort}` : `sip:${uriHost}:${tcpPort};transport=tcp`),
     connected: () => sb.engine.status().callsConnected,
-    idle: (timeoutMs = 5000) =>
+    idle: (timeoutMs = 10_000) =>
       eventually(
         async () => {
           const s = (await sb.status()) as unknown as IdleStatus;

@@ -31,7 +31,7 @@ export function isBound(port: number, transport: 'udp' | 'tcp'): boolean {
 }
 
 /** Resolves once something is bound to `port` (bounded); rejects with `what` otherwise. */
-export async function waitForBound(port: number, transport: 'udp' | 'tcp', what: string, timeoutMs = 5000): Promise<void> {
+export async function waitForBound(port: number, transport: 'udp' | 'tcp', what: string, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (isBound(port, transport)) return;

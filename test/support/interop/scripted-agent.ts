@@ -53,7 +53,7 @@ export class ScriptedAgent {
   }
 
   /** The next `method` request inside answered call `i` (bounded); INVITE means a re-INVITE. */
-  waitRequest(method: string, i: number, timeoutMs = 5000): Promise<Received> {
+  waitRequest(method: string, i: number, timeoutMs = 10_000): Promise<Received> {
     const call = this.calls[i];
     if (call === undefined) return Promise.reject(new Error(`agent has no call ${i}`));
     const callId = call.invite.info.callId;

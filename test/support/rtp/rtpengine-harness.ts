@@ -2,29 +2,35 @@
  * A real private rtpengine for tests, started exactly as the engine starts
  * it (src/media/rtpengine/embedded-rtpengine.ts) but with ports chosen so that
  * several test files, and other people's tests on the same machine, never
- * collide: free ng/CLI ports picked at start and a random RTP port range.
+ * collide: the RTP port range from this process's port block
+ * (test/support/ports.ts); the ng and CLI ports from the OS, which the
+ * embedded rtpengine picks again if they were taken before the daemon bound them.
  * Its pcap recordings go to `<dir>/rtpengine/recordings`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
 import { EmbeddedRtpengine, type EmbeddedRtpengineSettings } from '../../../src/media/rtpengine/embedded-rtpengine.js';
 import { silentLogger, type Logger } from '../../../src/observability/logger.js';
+import { reservePortRange } from '../ports.js';
 
-/** A random RTP port range of `size` ports between 20000 and 60000 (even start: RTP/RTCP pairs). */
+/**
+ * An RTP port range of `size` ports (even start: RTP/RTCP pairs) from this process's own port
+ * block (test/support/ports.ts), so no other test file's rtpengine or SIPp uses them. (The name
+ * is from when the range was picked at random.)
+ */
 export function randomPortRange(size = 400): { portMin: number; portMax: number } {
-  const slots = Math.floor((60000 - 20000) / size);
-  const portMin = 20000 + randomInt(0, slots) * size;
-  return { portMin, portMax: portMin + size - 1 };
+  return reservePortRange(size);
 }
 
-/** Settings of a test rtpengine: loopback, free ng/CLI ports, a random port range. */
+/** Settings of a test rtpengine: loopback, ng/CLI ports from the OS, an RTP range of this process's block. */
 export function testRtpengineSettings(overrides: Partial<EmbeddedRtpengineSettings> = {}): EmbeddedRtpengineSettings {
+  // A range only when the overrides choose none, so this process's block is not spent for nothing.
+  const range = overrides.portMin === undefined ? randomPortRange() : { portMin: overrides.portMin, portMax: overrides.portMax ?? overrides.portMin + 399 };
   return {
     binary: 'rtpengine',
     interface: '127.0.0.1',
-    ...randomPortRange(),
+    ...range,
     ngPort: 0,
     cliPort: 0,
     logLevel: 6,
