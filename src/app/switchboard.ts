@@ -117,7 +117,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
           ? { media: { activeCalls: media.activeCalls, rtpengine: media.instances.map((i) => ({ id: i.id, healthy: i.healthy })) } }
           : {}),
         ...(worker !== undefined ? { recordingsWorker: { pid: worker.pid ?? null, restarts: worker.restarts } } : {}),
-        process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, uptimeSeconds: Math.round(process.uptime()) },
+        process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, heapTotalBytes: heap.heapTotalBytes, externalBytes: heap.externalBytes, uptimeSeconds: Math.round(process.uptime()) },
       };
     };
     // This instance's status metrics in a registry of its own (a process may run several, as tests do).

@@ -210,6 +210,8 @@ export class SipServer {
       retransmissionsAbsorbed: this.stats.retransmissionsAbsorbed,
       refusedConnections: this.stats.refusedConnections,
       heapUsedBytes: mem.heapUsed,
+      heapTotalBytes: mem.heapTotal,
+      externalBytes: mem.external,
       rssBytes: mem.rss,
       refusals: Object.fromEntries(this.stats.refusals),
       overload: {

@@ -19,13 +19,14 @@ import { NonInviteServerTransaction } from '../transaction/non-invite-server-tra
 import { literalDestination, resolveUri } from '../transport/resolver.js';
 import type { TransportLayer } from '../transport/transport-layer.js';
 import type { Destination, Flow } from '../transport/types.js';
-import { CoreState, slimRequest, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
+import { CoreState, slimServerEntry, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
 import { FlowRegistry } from './flows.js';
 import { cdrFrame, unsolicitedFrame } from './frames.js';
 import { newBranch, newTag, newTransactionId } from './ids.js';
 import { buildNon2xxAck, buildResponse, contactFor, isSips, viaFor, type ResponseOptions } from './message-builder.js';
 import type { ServerStats } from './stats.js';
 import { UasChecks, type UasPolicy } from './uas-checks.js';
+import { detach } from '../message/detach.js';
 import type { OverloadControl } from '../overload/overload-control.js';
 import type { SourceFilter } from '../overload/source-filter.js';
 
@@ -142,10 +143,12 @@ export class CoreBase {
     return `2543\u0000${request.uri}\u0000${info.fromTag ?? ''}\u0000${info.callId}\u0000${info.cseq}\u0000${info.via.host}:${info.via.port ?? 5060}\u0000${method}`;
   }
 
-  createServerEntry(request: SipRequest, info: MessageInfo, flow: Flow, key: string): ServerEntry {
+  createServerEntry(request: SipRequest, info: MessageInfo, flow: Flow, messageKey: string): ServerEntry {
+    // Detached: the key outlives the message by the transaction's wait timer (see detach.ts).
+    const key = detach(messageKey);
     const dest = this.responseDest(flow, info);
     const txnId = newTransactionId();
-    const mergedKey = info.toTag === undefined ? CoreState.mergedKey(info.callId, info.fromTag, info.cseq, request.method) : undefined;
+    const mergedKey = info.toTag === undefined ? detach(CoreState.mergedKey(info.callId, info.fromTag, info.cseq, request.method)) : undefined;
     if (mergedKey !== undefined && !this.state.merged.has(mergedKey)) this.state.merged.set(mergedKey, key);
     const onTerminated = (): void => {
       const e = this.state.serverByKey.get(key);
@@ -201,11 +204,11 @@ export class CoreBase {
   /** The app's part of a server transaction is over (final response sent, or the app is gone). */
   finishServerEntry(entry: ServerEntry): void {
     if (!entry.awaitingApp) {
-      if (entry.tx.lastStatus >= 200) entry.request = slimRequest(entry.request);
+      if (entry.tx.lastStatus >= 200) slimServerEntry(entry);
       return;
     }
     entry.awaitingApp = false;
-    entry.request = slimRequest(entry.request);
+    slimServerEntry(entry);
     entry.appTimer?.cancel();
     entry.appTimer = undefined;
     this.state.serverByTxnId.delete(entry.txnId);
@@ -257,7 +260,7 @@ export class CoreBase {
     },
   ): ClientEntry {
     const branch = parseBranch(request.headers.entries('via')[0] ?? '');
-    const key = `${branch}\u0000${request.method}`;
+    const key = detach(`${branch}\u0000${request.method}`);
     const bytes = serialize(request);
     const txnId = opts.txnId ?? newTransactionId();
     // The transaction's callbacks need the entry, which needs the transaction: tie the knot through a holder.
@@ -283,10 +286,7 @@ export class CoreBase {
               onTransportError: (_t, e) => events().onTransportError(ref.entry!, e),
               onTerminated,
             },
-            (response) => {
-              this.stats.messagesOut++;
-              return serialize(buildNon2xxAck(request, response));
-            },
+            non2xxAckBuilder(request, this.stats),
           )
         : new NonInviteClientTransaction(this.ctx, key, bytes, dest, {
             onResponse: (_t, r, i) => events().onResponse(ref.entry!, r, i),
@@ -434,4 +434,18 @@ export function strictRouteUri(first: string | undefined): string | undefined {
 export function parseBranch(via: string): string {
   const m = /;\s*branch\s*=\s*([^;,\s]+)/i.exec(via);
   return m?.[1] ?? '';
+}
+
+/**
+ * The ACK builder of an INVITE client transaction (§17.1.1.3), made in a scope
+ * of its own: V8 closures of one function share one context, so had it been
+ * made next to the transaction's other callbacks, they would all keep the
+ * request (headers and body) for as long as the transaction lingers. The
+ * transaction lets go of this one at its final response.
+ */
+function non2xxAckBuilder(request: SipRequest, stats: ServerStats): (response: SipResponse) => Buffer {
+  return (response) => {
+    stats.messagesOut++;
+    return serialize(buildNon2xxAck(request, response));
+  };
 }

@@ -16,6 +16,7 @@ import { literalDestination, resolveUri } from '../transport/resolver.js';
 import type { Destination } from '../transport/types.js';
 import type { ClientEvents, CoreBase } from './core-base.js';
 import { newDialog, slimRequest, type ClientEntry, type Dialog } from './core-state.js';
+import { detach } from '../message/detach.js';
 import { networkSipFrame, requestEcho } from './frames.js';
 import { newBranch, newCallId, newTag, newTransactionId } from './ids.js';
 import { isInvalidHost } from './flows.js';
@@ -347,10 +348,10 @@ export class OutgoingRequests implements ClientEvents {
     // which in-dialog requests before the 2xx (PRACK, UPDATE, INFO) need.
     if (entry.createsDialog && d !== undefined && d.state === 'early' && status > 100 && status < 200 && info.toTag !== undefined && d.remoteTag !== info.toTag) {
       this.core.state.setRemoteTag(d, info.toTag);
-      d.remoteHeader = response.headers.get('to') ?? d.remoteHeader;
+      d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
       const contact = response.headers.entries('contact')[0];
       const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
-      if (uri !== undefined) d.remoteTarget = uri;
+      if (uri !== undefined) d.remoteTarget = detach(uri);
       const rr = response.headers.entries('record-route').reverse();
       if (rr.length > 0) d.routeSet = rr;
       const flow = core.currentFlow;
@@ -395,11 +396,11 @@ export class OutgoingRequests implements ClientEvents {
     const core = this.core;
     const contact = response.headers.entries('contact')[0];
     const contactUri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
-    if (contactUri !== undefined) d.remoteTarget = contactUri;
+    if (contactUri !== undefined) d.remoteTarget = detach(contactUri);
     d.ackCSeq = info.cseq;
     if (entry.createsDialog) {
       if (info.toTag !== undefined) core.state.setRemoteTag(d, info.toTag);
-      d.remoteHeader = response.headers.get('to') ?? d.remoteHeader;
+      d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
       const rr = response.headers.entries('record-route').reverse();
       if (rr.length > 0) d.routeSet = rr;
       d.state = 'confirmed';

@@ -37,8 +37,8 @@ export class InviteClientTransaction {
     private request: Buffer,
     readonly dest: Destination,
     private readonly user: InviteClientTransactionUser,
-    /** Builds the ACK for a non-2xx final response (§17.1.1.3). */
-    private readonly buildAck: (response: SipResponse) => Buffer,
+    /** Builds the ACK for a non-2xx final response (§17.1.1.3); dropped at the final response (it holds the request). */
+    private buildAck: ((response: SipResponse) => Buffer) | undefined,
   ) {
     this.intervalA = ctx.t1;
   }
@@ -73,7 +73,7 @@ export class InviteClientTransaction {
     const status = response.status;
     switch (this.state) {
       case 'calling':
-      case 'proceeding':
+      case 'proceeding': {
         if (status < 200) {
           this.state = 'proceeding';
           this.timerA?.cancel();
@@ -87,17 +87,20 @@ export class InviteClientTransaction {
         this.timerB?.cancel();
         this.lastStatus = status;
         this.request = EMPTY;
+        const buildAck = this.buildAck;
+        this.buildAck = undefined;
         if (status < 300) {
           this.state = 'accepted';
           this.timerEnd = this.ctx.timers.schedule(64 * this.ctx.t1, () => this.terminate());
         } else {
           this.state = 'completed';
-          this.ack = this.buildAck(response);
-          this.ctx.send(this.ack, this.dest);
+          this.ack = buildAck?.(response);
+          if (this.ack !== undefined) this.ctx.send(this.ack, this.dest);
           this.timerEnd = this.ctx.timers.schedule(this.dest.transport === 'udp' ? 32_000 : 0, () => this.terminate());
         }
         this.user.onResponse(this, response, info);
         return;
+      }
       case 'accepted':
         // Retransmitted (or forked) 2xx: the TU ACKs those.
         if (status >= 200 && status < 300) this.user.onResponse(this, response, info);
@@ -117,6 +120,7 @@ export class InviteClientTransaction {
     this.timerB?.cancel();
     this.timerEnd?.cancel();
     this.ack = undefined;
+    this.buildAck = undefined;
     this.user.onTerminated(this);
   }
 }
