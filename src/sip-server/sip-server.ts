@@ -192,8 +192,8 @@ export class SipServer {
     const mem = process.memoryUsage();
     const o = this.overload.status();
     return {
-      serverTransactions: s.serverByKey.size,
-      clientTransactions: s.clientByKey.size,
+      serverTransactions: s.serverByKey.size + this.core.lingering.size,
+      clientTransactions: s.clientByKey.size + this.core.lingeringClients.size,
       pendingAppRequests: s.serverByTxnId.size,
       dialogs: s.dialogs.size,
       appConnections: this.control.connections.size,
@@ -275,13 +275,19 @@ export class SipServer {
     if (parsed.message.kind === 'response') {
       const key = `${parsed.info.via.branch ?? ''}\u0000${parsed.info.cseqMethod}`;
       const entry = this.core.state.clientByKey.get(key);
-      if (entry === undefined) {
+      const lingering = entry === undefined ? this.core.lingeringClients.get(key) : undefined;
+      if (entry === undefined && lingering === undefined) {
         this.stats.strayResponses++;
         return;
       }
       this.core.currentFlow = flow;
       try {
-        entry.tx.onResponse(parsed.message, parsed.info);
+        if (entry !== undefined) {
+          entry.tx.onResponse(parsed.message, parsed.info);
+          this.core.lingerClient(entry);
+        } else if (lingering !== undefined) {
+          this.outgoing.onLingeringResponse(lingering, parsed.message, parsed.info);
+        }
       } finally {
         this.core.currentFlow = undefined;
       }

@@ -29,6 +29,7 @@ import { UasChecks, type UasPolicy } from './uas-checks.js';
 import { detach } from '../message/detach.js';
 import type { OverloadControl } from '../overload/overload-control.js';
 import type { SourceFilter } from '../overload/source-filter.js';
+import { LingerTable, type LingeringClient, type LingeringServer } from './lingering.js';
 
 /**
  * Decides whether a new request from the network may go on to the apps, from
@@ -90,6 +91,10 @@ export class CoreBase {
    * 2xx (NAT handling, spec §2.9), so the dispatcher sets this around the call.
    */
   currentFlow: Flow | undefined;
+  /** Server transactions that only wait out Timer J or L, as small records (see lingering.ts and linger()). */
+  readonly lingering: LingerTable<LingeringServer>;
+  /** Client transactions that only wait out Timer D, K or M, as small records (see lingerClient()). */
+  readonly lingeringClients: LingerTable<LingeringClient>;
 
   constructor(
     readonly transport: TransportLayer,
@@ -101,6 +106,10 @@ export class CoreBase {
     readonly guards: CoreGuards,
   ) {
     this.uas = new UasChecks(config.uas);
+    this.lingering = new LingerTable<LingeringServer>(ctx.timers, (key, r) => {
+      if (r.mergedKey !== undefined && this.state.merged.get(r.mergedKey) === key) this.state.merged.delete(r.mergedKey);
+    });
+    this.lingeringClients = new LingerTable<LingeringClient>(ctx.timers);
   }
 
   /** Round-robin among the connections that routed `verb` (spec §2.2.3). */
@@ -162,6 +171,7 @@ export class CoreBase {
     const entry: ServerEntry = {
       txnId,
       tx,
+      mergedKey,
       request,
       info,
       flow,
@@ -204,7 +214,10 @@ export class CoreBase {
   /** The app's part of a server transaction is over (final response sent, or the app is gone). */
   finishServerEntry(entry: ServerEntry): void {
     if (!entry.awaitingApp) {
-      if (entry.tx.lastStatus >= 200) slimServerEntry(entry);
+      if (entry.tx.lastStatus >= 200) {
+        slimServerEntry(entry);
+        this.linger(entry);
+      }
       return;
     }
     entry.awaitingApp = false;
@@ -223,6 +236,34 @@ export class CoreBase {
     const after = entry.afterFinal;
     entry.afterFinal = undefined;
     after?.();
+    this.linger(entry);
+  }
+
+  /**
+   * A server transaction that now only waits out Timer J (non-INVITE, final
+   * response sent over UDP) or Timer L (an INVITE's 2xx, RFC 6026 §7.1)
+   * leaves the table for a small record carrying what that wait needs.
+   */
+  private linger(entry: ServerEntry): void {
+    const tx = entry.tx;
+    if (this.state.serverByKey.get(tx.key) !== entry) return;
+    let response: Buffer | undefined;
+    if (tx instanceof NonInviteServerTransaction) {
+      if (tx.responseDest.transport !== 'udp') return;
+      response = tx.handOff();
+      if (response === undefined) return;
+    } else if (!tx.handOff()) return;
+    this.state.serverByKey.delete(tx.key);
+    const invite = entry.request.method === 'INVITE';
+    const record: LingeringServer = {
+      method: entry.request.method,
+      response,
+      dest: tx.responseDest,
+      localTag: invite && entry.localTag !== undefined ? detach(entry.localTag) : undefined,
+      dialogId: invite ? entry.dialog?.id : undefined,
+      mergedKey: entry.mergedKey,
+    };
+    this.lingering.add(tx.key, record, 64 * this.ctx.t1);
   }
 
   /** Gives a request to an app: it now owes a final response within the app timeout. */
@@ -319,6 +360,30 @@ export class CoreBase {
     this.stats.messagesOut++;
     tx.start();
     return entry;
+  }
+
+  /**
+   * After the TU has seen a final response: a client transaction that now
+   * only waits out Timer D, K or M leaves the tables for a small record
+   * carrying what that wait needs (the ACK to re-send; how a further 2xx is
+   * answered). The app's transaction id ends here, as at termination.
+   */
+  lingerClient(entry: ClientEntry): void {
+    const tx = entry.tx;
+    // A session refresh keeps its transaction: its ACK lives in its own handler (session-timers.ts), and refreshes are few.
+    if (this.state.clientByKey.get(tx.key) !== entry || entry.internal !== undefined) return;
+    const handed = tx.handOff();
+    if (handed === undefined) return;
+    this.state.clientByKey.delete(tx.key);
+    if (this.state.clientByTxnId.get(entry.txnId) === entry) {
+      this.state.clientByTxnId.delete(entry.txnId);
+      entry.owner?.pendingClient.delete(entry.txnId);
+    }
+    const accepted =
+      tx instanceof InviteClientTransaction && tx.lastStatus < 300
+        ? { dialogId: entry.dialog?.id, createsDialog: entry.createsDialog, silent: entry.silent, uri: detach(entry.request.uri), listener: entry.dialog?.listener }
+        : undefined;
+    this.lingeringClients.add(tx.key, { dest: entry.dest, ack: handed.ack, accepted }, handed.waitMs);
   }
 
   // -------------------------------------------------------------------------

@@ -19,6 +19,8 @@ import type { AppConnection } from '../control/app-connection.js';
 export interface ServerEntry {
   readonly txnId: string;
   readonly tx: InviteServerTransaction | NonInviteServerTransaction;
+  /** Its entry in CoreState.merged (requests outside a dialog). */
+  readonly mergedKey: string | undefined;
   /** The request; only its method and URI once the app's part is over (see slimServerEntry). */
   request: SipRequest;
   /** The request's identifying fields (only the Call-ID, CSeq and tags once the app's part is over). */

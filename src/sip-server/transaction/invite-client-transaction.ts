@@ -113,6 +113,24 @@ export class InviteClientTransaction {
     }
   }
 
+  /**
+   * Once the transaction only waits out Timer M (Accepted) or Timer D
+   * (Completed over UDP), it ends here and the TU keeps what the wait needs
+   * in a record of its own: the ACK to re-send (Completed) and how long to
+   * wait. Its onTerminated is not called: the record's end is the end.
+   */
+  handOff(): { readonly ack: Buffer | undefined; readonly waitMs: number } | undefined {
+    let waitMs: number;
+    if (this.state === 'accepted') waitMs = 64 * this.ctx.t1;
+    else if (this.state === 'completed' && this.dest.transport === 'udp') waitMs = 32_000;
+    else return undefined;
+    const ack = this.ack;
+    this.state = 'terminated';
+    this.timerEnd?.cancel();
+    this.ack = undefined;
+    return { ack, waitMs };
+  }
+
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';

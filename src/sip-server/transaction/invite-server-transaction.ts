@@ -87,6 +87,18 @@ export class InviteServerTransaction {
     this.timerEnd = this.ctx.timers.schedule(this.reliable ? 0 : this.ctx.t4, () => this.terminate());
   }
 
+  /**
+   * Accepted, the transaction only waits out Timer L (it re-sends nothing):
+   * it ends here and the TU keeps what the wait needs in a record of its own.
+   * Its onTerminated is not called: the record's end is the end.
+   */
+  handOff(): boolean {
+    if (this.state !== 'accepted') return false;
+    this.state = 'terminated';
+    this.timerEnd?.cancel();
+    return true;
+  }
+
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
