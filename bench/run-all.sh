@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build
 npx tsx bench/sip/capacity.ts
+npx tsx bench/engine/full-call.ts
 npx tsx bench/sip/soak.ts
 npx tsx bench/sip/overload.ts
 npx tsx bench/media/media-bench.ts

@@ -1,131 +1,118 @@
 /**
- * The engine as a benchmark runs it: `switchboard start` in a process of its
- * own, ready when its status endpoint says the engine is connected to its SIP
- * server (polled, never a fixed sleep), its CPU time read from /proc for the
- * whole process tree, and stopped with SIGTERM (SIGKILL if it hangs).
+ * The engine as a benchmark runs it: `switchboard start` in its own process,
+ * ready when its status endpoint says the engine is connected (never after a
+ * fixed sleep), with the CPU time of its whole process tree (the engine's
+ * threads, rtpengine, the recordings worker and what they ran) read from /proc.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
+const root = resolve(import.meta.dirname, '../..');
+const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-export interface EngineOptions {
-  readonly configFile: string;
-  /** The port of `node.status` in that config. */
-  readonly statusPort: number;
-  /** Extra environment for the engine process (added to this process's). */
-  readonly env?: Readonly<Record<string, string>>;
-  /** How long to wait for readiness (default 60 s: a busy machine starts slowly). */
-  readonly readyTimeoutMs?: number;
-}
-
-/** The parts of GET /status a benchmark reads; the rest is there too. */
 export interface EngineStatus {
-  readonly engine: { readonly connected: boolean; readonly liveCalls: number; readonly callsConnected: number; readonly [k: string]: unknown };
-  readonly sipServer?: Readonly<Record<string, unknown>>;
-  readonly process: Readonly<Record<string, unknown>>;
-  readonly [k: string]: unknown;
+  readonly engine: { readonly connected: boolean; readonly liveCalls: number; readonly [k: string]: unknown };
+  readonly sipServer?: { readonly [k: string]: number };
+  readonly media?: { readonly activeCalls: number; readonly rtpengine: readonly { readonly healthy: boolean }[] };
+  readonly process: { readonly rssBytes: number; readonly heapUsedBytes: number };
 }
 
 export interface EngineProcess {
   readonly pid: number;
-  /** GET /status; with `gc`, after a full garbage collection in every thread. */
   status(gc?: boolean): Promise<EngineStatus>;
-  /** CPU time (user + system, ms) of the engine and its descendants, live and reaped. */
+  /** CPU time (user + system, ms) of the engine and every process under it, including reaped children. */
   cpuMs(): number;
+  /** CPU time (ms) of the processes under the engine whose command starts with `name` (e.g. rtpengine). */
+  cpuMsOf(name: string): number;
   stop(): Promise<void>;
 }
 
-function statFields(pid: number): string[] | undefined {
+interface ProcStat {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly comm: string;
+  /** utime + stime + cutime + cstime, in ms */
+  readonly cpuMs: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const f = text.slice(close + 2).split(' ');
+    // fields after the command: state ppid ... utime(12) stime(13) cutime(14) cstime(15), 1-based from state
+    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    return { pid, ppid: Number(f[1]), comm, cpuMs: ticks * TICK_MS };
   } catch {
-    return undefined;
+    return undefined; // gone
   }
 }
 
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
-    try {
-      for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ')) if (c.trim() !== '') out.push(Number(c));
-    } catch {
-      // the thread ended meanwhile
+function tree(rootPid: number): ProcStat[] {
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => readStat(Number(d)))
+    .filter((s): s is ProcStat => s !== undefined);
+  const out: ProcStat[] = [];
+  const want = new Set([rootPid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of all) {
+      if (!want.has(s.pid) && want.has(s.ppid)) {
+        want.add(s.pid);
+        grew = true;
+      }
     }
   }
+  for (const s of all) if (want.has(s.pid)) out.push(s);
   return out;
 }
 
-/** utime + stime + cutime + cstime of a process and, recursively, its live children (ticks). */
-function treeTicks(pid: number): number {
-  const f = statFields(pid);
-  if (f === undefined) return 0;
-  // After the name: state(0) ppid … utime(11) stime(12) cutime(13) cstime(14).
-  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-  for (const c of childrenOf(pid)) ticks += treeTicks(c);
-  return ticks;
+async function getJson(port: number, path: string): Promise<unknown> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
 }
 
-export async function startEngine(o: EngineOptions): Promise<EngineProcess> {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', o.configFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+export async function startEngine(o: { configFile: string; statusPort: number; env?: NodeJS.ProcessEnv; readyTimeoutMs?: number }): Promise<EngineProcess> {
+  const child = spawn(process.execPath, [resolve(root, 'dist/src/cli/main.js'), 'start', '--config', o.configFile], {
+    stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...o.env },
   });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString()).slice(-8000);
-    process.stderr.write(c);
-  });
   let exited: string | undefined;
-  const exit = new Promise<void>((res) =>
+  const gone = new Promise<void>((r) =>
     child.once('exit', (code, signal) => {
-      exited = `exited with ${signal ?? code}`;
-      res();
+      exited = `exited with ${code ?? signal}`;
+      r();
     }),
   );
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('the engine did not start');
-
-  const status = async (gc = false): Promise<EngineStatus> => {
-    const r = await fetch(`http://127.0.0.1:${o.statusPort}/status${gc ? '?gc=1' : ''}`);
-    if (!r.ok) throw new Error(`GET /status: ${r.status}`);
-    return (await r.json()) as EngineStatus;
-  };
-  const stop = async (): Promise<void> => {
-    if (exited !== undefined) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exit;
-    clearTimeout(timer);
-  };
-
-  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
-  let last = 'no answer yet';
+  const status = async (gc = false): Promise<EngineStatus> => (await getJson(o.statusPort, `/status${gc ? '?gc=1' : ''}`)) as EngineStatus;
+  const end = Date.now() + (o.readyTimeoutMs ?? 120_000);
   for (;;) {
-    if (exited !== undefined) throw new Error(`the engine ${exited} before it was ready:\n${stderr}`);
-    try {
-      const s = await status();
-      if (s.engine.connected) break;
-      last = 'engine not connected yet';
-    } catch (e) {
-      last = e instanceof Error ? e.message : String(e);
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the engine was not ready in time (${last}):\n${stderr}`);
+    if (exited !== undefined) throw new Error(`the engine ${exited} before it was ready`);
+    const s = await status().catch(() => undefined);
+    if (s?.engine.connected === true && (s.media === undefined || s.media.rtpengine.every((r) => r.healthy))) break;
+    if (Date.now() > end) {
+      child.kill('SIGKILL');
+      throw new Error('the engine was not ready in time');
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { pid, status, cpuMs: () => (treeTicks(pid) * 1000) / TICKS_PER_SECOND, stop };
+  const pid = child.pid!;
+  return {
+    pid,
+    status,
+    cpuMs: () => tree(pid).reduce((sum, s) => sum + s.cpuMs, 0),
+    cpuMsOf: (name) => tree(pid).filter((s) => s.pid !== pid && s.comm.startsWith(name)).reduce((sum, s) => sum + s.cpuMs, 0),
+    stop: async () => {
+      if (exited !== undefined) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
 }

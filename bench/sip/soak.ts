@@ -174,7 +174,7 @@ class Sampler {
       clientTransactions: v.clientTransactions,
       timers: v.timers,
       liveCalls: s.engine.liveCalls,
-      callsConnected: s.engine.callsConnected,
+      callsConnected: Number(s.engine.callsConnected),
       rssMb: mb(p.rssBytes),
       workerHeapMb: mb(v.heapUsedBytes),
       workerHeapTotalMb: mb(v.heapTotalBytes),

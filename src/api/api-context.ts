@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SwitchboardConfig } from '../config/load.js';
+import type { QueueStats } from '../engine/queues/call-queues.js';
 import type { AgentSource } from './agents/agent-source.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Guard } from './auth/guard.js';
@@ -27,6 +28,8 @@ export interface ApiContext {
   readonly config: SwitchboardConfig;
   readonly live: LiveCalls;
   readonly agents: AgentSource;
+  /** The waiting queues' figures now. */
+  readonly queues: () => QueueStats[];
   readonly audit: AuditLog;
   readonly events: LiveEvents;
   readonly guard: Guard;

@@ -6,6 +6,7 @@
  */
 import type { FastifyError } from 'fastify';
 import { ErrorCodes, SwitchboardError, type ErrorCode } from '../errors.js';
+import { AgentStateError } from '../engine/agents/agent-registry.js';
 import { CallControlError } from '../engine/call-control.js';
 import { MonitorDeviceError } from '../engine/tasks/monitor-task.js';
 
@@ -38,6 +39,7 @@ function isFastifyError(e: unknown): e is FastifyError {
 /** What to answer for `e`; `internal` marks our own faults (logged with their stack). */
 export function errorBodyOf(e: unknown): ErrorBody & { readonly internal: boolean } {
   if (e instanceof ApiError) return { statusCode: e.statusCode, code: e.code, reason: e.message, internal: false };
+  if (e instanceof AgentStateError) return { statusCode: e.kind === 'not-found' ? 404 : 409, code: e.code, reason: e.message, internal: false };
   if (e instanceof CallControlError) return { statusCode: e.kind === 'not-found' ? 404 : 409, code: e.code, reason: e.message, internal: false };
   if (e instanceof MonitorDeviceError) return { statusCode: e.callEnded ? 409 : 502, code: e.code, reason: e.message, internal: false };
   if (e instanceof Error && Array.isArray((e as FastifyError).validation)) {

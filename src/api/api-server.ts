@@ -1,6 +1,6 @@
 /**
  * The supervisors' HTTP API (Fastify): live calls and agents, call details,
- * silent monitoring, ending calls, recording control, an event stream and the
+ * silent monitoring, ending calls, recording control, reserved data, an event stream and the
  * audit log, behind API keys mapped to users and roles. Off the SIP path: it
  * only reads the engine's call registry and acts through CallControl.
  *
@@ -15,7 +15,9 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SwitchboardConfig } from '../config/load.js';
+import type { AgentRegistry } from '../engine/agents/agent-registry.js';
 import type { CallControl } from '../engine/call-control.js';
+import type { QueueStats } from '../engine/queues/call-queues.js';
 import type { CallRegistry } from '../engine/session/call-registry.js';
 import type { Logger } from '../observability/logger.js';
 import { ConfiguredAgentSource, type AgentSource } from './agents/agent-source.js';
@@ -28,10 +30,12 @@ import { RoleBook } from './auth/roles.js';
 import { LiveEvents } from './events/live-events.js';
 import type { ApiApp, ApiContext } from './api-context.js';
 import { ROUTES } from './route-table.js';
+import { registerAgentRoutes } from './routes/agent-routes.js';
 import { registerCallRoutes } from './routes/call-routes.js';
 import { registerEventsRoute } from './routes/events-route.js';
 import { registerMiscRoutes } from './routes/misc-routes.js';
 import { registerMonitorRoutes } from './routes/monitor-routes.js';
+import { registerReservedDataRoutes } from './routes/reserved-data-routes.js';
 import { StuckCalls } from './stuck-calls.js';
 import { LiveCalls } from './views/live-calls.js';
 
@@ -43,11 +47,20 @@ export interface ApiDeps {
   readonly logger: Logger;
   readonly control: CallControl;
   readonly calls: CallRegistry;
-  /** The Agents page's source (default: the queues' configured agents). */
+  /** The Agents page's source (default: the agent registry's agents and the queues' static targets). */
   readonly agents?: AgentSource;
+  /** The engine's agents (their states); without it only static targets are listed. */
+  readonly agentRegistry?: AgentRegistry | undefined;
+  /** The engine's waiting queues (figures, each waiting call's place). */
+  readonly queues?: QueueSource | undefined;
   readonly now?: () => number;
   /** How often agent statuses are compared for the event stream. */
   readonly agentTickMs?: number;
+}
+
+export interface QueueSource {
+  stats(): QueueStats[];
+  placeOf(call: string): { position: number; priority: number; enqueuedAt: number; offering: boolean } | undefined;
 }
 
 export interface Api {
@@ -71,10 +84,11 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const keys = new KeyStore({ configKeys: config.api.keys, file: keysFilePath(config, deps.baseDir), roles, logger });
   keys.start();
   const audit = new AuditLog(resolve(deps.baseDir, config.api.auditFile ?? join(stateDir, 'api', 'audit.jsonl')), logger.child({ component: 'audit' }), now);
-  const live = new LiveCalls(deps.control, config.queues, config.api.stuckCalls.thresholdSeconds * 1000, now);
-  const agents = deps.agents ?? new ConfiguredAgentSource(config.queues, () => deps.control.sessions());
+  const queues = deps.queues;
+  const live = new LiveCalls(deps.control, config.queues, config.api.stuckCalls.thresholdSeconds * 1000, now, (call) => queues?.placeOf(call));
+  const agents = deps.agents ?? new ConfiguredAgentSource(config.queues, () => deps.control.sessions(), deps.agentRegistry);
   const events = new LiveEvents(deps.calls, deps.control, live, agents, deps.agentTickMs);
-  const guard = new Guard(keys, live, audit);
+  const guard = new Guard(keys, live, audit, agents);
   const stuck = new StuckCalls(live, audit, config.api.stuckCalls, logger);
 
   const apiLogger: FastifyBaseLogger = logger.child({ component: 'api' });
@@ -95,7 +109,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Switchboard supervisors API', version: API_VERSION, description: "Live calls, silent monitoring, ending calls, recording control and the audit log. Authenticate with `Authorization: Bearer <key>` (`switchboard keys add`)." },
+      info: { title: 'Switchboard supervisors API', version: API_VERSION, description: "Live calls, waiting queues, agents and their states, silent monitoring, ending calls, recording control and the audit log. Authenticate with `Authorization: Bearer <key>` (`switchboard keys add`)." },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: sbk_<id>.<secret>' } } },
       security: [{ apiKey: [] }],
     },
@@ -118,10 +132,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     void reply.code(404).send({ statusCode: 404, code: 'SB_NOT_FOUND', reason: `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json` });
   });
 
-  const ctx: ApiContext = { config, live, agents, audit, events, guard, now };
+  const ctx: ApiContext = { config, live, agents, queues: () => queues?.stats() ?? [], audit, events, guard, now };
   registerMiscRoutes(app, ctx);
   registerCallRoutes(app, ctx);
   registerMonitorRoutes(app, ctx);
+  registerReservedDataRoutes(app, ctx);
+  registerAgentRoutes(app, ctx);
   registerEventsRoute(app, ctx);
   app.addHook('preClose', (done) => {
     events.close();

@@ -6,6 +6,9 @@
  * access: `public` (no key), `authenticated` (any valid key), or a permission.
  * callScoped: the route acts on one call, which must belong to one of the
  * user's teams when the role's scope is `teams` (else 403).
+ * agentScoped: the route acts on one agent (`:id`): allowed for the agent
+ * itself (the API user whose name is the agent id), else it needs this
+ * permission and, for a `teams` role, one of the agent's teams (else 403).
  * audit: the audit action every attempt is logged as (denials of any route are
  * logged as `request`).
  */
@@ -15,10 +18,11 @@ import type { AuditAction } from './audit/audit-log.js';
 export type Access = Permission | 'authenticated' | 'public';
 
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly access: Access;
   readonly callScoped: boolean;
+  readonly agentScoped?: Permission;
   readonly audit?: AuditAction;
   readonly summary: string;
 }
@@ -34,7 +38,12 @@ export const ROUTES = [
   { method: 'POST', url: '/calls/:id/end', access: 'monitor-edit', callScoped: true, audit: 'call.end', summary: 'End a (stuck) call: every leg gets its BYE or CANCEL.' },
   { method: 'POST', url: '/calls/:id/recording/pause', access: 'recording-control', callScoped: true, audit: 'recording.pause', summary: "Pause the call's recording (redaction)." },
   { method: 'POST', url: '/calls/:id/recording/resume', access: 'recording-control', callScoped: true, audit: 'recording.resume', summary: "Resume the call's recording." },
-  { method: 'GET', url: '/agents', access: 'calls-view', callScoped: false, summary: 'Agents with their status (idle, ringing, whisper, on-call) and call.' },
+  { method: 'GET', url: '/calls/:id/reserved-data', access: 'calls-view', callScoped: true, summary: "The caller's reserved data (verified customer, bad actor, repeat customer), its attestation and trunk." },
+  { method: 'PUT', url: '/calls/:id/reserved-data', access: 'reserved-data-edit', callScoped: true, audit: 'reserved-data.set', summary: "Set the caller's reserved data mid-call (the seed's Apps API)." },
+  { method: 'GET', url: '/agents', access: 'calls-view', callScoped: false, summary: 'Agents with their state (ready, not ready and why, ringing, whisper, on call, wrap-up, logged out), call, calls taken and devices; static targets with their status.' },
+  { method: 'GET', url: '/agents/:id', access: 'authenticated', callScoped: false, agentScoped: 'calls-view', summary: 'One agent (your own, or one of your teams with calls-view).' },
+  { method: 'POST', url: '/agents/:id/state', access: 'authenticated', callScoped: false, agentScoped: 'agent-state', audit: 'agent.state', summary: "Change an agent's state: ready, not-ready (with a reason), logged-out. Your own, or another's with agent-state." },
+  { method: 'GET', url: '/queues', access: 'calls-view', callScoped: false, summary: 'Waiting queues: calls waiting, longest wait, agents ready and busy, answered, overflowed, abandoned.' },
   { method: 'GET', url: '/events', access: 'calls-view', callScoped: false, summary: 'Server-Sent Events: call and agent changes as they happen.' },
   { method: 'GET', url: '/audit', access: 'audit-view', callScoped: false, summary: 'The latest audit log entries.' },
 ] as const satisfies readonly RouteSpec[];

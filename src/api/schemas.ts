@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { PERMISSIONS } from '../config/schema/api.js';
+import type { RESERVED_PROPERTIES } from '../config/schema/reserved-data.js';
 import { AUDIT_ACTIONS } from './audit/audit-log.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -12,7 +13,8 @@ const Enum = <const T extends readonly string[]>(values: T, description: string)
 const DateTime = (description: string) => Type.String({ format: 'date-time', description });
 
 export const CALL_STATES = ['routing', 'in-queue', 'whisper', 'connected', 'message', 'voicemail', 'forwarding', 'ended'] as const;
-export const AGENT_STATUSES = ['idle', 'ringing', 'whisper', 'on-call'] as const;
+export const AGENT_STATUSES = ['idle', 'ringing', 'whisper', 'on-call', 'wrap-up', 'not-ready', 'logged-out'] as const;
+export const AGENT_STATES = ['logged-out', 'ready', 'not-ready', 'ringing', 'whisper', 'on-call', 'wrap-up'] as const;
 
 export const ErrorSchema = Type.Object(
   {
@@ -46,6 +48,38 @@ export const MonitorSchema = Type.Object(
   { title: 'Monitor' },
 );
 
+/** The reserved properties that are set (an unset one is absent). */
+export const ReservedValuesSchema = Type.Object(
+  {
+    reserved_verified_customer: Type.Optional(Type.Boolean()),
+    reserved_bad_actor: Type.Optional(Type.Boolean()),
+    reserved_repeat_customer: Type.Optional(Type.Boolean()),
+  } satisfies Record<(typeof RESERVED_PROPERTIES)[number], unknown>,
+  { additionalProperties: false, title: 'ReservedData', description: "The caller's reserved properties that are set: reserved_verified_customer, reserved_bad_actor, reserved_repeat_customer (the agent's profile flags)." },
+);
+const ReservedSetBySchema = Type.Record(Type.String(), Type.String(), { description: 'Who set each property: header:<name> (a trusted trunk) or api:<user>.' });
+const AttestationSchema = Nullable(Enum(['passed', 'failed', 'no-validation'] as const, "The caller's STIR/SHAKEN verification (verstat) passed on by a trusted trunk."));
+const TrunkSchema = Type.Object(
+  { id: Nullable(Type.String()), name: Nullable(Type.String()), trusted: Type.Boolean() },
+  { description: 'The inbound trunk the call came in on (id null: an unknown, untrusted source).' },
+);
+
+export const ReservedDataSchema = Type.Object(
+  { call: Type.String(), reservedData: ReservedValuesSchema, setBy: ReservedSetBySchema, callerAttestation: AttestationSchema, trunk: TrunkSchema },
+  { title: 'CallReservedData', description: "A live call's reserved data." },
+);
+
+// One schema with two types, not a union: Ajv's type coercion (on for query strings) would turn null into false in a union's boolean branch.
+const NullableFlag = (p: string) => Type.Unsafe<boolean | null>({ type: ['boolean', 'null'], description: `${p}: true or false, or null to unset it.` });
+export const ReservedDataBody = Type.Object(
+  {
+    reserved_verified_customer: NullableFlag('The caller is a verified customer'),
+    reserved_bad_actor: NullableFlag('The caller is a potential bad actor'),
+    reserved_repeat_customer: NullableFlag('The caller contacted the center before'),
+  },
+  { additionalProperties: false, description: 'All three properties (PUT replaces them): each true, false or null (unset).' },
+);
+
 const callFields = {
   id: Type.String({ description: "The engine's call id." }),
   sipCallId: Type.String({ description: "The caller's SIP Call-ID." }),
@@ -65,6 +99,17 @@ const callFields = {
   recording: Nullable(Type.Object({ id: Type.String(), state: Type.String({ description: 'idle, recording, paused, finished.' }) })),
   deflection: Nullable(Type.Object({ action: Type.String(), target: Nullable(Type.String()) })),
   monitors: Type.Array(MonitorSchema, { description: 'Who is monitoring.' }),
+  waiting: Nullable(
+    Type.Object(
+      {
+        position: Type.Integer({ description: '1 = the next call to be offered an agent.' }),
+        priority: Type.Integer({ description: 'Call priority (higher first).' }),
+        since: DateTime('When it joined the queue.'),
+        offering: Type.Boolean({ description: 'An agent is ringing for it.' }),
+      },
+      { description: 'Its place in a waiting queue (Calls > In Queue); null when not waiting.' },
+    ),
+  ),
 };
 
 export const CallSummarySchema = Type.Object(callFields, { title: 'CallSummary', description: 'A live call, as the lists show it.' });
@@ -102,7 +147,10 @@ export const CallDetailsSchema = Type.Object(
       }),
       { description: 'What the hours policy decided, per queue of the path.' },
     ),
-    reservedData: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { description: 'reserved_* flags of the caller (verified customer, bad actor, repeat customer), when set.' }),
+    reservedData: ReservedValuesSchema,
+    reservedDataSetBy: ReservedSetBySchema,
+    callerAttestation: AttestationSchema,
+    trunk: TrunkSchema,
     facts: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
     times: Type.Object({ answered: Nullable(DateTime('The caller got our 200.')), agentAnswered: Nullable(DateTime('The first agent answered.')) }),
   },
@@ -112,15 +160,58 @@ export type CallDetailsView = Static<typeof CallDetailsSchema>;
 
 export const AgentSchema = Type.Object(
   {
-    uri: Type.String({ description: "The agent's SIP URI." }),
+    id: Type.String({ description: "The agent's id (agents[].id); for a queue's static target, its URI." }),
+    kind: Enum(['agent', 'target'] as const, 'agent: a configured agent with a state; target: a static URI of a queue without agents (no state of its own).'),
+    name: Nullable(Type.String()),
+    uri: Nullable(Type.String({ description: "The SIP URI it is rung at: a static device, or a registered agent's newest contact (null while none)." })),
     teams: Type.Array(Type.String()),
     queues: Type.Array(Type.String()),
-    status: Enum(AGENT_STATUSES, 'idle, ringing, whisper, on-call.'),
-    call: Nullable(Type.String({ description: 'The call it is ringing for, whispered to or on.' })),
+    status: Enum(AGENT_STATUSES, 'idle (ready, or a target with no call), ringing, whisper, on-call, wrap-up, not-ready, logged-out.'),
+    call: Nullable(Type.String({ description: 'The call it is ringing for, whispered to, on, or wrapping up.' })),
+    state: Nullable(Enum(AGENT_STATES, "An agent's state (null for a target).")),
+    reason: Nullable(Type.String({ description: 'Why not ready: missed (did not answer an offered call), unreachable (no registered device), or the reason given.' })),
+    since: Nullable(DateTime('In this state since.')),
+    callsTaken: Nullable(Type.Integer({ description: 'Calls answered since the engine started.' })),
+    callsMissed: Nullable(Type.Integer({ description: 'Calls offered and not taken since the engine started.' })),
+    lastCallEndedAt: Nullable(DateTime('When its last call ended.')),
+    idleSince: Nullable(DateTime('Ready since (longest idle is offered first).')),
+    reachable: Type.Boolean({ description: 'A static device, or a registered one with a live contact.' }),
+    devices: Type.Array(
+      Type.Object({ contact: Type.String(), expiresAt: DateTime('When the registration expires.'), source: Type.String({ description: 'transport:address:port it registered from.' }), userAgent: Nullable(Type.String()) }),
+      { description: 'Registered contacts (newest first).' },
+    ),
+    pending: Nullable(Type.Object({ state: Enum(['ready', 'not-ready', 'logged-out'] as const, 'Asked for.'), reason: Nullable(Type.String()) }, { description: 'A state asked for during a call, applied when the call and its wrap-up end.' })),
   },
   { title: 'Agent' },
 );
 export type AgentView = Static<typeof AgentSchema>;
+
+export const AgentIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s]+$' }) });
+
+export const AgentStateBody = Type.Object(
+  {
+    state: Enum(['ready', 'not-ready', 'logged-out'] as const, 'ready (logs in), not-ready (with a reason), logged-out.'),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Why not ready (default "not-ready").' })),
+  },
+  { additionalProperties: false },
+);
+
+export const QueueStatsSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    team: Nullable(Type.String()),
+    waiting: Type.Integer({ description: 'Calls waiting (being offered to an agent included).' }),
+    offering: Type.Integer({ description: 'Of which an agent is ringing for.' }),
+    longestWaitMs: Type.Number({ description: 'How long the oldest waiting call has waited.' }),
+    agents: Type.Object({ loggedIn: Type.Integer(), ready: Type.Integer(), busy: Type.Integer({ description: 'Ringing, whisper or on a call.' }), notReady: Type.Integer(), wrapUp: Type.Integer() }),
+    answered: Type.Integer({ description: 'Calls that reached an agent since the engine started.' }),
+    overflowed: Type.Integer({ description: 'Calls that waited the maximum and overflowed.' }),
+    abandoned: Type.Integer({ description: 'Callers who hung up while waiting.' }),
+    averageHandleMs: Nullable(Type.Number({ description: 'Recent talk plus wrap-up time (the estimated wait is made of it).' })),
+  },
+  { title: 'QueueStats', description: 'A waiting queue now.' },
+);
 
 export const AuditEntrySchema = Type.Object(
   {
@@ -135,6 +226,7 @@ export const AuditEntrySchema = Type.Object(
     call: Nullable(Type.String()),
     monitor: Nullable(Type.String()),
     device: Nullable(Type.String()),
+    agent: Nullable(Type.String({ description: 'The agent whose state was changed.' })),
     reason: Nullable(Type.String()),
     status: Nullable(Type.Integer()),
     code: Nullable(Type.String()),
@@ -172,8 +264,9 @@ export type CallListQueryValue = Static<typeof CallListQuery>;
 
 export const AgentListQuery = Type.Object(
   {
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'Search the agent URI (case-insensitive substring).' })),
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'Search the agent id, name or URI (case-insensitive substring).' })),
     status: Type.Optional(Type.Array(Enum(AGENT_STATUSES, 'An agent status.'))),
+    state: Type.Optional(Type.Array(Enum(AGENT_STATES, 'An agent state.'), { description: 'Only agents in these states.' })),
     team: Type.Optional(Type.Array(Type.String({ maxLength: 64 }))),
     queue: Type.Optional(Type.Array(Type.String({ maxLength: 64 }))),
   },

@@ -1,6 +1,7 @@
 import { apiConfigChecks } from '../api/config-checks.js';
 import type { ConfigCheck } from '../config/load.js';
-import { engineConfigChecks, trunkConfigChecks } from '../engine/config-checks.js';
+import { agentConfigChecks } from '../engine/agents/agent-config-checks.js';
+import { engineConfigChecks, outboundTrunkConfigChecks } from '../engine/config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
 import { policyConfigChecks } from '../policy/index.js';
 import { recordingsConfigChecks } from '../recordings/config-checks.js';
@@ -14,7 +15,8 @@ import { sipServerConfigChecks } from '../sip-server/config-checks.js';
 export const configChecks: readonly ConfigCheck[] = [
   ...sipServerConfigChecks,
   ...engineConfigChecks,
-  ...trunkConfigChecks,
+  ...outboundTrunkConfigChecks,
+  ...agentConfigChecks,
   ...policyConfigChecks,
   ...mediaConfigChecks,
   ...recordingsConfigChecks,

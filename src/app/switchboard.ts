@@ -102,7 +102,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     stops.push(() => engine.stop());
     let api: ApiServer | undefined;
     if (config.api.enabled) {
-      const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls });
+      const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls, agentRegistry: engine.agents?.agents, queues: engine.agents?.queues });
       api = a;
       // Stopped after the engine: the monitors and calls the engine ends on the way out are still audited.
       stops.splice(stops.length - 1, 0, () => a.close());

@@ -8,3 +8,6 @@ const code = await runCli(commands, process.argv.slice(2), {
   cwd: process.cwd(),
 });
 process.exitCode = code;
+// Long-running commands return once they have stopped everything they started; a timer a library
+// leaves armed (BullMQ's job waits, ~10 s) must not hold the process, or its supervisor's stop, that long.
+setTimeout(() => process.exit(code), 1000).unref();

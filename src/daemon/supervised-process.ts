@@ -24,8 +24,9 @@ export interface SupervisedProcessOptions {
   readonly restart?: { readonly enabled: boolean; readonly minDelayMs?: number; readonly maxDelayMs?: number };
   readonly stopGraceMs?: number;
   /**
-   * Run the daemon in its own process group and signal the whole group: for
-   * daemons that fork workers (Kamailio), so none outlives a stop or a kill.
+   * Run the daemon in its own process group, and SIGKILL the whole group after
+   * a stop or on a kill: for daemons that fork workers (Kamailio, the
+   * recordings worker's Redis and ffmpeg), so none outlives them.
    */
   readonly processGroup?: boolean;
   /** Every chunk the daemon prints (e.g. to watch its log for events). */
@@ -176,9 +177,12 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    this.signal(child, 'SIGTERM');
+    // SIGTERM to the daemon alone: it stops its own children in its own order (the recordings
+    // worker finishes its jobs before its Redis goes). The group gets SIGKILL only at the end.
+    child.kill('SIGTERM');
     const grace = sleep(this.options.stopGraceMs ?? 3000).then(() => 'timeout' as const);
     if ((await Promise.race([exited.then(() => 'exited' as const), grace])) === 'timeout') {
+      this.options.logger.warn({ daemon: this.options.name, graceMs: this.options.stopGraceMs ?? 3000 }, 'daemon did not stop in time after SIGTERM; killed');
       this.signal(child, 'SIGKILL');
       await exited;
     }

@@ -7,6 +7,9 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
 import type { CallMedia } from '../media/index.js';
+import type { ReservedProperty } from '../config/schema/reserved-data.js';
+import type { ReservedValues } from './reserved/reserved-data.js';
+import type { CallerAttestation } from './reserved/verstat.js';
 import type { CallRegistry } from './session/call-registry.js';
 import type { CallSession, CallState, DecisionSummary, EndedBy, SupervisorMonitor } from './session/call-session.js';
 import type { CallMetrics } from './session/call-timeline.js';
@@ -48,6 +51,19 @@ export interface CallDetails extends CallView {
   readonly decisions: readonly DecisionSummary[];
   readonly times: { readonly answered: string | null; readonly agentAnswered: string | null };
   readonly facts: Readonly<Record<string, string | number | boolean>>;
+  readonly trunk: { readonly id: string | null; readonly name: string | null; readonly trusted: boolean };
+  readonly reservedData: ReservedValues;
+  readonly reservedDataSetBy: Readonly<Record<string, string>>;
+  readonly callerAttestation: CallerAttestation | null;
+}
+
+/** A call's reserved data as the API reads and sets it. */
+export interface ReservedDataView {
+  readonly call: string;
+  readonly reservedData: ReservedValues;
+  readonly setBy: Readonly<Record<string, string>>;
+  readonly callerAttestation: CallerAttestation | null;
+  readonly trunk: { readonly id: string | null; readonly name: string | null; readonly trusted: boolean };
 }
 
 export class CallControlError extends SwitchboardError {
@@ -95,7 +111,15 @@ export function detailsOf(s: CallSession): CallDetails {
     decisions: s.decisions.map((d) => ({ ...d })),
     times: { answered: iso(m.answeredAt), agentAnswered: iso(m.agentAnsweredAt) },
     facts: { ...s.facts },
+    trunk: { ...s.trunk },
+    reservedData: s.reserved.values(),
+    reservedDataSetBy: s.reserved.setBy(),
+    callerAttestation: s.callerAttestation ?? null,
   };
+}
+
+export function reservedDataOf(s: CallSession): ReservedDataView {
+  return { call: s.id, reservedData: s.reserved.values(), setBy: s.reserved.setBy(), callerAttestation: s.callerAttestation ?? null, trunk: { ...s.trunk } };
 }
 
 export interface MonitorEvent {
@@ -164,6 +188,22 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     const s = this.session(id);
     if (user !== undefined) s.facts.endedByUser = user;
     await s.end(reason, by);
+  }
+
+  reservedData(id: string): ReservedDataView {
+    return reservedDataOf(this.session(id));
+  }
+
+  /**
+   * Sets the reserved properties of a live call (the seed's Apps API, mid-call): each given
+   * property becomes true or false, or with null unset; the others keep their values. `user`
+   * is recorded as who set them. Agent legs already ringing keep the headers they were sent.
+   */
+  setReservedData(id: string, changes: Partial<Record<ReservedProperty, boolean | null>>, user: string): { view: ReservedDataView; changed: boolean } {
+    const s = this.session(id);
+    const changed = s.reserved.apply(changes, `api:${user}`);
+    if (changed) s.log.info({ reserved: s.reserved.values(), by: user }, 'reserved data set through the API');
+    return { view: reservedDataOf(s), changed };
   }
 
   async pauseRecording(id: string): Promise<void> {

@@ -7,8 +7,11 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import { contactFor } from '../recordings/crm/contact.js';
+import type { ReservedValues } from './reserved/reserved-data.js';
+import type { CallerAttestation } from './reserved/verstat.js';
 import type { AgentAttempt, CallSession, DecisionSummary, EndedBy } from './session/call-session.js';
 import type { CallMetrics } from './session/call-timeline.js';
+import type { TrunkRef } from './trunks/inbound-trunks.js';
 
 export interface CallRecord {
   readonly version: 1;
@@ -19,11 +22,30 @@ export interface CallRecord {
   readonly caller: { readonly number: string | null; readonly name: string | null; readonly withheld: boolean; readonly contact: string };
   readonly dialed: string;
   readonly source: { readonly address: string; readonly port: number; readonly transport: string };
+  /** The inbound trunk (id and name null for an unknown, untrusted source). */
+  readonly trunk: TrunkRef;
+  /** The reserved properties that were set when the call ended (verified customer, bad actor, repeat customer). */
+  readonly reservedData: ReservedValues;
+  /** Who set each: `header:<name>` (a trusted trunk) or `api:<user>`. */
+  readonly reservedDataSetBy: Readonly<Record<string, string>>;
+  /** The caller's STIR/SHAKEN verification result (verstat) from a trusted trunk. */
+  readonly callerAttestation: CallerAttestation | null;
+  /** Data parameters sent on with the call (when redirection.sip.data_records.in_metadata). */
+  readonly dataParameters: Readonly<Record<string, string>> | null;
   readonly language: string;
   readonly queuePath: readonly string[];
   readonly decisions: readonly DecisionSummary[];
   readonly deflection: { readonly action: string; readonly target: string | null } | null;
-  readonly agentsTried: readonly { readonly agent: string; readonly queue: string; readonly outcome: string; readonly status: number | null; readonly startedAt: string }[];
+  readonly agentsTried: readonly {
+    readonly agent: string;
+    readonly queue: string;
+    readonly outcome: string;
+    readonly status: number | null;
+    readonly startedAt: string;
+    /** A waiting queue's offer: when the agent was taken for the call, and since when it had been ready (longest idle first). */
+    readonly offeredAt: string | null;
+    readonly idleSince: string | null;
+  }[];
   readonly agent: string | null;
   readonly times: { readonly arrived: string; readonly answered: string | null; readonly agentAnswered: string | null; readonly bridged: string | null; readonly ended: string | null };
   readonly metrics: CallMetrics;
@@ -36,7 +58,15 @@ export interface CallRecord {
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 function attemptView(a: AgentAttempt): CallRecord['agentsTried'][number] {
-  return { agent: a.agent, queue: a.queue, outcome: a.outcome ?? 'ringing', status: a.status ?? null, startedAt: new Date(a.startedAt).toISOString() };
+  return {
+    agent: a.agent,
+    queue: a.queue,
+    outcome: a.outcome ?? 'ringing',
+    status: a.status ?? null,
+    startedAt: new Date(a.startedAt).toISOString(),
+    offeredAt: iso(a.offer?.at),
+    idleSince: iso(a.offer?.idleSince ?? undefined),
+  };
 }
 
 /** The record as it stands (final once the session has ended). */
@@ -57,6 +87,11 @@ export function callRecordOf(s: CallSession, contact: { readonly channel: string
     },
     dialed: s.dialed,
     source: { ...s.source },
+    trunk: { ...s.trunk },
+    reservedData: s.reserved.values(),
+    reservedDataSetBy: s.reserved.setBy(),
+    callerAttestation: s.callerAttestation ?? null,
+    dataParameters: s.dataParameters?.inMetadata ?? null,
     language: s.language,
     queuePath: [...s.queuePath],
     decisions: s.decisions.map((d) => ({ ...d })),

@@ -1,13 +1,15 @@
 /**
  * Configuration checks that belong to call routing (the queue tree and ids are
  * checked by src/policy): a dialed number may select only one queue, a real
- * drachtio-server needs to be named when the embedded one is off, and
- * outbound trunks must be usable by the deflections that dial through them.
+ * drachtio-server needs to be named when the embedded one is off, outbound
+ * trunks must be usable by the deflections that dial through them, and inbound
+ * trunks, reserved data and data parameters hold together (trunks/).
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import type { ConfigCheck } from '../config/load.js';
+import { trunkConfigChecks } from './trunks/trunk-config-checks.js';
 
 export const engineConfigChecks: readonly ConfigCheck[] = [
   {
@@ -40,10 +42,11 @@ export const engineConfigChecks: readonly ConfigCheck[] = [
       }));
     },
   },
+  ...trunkConfigChecks,
 ];
 
 /** Outbound trunks: unique ids, credentials that go together and can be read, and a trunk for every phone-number deflection. */
-export const trunkConfigChecks: readonly ConfigCheck[] = [
+export const outboundTrunkConfigChecks: readonly ConfigCheck[] = [
   {
     name: 'outbound trunks',
     sections: ['trunks', 'engine', 'deflection', 'queues'],

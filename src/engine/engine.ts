@@ -14,18 +14,23 @@ import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
 import type { RecordingCapture } from '../recordings/service/recording-capture.js';
 import { admit, rejectionOf } from './admission.js';
+import { AgentServices, type AgentServicesStatus } from './agents/agent-services.js';
 import { CallControl, type CallView } from './call-control.js';
 import { callRecordOf, CallRecordWriter } from './call-record.js';
 import type { CallContext, EngineServices } from './flows/call-context.js';
 import { runInboundFlow } from './flows/inbound-flow.js';
 import { CallAnchor } from './media/call-anchor.js';
+import { MediaTimeouts } from './media-timeouts.js';
 import { OutboundTrunks } from './outbound-trunks.js';
 import { QueueDirectory } from './queue-directory.js';
+import { takeCallerData } from './reserved/caller-data.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
 import { SipFailure, type InboundInvite } from './signaling/sip-port.js';
-import { SrfSipPort } from './signaling/srf-port.js';
+import { dialedNumber, SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
+import { InboundTrunks, trunkRefOf } from './trunks/inbound-trunks.js';
+import type { TrunkCounts } from './trunks/trunk-limits.js';
 import { VoicemailNotices } from './voicemail/voicemail-notices.js';
 
 export interface DrachtioConnection {
@@ -53,6 +58,10 @@ export interface EngineStatus {
   readonly callsRejected: number;
   readonly callRecords: number;
   readonly voicemailNotices: number;
+  /** Per inbound trunk: live calls, admitted, refused over its rate or concurrency. */
+  readonly trunks: Readonly<Record<string, TrunkCounts>>;
+  /** Agents by state, the waiting queues' figures and the registrar's (absent without agents). */
+  readonly contactCenter?: AgentServicesStatus;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
@@ -64,6 +73,10 @@ export class Engine {
   readonly control: CallControl;
   private readonly services: EngineServices;
   private readonly notices: VoicemailNotices;
+  private readonly mediaTimeouts: MediaTimeouts | undefined;
+  private readonly inbound: InboundTrunks;
+  /** Agents, waiting queues and the registrar; undefined when no agent or waiting queue is configured. */
+  readonly agents: AgentServices | undefined;
   private connected = false;
   private draining = false;
   private callsTotal = 0;
@@ -80,7 +93,9 @@ export class Engine {
     const stateDir = resolve(baseDir, config.node.stateDir);
     const recordsFile = config.engine.callRecords.enabled ? resolve(baseDir, config.engine.callRecords.file ?? join(stateDir, 'calls', 'records.jsonl')) : undefined;
     const now = deps.now ?? Date.now;
+    this.inbound = new InboundTrunks(config);
     this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now });
+    this.agents = config.agents.length > 0 || config.queues.some((q) => q.waiting !== undefined) ? new AgentServices({ config, sip: this.port, logger, baseDir, media: deps.media, now }) : undefined;
     this.services = {
       config,
       sip: this.port,
@@ -92,6 +107,7 @@ export class Engine {
       records: new CallRecordWriter(recordsFile, logger.child({ component: 'call-records' })),
       trunks: new OutboundTrunks(config, baseDir),
       notices: this.notices,
+      agents: this.agents,
       now,
     };
     this.control = new CallControl(this.calls, { sip: this.port, mediaOf: (id) => deps.media?.getCallMedia(id) });
@@ -107,15 +123,22 @@ export class Engine {
       for (const id of ids) void this.calls.get(id)?.end('media relay lost', 'engine');
     });
     deps.media?.on('media-timeout', (id) => void this.calls.get(id)?.end('media timeout', 'engine'));
+    if (deps.media !== undefined) {
+      const t = config.media.timeout;
+      this.mediaTimeouts = new MediaTimeouts({ calls: this.calls, media: deps.media, seconds: t.seconds, onHoldSeconds: t.onHoldSeconds, now, logger });
+    }
   }
 
   /** Connects to the drachtio server; resolves once authenticated. Reconnects by itself afterwards. */
   async start(timeoutMs = 10_000): Promise<void> {
     await this.notices.start();
+    this.mediaTimeouts?.start();
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
     srf.use('options', (_req, res) => res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } }));
     srf.invite((req, res) => void this.onInvite(this.port.inbound(req, res)));
+    const agents = this.agents;
+    if (agents?.registering === true) srf.use('register', (req, res) => agents.handleRegister(this.port.request(req, res)));
     srf.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'drachtio connection error'));
     srf.on('disconnect', () => {
       this.connected = false;
@@ -135,6 +158,7 @@ export class Engine {
       });
       void srf.connect({ host: this.connection.host, port: this.connection.port, secret: this.connection.secret });
     });
+    await this.agents?.start();
   }
 
   /**
@@ -153,7 +177,9 @@ export class Engine {
 
   async stop(): Promise<void> {
     this.draining = true;
+    this.mediaTimeouts?.stop();
     await Promise.all(this.calls.all().map((s) => s.end('engine stopping', 'engine')));
+    await this.agents?.stop();
     await this.notices.close();
     await this.services.records.close();
     this.srf.disconnect();
@@ -175,31 +201,54 @@ export class Engine {
       callsRejected: this.callsRejected,
       callRecords: this.services.records.written,
       voicemailNotices: this.notices.size,
+      trunks: this.inbound.counts(),
+      ...(this.agents !== undefined ? { contactCenter: this.agents.status() } : {}),
     };
   }
 
   private async onInvite(invite: InboundInvite): Promise<void> {
+    // A feature code dialled from an agent's phone is not a call for a queue.
+    if (!this.draining && this.agents?.featureCode(invite, dialedNumber(invite.uri) ?? '') === true) return;
     this.callsTotal++;
-    const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage });
+    const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage }, this.inbound);
     if (!a.admitted) {
       this.callsRejected++;
       const r = rejectionOf(a);
-      this.logger.info({ callId: invite.callId, dialed: a.dialed, status: r.status }, 'call refused');
+      this.logger.info({ callId: invite.callId, dialed: a.dialed, trunk: a.trunk?.id ?? null, source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`, status: r.status, reason: a.reason }, 'call refused');
       invite.reject(r.status, r.phrase, a.headers);
       return;
     }
-    const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: a.dialed, source: invite.source, language: a.language, logger: this.logger, now: this.services.now });
+    const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: a.dialed, source: invite.source, trunk: trunkRefOf(a.trunk), language: a.language, logger: this.logger, now: this.services.now });
+    session.own('trunk call slot', a.release);
     this.calls.add(session);
     invite.cancelled.addEventListener('abort', () => void session.end('caller cancelled', 'caller'), { once: true });
     const maxTimer = setTimeout(() => void session.end('maximum call duration reached', 'engine'), this.config.engine.maxCallSeconds * 1000);
     session.own('maximum duration timer', () => clearTimeout(maxTimer));
-    session.log.info({ caller: invite.caller.number ?? 'withheld', dialed: a.dialed, queue: a.queue.id, source: `${invite.source.transport}:${invite.source.address}` }, 'inbound call');
+    takeCallerData(session, a.trunk, (name) => invite.headerLines(name), this.config);
+    let queue = a.queue;
+    const failedQueue = this.config.reservedData.attestation.failedQueue;
+    if (session.callerAttestation === 'failed' && failedQueue !== undefined) {
+      queue = this.services.directory.byQueueId(failedQueue) ?? queue;
+      session.log.info({ dialedQueue: a.queue.id, queue: queue.id }, 'caller failed STIR/SHAKEN validation: routed to the attestation queue');
+    }
+    session.log.info(
+      {
+        caller: invite.caller.number ?? 'withheld',
+        dialed: a.dialed,
+        queue: queue.id,
+        source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`,
+        trusted: session.trunk.trusted,
+        reserved: session.reserved.values(),
+        attestation: session.callerAttestation ?? null,
+      },
+      'inbound call',
+    );
     try {
       const media = this.services.media?.createCallMedia(session.id, { logger: session.log });
       const anchor = new CallAnchor(media);
       session.own('media', () => anchor.release());
       const ctx: CallContext = { session, invite, anchor, services: this.services, offerForAgent: undefined, callerLeg: undefined, callerSdp: undefined, callerSentSdp: undefined, earlyMedia: false };
-      await runInboundFlow(ctx, a.queue);
+      await runInboundFlow(ctx, queue);
     } catch (e) {
       if (session.ended && !(e instanceof SipFailure)) {
         // The call was ended from outside (cancel, supervisor, media timeout, drain): the caller, if still waiting, hears why.

@@ -23,6 +23,14 @@ export const RejectReasons = {
   INTERNAL: { status: 500, phrase: 'Server Internal Error' },
   /** The engine is stopping or draining. */
   SHUTTING_DOWN: { status: 503, phrase: 'Service Unavailable' },
+  /** No inbound trunk claims the source, and unknown sources are refused (trunks.unknownSources). */
+  UNKNOWN_SOURCE: { status: 403, phrase: 'Forbidden' },
+  /** The trunk may not call the dialed number (trunks.inbound[].numbers). */
+  NUMBER_NOT_ALLOWED: { status: 403, phrase: 'Forbidden (number not allowed on this trunk)' },
+  /** The trunk is over its call rate. */
+  TRUNK_RATE_LIMIT: { status: 503, phrase: 'Service Unavailable (trunk call rate exceeded)' },
+  /** The trunk has as many live calls as it may. */
+  TRUNK_CALL_LIMIT: { status: 503, phrase: 'Service Unavailable (trunk concurrent calls exceeded)' },
 } as const;
 
 export type RejectReason = keyof typeof RejectReasons;

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import { MediaCancelledError, MediaStateError, PromptRenderError } from './media-errors.js';
 import { CallMonitoring, type MonitorOptions, type MonitorSession } from './monitor/call-monitoring.js';
+import type { TextBencode } from './ng/bencode.js';
 import type { NgCallStatsReply, NgOfferRequest } from './ng/ng-types.js';
 import type { RenderedPrompt } from './prompts/prompt-renderer.js';
 import type { RtpengineInstance } from './rtpengine/rtpengine-pool.js';
@@ -340,6 +341,31 @@ export class CallMedia {
   async query(): Promise<NgCallStatsReply> {
     this.assertActive('query');
     return this.instance.client.request('query', { 'call-id': this.callId });
+  }
+
+  /**
+   * When rtpengine last received RTP or RTCP from any of `labels` (default: every
+   * party), in unix seconds; a stream that never received counts from its creation.
+   */
+  async lastPacketSeconds(labels?: readonly string[]): Promise<number> {
+    const reply = await this.query();
+    let last = reply.created ?? 0;
+    const visit = (v: TextBencode | undefined): void => {
+      if (Array.isArray(v)) v.forEach(visit);
+      else if (typeof v === 'object' && v !== null) {
+        const t = v['last packet'];
+        if (typeof t === 'number') last = Math.max(last, t);
+        for (const [k, child] of Object.entries(v)) if (k !== 'last packet') visit(child);
+      }
+    };
+    const tags = reply.tags;
+    if (typeof tags === 'object' && tags !== null && !Array.isArray(tags)) {
+      for (const party of Object.values(tags)) {
+        const label = typeof party === 'object' && party !== null && !Array.isArray(party) ? party.label : undefined;
+        if (labels === undefined || (typeof label === 'string' && labels.includes(label))) visit(party);
+      }
+    }
+    return last;
   }
 
   /**

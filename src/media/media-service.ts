@@ -92,7 +92,16 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     });
     if (r.mode === 'embedded') {
       const daemon = new EmbeddedRtpengine({
-        settings: { ...r.embedded, dtmfLogDest: notifications.dtmfDestination, teardownUrl: notifications.teardownUrl },
+        settings: {
+          ...r.embedded,
+          // rtpengine's own timeouts are only a safety net for sessions the engine lost: it would
+          // close callers waiting in a queue, who send no RTP before the answer. The engine times
+          // out connected calls itself (media.timeout, MediaTimeouts in src/engine/).
+          timeoutSeconds: config.engine.maxCallSeconds + 60,
+          silentTimeoutSeconds: config.engine.maxCallSeconds + 60,
+          dtmfLogDest: notifications.dtmfDestination,
+          teardownUrl: notifications.teardownUrl,
+        },
         stateDir: this.stateDir,
         logger: logger.child({ daemon: 'rtpengine' }),
         requestTimeoutMs: r.requestTimeoutMs,

@@ -91,6 +91,46 @@ export interface EngineCounts {
   readonly callsTotal: number;
   readonly callsConnected: number;
   readonly callsRejected: number;
+  /** Per inbound trunk (by id). */
+  readonly trunks?: Readonly<Record<string, { readonly live: number; readonly admitted: number; readonly refusedRate: number; readonly refusedConcurrency: number }>>;
+}
+
+/** Per-trunk calls: live now, admitted, and refused by each limit. */
+function registerTrunkMetrics(read: () => EngineCounts['trunks'], registry: Registry): void {
+  const entries = (): [string, NonNullable<EngineCounts['trunks']>[string]][] => Object.entries(read() ?? {});
+  new Gauge<'trunk'>({
+    name: 'switchboard_trunk_live_calls',
+    help: 'Live calls per inbound trunk.',
+    labelNames: ['trunk'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [trunk, c] of entries()) this.set({ trunk }, c.live);
+    },
+  });
+  new Counter<'trunk'>({
+    name: 'switchboard_trunk_calls_admitted_total',
+    help: 'Calls admitted per inbound trunk.',
+    labelNames: ['trunk'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [trunk, c] of entries()) this.inc({ trunk }, c.admitted);
+    },
+  });
+  new Counter<'trunk' | 'limit'>({
+    name: 'switchboard_trunk_calls_refused_total',
+    help: 'Calls refused with 503 per inbound trunk, by the limit they were over (rate, concurrency).',
+    labelNames: ['trunk', 'limit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [trunk, c] of entries()) {
+        this.inc({ trunk, limit: 'rate' }, c.refusedRate);
+        this.inc({ trunk, limit: 'concurrency' }, c.refusedConcurrency);
+      }
+    },
+  });
 }
 
 /** Engine gauges and counters, read from its status at scrape time. */
@@ -99,7 +139,8 @@ export function registerEngineMetrics(read: () => EngineCounts, registry: Regist
   readGauge(registry, 'switchboard_engine_live_calls', 'Calls the engine is handling now (routing, ringing or connected).', () => read().liveCalls);
   readCounter(registry, 'switchboard_engine_calls_total', 'Inbound INVITEs the engine received.', () => read().callsTotal);
   readCounter(registry, 'switchboard_engine_calls_connected_total', 'Calls connected to an agent.', () => read().callsConnected);
-  readCounter(registry, 'switchboard_engine_calls_rejected_total', 'Calls the engine refused (unknown number, no agent, shutting down, too many hops).', () => read().callsRejected);
+  readCounter(registry, 'switchboard_engine_calls_rejected_total', 'Calls the engine refused (unknown number, no agent, shutting down, too many hops, trunk limits).', () => read().callsRejected);
+  registerTrunkMetrics(() => read().trunks, registry);
 }
 
 /** The media plane and the recordings worker, when they run. */

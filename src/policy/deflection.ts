@@ -43,9 +43,14 @@ export function deflectionEnabled(config: SwitchboardConfig, queue: Queue, chann
   }
 }
 
-/** Voicemail goes to the queue's agents; a queue with none assigned sends it to the CRM so nothing is lost. */
-export function voicemailDelivery(queue: Queue): VoicemailDelivery {
-  return (queue.agents ?? []).length > 0 ? 'queue-agents' : 'crm';
+/**
+ * Voicemail goes to the queue's agents (its static agent targets, or the
+ * agents configured to serve it); a queue with none sends it to the CRM so
+ * nothing is lost.
+ */
+export function voicemailDelivery(queue: Queue, config: SwitchboardConfig): VoicemailDelivery {
+  const served = (queue.agents ?? []).length > 0 || config.agents.some((a) => a.queues.some((q) => q.queue === queue.id));
+  return served ? 'queue-agents' : 'crm';
 }
 
 export function promptRef(
@@ -130,7 +135,7 @@ export function closedOutcome(ctx: ClosedContext): ClosedOutcome {
             action: 'voicemail',
             target: {
               queue: queue.id,
-              deliverTo: voicemailDelivery(queue),
+              deliverTo: voicemailDelivery(queue, config),
               notifyAt: ctx.nextOpen,
               greeting,
               callbackPrompts: {
@@ -177,7 +182,7 @@ export function closedOutcome(ctx: ClosedContext): ClosedOutcome {
         } else if (o === 'phoneNumber') {
           if (phone !== undefined) options.push({ type: 'phoneNumber', number: phone });
         } else {
-          options.push({ type: 'voicemail', queue: queue.id, deliverTo: voicemailDelivery(queue) });
+          options.push({ type: 'voicemail', queue: queue.id, deliverTo: voicemailDelivery(queue, config) });
         }
       }
       if (options.length === 0) {

@@ -10,6 +10,7 @@
 export { createPolicy, type Policy } from './policy.js';
 export { policyConfigChecks, checkPolicy } from './checks/index.js';
 export { parseInstant } from './instant.js';
+export { promptRef, voicemailDelivery } from './deflection.js';
 export type {
   Action,
   ActionName,

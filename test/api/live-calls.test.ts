@@ -26,7 +26,7 @@ beforeAll(async () => {
   d.decisions.push({ queue: 'lobby', open: false, action: 'queue', reason: 'weekly-hours', deflection: 'queue', schedule: 'office', timeZone: 'UTC', exception: null, at: new Date().toISOString() });
   d.decisions.push({ queue: 'sales', open: true, action: 'enqueue', reason: 'weekly-hours', deflection: null, schedule: 'office', timeZone: 'UTC', exception: null, at: new Date().toISOString() });
   d.deflection = { action: 'queue', target: 'sales' };
-  d.facts.reserved_verified_customer = true;
+  d.reserved.apply({ reserved_verified_customer: true }, 'api:admin');
   calls.deflected = d;
 });
 afterAll(async () => fx?.close());
@@ -126,7 +126,14 @@ describe("one call's details", () => {
 describe('Agents with status', () => {
   it('each configured agent once, with its teams and queues, and its status from the live calls', async () => {
     const { agents } = await get<{ agents: AgentView[] }>('/agents');
-    const byUri = Object.fromEntries(agents.map((a) => [a.uri, a]));
+    const byUri = Object.fromEntries(agents.filter((a) => a.kind === 'target').map((a) => [a.uri, a]));
+    // The configured agents (with states of their own) are listed too: logged out until they log in.
+    expect(agents.filter((a) => a.kind === 'agent').map((a) => [a.id, a.state, a.status, a.teams.join()])).toEqual([
+      ['agent', 'logged-out', 'logged-out', 'red'],
+      ['rita', 'logged-out', 'logged-out', 'red'],
+      ['bill', 'logged-out', 'logged-out', 'blue'],
+      ['nora', 'logged-out', 'logged-out', ''],
+    ]);
     expect(Object.keys(byUri).sort()).toEqual(['sip:ann@127.0.0.1:5071', 'sip:bob@127.0.0.1:5072', 'sip:cid@127.0.0.1:5073']);
     // ann: on a call (sales connected) and rung for another; on-call wins.
     expect(byUri['sip:ann@127.0.0.1:5071']).toMatchObject({ status: 'on-call', teams: ['red'], queues: ['sales'] });
@@ -138,7 +145,9 @@ describe('Agents with status', () => {
   it('filters by status and search; a manager sees only agents of their teams', async () => {
     expect((await get<{ agents: AgentView[] }>('/agents?status=whisper')).agents.map((a) => a.uri)).toEqual(['sip:cid@127.0.0.1:5073']);
     expect((await get<{ agents: AgentView[] }>('/agents?q=BOB')).agents.map((a) => a.uri)).toEqual(['sip:bob@127.0.0.1:5072']);
-    expect((await get<{ agents: AgentView[] }>('/agents', 'manager')).agents.map((a) => a.uri).sort()).toEqual(['sip:ann@127.0.0.1:5071', 'sip:bob@127.0.0.1:5072']);
+    expect((await get<{ agents: AgentView[] }>('/agents', 'manager')).agents.map((a) => a.id).sort()).toEqual(['agent', 'rita', 'sip:ann@127.0.0.1:5071', 'sip:bob@127.0.0.1:5072']);
+    expect((await get<{ agents: AgentView[] }>('/agents?q=rit')).agents.map((a) => a.id)).toEqual(['rita']);
+    expect((await get<{ agents: AgentView[] }>('/agents?state=logged-out&team=blue')).agents.map((a) => a.id)).toEqual(['bill']);
   });
 
   it('an agent whose call ends is idle again', async () => {

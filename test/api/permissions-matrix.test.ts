@@ -2,9 +2,11 @@
  * The role × route matrix, walked from the route table itself: for every
  * route, every built-in role, two custom roles, a revoked key, a malformed key
  * and no key at all, and (for routes on one call) a call of the user's team,
- * of another team and of no team, the real server answers what the rules say:
- * 401 without a valid key, 403 without the permission or outside a manager's
- * teams, otherwise what the route does. Every denial is in the audit log.
+ * of another team and of no team, (for routes on one agent) the user's own
+ * agent and agents of a team and of none, the real server answers what the
+ * rules say: 401 without a valid key, 403 without the permission or outside a
+ * manager's teams (an agent may always act on itself), otherwise what the
+ * route does. Every denial is in the audit log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_ROLE_DEFINITIONS, RoleBook } from '../../src/api/auth/roles.js';
@@ -23,6 +25,9 @@ type Caller = UserName | 'anonymous' | 'garbage';
 const CALLERS: readonly Caller[] = [...(Object.keys(USERS) as UserName[]), 'anonymous', 'garbage'];
 /** The call a call-scoped route is tried on: the queue's team. */
 const CALL_QUEUES = { red: 'sales', blue: 'billing', none: 'lobby' } as const;
+/** The agent an agent-scoped route is tried on: the caller's own (user `agent`, team red), or one of a team. */
+const AGENT_OF = { own: 'agent', red: 'rita', blue: 'bill', none: 'nora' } as const;
+type Target = keyof typeof AGENT_OF;
 
 /** What an allowed request to each route answers here (no media plane: monitors conflict; no recording: pause conflicts). */
 const ALLOWED: Record<string, number> = {
@@ -36,17 +41,30 @@ const ALLOWED: Record<string, number> = {
   'POST /calls/:id/end': 200,
   'POST /calls/:id/recording/pause': 409,
   'POST /calls/:id/recording/resume': 409,
+  'GET /calls/:id/reserved-data': 200,
+  'PUT /calls/:id/reserved-data': 200,
   'GET /agents': 200,
+  'GET /agents/:id': 200,
+  'POST /agents/:id/state': 200,
+  'GET /queues': 200,
   'GET /events': 200,
   'GET /audit': 200,
 };
 
-function expected(route: RouteSpec, caller: Caller, team: keyof typeof CALL_QUEUES | undefined): number {
+function expected(route: RouteSpec, caller: Caller, target: Target | undefined): number {
   if (route.access === 'public') return 200;
   if (caller === 'anonymous' || caller === 'garbage' || caller === 'gone') return 401;
   const u: { role: string; teams?: readonly string[] } = USERS[caller];
   const role = roles.get(u.role)!;
   if (route.access !== 'authenticated' && !role.permissions.includes(route.access)) return 403;
+  if (route.agentScoped !== undefined) {
+    if (target === 'own' && caller === 'agent') return ALLOWED[`${route.method} ${route.url}`]!;
+    if (!role.permissions.includes(route.agentScoped)) return 403;
+    const agentTeam = target === 'own' ? 'red' : target;
+    if (role.scope === 'teams' && (agentTeam === 'none' || !(u.teams ?? []).includes(agentTeam!))) return 403;
+    return ALLOWED[`${route.method} ${route.url}`]!;
+  }
+  const team = target === 'own' ? undefined : target;
   if (route.callScoped && role.scope === 'teams' && (team === 'none' || !(u.teams ?? []).includes(team!))) return 403;
   return ALLOWED[`${route.method} ${route.url}`]!;
 }
@@ -57,8 +75,8 @@ function headersOf(caller: Caller): Record<string, string> {
   return fx.auth(caller);
 }
 
-async function ask(route: RouteSpec, caller: Caller, team: keyof typeof CALL_QUEUES | undefined): Promise<{ status: number; body: string }> {
-  const id = team !== undefined ? fx.call(CALL_QUEUES[team]).id : 'x';
+async function ask(route: RouteSpec, caller: Caller, target: Target | undefined): Promise<{ status: number; body: string }> {
+  const id = route.agentScoped !== undefined ? AGENT_OF[target!] : target !== undefined && target !== 'own' ? fx.call(CALL_QUEUES[target]).id : 'x';
   const url = route.url.replace(':id', id).replace(':monitorId', 'm0123456789ab');
   if (route.url === '/events') {
     // A real socket: the stream never ends by itself.
@@ -68,7 +86,15 @@ async function ask(route: RouteSpec, caller: Caller, team: keyof typeof CALL_QUE
     abort.abort();
     return { status: res.status, body };
   }
-  const payload = route.url.endsWith('/end') ? { confirm: true, reason: 'matrix' } : route.url.endsWith('/monitors') && route.method === 'POST' ? { device: 'sip:supervisor@127.0.0.1:5999' } : undefined;
+  const payload = route.url.endsWith('/end')
+    ? { confirm: true, reason: 'matrix' }
+    : route.url.endsWith('/monitors') && route.method === 'POST'
+      ? { device: 'sip:supervisor@127.0.0.1:5999' }
+      : route.method === 'PUT' && route.url.endsWith('/reserved-data')
+        ? { reserved_verified_customer: true, reserved_bad_actor: null, reserved_repeat_customer: false }
+        : route.url.endsWith('/state')
+          ? { state: 'not-ready', reason: 'matrix' }
+        : undefined;
   const res = await fx.api.app.inject({ method: route.method, url, headers: headersOf(caller), ...(payload !== undefined ? { payload } : {}) });
   return { status: res.statusCode, body: res.body };
 }
@@ -76,10 +102,16 @@ async function ask(route: RouteSpec, caller: Caller, team: keyof typeof CALL_QUE
 interface Case {
   readonly route: RouteSpec;
   readonly caller: Caller;
-  readonly team: keyof typeof CALL_QUEUES | undefined;
+  readonly team: Target | undefined;
 }
 const cases: Case[] = ROUTES.flatMap((route: RouteSpec) =>
-  CALLERS.flatMap((caller): Case[] => (route.callScoped ? (['red', 'blue', 'none'] as const).map((team) => ({ route, caller, team })) : [{ route, caller, team: undefined }])),
+  CALLERS.flatMap((caller): Case[] =>
+    route.agentScoped !== undefined
+      ? (['own', 'red', 'blue', 'none'] as const).map((team) => ({ route, caller, team }))
+      : route.callScoped
+        ? (['red', 'blue', 'none'] as const).map((team) => ({ route, caller, team }))
+        : [{ route, caller, team: undefined }],
+  ),
 );
 
 describe('permissions matrix (every route × every role, built-in and custom)', () => {
@@ -89,7 +121,7 @@ describe('permissions matrix (every route × every role, built-in and custom)', 
     expect(CUSTOM_ROLES.every((r) => used.has(r.id))).toBe(true);
   });
 
-  it.each(cases.map((c) => [`${c.route.method} ${c.route.url}`, c.caller, c.team ?? '-', c] as const))('%s as %s (call of team %s)', async (_r, _c, _t, c) => {
+  it.each(cases.map((c) => [`${c.route.method} ${c.route.url}`, c.caller, c.team ?? '-', c] as const))('%s as %s (call or agent of team %s)', async (_r, _c, _t, c) => {
     const want = expected(c.route, c.caller, c.team);
     const got = await ask(c.route, c.caller, c.team);
     expect(got.status, got.body).toBe(want);

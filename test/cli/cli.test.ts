@@ -128,6 +128,8 @@ describe('switchboard command', () => {
     expect(metrics).toMatch(/^switchboard_sip_server_dialogs 0$/m);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+    // Every child stopped on its own after SIGTERM (none had to be killed at the end of its grace).
+    expect(p.output()).not.toContain('did not stop in time');
   });
 
   it('sip-server runs the SIP server alone, for any drachtio-srf app', async () => {

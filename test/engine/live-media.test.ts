@@ -2,8 +2,8 @@
  * What the anchor does beyond the plain call: a caller SDP rtpengine refuses
  * gets 488 with the reason; a delayed offer (INVITE without SDP) and hold /
  * resume re-INVITEs work through rtpengine (neither side ever sees the other's
- * address); a call whose media stops in both directions is ended as "media
- * timeout"; calls rtpengine lost (it died) are ended cleanly and new calls
+ * address); a connected call whose media stops in both directions is ended as
+ * "media timeout", a silent caller still waiting is not; calls rtpengine lost (it died) are ended cleanly and new calls
  * work once it is back; draining refuses new calls with 503 and Retry-After.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,18 +17,26 @@ import { request } from '../support/sip-peer.js';
 
 let cc: ContactCenter;
 let agent: AgentPhone;
+let slowAgent: AgentPhone;
+const MEDIA_TIMEOUT_SECONDS = 2;
 
 beforeAll(async () => {
   agent = await AgentPhone.create(1300);
+  slowAgent = await AgentPhone.create(1500);
+  slowAgent.behaviour = 'ring';
   cc = await startContactCenter({
     engine: { drain: { maxSeconds: 3, retryAfterSeconds: 7 } },
-    media: { whisper: { countdown: false }, rtpengine: { embedded: { timeoutSeconds: 2 } } },
-    queues: [{ id: 'support', name: 'Support', numbers: ['1000'], agents: [agent.uri()] }],
+    media: { whisper: { countdown: false }, timeout: { seconds: MEDIA_TIMEOUT_SECONDS } },
+    queues: [
+      { id: 'support', name: 'Support', numbers: ['1000'], agents: [agent.uri()] },
+      { id: 'slow', name: 'Slow', numbers: ['2000'], agents: [slowAgent.uri()], ringTimeoutSeconds: 60 },
+    ],
   });
 });
 afterAll(async () => {
   await cc?.stop();
   agent?.close();
+  slowAgent?.close();
 });
 
 const rtpengineHost = (): string => '127.0.0.1';
@@ -107,7 +115,7 @@ describe('the anchor', () => {
     }
   });
 
-  it('media stopped in both directions: rtpengine times the call out and both legs get BYE ("media timeout")', async () => {
+  it('media stopped in both directions on a connected call: the engine ends it, both legs get BYE ("media timeout")', async () => {
     const caller = await CallerPhone.create(700);
     try {
       const n = agent.calls.length;
@@ -122,6 +130,30 @@ describe('the anchor', () => {
       await cc.settled();
     } finally {
       agent.tone = undefined;
+      caller.close();
+    }
+  });
+
+  it('a caller who sends no RTP while it waits (as most phones before the answer) is not timed out, and talks once answered', async () => {
+    const caller = await CallerPhone.create(700);
+    caller.autoTone = false;
+    try {
+      const n = slowAgent.calls.length;
+      const call = caller.dial(cc.udp, '2000');
+      await eventually(() => slowAgent.calls.length > n, 10_000, 'the slow agent to ring');
+      // The scenario itself: the caller waits, silent, three times the media timeout.
+      await new Promise((r) => setTimeout(r, 3 * MEDIA_TIMEOUT_SECONDS * 1000));
+      expect(call.finalStatus).toBeUndefined();
+      expect(call.requests).not.toContain('BYE');
+      slowAgent.answer(slowAgent.calls[n]!);
+      await call.waitStatus(200, 20_000);
+      caller.tone = caller.rtp.startTone({ frequency: 700 });
+      await eventually(() => caller.rtp.received.length > 0, 10_000, 'audio after the answer');
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ endReason: 'caller hung up', endedBy: 'caller' });
+      await cc.settled();
+    } finally {
       caller.close();
     }
   });

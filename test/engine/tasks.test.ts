@@ -11,6 +11,7 @@ import { CallRecordWriter } from '../../src/engine/call-record.js';
 import type { CallContext, EngineServices } from '../../src/engine/flows/call-context.js';
 import { CallAnchor } from '../../src/engine/media/call-anchor.js';
 import { OutboundTrunks } from '../../src/engine/outbound-trunks.js';
+import { InboundTrunks } from '../../src/engine/trunks/inbound-trunks.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { BridgeTask, isHoldOffer, sameMedia } from '../../src/engine/tasks/bridge-task.js';
@@ -34,6 +35,7 @@ function context(callees: Record<string, Callee>, invite = new FakeInvite()): { 
     recordings: undefined,
     records: new CallRecordWriter(undefined, silentLogger()),
     trunks: new OutboundTrunks(config, '/'),
+    agents: undefined,
     notices: new VoicemailNotices({ dir: '/nonexistent', webhook: undefined, logger: silentLogger() }),
     now: Date.now,
   };
@@ -157,12 +159,13 @@ describe('the bridge', () => {
 describe('admission', () => {
   const directory = new QueueDirectory(config.queues);
   const rules = { draining: false, retryAfterSeconds: 30, defaultLanguage: 'en' };
+  const trunks = new InboundTrunks(config);
 
   it('draining: 503 with Retry-After; Max-Forwards 0: 483; an unknown number: 404; otherwise the queue and the language', () => {
-    expect(admit(new FakeInvite(), directory, { ...rules, draining: true })).toMatchObject({ admitted: false, reason: 'SHUTTING_DOWN', headers: { 'Retry-After': '30' } });
-    expect(admit(new FakeInvite(undefined, undefined, undefined, {}, 0), directory, rules)).toMatchObject({ admitted: false, reason: 'TOO_MANY_HOPS' });
-    expect(admit(new FakeInvite('sip:9999@192.0.2.2'), directory, rules)).toMatchObject({ admitted: false, reason: 'UNKNOWN_NUMBER', dialed: '9999' });
-    const ok = admit(new FakeInvite('sip:%2B1000@192.0.2.2', undefined, undefined, { 'accept-language': 'id-ID;q=0.9, en' }), directory, rules);
+    expect(admit(new FakeInvite(), directory, { ...rules, draining: true }, trunks)).toMatchObject({ admitted: false, reason: 'SHUTTING_DOWN', headers: { 'Retry-After': '30' } });
+    expect(admit(new FakeInvite(undefined, undefined, undefined, {}, 0), directory, rules, trunks)).toMatchObject({ admitted: false, reason: 'TOO_MANY_HOPS' });
+    expect(admit(new FakeInvite('sip:9999@192.0.2.2'), directory, rules, trunks)).toMatchObject({ admitted: false, reason: 'UNKNOWN_NUMBER', dialed: '9999' });
+    const ok = admit(new FakeInvite('sip:%2B1000@192.0.2.2', undefined, undefined, { 'accept-language': 'id-ID;q=0.9, en' }), directory, rules, trunks);
     expect(ok).toMatchObject({ admitted: true, dialed: '+1000', language: 'id-ID' });
   });
 

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { exposition, metrics } from '../../src/observability/metrics.js';
+import { Registry } from 'prom-client';
+import { exposition, metrics, registerEngineMetrics } from '../../src/observability/metrics.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../../src/sip-server/embedded.js';
 import { ControlPeer } from '../support/control-peer.js';
 import { SECRET, startServer, type Harness } from '../support/harness.js';
@@ -85,5 +86,18 @@ describe('SIP server metrics', () => {
     metrics.callSetup.observe(0.3);
     const after = (await metrics.callSetup.get()).values.find((v) => v.metricName === 'switchboard_call_setup_seconds_count')?.value;
     expect(after).toBe(before + 1);
+  });
+
+  it('per inbound trunk: live calls, admitted, refused by limit, read from the engine at scrape time', async () => {
+    const registry = new Registry();
+    const trunks = { a: { live: 2, admitted: 7, refusedRate: 3, refusedConcurrency: 1 }, b: { live: 0, admitted: 4, refusedRate: 0, refusedConcurrency: 0 } };
+    registerEngineMetrics(() => ({ connected: true, liveCalls: 2, callsTotal: 15, callsConnected: 9, callsRejected: 4, trunks }), registry);
+    const { body } = await exposition([], [registry]);
+    expect(sample(body, /^switchboard_trunk_live_calls\{trunk="a"\} /)).toBe(2);
+    expect(sample(body, /^switchboard_trunk_calls_admitted_total\{trunk="b"\} /)).toBe(4);
+    expect(sample(body, /^switchboard_trunk_calls_refused_total\{trunk="a",limit="rate"\} /)).toBe(3);
+    expect(sample(body, /^switchboard_trunk_calls_refused_total\{trunk="a",limit="concurrency"\} /)).toBe(1);
+    trunks.a.live = 0;
+    expect(sample((await exposition([], [registry])).body, /^switchboard_trunk_live_calls\{trunk="a"\} /)).toBe(0);
   });
 });

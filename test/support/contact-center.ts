@@ -48,7 +48,8 @@ export interface ContactCenter {
    * §17.1.1.2), so that check belongs once at the end of a file.
    */
   settled(options?: { timeoutMs?: number; transactions?: boolean }): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops everything; `keepDir` leaves the state directory for another start (a restart). */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 export interface ContactCenterOptions {
@@ -56,10 +57,12 @@ export interface ContactCenterOptions {
   readonly worker?: boolean;
   /** Anchor calls at rtpengine (default true). */
   readonly media?: boolean;
+  /** The state directory of an earlier start (kept with stop(true)): a restart. */
+  readonly dir?: string;
 }
 
 export async function startContactCenter(overrides: Record<string, unknown>, options: ContactCenterOptions = {}): Promise<ContactCenter> {
-  const dir = mkdtempSync(join(tmpdir(), 'sb-cc-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sb-cc-'));
   const config = merge(
     {
       node: { stateDir: '.', logLevel: 'silent', status: { enabled: false }, recordingsWorker: options.worker === true },
@@ -143,9 +146,9 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
       };
       await eventually(clear, options.timeoutMs ?? (all ? 45_000 : 15_000), () => `nothing left; still: ${JSON.stringify(last)}`);
     },
-    async stop() {
+    async stop(keepDir = false) {
       await sb.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

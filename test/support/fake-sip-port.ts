@@ -98,6 +98,11 @@ export class FakeInvite implements InboundInvite {
     return this.headers[name.toLowerCase()];
   }
 
+  headerLines(name: string): readonly string[] {
+    const v = this.headers[name.toLowerCase()];
+    return v === undefined ? [] : [v];
+  }
+
   get cancelled(): AbortSignal {
     return this.cancel.signal;
   }
@@ -143,6 +148,13 @@ export class FakeSipPort implements SipPort {
   readonly legs = new Map<string, FakeLeg>();
 
   constructor(private readonly callees: Readonly<Record<string, Callee>>) {}
+
+  /** Status each OPTIONS keep-alive gets, per target (undefined: no answer). */
+  readonly pingAnswers = new Map<string, number | undefined>();
+
+  async ping(target: string): Promise<number | undefined> {
+    return this.pingAnswers.get(target);
+  }
 
   async dial(o: DialOptions): Promise<DialResult> {
     this.dialed.push(o);

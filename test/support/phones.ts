@@ -28,6 +28,8 @@ function contactUri(r: Received): string | undefined {
 abstract class Phone {
   protected readonly handlers = new Map<string, (r: Received) => void>();
   tone: ToneStream | undefined;
+  /** false: follow the peer's SDP but send nothing (the caller sends its own packets). */
+  autoTone = true;
 
   protected constructor(
     readonly peer: SipPeer,
@@ -49,7 +51,7 @@ abstract class Phone {
   mediaTo(sdp: string | undefined): void {
     if (sdp === undefined || !/^m=audio/m.test(sdp)) return;
     this.rtp.setRemoteFromSdp(sdp);
-    this.tone ??= this.rtp.startTone({ frequency: this.frequency });
+    if (this.autoTone) this.tone ??= this.rtp.startTone({ frequency: this.frequency });
   }
 
   protected reply(r: Received, status: number, reason: string, opts: Parameters<typeof respond>[3] = {}): void {
@@ -79,6 +81,8 @@ export class PlacedCall {
   readonly callId = uniq('call');
   readonly fromTag = uniq('ft');
   readonly responses: number[] = [];
+  /** When each response to the INVITE arrived (performance.now()). */
+  readonly responseTimes: { readonly status: number; readonly atMs: number }[] = [];
   readonly requests: string[] = [];
   toTag: string | undefined;
   remoteTarget: string | undefined;
@@ -161,6 +165,7 @@ export class PlacedCall {
     }
     const body = m.body.length > 0 ? m.body.toString('utf8') : undefined;
     this.responses.push(m.status);
+    this.responseTimes.push({ status: m.status, atMs: performance.now() });
     if (m.status >= 200) {
       this.finalStatus ??= m.status;
       this.toTag = r.info.toTag;
@@ -210,8 +215,9 @@ export class PlacedCall {
 export class CallerPhone extends Phone {
   readonly calls: PlacedCall[] = [];
 
-  static async create(frequency: number, transport: Transport = 'udp'): Promise<CallerPhone> {
-    return new CallerPhone(await SipPeer.create(transport), await RtpEndpoint.open(), frequency);
+  /** `host`: the loopback address to call from (any of 127/8 on Linux), so calls come from a given trunk. */
+  static async create(frequency: number, transport: Transport = 'udp', host = '127.0.0.1'): Promise<CallerPhone> {
+    return new CallerPhone(await SipPeer.create(transport, host), await RtpEndpoint.open(), frequency);
   }
 
   dial(target: Target, number: string, options: DialOptions = {}): PlacedCall {
@@ -270,6 +276,11 @@ export class AgentPhone extends Phone {
 
   protected unknownCall(r: Received): void {
     if (r.message.kind !== 'request') return;
+    if (r.message.method === 'OPTIONS' && r.info.toTag === undefined) {
+      // A keep-alive (RFC 3261 §11): a phone answers what it supports.
+      this.reply(r, 200, 'OK', { extra: ['Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO'] });
+      return;
+    }
     if (r.message.method !== 'INVITE' || r.info.toTag !== undefined) {
       this.reply(r, 481, 'Call/Transaction Does Not Exist');
       return;

@@ -70,6 +70,8 @@ export interface PhoneOptions {
   readonly ca?: Buffer;
   /** Answer incoming calls at once. */
   readonly autoAnswer?: boolean;
+  /** Digest credentials for a registrar's challenge. */
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 export class SipJsPhone {
@@ -92,9 +94,10 @@ export class SipJsPhone {
     const ua = new UserAgent({
       uri: UserAgent.makeURI(o.aor),
       transportOptions: { server: o.server, connectionTimeout: 5 },
+      ...(o.auth !== undefined ? { authorizationUsername: o.auth.username, authorizationPassword: o.auth.password } : {}),
       sessionDescriptionHandlerFactory: () => new FixedSdp(40000 + Math.floor(Math.random() * 10000) * 2),
-      logLevel: 'error',
-      logBuiltinEnabled: false,
+      logLevel: process.env.SIPJS_LOG === '1' ? 'debug' : 'error',
+      logBuiltinEnabled: process.env.SIPJS_LOG === '1',
       delegate: { onInvite: (invitation) => holder.phone?.onInvite(invitation) },
     });
     const phone = new SipJsPhone(ua, o.autoAnswer === true);

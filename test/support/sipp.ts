@@ -22,6 +22,8 @@ export interface SippResult {
   readonly code: number | null;
   readonly stats: SippStats;
   readonly output: string;
+  /** Every message sent and received (with `traceMessages`), as SIPp logs them. */
+  readonly messages: string;
 }
 
 export interface SippRun {
@@ -80,6 +82,10 @@ export interface SippOptions {
   readonly extra?: readonly string[];
   /** SIPp's working directory (files a scenario names, e.g. audio to stream); a fresh one by default. */
   readonly cwd?: string;
+  /** The local address SIPp binds and writes into its messages (default 127.0.0.1; any of 127/8 works on Linux). */
+  readonly localIp?: string;
+  /** Keep the message log (SIPp -trace_msg) for the result's `messages`. */
+  readonly traceMessages?: boolean;
 }
 
 export function runSipp(o: SippOptions): SippRun {
@@ -88,7 +94,7 @@ export function runSipp(o: SippOptions): SippRun {
   const args = [
     ...(o.remote !== undefined ? [o.remote] : []),
     '-sf', join(SCENARIOS, o.scenario),
-    '-i', '127.0.0.1',
+    '-i', o.localIp ?? '127.0.0.1',
     '-p', String(o.port),
     '-t', o.transport === 'udp' ? 'u1' : 't1',
     '-m', String(o.calls),
@@ -101,6 +107,7 @@ export function runSipp(o: SippOptions): SippRun {
     '-nostdin',
     '-trace_stat', '-stf', statFile,
     '-trace_err', '-error_file', join(dir, 'errors.log'),
+    ...(o.traceMessages === true ? ['-trace_msg', '-message_file', join(dir, 'messages.log')] : []),
     ...(o.extra ?? []),
   ];
   const child = spawn('sipp', args, { cwd: o.cwd ?? dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -117,8 +124,14 @@ export function runSipp(o: SippOptions): SippRun {
       } catch {
         // no errors file
       }
+      let messages = '';
+      try {
+        messages = readFileSync(join(dir, 'messages.log'), 'utf8');
+      } catch {
+        // not traced
+      }
       rmSync(dir, { recursive: true, force: true });
-      res({ code, stats, output: `${output}\n${errors}` });
+      res({ code, stats, output: `${output}\n${errors}`, messages });
     });
   });
   return { done, child, kill: () => child.kill('SIGKILL') };
@@ -126,4 +139,31 @@ export function runSipp(o: SippOptions): SippRun {
 
 export function describeRun(r: SippResult): string {
   return `exit ${r.code}, created ${r.stats.created}, successful ${r.stats.successful}, failed ${r.stats.failed}\n${r.output.slice(-3000)}`;
+}
+
+export interface SippMessage {
+  readonly direction: 'sent' | 'received';
+  readonly text: string;
+}
+
+/** The messages of a SIPp message log (-trace_msg), in order. */
+export function sippMessages(log: string): SippMessage[] {
+  return log
+    .split(/^-{10,}[^\n]*\n/m)
+    .map((block) => /^(?:UDP|TCP|TLS) message (sent|received)[^\n]*\n\n([\s\S]*)$/.exec(block))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ direction: m[1] as 'sent' | 'received', text: m[2]! }));
+}
+
+/** For a UAC's log: the final status each call's INVITE got, by Call-ID, with the response's text. */
+export function inviteOutcomes(log: string): Map<string, { status: number; text: string }> {
+  const out = new Map<string, { status: number; text: string }>();
+  for (const m of sippMessages(log)) {
+    if (m.direction !== 'received') continue;
+    const status = /^SIP\/2\.0 (\d{3})/.exec(m.text)?.[1];
+    const callId = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+    if (status === undefined || callId === undefined || Number(status) < 200 || !/^CSeq:\s*\d+\s+INVITE/im.test(m.text)) continue;
+    if (!out.has(callId)) out.set(callId, { status: Number(status), text: m.text });
+  }
+  return out;
 }

@@ -1,8 +1,9 @@
 /**
  * The audit log: every monitor start and stop, every call ended, every
- * recording pause and resume, and every denied attempt (no key, a bad or
- * revoked key, a missing permission, a call of another team), with who, when,
- * what and from where. One JSON line per entry appended to a file under the
+ * recording pause and resume, every change of a call's reserved data, every
+ * agent state changed through the API, and every denied attempt (no key, a
+ * bad or revoked key, a missing permission, a call of another team), with
+ * who, when, what and from where. One JSON line per entry appended to a file under the
  * state directory and the same entry in the logs.
  *
  * Written synchronously before the API answers, so an entry the caller saw
@@ -15,7 +16,7 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, fstatSync, wri
 import { dirname } from 'node:path';
 import type { Logger } from '../../observability/logger.js';
 
-export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'call.end', 'recording.pause', 'recording.resume', 'request'] as const;
+export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'call.end', 'recording.pause', 'recording.resume', 'reserved-data.set', 'agent.state', 'request'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEntry {
@@ -33,6 +34,8 @@ export interface AuditEntry {
   readonly call: string | null;
   readonly monitor: string | null;
   readonly device: string | null;
+  /** The agent whose state was changed (agent.state). */
+  readonly agent: string | null;
   readonly reason: string | null;
   /** The HTTP status answered (none for the engine's own actions). */
   readonly status: number | null;
@@ -80,6 +83,7 @@ export class AuditLog {
       call: input.call ?? null,
       monitor: input.monitor ?? null,
       device: input.device ?? null,
+      agent: input.agent ?? null,
       reason: input.reason ?? null,
       status: input.status ?? null,
       code: input.code ?? null,
@@ -116,7 +120,8 @@ export class AuditLog {
         if (line === '') continue;
         try {
           const e = JSON.parse(line) as AuditEntry;
-          if (filter(e)) out.push(e);
+          // Entries written before agents existed have no agent field.
+          if (filter(e)) out.push({ ...e, agent: e.agent ?? null });
         } catch {
           // a torn last line of a crashed writer: skip it
         }

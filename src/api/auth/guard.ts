@@ -2,16 +2,19 @@
  * The one gate every request passes (see route-table.ts): who is asking
  * (401 without a valid key), whether the role allows the route (403), and for
  * a route on one call whether the call is one of the user's teams (404 for no
- * such live call, 403 for another team's). Denials and failed actions are
+ * such live call, 403 for another team's), and for a route on one agent
+ * whether it is the user's own or one of the user's teams with the route's
+ * permission (404 for no such agent, 403 otherwise). Denials and failed actions are
  * audited here; successful actions by the routes, with `record`.
  */
 import type { FastifyRequest } from 'fastify';
+import type { AgentSource } from '../agents/agent-source.js';
 import type { AuditInput, AuditLog } from '../audit/audit-log.js';
-import { forbidden, unauthorized, type ErrorBody } from '../api-errors.js';
+import { forbidden, notFound, unauthorized, type ErrorBody } from '../api-errors.js';
 import type { RouteSpec } from '../route-table.js';
 import type { LiveCalls } from '../views/live-calls.js';
 import type { KeyStore } from './key-store.js';
-import { coversTeam, type Principal } from './roles.js';
+import { coversAnyTeam, coversTeam, type Principal } from './roles.js';
 
 export class Guard {
   private readonly principals = new WeakMap<FastifyRequest, Principal>();
@@ -20,6 +23,7 @@ export class Guard {
     private readonly keys: KeyStore,
     private readonly live: LiveCalls,
     private readonly audit: AuditLog,
+    private readonly agents: AgentSource,
   ) {}
 
   private specOf(request: FastifyRequest): RouteSpec | undefined {
@@ -38,8 +42,28 @@ export class Guard {
     }
   }
 
+  /**
+   * preHandler, agent-scoped routes: the agent exists, and it is the user's
+   * own, or the role has the route's permission and covers one of its teams.
+   */
+  checkAgent(request: FastifyRequest): void {
+    const spec = this.specOf(request);
+    const needed = spec?.agentScoped;
+    if (needed === undefined) return;
+    const id = (request.params as { id: string }).id;
+    const p = this.principal(request);
+    const agent = this.agents.get(id);
+    if (agent === undefined) throw notFound(`no agent ${id}`);
+    if (agent.kind === 'agent' && agent.id === p.user) return;
+    if (!p.permissions.has(needed)) throw forbidden(`${id} is not your own agent, and the role ${p.role} lacks the ${needed} permission`);
+    if (!coversAnyTeam(p, agent.teams)) {
+      throw forbidden(`agent ${id} belongs to ${agent.teams.length === 0 ? 'no team' : `team ${agent.teams.join(', ')}`}; the role ${p.role} covers only the teams ${[...p.teams].join(', ') || '(none)'}`);
+    }
+  }
+
   /** preHandler: the call of a call-scoped route exists and is one of the user's teams. */
   checkCall(request: FastifyRequest): void {
+    this.checkAgent(request);
     const spec = this.specOf(request);
     if (spec?.callScoped !== true) return;
     const id = (request.params as { id: string }).id;
@@ -81,11 +105,13 @@ export class Guard {
     const denied = body.statusCode === 401 || body.statusCode === 403;
     if (!denied && spec?.audit === undefined) return;
     const params = request.params as { id?: unknown; monitorId?: unknown } | undefined;
+    const agentRoute = spec?.agentScoped !== undefined;
     this.audit.record({
       ...this.context(request),
       action: spec?.audit ?? 'request',
       outcome: denied ? 'denied' : 'failed',
-      call: typeof params?.id === 'string' ? params.id.slice(0, 64) : null,
+      call: typeof params?.id === 'string' && !agentRoute ? params.id.slice(0, 64) : null,
+      agent: typeof params?.id === 'string' && agentRoute ? params.id.slice(0, 200) : null,
       monitor: typeof params?.monitorId === 'string' ? params.monitorId.slice(0, 32) : null,
       reason: body.reason,
       status: body.statusCode,

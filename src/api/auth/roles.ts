@@ -23,9 +23,9 @@ export interface RoleDefinition {
 
 export const BUILT_IN_ROLE_DEFINITIONS: readonly RoleDefinition[] = [
   { id: 'admin', permissions: PERMISSIONS, scope: 'all', builtIn: true },
-  { id: 'manager', permissions: ['calls-view', 'monitor', 'monitor-edit', 'recording-control', 'reserved-data-edit'], scope: 'teams', builtIn: true },
-  { id: 'supervisor', permissions: ['calls-view', 'monitor'], scope: 'all', builtIn: true },
-  // Agents get none of the supervisors' permissions; a trainee who should listen gets a custom role.
+  { id: 'manager', permissions: ['calls-view', 'monitor', 'monitor-edit', 'recording-control', 'reserved-data-edit', 'agent-state'], scope: 'teams', builtIn: true },
+  { id: 'supervisor', permissions: ['calls-view', 'monitor', 'agent-state'], scope: 'all', builtIn: true },
+  // Agents get none of the supervisors' permissions (each may change its own state); a trainee who should listen gets a custom role.
   { id: 'agent', permissions: [], scope: 'teams', builtIn: true },
 ];
 

@@ -1,10 +1,10 @@
 /**
  * What the event stream tells dashboards: a call was added, changed (state,
- * agent, monitors) or ended, and an agent's status changed. Call changes come
- * from the call registry and the call control as they happen; agent statuses
- * are derived from the calls (a ring starts without a call state change), so
- * they are compared after every call change and once a second while anyone
- * listens. Each subscriber sees only what its role's scope covers.
+ * agent, monitors, reserved data) or ended, and an agent's status changed. Call changes come
+ * from the call registry and the call control as they happen, agents' from
+ * the agent registry; static targets' statuses are derived from the calls (a
+ * ring starts without a call state change), so agents are compared after
+ * every call or agent change and once a second while anyone listens. Each subscriber sees only what its role's scope covers.
  */
 import type { CallControl, MonitorEvent } from '../../engine/call-control.js';
 import { viewOf } from '../../engine/call-control.js';
@@ -51,11 +51,16 @@ export class LiveEvents {
     };
     registry.on('added', added);
     registry.on('state', changed);
+    registry.on('changed', changed);
     registry.on('ended', ended);
     control.on('monitor', monitor);
+    const agentChanged = (): void => this.agentChanges();
+    const unsubscribeAgents = agents.subscribe(agentChanged);
     this.detach.push(
+      unsubscribeAgents,
       () => registry.off('added', added),
       () => registry.off('state', changed),
+      () => registry.off('changed', changed),
       () => registry.off('ended', ended),
       () => control.off('monitor', monitor),
     );
@@ -68,7 +73,7 @@ export class LiveEvents {
 
   subscribe(s: Subscriber): () => void {
     if (this.subscribers.size === 0) {
-      this.lastAgents = new Map(this.agents.list().map((a) => [a.uri, JSON.stringify(a)]));
+      this.lastAgents = new Map(this.agents.list().map((a) => [a.id, JSON.stringify(a)]));
       this.tick = setInterval(() => this.agentChanges(), this.tickMs);
       this.tick.unref();
     }
@@ -94,8 +99,8 @@ export class LiveEvents {
     const next = new Map<string, string>();
     for (const a of this.agents.list()) {
       const text = JSON.stringify(a);
-      next.set(a.uri, text);
-      if (this.lastAgents.get(a.uri) !== text) this.publish({ type: 'agent.updated', agent: a });
+      next.set(a.id, text);
+      if (this.lastAgents.get(a.id) !== text) this.publish({ type: 'agent.updated', agent: a });
     }
     this.lastAgents = next;
   }

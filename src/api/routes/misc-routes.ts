@@ -1,9 +1,8 @@
-/** GET /openapi.json, GET /me, GET /agents, GET /audit. */
+/** GET /openapi.json, GET /me, GET /audit. */
 import { Type } from '@sinclair/typebox';
 import type { ApiApp, ApiContext } from '../api-context.js';
-import { coversAnyTeam } from '../auth/roles.js';
 import { routeSpec } from '../route-table.js';
-import { AgentListQuery, AgentSchema, AuditEntrySchema, AuditQuery, errorResponses, MeSchema } from '../schemas.js';
+import { AuditEntrySchema, AuditQuery, errorResponses, MeSchema } from '../schemas.js';
 
 export function registerMiscRoutes(app: ApiApp, ctx: ApiContext): void {
   const openapi = routeSpec('GET /openapi.json');
@@ -18,28 +17,6 @@ export function registerMiscRoutes(app: ApiApp, ctx: ApiContext): void {
     const p = ctx.guard.principal(request);
     return { user: p.user, role: p.role, keyId: p.keyId, permissions: [...p.permissions], scope: p.scope, teams: [...p.teams], device: p.device ?? null };
   });
-
-  const agents = routeSpec('GET /agents');
-  app.get(
-    agents.url,
-    {
-      config: { spec: agents },
-      schema: { summary: agents.summary, tags: ['agents'], querystring: AgentListQuery, response: { 200: Type.Object({ agents: Type.Array(AgentSchema) }), ...errorResponses(400, 401, 403) } },
-    },
-    async (request) => {
-      const p = ctx.guard.principal(request);
-      const q = request.query;
-      const text = q.q?.trim().toLowerCase();
-      const list = ctx.agents.list().filter((a) => {
-        if (!coversAnyTeam(p, a.teams)) return false;
-        if (q.status !== undefined && !q.status.includes(a.status)) return false;
-        if (q.team !== undefined && !a.teams.some((t) => q.team!.includes(t))) return false;
-        if (q.queue !== undefined && !a.queues.some((t) => q.queue!.includes(t))) return false;
-        return text === undefined || text === '' || a.uri.toLowerCase().includes(text);
-      });
-      return { agents: list };
-    },
-  );
 
   const audit = routeSpec('GET /audit');
   app.get(

@@ -13,6 +13,14 @@ export interface QueueInfo {
   readonly team?: string | undefined;
 }
 
+/** A call's place in a waiting queue (the engine's CallQueues). */
+export interface WaitingPlaceView {
+  readonly position: number;
+  readonly priority: number;
+  readonly enqueuedAt: number;
+  readonly offering: boolean;
+}
+
 export class LiveCalls {
   private readonly queues = new Map<string, QueueInfo>();
 
@@ -21,6 +29,7 @@ export class LiveCalls {
     queues: readonly QueueInfo[],
     private readonly stuckAfterMs: number,
     private readonly now: () => number = Date.now,
+    private readonly placeOf: (call: string) => WaitingPlaceView | undefined = () => undefined,
   ) {
     for (const q of queues) this.queues.set(q.id, q);
   }
@@ -54,7 +63,13 @@ export class LiveCalls {
       recording: v.recording,
       deflection: v.deflection,
       monitors: v.monitors.map((m) => ({ ...m })),
+      waiting: this.waitingOf(v.id),
     };
+  }
+
+  private waitingOf(call: string): CallSummary['waiting'] {
+    const p = this.placeOf(call);
+    return p === undefined ? null : { position: p.position, priority: p.priority, since: new Date(p.enqueuedAt).toISOString(), offering: p.offering };
   }
 
   list(): CallSummary[] {
@@ -76,7 +91,6 @@ export class LiveCalls {
     for (const m of d.monitors) participants.push({ role: 'supervisor', id: m.user, state: m.state, since: m.listeningSince ?? m.startedAt });
     const transfers: CallDetailsView['transfers'] = [];
     for (let i = 1; i < d.queuePath.length; i++) transfers.push({ from: d.queuePath[i - 1]!, to: d.queuePath[i]!, kind: 'deflection' });
-    const reservedData = Object.fromEntries(Object.entries(d.facts).filter(([k]) => k.startsWith('reserved_')));
     return {
       ...this.summary(d),
       language: d.language,
@@ -85,7 +99,10 @@ export class LiveCalls {
       attempts: d.attempts.map((a) => ({ ...a })),
       transfers,
       decisions: d.decisions.map((x) => ({ ...x })),
-      reservedData,
+      reservedData: { ...d.reservedData },
+      reservedDataSetBy: { ...d.reservedDataSetBy },
+      callerAttestation: d.callerAttestation,
+      trunk: { ...d.trunk },
       facts: { ...d.facts },
       times: { ...d.times },
     };

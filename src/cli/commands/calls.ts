@@ -94,7 +94,8 @@ export const callsShowCommand: Command = {
       ...c.participants.map((p) => `participant: ${p.role} ${p.id} (${p.state})`),
       ...c.transfers.map((t) => `transfer:    ${t.from} > ${t.to} (${t.kind})`),
       ...c.monitors.map((x) => `monitor:     ${x.id} ${x.user} ${x.device} ${x.state}`),
-      ...Object.entries(c.reservedData).map(([k, v]) => `flag:        ${k} = ${String(v)}`),
+      `trunk:       ${c.trunk.id !== null ? `${c.trunk.id} (${c.trunk.name ?? c.trunk.id}, ${c.trunk.trusted ? 'trusted' : 'untrusted'})` : 'unknown source (untrusted)'}${c.callerAttestation !== null ? `, caller attestation ${c.callerAttestation}` : ''}`,
+      ...Object.entries(c.reservedData).map(([k, v]) => `flag:        ${k} = ${String(v)} (set by ${c.reservedDataSetBy[k] ?? '?'})`),
     ];
     ctx.stdout.write(`${lines.join('\n')}\n`);
     return 0;

@@ -3,10 +3,11 @@ import { Host, Id, Port, SipUri, StringEnum } from './common.js';
 
 /**
  * Every permission a role can carry. The seed's "Monitor-Chats-Edit" is
- * `monitor-edit`. The list is here (not in src/api) so the schema and the API
+ * `monitor-edit`; `agent-state` changes other agents' states (an agent may
+ * always change its own). The list is here (not in src/api) so the schema and the API
  * share one vocabulary.
  */
-export const PERMISSIONS = ['calls-view', 'monitor', 'monitor-edit', 'recording-control', 'reserved-data-edit', 'audit-view'] as const;
+export const PERMISSIONS = ['calls-view', 'monitor', 'monitor-edit', 'recording-control', 'reserved-data-edit', 'audit-view', 'agent-state'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 /** Built-in roles; custom roles may not reuse these names. */

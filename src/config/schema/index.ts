@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { AgentSchema} from './agents.js';
+import { AgentsTopLevel } from './agents.js';
 import { ApiTopLevel } from './api.js';
 import { EngineSchema } from './engine.js';
 import { MediaTopLevel } from './media.js';
@@ -6,6 +8,7 @@ import { NodeSchema } from './node.js';
 import { PolicyTopLevel } from './policy.js';
 import { QueueSchema } from './queue.js';
 import { RecordingsTopLevel } from './recordings.js';
+import { ReservedDataTopLevel } from './reserved-data.js';
 import { DrachtioSchema, SipServerSchema } from './sip-server.js';
 import { TrunksTopLevel } from './trunks.js';
 
@@ -21,11 +24,14 @@ export const ConfigSchema = Type.Object(
     ...MediaTopLevel,
     ...RecordingsTopLevel,
     ...TrunksTopLevel,
+    ...ReservedDataTopLevel,
     ...ApiTopLevel,
+    ...AgentsTopLevel,
   },
   { additionalProperties: false, description: 'Switchboard configuration.' },
 );
 
 export type Config = Static<typeof ConfigSchema>;
 export type QueueConfig = Static<typeof QueueSchema>;
+export type AgentConfig = Static<typeof AgentSchema>;
 export type SipServerConfig = Static<typeof SipServerSchema>;

@@ -25,12 +25,6 @@ const EmbeddedRtpengine = Type.Object(
     ngPort: Port('UDP port of the ng control protocol on 127.0.0.1 (0 picks a free port at start).', 0),
     cliPort: Port('TCP port of the rtpengine CLI (rtpengine-ctl) on 127.0.0.1 (0 picks a free port at start).', 0),
     logLevel: Type.Integer({ minimum: 0, maximum: 7, default: 5, description: 'rtpengine log level (syslog levels; 5 = notice, 6 = info, 7 = debug).' }),
-    timeoutSeconds: Type.Integer({
-      minimum: 1,
-      default: 60,
-      description: 'A call with no RTP in either direction for this long is closed by rtpengine, and the engine ends it with BYE to every leg ("media timeout").',
-    }),
-    silentTimeoutSeconds: Type.Integer({ minimum: 1, default: 3600, description: 'A call on hold (sendonly/inactive) with no RTP for this long is dropped.' }),
     recordingDir: Type.Optional(
       Type.String({ minLength: 1, description: 'Where rtpengine writes pcap recordings. Default: <stateDir>/rtpengine/recordings.' }),
     ),
@@ -131,6 +125,19 @@ const MonitorSettings = Type.Object(
   { additionalProperties: false, default: {}, description: 'Silent monitoring: the mixer of per-party streams.' },
 );
 
+const MediaTimeoutSettings = Type.Object(
+  {
+    seconds: Type.Integer({
+      minimum: 1,
+      default: 60,
+      description:
+        'A connected call (bridged to an agent or a phone number) from which rtpengine has received no RTP from any party for this long is ended with BYE to every leg ("media timeout"). Callers still waiting (ringback, whisper, announcements) are not timed out: most phones send nothing before the answer.',
+    }),
+    onHoldSeconds: Type.Integer({ minimum: 1, default: 3600, description: 'The same while the call is on hold (either side sendonly or inactive).' }),
+  },
+  { additionalProperties: false, default: {}, description: "Ending calls whose media has stopped (checked by the engine from rtpengine's per-stream packet times)." },
+);
+
 /** Media plane: rtpengine, prompts, whisper and countdown (owned by src/media/). */
 export const MediaTopLevel = {
   media: Type.Object(
@@ -141,6 +148,7 @@ export const MediaTopLevel = {
           'Anchor every call at rtpengine (the product). false: signaling only, SDP passed end to end (a load baseline, or behind an SBC that anchors media); no whisper, recording or monitoring, and message and voicemail deflections get 480.',
       }),
       rtpengine: RtpengineSettings,
+      timeout: MediaTimeoutSettings,
       prompts: PromptSettings,
       whisper: WhisperSettings,
       monitor: MonitorSettings,

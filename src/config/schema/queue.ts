@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { QueueWaitingFields } from './agents.js';
 import { QueueApiFields } from './api.js';
 import { Id } from './common.js';
 import { QueueRoutingFields } from './engine.js';
@@ -17,6 +18,6 @@ const QueueCoreFields = Type.Object({
  * A queue (or a menu node of the queue tree). Each module contributes its own
  * fields; they are flattened into one object so unknown keys are still caught.
  */
-export const QueueSchema = Type.Composite([QueueCoreFields, QueueRoutingFields, QueuePolicyFields, QueueMediaFields, QueueRecordingFields, QueueApiFields], {
+export const QueueSchema = Type.Composite([QueueCoreFields, QueueRoutingFields, QueuePolicyFields, QueueMediaFields, QueueRecordingFields, QueueApiFields, QueueWaitingFields], {
   additionalProperties: false,
 });

@@ -2,10 +2,57 @@ import { Type } from '@sinclair/typebox';
 import { Host, Id, Port, StringEnum } from './common.js';
 
 /*
- * Carrier trunks (owned by src/engine/, explained in README "Carrier trunks"):
- * outbound trunks are the gateways the engine dials phone numbers through
- * (the phone-number deflection). Top-level keys are spread into the root schema.
+ * Carrier trunks (owned by src/engine/trunks/, explained in README "Carrier
+ * trunks and reserved data"): inbound trunks are the sources calls come from
+ * (identified by address, port and transport; trusted or not for reserved
+ * data; with their numbers and limits); outbound trunks are the gateways the
+ * engine dials phone numbers through (the phone-number deflection).
+ * Top-level keys are spread into the root schema.
  */
+
+const TrunkSource = Type.Object(
+  {
+    address: Type.String({
+      minLength: 2,
+      maxLength: 64,
+      description: 'An IP address (192.0.2.10, 2001:db8::1) or a CIDR block (192.0.2.0/24, 2001:db8::/32) the INVITEs come from.',
+    }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Only this source port. Default: any.' })),
+    transport: Type.Optional(StringEnum(['udp', 'tcp', 'tls', 'ws', 'wss'] as const, { description: 'Only this transport. Default: any.' })),
+  },
+  { additionalProperties: false, description: 'Where a trunk\'s INVITEs come from.' },
+);
+
+const InboundTrunk = Type.Object(
+  {
+    id: Id('Trunk id, as call records and logs name it.'),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Display name for logs and call records.' })),
+    sources: Type.Array(TrunkSource, {
+      minItems: 1,
+      description: 'Where the trunk sends from (any one matches). A source matching several trunks belongs to the most specific (longest prefix, then port, then transport).',
+    }),
+    trusted: Type.Boolean({
+      default: false,
+      description: "Whether the trunk's headers are believed: reserved data (headerMapping), caller attestation (verstat) and copied headers are read only from trusted trunks.",
+    }),
+    headerMapping: Type.Optional(Id('The reservedData.headerMappings[].id this trusted trunk sends reserved data with.')),
+    numbers: Type.Optional(
+      Type.Array(Type.String({ pattern: '^\\+?[A-Za-z0-9*#._-]+$', errorHint: 'a dialed number, or a prefix ending in * (+1555*)' }), {
+        description: 'Dialed numbers the trunk may call (a trailing * matches a prefix); others get 403. Default: any.',
+      }),
+    ),
+    limits: Type.Object(
+      {
+        callsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10000, description: 'New calls per second (a token bucket); over it: 503 with Retry-After.' })),
+        burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'Calls a quiet trunk may start at once. Default: twice callsPerSecond (at least 1).' })),
+        concurrentCalls: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'Live calls at once; over it: 503 with Retry-After.' })),
+        retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After of the 503 for the concurrent-call limit (the rate limit says when its next call is allowed).' }),
+      },
+      { additionalProperties: false, default: {}, description: 'Per-trunk limits (other trunks are not affected).' },
+    ),
+  },
+  { additionalProperties: false, description: 'A carrier (or SBC, or virtual agent) that sends calls in.' },
+);
 
 const OutboundTrunk = Type.Object(
   {
@@ -35,6 +82,11 @@ const OutboundTrunk = Type.Object(
 export const TrunksTopLevel = {
   trunks: Type.Object(
     {
+      unknownSources: StringEnum(['untrusted', 'refuse'] as const, {
+        default: 'untrusted',
+        description: 'INVITEs from a source no inbound trunk matches: accepted as untrusted (no reserved data), or refused with 403.',
+      }),
+      inbound: Type.Array(InboundTrunk, { default: [], description: 'Inbound trunks (where calls come from).' }),
       outbound: Type.Array(OutboundTrunk, { default: [], description: 'Outbound trunks (carrier gateways).' }),
     },
     { additionalProperties: false, default: {}, description: 'Carrier trunks.' },

@@ -7,6 +7,7 @@ import type { SwitchboardConfig } from '../../config/load.js';
 import type { MediaService, PromptLibrary } from '../../media/index.js';
 import type { Policy } from '../../policy/index.js';
 import type { RecordingCapture } from '../../recordings/service/recording-capture.js';
+import type { AgentServices } from '../agents/agent-services.js';
 import type { CallRecordWriter } from '../call-record.js';
 import type { CallAnchor } from '../media/call-anchor.js';
 import type { OutboundTrunks } from '../outbound-trunks.js';
@@ -28,6 +29,8 @@ export interface EngineServices {
   readonly records: CallRecordWriter;
   readonly trunks: OutboundTrunks;
   readonly notices: VoicemailNotices;
+  /** Agents, their waiting queues and registrar; undefined when no agent is configured. */
+  readonly agents: AgentServices | undefined;
   readonly now: () => number;
 }
 

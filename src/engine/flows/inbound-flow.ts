@@ -4,7 +4,8 @@
  * queue the dialed number selected the hours policy decides, for the IVR
  * channel and the call's language at this instant, and one exhaustive switch
  * runs what it decided. A deflection to another queue decides again for that
- * queue (config checks guarantee the chain ends). A decision's announcement
+ * queue (config checks guarantee the chain ends), and so does a waiting
+ * queue's overflow to another queue. A decision's announcement
  * (an emergency closure's message) is played first.
  */
 import type { Decision } from '../../policy/index.js';
@@ -15,6 +16,8 @@ import { announce, DeflectMessageTask } from '../tasks/deflect-message-task.js';
 import { DeflectNumberTask } from '../tasks/deflect-number-task.js';
 import { VoicemailTask } from '../voicemail/voicemail-task.js';
 import type { CallContext } from './call-context.js';
+import { isWaitingQueue } from '../queues/waiting-settings.js';
+import { runAgentQueueFlow } from './agent-queue-flow.js';
 import { runQueueFlow } from './queue-flow.js';
 
 export function summaryOf(d: Decision): DecisionSummary {
@@ -47,8 +50,15 @@ export async function runInboundFlow(ctx: CallContext, first: Queue): Promise<vo
     if (decision.message !== null && decision.action !== 'message') await announce(ctx, decision.message, signal);
     switch (decision.action) {
       case 'enqueue':
-      case 'virtualAgent':
-        return runQueueFlow(ctx, queue);
+      case 'virtualAgent': {
+        const desk = services.agents;
+        if (desk === undefined || !isWaitingQueue(services.config, queue)) return runQueueFlow(ctx, queue);
+        // A waiting queue may overflow to another queue: its hours decide again.
+        const next = await runAgentQueueFlow(ctx, queue, desk);
+        if (next === undefined) return;
+        queue = next;
+        continue;
+      }
       case 'queue':
         session.deflection = { action: 'queue', target: decision.target.queue };
         queue = services.directory.byQueueId(decision.target.queue);

@@ -1,13 +1,16 @@
 /**
- * The queue flow (an open queue, or a closed one without deflection): the
- * caller hears ringback from us while the queue's agents are hunted; when one
- * answers, the agent hears the whisper and countdown (the caller never does),
- * then the caller is answered and both are bridged and recorded. An agent who
- * hangs up during the whisper sends the call back to the hunt; a caller who
- * hangs up ends the call, agent leg included. No agent left: 480.
+ * The queue flow of a queue of static agent targets (an open queue, or a
+ * closed one without deflection; a queue served by agents is a waiting queue,
+ * agent-queue-flow.ts): the caller hears ringback from us while the targets
+ * are tried one after another; when one answers, the agent hears the whisper
+ * and countdown (the caller never does), then the caller is answered and both
+ * are bridged and recorded. An agent who hangs up during the whisper sends the
+ * call back to the hunt; a caller who hangs up ends the call, agent leg
+ * included. No target left: 480.
  */
 import type { Queue } from '../queue-directory.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
+import { reservedAgentHeaders } from '../reserved/outward-headers.js';
 import { failure } from '../sip-errors.js';
 import { adoptCallerLeg } from '../tasks/answer-caller-task.js';
 import { BridgeTask } from '../tasks/bridge-task.js';
@@ -20,9 +23,13 @@ import { WhisperTask } from '../tasks/whisper-task.js';
 import type { SipLeg } from '../signaling/sip-port.js';
 import type { CallContext } from './call-context.js';
 
-/** Headers every agent leg carries: our call id and queue (for the agent's adapter), Max-Forwards one less. */
+/**
+ * Headers every agent leg carries: the caller's reserved data as configured (reservedData.agentLeg:
+ * the profile flags for the agent's adapter), our call id and queue, Max-Forwards one less.
+ */
 export function agentLegHeaders(ctx: CallContext, queueId: string): Record<string, string> {
   return {
+    ...reservedAgentHeaders(ctx.session, ctx.services.config.reservedData.agentLeg),
     'X-Switchboard-Call': ctx.session.id,
     'X-Switchboard-Queue': queueId,
     'Max-Forwards': String(Math.min(70, ctx.invite.maxForwards - 1)),
@@ -59,7 +66,8 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
   }
 }
 
-async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
+/** Caller and agent are bridged (the caller answered now if it was not), the call recorded; resolves when it ends. */
+export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
   const { session, anchor, invite, services } = ctx;
   await anchor.stopPlayback(CALLER);
   await anchor.unblock();

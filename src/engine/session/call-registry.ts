@@ -9,6 +9,8 @@ import type { CallSession, CallState } from './call-session.js';
 export interface RegistryEvents {
   added: [CallSession];
   state: [CallSession, CallState];
+  /** Details changed without a state change (reserved data). */
+  changed: [CallSession];
   ended: [CallSession];
 }
 
@@ -18,6 +20,7 @@ export class CallRegistry extends EventEmitter<RegistryEvents> {
   add(session: CallSession): void {
     this.sessions.set(session.id, session);
     session.on('state', (s, state) => this.emit('state', s, state));
+    session.on('changed', (s) => this.emit('changed', s));
     session.once('ended', (s) => {
       this.sessions.delete(s.id);
       this.emit('ended', s);

@@ -10,7 +10,10 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../observability/logger.js';
+import { ReservedData } from '../reserved/reserved-data.js';
+import type { CallerAttestation } from '../reserved/verstat.js';
 import type { CallerIdentity, SignalingSource } from '../signaling/sip-port.js';
+import { UNKNOWN_TRUNK, type TrunkRef } from '../trunks/inbound-trunks.js';
 import { CallTimeline, type CallMetrics } from './call-timeline.js';
 
 /** in-queue: hunting for an agent; whisper: an agent answered and hears the whisper. */
@@ -28,6 +31,8 @@ export interface AgentAttempt {
   endedAt?: number;
   outcome?: AttemptOutcome;
   status?: number;
+  /** A waiting queue's offer: when the agent was taken for the call, and since when it had been idle (ready). */
+  offer?: { readonly at: number; readonly idleSince: number | null };
 }
 
 /** What the hours policy decided for one queue of the call's path. */
@@ -76,10 +81,14 @@ export interface CallSessionInit {
   readonly language: string;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** The inbound trunk the call came in on (default: an unknown, untrusted source). */
+  readonly trunk?: TrunkRef;
 }
 
 export interface SessionEvents {
   state: [CallSession, CallState];
+  /** Something shown in the call's details changed (its reserved data). */
+  changed: [CallSession];
   ended: [CallSession];
 }
 
@@ -91,6 +100,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   readonly caller: CallerIdentity;
   readonly dialed: string;
   readonly source: SignalingSource;
+  readonly trunk: TrunkRef;
   readonly language: string;
   readonly timeline: CallTimeline;
   readonly log: Logger;
@@ -108,6 +118,14 @@ export class CallSession extends EventEmitter<SessionEvents> {
   readonly facts: Record<string, string | number | boolean> = {};
   /** Supervisors listening now, by monitor id (each ends with the call: it is owned). */
   readonly monitors = new Map<string, SupervisorMonitor>();
+  /** The reserved properties (verified customer, bad actor, repeat customer). */
+  readonly reserved: ReservedData;
+  /** The caller's STIR/SHAKEN verification result, from a trusted trunk. */
+  callerAttestation: CallerAttestation | undefined;
+  /** Incoming headers kept to pass on (trusted trunks only, checked), by lower-case name. */
+  readonly inboundFields = new Map<string, string>();
+  /** Data parameters sent on with the call, when kept (redirection.sip.data_records). */
+  dataParameters: { readonly inMetadata: Readonly<Record<string, string>> | undefined; readonly inCrmRecord: Readonly<Record<string, string>> | undefined } | undefined;
   private stateValue: CallState = 'routing';
   private endReasonValue: string | undefined;
   private endedByValue: EndedBy | undefined;
@@ -122,10 +140,14 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.caller = init.caller;
     this.dialed = init.dialed;
     this.source = init.source;
+    this.trunk = init.trunk ?? UNKNOWN_TRUNK;
     this.language = init.language;
     this.now = init.now ?? Date.now;
     this.timeline = new CallTimeline(this.now);
-    this.log = init.logger.child({ call: this.id, callId: init.callId });
+    this.log = init.logger.child({ call: this.id, callId: init.callId, trunk: this.trunk.id });
+    this.reserved = new ReservedData(this.now, () => {
+      if (!this.ended) this.emit('changed', this);
+    });
   }
 
   get state(): CallState {

@@ -90,6 +90,12 @@ export interface InboundInvite {
   /** The caller supports or requires reliable provisional responses (RFC 3262). */
   readonly reliableProvisionals: boolean;
   header(name: string): string | undefined;
+  /**
+   * Every value of a header as received, one per header line, in order
+   * (repeated headers kept apart; compact forms and folding handled): what
+   * reading untrusted headers needs. Empty when absent.
+   */
+  headerLines(name: string): readonly string[];
   /** Aborted when the caller CANCELs before our final response. */
   readonly cancelled: AbortSignal;
   readonly finalResponseSent: boolean;
@@ -107,8 +113,8 @@ export interface InboundInvite {
    * answer from its ACK (undefined when the caller hung up or never ACKed).
    */
   answerWithOffer(offer: string, headers?: Headers): Promise<{ readonly leg: SipLeg; readonly answer: string | undefined }>;
-  /** Sends a final failure response unless one was sent already. */
-  reject(status: number, reason: string, headers?: Headers): void;
+  /** Sends a final failure response unless one was sent already (a list header goes out as several fields). */
+  reject(status: number, reason: string, headers?: Readonly<Record<string, string | readonly string[]>>): void;
 }
 
 export interface DialOptions {
@@ -139,8 +145,32 @@ export type DialResult =
     }
   | { readonly kind: 'failed'; readonly status: number; readonly reason: string };
 
+/**
+ * A request outside a dialog that the engine answers itself with one final
+ * response (REGISTER for the registrar).
+ */
+export interface InboundRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly callId: string;
+  readonly source: SignalingSource;
+  /** Every value of a header, one per header field as received (repeated fields kept apart, RFC 3261 §7.3.1), compact forms included. */
+  headerLines(name: string): readonly string[];
+  /**
+   * The final response. A header given as a list goes out as that many header
+   * fields (WWW-Authenticate challenges must not be combined, RFC 3261 §7.3.1).
+   */
+  respond(status: number, reason: string, headers?: Readonly<Record<string, string | readonly string[]>>): void;
+}
+
 export interface SipPort {
   dial(options: DialOptions): Promise<DialResult>;
+  /**
+   * An OPTIONS to `target` outside any dialog (keep-alive towards a registered
+   * device): resolves with the final status, or undefined when none came
+   * within `timeoutMs` (a 408 of the SIP server's own transaction timeout too).
+   */
+  ping(target: string, timeoutMs: number): Promise<number | undefined>;
 }
 
 /** Digits a DTMF event code stands for (RFC 4733 §3.2: 0-9, 10 = *, 11 = #, 12-15 = A-D). */

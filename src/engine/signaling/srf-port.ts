@@ -11,6 +11,7 @@
  */
 import type Srf from 'drachtio-srf';
 import { chooseChallenge, digestAuthorization } from './digest-auth.js';
+import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import {
   SipFailure,
   type CallerIdentity,
@@ -18,6 +19,7 @@ import {
   type DialResult,
   type Headers,
   type InboundInvite,
+  type InboundRequest,
   type InfoDigit,
   type OfferHandler,
   type SignalingSource,
@@ -72,14 +74,80 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
   return undefined;
 }
 
+/** A number we may write back into a URI's user part (RFC 3261 §25.1 user: unreserved, escaped, user-unreserved but ";"). */
+const SAFE_NUMBER = /^[A-Za-z0-9\-_.!~*'()&=+$,?/%]{1,64}$/;
+
+/**
+ * A display name we may write back into a quoted-string (drachtio-srf quotes it without escaping):
+ * no quote or backslash, no control character (C0, C1 with NEL), no line or paragraph separator,
+ * no bidirectional or zero-width formatting, so nothing can end the quoted string or disguise
+ * itself on an agent's screen. Other UTF-8 (Zoë, 山田) is a name like any other.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNSAFE_NAME = /["\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
+
+/** Header values for res.send: a list becomes that many fields (drachtio-srf would join them with commas). */
+function sendableHeaders(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const values = typeof value === 'string' ? [value] : value;
+    if (values.length === 0) continue;
+    if (values.some((v) => /[\r\n]/.test(v))) throw new Error(`header ${name} contains a line break`);
+    out[name] = values.join(`\r\n${name}: `);
+  }
+  return out;
+}
+
+/** The message's header lines as the SIP server sent it (drachtio-srf keeps it as `raw`); parsed once, when first asked. */
+function linesOf(req: SrfRequest): HeaderLine[] {
+  const raw = req.raw as string | undefined;
+  return typeof raw === 'string' ? headerLines(raw) : [];
+}
+
+function sourceOf(req: SrfRequest): SignalingSource {
+  return { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+}
+
+/** A REGISTER (or another request answered with one final response). */
+class SrfInboundRequest implements InboundRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly callId: string;
+  readonly source: SignalingSource;
+
+  constructor(
+    private readonly req: SrfRequest,
+    private readonly res: SrfResponse,
+  ) {
+    this.method = req.method;
+    this.uri = req.uri;
+    this.callId = req.get('Call-ID');
+    this.source = sourceOf(req);
+  }
+
+  private lines: HeaderLine[] | undefined;
+
+  headerLines(name: string): readonly string[] {
+    this.lines ??= linesOf(this.req);
+    return valuesOf(this.lines, name);
+  }
+
+  respond(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
+    if (this.res.finalResponseSent) return;
+    this.res.send(status, reason, { headers: sendableHeaders(headers) });
+  }
+}
+
 function callerOf(req: SrfRequest): CallerIdentity {
-  const number = req.callingNumber as string | undefined;
+  const raw = req.callingNumber as string | undefined;
+  // A user part that could not be written back safely is no number: the caller counts as withheld.
+  const number = raw !== undefined && SAFE_NUMBER.test(raw) ? raw : undefined;
   const privacy = (req.has('Privacy') ? req.get('Privacy') : '').toLowerCase();
-  const withheld = number === undefined || number === '' || /^(anonymous|restricted|unavailable|unknown|private)$/i.test(number) || /\b(id|header|user)\b/.test(privacy);
+  const withheld = number === undefined || /^(anonymous|restricted|unavailable|unknown|private)$/i.test(number) || /\b(id|header|user)\b/.test(privacy);
   const name = (req as unknown as { callingName?: string }).callingName;
   return {
     number: withheld ? undefined : number,
-    name: withheld || name === undefined || name === '' ? undefined : name,
+    name: withheld || name === undefined || name === '' || name.length > 64 || UNSAFE_NAME.test(name) ? undefined : name,
     withheld,
   };
 }
@@ -232,6 +300,7 @@ export class SrfInboundInvite implements InboundInvite {
   private readonly reliableRequired: boolean;
   private ringing = false;
   private readonly cancelController = new AbortController();
+  private lines: HeaderLine[] | undefined;
 
   constructor(
     private readonly srf: Srf,
@@ -242,7 +311,7 @@ export class SrfInboundInvite implements InboundInvite {
     this.uri = req.uri;
     this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
     this.caller = callerOf(req);
-    this.source = { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+    this.source = sourceOf(req);
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');
@@ -260,6 +329,16 @@ export class SrfInboundInvite implements InboundInvite {
 
   header(name: string): string | undefined {
     return this.req.has(name) ? this.req.get(name) : undefined;
+  }
+
+  headerLines(name: string): readonly string[] {
+    this.lines ??= linesOf(this.req);
+    return valuesOf(this.lines, name);
+  }
+
+  reject(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
+    if (this.res.finalResponseSent) return;
+    this.res.send(status, reason, { headers: sendableHeaders(headers) });
   }
 
   progress(status: 180 | 183, options: { sdp?: string; headers?: Headers; reliable?: boolean } = {}): void {
@@ -291,10 +370,6 @@ export class SrfInboundInvite implements InboundInvite {
     return { leg, answer };
   }
 
-  reject(status: number, reason: string, headers: Headers = {}): void {
-    if (this.res.finalResponseSent) return;
-    this.res.send(status, reason, { headers: { ...headers } });
-  }
 }
 
 /** What createUAC resolves with when `noAck` is set and the 200 carries the callee's offer. */
@@ -335,6 +410,37 @@ export class SrfSipPort implements SipPort {
   /** Wraps an inbound INVITE (the engine's srf.invite handler calls this). */
   inbound(req: SrfRequest, res: SrfResponse): InboundInvite {
     return new SrfInboundInvite(this.srf, req, res);
+  }
+
+  /** Wraps a REGISTER (the engine's register handler calls this). */
+  request(req: SrfRequest, res: SrfResponse): InboundRequest {
+    return new SrfInboundRequest(req, res);
+  }
+
+  ping(target: string, timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (status: number | undefined): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(status);
+      };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      // drachtio-srf's typings want a whole SrfRequest for the options; it reads method and headers.
+      // drachtio-srf's typings misstate srf.request; it takes (uri, { method, headers }, callback).
+      const request = this.srf.request.bind(this.srf) as unknown as (uri: string, opts: { method: string; headers: Record<string, string> }, cb: (err: unknown, req: SrfRequest) => void) => void;
+      request(target, { method: 'OPTIONS', headers: { 'Max-Forwards': '70', 'Contact': '<sip:localhost>' } }, (err, req) => {
+        if (err !== null && err !== undefined) {
+          finish(undefined);
+          return;
+        }
+        req.on('response', (res?: SrfResponse) => {
+          // The SIP server's own 408 (Timer F) means nobody answered.
+          if (res !== undefined && res.status >= 200) finish(res.status === 408 ? undefined : res.status);
+        });
+      });
+    });
   }
 
   async dial(o: DialOptions): Promise<DialResult> {

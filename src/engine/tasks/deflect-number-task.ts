@@ -5,9 +5,12 @@
  * media (183 with SDP: ringback tones, announcements) reach the caller; its
  * answer is bridged to the caller; its refusal is passed on (401/407 that our
  * credentials could not answer become 503: the trunk, not the caller, failed).
+ * The INVITE carries the configured data parameters (redirection.sip) and
+ * none of the agent leg's reserved-data headers: a carrier gets exactly what
+ * the configuration sends it.
  */
 import type { CallContext } from '../flows/call-context.js';
-import { agentLegHeaders } from '../flows/queue-flow.js';
+import { dataParameters, keepDataParameters } from '../reserved/outward-headers.js';
 import { failure } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
 import { SipFailure } from '../signaling/sip-port.js';
@@ -34,10 +37,19 @@ export class DeflectNumberTask implements Task<void> {
     // Early media from the gateway, in order: each 18x with SDP goes through rtpengine before the next step.
     let early: Promise<void> = Promise.resolve();
     const caller = trunk.callerId !== undefined ? { number: trunk.callerId, name: undefined, withheld: false } : session.caller;
+    const redirection = services.config.redirection.sip;
+    const params = dataParameters(session, redirection, (id) => services.directory.byQueueId(id)?.name);
+    for (const s of params.skipped) session.log.info({ field: s.field, reason: s.reason }, 'data parameter not sent');
+    keepDataParameters(session, redirection, params.headers);
     const result = await services.sip.dial({
       target,
       offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
-      headers: agentLegHeaders(ctx, session.queue ?? ''),
+      headers: {
+        ...params.headers,
+        'X-Switchboard-Call': session.id,
+        'X-Switchboard-Queue': session.queue ?? '',
+        'Max-Forwards': String(Math.min(70, invite.maxForwards - 1)),
+      },
       caller,
       ...(trunk.auth !== undefined ? { auth: trunk.auth } : {}),
       signal,

@@ -1,5 +1,9 @@
 /**
- * Hunting a queue's agents one after another: each agent leg rings for at
+ * Ringing agents. HuntAgentsTask hunts a queue's static targets one after
+ * another; RingAgentTask (below) rings one agent of a waiting queue on every
+ * contact of its phone.
+ *
+ * Hunting a queue's targets one after another: each agent leg rings for at
  * most the ring timeout; busy, decline, no answer or failure moves on to the
  * next; the first answer ends the run. The task keeps its place, so running
  * it again (an agent hung up during the whisper) continues with the next agent.
@@ -75,6 +79,95 @@ export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
         ? { kind: 'answered', attempt, leg: result.leg }
         : { kind: 'offered', attempt, offer: result.offer, complete: result.complete, abandon: result.abandon };
     }
+    return undefined;
+  }
+}
+
+export interface RingAgentOptions {
+  /** The agent (its id: what the call record names). */
+  readonly agent: string;
+  /** Its device's addresses: a static URI, or every registered contact to ring at once. */
+  readonly targets: readonly string[];
+  readonly ringTimeoutMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** When the queues took the agent for this call, and since when it had been idle (for the call record). */
+  readonly offer?: { readonly at: number; readonly idleSince: number | null };
+}
+
+/**
+ * Ringing one agent of a waiting queue: every target of its device at once
+ * (a phone registered from several places rings everywhere; the first to
+ * answer takes the call and the others are cancelled, RFC 3261 §16.7 in a
+ * B2BUA's terms), for at most the ring timeout. An answer that crosses the
+ * winner's is hung up. Resolves with the answer, or undefined (with the
+ * attempt settled) when the agent did not take the call.
+ *
+ * A caller answered by us that offered its own SDP keeps being the offerer
+ * in rtpengine: the agent is offered rtpengine's SDP as before any answer.
+ * Only a delayed-offer caller makes the agent offer (connect-callee.ts).
+ */
+export class RingAgentTask implements Task<CalleeAnswer | undefined> {
+  readonly name = 'ring-agent';
+
+  constructor(private readonly options: RingAgentOptions) {}
+
+  async run(ctx: CallContext, signal: AbortSignal): Promise<CalleeAnswer | undefined> {
+    const { session } = ctx;
+    const o = this.options;
+    checkpoint(signal);
+    const attempt = session.attempt(o.agent);
+    if (o.offer !== undefined) attempt.offer = o.offer;
+    const ring = new AbortController();
+    const timer = setTimeout(() => ring.abort(), o.ringTimeoutMs);
+    const offer = ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined;
+    const relay = !ctx.anchor.anchored && ctx.callerLeg === undefined;
+    let winner: CalleeAnswer | undefined;
+    const forks = o.targets.map((target) => {
+      const mine = new AbortController();
+      const done = ctx.services.sip
+        .dial({
+          target,
+          offer,
+          headers: o.headers,
+          caller: session.caller,
+          signal: AbortSignal.any([signal, ring.signal, mine.signal]),
+          onProgress: (status, sdp) => {
+            if (!relay || winner !== undefined) return;
+            if (status === 180) ctx.invite.progress(180);
+            else if (status === 183 && sdp !== undefined && o.targets.length === 1) ctx.invite.progress(183, { sdp });
+          },
+        })
+        .then(async (result) => {
+          if (result.kind === 'failed') return result.status;
+          if (winner !== undefined || signal.aborted) {
+            // Answered after another fork (or after the caller left): not ours to keep.
+            if (result.kind === 'answered') await result.leg.hangUp();
+            else await result.abandon();
+            return 487;
+          }
+          winner = result.kind === 'answered' ? { kind: 'answered', attempt, leg: result.leg } : { kind: 'offered', attempt, offer: result.offer, complete: result.complete, abandon: result.abandon };
+          for (const f of forks) if (f.mine !== mine) f.mine.abort();
+          return 200;
+        });
+      return { mine, done };
+    });
+    const statuses = await Promise.all(forks.map((f) => f.done)).finally(() => clearTimeout(timer));
+    const won = winner;
+    if (won !== undefined && !signal.aborted) {
+      session.settle(attempt, 'answered', 200);
+      return won;
+    }
+    if (won !== undefined) {
+      // The caller left as the agent answered.
+      if (won.kind === 'answered') await won.leg.hangUp();
+      else await won.abandon();
+    }
+    // The worst news wins for the record: busy over declined over no answer over failure.
+    const failures = statuses.filter((s) => s !== 200);
+    const status = failures.find((s) => s === 486 || s === 600) ?? failures.find((s) => s === 603) ?? failures.find((s) => s === 480 || s === 408) ?? failures[0] ?? 487;
+    const outcome = signal.aborted ? 'cancelled' : outcomeOf(status, ring.signal.aborted);
+    session.settle(attempt, outcome, status);
+    session.log.info({ agent: o.agent, targets: o.targets.length, status, outcome }, 'agent did not take the call');
     return undefined;
   }
 }

@@ -2,7 +2,9 @@
  * Recording a live call: started at the bridge (so the whisper, which
  * rtpengine never records anyway, and the time before it are not in it),
  * paused and resumed on request (redaction: the agent's DTMF code, or the
- * engine's API), finished at hang-up with the call record as its CRM metadata.
+ * engine's API), finished at hang-up with the call record as its CRM metadata
+ * (reserved data and trunk included; data parameters sent on, when
+ * redirection.sip.data_records.in_crm_record).
  * Finishing writes the manifest to the spool and queues its conversion; it
  * never waits on Redis (src/recordings/service/recording-capture.ts).
  */
@@ -50,7 +52,8 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
     });
     session.own('recording', async () => {
       const c = services.config.crm;
-      const details = o.details ?? { callRecord: callRecordOf(session, { channel: c.channelName, timeZone: c.timeZone }) };
+      const crmParams = session.dataParameters?.inCrmRecord;
+      const details = o.details ?? { callRecord: callRecordOf(session, { channel: c.channelName, timeZone: c.timeZone }), ...(crmParams !== undefined ? { dataParameters: crmParams } : {}) };
       const manifest = await recording.finish(details);
       if (manifest !== undefined) session.log.info({ recordingId: manifest.recordingId, pauses: manifest.pauses.length }, 'recording handed to the pipeline');
     });

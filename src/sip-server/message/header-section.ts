@@ -45,6 +45,15 @@ export interface HeaderSection {
 }
 
 /**
+ * Strips SP and HTAB, the only linear white space of SIP (RFC 3261 §25.1). Not String.trim(),
+ * which also strips U+2028, U+00A0, U+FEFF and other Unicode spaces: those are part of a value
+ * (an app reading "true\u2028" must see it, not "true").
+ */
+function lws(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
+/**
  * Parses header lines (all lines after the start line); `mayHaveControls`
  * false (from {@link mayHoldControlChars}) skips the per-value check. Continuation lines
  * (starting with SP or HTAB) are joined to the previous field with one SP, as
@@ -61,7 +70,7 @@ export function parseHeaderLines(lines: readonly string[], mayHaveControls = tru
     if (c === 0x20 || c === 0x09) {
       const prev = fields[fields.length - 1];
       if (prev === undefined) problem ??= 'continuation line before any header';
-      else prev.value = prev.value === '' ? line.trim() : `${prev.value} ${line.trim()}`.trimEnd();
+      else prev.value = prev.value === '' ? lws(line) : lws(`${prev.value} ${lws(line)}`);
       continue;
     }
     const colon = line.indexOf(':');
@@ -75,7 +84,7 @@ export function parseHeaderLines(lines: readonly string[], mayHaveControls = tru
       problem ??= `malformed header name on line ${i + 1}`;
       continue;
     }
-    fields.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() });
+    fields.push({ name, key: headerKey(name), value: lws(line.slice(colon + 1)) });
   }
   if (problem === undefined && mayHaveControls) {
     for (const f of fields) {

@@ -13,7 +13,9 @@ import { generateKey } from '../../../src/api/auth/api-key.js';
 import { writeKeysFile, type StoredKey } from '../../../src/api/auth/keys-file.js';
 import { configChecks } from '../../../src/app/config-checks.js';
 import { loadConfigObject, type SwitchboardConfig } from '../../../src/config/load.js';
+import { AgentRegistry } from '../../../src/engine/agents/agent-registry.js';
 import { CallControl } from '../../../src/engine/call-control.js';
+import { CallQueues } from '../../../src/engine/queues/call-queues.js';
 import { CallRegistry } from '../../../src/engine/session/call-registry.js';
 import { CallSession, type CallState } from '../../../src/engine/session/call-session.js';
 import { silentLogger } from '../../../src/observability/logger.js';
@@ -23,6 +25,17 @@ export const QUEUES = [
   { id: 'sales', name: 'Sales', team: 'red', numbers: ['100'], agents: ['sip:ann@127.0.0.1:5071', 'sip:bob@127.0.0.1:5072'] },
   { id: 'billing', name: 'Billing', team: 'blue', numbers: ['200'], agents: ['sip:cid@127.0.0.1:5073', 'sip:bob@127.0.0.1:5072'] },
   { id: 'lobby', name: 'Lobby', numbers: ['300'], agents: [] },
+  { id: 'care', name: 'Care', team: 'red', numbers: ['400'] },
+  { id: 'desk', name: 'Desk', team: 'blue', numbers: ['500'] },
+  { id: 'hall', name: 'Hall', numbers: ['600'] },
+];
+
+/** Agents with a state (src/engine/agents): `agent` is the user `agent` itself; the others one per team and one of none. */
+export const AGENTS = [
+  { id: 'agent', name: 'Agent', team: 'red', device: 'sip:agent@127.0.0.1:5081', queues: [{ queue: 'care' }] },
+  { id: 'rita', name: 'Rita', team: 'red', device: 'sip:rita@127.0.0.1:5082', queues: [{ queue: 'care' }] },
+  { id: 'bill', name: 'Bill', team: 'blue', device: 'sip:bill@127.0.0.1:5083', queues: [{ queue: 'desk' }] },
+  { id: 'nora', name: 'Nora', device: 'sip:nora@127.0.0.1:5084', queues: [{ queue: 'hall' }] },
 ];
 
 /** The users of the fixture: a key each. */
@@ -50,6 +63,8 @@ export interface Fixture {
   readonly config: SwitchboardConfig;
   readonly registry: CallRegistry;
   readonly control: CallControl;
+  readonly agents: AgentRegistry;
+  readonly queues: CallQueues;
   readonly api: Api;
   readonly keys: Record<UserName, string>;
   readonly keysFile: string;
@@ -74,7 +89,7 @@ export function makeSession(registry: CallRegistry, queue: string, state: Exclud
   registry.add(s);
   if (state === 'in-queue' || state === 'whisper' || state === 'connected') {
     s.transition('in-queue');
-    const agent = QUEUES.find((q) => q.id === queue)?.agents[0];
+    const agent = QUEUES.find((q) => q.id === queue)?.agents?.[0];
     if (agent !== undefined) {
       const a = s.attempt(agent);
       if (state !== 'in-queue') s.settle(a, 'answered', 200);
@@ -87,7 +102,7 @@ export function makeSession(registry: CallRegistry, queue: string, state: Exclud
 export async function startFixture(overrides: Record<string, unknown> = {}, options: { listen?: boolean; now?: () => number; agentTickMs?: number } = {}): Promise<Fixture & { server?: ApiServer }> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-api-'));
   const config = loadConfigObject(
-    merge({ node: { stateDir: dir, logLevel: 'silent' }, api: { enabled: true, host: '127.0.0.1', port: 0, roles: CUSTOM_ROLES }, queues: QUEUES }, overrides),
+    merge({ node: { stateDir: dir, logLevel: 'silent' }, api: { enabled: true, host: '127.0.0.1', port: 0, roles: CUSTOM_ROLES }, queues: QUEUES, agents: AGENTS }, overrides),
     { checks: configChecks },
   );
   const keysFile = join(dir, 'api', 'keys.json');
@@ -101,7 +116,9 @@ export async function startFixture(overrides: Record<string, unknown> = {}, opti
   writeKeysFile(keysFile, entries);
   const registry = new CallRegistry();
   const control = new CallControl(registry);
-  const deps = { config, baseDir: dir, logger: silentLogger(), control, calls: registry, ...(options.now !== undefined ? { now: options.now } : {}), ...(options.agentTickMs !== undefined ? { agentTickMs: options.agentTickMs } : {}) };
+  const agents = new AgentRegistry(config, silentLogger());
+  const queues = new CallQueues(agents, ['care', 'desk', 'hall'].map((id) => ({ id, name: id, priority: 0, maxWaitMs: 60_000, wrapUpSeconds: 0 })));
+  const deps = { config, baseDir: dir, logger: silentLogger(), control, calls: registry, agentRegistry: agents, queues, ...(options.now !== undefined ? { now: options.now } : {}), ...(options.agentTickMs !== undefined ? { agentTickMs: options.agentTickMs } : {}) };
   const server = options.listen === true ? await startApiServer(deps) : undefined;
   const api = server ?? (await buildApi(deps));
   // Revoked the way `switchboard keys revoke` does it: the file rewritten without it, then re-read.
@@ -112,6 +129,8 @@ export async function startFixture(overrides: Record<string, unknown> = {}, opti
     config,
     registry,
     control,
+    agents,
+    queues,
     api,
     ...(server !== undefined ? { server } : {}),
     keys,
@@ -121,6 +140,7 @@ export async function startFixture(overrides: Record<string, unknown> = {}, opti
     async close() {
       await Promise.all(registry.all().map((s) => s.end('test over')));
       await api.close();
+      agents.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -37,6 +37,17 @@ describe('header folding: a line starting with SP or HTAB continues the previous
   });
 });
 
+describe('only SP and HTAB are white space around a value (RFC 3261 §25.1 LWS)', () => {
+  it.each([
+    ['X-A: true\u2028', 'true\u2028'],
+    ['X-A: \u00a0true', '\u00a0true'],
+    ['X-A: \ufefftrue\u3000', '\ufefftrue\u3000'],
+    ['X-A: \t true \t', 'true'],
+  ])('%j keeps %j for the app', (line, value) => {
+    expect(parsed(requestBytes(c, { extra: [line] })).headers.get('x-a')).toBe(value);
+  });
+});
+
 describe('compact forms are equivalent to the long names (RFC 3261 §7.3.3, §20)', () => {
   it.each([
     ['i', 'call-id'],

@@ -33,6 +33,8 @@ export interface BaresipOptions {
   readonly lifetimeSec?: number;
   /** SIP over TLS: a PEM file holding its certificate and key, and the CA it trusts. */
   readonly tls?: { readonly certificateWithKey: string; readonly ca: string };
+  /** Register with a registrar (its address is the account's domain) with digest credentials. */
+  readonly register?: { readonly host: string; readonly port: number; readonly transport: 'udp' | 'tcp'; readonly password: string; readonly regintSeconds?: number };
 }
 
 interface CommandResponse {
@@ -81,7 +83,12 @@ export class Baresip {
   private static async startOnce(o: BaresipOptions, sipPort: number, ctrlPort: number): Promise<Baresip> {
     const dir = mkdtempSync(join(tmpdir(), 'sb-baresip-'));
     writeFileSync(join(dir, 'config'), configFile(sipPort, ctrlPort, o.user, o.tls));
-    writeFileSync(join(dir, 'accounts'), `<sip:${o.user}@127.0.0.1:${sipPort}>;regint=0;answermode=${o.answer}\n`);
+    const r = o.register;
+    const account =
+      r === undefined
+        ? `<sip:${o.user}@127.0.0.1:${sipPort}>;regint=0;answermode=${o.answer}`
+        : `<sip:${o.user}@${r.host}:${r.port};transport=${r.transport}>;auth_pass=${r.password};regint=${r.regintSeconds ?? 60};answermode=${o.answer}`;
+    writeFileSync(join(dir, 'accounts'), `${account}\n`);
     writeFileSync(join(dir, 'contacts'), '');
     const process = new SupervisedProcess({
       name: `baresip ${o.user}`,

@@ -1,0 +1,127 @@
+/**
+ * Agents, their waiting queues, the registrar of their devices, its
+ * keep-alive and the feature codes, wired together for the engine: the
+ * registrar's bindings make registered agents reachable (or not), agents
+ * becoming available make the queues dispatch. Started after the engine is
+ * connected to its SIP server (the registrar's stored registrations are
+ * loaded first), stopped before it disconnects.
+ */
+import { join, resolve } from 'node:path';
+import type { SwitchboardConfig } from '../../config/load.js';
+import type { MediaService } from '../../media/index.js';
+import type { Logger } from '../../observability/logger.js';
+import { CallQueues, type QueueStats } from '../queues/call-queues.js';
+import { isWaitingQueue, waitingOf } from '../queues/waiting-settings.js';
+import { FileBindingStore, RedisBindingStore } from '../registrar/binding-store.js';
+import { Credentials } from '../registrar/credentials.js';
+import { KeepAlive } from '../registrar/keep-alive.js';
+import { Registrar, type RegistrarStats } from '../registrar/registrar.js';
+import type { InboundInvite, InboundRequest, SipPort } from '../signaling/sip-port.js';
+import { AgentRegistry, type AgentState } from './agent-registry.js';
+import { FeatureCodes } from './feature-codes.js';
+
+export interface AgentServicesDeps {
+  readonly config: SwitchboardConfig;
+  readonly sip: SipPort;
+  readonly logger: Logger;
+  /** Relative paths (password files, the registrations file) resolve against this. */
+  readonly baseDir: string;
+  readonly media?: MediaService | undefined;
+  readonly now?: () => number;
+}
+
+export interface AgentServicesStatus {
+  readonly agents: { readonly total: number } & Partial<Record<AgentState, number>>;
+  readonly queues: readonly QueueStats[];
+  readonly registrar: (RegistrarStats & { readonly keepAliveRounds: number }) | null;
+}
+
+export class AgentServices {
+  readonly agents: AgentRegistry;
+  readonly queues: CallQueues;
+  readonly registrar: Registrar | undefined;
+  readonly featureCodes: FeatureCodes | undefined;
+  private readonly keepAlive: KeepAlive | undefined;
+
+  constructor(private readonly deps: AgentServicesDeps) {
+    const { config, logger } = deps;
+    const now = deps.now ?? Date.now;
+    this.agents = new AgentRegistry(config, logger.child({ component: 'agents' }), now);
+    const waiting = config.queues.filter((q) => isWaitingQueue(config, q));
+    this.queues = new CallQueues(
+      this.agents,
+      waiting.map((q) => {
+        const w = waitingOf(q);
+        return { id: q.id, name: q.name, priority: w.priority, maxWaitMs: w.maxWaitSeconds * 1000, wrapUpSeconds: w.wrapUpSeconds };
+      }),
+      now,
+    );
+    const credentials = new Credentials(config, deps.baseDir);
+    const registers = config.agents.some((a) => a.device === 'registered');
+    if (config.registrar.enabled && (registers || Object.keys(credentials.describe()).length > 0)) {
+      const stateDir = resolve(deps.baseDir, config.node.stateDir);
+      const store =
+        config.registrar.store === 'redis'
+          ? new RedisBindingStore(config.redis.url ?? '', config.redis.keyPrefix, logger.child({ component: 'registrar' }))
+          : new FileBindingStore(resolve(deps.baseDir, config.registrar.file ?? join(stateDir, 'registrar', 'bindings.json')), logger.child({ component: 'registrar' }));
+      this.registrar = new Registrar({ config, credentials, registers: (id) => this.agents.registers(id), store, logger: logger.child({ component: 'registrar' }), now });
+      this.registrar.on('bindings', (agent, bindings) => this.agents.bindings(agent, bindings));
+      const k = config.registrar.keepAlive;
+      this.keepAlive = new KeepAlive(this.registrar, deps.sip, { intervalSeconds: k.intervalSeconds, timeoutSeconds: k.timeoutSeconds, failures: k.failures });
+      this.featureCodes = new FeatureCodes({ config, agents: this.agents, registrar: this.registrar, credentials, media: deps.media, logger: logger.child({ component: 'feature-codes' }) });
+    }
+  }
+
+  /** Whether REGISTER should reach us (some agent's device registers). */
+  get registering(): boolean {
+    return this.registrar !== undefined && this.deps.config.agents.some((a) => a.device === 'registered');
+  }
+
+  async start(): Promise<void> {
+    await this.registrar?.start();
+    this.keepAlive?.start();
+  }
+
+  async stop(): Promise<void> {
+    this.keepAlive?.stop();
+    this.agents.close();
+    await this.registrar?.stop();
+  }
+
+  handleRegister(r: InboundRequest): void {
+    if (this.registrar === undefined) r.respond(405, 'Method Not Allowed', { Allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE' });
+    else this.registrar.handle(r);
+  }
+
+  /** True when `invite` dialled a feature code (then it is handled here). */
+  featureCode(invite: InboundInvite, dialed: string): boolean {
+    const code = this.featureCodes?.match(dialed);
+    if (code === undefined) return false;
+    void this.featureCodes!.handle(invite, code);
+    return true;
+  }
+
+  /** Where to ring an agent: its static URI, or its registered contacts (all, or the newest). */
+  targetsOf(agent: string): string[] {
+    const a = this.deps.config.agents.find((x) => x.id === agent);
+    if (a === undefined) return [];
+    if (a.device !== 'registered') return [a.device];
+    return this.registrar?.targets(agent).map((b) => b.contact) ?? [];
+  }
+
+  /** One keep-alive round now (tests; an operator's "check the phones"). */
+  async keepAliveRound(): Promise<void> {
+    await this.keepAlive?.round();
+  }
+
+  status(): AgentServicesStatus {
+    const agents: Partial<Record<AgentState, number>> = {};
+    for (const a of this.agents.list()) agents[a.state] = (agents[a.state] ?? 0) + 1;
+    const reg = this.registrar?.stats();
+    return {
+      agents: { total: this.agents.size, ...agents },
+      queues: this.queues.stats(),
+      registrar: reg === undefined ? null : { ...reg, keepAliveRounds: this.keepAlive?.rounds ?? 0 },
+    };
+  }
+}

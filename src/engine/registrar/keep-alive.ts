@@ -1,0 +1,75 @@
+/**
+ * OPTIONS keep-alive towards registered devices: every `intervalSeconds`
+ * each registered contact gets an OPTIONS (RFC 3261 §11). Any final response,
+ * even 405 or 501, proves the device is there; no response within
+ * `timeoutSeconds` (or the SIP server's own 408) is a failure, and after
+ * `failures` in a row the contact is removed, so its agent leaves the rotation
+ * until the phone registers again. At most one round runs at a time, and a
+ * round sends at most `concurrency` OPTIONS at once.
+ */
+import type { SipPort } from '../signaling/sip-port.js';
+import { contactKey } from './contact-list.js';
+import type { Registrar } from './registrar.js';
+
+export interface KeepAliveOptions {
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly failures: number;
+  readonly concurrency?: number;
+}
+
+export class KeepAlive {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly misses = new Map<string, number>();
+  rounds = 0;
+
+  constructor(
+    private readonly registrar: Registrar,
+    private readonly sip: SipPort,
+    private readonly options: KeepAliveOptions,
+  ) {}
+
+  start(): void {
+    if (this.options.intervalSeconds <= 0) return;
+    this.timer = setInterval(() => void this.round(), this.options.intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One round over every binding (exposed for tests and the first round after a restart). */
+  async round(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const bindings = this.registrar.table.all();
+      const seen = new Set<string>();
+      const queue = [...bindings];
+      const worker = async (): Promise<void> => {
+        for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
+          const key = `${b.aor} ${contactKey(b.contact)}`;
+          seen.add(key);
+          const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000);
+          if (status !== undefined) {
+            this.misses.delete(key);
+            continue;
+          }
+          const n = (this.misses.get(key) ?? 0) + 1;
+          this.misses.set(key, n);
+          if (n >= this.options.failures) {
+            this.misses.delete(key);
+            this.registrar.unreachable(b.aor, b.contact);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 32, Math.max(1, bindings.length)) }, worker));
+      for (const k of this.misses.keys()) if (!seen.has(k)) this.misses.delete(k);
+      this.rounds++;
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The waiting queue end to end with real audio through real rtpengine: a
+ * caller with no ready agent is answered and hears the hold audio (ringback,
+ * or the queue's prompt) and its position, decoded from what it receives; an
+ * agent who becomes ready gets the call and both hear each other (callers
+ * with and without an offer). The maximum wait overflows to voicemail; an
+ * agent who does not answer is not ready "missed" and the next one is rung;
+ * callers are served first come, first served; a caller who hangs up while
+ * waiting or while an agent rings leaves the queue and gives the agent back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goertzel } from '../../src/audio/analysis.js';
+import type { RenderedPrompt } from '../../src/media/index.js';
+import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import { eventually } from '../support/harness.js';
+import { AgentPhone, CallerPhone, type PlacedCall } from '../support/phones.js';
+import { readWav, runsOf, streamPcm, timesHeard, toneLevels } from '../support/rtp/audio-check.js';
+
+const CALLER_HZ = 700;
+const AGENT_HZ = 1300;
+const HOLD_TEXT = 'Thank you for waiting. An agent will be with you shortly.';
+
+let cc: ContactCenter;
+let ann: AgentPhone;
+let bob: AgentPhone;
+
+beforeAll(async () => {
+  ann = await AgentPhone.create(AGENT_HZ);
+  bob = await AgentPhone.create(AGENT_HZ);
+  cc = await startContactCenter({
+    media: { whisper: { countdown: false } },
+    deflection: { messages: { voicemailGreeting: { en: { text: 'Nobody is free. Leave a message.' } } } },
+    engine: { voicemail: { maxSeconds: 5, silenceSeconds: 5 } },
+    agents: [
+      { id: 'ann', name: 'Ann', device: ann.uri('ann'), queues: [{ queue: 'sales' }, { queue: 'hold' }] },
+      { id: 'bob', name: 'Bob', device: bob.uri('bob'), queues: [{ queue: 'sales' }] },
+    ],
+    queues: [
+      { id: 'sales', name: 'Sales', numbers: ['6000'], ringTimeoutSeconds: 2, waiting: { maxWaitSeconds: 60, wrapUpSeconds: 1, announcements: { everySeconds: 5 } } },
+      { id: 'hold', name: 'Hold', numbers: ['6100'], waiting: { maxWaitSeconds: 4, holdAudio: { text: HOLD_TEXT }, overflow: { option: 'voicemail' } } },
+    ],
+  });
+});
+afterAll(async () => {
+  await cc?.stop();
+  ann?.close();
+  bob?.close();
+});
+
+const agents = () => cc.sb.engine.agents!.agents;
+const queueStats = (id: string) => cc.sb.engine.status().contactCenter!.queues.find((q) => q.id === id)!;
+/** The level of `hz` in the last packets received, of the latest stream only (streams' timestamps do not line up). */
+function level(phone: CallerPhone | AgentPhone, hz: number, last = 40): number {
+  const runs = runsOf(phone.rtp.received.slice(-last));
+  const run = runs.at(-1) ?? [];
+  return run.length === 0 ? 0 : goertzel(streamPcm(run), hz);
+}
+
+function heard(phone: CallerPhone, prompt: RenderedPrompt): number {
+  return timesHeard(phone.rtp.received, readWav(prompt.path).samples);
+}
+
+/** Each test starts with no call and every agent logged out. */
+async function logOutAll(): Promise<void> {
+  await Promise.all(cc.sb.engine.calls.all().map((s) => s.end('test cleanup')));
+  for (const a of ['ann', 'bob']) {
+    await eventually(() => !['ringing', 'whisper', 'on-call'].includes(agents().get(a).state), 10_000, `${a} off the phone`);
+    agents().request(a, 'logged-out', null, 'test');
+  }
+}
+
+/** Bridged: each phone hears the other's tone. */
+async function talking(caller: CallerPhone, agent: AgentPhone): Promise<void> {
+  await eventually(() => level(caller, AGENT_HZ) > 1000 && level(agent, CALLER_HZ) > 1000, 15_000, () => `both hearing each other (caller ${level(caller, AGENT_HZ)}, agent ${level(agent, CALLER_HZ)})`);
+}
+
+describe('waiting', () => {
+  it.each([
+    ['an offer', false],
+    ['no offer (delayed offer)', true],
+  ])('a caller with %s waits answered, hears ringback and its position, then is bridged with the agent who became ready', async (_what, delayedOffer) => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const n = ann.calls.length;
+      const call = caller.dial(cc.udp, '6000', { delayedOffer });
+      await call.waitStatus(200, 10_000);
+      expect(queueStats('sales')).toMatchObject({ waiting: 1, agents: { loggedIn: 0 } });
+      const position = await cc.sb.media!.prompts.fromSpec({ text: 'You are caller number 1.' });
+      // Searching the whole stream is heavy: look once a second.
+      await eventually(() => heard(caller, position) >= 1, 20_000, 'the position announcement', 1000);
+      // Ringback (440 + 480 Hz) from the start; no agent yet.
+      const first = runsOf(caller.rtp.received)[0]!.slice(0, 100);
+      expect(Math.max(...toneLevels(streamPcm(first), 440))).toBeGreaterThan(500);
+      expect(ann.calls.length).toBe(n);
+      agents().request('ann', 'ready', null, 'test');
+      await eventually(() => ann.calls.length > n, 10_000, 'ann rung');
+      await talking(caller, ann);
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ agent: 'ann', endedBy: 'caller', agentsTried: [{ agent: 'ann', outcome: 'answered' }] });
+      expect(record.metrics.queueMs).toBeGreaterThan(0);
+      expect(record.metrics.waitMs).toBeGreaterThanOrEqual(record.metrics.queueMs + record.metrics.whisperMs - 50);
+      await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready after wrap-up');
+      expect(queueStats('sales')).toMatchObject({ waiting: 0 });
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('the queue\'s hold prompt, then at the maximum wait the overflow: voicemail', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const call = caller.dial(cc.udp, '6100', { fromUser: '+15551234567' });
+      await call.waitStatus(200, 10_000);
+      const hold = await cc.sb.media!.prompts.configuredPrompt('queues[1].waiting.holdAudio');
+      const greeting = await cc.sb.media!.prompts.fromSpec({ text: 'Nobody is free. Leave a message.' }, { language: 'en' });
+      await eventually(() => heard(caller, hold) >= 1, 15_000, 'the hold prompt', 1000);
+      await eventually(() => heard(caller, greeting) >= 1, 20_000, 'the voicemail greeting', 1000);
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ agentsTried: [], deflection: { action: 'voicemail', target: 'hold' }, facts: { overflow: 'voicemail' } });
+      expect(queueStats('hold')).toMatchObject({ waiting: 0, overflowed: 1 });
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+});
+
+describe('offering agents', () => {
+  it('an agent who does not answer is not ready "missed"; the next one takes the call', async () => {
+    await logOutAll();
+    agents().request('ann', 'ready', null, 'test');
+    agents().request('bob', 'ready', null, 'test');
+    ann.behaviour = 'ring';
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 20_000);
+      await talking(caller, bob);
+      expect(agents().get('ann')).toMatchObject({ state: 'not-ready', reason: 'missed' });
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([
+        ['ann', 'no-answer'],
+        ['bob', 'answered'],
+      ]);
+      await cc.settled();
+    } finally {
+      ann.behaviour = 'answer';
+      caller.close();
+    }
+  });
+
+  it('first come, first served; the second caller gets the agent once the first call and its wrap-up are over', async () => {
+    await logOutAll();
+    const first = await CallerPhone.create(CALLER_HZ);
+    const second = await CallerPhone.create(CALLER_HZ);
+    try {
+      const one = first.dial(cc.udp, '6000');
+      await one.waitStatus(200, 10_000);
+      const two = second.dial(cc.udp, '6000');
+      await two.waitStatus(200, 10_000);
+      expect(queueStats('sales').waiting).toBe(2);
+      const n = bob.calls.length;
+      agents().request('bob', 'ready', null, 'test');
+      await talking(first, bob);
+      expect(queueStats('sales').waiting).toBe(1);
+      expect(bob.calls.length).toBe(n + 1);
+      one.hangUp();
+      await eventually(() => agents().get('bob').state === 'wrap-up', 10_000, 'bob in wrap-up');
+      await talking(second, bob);
+      two.hangUp();
+      const [r1, r2] = [await cc.recordOf(one.callId), await cc.recordOf(two.callId)];
+      expect([r1.agent, r2.agent]).toEqual(['bob', 'bob']);
+      expect(Date.parse(r2.times.agentAnswered!)).toBeGreaterThan(Date.parse(r1.times.ended!));
+      await cc.settled();
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
+  it('a caller who hangs up while waiting leaves the queue; one who hangs up while the agent rings gives the agent back', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const waiting = caller.dial(cc.udp, '6000');
+      await waiting.waitStatus(200, 10_000);
+      const abandoned = queueStats('sales').abandoned;
+      waiting.hangUp();
+      await cc.recordOf(waiting.callId);
+      expect(queueStats('sales')).toMatchObject({ waiting: 0, abandoned: abandoned + 1 });
+
+      agents().request('ann', 'ready', null, 'test');
+      ann.behaviour = 'ring';
+      const n = ann.calls.length;
+      const ringing: PlacedCall = caller.dial(cc.udp, '6000');
+      await eventually(() => ann.calls.length > n, 10_000, 'ann rung');
+      expect(agents().get('ann').state).toBe('ringing');
+      ringing.cancel();
+      await eventually(() => ann.calls[n]!.requests.includes('CANCEL'), 10_000, 'the CANCEL at ann');
+      await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready again');
+      expect(agents().get('ann')).toMatchObject({ reason: null, callsMissed: expect.any(Number) });
+      await cc.recordOf(ringing.callId);
+      await cc.settled();
+    } finally {
+      ann.behaviour = 'answer';
+      caller.close();
+    }
+  });
+
+  it('an agent who hangs up during the whisper is not ready "missed"; the call goes to the next agent', async () => {
+    await logOutAll();
+    agents().request('ann', 'ready', null, 'test');
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const n = ann.calls.length;
+      const call = caller.dial(cc.udp, '6000');
+      await eventually(() => ann.calls[n]?.answered === true, 10_000, 'ann answered');
+      await eventually(() => agents().get('ann').state === 'whisper', 5000, 'the whisper');
+      ann.hangUp(n);
+      await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
+      agents().request('bob', 'ready', null, 'test');
+      await call.waitStatus(200, 20_000);
+      await talking(caller, bob);
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([
+        ['ann', 'left-during-whisper'],
+        ['bob', 'answered'],
+      ]);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * The engine's media timeout (src/engine/media-timeouts.ts) on a fake clock
+ * and a fake media plane: only connected calls are checked, silence counts
+ * from the bridge or the last packet whichever is later, the on-hold limit
+ * applies while held, and rtpengine's whole-second times never end a call
+ * that had a packet within the limit.
+ */
+import { describe, expect, it } from 'vitest';
+import { MediaTimeouts } from '../../src/engine/media-timeouts.js';
+import { CallRegistry } from '../../src/engine/session/call-registry.js';
+import { CallSession } from '../../src/engine/session/call-session.js';
+import { silentLogger } from '../../src/observability/logger.js';
+
+const T0 = 1_800_000_000_000; // ms, a whole second
+
+function setup(): { clock: { now: number }; calls: CallRegistry; lastPacket: Map<string, number>; queried: string[]; watch: MediaTimeouts; session: () => CallSession } {
+  const clock = { now: T0 };
+  const calls = new CallRegistry();
+  const lastPacket = new Map<string, number>();
+  const queried: string[] = [];
+  const media = {
+    getCallMedia: (id: string) => ({
+      released: false,
+      lastPacketSeconds: async () => {
+        queried.push(id);
+        return lastPacket.get(id) ?? T0 / 1000;
+      },
+    }),
+  };
+  const watch = new MediaTimeouts({ calls, media, seconds: 60, onHoldSeconds: 600, now: () => clock.now, logger: silentLogger() });
+  const session = (): CallSession => {
+    const s = new CallSession({
+      callId: `cid-${calls.size}`,
+      caller: { number: '+15551234', name: undefined, withheld: false },
+      dialed: '1000',
+      source: { address: '127.0.0.1', port: 5060, transport: 'udp' },
+      language: 'en',
+      logger: silentLogger(),
+      now: () => clock.now,
+    });
+    calls.add(s);
+    return s;
+  };
+  return { clock, calls, lastPacket, queried, watch, session };
+}
+
+describe('media timeouts', () => {
+  it('a caller waiting in a queue for longer than the limit is never checked nor ended', async () => {
+    const { clock, queried, watch, session } = setup();
+    const s = session();
+    s.transition('in-queue');
+    clock.now += 10 * 60_000;
+    await watch.sweep();
+    expect(queried).toEqual([]);
+    expect(s.ended).toBe(false);
+  });
+
+  it('a connected call silent for the limit since its bridge is ended "media timeout" by the engine', async () => {
+    const { clock, watch, session } = setup();
+    const s = session();
+    clock.now += 90_000; // waited 90 s, silent (rtpengine's last packet: the call's creation)
+    s.transition('connected');
+    clock.now += 59_000;
+    await watch.sweep();
+    expect(s.ended).toBe(false); // silence counts from the bridge, not from the creation
+    clock.now += 1_000;
+    await watch.sweep();
+    expect(s.ended).toBe(true);
+    expect(s.endReason).toBe('media timeout');
+    expect(s.endedBy).toBe('engine');
+  });
+
+  it('a packet within the limit keeps the call; the last packet second counts as a whole second', async () => {
+    const { clock, lastPacket, watch, session } = setup();
+    const s = session();
+    s.transition('connected');
+    clock.now += 100_000;
+    lastPacket.set(s.id, (clock.now - 60_500) / 1000); // a packet during the second that began 60.5 s ago
+    await watch.sweep();
+    expect(s.ended).toBe(false);
+    lastPacket.set(s.id, (clock.now - 62_000) / 1000);
+    await watch.sweep();
+    expect(s.ended).toBe(true);
+  });
+
+  it('on hold the on-hold limit applies', async () => {
+    const { clock, watch, session } = setup();
+    const s = session();
+    s.transition('connected');
+    s.timeline.onHold(true);
+    clock.now += 300_000;
+    await watch.sweep();
+    expect(s.ended).toBe(false);
+    clock.now += 301_000; // the call's creation second counts whole, as any packet's
+    await watch.sweep();
+    expect(s.endReason).toBe('media timeout');
+  });
+});
