@@ -53,6 +53,8 @@ export const ErrorCodes = {
   API_FORBIDDEN: 'SB_API_FORBIDDEN',
   API_KEYS_INVALID: 'SB_API_KEYS_INVALID',
   API_INTERNAL: 'SB_API_INTERNAL',
+  /** The web console's files are missing (not built). */
+  API_CONSOLE_UNAVAILABLE: 'SB_API_CONSOLE_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -15,6 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeLineChart } from '../lib/chart.js';
+import { startEngine } from '../lib/engine-process.js';
 import { freePort } from '../../test/support/sipp.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -157,13 +158,15 @@ async function main(): Promise<void> {
       `    - { transport: udp, host: 127.0.0.1, port: ${sipPort} }`,
       `    - { transport: tcp, host: 127.0.0.1, port: ${sipPort} }`,
       '  control: { port: 0 }',
+      // The SIP path alone (bench/engine/full-call.ts measures the anchored, recorded call).
+      'media: { enabled: false }',
       'queues:',
       `  - { id: bench, name: Bench, numbers: ["1000"], agents: ["sip:agent@127.0.0.1:${agentPort}${transport === 'tcp' ? ';transport=tcp' : ''}"] }`,
       '',
     ].join('\n'),
   );
-  const engine = spawn('node', [join(root, 'dist/src/cli/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await new Promise((r) => setTimeout(r, 2000));
+  // Ready when the status endpoint says the engine is connected: a fixed sleep lost the first trial to start-up.
+  const engine = await startEngine({ configFile, statusPort });
   try {
     const viaEngine = await search('SIPp → Switchboard → SIPp', `127.0.0.1:${sipPort}`, engine.pid);
     const direct = await search('SIPp → SIPp (ceiling)', `127.0.0.1:${agentPort}`);
@@ -191,7 +194,7 @@ async function main(): Promise<void> {
     });
     console.log(`\nmax all-success rate: engine ${viaEngine.maxRate}/s, direct ${direct.maxRate}/s; written ${base}.json/.svg`);
   } finally {
-    engine.kill('SIGTERM');
+    await engine.stop();
     agent.kill('SIGKILL');
     rmSync(work, { recursive: true, force: true });
   }

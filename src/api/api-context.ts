@@ -11,6 +11,7 @@ import type { QueueStats } from '../engine/queues/call-queues.js';
 import type { AgentSource } from './agents/agent-source.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Guard } from './auth/guard.js';
+import type { KeyStore } from './auth/key-store.js';
 import type { LiveEvents } from './events/live-events.js';
 import type { RouteSpec } from './route-table.js';
 import type { LiveCalls } from './views/live-calls.js';
@@ -33,5 +34,15 @@ export interface ApiContext {
   readonly audit: AuditLog;
   readonly events: LiveEvents;
   readonly guard: Guard;
+  readonly keys: KeyStore;
+  /** The embedded SIP server's WebSocket listeners (what browsers connect to). */
+  readonly sipWebSockets: readonly SipWebSocketListener[];
   readonly now: () => number;
+}
+
+export interface SipWebSocketListener {
+  readonly transport: 'ws' | 'wss';
+  /** The address written into Via and Contact (a wildcard means: the host the browser used). */
+  readonly host: string;
+  readonly port: number;
 }

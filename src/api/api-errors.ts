@@ -24,6 +24,7 @@ export const unauthorized = (reason: string): ApiError => new ApiError(401, Erro
 export const forbidden = (reason: string): ApiError => new ApiError(403, ErrorCodes.API_FORBIDDEN, reason);
 export const badRequest = (reason: string): ApiError => new ApiError(400, ErrorCodes.API_BAD_REQUEST, reason);
 export const notFound = (reason: string): ApiError => new ApiError(404, ErrorCodes.NOT_FOUND, reason);
+export const conflict = (reason: string): ApiError => new ApiError(409, ErrorCodes.CONFLICT, reason);
 
 export interface ErrorBody {
   readonly statusCode: number;

@@ -28,9 +28,10 @@ import { KeyStore } from './auth/key-store.js';
 import { keysFilePath } from './auth/keys-file.js';
 import { RoleBook } from './auth/roles.js';
 import { LiveEvents } from './events/live-events.js';
-import type { ApiApp, ApiContext } from './api-context.js';
-import { ROUTES } from './route-table.js';
+import type { ApiApp, ApiContext, SipWebSocketListener } from './api-context.js';
+import { CONSOLE_ROUTES, ROUTES } from './route-table.js';
 import { registerAgentRoutes } from './routes/agent-routes.js';
+import { registerConsoleRoutes } from './routes/console-routes.js';
 import { registerCallRoutes } from './routes/call-routes.js';
 import { registerEventsRoute } from './routes/events-route.js';
 import { registerMiscRoutes } from './routes/misc-routes.js';
@@ -56,6 +57,8 @@ export interface ApiDeps {
   readonly now?: () => number;
   /** How often agent statuses are compared for the event stream. */
   readonly agentTickMs?: number;
+  /** The embedded SIP server's ws/wss listeners, for the web console's monitoring (none: api.console.sipWebSocketUrl or no browser monitoring). */
+  readonly sipWebSockets?: readonly SipWebSocketListener[];
 }
 
 export interface QueueSource {
@@ -104,7 +107,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     const spec = route.config?.spec;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (methods.every((m) => m === 'HEAD')) return;
-    if (spec === undefined || !ROUTES.some((r) => r.method === spec.method && r.url === route.url)) throw new Error(`route ${methods.join(',')} ${route.url} is not in the route table`);
+    if (spec === undefined || ![...ROUTES, ...CONSOLE_ROUTES].some((r) => r.method === spec.method && r.url === route.url)) throw new Error(`route ${methods.join(',')} ${route.url} is not in the route table`);
   });
   await app.register(swagger, {
     openapi: {
@@ -132,13 +135,14 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     void reply.code(404).send({ statusCode: 404, code: 'SB_NOT_FOUND', reason: `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json` });
   });
 
-  const ctx: ApiContext = { config, live, agents, queues: () => queues?.stats() ?? [], audit, events, guard, now };
+  const ctx: ApiContext = { config, live, agents, queues: () => queues?.stats() ?? [], audit, events, guard, keys, sipWebSockets: deps.sipWebSockets ?? [], now };
   registerMiscRoutes(app, ctx);
   registerCallRoutes(app, ctx);
   registerMonitorRoutes(app, ctx);
   registerReservedDataRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerEventsRoute(app, ctx);
+  if (config.api.console.enabled) registerConsoleRoutes(app, ctx, logger);
   app.addHook('preClose', (done) => {
     events.close();
     done();

@@ -34,6 +34,14 @@ export const ROUTES = [
   { method: 'GET', url: '/calls/:id', access: 'calls-view', callScoped: true, summary: "One live call's details." },
   { method: 'GET', url: '/calls/:id/monitors', access: 'calls-view', callScoped: true, summary: 'Who is monitoring the call.' },
   { method: 'POST', url: '/calls/:id/monitors', access: 'monitor', callScoped: true, audit: 'monitor.start', summary: "Listen silently: the engine calls the supervisor's device and sends it both parties mixed." },
+  {
+    method: 'POST',
+    url: '/calls/:id/monitor-tickets',
+    access: 'monitor',
+    callScoped: true,
+    audit: 'monitor.ticket',
+    summary: 'Listen in the browser: a one-time SIP URI for the web page to call over SIP WebSocket; it then hears both parties mixed.',
+  },
   { method: 'DELETE', url: '/calls/:id/monitors/:monitorId', access: 'monitor', callScoped: true, audit: 'monitor.stop', summary: "Stop monitoring (your own monitor; anyone's with monitor-edit)." },
   { method: 'POST', url: '/calls/:id/end', access: 'monitor-edit', callScoped: true, audit: 'call.end', summary: 'End a (stuck) call: every leg gets its BYE or CANCEL.' },
   { method: 'POST', url: '/calls/:id/recording/pause', access: 'recording-control', callScoped: true, audit: 'recording.pause', summary: "Pause the call's recording (redaction)." },
@@ -48,10 +56,20 @@ export const ROUTES = [
   { method: 'GET', url: '/audit', access: 'audit-view', callScoped: false, summary: 'The latest audit log entries.' },
 ] as const satisfies readonly RouteSpec[];
 
+/**
+ * The web console's static files: public (the page signs in with a key and
+ * calls the routes above), outside the OpenAPI document and the permission
+ * matrix, which are about the API.
+ */
+export const CONSOLE_ROUTES = [
+  { method: 'GET', url: '/', access: 'public', callScoped: false, summary: "The supervisors' web console." },
+  { method: 'GET', url: '/console/:file', access: 'public', callScoped: false, summary: "The web console's script, style sheet and icon." },
+] as const satisfies readonly RouteSpec[];
+
 export type RouteKey = `${(typeof ROUTES)[number]['method']} ${(typeof ROUTES)[number]['url']}`;
 
-export function routeSpec(key: RouteKey): RouteSpec {
-  const spec = ROUTES.find((r) => `${r.method} ${r.url}` === key);
+export function routeSpec(key: RouteKey | `${(typeof CONSOLE_ROUTES)[number]['method']} ${(typeof CONSOLE_ROUTES)[number]['url']}`): RouteSpec {
+  const spec = [...ROUTES, ...CONSOLE_ROUTES].find((r) => `${r.method} ${r.url}` === key);
   if (spec === undefined) throw new Error(`route ${key} is not in the route table`);
   return spec;
 }

@@ -274,6 +274,19 @@ export const AgentListQuery = Type.Object(
 );
 export type AgentListQueryValue = Static<typeof AgentListQuery>;
 
+/** A request without a body (or with an empty JSON object). */
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+export const MonitorTicketSchema = Type.Object(
+  {
+    call: Type.String(),
+    uri: Type.String({ description: 'The SIP URI to INVITE (once, before expiresAt): sip:monitor-<256-bit token>@host;transport=ws.' }),
+    webSocket: Type.String({ description: 'The SIP WebSocket server (RFC 7118) to send the INVITE through, e.g. wss://sip.example.com:443.' }),
+    expiresAt: DateTime('The ticket is refused (404) after this.'),
+  },
+  { title: 'MonitorTicket' },
+);
+
 export const MonitorRequestBody = Type.Object(
   {
     device: Type.Optional(

@@ -112,7 +112,8 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     stops.push(() => engine.stop());
     let api: ApiServer | undefined;
     if (config.api.enabled) {
-      const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls, agentRegistry: engine.agents?.agents, queues: engine.agents?.queues });
+      const sipWebSockets = (sip?.listeners ?? []).flatMap((l) => (l.transport === 'ws' || l.transport === 'wss' ? [{ transport: l.transport, host: l.advertisedHost, port: l.port }] : []));
+      const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls, agentRegistry: engine.agents?.agents, queues: engine.agents?.queues, sipWebSockets });
       api = a;
       // Stopped after the engine: the monitors and calls the engine ends on the way out are still audited.
       stops.splice(stops.length - 1, 0, () => a.close());

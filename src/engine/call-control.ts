@@ -6,15 +6,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
-import type { CallMedia } from '../media/index.js';
+import { MediaStateError, type CallMedia } from '../media/index.js';
 import type { ReservedProperty } from '../config/schema/reserved-data.js';
 import type { ReservedValues } from './reserved/reserved-data.js';
 import type { CallerAttestation } from './reserved/verstat.js';
 import type { CallRegistry } from './session/call-registry.js';
 import type { CallSession, CallState, DecisionSummary, EndedBy, SupervisorMonitor } from './session/call-session.js';
 import type { CallMetrics } from './session/call-timeline.js';
-import type { SipPort } from './signaling/sip-port.js';
-import { startMonitor, type MonitorChange } from './tasks/monitor-task.js';
+import { MonitorTickets, type IssuedTicket } from './monitor-tickets.js';
+import type { InboundInvite, SipPort } from './signaling/sip-port.js';
+import { answerMonitor, startMonitor, type MonitorChange, type MonitorChangeDetail } from './tasks/monitor-task.js';
 
 export interface MonitorView {
   readonly id: string;
@@ -135,6 +136,21 @@ export interface CallControlEvents {
   monitor: [MonitorEvent];
 }
 
+/** How a ticket was used: the browser listens, or its INVITE was refused (and why). */
+export type TicketUse = { readonly source: { readonly address: string; readonly transport: string; readonly userAgent: string | null } } & (
+  | { readonly ok: true; readonly monitor: MonitorView }
+  | { readonly ok: false; readonly status: number; readonly reason: string }
+);
+
+export interface MonitorTicketOptions {
+  readonly user: string;
+  readonly ttlMs: number;
+  /** Asked again when the device calls in: undefined if the user may still listen, else why not. */
+  readonly authorize: () => string | undefined;
+  /** Told once, when the browser calls in with the ticket. */
+  readonly onUse?: (use: TicketUse) => void;
+}
+
 export interface CallControlDeps {
   /** Outbound SIP (supervisors' devices); without it monitoring is unavailable. */
   readonly sip?: SipPort;
@@ -149,11 +165,15 @@ export interface MonitorRequestOptions {
 }
 
 export class CallControl extends EventEmitter<CallControlEvents> {
+  /** Tickets for browsers that call in to listen (monitor-tickets.ts). */
+  readonly tickets = new MonitorTickets<MonitorTicketOptions & { readonly callId: string }>();
+
   constructor(
     private readonly calls: CallRegistry,
     private readonly deps: CallControlDeps = {},
   ) {
     super();
+    calls.on('ended', (s) => this.tickets.sweep(s.id));
   }
 
   list(): CallView[] {
@@ -226,15 +246,75 @@ export class CallControl extends EventEmitter<CallControlEvents> {
    * then on); rejects with MonitorDeviceError when it does not answer.
    */
   async monitor(id: string, request: MonitorRequestOptions): Promise<MonitorView> {
+    const { session, media, sip } = this.monitorable(id);
+    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, request);
+    return monitorViewOf(monitor);
+  }
+
+  private monitorable(id: string): { session: CallSession; media: CallMedia; sip: SipPort } {
     const session = this.session(id);
     if (session.state !== 'connected') throw new CallControlError('conflict', `call ${id} is ${session.state}; only connected calls can be monitored`);
     const media = this.deps.mediaOf?.(session.id);
     if (media === undefined || media.released || this.deps.sip === undefined) throw new CallControlError('conflict', 'monitoring needs the media plane (this engine passes SDP through)');
-    const monitor = await startMonitor(
-      { session, media, sip: this.deps.sip, onChange: (m, change, detail) => this.emit('monitor', { call: session, monitor: monitorViewOf(m), change, ...detail }) },
-      request,
-    );
-    return monitorViewOf(monitor);
+    return { session, media, sip: this.deps.sip };
+  }
+
+  private monitorChanged(session: CallSession): (m: SupervisorMonitor, change: MonitorChange, detail: MonitorChangeDetail) => void {
+    return (m, change, detail) => this.emit('monitor', { call: session, monitor: monitorViewOf(m), change, ...detail });
+  }
+
+  /**
+   * A one-time ticket for `user`'s browser to call in and listen to call
+   * `id` (see monitor-tickets.ts): the token goes into the SIP URI the page
+   * calls. Same conditions as monitor().
+   */
+  issueMonitorTicket(id: string, options: MonitorTicketOptions): IssuedTicket {
+    const { session } = this.monitorable(id);
+    return this.tickets.issue({ callId: session.id, ...options });
+  }
+
+  /**
+   * The engine's hook for every new INVITE: true when it was addressed to a
+   * monitor ticket (it is then answered or refused here), false for any other
+   * call. An unknown, used or expired ticket gets 404, like any unknown user
+   * (RFC 3261 §21.4.5): the answer says nothing about which tickets exist.
+   */
+  takeMonitorCall(invite: InboundInvite): boolean {
+    const claim = this.tickets.claim(invite.uri);
+    if (claim.kind === 'not-a-ticket') return false;
+    if (claim.kind === 'unknown') invite.reject(404, 'Not Found');
+    else void this.answerCallIn(invite, claim.ticket);
+    return true;
+  }
+
+  private async answerCallIn(invite: InboundInvite, ticket: MonitorTicketOptions & { readonly callId: string }): Promise<void> {
+    // drachtio reports WebSocket as tcp (and WSS as tls); the client's top Via says which it was (RFC 7118 §5.2).
+    const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*(WSS?)\b/i.exec(invite.header('Via') ?? '')?.[1]?.toLowerCase();
+    const source = { address: invite.source.address, transport: via ?? invite.source.transport, userAgent: invite.header('User-Agent')?.slice(0, 200) ?? null };
+    const refuse = (status: number, phrase: string, reason: string): void => {
+      invite.reject(status, phrase);
+      ticket.onUse?.({ ok: false, status, reason, source });
+    };
+    const denied = ticket.authorize();
+    if (denied !== undefined) return refuse(403, 'Forbidden', denied);
+    let target: { session: CallSession; media: CallMedia; sip: SipPort };
+    try {
+      target = this.monitorable(ticket.callId);
+    } catch (e) {
+      // RFC 3261 §21.4.9: 410 Gone for a call that ended; 480 for one that cannot be listened to now.
+      const gone = e instanceof CallControlError && e.kind === 'not-found';
+      return refuse(gone ? 410 : 480, gone ? 'Gone' : 'Temporarily Unavailable', e instanceof Error ? e.message : String(e));
+    }
+    const { session, media, sip } = target;
+    const contact = /<([^>]+)>/.exec(invite.header('Contact') ?? '')?.[1] ?? `sip:browser@${invite.source.address}`;
+    try {
+      const monitor = await answerMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, invite, { user: ticket.user, device: contact, browser: via !== undefined });
+      ticket.onUse?.({ ok: true, monitor: monitorViewOf(monitor), source });
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      session.log.warn({ user: ticket.user, err: reason }, 'monitor call-in failed');
+      ticket.onUse?.({ ok: false, status: e instanceof MediaStateError ? 488 : 500, reason, source });
+    }
   }
 
   monitorOf(id: string, monitorId: string): MonitorView {

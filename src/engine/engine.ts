@@ -207,6 +207,8 @@ export class Engine {
   }
 
   private async onInvite(invite: InboundInvite): Promise<void> {
+    // A supervisor's browser calling in with a monitor ticket is not a call to the contact center.
+    if (this.control.takeMonitorCall(invite)) return;
     // A feature code dialled from an agent's phone is not a call for a queue.
     if (!this.draining && this.agents?.featureCode(invite, dialedNumber(invite.uri) ?? '') === true) return;
     this.callsTotal++;

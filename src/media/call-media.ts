@@ -20,6 +20,7 @@ import type { NgCallStatsReply, NgOfferRequest } from './ng/ng-types.js';
 import type { RenderedPrompt } from './prompts/prompt-renderer.js';
 import type { RtpengineInstance } from './rtpengine/rtpengine-pool.js';
 import { parseSdp } from './sdp.js';
+import { paramsToward, peerOf, type MediaPeer } from './webrtc.js';
 import { runWhisper, type WhisperOptions, type WhisperResult } from './whisper.js';
 
 const LABEL = /^[a-z][a-z0-9-]{0,31}$/;
@@ -35,6 +36,13 @@ export interface SdpOptions {
   readonly ICE?: 'remove' | 'force' | 'default';
   /** Start a pcap recording of the call now (`record call: yes`). */
   readonly record?: boolean;
+  /**
+   * Who receives the SDP rtpengine returns: a browser (`webrtc`: ICE,
+   * DTLS-SRTP, RTCP-mux) or a plain RTP device (`rtp`). Default: for an offer,
+   * `rtp` (a browser's offer is converted for a phone); for an answer,
+   * whatever the offerer spoke.
+   */
+  readonly peer?: MediaPeer;
 }
 
 export interface CallMediaOptions {
@@ -50,6 +58,8 @@ export class CallMedia {
   readonly callId: string;
   readonly instance: RtpengineInstance;
   private readonly parties = new Set<string>();
+  /** What each party's SDP spoke (webrtc or rtp), from its last offer or answer. */
+  private readonly peerKinds = new Map<string, MediaPeer>();
   private lastOfferer: string | undefined;
   private readonly lifetimeController = new AbortController();
   private releasing: Promise<void> | undefined;
@@ -97,13 +107,22 @@ export class CallMedia {
     if (!this.parties.has(label)) throw new MediaStateError(`call ${this.callId} has no party "${label}" (known: ${this.labels.join(', ') || 'none'})`);
   }
 
-  private sdpParams(options: SdpOptions): Partial<NgOfferRequest> {
+  /**
+   * ng parameters for an SDP of a `from` peer whose result goes to a `toward`
+   * peer: plain to plain as always (ICE removed, the protocol passed through);
+   * to a browser, or from a browser to a plain device, the WebRTC conversion
+   * (src/media/webrtc.ts). `answering`: no codec may be added to an answer.
+   */
+  private sdpParams(options: SdpOptions, from: MediaPeer, toward: MediaPeer, answering: boolean): Partial<NgOfferRequest> {
+    const convert = toward === 'webrtc' || from === 'webrtc';
+    const { codec, ...peer } = paramsToward(toward);
     return {
       // port-latching: a party keeps rtpengine's port when the other side's address changes (a new agent
       // answering after a placeholder, a re-INVITE), so the SDP a caller got in its 183 stays true in the 200.
       flags: options.flags ?? ['port-latching'],
       ...(options.replace !== undefined ? { replace: options.replace } : { replace: ['origin', 'session-connection'] }),
-      ...(options.ICE !== undefined ? { ICE: options.ICE } : { ICE: 'remove' }),
+      ...(convert ? { ...peer, ...(answering || codec === undefined ? {} : { codec }) } : {}),
+      ...(options.ICE !== undefined ? { ICE: options.ICE } : convert ? {} : { ICE: 'remove' }),
       ...(options.record === true ? { 'record call': 'yes' as const } : {}),
     };
   }
@@ -115,14 +134,16 @@ export class CallMedia {
   async offer(label: string, sdp: string, options: SdpOptions = {}): Promise<string> {
     this.assertActive('offer');
     if (!LABEL.test(label)) throw new MediaStateError(`party label "${label}" must be lower-case letters, digits and "-" (e.g. caller, agent)`);
+    const from = peerOf(sdp);
     const reply = await this.instance.client.request('offer', {
       'call-id': this.callId,
       'from-tag': label,
       label,
       sdp,
-      ...this.sdpParams(options),
+      ...this.sdpParams(options, from, options.peer ?? 'rtp', false),
     });
     this.parties.add(label);
+    this.peerKinds.set(label, from);
     this.lastOfferer = label;
     return reply.sdp;
   }
@@ -137,15 +158,17 @@ export class CallMedia {
     const offerer = options.to ?? this.lastOfferer;
     if (offerer === undefined) throw new MediaStateError(`call ${this.callId}: "${label}" cannot answer before anyone offered`);
     this.assertParty(offerer);
+    const from = peerOf(sdp);
     const reply = await this.instance.client.request('answer', {
       'call-id': this.callId,
       'from-tag': offerer,
       'to-tag': label,
       label,
       sdp,
-      ...this.sdpParams(options),
+      ...this.sdpParams(options, from, options.peer ?? this.peerKinds.get(offerer) ?? 'rtp', true),
     });
     this.parties.add(label);
+    this.peerKinds.set(label, from);
     return reply.sdp;
   }
 

@@ -37,6 +37,7 @@ const ALLOWED: Record<string, number> = {
   'GET /calls/:id': 200,
   'GET /calls/:id/monitors': 200,
   'POST /calls/:id/monitors': 409,
+  'POST /calls/:id/monitor-tickets': 409,
   'DELETE /calls/:id/monitors/:monitorId': 404,
   'POST /calls/:id/end': 200,
   'POST /calls/:id/recording/pause': 409,

@@ -20,7 +20,7 @@ describe('engine: agent leg', () => {
     agent = await SipPeer.create('udp');
     const config = loadConfigObject({
       node: { logLevel: 'silent', status: { enabled: false } },
-      sipServer: { thread: 'inline', listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], control: { port: 0 } },
+      sipServer: { thread: 'inline', listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], control: { port: 0 }, overload: { enabled: false } },
       queues: [{ id: 'q', name: 'Q', numbers: ['1000'], agents: [`sip:agent@127.0.0.1:${agent.port}`] }],
     });
     sb = await startSwitchboard(config, silentLogger(), { media: false, recordingsWorker: false });
@@ -73,7 +73,7 @@ describe('engine: signaling only (media.enabled: false)', () => {
     agent = await SipPeer.create('udp');
     const config = loadConfigObject({
       node: { logLevel: 'silent', status: { enabled: false } },
-      sipServer: { thread: 'inline', listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], control: { port: 0 } },
+      sipServer: { thread: 'inline', listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], control: { port: 0 }, overload: { enabled: false } },
       media: { enabled: false },
       queues: [
         { id: 'q', name: 'Q', numbers: ['1000'], agents: [`sip:agent@127.0.0.1:${agent.port}`] },

@@ -16,7 +16,7 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, fstatSync, wri
 import { dirname } from 'node:path';
 import type { Logger } from '../../observability/logger.js';
 
-export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'call.end', 'recording.pause', 'recording.resume', 'reserved-data.set', 'agent.state', 'request'] as const;
+export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'monitor.ticket', 'call.end', 'recording.pause', 'recording.resume', 'reserved-data.set', 'agent.state', 'request'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEntry {

@@ -88,6 +88,16 @@ export class KeyStore {
     return { ok: true, principal: principalOf(role, known.entry) };
   }
 
+  /**
+   * Key `id`'s principal as it stands now (undefined once it is revoked or its
+   * role is gone): for checking again, later, what a request was allowed.
+   */
+  current(id: string): Principal | undefined {
+    const known = this.keys.get(id);
+    const role = known === undefined ? undefined : this.options.roles.get(known.entry.role);
+    return known === undefined || role === undefined ? undefined : principalOf(role, known.entry);
+  }
+
   stop(): void {
     clearTimeout(this.debounce);
     this.watcher?.close();

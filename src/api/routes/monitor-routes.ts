@@ -3,13 +3,21 @@
  * answers once it listens), list, stop. Stopping someone else's monitor needs
  * monitor-edit. Stops by the device or the call's end are audited as `system`
  * (the API listens to the call control's monitor events).
+ *
+ * In the browser (the web console) the page is not called: it asks for a
+ * one-time ticket and calls in over SIP WebSocket (src/engine/monitor-tickets.ts
+ * says why). The ticket is checked again when it is used: the key must still
+ * exist and still allow monitoring this call; the call-in is audited as the
+ * user's monitor.start, from the browser's address.
  */
 import { Type } from '@sinclair/typebox';
-import type { MonitorEvent } from '../../engine/call-control.js';
+import type { MonitorEvent, TicketUse } from '../../engine/call-control.js';
 import type { ApiApp, ApiContext } from '../api-context.js';
-import { badRequest, forbidden } from '../api-errors.js';
+import { badRequest, conflict, forbidden } from '../api-errors.js';
+import { coversTeam, type Principal } from '../auth/roles.js';
+import { sipWebSocketUrl, ticketUri } from '../console/sip-websocket.js';
 import { routeSpec } from '../route-table.js';
-import { CallIdParams, errorResponses, MonitorParams, MonitorRequestBody, MonitorSchema } from '../schemas.js';
+import { CallIdParams, EmptyBody, errorResponses, MonitorParams, MonitorRequestBody, MonitorSchema, MonitorTicketSchema } from '../schemas.js';
 
 export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
   const ringTimeoutMs = ctx.config.api.monitor.ringTimeoutSeconds * 1000;
@@ -62,6 +70,42 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
     },
   );
 
+  const ticket = routeSpec('POST /calls/:id/monitor-tickets');
+  app.post(
+    ticket.url,
+    {
+      config: { spec: ticket },
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
+      schema: {
+        summary: ticket.summary,
+        description:
+          "For the web console: the page sends an INVITE to `uri` through the SIP WebSocket server `webSocket` (RFC 7118) before `expiresAt`; the engine answers it with both parties mixed (WebRTC: ICE, DTLS-SRTP). The ticket works once, and only while the key still allows monitoring the call. The 200 carries the monitor's id in `X-Switchboard-Monitor`; stop it with DELETE /calls/{id}/monitors/{monitorId} or a BYE. 409 when the call is not connected or this deployment has no SIP WebSocket server (api.console.sipWebSocketUrl).",
+        tags: ['monitoring'],
+        params: CallIdParams,
+        body: EmptyBody,
+        response: { 201: MonitorTicketSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const p = ctx.guard.principal(request);
+      const id = request.params.id;
+      const webSocket = sipWebSocketUrl(ctx.config.api.console.sipWebSocketUrl, ctx.sipWebSockets, request.hostname);
+      if (webSocket === undefined) throw conflict('no SIP WebSocket server for browsers: add a ws or wss listener to sipServer.listen, or set api.console.sipWebSocketUrl');
+      const from = { address: request.ip, userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, 200) : null };
+      const issued = ctx.live.control.issueMonitorTicket(id, {
+        user: p.user,
+        ttlMs: ctx.config.api.monitor.ticketSeconds * 1000,
+        authorize: () => stillAllowed(ctx, p, id),
+        onUse: (use) => auditUse(ctx, p, id, use),
+      });
+      ctx.guard.record(request, { action: 'monitor.ticket', outcome: 'ok', call: id, status: 201, reason: `browser ${from.address}` });
+      return reply.code(201).send({ call: id, uri: ticketUri(issued.token, webSocket), webSocket, expiresAt: new Date(issued.expiresAt).toISOString() });
+    },
+  );
+
   const stop = routeSpec('DELETE /calls/:id/monitors/:monitorId');
   app.delete(
     stop.url,
@@ -76,4 +120,25 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       return stopped;
     },
   );
+}
+
+/** Whether the key that asked for a ticket may still monitor call `id` (undefined), or why not. */
+function stillAllowed(ctx: ApiContext, asked: Principal, id: string): string | undefined {
+  const now = ctx.keys.current(asked.keyId);
+  if (now === undefined) return `the key ${asked.keyId} of ${asked.user} is revoked`;
+  if (!now.permissions.has('monitor')) return `the role ${now.role} lacks the monitor permission`;
+  let team: string | null;
+  try {
+    team = ctx.live.teamOf(ctx.live.control.session(id).queue ?? null);
+  } catch {
+    return undefined; // the call ended: the engine answers that itself (410)
+  }
+  return coversTeam(now, team) ? undefined : `call ${id} belongs to ${team === null ? 'no team' : `team ${team}`}, outside ${now.user}'s teams`;
+}
+
+/** The browser called in with the ticket: the user's monitor.start, from where the INVITE came. */
+function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): void {
+  const common = { action: 'monitor.start' as const, user: p.user, role: p.role, keyId: p.keyId, from: { address: use.source.address, userAgent: use.source.userAgent }, request: { method: 'INVITE', path: `sip (${use.source.transport})` }, call: id };
+  if (use.ok) ctx.audit.record({ ...common, outcome: 'ok', monitor: use.monitor.id, device: use.monitor.device, status: 200 });
+  else ctx.audit.record({ ...common, outcome: use.status === 403 ? 'denied' : 'failed', reason: use.reason, status: use.status });
 }

@@ -69,8 +69,28 @@ export const ApiSchema = Type.Object(
     monitor: Type.Object(
       {
         ringTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 30, description: "How long a supervisor's device may ring before the monitor request fails." }),
+        ticketSeconds: Type.Integer({
+          minimum: 5,
+          maximum: 300,
+          default: 30,
+          description: 'How long a browser has to call in with a monitor ticket (POST /calls/{id}/monitor-tickets, the web console) before the ticket expires. Each ticket is usable once.',
+        }),
       },
       { additionalProperties: false, default: {}, description: 'Silent monitoring.' },
+    ),
+    console: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: "Serve the supervisors' web console at / of the API (sign in with an API key)." }),
+        sipWebSocketUrl: Type.Optional(
+          Type.String({
+            pattern: '^wss?://[^\\s/?#]+(/[^\\s]*)?$',
+            errorHint: 'a ws:// or wss:// URL',
+            description:
+              "The SIP WebSocket server (RFC 7118) browsers reach to listen, e.g. wss://sip.example.com:443 behind a proxy. Default: the embedded SIP server's first wss listener, else its first ws listener (at the host name the browser used for the console when the listener is on all addresses).",
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {}, description: "The supervisors' web console: live calls and agents, call details, monitoring in the browser (WebRTC), ending calls." },
     ),
   },
   { additionalProperties: false, default: {}, description: "The supervisors' HTTP API (live calls, monitoring, ending calls, audit)." },

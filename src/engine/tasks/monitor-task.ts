@@ -12,15 +12,21 @@
  * one cleanup path (device BYE, stream closed, subscription dropped with the
  * last supervisor), idempotent and never throwing.
  *
+ * A browser (the supervisors' web console) is not called: it calls in with a
+ * one-time ticket (monitor-tickets.ts) and `answerMonitor` answers its INVITE
+ * with the relay leg, answering the browser's offer (or offering, when the
+ * INVITE had none). A device reached over WebSocket gets a WebRTC offer.
+ *
  * The device's own offers (RFC 3261 §14): an offer-less re-INVITE is answered
- * with our offer again; an offer with SDP gets 488, which leaves the session as
- * it was (§14.2): the monitor stream is one-way and not renegotiable here.
+ * with our offer (or answer) again; an offer with SDP gets 488, which leaves the
+ * session as it was (§14.2): the monitor stream is one-way and not
+ * renegotiable here.
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCodes, SwitchboardError } from '../../errors.js';
-import type { CallMedia, MonitorSession } from '../../media/index.js';
+import { isWebSocketUri, MediaStateError, type CallMedia, type MonitorSession } from '../../media/index.js';
 import type { CallSession, SupervisorMonitor } from '../session/call-session.js';
-import { SipFailure, type SipLeg, type SipPort } from '../signaling/sip-port.js';
+import { SipFailure, type InboundInvite, type SipLeg, type SipPort } from '../signaling/sip-port.js';
 
 export interface MonitorRequest {
   readonly user: string;
@@ -36,7 +42,14 @@ export interface MonitorDeps {
   readonly media: CallMedia;
   readonly sip: SipPort;
   /** Told of every change (the API's event stream and audit log listen). */
-  readonly onChange: (monitor: SupervisorMonitor, change: MonitorChange, detail: { readonly reason?: string; readonly by?: string }) => void;
+  readonly onChange: (monitor: SupervisorMonitor, change: MonitorChange, detail: MonitorChangeDetail) => void;
+}
+
+export interface MonitorChangeDetail {
+  readonly reason?: string;
+  readonly by?: string;
+  /** Set when the device called in with a ticket: where its INVITE came from. */
+  readonly calledIn?: { readonly address: string; readonly transport: string; readonly userAgent: string | undefined };
 }
 
 /** The supervisor's device did not answer (busy, declined, no answer, unreachable), or the call ended while it rang. */
@@ -62,6 +75,8 @@ class MonitorLeg implements SupervisorMonitor {
   private leg: SipLeg | undefined;
   private stopping: Promise<void> | undefined;
   private disown: () => Promise<void> = async () => undefined;
+  /** The SDP the device got from us (our offer, or our answer to its offer): a re-INVITE without an offer gets it again. */
+  private localSdp: string | undefined;
 
   constructor(
     private readonly deps: MonitorDeps,
@@ -79,15 +94,35 @@ class MonitorLeg implements SupervisorMonitor {
     return this.stopping !== undefined;
   }
 
+  /** Listed on the call, and owned by it: the call's end stops the monitor (device BYE) before the call's media is released. */
+  private register(): void {
+    const { session } = this.deps;
+    session.monitors.set(this.id, this);
+    this.disown = session.own(`monitor ${this.id}`, () => (this.stopped ? undefined : this.stop('call ended', 'engine')));
+  }
+
+  /** The device answered (or we answered it): it receives the mix from now on. */
+  private listening(leg: SipLeg, detail: MonitorChangeDetail): void {
+    const { session } = this.deps;
+    leg.onOffer(async (offer) => {
+      if (offer.sdp === undefined && this.localSdp !== undefined) return { sdp: this.localSdp, onAck: () => undefined };
+      throw new SipFailure(488, 'Not Acceptable Here');
+    });
+    leg.onHangUp(() => void this.stop('device hung up', 'device'));
+    this.state = 'listening';
+    this.listeningSince = session.now();
+    session.log.info({ monitor: this.id, user: this.user, device: this.device, calledIn: detail.calledIn !== undefined }, 'monitor listening');
+    this.deps.onChange(this, 'listening', { by: this.user, ...detail });
+  }
+
   async start(ringTimeoutMs: number): Promise<void> {
     const { session, media, sip } = this.deps;
-    session.monitors.set(this.id, this);
-    // Owned: the call's end stops the monitor (device BYE) before the call's media is released.
-    this.disown = session.own(`monitor ${this.id}`, () => (this.stopped ? undefined : this.stop('call ended', 'engine')));
+    this.register();
     this.deps.onChange(this, 'ringing', { by: this.user });
     const timer = setTimeout(() => this.ringing.abort(), ringTimeoutMs);
     try {
-      this.stream = await media.monitor({ label: this.label });
+      this.stream = await media.monitor({ label: this.label, peer: isWebSocketUri(this.device) ? 'webrtc' : 'rtp' });
+      this.localSdp = this.stream.offerSdp;
       if (this.stream.offerSdp === undefined) throw new Error('the monitor relay leg gave no SDP');
       const result = await sip.dial({
         target: this.device,
@@ -104,24 +139,59 @@ class MonitorLeg implements SupervisorMonitor {
       }
       this.leg = result.leg;
       if (this.stopped || session.ended) throw new MonitorDeviceError(487, 'Request Terminated', session.ended);
-      result.leg.onOffer(async (offer) => {
-        if (offer.sdp === undefined && this.stream?.offerSdp !== undefined) return { sdp: this.stream.offerSdp, onAck: () => undefined };
-        throw new SipFailure(488, 'Not Acceptable Here');
-      });
-      result.leg.onHangUp(() => void this.stop('device hung up', 'device'));
       await this.stream.accept(result.leg.remoteSdp);
-      this.state = 'listening';
-      this.listeningSince = session.now();
-      session.log.info({ monitor: this.id, user: this.user, device: this.device }, 'monitor listening');
-      this.deps.onChange(this, 'listening', { by: this.user });
+      this.listening(result.leg, {});
     } catch (e) {
       await this.stop(e instanceof MonitorDeviceError ? `device: ${e.status} ${e.reason}` : `failed: ${e instanceof Error ? e.message : String(e)}`, 'engine');
+      await this.hangUpLate();
       // The call ended under us (its media released, its signal aborted): that is the answer, whatever failed.
       if (session.ended && !(e instanceof MonitorDeviceError && e.callEnded)) throw new MonitorDeviceError(487, 'Request Terminated', true);
       throw e;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * The device called in (a ticket's INVITE): answer its offer with the relay
+   * leg (or, for an INVITE without SDP, offer in the 200, WebRTC to a browser
+   * on WebSocket, and take the answer from the ACK, RFC 3261 §13.2.1).
+   * Refuses the INVITE when it cannot.
+   */
+  async answer(invite: InboundInvite, browser: boolean): Promise<void> {
+    const { session, media } = this.deps;
+    this.register();
+    const headers = { 'X-Switchboard-Call': session.id, 'X-Switchboard-Monitor': this.id };
+    try {
+      if (invite.offer !== undefined) {
+        this.stream = await media.monitor({ label: this.label, deviceOffer: invite.offer });
+        this.localSdp = this.stream.answerSdp;
+        if (this.localSdp === undefined) throw new Error('the monitor relay leg gave no answer');
+        this.leg = await invite.answer(this.localSdp, headers);
+      } else {
+        this.stream = await media.monitor({ label: this.label, peer: browser ? 'webrtc' : 'rtp' });
+        this.localSdp = this.stream.offerSdp;
+        if (this.localSdp === undefined) throw new Error('the monitor relay leg gave no SDP');
+        const { leg, answer } = await invite.answerWithOffer(this.localSdp, headers);
+        this.leg = leg;
+        if (answer === undefined) throw new MonitorDeviceError(487, 'the device sent no answer in its ACK');
+        await this.stream.accept(answer);
+      }
+      if (this.stopped || session.ended) throw new MonitorDeviceError(487, 'Request Terminated', session.ended);
+      this.listening(this.leg, { calledIn: { address: invite.source.address, transport: invite.source.transport, userAgent: invite.header('User-Agent') } });
+    } catch (e) {
+      // An offer we cannot serve (sendonly, no audio, no codec rtpengine can reach) is 488 (RFC 3261 §13.3.1.1).
+      if (e instanceof MediaStateError) invite.reject(488, 'Not Acceptable Here', { Warning: `399 switchboard "${e.message.replace(/["\\\r\n]/g, '')}"` });
+      else invite.reject(session.ended ? 410 : 500, session.ended ? 'Gone' : 'Server Internal Error');
+      await this.stop(e instanceof Error ? `failed: ${e.message}` : 'failed', 'engine');
+      await this.hangUpLate();
+      throw e;
+    }
+  }
+
+  /** A leg that came up after stop() had run (the call ended while the device answered) is hung up too. */
+  private async hangUpLate(): Promise<void> {
+    if (this.leg?.connected === true) await this.leg.hangUp('monitor stopped').catch(() => undefined);
   }
 
   stop(reason: string, by: string): Promise<void> {
@@ -137,6 +207,13 @@ class MonitorLeg implements SupervisorMonitor {
     })();
     return this.stopping;
   }
+}
+
+/** Answers a device that called in with a ticket (see MonitorLeg.answer); rejects after refusing the INVITE. */
+export async function answerMonitor(deps: MonitorDeps, invite: InboundInvite, request: { readonly user: string; readonly device: string; readonly browser: boolean }): Promise<SupervisorMonitor> {
+  const monitor = new MonitorLeg(deps, request.user, request.device);
+  await monitor.answer(invite, request.browser);
+  return monitor;
 }
 
 /** Calls the device and resolves once it listens; rejects (MonitorDeviceError) when it does not answer. */

@@ -3,12 +3,16 @@
  * started by the first supervisor and stopped after the last, and one
  * MonitorSession per supervisor. A session reaches its supervisor's device
  * through a relay leg in rtpengine (a separate rtpengine call
- * `<callId>~<label>`: our output offers sendonly, the device answers), or
- * straight from our socket, or to a fixed RTP destination.
+ * `<callId>~<label>`: our output offers sendonly and the device answers, or
+ * the device called in with its offer and our output answers it), or
+ * straight from our socket, or to a fixed RTP destination. A browser device
+ * gets ICE and DTLS-SRTP on its side of the relay leg (src/media/webrtc.ts);
+ * our side is always plain G.711.
  */
 import type { Logger } from '../../observability/logger.js';
 import { MediaStateError } from '../media-errors.js';
 import type { NgClient } from '../ng/ng-client.js';
+import { paramsToward, peerOf, type MediaPeer, type PeerParams } from '../webrtc.js';
 import { CallMonitor, type CallMonitorStats } from './call-monitor.js';
 import type { MonitorDestination, MonitorOutput } from './monitor-output.js';
 
@@ -23,13 +27,30 @@ export interface MonitorOptions {
    * directly (`false`).
    */
   readonly relay?: boolean;
+  /** What the device is, for the relay leg's offer to it: a browser (`webrtc`) or a phone (`rtp`, default). */
+  readonly peer?: MediaPeer;
+  /**
+   * The device called in with this offer: rtpengine takes it on the relay leg
+   * and the session's `answerSdp` answers the device (no `accept()` needed).
+   */
+  readonly deviceOffer?: string;
+}
+
+const REPLACE = ['origin', 'session-connection'];
+
+/** The conversion for an answer: no codec may be added (RFC 3264 §6.1). */
+function answerParams(peer: MediaPeer): PeerParams {
+  const { codec: _codec, ...rest } = paramsToward(peer);
+  return rest;
 }
 
 /** One supervisor listening to the call. */
 export interface MonitorSession {
   readonly label: string;
-  /** SDP to offer to the supervisor's device; undefined with a fixed destination. */
+  /** SDP to offer to the supervisor's device; undefined with a fixed destination or a device that offered. */
   readonly offerSdp: string | undefined;
+  /** With `deviceOffer`: the SDP that answers the device; it receives the mix from then on. */
+  readonly answerSdp: string | undefined;
   /** The device's SDP answer: from now on it receives the mix. */
   accept(answerSdp: string): Promise<void>;
   stats(): CallMonitorStats;
@@ -67,40 +88,78 @@ export class CallMonitoring {
     const output = await hub.addOutput();
     let relayCallId: string | undefined;
     let offerSdp: string | undefined;
+    let answerSdp: string | undefined;
     try {
       if (options.destination !== undefined) {
         output.setDestination(options.destination);
-      } else if (options.relay === false) {
+      } else if (options.relay === false && options.deviceOffer === undefined) {
         offerSdp = output.sdpOffer();
       } else {
         relayCallId = `${this.host.callId}~${label}`;
         this.relayCalls.add(relayCallId);
-        offerSdp = (
-          await this.host.client.request('offer', {
-            'call-id': relayCallId,
-            'from-tag': 'mixer',
-            label: 'mixer',
-            sdp: output.sdpOffer(),
-            replace: ['origin', 'session-connection'],
-            ICE: 'remove',
-          })
-        ).sdp;
+        if (options.deviceOffer !== undefined) answerSdp = await this.answerDevice(relayCallId, label, options.deviceOffer, output);
+        else offerSdp = await this.offerDevice(relayCallId, output, options.peer ?? 'rtp');
       }
     } catch (e) {
       hub.removeOutput(output);
+      if (relayCallId !== undefined) {
+        this.relayCalls.delete(relayCallId);
+        await this.host.deleteRemote(relayCallId);
+      }
       await this.dropHubIfUnused();
       throw e;
     }
-    return this.newMonitorSession(label, hub, output, offerSdp, relayCallId);
+    return this.newMonitorSession(label, hub, output, { offerSdp, answerSdp, relayCallId, peer: options.peer ?? 'rtp' });
   }
 
-  private newMonitorSession(label: string, hub: CallMonitor, output: MonitorOutput, offerSdp: string | undefined, relayCallId: string | undefined): MonitorSession {
+  /** The relay leg's offer to the device (our output's sendonly G.711 offer, converted for a browser). */
+  private async offerDevice(relayCallId: string, output: MonitorOutput, peer: MediaPeer): Promise<string> {
+    const reply = await this.host.client.request('offer', {
+      'call-id': relayCallId,
+      'from-tag': 'mixer',
+      label: 'mixer',
+      sdp: output.sdpOffer(),
+      replace: REPLACE,
+      ...(peer === 'webrtc' ? paramsToward('webrtc') : { ICE: 'remove' as const }),
+    });
+    return reply.sdp;
+  }
+
+  /**
+   * The device offered: rtpengine takes its offer (G.711 added for our side,
+   * transcoded, when the device offered neither PCMU nor PCMA), our output
+   * answers sendonly, and rtpengine's answer goes back to the device.
+   */
+  private async answerDevice(relayCallId: string, label: string, deviceOffer: string, output: MonitorOutput): Promise<string> {
+    const forMixer = await this.host.client.request('offer', { 'call-id': relayCallId, 'from-tag': label, label, sdp: deviceOffer, replace: REPLACE, ...paramsToward('rtp') });
+    output.setRemoteSdp(forMixer.sdp);
+    const toDevice = await this.host.client.request('answer', {
+      'call-id': relayCallId,
+      'from-tag': label,
+      'to-tag': 'mixer',
+      label: 'mixer',
+      sdp: output.sdpAnswer(),
+      replace: REPLACE,
+      ...answerParams(peerOf(deviceOffer)),
+    });
+    return toDevice.sdp;
+  }
+
+  private newMonitorSession(
+    label: string,
+    hub: CallMonitor,
+    output: MonitorOutput,
+    leg: { readonly offerSdp: string | undefined; readonly answerSdp: string | undefined; readonly relayCallId: string | undefined; readonly peer: MediaPeer },
+  ): MonitorSession {
     let closed = false;
+    const { relayCallId } = leg;
     const session: MonitorSession = {
       label,
-      offerSdp,
+      offerSdp: leg.offerSdp,
+      answerSdp: leg.answerSdp,
       accept: async (answerSdp: string) => {
         if (closed) throw new MediaStateError(`monitor session ${label} is closed`);
+        if (leg.answerSdp !== undefined) throw new MediaStateError(`monitor session ${label} answered the device's offer already`);
         if (relayCallId === undefined) {
           output.setRemoteSdp(answerSdp);
           return;
@@ -111,8 +170,8 @@ export class CallMonitoring {
           'to-tag': label,
           label,
           sdp: answerSdp,
-          replace: ['origin', 'session-connection'],
-          ICE: 'remove',
+          replace: REPLACE,
+          ...(leg.peer === 'webrtc' || peerOf(answerSdp) === 'webrtc' ? answerParams('rtp') : { ICE: 'remove' as const }),
         });
         output.setRemoteSdp(toMixer.sdp);
       },

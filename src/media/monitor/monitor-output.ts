@@ -65,6 +65,19 @@ export class MonitorOutput {
     return buildAudioSdp(this.address, [{ port: this.port, payloadTypes: [0, 8], rtpmap: G711_RTPMAP, direction: 'sendonly', ptimeMs: 20 }]);
   }
 
+  /**
+   * Our answer to the supervisor side's offer, after setRemoteSdp(offer):
+   * this socket, the one G.711 payload type chosen from the offer, sendonly
+   * (RFC 3264 §6.1: the answer to a recvonly or sendrecv offer that only sends).
+   */
+  sdpAnswer(): string {
+    const d = this.destination;
+    if (d === undefined) throw new MediaStateError('the monitor output has no remote SDP to answer');
+    const pt = d.payloadType ?? G711_PAYLOAD_TYPE[d.codec];
+    const rtpmap = new Map<number, RtpMap>([[pt, { encoding: d.codec === 'pcmu' ? 'PCMU' : 'PCMA', clockRate: 8000 }]]);
+    return buildAudioSdp(this.address, [{ port: this.port, payloadTypes: [pt], rtpmap, direction: 'sendonly', ptimeMs: 20 }]);
+  }
+
   /** Takes the supervisor's SDP answer (or offer): where to send and which G.711 law it accepts. */
   setRemoteSdp(sdp: string): MonitorDestination {
     const audio = parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port > 0);

@@ -35,6 +35,10 @@ export interface NgOfferRequest extends NgCallRequest {
   readonly replace?: readonly string[];
   readonly ICE?: 'remove' | 'force' | 'default';
   readonly 'transport-protocol'?: string;
+  /** RFC 5761 multiplexing toward the SDP's recipient: `offer`, `require`, `demux`, `accept`, `reject`. */
+  readonly 'rtcp-mux'?: readonly string[];
+  /** SDES (RFC 4568) crypto suites: `off` offers none (WebRTC uses DTLS-SRTP only). */
+  readonly SDES?: readonly string[];
   readonly direction?: readonly [string, string];
   readonly 'record call'?: 'yes' | 'no';
   readonly metadata?: string;

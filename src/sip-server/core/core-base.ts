@@ -307,6 +307,9 @@ export class CoreBase {
     // The transaction's callbacks need the entry, which needs the transaction: tie the knot through a holder.
     const ref: { entry?: ClientEntry } = {};
     const events = (): ClientEvents => this.clientEvents!;
+    // A send can fail at once (a WebSocket client whose connection is gone): the app must get its request's
+    // echo (the caller writes it after this returns) before the 503, or drachtio-srf drops the response.
+    const transportError = (e: Error): void => queueMicrotask(() => events().onTransportError(ref.entry!, e));
     const onTerminated = (): void => {
       if (this.state.clientByKey.get(key) === ref.entry) this.state.clientByKey.delete(key);
       // A retried INVITE hands its txn id on to the new transaction: only the current holder lets go.
@@ -324,7 +327,7 @@ export class CoreBase {
             {
               onResponse: (_t, r, i) => events().onResponse(ref.entry!, r, i),
               onTimeout: () => events().onTimeout(ref.entry!),
-              onTransportError: (_t, e) => events().onTransportError(ref.entry!, e),
+              onTransportError: (_t, e) => transportError(e),
               onTerminated,
             },
             non2xxAckBuilder(request, this.stats),
@@ -332,7 +335,7 @@ export class CoreBase {
         : new NonInviteClientTransaction(this.ctx, key, bytes, dest, {
             onResponse: (_t, r, i) => events().onResponse(ref.entry!, r, i),
             onTimeout: () => events().onTimeout(ref.entry!),
-            onTransportError: (_t, e) => events().onTransportError(ref.entry!, e),
+            onTransportError: (_t, e) => transportError(e),
             onTerminated,
           });
     const entry: ClientEntry = {
