@@ -2,8 +2,9 @@
  * Transactions that only wait out an RFC 3261 §17 timer, kept as small
  * records instead of whole transactions. After its final response a
  * transaction lingers (64·T1 = 32 s over UDP for most) only to absorb
- * retransmissions; at a steady call rate these outnumber live calls about
- * thirty to one, so what each keeps is what the RFC needs and no more:
+ * retransmissions; a call through the B2BUA leaves three 32 s waits and one
+ * 5 s wait behind, about a hundred records for each call per second of a
+ * steady rate, so what each keeps is what the RFC needs and no more:
  *
  * - non-INVITE server, Completed (§17.2.2, Timer J): the final response, re-sent
  *   for a retransmitted request, and where it goes;
