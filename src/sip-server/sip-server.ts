@@ -421,7 +421,7 @@ export class SipServer {
     const entry = this.core.state.clientByTxnId.get(txnId);
     if (entry === undefined) return;
     const cancel = buildCancel(entry.request, []);
-    if (entry.gotProvisional) this.core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+    if (entry.gotProvisional) this.outgoing.sendCancel(entry, cancel);
     else entry.deferredCancel = cancel;
   }
 }

@@ -206,8 +206,23 @@ export class OutgoingRequests implements ClientEvents {
     conn.reply(msgId, requestEcho(bytes.toString('utf8'), bytes.length, entry.dest, newTransactionId()));
   }
 
-  private sendCancel(entry: ClientEntry, cancel: SipRequest): void {
-    this.core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+  /**
+   * Sends the CANCEL of a request that had a provisional response. RFC 3261
+   * §9.1: an INVITE with no final response 64·T1 after its CANCEL is taken
+   * as cancelled and its transaction destroyed (a callee that rang and then
+   * vanished would otherwise hold it, and its early dialog, for ever: Timer B
+   * no longer runs once a 1xx came). The app gets a 487 made here.
+   */
+  sendCancel(entry: ClientEntry, cancel: SipRequest): void {
+    const core = this.core;
+    core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+    if (entry.method !== 'INVITE') return;
+    core.ctx.timers.schedule(64 * core.ctx.t1, () => {
+      if (entry.gotFinal || entry.tx.state === 'terminated' || core.state.clientByKey.get(entry.tx.key) !== entry) return;
+      core.logger.info({ callId: entry.request.headers.get('call-id') }, 'no final response 64·T1 after CANCEL: INVITE transaction destroyed, 487 to app');
+      this.synthesize(entry, 487);
+      entry.tx.terminate();
+    });
   }
 
   private async inDialog(conn: AppConnection, msgId: string, dialogId: string, app: AppMessage): Promise<void> {
@@ -505,7 +520,7 @@ export class OutgoingRequests implements ClientEvents {
   }
 
   /** A final response the network never sent (Timer B/F, transport failure), so the app sees an outcome. */
-  private synthesize(entry: ClientEntry, status: 408 | 503): void {
+  private synthesize(entry: ClientEntry, status: 408 | 487 | 503): void {
     entry.gotFinal = true;
     if (entry.internal !== undefined) {
       entry.internal(0, undefined, undefined);
