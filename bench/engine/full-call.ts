@@ -27,7 +27,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeBarChart, writeLineChart } from '../lib/chart.js';
@@ -63,6 +63,15 @@ interface Rig {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// The machine's 1-minute load average over the run (this benchmark's own load included): figures
+// measured while other work shared the machine are not comparable with a quiet machine's.
+const loadSamples: number[] = [loadavg()[0]!];
+setInterval(() => loadSamples.push(loadavg()[0]!), 10_000).unref();
+function machineLoad(): { start: number; max: number; mean: number } {
+  const r = (n: number): number => Number(n.toFixed(2));
+  return { start: r(loadSamples[0]!), max: r(Math.max(...loadSamples)), mean: r(loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length) };
+}
 
 function percentile(values: readonly number[], p: number): number | null {
   const v = [...values].sort((a, b) => a - b);
@@ -342,7 +351,7 @@ async function main(): Promise<void> {
     Object.assign(results, {
       benchmark: 'engine-full-call',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage1m: machineLoad() },
       method: `RFC 7501-style search (${trialSeconds} s trials, ${holdMs} ms talk, UDP, pass = every call succeeds); latency by probe calls at ${values['probe-rate']}/s for ${values['latency-seconds']} s while SIPp offers half the full call's maximum; concurrency: SIPp holds N talking calls, 10 probe calls stream ${values['probe-talk-ms']} ms of stamped packets echoed by the agent`,
       signaling: summary('signaling'),
       full: summary('full'),

@@ -77,8 +77,9 @@ async function getJson(port: number, path: string): Promise<unknown> {
   return res.json();
 }
 
-export async function startEngine(o: { configFile: string; statusPort: number; env?: NodeJS.ProcessEnv; readyTimeoutMs?: number }): Promise<EngineProcess> {
-  const child = spawn(process.execPath, [resolve(root, 'dist/src/cli/main.js'), 'start', '--config', o.configFile], {
+/** `nodeArgs`: options for node itself, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] to profile every thread (not allowed in NODE_OPTIONS). */
+export async function startEngine(o: { configFile: string; statusPort: number; env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[]; readyTimeoutMs?: number }): Promise<EngineProcess> {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), resolve(root, 'dist/src/cli/main.js'), 'start', '--config', o.configFile], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...o.env },
   });

@@ -40,7 +40,7 @@ export const MonitorSchema = Type.Object(
   {
     id: Type.String(),
     user: Type.String({ description: 'Who is listening.' }),
-    device: Type.String({ description: 'The SIP URI called.' }),
+    device: Type.String({ description: 'The SIP URI called (for a registered phone, the contact it registered).' }),
     state: Enum(['ringing', 'listening'] as const, 'ringing: the device is being called; listening: it hears the call.'),
     startedAt: DateTime('When it was asked for.'),
     listeningSince: Nullable(DateTime('When the device answered.')),
@@ -293,7 +293,7 @@ export const MonitorRequestBody = Type.Object(
       Type.String({
         maxLength: 256,
         pattern: '^sips?:[^\\s<>"]+$',
-        description: "The supervisor's SIP device (a SIP URI such as sip:alice@192.0.2.7:5060). Default: the device stored with the user's key.",
+        description: "The supervisor's SIP device: a SIP URI such as sip:alice@192.0.2.7:5060, or the address of record sip:<id>@<domain> of a phone that registers here (an agents entry; a supervisor's desk phone is one serving no queue), called where it registered (409 while it is not). Default: the device stored with the user's key.",
       }),
     ),
   },

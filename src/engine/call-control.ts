@@ -156,6 +156,12 @@ export interface CallControlDeps {
   readonly sip?: SipPort;
   /** A call's media by the engine's call id; undefined without a media plane. */
   readonly mediaOf?: (callId: string) => CallMedia | undefined;
+  /**
+   * Where to call a supervisor's device: a registered address of record
+   * becomes its newest contact (throws CallControlError when none is
+   * registered); undefined for a URI to dial as given.
+   */
+  readonly resolveDevice?: (device: string) => string | undefined;
 }
 
 export interface MonitorRequestOptions {
@@ -247,7 +253,8 @@ export class CallControl extends EventEmitter<CallControlEvents> {
    */
   async monitor(id: string, request: MonitorRequestOptions): Promise<MonitorView> {
     const { session, media, sip } = this.monitorable(id);
-    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, request);
+    const device = this.deps.resolveDevice?.(request.device) ?? request.device;
+    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, { ...request, device });
     return monitorViewOf(monitor);
   }
 

@@ -15,7 +15,7 @@ import { createPolicy } from '../policy/index.js';
 import type { RecordingCapture } from '../recordings/service/recording-capture.js';
 import { admit, rejectionOf } from './admission.js';
 import { AgentServices, type AgentServicesStatus } from './agents/agent-services.js';
-import { CallControl, type CallView } from './call-control.js';
+import { CallControl, CallControlError, type CallView } from './call-control.js';
 import { callRecordOf, CallRecordWriter } from './call-record.js';
 import type { CallContext, EngineServices } from './flows/call-context.js';
 import { runInboundFlow } from './flows/inbound-flow.js';
@@ -110,7 +110,15 @@ export class Engine {
       agents: this.agents,
       now,
     };
-    this.control = new CallControl(this.calls, { sip: this.port, mediaOf: (id) => deps.media?.getCallMedia(id) });
+    this.control = new CallControl(this.calls, {
+      sip: this.port,
+      mediaOf: (id) => deps.media?.getCallMedia(id),
+      resolveDevice: (device) => {
+        const reg = this.agents?.registeredContact(device);
+        if (reg !== undefined && reg.contact === undefined) throw new CallControlError('conflict', `${device}: ${reg.id} has no phone registered now`);
+        return reg?.contact;
+      },
+    });
     this.calls.on('state', (s, state) => {
       if (state !== 'connected') return;
       this.callsConnected++;

@@ -23,6 +23,7 @@ import { startContactCenter, type ContactCenter } from '../support/contact-cente
 import { eventually } from '../support/harness.js';
 import { Baresip } from '../support/interop/baresip.js';
 import { AgentPhone, CallerPhone, type PlacedCall } from '../support/phones.js';
+import { Registrant, statusOf } from '../support/registration.js';
 import { bySsrc, median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { apiClient } from './support/api-http.js';
 import { SseClient } from './support/sse-client.js';
@@ -60,6 +61,8 @@ beforeAll(async () => {
       ],
     },
     queues: [{ id: 'support', name: 'Support', team: 'care', numbers: ['1000'], agents: [agent.uri()] }],
+    // A supervisor's desk phone that registers: an agents entry serving no queue.
+    agents: [{ id: 'sam-desk', name: "Sam's desk phone", password: 'desk-secret' }],
   });
   sup1 = await AgentPhone.create(0);
   sup2 = await AgentPhone.create(0);
@@ -95,6 +98,32 @@ async function packets(caller: CallerPhone, n: number): Promise<void> {
 }
 
 describe('silent monitoring of a live call', () => {
+  it("a supervisor's registered phone: the monitor calls it where it registered; while none is registered, 409", async () => {
+    const caller = await CallerPhone.create(CALLER_HZ);
+    const desk = await AgentPhone.create(0);
+    try {
+      const { call, id } = await connectedCall(caller);
+      const unregistered = await asSupervisor<{ code: string; reason: string }>('POST', `/calls/${id}/monitors`, { device: 'sip:sam-desk@127.0.0.1' });
+      expect(unregistered.status).toBe(409);
+      expect(unregistered.body.reason).toContain('sam-desk has no phone registered');
+      expect(desk.calls).toHaveLength(0);
+
+      expect(statusOf(await new Registrant(desk.peer, cc.udp).register({ user: 'sam-desk', password: 'desk-secret', expires: 120 }))).toBe(200);
+      const m = await asSupervisor<MonitorView>('POST', `/calls/${id}/monitors`, { device: 'sip:sam-desk@127.0.0.1' });
+      expect(m.status, JSON.stringify(m.body)).toBe(201);
+      expect(desk.calls).toHaveLength(1);
+      expect(desk.calls[0]!.invite.message.headers.get('x-switchboard-call')).toBe(id);
+      await eventually(() => desk.rtp.received.length > 25, 10_000, 'the mix at the desk phone');
+
+      call.hangUp();
+      await eventually(() => desk.calls[0]!.requests.includes('BYE'), 10_000, 'BYE at the desk phone');
+      await cc.settled();
+    } finally {
+      caller.close();
+      desk.close();
+    }
+  });
+
   it('three supervisors listen at once (two decoded: both parties mixed); caller and agent see no change; the monitors end with the call', async () => {
     const caller = await CallerPhone.create(CALLER_HZ);
     try {

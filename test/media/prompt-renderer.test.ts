@@ -85,6 +85,23 @@ describe('prompt rendering and its content-addressed cache', () => {
     expect(b.durationMs).toBe(a.durationMs);
   });
 
+  it('a prompt this renderer knows is played from memory while its file is whole; a deleted or damaged file is rendered anew', async () => {
+    const r = renderer();
+    const source = { kind: 'tts', text: 'Kept in memory', language: 'en', speed: 1 } as const;
+    const a = await r.render(source);
+    const again = await r.render(source);
+    expect(again).toEqual(a);
+    expect(r.stats.cacheHits).toBe(1);
+    rmSync(a.path);
+    const b = await r.render(source);
+    expect(b).toEqual(a);
+    expect(readFileSync(b.path).length).toBe(a.bytes);
+    writeFileSync(a.path, readFileSync(a.path).subarray(0, 100));
+    await r.render(source);
+    expect(readFileSync(a.path).length).toBe(a.bytes);
+    expect(r.stats.renders).toBe(3);
+  });
+
   it('changing the speed or the text renders anew; a faster read is shorter', async () => {
     const r = renderer();
     const base = await r.render({ kind: 'tts', text: 'Inbound call from Sales', language: 'en', speed: 1 });

@@ -109,6 +109,20 @@ export class AgentServices {
     return this.registrar?.targets(agent).map((b) => b.contact) ?? [];
   }
 
+  /**
+   * Where to reach a device given as an address of record: `sip:<id>@...`
+   * naming an agent (or a supervisor listed under agents with no queue) whose
+   * phone registers is its newest registered contact (`contact: undefined`
+   * while none is registered); undefined when `uri` names no such entry (it
+   * is then dialled as given).
+   */
+  registeredContact(uri: string): { readonly id: string; readonly contact: string | undefined } | undefined {
+    const user = /^sips?:([^@;?>]+)@/i.exec(uri)?.[1];
+    const a = user === undefined ? undefined : this.deps.config.agents.find((x) => x.id === user && x.device === 'registered');
+    if (a === undefined) return undefined;
+    return { id: a.id, contact: this.registrar?.targets(a.id)[0]?.contact };
+  }
+
   /** One keep-alive round now (tests; an operator's "check the phones"). */
   async keepAliveRound(): Promise<void> {
     await this.keepAlive?.round();

@@ -108,24 +108,23 @@ function sourceOf(req: SrfRequest): SignalingSource {
   return { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
 }
 
-/** A REGISTER (or another request answered with one final response). */
+/** A REGISTER (or another request answered with one final response); the base of an INVITE. */
 class SrfInboundRequest implements InboundRequest {
   readonly method: string;
   readonly uri: string;
   readonly callId: string;
   readonly source: SignalingSource;
+  private lines: HeaderLine[] | undefined;
 
   constructor(
-    private readonly req: SrfRequest,
-    private readonly res: SrfResponse,
+    protected readonly req: SrfRequest,
+    protected readonly res: SrfResponse,
   ) {
     this.method = req.method;
     this.uri = req.uri;
     this.callId = req.get('Call-ID');
     this.source = sourceOf(req);
   }
-
-  private lines: HeaderLine[] | undefined;
 
   headerLines(name: string): readonly string[] {
     this.lines ??= linesOf(this.req);
@@ -288,30 +287,24 @@ class SrfLeg implements SipLeg {
 }
 
 /** A new INVITE from the network. */
-export class SrfInboundInvite implements InboundInvite {
-  readonly callId: string;
-  readonly uri: string;
+export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite {
   readonly offer: string | undefined;
   readonly caller: CallerIdentity;
-  readonly source: SignalingSource;
   readonly maxForwards: number;
   readonly reliableProvisionals: boolean;
   /** The caller requires 100rel: every 18x goes reliably, and drachtio-srf must expect the PRACK. */
   private readonly reliableRequired: boolean;
   private ringing = false;
   private readonly cancelController = new AbortController();
-  private lines: HeaderLine[] | undefined;
 
   constructor(
     private readonly srf: Srf,
-    private readonly req: SrfRequest,
-    private readonly res: SrfResponse,
+    req: SrfRequest,
+    res: SrfResponse,
   ) {
-    this.callId = req.get('Call-ID');
-    this.uri = req.uri;
+    super(req, res);
     this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
     this.caller = callerOf(req);
-    this.source = sourceOf(req);
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');
@@ -331,14 +324,8 @@ export class SrfInboundInvite implements InboundInvite {
     return this.req.has(name) ? this.req.get(name) : undefined;
   }
 
-  headerLines(name: string): readonly string[] {
-    this.lines ??= linesOf(this.req);
-    return valuesOf(this.lines, name);
-  }
-
   reject(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
-    if (this.res.finalResponseSent) return;
-    this.res.send(status, reason, { headers: sendableHeaders(headers) });
+    this.respond(status, reason, headers);
   }
 
   progress(status: 180 | 183, options: { sdp?: string; headers?: Headers; reliable?: boolean } = {}): void {

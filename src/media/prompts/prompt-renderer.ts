@@ -7,7 +7,7 @@
  * Concurrent renders of the same prompt share one run.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { FfmpegError, runFfmpeg } from '../../audio/ffmpeg.js';
@@ -16,7 +16,7 @@ import { PromptInputError, PromptRenderError } from '../media-errors.js';
 import { concatWithGaps, normalizePeak, trimSilence } from './audio-shaping.js';
 import { espeakVoice, espeakWordsPerMinute, runEspeak } from './espeak.js';
 import { ringbackCycle, type RingbackPlan } from './ringback.js';
-import { decodeMulawWav, encodeMulawWav, mulawWavDurationMs, PLAYBACK_RATE } from './wav.js';
+import { decodeMulawWav, encodeMulawWav, isWholeRiff, mulawWavDurationMs, PLAYBACK_RATE } from './wav.js';
 
 /**
  * Bump when the rendering pipeline changes what it produces (filters, trimming,
@@ -66,6 +66,15 @@ export class PromptRenderer {
   readonly stats: PromptRendererStats = { renders: 0, cacheHits: 0, processesStarted: 0 };
   readonly cacheDir: string;
   private readonly inFlight = new Map<string, Promise<RenderedPrompt>>();
+  /**
+   * Prompts found or rendered by this process, by key: a live call plays the
+   * same ringback and whisper over and over, and reading and decoding the WAV
+   * each time was a good part of a call's CPU. A cheap stat still checks the
+   * file is there (rtpengine plays it by path), whole.
+   */
+  private readonly known = new Map<string, RenderedPrompt>();
+  /** Content hashes of uploaded files, by path, for as long as their size and mtime stay the same. */
+  private readonly uploadHashes = new Map<string, { readonly stamp: string; readonly sha256: string }>();
 
   constructor(private readonly options: PromptRendererOptions) {
     this.cacheDir = resolve(options.cacheDir);
@@ -94,12 +103,23 @@ export class PromptRenderer {
         return { kind: 'tts', text: source.text, voice: espeakVoice(source.language), wpm: espeakWordsPerMinute(source.speed) };
       case 'file':
         // The bytes, not the path: a replaced upload renders anew, a moved one does not.
-        return { kind: 'file', sha256: createHash('sha256').update(await readUpload(source.file)).digest('hex'), speed: source.speed };
+        return { kind: 'file', sha256: await this.uploadHash(source.file), speed: source.speed };
       case 'ringback':
         return source;
       case 'sequence':
         return { kind: 'sequence', gapMs: source.gapMs, parts: await Promise.all(source.parts.map((p) => this.keyOf(p))) };
     }
+  }
+
+  /** The SHA-256 of an upload, read again only when its size or modification time changed. */
+  private async uploadHash(file: string): Promise<string> {
+    const s = await stat(file).catch(() => undefined);
+    const stamp = s === undefined ? undefined : `${s.size}:${s.mtimeMs}:${s.ino}`;
+    const seen = this.uploadHashes.get(file);
+    if (stamp !== undefined && seen?.stamp === stamp) return seen.sha256;
+    const sha256 = createHash('sha256').update(await readUpload(file)).digest('hex');
+    if (stamp !== undefined) this.uploadHashes.set(file, { stamp, sha256 });
+    return sha256;
   }
 
   private pathOf(key: string): string {
@@ -108,11 +128,16 @@ export class PromptRenderer {
 
   private async lookupOrRender(key: string, source: PromptSource): Promise<RenderedPrompt> {
     const path = this.pathOf(key);
+    const known = this.known.get(key);
+    if (known !== undefined && (await stat(path).catch(() => undefined))?.size === known.bytes) {
+      this.stats.cacheHits++;
+      return known;
+    }
     const cached = await readFile(path).catch(() => undefined);
-    const samples = cached !== undefined ? decodeMulawWav(cached) : undefined;
+    const samples = cached !== undefined && isWholeRiff(cached) ? decodeMulawWav(cached) : undefined;
     if (cached !== undefined && samples !== undefined) {
       this.stats.cacheHits++;
-      return { key, path, durationMs: mulawWavDurationMs(samples.length), bytes: cached.length };
+      return this.remember({ key, path, durationMs: mulawWavDurationMs(samples.length), bytes: cached.length });
     }
     const started = performance.now();
     const pcm = await this.produce(source);
@@ -124,7 +149,12 @@ export class PromptRenderer {
     await rename(tmp, path);
     this.stats.renders++;
     this.options.logger.debug({ key, kind: source.kind, ms: Math.round(performance.now() - started) }, 'prompt rendered');
-    return { key, path, durationMs: mulawWavDurationMs(pcm.length), bytes: wav.length };
+    return this.remember({ key, path, durationMs: mulawWavDurationMs(pcm.length), bytes: wav.length });
+  }
+
+  private remember(p: RenderedPrompt): RenderedPrompt {
+    this.known.set(p.key, p);
+    return p;
   }
 
   private async produce(source: PromptSource): Promise<Int16Array> {

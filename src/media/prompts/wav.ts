@@ -57,6 +57,11 @@ export function decodeMulawWav(file: Buffer): Int16Array | undefined {
   return undefined;
 }
 
+/** The file is as long as its RIFF header says (a cache entry cut short by a full disk or a crash is not). */
+export function isWholeRiff(file: Buffer): boolean {
+  return file.length >= 12 && file.readUInt32LE(4) + 8 === file.length;
+}
+
 /** Playback length of a µ-law WAV from its size alone (one byte per sample). */
 export function mulawWavDurationMs(pcmSamples: number): number {
   return Math.round((pcmSamples * 1000) / PLAYBACK_RATE);
