@@ -12,7 +12,8 @@ import type { SupervisedProcess } from '../daemon/supervised-process.js';
 import { MediaService } from '../media/index.js';
 import { RecordingCapture } from '../recordings/service/recording-capture.js';
 import type { Logger } from '../observability/logger.js';
-import { readHeap } from '../observability/memory.js';
+import { collectGarbage, readHeap } from '../observability/memory.js';
+import { QuietCollector } from '../observability/quiet-collector.js';
 import { exposition, registerEngineMetrics, registerMediaMetrics, registerRecordingsWorkerMetrics, startProcessMetrics } from '../observability/metrics.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
 import type { TlsReload } from '../sip-server/transport/transport-layer.js';
@@ -99,6 +100,15 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     }
     const engine = new Engine(config, connection, logger.child({ component: 'engine' }), { ...(media !== undefined ? { media } : {}), ...(recordings !== undefined ? { recordings } : {}), baseDir });
     await engine.start();
+    // This thread's heap given back when the calls stop (V8's own reducer does not always; see quiet-collector.ts).
+    const quiet = new QuietCollector({
+      messages: () => engine.status().callsTotal,
+      inFlight: () => engine.status().liveCalls,
+      collect: () => void collectGarbage(),
+      minPeakMessages: 100,
+    });
+    quiet.start();
+    stops.push(() => Promise.resolve(quiet.stop()));
     stops.push(() => engine.stop());
     let api: ApiServer | undefined;
     if (config.api.enabled) {
@@ -118,7 +128,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
           ? { media: { activeCalls: media.activeCalls, rtpengine: media.instances.map((i) => ({ id: i.id, healthy: i.healthy })) } }
           : {}),
         ...(worker !== undefined ? { recordingsWorker: { pid: worker.pid ?? null, restarts: worker.restarts } } : {}),
-        process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, uptimeSeconds: Math.round(process.uptime()) },
+        process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, heapTotalBytes: heap.heapTotalBytes, externalBytes: heap.externalBytes, uptimeSeconds: Math.round(process.uptime()) },
       };
     };
     // This instance's status metrics in a registry of its own (a process may run several, as tests do).

@@ -24,8 +24,16 @@ export function collectGarbage(): boolean {
   return true;
 }
 
+/** One thread's memory (its V8 isolate) and the process's resident set. */
 export interface HeapReading {
+  /** Live JavaScript objects (after a collection, when asked for one). */
   readonly heapUsedBytes: number;
+  /** What V8 holds for this thread's heap, used or not. */
+  readonly heapTotalBytes: number;
+  /** Memory outside the heap that this thread's objects own (Buffers and other ArrayBuffers among it). */
+  readonly externalBytes: number;
+  readonly arrayBuffersBytes: number;
+  /** The whole process (every thread, the allocator's free lists included). */
   readonly rssBytes: number;
   readonly collected: boolean;
 }
@@ -33,5 +41,5 @@ export interface HeapReading {
 export function readHeap(collect: boolean): HeapReading {
   const collected = collect ? collectGarbage() : false;
   const m = process.memoryUsage();
-  return { heapUsedBytes: m.heapUsed, rssBytes: m.rss, collected };
+  return { heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers, rssBytes: m.rss, collected };
 }

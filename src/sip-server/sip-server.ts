@@ -197,8 +197,8 @@ export class SipServer {
     const mem = process.memoryUsage();
     const o = this.overload.status();
     return {
-      serverTransactions: s.serverByKey.size,
-      clientTransactions: s.clientByKey.size,
+      serverTransactions: s.serverByKey.size + this.core.lingering.size,
+      clientTransactions: s.clientByKey.size + this.core.lingeringClients.size,
       pendingAppRequests: s.serverByTxnId.size,
       dialogs: s.dialogs.size,
       appConnections: this.control.connections.size,
@@ -215,6 +215,8 @@ export class SipServer {
       retransmissionsAbsorbed: this.stats.retransmissionsAbsorbed,
       refusedConnections: this.stats.refusedConnections,
       heapUsedBytes: mem.heapUsed,
+      heapTotalBytes: mem.heapTotal,
+      externalBytes: mem.external,
       rssBytes: mem.rss,
       refusals: Object.fromEntries(this.stats.refusals),
       overload: {
@@ -278,13 +280,19 @@ export class SipServer {
     if (parsed.message.kind === 'response') {
       const key = `${parsed.info.via.branch ?? ''}\u0000${parsed.info.cseqMethod}`;
       const entry = this.core.state.clientByKey.get(key);
-      if (entry === undefined) {
+      const lingering = entry === undefined ? this.core.lingeringClients.get(key) : undefined;
+      if (entry === undefined && lingering === undefined) {
         this.stats.strayResponses++;
         return;
       }
       this.core.currentFlow = flow;
       try {
-        entry.tx.onResponse(parsed.message, parsed.info);
+        if (entry !== undefined) {
+          entry.tx.onResponse(parsed.message, parsed.info);
+          this.core.lingerClient(entry);
+        } else if (lingering !== undefined) {
+          this.outgoing.onLingeringResponse(lingering, parsed.message, parsed.info);
+        }
       } finally {
         this.core.currentFlow = undefined;
       }
@@ -418,7 +426,7 @@ export class SipServer {
     const entry = this.core.state.clientByTxnId.get(txnId);
     if (entry === undefined) return;
     const cancel = buildCancel(entry.request, []);
-    if (entry.gotProvisional) this.core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+    if (entry.gotProvisional) this.outgoing.sendCancel(entry, cancel);
     else entry.deferredCancel = cancel;
   }
 }

@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../observability/logger.js';
 import { collectGarbage } from '../observability/memory.js';
 import { sipServerOptions } from './options-from-config.js';
+import { QuietCollector } from '../observability/quiet-collector.js';
 import { SipServer } from './sip-server.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -19,8 +20,29 @@ try {
   post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
 }
 
+// This thread has no memory reducer of its own (see observability/quiet-collector.ts).
+const quiet =
+  server === undefined
+    ? undefined
+    : new QuietCollector({
+        messages: () => server.status().messagesIn,
+        inFlight: () => {
+          const s = server.status();
+          return s.serverTransactions + s.clientTransactions + s.dialogs;
+        },
+        collect: () => {
+          const before = process.memoryUsage().heapTotal;
+          if (!collectGarbage()) return;
+          const after = process.memoryUsage().heapTotal;
+          logger.info({ heapTotalMb: [Math.round(before / 1048576), Math.round(after / 1048576)] }, 'load fell: full collection gave heap back');
+        },
+      });
+
 server?.start().then(
-  (started) => post({ type: 'started', listeners: started.listeners, controlPort: started.controlPort }),
+  (started) => {
+    quiet?.start();
+    post({ type: 'started', listeners: started.listeners, controlPort: started.controlPort });
+  },
   (e: unknown) => post({ type: 'failed', message: e instanceof Error ? e.message : String(e) }),
 );
 
@@ -36,6 +58,7 @@ port.on('message', (m: ToWorker) => {
   }
   else if (m.type === 'crash') process.exit(70);
   else if (m.type === 'stop') {
+    quiet?.stop();
     void server.stop().then(() => {
       post({ type: 'stopped' });
       port.close();

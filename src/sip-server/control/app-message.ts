@@ -6,6 +6,7 @@
  * blank line, body = everything after it.
  */
 import { TOKEN_RE, headerKey } from '../message/header-names.js';
+import { exactBytes } from '../message/detach.js';
 import type { HeaderField } from '../message/sip-message.js';
 
 export type AppStartLine =
@@ -51,5 +52,6 @@ export function parseAppMessage(text: string): AppMessage | string {
     if (!TOKEN_RE.test(name)) continue;
     fields.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() });
   }
-  return { start, fields, body: Buffer.from(body, 'utf8') };
+  // Exact bytes: a dialog keeps its last session description for the whole call (a refresh re-sends it).
+  return { start, fields, body: exactBytes(body) };
 }

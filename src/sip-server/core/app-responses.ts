@@ -8,6 +8,7 @@
  */
 import type { AppConnection } from '../control/app-connection.js';
 import type { AppMessage } from '../control/app-message.js';
+import { detach } from '../message/detach.js';
 import { parseNameAddr, tagOf, withTag } from '../message/name-addr.js';
 import { serialize, type HeaderField } from '../message/sip-message.js';
 import { isIpLiteral, parseSipUri, uriTransport } from '../message/uri.js';
@@ -136,7 +137,7 @@ export class AppResponses {
         // target refresh (§12.2.2)
         const contact = request.headers.entries('contact')[0];
         const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
-        if (uri !== undefined) d.remoteTarget = uri;
+        if (uri !== undefined) d.remoteTarget = detach(uri);
       } else {
         d = entry.early ?? this.createUasDialog(entry, conn, 'confirmed');
         d.state = 'confirmed';

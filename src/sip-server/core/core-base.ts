@@ -19,15 +19,17 @@ import { NonInviteServerTransaction } from '../transaction/non-invite-server-tra
 import { literalDestination, resolveUri } from '../transport/resolver.js';
 import type { TransportLayer } from '../transport/transport-layer.js';
 import type { Destination, Flow } from '../transport/types.js';
-import { CoreState, slimRequest, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
+import { CoreState, slimServerEntry, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
 import { FlowRegistry } from './flows.js';
 import { cdrFrame, unsolicitedFrame } from './frames.js';
 import { newBranch, newTag, newTransactionId } from './ids.js';
 import { buildNon2xxAck, buildResponse, contactFor, isSips, viaFor, type ResponseOptions } from './message-builder.js';
 import type { ServerStats } from './stats.js';
 import { UasChecks, type UasPolicy } from './uas-checks.js';
+import { detach } from '../message/detach.js';
 import type { OverloadControl } from '../overload/overload-control.js';
 import type { SourceFilter } from '../overload/source-filter.js';
+import { LingerTable, type LingeringClient, type LingeringServer } from './lingering.js';
 
 /**
  * Decides whether a new request from the network may go on to the apps, from
@@ -89,6 +91,10 @@ export class CoreBase {
    * 2xx (NAT handling, spec §2.9), so the dispatcher sets this around the call.
    */
   currentFlow: Flow | undefined;
+  /** Server transactions that only wait out Timer J or L, as small records (see lingering.ts and linger()). */
+  readonly lingering: LingerTable<LingeringServer>;
+  /** Client transactions that only wait out Timer D, K or M, as small records (see lingerClient()). */
+  readonly lingeringClients: LingerTable<LingeringClient>;
 
   constructor(
     readonly transport: TransportLayer,
@@ -100,6 +106,10 @@ export class CoreBase {
     readonly guards: CoreGuards,
   ) {
     this.uas = new UasChecks(config.uas);
+    this.lingering = new LingerTable<LingeringServer>(ctx.timers, (key, r) => {
+      if (r.mergedKey !== undefined && this.state.merged.get(r.mergedKey) === key) this.state.merged.delete(r.mergedKey);
+    });
+    this.lingeringClients = new LingerTable<LingeringClient>(ctx.timers);
   }
 
   /** Round-robin among the connections that routed `verb` (spec §2.2.3). */
@@ -142,10 +152,12 @@ export class CoreBase {
     return `2543\u0000${request.uri}\u0000${info.fromTag ?? ''}\u0000${info.callId}\u0000${info.cseq}\u0000${info.via.host}:${info.via.port ?? 5060}\u0000${method}`;
   }
 
-  createServerEntry(request: SipRequest, info: MessageInfo, flow: Flow, key: string): ServerEntry {
+  createServerEntry(request: SipRequest, info: MessageInfo, flow: Flow, messageKey: string): ServerEntry {
+    // Detached: the key outlives the message by the transaction's wait timer (see detach.ts).
+    const key = detach(messageKey);
     const dest = this.responseDest(flow, info);
     const txnId = newTransactionId();
-    const mergedKey = info.toTag === undefined ? CoreState.mergedKey(info.callId, info.fromTag, info.cseq, request.method) : undefined;
+    const mergedKey = info.toTag === undefined ? detach(CoreState.mergedKey(info.callId, info.fromTag, info.cseq, request.method)) : undefined;
     if (mergedKey !== undefined && !this.state.merged.has(mergedKey)) this.state.merged.set(mergedKey, key);
     const onTerminated = (): void => {
       const e = this.state.serverByKey.get(key);
@@ -159,6 +171,7 @@ export class CoreBase {
     const entry: ServerEntry = {
       txnId,
       tx,
+      mergedKey,
       request,
       info,
       flow,
@@ -201,11 +214,14 @@ export class CoreBase {
   /** The app's part of a server transaction is over (final response sent, or the app is gone). */
   finishServerEntry(entry: ServerEntry): void {
     if (!entry.awaitingApp) {
-      if (entry.tx.lastStatus >= 200) entry.request = slimRequest(entry.request);
+      if (entry.tx.lastStatus >= 200) {
+        slimServerEntry(entry);
+        this.linger(entry);
+      }
       return;
     }
     entry.awaitingApp = false;
-    entry.request = slimRequest(entry.request);
+    slimServerEntry(entry);
     entry.appTimer?.cancel();
     entry.appTimer = undefined;
     this.state.serverByTxnId.delete(entry.txnId);
@@ -220,6 +236,34 @@ export class CoreBase {
     const after = entry.afterFinal;
     entry.afterFinal = undefined;
     after?.();
+    this.linger(entry);
+  }
+
+  /**
+   * A server transaction that now only waits out Timer J (non-INVITE, final
+   * response sent over UDP) or Timer L (an INVITE's 2xx, RFC 6026 §7.1)
+   * leaves the table for a small record carrying what that wait needs.
+   */
+  private linger(entry: ServerEntry): void {
+    const tx = entry.tx;
+    if (this.state.serverByKey.get(tx.key) !== entry) return;
+    let response: Buffer | undefined;
+    if (tx instanceof NonInviteServerTransaction) {
+      if (tx.responseDest.transport !== 'udp') return;
+      response = tx.handOff();
+      if (response === undefined) return;
+    } else if (!tx.handOff()) return;
+    this.state.serverByKey.delete(tx.key);
+    const invite = entry.request.method === 'INVITE';
+    const record: LingeringServer = {
+      method: entry.request.method,
+      response,
+      dest: tx.responseDest,
+      localTag: invite && entry.localTag !== undefined ? detach(entry.localTag) : undefined,
+      dialogId: invite ? entry.dialog?.id : undefined,
+      mergedKey: entry.mergedKey,
+    };
+    this.lingering.add(tx.key, record, 64 * this.ctx.t1);
   }
 
   /** Gives a request to an app: it now owes a final response within the app timeout. */
@@ -257,7 +301,7 @@ export class CoreBase {
     },
   ): ClientEntry {
     const branch = parseBranch(request.headers.entries('via')[0] ?? '');
-    const key = `${branch}\u0000${request.method}`;
+    const key = detach(`${branch}\u0000${request.method}`);
     const bytes = serialize(request);
     const txnId = opts.txnId ?? newTransactionId();
     // The transaction's callbacks need the entry, which needs the transaction: tie the knot through a holder.
@@ -286,10 +330,7 @@ export class CoreBase {
               onTransportError: (_t, e) => transportError(e),
               onTerminated,
             },
-            (response) => {
-              this.stats.messagesOut++;
-              return serialize(buildNon2xxAck(request, response));
-            },
+            non2xxAckBuilder(request, this.stats),
           )
         : new NonInviteClientTransaction(this.ctx, key, bytes, dest, {
             onResponse: (_t, r, i) => events().onResponse(ref.entry!, r, i),
@@ -322,6 +363,30 @@ export class CoreBase {
     this.stats.messagesOut++;
     tx.start();
     return entry;
+  }
+
+  /**
+   * After the TU has seen a final response: a client transaction that now
+   * only waits out Timer D, K or M leaves the tables for a small record
+   * carrying what that wait needs (the ACK to re-send; how a further 2xx is
+   * answered). The app's transaction id ends here, as at termination.
+   */
+  lingerClient(entry: ClientEntry): void {
+    const tx = entry.tx;
+    // A session refresh keeps its transaction: its ACK lives in its own handler (session-timers.ts), and refreshes are few.
+    if (this.state.clientByKey.get(tx.key) !== entry || entry.internal !== undefined) return;
+    const handed = tx.handOff();
+    if (handed === undefined) return;
+    this.state.clientByKey.delete(tx.key);
+    if (this.state.clientByTxnId.get(entry.txnId) === entry) {
+      this.state.clientByTxnId.delete(entry.txnId);
+      entry.owner?.pendingClient.delete(entry.txnId);
+    }
+    const accepted =
+      tx instanceof InviteClientTransaction && tx.lastStatus < 300
+        ? { dialogId: entry.dialog?.id, createsDialog: entry.createsDialog, silent: entry.silent, uri: detach(entry.request.uri), listener: entry.dialog?.listener }
+        : undefined;
+    this.lingeringClients.add(tx.key, { dest: entry.dest, ack: handed.ack, accepted }, handed.waitMs);
   }
 
   // -------------------------------------------------------------------------
@@ -437,4 +502,18 @@ export function strictRouteUri(first: string | undefined): string | undefined {
 export function parseBranch(via: string): string {
   const m = /;\s*branch\s*=\s*([^;,\s]+)/i.exec(via);
   return m?.[1] ?? '';
+}
+
+/**
+ * The ACK builder of an INVITE client transaction (§17.1.1.3), made in a scope
+ * of its own: V8 closures of one function share one context, so had it been
+ * made next to the transaction's other callbacks, they would all keep the
+ * request (headers and body) for as long as the transaction lingers. The
+ * transaction lets go of this one at its final response.
+ */
+function non2xxAckBuilder(request: SipRequest, stats: ServerStats): (response: SipResponse) => Buffer {
+  return (response) => {
+    stats.messagesOut++;
+    return serialize(buildNon2xxAck(request, response));
+  };
 }

@@ -12,15 +12,19 @@ import type { NonInviteClientTransaction } from '../transaction/non-invite-clien
 import type { NonInviteServerTransaction } from '../transaction/non-invite-server-transaction.js';
 import type { TimerHandle } from '../transaction/timer-queue.js';
 import type { Destination, Flow, ListenerInfo } from '../transport/types.js';
+import { detach } from '../message/detach.js';
 import type { AppConnection } from '../control/app-connection.js';
 
 /** A request received from the network and the server transaction answering it. */
 export interface ServerEntry {
   readonly txnId: string;
   readonly tx: InviteServerTransaction | NonInviteServerTransaction;
-  /** The request; only its method and URI once the app's part is over (see slimRequest). */
+  /** Its entry in CoreState.merged (requests outside a dialog). */
+  readonly mergedKey: string | undefined;
+  /** The request; only its method and URI once the app's part is over (see slimServerEntry). */
   request: SipRequest;
-  readonly info: MessageInfo;
+  /** The request's identifying fields (only the Call-ID, CSeq and tags once the app's part is over). */
+  info: MessageInfo;
   readonly flow: Flow;
   /** The app connection it was given to (undefined when the server answers it alone). */
   owner: AppConnection | undefined;
@@ -180,8 +184,30 @@ export function cancelExtensionTimers(d: Dialog): void {
  * memory (and the garbage collector's work) proportional to live calls.
  */
 export function slimRequest(r: SipRequest): SipRequest {
-  return { kind: 'request', method: r.method, uri: r.uri, headers: new SipHeaders(), body: EMPTY_BODY };
+  return { kind: 'request', method: r.method, uri: detach(r.uri), headers: new SipHeaders(), body: EMPTY_BODY };
 }
+
+/**
+ * A server transaction whose final response is sent only absorbs
+ * retransmissions until its timer ends (Timer J, L or I, RFC 3261 §17.2 and
+ * RFC 6026 §7.1): it keeps the request's method and URI and the identifying
+ * fields, in storage of their own, and lets go of the received message.
+ */
+export function slimServerEntry(entry: ServerEntry): void {
+  entry.request = slimRequest(entry.request);
+  const i = entry.info;
+  const v = i.via;
+  entry.info = {
+    callId: detach(i.callId),
+    cseq: i.cseq,
+    cseqMethod: i.cseqMethod,
+    fromTag: i.fromTag === undefined ? undefined : detach(i.fromTag),
+    toTag: i.toTag === undefined ? undefined : detach(i.toTag),
+    via: { transport: v.transport, host: detach(v.host), port: v.port, params: NO_PARAMS, branch: v.branch === undefined ? undefined : detach(v.branch) },
+  };
+}
+
+const NO_PARAMS: ReadonlyMap<string, string | null> = new Map();
 
 /** What identifies a dialog and where it goes; everything else starts empty. */
 export type DialogBasics = Pick<
@@ -191,17 +217,18 @@ export type DialogBasics = Pick<
 
 export function newDialog(b: DialogBasics): Dialog {
   // Written out (not spread) so every dialog object has the same shape: this runs twice per call.
+  // The strings are detached: a dialog lives for the call (and a little after), its messages do not.
   return {
-    id: b.id,
+    id: detach(b.id),
     role: b.role,
-    callId: b.callId,
-    localTag: b.localTag,
-    remoteTag: b.remoteTag,
-    localHeader: b.localHeader,
-    remoteHeader: b.remoteHeader,
+    callId: detach(b.callId),
+    localTag: detach(b.localTag),
+    remoteTag: b.remoteTag === undefined ? undefined : detach(b.remoteTag),
+    localHeader: detach(b.localHeader),
+    remoteHeader: detach(b.remoteHeader),
     localCSeq: b.localCSeq,
     remoteCSeq: b.remoteCSeq,
-    remoteTarget: b.remoteTarget,
+    remoteTarget: detach(b.remoteTarget),
     routeSet: b.routeSet,
     listener: b.listener,
     dest: b.dest,
@@ -270,7 +297,7 @@ export class CoreState {
   /** Records the peer's tag once known (UAC dialogs learn it from the response). */
   setRemoteTag(d: Dialog, tag: string): void {
     if (d.remoteTag !== undefined) this.dialogsByTags.delete(CoreState.tagsKey(d.callId, d.localTag, d.remoteTag));
-    d.remoteTag = tag;
+    d.remoteTag = detach(tag);
     this.dialogsByTags.set(CoreState.tagsKey(d.callId, d.localTag, tag), d);
   }
 
@@ -296,5 +323,7 @@ export class CoreState {
     d.sentAck?.timer?.cancel();
     d.sentAck = undefined;
     cancelExtensionTimers(d);
+    // The transactions that end with it may keep the object for up to 64·T1: not its session description.
+    d.localBody = undefined;
   }
 }

@@ -5,6 +5,7 @@
  * refilled in blocks, which is much cheaper than one syscall per id.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { detach } from '../message/detach.js';
 import { MAGIC_COOKIE } from '../message/via.js';
 
 let pool = Buffer.alloc(0);
@@ -21,7 +22,8 @@ function take(n: number): Buffer {
 }
 
 export function newTransactionId(): string {
-  return randomUUID();
+  // Node builds the UUID by concatenation: flattened, it is one 36-byte string instead of a tree of pieces.
+  return detach(randomUUID());
 }
 
 /** 64 random bits, hex. */

@@ -51,15 +51,30 @@ export class IncomingRequests {
     if (existing !== undefined) {
       this.core.stats.retransmissionsAbsorbed++;
       existing.tx.onRetransmission();
-      // RFC 6026 §7.1: a retransmitted INVITE after our 2xx makes the TU re-send the 2xx.
-      const u = existing.dialog?.uas2xx;
-      if (existing.tx instanceof InviteServerTransaction && existing.tx.state === 'accepted' && u !== undefined) this.core.send(u.bytes, u.dest);
       return;
     }
+    if (this.lingered(key)) return;
     if (info.toTag === undefined && this.turnedAway(request, flow, key, info)) return;
     if (this.refused(request, info, flow, key)) return;
     if (info.toTag !== undefined) this.onInDialog(request, info, flow, key);
     else this.onNewRequest(request, info, flow, key);
+  }
+
+  /**
+   * A retransmission of a request whose transaction only waits out its timer
+   * (core/lingering.ts): Timer J re-sends the final response (RFC 3261
+   * §17.2.2); in Timer L (RFC 6026 §7.1) the TU re-sends its 2xx while the
+   * dialog still waits for the ACK, and otherwise the INVITE is absorbed.
+   */
+  private lingered(key: string): boolean {
+    const core = this.core;
+    const r = core.lingering.get(key);
+    if (r === undefined) return false;
+    core.stats.retransmissionsAbsorbed++;
+    if (r.response !== undefined) core.send(r.response, r.dest);
+    const u = r.dialogId === undefined ? undefined : core.state.dialogs.get(r.dialogId)?.uas2xx;
+    if (u !== undefined) core.send(u.bytes, u.dest);
+    return true;
   }
 
   /**
@@ -177,9 +192,18 @@ export class IncomingRequests {
       again.tx.onRetransmission();
       return;
     }
+    if (this.lingered(cancelKey)) return;
     const entry = core.createServerEntry(request, info, flow, cancelKey);
-    const invite = core.state.serverByKey.get(core.serverKey(request, info, 'INVITE'));
+    const inviteKey = core.serverKey(request, info, 'INVITE');
+    const invite = core.state.serverByKey.get(inviteKey);
     if (invite === undefined || invite.request.method !== 'INVITE') {
+      // An INVITE already answered with 2xx (waiting out Timer L): 200 with its To tag and no effect (§9.2).
+      const accepted = core.lingering.get(inviteKey);
+      if (accepted?.method === 'INVITE') {
+        entry.localTag = accepted.localTag;
+        core.respond(entry, 200);
+        return;
+      }
       core.respond(entry, 481);
       return;
     }

@@ -13,9 +13,11 @@ import type { MessageInfo } from '../message/parser.js';
 import { parseCSeq, serialize, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import { formatHostPort, parseSipUri, parseUri, type SipUri } from '../message/uri.js';
 import { literalDestination, resolveUri } from '../transport/resolver.js';
-import type { Destination } from '../transport/types.js';
+import type { Destination, ListenerInfo } from '../transport/types.js';
 import type { ClientEvents, CoreBase } from './core-base.js';
 import { newDialog, slimRequest, type ClientEntry, type Dialog } from './core-state.js';
+import type { LingeringClient } from './lingering.js';
+import { detach } from '../message/detach.js';
 import { networkSipFrame, requestEcho } from './frames.js';
 import { newBranch, newCallId, newTag, newTransactionId } from './ids.js';
 import { isInvalidHost } from './flows.js';
@@ -204,8 +206,23 @@ export class OutgoingRequests implements ClientEvents {
     conn.reply(msgId, requestEcho(bytes.toString('utf8'), bytes.length, entry.dest, newTransactionId()));
   }
 
-  private sendCancel(entry: ClientEntry, cancel: SipRequest): void {
-    this.core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+  /**
+   * Sends the CANCEL of a request that had a provisional response. RFC 3261
+   * §9.1: an INVITE with no final response 64·T1 after its CANCEL is taken
+   * as cancelled and its transaction destroyed (a callee that rang and then
+   * vanished would otherwise hold it, and its early dialog, for ever: Timer B
+   * no longer runs once a 1xx came). The app gets a 487 made here.
+   */
+  sendCancel(entry: ClientEntry, cancel: SipRequest): void {
+    const core = this.core;
+    core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+    if (entry.method !== 'INVITE') return;
+    core.ctx.timers.schedule(64 * core.ctx.t1, () => {
+      if (entry.gotFinal || entry.tx.state === 'terminated' || core.state.clientByKey.get(entry.tx.key) !== entry) return;
+      core.logger.info({ callId: entry.request.headers.get('call-id') }, 'no final response 64·T1 after CANCEL: INVITE transaction destroyed, 487 to app');
+      this.synthesize(entry, 487);
+      entry.tx.terminate();
+    });
   }
 
   private async inDialog(conn: AppConnection, msgId: string, dialogId: string, app: AppMessage): Promise<void> {
@@ -347,10 +364,10 @@ export class OutgoingRequests implements ClientEvents {
     // which in-dialog requests before the 2xx (PRACK, UPDATE, INFO) need.
     if (entry.createsDialog && d !== undefined && d.state === 'early' && status > 100 && status < 200 && info.toTag !== undefined && d.remoteTag !== info.toTag) {
       this.core.state.setRemoteTag(d, info.toTag);
-      d.remoteHeader = response.headers.get('to') ?? d.remoteHeader;
+      d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
       const contact = response.headers.entries('contact')[0];
       const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
-      if (uri !== undefined) d.remoteTarget = uri;
+      if (uri !== undefined) d.remoteTarget = detach(uri);
       const rr = response.headers.entries('record-route').reverse();
       if (rr.length > 0) d.routeSet = rr;
       const flow = core.currentFlow;
@@ -359,14 +376,15 @@ export class OutgoingRequests implements ClientEvents {
     if (entry.createsDialog && d !== undefined && status > 100 && status < 200 && !acceptReliable(d, response, info)) return;
 
     if (entry.method === 'INVITE' && status >= 200 && status < 300) {
+      const target = { listener: entry.dialog?.listener, dest: entry.dest, uri: entry.request.uri };
       if (d === undefined || entry.silent || core.state.dialogs.get(d.id) !== d) {
         // Nobody wants this call any more (app gone, or the dialog ended): ACK and hang up.
-        this.ackAndHangUp(entry, response, info);
+        this.ackAndHangUp(target, response, info);
         return;
       }
       if (entry.createsDialog && d.state === 'confirmed') {
         if (info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
-        else this.ackAndHangUp(entry, response, info); // a second fork answered (spec §2.6)
+        else this.ackAndHangUp(target, response, info); // a second fork answered (spec §2.6)
         return;
       }
       if (!entry.createsDialog && d.sentAck?.cseq === info.cseq) {
@@ -395,11 +413,11 @@ export class OutgoingRequests implements ClientEvents {
     const core = this.core;
     const contact = response.headers.entries('contact')[0];
     const contactUri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
-    if (contactUri !== undefined) d.remoteTarget = contactUri;
+    if (contactUri !== undefined) d.remoteTarget = detach(contactUri);
     d.ackCSeq = info.cseq;
     if (entry.createsDialog) {
       if (info.toTag !== undefined) core.state.setRemoteTag(d, info.toTag);
-      d.remoteHeader = response.headers.get('to') ?? d.remoteHeader;
+      d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
       const rr = response.headers.entries('record-route').reverse();
       if (rr.length > 0) d.routeSet = rr;
       d.state = 'confirmed';
@@ -434,11 +452,35 @@ export class OutgoingRequests implements ClientEvents {
     if (d.sentAck !== undefined && d.sentAck.cseq === cseq) this.core.send(d.sentAck.bytes, d.sentAck.dest);
   }
 
+  /**
+   * A response to a request whose transaction only waits out its timer
+   * (core/lingering.ts). Timer D: a retransmitted final response gets the
+   * same ACK again (RFC 3261 §17.1.1.2). Timer M (RFC 6026 §7.2): a 2xx goes
+   * to the TU, which re-sends its ACK for a retransmission, and ACKs and
+   * ends a 2xx from another fork or one nobody wants any more; the app has
+   * seen the final response already and is not given it again. Timer K, and
+   * anything else: absorbed.
+   */
+  onLingeringResponse(r: LingeringClient, response: SipResponse, info: MessageInfo): void {
+    const status = response.status;
+    const a = r.accepted;
+    if (a === undefined) {
+      if (r.ack !== undefined && status >= 300) this.core.send(r.ack, r.dest);
+      return;
+    }
+    if (status < 200 || status >= 300) return;
+    const target = { listener: a.listener, dest: r.dest, uri: a.uri };
+    const d = a.dialogId === undefined ? undefined : this.core.state.dialogs.get(a.dialogId);
+    if (d === undefined || a.silent) this.ackAndHangUp(target, response, info);
+    else if (!a.createsDialog || info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
+    else this.ackAndHangUp(target, response, info);
+  }
+
   /** ACK a 2xx that no dialog wants, then BYE it (orphaned call, extra fork, race with our BYE). */
-  private ackAndHangUp(entry: ClientEntry, response: SipResponse, info: MessageInfo): void {
+  private ackAndHangUp(target: { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string }, response: SipResponse, info: MessageInfo): void {
     const core = this.core;
     const contact = response.headers.entries('contact')[0];
-    const listener = entry.dialog?.listener ?? core.transport.listenerFor(entry.dest);
+    const listener = target.listener ?? core.transport.listenerFor(target.dest);
     if (listener === undefined) return;
     const temp: Dialog = newDialog({
       id: `${info.callId};from-tag=${info.fromTag ?? ''};to-tag=${info.toTag ?? ''}`,
@@ -450,7 +492,7 @@ export class OutgoingRequests implements ClientEvents {
       remoteHeader: response.headers.get('to') ?? '',
       localCSeq: info.cseq,
       remoteCSeq: -1,
-      remoteTarget: (contact !== undefined ? parseNameAddr(contact)?.uri : undefined) ?? entry.request.uri,
+      remoteTarget: (contact !== undefined ? parseNameAddr(contact)?.uri : undefined) ?? target.uri,
       routeSet: response.headers.entries('record-route').reverse(),
       listener,
       dest: core.currentFlow !== undefined ? natDestination(core.currentFlow, response.headers.has('record-route'), undefined) : undefined,
@@ -478,7 +520,7 @@ export class OutgoingRequests implements ClientEvents {
   }
 
   /** A final response the network never sent (Timer B/F, transport failure), so the app sees an outcome. */
-  private synthesize(entry: ClientEntry, status: 408 | 503): void {
+  private synthesize(entry: ClientEntry, status: 408 | 487 | 503): void {
     entry.gotFinal = true;
     if (entry.internal !== undefined) {
       entry.internal(0, undefined, undefined);

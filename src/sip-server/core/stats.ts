@@ -54,7 +54,11 @@ export interface ServerStatus extends ServerCounts {
   readonly unrouted: number;
   readonly retransmissionsAbsorbed: number;
   readonly refusedConnections: number;
+  /** This thread's V8 heap: live objects, and what V8 holds for them. */
   readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  /** Off-heap memory this thread's objects own (message Buffers). */
+  readonly externalBytes: number;
   readonly rssBytes: number;
   /** Core refusals (RFC 3261 §8.2) by status code. */
   readonly refusals: Readonly<Record<string, number>>;

@@ -37,8 +37,8 @@ export class InviteClientTransaction {
     private request: Buffer,
     readonly dest: Destination,
     private readonly user: InviteClientTransactionUser,
-    /** Builds the ACK for a non-2xx final response (§17.1.1.3). */
-    private readonly buildAck: (response: SipResponse) => Buffer,
+    /** Builds the ACK for a non-2xx final response (§17.1.1.3); dropped at the final response (it holds the request). */
+    private buildAck: ((response: SipResponse) => Buffer) | undefined,
   ) {
     this.intervalA = ctx.t1;
   }
@@ -73,7 +73,7 @@ export class InviteClientTransaction {
     const status = response.status;
     switch (this.state) {
       case 'calling':
-      case 'proceeding':
+      case 'proceeding': {
         if (status < 200) {
           this.state = 'proceeding';
           this.timerA?.cancel();
@@ -87,17 +87,20 @@ export class InviteClientTransaction {
         this.timerB?.cancel();
         this.lastStatus = status;
         this.request = EMPTY;
+        const buildAck = this.buildAck;
+        this.buildAck = undefined;
         if (status < 300) {
           this.state = 'accepted';
           this.timerEnd = this.ctx.timers.schedule(64 * this.ctx.t1, () => this.terminate());
         } else {
           this.state = 'completed';
-          this.ack = this.buildAck(response);
-          this.ctx.send(this.ack, this.dest);
+          this.ack = buildAck?.(response);
+          if (this.ack !== undefined) this.ctx.send(this.ack, this.dest);
           this.timerEnd = this.ctx.timers.schedule(this.dest.transport === 'udp' ? 32_000 : 0, () => this.terminate());
         }
         this.user.onResponse(this, response, info);
         return;
+      }
       case 'accepted':
         // Retransmitted (or forked) 2xx: the TU ACKs those.
         if (status >= 200 && status < 300) this.user.onResponse(this, response, info);
@@ -110,6 +113,24 @@ export class InviteClientTransaction {
     }
   }
 
+  /**
+   * Once the transaction only waits out Timer M (Accepted) or Timer D
+   * (Completed over UDP), it ends here and the TU keeps what the wait needs
+   * in a record of its own: the ACK to re-send (Completed) and how long to
+   * wait. Its onTerminated is not called: the record's end is the end.
+   */
+  handOff(): { readonly ack: Buffer | undefined; readonly waitMs: number } | undefined {
+    let waitMs: number;
+    if (this.state === 'accepted') waitMs = 64 * this.ctx.t1;
+    else if (this.state === 'completed' && this.dest.transport === 'udp') waitMs = 32_000;
+    else return undefined;
+    const ack = this.ack;
+    this.state = 'terminated';
+    this.timerEnd?.cancel();
+    this.ack = undefined;
+    return { ack, waitMs };
+  }
+
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
@@ -117,6 +138,7 @@ export class InviteClientTransaction {
     this.timerB?.cancel();
     this.timerEnd?.cancel();
     this.ack = undefined;
+    this.buildAck = undefined;
     this.user.onTerminated(this);
   }
 }

@@ -47,6 +47,8 @@ export class InviteServerTransaction {
     this.ctx.send(data, this.responseDest);
     if (status < 200) return true;
     if (status < 300) {
+      // RFC 6026 §7.1: Accepted absorbs retransmitted INVITEs and never re-sends the 2xx itself (the TU does).
+      this.lastResponse = undefined;
       this.state = 'accepted';
       this.timerEnd = this.ctx.timers.schedule(64 * this.ctx.t1, () => this.terminate());
       return true;
@@ -78,9 +80,23 @@ export class InviteServerTransaction {
   onAck(): void {
     if (this.state !== 'completed') return;
     this.state = 'confirmed';
+    // Confirmed only absorbs further ACKs (§17.2.1): the response is not sent again.
+    this.lastResponse = undefined;
     this.timerG?.cancel();
     this.timerH?.cancel();
     this.timerEnd = this.ctx.timers.schedule(this.reliable ? 0 : this.ctx.t4, () => this.terminate());
+  }
+
+  /**
+   * Accepted, the transaction only waits out Timer L (it re-sends nothing):
+   * it ends here and the TU keeps what the wait needs in a record of its own.
+   * Its onTerminated is not called: the record's end is the end.
+   */
+  handOff(): boolean {
+    if (this.state !== 'accepted') return false;
+    this.state = 'terminated';
+    this.timerEnd?.cancel();
+    return true;
   }
 
   terminate(): void {

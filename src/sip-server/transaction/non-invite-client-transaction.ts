@@ -82,6 +82,18 @@ export class NonInviteClientTransaction {
     this.user.onResponse(this, response, info);
   }
 
+  /**
+   * Completed over UDP, the transaction only waits out Timer K, absorbing
+   * responses: it ends here and the TU keeps a record of that wait instead.
+   * Its onTerminated is not called: the record's end is the end.
+   */
+  handOff(): { readonly ack: undefined; readonly waitMs: number } | undefined {
+    if (this.state !== 'completed' || this.dest.transport !== 'udp') return undefined;
+    this.state = 'terminated';
+    this.timerK?.cancel();
+    return { ack: undefined, waitMs: this.ctx.t4 };
+  }
+
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';

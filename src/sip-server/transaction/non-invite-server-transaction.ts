@@ -41,6 +41,20 @@ export class NonInviteServerTransaction {
     }
   }
 
+  /**
+   * Completed over UDP, the transaction only waits out Timer J: it ends here
+   * and the TU keeps what the wait needs in a record of its own (the response,
+   * returned). Its onTerminated is not called: the record's end is the end.
+   */
+  handOff(): Buffer | undefined {
+    if (this.state !== 'completed') return undefined;
+    const response = this.lastResponse;
+    this.state = 'terminated';
+    this.timerJ?.cancel();
+    this.lastResponse = undefined;
+    return response;
+  }
+
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';

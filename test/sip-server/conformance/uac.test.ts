@@ -154,6 +154,21 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     expect(unknown.tokens.slice(3)).toEqual(['NOK', 'unable to cancel unknown transaction id: nope']);
   });
 
+  it('a callee that rang, took the CANCEL and never sent a final response: 64·T1 later the INVITE transaction is destroyed, the app gets 487, nothing is left (RFC 3261 §9.1)', async () => {
+    const { inv, txn } = await inviteOut();
+    await callee.send(respond(inv, 180, 'Ringing', { toTag: 'gone' }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1);
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', txn);
+    const cancel = await callee.waitRequest('CANCEL');
+    await callee.send(respond(cancel, 200, 'OK', { toTag: 'gone' }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 2, 64 * T1 + 5000, 'a final response for the app');
+    expect(responseFrames(txn).map((f) => /^SIP\/2\.0 (\d+)/.exec(f.sip!)![1])).toEqual(['180', '487']);
+    await eventually(() => {
+      const s = h.server.status();
+      return s.clientTransactions === 0 && s.dialogs === 0 && s.timers === 0;
+    }, 5000, 'nothing left');
+  });
+
   it('item 23: a CANCEL asked for before any provisional response waits for one (RFC 3261 §9.1)', async () => {
     const { inv, txn } = await inviteOut();
     await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', txn);
