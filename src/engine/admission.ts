@@ -11,7 +11,7 @@
  * else the default).
  */
 import type { InboundInvite } from './signaling/sip-port.js';
-import { dialedNumber } from './signaling/srf-port.js';
+import { dialedNumber } from './signaling/srf-leg.js';
 import type { Queue, QueueDirectory } from './queue-directory.js';
 import { RejectReasons, type RejectReason } from './sip-errors.js';
 import type { InboundTrunk, InboundTrunks } from './trunks/inbound-trunks.js';

@@ -3,7 +3,7 @@ import { configChecks } from '../../src/app/config-checks.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
-import { dialedNumber } from '../../src/engine/signaling/srf-port.js';
+import { dialedNumber } from '../../src/engine/signaling/srf-leg.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseChallenge, digestAuthorization, parseChallenge } from '../../src/engine/signaling/digest-auth.js';
 import { digitOfEvent } from '../../src/engine/signaling/sip-port.js';
-import { infoDigit } from '../../src/engine/signaling/srf-port.js';
+import { infoDigit } from '../../src/engine/signaling/srf-leg.js';
 import { CallTimeline } from '../../src/engine/session/call-timeline.js';
 import { parseDtmfLog, parseTeardown } from '../../src/media/rtpengine/rtpengine-notifications.js';
 

@@ -1,0 +1,186 @@
+/**
+ * An established drachtio-srf dialog as the engine's SipLeg, and what
+ * srf-port.ts and it share: drachtio-srf errors, DTMF in INFO bodies, the
+ * dialed number of a Request-URI.
+ * Split from srf-port.ts, which keeps the inbound requests and the port.
+ */
+import type Srf from 'drachtio-srf';
+import { SipFailure, type InfoDigit, type OfferHandler, type SipLeg } from './sip-port.js';
+
+type SrfRequest = Srf.SrfRequest;
+type SrfResponse = Srf.SrfResponse;
+type SrfDialog = Srf.Dialog;
+
+/** drachtio-srf rejects createUAC/createUAS with a SipError carrying the final status. */
+export function sipStatusOf(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null && 'status' in err) {
+    const s = (err).status;
+    if (typeof s === 'number') return s;
+  }
+  return undefined;
+}
+
+export function reasonOf(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'reason' in err && typeof (err).reason === 'string') return (err as { reason: string }).reason;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The user part of a Request-URI (the dialed number). */
+export function dialedNumber(uri: string): string | undefined {
+  const m = /^(?:sips?|tel):([^@;?]+)/i.exec(uri);
+  if (m === null) return undefined;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1];
+  }
+}
+
+/** DTMF carried in an INFO body: application/dtmf-relay ("Signal=5\r\nDuration=160") or application/dtmf ("5"). */
+export function infoDigit(contentType: string, body: string): InfoDigit | undefined {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/dtmf-relay') {
+    const signal = /^\s*signal\s*=\s*([0-9*#A-Da-d]|1[0-5])\s*$/im.exec(body);
+    if (signal === null) return undefined;
+    const duration = /^\s*duration\s*=\s*([0-9]{1,6})\s*$/im.exec(body);
+    const raw = signal[1]!.toUpperCase();
+    const digit = raw === '10' ? '*' : raw === '11' ? '#' : /^1[2-5]$/.test(raw) ? 'ABCD'[Number(raw) - 12]! : raw;
+    return { digit, durationMs: duration !== null ? Number(duration[1]) : undefined };
+  }
+  if (type === 'application/dtmf') {
+    const d = body.trim().toUpperCase();
+    return /^[0-9*#A-D]$/.test(d) ? { digit: d, durationMs: undefined } : undefined;
+  }
+  return undefined;
+}
+
+/** An established dialog, wrapped. */
+export class SrfLeg implements SipLeg {
+  private hangUpListeners: ((reason: string) => void)[] = [];
+  private digitListeners: ((d: InfoDigit) => void)[] = [];
+  private offerHandler: OfferHandler | undefined;
+  private readonly waitingOffers: { req: SrfRequest; res: SrfResponse }[] = [];
+  private endedReason: string | undefined;
+  private pendingAck: ((answer: string) => void) | undefined;
+
+  constructor(private readonly dialog: SrfDialog) {
+    dialog.on('destroy', (_msg: unknown, reason?: string) => this.ended(reason ?? 'hung up'));
+    dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
+    dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
+    dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
+    // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.
+    dialog.on('ack', (ack: { body?: string }) => {
+      const waiting = this.pendingAck;
+      this.pendingAck = undefined;
+      if (waiting !== undefined && ack.body !== undefined && ack.body !== '') waiting(ack.body);
+    });
+  }
+
+  get id(): string {
+    return (this.dialog as unknown as { id: string }).id;
+  }
+
+  get remoteSdp(): string {
+    return this.dialog.remote.sdp;
+  }
+
+  get connected(): boolean {
+    // drachtio-srf's typings omit the flag.
+    return (this.dialog as unknown as { connected?: boolean }).connected !== false && this.endedReason === undefined;
+  }
+
+  /** For createUAS with an offer: the caller's ACK, which carries its answer. */
+  waitForAck(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      this.pendingAck = (answer) => resolve(answer);
+      this.onHangUp(() => resolve(undefined));
+    });
+  }
+
+  private ended(reason: string): void {
+    if (this.endedReason !== undefined) return;
+    this.endedReason = reason;
+    for (const w of this.waitingOffers.splice(0)) w.res.send(481);
+    const listeners = this.hangUpListeners.splice(0);
+    for (const l of listeners) l(reason);
+  }
+
+  onHangUp(listener: (reason: string) => void): void {
+    if (this.endedReason !== undefined || !this.connected) {
+      const reason = this.endedReason ?? 'hung up';
+      queueMicrotask(() => listener(reason));
+      return;
+    }
+    this.hangUpListeners.push(listener);
+  }
+
+  onDigit(listener: (digit: InfoDigit) => void): void {
+    this.digitListeners.push(listener);
+  }
+
+  onOffer(handler: OfferHandler): void {
+    this.offerHandler = handler;
+    for (const w of this.waitingOffers.splice(0)) this.offered(w.req, w.res);
+  }
+
+  private offered(req: SrfRequest, res: SrfResponse): void {
+    const handler = this.offerHandler;
+    if (handler === undefined) {
+      this.waitingOffers.push({ req, res });
+      return;
+    }
+    const method = req.method === 'UPDATE' ? 'UPDATE' : 'INVITE';
+    const sdp = req.body === undefined || req.body === '' ? undefined : req.body;
+    if (method === 'UPDATE' && sdp === undefined) {
+      // A session refresh by UPDATE (RFC 4028 §10): nothing to negotiate.
+      res.send(200);
+      return;
+    }
+    handler({ method, sdp }).then(
+      (answer) => {
+        if (sdp === undefined && answer.onAck !== undefined) this.pendingAck = answer.onAck;
+        // drachtio-srf answers later refreshes with local.sdp: keep it what we last sent.
+        this.dialog.local.sdp = answer.sdp;
+        res.send(200, { body: answer.sdp, headers: { 'Content-Type': 'application/sdp' } });
+      },
+      (err: unknown) => {
+        const status = err instanceof SipFailure ? err.status : (sipStatusOf(err) ?? 500);
+        const code = status >= 400 && status < 700 ? status : 500;
+        if (err instanceof SipFailure) res.send(code, err.reason, {});
+        else res.send(code);
+      },
+    );
+  }
+
+  private info(req: SrfRequest, res: SrfResponse): void {
+    const type = req.has('Content-Type') ? req.get('Content-Type') : '';
+    const digit = infoDigit(type, req.body ?? '');
+    if (digit === undefined && req.has('Info-Package')) {
+      res.send(469, 'Bad Info Package', {});
+      return;
+    }
+    res.send(200);
+    if (digit !== undefined) for (const l of this.digitListeners) l(digit);
+  }
+
+  async reoffer(sdp: string): Promise<string> {
+    try {
+      const answer = await this.dialog.modify(sdp);
+      this.dialog.local.sdp = sdp;
+      return answer;
+    } catch (err) {
+      throw new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err));
+    }
+  }
+
+  async hangUp(reason?: string): Promise<void> {
+    if (!this.connected) return;
+    this.endedReason ??= reason ?? 'hung up by us';
+    const headers = reason !== undefined ? { Reason: `SIP;cause=200;text="${reason.replace(/["\\\r\n]/g, '')}"` } : undefined;
+    await new Promise<void>((resolve) => {
+      this.dialog.destroy(headers !== undefined ? { headers } : undefined, () => resolve());
+    });
+    for (const w of this.waitingOffers.splice(0)) w.res.send(481);
+    this.hangUpListeners = [];
+  }
+}
