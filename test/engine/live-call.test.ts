@@ -64,10 +64,11 @@ describe.each([
       expect(whisper, 'the agent received the whisper').toBeDefined();
       const callerAudio = phone.rtp.received.filter((p) => !whisper!.includes(p));
       expect(level(callerAudio, CALLER_HZ)).toBeGreaterThan(1000);
-      // Not one packet of the caller reached the agent before the whisper ended.
+      // Not one packet of the caller reached the agent before the whisper ended: judged by arrival
+      // order (the player's last two packets may still be on their way as the bridge opens), not by a clock.
       const lastWhisper = whisper!.at(-1)!.arrivalMs;
       const firstCaller = callerAudio.find((p) => goertzel(streamPcm([p]), CALLER_HZ) > 500);
-      expect(firstCaller!.arrivalMs).toBeGreaterThan(lastWhisper - 40);
+      expect(phone.rtp.received.indexOf(firstCaller!)).toBeGreaterThan(phone.rtp.received.indexOf(whisper!.at(-1)!) - 2);
 
       // The caller: ringback (440+480 Hz) until the whisper ended, never the agent before it; the agent's
       // tone after the 200; never the whisper. Judged per stream (each SSRC has its own timestamps), and
