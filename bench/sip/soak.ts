@@ -15,7 +15,7 @@
  * mid-soak) and the machine's load (it is shared) are reported too.
  *
  * Run (after `npm run build`): npx tsx bench/sip/soak.ts [--calls 1000000] [--rate 500]
- *   [--warmup-seconds 60] [--settle-seconds 30] [--sample-seconds 5] [--segment-calls 200000]
+ *   [--warmup-seconds 60] [--settle-seconds 30] [--sample-seconds 5] [--segment-calls 200000] [--malloc-arena-max 2]
  * Writes bench/results/sip-soak.json, sip-soak-memory.svg and sip-soak-counts.svg
  * (`--replot FILE.json` redraws the charts of an earlier run).
  */
@@ -36,6 +36,8 @@ const { values } = parseArgs({
     'settle-seconds': { type: 'string', default: '30' },
     'segment-calls': { type: 'string', default: '200000' },
     'sample-seconds': { type: 'string', default: '5' },
+    /** glibc's MALLOC_ARENA_MAX for the engine, as `npm start` sets it (README "Memory"); 0 leaves glibc's default (8 per core). */
+    'malloc-arena-max': { type: 'string', default: '2' },
     out: { type: 'string', default: join(root, 'bench/results') },
     /** Redraw the charts of an earlier result JSON without running anything. */
     replot: { type: 'string' },
@@ -47,6 +49,7 @@ const warmupSeconds = Number(values['warmup-seconds']);
 const settleSeconds = Number(values['settle-seconds']);
 const segmentCalls = Number(values['segment-calls']);
 const sampleMs = Number(values['sample-seconds']) * 1000;
+const mallocArenaMax = Number(values['malloc-arena-max']);
 /** "Back within 10 % of the post-warm-up level" (issue 12). */
 const TOLERANCE = 0.1;
 
@@ -276,7 +279,8 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const engine = await startEngine({ configFile, statusPort }).catch((e: unknown) => {
+  const env = mallocArenaMax > 0 ? { MALLOC_ARENA_MAX: String(mallocArenaMax) } : {};
+  const engine = await startEngine({ configFile, statusPort, env }).catch((e: unknown) => {
     agent.kill();
     throw e;
   });
@@ -358,6 +362,7 @@ async function main(): Promise<void> {
       callsAsked: calls,
       callers: soak.callers,
       rate,
+      mallocArenaMax: mallocArenaMax > 0 ? mallocArenaMax : 'glibc default',
       warmup: { seconds: warmupSeconds, calls: warm.reduce((a, w) => a + w.successful + w.failed, 0), failed: warm.reduce((a, w) => a + w.failed, 0) },
       successful: soak.successful,
       failed: soak.failed,

@@ -111,7 +111,8 @@ describe('switchboard keys', () => {
 describe('switchboard calls, against switchboard start', () => {
   it('keys work as soon as they are added and stop as soon as they are revoked; SIGHUP reloads and keeps running', async () => {
     engine = (() => {
-      const child = spawn('node', [main, 'start', '--config', cfg]);
+      // Started as `npm start` starts it (MALLOC_ARENA_MAX=2): no memory hint in the log.
+      const child = spawn('node', [main, 'start', '--config', cfg], { env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -119,6 +120,7 @@ describe('switchboard calls, against switchboard start', () => {
     })();
     await eventually(() => engine!.output().includes('switchboard running'), 30_000, () => `start-up log: ${engine!.output().slice(-2000)}`);
     expect(engine.output()).toContain(`"api":"http://127.0.0.1:${apiPort}"`);
+    expect(engine.output()).not.toContain('MALLOC_ARENA_MAX is not set');
 
     const noKey = await run(['calls', 'list', '--config', cfg]);
     expect(noKey.code).toBe(2);

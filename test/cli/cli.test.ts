@@ -41,8 +41,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-function startLong(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn('node', [main, ...args]);
+function startLong(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn('node', [main, ...args], { env });
   children.push(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -103,8 +103,11 @@ describe('switchboard command', () => {
         '',
       ].join('\n'),
     );
-    const p = startLong(['start', '--config', cfg]);
+    // Started without MALLOC_ARENA_MAX (as `node dist/src/cli/main.js start` would be), so the hint is logged.
+    const { MALLOC_ARENA_MAX: _unset, ...env } = process.env;
+    const p = startLong(['start', '--config', cfg], env);
     await eventually(() => p.output().includes('switchboard running'), 30_000, 'start-up log');
+    expect(p.output()).toContain('MALLOC_ARENA_MAX is not set');
     const peer = await SipPeer.create('udp');
     try {
       await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${sipPort}`, peer }), { port: sipPort });

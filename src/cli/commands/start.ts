@@ -29,6 +29,12 @@ export const startCommand: Command = {
       },
       'switchboard running',
     );
+    if (process.platform === 'linux' && process.env['MALLOC_ARENA_MAX'] === undefined) {
+      // glibc gives each thread that allocates its own arena (up to 8 per core); after a burst of
+      // calls their freed pages stay resident. Two arenas keep RSS after load near its idle level
+      // (README "Memory"; bench/sip/soak.ts). Only the environment of the process can set it.
+      logger.info('MALLOC_ARENA_MAX is not set: resident memory after load stays higher; `npm start` sets MALLOC_ARENA_MAX=2 (README, Operations: Memory)');
+    }
     // SIGHUP re-reads the TLS certificates and keys, and the API keys file (keys added or revoked without a restart).
     const stopReloading = onReloadSignal(() => {
       running.api?.reloadKeys();

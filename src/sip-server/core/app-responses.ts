@@ -212,6 +212,14 @@ export class AppResponses {
       if (d.uas2xx !== u) return;
       u.retransmit?.cancel();
       d.uas2xx = undefined;
+      const appBye = d.deferredBye;
+      d.deferredBye = undefined;
+      if (appBye !== undefined) {
+        // The app already hung up: its BYE, held for the ACK (RFC 3261 §15), goes now.
+        core.logger.info({ dialog: d.id }, 'no ACK for 2xx: sending the app\'s BYE');
+        appBye();
+        return;
+      }
       core.logger.info({ dialog: d.id }, 'no ACK for 2xx: ending the call');
       core.serverBye(d, 'ACK timeout', true);
     });

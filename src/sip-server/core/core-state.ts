@@ -112,6 +112,11 @@ export interface Dialog {
   cancelRace: boolean;
   /** The app (or we) sent BYE; the dialog goes when its final response arrives. */
   byeSent: boolean;
+  /**
+   * UAS: the app's BYE that came while our 2xx still waited for its ACK. RFC 3261 §15: the callee
+   * MUST NOT send BYE before that ACK (or before the 2xx gives up at 64·T1); it goes then.
+   */
+  deferredBye: (() => void) | undefined;
   /** UAS: highest INVITE CSeq whose ACK was forwarded (duplicate ACKs are not). */
   ackedCSeq: number;
   /** RFC 4028 session timer of this dialog, when one was negotiated. */
@@ -242,6 +247,7 @@ export function newDialog(b: DialogBasics): Dialog {
     pendingIncomingInvite: undefined,
     cancelRace: false,
     byeSent: false,
+    deferredBye: undefined,
     ackedCSeq: -1,
     sessionTimer: undefined,
     peerAllowsUpdate: false,
@@ -322,6 +328,10 @@ export class CoreState {
     }
     d.sentAck?.timer?.cancel();
     d.sentAck = undefined;
+    // A BYE still waiting for the ACK is answered now that the dialog is gone (the app gets NOK: no dialog).
+    const bye = d.deferredBye;
+    d.deferredBye = undefined;
+    if (bye !== undefined) queueMicrotask(bye);
     cancelExtensionTimers(d);
     // The transactions that end with it may keep the object for up to 64·T1: not its session description.
     d.localBody = undefined;

@@ -240,6 +240,12 @@ export class IncomingRequests {
     }
     const { text, bytes } = this.text(request);
     d.owner.send(networkSipFrame(text, bytes, flow, txnId, d.id));
+    // The app's BYE held for this ACK (RFC 3261 §15) goes now.
+    const bye = d.deferredBye;
+    if (bye !== undefined && d.uas2xx === undefined) {
+      d.deferredBye = undefined;
+      bye();
+    }
   }
 
   private onInDialog(request: SipRequest, info: MessageInfo, flow: Flow, key: string): void {

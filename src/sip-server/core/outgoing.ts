@@ -238,6 +238,18 @@ export class OutgoingRequests implements ClientEvents {
       await this.ack(conn, msgId, d, app);
       return;
     }
+    if (method === 'BYE' && d.uas2xx !== undefined) {
+      // RFC 3261 §15: the callee MUST NOT send BYE on a confirmed dialog until the ACK for its 2xx
+      // (or the 2xx's 64·T1). Sent at once, it can overtake the 2xx through a proxy and reach a
+      // caller that has no dialog yet. The 2xx keeps being retransmitted meanwhile.
+      if (d.deferredBye !== undefined) {
+        conn.reply(msgId, 'NOK|a BYE is already waiting for the ACK of the 2xx (RFC 3261 15)');
+        return;
+      }
+      d.byeSent = true;
+      d.deferredBye = () => void this.inDialog(conn, msgId, dialogId, app);
+      return;
+    }
     if (method === 'INVITE' && (d.pendingOutgoingInvite !== undefined || d.pendingIncomingInvite !== undefined)) {
       conn.reply(msgId, 'NOK|an INVITE transaction is already in progress in this dialog (RFC 3261 14.1)');
       return;
@@ -266,12 +278,6 @@ export class OutgoingRequests implements ClientEvents {
     const cseq = cseqGiven !== undefined ? parseCSeq(cseqGiven)?.seq : undefined;
     if (method === 'BYE') {
       d.byeSent = true;
-      const u = d.uas2xx;
-      if (u !== undefined) {
-        u.retransmit?.cancel();
-        u.giveUp?.cancel();
-        d.uas2xx = undefined;
-      }
       // RFC 3261 §15.1.1: our re-INVITE still pending is CANCELled first.
       const pending = d.pendingOutgoingInvite !== undefined ? core.state.clientByTxnId.get(d.pendingOutgoingInvite) : undefined;
       if (pending !== undefined && !pending.gotFinal && !pending.cancelRequested) {

@@ -216,6 +216,66 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
     await eventually(() => h.server.status().dialogs === 0);
   });
 
+  /** An incoming call the app answers; the caller has not ACKed yet. */
+  async function answeredNotAcked(): Promise<{ dialogId: string; callId: string; fromTag: string; ok: Received }> {
+    const callId = uniq('in');
+    const fromTag = uniq('ff');
+    await far.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE'));
+    const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`, '', f.tokens[8]);
+    const ok = await far.waitResponse(200, 'INVITE');
+    return { dialogId: echo.tokens[11]!, callId, fromTag, ok };
+  }
+  const byes = (): number => far.count((r) => r.message.kind === 'request' && r.message.method === 'BYE');
+
+  it('RFC 3261 §15: the app’s BYE before the caller’s ACK waits for it (the 2xx goes on being retransmitted), then goes and is answered', async () => {
+    const c = await answeredNotAcked();
+    const byeId = p.send(`sip||${c.dialogId}`, 'BYE sip:placeholder SIP/2.0\r\n\r\n');
+    await p.barrier(); // the server has read the app's BYE
+    await far.waitResponse(200, 'INVITE'); // a retransmission: the 2xx still waits for its ACK
+    expect(byes()).toBe(0);
+    await far.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: far, callId: c.callId, fromTag: c.fromTag, toTag: c.ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }), { port: h.udp.port });
+    const bye = await far.waitRequest('BYE');
+    expect(bye.info.callId).toBe(c.callId);
+    // The ACK reached the app before the echo of its BYE.
+    const ackFrame = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('ACK'));
+    const echo = await p.reply(byeId);
+    expect(echo.tokens[3]).toBe('OK');
+    expect(p.frames.indexOf(ackFrame)).toBeLessThan(p.frames.indexOf(echo));
+    await far.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    await p.wait((x) => x.tokens[8] === echo.tokens[10] && x.sip!.startsWith('SIP/2.0 200'));
+    await eventually(() => h.server.status().dialogs === 0);
+    expect(byes()).toBe(1);
+  });
+
+  it('RFC 3261 §15: with no ACK at all, the app’s held BYE goes when the 2xx gives up (64·T1), and no second BYE of our own', async () => {
+    const c = await answeredNotAcked();
+    const byeId = p.send(`sip||${c.dialogId}`, 'BYE sip:placeholder SIP/2.0\r\nReason: Q.850;cause=16\r\n\r\n');
+    await p.barrier();
+    await far.waitResponse(200, 'INVITE'); // still retransmitted, and no BYE yet
+    expect(byes()).toBe(0);
+    const bye = await far.waitRequest('BYE', 64 * T1 + 10_000);
+    expect(bye.message.headers.get('reason')).toBe('Q.850;cause=16'); // the app's, not "ACK timeout"
+    expect((await p.reply(byeId)).tokens[3]).toBe('OK');
+    await far.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    await eventually(() => h.server.status().dialogs === 0);
+    await p.barrier();
+    expect(byes()).toBe(1);
+  });
+
+  it('RFC 3261 §15: a held BYE is answered NOK when the dialog ends first (the caller’s own BYE), and never sent', async () => {
+    const c = await answeredNotAcked();
+    const byeId = p.send(`sip||${c.dialogId}`, 'BYE sip:placeholder SIP/2.0\r\n\r\n');
+    await p.barrier();
+    await far.send(inDialogFromFar({ callId: c.callId, fromTag: c.fromTag, ourTag: c.ok.info.toTag! }, 'BYE', 2), { port: h.udp.port });
+    const theirs = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('BYE'));
+    await app('SIP/2.0 200 OK\r\n\r\n', '', theirs.tokens[8]);
+    await far.waitResponse(200, 'BYE');
+    expect((await p.reply(byeId)).tokens.slice(3)).toEqual(['NOK', 'Server error: unable to find dialog for dialog id provided']);
+    await eventually(() => h.server.status().dialogs === 0);
+    expect(byes()).toBe(0);
+  });
+
   it('item 41: a 401/407 to our BYE keeps the dialog for the retry with credentials', async () => {
     const { dialogId } = await uacCall();
     await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
