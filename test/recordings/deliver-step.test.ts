@@ -4,7 +4,7 @@
  * deadline, and the back-off schedule.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -154,6 +154,17 @@ describe('delivery step', () => {
     await captured(ctx, 'raced', 2);
     await expect(deliverStep(ctx, 'raced')).rejects.toThrow(RecordingExpiredError);
     await expect(deliverStep(ctx, 'raced')).rejects.toThrow(RecordingExpiredError);
+  });
+
+  it('a worker stopped after converting but before deleting the capture: the next run deletes the plaintext pcap', async () => {
+    const { ctx } = await pipelineFor(new ScriptedCrm(() => undefined));
+    const f = recordingFixture({ recordingId: 'half', captureDir: ctx.captureDir, seconds: 1, copyTo: join(root, 'half-copy') });
+    await ctx.store.create(f.manifest);
+    expect(await convertStep(ctx, 'half')).toBe('converted');
+    expect(existsSync(f.pcap)).toBe(false);
+    copyFileSync(f.copy!, f.pcap); // what a stop between the converted manifest and the deletion leaves
+    expect(await convertStep(ctx, 'half')).toBe('already-converted');
+    expect(existsSync(f.pcap)).toBe(false);
   });
 
   it('waits (retries shortly) while another process is deleting the recording, instead of calling it lost', async () => {

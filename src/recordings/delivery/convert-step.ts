@@ -37,7 +37,11 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
     await expireRecording(ctx, manifest, recordingId, 'retention limit reached before conversion');
     throw new RecordingExpiredError(`recording ${recordingId} expired before it could be converted`);
   }
-  if (manifest.state === 'converted' && (await exists(ctx.store.audioPath(recordingId)))) return 'already-converted';
+  if (manifest.state === 'converted' && (await exists(ctx.store.audioPath(recordingId)))) {
+    // A worker stopped between the manifest and the deletion below left the plaintext capture behind.
+    await deleteSegments(await capturedSegments(ctx, manifest));
+    return 'already-converted';
+  }
 
   const segments = await findSegments(ctx, manifest);
   const encoded = await encodeRecording({
@@ -93,10 +97,16 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
   return 'converted';
 }
 
-async function findSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
+/** The capture files of a recording as they are now (named in the manifest, or found by their names). */
+async function capturedSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
   if (m.capture.files !== undefined && m.capture.files.length > 0) {
     return m.capture.files.map((pcap, i) => ({ index: i + 1, pcap }));
   }
+  return locateSegments(ctx.captureDir, m.recordingId, m.callId);
+}
+
+async function findSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
+  if (m.capture.files !== undefined && m.capture.files.length > 0) return capturedSegments(ctx, m);
   const found = await locateSegments(ctx.captureDir, m.recordingId, m.callId);
   const graceOver = ctx.clock() - Date.parse(m.endedAt) > (ctx.segmentGraceMs ?? 120_000);
   if (found.length < m.capture.segments && !graceOver) {
