@@ -128,6 +128,16 @@ describe('CallMix (frames go out when the packets are in)', () => {
     expect(b.isSending).toBe(true);
   });
 
+  it('a party that slips and stops sending right after (no packet to learn from) does not stall the mix', () => {
+    const { sent, mix, b } = simulate([...stream(0, 100, 1000), ...stream(1, 14, 1000.5)]);
+    expect(b.stats.slips).toBe(1);
+    expect(b.isSending).toBe(false);
+    expect(mix.stats().framesOnDeadline).toBeLessThanOrEqual(4);
+    const tail = after(sent, 1600);
+    expect(tail.length).toBeGreaterThan(65);
+    expect(tail.every((f) => f.value === 1000 && (f.at - 1000) % 20 === 0)).toBe(true);
+  });
+
   it('an SSRC change of one party re-anchors only that party; the other is not touched and nothing waits for a deadline', () => {
     const ssrc = (k: number) => (k < 50 ? 222 : 333);
     const { sent, mix, a, b } = simulate([...stream(0, 100, 1000), ...stream(1, 100, 1000, () => 0, ssrc)]);

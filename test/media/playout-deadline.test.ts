@@ -69,4 +69,14 @@ describe('PlayoutDeadline', () => {
     expect(d.marginMs).toBeGreaterThan(40);
     expect(d.deadline(100)).toBeCloseTo(5000 + d.marginMs, 6);
   });
+
+  it('shift: a stream moved a frame earlier on the mix clock is expected a frame later in media terms, with nothing to relearn', () => {
+    const d = feed(new PlayoutDeadline(10, 60), Array<number>(50).fill(0));
+    const before = d.deadline(2000);
+    d.shift(20);
+    expect(d.deadline(1980)).toBeCloseTo(before, 6);
+    d.observe(1000 + 50 * 20 + 3, 50 * 20 - 20); // the next packet, on time, now placed 20 ms earlier
+    expect(d.peakLatenessMs).toBe(0);
+    expect(d.jitterMs).toBe(0);
+  });
 });

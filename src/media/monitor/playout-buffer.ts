@@ -253,7 +253,7 @@ export class PlayoutBuffer {
     this.lastEnd = this.readPos;
     this.anchorPos -= this.frame;
     this.stats.slips++;
-    this.deadlines.rebase();
+    this.deadlines.shift(this.frame * this.msPerSample);
   }
 
   private write(pos: number, payload: ArrayLike<number>, table: Int16Array | undefined, start: number, n: number, arrivalMs: number): void {

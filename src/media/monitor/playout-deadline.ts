@@ -56,6 +56,12 @@ export class PlayoutDeadline {
     this.floor = undefined;
   }
 
+  /** The stream was moved `ms` earlier on the mix clock: every transit is that much longer from now on. */
+  shift(ms: number): void {
+    if (this.lastTransit !== undefined) this.lastTransit += ms;
+    if (this.floor !== undefined) this.floor += ms;
+  }
+
   /** The wait granted past the earliest expected arrival, in ms. */
   get marginMs(): number {
     const want = Math.max(JITTER_FACTOR * this.jitterMs, this.peakLatenessMs);
