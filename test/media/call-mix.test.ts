@@ -138,6 +138,17 @@ describe('CallMix (frames go out when the packets are in)', () => {
     expect(tail.every((f) => f.value === 1000 && (f.at - 1000) % 20 === 0)).toBe(true);
   });
 
+  it('a party whose packets came in a burst after a 150 ms stall does not stay behind: it slips back within a window', () => {
+    // B's packets 40-47 are held up and arrive together at 1950 ms; then B is on time again.
+    const held = (k: number) => (k >= 40 && k < 48 ? 1950 - (1000 + 20 * k) : 0);
+    const { sent, b } = simulate([...stream(0, 200, 1000), ...stream(1, 200, 1000, held)]);
+    expect(b.stats.slips).toBeGreaterThan(1);
+    // A second later every frame goes out as both packets arrive (A's and B's at the same time), with both in it.
+    const later = sent.filter((f) => f.at >= 3000 && f.at < 4980);
+    expect(later.length).toBeGreaterThan(95);
+    expect(later.every((f) => f.value === 1010 && (f.at - 1000) % 20 === 0)).toBe(true);
+  });
+
   it('an SSRC change of one party re-anchors only that party; the other is not touched and nothing waits for a deadline', () => {
     const ssrc = (k: number) => (k < 50 ? 222 : 333);
     const { sent, mix, a, b } = simulate([...stream(0, 100, 1000), ...stream(1, 100, 1000, () => 0, ssrc)]);

@@ -20,11 +20,12 @@
  *
  * Parties send out of phase, so the party whose packets come first waits for
  * the others. When a party's frames were all complete at least `slipMs` before
- * they went out for `slipWindowFrames` frames in a row — typically the second
- * party to start, placed a frame behind a first party that arrives at the same
- * moment — it slips one frame earlier: one packet of it is lost (late), and
- * from then on it waits for the others by less than a frame's worth minus
- * `slipMs` instead of by nearly a whole frame.
+ * they went out for `slipWindowFrames` frames in a row, it slips: it moves as
+ * many whole frames earlier as that least wait allows (dropping that much of
+ * its audio, once). Typically the second party to start, placed a frame behind
+ * a first party that arrives at the same moment, or a party whose delayed
+ * packets came in a burst after a stall and would otherwise stay that far
+ * behind for good.
  *
  * A party that stops sending (hold, silence suppression, a lost stream) is no
  * longer waited for once `idleAfterFrames` frames in a row went out without any
@@ -43,7 +44,7 @@ export interface PlayoutStats {
   ssrcChanges: number;
   /** Frames mixed without all of this party's audio while it was sending (lost, or later than its deadline): silence there. */
   concealed: number;
-  /** Times the party was moved one frame earlier because it always waited for the others (one packet lost each time). */
+  /** Frames of the party dropped to move it earlier because it always waited for the others. */
   slips: number;
 }
 
@@ -239,21 +240,38 @@ export class PlayoutBuffer {
     if (this.lastEnd < this.readPos) this.lastEnd = this.readPos;
     if (!this.sending) this.windowLeastWait = Infinity;
     if (++this.windowFrames < this.slipWindow) return;
-    if (this.sending && this.windowLeastWait >= this.slipMs && this.windowLeastWait !== Infinity) this.slip();
+    const least = this.windowLeastWait;
+    if (this.sending && least >= this.slipMs && least !== Infinity) this.slip(Math.floor((least + this.frame * this.msPerSample - this.slipMs) / (this.frame * this.msPerSample)));
     this.windowFrames = 0;
     this.windowLeastWait = Infinity;
   }
 
-  /** One frame earlier: what is buffered (at most the next frame) is dropped, and so will be the packet now on its way for it. */
-  private slip(): void {
-    if (this.lastEnd - this.readPos > this.frame) return;
-    const slot = (this.readPos / this.frame) % this.slots;
-    this.ring.fill(0, slot * this.frame, (slot + 1) * this.frame);
-    this.covered[slot] = 0;
-    this.lastEnd = this.readPos;
-    this.anchorPos -= this.frame;
-    this.stats.slips++;
-    this.deadlines.shift(this.frame * this.msPerSample);
+  /**
+   * Moves the party `frames` frames earlier: its next frames are dropped and
+   * what is buffered after them moves up. At most one frame more than is
+   * buffered, so at most one packet on its way comes too late.
+   */
+  private slip(frames: number): void {
+    const f = this.frame;
+    const buffered = Math.ceil(Math.max(0, this.lastEnd - this.readPos) / f);
+    const k = Math.min(frames, buffered + 1);
+    const first = this.readPos / f;
+    for (let i = 0; i < buffered; i++) {
+      const to = (first + i) % this.slots;
+      if (i + k < buffered) {
+        const from = (first + i + k) % this.slots;
+        this.ring.copyWithin(to * f, from * f, (from + 1) * f);
+        this.covered[to] = this.covered[from]!;
+        this.readyAt[to] = this.readyAt[from]!;
+      } else {
+        this.ring.fill(0, to * f, (to + 1) * f);
+        this.covered[to] = 0;
+      }
+    }
+    this.lastEnd = Math.max(this.readPos, this.lastEnd - k * f);
+    this.anchorPos -= k * f;
+    this.stats.slips += k;
+    this.deadlines.shift(k * f * this.msPerSample);
   }
 
   private write(pos: number, payload: ArrayLike<number>, table: Int16Array | undefined, start: number, n: number, arrivalMs: number): void {
