@@ -24,7 +24,7 @@ export interface CallMixOptions {
   readonly onFrame: (frameIndex: number, pcm: Int16Array) => void;
   readonly frameMs?: number;
   readonly sampleRate?: number;
-  /** Frames more than this far behind after a stall are skipped, not sent in a burst. */
+  /** Silent frames (nobody sending) more than this far behind after a stall are skipped, not sent in a burst. */
   readonly maxCatchUp?: number;
 }
 
@@ -32,7 +32,7 @@ export interface CallMixStats {
   readonly framesMixed: number;
   /** Frames that went out at a deadline, without a late or lost packet. */
   readonly framesOnDeadline: number;
-  /** Frames dropped after a stall instead of being sent in a burst. */
+  /** Silent frames dropped after a stall instead of being sent in a burst. */
   readonly framesSkipped: number;
   readonly limitedFrames: number;
 }
@@ -100,11 +100,9 @@ export class CallMix {
       if (!timed) return;
       if (sending > 0) {
         if (now < waitUntil) return;
-        if (now - waitUntil > this.maxCatchUp * this.frameMs) this.skip();
-        else {
-          this.onDeadline++;
-          this.emit(now);
-        }
+        // Never skipped: what the parties that are in sent still goes out.
+        this.onDeadline++;
+        this.emit(now);
         continue;
       }
       // Nobody is sending: silent frames on a drift-free 20 ms grid.
