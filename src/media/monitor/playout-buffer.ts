@@ -113,7 +113,8 @@ export class PlayoutBuffer {
   private consecutiveLate = 0;
   private sending = false;
   private quietFrames = 0;
-  private readonly seen = new Uint8Array(65536);
+  /** One bit per sequence number: the last RECENT_SEQUENCES seen (8 KB). */
+  private readonly seen = new Uint8Array(8192);
   private readonly recent = new Uint16Array(RECENT_SEQUENCES);
   private recentCount = 0;
   private recentNext = 0;
@@ -184,7 +185,7 @@ export class PlayoutBuffer {
       this.ssrc = ssrc;
       this.forgetSequences();
       this.anchor(timestamp, n);
-    } else if (this.seen[sequence] === 1) {
+    } else if ((this.seen[sequence >> 3]! & (1 << (sequence & 7))) !== 0) {
       this.stats.duplicates++;
       return;
     }
@@ -326,15 +327,19 @@ export class PlayoutBuffer {
 
   private rememberSequence(seq: number): void {
     const i = this.recentNext;
-    if (this.recentCount === RECENT_SEQUENCES) this.seen[this.recent[i]!] = 0;
+    if (this.recentCount === RECENT_SEQUENCES) this.unsee(this.recent[i]!);
     else this.recentCount++;
     this.recent[i] = seq;
-    this.seen[seq] = 1;
+    this.seen[seq >> 3]! |= 1 << (seq & 7);
     this.recentNext = (i + 1) % RECENT_SEQUENCES;
   }
 
+  private unsee(seq: number): void {
+    this.seen[seq >> 3]! &= ~(1 << (seq & 7));
+  }
+
   private forgetSequences(): void {
-    for (let i = 0; i < this.recentCount; i++) this.seen[this.recent[i]!] = 0;
+    for (let i = 0; i < this.recentCount; i++) this.unsee(this.recent[i]!);
     this.recentCount = 0;
     this.recentNext = 0;
   }
