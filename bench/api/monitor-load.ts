@@ -123,7 +123,6 @@ interface Leg {
   readonly phase: number;
   seq: number;
   ts: number;
-  readonly header: Buffer;
   readonly times: Float64Array;
 }
 const legs: Leg[] = [];
@@ -133,7 +132,7 @@ plan.targets.forEach((target, i) => {
   const times = new Float64Array(65536);
   sentAt.set(ssrc, times);
   const call = Math.floor(i / 2);
-  legs.push({ socket: sockets[i]!, target, ssrc, call, phase: (call * 3 + (i % 2) * 12) % BURST_EVERY, seq: (i * 1000) & 0xffff, ts: (i * 100000) >>> 0, header: Buffer.alloc(12), times });
+  legs.push({ socket: sockets[i]!, target, ssrc, call, phase: (call * 3 + (i % 2) * 12) % BURST_EVERY, seq: (i * 1000) & 0xffff, ts: (i * 100000) >>> 0, times });
 });
 
 const cpuStart = process.cpuUsage();
@@ -145,7 +144,9 @@ await new Promise<void>((resolve) => {
   const tick = (): void => {
     while (frame < frames && start + frame * 20 <= performance.now()) {
       for (const leg of legs) {
-        const h = leg.header;
+        // A new header per packet: a datagram the kernel could not take at once is sent later from the
+        // buffer given (a reused header would by then carry the next packet's sequence number).
+        const h = Buffer.allocUnsafe(12);
         h[0] = 0x80;
         h[1] = frame === 0 ? 0x80 : 0;
         h.writeUInt16BE(leg.seq, 2);

@@ -1,7 +1,10 @@
 /**
  * ITU-T G.711 µ-law (PCMU, RTP payload type 0) and A-law (PCMA, payload type 8)
  * companding, per the segment tables of G.711 §2. Decoding goes through
- * 256-entry tables built once; encoding is computed (it is a few shifts).
+ * 256-entry tables built once. Encoding a sample is a few shifts and a loop
+ * (linearToUlaw/linearToAlaw); whole payloads are encoded through 65,536-entry
+ * tables of those results, built on first use (64 KB per law), because the
+ * monitor mixer encodes every frame of every monitored call.
  */
 
 const BIAS = 0x84;
@@ -76,11 +79,30 @@ export function decodeG711(law: G711Law, payload: Uint8Array, out?: Int16Array):
   return pcm;
 }
 
+/** The 256 linear values of a law's code words (index: the byte). */
+export function g711DecodeTable(law: G711Law): Int16Array {
+  return law === 'pcmu' ? ULAW_TABLE : ALAW_TABLE;
+}
+
+const encodeTables: Partial<Record<G711Law, Uint8Array>> = {};
+
+/** The code word of every 16-bit sample (index: the sample's two's-complement bits, `s & 0xffff`). */
+function encodeTable(law: G711Law): Uint8Array {
+  let table = encodeTables[law];
+  if (table === undefined) {
+    const enc = law === 'pcmu' ? linearToUlaw : linearToAlaw;
+    table = new Uint8Array(65536);
+    for (let bits = 0; bits < 65536; bits++) table[bits] = enc((bits << 16) >> 16);
+    encodeTables[law] = table;
+  }
+  return table;
+}
+
 /** Encodes linear samples into a G.711 payload. */
 export function encodeG711(law: G711Law, pcm: Int16Array, out?: Uint8Array): Uint8Array {
-  const enc = law === 'pcmu' ? linearToUlaw : linearToAlaw;
+  const table = encodeTable(law);
   const payload = out ?? new Uint8Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) payload[i] = enc(pcm[i]!);
+  for (let i = 0; i < pcm.length; i++) payload[i] = table[pcm[i]! & 0xffff]!;
   return payload;
 }
 

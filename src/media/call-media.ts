@@ -48,7 +48,7 @@ export interface SdpOptions {
 export interface CallMediaOptions {
   readonly callId: string;
   readonly instance: RtpengineInstance;
-  readonly monitor: { readonly bindAddress: string; readonly jitterMs: number };
+  readonly monitor: { readonly bindAddress: string; readonly jitterMs: number; readonly minJitterMs: number };
   readonly logger: Logger;
   /** Called once when released (the service forgets the call). */
   readonly onReleased?: (call: CallMedia) => void;

@@ -37,6 +37,15 @@ describe('G.711', () => {
     }
   });
 
+  it('payload encoding (lookup tables) gives the computed code word of every 16-bit sample', () => {
+    const all = Int16Array.from({ length: 65536 }, (_, i) => i - 32768);
+    const ulaw = encodeG711('pcmu', all);
+    const alaw = encodeG711('pcma', all);
+    const mismatches = all.filter((s, i) => ulaw[i] !== linearToUlaw(s) || alaw[i] !== linearToAlaw(s));
+    expect(mismatches.length).toBe(0);
+    expect(ulaw[32768]).toBe(0xff); // 0 → µ-law +0
+  });
+
   it('clips instead of wrapping on out-of-range input', () => {
     expect(ulawToLinear(linearToUlaw(40000))).toBe(32124);
     expect(ulawToLinear(linearToUlaw(-40000))).toBe(-32124);

@@ -191,7 +191,7 @@ describe('CallMedia basics', () => {
     const call = new CallMedia({
       callId: 'orphan',
       instance: { id: 'gone', client, promptDelivery: 'file', promptPath: (p) => p, healthy: true },
-      monitor: { bindAddress: '127.0.0.1', jitterMs: 60 },
+      monitor: { bindAddress: '127.0.0.1', jitterMs: 60, minJitterMs: 10 },
       logger,
     });
     await expect(call.release()).resolves.toBeUndefined();

@@ -34,9 +34,11 @@ let monitoringEnded = 0;
 
 beforeAll(async () => {
   dir = tempDir('sb-monitor-');
-  // The tone senders share this process with the mixer; on a busy shared machine a generous jitter
-  // buffer keeps the test about the mixer, not about scheduler stalls.
-  media = await MediaService.start({ config: mediaTestConfig(dir, { media: { monitor: { jitterMs: 150 } } }), logger: silentLogger() });
+  // The tone senders share this process with the mixer, so on a busy shared machine they stall with
+  // it and their packets come late in bursts: a fixed generous wait for late packets (150 ms, floor =
+  // cap) keeps the test about the mixer, not about scheduler stalls. The adaptive wait has its own
+  // deterministic tests (call-mix, playout-deadline).
+  media = await MediaService.start({ config: mediaTestConfig(dir, { media: { monitor: { jitterMs: 150, minJitterMs: 150 } } }), logger: silentLogger() });
   call = media.createCallMedia('monitored');
   caller = await RtpEndpoint.open();
   agent = await RtpEndpoint.open();
@@ -89,8 +91,13 @@ describe('monitor mixer', () => {
       expect(new Set(packets.map((p) => p.payloadType))).toEqual(new Set([pt]));
       expect(packets.every((p) => p.payload.length === 160)).toBe(true);
       const sorted = [...packets].sort((a, b) => a.arrivalMs - b.arrivalMs);
-      const gaps = sorted.slice(1).filter((p, i) => ((p.sequenceNumber - sorted[i]!.sequenceNumber) & 0xffff) !== 1);
-      expect(gaps.length).toBeLessThanOrEqual(2); // a UDP reorder on loopback at most, never a hole
+      // Never a hole. Frames held up by a late packet go out together once it is in, and a burst relayed
+      // by rtpengine may arrive slightly reordered (a device's jitter buffer orders by sequence number).
+      const first = sorted[0]!.sequenceNumber;
+      const offsets = new Set(sorted.map((p) => ((p.sequenceNumber - first + 32768) & 0xffff) - 32768));
+      expect(Math.max(...offsets) - Math.min(...offsets) + 1 - offsets.size).toBe(0);
+      const outOfOrder = sorted.slice(1).filter((p, i) => ((p.sequenceNumber - sorted[i]!.sequenceNumber) & 0xffff) !== 1);
+      expect(outOfOrder.length).toBeLessThan(0.05 * packets.length);
       // About 50 packets a second over the window (the input lost 10 %; the output did not).
       expect(packets.length).toBeGreaterThan(0.9 * 50 * 3.7);
     }

@@ -120,7 +120,19 @@ const WhisperSettings = Type.Object(
 const MonitorSettings = Type.Object(
   {
     bindAddress: Host('Local address of the monitor mixer sockets (must be reachable from rtpengine and the supervisors).', '127.0.0.1'),
-    jitterMs: Type.Integer({ minimum: 0, maximum: 500, default: 60, description: 'Jitter buffer per monitored party.' }),
+    jitterMs: Type.Integer({
+      minimum: 0,
+      maximum: 500,
+      default: 60,
+      description:
+        "Most the mix waits for a monitored party's late packet (ms). The mix goes out as soon as every party's packet is in; only a late or lost packet is waited for, as long as the party's measured jitter calls for (RFC 3550), between minJitterMs and this.",
+    }),
+    minJitterMs: Type.Integer({
+      minimum: 0,
+      maximum: 500,
+      default: 10,
+      description: "Least the mix waits for a monitored party's late packet (ms; capped by jitterMs), however steady its stream has been.",
+    }),
   },
   { additionalProperties: false, default: {}, description: 'Silent monitoring: the mixer of per-party streams.' },
 );

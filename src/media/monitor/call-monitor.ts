@@ -2,29 +2,32 @@
  * Silent monitoring of one call: one rtpengine subscription (`subscribe
  * request` / `subscribe answer`, one sendonly m-line per party, see
  * ../shared/specs/rtpengine-10.5-notes.md) received on our own sockets, one
- * jitter buffer per party, one mix every 20 ms, and any number of supervisor
- * outputs fed from that one mix.
+ * playout buffer per party, one 20 ms mix sent as soon as the parties' packets
+ * are in (call-mix.ts), and any number of supervisor outputs fed from that one
+ * mix: decoded, mixed and encoded once per call and frame, the same payload
+ * sent to every supervisor (only the RTP header differs).
  *
  * Why one subscription fanned out rather than one per supervisor: the mix is
  * computed once per call whatever the number of listeners (each extra
- * supervisor costs one G.711 encode at most, shared per codec, and one
- * datagram), rtpengine relays two streams per call instead of two per
+ * supervisor costs one datagram, and one G.711 encode at most, shared per
+ * codec), rtpengine relays two streams per call instead of two per
  * supervisor, and adding or removing a supervisor never touches rtpengine or
  * the call's legs. The price, a shared fate (one subscription for everyone),
  * is what a call's monitor is anyway.
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { decodeG711, encodeG711, type G711Law } from '../../audio/g711.js';
+import { performance } from 'node:perf_hooks';
+import { encodeG711, g711DecodeTable, type G711Law } from '../../audio/g711.js';
+import { parseRtp, RtpView } from '../../audio/rtp-header.js';
 import type { Logger } from '../../observability/logger.js';
 import { MediaStateError } from '../media-errors.js';
 import type { NgClient } from '../ng/ng-client.js';
 import { answerDirection, buildAudioSdp, g711LawOf, parseSdp, type SdpMedia } from '../sdp.js';
-import { FrameClock } from './frame-clock.js';
-import { FrameMixer } from './frame-mixer.js';
+import { CallMix, type CallMixStats } from './call-mix.js';
+import { mixClock, type MixClock } from './mix-clock.js';
 import { MonitorOutput } from './monitor-output.js';
-import { PlayoutBuffer, type PlayoutStats } from './playout-buffer.js';
-import { parseRtp } from './rtp.js';
+import type { PlayoutStats } from './playout-buffer.js';
 
 const SAMPLE_RATE = 8000;
 const FRAME_MS = 20;
@@ -43,25 +46,36 @@ export interface CallMonitorOptions {
   readonly sources: readonly MonitorSource[];
   /** Local address our sockets bind to and advertise (must be reachable from rtpengine). */
   readonly bindAddress: string;
-  /** Jitter allowance per party stream. */
+  /** Most wait for a party's late packet (ms). */
   readonly jitterMs: number;
+  /** Least wait for a party's late packet (ms; capped by jitterMs); the wait adapts in between. */
+  readonly minJitterMs: number;
   readonly logger: Logger;
+  /** The clock that looks at deadlines (default: the process's one). */
+  readonly clock?: MixClock;
 }
 
-export interface CallMonitorStats {
-  readonly framesMixed: number;
-  readonly framesSkipped: number;
-  readonly limitedFrames: number;
-  readonly sources: Readonly<Record<string, PlayoutStats & { nonAudio: number }>>;
+export interface SourceStats extends PlayoutStats {
+  /** Telephone events, comfort noise and other payloads that are not G.711 audio. */
+  nonAudio: number;
+  /** RFC 3550 interarrival jitter of the party's stream, ms. */
+  jitterMs: number;
+  /** How long the mix now waits for a late packet of this party, ms. */
+  waitMs: number;
+}
+
+export interface CallMonitorStats extends CallMixStats {
+  readonly sources: Readonly<Record<string, SourceStats>>;
 }
 
 interface SourceLeg {
+  readonly index: number;
   readonly source: MonitorSource;
   readonly socket: Socket;
   readonly port: number;
   media: SdpMedia | undefined;
-  readonly buffer: PlayoutBuffer;
-  readonly frame: Int16Array;
+  /** Decode table by payload type (undefined: not G.711 audio). */
+  readonly tables: (Int16Array | undefined)[];
   nonAudio: number;
 }
 
@@ -70,18 +84,15 @@ export class CallMonitor {
   readonly subscriberTag = `monitor-${randomBytes(4).toString('hex')}`;
   private readonly legs: SourceLeg[] = [];
   private readonly outputs = new Set<MonitorOutput>();
-  private readonly mixer = new FrameMixer(FRAME_SAMPLES);
-  private readonly clock: FrameClock;
-  private readonly mixed = new Int16Array(FRAME_SAMPLES);
   private readonly encoded: Record<G711Law, Uint8Array> = { pcmu: new Uint8Array(FRAME_SAMPLES), pcma: new Uint8Array(FRAME_SAMPLES) };
-  private readonly scratch = new Int16Array(SAMPLE_RATE);
-  private framesMixed = 0;
-  private lastFrame = -1;
+  private readonly view = new RtpView();
+  private readonly clock: MixClock;
+  private mix: CallMix | undefined;
   private subscribed = false;
   private stopped = false;
 
   private constructor(private readonly options: CallMonitorOptions) {
-    this.clock = new FrameClock(FRAME_MS, (i) => this.onFrame(i));
+    this.clock = options.clock ?? mixClock;
   }
 
   /** Subscribes to the sources and starts mixing (silence until audio arrives). */
@@ -98,7 +109,7 @@ export class CallMonitor {
   }
 
   private async open(): Promise<void> {
-    const { client, callId, sources, bindAddress, jitterMs } = this.options;
+    const { client, callId, sources, bindAddress } = this.options;
     for (const source of sources) {
       const socket = createSocket(bindAddress.includes(':') ? 'udp6' : 'udp4');
       await new Promise<void>((resolve, reject) => {
@@ -108,15 +119,7 @@ export class CallMonitor {
           resolve();
         });
       });
-      const leg: SourceLeg = {
-        source,
-        socket,
-        port: socket.address().port,
-        media: undefined,
-        buffer: new PlayoutBuffer({ delaySamples: Math.round((jitterMs * SAMPLE_RATE) / 1000) }),
-        frame: new Int16Array(FRAME_SAMPLES),
-        nonAudio: 0,
-      };
+      const leg: SourceLeg = { index: this.legs.length, source, socket, port: socket.address().port, media: undefined, tables: [], nonAudio: 0 };
       socket.on('message', (msg) => this.onPacket(leg, msg));
       socket.on('error', (e) => this.options.logger.debug({ err: e.message, party: source.label }, 'monitor socket error'));
       this.legs.push(leg);
@@ -137,6 +140,10 @@ export class CallMonitor {
     const answerLines = media.map((m, i) => {
       const leg = this.legs.find((l) => l.source.tag === order[i]) ?? this.legs[i]!;
       leg.media = m;
+      for (let pt = 0; pt < 128; pt++) {
+        const law = g711LawOf(m, pt);
+        leg.tables[pt] = law === undefined ? undefined : g711DecodeTable(law);
+      }
       // Accept every offered format so rtpengine forwards the party's audio untouched (no transcoding).
       return {
         port: leg.port,
@@ -152,37 +159,43 @@ export class CallMonitor {
       sdp: buildAudioSdp(bindAddress, answerLines),
     });
     if (this.stopped) throw new MediaStateError('monitor stopped while starting');
-    this.clock.begin();
+    this.mix = new CallMix(
+      { parties: this.legs.length, minWaitMs: this.options.minJitterMs, maxWaitMs: this.options.jitterMs, frameMs: FRAME_MS, sampleRate: SAMPLE_RATE, onFrame: (i, pcm) => this.send(i, pcm) },
+      performance.now(),
+    );
+    this.clock.add(this);
   }
 
   private onPacket(leg: SourceLeg, msg: Buffer): void {
-    const rtp = parseRtp(msg);
-    if (rtp === undefined || leg.media === undefined) return;
-    const law = g711LawOf(leg.media, rtp.payloadType);
-    if (law === undefined) {
+    const mix = this.mix;
+    const rtp = this.view;
+    if (mix === undefined || parseRtp(msg, 0, msg.length, rtp) !== undefined) return;
+    const table = leg.tables[rtp.payloadType];
+    if (table === undefined) {
       leg.nonAudio++; // telephone-event, comfort noise: silence is what the mix gets
       return;
     }
-    if (rtp.payload.length > this.scratch.length) return; // over a second in one packet: not a phone stream
-    const pcm = decodeG711(law, rtp.payload, this.scratch.subarray(0, rtp.payload.length));
-    leg.buffer.push(rtp.ssrc, rtp.sequenceNumber, rtp.timestamp, pcm);
+    mix.push(leg.index, rtp, performance.now(), msg, table, rtp.payloadStart, rtp.payloadEnd);
   }
 
-  private onFrame(frameIndex: number): void {
-    // Frames the clock skipped after a stall are dropped from every buffer too, keeping parties aligned.
-    for (let f = this.lastFrame + 1; f < frameIndex; f++) for (const leg of this.legs) leg.buffer.read(leg.frame);
-    this.lastFrame = frameIndex;
-    for (const leg of this.legs) leg.buffer.read(leg.frame);
-    this.mixer.mix(
-      this.legs.map((l) => l.frame),
-      this.mixed,
-    );
-    this.framesMixed++;
-    if (this.outputs.size === 0) return;
-    const needed = new Set<G711Law>();
-    for (const o of this.outputs) if (o.codec !== undefined) needed.add(o.codec);
-    for (const law of needed) encodeG711(law, this.mixed, this.encoded[law]);
-    for (const o of this.outputs) if (o.codec !== undefined) o.send(frameIndex, FRAME_SAMPLES, this.encoded[o.codec]);
+  /** Called by the clock: frames whose deadline has passed. */
+  poll(now: number): void {
+    this.mix?.poll(now);
+  }
+
+  private send(frameIndex: number, pcm: Int16Array): void {
+    let pcmu = false;
+    let pcma = false;
+    for (const o of this.outputs) {
+      const law = o.codec;
+      if (law === undefined) continue;
+      if (law === 'pcmu' ? !pcmu : !pcma) {
+        encodeG711(law, pcm, this.encoded[law]);
+        if (law === 'pcmu') pcmu = true;
+        else pcma = true;
+      }
+      o.send(frameIndex, FRAME_SAMPLES, this.encoded[law]);
+    }
   }
 
   /** A new supervisor output (give it a destination, or an SDP answer, before it sends). */
@@ -211,9 +224,18 @@ export class CallMonitor {
   }
 
   stats(): CallMonitorStats {
-    const sources: Record<string, PlayoutStats & { nonAudio: number }> = {};
-    for (const l of this.legs) sources[l.source.label] = { ...l.buffer.stats, nonAudio: l.nonAudio };
-    return { framesMixed: this.framesMixed, framesSkipped: this.clock.skipped, limitedFrames: this.mixer.limitedFrames, sources };
+    const sources: Record<string, SourceStats> = {};
+    for (const l of this.legs) {
+      const b = this.mix?.buffers[l.index];
+      sources[l.source.label] = {
+        ...(b?.stats ?? { packets: 0, late: 0, duplicates: 0, resyncs: 0, ssrcChanges: 0, concealed: 0, slips: 0 }),
+        nonAudio: l.nonAudio,
+        jitterMs: round1(b?.deadlines.jitterMs ?? 0),
+        waitMs: round1(b?.deadlines.marginMs ?? 0),
+      };
+    }
+    const mix = this.mix?.stats() ?? { framesMixed: 0, framesOnDeadline: 0, framesSkipped: 0, limitedFrames: 0 };
+    return { ...mix, sources };
   }
 
   /**
@@ -224,7 +246,7 @@ export class CallMonitor {
   async stop(options: { remote?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.clock.stop();
+    this.clock.delete(this);
     for (const o of this.outputs) o.close();
     this.outputs.clear();
     for (const l of this.legs) l.socket.close();
@@ -236,3 +258,5 @@ export class CallMonitor {
     }
   }
 }
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;

@@ -77,7 +77,7 @@ export class CallMonitoring {
 
   constructor(
     private readonly host: MonitoringHost,
-    private readonly settings: { readonly bindAddress: string; readonly jitterMs: number },
+    private readonly settings: { readonly bindAddress: string; readonly jitterMs: number; readonly minJitterMs: number },
     private readonly logger: Logger,
   ) {}
 
@@ -201,6 +201,7 @@ export class CallMonitoring {
         sources,
         bindAddress: this.settings.bindAddress,
         jitterMs: this.settings.jitterMs,
+        minJitterMs: this.settings.minJitterMs,
         logger: this.logger,
       });
       this.monitorHub = hub;

@@ -25,6 +25,12 @@ export class FrameMixer {
     const sum = this.sum;
     sum.fill(0);
     for (const input of inputs) for (let i = 0; i < n; i++) sum[i]! += input[i]!;
+    this.limit(sum, out);
+  }
+
+  /** Writes `sum` (the parties already added up, `frameSamples` long) into `out` through the limiter. */
+  limit(sum: Int32Array, out: Int16Array): void {
+    const n = this.frameSamples;
     let peak = 0;
     for (let i = 0; i < n; i++) {
       const a = Math.abs(sum[i]!);

@@ -3,13 +3,18 @@
  * written in the supervisor leg's SDP, so symmetric-RTP peers see the source
  * they expect), its own SSRC, sequence numbers and timestamps (RFC 3550 §5.1,
  * random initial values), and its own codec (PCMU or PCMA).
+ *
+ * The socket is connected to the destination (fewer kernel route lookups and
+ * no address resolution per datagram) and the packet buffer is reused: a
+ * datagram is handed to the kernel during send() unless the socket's queue is
+ * backed up, in which case the queued buffer is left alone and a new one
+ * taken. Send errors arrive as socket errors and are counted.
  */
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { G711_PAYLOAD_TYPE, type G711Law } from '../../audio/g711.js';
 import { MediaStateError } from '../media-errors.js';
 import { buildAudioSdp, g711LawOf, parseSdp, type RtpMap } from '../sdp.js';
-import { writeRtp } from './rtp.js';
 
 export interface MonitorDestination {
   readonly address: string;
@@ -37,6 +42,10 @@ export class MonitorOutput {
   private readonly tsBase = randomInt(0, 2 ** 32 - 1);
   private sentAny = false;
   private closed = false;
+  /** The destination the socket is connected to (until then datagrams carry the address). */
+  private connectedTo: MonitorDestination | undefined;
+  private connecting = false;
+  private packet = Buffer.allocUnsafe(0);
 
   private constructor(
     private readonly socket: Socket,
@@ -45,7 +54,9 @@ export class MonitorOutput {
   ) {
     // A supervisor device may send RTP/RTCP back despite sendonly: read and ignore it.
     socket.on('message', () => undefined);
-    socket.on('error', () => undefined);
+    socket.on('error', () => {
+      this.stats.sendErrors++;
+    });
   }
 
   static async open(bindAddress: string): Promise<MonitorOutput> {
@@ -98,6 +109,22 @@ export class MonitorOutput {
 
   setDestination(destination: MonitorDestination): void {
     this.destination = destination;
+    this.connect();
+  }
+
+  private connect(): void {
+    const d = this.destination;
+    if (d === undefined || this.closed || this.connecting || this.connectedTo === d) return;
+    if (this.connectedTo !== undefined) this.socket.disconnect();
+    this.connectedTo = undefined;
+    this.connecting = true;
+    this.socket.connect(d.port, d.address, (err?: Error) => {
+      this.connecting = false;
+      if (this.closed) return;
+      if (err === undefined || err === null) this.connectedTo = d;
+      // The destination changed meanwhile: connect again (after a failure, datagrams keep carrying the address).
+      if (this.destination !== d) this.connect();
+    });
   }
 
   get codec(): G711Law | undefined {
@@ -108,21 +135,27 @@ export class MonitorOutput {
   send(frameIndex: number, frameSamples: number, payload: Uint8Array): void {
     const d = this.destination;
     if (d === undefined || this.closed) return;
-    const packet = writeRtp(
-      {
-        payloadType: d.payloadType ?? G711_PAYLOAD_TYPE[d.codec],
-        marker: !this.sentAny,
-        sequenceNumber: this.seq,
-        timestamp: (this.tsBase + frameIndex * frameSamples) >>> 0,
-        ssrc: this.ssrc,
-      },
-      payload,
-    );
+    const length = 12 + payload.length;
+    if (this.packet.length !== length) this.packet = Buffer.allocUnsafe(length);
+    const p = this.packet;
+    // RFC 3550 §5.1: V=2, no padding, extension or CSRC; the marker on the first packet of the stream.
+    p[0] = 0x80;
+    p[1] = (this.sentAny ? 0 : 0x80) | ((d.payloadType ?? G711_PAYLOAD_TYPE[d.codec]) & 0x7f);
+    p.writeUInt16BE(this.seq, 2);
+    p.writeUInt32BE((this.tsBase + frameIndex * frameSamples) >>> 0, 4);
+    p.writeUInt32BE(this.ssrc, 8);
+    p.set(payload, 12);
     this.sentAny = true;
     this.seq = (this.seq + 1) & 0xffff;
-    this.socket.send(packet, d.port, d.address, (err) => {
-      if (err !== null && err !== undefined) this.stats.sendErrors++;
-    });
+    try {
+      if (this.connectedTo === d) this.socket.send(p);
+      else this.socket.send(p, d.port, d.address);
+    } catch {
+      this.stats.sendErrors++;
+      return;
+    }
+    // Queued rather than sent (a full socket buffer): that datagram still needs these bytes.
+    if (this.socket.getSendQueueCount() > 0) this.packet = Buffer.allocUnsafe(0);
     this.stats.packetsSent++;
   }
 
