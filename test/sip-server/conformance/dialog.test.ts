@@ -53,17 +53,23 @@ async function uacCall(): Promise<{ dialogId: string; inv: Received; farTag: str
   return { dialogId, inv, farTag };
 }
 
-/** An incoming call (we are UAS), answered by the app. */
-async function uasCall(): Promise<{ dialogId: string; callId: string; fromTag: string; ourTag: string; txn: string }> {
+/** An incoming call the app answers; the caller has not ACKed yet. */
+async function answeredNotAcked(): Promise<{ dialogId: string; callId: string; fromTag: string; ok: Received; txn: string }> {
   const callId = uniq('in');
   const fromTag = uniq('ff');
   await far.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
   const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE'));
   const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`, '', f.tokens[8]);
   const ok = await far.waitResponse(200, 'INVITE');
+  return { dialogId: echo.tokens[11]!, callId, fromTag, ok, txn: f.tokens[8]! };
+}
+
+/** An incoming call (we are UAS), answered by the app and ACKed. */
+async function uasCall(): Promise<{ dialogId: string; callId: string; fromTag: string; ourTag: string; txn: string }> {
+  const { dialogId, callId, fromTag, ok, txn } = await answeredNotAcked();
   await far.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, toTag: ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }), { port: h.udp.port });
   await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('ACK'));
-  return { dialogId: echo.tokens[11]!, callId, fromTag, ourTag: ok.info.toTag!, txn: f.tokens[8]! };
+  return { dialogId, callId, fromTag, ourTag: ok.info.toTag!, txn };
 }
 
 function inDialogFromFar(c: { callId: string; fromTag: string; ourTag: string }, method: string, cseq: number, extra: string[] = [], body = ''): string {
@@ -216,16 +222,6 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
     await eventually(() => h.server.status().dialogs === 0);
   });
 
-  /** An incoming call the app answers; the caller has not ACKed yet. */
-  async function answeredNotAcked(): Promise<{ dialogId: string; callId: string; fromTag: string; ok: Received }> {
-    const callId = uniq('in');
-    const fromTag = uniq('ff');
-    await far.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
-    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE'));
-    const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`, '', f.tokens[8]);
-    const ok = await far.waitResponse(200, 'INVITE');
-    return { dialogId: echo.tokens[11]!, callId, fromTag, ok };
-  }
   const byes = (): number => far.count((r) => r.message.kind === 'request' && r.message.method === 'BYE');
 
   it('RFC 3261 §15: the app’s BYE before the caller’s ACK waits for it (the 2xx goes on being retransmitted), then goes and is answered', async () => {
