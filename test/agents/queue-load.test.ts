@@ -52,7 +52,7 @@ beforeAll(async () => {
   });
   // Each SIPp agent answers, talks for two seconds and hangs up; then waits for the next call.
   for (const port of agentPorts) agentRuns.push(runSipp({ scenario: 'uas-answer-hangup.xml', port, transport: 'udp', calls: 100, pauseMs: 2000, timeoutSec: 120 }));
-  for (const port of agentPorts) await waitForBound(port, 'udp', 'SIPp agent', 15_000);
+  for (const port of agentPorts) await waitForBound(port, 'udp', 'SIPp agent', 60_000);
   const inf = join(dir, 'agents.csv');
   writeFileSync(inf, `SEQUENTIAL\n${agentPorts.map((p, i) => `a${i + 1};${p};[authentication username=a${i + 1} password=secret-${i + 1}];600;`).join('\n')}\n`);
   const reg = await runSipp({ scenario: 'reg-agent.xml', remote: `127.0.0.1:${cc.udp.port}`, port: await freePort(), transport: 'udp', calls: AGENTS, rate: 50, extra: ['-inf', inf] }).done;

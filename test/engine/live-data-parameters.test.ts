@@ -54,7 +54,7 @@ async function contactCenter(gatewayPort: number, enabled: boolean): Promise<Con
 async function deflectedCall(center: ContactCenter, gatewayPort: number): Promise<{ invite: string; callId: string }> {
   const gateway = runSipp({ scenario: 'uas-answer.xml', port: gatewayPort, transport: 'udp', calls: 1, timeoutSec: 30, traceMessages: true });
   try {
-    await waitForBound(gatewayPort, 'udp', 'SIPp gateway', 15_000);
+    await waitForBound(gatewayPort, 'udp', 'SIPp gateway', 60_000);
     const caller = runSipp({
       scenario: 'uac-reserved-data.xml',
       remote: `${center.udp.host}:${center.udp.port}`,

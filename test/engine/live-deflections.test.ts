@@ -135,7 +135,7 @@ describe('after-hours deflections', () => {
     } finally {
       caller.close();
     }
-  });
+  }, 150_000); // its own waits add up to more than the default 60 s on a busy machine
 
   it('voicemail from a withheld number keying a too-short number over SIP INFO: asked again, then the voicemail goes on without one', async () => {
     const caller = await CallerPhone.create(700);
@@ -159,7 +159,7 @@ describe('after-hours deflections', () => {
     } finally {
       caller.close();
     }
-  });
+  }, 150_000); // its own waits add up to more than the default 60 s on a busy machine
 
   it('queue: a closed queue sends the call to the open one, whose whisper and agent take it', async () => {
     const caller = await CallerPhone.create(700);

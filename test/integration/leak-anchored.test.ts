@@ -25,7 +25,7 @@ let agent: SippRun;
 beforeAll(async () => {
   const agentPort = await freePort();
   agent = runSipp({ scenario: 'uas-answer.xml', port: agentPort, transport: 'udp', calls: CALLS, timeoutSec: 600, extra: ['-rtp_echo', '-mp', String(await freePort())] });
-  await waitForBound(agentPort, 'udp', 'SIPp agent', 15_000);
+  await waitForBound(agentPort, 'udp', 'SIPp agent', 60_000);
   cc = await startContactCenter(
     {
       node: { logLevel: 'silent' },

@@ -30,7 +30,7 @@ describe('leak check under SIPp load (worker thread)', () => {
   beforeAll(async () => {
     const agentPort = await freePort();
     agent = runSipp({ scenario: 'uas-answer.xml', port: agentPort, transport: 'udp', calls: 1_000_000, timeoutSec: 300 });
-    await waitForBound(agentPort, 'udp', 'SIPp agent', 15_000);
+    await waitForBound(agentPort, 'udp', 'SIPp agent', 60_000);
     const config = loadConfigObject({
       node: { logLevel: 'silent', status: { enabled: false } },
       sipServer: {

@@ -61,7 +61,7 @@ for (const transport of ['udp', 'tcp'] as const) {
       calls = N,
     ): Promise<{ caller: SippResult; agents: SippResult[] }> {
       const agentRuns = uas.map((a) => runSipp({ scenario: a.scenario, port: agents[a.agent]!, transport, calls: a.calls ?? calls }));
-      for (const a of uas) await waitForBound(agents[a.agent]!, transport, `SIPp agent ${a.agent}`, 15_000);
+      for (const a of uas) await waitForBound(agents[a.agent]!, transport, `SIPp agent ${a.agent}`, 60_000);
       const caller = runSipp({ scenario: uac, remote: `127.0.0.1:${sipPort}`, port: await freePort(), transport, calls, rate: 10, service });
       const callerResult = await caller.done;
       const agentResults = await Promise.race([

@@ -59,7 +59,7 @@ for (const transport of ['udp', 'tcp'] as const) {
 
     async function call(uac: string, service: string, uas: { scenario: string; agent: string }): Promise<{ caller: SippResult; agent: SippResult }> {
       const agentRun = runSipp({ scenario: uas.scenario, port: agents[uas.agent]!, transport, calls: N, timeoutSec: 15 });
-      await waitForBound(agents[uas.agent]!, transport, `SIPp agent ${uas.agent}`, 15_000);
+      await waitForBound(agents[uas.agent]!, transport, `SIPp agent ${uas.agent}`, 60_000);
       const caller = runSipp({ scenario: uac, remote: `127.0.0.1:${sipPort}`, port: await freePort(), transport, calls: N, rate: 10, service, timeoutSec: 15 });
       const callerResult = await caller.done;
       const agentResult = await Promise.race([
