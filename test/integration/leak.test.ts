@@ -23,8 +23,8 @@ interface Status {
 const T1 = 100; // 64·T1 = 6.4 s: transactions drain quickly
 
 describe('leak check under SIPp load (worker thread)', () => {
-  let sb: RunningSwitchboard;
-  let agent: SippRun;
+  let sb: RunningSwitchboard | undefined;
+  let agent: SippRun | undefined;
   let sipPort: number;
 
   beforeAll(async () => {
@@ -50,8 +50,8 @@ describe('leak check under SIPp load (worker thread)', () => {
   });
 
   afterAll(async () => {
-    agent.kill();
-    await sb.stop();
+    agent?.kill();
+    await sb?.stop(); // unset when the set-up itself failed: its own error is the one to read
   });
 
   async function calls(n: number, rate: number): Promise<void> {
@@ -63,11 +63,11 @@ describe('leak check under SIPp load (worker thread)', () => {
   async function idle(): Promise<Status> {
     let s: Status | undefined;
     await eventually(async () => {
-      s = (await sb.status()) as unknown as Status;
+      s = (await sb!.status()) as unknown as Status;
       const v = s.sipServer;
       return s.engine.liveCalls === 0 && v.dialogs === 0 && v.serverTransactions === 0 && v.clientTransactions === 0 && v.pendingAppRequests === 0 && v.timers === 0 && v.pendingInvites === 0;
     }, 64 * T1 + 10_000, 'every count back to zero');
-    return (await sb.status(true)) as unknown as Status;
+    return (await sb!.status(true)) as unknown as Status;
   }
 
   it('counts return to zero and live heap returns near its start after 2,000 calls', async () => {
