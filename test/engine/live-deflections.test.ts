@@ -67,6 +67,16 @@ async function delivered(recordingId: string): Promise<{ wav: string; meta: { me
   return { wav: join(dir, name), meta: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as never };
 }
 
+/**
+ * The caller says something once recording has begun: a second of its tone sent. Hanging up at once
+ * can leave a capture with no audio on a busy machine, which the pipeline rightly reports as an error
+ * instead of delivering it (so the test would wait for a delivery that never comes).
+ */
+async function spoken(caller: CallerPhone): Promise<void> {
+  const from = caller.tone!.sent.length;
+  await eventually(() => caller.tone!.sent.length >= from + 50, 20_000, 'a second of the caller\'s voice into the recording');
+}
+
 describe('after-hours deflections', () => {
   it('message: the caller is answered, hears the message, then gets BYE', async () => {
     const caller = await CallerPhone.create(700);
@@ -124,6 +134,7 @@ describe('after-hours deflections', () => {
       await eventually(() => streamsWith(caller, ask) >= 1, 20_000, 'the caller is asked for a number', 250);
       for (const d of '5551234567#') await caller.rtp.sendDigit(d);
       await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
+      await spoken(caller);
       await caller.rtp.sendDigit('#');
       await call.waitRequest('BYE', 10_000);
       const record = await cc.recordOf(call.callId);
@@ -148,6 +159,7 @@ describe('after-hours deflections', () => {
         for (const d of '12#') call.info(d);
       }
       await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'recording without a number');
+      await spoken(caller);
       call.hangUp();
       const record = await cc.recordOf(call.callId);
       expect(record.facts.callbackNumber).toBeUndefined();
