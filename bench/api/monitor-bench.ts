@@ -17,7 +17,7 @@
  * - Start: from the device's answer being accepted to its first mix packet; and
  *   through the whole API path (SIP call to a phone, POST /calls/{id}/monitors).
  *
- * Run: npx tsx bench/api/monitor-bench.ts [--seconds 10] [--per-call 25,50,100,200] [--fanout-calls 50] [--fanout 1,2,4,8] [--jitter 60,20,0] [--api-rounds 10]
+ * Run: npx tsx bench/api/monitor-bench.ts [--seconds 10] [--per-call 25,50,100,200] [--fanout-calls 50] [--fanout 1,2,4,8] [--jitter 60,20,0] [--api-rounds 10] [--warm-up 25]
  * Writes bench/results/api-monitor.json and api-monitor-cpu.svg, api-monitor-delay.svg.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     fanout: { type: 'string', default: '1,2,4,8' },
     jitter: { type: 'string', default: '60,20,0' },
     'api-rounds': { type: 'string', default: '10' },
+    'warm-up': { type: 'string', default: '25' },
     out: { type: 'string', default: join(root, 'bench/results') },
   },
 });
@@ -196,6 +197,11 @@ const log = (kind: string, row: Record<string, unknown>): void => {
 };
 const loadAverageAtStart = loadavg();
 let m = await startMedia(JITTER_MS);
+// A warm-up load, not reported: the first run otherwise pays for JIT compilation
+// and rtpengine's first allocations (seen as ~1.5x the CPU of the same load
+// measured later in the same run).
+const warmUp = Number(values['warm-up']);
+if (warmUp > 0) await run(m, warmUp, warmUp, 'warmup');
 // One supervisor per call: M = N.
 for (const n of values['per-call'].split(',').map(Number)) {
   const base = await run(m, n, 0, `base${n}`);
@@ -230,6 +236,7 @@ const report = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtStart, loadAverageAtEnd: loadavg() },
   node: process.version,
   secondsPerRun: seconds,
+  warmUpStreams: warmUp,
   jitterMs: JITTER_MS,
   aim: { streamsPerCore: 200, addedDelayP99Ms: 20 },
   runs: rows,
