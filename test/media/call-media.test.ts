@@ -138,6 +138,46 @@ describe('CallMedia basics', () => {
     await call.release();
   });
 
+  it('a new agent answering while the previous agent\'s phone still sends to the same port gets the caller: rtpengine learns the address the SDP names', async () => {
+    const call = media.createCallMedia('basic-new-agent');
+    const caller = await endpoint();
+    const ann = await endpoint();
+    const bob = await endpoint();
+    const toAgent = await call.offer('caller', caller.sdp());
+    caller.setRemoteFromSdp(await call.answer('agent', ann.sdp(), { to: 'caller' }));
+    caller.startTone({ frequency: 700 });
+    ann.setRemoteFromSdp(toAgent);
+    // Ann hung up (during the whisper) but her phone goes on sending, faster than Bob's: with
+    // rtpengine's default learning (the first source seen after 3 s) the call would latch onto her.
+    ann.startTone({ frequency: 1300, ptimeMs: 5, faults: { duplicate: () => true } });
+    expect(await waitFor(() => ann.received.length > 10, 10_000)).toBe(true);
+    await call.answer('agent', bob.sdp(), { to: 'caller' });
+    bob.setRemoteFromSdp(toAgent);
+    bob.startTone({ frequency: 1300 });
+    type Stream = { endpoint: { port: number }; flags: string[] };
+    const agentRtp = async (): Promise<Stream> => {
+      const tags = (await call.query()).tags as Record<string, { medias: { streams: Stream[] }[] }>;
+      return tags.agent!.medias[0]!.streams[0]!;
+    };
+    // rtpengine commits to an address after its learning window; query says which.
+    let stream = await agentRtp();
+    for (let i = 0; i < 150 && !stream.flags.includes('confirmed'); i++) {
+      await sleep(100);
+      stream = await agentRtp();
+    }
+    expect(stream.flags).toContain('confirmed');
+    expect(stream.endpoint.port).toBe(bob.port);
+    const bobBefore = bob.received.length;
+    expect(await waitFor(() => bob.received.length > bobBefore + 25, 10_000)).toBe(true);
+    expect(median(toneLevels(streamPcm(bob.received.slice(bobBefore)), 700))).toBeGreaterThan(7000);
+    // Ann gets nothing any more (anything sent to her before the commit has long been read by now).
+    const annAfter = ann.received.length;
+    const bobAfter = bob.received.length;
+    expect(await waitFor(() => bob.received.length > bobAfter + 25, 10_000)).toBe(true);
+    expect(ann.received.length).toBe(annAfter);
+    await call.release();
+  });
+
   it('records the call to a pcap in the recording directory the recordings pipeline reads', async () => {
     const call = media.createCallMedia('basic-record');
     const caller = await endpoint();

@@ -42,6 +42,10 @@ export function renderRtpengineConfig(s: RtpengineFileSettings): string {
     `silent-timeout = ${s.silentTimeoutSeconds}`,
     // Deleted calls go at once, so a call id can be reused and query reports the truth.
     'delete-delay = 0',
+    // A party's address is learned from its packets (phones behind NAT), preferring the one its SDP
+    // names: with the default ("delayed") the first source seen after 3 s wins, so a new agent whose
+    // predecessor's phone still sends to the same port (a hang-up during the whisper) could go deaf.
+    'endpoint-learning = heuristic',
     `log-level = ${s.logLevel}`,
     'recording-method = pcap',
     `recording-dir = ${s.recordingDir}`,
