@@ -42,6 +42,16 @@ export function uniq(prefix: string): string {
   return `${prefix}${process.pid}x${seq}x${Math.floor(Math.random() * 1e6)}`;
 }
 
+/**
+ * RFC 7983 §7: a first byte of 0–3 is STUN, 128–191 RTP or RTCP; SIP starts with a letter (or CRLF
+ * keep-alives). DTLS (20–63) is left out: that range holds digits and spaces, which must still fail
+ * as malformed SIP.
+ */
+export function isMediaDatagram(data: Buffer): boolean {
+  const b = data[0];
+  return b !== undefined && (b <= 3 || (b >= 128 && b <= 191));
+}
+
 export class SipPeer {
   readonly received: Received[] = [];
   private waiters: { pred: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
@@ -56,6 +66,12 @@ export class SipPeer {
   readonly clientCertificates: string[] = [];
   /** TLS or TCP server: connections accepted so far. */
   accepted = 0;
+  /**
+   * UDP datagrams that were RTP, RTCP or STUN, not SIP (told apart by their first byte, RFC 7983 §7),
+   * dropped as a phone would: our ephemeral port may be one a media stream of another test,
+   * still running, was sent to before it was closed and handed out again.
+   */
+  strayMediaDatagrams = 0;
   /** Called for every message kept (after dropIf), e.g. to ACK answers as a real UA would. */
   onMessage: ((r: Received) => void) | undefined;
 
@@ -81,7 +97,13 @@ export class SipPeer {
     if (this.transport === 'udp') {
       const s = createSocket({ type: this.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
       this.udp = s;
-      s.on('message', (data, rinfo) => this.onData(data, { address: rinfo.address, port: rinfo.port }));
+      s.on('message', (data, rinfo) => {
+        if (isMediaDatagram(data)) {
+          this.strayMediaDatagrams++;
+          return;
+        }
+        this.onData(data, { address: rinfo.address, port: rinfo.port });
+      });
       await new Promise<void>((resolve) => s.bind(0, this.host, () => resolve()));
       this.port = s.address().port;
     } else {
