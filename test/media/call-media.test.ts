@@ -17,7 +17,7 @@ import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { bestCorrelation, bySsrc, median, readWav, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
-import { sleep } from '../support/harness.js';
+import { eventually, sleep } from '../support/harness.js';
 
 const CLOSED = 'We are closed right now. Please call again tomorrow.';
 
@@ -161,10 +161,7 @@ describe('CallMedia basics', () => {
     };
     // rtpengine commits to an address after its learning window; query says which.
     let stream = await agentRtp();
-    for (let i = 0; i < 150 && !stream.flags.includes('confirmed'); i++) {
-      await sleep(100);
-      stream = await agentRtp();
-    }
+    await eventually(async () => (stream = await agentRtp()).flags.includes('confirmed'), 15_000, () => `the agent's endpoint confirmed: ${JSON.stringify(stream)}`, 100);
     expect(stream.flags).toContain('confirmed');
     expect(stream.endpoint.port).toBe(bob.port);
     const bobBefore = bob.received.length;
