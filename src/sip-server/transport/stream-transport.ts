@@ -88,6 +88,9 @@ export class StreamTransport {
   private server: Server | undefined;
   private readonly connections = new Map<number, StreamConnection>();
   private readonly byKey = new Map<string, StreamConnection>();
+  /** Every TCP socket a TLS listener accepted, in its handshake or not (`stop` ends those not yet connections too). */
+  private readonly tcpUnderTls = new Set<Socket>();
+  private stopping = false;
   info: ListenerInfo | undefined;
 
   constructor(private readonly options: StreamTransportOptions) {
@@ -119,11 +122,22 @@ export class StreamTransport {
         socket.destroy();
       });
       tls.onChange(() => tlsServer.setSecureContext(tls.contextOptions));
+      // `server.close` waits for every accepted socket, and one whose handshake finishes after
+      // `stop` began would otherwise be kept until its idle timeout (15 min).
+      tlsServer.on('connection', (raw: Socket) => {
+        if (this.stopping) {
+          raw.destroy();
+          return;
+        }
+        this.tcpUnderTls.add(raw);
+        raw.once('close', () => this.tcpUnderTls.delete(raw));
+      });
       server = tlsServer;
     } else {
       server = createServer({ noDelay: true }, (socket) => this.accept(socket, undefined));
     }
     server.maxConnections = limits.maxConnections;
+    this.stopping = false;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -158,6 +172,10 @@ export class StreamTransport {
   }
 
   private accept(socket: Socket, peer: TlsPeer | undefined): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
     const address = normaliseAddress(socket.remoteAddress ?? '');
     const port = socket.remotePort ?? 0;
     const conn = this.newConnection(socket, address, port, `${address}|${port}|`, true);
@@ -304,7 +322,9 @@ export class StreamTransport {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const c of this.connections.values()) c.socket.destroy();
+    for (const raw of this.tcpUnderTls) raw.destroy();
     const s = this.server;
     this.server = undefined;
     if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));

@@ -11,6 +11,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isUtf8 } from 'node:buffer';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
@@ -90,6 +91,9 @@ export class WsTransport {
   private wss: WebSocketServer | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly connections = new Map<number, WsConnection>();
+  /** Every TCP socket the listener accepted, before or after its TLS and HTTP handshakes (`stop` ends them all). */
+  private readonly tcp = new Set<Socket>();
+  private stopping = false;
   info: ListenerInfo | undefined;
 
   constructor(private readonly options: WsTransportOptions) {
@@ -139,6 +143,17 @@ export class WsTransport {
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     server.on('clientError', (_err, socket: Duplex) => socket.destroy());
+    // Sockets in their TLS or HTTP handshake are no connections yet; one that finished after `stop`
+    // began would otherwise hold `server.close` until its idle timeout.
+    server.on('connection', (raw: Socket) => {
+      if (this.stopping) {
+        raw.destroy();
+        return;
+      }
+      this.tcp.add(raw);
+      raw.once('close', () => this.tcp.delete(raw));
+    });
+    this.stopping = false;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -185,6 +200,10 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, socket: TLSSocket, address: string, peer: TlsPeer | undefined): void {
+    if (this.stopping) {
+      ws.terminate();
+      return;
+    }
     const { limits } = this.options;
     const conn = new WsConnection(newConnectionId(), this.options.transport, ws, address, socket.remotePort ?? 0, this.info!, peer, limits.maxBufferedBytes);
     this.connections.set(conn.id, conn);
@@ -277,6 +296,7 @@ export class WsTransport {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     for (const c of this.connections.values()) {
       c.closing = true;
@@ -288,6 +308,7 @@ export class WsTransport {
     this.server = undefined;
     if (s !== undefined) {
       s.closeAllConnections();
+      for (const raw of this.tcp) raw.destroy();
       await new Promise<void>((resolve) => s.close(() => resolve()));
     }
   }

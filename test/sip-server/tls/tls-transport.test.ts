@@ -192,6 +192,29 @@ describe('what the TLS listener refuses, while it keeps serving', () => {
   });
 });
 
+describe('stopping a TLS listener', () => {
+  it.each(['tls', 'wss'] as const)('%s: ends connections still in their handshake as well as established ones (stop does not wait out the handshake timeout)', async (transport) => {
+    const own = await startServer({
+      listen: [{ transport, host: '127.0.0.1', port: 0, tls: { certFile: files.server.cert, keyFile: files.server.key, verifyClient: 'off', verifyServer: true, minVersion: 'TLSv1.2' } }],
+      // Far beyond the test's own timeout: a stop that waited for the stalled handshake would fail the test.
+      connections: { handshakeTimeoutMs: 3_600_000 },
+    });
+    const port = own.listener(transport).port;
+    const closed = (s: { once(e: 'close', f: () => void): unknown }): Promise<void> => new Promise((resolve) => s.once('close', () => resolve()));
+    const stalled = createConnection({ host: '127.0.0.1', port });
+    stalled.on('error', () => undefined);
+    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+    const established = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    established.on('error', () => undefined);
+    await new Promise<void>((resolve) => established.once('secureConnect', () => resolve()));
+    // No wait for the server to register it: with TLS 1.3 the client is done a flight before the server is.
+    const ends = Promise.all([closed(stalled), closed(established)]);
+    await own.stop();
+    await ends;
+    expect([stalled.destroyed, established.destroyed]).toEqual([true, true]);
+  }, 30_000);
+});
+
 describe('requests out over TLS (RFC 3261 §26.2.1, RFC 5922 §7.2)', () => {
   /** A TLS peer that answers every request 200 and every INVITE with a SIPS Contact. */
   async function answering(c: CertFiles): Promise<SipPeer> {
