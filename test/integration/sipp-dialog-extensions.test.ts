@@ -35,7 +35,10 @@ for (const transport of ['udp', 'tcp'] as const) {
             { transport: 'tcp', host: '127.0.0.1', port: 0 },
           ],
           control: { port: 0 },
-          timers: { t1Ms: 25 },
+          // RFC 3261's T1: a refresh gives up after 64·T1 = 32 s, which no stall of a busy machine reaches
+          // (with T1 = 25 ms a 1.6 s stall of SIPp or the test process once timed out an UPDATE, and
+          // RFC 4028 rightly ended the call).
+          timers: { t1Ms: 500 },
           sessionTimers: { enabled: true, defaultSeconds: 6, minSeconds: 2 },
           // Not what this tests: overload control's 503s on a busy machine would only make it flaky (tested in test/sip-server/conformance/overload.test.ts).
           overload: { enabled: false },

@@ -12,14 +12,40 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+interface SystemHandle {
+  timeout: NodeJS.Timeout | undefined;
+  immediate: NodeJS.Immediate | undefined;
+}
+
+/**
+ * The real clock. A due timeout runs its callback in the same loop turn but
+ * after the I/O already waiting has been read (Node runs timers before it
+ * polls for I/O, and `setImmediate` after): when the process stalls (a GC
+ * pause, a busy machine), a response that arrived before Timer B or F fell due
+ * completes its transaction instead of the transaction timing out with the
+ * answer unread in the socket. A retransmission timer likewise sees the
+ * response first and sends nothing.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
+    const h: SystemHandle = { timeout: undefined, immediate: undefined };
+    h.timeout = setTimeout(() => {
+      h.timeout = undefined;
+      h.immediate = setImmediate(() => {
+        h.immediate = undefined;
+        fn();
+      });
+      h.immediate.unref();
+    }, ms);
+    h.timeout.unref();
+    return h;
   },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  clearTimeout: (handle) => {
+    const h = handle as SystemHandle;
+    if (h.timeout !== undefined) clearTimeout(h.timeout);
+    if (h.immediate !== undefined) clearImmediate(h.immediate);
+  },
 };
 
 /** The longest delay Node's setTimeout honours (a signed 32-bit count of milliseconds). */

@@ -3,6 +3,8 @@
  * timer heap, on a fake clock: exact retransmission schedules over UDP, none
  * over TCP, and every timeout at its RFC value.
  */
+import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import type { MessageInfo } from '../../../src/sip-server/message/parser.js';
 import { SipHeaders, type SipResponse } from '../../../src/sip-server/message/sip-message.js';
@@ -14,6 +16,7 @@ import { NonInviteServerTransaction } from '../../../src/sip-server/transaction/
 import { TimerQueue } from '../../../src/sip-server/transaction/timer-queue.js';
 import type { Destination } from '../../../src/sip-server/transport/types.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { eventually } from '../../support/harness.js';
 
 const T1 = 500;
 const T2 = 4000;
@@ -86,6 +89,30 @@ describe('TimerQueue (one heap for every timer)', () => {
     clock.advanceTo(sixtyDays);
     expect(firedAt).toBe(sixtyDays);
     expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+});
+
+describe('TimerQueue on the real clock', () => {
+  it('after a stall, a datagram that arrived meanwhile is read before a timer that fell due meanwhile (a response beats Timer B/F)', async () => {
+    const rx = createSocket('udp4');
+    try {
+      await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', resolve));
+      const order: string[] = [];
+      rx.on('message', () => order.push('datagram'));
+      const q = new TimerQueue();
+      const scheduledAt = performance.now();
+      q.schedule(1, () => order.push('timer'));
+      // The stall: this thread is blocked while another process sends the datagram (in rx's kernel
+      // buffer once that process has exited) ...
+      const sender = spawnSync(process.execPath, ['-e', `const s = require('node:dgram').createSocket('udp4'); s.send('x', ${rx.address().port}, '127.0.0.1', () => s.close());`]);
+      expect(sender.status, sender.stderr.toString()).toBe(0);
+      // ... and the timer is certainly due when the loop runs again.
+      while (performance.now() - scheduledAt < 5);
+      await eventually(() => order.length === 2, 10_000, () => `both events, got ${order.join(', ')}`);
+      expect(order).toEqual(['datagram', 'timer']);
+    } finally {
+      rx.close();
+    }
   });
 });
 
