@@ -9,6 +9,7 @@
 import { createConnection, createServer, isIP, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { StreamFramer } from '../message/stream-framer.js';
+import { AcceptedSockets } from './accepted-sockets.js';
 import { tlsPeerOf, sipNameMismatch } from './tls-identity.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import {
@@ -88,9 +89,8 @@ export class StreamTransport {
   private server: Server | undefined;
   private readonly connections = new Map<number, StreamConnection>();
   private readonly byKey = new Map<string, StreamConnection>();
-  /** Every TCP socket a TLS listener accepted, in its handshake or not (`stop` ends those not yet connections too). */
-  private readonly tcpUnderTls = new Set<Socket>();
-  private stopping = false;
+  /** Every TCP socket the listener accepted, in its TLS handshake or not (`stop` ends them all). */
+  private readonly accepted = new AcceptedSockets();
   info: ListenerInfo | undefined;
 
   constructor(private readonly options: StreamTransportOptions) {
@@ -122,22 +122,12 @@ export class StreamTransport {
         socket.destroy();
       });
       tls.onChange(() => tlsServer.setSecureContext(tls.contextOptions));
-      // `server.close` waits for every accepted socket, and one whose handshake finishes after
-      // `stop` began would otherwise be kept until its idle timeout (15 min).
-      tlsServer.on('connection', (raw: Socket) => {
-        if (this.stopping) {
-          raw.destroy();
-          return;
-        }
-        this.tcpUnderTls.add(raw);
-        raw.once('close', () => this.tcpUnderTls.delete(raw));
-      });
       server = tlsServer;
     } else {
       server = createServer({ noDelay: true }, (socket) => this.accept(socket, undefined));
     }
     server.maxConnections = limits.maxConnections;
-    this.stopping = false;
+    this.accepted.watch(server);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -172,7 +162,7 @@ export class StreamTransport {
   }
 
   private accept(socket: Socket, peer: TlsPeer | undefined): void {
-    if (this.stopping) {
+    if (this.accepted.stopping) {
       socket.destroy();
       return;
     }
@@ -322,9 +312,8 @@ export class StreamTransport {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.accepted.endAll();
     for (const c of this.connections.values()) c.socket.destroy();
-    for (const raw of this.tcpUnderTls) raw.destroy();
     const s = this.server;
     this.server = undefined;
     if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));

@@ -11,10 +11,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isUtf8 } from 'node:buffer';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
+import { AcceptedSockets } from './accepted-sockets.js';
 import { normaliseAddress } from './stream-transport.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import { tlsPeerOf } from './tls-identity.js';
@@ -92,8 +92,7 @@ export class WsTransport {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly connections = new Map<number, WsConnection>();
   /** Every TCP socket the listener accepted, before or after its TLS and HTTP handshakes (`stop` ends them all). */
-  private readonly tcp = new Set<Socket>();
-  private stopping = false;
+  private readonly accepted = new AcceptedSockets();
   info: ListenerInfo | undefined;
 
   constructor(private readonly options: WsTransportOptions) {
@@ -143,17 +142,7 @@ export class WsTransport {
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     server.on('clientError', (_err, socket: Duplex) => socket.destroy());
-    // Sockets in their TLS or HTTP handshake are no connections yet; one that finished after `stop`
-    // began would otherwise hold `server.close` until its idle timeout.
-    server.on('connection', (raw: Socket) => {
-      if (this.stopping) {
-        raw.destroy();
-        return;
-      }
-      this.tcp.add(raw);
-      raw.once('close', () => this.tcp.delete(raw));
-    });
-    this.stopping = false;
+    this.accepted.watch(server);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -200,7 +189,7 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, socket: TLSSocket, address: string, peer: TlsPeer | undefined): void {
-    if (this.stopping) {
+    if (this.accepted.stopping) {
       ws.terminate();
       return;
     }
@@ -296,19 +285,18 @@ export class WsTransport {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     for (const c of this.connections.values()) {
       c.closing = true;
       c.ws.close(CLOSE.goingAway, 'server stopping');
       c.ws.terminate();
     }
+    this.accepted.endAll();
     this.wss?.close();
     const s = this.server;
     this.server = undefined;
     if (s !== undefined) {
       s.closeAllConnections();
-      for (const raw of this.tcp) raw.destroy();
       await new Promise<void>((resolve) => s.close(() => resolve()));
     }
   }
