@@ -11,4 +11,4 @@ npx tsx bench/sip/overload.ts
 npx tsx bench/media/media-bench.ts
 npx tsx bench/api/monitor-bench.ts
 npx tsx bench/recordings/recordings-bench.ts
-npx tsx bench/policy/decide-throughput.ts
+npx tsx bench/policy/decide-throughput.ts --out bench/policy/results.json
