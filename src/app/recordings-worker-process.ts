@@ -20,7 +20,7 @@ export function cliEntry(): string {
   throw new SwitchboardError(ErrorCodes.CHILD_PROCESS, 'switchboard CLI entry not found: run `npm run build` first');
 }
 
-export async function startRecordingsWorkerProcess(configFile: string | undefined, cwd: string, logger: Logger): Promise<SupervisedProcess> {
+export async function startRecordingsWorkerProcess(configFile: string | undefined, cwd: string, logger: Logger, redisUrl?: string): Promise<SupervisedProcess> {
   const args = [cliEntry(), 'recordings-worker', '--announce-ready', ...(configFile !== undefined ? ['--config', configFile] : [])];
   const ref: { proc?: SupervisedProcess } = {};
   const proc = new SupervisedProcess({
@@ -28,6 +28,8 @@ export async function startRecordingsWorkerProcess(configFile: string | undefine
     command: process.execPath,
     args,
     cwd,
+    // The worker reads REDIS_URL: it gets exactly the engine's choice (empty: the configuration's).
+    env: { ...process.env, REDIS_URL: redisUrl ?? '' },
     // Ready once it has connected to Redis and started its queues (it says so whatever its log level).
     ready: async () => ref.proc?.outputTail().includes(WORKER_READY_LINE) === true,
     readyTimeoutMs: 30_000,

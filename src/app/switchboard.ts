@@ -48,6 +48,11 @@ export interface StartOptions {
   readonly media?: boolean;
   /** Run the recordings worker child (default: `node.recordingsWorker` and `recordings.enabled`). */
   readonly recordingsWorker?: boolean;
+  /**
+   * The upload queue's Redis, over `redis.url` (the command line maps REDIS_URL here). The engine's
+   * capture and the recordings worker child both get it, so they never use two different Redis.
+   */
+  readonly redisUrl?: string;
 }
 
 export async function startSwitchboard(config: SwitchboardConfig, logger: Logger, options: StartOptions = {}): Promise<RunningSwitchboard> {
@@ -75,7 +80,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     }
     let worker: SupervisedProcess | undefined;
     if (options.recordingsWorker ?? (config.node.recordingsWorker && config.recordings.enabled)) {
-      worker = await startRecordingsWorkerProcess(options.configFile, baseDir, logger.child({ component: 'recordings' }));
+      worker = await startRecordingsWorkerProcess(options.configFile, baseDir, logger.child({ component: 'recordings' }), options.redisUrl);
       stops.push(() => worker!.stop());
     }
     const connection = {
@@ -90,6 +95,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
         config,
         logger: logger.child({ component: 'recordings' }),
         cwd: baseDir,
+        ...(options.redisUrl !== undefined ? { redisUrl: options.redisUrl } : {}),
         control: {
           start: (callId, metadata) => m.getCallMedia(callId)?.startRecording({ metadata }) ?? Promise.reject(new Error(`call ${callId} has no media`)),
           stop: (callId) => m.getCallMedia(callId)?.stopRecording() ?? Promise.resolve(),

@@ -7,7 +7,7 @@ import { parseOptions } from '../args.js';
 import type { Command } from '../command.js';
 import { onReloadSignal, waitForSignal } from './signals.js';
 
-const usage = 'switchboard start [--config FILE]';
+const usage = 'switchboard start [--config FILE]   (REDIS_URL overrides redis.url)';
 
 export const startCommand: Command = {
   words: ['start'],
@@ -17,7 +17,10 @@ export const startCommand: Command = {
     const opts = parseOptions(ctx.argv, { config: { type: 'string', short: 'c' } }, usage);
     const config = opts.config !== undefined ? loadConfigFile(opts.config, { checks: configChecks }) : defaultConfig({ checks: configChecks });
     const logger = createLogger({ level: config.node.logLevel, name: 'switchboard' });
+    // The one place the environment is read (as `recordings-worker` does): REDIS_URL overrides redis.url.
+    const redisUrl = process.env.REDIS_URL;
     const running = await startSwitchboard(config, logger, {
+      ...(redisUrl !== undefined && redisUrl !== '' ? { redisUrl } : {}),
       ...(opts.config !== undefined ? { configFile: resolve(ctx.cwd, opts.config), baseDir: dirname(resolve(ctx.cwd, opts.config)) } : { baseDir: ctx.cwd }),
     });
     logger.info(
