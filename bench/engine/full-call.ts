@@ -59,6 +59,7 @@ const LABEL: Record<Mode, string> = { signaling: 'signaling only (SDP passed thr
 interface Rig {
   readonly engine: EngineProcess;
   readonly sipPort: number;
+  readonly statusPort: number;
   stop(): Promise<void>;
 }
 
@@ -128,6 +129,7 @@ async function rig(mode: Mode, work: string, redisUrl: string): Promise<Rig> {
   return {
     engine,
     sipPort,
+    statusPort,
     stop: async () => {
       await engine.stop();
       agent.kill('SIGKILL');
@@ -173,12 +175,24 @@ interface Trial {
   readonly pass: boolean;
   readonly cpuMsPerCall: number;
   readonly rtpengineCpuMsPerCall: number;
+  /** New INVITEs the engine refused with 503 for overload during the trial (its metrics). */
+  readonly refusedForOverload: number;
+}
+
+/** The engine's count of INVITEs refused for overload, every cause (`/metrics` on the status port). */
+async function overloadRefusals(r: Rig): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${r.statusPort}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('switchboard_sip_server_overload_refusals_total'))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 async function trial(r: Rig, rate: number): Promise<Trial> {
   const calls = Math.round(rate * trialSeconds);
   const cpu0 = r.engine.cpuMs();
   const rtp0 = r.engine.cpuMsOf('rtpengine');
+  const refused0 = await overloadRefusals(r);
   const res = await callers(r, { ...(await sippPorts()), rate, calls, holdMs }).done;
   await drained(r);
   const t: Trial = {
@@ -189,8 +203,9 @@ async function trial(r: Rig, rate: number): Promise<Trial> {
     pass: res.stats.failed === 0 && res.stats.successful === calls,
     cpuMsPerCall: (r.engine.cpuMs() - cpu0) / Math.max(1, res.stats.successful),
     rtpengineCpuMsPerCall: (r.engine.cpuMsOf('rtpengine') - rtp0) / Math.max(1, res.stats.successful),
+    refusedForOverload: (await overloadRefusals(r)) - refused0,
   };
-  console.log(`  ${rate}/s: ${t.successful}/${calls} ok, ${t.failed} failed; CPU ${t.cpuMsPerCall.toFixed(2)} ms/call (rtpengine ${t.rtpengineCpuMsPerCall.toFixed(2)})`);
+  console.log(`  ${rate}/s: ${t.successful}/${calls} ok, ${t.failed} failed (${t.refusedForOverload} refused for overload); CPU ${t.cpuMsPerCall.toFixed(2)} ms/call (rtpengine ${t.rtpengineCpuMsPerCall.toFixed(2)})`);
   return t;
 }
 
