@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigObject } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { RecordingControl } from '../../src/recordings/capture/call-recording.js';
+import { pingRedis } from '../../src/recordings/queue/redis-connection.js';
 import { RecordingCapture } from '../../src/recordings/service/recording-capture.js';
 import { RecordingsWorker } from '../../src/recordings/service/recordings-worker.js';
 import { collectEvents } from './support/harness.js';
@@ -88,4 +89,18 @@ describe('embedded default', () => {
     // no long binary-looking runs (base64 or hex dumps of audio)
     expect(logText).not.toMatch(/[A-Za-z0-9+/]{200,}/);
   }, 60_000);
+});
+
+describe('stopping the worker', () => {
+  it('stops its embedded Redis even when an earlier step of the stop fails (no server outlives its worker)', async () => {
+    const stateDir = join(root, 'stop-state');
+    const config = loadConfigObject({ node: { stateDir, logLevel: 'warn' } });
+    const worker = await RecordingsWorker.start({ config, logger: createLogger({ level: 'silent' }) });
+    const socket = join(stateDir, 'redis', 'redis.sock');
+    expect(await pingRedis({ path: socket })).toBe(true);
+    // A fault in the middle of the stop (here the events file cannot be flushed).
+    worker.events.flush = () => Promise.reject(new Error('disk gone'));
+    await expect(worker.stop()).rejects.toThrow('disk gone');
+    expect(await pingRedis({ path: socket })).toBe(false);
+  });
 });

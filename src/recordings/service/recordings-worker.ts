@@ -94,12 +94,17 @@ export class RecordingsWorker {
 
   /** Stops taking jobs, lets running steps finish, then closes Redis (and stops the embedded server). */
   async stop(): Promise<void> {
-    await this.reconciler.stop();
-    await this.sweeper.stop();
-    await this.workers.close();
-    await this.queues.close();
-    await this.events.flush();
-    await this.redis.quit().catch(() => this.redis.disconnect());
-    await this.embedded?.stop();
+    try {
+      await this.reconciler.stop();
+      await this.sweeper.stop();
+      await this.workers.close();
+      await this.queues.close();
+      await this.events.flush();
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    } finally {
+      // Whatever failed above, the embedded server does not outlive a worker that stopped.
+      this.redis.disconnect();
+      await this.embedded?.stop();
+    }
   }
 }
