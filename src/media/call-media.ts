@@ -405,7 +405,10 @@ export class CallMedia {
 
   private async deleteRemote(callId: string): Promise<void> {
     try {
-      await this.instance.client.request('delete', { 'call-id': callId });
+      // At once, whatever the daemon's delete-delay: the call's pcap is then complete when the reply
+      // comes (rtpengine finishes the recording as it destroys the call), so a recording need not be
+      // stopped first, and the call id is free again.
+      await this.instance.client.request('delete', { 'call-id': callId, 'delete-delay': 0 });
     } catch (e) {
       this.logger.warn({ rtpengineCallId: callId, err: (e as Error).message }, 'rtpengine delete failed (released locally anyway)');
     }

@@ -175,6 +175,25 @@ describe('ng client against a real rtpengine', () => {
     expect(statSync(join(pcaps, file)).size).toBeGreaterThan(24 + 16 * 10);
   });
 
+  it('delete completes a recording still running: its pcap and metadata are written by the time the reply comes (no stop recording needed)', async () => {
+    await call('ng-rec-del');
+    const client = rig.rtpengine.client;
+    await client.request('start recording', { 'call-id': 'ng-rec-del', metadata: 'test=2' });
+    await sleep(600);
+    const metaDir = join(rig.rtpengine.recordingDir, 'metadata');
+    const metaOf = (): string[] => (existsSync(metaDir) ? readdirSync(metaDir).filter((f) => f.includes('-ng-rec-del-')) : []);
+    expect(metaOf()).toEqual([]); // written only when the recording finishes
+    await client.request('delete', { 'call-id': 'ng-rec-del', 'delete-delay': 0 });
+    // Read at once, without waiting: the engine hands the recording over right after the delete.
+    const pcaps = join(rig.rtpengine.recordingDir, 'pcaps');
+    const file = readdirSync(pcaps).find((f) => f.startsWith('ng-rec-del'));
+    expect(file).toBeDefined();
+    // rtpengine writes the segment's metadata file (rtpengine-meta-<call id>-<hex>.txt) as it finishes the recording.
+    expect(metaOf()).toHaveLength(1);
+    // Both parties' tones for 600 ms: well over 40 packets of 16-byte record header + IP/UDP/RTP + 160 bytes.
+    expect(statSync(join(pcaps, file!)).size).toBeGreaterThan(24 + 40 * (16 + 20 + 8 + 12 + 160));
+  });
+
   it('delete ends the call (query then fails); deleting again is harmless', async () => {
     const client = rig.rtpengine.client;
     for (const id of ['ng-relay', 'ng-block', 'ng-silence', 'ng-play', 'ng-sub', 'ng-rec']) await client.request('delete', { 'call-id': id });

@@ -54,6 +54,9 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
       const c = services.config.crm;
       const crmParams = session.dataParameters?.inCrmRecord;
       const details = o.details ?? { callRecord: callRecordOf(session, { channel: c.channelName, timeZone: c.timeZone }), ...(crmParams !== undefined ? { dataParameters: crmParams } : {}) };
+      // The call's media goes first (idempotent; the session would release it last): deleting the call
+      // at rtpengine completes its pcap, which saves a `stop recording` per call.
+      await anchor.release();
       const manifest = await recording.finish(details);
       if (manifest !== undefined) session.log.info({ recordingId: manifest.recordingId, pauses: manifest.pauses.length }, 'recording handed to the pipeline');
     });
