@@ -85,10 +85,15 @@ export class RecordingStore {
   /** Stores a new recording's manifest. Idempotent: an existing manifest is kept and returned. */
   async create(manifest: RecordingManifest): Promise<RecordingManifest> {
     const dir = this.dir(manifest.recordingId);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const existing = await this.readManifest(manifest.recordingId);
-    if (existing !== undefined) return existing;
+    // mkdir says whether it made the directory: a new one holds no manifest, and its own entry in the
+    // parent must be made durable too.
+    const made = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (made === undefined) {
+      const existing = await this.readManifest(manifest.recordingId);
+      if (existing !== undefined) return existing;
+    }
     await writeJsonAtomic(join(dir, 'manifest.json'), manifest, dir);
+    if (made !== undefined) await syncDir(this.recordingsDir);
     return manifest;
   }
 
