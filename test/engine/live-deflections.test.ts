@@ -62,7 +62,7 @@ function streamsWith(phone: CallerPhone, prompt: RenderedPrompt): number {
 
 async function delivered(recordingId: string): Promise<{ wav: string; meta: { metadata: { kind: string; details: Record<string, unknown> } } }> {
   const dir = join(cc.dir, 'crm', recordingId);
-  await eventually(() => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.wav.json')), 60_000, 'the voicemail delivered to the CRM');
+  await eventually(() => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.wav.json')), 60_000, 'the recording delivered to the CRM');
   const name = readdirSync(dir).find((f) => f.endsWith('.wav'))!;
   return { wav: join(dir, name), meta: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as never };
 }
@@ -210,11 +210,21 @@ describe('after-hours deflections', () => {
       await eventually(() => caller.rtp.received.length > at + 50, 10_000, 'audio from the gateway');
       // SIPp echoes what it receives: the caller hears its own tone back through rtpengine.
       expect(goertzel(streamPcm(caller.rtp.received.slice(at)), 700)).toBeGreaterThan(1000);
+      // The forwarded call is recorded like the queue's calls (recording is on by default).
+      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the forwarded call is being recorded');
+      await spoken(caller);
       call.hangUp();
       const result = await gateway.done;
       expect(result.stats.successful, describeRun(result)).toBe(1);
       const record = await cc.recordOf(call.callId);
       expect(record).toMatchObject({ deflection: { action: 'phoneNumber', target: '+15550199' }, facts: { trunk: 'carrier' } });
+      expect(record.recordings).toHaveLength(1);
+      const { wav, meta } = await delivered(record.recordings[0]!);
+      expect(meta.metadata.kind).toBe('call');
+      // Both sides: the caller's tone and the gateway's echo of it.
+      const audio = readWav(wav);
+      expect(audio.channels).toBe(2);
+      for (const side of [0, 1]) expect(goertzel(audio.samples.filter((_, i) => i % 2 === side), 700), `channel ${side}`).toBeGreaterThan(1000);
       await cc.settled();
     } finally {
       gateway.kill();

@@ -7,7 +7,8 @@
  * credentials could not answer become 503: the trunk, not the caller, failed).
  * The INVITE carries the configured data parameters (redirection.sip) and
  * none of the agent leg's reserved-data headers: a carrier gets exactly what
- * the configuration sends it.
+ * the configuration sends it. The bridged call is recorded when the queue's
+ * calls are (from the bridge on, the gateway in the agent's place).
  */
 import type { CallContext } from '../flows/call-context.js';
 import { dataParameters, keepDataParameters } from '../reserved/outward-headers.js';
@@ -17,6 +18,7 @@ import { SipFailure } from '../signaling/sip-port.js';
 import { adoptCallerLeg } from './answer-caller-task.js';
 import { BridgeTask } from './bridge-task.js';
 import { connectCallee } from './connect-callee.js';
+import { RecordTask } from './record-task.js';
 import { ensureEarlyMedia } from './ring-caller-task.js';
 import type { Task } from './task.js';
 
@@ -78,6 +80,11 @@ export class DeflectNumberTask implements Task<void> {
     await anchor.unblock();
     if (ctx.callerLeg === undefined) adoptCallerLeg(ctx, await invite.answer(ctx.callerSentSdp ?? ''), ctx.callerSentSdp ?? '');
     session.transition('connected');
+    // Recorded as the queue's calls are (its setting, else the global one), from the bridge on.
+    const queue = session.queue !== undefined ? services.directory.byQueueId(session.queue) : undefined;
+    if (queue !== undefined && (queue.recording?.enabled ?? services.config.recordings.enabled)) {
+      await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp: gateway.sentSdp }).run(ctx);
+    }
     await new BridgeTask(
       { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
       { leg: gateway.leg, sentSdp: gateway.sentSdp, receivedSdp: gateway.leg.remoteSdp, party: 'gateway' },
