@@ -15,8 +15,13 @@
  *     first RTP packet (ringback; with SDP passed through there is none before
  *     the answer), measured by probe calls placed alongside SIPp;
  *  3. concurrent calls held with zero packet loss: SIPp holds N talking calls
- *     while probe calls stream stamped packets that the agent echoes; N grows
- *     until a probe loses a packet or a call fails.
+ *     while probe calls stream stamped packets that their own agent echoes; N
+ *     grows until a probe loses a packet, a socket of the engine or rtpengine
+ *     drops one, or a call fails. The load's calls are spread over SIPp agents
+ *     of at most LOAD_CALLS_PER_AGENT calls each (one SIPp echoes every call on
+ *     one socket from one thread: past a few hundred calls its own receive
+ *     buffer overflows), and the kernel's per-socket drop counters say where
+ *     any packet was lost (bench/lib/udp-drops.ts).
  *
  * The recordings worker does not run: the conversion and delivery that follow
  * a call are measured by bench/recordings/; here the engine hands each
@@ -32,6 +37,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeBarChart, writeLineChart } from '../lib/chart.js';
 import { startEngine, type EngineProcess } from '../lib/engine-process.js';
+import { dropsSince, socketDrops } from '../lib/udp-drops.js';
 import { freePort, runSipp, SCENARIOS } from '../../test/support/sipp.js';
 import { probeCall, type ProbeResult } from './probe-call.js';
 
@@ -56,10 +62,18 @@ type Mode = 'signaling' | 'full';
 const MODES: readonly Mode[] = ['signaling', 'full'];
 const LABEL: Record<Mode, string> = { signaling: 'signaling only (SDP passed through)', full: 'full call (anchored, whisper, recording)' };
 
+/** The most talking calls one SIPp agent echoes in the concurrency steps. */
+const LOAD_CALLS_PER_AGENT = 250;
+/** The number the probes of the concurrency steps dial (their own agent); load agent i answers LOAD_NUMBER_BASE + i. */
+const PROBE_NUMBER = '1999';
+const LOAD_NUMBER_BASE = 2000;
+
 interface Rig {
   readonly engine: EngineProcess;
   readonly sipPort: number;
   readonly statusPort: number;
+  /** The SIPp agents that answer the concurrency steps' load (LOAD_NUMBER_BASE + index). */
+  readonly loadAgents: readonly ChildProcess[];
   stop(): Promise<void>;
 }
 
@@ -99,8 +113,17 @@ async function startRedis(dir: string): Promise<{ url: string; child: ChildProce
 /** An engine for `mode` with its SIPp agent (echoing RTP), on fresh ports. */
 async function rig(mode: Mode, work: string, redisUrl: string): Promise<Rig> {
   const dir = mkdtempSync(join(work, `${mode}-`));
-  const [sipPort, statusPort, agentPort, agentMediaPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const agent = spawn('sipp', ['-sf', join(SCENARIOS, 'uas-answer.xml'), '-i', '127.0.0.1', '-p', String(agentPort), '-t', 'u1', '-mp', String(agentMediaPort), '-rtp_echo', '-nostdin', '-max_socket', '60000'], { cwd: dir, stdio: 'ignore' });
+  const [sipPort, statusPort] = [await freePort(), await freePort()];
+  const agentAt = async (): Promise<{ port: number; child: ChildProcess }> => {
+    const [port, mediaPort] = [await freePort(), await freePort()];
+    const child = spawn('sipp', ['-sf', join(SCENARIOS, 'uas-answer.xml'), '-i', '127.0.0.1', '-p', String(port), '-t', 'u1', '-mp', String(mediaPort), '-rtp_echo', '-nostdin', '-max_socket', '60000'], { cwd: dir, stdio: 'ignore' });
+    return { port, child };
+  };
+  const agent = await agentAt();
+  const probeAgent = await agentAt();
+  const maxStep = Math.max(...values['concurrency-steps'].split(',').map(Number));
+  const loadAgents = await Promise.all(Array.from({ length: Math.ceil(maxStep / LOAD_CALLS_PER_AGENT) }, agentAt));
+  const queue = (id: string, number: string, port: number): string => `  - { id: ${id}, name: Bench, numbers: ["${number}"], agents: ["sip:agent@127.0.0.1:${port}"] }`;
   const configFile = join(dir, 'engine.yaml');
   const media =
     mode === 'full'
@@ -121,7 +144,10 @@ async function rig(mode: Mode, work: string, redisUrl: string): Promise<Rig> {
       '  maxPendingInvites: 20000',
       'engine: { ringTimeoutSeconds: 10 }',
       ...media,
-      `queues: [{ id: bench, name: Bench, numbers: ["1000"], agents: ["sip:agent@127.0.0.1:${agentPort}"] }]`,
+      'queues:',
+      queue('bench', '1000', agent.port),
+      queue('probe', PROBE_NUMBER, probeAgent.port),
+      ...loadAgents.map((a, i) => queue(`load${i}`, String(LOAD_NUMBER_BASE + i), a.port)),
       '',
     ].join('\n'),
   );
@@ -130,9 +156,10 @@ async function rig(mode: Mode, work: string, redisUrl: string): Promise<Rig> {
     engine,
     sipPort,
     statusPort,
+    loadAgents: loadAgents.map((a) => a.child),
     stop: async () => {
       await engine.stop();
-      agent.kill('SIGKILL');
+      for (const a of [agent, probeAgent, ...loadAgents]) a.child.kill('SIGKILL');
     },
   };
 }
@@ -148,10 +175,11 @@ async function drained(r: Rig): Promise<void> {
   throw new Error('calls still live 120 s after the load');
 }
 
-function callers(r: Rig, o: { port: number; mediaPort: number; rate: number; calls: number; holdMs: number; extra?: readonly string[] }): ReturnType<typeof runSipp> {
+function callers(r: Rig, o: { port: number; mediaPort: number; rate: number; calls: number; holdMs: number; service?: string; extra?: readonly string[] }): ReturnType<typeof runSipp> {
   return runSipp({
     scenario: 'uac-talk.xml',
     remote: `127.0.0.1:${r.sipPort}`,
+    ...(o.service !== undefined ? { service: o.service } : {}),
     port: o.port,
     transport: 'udp',
     calls: o.calls,
@@ -271,6 +299,14 @@ interface Step {
   readonly cpuPercent: number;
   readonly rtpengineCpuPercent: number;
   readonly rssMb: number;
+  /** SIPp agents that echoed the load. */
+  readonly loadAgents: number;
+  /**
+   * Datagrams the kernel dropped while the probes ran because a socket's receive buffer was full, by
+   * holder: rtpengine, the engine's own processes, the probes (this process), the load's SIPp agents
+   * (echo sockets; the load's callers, which never read what comes back, are not counted).
+   */
+  readonly socketDrops: { readonly rtpengine: number; readonly engine: number; readonly probes: number; readonly loadAgents: number };
   /** Where the lost packets were in each probe that lost some (packet indices, 20 ms apart). */
   readonly lostIndices: readonly (readonly number[])[];
 }
@@ -280,9 +316,14 @@ async function concurrency(r: Rig, setupRate: number): Promise<Step[]> {
   const steps: Step[] = [];
   const talkMs = Number(values['probe-talk-ms']);
   for (const n of values['concurrency-steps'].split(',').map(Number)) {
+    const agents = Math.ceil(n / LOAD_CALLS_PER_AGENT);
     const rampMs = (n / setupRate) * 1000;
     const hold = Math.round(rampMs + talkMs + 20_000);
-    const load = callers(r, { ...(await sippPorts()), rate: setupRate, calls: n, holdMs: hold, extra: ['-l', String(n)] });
+    const loads: ReturnType<typeof runSipp>[] = [];
+    for (let i = 0; i < agents; i++) {
+      const calls = Math.floor(n / agents) + (i < n % agents ? 1 : 0);
+      loads.push(callers(r, { ...(await sippPorts()), service: String(LOAD_NUMBER_BASE + i), rate: Math.ceil(setupRate / agents), calls, holdMs: hold, extra: ['-l', String(calls)] }));
+    }
     const end = Date.now() + rampMs + 60_000;
     let held = 0;
     while (Date.now() < end) {
@@ -292,22 +333,54 @@ async function concurrency(r: Rig, setupRate: number): Promise<Step[]> {
     }
     const cpu0 = r.engine.cpuMs();
     const rtp0 = r.engine.cpuMsOf('rtpengine');
+    const drops0 = socketDrops();
     const w0 = performance.now();
-    const probes = await Promise.all(Array.from({ length: 10 }, () => probeCall({ host: '127.0.0.1', port: r.sipPort }, '1000', { talkMs })));
+    const probes = await Promise.all(Array.from({ length: 10 }, () => probeCall({ host: '127.0.0.1', port: r.sipPort }, PROBE_NUMBER, { talkMs })));
     const wallMs = performance.now() - w0;
+    const tree = r.engine.processes();
+    const dropped = dropsSince(drops0, {
+      rtpengine: tree.filter((p) => p.comm.startsWith('rtpengine')).map((p) => p.pid),
+      engine: tree.filter((p) => !p.comm.startsWith('rtpengine')).map((p) => p.pid),
+      probes: [process.pid],
+      loadAgents: r.loadAgents.slice(0, agents).map((a) => a.pid!),
+    });
     const cpuPercent = ((r.engine.cpuMs() - cpu0) / wallMs) * 100;
     const rtpengineCpuPercent = ((r.engine.cpuMsOf('rtpengine') - rtp0) / wallMs) * 100;
     const rssMb = (await r.engine.status()).process.rssBytes / 1e6;
-    const res = await load.done;
+    const results = await Promise.all(loads.map((l) => l.done));
     await drained(r);
     const sent = probes.reduce((s, p) => s + p.sent, 0);
     const lost = probes.reduce((s, p) => s + (p.sent - p.echoed), 0) + probes.filter((p) => p.finalStatus !== 200).length;
-    const step: Step = { calls: n, held, sippFailed: res.stats.failed, probePackets: sent, probeLost: lost, cpuPercent, rtpengineCpuPercent, rssMb, lostIndices: probes.filter((p) => p.lostIndices.length > 0).map((p) => p.lostIndices) };
+    const socketDropsOf = { rtpengine: dropped.rtpengine!, engine: dropped.engine!, probes: dropped.probes!, loadAgents: dropped.loadAgents! };
+    const step: Step = {
+      calls: n,
+      held,
+      sippFailed: results.reduce((s, x) => s + x.stats.failed, 0),
+      probePackets: sent,
+      probeLost: lost,
+      cpuPercent,
+      rtpengineCpuPercent,
+      rssMb,
+      loadAgents: agents,
+      socketDrops: socketDropsOf,
+      lostIndices: probes.filter((p) => p.lostIndices.length > 0).map((p) => p.lostIndices),
+    };
     steps.push(step);
-    console.log(`  ${n} calls (${held} held): SIPp failed ${step.sippFailed}; probes lost ${lost} of ${sent} packets; CPU ${cpuPercent.toFixed(0)} % (rtpengine ${rtpengineCpuPercent.toFixed(0)} %)`);
-    if (lost > 0 || step.sippFailed > 0 || held < n) break;
+    // The load's echo: every load call streams 50 packets/s to its agent for the probes' whole run.
+    const echoDropPercent = (socketDropsOf.loadAgents / Math.max(1, (n * 50 * wallMs) / 1000)) * 100;
+    console.log(
+      `  ${n} calls (${held} held, ${agents} load agents): SIPp failed ${step.sippFailed}; probes lost ${lost} of ${sent} packets; ` +
+        `socket drops: rtpengine ${socketDropsOf.rtpengine}, engine ${socketDropsOf.engine}, probes ${socketDropsOf.probes}, load agents ${socketDropsOf.loadAgents} (${echoDropPercent.toFixed(2)} % of the load's echo); ` +
+        `CPU ${cpuPercent.toFixed(0)} % (rtpengine ${rtpengineCpuPercent.toFixed(0)} %)`,
+    );
+    if (!clean(step)) break;
   }
   return steps;
+}
+
+/** A step held every call with no loss on the measured path and no drop at the engine's or rtpengine's sockets. */
+function clean(s: Step): boolean {
+  return s.probeLost === 0 && s.sippFailed === 0 && s.held >= s.calls && s.socketDrops.rtpengine === 0 && s.socketDrops.engine === 0 && s.socketDrops.probes === 0;
 }
 
 async function main(): Promise<void> {
@@ -344,7 +417,6 @@ async function main(): Promise<void> {
       const ok = probes.filter((p) => p.finalStatus === 200);
       const confirm = cap[mode]!.trials.filter((t) => t.pass && t.rate === cap[mode]!.maxRate).at(-1);
       const steps = conc[mode]!;
-      const clean = steps.filter((s) => s.probeLost === 0 && s.sippFailed === 0 && s.held >= s.calls);
       return {
         maxAllSuccessRate: cap[mode]!.maxRate,
         cpuMsPerCallAtMax: round(confirm?.cpuMsPerCall ?? null, 2),
@@ -358,7 +430,7 @@ async function main(): Promise<void> {
           inviteToFirstAudioMs: { p50: round(percentile(ok.flatMap((p) => p.firstAudioMs ?? []), 50)), p99: round(percentile(ok.flatMap((p) => p.firstAudioMs ?? []), 99)) },
           inviteToAnswerMs: { p50: round(percentile(ok.flatMap((p) => p.answerMs ?? []), 50)), p99: round(percentile(ok.flatMap((p) => p.answerMs ?? []), 99)) },
         },
-        maxConcurrentWithoutLoss: clean.at(-1)?.calls ?? 0,
+        maxConcurrentWithoutLoss: steps.filter(clean).at(-1)?.calls ?? 0,
         concurrency: steps,
         trials: cap[mode]!.trials,
       };
@@ -367,7 +439,7 @@ async function main(): Promise<void> {
       benchmark: 'engine-full-call',
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage1m: machineLoad() },
-      method: `RFC 7501-style search (${trialSeconds} s trials, ${holdMs} ms talk, UDP, pass = every call succeeds); latency by probe calls at ${values['probe-rate']}/s for ${values['latency-seconds']} s while SIPp offers half the full call's maximum; concurrency: SIPp holds N talking calls, 10 probe calls stream ${values['probe-talk-ms']} ms of stamped packets echoed by the agent`,
+      method: `RFC 7501-style search (${trialSeconds} s trials, ${holdMs} ms talk, UDP, pass = every call succeeds); latency by probe calls at ${values['probe-rate']}/s for ${values['latency-seconds']} s while SIPp offers half the full call's maximum; concurrency: SIPp holds N talking calls (agents of at most ${LOAD_CALLS_PER_AGENT} calls each), 10 probe calls stream ${values['probe-talk-ms']} ms of stamped packets echoed by their own agent; a step passes with no probe packet lost, no call failed and no datagram dropped at a socket of the engine, rtpengine or the probes`,
       signaling: summary('signaling'),
       full: summary('full'),
     });

@@ -25,6 +25,8 @@ export interface EngineProcess {
   cpuMs(): number;
   /** CPU time (ms) of the processes under the engine whose command starts with `name` (e.g. rtpengine). */
   cpuMsOf(name: string): number;
+  /** The engine and every process under it now (pid and command name). */
+  processes(): { readonly pid: number; readonly comm: string }[];
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export async function startEngine(o: { configFile: string; statusPort: number; e
     status,
     cpuMs: () => tree(pid).reduce((sum, s) => sum + s.cpuMs, 0),
     cpuMsOf: (name) => tree(pid).filter((s) => s.pid !== pid && s.comm.startsWith(name)).reduce((sum, s) => sum + s.cpuMs, 0),
+    processes: () => tree(pid).map((s) => ({ pid: s.pid, comm: s.comm })),
     stop: async () => {
       if (exited !== undefined) return;
       child.kill('SIGTERM');

@@ -1,0 +1,75 @@
+/**
+ * Where UDP packets were dropped on this machine: the kernel counts, per
+ * socket, the datagrams it discarded because the socket's receive buffer was
+ * full (the last column of /proc/net/udp and /proc/net/udp6). Mapping each
+ * socket to the process holding it (/proc/PID/fd) tells whether a loss was the
+ * system under test (rtpengine, the engine) or the load generator's own
+ * sockets, which a packet count at the endpoints cannot tell apart.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** Datagrams dropped so far, by socket inode. */
+export type SocketDrops = ReadonlyMap<string, number>;
+
+export function socketDrops(): SocketDrops {
+  const drops = new Map<string, number>();
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 13) drops.set(f[9]!, Number(f[f.length - 1]));
+    }
+  }
+  return drops;
+}
+
+/** The process holding each socket inode (for the processes this user may read). */
+function socketOwners(): Map<string, number> {
+  const owners = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // gone, or not ours
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
+        if (m !== null) owners.set(m[1]!, Number(entry));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return owners;
+}
+
+/**
+ * Drops between `before` and now, summed per group of processes (`groups`
+ * maps a name to its pids); sockets of other processes count under `other`.
+ * Sockets opened after `before` count from zero; sockets closed meanwhile are
+ * not seen, so read this while the sockets of interest are still open.
+ */
+export function dropsSince(before: SocketDrops, groups: Readonly<Record<string, readonly number[]>>): Record<string, number> {
+  const now = socketDrops();
+  const owners = socketOwners();
+  const groupOf = new Map<number, string>();
+  for (const [name, pids] of Object.entries(groups)) for (const pid of pids) groupOf.set(pid, name);
+  const out: Record<string, number> = Object.fromEntries([...Object.keys(groups), 'other'].map((k) => [k, 0]));
+  for (const [inode, count] of now) {
+    const delta = count - (before.get(inode) ?? 0);
+    if (delta <= 0) continue;
+    const pid = owners.get(inode);
+    const group = (pid !== undefined ? groupOf.get(pid) : undefined) ?? 'other';
+    out[group] = (out[group] ?? 0) + delta;
+  }
+  return out;
+}
