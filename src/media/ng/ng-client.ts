@@ -158,8 +158,12 @@ export class NgClient {
     const sent = (err: Error | null): void => {
       if (err !== null) this.options.logger.debug({ err: err.message, rtpengine: this.instance }, 'ng send failed');
     };
-    if (this.connected) this.socket.send(entry.message, sent);
-    else this.socket.send(entry.message, this.options.port, this.options.host, sent);
+    try {
+      if (this.connected) this.socket.send(entry.message, sent);
+      else this.socket.send(entry.message, this.options.port, this.options.host, sent);
+    } catch (e) {
+      sent(e as Error); // e.g. a socket whose connect failed: the request times out as usual
+    }
     entry.retransmitTimer = setTimeout(() => this.transmit(cookie, entry), this.retransmitMs);
   }
 
