@@ -303,8 +303,9 @@ interface Step {
   readonly loadAgents: number;
   /**
    * Datagrams the kernel dropped while the probes ran because a socket's receive buffer was full, by
-   * holder: rtpengine, the engine's own processes, the probes (this process), the load's SIPp agents
-   * (echo sockets; the load's callers, which never read what comes back, are not counted).
+   * holder: rtpengine, the engine's own processes, the probes' RTP sockets (each read just before it
+   * closed), the load's SIPp agents (echo sockets; the load's callers, which never read what comes
+   * back, are not counted).
    */
   readonly socketDrops: { readonly rtpengine: number; readonly engine: number; readonly probes: number; readonly loadAgents: number };
   /** Where the lost packets were in each probe that lost some (packet indices, 20 ms apart). */
@@ -341,7 +342,6 @@ async function concurrency(r: Rig, setupRate: number): Promise<Step[]> {
     const dropped = dropsSince(drops0, {
       rtpengine: tree.filter((p) => p.comm.startsWith('rtpengine')).map((p) => p.pid),
       engine: tree.filter((p) => !p.comm.startsWith('rtpengine')).map((p) => p.pid),
-      probes: [process.pid],
       loadAgents: r.loadAgents.slice(0, agents).map((a) => a.pid!),
     });
     const cpuPercent = ((r.engine.cpuMs() - cpu0) / wallMs) * 100;
@@ -351,7 +351,7 @@ async function concurrency(r: Rig, setupRate: number): Promise<Step[]> {
     await drained(r);
     const sent = probes.reduce((s, p) => s + p.sent, 0);
     const lost = probes.reduce((s, p) => s + (p.sent - p.echoed), 0) + probes.filter((p) => p.finalStatus !== 200).length;
-    const socketDropsOf = { rtpengine: dropped.rtpengine!, engine: dropped.engine!, probes: dropped.probes!, loadAgents: dropped.loadAgents! };
+    const socketDropsOf = { rtpengine: dropped.rtpengine!, engine: dropped.engine!, probes: probes.reduce((s, p) => s + p.socketDrops, 0), loadAgents: dropped.loadAgents! };
     const step: Step = {
       calls: n,
       held,

@@ -9,6 +9,7 @@
  * path caller → rtpengine → agent → rtpengine → caller exactly.
  */
 import { CallerPhone } from '../../test/support/phones.js';
+import { dropsAtPort } from '../lib/udp-drops.js';
 import { encodeRtp } from '../../test/support/rtp/rtp-packet.js';
 
 const STAMP = Buffer.from('SBPROBE:');
@@ -23,6 +24,8 @@ export interface ProbeResult {
   readonly echoed: number;
   /** The first indices that never came back (where in the call the loss was). */
   readonly lostIndices: readonly number[];
+  /** Datagrams the kernel dropped at the probe's own RTP socket (receive buffer full), read before it closed. */
+  readonly socketDrops: number;
 }
 
 function stamped(index: number, ssrc: number): Buffer {
@@ -70,7 +73,9 @@ export async function probeCall(target: { host: string; port: number }, number: 
     } else if (call.finalStatus === undefined) {
       call.cancel();
     }
+    const socketDrops = dropsAtPort(phone.rtp.port);
     return {
+      socketDrops,
       finalStatus: call.finalStatus,
       ringingMs: ringing !== undefined ? ringing.atMs - t0 : undefined,
       firstAudioMs: firstAudio !== undefined ? firstAudio - t0 : undefined,

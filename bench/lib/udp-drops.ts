@@ -11,8 +11,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 /** Datagrams dropped so far, by socket inode. */
 export type SocketDrops = ReadonlyMap<string, number>;
 
-export function socketDrops(): SocketDrops {
-  const drops = new Map<string, number>();
+/** Every UDP socket on this machine: inode, local port, datagrams dropped so far. */
+function udpSockets(): { inode: string; port: number; drops: number }[] {
+  const out: { inode: string; port: number; drops: number }[] = [];
   for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
     let text = '';
     try {
@@ -21,12 +22,26 @@ export function socketDrops(): SocketDrops {
       continue; // no IPv6
     }
     for (const line of text.split('\n').slice(1)) {
-      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+      // sl local(addr:port) rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
       const f = line.trim().split(/\s+/);
-      if (f.length >= 13) drops.set(f[9]!, Number(f[f.length - 1]));
+      if (f.length >= 13) out.push({ inode: f[9]!, port: parseInt(f[1]!.slice(f[1]!.lastIndexOf(':') + 1), 16), drops: Number(f[f.length - 1]) });
     }
   }
-  return drops;
+  return out;
+}
+
+export function socketDrops(): SocketDrops {
+  return new Map(udpSockets().map((s) => [s.inode, s.drops]));
+}
+
+/**
+ * Datagrams dropped so far at the UDP socket bound to `port` on this machine (0 when none is), for a
+ * socket that will be closed before dropsSince() could see it (a probe's).
+ */
+export function dropsAtPort(port: number): number {
+  return udpSockets()
+    .filter((s) => s.port === port)
+    .reduce((sum, s) => sum + s.drops, 0);
 }
 
 /** The process holding each socket inode (for the processes this user may read). */
@@ -56,7 +71,8 @@ function socketOwners(): Map<string, number> {
  * Drops between `before` and now, summed per group of processes (`groups`
  * maps a name to its pids); sockets of other processes count under `other`.
  * Sockets opened after `before` count from zero; sockets closed meanwhile are
- * not seen, so read this while the sockets of interest are still open.
+ * not seen, so read this while the sockets of interest are still open (or
+ * read a short-lived socket's own count with dropsAtPort before it closes).
  */
 export function dropsSince(before: SocketDrops, groups: Readonly<Record<string, readonly number[]>>): Record<string, number> {
   const now = socketDrops();
