@@ -69,7 +69,7 @@ function socketOwners(): Map<string, number> {
 
 /**
  * Drops between `before` and now, summed per group of processes (`groups`
- * maps a name to its pids); sockets of other processes count under `other`.
+ * maps a name to its pids); sockets of other processes are not counted.
  * Sockets opened after `before` count from zero; sockets closed meanwhile are
  * not seen, so read this while the sockets of interest are still open (or
  * read a short-lived socket's own count with dropsAtPort before it closes).
@@ -79,13 +79,13 @@ export function dropsSince(before: SocketDrops, groups: Readonly<Record<string, 
   const owners = socketOwners();
   const groupOf = new Map<number, string>();
   for (const [name, pids] of Object.entries(groups)) for (const pid of pids) groupOf.set(pid, name);
-  const out: Record<string, number> = Object.fromEntries([...Object.keys(groups), 'other'].map((k) => [k, 0]));
+  const out: Record<string, number> = Object.fromEntries(Object.keys(groups).map((k) => [k, 0]));
   for (const [inode, count] of now) {
     const delta = count - (before.get(inode) ?? 0);
     if (delta <= 0) continue;
     const pid = owners.get(inode);
-    const group = (pid !== undefined ? groupOf.get(pid) : undefined) ?? 'other';
-    out[group] = (out[group] ?? 0) + delta;
+    const group = pid !== undefined ? groupOf.get(pid) : undefined;
+    if (group !== undefined) out[group]! += delta;
   }
   return out;
 }

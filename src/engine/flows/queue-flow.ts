@@ -16,7 +16,7 @@ import { adoptCallerLeg } from '../tasks/answer-caller-task.js';
 import { BridgeTask } from '../tasks/bridge-task.js';
 import { connectCallee } from '../tasks/connect-callee.js';
 import { HuntAgentsTask } from '../tasks/hunt-agents-task.js';
-import { RecordTask } from '../tasks/record-task.js';
+import { recordsCalls, RecordTask } from '../tasks/record-task.js';
 import { watchRecordingCodes } from '../tasks/recording-codes.js';
 import { RingCallerTask } from '../tasks/ring-caller-task.js';
 import { WhisperTask } from '../tasks/whisper-task.js';
@@ -68,7 +68,7 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
 
 /** Caller and agent are bridged (the caller answered now if it was not), the call recorded; resolves when it ends. */
 export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
-  const { session, anchor, invite, services } = ctx;
+  const { session, anchor, invite } = ctx;
   await anchor.stopPlayback(CALLER);
   await anchor.unblock();
   if (ctx.callerLeg === undefined) {
@@ -77,8 +77,7 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: 
   }
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
-  const recordingOn = queue.recording?.enabled ?? services.config.recordings.enabled;
-  if (recordingOn) {
+  if (recordsCalls(queue, ctx)) {
     await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
     watchRecordingCodes(ctx, agentLeg);
   }

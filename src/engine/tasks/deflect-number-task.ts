@@ -18,7 +18,7 @@ import { SipFailure } from '../signaling/sip-port.js';
 import { adoptCallerLeg } from './answer-caller-task.js';
 import { BridgeTask } from './bridge-task.js';
 import { connectCallee } from './connect-callee.js';
-import { RecordTask } from './record-task.js';
+import { recordsCalls, RecordTask } from './record-task.js';
 import { ensureEarlyMedia } from './ring-caller-task.js';
 import type { Task } from './task.js';
 
@@ -82,7 +82,7 @@ export class DeflectNumberTask implements Task<void> {
     session.transition('connected');
     // Recorded as the queue's calls are (its setting, else the global one), from the bridge on.
     const queue = session.queue !== undefined ? services.directory.byQueueId(session.queue) : undefined;
-    if (queue !== undefined && (queue.recording?.enabled ?? services.config.recordings.enabled)) {
+    if (queue !== undefined && recordsCalls(queue, ctx)) {
       await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp: gateway.sentSdp }).run(ctx);
     }
     await new BridgeTask(

@@ -12,12 +12,18 @@ import type { CallRecording } from '../../recordings/capture/call-recording.js';
 import { callRecordOf } from '../call-record.js';
 import type { CallContext } from '../flows/call-context.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
+import type { Queue } from '../queue-directory.js';
 import type { RecordingHandle } from '../session/call-session.js';
 import type { Task } from './task.js';
 
 export function firstAudioPort(sdp: string | undefined): number | undefined {
   const m = sdp === undefined ? null : /^m=audio (\d+)/m.exec(sdp);
   return m === null ? undefined : Number(m[1]);
+}
+
+/** Whether a queue's connected calls are recorded: its own setting, else the global one. */
+export function recordsCalls(queue: Queue, ctx: CallContext): boolean {
+  return queue.recording?.enabled ?? ctx.services.config.recordings.enabled;
 }
 
 export interface RecordOptions {

@@ -155,17 +155,19 @@ export class NgClient {
     if (!this.pending.has(cookie)) return;
     if (entry.attempts > 0) this.stats.retransmits++;
     entry.attempts++;
-    const sent = (err: Error | null): void => {
-      if (err !== null) this.options.logger.debug({ err: err.message, rtpengine: this.instance }, 'ng send failed');
-    };
     try {
-      if (this.connected) this.socket.send(entry.message, sent);
-      else this.socket.send(entry.message, this.options.port, this.options.host, sent);
+      if (this.connected) this.socket.send(entry.message, this.sent);
+      else this.socket.send(entry.message, this.options.port, this.options.host, this.sent);
     } catch (e) {
-      sent(e as Error); // e.g. a socket whose connect failed: the request times out as usual
+      this.sent(e as Error); // e.g. a socket whose connect failed: the request times out as usual
     }
     entry.retransmitTimer = setTimeout(() => this.transmit(cookie, entry), this.retransmitMs);
   }
+
+  /** One callback for every send (none allocated per datagram). */
+  private readonly sent = (err: Error | null): void => {
+    if (err !== null) this.options.logger.debug({ err: err.message, rtpengine: this.instance }, 'ng send failed');
+  };
 
   private settle(cookie: string): Pending | undefined {
     const entry = this.pending.get(cookie);
