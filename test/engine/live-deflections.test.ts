@@ -6,7 +6,9 @@
  * queue, and to a phone number through an outbound trunk whose SIPp gateway
  * challenges with 407 or 401 and echoes the caller's audio.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goertzel } from '../../src/audio/analysis.js';
@@ -22,6 +24,13 @@ let agent: AgentPhone;
 let gatewayPort: number;
 
 const closed = { emergency: { force: 'closed' } };
+
+/** The Digest parameters of an Authorization or Proxy-Authorization value (quoted or token values). */
+function digestParams(value: string): Map<string, string> {
+  return new Map([...value.matchAll(/([a-z-]+)=(?:"([^"]*)"|([^,\s]+))/gi)].map((m) => [m[1]!.toLowerCase(), m[2] ?? m[3]!]));
+}
+
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
 beforeAll(async () => {
   agent = await AgentPhone.create(1300);
@@ -194,13 +203,14 @@ describe('after-hours deflections', () => {
   });
 
   it.each(['udp', 'tcp'] as const)('phone number (caller over %s): the carrier challenges with 407 then 401; both are answered and the caller hears the far end', async (transport) => {
+    const logDir = mkdtempSync(join(tmpdir(), 'sb-gateway-'));
     const gateway = runSipp({
       scenario: 'uas-gateway-auth.xml',
       port: gatewayPort,
       transport: 'udp',
       calls: 1,
       timeoutSec: 40,
-      extra: ['-key', 'user', 'switchboard', '-key', 'pass', 's3cret', '-rtp_echo', '-mp', String(await freePort())],
+      extra: ['-key', 'user', 'switchboard', '-key', 'pass', 's3cret', '-rtp_echo', '-mp', String(await freePort()), '-trace_logs', '-log_file', join(logDir, 'gateway.log')],
     });
     const caller = await CallerPhone.create(700, transport);
     try {
@@ -216,6 +226,15 @@ describe('after-hours deflections', () => {
       call.hangUp();
       const result = await gateway.done;
       expect(result.stats.successful, describeRun(result)).toBe(1);
+      // The gateway verified the Authorization itself (403 otherwise); SIPp cannot verify a
+      // Proxy-Authorization, so its answer to the 407 is checked here (RFC 2617 §3.2.2, no qop).
+      const logged = /proxy-authorization: (.*)/.exec(readFileSync(join(logDir, 'gateway.log'), 'utf8'));
+      expect(logged, 'the gateway logged the Proxy-Authorization').not.toBeNull();
+      const p = digestParams(logged![1]!);
+      expect([p.get('username'), p.get('realm'), p.get('nonce')]).toEqual(['switchboard', 'proxy.carrier.example', 'p1c0ffee1']);
+      const ha1 = md5('switchboard:proxy.carrier.example:s3cret');
+      expect(p.get('response')).toBe(md5(`${ha1}:p1c0ffee1:${md5(`INVITE:${p.get('uri')}`)}`));
+      expect(p.get('uri')).toBe('sip:+15550199@127.0.0.1:' + String(gatewayPort));
       const record = await cc.recordOf(call.callId);
       expect(record).toMatchObject({ deflection: { action: 'phoneNumber', target: '+15550199' }, facts: { trunk: 'carrier' } });
       expect(record.recordings).toHaveLength(1);
@@ -229,6 +248,7 @@ describe('after-hours deflections', () => {
     } finally {
       gateway.kill();
       caller.close();
+      rmSync(logDir, { recursive: true, force: true });
     }
   });
 });
