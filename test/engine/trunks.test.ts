@@ -85,17 +85,22 @@ describe('which trunk a source belongs to', () => {
     expect(trunks.refuseUnknown).toBe(false);
   });
 
-  it('a rule with a TLS identity matches only a verified peer naming it exactly (RFC 5922 §7.2)', () => {
-    // The matcher takes TLS identities already; configuration does not set them yet (docs).
+  it('a rule with a TLS identity matches only a source whose verified identities name it whole (RFC 5922 §7.2), and outranks an address', () => {
     const withTls = new TrunkMatcher([
-      { rule: { block: block('192.0.2.0/24'), tlsIdentity: 'sip:sbc.carrier.example' }, trunk: { id: 'x' } },
-      { rule: { block: block('192.0.2.0/24'), port: 5061 }, trunk: { id: 'port-only' } },
+      { rule: { block: block('192.0.2.0/24'), tlsIdentity: 'sbc.carrier.example' }, trunk: { id: 'x' } },
+      { rule: { tlsIdentity: '198.51.100.7' }, trunk: { id: 'by-address-name' } },
+      { rule: { block: block('192.0.2.5'), port: 5061 }, trunk: { id: 'port-only' } },
     ]);
     const source = { address: '192.0.2.5', port: 5061, transport: 'tls' };
     expect(withTls.identify(source)?.id).toBe('port-only');
-    expect(withTls.identify({ ...source, tlsPeer: { verified: false, identities: ['sip:sbc.carrier.example'] } })?.id).toBe('port-only');
-    expect(withTls.identify({ ...source, tlsPeer: { verified: true, identities: ['sbc.carrier.example.evil'] } })?.id).toBe('port-only');
-    expect(withTls.identify({ ...source, tlsPeer: { verified: true, identities: ['SIP:sbc.carrier.EXAMPLE'] } })?.id).toBe('x');
+    // Unverified certificates give no identities (the SIP server tells only verified ones).
+    expect(withTls.identify({ ...source, tlsIdentities: [] })?.id).toBe('port-only');
+    expect(withTls.identify({ ...source, tlsIdentities: ['sbc.carrier.example.evil', 'carrier.example', 'evil.sbc.carrier.example'] })?.id).toBe('port-only');
+    expect(withTls.identify({ ...source, tlsIdentities: ['other.example', 'SBC.carrier.EXAMPLE'] })?.id).toBe('x');
+    // Outside the rule's block the identity is not enough.
+    expect(withTls.identify({ ...source, address: '203.0.113.9', tlsIdentities: ['sbc.carrier.example'] })).toBeUndefined();
+    // A rule without an address: any address, by identity alone.
+    expect(withTls.identify({ address: '2001:db8::9', port: 40000, transport: 'wss', tlsIdentities: ['198.51.100.7'] })?.id).toBe('by-address-name');
   });
 
   it('numbers a trunk may call: exact (with or without +) and prefixes ending in *', () => {
@@ -241,6 +246,38 @@ describe('configuration checks of trunks and reserved data', () => {
     ];
     for (const re of expected) expect(got.some((p) => re.test(p)), `${re}\n${got.join('\n')}`).toBe(true);
     expect(got.length).toBeGreaterThanOrEqual(expected.length);
+  });
+
+  it('TLS identity sources: a domain or address on tls or wss, from the embedded server\'s listener that verifies client certificates', () => {
+    const listen = (verifyClient: string): unknown => ({
+      listen: [{ transport: 'udp', host: '127.0.0.1', port: 5060 }, { transport: 'tls', host: '127.0.0.1', port: 5061, tls: { certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem', verifyClient } }],
+    });
+    const inbound = [
+      { id: 'ok', trusted: true, sources: [{ tlsIdentity: 'SBC.carrier.example' }, { address: '192.0.2.0/24', transport: 'wss', tlsIdentity: '2001:db8::1' }] },
+      { id: 'bad', sources: [{}, { tlsIdentity: 'sip:sbc.carrier.example' }, { tlsIdentity: '.carrier.example', transport: 'udp' }, { tlsIdentity: 'sbc.carrier.example' }] },
+    ];
+    const trunkProblems = (got: string[]): string[] => got.filter((p) => p.includes('trunks.inbound'));
+    const got = trunkProblems(problems({ queues, sipServer: listen('optional'), trunks: { inbound } }));
+    const expected = [
+      /trunks\.inbound\[1\]\.sources\[0\]: a source needs an address, a tlsIdentity, or both/,
+      /trunks\.inbound\[1\]\.sources\[1\]\.tlsIdentity: "sip:sbc\.carrier\.example" is not a domain name or an IP address/,
+      /trunks\.inbound\[1\]\.sources\[2\]\.tlsIdentity: "\.carrier\.example" is not a domain name/,
+      /trunks\.inbound\[1\]\.sources\[2\]\.transport: a udp connection has no certificate/,
+      /trunks\.inbound\[1\]\.sources\[3\]: the same source as trunks\.inbound\[0\]\.sources\[0\]/,
+    ];
+    for (const re of expected) expect(got.some((p) => re.test(p)), `${re}\n${got.join('\n')}`).toBe(true);
+    expect(got).toHaveLength(expected.length);
+    // No listener that asks for client certificates; a real drachtio-server.
+    const ok = [inbound[0]];
+    expect(trunkProblems(problems({ queues, sipServer: listen('off'), trunks: { inbound: ok } }))).toEqual([
+      expect.stringMatching(/sources\[0\]\.tlsIdentity: no sipServer\.listen entry \(tls or wss\) asks for client certificates/),
+      expect.stringMatching(/sources\[1\]\.tlsIdentity: no sipServer\.listen entry/),
+    ]);
+    expect(trunkProblems(problems({ queues, sipServer: listen('required'), drachtio: { host: '192.0.2.80', port: 9022 }, trunks: { inbound: ok } }))).toEqual([
+      expect.stringMatching(/sources\[0\]\.tlsIdentity: needs the embedded SIP server/),
+      expect.stringMatching(/sources\[1\]\.tlsIdentity: needs the embedded SIP server/),
+    ]);
+    expect(trunkProblems(problems({ queues, sipServer: listen('required'), trunks: { inbound: ok } }))).toEqual([]);
   });
 
   it('header names must be tokens, property names known (schema)', () => {

@@ -7,7 +7,7 @@
  * re-INVITE and INFO as a phone would.
  */
 import { RtpEndpoint, type ToneStream } from './rtp/rtp-endpoint.js';
-import { respond, request, SipPeer, uniq, type Received, type Transport } from './sip-peer.js';
+import { respond, request, SipPeer, uniq, type PeerTls, type Received, type Transport } from './sip-peer.js';
 
 interface Target {
   readonly host: string;
@@ -59,7 +59,7 @@ abstract class Phone {
   }
 
   get transportParam(): string {
-    return this.peer.transport === 'tcp' ? ';transport=tcp' : '';
+    return this.peer.transport === 'udp' ? '' : `;transport=${this.peer.transport}`;
   }
 
   close(): void {
@@ -215,9 +215,9 @@ export class PlacedCall {
 export class CallerPhone extends Phone {
   readonly calls: PlacedCall[] = [];
 
-  /** `host`: the loopback address to call from (any of 127/8 on Linux), so calls come from a given trunk. */
-  static async create(frequency: number, transport: Transport = 'udp', host = '127.0.0.1'): Promise<CallerPhone> {
-    return new CallerPhone(await SipPeer.create(transport, host), await RtpEndpoint.open(), frequency);
+  /** `host`: the loopback address to call from (any of 127/8 on Linux), so calls come from a given trunk; `tls`: its certificate and CA for transport tls. */
+  static async create(frequency: number, transport: Transport = 'udp', host = '127.0.0.1', tls?: PeerTls): Promise<CallerPhone> {
+    return new CallerPhone(await SipPeer.create(transport, host, tls), await RtpEndpoint.open(), frequency);
   }
 
   dial(target: Target, number: string, options: DialOptions = {}): PlacedCall {

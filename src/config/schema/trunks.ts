@@ -12,15 +12,27 @@ import { Host, Id, Port, StringEnum } from './common.js';
 
 const TrunkSource = Type.Object(
   {
-    address: Type.String({
-      minLength: 2,
-      maxLength: 64,
-      description: 'An IP address (192.0.2.10, 2001:db8::1) or a CIDR block (192.0.2.0/24, 2001:db8::/32) the INVITEs come from.',
-    }),
+    address: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 64,
+        description: 'An IP address (192.0.2.10, 2001:db8::1) or a CIDR block (192.0.2.0/24, 2001:db8::/32) the INVITEs come from. Default (with tlsIdentity only): any address.',
+      }),
+    ),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Only this source port. Default: any.' })),
     transport: Type.Optional(StringEnum(['udp', 'tcp', 'tls', 'ws', 'wss'] as const, { description: 'Only this transport. Default: any.' })),
+    tlsIdentity: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        pattern: '^[A-Za-z0-9.:-]+$',
+        errorHint: 'a domain name (sbc.carrier.example) or an IP address, without scheme or wildcard',
+        description:
+          "Only TLS/WSS connections whose client certificate chains to the listener's caFile and names this domain (a sip: URI or DNS subjectAltName, or the CN without any; RFC 5922 §7.1) or IP address (an iPAddress subjectAltName), exactly and case-insensitively, no wildcards (§7.2). Such a source outranks any address-only one. Needs the embedded SIP server and a tls or wss listener with verifyClient optional or required.",
+      }),
+    ),
   },
-  { additionalProperties: false, description: 'Where a trunk\'s INVITEs come from.' },
+  { additionalProperties: false, description: 'Where a trunk\'s INVITEs come from: an address, a certificate identity, or both.' },
 );
 
 const InboundTrunk = Type.Object(
@@ -29,7 +41,7 @@ const InboundTrunk = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Display name for logs and call records.' })),
     sources: Type.Array(TrunkSource, {
       minItems: 1,
-      description: 'Where the trunk sends from (any one matches). A source matching several trunks belongs to the most specific (longest prefix, then port, then transport).',
+      description: 'Where the trunk sends from (any one matches). A source matching several trunks belongs to the most specific (a verified TLS identity, then the longest prefix, then port, then transport).',
     }),
     trusted: Type.Boolean({
       default: false,

@@ -22,6 +22,11 @@ export interface SignalingSource {
   readonly port: number;
   /** udp, tcp, tls, ws, wss (lower case). */
   readonly transport: string;
+  /**
+   * TLS and WSS: the identities (RFC 5922 §7.1 domains, iPAddress names; lower case) of the peer's
+   * certificate, when it chains to a configured CA. Only the embedded SIP server tells them.
+   */
+  readonly tlsIdentities?: readonly string[];
 }
 
 export type Headers = Readonly<Record<string, string>>;

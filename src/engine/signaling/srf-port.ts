@@ -61,8 +61,19 @@ function linesOf(req: SrfRequest): HeaderLine[] {
   return typeof raw === 'string' ? headerLines(raw) : [];
 }
 
+/**
+ * The verified TLS identities of a request's connection, as the embedded SIP server writes them (it
+ * removes any a sender wrote: src/sip-server/core/tls-identity-header.ts). The engine reaches the
+ * server only through the drachtio protocol, so the name is the protocol's, written here again;
+ * test/engine/trunk-tls-identity.test.ts fails if the two differ.
+ */
+const TLS_IDENTITY_HEADER = 'X-Switchboard-TLS-Identity';
+
 function sourceOf(req: SrfRequest): SignalingSource {
-  return { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+  const source = { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
+  const tls = req.get(TLS_IDENTITY_HEADER) as string | undefined;
+  if (typeof tls !== 'string' || tls === '') return source;
+  return { ...source, tlsIdentities: tls.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '') };
 }
 
 /** A REGISTER (or another request answered with one final response); the base of an INVITE. */

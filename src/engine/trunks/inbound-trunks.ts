@@ -2,14 +2,15 @@
  * Inbound trunks: which carrier an INVITE comes from, told by where it comes
  * from (the source address the transport saw, never anything the message
  * says about itself: Via and Contact are the sender's claims), its port and
- * transport. The most specific matching source wins: (for a TLS flow) a
- * verified certificate identity, then the longest prefix, then a port, then a
- * transport. A source no trunk claims is unknown: untrusted, or refused
- * (config).
+ * transport, or by the verified certificate of its TLS connection. The most
+ * specific matching source wins: a verified certificate identity, then the
+ * longest prefix, then a port, then a transport. A source no trunk claims is
+ * unknown: untrusted, or refused (config).
  *
- * TLS identity is part of a rule already (`tlsIdentity`, matched exactly and
- * only on a verified peer, RFC 5922 §7.2), for when the SIP server passes
- * the verified identity of a flow to the app; no configuration sets it yet.
+ * A certificate identity (`tlsIdentity`) is matched exactly and
+ * case-insensitively (RFC 5922 §7.2: no wildcards, no suffixes) against the
+ * identities the embedded SIP server vouches for (`source.tlsIdentities`:
+ * only a certificate that chains to a configured CA has any).
  */
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { SignalingSource } from '../signaling/sip-port.js';
@@ -21,18 +22,16 @@ export type HeaderMappingConfig = SwitchboardConfig['reservedData']['headerMappi
 
 /** What identifies a trunk's traffic. */
 export interface TrunkRule {
-  readonly block: CidrBlock;
+  /** Undefined: any address (a rule by certificate identity alone). */
+  readonly block?: CidrBlock | undefined;
   readonly port?: number | undefined;
   readonly transport?: string | undefined;
-  /** An identity of the peer's verified certificate (a sip: URI, DNS name or address). */
+  /** An identity the peer's verified certificate must carry (a domain or an IP address, lower case). */
   readonly tlsIdentity?: string | undefined;
 }
 
 /** Where a request came from, as the app learns it. */
-export interface TrunkSource extends SignalingSource {
-  /** The verified peer certificate of a TLS flow, when the SIP server tells it. */
-  readonly tlsPeer?: { readonly verified: boolean; readonly identities: readonly string[] };
-}
+export type TrunkSource = SignalingSource;
 
 export interface InboundTrunk {
   readonly id: string;
@@ -73,16 +72,16 @@ function numberMatcher(numbers: readonly string[] | undefined): (dialed: string)
 
 /** Orders matching rules: a verified certificate identity first (it is proof, an address is not), then the longest prefix, a port, a transport. */
 function specificity(r: TrunkRule): number {
-  return (r.tlsIdentity !== undefined ? 10_000 : 0) + r.block.prefix * 8 + (r.port !== undefined ? 4 : 0) + (r.transport !== undefined ? 2 : 0);
+  return (r.tlsIdentity !== undefined ? 10_000 : 0) + (r.block?.prefix ?? 0) * 8 + (r.port !== undefined ? 4 : 0) + (r.transport !== undefined ? 2 : 0);
 }
 
 function ruleMatches(r: TrunkRule, source: TrunkSource, addr: NonNullable<ReturnType<typeof parseIp>>): boolean {
-  if (!cidrContains(r.block, addr)) return false;
+  if (r.block !== undefined && !cidrContains(r.block, addr)) return false;
   if (r.port !== undefined && r.port !== source.port) return false;
   if (r.transport !== undefined && r.transport !== source.transport.toLowerCase()) return false;
   if (r.tlsIdentity !== undefined) {
-    const peer = source.tlsPeer;
-    if (peer === undefined || !peer.verified || !peer.identities.some((i) => i.toLowerCase() === r.tlsIdentity!.toLowerCase())) return false;
+    const wanted = r.tlsIdentity.toLowerCase();
+    if (source.tlsIdentities?.some((i) => i.toLowerCase() === wanted) !== true) return false;
   }
   return true;
 }
@@ -129,10 +128,10 @@ export class InboundTrunks {
 function build(t: InboundTrunkConfig, mappings: ReadonlyMap<string, HeaderMappingConfig>, now: () => number): InboundTrunk {
   const rules: TrunkRule[] = [];
   for (const s of t.sources) {
-    // Config checks refused unparsable blocks before the engine starts.
-    const block = parseCidr(s.address);
+    // Config checks refused unparsable blocks (and sources with neither address nor identity) before the engine starts.
+    const block = s.address === undefined ? undefined : parseCidr(s.address);
     if (typeof block === 'string') throw new Error(`trunk ${t.id}: ${block}`);
-    rules.push({ block, port: s.port, transport: s.transport });
+    rules.push({ block, port: s.port, transport: s.transport, tlsIdentity: s.tlsIdentity?.toLowerCase() });
   }
   const trusted = t.trusted;
   return {

@@ -11,6 +11,7 @@ import type { ConfigCheck, SwitchboardConfig } from '../../config/load.js';
 import { RESERVED_PROPERTIES, SESSION_METADATA_FIELDS } from '../../config/schema/reserved-data.js';
 import type { ConfigProblem } from '../../errors.js';
 import { TOKEN } from '../reserved/header-text.js';
+import { isIP } from 'node:net';
 import { parseCidr } from './ip-address.js';
 
 /**
@@ -25,7 +26,7 @@ const CONTROLLED = new Set([
   'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate', 'authentication-info',
   'require', 'proxy-require', 'supported', 'unsupported', 'allow', 'accept', 'rseq', 'rack', 'session-expires', 'min-se',
   'event', 'refer-to', 'referred-by', 'replaces', 'p-asserted-identity', 'p-preferred-identity', 'privacy', 'identity',
-  'x-switchboard-call', 'x-switchboard-queue', 'x-switchboard-monitor',
+  'x-switchboard-call', 'x-switchboard-queue', 'x-switchboard-monitor', 'x-switchboard-tls-identity',
   'i', 'm', 'e', 'l', 'c', 'f', 's', 'k', 't', 'v', 'r', 'b', 'o', 'u', 'x', 'y', 'a', 'j', 'd',
 ]);
 
@@ -34,6 +35,25 @@ function controlled(name: string): boolean {
 }
 
 const isProperty = (p: string): boolean => (RESERVED_PROPERTIES as readonly string[]).includes(p);
+
+/**
+ * A source's certificate identity: a domain or an address (RFC 5922 §7.2 matches names whole), on
+ * a transport that has certificates, told to the engine by the embedded SIP server only (a real
+ * drachtio-server neither tells nor removes a forged X-Switchboard-TLS-Identity), from a listener
+ * that verifies client certificates.
+ */
+function tlsIdentityProblems(config: SwitchboardConfig, at: string, identity: string, transport: string | undefined): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (identity.includes(':') && isIP(identity) !== 6) problems.push({ path: `${at}.tlsIdentity`, message: `"${identity}" is not a domain name or an IP address (write the domain alone, without sip: or a port)` });
+  if (identity.startsWith('.') || identity.endsWith('.') || identity.includes('..')) problems.push({ path: `${at}.tlsIdentity`, message: `"${identity}" is not a domain name (a name is matched whole: no leading, trailing or double dots)` });
+  if (transport !== undefined && transport !== 'tls' && transport !== 'wss') problems.push({ path: `${at}.transport`, message: `a ${transport} connection has no certificate: a source with a tlsIdentity is tls or wss (or any transport)` });
+  if (config.drachtio.host !== undefined || config.drachtio.port !== undefined) {
+    problems.push({ path: `${at}.tlsIdentity`, message: 'needs the embedded SIP server (drachtio.host and drachtio.port unset): a drachtio-server does not tell the app the verified certificate of a connection' });
+  } else if (!config.sipServer.listen.some((l) => (l.transport === 'tls' || l.transport === 'wss') && l.tls !== undefined && l.tls.verifyClient !== 'off')) {
+    problems.push({ path: `${at}.tlsIdentity`, message: 'no sipServer.listen entry (tls or wss) asks for client certificates: set tls.verifyClient to optional or required, with its caFile' });
+  }
+  return problems;
+}
 
 function checkTrunks(config: SwitchboardConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -47,12 +67,18 @@ function checkTrunks(config: SwitchboardConfig): ConfigProblem[] {
     if (other !== undefined) problems.push({ path: `${at}.id`, message: `trunk id "${t.id}" is already used by ${other}; call records name trunks by id` });
     else ids.set(t.id, at);
     t.sources.forEach((s, j) => {
-      const block = parseCidr(s.address);
+      if (s.address === undefined && s.tlsIdentity === undefined) {
+        problems.push({ path: `${at}.sources[${j}]`, message: 'a source needs an address, a tlsIdentity, or both' });
+        return;
+      }
+      const block = s.address === undefined ? undefined : parseCidr(s.address);
       if (typeof block === 'string') {
         problems.push({ path: `${at}.sources[${j}].address`, message: block });
         return;
       }
-      const key = `${block.family}/${block.base}/${block.prefix}/${s.port ?? '*'}/${s.transport ?? '*'}`;
+      if (s.tlsIdentity !== undefined) problems.push(...tlsIdentityProblems(config, `${at}.sources[${j}]`, s.tlsIdentity, s.transport));
+      const where = block === undefined ? 'any' : `${block.family}/${block.base}/${block.prefix}`;
+      const key = `${where}/${s.port ?? '*'}/${s.transport ?? '*'}/${s.tlsIdentity?.toLowerCase() ?? '*'}`;
       const owner = rules.get(key);
       if (owner !== undefined) problems.push({ path: `${at}.sources[${j}]`, message: `the same source as ${owner}: a source must identify one trunk` });
       else rules.set(key, `${at}.sources[${j}] (trunk "${t.id}")`);

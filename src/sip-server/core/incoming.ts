@@ -16,6 +16,7 @@ import { networkSipFrame } from './frames.js';
 import { newTransactionId } from './ids.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
 import type { SessionTimers } from './session-timers.js';
+import { stampTlsIdentity } from './tls-identity-header.js';
 import type { Refusal } from './uas-checks.js';
 
 /**
@@ -140,7 +141,9 @@ export class IncomingRequests {
     return undefined;
   }
 
-  private text(request: SipRequest): { text: string; bytes: number } {
+  /** The request as the app gets it: with the connection's verified TLS identity, never a sender's. */
+  private text(request: SipRequest, flow: Flow): { text: string; bytes: number } {
+    stampTlsIdentity(request, flow);
     const buf = serialize(request);
     return { text: buf.toString('utf8'), bytes: buf.length };
   }
@@ -179,7 +182,7 @@ export class IncomingRequests {
     }
     core.awaitApp(entry, app);
     if (method === 'INVITE') core.emitCdr('attempt', 'network', request);
-    const { text, bytes } = this.text(request);
+    const { text, bytes } = this.text(request, flow);
     app.send(networkSipFrame(text, bytes, flow, entry.txnId, '', flow.listener));
   }
 
@@ -214,7 +217,7 @@ export class IncomingRequests {
     const owner = invite.owner;
     core.respond(invite, 487);
     core.emitCdr('stop', 'network', request, 'call-canceled');
-    const { text, bytes } = this.text(request);
+    const { text, bytes } = this.text(request, flow);
     owner?.send(networkSipFrame(text, bytes, flow, invite.txnId, invite.dialog?.id ?? ''));
   }
 
@@ -238,7 +241,7 @@ export class IncomingRequests {
       d.uas2xx = undefined;
       if (u.txnId === d.inviteTxnId) txnId = u.txnId;
     }
-    const { text, bytes } = this.text(request);
+    const { text, bytes } = this.text(request, flow);
     d.owner.send(networkSipFrame(text, bytes, flow, txnId, d.id));
     // The app's BYE held for this ACK (RFC 3261 §15) goes now.
     const bye = d.deferredBye;
@@ -302,7 +305,7 @@ export class IncomingRequests {
       entry.dialog = d;
     }
     core.awaitApp(entry, owner);
-    const { text, bytes } = this.text(request);
+    const { text, bytes } = this.text(request, flow);
     owner.send(networkSipFrame(text, bytes, flow, entry.txnId, d.id));
     // What waited for the PRACK goes once the app has answered it: the caller sees 200 (PRACK)
     // before 200 (INVITE), and the app's Dialog, made by that 2xx, never meets the PRACK.

@@ -20,7 +20,7 @@ import { TestPki, type CertFiles } from '../../support/tls-certs.js';
 let pki: TestPki;
 let h: Harness;
 let srf: Srf;
-const seen = new Map<string, { protocol: string; receivedOn: string; source: string }>();
+const seen = new Map<string, { protocol: string; receivedOn: string; source: string; tlsIdentity?: string }>();
 const admitted: Flow[] = [];
 const peers: SipPeer[] = [];
 const cleanups: (() => void)[] = [];
@@ -79,7 +79,8 @@ beforeAll(async () => {
   });
   srf = await connectApp(h, (app) => {
     const onOptions = (req: SrfReq, res: { send(s: number): void }): void => {
-      seen.set(req.get('Call-ID'), { protocol: req.protocol, receivedOn: req.receivedOn, source: req.source_address });
+      const tlsIdentity = req.get('X-Switchboard-TLS-Identity') as string | undefined;
+      seen.set(req.get('Call-ID'), { protocol: req.protocol, receivedOn: req.receivedOn, source: req.source_address, ...(tlsIdentity !== undefined ? { tlsIdentity } : {}) });
       res.send(200);
     };
     app.use('options', onOptions as never);
@@ -105,7 +106,7 @@ describe('requests in over TLS (RFC 3261 §26.2)', () => {
     await client.send(request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()};transport=tls`, peer: client, callId }), { port: tlsPort() });
     const ok = await client.waitResponse(200, 'OPTIONS');
     expect(ok.message.headers.get('via')).toMatch(/^SIP\/2\.0\/TLS 127\.0\.0\.1:\d+;branch=z9hG4bK\w+;rport=\d+/);
-    expect(seen.get(callId)).toEqual({ protocol: 'tls', receivedOn: `127.0.0.1:${tlsPort()}`, source: '127.0.0.1' });
+    expect(seen.get(callId)).toEqual({ protocol: 'tls', receivedOn: `127.0.0.1:${tlsPort()}`, source: '127.0.0.1', tlsIdentity: 'carrier.example, 127.0.0.1' });
     await client.send(request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: client }), { port: tlsPort() });
     await client.waitResponse(200, 'OPTIONS');
     expect(new Set(client.received.map((r) => r.from.port)).size, 'one connection for both').toBe(1);
@@ -141,6 +142,28 @@ describe('requests in over TLS (RFC 3261 §26.2)', () => {
     const anonymous = await tlsExchange(undefined, request({ method: 'OPTIONS', uri: `sip:trunk-only@127.0.0.1:${tlsPort()}`, peer: carrier }));
     expect(anonymous.statuses).toEqual([403]);
     expect(anonymous.reasons[0]).toBe('Forbidden (not the carrier)');
+  });
+});
+
+describe('the verified identity told to the app', () => {
+  /** What the app saw of an OPTIONS carrying a forged identity header. */
+  async function forged(send: (text: string) => Promise<unknown>, transport: 'tls' | 'tcp'): Promise<string | undefined> {
+    const callId = uniq('forged');
+    const text = request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: from(transport), callId, extra: ['X-Switchboard-TLS-Identity: bank.example', 'x-switchboard-tls-identity: 10.0.0.1'] });
+    await send(text);
+    await eventually(() => seen.has(callId), 10_000, 'the OPTIONS reached the app');
+    return seen.get(callId)!.tlsIdentity;
+  }
+
+  it('X-Switchboard-TLS-Identity: only the server writes it, from a verified certificate; a sender\'s own is removed', async () => {
+    // Verified: the certificate's SIP identities and addresses, and nothing the sender wrote.
+    expect(await forged((t) => tlsExchange(files.carrier, t), 'tls')).toBe('carrier.example, 127.0.0.1');
+    // TLS without a client certificate (verifyClient: optional lets it in): none.
+    expect(await forged((t) => tlsExchange(undefined, t), 'tls')).toBeUndefined();
+    // UDP: none.
+    const udp = await SipPeer.create('udp', '127.0.0.1');
+    peers.push(udp);
+    expect(await forged((t) => udp.send(t.replace('SIP/2.0/TLS', 'SIP/2.0/UDP'), { port: h.listener('udp').port }), 'tls')).toBeUndefined();
   });
 });
 
