@@ -83,12 +83,15 @@ describe('a trunk identified by its TLS client certificate', () => {
     }
   });
 
-  it('the identity header forged over UDP: removed by the SIP server, an unknown source', async () => {
+  it('the identity header forged, plain or percent-escaped, over UDP and over TLS with another certificate: an unknown source', async () => {
+    const forged = ['X-Switchboard-TLS-Identity: carrier.example', 'X%2dSwitchboard-TLS-Identity: carrier.example'];
     const phone = await CallerPhone.create(700, 'udp');
     phones.push(phone);
-    const record = await call(phone, cc.udp, ['X-Switchboard-TLS-Identity: carrier.example']);
-    expect(record.trunk).toEqual({ id: null, name: null, trusted: false });
-    expect(record.reservedData).toEqual({});
+    for (const [p, target] of [[phone, cc.udp], [await tlsCaller('forger', 'sip:forger.example'), tlsListener()]] as const) {
+      const record = await call(p, target, forged);
+      expect(record.trunk).toEqual({ id: null, name: null, trusted: false });
+      expect(record.reservedData).toEqual({});
+    }
     await cc.settled();
   });
 });

@@ -100,7 +100,7 @@ describe('which trunk a source belongs to', () => {
     // Outside the rule's block the identity is not enough.
     expect(withTls.identify({ ...source, address: '203.0.113.9', tlsIdentities: ['sbc.carrier.example'] })).toBeUndefined();
     // A rule without an address: any address, by identity alone.
-    expect(withTls.identify({ address: '2001:db8::9', port: 40000, transport: 'wss', tlsIdentities: ['198.51.100.7'] })?.id).toBe('by-address-name');
+    expect(withTls.identify({ address: '2001:db8::9', port: 40000, transport: 'tls', tlsIdentities: ['198.51.100.7'] })?.id).toBe('by-address-name');
   });
 
   it('numbers a trunk may call: exact (with or without +) and prefixes ending in *', () => {
@@ -253,8 +253,8 @@ describe('configuration checks of trunks and reserved data', () => {
       listen: [{ transport: 'udp', host: '127.0.0.1', port: 5060 }, { transport: 'tls', host: '127.0.0.1', port: 5061, tls: { certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem', verifyClient } }],
     });
     const inbound = [
-      { id: 'ok', trusted: true, sources: [{ tlsIdentity: 'SBC.carrier.example' }, { address: '192.0.2.0/24', transport: 'wss', tlsIdentity: '2001:db8::1' }] },
-      { id: 'bad', sources: [{}, { tlsIdentity: 'sip:sbc.carrier.example' }, { tlsIdentity: '.carrier.example', transport: 'udp' }, { tlsIdentity: 'sbc.carrier.example' }] },
+      { id: 'ok', trusted: true, sources: [{ tlsIdentity: 'SBC.carrier.example' }, { address: '192.0.2.0/24', transport: 'tls', tlsIdentity: '2001:db8::1' }] },
+      { id: 'bad', sources: [{}, { tlsIdentity: 'sip:sbc.carrier.example' }, { tlsIdentity: '.carrier.example', transport: 'udp' }, { tlsIdentity: 'sbc.carrier.example' }, { address: '192.0.2.0/24', transport: 'tls', tlsIdentity: '2001:DB8:0:0::1' }, { address: '198.51.100.0/24', transport: 'wss' }] },
     ];
     const trunkProblems = (got: string[]): string[] => got.filter((p) => p.includes('trunks.inbound'));
     const got = trunkProblems(problems({ queues, sipServer: listen('optional'), trunks: { inbound } }));
@@ -264,6 +264,9 @@ describe('configuration checks of trunks and reserved data', () => {
       /trunks\.inbound\[1\]\.sources\[2\]\.tlsIdentity: "\.carrier\.example" is not a domain name/,
       /trunks\.inbound\[1\]\.sources\[2\]\.transport: a udp connection has no certificate/,
       /trunks\.inbound\[1\]\.sources\[3\]: the same source as trunks\.inbound\[0\]\.sources\[0\]/,
+      // The same IPv6 address in another text form is the same identity.
+      /trunks\.inbound\[1\]\.sources\[4\]: the same source as trunks\.inbound\[0\]\.sources\[1\]/,
+      /trunks\.inbound\[1\]\.sources\[5\]\.transport: .*\(ws as tcp, wss as tls\): write tls/,
     ];
     for (const re of expected) expect(got.some((p) => re.test(p)), `${re}\n${got.join('\n')}`).toBe(true);
     expect(got).toHaveLength(expected.length);
@@ -274,10 +277,17 @@ describe('configuration checks of trunks and reserved data', () => {
       expect.stringMatching(/sources\[1\]\.tlsIdentity: no sipServer\.listen entry/),
     ]);
     expect(trunkProblems(problems({ queues, sipServer: listen('required'), drachtio: { host: '192.0.2.80', port: 9022 }, trunks: { inbound: ok } }))).toEqual([
-      expect.stringMatching(/sources\[0\]\.tlsIdentity: needs the embedded SIP server/),
-      expect.stringMatching(/sources\[1\]\.tlsIdentity: needs the embedded SIP server/),
+      expect.stringMatching(/sources\[0\]\.tlsIdentity: needs the engine connected to its embedded SIP server/),
+      expect.stringMatching(/sources\[1\]\.tlsIdentity: needs the engine connected to its embedded SIP server/),
+    ]);
+    expect(trunkProblems(problems({ queues, sipServer: { ...(listen('required') as object), embedded: false }, trunks: { inbound: ok } }))).toEqual([
+      expect.stringMatching(/sources\[0\]\.tlsIdentity: needs the engine connected to its embedded SIP server/),
+      expect.stringMatching(/sources\[1\]\.tlsIdentity: needs the engine connected to its embedded SIP server/),
     ]);
     expect(trunkProblems(problems({ queues, sipServer: listen('required'), trunks: { inbound: ok } }))).toEqual([]);
+    // The identity header is the engine's, never a caller's header to copy on.
+    const copied = problems({ queues, redirection: { sip: { data_parameters: [{ field: 'X-Carrier', type: 'dynamic', source: 'sip_header', source_field: 'X-Switchboard-TLS-Identity' }] } } });
+    expect(copied).toEqual([expect.stringMatching(/data_parameters\[0\]\.source_field: X-Switchboard-TLS-Identity is the engine's own header/)]);
   });
 
   it('header names must be tokens, property names known (schema)', () => {

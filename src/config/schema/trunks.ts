@@ -20,7 +20,7 @@ const TrunkSource = Type.Object(
       }),
     ),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Only this source port. Default: any.' })),
-    transport: Type.Optional(StringEnum(['udp', 'tcp', 'tls', 'ws', 'wss'] as const, { description: 'Only this transport. Default: any.' })),
+    transport: Type.Optional(StringEnum(['udp', 'tcp', 'tls', 'ws', 'wss'] as const, { description: 'Only this transport, as apps are told it (as drachtio-server does: WebSocket as tcp, secure WebSocket as tls; ws and wss are refused). Default: any.' })),
     tlsIdentity: Type.Optional(
       Type.String({
         minLength: 1,

@@ -71,9 +71,12 @@ const TLS_IDENTITY_HEADER = 'X-Switchboard-TLS-Identity';
 
 function sourceOf(req: SrfRequest): SignalingSource {
   const source = { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol ?? 'udp').toLowerCase() };
-  const tls = req.get(TLS_IDENTITY_HEADER) as string | undefined;
-  if (typeof tls !== 'string' || tls === '') return source;
-  return { ...source, tlsIdentities: tls.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '') };
+  if (source.transport !== 'tls') return source;
+  // From the header lines as sent, not drachtio-srf's parse (which unescapes names, `X%2dSwitchboard-…`):
+  // exactly one line, the one the server wrote.
+  const values = valuesOf(linesOf(req), TLS_IDENTITY_HEADER);
+  if (values.length !== 1) return source;
+  return { ...source, tlsIdentities: values[0]!.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '') };
 }
 
 /** A REGISTER (or another request answered with one final response); the base of an INVITE. */

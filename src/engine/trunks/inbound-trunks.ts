@@ -12,6 +12,7 @@
  * identities the embedded SIP server vouches for (`source.tlsIdentities`:
  * only a certificate that chains to a configured CA has any).
  */
+import { isIP } from 'node:net';
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { SignalingSource } from '../signaling/sip-port.js';
 import { cidrContains, parseCidr, parseIp, type CidrBlock } from './ip-address.js';
@@ -57,6 +58,16 @@ export const UNKNOWN_TRUNK: TrunkRef = { id: null, name: null, trusted: false };
 
 export function trunkRefOf(t: InboundTrunk | undefined): TrunkRef {
   return t === undefined ? UNKNOWN_TRUNK : { id: t.id, name: t.name, trusted: t.trusted };
+}
+
+/** A configured certificate identity as the SIP server writes identities: lower case, an IPv6 address in its canonical text form. */
+export function canonicalIdentity(identity: string): string {
+  if (isIP(identity) !== 6) return identity.toLowerCase();
+  try {
+    return new URL(`http://[${identity}]/`).hostname.slice(1, -1);
+  } catch {
+    return identity.toLowerCase();
+  }
 }
 
 function numberMatcher(numbers: readonly string[] | undefined): (dialed: string) => boolean {
@@ -131,7 +142,7 @@ function build(t: InboundTrunkConfig, mappings: ReadonlyMap<string, HeaderMappin
     // Config checks refused unparsable blocks (and sources with neither address nor identity) before the engine starts.
     const block = s.address === undefined ? undefined : parseCidr(s.address);
     if (typeof block === 'string') throw new Error(`trunk ${t.id}: ${block}`);
-    rules.push({ block, port: s.port, transport: s.transport, tlsIdentity: s.tlsIdentity?.toLowerCase() });
+    rules.push({ block, port: s.port, transport: s.transport, tlsIdentity: s.tlsIdentity !== undefined ? canonicalIdentity(s.tlsIdentity) : undefined });
   }
   const trusted = t.trusted;
   return {

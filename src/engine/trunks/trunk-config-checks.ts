@@ -12,6 +12,7 @@ import { RESERVED_PROPERTIES, SESSION_METADATA_FIELDS } from '../../config/schem
 import type { ConfigProblem } from '../../errors.js';
 import { TOKEN } from '../reserved/header-text.js';
 import { isIP } from 'node:net';
+import { canonicalIdentity } from './inbound-trunks.js';
 import { parseCidr } from './ip-address.js';
 
 /**
@@ -46,9 +47,9 @@ function tlsIdentityProblems(config: SwitchboardConfig, at: string, identity: st
   const problems: ConfigProblem[] = [];
   if (identity.includes(':') && isIP(identity) !== 6) problems.push({ path: `${at}.tlsIdentity`, message: `"${identity}" is not a domain name or an IP address (write the domain alone, without sip: or a port)` });
   if (identity.startsWith('.') || identity.endsWith('.') || identity.includes('..')) problems.push({ path: `${at}.tlsIdentity`, message: `"${identity}" is not a domain name (a name is matched whole: no leading, trailing or double dots)` });
-  if (transport !== undefined && transport !== 'tls' && transport !== 'wss') problems.push({ path: `${at}.transport`, message: `a ${transport} connection has no certificate: a source with a tlsIdentity is tls or wss (or any transport)` });
-  if (config.drachtio.host !== undefined || config.drachtio.port !== undefined) {
-    problems.push({ path: `${at}.tlsIdentity`, message: 'needs the embedded SIP server (drachtio.host and drachtio.port unset): a drachtio-server does not tell the app the verified certificate of a connection' });
+  if (transport === 'udp' || transport === 'tcp') problems.push({ path: `${at}.transport`, message: `a ${transport} connection has no certificate: a source with a tlsIdentity is tls (TLS and secure WebSocket) or any transport` });
+  if (!config.sipServer.embedded || config.drachtio.host !== undefined || config.drachtio.port !== undefined) {
+    problems.push({ path: `${at}.tlsIdentity`, message: 'needs the engine connected to its embedded SIP server (sipServer.embedded true, drachtio.host and drachtio.port unset): a drachtio-server does not tell the app the verified certificate of a connection' });
   } else if (!config.sipServer.listen.some((l) => (l.transport === 'tls' || l.transport === 'wss') && l.tls !== undefined && l.tls.verifyClient !== 'off')) {
     problems.push({ path: `${at}.tlsIdentity`, message: 'no sipServer.listen entry (tls or wss) asks for client certificates: set tls.verifyClient to optional or required, with its caFile' });
   }
@@ -76,9 +77,12 @@ function checkTrunks(config: SwitchboardConfig): ConfigProblem[] {
         problems.push({ path: `${at}.sources[${j}].address`, message: block });
         return;
       }
+      if (s.transport === 'ws' || s.transport === 'wss') {
+        problems.push({ path: `${at}.sources[${j}].transport`, message: `the SIP server tells apps a WebSocket request's transport as drachtio-server does (ws as tcp, wss as tls): write ${s.transport === 'ws' ? 'tcp' : 'tls'}` });
+      }
       if (s.tlsIdentity !== undefined) problems.push(...tlsIdentityProblems(config, `${at}.sources[${j}]`, s.tlsIdentity, s.transport));
       const where = block === undefined ? 'any' : `${block.family}/${block.base}/${block.prefix}`;
-      const key = `${where}/${s.port ?? '*'}/${s.transport ?? '*'}/${s.tlsIdentity?.toLowerCase() ?? '*'}`;
+      const key = `${where}/${s.port ?? '*'}/${s.transport ?? '*'}/${s.tlsIdentity !== undefined ? canonicalIdentity(s.tlsIdentity) : '*'}`;
       const owner = rules.get(key);
       if (owner !== undefined) problems.push({ path: `${at}.sources[${j}]`, message: `the same source as ${owner}: a source must identify one trunk` });
       else rules.set(key, `${at}.sources[${j}] (trunk "${t.id}")`);
@@ -178,6 +182,8 @@ function checkDataParameters(config: SwitchboardConfig): ConfigProblem[] {
     }
     if (d.source === 'sip_header' && !TOKEN.test(d.source_field)) {
       problems.push({ path: `${at}.source_field`, message: `${JSON.stringify(d.source_field)} is not a header name (an RFC 3261 token)` });
+    } else if (d.source === 'sip_header' && d.source_field.toLowerCase().startsWith('x-switchboard-')) {
+      problems.push({ path: `${at}.source_field`, message: `${d.source_field} is the engine's own header, not the caller's` });
     }
   });
   return problems;

@@ -38,6 +38,8 @@ export class IncomingRequests {
   ) {}
 
   onRequest(request: SipRequest, info: MessageInfo, flow: Flow): void {
+    // Before anything hands the request on (an app, a CDR): the connection's verified TLS identity, never a sender's.
+    stampTlsIdentity(request, flow);
     const method = request.method;
     if (method === 'ACK') {
       this.onAck(request, info, flow);
@@ -141,9 +143,7 @@ export class IncomingRequests {
     return undefined;
   }
 
-  /** The request as the app gets it: with the connection's verified TLS identity, never a sender's. */
-  private text(request: SipRequest, flow: Flow): { text: string; bytes: number } {
-    stampTlsIdentity(request, flow);
+  private text(request: SipRequest): { text: string; bytes: number } {
     const buf = serialize(request);
     return { text: buf.toString('utf8'), bytes: buf.length };
   }
@@ -182,7 +182,7 @@ export class IncomingRequests {
     }
     core.awaitApp(entry, app);
     if (method === 'INVITE') core.emitCdr('attempt', 'network', request);
-    const { text, bytes } = this.text(request, flow);
+    const { text, bytes } = this.text(request);
     app.send(networkSipFrame(text, bytes, flow, entry.txnId, '', flow.listener));
   }
 
@@ -217,7 +217,7 @@ export class IncomingRequests {
     const owner = invite.owner;
     core.respond(invite, 487);
     core.emitCdr('stop', 'network', request, 'call-canceled');
-    const { text, bytes } = this.text(request, flow);
+    const { text, bytes } = this.text(request);
     owner?.send(networkSipFrame(text, bytes, flow, invite.txnId, invite.dialog?.id ?? ''));
   }
 
@@ -241,7 +241,7 @@ export class IncomingRequests {
       d.uas2xx = undefined;
       if (u.txnId === d.inviteTxnId) txnId = u.txnId;
     }
-    const { text, bytes } = this.text(request, flow);
+    const { text, bytes } = this.text(request);
     d.owner.send(networkSipFrame(text, bytes, flow, txnId, d.id));
     // The app's BYE held for this ACK (RFC 3261 §15) goes now.
     const bye = d.deferredBye;
@@ -305,7 +305,7 @@ export class IncomingRequests {
       entry.dialog = d;
     }
     core.awaitApp(entry, owner);
-    const { text, bytes } = this.text(request, flow);
+    const { text, bytes } = this.text(request);
     owner.send(networkSipFrame(text, bytes, flow, entry.txnId, d.id));
     // What waited for the PRACK goes once the app has answered it: the caller sees 200 (PRACK)
     // before 200 (INVITE), and the app's Dialog, made by that 2xx, never meets the PRACK.

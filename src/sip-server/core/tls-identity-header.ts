@@ -9,24 +9,40 @@
  *   X-Switchboard-TLS-Identity: sbc.carrier.example, 192.0.2.10
  *
  * present only when the request came over a TLS (or WSS) connection whose
- * certificate chains to a configured CA (`verifyClient: optional` or
- * `required`), listing the certificate's SIP domain identities (RFC 5922
- * §7.1) and iPAddress subjectAltNames, lower case. Any header of that name a
- * sender wrote is removed first, from every request of every transport, so
- * an app never sees one the server did not write. A real drachtio-server
- * does neither: the engine refuses TLS identity rules unless it runs this
- * server (src/engine/trunks/trunk-config-checks.ts).
+ * certificate verified (`verifyClient: optional` or `required`), listing the
+ * certificate's SIP domain identities (RFC 5922 §7.1) and iPAddress
+ * subjectAltNames, lower case. Any header a sender wrote under that name is
+ * removed first, from every request of every transport, before anything
+ * (an app, a CDR) sees the request: spelled in any case, and also
+ * percent-escaped, since drachtio-srf unescapes header names
+ * (`X%2dSwitchboard-...` would otherwise reach an app as this header). A real
+ * drachtio-server does neither: the engine refuses TLS identity rules unless
+ * it runs this server (src/engine/trunks/trunk-config-checks.ts).
  */
 import type { SipRequest } from '../message/sip-message.js';
 import type { Flow } from '../transport/types.js';
 
 export const TLS_IDENTITY_HEADER = 'X-Switchboard-TLS-Identity';
+const KEY = TLS_IDENTITY_HEADER.toLowerCase();
+
+/** A header name as drachtio-srf would file it: %uXXXX and %XX escapes decoded, lower case. */
+function appName(name: string): string {
+  if (!name.includes('%')) return name.toLowerCase();
+  return name
+    .replace(/%u([0-9a-f]{4})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+    .replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+    .toLowerCase();
+}
+
+/** Names a verified certificate may be told by: host names and IP addresses (nothing that could split the list). */
+const PLAIN_NAME = /^[a-z0-9.:-]+$/;
 
 /** Removes any sender-written identity header from `request`, then writes the flow's verified one, if any. */
 export function stampTlsIdentity(request: SipRequest, flow: Flow): void {
-  request.headers.remove(TLS_IDENTITY_HEADER);
+  const fields = request.headers.fields;
+  for (let i = fields.length - 1; i >= 0; i--) if (appName(fields[i]!.name) === KEY) fields.splice(i, 1);
   const peer = flow.tlsPeer;
   if (peer === undefined || !peer.verified) return;
-  const names = [...new Set([...peer.identities, ...peer.addresses])];
+  const names = [...new Set([...peer.identities, ...peer.addresses].map((n) => n.toLowerCase()))].filter((n) => PLAIN_NAME.test(n));
   if (names.length > 0) request.headers.append(TLS_IDENTITY_HEADER, names.join(', '));
 }

@@ -149,13 +149,13 @@ describe('the verified identity told to the app', () => {
   /** What the app saw of an OPTIONS carrying a forged identity header. */
   async function forged(send: (text: string) => Promise<unknown>, transport: 'tls' | 'tcp'): Promise<string | undefined> {
     const callId = uniq('forged');
-    const text = request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: from(transport), callId, extra: ['X-Switchboard-TLS-Identity: bank.example', 'x-switchboard-tls-identity: 10.0.0.1'] });
+    const text = request({ method: 'OPTIONS', uri: `sip:desk@127.0.0.1:${tlsPort()}`, peer: from(transport), callId, extra: ['X-Switchboard-TLS-Identity: bank.example', 'x-switchboard-tls-identity: 10.0.0.1', 'X%2dSwitchboard-TLS-Identity: bank.example', 'x-switchboard-tls-identit%79: 10.0.0.2', '%u0058-Switchboard-TLS-Identity: bank.example'] });
     await send(text);
     await eventually(() => seen.has(callId), 10_000, 'the OPTIONS reached the app');
     return seen.get(callId)!.tlsIdentity;
   }
 
-  it('X-Switchboard-TLS-Identity: only the server writes it, from a verified certificate; a sender\'s own is removed', async () => {
+  it('X-Switchboard-TLS-Identity: only the server writes it, from a verified certificate; a sender\'s own is removed, in any case and percent-escaped (drachtio-srf unescapes header names)', async () => {
     // Verified: the certificate's SIP identities and addresses, and nothing the sender wrote.
     expect(await forged((t) => tlsExchange(files.carrier, t), 'tls')).toBe('carrier.example, 127.0.0.1');
     // TLS without a client certificate (verifyClient: optional lets it in): none.
