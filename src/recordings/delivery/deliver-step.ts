@@ -90,7 +90,12 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
     const number = progress.nextPart;
     const planned = progress.parts.length + planParts(audio.layout, progress.partLimit, progress.nextOffset).length;
     const key = idempotencyKey(recordingId, number, part);
+    // Again here, after reading and checking the file: an attempt never starts at or past the deadline.
     const now = ctx.clock();
+    if (now >= deadline) {
+      await expireRecording(ctx, manifest, recordingId, `not delivered within the retention limit (${Math.round(ctx.retentionMs / 1000)} s)`);
+      throw new RecordingExpiredError(`recording ${recordingId} expired before delivery completed`);
+    }
     try {
       const receipt = await ctx.crm.upload(
         {
@@ -144,7 +149,7 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
         }
         throw e;
       }
-      return await handleCrmError(ctx, manifest, progress, part, number, deadline, e);
+      return await handleCrmError(ctx, manifest, progress, part, number, deadline, now, e);
     }
   } finally {
     await sealed.close();
@@ -158,6 +163,7 @@ async function handleCrmError(
   part: PlannedPart,
   number: number,
   deadline: number,
+  attemptedAt: number,
   e: CrmError,
 ): Promise<DeliverOutcome> {
   const recordingId = manifest.recordingId;
@@ -193,6 +199,7 @@ async function handleCrmError(
     callId: manifest.callId,
     part: number,
     attempt: failures,
+    attemptedAt: new Date(attemptedAt).toISOString(),
     retryInMs: delayMs,
     reason: `${e.message}${atDeadline ? '; the next attempt falls on the retention deadline' : ''}`,
   });

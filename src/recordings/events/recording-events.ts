@@ -31,6 +31,8 @@ export interface RecordingEvent {
   readonly part?: number;
   readonly parts?: number;
   readonly attempt?: number;
+  /** `retrying`: when the failed attempt started (before the retention deadline, always). */
+  readonly attemptedAt?: string;
   readonly retryInMs?: number;
   readonly bytes?: number;
 }
