@@ -7,11 +7,11 @@
  * ..., or one of ours). The schema already checked the shapes; these checks
  * need more than one value at a time. Every problem is reported at once.
  */
+import { isIP } from 'node:net';
 import type { ConfigCheck, SwitchboardConfig } from '../../config/load.js';
 import { RESERVED_PROPERTIES, SESSION_METADATA_FIELDS } from '../../config/schema/reserved-data.js';
 import type { ConfigProblem } from '../../errors.js';
 import { TOKEN } from '../reserved/header-text.js';
-import { isIP } from 'node:net';
 import { canonicalIdentity } from './inbound-trunks.js';
 import { parseCidr } from './ip-address.js';
 

@@ -25,13 +25,12 @@ import type { Flow } from '../transport/types.js';
 export const TLS_IDENTITY_HEADER = 'X-Switchboard-TLS-Identity';
 const KEY = TLS_IDENTITY_HEADER.toLowerCase();
 
-/** A header name as drachtio-srf would file it: %uXXXX and %XX escapes decoded, lower case. */
+/**
+ * A header name as drachtio-srf files it: unescaped (`%XX`, `%uXXXX`) with the same global function
+ * it uses, so that the two can never disagree, then lower case.
+ */
 function appName(name: string): string {
-  if (!name.includes('%')) return name.toLowerCase();
-  return name
-    .replace(/%u([0-9a-f]{4})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-    .replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-    .toLowerCase();
+  return (name.includes('%') ? unescape(name) : name).toLowerCase();
 }
 
 /** Names a verified certificate may be told by: host names and IP addresses (nothing that could split the list). */
