@@ -53,10 +53,7 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
     throw new GiveUp(`recording ${recordingId} has no files on disk and no record of delivery`);
   }
   const deadline = deadlineOf(ctx, manifest);
-  if (ctx.clock() >= deadline) {
-    await expireRecording(ctx, manifest, recordingId, `not delivered within the retention limit (${Math.round(ctx.retentionMs / 1000)} s)`);
-    throw new RecordingExpiredError(`recording ${recordingId} expired before delivery completed`);
-  }
+  await expireIfDue(ctx, manifest, deadline, ctx.clock());
   if (manifest.state !== 'converted' || manifest.audio === undefined) {
     throw new RetryLater(`recording ${recordingId} is not converted yet`, ctx.backoff.initialMs, false, 1);
   }
@@ -92,10 +89,7 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
     const key = idempotencyKey(recordingId, number, part);
     // Again here, after reading and checking the file: an attempt never starts at or past the deadline.
     const now = ctx.clock();
-    if (now >= deadline) {
-      await expireRecording(ctx, manifest, recordingId, `not delivered within the retention limit (${Math.round(ctx.retentionMs / 1000)} s)`);
-      throw new RecordingExpiredError(`recording ${recordingId} expired before delivery completed`);
-    }
+    await expireIfDue(ctx, manifest, deadline, now);
     try {
       const receipt = await ctx.crm.upload(
         {
@@ -204,6 +198,13 @@ async function handleCrmError(
     reason: `${e.message}${atDeadline ? '; the next attempt falls on the retention deadline' : ''}`,
   });
   throw new RetryLater(e.message, delayMs, e.kind === 'rate-limited', failures);
+}
+
+/** At or past the retention deadline: the recording is deleted and reported expired, and delivery stops here. */
+async function expireIfDue(ctx: PipelineContext, manifest: RecordingManifest, deadline: number, now: number): Promise<void> {
+  if (now < deadline) return;
+  await expireRecording(ctx, manifest, manifest.recordingId, `not delivered within the retention limit (${Math.round(ctx.retentionMs / 1000)} s)`);
+  throw new RecordingExpiredError(`recording ${manifest.recordingId} expired before delivery completed`);
 }
 
 async function finish(ctx: PipelineContext, manifest: RecordingManifest, progress: DeliveryProgress): Promise<DeliverOutcome> {

@@ -26,11 +26,13 @@ export const TLS_IDENTITY_HEADER = 'X-Switchboard-TLS-Identity';
 const KEY = TLS_IDENTITY_HEADER.toLowerCase();
 
 /**
- * A header name as drachtio-srf files it: unescaped (`%XX`, `%uXXXX`) with the same global function
- * it uses, so that the two can never disagree, then lower case.
+ * Whether drachtio-srf would file a header under our name: it decodes percent escapes (`%2d`,
+ * `%u0058`) with the global `unescape`, used here too so that the two can never disagree, then
+ * compares without case. Most names are neither escaped nor of our length: no string is made.
  */
-function appName(name: string): string {
-  return (name.includes('%') ? unescape(name) : name).toLowerCase();
+function isOurs(name: string): boolean {
+  if (name.includes('%')) return unescape(name).toLowerCase() === KEY;
+  return name.length === KEY.length && name.toLowerCase() === KEY;
 }
 
 /** Names a verified certificate may be told by: host names and IP addresses (nothing that could split the list). */
@@ -39,7 +41,7 @@ const PLAIN_NAME = /^[a-z0-9.:-]+$/;
 /** Removes any sender-written identity header from `request`, then writes the flow's verified one, if any. */
 export function stampTlsIdentity(request: SipRequest, flow: Flow): void {
   const fields = request.headers.fields;
-  for (let i = fields.length - 1; i >= 0; i--) if (appName(fields[i]!.name) === KEY) fields.splice(i, 1);
+  for (let i = fields.length - 1; i >= 0; i--) if (isOurs(fields[i]!.name)) fields.splice(i, 1);
   const peer = flow.tlsPeer;
   if (peer === undefined || !peer.verified) return;
   const names = [...new Set([...peer.identities, ...peer.addresses].map((n) => n.toLowerCase()))].filter((n) => PLAIN_NAME.test(n));
