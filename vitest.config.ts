@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/support/slow-first-sequencer.js';
 
 export default defineConfig({
   test: {
@@ -13,6 +14,8 @@ export default defineConfig({
     // Integration tests start real daemons (rtpengine, redis-server, SIPp);
     // two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // The slowest files start first, so no long file runs alone at the end (test/support/slow-first-sequencer.ts).
+    sequence: { sequencer: SlowFirstSequencer },
     reporters: ['default'],
   },
 });
