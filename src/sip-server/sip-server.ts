@@ -11,6 +11,7 @@ import { AppResponses } from './core/app-responses.js';
 import { CoreBase, type Admission } from './core/core-base.js';
 import { IncomingRequests } from './core/incoming.js';
 import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
+import { ClientResponses } from './core/client-responses.js';
 import { OutgoingRequests } from './core/outgoing.js';
 import { ReliableProvisionals } from './core/reliable-provisionals.js';
 import { SessionTimers } from './core/session-timers.js';
@@ -72,6 +73,7 @@ export class SipServer {
   private readonly core: CoreBase;
   private readonly incoming: IncomingRequests;
   private readonly outgoing: OutgoingRequests;
+  private readonly clientResponses: ClientResponses;
   private readonly appResponses: AppResponses;
   private readonly stats = new ServerStats();
   private readonly logger: Logger;
@@ -154,9 +156,10 @@ export class SipServer {
     const timers = new SessionTimers(this.core);
     const reliable = new ReliableProvisionals(this.core);
     this.incoming = new IncomingRequests(this.core, timers, reliable);
-    this.outgoing = new OutgoingRequests(this.core, timers);
+    this.clientResponses = new ClientResponses(this.core, timers);
+    this.outgoing = new OutgoingRequests(this.core, timers, this.clientResponses);
     this.appResponses = new AppResponses(this.core, timers, reliable);
-    this.core.clientEvents = this.outgoing;
+    this.core.clientEvents = this.clientResponses;
   }
 
   async start(): Promise<StartedSipServer> {
@@ -291,7 +294,7 @@ export class SipServer {
           entry.tx.onResponse(parsed.message, parsed.info);
           this.core.lingerClient(entry);
         } else if (lingering !== undefined) {
-          this.outgoing.onLingeringResponse(lingering, parsed.message, parsed.info);
+          this.clientResponses.onLingeringResponse(lingering, parsed.message, parsed.info);
         }
       } finally {
         this.core.currentFlow = undefined;
@@ -426,7 +429,7 @@ export class SipServer {
     const entry = this.core.state.clientByTxnId.get(txnId);
     if (entry === undefined) return;
     const cancel = buildCancel(entry.request, []);
-    if (entry.gotProvisional) this.outgoing.sendCancel(entry, cancel);
+    if (entry.gotProvisional) this.clientResponses.sendCancel(entry, cancel);
     else entry.deferredCancel = cancel;
   }
 }

@@ -1,0 +1,241 @@
+/**
+ * Responses to the requests the server sends (client transactions, RFC 3261
+ * §17.1): handed to the owning app, UAC dialogs made early by a 1xx with a To
+ * tag (§12.1.2) and confirmed by the 2xx, ACK re-sent on a retransmitted 2xx
+ * (§13.2.2.4), a 2xx nobody wants any more ACKed and hung up, CANCEL sent
+ * once a provisional response came (§9.1), and the outcomes the network never
+ * sent (Timer B/F 408, transport error 503, CANCEL without answer 487).
+ */
+import { parseNameAddr } from '../message/name-addr.js';
+import type { MessageInfo } from '../message/parser.js';
+import { serialize, type SipRequest, type SipResponse } from '../message/sip-message.js';
+import type { Destination, ListenerInfo } from '../transport/types.js';
+import type { ClientEvents, CoreBase } from './core-base.js';
+import { newDialog, slimRequest, type ClientEntry, type Dialog } from './core-state.js';
+import type { LingeringClient } from './lingering.js';
+import { detach } from '../message/detach.js';
+import { networkSipFrame } from './frames.js';
+import { buildResponse } from './message-builder.js';
+import { natDestination } from './app-responses.js';
+import { acceptReliable } from './reliable-provisionals.js';
+import { allows } from './session-expires.js';
+import type { SessionTimers } from './session-timers.js';
+
+export class ClientResponses implements ClientEvents {
+  constructor(
+    private readonly core: CoreBase,
+    private readonly timers: SessionTimers,
+  ) {}
+
+  /**
+   * Sends the CANCEL of a request that had a provisional response. RFC 3261
+   * §9.1: an INVITE with no final response 64·T1 after its CANCEL is taken
+   * as cancelled and its transaction destroyed (a callee that rang and then
+   * vanished would otherwise hold it, and its early dialog, for ever: Timer B
+   * no longer runs once a 1xx came). The app gets a 487 made here.
+   */
+  sendCancel(entry: ClientEntry, cancel: SipRequest): void {
+    const core = this.core;
+    core.startClientTransaction(cancel, entry.dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
+    if (entry.method !== 'INVITE') return;
+    core.ctx.timers.schedule(64 * core.ctx.t1, () => {
+      if (entry.gotFinal || entry.tx.state === 'terminated' || core.state.clientByKey.get(entry.tx.key) !== entry) return;
+      core.logger.info({ callId: entry.request.headers.get('call-id') }, 'no final response 64·T1 after CANCEL: INVITE transaction destroyed, 487 to app');
+      this.synthesize(entry, 487);
+      entry.tx.terminate();
+    });
+  }
+
+  onResponse(entry: ClientEntry, response: SipResponse, info: MessageInfo): void {
+    const core = this.core;
+    const status = response.status;
+    const d = entry.dialog;
+    if (entry.internal !== undefined) {
+      // The server's own request (a session refresh): its outcome stays here.
+      if (status < 200) return;
+      entry.gotFinal = true;
+      entry.internal(status, response, info);
+      entry.request = slimRequest(entry.request);
+      return;
+    }
+    if (status === 422 && this.timers.retryInvite(entry, response)) return;
+    if (status < 200 && !entry.gotProvisional && status > 100) entry.gotProvisional = true;
+    if (status < 200 && entry.deferredCancel !== undefined && status > 100) {
+      this.sendCancel(entry, entry.deferredCancel);
+      entry.deferredCancel = undefined;
+    }
+    if (status >= 200) entry.gotFinal = true;
+    // An early dialog (RFC 3261 §12.1.2): a 1xx with a To tag gives the peer's tag and target,
+    // which in-dialog requests before the 2xx (PRACK, UPDATE, INFO) need.
+    if (entry.createsDialog && d !== undefined && d.state === 'early' && status > 100 && status < 200 && info.toTag !== undefined && d.remoteTag !== info.toTag) {
+      this.core.state.setRemoteTag(d, info.toTag);
+      d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
+      const contact = response.headers.entries('contact')[0];
+      const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
+      if (uri !== undefined) d.remoteTarget = detach(uri);
+      const rr = response.headers.entries('record-route').reverse();
+      if (rr.length > 0) d.routeSet = rr;
+      const flow = core.currentFlow;
+      if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, uri);
+    }
+    if (entry.createsDialog && d !== undefined && status > 100 && status < 200 && !acceptReliable(d, response, info)) return;
+
+    if (entry.method === 'INVITE' && status >= 200 && status < 300) {
+      const target = { listener: entry.dialog?.listener, dest: entry.dest, uri: entry.request.uri };
+      if (d === undefined || entry.silent || core.state.dialogs.get(d.id) !== d) {
+        // Nobody wants this call any more (app gone, or the dialog ended): ACK and hang up.
+        this.ackAndHangUp(target, response, info);
+        return;
+      }
+      if (entry.createsDialog && d.state === 'confirmed') {
+        if (info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
+        else this.ackAndHangUp(target, response, info); // a second fork answered (spec §2.6)
+        return;
+      }
+      if (!entry.createsDialog && d.sentAck?.cseq === info.cseq) {
+        this.resendAck(d, info.cseq);
+        return;
+      }
+      this.confirm(entry, d, response, info);
+      if (response.headers.has('allow')) d.peerAllowsUpdate = allows(response.headers, 'UPDATE');
+      this.timers.answered(d, response);
+    } else if (entry.method === 'UPDATE' && d !== undefined && status >= 200 && status < 300 && d.state === 'confirmed') {
+      this.timers.answered(d, response);
+    } else if (status >= 200) {
+      this.onOtherFinal(entry, d, response);
+    }
+    if (status >= 200) entry.request = slimRequest(entry.request);
+    if (entry.silent || entry.owner === undefined) return;
+    const flow = core.currentFlow;
+    const buf = serialize(response);
+    if (flow !== undefined) {
+      const dialogId = d !== undefined ? d.id : '';
+      entry.owner.send(networkSipFrame(buf.toString('utf8'), buf.length, flow, entry.txnId, dialogId));
+    }
+  }
+
+  private confirm(entry: ClientEntry, d: Dialog, response: SipResponse, info: MessageInfo): void {
+    const core = this.core;
+    const contact = response.headers.entries('contact')[0];
+    const contactUri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
+    if (contactUri !== undefined) d.remoteTarget = detach(contactUri);
+    d.ackCSeq = info.cseq;
+    if (entry.createsDialog) {
+      if (info.toTag !== undefined) core.state.setRemoteTag(d, info.toTag);
+      d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
+      const rr = response.headers.entries('record-route').reverse();
+      if (rr.length > 0) d.routeSet = rr;
+      d.state = 'confirmed';
+      const flow = core.currentFlow;
+      if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, contactUri);
+      core.emitCdr('start', 'network', response, 'uac');
+      if (entry.cancelRequested) d.cancelRace = true;
+    } else if (d.pendingOutgoingInvite === entry.txnId) {
+      d.pendingOutgoingInvite = undefined;
+    }
+  }
+
+  private onOtherFinal(entry: ClientEntry, d: Dialog | undefined, response: SipResponse): void {
+    const core = this.core;
+    const status = response.status;
+    if (d === undefined) return;
+    if (entry.method === 'INVITE') {
+      if (entry.createsDialog) {
+        core.state.removeDialog(d);
+        if (!entry.silent) core.emitCdr('stop', 'network', response, status === 487 ? 'call-canceled' : 'call-rejected');
+      } else if (d.pendingOutgoingInvite === entry.txnId) {
+        d.pendingOutgoingInvite = undefined;
+      }
+    } else if (entry.method === 'BYE' && status !== 401 && status !== 407) {
+      core.state.removeDialog(d);
+    } else if (entry.method === 'SUBSCRIBE' && entry.createsDialog && status >= 300) {
+      core.state.removeDialog(d);
+    }
+  }
+
+  private resendAck(d: Dialog, cseq: number): void {
+    if (d.sentAck !== undefined && d.sentAck.cseq === cseq) this.core.send(d.sentAck.bytes, d.sentAck.dest);
+  }
+
+  /**
+   * A response to a request whose transaction only waits out its timer
+   * (core/lingering.ts). Timer D: a retransmitted final response gets the
+   * same ACK again (RFC 3261 §17.1.1.2). Timer M (RFC 6026 §7.2): a 2xx goes
+   * to the TU, which re-sends its ACK for a retransmission, and ACKs and
+   * ends a 2xx from another fork or one nobody wants any more; the app has
+   * seen the final response already and is not given it again. Timer K, and
+   * anything else: absorbed.
+   */
+  onLingeringResponse(r: LingeringClient, response: SipResponse, info: MessageInfo): void {
+    const status = response.status;
+    const a = r.accepted;
+    if (a === undefined) {
+      if (r.ack !== undefined && status >= 300) this.core.send(r.ack, r.dest);
+      return;
+    }
+    if (status < 200 || status >= 300) return;
+    const target = { listener: a.listener, dest: r.dest, uri: a.uri };
+    const d = a.dialogId === undefined ? undefined : this.core.state.dialogs.get(a.dialogId);
+    if (d === undefined || a.silent) this.ackAndHangUp(target, response, info);
+    else if (!a.createsDialog || info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
+    else this.ackAndHangUp(target, response, info);
+  }
+
+  /** ACK a 2xx that no dialog wants, then BYE it (orphaned call, extra fork, race with our BYE). */
+  private ackAndHangUp(target: { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string }, response: SipResponse, info: MessageInfo): void {
+    const core = this.core;
+    const contact = response.headers.entries('contact')[0];
+    const listener = target.listener ?? core.transport.listenerFor(target.dest);
+    if (listener === undefined) return;
+    const temp: Dialog = newDialog({
+      id: `${info.callId};from-tag=${info.fromTag ?? ''};to-tag=${info.toTag ?? ''}`,
+      role: 'uac',
+      callId: info.callId,
+      localTag: info.fromTag ?? '',
+      remoteTag: info.toTag,
+      localHeader: response.headers.get('from') ?? '',
+      remoteHeader: response.headers.get('to') ?? '',
+      localCSeq: info.cseq,
+      remoteCSeq: -1,
+      remoteTarget: (contact !== undefined ? parseNameAddr(contact)?.uri : undefined) ?? target.uri,
+      routeSet: response.headers.entries('record-route').reverse(),
+      listener,
+      dest: core.currentFlow !== undefined ? natDestination(core.currentFlow, response.headers.has('record-route'), undefined) : undefined,
+      owner: undefined,
+      state: 'confirmed',
+      inviteTxnId: undefined,
+    });
+    const ack = core.buildInDialogRequest(temp, 'ACK', { cseq: info.cseq });
+    void core.dialogDestination(temp).then((dest) => {
+      if (typeof dest === 'string') return;
+      core.setVia(ack, dest);
+      core.send(serialize(ack), dest);
+      core.state.addDialog(temp);
+      core.serverBye(temp, 'call no longer wanted', false);
+    });
+  }
+
+  onTimeout(entry: ClientEntry): void {
+    this.synthesize(entry, 408);
+  }
+
+  onTransportError(entry: ClientEntry, error: Error): void {
+    this.core.logger.info({ method: entry.method, err: error.message }, 'transport error sending request: 503 to app');
+    this.synthesize(entry, 503);
+  }
+
+  /** A final response the network never sent (Timer B/F, transport failure), so the app sees an outcome. */
+  private synthesize(entry: ClientEntry, status: 408 | 487 | 503): void {
+    entry.gotFinal = true;
+    if (entry.internal !== undefined) {
+      entry.internal(0, undefined, undefined);
+      return;
+    }
+    const response = buildResponse(entry.request, status);
+    this.onOtherFinal(entry, entry.dialog, response);
+    if (entry.silent || entry.owner === undefined) return;
+    const buf = serialize(response);
+    const flow = { transport: entry.dest.transport, address: entry.dest.address, port: entry.dest.port, listener: entry.dialog?.listener ?? this.core.transport.listeners[0]! };
+    entry.owner.send(networkSipFrame(buf.toString('utf8'), buf.length, flow, entry.txnId, entry.dialog?.id ?? ''));
+  }
+}
