@@ -269,7 +269,7 @@ export class Engine {
         if (f.status === 500) session.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'call failed');
         else session.log.info({ status: f.status, reason: f.reason }, 'call refused');
         if (!invite.finalResponseSent) this.callsRejected++;
-        invite.reject(f.status, f.reason);
+        invite.reject(f.status, f.reason, f.headers);
         await session.end(f.reason, 'engine');
       }
     }

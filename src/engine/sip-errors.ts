@@ -4,6 +4,7 @@
  * status and phrase. 500 is only for our own bugs.
  */
 import { ErrorCodes, SwitchboardError } from '../errors.js';
+import { MediaOfferRefusedError } from '../media/index.js';
 import { SipFailure } from './signaling/sip-port.js';
 
 export const RejectReasons = {
@@ -43,6 +44,11 @@ export function failure(reason: RejectReason, detail?: string): SipFailure {
 /** The SIP failure an error stands for when a call cannot go on. */
 export function sipFailureOf(err: unknown): SipFailure {
   if (err instanceof SipFailure) return err;
+  if (err instanceof MediaOfferRefusedError) {
+    // RFC 3261 §21.4.26, §20.43: 488 with a Warning saying what in the offer could not be served.
+    const text = safePhrase(err.reason).replace(/["\\]/g, '');
+    return new SipFailure(RejectReasons.MEDIA_REFUSED.status, `${RejectReasons.MEDIA_REFUSED.phrase} (${text.slice(0, 80)})`, { Warning: `${err.warning} switchboard "${text}"` });
+  }
   if (err instanceof SwitchboardError) {
     switch (err.code) {
       case ErrorCodes.RTPENGINE_ERROR:

@@ -19,7 +19,7 @@ import type { TextBencode } from './ng/bencode.js';
 import type { NgCallStatsReply, NgOfferRequest } from './ng/ng-types.js';
 import type { RenderedPrompt } from './prompts/prompt-renderer.js';
 import type { RtpengineInstance } from './rtpengine/rtpengine-pool.js';
-import { parseSdp } from './sdp.js';
+import { placeholderAnswer } from './placeholder-answer.js';
 import { paramsToward, peerOf, type MediaPeer } from './webrtc.js';
 import { runWhisper, type WhisperOptions, type WhisperResult } from './whisper.js';
 
@@ -203,22 +203,11 @@ export class CallMedia {
    * Answers the last offer on behalf of `label`, a party that is not there
    * yet (an agent still ringing): resolves with the SDP for the offerer's
    * early media (a 183), which stays valid when `label` really answers later
-   * (port latching). The placeholder lists the offer's own codecs and points at
-   * the discard port; with blockAll() in force nothing is ever sent there.
+   * (port latching). See placeholder-answer.ts; refuses an offer with nothing
+   * to play or bridge (MediaOfferRefusedError).
    */
   async answerPlaceholder(label: string, offer: string): Promise<string> {
-    const audio = parseSdp(offer).media.find((m) => m.type === 'audio');
-    if (audio === undefined) throw new MediaStateError(`call ${this.callId}: the offer has no audio line`);
-    const rtpmaps = audio.payloadTypes.flatMap((pt) => {
-      const map = audio.rtpmap.get(pt);
-      if (map === undefined) return [];
-      const fmtp = audio.fmtp.get(pt);
-      return [`a=rtpmap:${pt} ${map.encoding}/${map.clockRate}${map.channels !== undefined ? `/${map.channels}` : ''}`, ...(fmtp !== undefined ? [`a=fmtp:${pt} ${fmtp}`] : [])];
-    });
-    const host = this.instance.id.startsWith('[') ? '::1' : '127.0.0.1';
-    const family = host.includes(':') ? 'IP6' : 'IP4';
-    const sdp = ['v=0', `o=switchboard 1 1 IN ${family} ${host}`, 's=switchboard', `c=IN ${family} ${host}`, 't=0 0', `m=audio 9 RTP/AVP ${audio.payloadTypes.join(' ')}`, ...rtpmaps, 'a=sendrecv', ''].join('\r\n');
-    return this.answer(label, sdp);
+    return this.answer(label, placeholderAnswer(offer, this.instance.id.startsWith('[') ? '::1' : '127.0.0.1'));
   }
 
   /** Listens for DTMF digits (RFC 4733 events rtpengine saw) sent by any party of the call. */

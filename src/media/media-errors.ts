@@ -69,6 +69,21 @@ export class MediaStateError extends SwitchboardError {
   }
 }
 
+/**
+ * A party's offer we cannot serve: no active audio stream, or no codec in
+ * which prompts can be played (sdp.ts PLAYABLE_CODECS). `warning` is the RFC
+ * 3261 §20.43 warn-code that says which: 304 (media type not available) or 305
+ * (incompatible media format).
+ */
+export class MediaOfferRefusedError extends SwitchboardError {
+  constructor(
+    readonly warning: 304 | 305,
+    readonly reason: string,
+  ) {
+    super(ErrorCodes.MEDIA_STATE, reason);
+  }
+}
+
 /** An uploaded prompt that cannot be used: unreadable, not audio, no audio stream, empty. */
 export class PromptInputError extends SwitchboardError {
   constructor(

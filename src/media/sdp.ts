@@ -36,6 +36,8 @@ export interface SessionDescription {
 /** Static payload types of RFC 3551 table 4 that matter here (no rtpmap needed). */
 const STATIC_TYPES: ReadonlyMap<number, RtpMap> = new Map([
   [0, { encoding: 'PCMU', clockRate: 8000 }],
+  [3, { encoding: 'GSM', clockRate: 8000 }],
+  [4, { encoding: 'G723', clockRate: 8000 }],
   [8, { encoding: 'PCMA', clockRate: 8000 }],
   [9, { encoding: 'G722', clockRate: 8000 }],
   [13, { encoding: 'CN', clockRate: 8000 }],
@@ -128,6 +130,18 @@ export function parseSdp(sdp: string): SessionDescription {
       return { ...m, rtpmap, address, direction: m.direction ?? sessionDirection ?? 'sendrecv' };
     }),
   };
+}
+
+/**
+ * Codecs Debian 12's rtpengine (10.5) both decodes and encodes (`rtpengine
+ * --codecs`: "fully supported"): prompts can be played to a party in them, and
+ * rtpengine can transcode between any two of them.
+ */
+export const PLAYABLE_CODECS: ReadonlySet<string> = new Set(['PCMU', 'PCMA', 'G722', 'G723', 'G729', 'G729A', 'SPEEX', 'GSM', 'OPUS']);
+
+/** The first payload type of an m-line (its preference order) in a playable codec; undefined when none. */
+export function firstPlayableCodec(media: Pick<SdpMedia, 'payloadTypes' | 'rtpmap'>): number | undefined {
+  return media.payloadTypes.find((pt) => PLAYABLE_CODECS.has(media.rtpmap.get(pt)?.encoding.toUpperCase() ?? ''));
 }
 
 /**

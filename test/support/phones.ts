@@ -7,6 +7,7 @@
  * re-INVITE and INFO as a phone would.
  */
 import { RtpEndpoint, type ToneStream } from './rtp/rtp-endpoint.js';
+import type { TestCodec } from './rtp/test-sdp.js';
 import { respond, request, SipPeer, uniq, type PeerTls, type Received, type Transport } from './sip-peer.js';
 
 interface Target {
@@ -30,6 +31,8 @@ abstract class Phone {
   tone: ToneStream | undefined;
   /** false: follow the peer's SDP but send nothing (the caller sends its own packets). */
   autoTone = true;
+  /** The codecs this phone's SDP lists (its offers and answers), its tone in the first; default PCMU then PCMA. */
+  codecs: readonly TestCodec[] = ['pcmu', 'pcma'];
 
   protected constructor(
     readonly peer: SipPeer,
@@ -51,7 +54,7 @@ abstract class Phone {
   mediaTo(sdp: string | undefined): void {
     if (sdp === undefined || !/^m=audio/m.test(sdp)) return;
     this.rtp.setRemoteFromSdp(sdp);
-    if (this.autoTone) this.tone ??= this.rtp.startTone({ frequency: this.frequency });
+    if (this.autoTone) this.tone ??= this.rtp.startTone({ frequency: this.frequency, codec: this.codecs[0] });
   }
 
   protected reply(r: Received, status: number, reason: string, opts: Parameters<typeof respond>[3] = {}): void {
@@ -305,7 +308,7 @@ export class AgentPhone extends Phone {
   answer(call: OfferedCall): void {
     const offer = call.invite.message.body.toString('utf8');
     call.answered = true;
-    this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true }) });
+    this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true, codecs: this.codecs }) });
     if (offer !== '') this.mediaTo(offer);
   }
 

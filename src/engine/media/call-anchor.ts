@@ -14,7 +14,7 @@
  * behind an anchoring SBC) the SDP passes through unchanged and the audio
  * features are unavailable (`anchored` is false).
  */
-import { RtpengineError, type CallMedia, type RenderedPrompt } from '../../media/index.js';
+import { agentAnswerAfterPlaceholder, RtpengineError, SdpOriginKeeper, type CallMedia, type RenderedPrompt } from '../../media/index.js';
 import { failure, sipFailureOf } from '../sip-errors.js';
 
 export const CALLER = 'caller';
@@ -26,6 +26,8 @@ const LOCAL_OFFER = ['v=0', 'o=switchboard 1 1 IN IP4 127.0.0.1', 's=switchboard
 export class CallAnchor {
   private callerOfferSdp: string | undefined;
   private earlySdp: string | undefined;
+  /** Every SDP bound for the caller is one session: one origin, the version up by one per change (sdp-origin.ts). */
+  private readonly callerSession = new SdpOriginKeeper();
 
   constructor(readonly media: CallMedia | undefined) {}
 
@@ -57,7 +59,7 @@ export class CallAnchor {
     if (media === undefined) return sdp;
     return this.guarded(async () => {
       const forAgent = await media.offer(CALLER, sdp);
-      this.earlySdp = await media.answerPlaceholder(AGENT, sdp);
+      this.earlySdp = this.callerSession.stamp(await media.answerPlaceholder(AGENT, sdp));
       await media.blockAll();
       this.callerOfferSdp = sdp;
       return forAgent;
@@ -77,7 +79,22 @@ export class CallAnchor {
   async agentAnswer(sdp: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(() => media.answer(AGENT, sdp, { to: CALLER }));
+    return this.guarded(async () => this.callerSession.stamp(await media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER })));
+  }
+
+  /**
+   * The agent side's early answer (a gateway's 183): rtpengine learns where
+   * it is, and the caller keeps the answer of its own 183 (callerSdp).
+   */
+  async agentEarlyAnswer(sdp: string): Promise<void> {
+    const media = this.media;
+    if (media === undefined) return;
+    await this.guarded(() => media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER }));
+  }
+
+  /** An answer of the agent side, fitted to the placeholder the caller was answered with (placeholder-answer.ts). */
+  private afterPlaceholder(sdp: string): string {
+    return this.earlySdp !== undefined ? agentAnswerAfterPlaceholder(this.earlySdp, sdp) : sdp;
   }
 
   /** Delayed offer: the agent side offered (in its 200): the offer for the caller. */
@@ -85,7 +102,7 @@ export class CallAnchor {
     const media = this.media;
     if (media === undefined) return sdp;
     return this.guarded(async () => {
-      const forCaller = await media.offer(AGENT, sdp);
+      const forCaller = this.callerSession.stamp(await media.offer(AGENT, sdp));
       await media.blockAll();
       return forCaller;
     });
@@ -102,7 +119,7 @@ export class CallAnchor {
   async localOffer(): Promise<string> {
     const media = this.need('answering the caller');
     return this.guarded(async () => {
-      const forCaller = await media.offer(AGENT, LOCAL_OFFER);
+      const forCaller = this.callerSession.stamp(await media.offer(AGENT, LOCAL_OFFER));
       await media.blockAll();
       return forCaller;
     });
@@ -113,7 +130,7 @@ export class CallAnchor {
     const media = this.need('answering the caller');
     return this.guarded(async () => {
       await media.offer(CALLER, sdp);
-      const answer = await media.answerPlaceholder(AGENT, sdp);
+      const answer = this.callerSession.stamp(await media.answerPlaceholder(AGENT, sdp));
       await media.blockAll();
       return answer;
     });
@@ -138,14 +155,19 @@ export class CallAnchor {
   async relayOffer(from: string, sdp: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(() => media.offer(from, sdp));
+    return this.guarded(async () => this.forParty(from === CALLER ? AGENT : CALLER, await media.offer(from, sdp)));
   }
 
   /** The other leg answered a relayed offer: the answer for the offerer. */
   async relayAnswer(by: string, sdp: string, offerer: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(() => media.answer(by, sdp, { to: offerer }));
+    return this.guarded(async () => this.forParty(offerer, await media.answer(by, sdp, { to: offerer })));
+  }
+
+  /** `sdp` on its way to `label`: the caller's keeps the caller's session. */
+  private forParty(label: string, sdp: string): string {
+    return label === CALLER ? this.callerSession.stamp(sdp) : sdp;
   }
 
   /** Starts `prompt` for `label`, looping `repeat` times; false without a media plane. */

@@ -36,6 +36,8 @@ export class SipFailure extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
+    /** Header fields for the response (a Warning saying why, RFC 3261 §20.43). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(`${status} ${reason}`);
   }

@@ -146,7 +146,7 @@ export class SrfLeg implements SipLeg {
       (err: unknown) => {
         const status = err instanceof SipFailure ? err.status : (sipStatusOf(err) ?? 500);
         const code = status >= 400 && status < 700 ? status : 500;
-        if (err instanceof SipFailure) res.send(code, err.reason, {});
+        if (err instanceof SipFailure) res.send(code, err.reason, { headers: err.headers });
         else res.send(code);
       },
     );

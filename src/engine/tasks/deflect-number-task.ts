@@ -58,7 +58,7 @@ export class DeflectNumberTask implements Task<void> {
       onProgress: (status, sdp) => {
         early = early.then(async () => {
           if (sdp !== undefined && anchor.anchored && ctx.callerLeg === undefined) {
-            await anchor.agentAnswer(sdp);
+            await anchor.agentEarlyAnswer(sdp);
             if (ensureEarlyMedia(ctx)) await anchor.unblock();
           } else if (sdp !== undefined && !anchor.anchored) invite.progress(183, { sdp });
           else if (!ctx.earlyMedia) invite.progress(180);

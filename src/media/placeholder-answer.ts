@@ -1,0 +1,70 @@
+/**
+ * The answer given to a caller's offer on behalf of an agent who has not
+ * answered yet (CallMedia.answerPlaceholder): what the caller's 183 carries,
+ * and what its 2xx must carry again (RFC 3261 §13.2.1: the same answer; RFC
+ * 3262 §5 once a reliable 183 carried it).
+ *
+ * It answers with one codec, the offer's first one rtpengine can play prompts
+ * in (sdp.ts PLAYABLE_CODECS), and telephone-event at that codec's clock rate
+ * when offered, as a media endpoint answers (RFC 3264 §6.1). When the agent
+ * later picks another codec, rtpengine transcodes between the two and its
+ * answer toward the caller stays this one; were several codecs listed here, the
+ * agent's choice would narrow the caller's answer in the 2xx. The media
+ * address is the discard port (nothing is sent there while the call is
+ * blocked). An offer without an active audio stream, or without a playable
+ * codec, is refused: nothing could be played to the caller or bridged.
+ */
+import { MediaOfferRefusedError } from './media-errors.js';
+import { firstPlayableCodec, parseSdp } from './sdp.js';
+
+export function placeholderAnswer(offer: string, host: '127.0.0.1' | '::1'): string {
+  const audio = parseSdp(offer).media.find((m) => m.type === 'audio' && m.port !== 0);
+  if (audio === undefined) throw new MediaOfferRefusedError(304, 'the offer has no active audio stream');
+  const codec = firstPlayableCodec(audio);
+  if (codec === undefined) {
+    const offered = audio.payloadTypes.map((pt) => audio.rtpmap.get(pt)?.encoding ?? String(pt)).join(' ');
+    throw new MediaOfferRefusedError(305, `no offered audio codec can be played or transcoded (offered: ${offered})`);
+  }
+  const clockRate = audio.rtpmap.get(codec)!.clockRate;
+  const events = audio.payloadTypes.find((pt) => {
+    const map = audio.rtpmap.get(pt);
+    return map !== undefined && map.encoding.toLowerCase() === 'telephone-event' && map.clockRate === clockRate;
+  });
+  const payloadTypes = events !== undefined ? [codec, events] : [codec];
+  const attributes = payloadTypes.flatMap((pt) => {
+    const map = audio.rtpmap.get(pt)!;
+    const fmtp = audio.fmtp.get(pt);
+    return [`a=rtpmap:${pt} ${map.encoding}/${map.clockRate}${map.channels !== undefined ? `/${map.channels}` : ''}`, ...(fmtp !== undefined ? [`a=fmtp:${pt} ${fmtp}`] : [])];
+  });
+  const family = host === '::1' ? 'IP6' : 'IP4';
+  return ['v=0', `o=switchboard 1 1 IN ${family} ${host}`, 's=switchboard', `c=IN ${family} ${host}`, 't=0 0', `m=audio 9 RTP/AVP ${payloadTypes.join(' ')}`, ...attributes, 'a=sendrecv', ''].join('\r\n');
+}
+
+/**
+ * The agent's answer as rtpengine should get it after `placeholder` answered
+ * the caller. Unchanged when the agent took the placeholder's codec (nearly
+ * always: it was offered first). Otherwise without telephone-event: Debian's
+ * rtpengine 10.5, finding telephone-event the only format the two answers
+ * share, answers the caller with telephone-event alone (no audio codec at
+ * all) instead of transcoding; with no format shared it transcodes the audio,
+ * and the caller's answer keeps its codec (only the events go, in a new
+ * version of the caller's SDP).
+ */
+export function agentAnswerAfterPlaceholder(placeholder: string, answer: string): string {
+  const wanted = parseSdp(placeholder).media.find((m) => m.type === 'audio');
+  const codec = wanted !== undefined ? wanted.rtpmap.get(wanted.payloadTypes[0]!)?.encoding.toUpperCase() : undefined;
+  const audio = parseSdp(answer).media.find((m) => m.type === 'audio' && m.port !== 0);
+  if (codec === undefined || audio === undefined) return answer;
+  if (audio.payloadTypes.some((pt) => audio.rtpmap.get(pt)?.encoding.toUpperCase() === codec)) return answer;
+  const events = new Set(audio.payloadTypes.filter((pt) => audio.rtpmap.get(pt)?.encoding.toLowerCase() === 'telephone-event').map(String));
+  if (events.size === 0) return answer;
+  const eol = answer.includes('\r\n') ? '\r\n' : '\n';
+  return answer
+    .split(/\r?\n/)
+    .filter((l) => {
+      const attr = /^a=(?:rtpmap|fmtp):(\d+)[\s]/.exec(l);
+      return attr === null || !events.has(attr[1]!);
+    })
+    .map((l) => (l.startsWith('m=audio ') ? l.split(' ').filter((t, i) => i < 3 || !events.has(t)).join(' ') : l))
+    .join(eol);
+}
