@@ -27,8 +27,12 @@ import type { Refusal } from './uas-checks.js';
 const WITH_TIMERS: ReadonlySet<string> = new Set(['100rel', 'timer']);
 const WITHOUT_TIMERS: ReadonlySet<string> = new Set(['100rel']);
 
-/** Methods that only make sense inside a dialog: out of one they get 481. */
-const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK']);
+/**
+ * Methods that only make sense inside a dialog: out of one they get 481
+ * (RFC 3261 §12.2.2; INFO: RFC 6086 §4.2.1 and RFC 2976 before it), whoever
+ * routes them. Never 503: that tells a carrier to fail over.
+ */
+const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK', 'INFO']);
 
 export class IncomingRequests {
   constructor(

@@ -130,9 +130,9 @@ describe('content processing (RFC 3261 §8.2.3, RFC 5621)', () => {
     await app.wait((x) => x.tokens[1] === 'sip');
   });
 
-  it('methods without configured body types take any body (INFO with DTMF relay reaches the app)', async () => {
-    const { sip, app, port } = await setup();
-    await sip.send(request({ method: 'INFO', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }), { port });
+  it('methods without configured body types take any body (a MESSAGE with text/plain reaches the app)', async () => {
+    const { sip, app, port } = await setup(['invite', 'message']);
+    await sip.send(request({ method: 'MESSAGE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'text/plain' }), { port });
     await app.wait((x) => x.tokens[1] === 'sip');
   });
 });
