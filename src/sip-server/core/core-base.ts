@@ -231,6 +231,7 @@ export class CoreBase {
       this.state.pendingInvites--;
     }
     if (entry.dialog?.pendingIncomingInvite === entry.txnId) entry.dialog.pendingIncomingInvite = undefined;
+    entry.dialog?.peerRequests?.delete(entry.txnId);
     // An early dialog (reliable provisional, RFC 3262) ends with a failure response to its INVITE.
     if (entry.early !== undefined && entry.early.state === 'early' && entry.tx.lastStatus >= 300) this.state.removeDialog(entry.early);
     const after = entry.afterFinal;

@@ -108,6 +108,8 @@ export interface Dialog {
   pendingOutgoingInvite: string | undefined;
   /** The peer's re-INVITE the app has not answered yet (server txn id). */
   pendingIncomingInvite: string | undefined;
+  /** Every request of the peer in this dialog the app has not answered yet (server txn ids; made when first needed). */
+  peerRequests: Set<string> | undefined;
   /** The app CANCELled the INVITE but a 2xx won the race: after the app's ACK, we send BYE. */
   cancelRace: boolean;
   /** The app (or we) sent BYE; the dialog goes when its final response arrives. */
@@ -245,6 +247,7 @@ export function newDialog(b: DialogBasics): Dialog {
     uas2xx: undefined,
     pendingOutgoingInvite: undefined,
     pendingIncomingInvite: undefined,
+    peerRequests: undefined,
     cancelRace: false,
     byeSent: false,
     deferredBye: undefined,
