@@ -356,6 +356,7 @@ export class CoreBase {
       internal: opts.internal,
       timerAdded: false,
       retries422: 0,
+      lateAck: undefined,
     };
     ref.entry = entry;
     this.state.clientByKey.set(key, entry);
@@ -385,7 +386,7 @@ export class CoreBase {
     }
     const accepted =
       tx instanceof InviteClientTransaction && tx.lastStatus < 300
-        ? { dialogId: entry.dialog?.id, createsDialog: entry.createsDialog, silent: entry.silent, uri: detach(entry.request.uri), listener: entry.dialog?.listener }
+        ? { dialogId: entry.dialog?.id, createsDialog: entry.createsDialog, silent: entry.silent, uri: detach(entry.request.uri), listener: entry.dialog?.listener, lateAck: entry.lateAck }
         : undefined;
     this.lingeringClients.add(tx.key, { dest: entry.dest, ack: handed.ack, accepted }, handed.waitMs);
   }

@@ -72,6 +72,14 @@ export interface ClientEntry {
   timerAdded: boolean;
   /** How many times this INVITE was re-sent after a 422. */
   retries422: number;
+  /** A re-INVITE whose 2xx came after its dialog ended: the ACK we sent, re-sent for a retransmitted 2xx. */
+  lateAck: SentAck | undefined;
+}
+
+/** An ACK for a 2xx, filled in once its destination is known (see client-responses.ts). */
+export interface SentAck {
+  bytes: Buffer | undefined;
+  dest: Destination | undefined;
 }
 
 export type DialogRole = 'uas' | 'uac';

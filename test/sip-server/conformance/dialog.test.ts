@@ -224,6 +224,29 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
 
   const byes = (): number => far.count((r) => r.message.kind === 'request' && r.message.method === 'BYE');
 
+  it('a 2xx to our re-INVITE arriving after the dialog ended with our BYE is ACKed (CSeq of the re-INVITE, through the route set), retransmissions get the same ACK, and no second BYE ever goes', async () => {
+    const { dialogId } = await uacCall();
+    await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
+    const re = await far.nextRequest('INVITE'); // left unanswered for now
+    await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
+    const bye = await far.waitRequest('BYE');
+    expect(bye.info.cseq).toBe(re.info.cseq + 1);
+    await far.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    await eventually(() => h.server.status().dialogs === 0);
+    const late = respond(re, 200, 'OK', { body: sdp(8000, 'recvonly', 2), contact: `<sip:far-target@127.0.0.1:${far.port}>` });
+    await far.send(late, { port: h.udp.port });
+    const ack = await far.waitRequest('ACK');
+    expect(ack.message.headers.get('cseq')).toBe(`${re.info.cseq} ACK`);
+    expect(ack.message.headers.values('route')).toEqual(re.message.headers.values('route'));
+    expect(ack.info.toTag).toBe(re.info.toTag);
+    await far.send(late, { port: h.udp.port }); // retransmitted 2xx
+    const again = await far.waitRequest('ACK');
+    expect(again.raw).toBe(ack.raw);
+    // A BYE would follow its ACK at once: give it the time to show up.
+    expect(await far.quiet((r) => r.message.kind === 'request' && r.message.method === 'BYE', 300)).toEqual([]);
+    expect(byes()).toBe(1);
+  });
+
   it('RFC 3261 §15: the app’s BYE before the caller’s ACK waits for it (the 2xx goes on being retransmitted), then goes and is answered', async () => {
     const c = await answeredNotAcked();
     const byeId = p.send(`sip||${c.dialogId}`, 'BYE sip:placeholder SIP/2.0\r\n\r\n');
