@@ -93,7 +93,7 @@ export class SipServer {
         maxMessageBytes: options.maxMessageBytes,
       },
       onMessage: (data, flow) => this.onNetworkMessage(data, flow),
-      onStreamError: (reason, status, head, flow) => this.onStreamError(reason, status, head, flow),
+      onStreamError: (reason, status, head, flow, partial) => this.onStreamError(reason, status, head, flow, partial === true),
       onConnection: (conn, open) => {
         if (!open) this.core.flows.forgetConnection(conn.id);
         else if (conn.tlsPeer !== undefined) {
@@ -351,11 +351,16 @@ export class SipServer {
     this.stats.messagesOut++;
   }
 
-  private onStreamError(reason: string, status: number, head: Buffer | undefined, flow: Flow): void {
+  private onStreamError(reason: string, status: number, head: Buffer | undefined, flow: Flow, partial: boolean): void {
     this.stats.malformed++;
     this.logger.debug({ from: `${flow.address}:${flow.port}`, reason }, 'SIP stream error, closing connection');
     if (head === undefined) return;
-    const parsed = parseMessage(Buffer.concat([head, Buffer.from('\r\n')]), {});
+    // A partial head's Content-Length counts a body that is not there: left out, as the body is.
+    const text = partial ? Buffer.from(head.toString('latin1').replace(/^(?:content-length|l)[ \t]*:[^\n]*\n/gim, ''), 'latin1') : head;
+    const parsed = parseMessage(Buffer.concat([text, Buffer.from('\r\n')]), {});
+    // The first lines of a header section too large to end: answered (513) only when they hold a whole,
+    // valid request head (request line, Via, From, To, Call-ID, CSeq); otherwise refused silently.
+    if (partial && (!parsed.ok || parsed.message.kind !== 'request')) return;
     const request: AnswerableRequest | undefined = parsed.ok
       ? parsed.message.kind === 'request'
         ? { method: parsed.message.method, headers: parsed.message.headers }
