@@ -8,6 +8,7 @@ import type { AppConnection } from './control/app-connection.js';
 import { parseAppMessage } from './control/app-message.js';
 import { ControlServer } from './control/control-server.js';
 import { AppResponses } from './core/app-responses.js';
+import { Capabilities } from './core/capabilities.js';
 import { CoreBase, type Admission } from './core/core-base.js';
 import { IncomingRequests } from './core/incoming.js';
 import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
@@ -158,7 +159,7 @@ export class SipServer {
     this.incoming = new IncomingRequests(this.core, timers, reliable);
     this.clientResponses = new ClientResponses(this.core, timers);
     this.outgoing = new OutgoingRequests(this.core, timers, this.clientResponses);
-    this.appResponses = new AppResponses(this.core, timers, reliable);
+    this.appResponses = new AppResponses(this.core, timers, reliable, new Capabilities(this.core.uas, this.core.apps, timers.enabled));
     this.core.clientEvents = this.clientResponses;
   }
 
