@@ -65,8 +65,6 @@ export interface EngineStatus {
   readonly contactCenter?: AgentServicesStatus;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
-
 export class Engine {
   private readonly srf = new Srf();
   private readonly port = new SrfSipPort(this.srf);
@@ -144,7 +142,8 @@ export class Engine {
     this.mediaTimeouts?.start();
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
-    srf.use('options', (_req, res) => res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp' } }));
+    // No Allow or Supported here: the SIP server adds both, from what it and every connected app really serve.
+    srf.use('options', (_req, res) => res.send(200, { headers: { Accept: 'application/sdp' } }));
     srf.invite((req, res) => void this.onInvite(this.port.inbound(req, res)));
     const agents = this.agents;
     if (agents?.registering === true) srf.use('register', (req, res) => agents.handleRegister(this.port.request(req, res)));

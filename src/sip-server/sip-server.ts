@@ -8,6 +8,7 @@ import type { AppConnection } from './control/app-connection.js';
 import { parseAppMessage } from './control/app-message.js';
 import { ControlServer } from './control/control-server.js';
 import { AppResponses } from './core/app-responses.js';
+import { Capabilities } from './core/capabilities.js';
 import { CoreBase, type Admission } from './core/core-base.js';
 import { IncomingRequests } from './core/incoming.js';
 import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
@@ -93,7 +94,7 @@ export class SipServer {
         maxMessageBytes: options.maxMessageBytes,
       },
       onMessage: (data, flow) => this.onNetworkMessage(data, flow),
-      onStreamError: (reason, status, head, flow) => this.onStreamError(reason, status, head, flow),
+      onStreamError: (reason, status, head, flow, partial) => this.onStreamError(reason, status, head, flow, partial === true),
       onConnection: (conn, open) => {
         if (!open) this.core.flows.forgetConnection(conn.id);
         else if (conn.tlsPeer !== undefined) {
@@ -158,7 +159,7 @@ export class SipServer {
     this.incoming = new IncomingRequests(this.core, timers, reliable);
     this.clientResponses = new ClientResponses(this.core, timers);
     this.outgoing = new OutgoingRequests(this.core, timers, this.clientResponses);
-    this.appResponses = new AppResponses(this.core, timers, reliable);
+    this.appResponses = new AppResponses(this.core, timers, reliable, new Capabilities(this.core.uas, this.core.apps, timers.enabled));
     this.core.clientEvents = this.clientResponses;
   }
 
@@ -351,11 +352,16 @@ export class SipServer {
     this.stats.messagesOut++;
   }
 
-  private onStreamError(reason: string, status: number, head: Buffer | undefined, flow: Flow): void {
+  private onStreamError(reason: string, status: number, head: Buffer | undefined, flow: Flow, partial: boolean): void {
     this.stats.malformed++;
     this.logger.debug({ from: `${flow.address}:${flow.port}`, reason }, 'SIP stream error, closing connection');
     if (head === undefined) return;
-    const parsed = parseMessage(Buffer.concat([head, Buffer.from('\r\n')]), {});
+    // A partial head's Content-Length counts a body that is not there: left out, as the body is.
+    const text = partial ? Buffer.from(head.toString('latin1').replace(/^(?:content-length|l)[ \t]*:[^\n]*\n/gim, ''), 'latin1') : head;
+    const parsed = parseMessage(Buffer.concat([text, Buffer.from('\r\n')]), {});
+    // The first lines of a header section too large to end: answered (513) only when they hold a whole,
+    // valid request head (request line, Via, From, To, Call-ID, CSeq); otherwise refused silently.
+    if (partial && (!parsed.ok || parsed.message.kind !== 'request')) return;
     const request: AnswerableRequest | undefined = parsed.ok
       ? parsed.message.kind === 'request'
         ? { method: parsed.message.method, headers: parsed.message.headers }

@@ -112,7 +112,9 @@ describe('switchboard command', () => {
     try {
       await peer.send(request({ method: 'OPTIONS', uri: `sip:127.0.0.1:${sipPort}`, peer }), { port: sipPort });
       const r = await peer.waitResponse(200, 'OPTIONS');
-      expect(r.message.headers.get('allow')).toContain('INVITE');
+      // The server's own Allow and Supported (RFC 3261 §11.2): every method served, the extensions it implements.
+      expect(r.message.headers.get('allow')).toBe('ACK, BYE, CANCEL, INFO, INVITE, OPTIONS, PRACK, UPDATE');
+      expect(r.message.headers.get('supported')).toBe('100rel, timer');
     } finally {
       await peer.close();
     }

@@ -53,7 +53,7 @@ const Uas = Type.Object(
     allowMethods: Type.Array(Method, {
       default: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE'],
       description:
-        'Methods served outside a dialog even while no app routes them (they then get 503). Any other method gets 405 (a method of RFC 3261 or its extensions) or 501, with Allow, unless a connected app routes it. ACK and CANCEL are always handled.',
+        'Methods served outside a dialog even while no app routes them (they then get 503). Any other method gets 405 (a method of RFC 3261 or its extensions) or 501, with Allow, unless a connected app routes it. ACK, CANCEL and PRACK are always handled (and listed in Allow).',
     }),
     bodyTypes: Type.Array(
       Type.Object(

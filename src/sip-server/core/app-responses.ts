@@ -18,6 +18,7 @@ import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
 import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS, requestIsSecure } from './message-builder.js';
+import type { Capabilities } from './capabilities.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
 import { allows } from './session-expires.js';
 import type { SessionTimers, TimerPlan } from './session-timers.js';
@@ -37,6 +38,7 @@ export class AppResponses {
     private readonly core: CoreBase,
     private readonly timers: SessionTimers,
     private readonly reliable: ReliableProvisionals,
+    private readonly capabilities: Capabilities,
   ) {}
 
   handle(conn: AppConnection, msgId: string, txnId: string, app: AppMessage): void {
@@ -108,6 +110,7 @@ export class AppResponses {
       early = { d, rseq: next.rseq };
     }
     headers.push(...p.timerFields);
+    headers.push(...this.capabilities.for2xx(method, status, p.given));
     if (p.type !== undefined) headers.push(p.type);
     const response = buildResponse(request, status, {
       toTag: entry.localTag,

@@ -11,7 +11,7 @@ import type { MessageInfo } from '../message/parser.js';
 import { serialize, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import type { Destination, ListenerInfo } from '../transport/types.js';
 import type { ClientEvents, CoreBase } from './core-base.js';
-import { newDialog, slimRequest, type ClientEntry, type Dialog } from './core-state.js';
+import { newDialog, slimRequest, type ClientEntry, type Dialog, type SentAck } from './core-state.js';
 import type { LingeringClient } from './lingering.js';
 import { detach } from '../message/detach.js';
 import { networkSipFrame } from './frames.js';
@@ -83,8 +83,10 @@ export class ClientResponses implements ClientEvents {
     if (entry.method === 'INVITE' && status >= 200 && status < 300) {
       const target = { listener: entry.dialog?.listener, dest: entry.dest, uri: entry.request.uri };
       if (d === undefined || entry.silent || core.state.dialogs.get(d.id) !== d) {
-        // Nobody wants this call any more (app gone, or the dialog ended): ACK and hang up.
-        this.ackAndHangUp(target, response, info);
+        // A re-INVITE's 2xx after its dialog ended (by a BYE, ours or the peer's): ACK it, nothing more.
+        if (d !== undefined && !entry.createsDialog) this.ackLate(entry, d, info.cseq);
+        // A call nobody wants any more (app gone, CANCEL race): ACK and hang up.
+        else this.ackAndHangUp(target, response, info);
         return;
       }
       if (entry.createsDialog && d.state === 'confirmed') {
@@ -176,13 +178,43 @@ export class ClientResponses implements ClientEvents {
     if (status < 200 || status >= 300) return;
     const target = { listener: a.listener, dest: r.dest, uri: a.uri };
     const d = a.dialogId === undefined ? undefined : this.core.state.dialogs.get(a.dialogId);
-    if (d === undefined || a.silent) this.ackAndHangUp(target, response, info);
+    if (!a.createsDialog && (d === undefined || a.silent)) {
+      // A re-INVITE's 2xx again, its dialog gone: the same ACK again, else one built from the 2xx (its first
+      // copy came while the dialog lived); never a BYE, the dialog was ended by one already.
+      const late = a.lateAck;
+      if (late?.bytes !== undefined && late.dest !== undefined) this.core.send(late.bytes, late.dest);
+      else if (late === undefined) this.ackAndHangUp(target, response, info, false);
+    } else if (d === undefined || a.silent) this.ackAndHangUp(target, response, info);
     else if (!a.createsDialog || info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
     else this.ackAndHangUp(target, response, info);
   }
 
-  /** ACK a 2xx that no dialog wants, then BYE it (orphaned call, extra fork, race with our BYE). */
-  private ackAndHangUp(target: { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string }, response: SipResponse, info: MessageInfo): void {
+  /**
+   * The 2xx to a re-INVITE whose dialog has ended meanwhile (RFC 3261
+   * §13.2.2.4: every 2xx is ACKed): the ACK is built on the dialog as it was
+   * (route set, target) and kept for the 2xx's retransmissions. No BYE: the
+   * dialog already ended with one, and another with its CSeq would be a
+   * second, different request under the same number.
+   */
+  private ackLate(entry: ClientEntry, d: Dialog, cseq: number): void {
+    const core = this.core;
+    const sent: SentAck = { bytes: undefined, dest: undefined };
+    entry.lateAck = sent;
+    const ack = core.buildInDialogRequest(d, 'ACK', { cseq });
+    void core.dialogDestination(d).then((dest) => {
+      if (typeof dest === 'string') return;
+      core.setVia(ack, dest);
+      sent.bytes = serialize(ack);
+      sent.dest = dest;
+      core.send(sent.bytes, dest);
+    });
+  }
+
+  /**
+   * ACK a 2xx that no dialog wants, then BYE it (orphaned call, extra fork, race with our BYE);
+   * `hangUp` false only ACKs it (a re-INVITE's 2xx whose dialog already ended).
+   */
+  private ackAndHangUp(target: { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string }, response: SipResponse, info: MessageInfo, hangUp = true): void {
     const core = this.core;
     const contact = response.headers.entries('contact')[0];
     const listener = target.listener ?? core.transport.listenerFor(target.dest);
@@ -210,6 +242,7 @@ export class ClientResponses implements ClientEvents {
       if (typeof dest === 'string') return;
       core.setVia(ack, dest);
       core.send(serialize(ack), dest);
+      if (!hangUp) return;
       core.state.addDialog(temp);
       core.serverBye(temp, 'call no longer wanted', false);
     });

@@ -231,6 +231,7 @@ export class CoreBase {
       this.state.pendingInvites--;
     }
     if (entry.dialog?.pendingIncomingInvite === entry.txnId) entry.dialog.pendingIncomingInvite = undefined;
+    entry.dialog?.peerRequests?.delete(entry.txnId);
     // An early dialog (reliable provisional, RFC 3262) ends with a failure response to its INVITE.
     if (entry.early !== undefined && entry.early.state === 'early' && entry.tx.lastStatus >= 300) this.state.removeDialog(entry.early);
     const after = entry.afterFinal;
@@ -355,6 +356,7 @@ export class CoreBase {
       internal: opts.internal,
       timerAdded: false,
       retries422: 0,
+      lateAck: undefined,
     };
     ref.entry = entry;
     this.state.clientByKey.set(key, entry);
@@ -384,7 +386,7 @@ export class CoreBase {
     }
     const accepted =
       tx instanceof InviteClientTransaction && tx.lastStatus < 300
-        ? { dialogId: entry.dialog?.id, createsDialog: entry.createsDialog, silent: entry.silent, uri: detach(entry.request.uri), listener: entry.dialog?.listener }
+        ? { dialogId: entry.dialog?.id, createsDialog: entry.createsDialog, silent: entry.silent, uri: detach(entry.request.uri), listener: entry.dialog?.listener, lateAck: entry.lateAck }
         : undefined;
     this.lingeringClients.add(tx.key, { dest: entry.dest, ack: handed.ack, accepted }, handed.waitMs);
   }

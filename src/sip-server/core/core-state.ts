@@ -72,6 +72,14 @@ export interface ClientEntry {
   timerAdded: boolean;
   /** How many times this INVITE was re-sent after a 422. */
   retries422: number;
+  /** A re-INVITE whose 2xx came after its dialog ended: the ACK we sent, re-sent for a retransmitted 2xx. */
+  lateAck: SentAck | undefined;
+}
+
+/** An ACK for a 2xx, filled in once its destination is known (see client-responses.ts). */
+export interface SentAck {
+  bytes: Buffer | undefined;
+  dest: Destination | undefined;
 }
 
 export type DialogRole = 'uas' | 'uac';
@@ -108,6 +116,8 @@ export interface Dialog {
   pendingOutgoingInvite: string | undefined;
   /** The peer's re-INVITE the app has not answered yet (server txn id). */
   pendingIncomingInvite: string | undefined;
+  /** Every request of the peer in this dialog the app has not answered yet (server txn ids; made when first needed). */
+  peerRequests: Set<string> | undefined;
   /** The app CANCELled the INVITE but a 2xx won the race: after the app's ACK, we send BYE. */
   cancelRace: boolean;
   /** The app (or we) sent BYE; the dialog goes when its final response arrives. */
@@ -245,6 +255,7 @@ export function newDialog(b: DialogBasics): Dialog {
     uas2xx: undefined,
     pendingOutgoingInvite: undefined,
     pendingIncomingInvite: undefined,
+    peerRequests: undefined,
     cancelRace: false,
     byeSent: false,
     deferredBye: undefined,

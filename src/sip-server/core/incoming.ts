@@ -11,7 +11,7 @@ import { serialize, type SipRequest } from '../message/sip-message.js';
 import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import type { Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
-import { CoreState, type ServerEntry } from './core-state.js';
+import { CoreState, type Dialog, type ServerEntry } from './core-state.js';
 import { networkSipFrame } from './frames.js';
 import { newTransactionId } from './ids.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
@@ -27,8 +27,12 @@ import type { Refusal } from './uas-checks.js';
 const WITH_TIMERS: ReadonlySet<string> = new Set(['100rel', 'timer']);
 const WITHOUT_TIMERS: ReadonlySet<string> = new Set(['100rel']);
 
-/** Methods that only make sense inside a dialog: out of one they get 481. */
-const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK']);
+/**
+ * Methods that only make sense inside a dialog: out of one they get 481
+ * (RFC 3261 §12.2.2; INFO: RFC 6086 §4.2.1 and RFC 2976 before it), whoever
+ * routes them. Never 503: that tells a carrier to fail over.
+ */
+const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK', 'INFO']);
 
 export class IncomingRequests {
   constructor(
@@ -299,10 +303,12 @@ export class IncomingRequests {
       // The dialog ends on receipt (spec §2.5); a re-INVITE of ours still pending is forgotten.
       const pending = d.pendingOutgoingInvite !== undefined ? core.state.clientByTxnId.get(d.pendingOutgoingInvite) : undefined;
       if (pending !== undefined) pending.silent = true;
+      this.terminatePeerRequests(d);
       core.state.removeDialog(d);
       core.emitCdr('stop', 'network', request, 'normal-release');
     } else {
       entry.dialog = d;
+      (d.peerRequests ??= new Set()).add(entry.txnId);
     }
     core.awaitApp(entry, owner);
     const { text, bytes } = this.text(request);
@@ -310,5 +316,21 @@ export class IncomingRequests {
     // What waited for the PRACK goes once the app has answered it: the caller sees 200 (PRACK)
     // before 200 (INVITE), and the app's Dialog, made by that 2xx, never meets the PRACK.
     if (method === 'PRACK') entry.afterFinal = () => this.reliable.flush(d);
+  }
+
+  /**
+   * RFC 3261 §15.1.2: a BYE ends the dialog, and the peer's requests in it the
+   * app has not answered yet (a re-INVITE, an UPDATE, an INFO) get 487 at
+   * once rather than a 500 when the app timeout runs out. The app's late
+   * answer to one of them is refused (its transaction is no longer the app's).
+   */
+  private terminatePeerRequests(d: Dialog): void {
+    const ids = d.peerRequests;
+    if (ids === undefined) return;
+    d.peerRequests = undefined;
+    for (const txnId of ids) {
+      const pending = this.core.state.serverByTxnId.get(txnId);
+      if (pending?.awaitingApp === true && pending.dialog === d) this.core.respond(pending, 487);
+    }
   }
 }

@@ -15,7 +15,8 @@
  * - INVITE client, Completed (§17.1.1.2, Timer D): the ACK, re-sent for a
  *   retransmitted final response;
  * - INVITE client, Accepted (RFC 6026 §7.2, Timer M): what the TU needs to ACK
- *   a retransmitted 2xx, or ACK and end a 2xx from another fork.
+ *   a retransmitted 2xx, or ACK and end a 2xx from another fork (an initial
+ *   INVITE's only: a re-INVITE's 2xx after its dialog ended is only ACKed).
  *
  * Records of one wait time expire in the order they were made, so each wait
  * time is a queue served by a single timer: no timer, closure or transaction
@@ -23,6 +24,7 @@
  */
 import type { TimerHandle, TimerQueue } from '../transaction/timer-queue.js';
 import type { Destination, ListenerInfo } from '../transport/types.js';
+import type { SentAck } from './core-state.js';
 
 export interface LingeringServer {
   readonly method: string;
@@ -52,6 +54,8 @@ export interface AcceptedInvite {
   readonly silent: boolean;
   readonly uri: string;
   readonly listener: ListenerInfo | undefined;
+  /** A re-INVITE whose 2xx came after its dialog ended: the ACK sent for it (re-sent, never followed by a BYE). */
+  readonly lateAck: SentAck | undefined;
 }
 
 /** Records by transaction key, each dropped when its wait ends. */

@@ -16,7 +16,7 @@ import type { HeaderField, SipRequest } from '../message/sip-message.js';
 import { sniffContentType } from './message-builder.js';
 
 export interface UasPolicy {
-  /** Methods served even while no app routes them (they then get 503, drachtio spec §2.2). */
+  /** Methods served even while no app routes them (they then get 503, drachtio spec §2.2); ACK, CANCEL and PRACK always are. */
   readonly allow: readonly string[];
   /** Body types readable per method; a method not listed takes any body (its app decides). */
   readonly bodies: readonly { readonly methods: readonly string[]; readonly types: readonly string[] }[];
@@ -56,8 +56,8 @@ export class UasChecks {
   private readonly bodyTypes = new Map<string, ReadonlySet<string>>();
 
   constructor(policy: UasPolicy) {
-    // ACK and CANCEL are handled by the server itself, whatever is configured.
-    this.served = new Set([...policy.allow, 'ACK', 'CANCEL']);
+    // ACK, CANCEL and PRACK (RFC 3262, reliable provisionals) are handled by the server itself, whatever is configured.
+    this.served = new Set([...policy.allow, 'ACK', 'CANCEL', 'PRACK']);
     for (const b of policy.bodies) {
       for (const m of b.methods) this.bodyTypes.set(m, new Set([...(this.bodyTypes.get(m) ?? []), ...b.types.map((t) => t.toLowerCase())]));
     }

@@ -17,8 +17,11 @@ import { findHeaderEnd } from './header-section.js';
 export type FramerEvent =
   | { readonly type: 'message'; readonly data: Buffer }
   | { readonly type: 'ping' }
-  /** The stream is unusable; `head` is the header section when one was read (to answer 400/513 from). */
-  | { readonly type: 'error'; readonly reason: string; readonly status: 400 | 513; readonly head?: Buffer };
+  /**
+   * The stream is unusable; `head` is the header section when one was read (to answer 400/513 from),
+   * or, `partial`, the complete header lines of one too large to end within the limit.
+   */
+  | { readonly type: 'error'; readonly reason: string; readonly status: 400 | 513; readonly head?: Buffer; readonly partial?: true };
 
 /** A Content-Length (or compact "l") field with its folded continuation lines. */
 const CL_FIELD_RE = /(?:^|\n)(?:content-length|l)[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)/gi;
@@ -79,7 +82,7 @@ export class StreamFramer {
         const view = buf.subarray(off);
         const end = findHeaderEnd(view, Math.max(0, this.scanned - 3));
         if (end === undefined) {
-          if (avail > this.maxBytes) return this.error(events, 'header section too large', 513);
+          if (avail > this.maxBytes) return this.error(events, 'header section too large', 513, completeLines(view), true);
           this.scanned = Math.max(1, avail);
           return off;
         }
@@ -123,14 +126,29 @@ export class StreamFramer {
     }
   }
 
-  private error(events: FramerEvent[], reason: string, status: 400 | 513, head?: Buffer): number {
+  private error(events: FramerEvent[], reason: string, status: 400 | 513, head?: Buffer, partial?: true): number {
     // After a framing error the stream cannot be resynchronised: the connection must close.
     this.failed = true;
-    events.push(head === undefined ? { type: 'error', reason, status } : { type: 'error', reason, status, head: Buffer.from(head) });
+    if (head === undefined) events.push({ type: 'error', reason, status });
+    else events.push({ type: 'error', reason, status, head: Buffer.from(head), ...(partial ? { partial } : {}) });
     this.store = EMPTY;
     this.len = 0;
     return 0;
   }
+}
+
+/**
+ * The complete lines at the start of a header section that has not ended
+ * (up to the last line feed), so that a 513 can still be answered when the
+ * request line and the headers a response copies came before the oversized
+ * part. A line that is (or may yet be) continued by a folded line (§7.3.1)
+ * is not complete; undefined when no line is.
+ */
+function completeLines(view: Buffer): Buffer | undefined {
+  let p = view.lastIndexOf(0x0a);
+  // The byte after the line feed decides: SP or HTAB folds, none yet may still fold.
+  while (p >= 0 && (p + 1 >= view.length || view[p + 1] === 0x20 || view[p + 1] === 0x09)) p = p === 0 ? -1 : view.lastIndexOf(0x0a, p - 1);
+  return p < 0 ? undefined : view.subarray(0, p + 1);
 }
 
 /**

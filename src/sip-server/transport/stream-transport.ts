@@ -222,7 +222,7 @@ export class StreamTransport {
       if (ev.type === 'message') this.options.hooks.onMessage(ev.data, this.flow(conn));
       else if (ev.type === 'ping') conn.socket.write('\r\n');
       else {
-        this.options.hooks.onStreamError(ev.reason, ev.status, ev.head, this.flow(conn));
+        this.options.hooks.onStreamError(ev.reason, ev.status, ev.head, this.flow(conn), ev.partial === true);
         conn.socket.end();
         this.forget(conn, new Error(ev.reason));
         return;

@@ -34,7 +34,7 @@ export interface TransportLayerOptions {
   readonly listeners: readonly ListenerConfig[];
   readonly limits: Partial<ConnectionLimits> & { readonly maxMessageBytes: number };
   readonly onMessage: (data: Buffer, flow: Flow) => void;
-  readonly onStreamError: (reason: string, status: number, head: Buffer | undefined, flow: Flow) => void;
+  readonly onStreamError: (reason: string, status: number, head: Buffer | undefined, flow: Flow, partial?: boolean) => void;
   readonly onConnection?: (conn: SipConnection, open: boolean) => void;
   readonly onRefused?: (transport: TransportProtocol, address: string, reason: string) => void;
 }

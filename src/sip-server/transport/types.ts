@@ -109,8 +109,11 @@ export function newConnectionId(): number {
 /** What every transport reports to the layer above. */
 export interface TransportHooks {
   readonly onMessage: (data: Buffer, flow: Flow) => void;
-  /** A framing error: the connection closes after this returns (answer 400/513 from `head` if possible). */
-  readonly onStreamError: (reason: string, status: number, head: Buffer | undefined, flow: Flow) => void;
+  /**
+   * A framing error: the connection closes after this returns (answer 400/513 from `head` if possible;
+   * `partial`: only the first lines of a header section too large to end).
+   */
+  readonly onStreamError: (reason: string, status: number, head: Buffer | undefined, flow: Flow, partial?: boolean) => void;
   /** A connection was opened (inbound or outbound, once usable) or closed. */
   readonly onConnection: (conn: SipConnection, open: boolean) => void;
   /** A connection refused before it carried SIP (failed TLS or WebSocket handshake, bad certificate). */

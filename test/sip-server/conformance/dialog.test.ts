@@ -224,6 +224,29 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
 
   const byes = (): number => far.count((r) => r.message.kind === 'request' && r.message.method === 'BYE');
 
+  it('a 2xx to our re-INVITE arriving after the dialog ended with our BYE is ACKed (CSeq of the re-INVITE, through the route set), retransmissions get the same ACK, and no second BYE ever goes', async () => {
+    const { dialogId } = await uacCall();
+    await app(`INVITE sip:placeholder SIP/2.0\r\n\r\n${sdp(7000, 'sendonly', 2)}`, dialogId);
+    const re = await far.nextRequest('INVITE'); // left unanswered for now
+    await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
+    const bye = await far.waitRequest('BYE');
+    expect(bye.info.cseq).toBe(re.info.cseq + 1);
+    await far.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    await eventually(() => h.server.status().dialogs === 0);
+    const late = respond(re, 200, 'OK', { body: sdp(8000, 'recvonly', 2), contact: `<sip:far-target@127.0.0.1:${far.port}>` });
+    await far.send(late, { port: h.udp.port });
+    const ack = await far.waitRequest('ACK');
+    expect(ack.message.headers.get('cseq')).toBe(`${re.info.cseq} ACK`);
+    expect(ack.message.headers.values('route')).toEqual(re.message.headers.values('route'));
+    expect(ack.info.toTag).toBe(re.info.toTag);
+    await far.send(late, { port: h.udp.port }); // retransmitted 2xx
+    const again = await far.waitRequest('ACK');
+    expect(again.raw).toBe(ack.raw);
+    // A BYE would follow its ACK at once: give it the time to show up.
+    expect(await far.quiet((r) => r.message.kind === 'request' && r.message.method === 'BYE', 300)).toEqual([]);
+    expect(byes()).toBe(1);
+  });
+
   it('RFC 3261 §15: the app’s BYE before the caller’s ACK waits for it (the 2xx goes on being retransmitted), then goes and is answered', async () => {
     const c = await answeredNotAcked();
     const byeId = p.send(`sip||${c.dialogId}`, 'BYE sip:placeholder SIP/2.0\r\n\r\n');
@@ -270,6 +293,66 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
     expect((await p.reply(byeId)).tokens.slice(3)).toEqual(['NOK', 'Server error: unable to find dialog for dialog id provided']);
     await eventually(() => h.server.status().dialogs === 0);
     expect(byes()).toBe(0);
+  });
+
+  it('RFC 3261 §15.1.2: a BYE while the app has not answered the peer’s re-INVITE and INFO: both get 487 at once, the BYE reaches the app; the app’s late answer is refused and nothing more goes out', async () => {
+    const c = await uasCall();
+    await far.send(inDialogFromFar(c, 'INVITE', 2, [], sdp(4000, 'sendonly', 2)), { port: h.udp.port });
+    await far.waitResponse(100, 'INVITE');
+    const reinvite = await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[9] === c.dialogId && x.sip!.startsWith('INVITE'));
+    await far.send(inDialogFromFar(c, 'INFO', 3, [], 'Signal=5\r\n'), { port: h.udp.port });
+    const info = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INFO'));
+    await far.send(inDialogFromFar(c, 'BYE', 4), { port: h.udp.port });
+    const r487 = await far.waitResponse(487, 'INVITE');
+    expect(r487.info.toTag).toBe(c.ourTag);
+    await far.waitResponse(487, 'INFO');
+    // The 487 is ACKed as any non-2xx (same branch); the transaction absorbs the ACK.
+    await far.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: far, callId: c.callId, fromTag: c.fromTag, toTag: c.ourTag, cseq: 2, to: `<sip:1000@127.0.0.1:${h.udp.port}>`, branch: r487.info.via.branch! }), { port: h.udp.port });
+    const bye = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('BYE'));
+    await app(`SIP/2.0 200 OK\r\nCall-ID: ${c.callId}\r\ncseq: 4 BYE\r\n\r\n`, '', bye.tokens[8]);
+    await far.waitResponse(200, 'BYE');
+    const late = await app(`SIP/2.0 200 OK\r\nCall-ID: ${c.callId}\r\ncseq: 2 INVITE\r\n\r\n${sdp(5000, 'recvonly', 2)}`, '', reinvite.tokens[8]);
+    expect(late.tokens.slice(3)).toEqual(['NOK', 'Response not sent due to unknown transaction']);
+    const lateInfo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${c.callId}\r\ncseq: 3 INFO\r\n\r\n`, '', info.tokens[8]);
+    expect(lateInfo.tokens[3]).toBe('NOK');
+    expect(h.server.status().pendingAppRequests).toBe(0);
+    const finals = (m: string): number => far.count((x) => x.message.kind === 'response' && x.message.status >= 200 && x.info.cseqMethod === m && x.info.cseq > 1 && x.message.status !== 487);
+    expect(finals('INVITE')).toBe(0);
+    expect(finals('INFO')).toBe(0);
+    await eventually(() => h.server.status().serverTransactions === 0, 10_000, 'server transactions gone');
+  });
+
+  it('RFC 3261 §15.1.2 with drachtio-srf: the Dialog’s modify is left unanswered, the caller hangs up: 487 to the re-INVITE, 200 to the BYE, and the app’s late res.send fails without harm', async () => {
+    p.close();
+    let dialog: Srf.Dialog | undefined;
+    let pendingRes: Srf.SrfResponse | undefined;
+    let destroyed = false;
+    const srf = await connectApp(h, (s) =>
+      s.invite((req, res) =>
+        void s.createUAS(req, res, { localSdp: sdp(5000) }).then((d) => {
+          dialog = d;
+          d.on('modify', (_req: Srf.SrfRequest, r: Srf.SrfResponse) => (pendingRes = r));
+          d.on('destroy', () => (destroyed = true));
+        }),
+      ),
+    );
+    closers.push(() => disconnectApp(srf));
+    const callId = uniq('m');
+    const fromTag = uniq('m');
+    await far.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, body: sdp(4000) }), { port: h.udp.port });
+    const ok = await far.waitResponse(200, 'INVITE');
+    const c = { callId, fromTag, ourTag: ok.info.toTag! };
+    await far.send(request({ method: 'ACK', uri: `sip:x@127.0.0.1`, peer: far, callId, fromTag, toTag: c.ourTag, to: '<sip:1000@x>' }), { port: h.udp.port });
+    await eventually(() => dialog !== undefined);
+    await far.send(inDialogFromFar(c, 'INVITE', 2, [], sdp(4002, 'sendonly', 2)), { port: h.udp.port });
+    await eventually(() => pendingRes !== undefined, 10_000, 'the modify event');
+    await far.send(inDialogFromFar(c, 'BYE', 3), { port: h.udp.port });
+    await far.waitResponse(487, 'INVITE');
+    await far.waitResponse(200, 'BYE');
+    await eventually(() => destroyed, 10_000, 'the Dialog destroyed');
+    const err = await new Promise<unknown>((resolve) => pendingRes!.send(200, 'OK', { body: sdp(5000, 'recvonly', 2) }, (e: unknown) => resolve(e)));
+    expect(String(err)).toMatch(/unknown transaction/);
+    expect(far.count((x) => x.message.kind === 'response' && x.message.status === 200 && x.info.cseqMethod === 'INVITE' && x.info.cseq === 2)).toBe(0);
   });
 
   it('item 41: a 401/407 to our BYE keeps the dialog for the retry with credentials', async () => {

@@ -49,10 +49,10 @@ describe('responses the server gives by itself', () => {
     expect(h.server.status().pendingAppRequests).toBe(0);
   });
 
-  it('BYE, UPDATE and PRACK outside a dialog get 481; a request inside an unknown dialog gets 481; a stray ACK gets nothing', async () => {
+  it('BYE, UPDATE, PRACK and INFO outside a dialog get 481 (INFO even when an app routes it: RFC 6086); a request inside an unknown dialog gets 481; a stray ACK gets nothing', async () => {
     const { h, sip, app } = await setup();
     const port = h.udp.port;
-    for (const method of ['BYE', 'UPDATE', 'PRACK']) {
+    for (const method of ['BYE', 'UPDATE', 'PRACK', 'INFO']) {
       await sip.send(request({ method, uri: `sip:1000@127.0.0.1:${port}`, peer: sip }), { port });
       await sip.waitResponse(481, method);
     }

@@ -112,12 +112,14 @@ describe('RFC 4028 as UAS', () => {
     expect(r.message.kind === 'response' && r.message.reason).toContain('Session-Expires');
   });
 
-  it('Require: timer is accepted; a caller that refreshes (UPDATE) keeps the call up past the interval; the 2xx carry Session-Expires and Require: timer', async () => {
+  it('Require: timer is accepted; a caller that refreshes (UPDATE) keeps the call up past the interval; the 2xx carry Session-Expires, Require: timer and Supported: 100rel, timer', async () => {
     const seen = await answeringApp();
     const se = 2 * MIN;
     const c = await call(['Require: timer', 'Supported: timer', `Session-Expires: ${se};refresher=uac`]);
     expect(c.ok.message.headers.get('session-expires')).toBe(`${se};refresher=uac`);
     expect(c.ok.message.headers.entries('require')).toContain('timer');
+    // What the server implements, said where Require asks for one of it (RFC 3261 §13.3.1.4).
+    expect(c.ok.message.headers.entries('supported')).toEqual(['100rel', 'timer']);
     // Refresh well inside each interval, for longer than one interval in all.
     for (let i = 0; i < 4; i++) {
       await sleep((se * 1000) / 4);

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPeer } from '../../support/control-peer.js';
 import { SECRET, startServer, type Harness } from '../../support/harness.js';
-import { request, sdp, SipPeer, uniq } from '../../support/sip-peer.js';
+import { request, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
 
 let h: Harness | undefined;
 const closers: (() => void | Promise<void>)[] = [];
@@ -40,7 +40,7 @@ describe('method inspection (RFC 3261 §8.2.1)', () => {
     await sip.send(request({ method: 'SUBSCRIBE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, extra: ['Event: presence'] }), { port });
     const r405 = await sip.waitResponse(405, 'SUBSCRIBE');
     const allow = (r405.message.headers.get('allow') ?? '').split(/\s*,\s*/);
-    expect(allow).toEqual(expect.arrayContaining(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO']));
+    expect(allow).toEqual(expect.arrayContaining(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK']));
     expect(allow).not.toContain('SUBSCRIBE');
     await sip.send(request({ method: 'FROBNICATE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip }), { port });
     const r501 = await sip.waitResponse(501, 'FROBNICATE');
@@ -61,6 +61,28 @@ describe('method inspection (RFC 3261 §8.2.1)', () => {
     // OPTIONS is configured but this app does not route it: served, only not now (drachtio spec §2.2).
     await sip.send(request({ method: 'OPTIONS', uri: `sip:1000@127.0.0.1:${port}`, peer: sip }), { port });
     await sip.waitResponse(503, 'OPTIONS');
+  });
+
+  it('the app’s 2xx to OPTIONS and to INVITE get the Allow a 405 has and Supported (RFC 3261 §11.2, §13.3.1.4); an app’s own are kept', async () => {
+    const { sip, app, port } = await setup(['invite', 'options', 'register']);
+    await sip.send(request({ method: 'SUBSCRIBE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, extra: ['Event: presence'] }), { port });
+    const allow405 = (await sip.waitResponse(405, 'SUBSCRIBE')).message.headers.get('allow');
+    expect(allow405?.split(', ')).toEqual(['ACK', 'BYE', 'CANCEL', 'INFO', 'INVITE', 'OPTIONS', 'PRACK', 'REGISTER', 'UPDATE']);
+    const answer = async (method: string, response: string, body = ''): Promise<Received> => {
+      await sip.send(request({ method, uri: `sip:1000@127.0.0.1:${port}`, peer: sip, body }), { port });
+      const f = await app.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith(method));
+      await app.reply(app.send(`sip|${f.tokens[8]}|`, response));
+      return sip.waitResponse(200, method);
+    };
+    const options = await answer('OPTIONS', 'SIP/2.0 200 OK\r\nAccept: application/sdp\r\n\r\n');
+    expect(options.message.headers.get('allow')).toBe(allow405);
+    expect(options.message.headers.get('supported')).toBe('100rel'); // session timers are off in this server
+    const invite = await answer('INVITE', `SIP/2.0 200 OK\r\nContent-Type: application/sdp\r\n\r\n${sdp(5000)}`, sdp(4000));
+    expect(invite.message.headers.get('allow')).toBe(allow405);
+    expect(invite.message.headers.get('supported')).toBe('100rel');
+    const own = await answer('OPTIONS', 'SIP/2.0 200 OK\r\nAllow: INVITE, BYE\r\nSupported: replaces\r\n\r\n');
+    expect(own.message.headers.values('allow')).toEqual(['INVITE, BYE']);
+    expect(own.message.headers.values('supported')).toEqual(['replaces']);
   });
 
   it('methods are case-sensitive (RFC 3261 §7.1): "invite" is an unknown method, 501', async () => {
@@ -130,9 +152,9 @@ describe('content processing (RFC 3261 §8.2.3, RFC 5621)', () => {
     await app.wait((x) => x.tokens[1] === 'sip');
   });
 
-  it('methods without configured body types take any body (INFO with DTMF relay reaches the app)', async () => {
-    const { sip, app, port } = await setup();
-    await sip.send(request({ method: 'INFO', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }), { port });
+  it('methods without configured body types take any body (a MESSAGE with text/plain reaches the app)', async () => {
+    const { sip, app, port } = await setup(['invite', 'message']);
+    await sip.send(request({ method: 'MESSAGE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'text/plain' }), { port });
     await app.wait((x) => x.tokens[1] === 'sip');
   });
 });

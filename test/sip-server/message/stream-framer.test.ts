@@ -141,11 +141,27 @@ describe('input that cannot be framed closes the stream (RFC 3261 §18.3)', () =
     expect(e.type === 'error' && e.head !== undefined).toBe(true);
   });
 
-  it('a header section that never ends: 513 without a head once the limit is passed', () => {
+  it('a header section that never ends: 513 once the limit is passed, with its complete lines as a partial head', () => {
     const framer = new StreamFramer(1024);
     const events: FramerEvent[] = [];
     for (let i = 0; i < 40 && events.length === 0; i++) events.push(...framer.push(Buffer.from(`X-Line-${i}: ${'v'.repeat(40)}\r\n`)));
-    expect(events).toEqual([{ type: 'error', reason: 'header section too large', status: 513 }]);
+    expect(events).toEqual([expect.objectContaining({ type: 'error', reason: 'header section too large', status: 513, partial: true })]);
+    const e = events[0]!;
+    const head = e.type === 'error' ? (e.head?.toString('latin1') ?? '') : '';
+    expect(head.startsWith('X-Line-0: ')).toBe(true);
+    // The last line may still be folded (§7.3.1): it is not complete until the next byte says so.
+    expect(head.endsWith('\r\n')).toBe(true);
+    expect(head.length).toBeLessThan(1024);
+  });
+
+  it('a header too large for the limit: the lines before it are the partial head; a line folded into it is left out; none complete, no head', () => {
+    const top = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKx\r\nCall-ID: c\r\n';
+    const big = (framerMax: number, text: string): FramerEvent[] => new StreamFramer(framerMax).push(Buffer.from(text));
+    const e1 = big(256, `${top}X-Big: ${'b'.repeat(400)}`)[0]!;
+    expect(e1.type === 'error' && e1.head?.toString('latin1')).toBe(top);
+    const e2 = big(256, `${top} ${'b'.repeat(400)}`)[0]!; // continues Call-ID
+    expect(e2.type === 'error' && e2.head?.toString('latin1')).toBe('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKx\r\n');
+    expect(big(256, `OPTIONS sip:a@b SIP/2.0${'x'.repeat(400)}`)).toEqual([{ type: 'error', reason: 'header section too large', status: 513 }]);
   });
 
   it('after an error the framer ignores everything: the connection is to be closed', () => {

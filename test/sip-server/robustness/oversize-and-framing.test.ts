@@ -58,6 +58,30 @@ describe('oversized messages are refused (RFC 3261 §21.5.14 513 Message Too Lar
     await probe('TCP');
   });
 
+  it('a TCP header over the limit after the request line, Via, From, To, Call-ID and CSeq: 513 from those, then the connection is closed', async () => {
+    const client = await open('TCP');
+    const c = ctx('TCP', client);
+    // Not the whole message: its end would let the framer read the whole header section (the Content-Length case).
+    const bytes = requestBytes(c, { extra: [`X-Big: ${'b'.repeat(MAX * 2)}`] });
+    await client.send(bytes.subarray(0, bytes.length - 100));
+    const answer = await client.waitFor(byCallId(c), 2000);
+    expect(answer && statusOf(answer)).toBe(513);
+    expect(wellFormedProblems(answer!)).toEqual([]);
+    expect(await client.waitClosed(2000)).toBe(true);
+    expect(suite.sut.seen.has(callIdOf(c))).toBe(false);
+    await probe('TCP');
+  });
+
+  it('a TCP header over the limit before the Call-ID: no response can be formed, so none; connection closed', async () => {
+    const client = await open('TCP');
+    const c = ctx('TCP', client);
+    const bytes = requestBytes(c).toString('latin1').replace(/\r\nCall-ID:/i, `\r\nX-Big: ${'b'.repeat(MAX * 2)}\r\nCall-ID:`);
+    await client.send(Buffer.from(bytes, 'latin1').subarray(0, MAX * 2));
+    expect(await client.waitClosed(2000)).toBe(true);
+    expect(client.received).toEqual([]);
+    await probe('TCP');
+  });
+
   it('a TCP header section that never ends is cut off at the limit: no answer, connection closed', async () => {
     const client = await open('TCP');
     await client.send(Buffer.from('OPTIONS sip:desk@example.org SIP/2.0\r\n'));
