@@ -6,10 +6,12 @@
  *
  * It answers with one codec, the offer's first one rtpengine can play prompts
  * in (sdp.ts PLAYABLE_CODECS), and telephone-event at that codec's clock rate
- * when offered, as a media endpoint answers (RFC 3264 §6.1). When the agent
- * later picks another codec, rtpengine transcodes between the two and its
- * answer toward the caller stays this one; were several codecs listed here, the
- * agent's choice would narrow the caller's answer in the 2xx. The media
+ * when offered, as a media endpoint answers (RFC 3264 §6.1). The agent, offered
+ * the caller's codecs in the caller's order, nearly always takes the same one,
+ * and the 2xx repeats this answer; were several codecs listed here, the agent's
+ * choice would narrow the caller's answer in the 2xx. An agent that takes
+ * another codec is transcoded by rtpengine and the caller keeps its codec
+ * (without telephone-event: agentAnswerAfterPlaceholder). The media
  * address is the discard port (nothing is sent there while the call is
  * blocked). An offer without an active audio stream, or without a playable
  * codec, is refused: nothing could be played to the caller or bridged.

@@ -40,7 +40,9 @@ describe('sipsak against the engine', () => {
       const r = await sipsak([...target(transport), '-vv']);
       expect(r.code, r.output).toBe(0);
       expect(r.output).toMatch(/^SIP\/2\.0 200 OK\r?$/m);
-      expect(r.output).toMatch(/^Allow: .*\bINVITE\b.*\bBYE\b/m);
+      const allow = /^Allow: (.*?)\r?$/m.exec(r.output)?.[1]?.split(/\s*,\s*/) ?? [];
+      expect(allow).toEqual(expect.arrayContaining(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'PRACK', 'UPDATE', 'INFO']));
+      expect(r.output).toMatch(/^Supported: .*\b100rel\b/m);
     });
 
     it(`traceroute mode over ${transport.toUpperCase()}: the OPTIONS with Max-Forwards 0 is answered 200 at hop 0`, async () => {
