@@ -13,7 +13,7 @@ import { startContactCenter, type ContactCenter } from '../support/contact-cente
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
 import { streamPcm } from '../support/rtp/audio-check.js';
-import { request, type Received } from '../support/sip-peer.js';
+import { request, uniq, type Received } from '../support/sip-peer.js';
 
 let cc: ContactCenter;
 let agent: AgentPhone;
@@ -61,6 +61,33 @@ describe('the caller’s SDP session', () => {
       expect(final).toBe(early);
       call.hangUp();
       await cc.recordOf(call.callId);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('Require: 100rel: the reliable 183 carries the answer, and the 200 after the PRACK carries it again, unchanged', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const callId = uniq('rel');
+      const fromTag = uniq('f');
+      const uri = `sip:1000@127.0.0.1:${cc.udp.port}`;
+      const offer = caller.rtp.sdp({ telephoneEvent: true });
+      await caller.peer.send(request({ method: 'INVITE', uri, peer: caller.peer, callId, fromTag, body: offer, extra: ['Require: 100rel'] }), cc.udp);
+      const early = await caller.peer.waitResponse(183, 'INVITE');
+      expect(early.message.headers.entries('require')).toContain('100rel');
+      const target = /<([^>]+)>/.exec(early.message.headers.get('contact') ?? '')?.[1] ?? uri;
+      const toTag = early.info.toTag!;
+      const prack = request({ method: 'PRACK', uri: target, peer: caller.peer, callId, fromTag, toTag, cseq: 2, to: `<${uri}>`, extra: [`RAck: ${early.message.headers.get('rseq') ?? ''} 1 INVITE`] });
+      await caller.peer.send(prack, cc.udp);
+      await caller.peer.waitResponse(200, 'PRACK');
+      const ok = await caller.peer.waitResponse(200, 'INVITE', 20_000);
+      expect(ok.message.body.toString('utf8')).toBe(early.message.body.toString('utf8'));
+      await caller.peer.send(request({ method: 'ACK', uri: target, peer: caller.peer, callId, fromTag, toTag, to: `<${uri}>` }), cc.udp);
+      await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag, cseq: 3, to: `<${uri}>` }), cc.udp);
+      await caller.peer.waitResponse(200, 'BYE');
+      await cc.recordOf(callId);
       await cc.settled();
     } finally {
       caller.close();
