@@ -5,9 +5,9 @@
 export { MediaService, type MediaServiceOptions, type MediaServiceEvents } from './media-service.js';
 export { CallMedia, MAX_INLINE_PROMPT_BYTES, type SdpOptions } from './call-media.js';
 export { isWebRtcSdp, isWebSocketUri, peerOf, type MediaPeer } from './webrtc.js';
-export { parseSdp, type SessionDescription, type SdpMedia } from './sdp.js';
+export { parseSdp, sameMedia, type SessionDescription, type SdpMedia } from './sdp.js';
 export { SdpOriginKeeper } from './sdp-origin.js';
-export { agentAnswerAfterPlaceholder } from './placeholder-answer.js';
+export { agentAnswerAfterPlaceholder, offerWithAnswerCodecFirst } from './placeholder-answer.js';
 export type { RtpengineDtmf } from './rtpengine/rtpengine-notifications.js';
 export type { MonitorOptions, MonitorSession } from './monitor/call-monitoring.js';
 export type { WhisperOptions, WhisperResult } from './whisper.js';

@@ -4,9 +4,14 @@
  * and what its 2xx must carry again (RFC 3261 §13.2.1: the same answer; RFC
  * 3262 §5 once a reliable 183 carried it).
  *
- * It answers with one codec, the offer's first one rtpengine can play prompts
- * in (sdp.ts PLAYABLE_CODECS), and telephone-event at that codec's clock rate
- * when offered, as a media endpoint answers (RFC 3264 §6.1). The agent, offered
+ * It answers with one codec, as a media endpoint answers (RFC 3264 §6.1): the
+ * offer's first G.711 one (PCMU or PCMA) if it has any, else its first one
+ * rtpengine can play prompts in (sdp.ts PLAYABLE_CODECS); and telephone-event
+ * at that codec's clock rate when offered. G.711 first, wherever the offer
+ * lists it: the recordings converter and the monitor mixer decode G.711 only,
+ * and agents' phones all speak it (a carrier offering G.729 first would
+ * otherwise leave the caller's side of the recording undecodable and the call
+ * transcoded throughout). The agent, offered
  * the caller's codecs in the caller's order, nearly always takes the same one,
  * and the 2xx repeats this answer; were several codecs listed here, the agent's
  * choice would narrow the caller's answer in the 2xx. An agent that takes
@@ -17,16 +22,45 @@
  * codec, is refused: nothing could be played to the caller or bridged.
  */
 import { MediaOfferRefusedError } from './media-errors.js';
-import { firstPlayableCodec, parseSdp } from './sdp.js';
+import { firstPlayableCodec, parseSdp, type SdpMedia } from './sdp.js';
 
-export function placeholderAnswer(offer: string, host: '127.0.0.1' | '::1'): string {
+/** The offer's active audio line and the codec the placeholder answers with; refuses what cannot be served. */
+function choose(offer: string): { readonly audio: SdpMedia; readonly codec: number } {
   const audio = parseSdp(offer).media.find((m) => m.type === 'audio' && m.port !== 0);
   if (audio === undefined) throw new MediaOfferRefusedError(304, 'the offer has no active audio stream');
-  const codec = firstPlayableCodec(audio);
+  const codec = audio.payloadTypes.find((pt) => /^PCM[UA]$/i.test(audio.rtpmap.get(pt)?.encoding ?? '')) ?? firstPlayableCodec(audio);
   if (codec === undefined) {
     const offered = audio.payloadTypes.map((pt) => audio.rtpmap.get(pt)?.encoding ?? String(pt)).join(' ');
     throw new MediaOfferRefusedError(305, `no offered audio codec can be played or transcoded (offered: ${offered})`);
   }
+  return { audio, codec };
+}
+
+/**
+ * The caller's offer as rtpengine should get it: the codec the placeholder
+ * will answer with moved to the front of the audio line, so the agent, offered
+ * the caller's codecs in that order, takes it first and no transcoding is
+ * needed. Refuses (MediaOfferRefusedError) an offer the placeholder could not
+ * answer, before rtpengine is asked anything.
+ */
+export function offerWithAnswerCodecFirst(offer: string): string {
+  const { codec } = choose(offer);
+  const eol = offer.includes('\r\n') ? '\r\n' : '\n';
+  let done = false;
+  return offer
+    .split(/\r?\n/)
+    .map((line) => {
+      const m = /^m=audio (\S+) (\S+) (.*)$/.exec(line);
+      if (done || m === null || m[1] === '0') return line;
+      done = true;
+      const formats = m[3]!.trim().split(/\s+/).filter((f) => f !== String(codec));
+      return `m=audio ${m[1]} ${m[2]} ${[String(codec), ...formats].join(' ')}`;
+    })
+    .join(eol);
+}
+
+export function placeholderAnswer(offer: string, host: '127.0.0.1' | '::1'): string {
+  const { audio, codec } = choose(offer);
   const clockRate = audio.rtpmap.get(codec)!.clockRate;
   const events = audio.payloadTypes.find((pt) => {
     const map = audio.rtpmap.get(pt);

@@ -197,3 +197,13 @@ export function answerDirection(offered: MediaDirection, wantSend: boolean, want
   if (receive) return 'recvonly';
   return 'inactive';
 }
+
+/** The same media: connection addresses and m= lines (ports, formats) and directions unchanged; o=, s=, t= and other attributes may differ. */
+export function sameMedia(a: string, b: string): boolean {
+  const key = (sdp: string): string =>
+    sdp
+      .split(/\r?\n/)
+      .filter((l) => /^(c=|m=|a=(sendrecv|sendonly|recvonly|inactive|rtpmap:))/.test(l))
+      .join('\n');
+  return key(a) === key(b);
+}

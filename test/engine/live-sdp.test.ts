@@ -67,6 +67,33 @@ describe('the caller’s SDP session', () => {
     }
   });
 
+  it('a carrier offering G.729 first: the caller is answered in G.711, and the agent offered it first', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const n = agent.calls.length;
+      const callId = uniq('g729');
+      const fromTag = uniq('f');
+      const uri = `sip:1000@127.0.0.1:${cc.udp.port}`;
+      const offer = ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${caller.rtp.port} RTP/AVP 18 0 101`, 'a=rtpmap:18 G729/8000', 'a=fmtp:18 annexb=no', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+      await caller.peer.send(request({ method: 'INVITE', uri, peer: caller.peer, callId, fromTag, body: offer }), cc.udp);
+      const early = await caller.peer.waitResponse(183, 'INVITE');
+      expect(audioLine(early.message.body.toString('utf8'))).toBe('RTP/AVP 0 101');
+      await eventually(() => agent.calls.length > n, 20_000, 'the agent rings');
+      expect(audioLine(agent.calls[n]!.invite.message.body.toString('utf8'))).toMatch(/^RTP\/AVP 0 /);
+      const ok = await caller.peer.waitResponse(200, 'INVITE', 20_000);
+      expect(ok.message.body.toString('utf8')).toBe(early.message.body.toString('utf8'));
+      const toTag = ok.info.toTag!;
+      const target = /<([^>]+)>/.exec(ok.message.headers.get('contact') ?? '')?.[1] ?? uri;
+      await caller.peer.send(request({ method: 'ACK', uri: target, peer: caller.peer, callId, fromTag, toTag, to: `<${uri}>` }), cc.udp);
+      await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag, cseq: 2, to: `<${uri}>` }), cc.udp);
+      await caller.peer.waitResponse(200, 'BYE');
+      await cc.recordOf(callId);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('Require: 100rel: the reliable 183 carries the answer, and the 200 after the PRACK carries it again, unchanged', async () => {
     const caller = await CallerPhone.create(700);
     try {

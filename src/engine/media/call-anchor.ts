@@ -14,7 +14,7 @@
  * behind an anchoring SBC) the SDP passes through unchanged and the audio
  * features are unavailable (`anchored` is false).
  */
-import { agentAnswerAfterPlaceholder, RtpengineError, SdpOriginKeeper, type CallMedia, type RenderedPrompt } from '../../media/index.js';
+import { agentAnswerAfterPlaceholder, offerWithAnswerCodecFirst, RtpengineError, sameMedia, SdpOriginKeeper, type CallMedia, type RenderedPrompt } from '../../media/index.js';
 import { failure, sipFailureOf } from '../sip-errors.js';
 
 export const CALLER = 'caller';
@@ -58,8 +58,9 @@ export class CallAnchor {
     const media = this.media;
     if (media === undefined) return sdp;
     return this.guarded(async () => {
-      const forAgent = await media.offer(CALLER, sdp);
-      this.earlySdp = this.callerSession.stamp(await media.answerPlaceholder(AGENT, sdp));
+      const offer = offerWithAnswerCodecFirst(sdp);
+      const forAgent = await media.offer(CALLER, offer);
+      this.earlySdp = this.callerSession.stamp(await media.answerPlaceholder(AGENT, offer));
       await media.blockAll();
       this.callerOfferSdp = sdp;
       return forAgent;
@@ -79,7 +80,13 @@ export class CallAnchor {
   async agentAnswer(sdp: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(async () => this.callerSession.stamp(await media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER })));
+    return this.guarded(async () => {
+      const forCaller = await media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER });
+      // The same media as the caller's early answer (rtpengine copied only the agent's ptime or fmtp): that answer again,
+      // unchanged (RFC 3261 §13.2.1; RFC 3262 §5 after a reliable 183).
+      if (this.earlySdp !== undefined && sameMedia(this.earlySdp, forCaller)) return this.earlySdp;
+      return this.callerSession.stamp(forCaller);
+    });
   }
 
   /**

@@ -12,7 +12,7 @@
  *
  * Resolves when the call has ended.
  */
-import { parseSdp } from '../../media/index.js';
+import { parseSdp, sameMedia } from '../../media/index.js';
 import type { CallContext } from '../flows/call-context.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
 import type { EndedBy } from '../session/call-session.js';
@@ -43,16 +43,6 @@ export function isHoldOffer(sdp: string): boolean {
 interface Sdps {
   readonly sent: Map<SipLeg, string>;
   readonly received: Map<SipLeg, string>;
-}
-
-/** The same media: connection addresses and m= lines (ports, formats) and directions unchanged; o=, s=, t= may differ. */
-export function sameMedia(a: string, b: string): boolean {
-  const key = (sdp: string): string =>
-    sdp
-      .split(/\r?\n/)
-      .filter((l) => /^(c=|m=|a=(sendrecv|sendonly|recvonly|inactive|rtpmap:))/.test(l))
-      .join('\n');
-  return key(a) === key(b);
 }
 
 export class BridgeTask implements Task<void> {
