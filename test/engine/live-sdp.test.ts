@@ -44,6 +44,15 @@ function bodies(caller: CallerPhone, callId: string, status: number): string[] {
     .map((r) => r.message.body.toString('utf8'))
     .filter((b) => b !== '');
 }
+/** A raw caller's dialog once answered: ACK the 200, hang up, and wait until the engine has nothing left. */
+async function ackAndHangUp(caller: CallerPhone, d: { callId: string; fromTag: string; toTag: string; target: string; uri: string }, byeCSeq: number): Promise<void> {
+  const base = { peer: caller.peer, callId: d.callId, fromTag: d.fromTag, toTag: d.toTag, to: `<${d.uri}>` };
+  await caller.peer.send(request({ method: 'ACK', uri: d.target, ...base }), cc.udp);
+  await caller.peer.send(request({ method: 'BYE', uri: d.target, ...base, cseq: byeCSeq }), cc.udp);
+  await caller.peer.waitResponse(200, 'BYE');
+  await cc.recordOf(d.callId);
+  await cc.settled();
+}
 const origin = (sdp: string): string[] => /^o=(\S+) (\S+) (\d+) (.*?)\r?$/m.exec(sdp)!.slice(1);
 const audioLine = (sdp: string): string => /^m=audio \d+ (.*?)\r?$/m.exec(sdp)![1]!;
 
@@ -82,13 +91,8 @@ describe('the caller’s SDP session', () => {
       expect(audioLine(agent.calls[n]!.invite.message.body.toString('utf8'))).toMatch(/^RTP\/AVP 0 /);
       const ok = await caller.peer.waitResponse(200, 'INVITE', 20_000);
       expect(ok.message.body.toString('utf8')).toBe(early.message.body.toString('utf8'));
-      const toTag = ok.info.toTag!;
       const target = /<([^>]+)>/.exec(ok.message.headers.get('contact') ?? '')?.[1] ?? uri;
-      await caller.peer.send(request({ method: 'ACK', uri: target, peer: caller.peer, callId, fromTag, toTag, to: `<${uri}>` }), cc.udp);
-      await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag, cseq: 2, to: `<${uri}>` }), cc.udp);
-      await caller.peer.waitResponse(200, 'BYE');
-      await cc.recordOf(callId);
-      await cc.settled();
+      await ackAndHangUp(caller, { callId, fromTag, toTag: ok.info.toTag!, target, uri }, 2);
     } finally {
       caller.close();
     }
@@ -111,11 +115,7 @@ describe('the caller’s SDP session', () => {
       await caller.peer.waitResponse(200, 'PRACK');
       const ok = await caller.peer.waitResponse(200, 'INVITE', 20_000);
       expect(ok.message.body.toString('utf8')).toBe(early.message.body.toString('utf8'));
-      await caller.peer.send(request({ method: 'ACK', uri: target, peer: caller.peer, callId, fromTag, toTag, to: `<${uri}>` }), cc.udp);
-      await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag, cseq: 3, to: `<${uri}>` }), cc.udp);
-      await caller.peer.waitResponse(200, 'BYE');
-      await cc.recordOf(callId);
-      await cc.settled();
+      await ackAndHangUp(caller, { callId, fromTag, toTag, target, uri }, 3);
     } finally {
       caller.close();
     }
