@@ -139,6 +139,50 @@ describe('delivery step', () => {
     expect(crm.received.length).toBe(1);
   });
 
+  it('two runs of one recording at once (a stalled job taken up again): the one that finds the files gone after the other delivered them says already finished, not failed', async () => {
+    const crm = new ScriptedCrm(() => undefined);
+    const { ctx } = await pipelineFor(crm);
+    await captured(ctx, 'twice', 2);
+    // The second run starts and finishes between the first run's reading of the manifest and its opening of the audio.
+    const readProgress = ctx.store.readProgress.bind(ctx.store);
+    let second: DeliverOutcome[] | undefined;
+    ctx.store.readProgress = async (id) => {
+      if (second === undefined) {
+        second = [];
+        second.push(...(await deliverAll(ctx, id)));
+      }
+      return readProgress(id);
+    };
+    expect(await deliverStep(ctx, 'twice')).toEqual({ kind: 'already-finished' });
+    expect(second!.at(-1)).toEqual({ kind: 'delivered', parts: 1 });
+    expect(crm.received.length).toBe(1);
+  });
+
+  it('a conversion run that finds the capture gone because another run converted it says already converted, not failed', async () => {
+    const { ctx } = await pipelineFor(new ScriptedCrm(() => undefined));
+    const f = recordingFixture({ recordingId: 'conv2', captureDir: ctx.captureDir, seconds: 1 });
+    await ctx.store.create(f.manifest);
+    // The second run reads the manifest before the first writes "converted", and looks for the capture after it was deleted.
+    const readManifest = ctx.store.readManifest.bind(ctx.store);
+    let first = true;
+    ctx.store.readManifest = async (id) => {
+      const m = await readManifest(id);
+      if (first) {
+        first = false;
+        expect(await convertStep(ctx, id)).toBe('converted');
+      }
+      return m;
+    };
+    expect(await convertStep(ctx, 'conv2')).toBe('already-converted');
+  });
+
+  it('still gives up on a recording whose audio file is missing with no record of delivery', async () => {
+    const { ctx } = await pipelineFor(new ScriptedCrm(() => undefined));
+    await captured(ctx, 'lost', 2);
+    rmSync(ctx.store.audioPath('lost'));
+    await expect(deliverStep(ctx, 'lost')).rejects.toThrow(/encrypted audio file is missing/);
+  });
+
   it('reports expiry, not a failure, when the sweeper deletes the recording while a part is in flight', async () => {
     const ref: { ctx?: PipelineContext } = {};
     const crm = new ScriptedCrm(() => undefined);

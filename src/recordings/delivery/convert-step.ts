@@ -43,7 +43,16 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
     return 'already-converted';
   }
 
-  const segments = await findSegments(ctx, manifest);
+  const segments = await findSegments(ctx, manifest).catch(async (e: unknown): Promise<ConvertOutcome> => {
+    // Another run of the same recording (a stalled job taken up again) may have converted it and deleted the capture.
+    if (e instanceof RecordingMissingError) {
+      const now = await ctx.store.readManifest(recordingId);
+      if (now?.state === 'converted') return 'already-converted';
+      if (now === undefined && (await ctx.store.readTombstone(recordingId)) !== undefined) return 'already-finished';
+    }
+    throw e;
+  });
+  if (typeof segments === 'string') return segments;
   const encoded = await encodeRecording({
     segments: segments.map((s) => s.pcap),
     ...(manifest.capture.parties !== undefined ? { parties: manifest.capture.parties } : {}),

@@ -43,15 +43,22 @@ export function idempotencyKey(recordingId: string, part: number, p: PlannedPart
   return `${recordingId}/part-${part}/${p.start}-${p.end}`;
 }
 
+/**
+ * The recording's files are gone: delivered or expired by another run (a
+ * stalled job taken up again while its first run still worked, the sweeper),
+ * being deleted right now, or lost. Only the last is a failure.
+ */
+async function whyGone(ctx: PipelineContext, recordingId: string, lost: string, cause?: unknown): Promise<DeliverOutcome> {
+  const tomb = await ctx.store.readTombstone(recordingId);
+  if (tomb?.state === 'delivered') return { kind: 'already-finished' };
+  if (tomb?.state === 'expired') throw new RecordingExpiredError(`recording ${recordingId} expired: ${tomb.reason ?? ''}`);
+  if (await ctx.store.beingDeleted(recordingId)) throw new RetryLater(`recording ${recordingId} is being deleted`, 500, false, 1);
+  throw new GiveUp(lost, cause !== undefined ? { cause } : undefined);
+}
+
 export async function deliverStep(ctx: PipelineContext, recordingId: string, signal?: AbortSignal): Promise<DeliverOutcome> {
   const manifest = await ctx.store.readManifest(recordingId);
-  if (manifest === undefined) {
-    const tomb = await ctx.store.readTombstone(recordingId);
-    if (tomb?.state === 'delivered') return { kind: 'already-finished' };
-    if (tomb?.state === 'expired') throw new RecordingExpiredError(`recording ${recordingId} expired: ${tomb.reason ?? ''}`);
-    if (await ctx.store.beingDeleted(recordingId)) throw new RetryLater(`recording ${recordingId} is being deleted`, 500, false, 1);
-    throw new GiveUp(`recording ${recordingId} has no files on disk and no record of delivery`);
-  }
+  if (manifest === undefined) return whyGone(ctx, recordingId, `recording ${recordingId} has no files on disk and no record of delivery`);
   const deadline = deadlineOf(ctx, manifest);
   await expireIfDue(ctx, manifest, deadline, ctx.clock());
   if (manifest.state !== 'converted' || manifest.audio === undefined) {
@@ -65,7 +72,8 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
     sealed = await SealedFile.open(ctx.store.audioPath(recordingId), ctx.keyRing);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new GiveUp(`recording ${recordingId}: its encrypted audio file is missing`, { cause: e });
+      // Another run may have delivered it (and deleted the files) since the manifest was read.
+      return whyGone(ctx, recordingId, `recording ${recordingId}: its encrypted audio file is missing`, e);
     }
     throw new GiveUp(`recording ${recordingId}: ${(e as Error).message}`, { cause: e });
   }
@@ -217,7 +225,9 @@ async function finish(ctx: PipelineContext, manifest: RecordingManifest, progres
     parts: progress.parts.length,
   });
   const claimed = await ctx.store.claim(recordingId);
-  if (claimed !== false) await ctx.store.purge(claimed);
+  // Claimed by another run of the same recording meanwhile: that run deletes the files and reports it, once.
+  if (claimed === false) return { kind: 'already-finished' };
+  await ctx.store.purge(claimed);
   await ctx.events.emit({
     type: 'uploaded',
     recordingId,
