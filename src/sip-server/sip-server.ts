@@ -210,6 +210,7 @@ export class SipServer {
       registeredFlows: this.core.flows.size,
       timers: this.timers.size,
       pendingInvites: s.pendingInvites,
+      earlyInvites: s.earlyInvites.size,
       messagesIn: this.stats.messagesIn,
       messagesOut: this.stats.messagesOut,
       malformed: this.stats.malformed,

@@ -15,6 +15,7 @@ import { isIpLiteral, parseSipUri, uriTransport } from '../message/uri.js';
 import type { Destination, Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
+import { noteEarlyInvite } from './early-bye.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
 import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS, requestIsSecure } from './message-builder.js';
@@ -126,6 +127,7 @@ export class AppResponses {
     core.stats.messagesOut++;
     const localBody = app.body.length > 0 && p.type !== undefined ? { body: app.body, type: p.type.value } : undefined;
     core.noteResponse(entry, status);
+    if (status < 200) noteEarlyInvite(core.state, entry);
 
     let dialogId = entry.dialog?.id ?? '';
     if (early !== undefined) {

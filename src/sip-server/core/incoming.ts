@@ -1,7 +1,8 @@
 /**
  * Requests from the network (drachtio spec §2.2, §2.5): new requests are
  * routed to an app (100 Trying first for INVITE), retransmissions absorbed,
- * CANCEL answered here (RFC 3261 §9.2), in-dialog requests matched to their
+ * CANCEL answered here (RFC 3261 §9.2), a BYE on an early dialog as a CANCEL
+ * (§15.1.2, see early-bye.ts), in-dialog requests matched to their
  * dialog (§12.2.2) and its owning app, re-INVITE glare (§14.2), ACK for 2xx
  * forwarded and ACK for non-2xx absorbed (§17.2.1).
  */
@@ -11,7 +12,8 @@ import { serialize, type SipRequest } from '../message/sip-message.js';
 import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import type { Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
-import { CoreState, type Dialog, type ServerEntry } from './core-state.js';
+import { CoreState, type ServerEntry } from './core-state.js';
+import { byeOnEarlyDialog, terminatePeerRequests } from './early-bye.js';
 import { networkSipFrame } from './frames.js';
 import { newTransactionId } from './ids.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
@@ -258,6 +260,8 @@ export class IncomingRequests {
   private onInDialog(request: SipRequest, info: MessageInfo, flow: Flow, key: string): void {
     const core = this.core;
     const method = request.method;
+    // §15: a BYE on an early dialog whose INVITE still waits for the app ends that INVITE as a CANCEL would.
+    if (method === 'BYE' && byeOnEarlyDialog(core, request, info, flow, key)) return;
     const entry: ServerEntry = core.createServerEntry(request, info, flow, key);
     if (method === 'INVITE') core.respond(entry, 100);
     const d = core.state.findDialogByTags(info.callId, info.toTag, info.fromTag);
@@ -303,7 +307,7 @@ export class IncomingRequests {
       // The dialog ends on receipt (spec §2.5); a re-INVITE of ours still pending is forgotten.
       const pending = d.pendingOutgoingInvite !== undefined ? core.state.clientByTxnId.get(d.pendingOutgoingInvite) : undefined;
       if (pending !== undefined) pending.silent = true;
-      this.terminatePeerRequests(d);
+      terminatePeerRequests(core, d);
       core.state.removeDialog(d);
       core.emitCdr('stop', 'network', request, 'normal-release');
     } else {
@@ -316,21 +320,5 @@ export class IncomingRequests {
     // What waited for the PRACK goes once the app has answered it: the caller sees 200 (PRACK)
     // before 200 (INVITE), and the app's Dialog, made by that 2xx, never meets the PRACK.
     if (method === 'PRACK') entry.afterFinal = () => this.reliable.flush(d);
-  }
-
-  /**
-   * RFC 3261 §15.1.2: a BYE ends the dialog, and the peer's requests in it the
-   * app has not answered yet (a re-INVITE, an UPDATE, an INFO) get 487 at
-   * once rather than a 500 when the app timeout runs out. The app's late
-   * answer to one of them is refused (its transaction is no longer the app's).
-   */
-  private terminatePeerRequests(d: Dialog): void {
-    const ids = d.peerRequests;
-    if (ids === undefined) return;
-    d.peerRequests = undefined;
-    for (const txnId of ids) {
-      const pending = this.core.state.serverByTxnId.get(txnId);
-      if (pending?.awaitingApp === true && pending.dialog === d) this.core.respond(pending, 487);
-    }
   }
 }

@@ -43,6 +43,8 @@ export interface ServerCounts {
   readonly registeredFlows: number;
   readonly timers: number;
   readonly pendingInvites: number;
+  /** Initial INVITEs waiting for the app after a 1xx with our tag (a BYE may end them, RFC 3261 §15). */
+  readonly earlyInvites: number;
 }
 
 export interface ServerStatus extends ServerCounts {

@@ -250,3 +250,63 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     expect(r.tokens.slice(3)).toEqual(['NOK', 'Response not sent due to unknown transaction']);
   });
 });
+
+describe('BYE on an early dialog (RFC 3261 §15, §15.1.2)', () => {
+  /** An app that rings (reliably when asked) and never answers; it records the cancels it hears. */
+  async function ringingApp(provisional: { status: number; headers?: Record<string, string> }): Promise<{ invited: number[]; cancels: string[]; refused: unknown[] }> {
+    const seen = { invited: [] as number[], cancels: [] as string[], refused: [] as unknown[] };
+    await app((srf) =>
+      srf.invite((req, res) => {
+        seen.invited.push(1);
+        req.on('cancel', () => {
+          seen.cancels.push(req.get('Call-ID'));
+          // As for a CANCEL: an answer after it is refused and nothing reaches the wire.
+          srf.createUAS(req, res, { localSdp: sdp(6000) }).catch((e: unknown) => seen.refused.push(e ?? 'rejected'));
+        });
+        res.send(provisional.status, { headers: provisional.headers ?? {} });
+      }),
+    );
+    return seen;
+  }
+
+  /** Nothing left behind: no transaction (after their wait timers), dialog, app request, pending or early INVITE, timer. */
+  async function drained(): Promise<void> {
+    await eventually(
+      () => {
+        const s = h.server.status();
+        return s.serverTransactions === 0 && s.clientTransactions === 0 && s.pendingAppRequests === 0 && s.dialogs === 0 && s.pendingInvites === 0 && s.earlyInvites === 0 && s.timers === 0;
+      },
+      64 * T1 + 5000,
+      () => `everything to drain: ${JSON.stringify(h.server.status())}`,
+    );
+  }
+
+  for (const c of [
+    { name: 'an ordinary 180', provisional: { status: 180 }, extra: [] as string[] },
+    { name: 'a reliable 183 (the early dialog is in the tables)', provisional: { status: 183, headers: { Require: '100rel' } }, extra: ['Supported: 100rel'] },
+  ]) {
+    it(`after ${c.name} with a To tag, the caller's BYE with that tag gets 200, the INVITE 487, drachtio-srf emits cancel, and nothing is left after the 487 is ACKed`, async () => {
+      const seen = await ringingApp(c.provisional);
+      const inv = invite({ extra: c.extra });
+      await sip.send(inv.text, toServer());
+      const ringing = await sip.waitResponse(c.provisional.status, 'INVITE');
+      const toTag = ringing.info.toTag!;
+      expect(toTag).toBeTruthy();
+      expect(h.server.status().earlyInvites).toBe(1);
+      const to = `<sip:1000@127.0.0.1:${h.udp.port}>`;
+      await sip.send(request({ method: 'BYE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, toTag, cseq: 2, to }), toServer());
+      const byeOk = await sip.waitResponse(200, 'BYE');
+      expect(byeOk.info.toTag).toBe(toTag);
+      const terminated = await sip.waitResponse(487, 'INVITE');
+      expect(terminated.info.toTag).toBe(toTag);
+      expect(sip.received.indexOf(byeOk)).toBeLessThan(sip.received.indexOf(terminated));
+      await eventually(() => seen.cancels.length === 1 && seen.refused.length === 1, 10_000, 'cancel event and createUAS failure');
+      expect(seen.cancels).toEqual([inv.callId]);
+      const branch = /branch=([^;\s]+)/.exec(inv.text)![1]!;
+      await sip.send(request({ method: 'ACK', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, toTag, branch, to }), toServer());
+      await drained();
+      expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE')).toBe(0);
+      expect(seen.invited).toEqual([1]);
+    });
+  }
+});
