@@ -96,7 +96,7 @@ describe('the anchor', () => {
       expect(mediaLines(firstOffer)[0]!.port).not.toBe(caller.rtp.port);
       // Hold once bridged: the caller may be answered while the agent still hears the whisper, and talk
       // time counts from the bridge (on a busy machine a hold before it would outlast the talk).
-      await eventually(() => cc.sb.engine.control.list().some((c) => c.sipCallId === call.callId && c.state === 'connected'), 20_000, 'the call bridged');
+      await cc.bridged(call.callId);
       call.reinvite('sendonly');
       await eventually(() => agentCall.requests.filter((m) => m === 'INVITE').length === 1, 10_000, 're-INVITE at the agent');
       await eventually(() => call.responses.filter((s) => s === 200).length >= 2, 10_000, '200 to the hold');

@@ -135,7 +135,7 @@ describe('the caller’s SDP session', () => {
       expect(audioLine(final!)).toBe('RTP/AVP 0');
       const [user, session, version, address] = origin(early!);
       expect(origin(final!)).toEqual([user, session, String(Number(version) + 1), address]);
-      await eventually(() => cc.sb.engine.control.list().some((c) => c.sipCallId === call.callId && c.state === 'connected'), 20_000, 'the call bridged');
+      await cc.bridged(call.callId);
       const atAgent = pcmaAgent.rtp.received.length;
       const atCaller = caller.rtp.received.length;
       await eventually(() => pcmaAgent.rtp.received.length > atAgent + 50 && caller.rtp.received.length > atCaller + 50, 15_000, 'audio both ways');
@@ -163,7 +163,7 @@ describe('the caller’s SDP session', () => {
       const call = caller.dial(cc.udp, '1000');
       await call.waitStatus(200, 20_000);
       const [final] = bodies(caller, call.callId, 200);
-      await eventually(() => cc.sb.engine.control.list().some((c) => c.sipCallId === call.callId && c.state === 'connected'), 20_000, 'the call bridged');
+      await cc.bridged(call.callId);
       call.reinvite('sendonly');
       await eventually(() => bodies(caller, call.callId, 200).length >= 2, 10_000, '200 to the hold');
       const held = bodies(caller, call.callId, 200).at(-1)!;

@@ -39,6 +39,8 @@ export interface ContactCenter {
   records(): CallRecord[];
   /** Resolves with the record of the call whose SIP Call-ID is `sipCallId`, once written. */
   recordOf(sipCallId: string, timeoutMs?: number): Promise<CallRecord>;
+  /** Resolves once the call whose SIP Call-ID is `sipCallId` is bridged (state `connected`). */
+  bridged(sipCallId: string, timeoutMs?: number): Promise<void>;
   /** Live calls, rtpengine calls, dialogs, transactions, timers: everything a finished call must have released. */
   leftovers(): Promise<Record<string, number>>;
   /**
@@ -145,6 +147,9 @@ export async function startContactCenter(overrides: Record<string, unknown>, opt
       let found: CallRecord | undefined;
       await eventually(() => (found = records().find((r) => r.sipCallId === sipCallId)) !== undefined, timeoutMs, `the call record of ${sipCallId}`);
       return found!;
+    },
+    async bridged(sipCallId, timeoutMs = 20_000) {
+      await eventually(() => sb.engine.control.list().some((c) => c.sipCallId === sipCallId && c.state === 'connected'), timeoutMs, `the call ${sipCallId} bridged`);
     },
     leftovers,
     async settled(options = {}) {
