@@ -146,7 +146,8 @@ export class Engine {
     srf.use('options', (_req, res) => res.send(200, { headers: { Accept: 'application/sdp' } }));
     srf.invite((req, res) => void this.onInvite(this.port.inbound(req, res)));
     const agents = this.agents;
-    if (agents?.registering === true) srf.use('register', (req, res) => agents.handleRegister(this.port.request(req, res)));
+    const registrar = agents?.registrarInUse;
+    if (registrar !== undefined) srf.use('register', (req, res) => registrar.handle(this.port.request(req, res)));
     srf.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'drachtio connection error'));
     srf.on('disconnect', () => {
       this.connected = false;

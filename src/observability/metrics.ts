@@ -164,6 +164,7 @@ export interface SipServerCounts {
   readonly sipConnections: number;
   readonly timers: number;
   readonly pendingInvites: number;
+  readonly earlyInvites: number;
   readonly messagesIn: number;
   readonly messagesOut: number;
   readonly malformed: number;
@@ -206,7 +207,7 @@ export class SipServerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [r],
     });
-    type GaugeKey = 'serverTransactions' | 'clientTransactions' | 'pendingAppRequests' | 'dialogs' | 'appConnections' | 'sipConnections' | 'timers' | 'pendingInvites';
+    type GaugeKey = 'serverTransactions' | 'clientTransactions' | 'pendingAppRequests' | 'dialogs' | 'appConnections' | 'sipConnections' | 'timers' | 'pendingInvites' | 'earlyInvites';
     const gauges: [GaugeKey, string][] = [
       ['serverTransactions', 'server_transactions'],
       ['clientTransactions', 'client_transactions'],
@@ -216,6 +217,7 @@ export class SipServerMetrics {
       ['sipConnections', 'sip_connections'],
       ['timers', 'timers'],
       ['pendingInvites', 'pending_invites'],
+      ['earlyInvites', 'early_invites'],
     ];
     const gaugeHelp: Record<GaugeKey, string> = {
       serverTransactions: 'Server transactions alive (including those waiting out RFC 3261 timers).',
@@ -226,6 +228,7 @@ export class SipServerMetrics {
       sipConnections: 'SIP TCP connections.',
       timers: 'Timers scheduled in the timer heap.',
       pendingInvites: 'New INVITEs waiting for an app answer.',
+      earlyInvites: 'INVITEs with an early dialog (a 1xx with a To tag sent) and no final response yet.',
     };
     for (const [key, name] of gauges) readGauge(r, `${p}${name}`, gaugeHelp[key], () => read()[key]);
     readGauge(r, `${p}heap_used_bytes`, 'V8 heap in use in the SIP server thread.', () => read().heapUsedBytes);

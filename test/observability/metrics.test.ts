@@ -54,6 +54,7 @@ describe('SIP server metrics', () => {
     expect(sample(body, /^switchboard_sip_server_refusals_total\{status="405"\} /)).toBe(1);
     expect(sample(body, /^switchboard_sip_server_messages_received_total /)).toBeGreaterThanOrEqual(2);
     expect(sample(body, /^switchboard_sip_server_dialogs /)).toBe(0);
+    expect(sample(body, /^switchboard_sip_server_early_invites /)).toBe(0);
     expect(body).toMatch(/^# TYPE switchboard_sip_server_messages_received_total counter$/m);
     expect(body).toMatch(/^# TYPE switchboard_sip_server_invite_first_response_seconds histogram$/m);
     expect(body).toMatch(/^# TYPE switchboard_call_setup_seconds histogram$/m);

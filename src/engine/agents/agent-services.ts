@@ -16,7 +16,7 @@ import { FileBindingStore, RedisBindingStore } from '../registrar/binding-store.
 import { Credentials } from '../registrar/credentials.js';
 import { KeepAlive } from '../registrar/keep-alive.js';
 import { Registrar, type RegistrarStats } from '../registrar/registrar.js';
-import type { InboundInvite, InboundRequest, SipPort } from '../signaling/sip-port.js';
+import type { InboundInvite, SipPort } from '../signaling/sip-port.js';
 import { AgentRegistry, type AgentState } from './agent-registry.js';
 import { FeatureCodes } from './feature-codes.js';
 
@@ -72,9 +72,9 @@ export class AgentServices {
     }
   }
 
-  /** Whether REGISTER should reach us (some agent's device registers). */
-  get registering(): boolean {
-    return this.registrar !== undefined && this.deps.config.agents.some((a) => a.device === 'registered');
+  /** The registrar REGISTER should reach, when some agent's device registers (otherwise no app routes REGISTER, and the SIP server answers it 405 with its own Allow). */
+  get registrarInUse(): Registrar | undefined {
+    return this.deps.config.agents.some((a) => a.device === 'registered') ? this.registrar : undefined;
   }
 
   async start(): Promise<void> {
@@ -86,11 +86,6 @@ export class AgentServices {
     this.keepAlive?.stop();
     this.agents.close();
     await this.registrar?.stop();
-  }
-
-  handleRegister(r: InboundRequest): void {
-    if (this.registrar === undefined) r.respond(405, 'Method Not Allowed', { Allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE' });
-    else this.registrar.handle(r);
   }
 
   /** True when `invite` dialled a feature code (then it is handled here). */
