@@ -8,7 +8,8 @@
  * device through SIP.js and WebRTC, and what it receives (measured in the page
  * by a WebAudio analyser) holds the caller's 700 Hz and the agent's 1300 Hz.
  * Stop Monitoring ends the leg. The caller's and agent's SIP and RTP are the
- * same throughout. A user without the monitor permission sees no Monitor
+ * same throughout. A monitor whose media path dies at rtpengine is stopped by
+ * the page, which says why. A user without the monitor permission sees no Monitor
  * button and the API refuses them; an admin ends a call after confirming.
  * Screenshots go to test-artifacts/console/.
  */
@@ -203,6 +204,45 @@ describe('the supervisors web console in Chromium', () => {
       await page.close();
     }
   }, 60_000);
+
+  it('a monitor whose media path dies (rtpengine no longer answers the browser, RFC 7675 consent) is stopped by the page, which tells the supervisor why; the call goes on', async () => {
+    const page = await signIn(supervisor.key);
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const { call, id } = await connectedCall(caller, 'Hedy Lamarr', '+15551230003');
+      await page.getByRole('link', { name: 'Hedy Lamarr (+15551230003)' }).click();
+      await page.getByRole('button', { name: 'Monitor', exact: true }).click();
+      await page.getByText('Listening to the call from Hedy Lamarr (+15551230003)', { exact: true }).waitFor({ timeout: 20_000 });
+      const rtpengine = cc.sb.media!.instances[0]!.client;
+      const relay = (await rtpengine.request('list', {})).calls.find((c) => c.startsWith(`${id}~`));
+      expect(relay).toBeDefined();
+      const alerted = page.waitForEvent('dialog', { timeout: 90_000 });
+      // The browser's leg vanishes at rtpengine: its ICE consent checks go unanswered until Chromium calls the connection failed.
+      await rtpengine.request('delete', { 'call-id': relay!, 'delete-delay': 0 });
+      const dialog = await alerted;
+      expect(dialog.message()).toBe('Monitoring stopped: no audio reaches the browser: its media connection to the engine failed (ICE).');
+      await dialog.dismiss();
+      await page.locator('#monitor-bar').waitFor({ state: 'hidden', timeout: 10_000 });
+      await expect(page.locator('#announcer').textContent()).resolves.toContain('Monitoring ended (no audio reaches the browser');
+      const asSam = apiClient(cc.sb.api!.port, supervisor.key);
+      await eventually(async () => (await asSam<{ monitors: MonitorView[] }>('GET', `/calls/${id}/monitors`)).body.monitors.length === 0, 10_000, 'monitor gone');
+      const audit = (await apiClient(cc.sb.api!.port, admin.key)<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}`)).body.entries;
+      expect(audit.map((e) => [e.action, e.outcome, e.user])).toEqual([
+        ['monitor.ticket', 'ok', 'sam'],
+        ['monitor.start', 'ok', 'sam'],
+        ['monitor.stop', 'ok', 'sam'],
+      ]);
+      await page.getByRole('button', { name: 'Monitor', exact: true }).waitFor();
+      const mark = caller.rtp.received.length;
+      await eventually(() => caller.rtp.received.length - mark > 25, 10_000, 'the call goes on');
+      expect(call.requests).not.toContain('BYE');
+      call.hangUp();
+      await cc.settled();
+    } finally {
+      caller.close();
+      await page.close();
+    }
+  }, 150_000);
 
   it('a user without the monitor permission sees the calls but no Monitor or End Call button, and the API refuses them', async () => {
     const page = await signIn(viewer.key);

@@ -112,7 +112,7 @@ class Console {
     const bar = byId('monitor-bar');
     const state = byId('monitor-state');
     const monitor = new BrowserMonitor(this.api, callId, byId<HTMLAudioElement>('monitor-audio'), byId<HTMLMeterElement>('monitor-level'), {
-      onPhase: (phase, detail) => {
+      onPhase: (phase, detail, failed) => {
         bar.hidden = phase === 'ended';
         bar.dataset.phase = phase;
         state.textContent = phase === 'connecting' ? `Connecting to the call from ${who}…` : phase === 'listening' ? `Listening to the call from ${who}` : phase === 'stopping' ? 'Stopping…' : '';
@@ -120,6 +120,7 @@ class Console {
         if (phase === 'ended') {
           this.monitor = undefined;
           announce(`Monitoring ended${detail !== undefined ? ` (${detail})` : ''}.`);
+          if (failed === true) window.alert(`Monitoring stopped: ${detail ?? 'it failed'}.`);
         }
         this.details.redrawActions();
       },

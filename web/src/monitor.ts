@@ -16,7 +16,8 @@ import type { MonitorTicket } from './types.js';
 export type MonitorPhase = 'connecting' | 'listening' | 'stopping' | 'ended';
 
 export interface MonitorCallbacks {
-  onPhase(phase: MonitorPhase, detail?: string): void;
+  /** `failed`: the session ended because something went wrong (not a stop, not the call's end). */
+  onPhase(phase: MonitorPhase, detail?: string, failed?: boolean): void;
 }
 
 /**
@@ -42,6 +43,8 @@ export class BrowserMonitor {
   private context: AudioContext | undefined;
   private phase: MonitorPhase = 'connecting';
   private rejection: string | undefined;
+  /** Why stop() was called, when not by the supervisor (a media failure). */
+  private failure: string | undefined;
 
   constructor(
     private readonly api: Api,
@@ -54,7 +57,7 @@ export class BrowserMonitor {
   private set(phase: MonitorPhase, detail?: string): void {
     if (this.phase === 'ended') return;
     this.phase = phase;
-    this.callbacks.onPhase(phase, detail);
+    this.callbacks.onPhase(phase, detail, phase === 'ended' && this.failure !== undefined);
   }
 
   /** Resolves once listening; rejects (with the reason) when the engine refused or the connection failed. */
@@ -81,7 +84,7 @@ export class BrowserMonitor {
         if (state === SessionState.Terminated) {
           // SIP.js tells the request delegate of a rejection after the state change: read it a turn later.
           window.setTimeout(() => reject(new Error(this.rejection ?? 'the call to the monitor ended')), 0);
-          void this.finish(this.phase === 'stopping' ? 'stopped' : 'ended by the server');
+          void this.finish(this.failure ?? (this.phase === 'stopping' ? 'stopped' : 'ended by the server'));
         }
       });
     });
@@ -100,7 +103,23 @@ export class BrowserMonitor {
     this.audio.srcObject = sdh.remoteMediaStream;
     await this.audio.play().catch(() => undefined);
     this.startMeter(sdh.remoteMediaStream);
+    if (sdh.peerConnection !== undefined) this.watchMedia(sdh.peerConnection);
     this.set('listening');
+  }
+
+  /**
+   * A media path that fails after the SIP session is up (ICE: rtpengine
+   * unreachable from the browser, or no longer answering its consent checks,
+   * RFC 7675) would leave a silent "Listening": the session is stopped instead,
+   * through the API as Stop Monitoring is, and the supervisor told why.
+   */
+  private watchMedia(pc: RTCPeerConnection): void {
+    const check = (): void => {
+      if (pc.connectionState === 'failed' || pc.iceConnectionState === 'failed') void this.stop('no audio reaches the browser: its media connection to the engine failed (ICE)');
+    };
+    pc.addEventListener('connectionstatechange', check);
+    pc.addEventListener('iceconnectionstatechange', check);
+    check();
   }
 
   /** A level meter, so the supervisor sees that audio arrives (and screen-reader users hear it does). */
@@ -120,9 +139,10 @@ export class BrowserMonitor {
     }, 200);
   }
 
-  /** Stop Monitoring: through the API (audited; the engine hangs up), else by a BYE of our own. */
-  async stop(): Promise<void> {
+  /** Stop Monitoring: through the API (audited; the engine hangs up), else by a BYE of our own. `failure`: why, when the supervisor did not ask. */
+  async stop(failure?: string): Promise<void> {
     if (this.phase === 'ended' || this.phase === 'stopping') return;
+    this.failure = failure;
     this.set('stopping');
     const inviter = this.inviter;
     let viaApi = false;
@@ -145,7 +165,7 @@ export class BrowserMonitor {
       if (inviter.state === SessionState.Established) await inviter.bye().catch(() => undefined);
       else if (inviter.state === SessionState.Establishing) await inviter.cancel().catch(() => undefined);
     }
-    await this.finish('stopped');
+    await this.finish(this.failure ?? 'stopped');
   }
 
   private async finish(why: string): Promise<void> {
