@@ -231,7 +231,7 @@ export const SipServerSchema = Type.Object(
       },
       { additionalProperties: false, default: {}, description: 'RFC 4028 session timers, handled by the server for every app.' },
     ),
-    userAgent: Type.String({ default: 'switchboard', description: 'Server header on locally generated responses.' }),
+    userAgent: Type.String({ default: 'switchboard', description: 'Server header on every response: those the server builds, and those of apps that name no Server themselves.' }),
   },
   { additionalProperties: false, default: {}, description: 'The embedded drachtio-compatible SIP server.' },
 );

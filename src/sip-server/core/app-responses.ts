@@ -101,6 +101,8 @@ export class AppResponses {
     const createsDialog = (method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300;
     if (createsDialog && !p.given.some((f) => f.key === 'contact')) headers.push({ name: 'Contact', key: 'contact', value: contactFor(listener, requestIsSecure(request)) });
     headers.push(...p.given);
+    // §20.35: who answered, as on the responses the server builds itself, unless the app names itself.
+    if (!p.given.some((f) => f.key === 'server')) headers.push({ name: 'Server', key: 'server', value: this.core.config.userAgent });
     let early: { d: Dialog; rseq: number } | undefined;
     if (p.reliable) {
       // A re-INVITE's reliable 1xx belongs to its dialog; an initial INVITE's makes the early dialog.

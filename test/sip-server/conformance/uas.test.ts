@@ -71,7 +71,7 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     expect(r.info.toTag).toBeDefined();
   });
 
-  it('item 10: the app’s skeletal 200 becomes a full response (Vias, tags, Contact, Content-Type, byte Content-Length, app X- headers; app Via/Content-Length ignored)', async () => {
+  it('item 10: the app’s skeletal 200 becomes a full response (Vias, tags, Contact, Content-Type, byte Content-Length, Server, app X- headers; app Via/Content-Length ignored)', async () => {
     const p = await scripted();
     const inv = invite({ extra: ['Via: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bKproxyhop'] });
     await sip.send(inv.text, toServer());
@@ -104,6 +104,7 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     expect(hdr.get('content-length')).toBe(String(Buffer.byteLength(body)));
     expect(r.message.body.toString('utf8')).toBe(body);
     expect(hdr.get('x-cc-agent')).toBe('1001');
+    expect(hdr.get('server')).toBe('switchboard-test'); // as on the server's own responses, since the app named no Server
     expect(r.raw).not.toContain('6.6.6.6');
   });
 
@@ -139,9 +140,10 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     await sip.send(inv.text, toServer());
     const f = await p.wait((x) => x.tokens[1] === 'sip');
     const txn = f.tokens[8];
-    await p.reply(p.send(`sip|${txn}|`, `SIP/2.0 180 Ringing\r\nCall-ID: ${inv.callId}\r\nTo: <sip:1000@x>;tag=apptag1\r\n\r\n`));
+    await p.reply(p.send(`sip|${txn}|`, `SIP/2.0 180 Ringing\r\nCall-ID: ${inv.callId}\r\nTo: <sip:1000@x>;tag=apptag1\r\nServer: queue-app/2\r\n\r\n`));
     const ringing = await sip.waitResponse(180, 'INVITE');
     expect(ringing.info.toTag).toBe('apptag1');
+    expect(ringing.message.headers.values('server')).toEqual(['queue-app/2']); // the app's own, not ours beside it
     expect((await p.reply(p.send(`sip|${txn}|`, `SIP/2.0 200 OK\r\nCall-ID: ${inv.callId}\r\n\r\n${sdp(5000)}`))).tokens[3]).toBe('OK');
     expect((await sip.waitResponse(200, 'INVITE')).info.toTag).toBe('apptag1');
     const second = await p.reply(p.send(`sip|${txn}|`, `SIP/2.0 486 Busy Here\r\nCall-ID: ${inv.callId}\r\n\r\n`));
