@@ -26,7 +26,7 @@ import { QueueDirectory } from './queue-directory.js';
 import { takeCallerData } from './reserved/caller-data.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
-import { SipFailure, type InboundInvite } from './signaling/sip-port.js';
+import { SipFailure, type InboundInvite, type InboundRequest } from './signaling/sip-port.js';
 import { dialedNumber } from './signaling/srf-leg.js';
 import { SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
@@ -143,7 +143,7 @@ export class Engine {
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
     // No Allow or Supported here: the SIP server adds both, from what it and every connected app really serve.
-    srf.use('options', (_req, res) => res.send(200, { headers: { Accept: 'application/sdp' } }));
+    srf.use('options', (req, res) => this.onOptions(this.port.request(req, res)));
     srf.invite((req, res) => void this.onInvite(this.port.inbound(req, res)));
     const agents = this.agents;
     const registrar = agents?.registrarInUse;
@@ -168,6 +168,20 @@ export class Engine {
       void srf.connect({ host: this.connection.host, port: this.connection.port, secret: this.connection.secret });
     });
     await this.agents?.start();
+  }
+
+  /**
+   * An OPTIONS outside a dialog is a carrier's or dispatcher's probe of whether
+   * this node takes calls: while draining it gets the 503 with Retry-After that
+   * INVITEs get, so the node leaves their rotation now rather than after a
+   * refused call each (RFC 3261 §11: the answer to OPTIONS is the one an INVITE
+   * would get). An OPTIONS inside a dialog (a keep-alive of a live call) still
+   * gets 200.
+   */
+  private onOptions(req: InboundRequest): void {
+    const inDialog = /;\s*tag\s*=/i.test(req.headerLines('to')[0] ?? '');
+    if (this.draining && !inDialog) req.respond(503, 'Service Unavailable', { 'Retry-After': String(this.config.engine.drain.retryAfterSeconds) });
+    else req.respond(200, 'OK', { Accept: 'application/sdp' });
   }
 
   /**

@@ -13,7 +13,7 @@ import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
 import { streamPcm } from '../support/rtp/audio-check.js';
 import { mediaLines } from '../support/rtp/test-sdp.js';
-import { request } from '../support/sip-peer.js';
+import { request, uniq } from '../support/sip-peer.js';
 
 let cc: ContactCenter;
 let agent: AgentPhone;
@@ -187,12 +187,26 @@ describe('the anchor', () => {
     try {
       const live = caller.dial(cc.udp, '1000');
       await live.waitStatus(200, 20_000);
+      const before = uniq('probe');
+      await caller.peer.send(request({ method: 'OPTIONS', uri: `sip:${cc.udp.host}:${cc.udp.port}`, peer: caller.peer, callId: before }), cc.udp);
+      const up = await caller.peer.wait((r) => r.info.callId === before && r.message.kind === 'response' && r.message.status >= 200, 10_000, 'the answer to OPTIONS');
+      expect(up.message.kind === 'response' && up.message.status).toBe(200);
       const draining = cc.sb.drain();
       await eventually(() => cc.sb.engine.status().draining, 10_000, 'draining');
       const late = caller.dial(cc.udp, '1000');
       expect(await late.waitFinal()).toBe(503);
       const refusal = caller.peer.received.find((r) => r.info.callId === late.callId && r.message.kind === 'response' && r.message.status === 503)!;
       expect(refusal.message.headers.get('retry-after')).toBe('7');
+      // A dispatcher's or carrier's OPTIONS probe is told the same, so the node leaves their rotation.
+      const probe = uniq('probe');
+      await caller.peer.send(request({ method: 'OPTIONS', uri: `sip:${cc.udp.host}:${cc.udp.port}`, peer: caller.peer, callId: probe }), cc.udp);
+      const probed = await caller.peer.wait((r) => r.info.callId === probe && r.message.kind === 'response' && r.message.status >= 200, 10_000, 'the answer to OPTIONS');
+      expect(probed.message.kind === 'response' && probed.message.status).toBe(503);
+      expect(probed.message.headers.get('retry-after')).toBe('7');
+      // An OPTIONS inside the live call's dialog (a keep-alive) is not a probe of the node: 200.
+      await caller.peer.send(request({ method: 'OPTIONS', uri: `sip:${cc.udp.host}:${cc.udp.port}`, peer: caller.peer, callId: live.callId, fromTag: live.fromTag, toTag: live.toTag, cseq: 50 }), cc.udp);
+      const kept = await caller.peer.wait((r) => r.info.callId === live.callId && r.info.cseqMethod === 'OPTIONS' && r.message.kind === 'response' && r.message.status >= 200, 10_000, 'the answer to the in-dialog OPTIONS');
+      expect(kept.message.kind === 'response' && kept.message.status).toBe(200);
       expect(live.requests).not.toContain('BYE');
       await draining;
       await live.waitRequest('BYE', 10_000);
