@@ -247,7 +247,8 @@ export class CallerPhone extends Phone {
   }
 }
 
-export type AgentBehaviour = 'answer' | 'busy' | 'ring';
+/** `dead`: a phone gone from the network whose address still takes datagrams: it answers nothing at all. */
+export type AgentBehaviour = 'answer' | 'busy' | 'ring' | 'dead';
 
 /** A call offered to an AgentPhone. */
 export interface OfferedCall {
@@ -263,6 +264,8 @@ export interface OfferedCall {
 export class AgentPhone extends Phone {
   behaviour: AgentBehaviour = 'answer';
   readonly calls: OfferedCall[] = [];
+  /** INVITEs (retransmissions included) a `dead` phone let fall. */
+  readonly ignored: Received[] = [];
   private cseq = 100;
 
   static async create(frequency: number, transport: Transport = 'udp'): Promise<AgentPhone> {
@@ -282,6 +285,10 @@ export class AgentPhone extends Phone {
     if (r.message.method === 'OPTIONS' && r.info.toTag === undefined) {
       // A keep-alive (RFC 3261 §11): a phone answers what it supports.
       this.reply(r, 200, 'OK', { extra: ['Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO'] });
+      return;
+    }
+    if (this.behaviour === 'dead') {
+      this.ignored.push(r);
       return;
     }
     if (r.message.method !== 'INVITE' || r.info.toTag !== undefined) {

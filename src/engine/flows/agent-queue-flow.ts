@@ -54,23 +54,28 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
   session.own('hold audio', () => hold.stop());
   session.log.info({ queue: queue.id, priority, position: place.position() ?? null, maxWaitSeconds: settings.maxWaitSeconds }, 'joined the queue');
   const ringTimeoutMs = (queue.ringTimeoutSeconds ?? services.config.engine.ringTimeoutSeconds) * 1000;
+  const overflow = async (): Promise<Queue | undefined> => {
+    leave('overflowed');
+    await hold.stop();
+    session.log.info({ queue: queue.id, waitedMs: services.now() - place.enqueuedAt }, 'maximum wait reached');
+    return runOverflow(ctx, queue, settings.overflow);
+  };
   for (;;) {
+    if (services.now() >= deadline) return overflow();
     let assignment = place.takeNow();
     if (assignment === undefined) {
       await hold.start(signal);
       assignment = await place.next(deadline, signal);
-      if (assignment === undefined) {
-        leave('overflowed');
-        await hold.stop();
-        session.log.info({ queue: queue.id, waitedMs: services.now() - place.enqueuedAt }, 'maximum wait reached');
-        return runOverflow(ctx, queue, settings.overflow);
-      }
+      if (assignment === undefined) return overflow();
     } else if (!hold.started) {
       await new RingCallerTask().run(ctx);
     }
     const a = assignment;
     session.own(`agent ${a.agent}`, () => a.release(settings.wrapUpSeconds));
-    const agent = await offer(ctx, queue, desk, a, hold, ringTimeoutMs);
+    // The maximum wait also bounds an offer in progress: the ring stops there, and the agent, not given
+    // the whole ring time, is not counted as having missed the call.
+    const untilDeadline = Math.max(0, deadline - services.now());
+    const agent = await offer(ctx, queue, desk, a, hold, Math.min(ringTimeoutMs, untilDeadline), untilDeadline < ringTimeoutMs);
     if (agent !== undefined) {
       leave('answered');
       await hold.stop();
@@ -89,14 +94,16 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
 }
 
 /** Offers the call to one agent: its leg once it answered and heard the whisper; undefined when it did not take the call. */
-async function offer(ctx: CallContext, queue: Queue, desk: AgentServices, a: AgentAssignment, hold: HoldCaller, ringTimeoutMs: number): Promise<ConnectedCallee | undefined> {
+async function offer(ctx: CallContext, queue: Queue, desk: AgentServices, a: AgentAssignment, hold: HoldCaller, ringTimeoutMs: number, cutByMaxWait: boolean): Promise<ConnectedCallee | undefined> {
   const { session } = ctx;
   const signal = session.signal;
   const targets = desk.targetsOf(a.agent);
-  const answer = await new RingAgentTask({ agent: a.agent, targets, ringTimeoutMs, headers: agentLegHeaders(ctx, queue.id), offer: { at: a.reservedAt, idleSince: a.idleSince } }).run(ctx, signal);
+  const ring = new RingAgentTask({ agent: a.agent, targets, ringTimeoutMs, headers: agentLegHeaders(ctx, queue.id), offer: { at: a.reservedAt, idleSince: a.idleSince } });
+  const answer = await ring.run(ctx, signal);
   checkpoint(signal);
   if (answer === undefined) {
-    a.missed();
+    if (cutByMaxWait && ring.ringTimedOut) a.release(0);
+    else a.missed();
     return undefined;
   }
   a.answered();

@@ -321,7 +321,7 @@ export class SrfSipPort implements SipPort {
       },
     };
     try {
-      const result = await new Promise<unknown>((resolve, reject) => {
+      const uac = new Promise<unknown>((resolve, reject) => {
         // drachtio-srf's SipError is an Error carrying the final status (and the challenge response).
         this.srf.createUAC(o.target, options, progress, (err: Error | null | undefined, dialog: SrfDialog) => {
           if (err !== null && err !== undefined) reject(err);
@@ -329,10 +329,21 @@ export class SrfSipPort implements SipPort {
           else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog));
         });
       });
+      // A phone that sends nothing cannot be cancelled until it sends a provisional (RFC 3261 §9.1): its
+      // INVITE lives until Timer B (64·T1, 32 s). The dial is over at the abort all the same (a ring timeout
+      // is a ring timeout), and an answer that still comes is taken and hung up.
+      const aborted = new Promise<typeof ABORTED>((resolve) => {
+        if (o.signal.aborted) resolve(ABORTED);
+        else o.signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
+      });
+      const result = await Promise.race([uac, aborted]);
+      if (result === ABORTED) {
+        uac.then(hangUpUnwanted).catch(() => undefined);
+        return { kind: 'failed', status: 487, reason: 'Request Terminated' };
+      }
       if (o.signal.aborted) {
-        // The answer crossed our CANCEL (RFC 3261 §9.1): take the call and hang it up.
-        if (isUnackedUac(result)) await result.destroy();
-        else await (result as SrfLeg).hangUp();
+        // The answer crossed our CANCEL: take the call and hang it up.
+        await hangUpUnwanted(result);
         return { kind: 'failed', status: 487, reason: 'Request Terminated' };
       }
       if (isUnackedUac(result)) {
@@ -351,4 +362,12 @@ export class SrfSipPort implements SipPort {
       o.signal.removeEventListener('abort', cancel);
     }
   }
+}
+
+const ABORTED = Symbol('aborted');
+
+/** Hangs up a leg we no longer want: an unacknowledged answer is ACKed and ended, an answered leg gets BYE. */
+async function hangUpUnwanted(result: unknown): Promise<void> {
+  if (isUnackedUac(result)) await result.destroy();
+  else await (result as SrfLeg).hangUp();
 }

@@ -108,8 +108,14 @@ export interface RingAgentOptions {
  */
 export class RingAgentTask implements Task<CalleeAnswer | undefined> {
   readonly name = 'ring-agent';
+  private cut = false;
 
   constructor(private readonly options: RingAgentOptions) {}
+
+  /** Whether the last run ended because the ring time ran out (no final answer from any target before it). */
+  get ringTimedOut(): boolean {
+    return this.cut;
+  }
 
   async run(ctx: CallContext, signal: AbortSignal): Promise<CalleeAnswer | undefined> {
     const { session } = ctx;
@@ -166,6 +172,7 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
     const failures = statuses.filter((s) => s !== 200);
     const status = failures.find((s) => s === 486 || s === 600) ?? failures.find((s) => s === 603) ?? failures.find((s) => s === 480 || s === 408) ?? failures[0] ?? 487;
     const outcome = signal.aborted ? 'cancelled' : outcomeOf(status, ring.signal.aborted);
+    this.cut = !signal.aborted && ring.signal.aborted;
     session.settle(attempt, outcome, status);
     session.log.info({ agent: o.agent, targets: o.targets.length, status, outcome }, 'agent did not take the call');
     return undefined;
