@@ -8,6 +8,8 @@ export const ErrorCodes = {
   // configuration
   CONFIG_INVALID: 'SB_CONFIG_INVALID',
   CONFIG_UNREADABLE: 'SB_CONFIG_UNREADABLE',
+  /** node.stateDir cannot be created or written. */
+  STATE_DIR: 'SB_STATE_DIR',
   // command line
   USAGE: 'SB_USAGE',
   // SIP / signaling

@@ -2,6 +2,7 @@ import { apiConfigChecks } from '../api/config-checks.js';
 import type { ConfigCheck } from '../config/load.js';
 import { agentConfigChecks } from '../engine/agents/agent-config-checks.js';
 import { engineConfigChecks, outboundTrunkConfigChecks } from '../engine/config-checks.js';
+import { listenerConfigChecks } from './listener-config-checks.js';
 import { mediaConfigChecks } from '../media/media-config-checks.js';
 import { policyConfigChecks } from '../policy/index.js';
 import { recordingsConfigChecks } from '../recordings/config-checks.js';
@@ -21,4 +22,5 @@ export const configChecks: readonly ConfigCheck[] = [
   ...mediaConfigChecks,
   ...recordingsConfigChecks,
   ...apiConfigChecks,
+  ...listenerConfigChecks,
 ];

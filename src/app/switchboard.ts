@@ -4,9 +4,12 @@
  * status endpoint and (when enabled) the supervisors' API. Everything is
  * stopped in reverse order.
  */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { startApiServer, type ApiServer } from '../api/api-server.js';
 import type { SwitchboardConfig } from '../config/load.js';
+import { ErrorCodes, SwitchboardError } from '../errors.js';
 import { Engine } from '../engine/engine.js';
 import type { SupervisedProcess } from '../daemon/supervised-process.js';
 import { MediaService } from '../media/index.js';
@@ -55,8 +58,20 @@ export interface StartOptions {
   readonly redisUrl?: string;
 }
 
+/** Creates node.stateDir if needed; a directory that cannot be created or written is refused by its setting's name. */
+function prepareStateDir(config: SwitchboardConfig, baseDir: string): void {
+  const dir = resolve(baseDir, config.node.stateDir);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new SwitchboardError(ErrorCodes.STATE_DIR, `node.stateDir: ${dir} cannot be created or written (${(e as Error).message})`, { cause: e });
+  }
+}
+
 export async function startSwitchboard(config: SwitchboardConfig, logger: Logger, options: StartOptions = {}): Promise<RunningSwitchboard> {
   const baseDir = options.baseDir ?? process.cwd();
+  prepareStateDir(config, baseDir);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     while (stops.length > 0) {

@@ -2,6 +2,11 @@
 import { commands } from './commands/index.js';
 import { runCli } from './run.js';
 
+// A reader that goes away early (`switchboard config-reference | head -3`) is not a failure: stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 const code = await runCli(commands, process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

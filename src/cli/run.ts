@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../api/console/console-files.js';
 import { ConfigError, isSwitchboardError, ErrorCodes, describeError } from '../errors.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -12,9 +15,15 @@ function helpText(commands: readonly Command[]): string {
     'commands:',
     ...commands.map((c) => `  ${c.words.join(' ').padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'switchboard <command> --help' for a command's options.",
+    "Run 'switchboard <command> --help' for a command's options, 'switchboard --version' for the version.",
     '',
   ].join('\n');
+}
+
+/** The version in package.json (the source and the compiled tree both live under it). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.dirname), 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
 /** Picks the command with the longest matching words and runs it, mapping errors to exit codes. */
@@ -26,6 +35,10 @@ export async function runCli(
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout.write(helpText(commands));
     return argv.length === 0 ? ExitCodes.USAGE : ExitCodes.OK;
+  }
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    io.stdout.write(`switchboard ${packageVersion()}\n`);
+    return ExitCodes.OK;
   }
   let chosen: Command | undefined;
   for (const c of commands) {

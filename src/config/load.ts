@@ -2,6 +2,21 @@
  * Loading a configuration: YAML → one schema (with defaults) → semantic checks
  * supplied by the modules → deep-frozen value. Every problem found on the way
  * is collected, and they are reported together in one ConfigError.
+ *
+ * The semantic checks run even when the schema found problems, so that one run
+ * reports everything that can be known (an operator must not fix a file in
+ * rounds). They must not reason from a value the schema refused, or they would
+ * report problems that are only echoes of it (a port range "70000-42000" when
+ * portMin was 70000). So each value that failed the schema is withheld: the
+ * checks see the configuration through a view in which reading such a value
+ * (or a missing required one, or an unknown key) throws an internal signal.
+ * A check that reads a withheld value is abandoned and its findings dropped:
+ * every finding of a check that completes was derived from values that passed
+ * the schema, which is the guarantee. Checks that examine list items one at a
+ * time use `forEachItem`, which abandons only the item that read the withheld
+ * value, so one bad queue does not hide the problems of the others. A check
+ * that throws anything else is reported as a problem of its own instead of
+ * crashing the loader, so it cannot hide the other checks' findings either.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -21,12 +36,15 @@ export type SwitchboardConfig = DeepReadonly<Config>;
 
 /**
  * A semantic check contributed by a module (time zones, references between
- * queues, ...). It runs only when the sections it reads passed the schema, so
- * it may rely on their shapes.
+ * queues, ...). Every check runs, even when the schema found problems; it may
+ * rely on the shapes of the values it reads, because reading a value that
+ * failed the schema abandons the check (see the module comment and
+ * `forEachItem`). Checks must be independent of each other: none may assume
+ * another one passed.
  */
 export interface ConfigCheck {
   readonly name: string;
-  /** Top-level keys the check reads. */
+  /** Top-level keys the check reads (documentation; the loader withholds bad values, not sections). */
   readonly sections: readonly string[];
   check(config: SwitchboardConfig, context?: ConfigCheckContext): ConfigProblem[];
 }
@@ -105,23 +123,91 @@ function validateConfig(value: unknown, options: ValidateOptions): SwitchboardCo
     throw new ConfigError(problems, options.file);
   }
   const validate = validator();
-  const badSections = new Set<string>();
+  const withheld = new Set<string>();
   if (!validate(value)) {
     for (const p of describeAjvErrors(validate.errors ?? [], options.locate)) {
       problems.push(p.problem);
-      badSections.add(p.section);
+      withheld.add(formatPath(p.withheld));
     }
   }
   const config = value as SwitchboardConfig;
+  const view = withheld.size > 0 ? withholding(config, withheld) : config;
+  const context: ConfigCheckContext = { baseDir: options.baseDir ?? process.cwd() };
   for (const check of options.checks ?? []) {
-    if (check.sections.some((s) => badSections.has(s) || badSections.has(''))) continue;
-    for (const p of check.check(config, { baseDir: options.baseDir ?? process.cwd() })) {
+    for (const p of runCheck(check, view, context)) {
       const segments = parsePath(p.path);
+      // A finding about a withheld value itself only repeats the schema's problem.
+      if (segments.some((_, i) => withheld.has(formatPath(segments.slice(0, i + 1))))) continue;
       problems.push(p.location !== undefined ? p : { ...p, location: options.locate?.(segments) });
     }
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems), options.file);
   return deepFreeze(config);
+}
+
+/** Thrown by the view when a check reads a value that failed the schema; never leaves this module's functions. */
+class WithheldValue extends Error {
+  constructor(readonly path: string) {
+    super(`${path} failed the schema`);
+  }
+}
+
+function runCheck(check: ConfigCheck, config: SwitchboardConfig, context: ConfigCheckContext): readonly ConfigProblem[] {
+  try {
+    return check.check(config, context);
+  } catch (e) {
+    // It read a value the schema refused: whatever it found may rest on that value.
+    if (e instanceof WithheldValue) return [];
+    return [{ path: '', message: `the check "${check.name}" failed (${e instanceof Error ? e.message : String(e)}); this is a bug, please report it` }];
+  }
+}
+
+/**
+ * For checks that look at list items one at a time: runs `fn` on each item,
+ * and when it reads a value of the configuration that failed the schema, only
+ * that item's examination stops (what it reported before is kept, having come
+ * from good values); the other items are still examined. Use it only where
+ * skipping an item cannot make a finding wrong: per-item findings, and
+ * findings of presence such as duplicates (a skipped item can hide one, never
+ * invent one). A finding of absence ("no queue q3") must come from a complete
+ * list, read outside `forEachItem`, so that a bad item abandons the check.
+ */
+export function forEachItem<T>(items: readonly T[], fn: (item: T, index: number) => void): void {
+  items.forEach((item, index) => skippingWithheld(() => fn(item, index)));
+}
+
+/** Runs `fn`, which stops where it reads a value that failed the schema; the same rules as forEachItem apply. */
+export function skippingWithheld(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof WithheldValue)) throw e;
+  }
+}
+
+/** A read-only view of `root` in which reading a path in `withheld` (formatPath form) throws WithheldValue. */
+function withholding<T extends object>(root: T, withheld: ReadonlySet<string>): T {
+  const views = new Map<string, object>();
+  const wrap = (target: object, at: string): object => {
+    let view = views.get(at);
+    if (view === undefined) {
+      view = new Proxy(target, {
+        get(t, prop, receiver) {
+          if (typeof prop === 'symbol') return Reflect.get(t, prop, receiver) as unknown;
+          const child = /^\d+$/.test(prop) ? `${at}[${prop}]` : at === '' ? prop : `${at}.${prop}`;
+          if (withheld.has(child)) throw new WithheldValue(child);
+          const v: unknown = Reflect.get(t, prop, receiver);
+          return Object.hasOwn(t, prop) && typeof v === 'object' && v !== null ? wrap(v, child) : v;
+        },
+        set: () => false,
+        deleteProperty: () => false,
+        defineProperty: () => false,
+      });
+      views.set(at, view);
+    }
+    return view;
+  };
+  return wrap(root, '') as T;
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
@@ -147,7 +233,8 @@ export function deepFreeze<T>(value: T): DeepReadonly<T> {
 
 interface LocatedProblem {
   readonly problem: ConfigProblem;
-  readonly section: string;
+  /** The value the problem makes unusable: the checks must not read it (a missing or unknown key's own path). */
+  readonly withheld: readonly (string | number)[];
 }
 
 function pointerToSegments(pointer: string): (string | number)[] {
@@ -310,9 +397,11 @@ function describeAjvErrors(
     let message = messageFor(e);
     if (e.keyword === 'anyOf' || e.keyword === 'oneOf') message = `does not match any allowed form, got ${describeValue(e.data)}`;
     const key = e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : undefined;
-    const section = typeof segments[0] === 'string' ? segments[0] : '';
     const location = locate?.(segments, key);
-    return { problem: { path: formatPath(segments), message, ...(location !== undefined ? { location } : {}) }, section };
+    const missing = e.keyword === 'required' ? String(e.params.missingProperty) : undefined;
+    const child = key ?? missing;
+    const withheld = child === undefined ? segments : [...segments, /^\d+$/.test(child) ? Number(child) : child];
+    return { problem: { path: formatPath(segments), message, ...(location !== undefined ? { location } : {}) }, withheld };
   });
 }
 

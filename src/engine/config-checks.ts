@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
-import type { ConfigCheck } from '../config/load.js';
+import { forEachItem, type ConfigCheck } from '../config/load.js';
 import { trunkConfigChecks } from './trunks/trunk-config-checks.js';
 
 export const engineConfigChecks: readonly ConfigCheck[] = [
@@ -18,8 +18,8 @@ export const engineConfigChecks: readonly ConfigCheck[] = [
     check(config) {
       const problems: ConfigProblem[] = [];
       const seen = new Map<string, string>();
-      config.queues.forEach((q, i) => {
-        (q.numbers ?? []).forEach((n, j) => {
+      forEachItem(config.queues, (q, i) => {
+        forEachItem(q.numbers ?? [], (n, j) => {
           // "+15550100" and "15550100" select the same queue (QueueDirectory matches both).
           const key = n.startsWith('+') ? n.slice(1) : n;
           const other = seen.get(key);

@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { ConfigCheck, ConfigCheckContext, SwitchboardConfig } from '../config/load.js';
+import { forEachItem, type ConfigCheck, type ConfigCheckContext, type SwitchboardConfig } from '../config/load.js';
 import type { ConfigProblem } from '../errors.js';
 import { findConfiguredPrompts, sectionsWithPrompts } from './prompts/configured-prompts.js';
 import { placeholdersOf, WHISPER_PLACEHOLDERS } from './prompts/templates.js';
@@ -21,12 +21,12 @@ export const promptSpecCheck: ConfigCheck = {
   sections: sectionsWithPrompts(),
   check(config: SwitchboardConfig): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    for (const { path, spec } of findConfiguredPrompts(config)) {
+    forEachItem(findConfiguredPrompts(config), ({ path, spec }) => {
       const hasText = spec.text !== undefined;
       const hasFile = spec.file !== undefined;
       if (hasText && hasFile) problems.push({ path, message: 'a prompt takes either text (spoken by TTS) or file (an uploaded recording), not both' });
       if (!hasText && !hasFile) problems.push({ path, message: 'a prompt needs text (spoken by TTS) or file (an uploaded recording); it has neither' });
-    }
+    });
     return problems;
   },
 };
@@ -79,7 +79,7 @@ export const mediaSettingsCheck: ConfigCheck = {
     if (p1 !== undefined) problems.push(p1);
     const p2 = placeholderProblem('media.whisper.countdownText', whisper.countdownText, []);
     if (p2 !== undefined) problems.push(p2);
-    config.queues.forEach((q, i) => {
+    forEachItem(config.queues, (q, i) => {
       const w = q.whisper;
       if (w === undefined) return;
       const at = `queues[${i}].whisper`;
@@ -125,11 +125,11 @@ export const promptFilesCheck: ConfigCheck = {
   sections: [...new Set([...sectionsWithPrompts(), 'queues'])],
   check(config: SwitchboardConfig, context?: ConfigCheckContext): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    for (const { path, spec } of findConfiguredPrompts(config)) {
+    forEachItem(findConfiguredPrompts(config), ({ path, spec }) => {
       const why = spec.file !== undefined ? fileProblem(spec.file, context) : undefined;
       if (why !== undefined) problems.push({ path: `${path}.file`, message: why });
-    }
-    config.queues.forEach((q, i) => {
+    });
+    forEachItem(config.queues, (q, i) => {
       const why = q.whisper?.type === 'audio' && q.whisper.file !== undefined ? fileProblem(q.whisper.file, context) : undefined;
       if (why !== undefined) problems.push({ path: `queues[${i}].whisper.file`, message: why });
     });

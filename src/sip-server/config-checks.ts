@@ -8,7 +8,7 @@
  * overload hysteresis needs each leave level below its enter level, or the
  * state would flap on every sample.
  */
-import type { ConfigCheck } from '../config/load.js';
+import { forEachItem, type ConfigCheck } from '../config/load.js';
 import type { ConfigProblem } from '../errors.js';
 import { tlsSettings } from './options-from-config.js';
 import { loadTlsMaterial } from './transport/tls-credentials.js';
@@ -39,7 +39,7 @@ export const sipServerConfigChecks: readonly ConfigCheck[] = [
       if (!config.sipServer.embedded) return problems;
       const baseDir = context?.baseDir ?? process.cwd();
       const seen = new Map<string, number>();
-      config.sipServer.listen.forEach((l, i) => {
+      forEachItem(config.sipServer.listen, (l, i) => {
         const path = `sipServer.listen[${i}]`;
         const secure = l.transport === 'tls' || l.transport === 'wss';
         // TCP, TLS, WS and WSS all need a TCP port of their own.

@@ -4,7 +4,7 @@
  * its worker thread.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import Srf from 'drachtio-srf';
 import { eventually } from '../support/harness.js';
 import { freePort } from '../support/sipp.js';
 import { request, SipPeer, type Received } from '../support/sip-peer.js';
+import { EXPECTED, MANY_PROBLEMS } from '../config/many-problems.js';
 
 const main = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 const dirs: string[] = [];
@@ -62,6 +63,47 @@ describe('switchboard command', () => {
     expect(bad.stderr).toMatch(/unknown setting "logLevl"/);
     expect(bad.stderr).toMatch(/transport: expected one of: udp, tcp/);
     expect(bad.stderr).toMatch(/missing required setting "name"/);
+  });
+
+  it('check-config lists the schema errors and the semantic problems of a file in one message', async () => {
+    const bad = await run(['check-config', '--config', file(MANY_PROBLEMS)]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(new RegExp(`: ${EXPECTED.length} problems\n`));
+    for (const fragment of EXPECTED) expect(bad.stderr).toContain(fragment);
+  });
+
+  it('a reader that goes away early ends the output quietly (exit 0, no EPIPE trace)', async () => {
+    const c = spawn('node', [main, 'config-reference']);
+    // The read end is closed before the command writes anything, so its write fails with EPIPE.
+    c.stdout.destroy();
+    let stderr = '';
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => c.on('close', (x) => r(x)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('--version and version print the package version', async () => {
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    for (const arg of ['--version', 'version']) {
+      const r = await run([arg]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`switchboard ${pkg.version}\n`);
+    }
+  });
+
+  it('an option given twice is a usage error', async () => {
+    const twice = await run(['check-config', '--config', file('{}\n'), '--config', file('{}\n')]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/--config was given twice/);
+  });
+
+  it('start with a node.stateDir that cannot be created names the setting', async () => {
+    const cfg = file('node: { logLevel: warn }\n');
+    // A regular file where a directory should be: no directory can be made under it, whoever runs the test.
+    const r = await run(['start', '--config', file(`node: { stateDir: ${JSON.stringify(join(cfg, 'var'))}, logLevel: warn }\n`)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^switchboard: node\.stateDir: .*config\.yaml\/var cannot be created or written \(ENOTDIR/);
   });
 
   it('recordings-worker run on its own resolves relative paths against the config file\'s folder, as start does', async () => {

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { CallDetailsView, CallSummary } from '../../api/schemas.js';
 import { UsageError } from '../../errors.js';
+import { refuseRepeatedOptions } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { ApiClient } from './api-client.js';
 
@@ -18,10 +19,11 @@ type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolea
 function parse<T extends OptionSpec>(ctx: CommandContext, options: T, usage: string, positionals: number) {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...ctx.argv], options: { ...CLIENT_OPTIONS, ...options }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: [...ctx.argv], options: { ...CLIENT_OPTIONS, ...options }, strict: true, allowPositionals: true, tokens: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\nusage: ${usage}`);
   }
+  refuseRepeatedOptions(parsed.tokens, { ...CLIENT_OPTIONS, ...options }, usage);
   if (parsed.positionals.length !== positionals) throw new UsageError(`expected ${positionals === 0 ? 'no argument' : 'a call id'}\nusage: ${usage}`);
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const client = ApiClient.from({ url: v.url as string | undefined, keyFile: v['key-file'] as string | undefined, config: v.config as string | undefined }, ctx.cwd, process.env);

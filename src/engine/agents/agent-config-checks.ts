@@ -1,13 +1,14 @@
 /**
  * Configuration checks of agents, their registrar and the waiting queues,
  * beyond what the schema says: unique agent ids, the queues they serve exist
- * and are not static target lists, a registered device has credentials,
+ * and are not static target lists, a static target list names each URI once,
+ * a registered device has credentials,
  * overflow targets exist and never loop, feature codes select no queue, the
  * expiry limits are in order, and Redis is named when registrations go there.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ConfigCheck, SwitchboardConfig } from '../../config/load.js';
+import { forEachItem, type ConfigCheck, type SwitchboardConfig } from '../../config/load.js';
 import type { ConfigProblem } from '../../errors.js';
 
 const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
@@ -18,7 +19,7 @@ function agentChecks(config: SwitchboardConfig, baseDir: string): ConfigProblem[
   const seen = new Set<string>();
   const served = new Set<string>();
   const credentialsFile = config.registrar.credentialsFile;
-  config.agents.forEach((a, i) => {
+  forEachItem(config.agents, (a, i) => {
     const at = `agents[${i}]`;
     if (seen.has(a.id)) problems.push({ path: `${at}.id`, message: `agent id "${a.id}" is used twice` });
     seen.add(a.id);
@@ -37,7 +38,13 @@ function agentChecks(config: SwitchboardConfig, baseDir: string): ConfigProblem[
     if (a.device === 'registered' && !config.registrar.enabled) problems.push({ path: `${at}.device`, message: 'a registered device needs registrar.enabled' });
   });
   if (credentialsFile !== undefined && !existsSync(resolve(baseDir, credentialsFile))) problems.push({ path: 'registrar.credentialsFile', message: `cannot read ${resolve(baseDir, credentialsFile)}` });
-  config.queues.forEach((q, i) => {
+  forEachItem(config.queues, (q, i) => {
+    const listed = new Map<string, number>();
+    forEachItem(q.agents ?? [], (uri, j) => {
+      const first = listed.get(uri);
+      if (first !== undefined) problems.push({ path: `queues[${i}].agents[${j}]`, message: `${uri} is listed twice (also agents[${first}]); a target is rung once` });
+      else listed.set(uri, j);
+    });
     if ((q.agents ?? []).length > 0 && (served.has(q.id) || q.waiting !== undefined)) {
       problems.push({ path: `queues[${i}].agents`, message: `queue ${q.id} is a waiting queue (served by agents or with waiting settings): its agents are configured under agents[] (a static phone is device: sip:...), not as target URIs here` });
     }
@@ -99,8 +106,8 @@ function registrarChecks(config: SwitchboardConfig): ConfigProblem[] {
   const f = r.featureCodes;
   const codes = [f.ready, f.notReady, f.logout];
   if (new Set(codes).size !== codes.length) problems.push({ path: 'registrar.featureCodes', message: `feature codes must differ (${codes.join(', ')})` });
-  config.queues.forEach((q, i) => {
-    (q.numbers ?? []).forEach((n, j) => {
+  forEachItem(config.queues, (q, i) => {
+    forEachItem(q.numbers ?? [], (n, j) => {
       if (codes.includes(n)) problems.push({ path: `queues[${i}].numbers[${j}]`, message: `"${n}" is a feature code (registrar.featureCodes)` });
     });
   });

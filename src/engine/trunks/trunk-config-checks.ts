@@ -8,7 +8,7 @@
  * need more than one value at a time. Every problem is reported at once.
  */
 import { isIP } from 'node:net';
-import type { ConfigCheck, SwitchboardConfig } from '../../config/load.js';
+import { forEachItem, type ConfigCheck, type SwitchboardConfig } from '../../config/load.js';
 import { RESERVED_PROPERTIES, SESSION_METADATA_FIELDS } from '../../config/schema/reserved-data.js';
 import type { ConfigProblem } from '../../errors.js';
 import { TOKEN } from '../reserved/header-text.js';
@@ -62,12 +62,12 @@ function checkTrunks(config: SwitchboardConfig): ConfigProblem[] {
   const ids = new Map<string, string>();
   config.trunks.outbound.forEach((t, i) => ids.set(t.id, `trunks.outbound[${i}]`));
   const rules = new Map<string, string>();
-  config.trunks.inbound.forEach((t, i) => {
+  forEachItem(config.trunks.inbound, (t, i) => {
     const at = `trunks.inbound[${i}]`;
     const other = ids.get(t.id);
     if (other !== undefined) problems.push({ path: `${at}.id`, message: `trunk id "${t.id}" is already used by ${other}; call records name trunks by id` });
     else ids.set(t.id, at);
-    t.sources.forEach((s, j) => {
+    forEachItem(t.sources, (s, j) => {
       if (s.address === undefined && s.tlsIdentity === undefined) {
         problems.push({ path: `${at}.sources[${j}]`, message: 'a source needs an address, a tlsIdentity, or both' });
         return;

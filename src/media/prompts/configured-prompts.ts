@@ -6,7 +6,7 @@
  * found (checked and pre-rendered) as soon as their schema uses PromptSpec.
  */
 import type { TSchema } from '@sinclair/typebox';
-import { formatPath, type SwitchboardConfig } from '../../config/load.js';
+import { forEachItem, formatPath, skippingWithheld, type SwitchboardConfig } from '../../config/load.js';
 import { PromptSpec } from '../../config/schema/common.js';
 import { ConfigSchema } from '../../config/schema/index.js';
 
@@ -67,18 +67,22 @@ function collect(schema: SchemaNode, value: unknown, path: (string | number)[], 
   }
   for (const alt of [...(schema.anyOf ?? []), ...(schema.oneOf ?? []), ...(schema.allOf ?? [])]) collect(alt, value, path, viaMapKey, out, depth + 1);
   if (Array.isArray(value) && schema.items !== undefined) {
-    value.forEach((item, i) => collect(schema.items!, item, [...path, i], false, out, depth + 1));
+    forEachItem(value, (item, i) => collect(schema.items!, item, [...path, i], false, out, depth + 1));
     return;
   }
   if (!isRecord(value)) return;
   const named = schema.properties ?? {};
-  for (const [k, sub] of Object.entries(named)) collect(sub, value[k], [...path, k], false, out, depth + 1);
-  for (const [k, v] of Object.entries(value)) {
+  // Finding prompts may skip a value that failed the schema (the loader withholds it from the checks): it hides no prompt elsewhere.
+  for (const [k, sub] of Object.entries(named)) skippingWithheld(() => collect(sub, value[k], [...path, k], false, out, depth + 1));
+  for (const k of Object.keys(value)) {
     if (k in named) continue;
-    for (const [pattern, sub] of Object.entries(schema.patternProperties ?? {})) {
-      if (new RegExp(pattern).test(k)) collect(sub, v, [...path, k], true, out, depth + 1);
-    }
-    if (typeof schema.additionalProperties === 'object') collect(schema.additionalProperties, v, [...path, k], true, out, depth + 1);
+    skippingWithheld(() => {
+      const v = value[k];
+      for (const [pattern, sub] of Object.entries(schema.patternProperties ?? {})) {
+        if (new RegExp(pattern).test(k)) collect(sub, v, [...path, k], true, out, depth + 1);
+      }
+      if (typeof schema.additionalProperties === 'object') collect(schema.additionalProperties, v, [...path, k], true, out, depth + 1);
+    });
   }
 }
 

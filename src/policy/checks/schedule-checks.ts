@@ -2,7 +2,7 @@
  * Checks of schedules and exception folders on their own: time zones,
  * intervals, dates, and exceptions that collide inside one folder.
  */
-import type { SwitchboardConfig } from '../../config/load.js';
+import { forEachItem, type SwitchboardConfig } from '../../config/load.js';
 import { WEEKDAYS } from '../../config/schema/policy.js';
 import { MINUTES_PER_DAY } from '../civil-date.js';
 import { analyseSpan, firstSharedDate, type ExceptionSpan } from '../exception-calendar.js';
@@ -90,7 +90,7 @@ export function checkSchedules(config: SwitchboardConfig): Problems {
   const folderIds = config.exceptions.map((f) => f.id);
 
   const seenSchedules = new Map<string, number>();
-  config.schedules.forEach((s, i) => {
+  forEachItem(config.schedules, (s, i) => {
     const path = `schedules[${i}]`;
     const first = seenSchedules.get(s.id);
     if (first !== undefined) p.add(`${path}.id`, `duplicate schedule id "${s.id}" (also schedules[${first}])`);
