@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { Logger } from '../../observability/logger.js';
 import { CallRecording, type CallRecordingInfo, type RecordingControl, type RecordingSink } from '../capture/call-recording.js';
+import { FinalEventWatch } from '../events/final-event-watch.js';
 import type { RecordingEventSink, RecordingEvents } from '../events/recording-events.js';
 import { RecordingQueues } from '../queue/recording-queues.js';
 import { openRedis } from '../queue/redis-connection.js';
@@ -200,6 +201,7 @@ export class RecordingCapture {
     private readonly o: RecordingCaptureOptions,
     readonly sink: RecordingSubmitter,
     private readonly events: RecordingEvents,
+    private readonly eventsFile: string,
     private readonly redis: Redis,
     private readonly queues: RecordingQueues,
   ) {}
@@ -211,7 +213,7 @@ export class RecordingCapture {
     redis.on('error', () => undefined); // reconnects by itself; failures surface as enqueue warnings
     const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, o.config.recordings.retentionSeconds, (e) => o.logger.debug({ err: e.message }, 'recording queue error'));
     const sink = new RecordingSubmitter(ctx.store, ctx.events, queues, o.logger, { handover: o.config.recordings.handover });
-    return new RecordingCapture(o, sink, events, redis, queues);
+    return new RecordingCapture(o, sink, events, paths.eventsFile, redis, queues);
   }
 
   /** A recording for one call; call start() when the parties are bridged. */
@@ -224,6 +226,14 @@ export class RecordingCapture {
       contact: { channel: c.crm.channelName, timeZone: c.crm.timeZone },
       ...(this.o.clock !== undefined ? { clock: this.o.clock } : {}),
     });
+  }
+
+  /**
+   * Watches for recordings reaching `uploaded`, `failed` or `expired` from now
+   * on, whichever process delivers them (the drain waits on it).
+   */
+  watchFinalEvents(): Promise<FinalEventWatch> {
+    return FinalEventWatch.open(this.eventsFile, this.events);
   }
 
   async close(): Promise<void> {
