@@ -43,6 +43,8 @@ interface PendingHandover {
   /** Tries made so far. */
   attempts: number;
   timer: NodeJS.Timeout | undefined;
+  /** A try under way (close() lets it finish before the last one). */
+  running: Promise<void> | undefined;
   lastError: string;
 }
 
@@ -89,7 +91,7 @@ export class RecordingSubmitter implements RecordingSink {
     try {
       await this.store.create(manifest);
     } catch (e) {
-      const entry: PendingHandover = { manifest, attempts: 1, timer: undefined, lastError: describe(e) };
+      const entry: PendingHandover = { manifest, attempts: 1, timer: undefined, running: undefined, lastError: describe(e) };
       this.pending.set(manifest.recordingId, entry);
       await this.afterFailure(entry);
       return;
@@ -105,6 +107,7 @@ export class RecordingSubmitter implements RecordingSink {
     this.closed = true;
     for (const entry of [...this.pending.values()]) {
       clearTimeout(entry.timer);
+      await entry.running;
       await this.retry(entry, true);
     }
   }
@@ -139,7 +142,11 @@ export class RecordingSubmitter implements RecordingSink {
       return;
     }
     const delayMs = Math.min(h.maxBackoffMs, h.initialBackoffMs * 2 ** Math.min(entry.attempts - 1, 40));
-    entry.timer = setTimeout(() => void this.retry(entry), delayMs);
+    entry.timer = setTimeout(() => {
+      entry.running = this.retry(entry)
+        .catch((e: unknown) => this.logger.error({ recordingId: manifest.recordingId, err: describe(e) }, 'recording hand-over retry failed'))
+        .finally(() => (entry.running = undefined));
+    }, delayMs);
     // close() settles what is left; a pending try alone does not keep the process alive.
     entry.timer.unref();
     await this.events.emit({
