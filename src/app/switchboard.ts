@@ -35,7 +35,11 @@ export interface RunningSwitchboard {
   readonly api: ApiServer | undefined;
   /** Engine and server counts and memory; with `gc`, measured after a full garbage collection. */
   status(gc?: boolean): Promise<Record<string, unknown>>;
-  /** Graceful shutdown's first half: refuse new calls, let live ones finish (engine.drain.maxSeconds). */
+  /**
+   * Graceful shutdown's first half: refuse new calls, let live ones finish (engine.drain.maxSeconds),
+   * then, with the recordings worker child running, wait for the drained calls' recordings to be
+   * delivered (engine.drain.deliverySeconds). stop() cuts the wait short.
+   */
   drain(): Promise<void>;
   /** Re-reads the embedded SIP server's TLS certificates and keys (SIGHUP). */
   reloadTls(): Promise<readonly TlsReload[]>;
@@ -170,6 +174,34 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       statusServer = await startStatusServer(config.node.status.host, config.node.status.port, status, () => engine.liveCalls(), metricsText);
       stops.push(() => statusServer!.stop());
     }
+    // stop() ends a drain still waiting for recordings (a second signal stops at once).
+    const stopping = new AbortController();
+    stops.push(async () => stopping.abort());
+    const drain = async (): Promise<void> => {
+      // Watched from before the calls end: a short call's recording may be delivered while others go on.
+      const r = recordings;
+      const watch = r !== undefined && worker !== undefined ? await r.watchFinalEvents() : undefined;
+      try {
+        const ids = await engine.drain();
+        if (watch === undefined || ids.length === 0) return;
+        const deliverySeconds = config.engine.drain.deliverySeconds;
+        const pending = await watch.until(ids, { timeoutMs: deliverySeconds * 1000, signal: stopping.signal }).catch((e: unknown) => {
+          logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'drain: cannot follow the recording events; not waiting for delivery');
+          return ids;
+        });
+        if (pending.length === 0) {
+          logger.info({ recordings: ids.length }, 'drain: the recordings of the drained calls are delivered (uploaded or failed)');
+        } else {
+          const pendingHandover = r!.sink.pendingIds.filter((id) => pending.includes(id));
+          logger.warn(
+            { pending, pendingHandover, deliverySeconds, stoppedEarly: stopping.signal.aborted },
+            'drain: recordings of drained calls not delivered yet; those in the spool are delivered when a recordings worker runs again (the next start), those it refused are reported failed',
+          );
+        }
+      } finally {
+        watch?.close();
+      }
+    };
     return {
       engine,
       media,
@@ -178,7 +210,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       statusPort: statusServer?.port,
       api,
       status,
-      drain: () => engine.drain(),
+      drain: () => drain(),
       reloadTls: () => sip?.reloadTls() ?? Promise.resolve([]),
       stop: stopAll,
     };

@@ -187,15 +187,18 @@ export class Engine {
   /**
    * Graceful shutdown, first half: new INVITEs get 503 with Retry-After, live
    * calls go on for up to engine.drain.maxSeconds, then the rest are ended.
+   * Resolves, once every call has ended (and handed its recordings over), with
+   * the ids of the recordings of the calls that were live when the drain began.
    */
-  async drain(maxSeconds = this.config.engine.drain.maxSeconds): Promise<void> {
+  async drain(maxSeconds = this.config.engine.drain.maxSeconds): Promise<string[]> {
     this.draining = true;
-    const live = this.calls.size;
-    if (live > 0) this.logger.info({ live, maxSeconds }, 'draining: new calls refused, live calls go on');
+    const drained = this.calls.all();
+    if (drained.length > 0) this.logger.info({ live: drained.length, maxSeconds }, 'draining: new calls refused, live calls go on');
     if (!(await this.calls.emptied(maxSeconds * 1000))) {
       this.logger.info({ left: this.calls.size }, 'drain time is up: ending the calls left');
       await Promise.all(this.calls.all().map((s) => s.end('engine draining', 'engine')));
     }
+    return drained.flatMap((s) => s.recordingIds);
   }
 
   async stop(): Promise<void> {

@@ -39,6 +39,10 @@ export const recordingsConfigChecks: readonly ConfigCheck[] = [
       if (up.maxBackoffMs < up.initialBackoffMs) {
         problems.push({ path: 'recordings.upload.maxBackoffMs', message: `must be at least initialBackoffMs (${up.initialBackoffMs})` });
       }
+      const ho = config.recordings.handover;
+      if (ho.maxBackoffMs < ho.initialBackoffMs) {
+        problems.push({ path: 'recordings.handover.maxBackoffMs', message: `must be at least initialBackoffMs (${ho.initialBackoffMs})` });
+      }
       return problems;
     },
   },

@@ -24,6 +24,12 @@ export const EngineSchema = Type.Object(
           description: 'On SIGTERM, live calls may go on for this long before they are ended; new INVITEs get 503 meanwhile.',
         }),
         retryAfterSeconds: Type.Integer({ minimum: 1, default: 30, description: 'Retry-After of the 503 sent to new calls while draining.' }),
+        deliverySeconds: Type.Number({
+          minimum: 0,
+          default: 60,
+          description:
+            "After the drained calls have ended, how long to wait for their recordings to be delivered (uploaded or failed) before the recordings worker child is stopped; what is still pending stays in the spool and is delivered at the next start.",
+        }),
       },
       { additionalProperties: false, default: {}, description: 'Graceful shutdown.' },
     ),

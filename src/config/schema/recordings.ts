@@ -122,6 +122,20 @@ export const RecordingsSchema = Type.Object(
     }),
     encryption: RecordingEncryptionSchema,
     upload: RecordingUploadSchema,
+    handover: Type.Object(
+      {
+        attempts: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 12,
+          description:
+            "Tries at writing a finished call's recording into the spool (disk full, permissions) before it is reported `failed`; the engine keeps it in memory meanwhile.",
+        }),
+        initialBackoffMs: Type.Integer({ minimum: 10, default: 1000, description: 'Delay before the second try; doubles with every further failure.' }),
+        maxBackoffMs: Type.Integer({ minimum: 10, default: 60_000, description: 'Longest delay between two tries.' }),
+      },
+      { additionalProperties: false, default: {}, description: 'Handing a finished recording to the pipeline when the spool cannot be written (docs/recordings.md, "Hand-over").' },
+    ),
     webhook: Type.Optional(
       Type.Object(
         {
