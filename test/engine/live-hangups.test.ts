@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
+import type { Received } from '../support/sip-peer.js';
 
 let cc: ContactCenter;
 let a1: AgentPhone;
@@ -28,6 +29,12 @@ afterAll(async () => {
   await cc?.stop();
   for (const p of [a1, a2, caller]) p?.close();
 });
+
+/** The BYE the agent's `i`th call received. */
+function byeTo(agent: AgentPhone, i: number): Received {
+  const callId = agent.calls[i]!.invite.info.callId;
+  return agent.peer.received.find((r) => r.info.callId === callId && r.message.kind === 'request' && r.message.method === 'BYE')!;
+}
 
 function answeredAck(agent: AgentPhone, i: number): () => boolean {
   return () => agent.calls[i]?.requests.includes('ACK') === true;
@@ -102,6 +109,21 @@ describe('hang-ups at every step leave nothing behind', () => {
     call.hangUp();
     await eventually(() => a1.calls[n]!.requests.includes('BYE'), 10_000, 'BYE at the agent');
     expect((await cc.recordOf(call.callId)).endedBy).toBe('caller');
+    // RFC 3326: the agent's BYE says why, as a normal clearing.
+    expect(byeTo(a1, n).message.headers.get('reason')).toBe('Q.850;cause=16;text="caller hung up"');
+    await cc.settled();
+  });
+
+  it('the caller never ACKs our 200 (its ACKs lost): the SIP server ends the dialog at 64·T1; the record says so, ended by us, and the agent hears why', async () => {
+    a1.behaviour = 'answer';
+    const n = a1.calls.length;
+    const call = caller.dial(cc.udp, '1000', { noAck: true });
+    await call.waitStatus(200, 30_000);
+    await call.waitRequest('BYE', 20_000);
+    const record = await cc.recordOf(call.callId);
+    expect(record).toMatchObject({ endReason: 'caller did not acknowledge', endedBy: 'engine' });
+    await eventually(() => a1.calls[n]!.requests.includes('BYE'), 10_000, 'BYE at the agent');
+    expect(byeTo(a1, n).message.headers.get('reason')).toBe('Q.850;cause=102;text="caller did not acknowledge"');
     await cc.settled();
   });
 

@@ -22,7 +22,7 @@ export class FakeLeg implements SipLeg {
   readonly reoffers: string[] = [];
   hungUpWith: string | undefined;
   answerToReoffer: (sdp: string) => Promise<string> = async (sdp) => `answer-to:${sdp}`;
-  private hangUpListeners: ((reason: string) => void)[] = [];
+  private hangUpListeners: ((serverReason: string | undefined) => void)[] = [];
   private offerHandler: OfferHandler | undefined;
   private digitListeners: ((d: InfoDigit) => void)[] = [];
 
@@ -31,8 +31,8 @@ export class FakeLeg implements SipLeg {
     public remoteSdp: string,
   ) {}
 
-  onHangUp(listener: (reason: string) => void): void {
-    if (!this.connected) queueMicrotask(() => listener('hung up'));
+  onHangUp(listener: (serverReason: string | undefined) => void): void {
+    if (!this.connected) queueMicrotask(() => listener(undefined));
     else this.hangUpListeners.push(listener);
   }
 
@@ -49,17 +49,21 @@ export class FakeLeg implements SipLeg {
     return this.answerToReoffer(sdp);
   }
 
-  async hangUp(reason?: string): Promise<void> {
+  /** The Q.850 cause of our BYE's Reason, when it had one. */
+  hungUpCause: number | undefined;
+
+  async hangUp(reason?: string, q850Cause = 16): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
     this.hungUpWith = reason ?? 'hung up by us';
+    if (reason !== undefined) this.hungUpCause = q850Cause;
   }
 
-  /** The far end hangs up (BYE). */
-  farEndHangsUp(reason = 'hung up'): void {
+  /** The far end hangs up (BYE), or with `serverReason` the SIP server ends the leg on its own (ACK timeout, session expiry). */
+  farEndHangsUp(serverReason?: string): void {
     if (!this.connected) return;
     this.connected = false;
-    for (const l of this.hangUpListeners.splice(0)) l(reason);
+    for (const l of this.hangUpListeners.splice(0)) l(serverReason);
   }
 
   /** The far end sends an offer (re-INVITE); resolves with our answer, rejects with our refusal. */

@@ -77,6 +77,8 @@ export interface DialOptions {
   readonly extra?: readonly string[];
   readonly fromUser?: string;
   readonly displayName?: string;
+  /** Never ACK a 2xx (the ACKs are lost on the way): the SIP server ends the dialog at 64·T1. */
+  readonly noAck?: boolean;
 }
 
 /** One call placed by a CallerPhone. */
@@ -172,7 +174,9 @@ export class PlacedCall {
     if (m.status >= 200) {
       this.finalStatus ??= m.status;
       this.toTag = r.info.toTag;
-      if (m.status < 300) {
+      if (m.status < 300 && this.options.noAck === true) {
+        this.remoteTarget ??= contactUri(r);
+      } else if (m.status < 300) {
         this.remoteTarget ??= contactUri(r);
         const answer = this.options.delayedOffer === true ? this.phone.rtp.sdp({ telephoneEvent: true }) : '';
         const to = lineOf(r.raw, 'To') ?? '';

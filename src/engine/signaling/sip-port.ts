@@ -73,15 +73,19 @@ export interface SipLeg {
   readonly remoteSdp: string;
   /** False once the leg has ended (a BYE received or sent). */
   readonly connected: boolean;
-  /** Once, when the far end ends the leg (BYE) or the server ends it (ACK timeout, session expiry). */
-  onHangUp(listener: (reason: string) => void): void;
+  /**
+   * Once, when the far end ends the leg (BYE: `serverReason` undefined) or the
+   * SIP server does on its own (`serverReason`: "ACK timeout", "session timer
+   * expired", ...).
+   */
+  onHangUp(listener: (serverReason: string | undefined) => void): void;
   /** Who answers offers from the far end; without one they are refused with 488. */
   onOffer(handler: OfferHandler): void;
   onDigit(listener: (digit: InfoDigit) => void): void;
   /** Sends a re-INVITE with `sdp`; resolves with the far end's answer. */
   reoffer(sdp: string): Promise<string>;
-  /** Sends BYE unless the leg is already gone; never throws. */
-  hangUp(reason?: string): Promise<void>;
+  /** Sends BYE unless the leg is already gone; never throws. With a reason, the BYE says it (RFC 3326 Reason, a Q.850 cause: 16 normal clearing unless given). */
+  hangUp(reason?: string, q850Cause?: number): Promise<void>;
 }
 
 /** A new INVITE from a caller, before our final response. */

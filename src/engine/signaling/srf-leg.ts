@@ -56,15 +56,17 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
 
 /** An established dialog, wrapped. */
 export class SrfLeg implements SipLeg {
-  private hangUpListeners: ((reason: string) => void)[] = [];
+  private hangUpListeners: ((serverReason: string | undefined) => void)[] = [];
   private digitListeners: ((d: InfoDigit) => void)[] = [];
   private offerHandler: OfferHandler | undefined;
   private readonly waitingOffers: { req: SrfRequest; res: SrfResponse }[] = [];
-  private endedReason: string | undefined;
+  /** Set once the leg ended: how (a BYE from the far end, from the SIP server, or ours). */
+  private endedHow: { readonly serverReason: string | undefined } | undefined;
   private pendingAck: ((answer: string) => void) | undefined;
 
   constructor(private readonly dialog: SrfDialog) {
-    dialog.on('destroy', (_msg: unknown, reason?: string) => this.ended(reason ?? 'hung up'));
+    // drachtio-srf: a BYE the SIP server sent on its own (ACK timeout, session expiry) has meta.source 'application', and its Reason text is the reason.
+    dialog.on('destroy', (msg: unknown, reason?: string) => this.ended(sourceOf(msg) === 'application' ? (reason ?? 'ended by the SIP server') : undefined));
     dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
@@ -86,7 +88,7 @@ export class SrfLeg implements SipLeg {
 
   get connected(): boolean {
     // drachtio-srf's typings omit the flag.
-    return (this.dialog as unknown as { connected?: boolean }).connected !== false && this.endedReason === undefined;
+    return (this.dialog as unknown as { connected?: boolean }).connected !== false && this.endedHow === undefined;
   }
 
   /** For createUAS with an offer: the caller's ACK, which carries its answer. */
@@ -97,18 +99,18 @@ export class SrfLeg implements SipLeg {
     });
   }
 
-  private ended(reason: string): void {
-    if (this.endedReason !== undefined) return;
-    this.endedReason = reason;
+  private ended(serverReason: string | undefined): void {
+    if (this.endedHow !== undefined) return;
+    this.endedHow = { serverReason };
     for (const w of this.waitingOffers.splice(0)) w.res.send(481);
     const listeners = this.hangUpListeners.splice(0);
-    for (const l of listeners) l(reason);
+    for (const l of listeners) l(serverReason);
   }
 
-  onHangUp(listener: (reason: string) => void): void {
-    if (this.endedReason !== undefined || !this.connected) {
-      const reason = this.endedReason ?? 'hung up';
-      queueMicrotask(() => listener(reason));
+  onHangUp(listener: (serverReason: string | undefined) => void): void {
+    if (this.endedHow !== undefined || !this.connected) {
+      const serverReason = this.endedHow?.serverReason;
+      queueMicrotask(() => listener(serverReason));
       return;
     }
     this.hangUpListeners.push(listener);
@@ -173,14 +175,20 @@ export class SrfLeg implements SipLeg {
     }
   }
 
-  async hangUp(reason?: string): Promise<void> {
+  async hangUp(reason?: string, q850Cause = 16): Promise<void> {
     if (!this.connected) return;
-    this.endedReason ??= reason ?? 'hung up by us';
-    const headers = reason !== undefined ? { Reason: `SIP;cause=200;text="${reason.replace(/["\\\r\n]/g, '')}"` } : undefined;
+    this.endedHow ??= { serverReason: undefined };
+    const headers = reason !== undefined ? { Reason: `Q.850;cause=${q850Cause};text="${reason.replace(/["\\\r\n]/g, '')}"` } : undefined;
     await new Promise<void>((resolve) => {
       this.dialog.destroy(headers !== undefined ? { headers } : undefined, () => resolve());
     });
     for (const w of this.waitingOffers.splice(0)) w.res.send(481);
     this.hangUpListeners = [];
   }
+}
+
+/** drachtio-srf's `meta.source` of a received message ('network' or 'application'); its typings omit meta. */
+function sourceOf(msg: unknown): string | undefined {
+  const meta = typeof msg === 'object' && msg !== null ? (msg as { meta?: { source?: unknown } }).meta : undefined;
+  return typeof meta?.source === 'string' ? meta.source : undefined;
 }

@@ -6,6 +6,7 @@
  * are answered by rtpengine the same way.
  */
 import type { CallContext } from '../flows/call-context.js';
+import { hangUpFor, legEnd } from '../session/end-reasons.js';
 import { failure } from '../sip-errors.js';
 import type { SipLeg } from '../signaling/sip-port.js';
 import { checkpoint, type Task } from './task.js';
@@ -16,8 +17,11 @@ export function adoptCallerLeg(ctx: CallContext, leg: SipLeg, sentSdp: string): 
   ctx.callerLeg = leg;
   ctx.callerSentSdp = sentSdp;
   session.timeline.mark('answeredAt');
-  session.own('caller leg', () => leg.hangUp());
-  leg.onHangUp(() => void session.end('caller hung up', 'caller'));
+  session.own('caller leg', () => hangUpFor(leg, session.endReason));
+  leg.onHangUp((serverReason) => {
+    const end = legEnd('caller', serverReason);
+    void session.end(end.reason, end.by);
+  });
 }
 
 export class AnswerCallerTask implements Task<SipLeg> {
@@ -38,7 +42,7 @@ export class AnswerCallerTask implements Task<SipLeg> {
       leg = answered.leg;
       adoptCallerLeg(ctx, leg, offer);
       if (answered.answer === undefined) {
-        await session.end('caller did not acknowledge', 'caller');
+        await session.end('caller did not acknowledge', 'engine');
         checkpoint(signal);
         return leg;
       }

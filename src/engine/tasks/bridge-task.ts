@@ -16,6 +16,7 @@ import { parseSdp, sameMedia } from '../../media/index.js';
 import type { CallContext } from '../flows/call-context.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
 import type { EndedBy } from '../session/call-session.js';
+import { legEnd } from '../session/end-reasons.js';
 import { SipFailure, type OfferHandler, type SipLeg } from '../signaling/sip-port.js';
 import type { Task } from './task.js';
 
@@ -72,8 +73,12 @@ export class BridgeTask implements Task<void> {
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
-      this.caller.leg.onHangUp(() => void session.end(`${this.caller.party} hung up`, this.caller.party));
-      this.agent.leg.onHangUp(() => void session.end(`${this.agent.party} hung up`, this.agent.party));
+      for (const side of [this.caller, this.agent]) {
+        side.leg.onHangUp((serverReason) => {
+          const end = legEnd(side.party, serverReason);
+          void session.end(end.reason, end.by);
+        });
+      }
     });
   }
 

@@ -9,6 +9,7 @@
  */
 import type { CallContext } from '../flows/call-context.js';
 import type { AgentAttempt } from '../session/call-session.js';
+import { hangUpFor } from '../session/end-reasons.js';
 import type { SipLeg } from '../signaling/sip-port.js';
 import { adoptCallerLeg } from './answer-caller-task.js';
 
@@ -34,7 +35,7 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
   const { session, anchor, invite } = ctx;
   if (answer.kind === 'answered') {
     const leg = answer.leg;
-    const release = session.own(`${party} leg`, () => leg.hangUp());
+    const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason));
     try {
       ctx.callerSentSdp = await anchor.agentAnswer(leg.remoteSdp);
     } catch (e) {
@@ -52,7 +53,7 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     adoptCallerLeg(ctx, leg, forCaller);
     if (callerAnswer === undefined) {
       await answer.abandon();
-      await session.end('caller did not acknowledge', 'caller');
+      await session.end('caller did not acknowledge', 'engine');
       return undefined;
     }
     ctx.callerSdp = callerAnswer;
@@ -64,7 +65,7 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     forAgent = await anchor.reconnectAgent(answer.offer, ctx.callerSdp ?? '');
   }
   const leg = await answer.complete(forAgent);
-  const release = session.own(`${party} leg`, () => leg.hangUp());
+  const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason));
   return { leg, sentSdp: forAgent, release };
 }
 

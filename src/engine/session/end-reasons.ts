@@ -1,0 +1,36 @@
+/**
+ * How a call's end is told: the reason and who ended it for the call record
+ * when a leg ends, and the Q.850 cause of the BYEs we send then (RFC 3326
+ * Reason), so that a carrier's records tell a failure of ours from a normal
+ * hang-up.
+ */
+import type { EndedBy } from './call-session.js';
+
+/**
+ * The call record's reason and author when a party's leg ends: a BYE from the
+ * party is its hang-up; a BYE the SIP server sent on its own (no ACK to our
+ * 2xx, a session timer that expired) ended the call on our side.
+ */
+export function legEnd(party: EndedBy, serverReason: string | undefined): { reason: string; by: EndedBy } {
+  if (serverReason === undefined) return { reason: `${party} hung up`, by: party };
+  if (serverReason === 'ACK timeout') return { reason: `${party} did not acknowledge`, by: 'engine' };
+  return { reason: `${party} leg ended by the SIP server (${serverReason})`, by: 'engine' };
+}
+
+/**
+ * The Q.850 cause for a call ended with `reason` (ITU-T Q.850 §2.2.7): 41
+ * temporary failure when the media relay was lost, 102 recovery on timer
+ * expiry when a timer ended it (media timeout, maximum duration, a missing
+ * ACK, a session timer), else 16 normal call clearing.
+ */
+export function q850CauseOf(reason: string | undefined): number {
+  if (reason === undefined) return 16;
+  if (reason === 'media relay lost') return 41;
+  if (reason === 'media timeout' || reason === 'maximum call duration reached' || reason.endsWith(' did not acknowledge') || reason.includes('ended by the SIP server')) return 102;
+  return 16;
+}
+
+/** The BYE that releases a leg when the call ends: it carries the call's end reason, when there is one. */
+export function hangUpFor(leg: { hangUp(reason?: string, q850Cause?: number): Promise<void> }, endReason: string | undefined): Promise<void> {
+  return endReason === undefined ? leg.hangUp() : leg.hangUp(endReason, q850CauseOf(endReason));
+}
