@@ -330,12 +330,12 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     return monitorViewOf(m);
   }
 
-  /** Stops one supervisor's monitor (`by`: who asked). */
-  async stopMonitor(id: string, monitorId: string, by: string): Promise<MonitorView> {
+  /** Stops one supervisor's monitor (`by`: who asked, or `engine`; `reason` for the log and the monitor event). */
+  async stopMonitor(id: string, monitorId: string, by: string, reason = `stopped by ${by}`): Promise<MonitorView> {
     const m = this.session(id).monitors.get(monitorId);
     if (m === undefined) throw new CallControlError('not-found', `call ${id} has no monitor ${monitorId}`);
     const view = monitorViewOf(m);
-    await m.stop(`stopped by ${by}`, by);
+    await m.stop(reason, by);
     return view;
   }
 }
