@@ -49,6 +49,15 @@ export class FakeLeg implements SipLeg {
     return this.answerToReoffer(sdp);
   }
 
+  /** What an in-dialog OPTIONS gets (probe()); each probe is counted. */
+  probeAnswer: number | undefined = 200;
+  probes = 0;
+
+  async probe(): Promise<number | undefined> {
+    this.probes++;
+    return this.probeAnswer;
+  }
+
   async hangUp(reason?: string): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
