@@ -88,10 +88,10 @@ function transportErrors(spec: RouteSpec): number[] {
   return [400, ...(spec.url.includes(':') ? [414] : []), ...(spec.method === 'POST' || spec.method === 'PUT' ? [413, 415] : [])];
 }
 
-/** The methods the API serves on `path` (HEAD with GET), or none when no route has that path. */
-export function allowedMethods(path: string): string[] {
+/** The methods `routes` serve on `path` (HEAD with GET), or none when no route has that path. */
+function allowedMethods(routes: readonly RouteSpec[], path: string): string[] {
   const methods = new Set<string>();
-  for (const r of [...ROUTES, ...CONSOLE_ROUTES]) {
+  for (const r of routes) {
     const pattern = new RegExp(`^${r.url.replace(/:\w+/g, '[^/]+')}$`);
     if (!pattern.test(path)) continue;
     methods.add(r.method);
@@ -148,11 +148,14 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     void json(request, text, done);
   });
 
+  /** The routes registered (the console's only when it is enabled): what a 405's Allow lists. */
+  const registered: RouteSpec[] = [];
   app.addHook('onRoute', (route) => {
     const spec = route.config?.spec;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (methods.every((m) => m === 'HEAD')) return;
     if (spec === undefined || ![...ROUTES, ...CONSOLE_ROUTES].some((r) => r.method === spec.method && r.url === route.url)) throw new Error(`route ${methods.join(',')} ${route.url} is not in the route table`);
+    registered.push(spec);
     if (!ROUTES.some((r) => r.method === spec.method && r.url === route.url)) return;
     // Every API route refuses unknown query parameters (400), as those with filters do; the errors every route can give are declared.
     const schema = (route.schema ??= {});
@@ -183,7 +186,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    const allow = allowedMethods(path);
+    const allow = allowedMethods(registered, path);
     if (allow.length > 0) {
       // RFC 9110 §15.5.6: the resource exists, the method does not.
       void reply
