@@ -22,6 +22,9 @@ import type { CallRegistry } from '../engine/session/call-registry.js';
 import type { Logger } from '../observability/logger.js';
 import { ConfiguredAgentSource, type AgentSource } from './agents/agent-source.js';
 import { errorBodyOf } from './api-errors.js';
+import { Ajv } from 'ajv';
+import { ErrorCodes } from '../errors.js';
+import { errorResponses, NoQuery } from './schemas.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Guard } from './auth/guard.js';
 import { KeyStore } from './auth/key-store.js';
@@ -29,7 +32,7 @@ import { keysFilePath } from './auth/keys-file.js';
 import { RoleBook } from './auth/roles.js';
 import { LiveEvents } from './events/live-events.js';
 import type { ApiApp, ApiContext, SipWebSocketListener } from './api-context.js';
-import { CONSOLE_ROUTES, ROUTES } from './route-table.js';
+import { CONSOLE_ROUTES, ROUTES, type RouteSpec } from './route-table.js';
 import { registerAgentRoutes } from './routes/agent-routes.js';
 import { registerConsoleRoutes } from './routes/console-routes.js';
 import { registerCallRoutes } from './routes/call-routes.js';
@@ -78,6 +81,25 @@ export interface Api {
 
 const API_VERSION = '1.0.0';
 
+const partsAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+
+/** The errors a route can give whatever its handler does: 400 (a query parameter), 414 (a path segment too long) with path parameters, 413 and 415 with a body. */
+function transportErrors(spec: RouteSpec): number[] {
+  return [400, ...(spec.url.includes(':') ? [414] : []), ...(spec.method === 'POST' || spec.method === 'PUT' ? [413, 415] : [])];
+}
+
+/** The methods `routes` serve on `path` (HEAD with GET), or none when no route has that path. */
+function allowedMethods(routes: readonly RouteSpec[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of routes) {
+    const pattern = new RegExp(`^${r.url.replace(/:\w+/g, '[^/]+')}$`);
+    if (!pattern.test(path)) continue;
+    methods.add(r.method);
+    if (r.method === 'GET') methods.add('HEAD');
+  }
+  return [...methods].sort();
+}
+
 /** Builds the API (not listening): `inject()` works on it; `startApiServer` listens. */
 export async function buildApi(deps: ApiDeps): Promise<Api> {
   const { config, logger } = deps;
@@ -101,13 +123,44 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // A path segment over Fastify's 100 characters: the documented error body (no path echoed), not Fastify's own.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const status = tooLong ? 414 : 400;
+      void reply
+        .code(status)
+        .type('application/json')
+        .send({ statusCode: status, code: ErrorCodes.API_BAD_REQUEST, reason: tooLong ? 'a path segment is longer than 100 characters' : 'the path is not a valid URL' });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Request bodies are JSON as sent: no coercion ("reason": 123 is not a string). Query strings are text: they are coerced.
+  const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : partsAjv.compile(schema)));
+  // An empty body with Content-Type: application/json is no body (HTTP clients send the header by default, even on DELETE).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    void json(request, text, done);
+  });
 
+  /** The routes registered (the console's only when it is enabled): what a 405's Allow lists. */
+  const registered: RouteSpec[] = [];
   app.addHook('onRoute', (route) => {
     const spec = route.config?.spec;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (methods.every((m) => m === 'HEAD')) return;
     if (spec === undefined || ![...ROUTES, ...CONSOLE_ROUTES].some((r) => r.method === spec.method && r.url === route.url)) throw new Error(`route ${methods.join(',')} ${route.url} is not in the route table`);
+    registered.push(spec);
+    if (!ROUTES.some((r) => r.method === spec.method && r.url === route.url)) return;
+    // Every API route refuses unknown query parameters (400), as those with filters do; the errors every route can give are declared.
+    const schema = (route.schema ??= {});
+    schema.querystring ??= NoQuery;
+    schema.response = { ...(schema.response as object | undefined), ...errorResponses(...transportErrors(spec)) };
   });
   await app.register(swagger, {
     openapi: {
@@ -132,6 +185,16 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     void reply.code(body.statusCode).type('application/json').send({ statusCode: body.statusCode, code: body.code, reason: body.reason });
   });
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allow = allowedMethods(registered, path);
+    if (allow.length > 0) {
+      // RFC 9110 §15.5.6: the resource exists, the method does not.
+      void reply
+        .code(405)
+        .header('allow', allow.join(', '))
+        .send({ statusCode: 405, code: ErrorCodes.API_BAD_REQUEST, reason: `${request.method} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}` });
+      return;
+    }
     void reply.code(404).send({ statusCode: 404, code: 'SB_NOT_FOUND', reason: `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json` });
   });
 

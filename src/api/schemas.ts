@@ -274,6 +274,9 @@ export const AgentListQuery = Type.Object(
 );
 export type AgentListQueryValue = Static<typeof AgentListQuery>;
 
+/** The query of a route without query parameters: any is refused (400), as unknown ones are elsewhere. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
+
 /** A request without a body (or with an empty JSON object). */
 export const EmptyBody = Type.Object({}, { additionalProperties: false });
 

@@ -162,6 +162,8 @@ export interface CallControlDeps {
    * registered); undefined for a URI to dial as given.
    */
   readonly resolveDevice?: (device: string) => string | undefined;
+  /** How often a listening monitor's device is probed (api.monitor.probeSeconds); undefined: never. */
+  readonly monitorProbeMs?: number;
 }
 
 export interface MonitorRequestOptions {
@@ -254,7 +256,7 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   async monitor(id: string, request: MonitorRequestOptions): Promise<MonitorView> {
     const { session, media, sip } = this.monitorable(id);
     const device = this.deps.resolveDevice?.(request.device) ?? request.device;
-    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, { ...request, device });
+    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device });
     return monitorViewOf(monitor);
   }
 
@@ -315,7 +317,7 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     const { session, media, sip } = target;
     const contact = /<([^>]+)>/.exec(invite.header('Contact') ?? '')?.[1] ?? `sip:browser@${invite.source.address}`;
     try {
-      const monitor = await answerMonitor({ session, media, sip, onChange: this.monitorChanged(session) }, invite, { user: ticket.user, device: contact, browser: via !== undefined });
+      const monitor = await answerMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, invite, { user: ticket.user, device: contact, browser: via !== undefined });
       ticket.onUse?.({ ok: true, monitor: monitorViewOf(monitor), source });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
@@ -330,12 +332,12 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     return monitorViewOf(m);
   }
 
-  /** Stops one supervisor's monitor (`by`: who asked). */
-  async stopMonitor(id: string, monitorId: string, by: string): Promise<MonitorView> {
+  /** Stops one supervisor's monitor (`by`: who asked, or `engine`; `reason` for the log and the monitor event). */
+  async stopMonitor(id: string, monitorId: string, by: string, reason = `stopped by ${by}`): Promise<MonitorView> {
     const m = this.session(id).monitors.get(monitorId);
     if (m === undefined) throw new CallControlError('not-found', `call ${id} has no monitor ${monitorId}`);
     const view = monitorViewOf(m);
-    await m.stop(`stopped by ${by}`, by);
+    await m.stop(reason, by);
     return view;
   }
 }

@@ -56,6 +56,8 @@ beforeAll(async () => {
     api: {
       enabled: true,
       port: 0,
+      // Devices are asked every second whether they are still there (a browser that vanished: its monitor ends).
+      monitor: { probeSeconds: 1 },
       keys: [
         { id: admin.id, user: 'alice', role: 'admin', hash: admin.hash },
         { id: supervisor.id, user: 'sam', role: 'supervisor', hash: supervisor.hash },
@@ -267,15 +269,32 @@ describe('monitor tickets: browsers call in over SIP WebSocket', () => {
     await cc.settled();
   }, 60_000);
 
-  it('a browser that vanishes while listening (its WebSocket closes) leaves nothing behind when the call ends', async () => {
+  it('a browser that vanishes while listening (its WebSocket closes, no BYE): its monitor ends (unlisted, subscription dropped, audited) while the call goes on', async () => {
     const caller = await CallerPhone.create(700);
     try {
       const { call, id } = await connectedCall(caller);
+      const asAdmin = apiClient(cc.sb.api!.port, admin.key);
       const t = (await apiClient(cc.sb.api!.port, supervisor.key)<Ticket>('POST', `/calls/${id}/monitor-tickets`)).body;
       const p = await SipJsPhone.start({ server: wsUrl(), aor: 'sip:sam@console.invalid' });
-      expect((await callIn(p, t.uri)).status).toBe(200);
+      const { status, monitorId } = await callIn(p, t.uri);
+      expect(status).toBe(200);
+      const socket = (p.ua.transport as unknown as { _ws: { terminate(): void; on(e: 'message', l: (data: Buffer) => void): void } })._ws;
+      let probes = 0;
+      socket.on('message', (data) => {
+        if (data.toString('utf8').startsWith('OPTIONS ')) probes++;
+      });
+      const listening = (): Promise<MonitorView[]> => asAdmin<{ monitors: MonitorView[] }>('GET', `/calls/${id}/monitors`).then((r) => r.body.monitors);
+      // A browser that is there answers the engine's probes (OPTIONS in the dialog) and keeps listening.
+      await eventually(() => probes >= 2, 15_000, 'two probes at the browser');
+      expect((await listening()).map((m) => [m.id, m.state])).toEqual([[monitorId, 'listening']]);
       // The tab closes: the connection drops without a BYE.
-      (p.ua.transport as unknown as { _ws: { terminate(): void } })._ws.terminate();
+      socket.terminate();
+      await eventually(async () => (await listening()).length === 0, 15_000, 'the monitor gone from the call');
+      const q = await cc.sb.media!.getCallMedia(id)!.query();
+      expect(Object.values(q.tags as Record<string, { subscriptions?: { type: string }[] }>).some((x) => (x.subscriptions ?? []).some((s) => s.type === 'pub/sub'))).toBe(false);
+      const [stop] = (await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries;
+      expect(stop).toMatchObject({ user: 'system', monitor: monitorId, reason: expect.stringMatching(/device gone.*monitor of sam/) });
+      expect((await asAdmin<{ state: string }>('GET', `/calls/${id}`)).body.state).toBe('connected');
       call.hangUp();
       await cc.settled();
     } finally {

@@ -14,9 +14,11 @@
  * and the bridge keeps feeding the old one, so it decodes nothing; with a
  * sendrecv offer it decodes normally. A harness limit, not a monitor one.)
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/api/audit/audit-log.js';
 import { generateKey } from '../../src/api/auth/api-key.js';
+import { writeKeysFile } from '../../src/api/auth/keys-file.js';
 import type { CallDetailsView, CallSummary } from '../../src/api/schemas.js';
 import type { MonitorView } from '../../src/engine/call-control.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
@@ -267,6 +269,55 @@ describe('silent monitoring of a live call', () => {
       await cc.recordOf(call.callId);
     } finally {
       caller.close();
+    }
+  });
+
+  it("revoking a key, or taking the monitor permission from its role, stops that user's monitors at once (BYE, audited); others listen on", async () => {
+    const keysFile = join(cc.dir, 'api', 'keys.json');
+    const mia = generateKey();
+    const nick = generateKey();
+    const g0 = cc.sb.api!.keys.generation;
+    writeKeysFile(keysFile, [
+      { id: mia.id, user: 'mia', role: 'supervisor', hash: mia.hash },
+      { id: nick.id, user: 'nick', role: 'supervisor', hash: nick.hash },
+    ]);
+    await eventually(() => cc.sb.api!.keys.generation > g0 && cc.sb.api!.keys.size === 4, 10_000, 'the keys file read');
+    const caller = await CallerPhone.create(CALLER_HZ);
+    const miaPhone = await AgentPhone.create(0);
+    const nickPhone = await AgentPhone.create(0);
+    const samPhone = await AgentPhone.create(0);
+    try {
+      const { call, id } = await connectedCall(caller);
+      const [mm, mn, ms] = await Promise.all([
+        apiClient(cc.sb.api!.port, mia.key)<MonitorView>('POST', `/calls/${id}/monitors`, { device: miaPhone.uri('mia') }),
+        apiClient(cc.sb.api!.port, nick.key)<MonitorView>('POST', `/calls/${id}/monitors`, { device: nickPhone.uri('nick') }),
+        asSupervisor<MonitorView>('POST', `/calls/${id}/monitors`, { device: samPhone.uri('sam') }),
+      ]);
+      for (const m of [mm, mn, ms]) expect(m.status, JSON.stringify(m.body)).toBe(201);
+      await eventually(() => miaPhone.rtp.received.length > 10 && nickPhone.rtp.received.length > 10, 10_000, 'the mix at both phones');
+
+      // mia's key is revoked (`switchboard keys revoke` rewrites the file); nick's becomes an agent's key (no monitor permission).
+      const g1 = cc.sb.api!.keys.generation;
+      writeKeysFile(keysFile, [{ id: nick.id, user: 'nick', role: 'agent', hash: nick.hash }]);
+      await eventually(() => cc.sb.api!.keys.generation > g1, 10_000, 'the keys file read again');
+      await eventually(() => miaPhone.calls[0]!.requests.includes('BYE') && nickPhone.calls[0]!.requests.includes('BYE'), 10_000, 'BYE at the phones of mia and nick');
+      const monitors = (await asAdmin<{ monitors: MonitorView[] }>('GET', `/calls/${id}/monitors`)).body.monitors;
+      expect(monitors.map((m) => m.id)).toEqual([ms.body.id]);
+      expect(samPhone.calls[0]!.requests).not.toContain('BYE');
+
+      const stops = (await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries;
+      expect(stops.find((e) => e.monitor === mm.body.id)).toMatchObject({ user: 'system', outcome: 'ok', reason: expect.stringMatching(/key .* of mia is revoked.*monitor of mia/) });
+      expect(stops.find((e) => e.monitor === mn.body.id)).toMatchObject({ user: 'system', outcome: 'ok', reason: expect.stringMatching(/role agent lacks the monitor permission.*monitor of nick/) });
+      expect(call.requests).toEqual([]);
+      call.hangUp();
+      await eventually(() => samPhone.calls[0]!.requests.includes('BYE'), 10_000, "BYE at sam's phone with the call's end");
+      await cc.settled();
+    } finally {
+      writeKeysFile(keysFile, []);
+      caller.close();
+      miaPhone.close();
+      nickPhone.close();
+      samPhone.close();
     }
   });
 

@@ -56,7 +56,14 @@ const CASES: readonly Case[] = [
   { name: 'unknown query parameter', method: 'GET', url: () => '/calls?color=red', status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
   { name: 'limit out of range', method: 'GET', url: () => '/calls?limit=0', status: 400, code: 'SB_API_BAD_REQUEST', reason: /limit/ },
   { name: 'unknown route', method: 'GET', url: () => '/calls/x/transfer/y', status: 404, code: 'SB_NOT_FOUND', reason: /no route/ },
-  { name: 'unknown method', method: 'PUT', url: (id) => `/calls/${id}`, body: '{}', contentType: 'application/json', status: 404, code: 'SB_NOT_FOUND', reason: /no route PUT/ },
+  { name: 'wrong method on a call', method: 'PUT', url: (id) => `/calls/${id}`, body: '{}', contentType: 'application/json', status: 405, code: 'SB_API_BAD_REQUEST', reason: /PUT is not allowed.*GET, HEAD/ },
+  { name: 'wrong method on an agent', method: 'DELETE', url: () => '/agents/agent', status: 405, code: 'SB_API_BAD_REQUEST', reason: /DELETE is not allowed.*GET, HEAD/ },
+  { name: 'reason that is a number, not a string', method: 'POST', url: () => '/agents/agent/state', body: '{"state":"not-ready","reason":123}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /body\/reason must be string/ },
+  { name: 'confirmation as the string "true"', method: 'POST', url: end, body: '{"confirm":"true","reason":"stuck"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /confirm/ },
+  { name: 'unknown query parameter on /queues', method: 'GET', url: () => '/queues?foo=1', status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
+  { name: 'unknown query parameter on /me', method: 'GET', url: () => '/me?x=1', status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
+  { name: 'unknown query parameter on a call', method: 'GET', url: (id) => `/calls/${id}?x=1`, status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
+  { name: 'call id over 100 characters', method: 'GET', url: () => `/calls/${'x'.repeat(120)}`, status: 414, code: 'SB_API_BAD_REQUEST', reason: /^a path segment is longer than 100 characters$/ },
   { name: 'unknown audit action', method: 'GET', url: () => '/audit?action=delete', status: 400, code: 'SB_API_BAD_REQUEST', reason: /action/ },
 ];
 
@@ -87,6 +94,32 @@ describe('bad requests get a 4xx with a code and a reason', () => {
     const failed = fx.api.audit.recent(1000, (e) => e.action === 'call.end' && e.outcome === 'failed');
     expect(failed.some((e) => e.status === 404 && e.user === 'admin' && /no live call/.test(e.reason ?? ''))).toBe(true);
     expect(failed.some((e) => e.status === 400 && /confirm/.test(e.reason ?? ''))).toBe(true);
+  });
+});
+
+describe('HTTP details', () => {
+  it('405 carries Allow (RFC 9110 §15.5.6); a path no route has stays 404', async () => {
+    const res = await fx.api.app.inject({ method: 'POST', url: '/events', headers: fx.auth('admin') });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
+    const options = await fx.api.app.inject({ method: 'OPTIONS', url: '/calls', headers: fx.auth('admin') });
+    expect(options.statusCode).toBe(405);
+    expect(options.headers.allow).toBe('GET, HEAD');
+    expect((await fx.api.app.inject({ method: 'GET', url: '/nowhere', headers: fx.auth('admin') })).statusCode).toBe(404);
+  });
+
+  it('DELETE of a monitor with Content-Type: application/json and no body is an ordinary DELETE (no 400)', async () => {
+    const call = fx.call('sales');
+    const res = await fx.api.app.inject({ method: 'DELETE', url: `/calls/${call.id}/monitors/m000000000000`, headers: { ...fx.auth('admin'), 'content-type': 'application/json' }, payload: '' });
+    // Past the body: the monitor does not exist.
+    expect(res.statusCode, res.body).toBe(404);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'SB_NOT_FOUND', reason: expect.stringMatching(/no monitor/) });
+  });
+
+  it('a path segment over 100 characters gets the documented error body without the path, even without a key', async () => {
+    const res = await fx.api.app.inject({ method: 'GET', url: `/agents/${'y'.repeat(101)}` });
+    expect(res.statusCode).toBe(414);
+    expect(JSON.parse(res.body)).toEqual({ statusCode: 414, code: 'SB_API_BAD_REQUEST', reason: 'a path segment is longer than 100 characters' });
   });
 });
 

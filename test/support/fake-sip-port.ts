@@ -49,6 +49,15 @@ export class FakeLeg implements SipLeg {
     return this.answerToReoffer(sdp);
   }
 
+  /** What an in-dialog OPTIONS gets (probe()); each probe is counted. */
+  probeAnswer: number | undefined = 200;
+  probes = 0;
+
+  async probe(): Promise<number | undefined> {
+    this.probes++;
+    return this.probeAnswer;
+  }
+
   /** The Q.850 cause of our BYE's Reason, when it had one. */
   hungUpCause: number | undefined;
 

@@ -24,6 +24,7 @@ export class KeyStore {
   private keys = new Map<string, KnownKey>();
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
+  private readonly changeListeners = new Set<() => void>();
   /** Incremented on every reload (tests and logs). */
   generation = 0;
 
@@ -70,6 +71,17 @@ export class KeyStore {
     for (const entry of fileKeys) if (!next.has(entry.id)) next.set(entry.id, { entry, source: 'file' });
     this.keys = next;
     this.generation++;
+    for (const l of this.changeListeners) l();
+  }
+
+  /**
+   * Calls `listener` after every reload (a key added, revoked or changed):
+   * for what a key allowed earlier and still runs (a monitor). Returns the
+   * unsubscribe.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   get size(): number {

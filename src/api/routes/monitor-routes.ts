@@ -9,6 +9,10 @@
  * says why). The ticket is checked again when it is used: the key must still
  * exist and still allow monitoring this call; the call-in is audited as the
  * user's monitor.start, from the browser's address.
+ *
+ * A monitor lasts only while the key that started it allows it: revoking the
+ * key, or taking the monitor permission or the call's team from it, stops the
+ * monitor at once (MonitorOwners).
  */
 import { Type } from '@sinclair/typebox';
 import type { MonitorEvent, TicketUse } from '../../engine/call-control.js';
@@ -21,15 +25,19 @@ import { CallIdParams, EmptyBody, errorResponses, MonitorParams, MonitorRequestB
 
 export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
   const ringTimeoutMs = ctx.config.api.monitor.ringTimeoutSeconds * 1000;
+  const owners = new MonitorOwners(ctx);
   const audited = (e: MonitorEvent): void => {
+    if (e.change === 'stopped') owners.forget(e.monitor.id);
     // Only monitors that listened: one that never got through is audited as the failed request that asked for it.
     if (e.change === 'stopped' && e.monitor.state === 'listening' && (e.by === 'device' || e.by === 'engine')) {
       ctx.audit.record({ action: 'monitor.stop', outcome: 'ok', user: 'system', call: e.call.id, monitor: e.monitor.id, device: e.monitor.device, reason: `${e.reason ?? 'stopped'} (monitor of ${e.monitor.user})` });
     }
   };
   ctx.live.control.on('monitor', audited);
+  const unwatchKeys = ctx.keys.onChange(() => owners.recheck());
   app.addHook('onClose', (_app, done) => {
     ctx.live.control.off('monitor', audited);
+    unwatchKeys();
     done();
   });
 
@@ -65,6 +73,9 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       const device = request.body.device ?? p.device;
       if (device === undefined) throw badRequest('no device: give "device" (a SIP URI), or store one with the key (switchboard keys add --device)');
       const monitor = await ctx.live.control.monitor(request.params.id, { user: p.user, device, ringTimeoutMs });
+      // The key may have been revoked (or its role changed) while the device rang.
+      const withdrawn = await owners.own(monitor.id, request.params.id, p);
+      if (withdrawn !== undefined) throw forbidden(`${withdrawn}: the monitor was stopped`);
       ctx.guard.record(request, { action: 'monitor.start', outcome: 'ok', call: request.params.id, monitor: monitor.id, device, status: 201 });
       return reply.code(201).send(monitor);
     },
@@ -99,7 +110,10 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
         user: p.user,
         ttlMs: ctx.config.api.monitor.ticketSeconds * 1000,
         authorize: () => stillAllowed(ctx, p, id),
-        onUse: (use) => auditUse(ctx, p, id, use),
+        onUse: (use) => {
+          auditUse(ctx, p, id, use);
+          if (use.ok) void owners.own(use.monitor.id, id, p);
+        },
       });
       ctx.guard.record(request, { action: 'monitor.ticket', outcome: 'ok', call: id, status: 201, reason: `browser ${from.address}` });
       return reply.code(201).send({ call: id, uri: ticketUri(issued.token, webSocket), webSocket, expiresAt: new Date(issued.expiresAt).toISOString() });
@@ -120,6 +134,43 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       return stopped;
     },
   );
+}
+
+/**
+ * The monitors started through the API and the key each was started with:
+ * when the keys change (a key revoked, its role or teams changed: the keys
+ * file re-read), a monitor whose key no longer allows listening to its call
+ * is stopped at once, as a DELETE would (the device gets its BYE), and audited
+ * as a system monitor.stop saying why.
+ */
+class MonitorOwners {
+  private readonly owners = new Map<string, { readonly call: string; readonly principal: Principal }>();
+
+  constructor(private readonly ctx: ApiContext) {}
+
+  /** Remembers who started `monitorId`; stops it at once if that key no longer allows it, and says why. */
+  async own(monitorId: string, call: string, principal: Principal): Promise<string | undefined> {
+    this.owners.set(monitorId, { call, principal });
+    return this.check(monitorId);
+  }
+
+  forget(monitorId: string): void {
+    this.owners.delete(monitorId);
+  }
+
+  recheck(): void {
+    for (const id of [...this.owners.keys()]) void this.check(id);
+  }
+
+  private async check(monitorId: string): Promise<string | undefined> {
+    const o = this.owners.get(monitorId);
+    if (o === undefined) return undefined;
+    const denied = stillAllowed(this.ctx, o.principal, o.call);
+    if (denied === undefined) return undefined;
+    this.owners.delete(monitorId);
+    await this.ctx.live.control.stopMonitor(o.call, monitorId, 'engine', `access withdrawn: ${denied}`).catch(() => undefined);
+    return denied;
+  }
 }
 
 /** Whether the key that asked for a ticket may still monitor call `id` (undefined), or why not. */

@@ -75,6 +75,13 @@ export const ApiSchema = Type.Object(
           default: 30,
           description: 'How long a browser has to call in with a monitor ticket (POST /calls/{id}/monitor-tickets, the web console) before the ticket expires. Each ticket is usable once.',
         }),
+        probeSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: 15,
+          description:
+            "How often a listening monitor's device is asked (an OPTIONS in its dialog) whether it is still there: a device gone without a BYE (a closed browser tab, its WebSocket closed; a phone off the network) stops its monitor. 408, 481, or 503 from the SIP server when it cannot reach the device (no answer: after the transaction timeout, 32 s) end it.",
+        }),
       },
       { additionalProperties: false, default: {}, description: 'Silent monitoring.' },
     ),

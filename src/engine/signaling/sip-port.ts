@@ -86,6 +86,13 @@ export interface SipLeg {
   reoffer(sdp: string): Promise<string>;
   /** Sends BYE unless the leg is already gone; never throws. With a reason, the BYE says it (RFC 3326 Reason, a Q.850 cause: 16 normal clearing unless given). */
   hangUp(reason?: string, q850Cause?: number): Promise<void>;
+  /**
+   * An OPTIONS inside the dialog (RFC 3261 §11, §12.2.1.1): is the far end
+   * still there? Resolves with the final status (408 when none came, 503 when
+   * the SIP server could not send it, e.g. the connection is gone, §8.1.3.1),
+   * or undefined when the request could not be sent at all; never throws.
+   */
+  probe(): Promise<number | undefined>;
 }
 
 /** A new INVITE from a caller, before our final response. */

@@ -175,6 +175,17 @@ export class SrfLeg implements SipLeg {
     }
   }
 
+  async probe(): Promise<number | undefined> {
+    if (!this.connected) return undefined;
+    try {
+      // drachtio-srf's typings want a whole SrfRequest for the options; it reads method and headers.
+      const res = await this.dialog.request({ method: 'OPTIONS', headers: {} } as unknown as SrfRequest);
+      return res.status;
+    } catch (err) {
+      return sipStatusOf(err);
+    }
+  }
+
   async hangUp(reason?: string, q850Cause = 16): Promise<void> {
     if (!this.connected) return;
     this.endedHow ??= { serverReason: undefined };

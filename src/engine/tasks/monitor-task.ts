@@ -43,6 +43,18 @@ export interface MonitorDeps {
   readonly sip: SipPort;
   /** Told of every change (the API's event stream and audit log listen). */
   readonly onChange: (monitor: SupervisorMonitor, change: MonitorChange, detail: MonitorChangeDetail) => void;
+  /** How often a listening device is asked whether it is still there (an OPTIONS in its dialog); undefined: never. */
+  readonly probeIntervalMs?: number | undefined;
+}
+
+/**
+ * What an OPTIONS in the monitor's dialog got when the device is gone: 408
+ * and 481 end the dialog (RFC 3261 §12.2.1.2); 503 is what the SIP server
+ * answers itself when it cannot send the request (§8.1.3.1: the connection of
+ * a browser's WebSocket is closed); undefined: the request could not be sent.
+ */
+function deviceGone(status: number | undefined): boolean {
+  return status === undefined || status === 408 || status === 481 || status === 503;
 }
 
 export interface MonitorChangeDetail {
@@ -74,6 +86,7 @@ class MonitorLeg implements SupervisorMonitor {
   private stream: MonitorSession | undefined;
   private leg: SipLeg | undefined;
   private stopping: Promise<void> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
   private disown: () => Promise<void> = async () => undefined;
   /** The SDP the device got from us (our offer, or our answer to its offer): a re-INVITE without an offer gets it again. */
   private localSdp: string | undefined;
@@ -109,6 +122,7 @@ class MonitorLeg implements SupervisorMonitor {
       throw new SipFailure(488, 'Not Acceptable Here');
     });
     leg.onHangUp(() => void this.stop('device hung up', 'device'));
+    this.probeLater(leg);
     this.state = 'listening';
     this.listeningSince = session.now();
     session.log.info({ monitor: this.id, user: this.user, device: this.device, calledIn: detail.calledIn !== undefined }, 'monitor listening');
@@ -189,6 +203,26 @@ class MonitorLeg implements SupervisorMonitor {
     }
   }
 
+  /**
+   * The device may vanish without a BYE (a browser tab closed, its WebSocket
+   * gone; a phone off the network): every probeIntervalMs an OPTIONS in its
+   * dialog asks whether it is still there, and a device that is gone stops
+   * the monitor as a BYE would, so it is neither listed nor fed any longer.
+   */
+  private probeLater(leg: SipLeg): void {
+    const every = this.deps.probeIntervalMs;
+    if (every === undefined || this.stopped) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      void leg.probe().then((status) => {
+        if (this.stopped || !leg.connected) return;
+        if (!deviceGone(status)) return this.probeLater(leg);
+        return this.stop(`device gone (OPTIONS in its dialog: ${status ?? 'not sent'})`, 'engine');
+      });
+    }, every);
+    this.probeTimer.unref();
+  }
+
   /** A leg that came up after stop() had run (the call ended while the device answered) is hung up too. */
   private async hangUpLate(): Promise<void> {
     if (this.leg?.connected === true) await this.leg.hangUp('monitor stopped').catch(() => undefined);
@@ -198,6 +232,7 @@ class MonitorLeg implements SupervisorMonitor {
     this.stopping ??= (async () => {
       const { session } = this.deps;
       this.ringing.abort();
+      clearTimeout(this.probeTimer);
       session.monitors.delete(this.id);
       await this.leg?.hangUp(reason).catch(() => undefined);
       await this.stream?.close().catch((e: unknown) => session.log.warn({ monitor: this.id, err: e instanceof Error ? e.message : String(e) }, 'monitor stream close failed'));
