@@ -1,6 +1,7 @@
 /**
  * The ring time of an offer is the ring timeout, or what is left of the
- * caller's maximum wait, whichever ends first, whatever the agent's phone does.
+ * caller's maximum wait, whichever ends first, whatever the agent's phone does;
+ * and a phone that stops answering does not hold its agent.
  *
  * - A phone gone from the network whose address still takes datagrams (a
  *   registration not yet expired, a static device unplugged) answers nothing:
@@ -9,6 +10,8 @@
  *   Timer B is 19.2 s, far beyond the 1 s ring timeout: the next agent must be
  *   rung long before the dead phone's transaction ends (that transaction, and
  *   the SIP server's dialog slot for it, then run to Timer B: settling waits).
+ * - An agent whose phone went away mid-call never answers our BYE: the agent
+ *   is free at the caller's hang-up, not when the BYE's Timer F gives up.
  * - An agent who rings when the caller's maximum wait passes is stopped
  *   there: the caller overflows at once, and the agent, not given the whole
  *   ring time, is not counted as having missed the call.
@@ -77,14 +80,35 @@ describe('ring time', () => {
     }
   }, 60_000);
 
+  it('an agent whose phone never answers our BYE goes to wrap-up when the caller hangs up, not at the BYE\'s Timer F', async () => {
+    await onlyReady('ann');
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 15_000);
+      await cc.bridged(call.callId);
+      const offered = ann.calls.at(-1)!;
+      ann.answersBye = false;
+      call.hangUp();
+      // Timer F of our BYE to ann is 19.2 s away; wrap-up is 0 s here.
+      await eventually(() => offered.requests.includes('BYE') && agents().get('ann').state === 'ready' && cc.sb.engine.calls.size === 0, 12_000, 'ann ready and the call gone while our BYE goes unanswered');
+      expect(offered.requests.filter((m) => m === 'BYE').length).toBeGreaterThanOrEqual(1);
+      expect((await cc.recordOf(call.callId)).endedBy).toBe('caller');
+    } finally {
+      ann.answersBye = true;
+      caller.close();
+    }
+  }, 60_000);
+
   it('the maximum wait stops an agent ringing: the caller overflows, and the agent is ready again, not "missed"', async () => {
     await onlyReady('ann');
     ann.behaviour = 'ring';
     const caller = await CallerPhone.create(700);
     try {
+      const n = ann.calls.length;
       const call = caller.dial(cc.udp, '6100');
-      await eventually(() => ann.calls.length >= 1, 10_000, 'ann rung');
-      const offered = ann.calls.at(-1)!;
+      await eventually(() => ann.calls.length > n, 10_000, 'ann rung');
+      const offered = ann.calls[n]!;
       // The 300 s ring time ends at the 2 s maximum wait: CANCEL, then the after-hours message and BYE.
       await eventually(() => offered.requests.includes('CANCEL'), 20_000, 'the ring stopped at the maximum wait');
       await call.waitRequest('BYE', 30_000);

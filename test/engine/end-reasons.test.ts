@@ -19,12 +19,12 @@ describe('end reasons', () => {
     for (const r of ['caller hung up', 'engine draining', 'engine stopping', undefined]) expect(q850CauseOf(r)).toBe(16);
   });
 
-  it('a leg released at the end of a call says why; one released before has no reason', async () => {
+  it('a leg released at the end of a call says why; one released before has no reason', () => {
     const ended = new FakeLeg('a', '');
-    await hangUpFor(ended, 'media relay lost');
+    hangUpFor(ended, 'media relay lost');
     expect([ended.hungUpWith, ended.hungUpCause]).toEqual(['media relay lost', 41]);
     const early = new FakeLeg('b', '');
-    await hangUpFor(early, undefined);
+    hangUpFor(early, undefined);
     expect([early.hungUpWith, early.hungUpCause]).toEqual(['hung up by us', undefined]);
   });
 });

@@ -270,6 +270,8 @@ export class AgentPhone extends Phone {
   readonly calls: OfferedCall[] = [];
   /** INVITEs (retransmissions included) a `dead` phone let fall. */
   readonly ignored: Received[] = [];
+  /** False: BYEs to the phone go unanswered (its network went away mid-call); they are still counted in the call's requests. */
+  answersBye = true;
   private cseq = 100;
 
   static async create(frequency: number, transport: Transport = 'udp'): Promise<AgentPhone> {
@@ -350,7 +352,10 @@ export class AgentPhone extends Phone {
       if (body !== '') this.mediaTo(body);
       return;
     }
-    if (method === 'BYE') call.ended = true;
+    if (method === 'BYE') {
+      call.ended = true;
+      if (!this.answersBye) return;
+    }
     this.reply(r, 200, 'OK');
   }
 

@@ -30,7 +30,13 @@ export function q850CauseOf(reason: string | undefined): number {
   return 16;
 }
 
-/** The BYE that releases a leg when the call ends: it carries the call's end reason, when there is one. */
-export function hangUpFor(leg: { hangUp(reason?: string, q850Cause?: number): Promise<void> }, endReason: string | undefined): Promise<void> {
-  return endReason === undefined ? leg.hangUp() : leg.hangUp(endReason, q850CauseOf(endReason));
+/**
+ * The BYE that releases a leg when the call ends: it carries the call's end
+ * reason, when there is one. It is sent, not awaited: a phone that never
+ * answers it (gone from the network) would otherwise hold the call, and the
+ * agent's state, until the BYE's Timer F (64·T1, 32 s). The SIP layer keeps
+ * the transaction (and retransmits) for as long as RFC 3261 says.
+ */
+export function hangUpFor(leg: { hangUp(reason?: string, q850Cause?: number): Promise<void> }, endReason: string | undefined): void {
+  void (endReason === undefined ? leg.hangUp() : leg.hangUp(endReason, q850CauseOf(endReason))).catch(() => undefined);
 }
