@@ -93,6 +93,83 @@ export interface EngineCounts {
   readonly callsRejected: number;
   /** Per inbound trunk (by id). */
   readonly trunks?: Readonly<Record<string, { readonly live: number; readonly admitted: number; readonly refusedRate: number; readonly refusedConcurrency: number }>>;
+  /** Agents, waiting queues and the registrar, when agents are configured. */
+  readonly contactCenter?: ContactCenterCounts;
+}
+
+/** What the engine's agent services report (AgentServicesStatus), as far as metrics need it. */
+export interface ContactCenterCounts {
+  /** `total`, and the number of agents in each state. */
+  readonly agents: Readonly<Record<string, number | undefined>>;
+  readonly queues: readonly {
+    readonly id: string;
+    readonly waiting: number;
+    readonly offering: number;
+    readonly longestWaitMs: number;
+    readonly answered: number;
+    readonly overflowed: number;
+    readonly abandoned: number;
+  }[];
+  readonly registrar: {
+    readonly bindings: number;
+    readonly agentsRegistered: number;
+    readonly registers: number;
+    readonly challenged: number;
+    readonly refused: number;
+    readonly malformed: number;
+    readonly rateLimited: number;
+  } | null;
+}
+
+/** Agents by state, each waiting queue, and the registrar: what a wallboard or an alert watches. */
+function registerContactCenterMetrics(read: () => ContactCenterCounts | undefined, registry: Registry): void {
+  new Gauge<'state'>({
+    name: 'switchboard_agents',
+    help: 'Agents in each state (logged-out, ready, ringing, whisper, on-call, wrap-up, not-ready).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [state, n] of Object.entries(read()?.agents ?? {})) if (state !== 'total' && n !== undefined) this.set({ state }, n);
+    },
+  });
+  const perQueue = (name: string, help: string, value: (q: ContactCenterCounts['queues'][number]) => number): void => {
+    new Gauge<'queue'>({
+      name,
+      help,
+      labelNames: ['queue'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const q of read()?.queues ?? []) this.set({ queue: q.id }, value(q));
+      },
+    });
+  };
+  perQueue('switchboard_queue_waiting_calls', 'Calls waiting in the queue (being offered to an agent included).', (q) => q.waiting);
+  perQueue('switchboard_queue_offering_calls', 'Calls of the queue being offered to an agent now.', (q) => q.offering);
+  perQueue('switchboard_queue_longest_wait_seconds', 'How long the longest-waiting call of the queue has waited.', (q) => q.longestWaitMs / 1000);
+  new Counter<'queue' | 'outcome'>({
+    name: 'switchboard_queue_calls_total',
+    help: 'Calls that left the waiting queue, by how: answered by an agent, overflowed at the maximum wait, abandoned by the caller.',
+    labelNames: ['queue', 'outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const q of read()?.queues ?? []) {
+        this.inc({ queue: q.id, outcome: 'answered' }, q.answered);
+        this.inc({ queue: q.id, outcome: 'overflowed' }, q.overflowed);
+        this.inc({ queue: q.id, outcome: 'abandoned' }, q.abandoned);
+      }
+    },
+  });
+  const registrar = (): NonNullable<ContactCenterCounts['registrar']> | undefined => read()?.registrar ?? undefined;
+  readGauge(registry, 'switchboard_registrar_bindings', 'Registered contacts of agents\' phones.', () => registrar()?.bindings ?? 0);
+  readGauge(registry, 'switchboard_registrar_agents_registered', 'Agents with at least one registered contact.', () => registrar()?.agentsRegistered ?? 0);
+  readCounter(registry, 'switchboard_registrar_registers_total', 'REGISTER requests received.', () => registrar()?.registers ?? 0);
+  readCounter(registry, 'switchboard_registrar_challenged_total', 'REGISTERs answered with a digest challenge.', () => registrar()?.challenged ?? 0);
+  readCounter(registry, 'switchboard_registrar_refused_total', 'REGISTERs refused (wrong credentials, unknown user, bad request).', () => registrar()?.refused ?? 0);
+  readCounter(registry, 'switchboard_registrar_malformed_total', 'REGISTERs with a malformed Authorization.', () => registrar()?.malformed ?? 0);
+  readCounter(registry, 'switchboard_registrar_rate_limited_total', 'REGISTERs refused for too many failed attempts.', () => registrar()?.rateLimited ?? 0);
 }
 
 /** Per-trunk calls: live now, admitted, and refused by each limit. */
@@ -141,6 +218,7 @@ export function registerEngineMetrics(read: () => EngineCounts, registry: Regist
   readCounter(registry, 'switchboard_engine_calls_connected_total', 'Calls connected to an agent.', () => read().callsConnected);
   readCounter(registry, 'switchboard_engine_calls_rejected_total', 'Calls the engine refused (unknown number, no agent, shutting down, too many hops, trunk limits).', () => read().callsRejected);
   registerTrunkMetrics(() => read().trunks, registry);
+  registerContactCenterMetrics(() => read().contactCenter, registry);
 }
 
 /** The media plane and the recordings worker, when they run. */

@@ -101,4 +101,31 @@ describe('SIP server metrics', () => {
     trunks.a.live = 0;
     expect(sample((await exposition([], [registry])).body, /^switchboard_trunk_live_calls\{trunk="a"\} /)).toBe(0);
   });
+
+  it('agents by state, each waiting queue and the registrar, read from the engine at scrape time', async () => {
+    const registry = new Registry();
+    const queue = { id: 'sales', waiting: 3, offering: 1, longestWaitMs: 42_500, answered: 10, overflowed: 2, abandoned: 1 };
+    const contactCenter = {
+      agents: { 'total': 5, 'ready': 2, 'on-call': 3 } as Record<string, number | undefined>,
+      queues: [queue],
+      registrar: { bindings: 4, agentsRegistered: 3, registers: 20, challenged: 9, refused: 1, malformed: 2, rateLimited: 0 },
+    };
+    registerEngineMetrics(() => ({ connected: true, liveCalls: 3, callsTotal: 16, callsConnected: 10, callsRejected: 0, contactCenter }), registry);
+    const { body } = await exposition([], [registry]);
+    expect(sample(body, /^switchboard_agents\{state="on-call"\} /)).toBe(3);
+    expect(sample(body, /^switchboard_agents\{state="ready"\} /)).toBe(2);
+    expect(body).not.toMatch(/state="total"/);
+    expect(sample(body, /^switchboard_queue_waiting_calls\{queue="sales"\} /)).toBe(3);
+    expect(sample(body, /^switchboard_queue_offering_calls\{queue="sales"\} /)).toBe(1);
+    expect(sample(body, /^switchboard_queue_longest_wait_seconds\{queue="sales"\} /)).toBe(42.5);
+    expect(sample(body, /^switchboard_queue_calls_total\{queue="sales",outcome="overflowed"\} /)).toBe(2);
+    expect(sample(body, /^switchboard_registrar_bindings /)).toBe(4);
+    expect(sample(body, /^switchboard_registrar_malformed_total /)).toBe(2);
+    expect(body).toMatch(/^# TYPE switchboard_queue_calls_total counter$/m);
+    queue.waiting = 0;
+    contactCenter.agents = { total: 5, ready: 5 };
+    const later = (await exposition([], [registry])).body;
+    expect(sample(later, /^switchboard_queue_waiting_calls\{queue="sales"\} /)).toBe(0);
+    expect(sample(later, /^switchboard_agents\{state="on-call"\} /)).toBeUndefined();
+  });
 });
