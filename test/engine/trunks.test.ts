@@ -34,6 +34,11 @@ describe('addresses and blocks', () => {
     expect(parseIp('::ffff:127.0.0.2')).toEqual(parseIp('127.0.0.2'));
     expect(contains('127.0.0.0/8', '::ffff:127.0.0.3')).toBe(true);
     expect(contains('::ffff:0:0/96', '10.1.2.3')).toBe(true);
+    // A block of mapped addresses is that IPv4 block: the same prefix length, the same source.
+    expect(parseCidr('::ffff:10.0.0.0/120')).toEqual({ family: 4, base: 0x0a000000n, prefix: 24, text: '::ffff:10.0.0.0/120' });
+    expect(contains('::ffff:10.0.0.0/120', '10.0.0.200')).toBe(true);
+    expect(contains('::ffff:10.0.0.0/120', '10.0.1.1')).toBe(false);
+    expect(contains('::ffff:10.0.0.0/120', '2001:db8::1')).toBe(false);
   });
 
   it('blocks: prefix match, a bare address is a /32 or /128, host bits and bad prefixes refused', () => {
@@ -165,6 +170,18 @@ function problems(config: Record<string, unknown>): string[] {
 const queues = [{ id: 'support', name: 'Support', numbers: ['1000'] }];
 
 describe('configuration checks of trunks and reserved data', () => {
+  it('a block of IPv4-mapped addresses is the same source as its IPv4 block (not a more specific one that would win by its longer IPv6 prefix)', () => {
+    const inbound = [
+      { id: 'a', sources: [{ address: '10.0.0.0/24' }] },
+      { id: 'b', sources: [{ address: '::ffff:10.0.0.0/120' }, { address: '::ffff:10.0.1.0/120' }] },
+    ];
+    expect(problems({ queues, trunks: { inbound } }).filter((p) => p.includes('trunks.inbound'))).toEqual([expect.stringMatching(/trunks\.inbound\[1\]\.sources\[0\]: the same source as trunks\.inbound\[0\]\.sources\[0\]/)]);
+    // Without the clash, a mapped block is as specific as its IPv4 form: /120 is /24, less specific than a /25.
+    const trunks = trunksOf({ queues, trunks: { inbound: [{ id: 'mapped', sources: [{ address: '::ffff:10.0.0.0/120' }] }, { id: 'narrow', sources: [{ address: '10.0.0.0/25' }] }] } });
+    expect(trunks.identify({ address: '10.0.0.5', port: 5060, transport: 'udp' })?.id).toBe('narrow');
+    expect(trunks.identify({ address: '::ffff:10.0.0.200', port: 5060, transport: 'udp' })?.id).toBe('mapped');
+  });
+
   it('a complete configuration passes', () => {
     expect(
       problems({

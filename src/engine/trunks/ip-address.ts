@@ -70,6 +70,9 @@ export function parseCidr(text: string): CidrBlock | string {
   const hostBits = BigInt(bits - prefix);
   const base = (value >> hostBits) << hostBits;
   if (base !== value) return `"${text}" has host bits set (the block is ${format(family, base)}/${prefix})`;
+  // A block inside ::ffff:0:0/96 holds only IPv4-mapped addresses, which are IPv4 addresses: it is that
+  // IPv4 block (::ffff:10.0.0.0/120 is 10.0.0.0/24), so that specificity and sameness compare alike.
+  if (family === 6 && prefix >= 96 && base >> 32n === MAPPED_V4 >> 32n) return { family: 4, base: base & 0xffffffffn, prefix: prefix - 96, text };
   return { family, base, prefix, text };
 }
 
