@@ -26,6 +26,7 @@ import { QueueDirectory } from './queue-directory.js';
 import { takeCallerData } from './reserved/caller-data.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
+import { PendingHangUps } from './session/end-reasons.js';
 import { SipFailure, type InboundInvite, type InboundRequest } from './signaling/sip-port.js';
 import { dialedNumber } from './signaling/srf-leg.js';
 import { SrfSipPort } from './signaling/srf-port.js';
@@ -64,6 +65,9 @@ export interface EngineStatus {
   /** Agents by state, the waiting queues' figures and the registrar's (absent without agents). */
   readonly contactCenter?: AgentServicesStatus;
 }
+
+/** How long stop() waits for the BYEs of the calls it ended: enough for an answer, or for UDP retransmissions to a phone that is gone. */
+const STOP_BYE_WAIT_MS = 4000;
 
 export class Engine {
   private readonly srf = new Srf();
@@ -107,6 +111,7 @@ export class Engine {
       trunks: new OutboundTrunks(config, baseDir),
       notices: this.notices,
       agents: this.agents,
+      hangUps: new PendingHangUps(),
       now,
     };
     this.control = new CallControl(this.calls, {
@@ -206,6 +211,9 @@ export class Engine {
     this.draining = true;
     this.mediaTimeouts?.stop();
     await Promise.all(this.calls.all().map((s) => s.end('engine stopping', 'engine')));
+    // The calls' BYEs (of this stop, or of the drain before it) leave before the SIP server closes:
+    // answered, or retransmitted for a while (UDP) when a phone is gone.
+    await this.services.hangUps.settled(STOP_BYE_WAIT_MS);
     await this.agents?.stop();
     await this.notices.close();
     await this.services.records.close();

@@ -3,7 +3,7 @@
  * and the Q.850 cause of the BYEs we send (RFC 3326 Reason).
  */
 import { describe, expect, it } from 'vitest';
-import { hangUpFor, legEnd, q850CauseOf } from '../../src/engine/session/end-reasons.js';
+import { hangUpFor, legEnd, PendingHangUps, q850CauseOf } from '../../src/engine/session/end-reasons.js';
 import { FakeLeg } from '../support/fake-sip-port.js';
 
 describe('end reasons', () => {
@@ -26,5 +26,16 @@ describe('end reasons', () => {
     const early = new FakeLeg('b', '');
     hangUpFor(early, undefined);
     expect([early.hungUpWith, early.hungUpCause]).toEqual(['hung up by us', undefined]);
+  });
+
+  it('the BYEs not yet answered are tracked; waiting for them is bounded (a phone that never answers does not hold a stop)', async () => {
+    const pending = new PendingHangUps();
+    hangUpFor(new FakeLeg('c', ''), 'engine stopping', pending);
+    await pending.settled(60_000);
+    expect(pending.size).toBe(0);
+    pending.add(new Promise<void>(() => undefined));
+    pending.add(Promise.reject(new Error('transport gone')));
+    await pending.settled(20);
+    expect(pending.size).toBe(1);
   });
 });

@@ -14,6 +14,7 @@ import { OutboundTrunks } from '../../src/engine/outbound-trunks.js';
 import { InboundTrunks } from '../../src/engine/trunks/inbound-trunks.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
+import { PendingHangUps } from '../../src/engine/session/end-reasons.js';
 import { BridgeTask, isHoldOffer } from '../../src/engine/tasks/bridge-task.js';
 import { sameMedia } from '../../src/media/sdp.js';
 import { HuntAgentsTask, outcomeOf } from '../../src/engine/tasks/hunt-agents-task.js';
@@ -38,6 +39,7 @@ function context(callees: Record<string, Callee>, invite = new FakeInvite()): { 
     trunks: new OutboundTrunks(config, '/'),
     agents: undefined,
     notices: new VoicemailNotices({ dir: '/nonexistent', webhook: undefined, logger: silentLogger() }),
+    hangUps: new PendingHangUps(),
     now: Date.now,
   };
   const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: '1000', source: invite.source, language: 'en', logger: silentLogger() });

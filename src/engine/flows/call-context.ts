@@ -13,6 +13,7 @@ import type { CallAnchor } from '../media/call-anchor.js';
 import type { OutboundTrunks } from '../outbound-trunks.js';
 import type { QueueDirectory } from '../queue-directory.js';
 import type { CallSession } from '../session/call-session.js';
+import type { PendingHangUps } from '../session/end-reasons.js';
 import type { InboundInvite, SipLeg, SipPort } from '../signaling/sip-port.js';
 import type { VoicemailNotices } from '../voicemail/voicemail-notices.js';
 
@@ -31,6 +32,8 @@ export interface EngineServices {
   readonly notices: VoicemailNotices;
   /** Agents, their waiting queues and registrar; undefined when no agent is configured. */
   readonly agents: AgentServices | undefined;
+  /** BYEs of legs released at a call's end, not yet answered (the engine's stop waits for them, bounded). */
+  readonly hangUps: PendingHangUps;
   readonly now: () => number;
 }
 

@@ -31,12 +31,45 @@ export function q850CauseOf(reason: string | undefined): number {
 }
 
 /**
+ * BYEs sent and not answered yet. The engine's stop waits for them, bounded,
+ * so that they leave (and are retransmitted a few times) before the SIP server
+ * closes.
+ */
+export class PendingHangUps {
+  private readonly pending = new Set<Promise<void>>();
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  add(bye: Promise<void>): void {
+    const p = bye.catch(() => undefined);
+    this.pending.add(p);
+    void p.then(() => this.pending.delete(p));
+  }
+
+  /** Resolves once every BYE is answered (or failed), or after `ms`. */
+  async settled(ms: number): Promise<void> {
+    if (this.pending.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    await Promise.race([Promise.all([...this.pending]), limit]);
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The BYE that releases a leg when the call ends: it carries the call's end
  * reason, when there is one. It is sent, not awaited: a phone that never
  * answers it (gone from the network) would otherwise hold the call, and the
  * agent's state, until the BYE's Timer F (64·T1, 32 s). The SIP layer keeps
- * the transaction (and retransmits) for as long as RFC 3261 says.
+ * the transaction (and retransmits) for as long as RFC 3261 says; `pending`
+ * lets the engine's stop wait for it.
  */
-export function hangUpFor(leg: { hangUp(reason?: string, q850Cause?: number): Promise<void> }, endReason: string | undefined): void {
-  void (endReason === undefined ? leg.hangUp() : leg.hangUp(endReason, q850CauseOf(endReason))).catch(() => undefined);
+export function hangUpFor(leg: { hangUp(reason?: string, q850Cause?: number): Promise<void> }, endReason: string | undefined, pending?: PendingHangUps): void {
+  const bye = endReason === undefined ? leg.hangUp() : leg.hangUp(endReason, q850CauseOf(endReason));
+  if (pending !== undefined) pending.add(bye);
+  else void bye.catch(() => undefined);
 }

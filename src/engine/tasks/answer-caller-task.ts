@@ -17,7 +17,7 @@ export function adoptCallerLeg(ctx: CallContext, leg: SipLeg, sentSdp: string): 
   ctx.callerLeg = leg;
   ctx.callerSentSdp = sentSdp;
   session.timeline.mark('answeredAt');
-  session.own('caller leg', () => hangUpFor(leg, session.endReason));
+  session.own('caller leg', () => hangUpFor(leg, session.endReason, ctx.services.hangUps));
   leg.onHangUp((serverReason) => {
     const end = legEnd('caller', serverReason);
     void session.end(end.reason, end.by);

@@ -35,7 +35,7 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
   const { session, anchor, invite } = ctx;
   if (answer.kind === 'answered') {
     const leg = answer.leg;
-    const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason));
+    const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason, ctx.services.hangUps));
     try {
       ctx.callerSentSdp = await anchor.agentAnswer(leg.remoteSdp);
     } catch (e) {
@@ -65,7 +65,7 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     forAgent = await anchor.reconnectAgent(answer.offer, ctx.callerSdp ?? '');
   }
   const leg = await answer.complete(forAgent);
-  const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason));
+  const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason, ctx.services.hangUps));
   return { leg, sentSdp: forAgent, release };
 }
 
