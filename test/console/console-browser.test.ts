@@ -208,8 +208,10 @@ describe('the supervisors web console in Chromium', () => {
   it('a monitor whose media path dies (rtpengine no longer answers the browser, RFC 7675 consent) is stopped by the page, which tells the supervisor why; the call goes on', async () => {
     const page = await signIn(supervisor.key);
     const caller = await CallerPhone.create(CALLER_HZ);
+    let connected: PlacedCall | undefined;
     try {
       const { call, id } = await connectedCall(caller, 'Hedy Lamarr', '+15551230003');
+      connected = call;
       await page.getByRole('link', { name: 'Hedy Lamarr (+15551230003)' }).click();
       await page.getByRole('button', { name: 'Monitor', exact: true }).click();
       await page.getByText('Listening to the call from Hedy Lamarr (+15551230003)', { exact: true }).waitFor({ timeout: 20_000 });
@@ -223,7 +225,8 @@ describe('the supervisors web console in Chromium', () => {
       expect(dialog.message()).toBe('Monitoring stopped: no audio reaches the browser: its media connection to the engine failed (ICE).');
       await dialog.dismiss();
       await page.locator('#monitor-bar').waitFor({ state: 'hidden', timeout: 10_000 });
-      await expect(page.locator('#announcer').textContent()).resolves.toContain('Monitoring ended (no audio reaches the browser');
+      // The live region is written a moment after it is cleared (dom.ts announce), and the alert held the page meanwhile.
+      await page.locator('#announcer', { hasText: 'Monitoring ended (no audio reaches the browser' }).waitFor({ state: 'attached', timeout: 10_000 });
       const asSam = apiClient(cc.sb.api!.port, supervisor.key);
       await eventually(async () => (await asSam<{ monitors: MonitorView[] }>('GET', `/calls/${id}/monitors`)).body.monitors.length === 0, 10_000, 'monitor gone');
       const audit = (await apiClient(cc.sb.api!.port, admin.key)<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}`)).body.entries;
@@ -237,8 +240,11 @@ describe('the supervisors web console in Chromium', () => {
       await eventually(() => caller.rtp.received.length - mark > 25, 10_000, 'the call goes on');
       expect(call.requests).not.toContain('BYE');
       call.hangUp();
+      connected = undefined;
       await cc.settled();
     } finally {
+      // A failure above must not leave the call up for the next test.
+      connected?.hangUp();
       caller.close();
       await page.close();
     }
