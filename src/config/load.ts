@@ -24,6 +24,9 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError, ErrorCodes, SwitchboardError, type ConfigProblem } from '../errors.js';
 import { ConfigSchema, type Config } from './schema/index.js';
+import { WithheldValue, withholding } from './withheld.js';
+
+export { forEachItem, skippingWithheld } from './withheld.js';
 
 export type DeepReadonly<T> = T extends (infer E)[]
   ? readonly DeepReadonly<E>[]
@@ -145,13 +148,6 @@ function validateConfig(value: unknown, options: ValidateOptions): SwitchboardCo
   return deepFreeze(config);
 }
 
-/** Thrown by the view when a check reads a value that failed the schema; never leaves this module's functions. */
-class WithheldValue extends Error {
-  constructor(readonly path: string) {
-    super(`${path} failed the schema`);
-  }
-}
-
 function runCheck(check: ConfigCheck, config: SwitchboardConfig, context: ConfigCheckContext): readonly ConfigProblem[] {
   try {
     return check.check(config, context);
@@ -160,54 +156,6 @@ function runCheck(check: ConfigCheck, config: SwitchboardConfig, context: Config
     if (e instanceof WithheldValue) return [];
     return [{ path: '', message: `the check "${check.name}" failed (${e instanceof Error ? e.message : String(e)}); this is a bug, please report it` }];
   }
-}
-
-/**
- * For checks that look at list items one at a time: runs `fn` on each item,
- * and when it reads a value of the configuration that failed the schema, only
- * that item's examination stops (what it reported before is kept, having come
- * from good values); the other items are still examined. Use it only where
- * skipping an item cannot make a finding wrong: per-item findings, and
- * findings of presence such as duplicates (a skipped item can hide one, never
- * invent one). A finding of absence ("no queue q3") must come from a complete
- * list, read outside `forEachItem`, so that a bad item abandons the check.
- */
-export function forEachItem<T>(items: readonly T[], fn: (item: T, index: number) => void): void {
-  items.forEach((item, index) => skippingWithheld(() => fn(item, index)));
-}
-
-/** Runs `fn`, which stops where it reads a value that failed the schema; the same rules as forEachItem apply. */
-export function skippingWithheld(fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof WithheldValue)) throw e;
-  }
-}
-
-/** A read-only view of `root` in which reading a path in `withheld` (formatPath form) throws WithheldValue. */
-function withholding<T extends object>(root: T, withheld: ReadonlySet<string>): T {
-  const views = new Map<string, object>();
-  const wrap = (target: object, at: string): object => {
-    let view = views.get(at);
-    if (view === undefined) {
-      view = new Proxy(target, {
-        get(t, prop, receiver) {
-          if (typeof prop === 'symbol') return Reflect.get(t, prop, receiver) as unknown;
-          const child = /^\d+$/.test(prop) ? `${at}[${prop}]` : at === '' ? prop : `${at}.${prop}`;
-          if (withheld.has(child)) throw new WithheldValue(child);
-          const v: unknown = Reflect.get(t, prop, receiver);
-          return Object.hasOwn(t, prop) && typeof v === 'object' && v !== null ? wrap(v, child) : v;
-        },
-        set: () => false,
-        deleteProperty: () => false,
-        defineProperty: () => false,
-      });
-      views.set(at, view);
-    }
-    return view;
-  };
-  return wrap(root, '') as T;
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
