@@ -290,9 +290,12 @@ describe('monitor tickets: browsers call in over SIP WebSocket', () => {
       // The tab closes: the connection drops without a BYE.
       socket.terminate();
       await eventually(async () => (await listening()).length === 0, 15_000, 'the monitor gone from the call');
+      // The audit entry is written last, once the device's leg and its subscription are released.
+      const stops = async (): Promise<AuditEntry[]> => (await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries;
+      await eventually(async () => (await stops()).length > 0, 15_000, 'the stop audited');
       const q = await cc.sb.media!.getCallMedia(id)!.query();
       expect(Object.values(q.tags as Record<string, { subscriptions?: { type: string }[] }>).some((x) => (x.subscriptions ?? []).some((s) => s.type === 'pub/sub'))).toBe(false);
-      const [stop] = (await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries;
+      const [stop] = await stops();
       expect(stop).toMatchObject({ user: 'system', monitor: monitorId, reason: expect.stringMatching(/device gone.*monitor of sam/) });
       expect((await asAdmin<{ state: string }>('GET', `/calls/${id}`)).body.state).toBe('connected');
       call.hangUp();
