@@ -2,8 +2,15 @@
  * A child daemon we own (rtpengine, redis-server): spawn it, wait until a probe
  * says it answers, restart it with back-off if it dies, stop it on shutdown.
  * Start failures carry the tail of the child's output so the operator sees why.
+ *
+ * A daemon never outlives us: it is started through util-linux's `setpriv
+ * --pdeathsig`, so the kernel sends it SIGTERM when our process dies, even by
+ * SIGKILL (an orphaned rtpengine would keep the ports the next start needs,
+ * and answer its pings). Without setpriv the owner's own takeover applies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
@@ -29,6 +36,11 @@ export interface SupervisedProcessOptions {
    * recordings worker's Redis and ffmpeg), so none outlives them.
    */
   readonly processGroup?: boolean;
+  /**
+   * The signal the daemon gets when our process dies (default SIGTERM: it shuts
+   * down cleanly); null to let it live on. Needs setpriv (util-linux).
+   */
+  readonly parentDeathSignal?: NodeJS.Signals | null;
   /** Every chunk the daemon prints (e.g. to watch its log for events). */
   readonly onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   readonly logger: Logger;
@@ -39,6 +51,27 @@ export interface SupervisedProcessEvents {
   exit: [code: number | null, signal: NodeJS.Signals | null];
   restarting: [attempt: number, delayMs: number];
   failed: [error: SwitchboardError];
+}
+
+/**
+ * util-linux's setpriv, which sets the parent-death signal and then runs the daemon in its own place
+ * (same pid). The signal follows the thread that spawned the daemon: ours are spawned from the main
+ * thread, which lives as long as the process.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => existsSync(f));
+
+/** Whether `command` names an executable file, directly or on the PATH. */
+function findExecutable(command: string, env: NodeJS.ProcessEnv): boolean {
+  const runnable = (f: string): boolean => {
+    try {
+      accessSync(f, constants.X_OK);
+      return statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) return runnable(command);
+  return (env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && runnable(join(dir, command)));
 }
 
 export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
@@ -76,7 +109,10 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
 
   private async spawnAndWait(): Promise<void> {
     const { name, command, args, cwd, env, logger } = this.options;
-    const child = spawn(command, [...args], { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.processGroup === true });
+    const deathSignal = this.options.parentDeathSignal === undefined ? 'SIGTERM' : this.options.parentDeathSignal;
+    // A command that is not there is spawned as is, so that its error says so (ENOENT), not setpriv's.
+    const [file, argv] = deathSignal !== null && SETPRIV !== undefined && findExecutable(command, env ?? process.env) ? [SETPRIV, ['--pdeathsig', deathSignal, '--', command, ...args]] : [command, [...args]];
+    const child = spawn(file, argv, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.processGroup === true });
     this.child = child;
     const onOutput = this.options.onOutput;
     child.stdout?.on('data', (c: Buffer) => {

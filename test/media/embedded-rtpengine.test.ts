@@ -3,21 +3,26 @@
  * ready when it answers ping, restarted when it dies (its calls are lost),
  * stopped on shutdown, and a clear error when it cannot start.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, SwitchboardError } from '../../src/errors.js';
 import { EmbeddedRtpengine } from '../../src/media/rtpengine/embedded-rtpengine.js';
+import { freeTcpPort, freeUdpPort } from '../../src/media/rtpengine/rtpengine-config.js';
+import { NgClient } from '../../src/media/ng/ng-client.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { waitFor } from '../support/rtp/rtp-endpoint.js';
 import { startTestRtpengine, testRtpengineSettings, type TestRtpengine } from '../support/rtp/rtpengine-harness.js';
-import { processAlive } from '../support/harness.js';
+import { eventually, processAlive } from '../support/harness.js';
 
 const rigs: TestRtpengine[] = [];
 const dirs: string[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const r of rigs.splice(0)) await r.stop();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -90,5 +95,101 @@ describe('embedded rtpengine', () => {
     await daemon.stop();
     expect((err as SwitchboardError).code).toBe(ErrorCodes.CHILD_PROCESS);
     expect((err as Error).message).toMatch(/could not start \/nonexistent\/rtpengine/);
+  });
+
+  it('keeps its directories closed to other users (rtpengine writes the captures in plain text)', async () => {
+    const rig = await startTestRtpengine();
+    rigs.push(rig);
+    expect(statSync(rig.rtpengine.directory).mode & 0o777).toBe(0o700);
+    expect(statSync(rig.rtpengine.recordingDir).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('embedded rtpengine after its engine died', () => {
+  function tempDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-rtpengine-orphan-'));
+    dirs.push(dir);
+    return dir;
+  }
+  async function answersPing(ngPort: number): Promise<boolean> {
+    const client = new NgClient({ host: '127.0.0.1', port: ngPort, logger: silentLogger(), timeoutMs: 300 });
+    try {
+      return (await client.request('ping', {})).result === 'pong';
+    } catch {
+      return false;
+    } finally {
+      client.close();
+    }
+  }
+
+  it('dies with an engine killed by SIGKILL (parent-death signal), so nothing holds its ports', async () => {
+    const dir = tempDir();
+    const script = join(dir, 'engine.mts');
+    writeFileSync(script, [
+      `import { EmbeddedRtpengine } from ${JSON.stringify(join(process.cwd(), 'src/media/rtpengine/embedded-rtpengine.ts'))};`,
+      `import { silentLogger } from ${JSON.stringify(join(process.cwd(), 'src/observability/logger.ts'))};`,
+      `const daemon = new EmbeddedRtpengine({ settings: JSON.parse(process.env.SETTINGS), stateDir: ${JSON.stringify(dir)}, logger: silentLogger() });`,
+      'await daemon.start();',
+      'console.log(JSON.stringify({ pid: daemon.pid }));',
+      'setInterval(() => undefined, 1000);',
+      '',
+    ].join('\n'));
+    const engine = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, SETTINGS: JSON.stringify(testRtpengineSettings()) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(engine);
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      engine.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const line = /\{.*\}\n/.exec(out);
+        if (line !== null) resolve((JSON.parse(line[0]) as { pid: number }).pid);
+      });
+      engine.once('exit', (code) => reject(new Error(`the engine exited (${code}) before its rtpengine was ready`)));
+    });
+    expect(processAlive(pid)).toBe(true);
+    engine.kill('SIGKILL');
+    expect(await waitFor(() => !processAlive(pid), 15_000)).toBe(true);
+  }, 60_000);
+
+  it('an orphan left on its fixed ports is stopped, and ours starts in its place', async () => {
+    const dir = tempDir();
+    const settings = testRtpengineSettings({ ngPort: await freeUdpPort(), cliPort: await freeTcpPort() });
+    const first = new EmbeddedRtpengine({ settings, stateDir: dir, logger: silentLogger() });
+    await first.start();
+    await first.stop();
+    // What a dead engine leaves: its daemon (here started by hand, with no parent-death signal) and its pid file.
+    const orphan = spawn('rtpengine', ['--foreground', '--log-stderr', '--no-log-timestamps', `--config-file=${first.configFile}`], { stdio: 'ignore' });
+    children.push(orphan);
+    await eventually(() => answersPing(settings.ngPort), 15_000, 'the orphan answering ping');
+    const deadOwner = spawn('true');
+    await new Promise((resolve) => deadOwner.once('exit', resolve));
+    writeFileSync(join(first.directory, 'rtpengine.pid'), JSON.stringify({ owner: deadOwner.pid, pid: orphan.pid }));
+
+    const second = new EmbeddedRtpengine({ settings, stateDir: dir, logger: silentLogger() });
+    try {
+      await second.start();
+      expect(processAlive(orphan.pid!)).toBe(false);
+      expect(second.pid).not.toBe(orphan.pid);
+      expect((await second.client.request('ping', {})).result).toBe('pong');
+      expect(JSON.parse(readFileSync(join(second.directory, 'rtpengine.pid'), 'utf8'))).toEqual({ owner: process.pid, pid: second.pid });
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('a directory whose engine is alive is refused, its daemon left alone', async () => {
+    const dir = tempDir();
+    const settings = testRtpengineSettings();
+    const owner = spawn('sleep', ['60']);
+    children.push(owner);
+    const daemon = new EmbeddedRtpengine({ settings, stateDir: dir, logger: silentLogger() });
+    const file = join(daemon.directory, 'rtpengine.pid');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(daemon.directory, { recursive: true });
+    writeFileSync(file, JSON.stringify({ owner: owner.pid, pid: owner.pid }));
+    const err = await daemon.start().catch((e: unknown) => e);
+    await daemon.stop();
+    expect((err as SwitchboardError).code).toBe(ErrorCodes.RTPENGINE_UNAVAILABLE);
+    expect((err as Error).message).toContain(`belongs to running process ${owner.pid}`);
+    expect(processAlive(owner.pid!)).toBe(true);
   });
 });

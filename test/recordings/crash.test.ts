@@ -1,6 +1,6 @@
 /**
  * Crashes: the worker process killed in the middle of an upload (its embedded
- * Redis orphaned), and Redis itself killed and restarted from its AOF while
+ * Redis stops with it; one orphaned by an owner that died is taken over), and Redis itself killed and restarted from its AOF while
  * jobs are queued. Nothing is lost, nothing attached twice, order kept.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -115,21 +115,21 @@ describe('crash safety', () => {
 
     const logFile = join(dir, 'worker.log');
     const first = startWorkerProcess(configFile, logFile);
-    const killed = new Promise<void>((r) => {
+    const killed = new Promise<number>((r) => {
       killAt = () => {
+        const redisOfFirst = Number(readFileSync(redisPid, 'utf8'));
         first.kill('SIGKILL');
-        r();
+        r(redisOfFirst);
       };
     });
-    await killed;
+    const redisOfFirst = await killed;
     await new Promise((r) => first.once('exit', r));
-    const orphan = Number(readFileSync(redisPid, 'utf8'));
-    expect(alive(orphan)).toBe(true); // the killed worker's redis-server lives on
+    // Its redis-server does not outlive it (parent-death signal): it shuts down cleanly, the AOF kept.
+    await waitFor(() => !alive(redisOfFirst), 15_000, 'the killed worker\'s redis-server stopped');
 
     const second = startWorkerProcess(configFile, logFile);
     await waitFor(() => ids.every((id) => readEvents(paths.eventsFile).some((e) => e.type === 'uploaded' && e.recordingId === id)), 60_000, `all uploaded (log: ${logFile})`);
     expect(second.exitCode).toBe(null);
-    expect(alive(orphan)).toBe(false); // taken over: shut down cleanly, its AOF reused
 
     checkDelivered(crm, ids, expected);
     expect(crm.requests.some((r) => r.outcome === 'duplicate')).toBe(true);
@@ -137,6 +137,29 @@ describe('crash safety', () => {
     expect(readdirSync(join(paths.captureDir, 'pcaps'))).toEqual([]);
     expect(readEvents(paths.eventsFile).filter((e) => e.type === 'failed' || e.type === 'expired')).toEqual([]);
   }, 90_000);
+
+  it('a redis-server orphaned by an owner that died (started without a parent-death signal) is shut down and replaced on its data', async () => {
+    const dir = join(mkdtempSync(join(root, 'orphan-')), 'redis');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const socket = join(dir, 'redis.sock');
+    const orphan = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+    cleanups.push(() => void orphan.kill('SIGKILL'));
+    const deadOwner = spawn('true');
+    await new Promise((r) => deadOwner.once('exit', r));
+    writeFileSync(join(dir, 'owner.pid'), `${deadOwner.pid}\n`);
+    await waitFor(() => existsSync(socket), 15_000, 'the orphan listening');
+    const { pingRedis } = await import('../../src/recordings/queue/redis-connection.js');
+    await waitFor(() => pingRedis({ path: socket }, 300), 15_000, 'the orphan answering');
+
+    const redis = new EmbeddedRedis({ dir, logger: silentLogger() });
+    await redis.start();
+    cleanups.push(() => redis.stop());
+    await waitFor(() => orphan.exitCode !== null || orphan.signalCode !== null, 15_000, 'the orphan shut down');
+    expect(redis.pid).not.toBe(orphan.pid);
+    expect(await pingRedis({ path: socket }, 1000)).toBe(true);
+    expect(readFileSync(join(dir, 'owner.pid'), 'utf8').trim()).toBe(String(process.pid));
+  }, 60_000);
 
   it('Redis killed and restarted from its AOF mid-queue: every queued recording is delivered once, in order', async () => {
     const dir = mkdtempSync(join(root, 'redis-'));

@@ -4,10 +4,21 @@
  * ready once it answers an ng `ping`, restarted with back-off if it dies,
  * stopped on shutdown. rtpengine keeps calls in memory only, so a restart
  * loses every call it carried: `lost` and `restarted` tell the owner.
+ *
+ * `rtpengine.pid` records which engine owns the daemon and the daemon's pid.
+ * A daemon left by an owner that died (setpriv unavailable, or a daemon that
+ * ignored the parent-death signal) still holds the fixed ng and CLI ports and
+ * answers pings, so the next start would look ready and fail every call: it
+ * is stopped first. A live owner is respected (two engines, one state dir).
+ *
+ * Its directories are 0700: rtpengine writes the pcap captures in plain text,
+ * readable by any local user if the folders were not closed.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { commandLineOf, processAlive, terminate } from '../../daemon/processes.js';
 import { SupervisedProcess } from '../../daemon/supervised-process.js';
 import { ErrorCodes, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
@@ -65,6 +76,10 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
     return join(this.directory, 'rtpengine.conf');
   }
 
+  private get pidFile(): string {
+    return join(this.directory, 'rtpengine.pid');
+  }
+
   /** The ng client of this daemon (after start). */
   get client(): NgClient {
     if (this.ngClient === undefined) throw new SwitchboardError(ErrorCodes.RTPENGINE_UNAVAILABLE, 'embedded rtpengine is not started');
@@ -86,8 +101,11 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
   /** Starts the daemon and resolves once it answers ping. */
   async start(): Promise<void> {
     const s = this.options.settings;
-    await mkdir(this.directory, { recursive: true });
-    await mkdir(this.recordingDir, { recursive: true });
+    for (const dir of [this.directory, this.recordingDir]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+    }
+    await this.takeOver();
     const autoPorts = s.ngPort === 0 || s.cliPort === 0;
     let lastError: unknown;
     for (let attempt = 1; attempt <= (autoPorts ? PORT_RACE_ATTEMPTS : 1); attempt++) {
@@ -152,7 +170,13 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
       this.options.logger.error({ code, signal }, 'embedded rtpengine died; its calls are lost');
       this.emit('lost');
     });
-    proc.on('ready', () => {
+    proc.on('ready', (pid) => {
+      // Written before start() resolves (the event is synchronous), so it is there once we are up.
+      try {
+        writeFileSync(this.pidFile, `${JSON.stringify({ owner: process.pid, pid })}\n`, { mode: 0o600 });
+      } catch (e) {
+        this.options.logger.warn({ err: (e as Error).message }, 'cannot write rtpengine.pid');
+      }
       if (started) this.emit('restarted');
     });
     this.ngClient = client;
@@ -161,6 +185,26 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
     await proc.start();
     started = true;
     this.options.logger.info({ ngPort: files.ngPort, ports: `${files.portMin}-${files.portMax}`, pid: proc.pid }, 'embedded rtpengine ready');
+  }
+
+  /** Refuses a directory whose owner lives; stops the daemon a dead owner left running. */
+  private async takeOver(): Promise<void> {
+    let recorded: { owner?: unknown; pid?: unknown };
+    try {
+      recorded = JSON.parse(await readFile(this.pidFile, 'utf8')) as { owner?: unknown; pid?: unknown };
+    } catch {
+      return; // none, or unreadable: nothing to take over
+    }
+    const { owner, pid } = recorded;
+    if (typeof owner === 'number' && owner !== process.pid && processAlive(owner)) {
+      throw new SwitchboardError(ErrorCodes.RTPENGINE_UNAVAILABLE, `the embedded rtpengine in ${this.directory} belongs to running process ${owner}; give each engine its own node.stateDir`);
+    }
+    // Only the daemon started with this very config file: a reused pid is some other process.
+    if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && processAlive(pid) && (commandLineOf(pid) ?? []).includes(`--config-file=${this.configFile}`)) {
+      this.options.logger.warn({ pid, owner }, 'an orphaned embedded rtpengine is running (its engine died); stopping it before starting ours');
+      if (!(await terminate(pid, 3000))) throw new SwitchboardError(ErrorCodes.RTPENGINE_UNAVAILABLE, `the orphaned embedded rtpengine (pid ${pid}) in ${this.directory} did not stop`);
+    }
+    await rm(this.pidFile, { force: true });
   }
 
   /** The daemon's recent output (for diagnostics). */
@@ -174,5 +218,7 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
     this.stopped = true;
     this.ngClient?.close();
     await this.process?.stop();
+    const owner = await readFile(this.pidFile, 'utf8').then((t) => (JSON.parse(t) as { owner?: unknown }).owner, () => undefined);
+    if (owner === process.pid) await rm(this.pidFile, { force: true });
   }
 }
