@@ -94,3 +94,40 @@ describe.each([
     }
   });
 });
+
+describe('in a bridged call', () => {
+  it('DTMF by SIP INFO reaches the other party both ways; REFER and MESSAGE are refused with 405 and Allow (no transfer), and the call goes on', async () => {
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const call = caller.dial(cc.udp, '1000');
+      await call.waitStatus(200, 30_000);
+      const id = cc.sb.engine.control.list().find((c) => c.sipCallId === call.callId)!.id;
+      await eventually(() => cc.sb.engine.control.get(id).state === 'connected', 10_000, 'bridged');
+      const offered = agent.calls.at(-1)!;
+
+      call.info('5');
+      await eventually(() => offered.infoBodies.some((b) => /^Signal=5\r\n/.test(b)), 10_000, 'the caller\'s key at the agent');
+      agent.info('#');
+      await eventually(() => call.infoBodies.some((b) => /^Signal=#\r\n/.test(b)), 10_000, 'the agent\'s key at the caller');
+
+      // A blind transfer the engine cannot do is refused, so the phone keeps the call rather than hanging up (RFC 3515 §2.4.2).
+      call.inDialog('REFER', [`Refer-To: <sip:2000@127.0.0.1:${cc.udp.port}>`]);
+      call.inDialog('MESSAGE', [], 'hello', 'text/plain');
+      await eventually(() => call.replies.some((r) => r.method === 'REFER') && call.replies.some((r) => r.method === 'MESSAGE'), 10_000, 'answers to REFER and MESSAGE');
+      for (const method of ['REFER', 'MESSAGE']) {
+        const reply = call.replies.find((r) => r.method === method)!;
+        expect(reply.status).toBe(405);
+        expect(reply.raw).toMatch(/^Allow: .*\bINFO\b/m);
+        expect(reply.raw).not.toMatch(/^Allow: .*\bREFER\b/m);
+      }
+      expect(cc.sb.engine.control.get(id).state).toBe('connected');
+      expect(offered.requests).not.toContain('REFER');
+
+      call.hangUp();
+      expect((await cc.recordOf(call.callId)).endedBy).toBe('caller');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+});

@@ -44,6 +44,12 @@ export class FakeLeg implements SipLeg {
     this.digitListeners.push(listener);
   }
 
+  readonly sentDigits: string[] = [];
+
+  async sendDigit(d: InfoDigit): Promise<void> {
+    this.sentDigits.push(d.digit);
+  }
+
   async reoffer(sdp: string): Promise<string> {
     this.reoffers.push(sdp);
     return this.answerToReoffer(sdp);

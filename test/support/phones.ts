@@ -89,6 +89,10 @@ export class PlacedCall {
   /** When each response to the INVITE arrived (performance.now()). */
   readonly responseTimes: { readonly status: number; readonly atMs: number }[] = [];
   readonly requests: string[] = [];
+  /** The bodies of the INFOs received in the call. */
+  readonly infoBodies: string[] = [];
+  /** Responses to our requests other than the INVITE: method, status and the raw message. */
+  readonly replies: { readonly method: string; readonly status: number; readonly raw: string }[] = [];
   toTag: string | undefined;
   remoteTarget: string | undefined;
   finalStatus: number | undefined;
@@ -158,6 +162,7 @@ export class PlacedCall {
     const m = r.message;
     if (m.kind === 'request') {
       this.requests.push(m.method);
+      if (m.method === 'INFO') this.infoBodies.push(m.body.toString('utf8'));
       if (m.method === 'INVITE') this.phone.answerReinvite(r);
       else this.phone.ok(r);
       this.changed();
@@ -165,6 +170,7 @@ export class PlacedCall {
     }
     if (r.info.cseqMethod !== 'INVITE') {
       this.responses.push(m.status);
+      this.replies.push({ method: r.info.cseqMethod, status: m.status, raw: r.raw });
       this.changed();
       return;
     }
@@ -195,7 +201,8 @@ export class PlacedCall {
     this.phone.mediaTo(sdp);
   }
 
-  private inDialog(method: string, extra: readonly string[] = [], body = '', contentType?: string): void {
+  /** Any request inside the dialog (REFER, MESSAGE, ...). */
+  inDialog(method: string, extra: readonly string[] = [], body = '', contentType?: string): void {
     this.cseq++;
     this.send(request({ ...this.base(method, this.remoteTarget ?? this.uri, this.cseq), toTag: this.toTag, extra, body, ...(contentType !== undefined ? { contentType } : {}) }));
   }
@@ -259,6 +266,8 @@ export interface OfferedCall {
   readonly invite: Received;
   readonly toTag: string;
   readonly requests: string[];
+  /** The bodies of the INFOs received in the call. */
+  readonly infoBodies: string[];
   answered: boolean;
   ended: boolean;
   /** The last response to the INVITE, sent again when the INVITE is retransmitted (RFC 3261 §17.2.1). */
@@ -301,7 +310,7 @@ export class AgentPhone extends Phone {
       this.reply(r, 481, 'Call/Transaction Does Not Exist');
       return;
     }
-    const call: OfferedCall = { invite: r, toTag: uniq('at'), requests: [], answered: false, ended: false };
+    const call: OfferedCall = { invite: r, toTag: uniq('at'), requests: [], infoBodies: [], answered: false, ended: false };
     this.calls.push(call);
     this.handlers.set(r.info.callId, (x) => this.inCall(call, x));
     if (this.behaviour === 'busy') {
@@ -329,6 +338,7 @@ export class AgentPhone extends Phone {
     if (r.message.kind !== 'request') return;
     const method = r.message.method;
     call.requests.push(method);
+    if (method === 'INFO') call.infoBodies.push(r.message.body.toString('utf8'));
     if (method === 'ACK') {
       const body = r.message.body.toString('utf8');
       if (body !== '') this.mediaTo(body);

@@ -82,6 +82,11 @@ export interface SipLeg {
   /** Who answers offers from the far end; without one they are refused with 488. */
   onOffer(handler: OfferHandler): void;
   onDigit(listener: (digit: InfoDigit) => void): void;
+  /**
+   * Sends a DTMF key in an INFO (application/dtmf-relay), as relayed from the
+   * other leg of a bridge; never throws (a far end that refuses INFO just does not get it).
+   */
+  sendDigit(digit: InfoDigit): Promise<void>;
   /** Sends a re-INVITE with `sdp`; resolves with the far end's answer. */
   reoffer(sdp: string): Promise<string>;
   /** Sends BYE unless the leg is already gone; never throws. With a reason, the BYE says it (RFC 3326 Reason, a Q.850 cause: 16 normal clearing unless given). */

@@ -54,6 +54,9 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
   return undefined;
 }
 
+/** What a call leg of the engine takes inside its dialog (the Allow of a 405 there, RFC 3261 §21.4.6). */
+const LEG_METHODS = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK';
+
 /** An established dialog, wrapped. */
 export class SrfLeg implements SipLeg {
   private hangUpListeners: ((serverReason: string | undefined) => void)[] = [];
@@ -70,6 +73,12 @@ export class SrfLeg implements SipLeg {
     dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
+    // drachtio-srf answers these 200 when nobody listens, which tells a phone its transfer was accepted (RFC 3515 §2.4.2)
+    // while nothing happens: the engine has no transfer and relays no messages, so they are not allowed in its calls.
+    for (const method of ['refer', 'message', 'publish'] as const) {
+      // drachtio-srf's typings list only some of the events its Dialog emits (it emits one per method).
+      (dialog as unknown as { on(event: string, l: (req: SrfRequest, res: SrfResponse) => void): void }).on(method, (_req, res) => res.send(405, 'Method Not Allowed', { headers: { Allow: LEG_METHODS } }));
+    }
     // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.
     dialog.on('ack', (ack: { body?: string }) => {
       const waiting = this.pendingAck;
@@ -172,6 +181,17 @@ export class SrfLeg implements SipLeg {
       return answer;
     } catch (err) {
       throw new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err));
+    }
+  }
+
+  async sendDigit(d: InfoDigit): Promise<void> {
+    if (!this.connected) return;
+    const body = `Signal=${d.digit}\r\nDuration=${d.durationMs ?? 160}\r\n`;
+    try {
+      // drachtio-srf's typings want a whole SrfRequest for the options; it reads method, headers and body.
+      await this.dialog.request({ method: 'INFO', headers: { 'Content-Type': 'application/dtmf-relay' }, body } as unknown as SrfRequest);
+    } catch {
+      // refused or unanswered: the key is lost, the call goes on
     }
   }
 

@@ -70,6 +70,9 @@ export class BridgeTask implements Task<void> {
     };
     this.caller.leg.onOffer(this.relay(ctx, sdps, this.caller.leg, CALLER, this.agent.leg, AGENT));
     this.agent.leg.onOffer(this.relay(ctx, sdps, this.agent.leg, AGENT, this.caller.leg, CALLER));
+    // DTMF in INFO goes on to the other party, as RFC 4733 events do through rtpengine (a trunk that signals keys by INFO).
+    this.caller.leg.onDigit((d) => void (session.ended ? undefined : this.agent.leg.sendDigit(d)));
+    this.agent.leg.onDigit((d) => void (session.ended ? undefined : this.caller.leg.sendDigit(d)));
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
