@@ -150,6 +150,12 @@ export const CallDetailsSchema = Type.Object(
     reservedData: ReservedValuesSchema,
     reservedDataSetBy: ReservedSetBySchema,
     callerAttestation: AttestationSchema,
+    crmTicket: Nullable(
+      Type.Object(
+        { id: Type.String(), link: Nullable(Type.String({ description: "The ticket's page in the CRM (crm.ticket.link)." })) },
+        { description: 'The CRM ticket the call belongs to, named by a trusted trunk (crm.ticket.header).' },
+      ),
+    ),
     trunk: TrunkSchema,
     facts: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
     times: Type.Object({ answered: Nullable(DateTime('The caller got our 200.')), agentAnswered: Nullable(DateTime('The first agent answered.')) }),

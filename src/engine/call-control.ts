@@ -56,6 +56,8 @@ export interface CallDetails extends CallView {
   readonly reservedData: ReservedValues;
   readonly reservedDataSetBy: Readonly<Record<string, string>>;
   readonly callerAttestation: CallerAttestation | null;
+  /** The CRM ticket the call belongs to, and its page when `crm.ticket.link` is set. */
+  readonly crmTicket: { readonly id: string; readonly link: string | null } | null;
 }
 
 /** A call's reserved data as the API reads and sets it. */
@@ -102,7 +104,7 @@ export function viewOf(s: CallSession): CallView {
   };
 }
 
-export function detailsOf(s: CallSession): CallDetails {
+export function detailsOf(s: CallSession, ticketLink?: string): CallDetails {
   const m = s.timeline.marks;
   return {
     ...viewOf(s),
@@ -116,6 +118,7 @@ export function detailsOf(s: CallSession): CallDetails {
     reservedData: s.reserved.values(),
     reservedDataSetBy: s.reserved.setBy(),
     callerAttestation: s.callerAttestation ?? null,
+    crmTicket: s.crmTicket === undefined ? null : { id: s.crmTicket, link: ticketLink === undefined ? null : ticketLink.replaceAll('{ticket}', encodeURIComponent(s.crmTicket)) },
   };
 }
 
@@ -164,6 +167,8 @@ export interface CallControlDeps {
   readonly resolveDevice?: (device: string) => string | undefined;
   /** How often a listening monitor's device is probed (api.monitor.probeSeconds); undefined: never. */
   readonly monitorProbeMs?: number;
+  /** The CRM ticket's page, `{ticket}` replaced (crm.ticket.link). */
+  readonly ticketLink?: string;
 }
 
 export interface MonitorRequestOptions {
@@ -204,7 +209,7 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   }
 
   details(id: string): CallDetails {
-    return detailsOf(this.session(id));
+    return detailsOf(this.session(id), this.deps.ticketLink);
   }
 
   /**

@@ -30,6 +30,8 @@ export interface CallRecord {
   readonly reservedDataSetBy: Readonly<Record<string, string>>;
   /** The caller's STIR/SHAKEN verification result (verstat) from a trusted trunk. */
   readonly callerAttestation: CallerAttestation | null;
+  /** The CRM ticket the call belongs to (`crm.ticket.header`, trusted trunks only). */
+  readonly crmTicket: string | null;
   /** Data parameters sent on with the call (when redirection.sip.data_records.in_metadata). */
   readonly dataParameters: Readonly<Record<string, string>> | null;
   readonly language: string;
@@ -91,6 +93,7 @@ export function callRecordOf(s: CallSession, contact: { readonly channel: string
     reservedData: s.reserved.values(),
     reservedDataSetBy: s.reserved.setBy(),
     callerAttestation: s.callerAttestation ?? null,
+    crmTicket: s.crmTicket ?? null,
     dataParameters: s.dataParameters?.inMetadata ?? null,
     language: s.language,
     queuePath: [...s.queuePath],

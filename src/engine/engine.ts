@@ -117,6 +117,7 @@ export class Engine {
     this.control = new CallControl(this.calls, {
       sip: this.port,
       monitorProbeMs: config.api.monitor.probeSeconds * 1000,
+      ...(config.crm.ticket.link !== undefined ? { ticketLink: config.crm.ticket.link } : {}),
       mediaOf: (id) => deps.media?.getCallMedia(id),
       resolveDevice: (device) => {
         const reg = this.agents?.registeredContact(device);

@@ -7,7 +7,8 @@
  * the call record, in the agent leg's INVITE (X-Reserved-Flags, only the true
  * ones, absent when none) and in the CRM metadata of the delivered recording.
  * A supervisor's change mid-call (the engine's call control, as the API does
- * it) reaches the record and the CRM too.
+ * it) reaches the record and the CRM too. A trusted trunk's CRM ticket header
+ * names the ticket the recording is attached to.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ beforeAll(async () => {
   cc = await startContactCenter(
     {
       media: { whisper: { enabled: false } },
+      crm: { ticket: { header: 'X-CRM-Ticket', link: 'https://crm.example/cases/{ticket}' } },
       trunks: {
         unknownSources: 'untrusted',
         inbound: [
@@ -87,8 +89,8 @@ const UNTRUSTED: readonly Case[] = [
   { name: 'RFC 7433 User-to-User, with a verstat', headers: FORMS.uui, flags: {}, agentFlags: undefined, attestation: null },
 ];
 
-async function delivered(recordingId: string): Promise<{ details: { callRecord: CallRecord } }> {
-  const dir = join(cc.dir, 'crm', recordingId);
+async function delivered(recordingId: string, folder = recordingId): Promise<{ details: { callRecord: CallRecord } }> {
+  const dir = join(cc.dir, 'crm', folder);
   await eventually(() => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.wav.json')), 60_000, `recording ${recordingId} delivered to the CRM`);
   const name = readdirSync(dir).find((f) => f.endsWith('.wav.json'))!;
   return (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { metadata: { details: { callRecord: CallRecord } } }).metadata;
@@ -182,3 +184,46 @@ describe('set mid-call', () => {
     await cc.settled();
   });
 });
+
+describe('the CRM ticket', () => {
+  async function call(localIp: string): Promise<{ details: ReturnType<typeof cc.sb.engine.control.details>; record: CallRecord }> {
+    const run = runSipp({
+      scenario: 'uac-reserved-data.xml',
+      remote: `${cc.udp.host}:${cc.udp.port}`,
+      localIp,
+      port: await freePort(),
+      transport: 'udp',
+      calls: 1,
+      pauseMs: 4000,
+      timeoutSec: 30,
+      traceMessages: true,
+      extra: ['-key', 'h1', 'X-CRM-Ticket: CASE-42/7', '-key', 'h2', 'X-Filler: 2', '-key', 'h3', 'X-Filler: 3', '-rtp_echo', '-mp', String(await freePort())],
+    });
+    let id: string | undefined;
+    await eventually(() => (id = cc.sb.engine.control.list().find((c) => c.state === 'connected')?.id) !== undefined, 20_000, 'the call connected');
+    const details = cc.sb.engine.control.details(id!);
+    const result = await run.done;
+    expect(result.stats.successful, describeRun(result)).toBe(1);
+    const record = await cc.recordOf(/^Call-ID:\s*(\S+)/m.exec(result.messages)![1]!);
+    await cc.settled();
+    return { details, record };
+  }
+
+  it('named by a trusted trunk: in the call details with its link, in the record, and the recording is attached to it', async () => {
+    const { details, record } = await call('127.0.0.2');
+    expect(details.crmTicket).toEqual({ id: 'CASE-42/7', link: 'https://crm.example/cases/CASE-42%2F7' });
+    expect(record.crmTicket).toBe('CASE-42/7');
+    const dir = join(cc.dir, 'crm', 'CASE-42_7');
+    await eventually(() => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(record.recordings[0]!) && f.endsWith('.wav.json')), 60_000, 'the recording delivered to the ticket');
+    const receipt = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.wav.json'))!), 'utf8')) as { ticketId?: string };
+    expect(receipt.ticketId).toBe('CASE-42/7');
+  });
+
+  it('named by an untrusted source: ignored', async () => {
+    const { details, record } = await call('127.0.0.3');
+    expect(details.crmTicket).toBeNull();
+    expect(record.crmTicket).toBeNull();
+    await delivered(record.recordings[0]!);
+  });
+});
+

@@ -102,6 +102,7 @@ export class LiveCalls {
       reservedData: { ...d.reservedData },
       reservedDataSetBy: { ...d.reservedDataSetBy },
       callerAttestation: d.callerAttestation,
+      crmTicket: d.crmTicket === null ? null : { ...d.crmTicket },
       trunk: { ...d.trunk },
       facts: { ...d.facts },
       times: { ...d.times },

@@ -197,6 +197,24 @@ export const CrmSchema = Type.Object(
       description: 'IANA time zone for the name of anonymous callers\' contacts ("Phone User - MM/DD HH:mm").',
     }),
     channelName: Type.String({ minLength: 1, default: 'Phone', description: 'Channel word in anonymous contact names.' }),
+    ticket: Type.Object(
+      {
+        header: Type.Optional(
+          Type.String({
+            pattern: '^[A-Za-z0-9!%*_+`\'~.-]+$',
+            description:
+              "Header of the caller's INVITE that names the CRM ticket (case) of the call, e.g. X-CRM-Ticket, as an IVR or carrier in front sets it. Read from trusted trunks only; the ticket goes with the call's recordings (ticketId), its call record and its details in the API.",
+          }),
+        ),
+        link: Type.Optional(
+          Type.String({
+            pattern: '^https?://.*\\{ticket\\}',
+            description: "The ticket's page in the CRM, with {ticket} where the ticket goes (e.g. https://crm.example.com/cases/{ticket}): the call details' CRM ticket link.",
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {}, description: 'The CRM ticket a call belongs to (the product\'s "CRM ticket link").' },
+    ),
     directory: Type.Object(
       {
         path: Type.Optional(Type.String({ minLength: 1, description: 'Delivery folder. Default: <node.stateDir>/crm.' })),

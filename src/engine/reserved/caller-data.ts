@@ -1,7 +1,7 @@
 /**
  * What a call's INVITE says about its caller, taken once at admission: from
  * a trusted trunk, the reserved properties (through the trunk's header
- * mapping), the STIR/SHAKEN attestation (verstat) and the headers configured
+ * mapping), the STIR/SHAKEN attestation (verstat), the CRM ticket and the headers configured
  * to be passed on; from any other source, nothing, and every such header
  * that was sent anyway is logged as ignored. Nothing here throws: whatever the
  * headers say, the call goes on.
@@ -48,11 +48,22 @@ function takeTrusted(session: CallSession, trunk: InboundTrunk, lines: Lines, co
     else if (!isSafeHeaderValue(value, MAX_PASSED_VALUE_BYTES)) log.warn({ header: name, reason: `not passed on: ${describeValue(value)} is empty, over ${MAX_PASSED_VALUE_BYTES} bytes or not printable ASCII` }, 'header not passed on');
     else session.inboundFields.set(name, value);
   }
+  const ticketHeader = config.crm.ticket.header;
+  if (ticketHeader !== undefined) {
+    const values = lines(ticketHeader);
+    if (values.length === 1 && isSafeHeaderValue(values[0]!, MAX_TICKET_BYTES) && !/\s/.test(values[0]!)) session.crmTicket = values[0];
+    else if (values.length > 0) log.warn({ header: ticketHeader, reason: values.length > 1 ? `given ${values.length} times` : `${describeValue(values[0]!)} is empty, has spaces, is over ${MAX_TICKET_BYTES} bytes or not printable ASCII` }, 'CRM ticket header refused');
+  }
 }
+
+/** The longest CRM ticket id taken from a header. */
+const MAX_TICKET_BYTES = 128;
 
 function logIgnored(session: CallSession, lines: Lines, config: SwitchboardConfig): void {
   const sent = mappedHeaderNames(config).filter((n) => lines(n).length > 0);
   if (sent.length > 0) session.log.warn({ headers: sent, reason: 'the source is not a trusted trunk' }, 'reserved data headers ignored: no flag set');
+  const ticketHeader = config.crm.ticket.header;
+  if (ticketHeader !== undefined && lines(ticketHeader).length > 0) session.log.warn({ header: ticketHeader, reason: 'the source is not a trusted trunk' }, 'CRM ticket header ignored');
   const att = attestationOf(lines('P-Asserted-Identity'), lines('From'));
   if (att.value !== undefined || att.problem !== undefined) session.log.info({ header: att.header, reason: 'the source is not a trusted trunk' }, 'caller attestation ignored');
 }

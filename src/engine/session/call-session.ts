@@ -122,6 +122,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   readonly reserved: ReservedData;
   /** The caller's STIR/SHAKEN verification result, from a trusted trunk. */
   callerAttestation: CallerAttestation | undefined;
+  /** The CRM ticket (case) the call belongs to, from a trusted trunk's `crm.ticket.header`. */
+  crmTicket: string | undefined;
   /** Incoming headers kept to pass on (trusted trunks only, checked), by lower-case name. */
   readonly inboundFields = new Map<string, string>();
   /** Data parameters sent on with the call, when kept (redirection.sip.data_records). */

@@ -50,6 +50,7 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
     const agentPort = firstAudioPort(o.agentSdp);
     const recording: CallRecording = capture.begin({
       callId: session.id,
+      ...(session.crmTicket !== undefined ? { ticketId: session.crmTicket } : {}),
       kind: o.kind ?? 'call',
       queue: o.queue,
       caller: { ...(session.caller.number !== undefined ? { number: session.caller.number } : {}), ...(session.caller.name !== undefined ? { name: session.caller.name } : {}), anonymous: session.caller.withheld },

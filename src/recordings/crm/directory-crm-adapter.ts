@@ -57,7 +57,7 @@ export class DirectoryCrmAdapter implements CrmAdapter {
       throw e;
     }
     const receipt: PartReceipt = { attachmentId: `${folder}/${part.fileName.replace(SAFE, '_')}` };
-    const record = { ...receipt, idempotencyKey: part.idempotencyKey, partNumber: part.partNumber, size: part.size, metadata: part.metadata };
+    const record = { ...receipt, ...(part.ticketId !== undefined ? { ticketId: part.ticketId } : {}), idempotencyKey: part.idempotencyKey, partNumber: part.partNumber, size: part.size, metadata: part.metadata };
     const recordTmp = `${target}.json.tmp-${randomBytes(4).toString('hex')}`;
     const fh = await open(recordTmp, 'w', 0o600);
     try {
