@@ -107,6 +107,7 @@ export class DetailsView {
       ...(c.transfers.length > 0 ? fact('Transfers', h('ul', {}, ...c.transfers.map((t) => h('li', {}, `${t.from} → ${t.to} (${t.kind})`)))) : []),
       ...fact('Source', `${c.source.transport.toUpperCase()} ${c.source.address}`),
       ...fact('Language', c.language),
+      ...(c.crmTicket != null ? fact('CRM ticket', c.crmTicket.link !== null ? h('a', { href: c.crmTicket.link, target: '_blank', rel: 'noopener noreferrer' }, c.crmTicket.id) : c.crmTicket.id) : []),
     ];
     byId('details-body').replaceChildren(...rows);
   }

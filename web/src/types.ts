@@ -41,6 +41,7 @@ export interface CallDetails extends CallSummary {
   readonly attempts: readonly { readonly agent: string; readonly queue: string; readonly outcome: string; readonly status: number | null }[];
   readonly transfers: readonly { readonly from: string; readonly to: string; readonly kind: string }[];
   readonly reservedData?: Readonly<Record<string, string | number | boolean>>;
+  readonly crmTicket?: { readonly id: string; readonly link: string | null } | null;
 }
 
 export interface Agent {
