@@ -177,6 +177,47 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     await callee.waitRequest('CANCEL');
   });
 
+  it('item 23: a 100 Trying is a provisional response: the CANCEL goes out at once, and a held one goes at the 100 (RFC 3261 §9.1)', async () => {
+    // After a 100: at once.
+    const first = await inviteOut();
+    await callee.send(respond(first.inv, 100, 'Trying'), { port: h.udp.port });
+    await eventually(() => responseFrames(first.txn).length === 1, 5000, 'the 100 given to the app');
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', first.txn);
+    const c1 = await callee.waitRequest('CANCEL');
+    expect(c1.info.callId).toBe(first.inv.info.callId);
+    expect(c1.info.via.branch).toBe(first.inv.info.via.branch);
+    await callee.send(respond(c1, 200, 'OK'), { port: h.udp.port });
+    await callee.send(respond(first.inv, 487, 'Request Terminated', { toTag: 't1' }), { port: h.udp.port });
+    await eventually(() => responseFrames(first.txn).some((f) => f.sip!.startsWith('SIP/2.0 487')), 5000, 'the 487 given to the app');
+    // Asked for before any response: held, then sent when the 100 arrives.
+    const second = await inviteOut();
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', second.txn);
+    expect(await callee.quiet((x) => x.message.kind === 'request' && x.message.method === 'CANCEL' && x.info.callId === second.inv.info.callId, 150)).toEqual([]);
+    await callee.send(respond(second.inv, 100, 'Trying'), { port: h.udp.port });
+    const c2 = await callee.waitRequest('CANCEL');
+    expect(c2.info.callId).toBe(second.inv.info.callId);
+    await callee.send(respond(c2, 200, 'OK'), { port: h.udp.port });
+    await callee.send(respond(second.inv, 487, 'Request Terminated', { toTag: 't2' }), { port: h.udp.port });
+    await eventually(() => {
+      const s = h.server.status();
+      return s.dialogs === 0 && responseFrames(second.txn).some((f) => f.sip!.startsWith('SIP/2.0 487'));
+    }, 5000, 'the second INVITE ended, its dialog gone');
+  });
+
+  it('item 23: a gateway that sent only 100 Trying and ignores the CANCEL: 64·T1 later the app gets 487 and nothing is left', async () => {
+    const { inv, txn } = await inviteOut();
+    await callee.send(respond(inv, 100, 'Trying'), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1, 5000, 'the 100 given to the app');
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', txn);
+    await callee.waitRequest('CANCEL');
+    callee.dropIf = () => true;
+    await eventually(() => responseFrames(txn).some((f) => f.sip!.startsWith('SIP/2.0 487')), 64 * T1 + 5000, 'a 487 for the app');
+    await eventually(() => {
+      const s = h.server.status();
+      return s.clientTransactions === 0 && s.dialogs === 0 && s.timers === 0;
+    }, 5000, 'nothing left');
+  });
+
   it('item 24: a 2xx that arrives after CANCEL is delivered; after the app’s ACK the server sends BYE and the unsolicited frame', async () => {
     const { inv, txn } = await inviteOut();
     const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
