@@ -1,7 +1,8 @@
 /**
  * The carrier gateways the engine dials phone numbers through: where an
  * E.164 number goes (a SIP URI at the trunk), with which credentials, which
- * number the called party sees, and how long it may ring. Password files are read once at start.
+ * number the called party sees, how long it may ring, and whether it is
+ * trusted with asserted identities. Password files are read once at start.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -19,6 +20,8 @@ export interface OutboundTrunk {
   readonly callerId: string | undefined;
   /** How long a call through it may go unanswered before it is CANCELled. */
   readonly ringTimeoutMs: number;
+  /** The gateway is in our trust domain: a P-Asserted-Identity from a trusted inbound trunk goes on to it (RFC 3325). */
+  readonly trustedIdentity: boolean;
 }
 
 function uriHost(host: string): string {
@@ -47,6 +50,7 @@ function build(t: TrunkConfig, index: number, baseDir: string): OutboundTrunk {
     auth: t.username !== undefined && password !== undefined ? { username: t.username, password } : undefined,
     callerId: t.callerId,
     ringTimeoutMs: t.ringTimeoutSeconds * 1000,
+    trustedIdentity: t.trustedIdentity,
   };
 }
 

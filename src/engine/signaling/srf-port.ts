@@ -301,6 +301,8 @@ export class SrfSipPort implements SipPort {
     // A bare Contact: drachtio-srf would copy the caller's display name into it, which trips simple UAs (SIPp's [next_url]).
     const headers: Record<string, string> = { Contact: '<sip:localhost>', ...o.headers };
     const identity = o.caller !== undefined && !o.caller.withheld && o.caller.number !== undefined ? { callingNumber: o.caller.number, ...(o.caller.name !== undefined ? { callingName: o.caller.name } : {}) } : {};
+    // RFC 3323 §4.1.1.3: a withheld caller is the anonymous URI, not our address (the SIP server adds the tag).
+    if (o.caller?.withheld === true && !Object.keys(headers).some((h) => h.toLowerCase() === 'from')) headers.From = ANONYMOUS_FROM;
     const options = {
       ...(o.offer === undefined ? { noAck: true } : { localSdp: o.offer }),
       headers,
@@ -365,6 +367,9 @@ export class SrfSipPort implements SipPort {
 }
 
 const ABORTED = Symbol('aborted');
+
+/** The From of a withheld caller (RFC 3323 §4.1.1.3). */
+export const ANONYMOUS_FROM = '"Anonymous" <sip:anonymous@anonymous.invalid>';
 
 /** Hangs up a leg we no longer want: an unacknowledged answer is ACKed and ended, an answered leg gets BYE. */
 async function hangUpUnwanted(result: unknown): Promise<void> {

@@ -3,7 +3,9 @@
  * configured outbound trunk (a carrier gateway; digest challenges answered),
  * with rtpengine between caller and gateway. The leg rings for at most the
  * trunk's ringTimeoutSeconds: then it is CANCELled and the caller gets 480
- * (the gateway rang) or 408 (nothing past 100 Trying). The gateway's ringing and early
+ * (the gateway rang) or 408 (nothing past 100 Trying). Who is calling goes
+ * out as outbound-identity.ts says (a withheld caller anonymous, an asserted
+ * identity only to a trusted gateway). The gateway's ringing and early
  * media (183 with SDP: ringback tones, announcements) reach the caller; its
  * answer is bridged to the caller; its refusal is passed on (401/407 that our
  * credentials could not answer become 503: the trunk, not the caller, failed).
@@ -14,6 +16,7 @@
  */
 import type { CallContext } from '../flows/call-context.js';
 import { dataParameters, keepDataParameters } from '../reserved/outward-headers.js';
+import { outboundIdentity } from '../outbound-identity.js';
 import { failure } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
 import { SipFailure } from '../signaling/sip-port.js';
@@ -40,7 +43,8 @@ export class DeflectNumberTask implements Task<void> {
     session.facts.trunk = trunk.name;
     // Early media from the gateway, in order: each 18x with SDP goes through rtpengine before the next step.
     let early: Promise<void> = Promise.resolve();
-    const caller = trunk.callerId !== undefined ? { number: trunk.callerId, name: undefined, withheld: false } : session.caller;
+    const identity = outboundIdentity(session.caller, trunk, { trusted: session.trunk.trusted, assertedIdentity: invite.headerLines('P-Asserted-Identity') });
+    if (identity.assertionDropped !== undefined) session.log.info({ reason: identity.assertionDropped }, 'P-Asserted-Identity not passed to the gateway');
     const redirection = services.config.redirection.sip;
     const params = dataParameters(session, redirection, (id) => services.directory.byQueueId(id)?.name);
     for (const s of params.skipped) session.log.info({ field: s.field, reason: s.reason }, 'data parameter not sent');
@@ -55,11 +59,12 @@ export class DeflectNumberTask implements Task<void> {
         offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
         headers: {
           ...params.headers,
+          ...identity.headers,
           'X-Switchboard-Call': session.id,
           'X-Switchboard-Queue': session.queue ?? '',
           'Max-Forwards': String(Math.min(70, invite.maxForwards - 1)),
         },
-        caller,
+        caller: identity.caller,
         ...(trunk.auth !== undefined ? { auth: trunk.auth } : {}),
         signal: AbortSignal.any([signal, noAnswer.signal]),
         onProgress: (status, sdp) => {
