@@ -152,6 +152,13 @@ export class ClientResponses implements ClientEvents {
       }
     } else if (entry.method === 'BYE' && status !== 401 && status !== 407) {
       core.state.removeDialog(d);
+    } else if (entry.method === 'BYE') {
+      // RFC 3261 §22.2: a challenged BYE may be sent again with credentials, so its dialog stays. An app
+      // that sends nothing more in it within 64·T1 has given up: the dialog goes (our BYE ended it).
+      const cseq = d.localCSeq;
+      core.ctx.timers.schedule(64 * core.ctx.t1, () => {
+        if (d.localCSeq === cseq) core.state.removeDialog(d);
+      });
     } else if (entry.method === 'SUBSCRIBE' && entry.createsDialog && status >= 300) {
       core.state.removeDialog(d);
     }

@@ -299,6 +299,40 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
     await eventually(() => h.server.status().dialogs === 0);
   });
 
+  it('a BYE answered 401: the dialog stays for the app to send it again with credentials (RFC 3261 §22.2); an app that does not is let go 64·T1 later', async () => {
+    const answered = async (tag: string): Promise<Srf.Dialog> => {
+      const pending = srf.createUAC(target(), { localSdp: sdp(7000) });
+      const inv = await callee.nextRequest('INVITE');
+      await callee.send(respond(inv, 200, 'OK', { toTag: tag, contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
+      const d = await pending;
+      await callee.waitRequest('ACK');
+      return d;
+    };
+    const challenge = ['WWW-Authenticate: Digest realm="gw", nonce="n1", algorithm=MD5'];
+    // Sent again: the second BYE goes in the dialog with the next CSeq, and its 200 ends the dialog.
+    const retried = await answered('b1');
+    const first = retried.request({ method: 'BYE', headers: {} } as unknown as Srf.SrfRequest);
+    const bye1 = await callee.nextRequest('BYE');
+    await callee.send(respond(bye1, 401, 'Unauthorized', { extra: challenge }), { port: h.udp.port });
+    expect((await first).status).toBe(401);
+    expect(h.server.status().dialogs).toBe(1);
+    const second = retried.request({ method: 'BYE', headers: { Authorization: 'Digest username="u", realm="gw", nonce="n1", uri="x", response="0"' } } as unknown as Srf.SrfRequest);
+    const bye2 = await callee.nextRequest('BYE');
+    expect(bye2.info.cseq).toBe(bye1.info.cseq + 1);
+    expect(bye2.message.headers.get('authorization')).toMatch(/^Digest /);
+    await callee.send(respond(bye2, 200, 'OK'), { port: h.udp.port });
+    expect((await second).status).toBe(200);
+    await eventually(() => h.server.status().dialogs === 0, 5000, 'the dialog gone at the 200');
+    // Not sent again: the dialog goes 64·T1 after the challenge.
+    const abandoned = await answered('b2');
+    const only = abandoned.request({ method: 'BYE', headers: {} } as unknown as Srf.SrfRequest);
+    const bye3 = await callee.nextRequest('BYE');
+    await callee.send(respond(bye3, 401, 'Unauthorized', { extra: challenge }), { port: h.udp.port });
+    expect((await only).status).toBe(401);
+    expect(h.server.status().dialogs).toBe(1);
+    await eventually(() => h.server.status().dialogs === 0, 64 * T1 + 5000, 'the abandoned dialog let go');
+  });
+
   it('createUAC rejects with the SIP status of a failure, and with 408 when nobody answers', async () => {
     const pending = srf.createUAC(target(), { localSdp: sdp(7000) });
     const inv = await callee.nextRequest('INVITE');
