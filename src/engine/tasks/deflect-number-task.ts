@@ -25,7 +25,7 @@ import { BridgeTask } from './bridge-task.js';
 import { connectCallee } from './connect-callee.js';
 import { recordsCalls, RecordTask } from './record-task.js';
 import { ensureEarlyMedia } from './ring-caller-task.js';
-import type { Task } from './task.js';
+import { checkpoint, type Task } from './task.js';
 
 export class DeflectNumberTask implements Task<void> {
   readonly name = 'deflect-number';
@@ -82,7 +82,13 @@ export class DeflectNumberTask implements Task<void> {
       })
       .finally(() => clearTimeout(timer));
     await early;
-    if (result.kind === 'failed' && noAnswer.signal.aborted && !signal.aborted) {
+    if (result.kind === 'failed' && signal.aborted) {
+      // The call ended meanwhile (the caller's CANCEL, a supervisor, the drain): the gateway got our CANCEL,
+      // and the caller, if still waiting, hears why from the engine (480, or 503 when draining), not our 487.
+      session.settle(attempt, 'cancelled', result.status);
+      checkpoint(signal);
+    }
+    if (result.kind === 'failed' && noAnswer.signal.aborted) {
       // CHOICE: RFC 3398 §8.2.6.1's mapping of the PSTN's causes: it rang and nobody answered (Q.850 19) is
       // 480; nothing past 100 Trying (18, no user responding) is 408.
       session.settle(attempt, 'no-answer', result.status);
