@@ -45,7 +45,10 @@ export const engineConfigChecks: readonly ConfigCheck[] = [
   ...trunkConfigChecks,
 ];
 
-/** Outbound trunks: unique ids, credentials that go together and can be read, and a trunk for every phone-number deflection. */
+/**
+ * Outbound trunks: unique ids, credentials that go together and can be read, a trunk for every
+ * phone-number deflection, and a ring time the embedded SIP server lets a deflection finish in.
+ */
 export const outboundTrunkConfigChecks: readonly ConfigCheck[] = [
   {
     name: 'outbound trunks',
@@ -90,4 +93,28 @@ export const outboundTrunkConfigChecks: readonly ConfigCheck[] = [
       return problems;
     },
   },
+  {
+    name: 'outbound trunk ring time',
+    sections: ['trunks', 'sipServer'],
+    check(config) {
+      // The embedded SIP server answers 500 itself when an app leaves a new INVITE without a final
+      // response for appResponseTimeoutMs: a deflection must give up its gateway, and answer, before that.
+      // A real drachtio-server has no such timer.
+      if (!config.sipServer.embedded) return [];
+      const limitMs = config.sipServer.timers.appResponseTimeoutMs;
+      const problems: ConfigProblem[] = [];
+      forEachItem(config.trunks.outbound, (t, i) => {
+        if (t.ringTimeoutSeconds * 1000 > limitMs - RING_MARGIN_MS) {
+          problems.push({
+            path: `trunks.outbound[${i}].ringTimeoutSeconds`,
+            message: `${t.ringTimeoutSeconds} s is not at least ${RING_MARGIN_MS / 1000} s below sipServer.timers.appResponseTimeoutMs (${limitMs / 1000} s): the SIP server would answer the caller 500 before the gateway is given up`,
+          });
+        }
+      });
+      return problems;
+    },
+  },
 ];
+
+/** Time left after an outbound trunk's ring timeout for the CANCEL and the caller's final response. */
+const RING_MARGIN_MS = 2000;

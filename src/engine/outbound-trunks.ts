@@ -1,7 +1,8 @@
 /**
  * The carrier gateways the engine dials phone numbers through: where an
- * E.164 number goes (a SIP URI at the trunk), with which credentials, and
- * which number the called party sees. Password files are read once at start.
+ * E.164 number goes (a SIP URI at the trunk), with which credentials, which
+ * number the called party sees, how long it may ring, and whether it is
+ * trusted with asserted identities. Password files are read once at start.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -17,6 +18,10 @@ export interface OutboundTrunk {
   uriFor(number: string): string;
   readonly auth: { readonly username: string; readonly password: string } | undefined;
   readonly callerId: string | undefined;
+  /** How long a call through it may go unanswered before it is CANCELled. */
+  readonly ringTimeoutMs: number;
+  /** The gateway is in our trust domain: a P-Asserted-Identity from a trusted inbound trunk goes on to it (RFC 3325). */
+  readonly trustedIdentity: boolean;
 }
 
 function uriHost(host: string): string {
@@ -44,6 +49,8 @@ function build(t: TrunkConfig, index: number, baseDir: string): OutboundTrunk {
     },
     auth: t.username !== undefined && password !== undefined ? { username: t.username, password } : undefined,
     callerId: t.callerId,
+    ringTimeoutMs: t.ringTimeoutSeconds * 1000,
+    trustedIdentity: t.trustedIdentity,
   };
 }
 

@@ -18,6 +18,13 @@ export const RejectReasons = {
   MEDIA_REFUSED: { status: 488, phrase: 'Not Acceptable Here' },
   /** No media relay can take the call right now. */
   MEDIA_UNAVAILABLE: { status: 503, phrase: 'Media Relay Unavailable' },
+  /**
+   * The gateway of a phone-number deflection rang (180/183) and did not answer within its trunk's
+   * ringTimeoutSeconds: Q.850 cause 19 "no answer from the user", 480 (RFC 3398 §8.2.6.1).
+   */
+  GATEWAY_NO_ANSWER: { status: 480, phrase: 'Temporarily Unavailable' },
+  /** The gateway sent nothing past 100 Trying within ringTimeoutSeconds: cause 18 "no user responding", 408 (RFC 3398 §8.2.6.1). */
+  GATEWAY_TIMEOUT: { status: 408, phrase: 'Request Timeout' },
   /** A deflection needs audio and the engine runs without a media plane. */
   NO_MEDIA_PLANE: { status: 480, phrase: 'Temporarily Unavailable' },
   /** A bug or an unexpected failure inside the engine. */

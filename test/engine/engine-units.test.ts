@@ -106,6 +106,18 @@ describe('configuration of the live call', () => {
       'queues[0].deflection.ivr: a phone-number deflection needs an outbound trunk (trunks.outbound) to call through',
     ]);
   });
+
+  it('outbound trunks: the ring time ends at least 2 s before the embedded SIP server would answer the caller 500 itself', () => {
+    const trunks = (a: number, b: number): string => `trunks: { outbound: [{ id: a, host: 10.0.0.1, ringTimeoutSeconds: ${a} }, { id: b, host: 10.0.0.2, ringTimeoutSeconds: ${b} }] }\n`;
+    // The default (60 s) fits the default appResponseTimeoutMs (64 s).
+    expect(problems('trunks: { outbound: [{ id: a, host: 10.0.0.1 }] }\n')).toEqual([]);
+    expect(problems(trunks(62, 63))).toEqual([
+      'trunks.outbound[1].ringTimeoutSeconds: 63 s is not at least 2 s below sipServer.timers.appResponseTimeoutMs (64 s): the SIP server would answer the caller 500 before the gateway is given up',
+    ]);
+    expect(problems(`sipServer: { timers: { appResponseTimeoutMs: 200000 } }\n${trunks(120, 198)}`)).toEqual([]);
+    // A real drachtio-server has no such timer.
+    expect(problems(`sipServer: { embedded: false }\ndrachtio: { host: 10.0.0.5, port: 9022, secret: s }\n${trunks(300, 600)}`)).toEqual([]);
+  });
 });
 
 describe('call session teardown', () => {

@@ -87,6 +87,18 @@ const OutboundTrunk = Type.Object(
         description: "Number shown to the called party (From). Default: the caller's own number, unless withheld.",
       }),
     ),
+    ringTimeoutSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 600,
+      default: 60,
+      description:
+        "How long a call through this trunk may go unanswered: then its INVITE is CANCELled (RFC 3261 §9.1) and the caller gets 480 when the gateway rang (180/183), 408 when it sent nothing past 100 Trying (RFC 3398 §8.2.6.1). With the embedded SIP server, at least 2 s below sipServer.timers.appResponseTimeoutMs (64 s), whose 500 would otherwise reach the caller first.",
+    }),
+    trustedIdentity: Type.Boolean({
+      default: false,
+      description:
+        "Whether the gateway is inside our trust domain for asserted identities (RFC 3325 §2.3): a P-Asserted-Identity received from a trusted inbound trunk is passed on to it, with the caller's privacy kept (Privacy: id). When false, no P-Asserted-Identity goes out.",
+    }),
   },
   { additionalProperties: false, description: 'A carrier gateway the engine places outbound calls through.' },
 );

@@ -111,3 +111,34 @@ export function digestAuthorization(c: DigestChallenge, a: DigestAnswer): string
   ];
   return `Digest ${parts.join(', ')}`;
 }
+
+/** The challenges in a WWW-Authenticate or Proxy-Authenticate value drachtio-srf joined with commas (a challenge holds commas too). */
+export function splitChallenges(joined: string): string[] {
+  return joined.split(/,\s*(?=digest\s)/i);
+}
+
+/**
+ * The answers to the challenges met by one request and its retries (an INVITE, a BYE): one answer
+ * per challenger (an outbound proxy's 407 and the gateway's 401, RFC 3261 §22.3: each header is
+ * kept on the requests that follow), one more when a nonce was only stale (RFC 7616 §3.3), and
+ * none for a realm that challenges again after our answer: it refused the credentials.
+ */
+export class ChallengeAnswers {
+  private readonly answered = new Set<string>();
+  private readonly fields: Record<string, string> = {};
+
+  constructor(private readonly credentials: { readonly username: string; readonly password: string }) {}
+
+  /** The credential headers to send the request again with; undefined when it must not be retried. */
+  answer(status: number, challenges: readonly string[], method: string, uri: string): Readonly<Record<string, string>> | undefined {
+    if (status !== 401 && status !== 407) return undefined;
+    const challenge = chooseChallenge(challenges);
+    const field = status === 407 ? 'Proxy-Authorization' : 'Authorization';
+    if (challenge === undefined) return undefined;
+    const key = `${field} ${challenge.realm}`;
+    if (this.answered.has(key) && !challenge.stale) return undefined;
+    this.answered.add(key);
+    this.fields[field] = digestAuthorization(challenge, { method, uri, username: this.credentials.username, password: this.credentials.password });
+    return { ...this.fields };
+  }
+}

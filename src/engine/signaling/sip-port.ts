@@ -145,7 +145,7 @@ export interface DialOptions {
   /** Our offer; undefined sends the INVITE without SDP (delayed offer). */
   readonly offer: string | undefined;
   readonly headers?: Headers;
-  /** Shown to the callee as From (withheld identities are not passed). */
+  /** Shown to the callee as From; a withheld identity is not passed: From is then `"Anonymous" <sip:anonymous@anonymous.invalid>` (RFC 3323 §4.1.1.3). */
   readonly caller?: CallerIdentity;
   /** Digest credentials for a 401/407 challenge (RFC 2617, RFC 8760). */
   readonly auth?: { readonly username: string; readonly password: string };

@@ -5,6 +5,7 @@
  * Split from srf-port.ts, which keeps the inbound requests and the port.
  */
 import type Srf from 'drachtio-srf';
+import { ChallengeAnswers, splitChallenges } from './digest-auth.js';
 import { SipFailure, type InfoDigit, type OfferHandler, type SipLeg } from './sip-port.js';
 
 type SrfRequest = Srf.SrfRequest;
@@ -24,6 +25,15 @@ export function reasonOf(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'reason' in err && typeof (err).reason === 'string') return (err as { reason: string }).reason;
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Every challenge of a 401/407: drachtio-srf joins repeated headers with commas, challenges contain commas too. */
+export function challengeValues(res: SrfResponse): string[] {
+  const header = res.status === 407 ? 'Proxy-Authenticate' : 'WWW-Authenticate';
+  return res.has(header) ? splitChallenges(res.get(header)) : [];
+}
+
+/** Challenged BYEs sent again with credentials, at most (one per challenger and a stale nonce, as for the INVITE). */
+const MAX_BYE_RETRIES = 3;
 
 /** The user part of a Request-URI (the dialed number). */
 export function dialedNumber(uri: string): string | undefined {
@@ -67,7 +77,11 @@ export class SrfLeg implements SipLeg {
   private endedHow: { readonly serverReason: string | undefined } | undefined;
   private pendingAck: ((answer: string) => void) | undefined;
 
-  constructor(private readonly dialog: SrfDialog) {
+  constructor(
+    private readonly dialog: SrfDialog,
+    /** Digest credentials for a far end that challenges our requests in the dialog (a carrier gateway's BYE). */
+    private readonly auth?: { readonly username: string; readonly password: string },
+  ) {
     // drachtio-srf: a BYE the SIP server sent on its own (ACK timeout, session expiry) has meta.source 'application', and its Reason text is the reason.
     dialog.on('destroy', (msg: unknown, reason?: string) => this.ended(sourceOf(msg) === 'application' ? (reason ?? 'ended by the SIP server') : undefined));
     dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
@@ -210,11 +224,40 @@ export class SrfLeg implements SipLeg {
     if (!this.connected) return;
     this.endedHow ??= { serverReason: undefined };
     const headers = reason !== undefined ? { Reason: `Q.850;cause=${q850Cause};text="${reason.replace(/["\\\r\n]/g, '')}"` } : undefined;
-    await new Promise<void>((resolve) => {
-      this.dialog.destroy(headers !== undefined ? { headers } : undefined, () => resolve());
-    });
+    if (this.auth === undefined) {
+      await new Promise<void>((resolve) => {
+        this.dialog.destroy(headers !== undefined ? { headers } : undefined, () => resolve());
+      });
+    } else await this.byeAnsweringChallenges(headers ?? {}, this.auth);
     for (const w of this.waitingOffers.splice(0)) w.res.send(481);
     this.hangUpListeners = [];
+  }
+
+  /**
+   * BYE, sent again with digest credentials when the far end challenges it (RFC 3261 §22.2; the
+   * SIP server keeps the dialog after a 401/407 to a BYE for that). drachtio-srf's destroy() hides
+   * the response, and its own digest client knows MD5 only: the BYE goes as an in-dialog request
+   * here, and the dialog is then let go as destroy() would.
+   */
+  private async byeAnsweringChallenges(headers: Readonly<Record<string, string>>, auth: { readonly username: string; readonly password: string }): Promise<void> {
+    const answers = new ChallengeAnswers(auth);
+    let credentials: Readonly<Record<string, string>> = {};
+    try {
+      for (let attempt = 0; attempt <= MAX_BYE_RETRIES; attempt++) {
+        // drachtio-srf's typings want a whole SrfRequest for the options; it reads method and headers.
+        const res = await this.dialog.request({ method: 'BYE', headers: { ...headers, ...credentials } } as unknown as SrfRequest);
+        const uri = (res as SrfResponse & { req?: SrfRequest }).req?.uri;
+        const next = uri !== undefined ? answers.answer(res.status, challengeValues(res), 'BYE', uri) : undefined;
+        if (next === undefined) break;
+        credentials = next;
+      }
+    } catch {
+      // The dialog is gone at the SIP server (ended meanwhile): nothing more to send.
+    } finally {
+      // What destroy() does once its BYE is answered (the BYE's response already took it out of drachtio-srf's table).
+      (this.dialog as unknown as { connected: boolean }).connected = false;
+      this.dialog.removeAllListeners();
+    }
   }
 }
 

@@ -11,9 +11,9 @@
  * owner registered a handler wait for it.
  */
 import type Srf from 'drachtio-srf';
-import { chooseChallenge, digestAuthorization } from './digest-auth.js';
+import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
-import { reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
+import { challengeValues, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   SipFailure,
   type CallerIdentity,
@@ -217,12 +217,6 @@ function challengeOf(err: unknown): { res: SrfResponse; req: SrfRequest } | unde
   return { res, req: res.req };
 }
 
-/** Every challenge of a 401/407: drachtio-srf joins repeated headers with commas, challenges contain commas too. */
-function challengeValues(res: SrfResponse): string[] {
-  const header = res.status === 407 ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-  if (!res.has(header)) return [];
-  return res.get(header).split(/,\s*(?=digest\s)/i);
-}
 
 /**
  * Attempts per dial: the first, one per challenger (an outbound proxy's 407 and the gateway's 401,
@@ -273,21 +267,17 @@ export class SrfSipPort implements SipPort {
   async dial(o: DialOptions): Promise<DialResult> {
     let headers = o.headers;
     let result: DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } } = { kind: 'failed', status: 500, reason: 'not attempted' };
-    const answered = new Set<string>();
+    const answers = o.auth !== undefined ? new ChallengeAnswers(o.auth) : undefined;
     for (let attempt = 1; attempt <= MAX_AUTH_ATTEMPTS; attempt++) {
       result = await this.dialOnce({ ...o, ...(headers !== undefined ? { headers } : {}) });
       const ch = result.kind === 'failed' ? result.challenge : undefined;
-      if (ch === undefined || o.auth === undefined || o.signal.aborted) break;
-      const challenge = chooseChallenge(challengeValues(ch.res));
-      const field = ch.res.status === 407 ? 'Proxy-Authorization' : 'Authorization';
-      // A realm that challenges again after our answer refused it, unless its nonce was only stale.
-      if (challenge === undefined || (answered.has(`${field} ${challenge.realm}`) && !challenge.stale)) break;
-      answered.add(`${field} ${challenge.realm}`);
+      if (ch === undefined || answers === undefined || o.signal.aborted) break;
+      const credentials = answers.answer(ch.res.status, challengeValues(ch.res), 'INVITE', ch.req.uri);
+      if (credentials === undefined) break;
       const cseq = Number(/^\s*(\d+)/.exec(ch.req.get('CSeq'))?.[1] ?? '1');
-      const authorization = digestAuthorization(challenge, { method: 'INVITE', uri: ch.req.uri, username: o.auth.username, password: o.auth.password });
       // The retry is the same request with credentials: same Call-ID and From tag, CSeq one higher (RFC 3261 §22.2),
       // keeping the credentials already given to another challenger.
-      headers = { ...headers, 'From': ch.req.get('From'), 'Call-ID': ch.req.get('Call-ID'), 'CSeq': `${cseq + 1} INVITE`, [field]: authorization };
+      headers = { ...headers, 'From': ch.req.get('From'), 'Call-ID': ch.req.get('Call-ID'), 'CSeq': `${cseq + 1} INVITE`, ...credentials };
     }
     if (result.kind === 'failed' && result.challenge !== undefined) return { kind: 'failed', status: result.status, reason: result.reason };
     return result;
@@ -301,6 +291,8 @@ export class SrfSipPort implements SipPort {
     // A bare Contact: drachtio-srf would copy the caller's display name into it, which trips simple UAs (SIPp's [next_url]).
     const headers: Record<string, string> = { Contact: '<sip:localhost>', ...o.headers };
     const identity = o.caller !== undefined && !o.caller.withheld && o.caller.number !== undefined ? { callingNumber: o.caller.number, ...(o.caller.name !== undefined ? { callingName: o.caller.name } : {}) } : {};
+    // RFC 3323 §4.1.1.3: a withheld caller is the anonymous URI, not our address (the SIP server adds the tag).
+    if (o.caller?.withheld === true && !Object.keys(headers).some((h) => h.toLowerCase() === 'from')) headers.From = ANONYMOUS_FROM;
     const options = {
       ...(o.offer === undefined ? { noAck: true } : { localSdp: o.offer }),
       headers,
@@ -326,7 +318,7 @@ export class SrfSipPort implements SipPort {
         this.srf.createUAC(o.target, options, progress, (err: Error | null | undefined, dialog: SrfDialog) => {
           if (err !== null && err !== undefined) reject(err);
           // In the same turn as the 200: the leg's listeners exist before any of its requests is handled.
-          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog));
+          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog, o.auth));
         });
       });
       // A phone that sends nothing cannot be cancelled until it sends a provisional (RFC 3261 §9.1): its
@@ -350,7 +342,7 @@ export class SrfSipPort implements SipPort {
         return {
           kind: 'offered',
           offer: result.sdp,
-          complete: async (answer: string) => new SrfLeg(await result.ack(answer)),
+          complete: async (answer: string) => new SrfLeg(await result.ack(answer), o.auth),
           abandon: () => result.destroy(),
         };
       }
@@ -365,6 +357,9 @@ export class SrfSipPort implements SipPort {
 }
 
 const ABORTED = Symbol('aborted');
+
+/** The From of a withheld caller (RFC 3323 §4.1.1.3). */
+export const ANONYMOUS_FROM = '"Anonymous" <sip:anonymous@anonymous.invalid>';
 
 /** Hangs up a leg we no longer want: an unacknowledged answer is ACKed and ended, an answered leg gets BYE. */
 async function hangUpUnwanted(result: unknown): Promise<void> {

@@ -1,7 +1,11 @@
 /**
  * After-hours deflection to a phone number: a new outbound leg through the
  * configured outbound trunk (a carrier gateway; digest challenges answered),
- * with rtpengine between caller and gateway. The gateway's ringing and early
+ * with rtpengine between caller and gateway. The leg rings for at most the
+ * trunk's ringTimeoutSeconds: then it is CANCELled and the caller gets 480
+ * (the gateway rang) or 408 (nothing past 100 Trying). Who is calling goes
+ * out as outbound-identity.ts says (a withheld caller anonymous, an asserted
+ * identity only to a trusted gateway). The gateway's ringing and early
  * media (183 with SDP: ringback tones, announcements) reach the caller; its
  * answer is bridged to the caller; its refusal is passed on (401/407 that our
  * credentials could not answer become 503: the trunk, not the caller, failed).
@@ -12,6 +16,7 @@
  */
 import type { CallContext } from '../flows/call-context.js';
 import { dataParameters, keepDataParameters } from '../reserved/outward-headers.js';
+import { outboundIdentity } from '../outbound-identity.js';
 import { failure } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
 import { SipFailure } from '../signaling/sip-port.js';
@@ -20,7 +25,7 @@ import { BridgeTask } from './bridge-task.js';
 import { connectCallee } from './connect-callee.js';
 import { recordsCalls, RecordTask } from './record-task.js';
 import { ensureEarlyMedia } from './ring-caller-task.js';
-import type { Task } from './task.js';
+import { checkpoint, type Task } from './task.js';
 
 export class DeflectNumberTask implements Task<void> {
   readonly name = 'deflect-number';
@@ -38,34 +43,58 @@ export class DeflectNumberTask implements Task<void> {
     session.facts.trunk = trunk.name;
     // Early media from the gateway, in order: each 18x with SDP goes through rtpengine before the next step.
     let early: Promise<void> = Promise.resolve();
-    const caller = trunk.callerId !== undefined ? { number: trunk.callerId, name: undefined, withheld: false } : session.caller;
+    const identity = outboundIdentity(session.caller, trunk, { trusted: session.trunk.trusted, assertedIdentity: invite.headerLines('P-Asserted-Identity') });
+    if (identity.assertionDropped !== undefined) session.log.info({ reason: identity.assertionDropped }, 'P-Asserted-Identity not passed to the gateway');
     const redirection = services.config.redirection.sip;
     const params = dataParameters(session, redirection, (id) => services.directory.byQueueId(id)?.name);
     for (const s of params.skipped) session.log.info({ field: s.field, reason: s.reason }, 'data parameter not sent');
     keepDataParameters(session, redirection, params.headers);
-    const result = await services.sip.dial({
-      target,
-      offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
-      headers: {
-        ...params.headers,
-        'X-Switchboard-Call': session.id,
-        'X-Switchboard-Queue': session.queue ?? '',
-        'Max-Forwards': String(Math.min(70, invite.maxForwards - 1)),
-      },
-      caller,
-      ...(trunk.auth !== undefined ? { auth: trunk.auth } : {}),
-      signal,
-      onProgress: (status, sdp) => {
-        early = early.then(async () => {
-          if (sdp !== undefined && anchor.anchored && ctx.callerLeg === undefined) {
-            await anchor.agentEarlyAnswer(sdp);
-            if (ensureEarlyMedia(ctx)) await anchor.unblock();
-          } else if (sdp !== undefined && !anchor.anchored) invite.progress(183, { sdp });
-          else if (!ctx.earlyMedia) invite.progress(180);
-        }).catch((e: unknown) => session.log.info({ err: (e as Error).message }, 'gateway early media not relayed'));
-      },
-    });
+    // The trunk's no-answer timer: at it the INVITE is CANCELled (RFC 3261 §9.1) and the caller told.
+    const noAnswer = new AbortController();
+    const timer = setTimeout(() => noAnswer.abort(), trunk.ringTimeoutMs);
+    let ringing = false;
+    const result = await services.sip
+      .dial({
+        target,
+        offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
+        headers: {
+          ...params.headers,
+          ...identity.headers,
+          'X-Switchboard-Call': session.id,
+          'X-Switchboard-Queue': session.queue ?? '',
+          'Max-Forwards': String(Math.min(70, invite.maxForwards - 1)),
+        },
+        caller: identity.caller,
+        ...(trunk.auth !== undefined ? { auth: trunk.auth } : {}),
+        signal: AbortSignal.any([signal, noAnswer.signal]),
+        onProgress: (status, sdp) => {
+          // 100 Trying is hop-by-hop: it says nothing of the called party (RFC 3261 §21.1.1).
+          if (status === 100) return;
+          ringing = true;
+          early = early.then(async () => {
+            if (sdp !== undefined && anchor.anchored && ctx.callerLeg === undefined) {
+              await anchor.agentEarlyAnswer(sdp);
+              if (ensureEarlyMedia(ctx)) await anchor.unblock();
+            } else if (sdp !== undefined && !anchor.anchored) invite.progress(183, { sdp });
+            else if (!ctx.earlyMedia) invite.progress(180);
+          }).catch((e: unknown) => session.log.info({ err: (e as Error).message }, 'gateway early media not relayed'));
+        },
+      })
+      .finally(() => clearTimeout(timer));
     await early;
+    if (result.kind === 'failed' && signal.aborted) {
+      // The call ended meanwhile (the caller's CANCEL, a supervisor, the drain): the gateway got our CANCEL,
+      // and the caller, if still waiting, hears why from the engine (480, or 503 when draining), not our 487.
+      session.settle(attempt, 'cancelled', result.status);
+      checkpoint(signal);
+    }
+    if (result.kind === 'failed' && noAnswer.signal.aborted) {
+      // CHOICE: RFC 3398 §8.2.6.1's mapping of the PSTN's causes: it rang and nobody answered (Q.850 19) is
+      // 480; nothing past 100 Trying (18, no user responding) is 408.
+      session.settle(attempt, 'no-answer', result.status);
+      session.log.info({ target, ringing, seconds: trunk.ringTimeoutMs / 1000 }, 'phone-number deflection not answered: cancelled');
+      throw failure(ringing ? 'GATEWAY_NO_ANSWER' : 'GATEWAY_TIMEOUT', `no answer from ${this.number}`);
+    }
     if (result.kind === 'failed') {
       const outcome = result.status === 486 || result.status === 600 ? 'busy' : result.status === 603 ? 'declined' : 'failed';
       session.settle(attempt, outcome, result.status);

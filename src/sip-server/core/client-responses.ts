@@ -3,7 +3,7 @@
  * §17.1): handed to the owning app, UAC dialogs made early by a 1xx with a To
  * tag (§12.1.2) and confirmed by the 2xx, ACK re-sent on a retransmitted 2xx
  * (§13.2.2.4), a 2xx nobody wants any more ACKed and hung up, CANCEL sent
- * once a provisional response came (§9.1), and the outcomes the network never
+ * once a provisional response came, 100 included (§9.1), and the outcomes the network never
  * sent (Timer B/F 408, transport error 503, CANCEL without answer 487).
  */
 import { parseNameAddr } from '../message/name-addr.js';
@@ -59,8 +59,10 @@ export class ClientResponses implements ClientEvents {
       return;
     }
     if (status === 422 && this.timers.retryInvite(entry, response)) return;
-    if (status < 200 && !entry.gotProvisional && status > 100) entry.gotProvisional = true;
-    if (status < 200 && entry.deferredCancel !== undefined && status > 100) {
+    // RFC 3261 §9.1: a CANCEL may go once any provisional response came, 100 Trying included
+    // (a gateway that sends only 100 and then nothing must still be cancellable).
+    if (status < 200 && !entry.gotProvisional) entry.gotProvisional = true;
+    if (status < 200 && entry.deferredCancel !== undefined) {
       this.sendCancel(entry, entry.deferredCancel);
       entry.deferredCancel = undefined;
     }
@@ -150,6 +152,13 @@ export class ClientResponses implements ClientEvents {
       }
     } else if (entry.method === 'BYE' && status !== 401 && status !== 407) {
       core.state.removeDialog(d);
+    } else if (entry.method === 'BYE') {
+      // RFC 3261 §22.2: a challenged BYE may be sent again with credentials, so its dialog stays. An app
+      // that sends nothing more in it within 64·T1 has given up: the dialog goes (our BYE ended it).
+      const cseq = d.localCSeq;
+      core.ctx.timers.schedule(64 * core.ctx.t1, () => {
+        if (d.localCSeq === cseq) core.state.removeDialog(d);
+      });
     } else if (entry.method === 'SUBSCRIBE' && entry.createsDialog && status >= 300) {
       core.state.removeDialog(d);
     }

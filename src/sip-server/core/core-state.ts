@@ -62,6 +62,7 @@ export interface ClientEntry {
   cancelRequested: boolean;
   /** A CANCEL waiting for the first provisional response (RFC 3261 §9.1). */
   deferredCancel: SipRequest | undefined;
+  /** Any 1xx came, 100 Trying included: a CANCEL may be sent (§9.1). */
   gotProvisional: boolean;
   gotFinal: boolean;
   /** Responses are not forwarded (the app that asked is gone, or the server sent it on its own). */

@@ -2,8 +2,8 @@
  * Requests an app asks the server to send (drachtio spec §2.3, §2.4):
  * skeletal SIP completed into RFC 3261 requests (§8.1.1), UAC dialogs
  * (§12.1.2) opened, in-dialog requests, ACK for 2xx built on the app's
- * request (§13.2.2.4), CANCEL (§9.1, held until a provisional response
- * arrives). The responses they get: client-responses.ts.
+ * request (§13.2.2.4), CANCEL (§9.1, held until a provisional response,
+ * 100 Trying included, arrives; Timer B ends an INVITE that never gets one). The responses they get: client-responses.ts.
  */
 import type { AppConnection } from '../control/app-connection.js';
 import type { AppMessage } from '../control/app-message.js';

@@ -177,6 +177,47 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     await callee.waitRequest('CANCEL');
   });
 
+  it('item 23: a 100 Trying is a provisional response: the CANCEL goes out at once, and a held one goes at the 100 (RFC 3261 §9.1)', async () => {
+    // After a 100: at once.
+    const first = await inviteOut();
+    await callee.send(respond(first.inv, 100, 'Trying'), { port: h.udp.port });
+    await eventually(() => responseFrames(first.txn).length === 1, 5000, 'the 100 given to the app');
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', first.txn);
+    const c1 = await callee.waitRequest('CANCEL');
+    expect(c1.info.callId).toBe(first.inv.info.callId);
+    expect(c1.info.via.branch).toBe(first.inv.info.via.branch);
+    await callee.send(respond(c1, 200, 'OK'), { port: h.udp.port });
+    await callee.send(respond(first.inv, 487, 'Request Terminated', { toTag: 't1' }), { port: h.udp.port });
+    await eventually(() => responseFrames(first.txn).some((f) => f.sip!.startsWith('SIP/2.0 487')), 5000, 'the 487 given to the app');
+    // Asked for before any response: held, then sent when the 100 arrives.
+    const second = await inviteOut();
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', second.txn);
+    expect(await callee.quiet((x) => x.message.kind === 'request' && x.message.method === 'CANCEL' && x.info.callId === second.inv.info.callId, 150)).toEqual([]);
+    await callee.send(respond(second.inv, 100, 'Trying'), { port: h.udp.port });
+    const c2 = await callee.waitRequest('CANCEL');
+    expect(c2.info.callId).toBe(second.inv.info.callId);
+    await callee.send(respond(c2, 200, 'OK'), { port: h.udp.port });
+    await callee.send(respond(second.inv, 487, 'Request Terminated', { toTag: 't2' }), { port: h.udp.port });
+    await eventually(() => {
+      const s = h.server.status();
+      return s.dialogs === 0 && responseFrames(second.txn).some((f) => f.sip!.startsWith('SIP/2.0 487'));
+    }, 5000, 'the second INVITE ended, its dialog gone');
+  });
+
+  it('item 23: a gateway that sent only 100 Trying and ignores the CANCEL: 64·T1 later the app gets 487 and nothing is left', async () => {
+    const { inv, txn } = await inviteOut();
+    await callee.send(respond(inv, 100, 'Trying'), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1, 5000, 'the 100 given to the app');
+    await appRequest(`CANCEL ${target()} SIP/2.0\r\n\r\n`, '', txn);
+    await callee.waitRequest('CANCEL');
+    callee.dropIf = () => true;
+    await eventually(() => responseFrames(txn).some((f) => f.sip!.startsWith('SIP/2.0 487')), 64 * T1 + 5000, 'a 487 for the app');
+    await eventually(() => {
+      const s = h.server.status();
+      return s.clientTransactions === 0 && s.dialogs === 0 && s.timers === 0;
+    }, 5000, 'nothing left');
+  });
+
   it('item 24: a 2xx that arrives after CANCEL is delivered; after the app’s ACK the server sends BYE and the unsolicited frame', async () => {
     const { inv, txn } = await inviteOut();
     const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
@@ -256,6 +297,40 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
     await callee.send(respond(b, 200, 'OK'), { port: h.udp.port });
     await destroyed;
     await eventually(() => h.server.status().dialogs === 0);
+  });
+
+  it('a BYE answered 401: the dialog stays for the app to send it again with credentials (RFC 3261 §22.2); an app that does not is let go 64·T1 later', async () => {
+    const answered = async (tag: string): Promise<Srf.Dialog> => {
+      const pending = srf.createUAC(target(), { localSdp: sdp(7000) });
+      const inv = await callee.nextRequest('INVITE');
+      await callee.send(respond(inv, 200, 'OK', { toTag: tag, contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
+      const d = await pending;
+      await callee.waitRequest('ACK');
+      return d;
+    };
+    const challenge = ['WWW-Authenticate: Digest realm="gw", nonce="n1", algorithm=MD5'];
+    // Sent again: the second BYE goes in the dialog with the next CSeq, and its 200 ends the dialog.
+    const retried = await answered('b1');
+    const first = retried.request({ method: 'BYE', headers: {} } as unknown as Srf.SrfRequest);
+    const bye1 = await callee.nextRequest('BYE');
+    await callee.send(respond(bye1, 401, 'Unauthorized', { extra: challenge }), { port: h.udp.port });
+    expect((await first).status).toBe(401);
+    expect(h.server.status().dialogs).toBe(1);
+    const second = retried.request({ method: 'BYE', headers: { Authorization: 'Digest username="u", realm="gw", nonce="n1", uri="x", response="0"' } } as unknown as Srf.SrfRequest);
+    const bye2 = await callee.nextRequest('BYE');
+    expect(bye2.info.cseq).toBe(bye1.info.cseq + 1);
+    expect(bye2.message.headers.get('authorization')).toMatch(/^Digest /);
+    await callee.send(respond(bye2, 200, 'OK'), { port: h.udp.port });
+    expect((await second).status).toBe(200);
+    await eventually(() => h.server.status().dialogs === 0, 5000, 'the dialog gone at the 200');
+    // Not sent again: the dialog goes 64·T1 after the challenge.
+    const abandoned = await answered('b2');
+    const only = abandoned.request({ method: 'BYE', headers: {} } as unknown as Srf.SrfRequest);
+    const bye3 = await callee.nextRequest('BYE');
+    await callee.send(respond(bye3, 401, 'Unauthorized', { extra: challenge }), { port: h.udp.port });
+    expect((await only).status).toBe(401);
+    expect(h.server.status().dialogs).toBe(1);
+    await eventually(() => h.server.status().dialogs === 0, 64 * T1 + 5000, 'the abandoned dialog let go');
   });
 
   it('createUAC rejects with the SIP status of a failure, and with 408 when nobody answers', async () => {

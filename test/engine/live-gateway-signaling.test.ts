@@ -1,0 +1,173 @@
+/**
+ * The phone-number deflection's leg at a carrier gateway (`test/support/gateway.ts`), on the wire:
+ *
+ * - a CANCEL goes to a gateway that sent only 100 Trying, whether the caller
+ *   CANCELs or a supervisor ends the call (RFC 3261 §9.1), and nothing is left
+ *   in the engine, rtpengine or the SIP server;
+ * - who is calling: a withheld caller is `"Anonymous" <sip:anonymous@anonymous.invalid>`
+ *   with `Privacy: id` (RFC 3323 §4.1.1.3), a P-Asserted-Identity from a
+ *   trusted inbound trunk goes on to this trusted gateway (RFC 3325 §7), one
+ *   from an untrusted source does not, and a caller's number stays in From;
+ * - a gateway that challenges our BYE gets it once more, with digest
+ *   credentials (RFC 3261 §22.2), and each BYE is sent once.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import { eventually } from '../support/harness.js';
+import { TestGateway, type GatewayCall } from '../support/gateway.js';
+import { CallerPhone, type DialOptions } from '../support/phones.js';
+import type { Received } from '../support/sip-peer.js';
+
+let cc: ContactCenter;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  gateway = await TestGateway.create();
+  cc = await startContactCenter({
+    // RFC 3261's own T1 (500 ms): a request that is answered at once is never retransmitted, so each
+    // copy of a BYE at the gateway is one the engine sent.
+    sipServer: { timers: { t1Ms: 500, t2Ms: 4000, t4Ms: 5000 } },
+    trunks: {
+      inbound: [
+        { id: 'carrier', trusted: true, sources: [{ address: '127.0.0.2' }] },
+        { id: 'grey', trusted: false, sources: [{ address: '127.0.0.3' }] },
+      ],
+      outbound: [{ id: 'gateway', host: '127.0.0.1', port: gateway.port, username: 'switchboard', password: 's3cret', ringTimeoutSeconds: 30, trustedIdentity: true }],
+    },
+    queues: [{ id: 'forward', name: 'Forward', numbers: ['5000'], emergency: { force: 'closed' }, deflection: { ivr: { option: 'phoneNumber', phoneNumber: '+15550199' } } }],
+  });
+});
+afterAll(async () => {
+  await cc?.stop();
+  gateway?.close();
+});
+
+async function gatewayCall(n: number): Promise<GatewayCall> {
+  await eventually(() => gateway.calls.length > n, 10_000, 'the INVITE at the gateway');
+  return gateway.calls[n]!;
+}
+
+const header = (r: Received, name: string): string | undefined => r.message.headers.get(name);
+
+/** A call to 5000 from `host` that the gateway leaves at 100 Trying; the caller CANCELs it once the gateway has the INVITE. */
+async function cancelledCall(host: string, options: DialOptions): Promise<GatewayCall> {
+  gateway.behaviour = 'trying';
+  const caller = await CallerPhone.create(700, 'udp', host);
+  try {
+    const n = gateway.calls.length;
+    const call = caller.dial(cc.udp, '5000', options);
+    const at = await gatewayCall(n);
+    call.cancel();
+    expect(await call.waitFinal(10_000)).toBe(487);
+    await eventually(() => TestGateway.requestsOf(at, 'CANCEL').length > 0, 10_000, 'the CANCEL at the gateway');
+    const record = await cc.recordOf(call.callId);
+    expect(record).toMatchObject({ endedBy: 'caller', endReason: 'caller cancelled' });
+    await cc.settled();
+    return at;
+  } finally {
+    caller.close();
+  }
+}
+
+describe('cancelling a gateway that sent only 100 Trying', () => {
+  it('the caller CANCELs: the CANCEL goes on to the gateway at once (RFC 3261 §9.1), and nothing is left', async () => {
+    const at = await cancelledCall('127.0.0.1', { fromUser: '+15551230000' });
+    const cancel = TestGateway.requestsOf(at, 'CANCEL')[0]!;
+    expect(cancel.info.via.branch).toBe(at.invite.info.via.branch);
+    expect(cancel.info.cseq).toBe(at.invite.info.cseq);
+  });
+
+  it('a supervisor ends the call: the gateway gets CANCEL, the caller a final response, and the SIP server lets go of both', async () => {
+    gateway.behaviour = 'trying';
+    const caller = await CallerPhone.create(700);
+    try {
+      const n = gateway.calls.length;
+      const call = caller.dial(cc.udp, '5000', { fromUser: '+15551230000' });
+      const at = await gatewayCall(n);
+      const id = cc.sb.engine.control.list().find((c) => c.sipCallId === call.callId)!.id;
+      await cc.sb.engine.control.end(id, 'ended by mia: stuck', 'supervisor', 'mia');
+      expect(await call.waitFinal(10_000)).toBe(480);
+      await eventually(() => TestGateway.requestsOf(at, 'CANCEL').length > 0, 10_000, 'the CANCEL at the gateway');
+      expect((await cc.recordOf(call.callId)).endedBy).toBe('supervisor');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+});
+
+describe('who the gateway is told is calling', () => {
+  it('a caller with a number: in From as received, no Privacy, no P-Asserted-Identity', async () => {
+    const at = await cancelledCall('127.0.0.1', { fromUser: '+15551230000' });
+    expect(header(at.invite, 'from')).toMatch(/^<?sip:\+15551230000@/);
+    expect(header(at.invite, 'privacy')).toBeUndefined();
+    expect(header(at.invite, 'p-asserted-identity')).toBeUndefined();
+  });
+
+  it('an anonymous caller from an unknown source: From "Anonymous" <sip:anonymous@anonymous.invalid> and Privacy: id (RFC 3323 §4.1.1.3)', async () => {
+    const at = await cancelledCall('127.0.0.1', { fromUser: 'anonymous' });
+    expect(header(at.invite, 'from')).toMatch(/^"Anonymous" <sip:anonymous@anonymous\.invalid>;tag=\S+$/);
+    expect(header(at.invite, 'privacy')).toBe('id');
+    expect(header(at.invite, 'p-asserted-identity')).toBeUndefined();
+  });
+
+  it('a withheld caller from the trusted trunk: its P-Asserted-Identity goes on to the trusted gateway with Privacy: id (RFC 3325 §7)', async () => {
+    const pai = '"Ann" <sip:+15557654321@carrier.example;user=phone>, <tel:+15557654321>';
+    const at = await cancelledCall('127.0.0.2', { fromUser: 'anonymous', extra: [`P-Asserted-Identity: ${pai}`, 'Privacy: id'] });
+    expect(header(at.invite, 'from')).toMatch(/^"Anonymous" <sip:anonymous@anonymous\.invalid>;tag=/);
+    expect(header(at.invite, 'privacy')).toBe('id');
+    expect(at.invite.message.headers.values('p-asserted-identity').join(', ')).toBe(pai);
+  });
+
+  it('an untrusted trunk\'s P-Asserted-Identity never reaches the gateway', async () => {
+    const at = await cancelledCall('127.0.0.3', { fromUser: 'anonymous', extra: ['P-Asserted-Identity: <sip:+15557654321@127.0.0.3>', 'Privacy: id'] });
+    expect(header(at.invite, 'p-asserted-identity')).toBeUndefined();
+    expect(header(at.invite, 'privacy')).toBe('id');
+  });
+});
+
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
+function digestParams(value: string): Map<string, string> {
+  return new Map([...value.matchAll(/([a-z-]+)=(?:"([^"]*)"|([^,\s]+))/gi)].map((m) => [m[1]!.toLowerCase(), m[2] ?? m[3]!]));
+}
+
+describe('a gateway that challenges our BYE', () => {
+  it('gets the BYE once more with digest credentials (RFC 3261 §22.2), each BYE sent once, and nothing is left', async () => {
+    gateway.behaviour = 'answer';
+    gateway.byeChallenge = { status: 401, realm: 'carrier.example', nonce: 'b7e1c0ffee', qop: 'auth' };
+    const caller = await CallerPhone.create(700);
+    try {
+      const n = gateway.calls.length;
+      const call = caller.dial(cc.udp, '5000', { fromUser: '+15551230000' });
+      const at = await gatewayCall(n);
+      await call.waitStatus(200, 10_000);
+      await cc.bridged(call.callId);
+      call.hangUp();
+      await eventually(() => TestGateway.requestsOf(at, 'BYE').some((r) => header(r, 'authorization') !== undefined), 10_000, 'a BYE with credentials at the gateway');
+      const byes = TestGateway.requestsOf(at, 'BYE');
+      // Two BYEs, two transactions: the challenged one and the one with credentials, each received once.
+      expect(byes.map((r) => r.info.via.branch)).toHaveLength(new Set(byes.map((r) => r.info.via.branch)).size);
+      expect(byes).toHaveLength(2);
+      const [first, second] = byes as [Received, Received];
+      expect(header(first, 'authorization')).toBeUndefined();
+      expect(second.info.cseq).toBeGreaterThan(first.info.cseq);
+      expect(header(second, 'reason')).toBe(header(first, 'reason'));
+      const p = digestParams(header(second, 'authorization')!);
+      const uri = second.message.kind === 'request' ? second.message.uri : '';
+      expect([p.get('username'), p.get('realm'), p.get('nonce'), p.get('uri'), p.get('qop')]).toEqual(['switchboard', 'carrier.example', 'b7e1c0ffee', uri, 'auth']);
+      const ha1 = md5('switchboard:carrier.example:s3cret');
+      expect(p.get('response')).toBe(md5(`${ha1}:b7e1c0ffee:${p.get('nc')}:${p.get('cnonce')}:auth:${md5(`BYE:${uri}`)}`));
+      expect((await cc.recordOf(call.callId)).endedBy).toBe('caller');
+      await cc.settled();
+    } finally {
+      gateway.byeChallenge = undefined;
+      caller.close();
+    }
+  });
+
+  it('afterwards no SIP transaction or timer is left', async () => {
+    await cc.settled({ transactions: true, timeoutMs: 80_000 });
+  }, 100_000);
+});
