@@ -5,6 +5,8 @@ import { callRecordOf } from '../../src/engine/call-record.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { dialedNumber } from '../../src/engine/signaling/srf-leg.js';
+import { sipFailureOf } from '../../src/engine/sip-errors.js';
+import { PromptMissingError } from '../../src/media/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { contactFor } from '../../src/recordings/crm/contact.js';
@@ -163,5 +165,12 @@ describe('the call record', () => {
     expect(record.caller.contact).toBe('Phone User - 12/06 13:22');
     // The recording's own contact (recordings/crm/contact.ts), for the same instant: the same name.
     expect(record.caller.contact).toBe(contactFor({ anonymous: true }, new Date(arrived), contact).name);
+  });
+});
+
+describe('SIP answers for failures', () => {
+  it('a prompt missing at call time is our fault: 500 naming it, not 488 (which tells a carrier its SDP was refused)', () => {
+    const f = sipFailureOf(new PromptMissingError('queues[5].emergency.message.en'));
+    expect([f.status, f.reason]).toEqual([500, 'Server Internal Error (no prompt is configured at queues[5].emergency.message.en)']);
   });
 });

@@ -54,6 +54,8 @@ beforeAll(async () => {
         { id: 'voicemail', name: 'Voicemail', numbers: ['3000'], agents: [agent.uri()], ...closed, deflection: { ivr: { option: 'voicemail' } } },
         { id: 'overflow', name: 'Overflow', numbers: ['4000'], ...closed, deflection: { ivr: { option: 'queue', queue: 'support' } } },
         { id: 'forward', name: 'Forward', numbers: ['5000'], ...closed, deflection: { ivr: { option: 'phoneNumber', phoneNumber: '+15550199' } } },
+        // An emergency closure with its own announcement (played in place of the after-hours message).
+        { id: 'storm', name: 'Storm', numbers: ['2001'], emergency: { force: 'closed', reason: 'storm', message: { en: { text: 'Because of the storm we are closed.' } } } },
       ],
     },
     { worker: true },
@@ -98,6 +100,24 @@ describe('after-hours deflections', () => {
       const record = await cc.recordOf(call.callId);
       expect(record).toMatchObject({ deflection: { action: 'message' }, endedBy: 'engine', endReason: 'after-hours message played' });
       expect(record.decisions[0]).toMatchObject({ open: false, action: 'message', reason: 'emergency' });
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('an emergency closure with its own message: the caller hears that message, then gets BYE', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '2001');
+      await call.waitStatus(200);
+      await call.waitRequest('BYE', 20_000);
+      // Found (and pre-rendered) by its configuration path: the queue by its index.
+      const message = await cc.sb.media!.prompts.configuredPrompt('queues[5].emergency.message.en');
+      expect(streamsWith(caller, message)).toBe(1);
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ deflection: { action: 'message', target: 'queues[5].emergency.message.en' }, endReason: 'after-hours message played' });
+      expect(record.decisions[0]).toMatchObject({ queue: 'storm', open: false, action: 'message', reason: 'emergency' });
       await cc.settled();
     } finally {
       caller.close();
