@@ -154,13 +154,16 @@ describe('after-hours deflections', () => {
     }
   });
 
-  it('voicemail from a withheld number: the callback number keyed in as RFC 4733 events, # ends the message', async () => {
+  it('voicemail from a withheld number: the callback number keyed in as RFC 4733 events (a * in it is asked again), # ends the message', async () => {
     const caller = await CallerPhone.create(700);
     try {
       const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous', extra: ['Privacy: id'] });
       await call.waitStatus(200);
       const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
       await eventually(() => streamsWith(caller, ask) >= 1, 20_000, 'the caller is asked for a number', 250);
+      // A phone number is digits only: with a * it is not taken, and the caller is asked again.
+      for (const d of '555*1234567#') await caller.rtp.sendDigit(d);
+      await eventually(() => streamsWith(caller, ask) >= 2, 20_000, 'the caller is asked for the number again', 250);
       for (const d of '5551234567#') await caller.rtp.sendDigit(d);
       await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
       await spoken(caller);

@@ -2,13 +2,13 @@
  * After-hours voicemail: the caller is answered and hears the greeting; a
  * caller whose number is withheld or not a phone number is first asked to key
  * in a callback number (the seed's three prompts: blocked number, ask number,
- * number entered), with a re-prompt when the number is too short or too long
- * and the voicemail going on without one after the last try. Then the message
- * is recorded until `#`, the maximum length, a stretch of silence, or the
- * caller hanging up, and handed to the recording pipeline as a voicemail
- * (queue, callback number and language in its CRM metadata). The queue's
- * agents get a notice when the queue next opens; a queue without agents sends
- * the voicemail to the CRM only.
+ * number entered), with a re-prompt when the number is too short, too long or
+ * not digits only (a `*`), and the voicemail going on without one after the
+ * last try. Then the message is recorded until `#`, the maximum length, a
+ * stretch of silence, or the caller hanging up, and handed to the recording
+ * pipeline as a voicemail (queue, callback number and language in its CRM
+ * metadata). The queue's agents get a notice when the queue next opens; a
+ * queue without agents sends the voicemail to the CRM only.
  */
 import type { RenderedPrompt } from '../../media/index.js';
 import type { MessageRef } from '../../policy/index.js';
@@ -41,6 +41,15 @@ export const DEFAULT_VOICEMAIL_TEXTS = {
 /** A caller number we can call back: digits (E.164 or national), optionally with +. */
 export function isCallableNumber(n: string | undefined): boolean {
   return n !== undefined && /^\+?[0-9]{4,15}$/.test(n.replace(/[\s().-]/g, ''));
+}
+
+/**
+ * A callback number keyed in (the `#` that ends it not included): digits only, as many as allowed.
+ * `*` (or A-D) is no part of a phone number: the input is invalid and asked for again, like one
+ * too short or too long.
+ */
+export function isKeyedNumber(keys: string, length: { readonly min: number; readonly max: number }): boolean {
+  return /^[0-9]*$/.test(keys) && keys.length >= length.min && keys.length <= length.max;
 }
 
 const METER_STEP_MS = 200;
@@ -81,7 +90,7 @@ export class VoicemailTask implements Task<void> {
       keys.clear();
       await this.say(ctx, ask, keys, signal);
       const got = await keys.collect({ maxDigits: v.callbackDigits.max + 1, firstKeyMs: v.digitTimeoutSeconds * 1000, nextKeyMs: v.digitTimeoutSeconds * 1000, signal });
-      const ok = got.digits.length >= v.callbackDigits.min && got.digits.length <= v.callbackDigits.max;
+      const ok = isKeyedNumber(got.digits, v.callbackDigits);
       ctx.session.log.info({ attempt, digits: got.digits.length, ok, terminated: got.terminated }, 'callback number keyed in');
       if (ok) {
         await this.say(ctx, await this.prompt(ctx, p.numberEntered, 'numberEntered'), undefined, signal);
