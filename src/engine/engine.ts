@@ -27,6 +27,7 @@ import { takeCallerData } from './reserved/caller-data.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
 import { PendingHangUps } from './session/end-reasons.js';
+import { callerIdentityOf } from './signaling/caller-identity.js';
 import { SipFailure, type InboundInvite, type InboundRequest } from './signaling/sip-port.js';
 import { dialedNumber } from './signaling/srf-leg.js';
 import { SrfSipPort } from './signaling/srf-port.js';
@@ -255,7 +256,9 @@ export class Engine {
       invite.reject(r.status, r.phrase, a.headers);
       return;
     }
-    const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: a.dialed, source: invite.source, trunk: trunkRefOf(a.trunk), language: a.language, logger: this.logger, now: this.services.now });
+    // Who is calling: P-Asserted-Identity counts from a trusted trunk only (RFC 3325 §5, caller-identity.ts).
+    const caller = callerIdentityOf((name) => invite.headerLines(name), a.trunk?.trusted === true);
+    const session = new CallSession({ callId: invite.callId, caller, dialed: a.dialed, source: invite.source, trunk: trunkRefOf(a.trunk), language: a.language, logger: this.logger, now: this.services.now });
     session.own('trunk call slot', a.release);
     this.calls.add(session);
     invite.cancelled.addEventListener('abort', () => void session.end('caller cancelled', 'caller'), { once: true });
@@ -270,7 +273,7 @@ export class Engine {
     }
     session.log.info(
       {
-        caller: invite.caller.number ?? 'withheld',
+        caller: caller.number ?? 'withheld',
         dialed: a.dialed,
         queue: queue.id,
         source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`,
