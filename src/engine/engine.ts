@@ -34,6 +34,7 @@ import { SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
 import { InboundTrunks, trunkRefOf } from './trunks/inbound-trunks.js';
 import type { TrunkCounts } from './trunks/trunk-limits.js';
+import { queueOpening } from './voicemail/queue-opening.js';
 import { VoicemailNotices } from './voicemail/voicemail-notices.js';
 
 export interface DrachtioConnection {
@@ -76,7 +77,8 @@ export class Engine {
   readonly calls = new CallRegistry();
   readonly control: CallControl;
   private readonly services: EngineServices;
-  private readonly notices: VoicemailNotices;
+  /** Voicemail notices waiting for their queue to open (and the events of those sent). */
+  readonly notices: VoicemailNotices;
   private readonly mediaTimeouts: MediaTimeouts | undefined;
   private readonly inbound: InboundTrunks;
   /** Agents, waiting queues and the registrar; undefined when no agent or waiting queue is configured. */
@@ -98,12 +100,13 @@ export class Engine {
     const recordsFile = config.engine.callRecords.enabled ? resolve(baseDir, config.engine.callRecords.file ?? join(stateDir, 'calls', 'records.jsonl')) : undefined;
     const now = deps.now ?? Date.now;
     this.inbound = new InboundTrunks(config);
-    this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now });
+    const policy = createPolicy(config);
+    this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now, opening: queueOpening(policy) });
     this.agents = config.agents.length > 0 || config.queues.some((q) => q.waiting !== undefined) ? new AgentServices({ config, sip: this.port, logger, baseDir, media: deps.media, now }) : undefined;
     this.services = {
       config,
       sip: this.port,
-      policy: createPolicy(config),
+      policy,
       directory: new QueueDirectory(config.queues),
       media: deps.media,
       prompts: deps.media?.prompts,
