@@ -35,6 +35,7 @@ import { sipFailureOf } from './sip-errors.js';
 import { InboundTrunks, trunkRefOf } from './trunks/inbound-trunks.js';
 import type { TrunkCounts } from './trunks/trunk-limits.js';
 import { queueOpening } from './voicemail/queue-opening.js';
+import { voicemailFallbackTexts } from './voicemail/voicemail-task.js';
 import { VoicemailNotices } from './voicemail/voicemail-notices.js';
 
 export interface DrachtioConnection {
@@ -149,6 +150,9 @@ export class Engine {
   /** Connects to the drachtio server; resolves once authenticated. Reconnects by itself afterwards. */
   async start(timeoutMs = 10_000): Promise<void> {
     await this.notices.start();
+    // The voicemail's default callback prompts, where the configuration has none: rendered now, as
+    // every configured prompt was (the media plane's start), so no call waits for a render.
+    for (const text of voicemailFallbackTexts(this.config)) await this.services.prompts?.fromSpec({ text }, { language: 'en' });
     this.mediaTimeouts?.start();
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.

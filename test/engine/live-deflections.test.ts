@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goertzel } from '../../src/audio/analysis.js';
+import { fallbackSpec } from '../../src/engine/voicemail/voicemail-task.js';
 import type { RenderedPrompt } from '../../src/media/index.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
@@ -93,6 +94,15 @@ async function spoken(caller: CallerPhone): Promise<void> {
 }
 
 describe('after-hours deflections', () => {
+  it('the default callback prompts a voicemail falls back on are rendered at start-up, like the configured ones', async () => {
+    // First in the file: no call has played them yet. The configuration sets only voicemailAskNumber.
+    const prompts = cc.sb.media!.prompts;
+    const before = { ...prompts.renderer.stats };
+    for (const key of ['blockedNumber', 'numberEntered'] as const) await prompts.fromSpec(fallbackSpec(key), { language: 'en' });
+    expect(prompts.renderer.stats.renders).toBe(before.renders);
+    expect(prompts.renderer.stats.cacheHits).toBe(before.cacheHits + 2);
+  });
+
   it('message: the caller is answered, hears the message, then gets BYE', async () => {
     const caller = await CallerPhone.create(700);
     try {
