@@ -25,6 +25,8 @@ export const ErrorCodes = {
   RTPENGINE_UNAVAILABLE: 'SB_RTPENGINE_UNAVAILABLE',
   PROMPT_RENDER: 'SB_PROMPT_RENDER',
   PROMPT_INPUT: 'SB_PROMPT_INPUT',
+  /** A call asked for a configured prompt that start-up did not find (a reference to a path the configuration has not). */
+  PROMPT_MISSING: 'SB_PROMPT_MISSING',
   FFMPEG: 'SB_FFMPEG',
   MEDIA_CANCELLED: 'SB_MEDIA_CANCELLED',
   RTPENGINE_PROTOCOL: 'SB_RTPENGINE_PROTOCOL',

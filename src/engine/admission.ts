@@ -7,8 +7,8 @@
  * its trunk is over its call rate or concurrent calls (503 with Retry-After;
  * checked last, so a call refused anyway costs the trunk nothing). An
  * admitted call gets its trunk (with the slot it holds until it ends), its
- * queue and its language (the caller's Accept-Language when it names one,
- * else the default).
+ * queue and its language (the caller's most preferred language by Accept-Language
+ * quality when it names one, else the default).
  */
 import type { InboundInvite } from './signaling/sip-port.js';
 import { dialedNumber } from './signaling/srf-leg.js';
@@ -30,11 +30,43 @@ export type Admission =
   | { readonly admitted: false; readonly reason: RejectReason; readonly dialed: string; readonly trunk: InboundTrunk | undefined; readonly headers?: Readonly<Record<string, string>> };
 
 const LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+/** RFC 2616 §3.9 qvalue: 0 to 1, at most three decimals. */
+const QVALUE = /^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/;
 
-/** The first language of an Accept-Language header (RFC 3261 §20.3), quality ignored. */
+/**
+ * The caller's preferred language from Accept-Language (RFC 3261 §20.3, with RFC 2616 §14.4's
+ * preferences): the tags by quality, highest first, equal qualities in the order given; `q=0` means
+ * "not acceptable" and is never chosen. The first well-formed tag in that order; undefined when none.
+ * CHOICE: an entry whose q is malformed is dropped (never a guessed preference); `*` as the best
+ * (any language will do) gives undefined, so the default language serves; the primary subtag is
+ * compared in lower case (BCP 47 tags are case-insensitive: `DE-at` is `de-at`).
+ */
 export function preferredLanguage(header: string | undefined): string | undefined {
-  const first = header?.split(',')[0]?.split(';')[0]?.trim();
-  return first !== undefined && LANGUAGE_TAG.test(first) ? first : undefined;
+  if (header === undefined) return undefined;
+  const ranked: { tag: string; q: number }[] = [];
+  for (const entry of header.split(',')) {
+    const [range, ...params] = entry.split(';').map((p) => p.trim());
+    if (range === undefined || range === '') continue;
+    let q = 1;
+    let ok = true;
+    for (const param of params) {
+      const eq = param.indexOf('=');
+      if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== 'q') continue;
+      const value = param.slice(eq + 1).trim();
+      if (QVALUE.test(value)) q = Number(value);
+      else ok = false;
+    }
+    if (ok && q > 0) ranked.push({ tag: range, q });
+  }
+  // Array.prototype.sort is stable: equal qualities keep the caller's order.
+  ranked.sort((a, b) => b.q - a.q);
+  for (const { tag } of ranked) {
+    if (tag === '*') return undefined;
+    const dash = tag.indexOf('-');
+    const normal = dash < 0 ? tag.toLowerCase() : tag.slice(0, dash).toLowerCase() + tag.slice(dash);
+    if (LANGUAGE_TAG.test(normal)) return normal;
+  }
+  return undefined;
 }
 
 export interface AdmissionRules {

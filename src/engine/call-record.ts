@@ -71,10 +71,13 @@ function attemptView(a: AgentAttempt): CallRecord['agentsTried'][number] {
   };
 }
 
-/** The record as it stands (final once the session has ended). */
+/**
+ * The record as it stands (final once the session has ended). `contact` is the CRM's naming of an
+ * anonymous caller (`crm.channelName`, `crm.timeZone`): the same rule as the recording's contact
+ * (recordings/crm/contact.ts), so one upload never names the caller twice in two zones.
+ */
 export function callRecordOf(s: CallSession, contact: { readonly channel: string; readonly timeZone: string }): CallRecord {
   const m = s.timeline.marks;
-  const timeZone = s.decisions.length > 0 ? (s.decisions[s.decisions.length - 1]!.timeZone ?? contact.timeZone) : contact.timeZone;
   const party = { ...(s.caller.number !== undefined ? { number: s.caller.number } : {}), ...(s.caller.name !== undefined ? { name: s.caller.name } : {}), anonymous: s.caller.withheld };
   const answered = s.attempts.find((a) => a.outcome === 'answered' && m.bridgedAt !== undefined);
   return {
@@ -85,7 +88,7 @@ export function callRecordOf(s: CallSession, contact: { readonly channel: string
       number: s.caller.number ?? null,
       name: s.caller.name ?? null,
       withheld: s.caller.withheld,
-      contact: contactFor(party, new Date(m.arrivedAt), { channel: contact.channel, timeZone }).name,
+      contact: contactFor(party, new Date(m.arrivedAt), contact).name,
     },
     dialed: s.dialed,
     source: { ...s.source },

@@ -27,12 +27,15 @@ import { takeCallerData } from './reserved/caller-data.js';
 import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
 import { PendingHangUps } from './session/end-reasons.js';
+import { callerIdentityOf } from './signaling/caller-identity.js';
 import { SipFailure, type InboundInvite, type InboundRequest } from './signaling/sip-port.js';
 import { dialedNumber } from './signaling/srf-leg.js';
 import { SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
 import { InboundTrunks, trunkRefOf } from './trunks/inbound-trunks.js';
 import type { TrunkCounts } from './trunks/trunk-limits.js';
+import { queueOpening } from './voicemail/queue-opening.js';
+import { voicemailFallbackTexts } from './voicemail/voicemail-task.js';
 import { VoicemailNotices } from './voicemail/voicemail-notices.js';
 
 export interface DrachtioConnection {
@@ -75,7 +78,8 @@ export class Engine {
   readonly calls = new CallRegistry();
   readonly control: CallControl;
   private readonly services: EngineServices;
-  private readonly notices: VoicemailNotices;
+  /** Voicemail notices waiting for their queue to open (and the events of those sent). */
+  readonly notices: VoicemailNotices;
   private readonly mediaTimeouts: MediaTimeouts | undefined;
   private readonly inbound: InboundTrunks;
   /** Agents, waiting queues and the registrar; undefined when no agent or waiting queue is configured. */
@@ -97,12 +101,13 @@ export class Engine {
     const recordsFile = config.engine.callRecords.enabled ? resolve(baseDir, config.engine.callRecords.file ?? join(stateDir, 'calls', 'records.jsonl')) : undefined;
     const now = deps.now ?? Date.now;
     this.inbound = new InboundTrunks(config);
-    this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now });
+    const policy = createPolicy(config);
+    this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now, opening: queueOpening(policy) });
     this.agents = config.agents.length > 0 || config.queues.some((q) => q.waiting !== undefined) ? new AgentServices({ config, sip: this.port, logger, baseDir, media: deps.media, now }) : undefined;
     this.services = {
       config,
       sip: this.port,
-      policy: createPolicy(config),
+      policy,
       directory: new QueueDirectory(config.queues),
       media: deps.media,
       prompts: deps.media?.prompts,
@@ -146,6 +151,9 @@ export class Engine {
   /** Connects to the drachtio server; resolves once authenticated. Reconnects by itself afterwards. */
   async start(timeoutMs = 10_000): Promise<void> {
     await this.notices.start();
+    // The voicemail's default callback prompts, where the configuration has none: rendered now, as
+    // every configured prompt was (the media plane's start), so no call waits for a render.
+    for (const text of voicemailFallbackTexts(this.config)) await this.services.prompts?.fromSpec({ text }, { language: 'en' });
     this.mediaTimeouts?.start();
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
@@ -256,7 +264,9 @@ export class Engine {
       invite.reject(r.status, r.phrase, a.headers);
       return;
     }
-    const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: a.dialed, source: invite.source, trunk: trunkRefOf(a.trunk), language: a.language, logger: this.logger, now: this.services.now });
+    // Who is calling: P-Asserted-Identity counts from a trusted trunk only (RFC 3325 §5, caller-identity.ts).
+    const caller = callerIdentityOf((name) => invite.headerLines(name), a.trunk?.trusted === true);
+    const session = new CallSession({ callId: invite.callId, caller, dialed: a.dialed, source: invite.source, trunk: trunkRefOf(a.trunk), language: a.language, logger: this.logger, now: this.services.now });
     session.own('trunk call slot', a.release);
     this.calls.add(session);
     invite.cancelled.addEventListener('abort', () => void session.end('caller cancelled', 'caller'), { once: true });
@@ -271,7 +281,7 @@ export class Engine {
     }
     session.log.info(
       {
-        caller: invite.caller.number ?? 'withheld',
+        caller: caller.number ?? 'withheld',
         dialed: a.dialed,
         queue: queue.id,
         source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`,

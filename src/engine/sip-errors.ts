@@ -29,6 +29,12 @@ export const RejectReasons = {
   NO_MEDIA_PLANE: { status: 480, phrase: 'Temporarily Unavailable' },
   /** A bug or an unexpected failure inside the engine. */
   INTERNAL: { status: 500, phrase: 'Server Internal Error' },
+  /**
+   * A prompt the call needs was not found among the configured ones: our fault, logged as an error.
+   * CHOICE: 500, not 488 (RFC 3261 §21.4.26: the offer's session description) nor 503 (§21.5.4: a
+   * temporary state, which another try or another node would not cure either).
+   */
+  PROMPT_MISSING: { status: 500, phrase: 'Server Internal Error' },
   /** The engine is stopping or draining. */
   SHUTTING_DOWN: { status: 503, phrase: 'Service Unavailable' },
   /** No inbound trunk claims the source, and unknown sources are refused (trunks.unknownSources). */
@@ -58,6 +64,8 @@ export function sipFailureOf(err: unknown): SipFailure {
   }
   if (err instanceof SwitchboardError) {
     switch (err.code) {
+      case ErrorCodes.PROMPT_MISSING:
+        return failure('PROMPT_MISSING', err.message);
       case ErrorCodes.RTPENGINE_ERROR:
       case ErrorCodes.MEDIA_STATE: {
         const reason = (err as { reason?: unknown }).reason;

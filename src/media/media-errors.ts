@@ -62,6 +62,16 @@ export class MediaCancelledError extends SwitchboardError {
   }
 }
 
+/**
+ * A configured prompt was asked for by a path at which start-up found none: a fault of ours (the
+ * reference and the configuration disagree), never of the call's SDP.
+ */
+export class PromptMissingError extends SwitchboardError {
+  constructor(readonly path: string) {
+    super(ErrorCodes.PROMPT_MISSING, `no prompt is configured at ${path}`);
+  }
+}
+
 /** An operation that does not fit the state of the call (unknown party, released call...). */
 export class MediaStateError extends SwitchboardError {
   constructor(message: string) {

@@ -86,7 +86,7 @@ export function closedOutcome(ctx: ClosedContext): ClosedOutcome {
   const d = config.deflection;
   const lang = d.defaultLanguage;
   const emergencyClosed = emergency?.force === 'closed';
-  const emergencyMessage = emergencyClosed ? promptRef(emergency.config.message, `${emergency.scope}.message`, language, lang) : null;
+  const emergencyMessage = emergencyClosed ? promptRef(emergency.config.message, `${emergency.path}.message`, language, lang) : null;
   const globalAfterHours = (): MessageRef | null => promptRef(d.messages.afterHours, 'deflection.messages.afterHours', language, lang);
   const enqueue = (note: string): ClosedOutcome => ({
     action: 'enqueue',

@@ -11,23 +11,29 @@ import type { QueueTree } from './queue-tree.js';
 
 export interface ActiveEmergency {
   readonly force: 'closed' | 'open';
-  /** Config path of the override, e.g. `queues[billing].emergency` or `emergency`. */
+  /** Where the override is, for people: `queues[billing].emergency` (by queue id) or `emergency`. */
   readonly scope: string;
+  /**
+   * The same place as a configuration path, `queues[3].emergency` (by index) or `emergency`: the
+   * form every PromptSpec is found and pre-rendered under (media/prompts/configured-prompts.ts),
+   * so the form of its message's reference.
+   */
+  readonly path: string;
   readonly until: number | undefined;
   readonly config: DeepReadonly<EmergencyConfig>;
 }
 
 export function activeEmergency(config: SwitchboardConfig, tree: QueueTree, queueId: string, atMs: number): ActiveEmergency | undefined {
   const candidates = [
-    ...tree.lineage(queueId).map((q) => ({ e: q.emergency, scope: `queues[${q.id}].emergency` })),
-    { e: config.emergency, scope: 'emergency' },
+    ...tree.lineage(queueId).map((q) => ({ e: q.emergency, scope: `queues[${q.id}].emergency`, path: `queues[${tree.indexOf(q.id)}].emergency` })),
+    { e: config.emergency, scope: 'emergency', path: 'emergency' },
   ];
-  for (const { e, scope } of candidates) {
+  for (const { e, scope, path } of candidates) {
     if (e === undefined) continue;
     const parsed = e.until === undefined ? undefined : parseInstant(e.until);
     const until = typeof parsed === 'number' ? parsed : undefined;
     if (until !== undefined && atMs >= until) continue;
-    return { force: e.force, scope, until, config: e };
+    return { force: e.force, scope, path, until, config: e };
   }
   return undefined;
 }

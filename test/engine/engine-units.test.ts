@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { configChecks } from '../../src/app/config-checks.js';
 import { loadConfigText } from '../../src/config/load.js';
+import { callRecordOf } from '../../src/engine/call-record.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { dialedNumber } from '../../src/engine/signaling/srf-leg.js';
+import { sipFailureOf } from '../../src/engine/sip-errors.js';
+import { PromptMissingError } from '../../src/media/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { contactFor } from '../../src/recordings/crm/contact.js';
 
 function problems(yaml: string): string[] {
   try {
@@ -152,5 +156,33 @@ describe('call session teardown', () => {
     s.own('late', () => void (late = true));
     await new Promise((r) => setTimeout(r, 0));
     expect(late).toBe(true);
+  });
+});
+
+describe('the call record', () => {
+  it('names an anonymous caller in crm.timeZone, as the recording does, whatever the zone of the queue\'s schedule', () => {
+    const arrived = Date.parse('2026-12-06T06:22:30Z');
+    const s = new CallSession({
+      callId: 'cid',
+      caller: { number: undefined, name: undefined, withheld: true },
+      dialed: '1000',
+      source: { address: '127.0.0.1', port: 5060, transport: 'udp' },
+      language: 'en',
+      logger: silentLogger(),
+      now: () => arrived,
+    });
+    s.decisions.push({ queue: 'q', open: true, action: 'enqueue', reason: 'weekly-hours', deflection: null, schedule: 'always', timeZone: 'UTC', exception: null, at: '2026-12-06T06:22:30Z' });
+    const contact = { channel: 'Phone', timeZone: 'Asia/Jakarta' };
+    const record = callRecordOf(s, contact);
+    expect(record.caller.contact).toBe('Phone User - 12/06 13:22');
+    // The recording's own contact (recordings/crm/contact.ts), for the same instant: the same name.
+    expect(record.caller.contact).toBe(contactFor({ anonymous: true }, new Date(arrived), contact).name);
+  });
+});
+
+describe('SIP answers for failures', () => {
+  it('a prompt missing at call time is our fault: 500 naming it, not 488 (which tells a carrier its SDP was refused)', () => {
+    const f = sipFailureOf(new PromptMissingError('queues[5].emergency.message.en'));
+    expect([f.status, f.reason]).toEqual([500, 'Server Internal Error (no prompt is configured at queues[5].emergency.message.en)']);
   });
 });

@@ -82,6 +82,8 @@ const TRUSTED: readonly Case[] = [
   { name: 'a header per property', headers: FORMS.perProperty, flags: { reserved_verified_customer: false, reserved_bad_actor: true, reserved_repeat_customer: false }, agentFlags: 'bad_actor', attestation: null },
   { name: 'RFC 7433 User-to-User, with a verstat', headers: FORMS.uui, flags: { reserved_verified_customer: true, reserved_repeat_customer: true }, agentFlags: 'verified_customer,repeat_customer', attestation: 'passed' },
   { name: 'no reserved data', headers: [], flags: {}, agentFlags: undefined, attestation: null },
+  // The carrier's own parameters, with any value or none, and a trailing ";": ours still count.
+  { name: "the carrier's own parameters next to ours", headers: ['X-Reserved-Data: verified_customer=1;foo=bar;account=12345;vip;'], flags: { reserved_verified_customer: true }, agentFlags: 'verified_customer', attestation: null },
 ];
 const UNTRUSTED: readonly Case[] = [
   { name: 'one X-Reserved-Data header', headers: FORMS.single, flags: {}, agentFlags: undefined, attestation: null },

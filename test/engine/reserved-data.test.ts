@@ -132,6 +132,21 @@ describe('the header forms a mapping reads', () => {
     expect(r.values).toEqual({ reserved_verified_customer: true });
     expect(r.notes.map((n) => n.reason)).toEqual(['unknown parameter "vip" ignored']);
   });
+
+  it('an unknown parameter is ignored whatever its value, or without one (probe C F14)', () => {
+    for (const extra of ['foo=bar', 'foo', 'account=12345', 'foo=', 'note="a;b,c"', 'foo=bar;foo=baz', 'x=\u00e9t\u00e9']) {
+      const r = read(`X-Reserved-Data: verified_customer=1;${extra};bad_actor=no`);
+      expect(r.problems, extra).toEqual([]);
+      expect(r.values, extra).toEqual({ reserved_verified_customer: true, reserved_bad_actor: false });
+      expect(r.notes.length, extra).toBeGreaterThan(0);
+    }
+  });
+
+  it('one empty parameter at the end is tolerated; the known flags keep their strict values', () => {
+    expect(read('X-Reserved-Data: verified_customer=yes;').values).toEqual({ reserved_verified_customer: true });
+    expect(read('X-Reserved-Data: verified_customer=yes ; ').values).toEqual({ reserved_verified_customer: true });
+    expect(read('X-Reserved-Data: verified_customer=yes;foo;').values).toEqual({ reserved_verified_customer: true });
+  });
 });
 
 /** Hostile INVITE headers: each must set no flag at all, and say why. */
@@ -159,6 +174,14 @@ const HOSTILE: readonly { readonly name: string; readonly lines: readonly string
   { name: 'UUI twice for our purpose', lines: [`User-to-User: ${hex('verified_customer=true')};purpose=ccai`, `User-to-User: ${hex('verified_customer=true')};purpose=ccai`], reason: /2 UUI values/ },
   { name: 'quoted value', lines: ['X-Reserved-Data: verified_customer="true"'], reason: /invalid value/ },
   { name: 'semicolon only', lines: ['X-Reserved-Data: ;'], reason: /malformed/ },
+  { name: 'a known flag without a value', lines: ['X-Reserved-Data: verified_customer;foo=1'], reason: /no value for verified_customer/ },
+  { name: 'a known flag with an empty value', lines: ['X-Reserved-Data: verified_customer=;foo=1'], reason: /invalid value "" for verified_customer/ },
+  { name: 'an empty parameter in the middle', lines: ['X-Reserved-Data: verified_customer=1;;bad_actor=0'], reason: /malformed/ },
+  { name: 'an empty parameter first', lines: ['X-Reserved-Data: ;verified_customer=1'], reason: /malformed/ },
+  { name: 'two trailing semicolons', lines: ['X-Reserved-Data: verified_customer=1;;'], reason: /malformed/ },
+  { name: 'a comma list behind an unknown parameter', lines: ['X-Reserved-Data: foo=a, verified_customer=1'], reason: /a list where one value is expected/ },
+  { name: 'an unterminated quote in an unknown value', lines: ['X-Reserved-Data: foo="a;verified_customer=1'], reason: /unterminated quoted string/ },
+  { name: 'an unknown name that is not a token', lines: ['X-Reserved-Data: verified_customer=1;f(o)o=1'], reason: /malformed parameter/ },
 ];
 
 describe('hostile values set no flag', () => {

@@ -168,11 +168,37 @@ describe('admission', () => {
     expect(admit(new FakeInvite(), directory, { ...rules, draining: true }, trunks)).toMatchObject({ admitted: false, reason: 'SHUTTING_DOWN', headers: { 'Retry-After': '30' } });
     expect(admit(new FakeInvite(undefined, undefined, undefined, {}, 0), directory, rules, trunks)).toMatchObject({ admitted: false, reason: 'TOO_MANY_HOPS' });
     expect(admit(new FakeInvite('sip:9999@192.0.2.2'), directory, rules, trunks)).toMatchObject({ admitted: false, reason: 'UNKNOWN_NUMBER', dialed: '9999' });
-    const ok = admit(new FakeInvite('sip:%2B1000@192.0.2.2', undefined, undefined, { 'accept-language': 'id-ID;q=0.9, en' }), directory, rules, trunks);
+    const ok = admit(new FakeInvite('sip:%2B1000@192.0.2.2', undefined, undefined, { 'accept-language': 'en;q=0.1, id-ID;q=0.9' }), directory, rules, trunks);
     expect(ok).toMatchObject({ admitted: true, dialed: '+1000', language: 'id-ID' });
   });
 
-  it('Accept-Language: the first well-formed tag, else nothing', () => {
-    expect([preferredLanguage('de, en;q=0.5'), preferredLanguage('*'), preferredLanguage(''), preferredLanguage(undefined), preferredLanguage('x_bad')]).toEqual(['de', undefined, undefined, undefined, undefined]);
+  it('Accept-Language: the well-formed tag of highest quality (RFC 2616 §14.4), else nothing', () => {
+    const cases: [string | undefined, string | undefined][] = [
+      ['de, en;q=0.5', 'de'],
+      // Quality, not position, decides (probe C F13).
+      ['en;q=0.1, de;q=0.9', 'de'],
+      ['en;q=0.5, de', 'de'],
+      ['fr;Q=0.3 , es-MX ; q = 0.8, en;q=0.7', 'es-MX'],
+      // Equal qualities keep the caller's order.
+      ['it;q=0.5, de;q=0.5, en;q=0.4', 'it'],
+      // q=0 is "not acceptable".
+      ['de;q=0, en;q=0.2', 'en'],
+      ['de;q=0.000', undefined],
+      // A malformed q drops its entry; a malformed tag is passed over.
+      ['de;q=2, en;q=0.5', 'en'],
+      ['de;q=abc, en;q=0.5', 'en'],
+      ['de;q=0.1234, en;q=0.5', 'en'],
+      ['x_bad, en;q=0.5', 'en'],
+      // Tags are case-insensitive: the primary subtag is compared in lower case.
+      ['DE-at', 'de-at'],
+      // Any language (`*`) first: the default serves.
+      ['*, de;q=0.5', undefined],
+      ['de;q=0.5, *;q=0.1', 'de'],
+      ['*', undefined],
+      ['', undefined],
+      [undefined, undefined],
+      ['x_bad', undefined],
+    ];
+    expect(cases.map(([header]) => [header, preferredLanguage(header)])).toEqual(cases);
   });
 });

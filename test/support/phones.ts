@@ -76,6 +76,8 @@ export interface DialOptions {
   readonly delayedOffer?: boolean;
   readonly extra?: readonly string[];
   readonly fromUser?: string;
+  /** The whole From URI (e.g. `tel:+15551112222`), in place of `sip:<fromUser>@<the phone's address>`. */
+  readonly fromUri?: string;
   readonly displayName?: string;
   /** Never ACK a 2xx (the ACKs are lost on the way): the SIP server ends the dialog at 64·T1. */
   readonly noAck?: boolean;
@@ -140,7 +142,8 @@ export class PlacedCall {
   get from(): string {
     const p = this.phone.peer;
     const user = this.options.fromUser ?? 'caller';
-    return `${this.options.displayName !== undefined ? `"${this.options.displayName}" ` : ''}<sip:${user}@${p.uriHost}:${p.port}>;tag=${this.fromTag}`;
+    const uri = this.options.fromUri ?? `sip:${user}@${p.uriHost}:${p.port}`;
+    return `${this.options.displayName !== undefined ? `"${this.options.displayName}" ` : ''}<${uri}>;tag=${this.fromTag}`;
   }
 
   private base(method: string, uri: string, cseq: number, branch?: string): Parameters<typeof request>[0] {

@@ -49,7 +49,7 @@ export const EngineSchema = Type.Object(
             min: Type.Integer({ minimum: 3, maximum: 15, default: 7, description: 'Fewest digits of a callback number keyed in.' }),
             max: Type.Integer({ minimum: 3, maximum: 15, default: 15, description: 'Most digits (E.164 allows 15).' }),
           },
-          { additionalProperties: false, default: {}, description: 'Length of a callback number keyed in by DTMF.' },
+          { additionalProperties: false, default: {}, description: 'Length of a callback number keyed in by DTMF, then #; digits 0-9 only (one with * or A-D is asked for again, like one too short or too long).' },
         ),
         digitTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 8, description: 'Time allowed between keys (and for the first key) when keying in a callback number.' }),
         attempts: Type.Integer({ minimum: 1, maximum: 5, default: 2, description: 'Tries at keying in a valid callback number before the voicemail goes on without one.' }),

@@ -6,12 +6,12 @@
  * any value outside true/false/1/0/yes/no is refused whole and sets nothing;
  * a property two headers disagree on is set by neither. Each refusal is
  * returned with its reason for the call's log. Parameter names are matched
- * exactly; unknown ones are ignored (and reported), so a carrier may add its
- * own data without breaking ours.
+ * exactly; unknown ones are ignored (and reported) whatever their value, so a
+ * carrier may add its own data without breaking ours.
  */
 import { RESERVED_PROPERTIES, type ReservedProperty } from '../../config/schema/reserved-data.js';
 import type { HeaderMappingConfig } from '../trunks/inbound-trunks.js';
-import { describeValue, strictBoolean, TOKEN } from './header-text.js';
+import { describeValue, strictBoolean, TOKEN, trimLws } from './header-text.js';
 import { decodeUui, parseUui } from './uui.js';
 
 type MappedHeader = HeaderMappingConfig['headers'][number];
@@ -44,23 +44,61 @@ export function shortName(p: ReservedProperty): string {
 
 type Found = { readonly values: Map<ReservedProperty, boolean>; readonly notes: string[] } | { readonly error: string };
 
-/** `name=value;name=value` with flags as values; names mapped by `names`. */
+/**
+ * Splits a parameter list on `;` outside double-quoted strings (RFC 3261 §25.1, `\\` escapes).
+ * A comma outside quotes (a list where one value is expected) or an unterminated quote is an error.
+ */
+function splitParameters(text: string): string[] | { readonly error: string } {
+  const parts: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && c === ',') return { error: `a list where one value is expected: ${describeValue(text)}` };
+    else if (!quoted && c === ';') {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (quoted) return { error: `unterminated quoted string in ${describeValue(text)}` };
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/**
+ * `name=value;name=value` with flags as values; names mapped by `names`. A known name needs a value
+ * in the flag grammar. An unknown name is ignored (and noted) whatever its value, or without one
+ * (`account=12345`, `foo`, `note="a;b"`): a carrier may send more than we read. What still refuses
+ * the whole header is its structure: a name that is not a token, an empty parameter, a known name
+ * twice, a comma list, an unterminated quote.
+ * CHOICE: one empty parameter at the end (`verified_customer=yes;`) is tolerated, as many stacks
+ * write it; anywhere else (`;a=1`, `a=1;;b=0`, `;`) it is malformed.
+ */
 export function parseParameters(text: string, names: Readonly<Record<string, ReservedProperty>>): Found {
   const values = new Map<ReservedProperty, boolean>();
   const notes: string[] = [];
   const seen = new Set<string>();
-  for (const part of text.split(';')) {
+  const parts = splitParameters(text);
+  if (!Array.isArray(parts)) return parts;
+  if (parts.length > 1 && trimLws(parts[parts.length - 1]!) === '') parts.pop();
+  for (const part of parts) {
     // [ \t], not \s: JavaScript's \s also matches U+2028, U+00A0, U+FEFF, which are not SIP whitespace.
-    const m = /^[ \t]*([^= \t]+)[ \t]*=[ \t]*([^ \t]*)[ \t]*$/.exec(part);
+    const m = /^[ \t]*([^= \t]+)[ \t]*(?:=([^]*))?$/.exec(part);
     if (m === null || !TOKEN.test(m[1]!)) return { error: `malformed parameter ${describeValue(part)}` };
-    const [, name, raw] = m as unknown as [string, string, string];
+    const name = m[1]!;
+    const raw = m[2];
+    const property = Object.hasOwn(names, name) ? names[name] : undefined;
+    if (property === undefined) {
+      notes.push(`unknown parameter ${describeValue(name)} ignored`);
+      continue;
+    }
     if (seen.has(name)) return { error: `parameter ${name} given twice` };
     seen.add(name);
-    const flag = strictBoolean(raw);
-    if (flag === undefined) return { error: `invalid value ${describeValue(raw)} for ${name}` };
-    const property = Object.hasOwn(names, name) ? names[name] : undefined;
-    if (property === undefined) notes.push(`unknown parameter ${describeValue(name)} ignored`);
-    else values.set(property, flag);
+    const flag = raw === undefined ? undefined : strictBoolean(raw);
+    if (flag === undefined) return { error: raw === undefined ? `no value for ${name}` : `invalid value ${describeValue(raw)} for ${name}` };
+    values.set(property, flag);
   }
   return { values, notes };
 }

@@ -43,7 +43,7 @@ export interface DecisionSummary {
   readonly reason: string;
   readonly deflection: 'queue' | 'global' | null;
   readonly schedule: string | null;
-  /** The schedule's time zone (the anonymous contact's name uses it). */
+  /** The schedule's time zone (its `at` is in it). */
   readonly timeZone: string | null;
   readonly exception: string | null;
   readonly at: string;

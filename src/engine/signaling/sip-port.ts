@@ -10,7 +10,10 @@
  */
 
 export interface CallerIdentity {
-  /** The caller's number (user part of P-Asserted-Identity or From); undefined when withheld or absent. */
+  /**
+   * The caller's number (the user part of a SIP URI, the number of a tel URI; of P-Asserted-Identity
+   * from a trusted trunk, else of From: caller-identity.ts); undefined when withheld or absent.
+   */
   readonly number: string | undefined;
   readonly name: string | undefined;
   /** RFC 3323: anonymous or `Privacy: id`/`header`; the number is then not passed on. */
@@ -106,7 +109,6 @@ export interface InboundInvite {
   readonly uri: string;
   /** The caller's offer; undefined for a delayed offer (RFC 3261 §13.2.1). */
   readonly offer: string | undefined;
-  readonly caller: CallerIdentity;
   readonly source: SignalingSource;
   /** Max-Forwards as received (70 when absent). */
   readonly maxForwards: number;

@@ -16,7 +16,6 @@ import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { challengeValues, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   SipFailure,
-  type CallerIdentity,
   type DialOptions,
   type DialResult,
   type Headers,
@@ -30,18 +29,6 @@ import {
 type SrfRequest = Srf.SrfRequest;
 type SrfResponse = Srf.SrfResponse;
 type SrfDialog = Srf.Dialog;
-
-/** A number we may write back into a URI's user part (RFC 3261 §25.1 user: unreserved, escaped, user-unreserved but ";"). */
-const SAFE_NUMBER = /^[A-Za-z0-9\-_.!~*'()&=+$,?/%]{1,64}$/;
-
-/**
- * A display name we may write back into a quoted-string (drachtio-srf quotes it without escaping):
- * no quote or backslash, no control character (C0, C1 with NEL), no line or paragraph separator,
- * no bidirectional or zero-width formatting, so nothing can end the quoted string or disguise
- * itself on an agent's screen. Other UTF-8 (Zoë, 山田) is a name like any other.
- */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNSAFE_NAME = /["\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
 
 /** Header values for res.send: a list becomes that many fields (drachtio-srf would join them with commas). */
 function sendableHeaders(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
@@ -108,20 +95,6 @@ class SrfInboundRequest implements InboundRequest {
   }
 }
 
-function callerOf(req: SrfRequest): CallerIdentity {
-  const raw = req.callingNumber as string | undefined;
-  // A user part that could not be written back safely is no number: the caller counts as withheld.
-  const number = raw !== undefined && SAFE_NUMBER.test(raw) ? raw : undefined;
-  const privacy = (req.has('Privacy') ? req.get('Privacy') : '').toLowerCase();
-  const withheld = number === undefined || /^(anonymous|restricted|unavailable|unknown|private)$/i.test(number) || /\b(id|header|user)\b/.test(privacy);
-  const name = (req as unknown as { callingName?: string }).callingName;
-  return {
-    number: withheld ? undefined : number,
-    name: withheld || name === undefined || name === '' || name.length > 64 || UNSAFE_NAME.test(name) ? undefined : name,
-    withheld,
-  };
-}
-
 function optionTags(req: SrfRequest, header: string): string[] {
   return req.has(header) ? req.get(header).split(',').map((t) => t.trim().toLowerCase()) : [];
 }
@@ -129,7 +102,6 @@ function optionTags(req: SrfRequest, header: string): string[] {
 /** A new INVITE from the network. */
 export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite {
   readonly offer: string | undefined;
-  readonly caller: CallerIdentity;
   readonly maxForwards: number;
   readonly reliableProvisionals: boolean;
   /** The caller requires 100rel: every 18x goes reliably, and drachtio-srf must expect the PRACK. */
@@ -144,7 +116,6 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
   ) {
     super(req, res);
     this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
-    this.caller = callerOf(req);
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');

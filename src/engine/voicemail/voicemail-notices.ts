@@ -5,6 +5,17 @@
  * when it fires it is appended to `notices.jsonl`, logged, emitted (the API's
  * event stream), and POSTed as JSON to the configured webhook (best effort,
  * a few tries; the file is the record).
+ *
+ * A notice fires only while its queue is open, as the hours policy says at
+ * that moment: it is due at its `notifyAt` (the queue's next opening when the
+ * voicemail was left) or at once when that was not known, and then the queue
+ * is asked. Still closed (an emergency closure with no end, or one added
+ * since), it is held until the opening the policy now names, or, with none
+ * known, asked again every `recheckMs`. So a closure lifted in the
+ * configuration (a restart reloads it; the held notices are read back from
+ * disk) releases its notices at the next check, and no notice ever claims an
+ * opening that has not come. A queue no longer configured cannot be asked:
+ * its notices fire (with a warning) rather than wait for ever.
  */
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -17,7 +28,7 @@ export interface VoicemailNotice {
   /** The engine's call id. */
   readonly call: string;
   readonly queue: string;
-  /** When the queue opens (ISO); null: at once. */
+  /** When the queue opens (ISO), as known when the voicemail was left; null: not known (it fires once the queue is open). */
   readonly notifyAt: string | null;
   readonly callbackNumber: string | null;
   readonly caller: string | null;
@@ -25,20 +36,30 @@ export interface VoicemailNotice {
   readonly recordedAt: string;
 }
 
+/** Whether a queue is open now, and when it next opens if not (null: not known); undefined: no such queue. */
+export type QueueOpening = (queue: string, language: string, atMs: number) => { readonly open: boolean; readonly nextOpenMs: number | null } | undefined;
+
 export interface VoicemailNoticesOptions {
   readonly dir: string;
   readonly webhook: string | undefined;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** The hours policy's answer for a queue (default: always open). */
+  readonly opening?: QueueOpening;
+  /** How often a notice whose queue is closed with no known reopening is checked again (default 60 s). */
+  readonly recheckMs?: number;
 }
 
 /** setTimeout's longest delay; longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const WEBHOOK_TRIES = 3;
+const RECHECK_MS = 60_000;
 
-export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice] }> {
+export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; held: [VoicemailNotice, number | null] }> {
   private readonly pending = new Map<string, VoicemailNotice>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Notices already logged as held (later checks log at debug). */
+  private readonly heldBefore = new Set<string>();
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly now: () => number;
@@ -73,15 +94,47 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice] }
     await this.persist();
   }
 
-  private arm(n: VoicemailNotice): void {
+  /** Keeps `n` and wakes at `dueMs` (default: its notifyAt, or now when that is not known). */
+  private arm(n: VoicemailNotice, dueMs?: number): void {
     if (this.closed) return;
     this.pending.set(n.recordingId, n);
-    const due = n.notifyAt === null ? this.now() : Date.parse(n.notifyAt);
+    const parsed = n.notifyAt === null ? NaN : Date.parse(n.notifyAt);
+    const due = dueMs ?? (Number.isFinite(parsed) ? parsed : this.now());
     const wait = Math.max(0, due - this.now());
-    const timer = setTimeout(() => (wait > MAX_TIMER_MS ? this.arm(n) : void this.fire(n)), Math.min(wait, MAX_TIMER_MS));
+    const timer = setTimeout(() => (wait > MAX_TIMER_MS ? this.arm(n, due) : this.due(n)), Math.min(wait, MAX_TIMER_MS));
     timer.unref();
     clearTimeout(this.timers.get(n.recordingId));
     this.timers.set(n.recordingId, timer);
+  }
+
+  /** A notice's time has come: it fires if its queue is open now, else waits for the next opening. */
+  private due(n: VoicemailNotice): void {
+    if (this.closed || !this.pending.has(n.recordingId)) return;
+    const now = this.now();
+    let state: ReturnType<QueueOpening>;
+    try {
+      state = this.o.opening === undefined ? { open: true, nextOpenMs: null } : this.o.opening(n.queue, n.language, now);
+    } catch (e) {
+      this.o.logger.error({ err: (e as Error).message, queue: n.queue }, 'voicemail notice: the queue\'s hours could not be decided; asked again later');
+      state = { open: false, nextOpenMs: null };
+    }
+    if (state === undefined) {
+      this.o.logger.warn({ notice: n }, 'voicemail notice: its queue is no longer configured; sent now');
+      void this.fire(n, 'queue-unknown');
+      return;
+    }
+    if (state.open) {
+      void this.fire(n, 'open');
+      return;
+    }
+    // At the opening the policy names (never a tight loop on one in the past), else at the next check.
+    const next = state.nextOpenMs !== null && state.nextOpenMs > now ? state.nextOpenMs : now + (this.o.recheckMs ?? RECHECK_MS);
+    const log = { recordingId: n.recordingId, queue: n.queue, nextOpen: state.nextOpenMs === null ? null : new Date(state.nextOpenMs).toISOString() };
+    if (this.heldBefore.has(n.recordingId)) this.o.logger.debug(log, 'voicemail notice held: the queue is still closed');
+    else this.o.logger.info(log, 'voicemail notice held: the queue is closed');
+    this.heldBefore.add(n.recordingId);
+    this.emit('held', n, state.nextOpenMs);
+    this.arm(n, next);
   }
 
   private persist(): Promise<void> {
@@ -94,14 +147,15 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice] }
     return this.writing;
   }
 
-  private async fire(n: VoicemailNotice): Promise<void> {
+  private async fire(n: VoicemailNotice, why: 'open' | 'queue-unknown'): Promise<void> {
     if (this.closed || !this.pending.delete(n.recordingId)) return;
     this.timers.delete(n.recordingId);
+    this.heldBefore.delete(n.recordingId);
     await this.persist();
     await appendFile(join(this.o.dir, 'notices.jsonl'), `${JSON.stringify({ ...n, notifiedAt: new Date(this.now()).toISOString() })}\n`).catch((e: unknown) =>
       this.o.logger.error({ err: (e as Error).message }, 'voicemail notice not written'),
     );
-    this.o.logger.info({ notice: n }, 'voicemail notice: the queue is open again');
+    if (why === 'open') this.o.logger.info({ notice: n }, 'voicemail notice: the queue is open again');
     this.emit('notify', n);
     if (this.o.webhook !== undefined) await this.post(this.o.webhook, n);
   }

@@ -2,14 +2,15 @@
  * After-hours voicemail: the caller is answered and hears the greeting; a
  * caller whose number is withheld or not a phone number is first asked to key
  * in a callback number (the seed's three prompts: blocked number, ask number,
- * number entered), with a re-prompt when the number is too short or too long
- * and the voicemail going on without one after the last try. Then the message
- * is recorded until `#`, the maximum length, a stretch of silence, or the
- * caller hanging up, and handed to the recording pipeline as a voicemail
- * (queue, callback number and language in its CRM metadata). The queue's
- * agents get a notice when the queue next opens; a queue without agents sends
- * the voicemail to the CRM only.
+ * number entered), with a re-prompt when the number is too short, too long or
+ * not digits only (a `*`), and the voicemail going on without one after the
+ * last try. Then the message is recorded until `#`, the maximum length, a
+ * stretch of silence, or the caller hanging up, and handed to the recording
+ * pipeline as a voicemail (queue, callback number and language in its CRM
+ * metadata). The queue's agents get a notice when the queue next opens; a
+ * queue without agents sends the voicemail to the CRM only.
  */
+import type { SwitchboardConfig } from '../../config/load.js';
 import type { RenderedPrompt } from '../../media/index.js';
 import type { MessageRef } from '../../policy/index.js';
 import type { CallContext } from '../flows/call-context.js';
@@ -38,9 +39,41 @@ export const DEFAULT_VOICEMAIL_TEXTS = {
   numberEntered: 'Thank you. Your number has been saved.',
 } as const;
 
+/** A default text as the prompt it is rendered from (English). */
+export function fallbackSpec(key: keyof typeof DEFAULT_VOICEMAIL_TEXTS): { readonly text: string } {
+  return { text: DEFAULT_VOICEMAIL_TEXTS[key] };
+}
+
+/**
+ * The default texts a voicemail of this configuration can fall back on: those of the callback prompts
+ * it leaves unset (`deflection.messages.voicemail*`), when some queue can send a call to voicemail
+ * (after hours or at its maximum wait). The greeting always has a configured one (a config check).
+ * Rendered at start-up like every configured prompt, so no call waits for a render.
+ */
+export function voicemailFallbackTexts(config: SwitchboardConfig): string[] {
+  const d = config.deflection;
+  const possible =
+    (d.calls.enabled && d.calls.ivr.option === 'voicemail') ||
+    config.queues.some((q) => q.deflection?.ivr?.option === 'voicemail' || q.waiting?.overflow?.option === 'voicemail');
+  if (!possible) return [];
+  const unset = { blockedNumber: d.messages.voicemailBlockedNumber, askNumber: d.messages.voicemailAskNumber, numberEntered: d.messages.voicemailNumberEntered };
+  return Object.entries(unset)
+    .filter(([, configured]) => configured === undefined)
+    .map(([key]) => fallbackSpec(key as keyof typeof unset).text);
+}
+
 /** A caller number we can call back: digits (E.164 or national), optionally with +. */
 export function isCallableNumber(n: string | undefined): boolean {
   return n !== undefined && /^\+?[0-9]{4,15}$/.test(n.replace(/[\s().-]/g, ''));
+}
+
+/**
+ * A callback number keyed in (the `#` that ends it not included): digits only, as many as allowed.
+ * `*` (or A-D) is no part of a phone number: the input is invalid and asked for again, like one
+ * too short or too long.
+ */
+export function isKeyedNumber(keys: string, length: { readonly min: number; readonly max: number }): boolean {
+  return /^[0-9]*$/.test(keys) && keys.length >= length.min && keys.length <= length.max;
 }
 
 const METER_STEP_MS = 200;
@@ -53,7 +86,7 @@ export class VoicemailTask implements Task<void> {
   private async prompt(ctx: CallContext, ref: MessageRef | null, fallback: keyof typeof DEFAULT_VOICEMAIL_TEXTS): Promise<RenderedPrompt> {
     const rendered = ref !== null ? await renderMessage(ctx, ref) : undefined;
     if (rendered !== undefined) return rendered;
-    return ctx.services.prompts!.fromSpec({ text: DEFAULT_VOICEMAIL_TEXTS[fallback] }, { language: 'en' });
+    return ctx.services.prompts!.fromSpec(fallbackSpec(fallback), { language: 'en' });
   }
 
   /** Plays `prompt` to the caller; a key pressed meanwhile cuts it short (type-ahead is kept). */
@@ -81,7 +114,7 @@ export class VoicemailTask implements Task<void> {
       keys.clear();
       await this.say(ctx, ask, keys, signal);
       const got = await keys.collect({ maxDigits: v.callbackDigits.max + 1, firstKeyMs: v.digitTimeoutSeconds * 1000, nextKeyMs: v.digitTimeoutSeconds * 1000, signal });
-      const ok = got.digits.length >= v.callbackDigits.min && got.digits.length <= v.callbackDigits.max;
+      const ok = isKeyedNumber(got.digits, v.callbackDigits);
       ctx.session.log.info({ attempt, digits: got.digits.length, ok, terminated: got.terminated }, 'callback number keyed in');
       if (ok) {
         await this.say(ctx, await this.prompt(ctx, p.numberEntered, 'numberEntered'), undefined, signal);

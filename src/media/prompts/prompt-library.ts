@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { Logger } from '../../observability/logger.js';
-import { MediaStateError, PromptInputError, PromptRenderError } from '../media-errors.js';
+import { MediaStateError, PromptInputError, PromptMissingError, PromptRenderError } from '../media-errors.js';
 import { findConfiguredPrompts, type ConfiguredPrompt, type PromptSpecValue } from './configured-prompts.js';
 import type { PromptRenderer, PromptSource, RenderedPrompt } from './prompt-renderer.js';
 import { fillTemplate } from './templates.js';
@@ -73,7 +73,7 @@ export class PromptLibrary {
   /** The prompt configured at `path` (e.g. `policy.afterHours.message.en`), rendered. */
   async configuredPrompt(path: string): Promise<RenderedPrompt> {
     const p = this.configured.get(path);
-    if (p === undefined) throw new MediaStateError(`no prompt is configured at ${path}`);
+    if (p === undefined) throw new PromptMissingError(path);
     return this.fromSpec(p.spec, p.languageKey !== undefined ? { language: p.languageKey } : {});
   }
 
