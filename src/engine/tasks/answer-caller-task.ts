@@ -51,10 +51,10 @@ export class AnswerCallerTask implements Task<SipLeg> {
     }
     leg.onOffer(async (offer) => {
       if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
-      const sdp = await anchor.reanswerLocally(offer.sdp);
+      const { answer } = await anchor.reanswerLocally(offer.sdp);
       ctx.callerSdp = offer.sdp;
-      ctx.callerSentSdp = sdp;
-      return { sdp };
+      ctx.callerSentSdp = answer;
+      return { sdp: answer };
     });
     checkpoint(signal);
     return leg;
