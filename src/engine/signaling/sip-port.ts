@@ -99,8 +99,10 @@ export interface SipLeg {
 export interface InboundInvite {
   readonly callId: string;
   readonly uri: string;
-  /** The caller's offer; undefined for a delayed offer (RFC 3261 §13.2.1). */
+  /** The caller's offer (the SDP part of a multipart body); undefined for a delayed offer (RFC 3261 §13.2.1). */
   readonly offer: string | undefined;
+  /** A body the engine cannot read (no SDP in it, or a part it must understand and cannot): refuse with this 415 (RFC 3261 §8.2.3). */
+  readonly contentRefusal: SipFailure | undefined;
   readonly caller: CallerIdentity;
   readonly source: SignalingSource;
   /** Max-Forwards as received (70 when absent). */

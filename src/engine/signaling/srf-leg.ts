@@ -5,6 +5,7 @@
  * Split from srf-port.ts, which keeps the inbound requests and the port.
  */
 import type Srf from 'drachtio-srf';
+import { ACCEPTED_BODY_TYPES, sdpOfBody, type BodySdp } from './sdp-body.js';
 import { SipFailure, type InfoDigit, type OfferHandler, type SipLeg } from './sip-port.js';
 
 type SrfRequest = Srf.SrfRequest;
@@ -54,6 +55,11 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
   return undefined;
 }
 
+/** The SDP in a message's body (its SDP part when multipart: sdp-body.ts). */
+export function bodySdpOf(msg: { readonly body?: string; has(name: string): boolean; get(name: string): string }): BodySdp {
+  return sdpOfBody(msg.has('Content-Type') ? msg.get('Content-Type') : undefined, msg.body);
+}
+
 /** An established dialog, wrapped. */
 export class SrfLeg implements SipLeg {
   private hangUpListeners: ((serverReason: string | undefined) => void)[] = [];
@@ -71,10 +77,11 @@ export class SrfLeg implements SipLeg {
     dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
     // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.
-    dialog.on('ack', (ack: { body?: string }) => {
+    dialog.on('ack', (ack: SrfRequest) => {
       const waiting = this.pendingAck;
       this.pendingAck = undefined;
-      if (waiting !== undefined && ack.body !== undefined && ack.body !== '') waiting(ack.body);
+      const body = bodySdpOf(ack);
+      if (waiting !== undefined && body.kind === 'sdp') waiting(body.sdp);
     });
   }
 
@@ -83,7 +90,12 @@ export class SrfLeg implements SipLeg {
   }
 
   get remoteSdp(): string {
-    return this.dialog.remote.sdp;
+    // The SDP part of a multipart body (SIP-I from a gateway), by the Content-Type of the message that set up the dialog.
+    const raw = this.dialog.remote.sdp;
+    const d = this.dialog as unknown as { type?: string; req?: SrfRequest; res?: SrfResponse };
+    const carrier = d.type === 'uac' ? d.res : d.req;
+    const body = carrier !== undefined && typeof carrier.has === 'function' ? sdpOfBody(carrier.has('Content-Type') ? carrier.get('Content-Type') : undefined, raw) : undefined;
+    return body?.kind === 'sdp' ? body.sdp : raw;
   }
 
   get connected(): boolean {
@@ -132,7 +144,13 @@ export class SrfLeg implements SipLeg {
       return;
     }
     const method = req.method === 'UPDATE' ? 'UPDATE' : 'INVITE';
-    const sdp = req.body === undefined || req.body === '' ? undefined : req.body;
+    const body = bodySdpOf(req);
+    if (body.kind === 'unreadable') {
+      // RFC 3261 §8.2.3, §21.4.13: a body we cannot read is refused with what we can.
+      res.send(415, { headers: { Accept: ACCEPTED_BODY_TYPES } });
+      return;
+    }
+    const sdp = body.kind === 'sdp' ? body.sdp : undefined;
     if (method === 'UPDATE' && sdp === undefined) {
       // A session refresh by UPDATE (RFC 4028 §10): nothing to negotiate.
       res.send(200);

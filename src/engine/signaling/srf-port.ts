@@ -13,7 +13,8 @@
 import type Srf from 'drachtio-srf';
 import { chooseChallenge, digestAuthorization } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
-import { reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
+import { ACCEPTED_BODY_TYPES } from './sdp-body.js';
+import { bodySdpOf, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   SipFailure,
   type CallerIdentity,
@@ -129,6 +130,7 @@ function optionTags(req: SrfRequest, header: string): string[] {
 /** A new INVITE from the network. */
 export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite {
   readonly offer: string | undefined;
+  readonly contentRefusal: SipFailure | undefined;
   readonly caller: CallerIdentity;
   readonly maxForwards: number;
   readonly reliableProvisionals: boolean;
@@ -143,7 +145,10 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     res: SrfResponse,
   ) {
     super(req, res);
-    this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
+    // The SDP, or the SDP part of a multipart body (SIP-I/SIP-T from a carrier: sdp-body.ts).
+    const body = bodySdpOf(req);
+    this.offer = body.kind === 'sdp' ? body.sdp : undefined;
+    this.contentRefusal = body.kind === 'unreadable' ? new SipFailure(415, `Unsupported Media Type (${body.reason})`, { Accept: ACCEPTED_BODY_TYPES }) : undefined;
     this.caller = callerOf(req);
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
@@ -317,7 +322,9 @@ export class SrfSipPort implements SipPort {
         }
       },
       cbProvisional: (p: SrfResponse) => {
-        if (!o.signal.aborted) o.onProgress?.(p.status, p.body === undefined || p.body === '' ? undefined : p.body, p.has('RSeq'));
+        if (o.signal.aborted) return;
+        const body = bodySdpOf(p);
+        o.onProgress?.(p.status, body.kind === 'sdp' ? body.sdp : undefined, p.has('RSeq'));
       },
     };
     try {
