@@ -68,7 +68,8 @@ export class SrfLeg implements SipLeg {
   private readonly waitingOffers: { req: SrfRequest; res: SrfResponse }[] = [];
   /** Set once the leg ended: how (a BYE from the far end, from the SIP server, or ours). */
   private endedHow: { readonly serverReason: string | undefined } | undefined;
-  private pendingAck: ((answer: string) => void) | undefined;
+  /** Waits for the ACK that must carry an answer: with it, or undefined when the ACK has none. */
+  private pendingAck: ((answer: string | undefined) => void) | undefined;
 
   constructor(private readonly dialog: SrfDialog) {
     // drachtio-srf: a BYE the SIP server sent on its own (ACK timeout, session expiry) has meta.source 'application', and its Reason text is the reason.
@@ -76,12 +77,12 @@ export class SrfLeg implements SipLeg {
     dialog.on('modify', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('update', (req: SrfRequest, res: SrfResponse) => this.offered(req, res));
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
-    // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.
+    // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to our offer in a 2xx.
     dialog.on('ack', (ack: SrfRequest) => {
       const waiting = this.pendingAck;
       this.pendingAck = undefined;
       const body = bodySdpOf(ack);
-      if (waiting !== undefined && body.kind === 'sdp') waiting(body.sdp);
+      waiting?.(body.kind === 'sdp' ? body.sdp : undefined);
     });
   }
 
@@ -103,11 +104,15 @@ export class SrfLeg implements SipLeg {
     return (this.dialog as unknown as { connected?: boolean }).connected !== false && this.endedHow === undefined;
   }
 
-  /** For createUAS with an offer: the caller's ACK, which carries its answer. */
-  waitForAck(): Promise<string | undefined> {
+  /**
+   * For createUAS with an offer: the caller's ACK, which must carry its answer
+   * (RFC 3261 §13.2.2.4, RFC 3264 §4). `acked` false: the leg ended first (a
+   * BYE, or no ACK within 64·T1).
+   */
+  waitForAck(): Promise<{ readonly acked: boolean; readonly answer: string | undefined }> {
     return new Promise((resolve) => {
-      this.pendingAck = (answer) => resolve(answer);
-      this.onHangUp(() => resolve(undefined));
+      this.pendingAck = (answer) => resolve({ acked: true, answer });
+      this.onHangUp(() => resolve({ acked: false, answer: undefined }));
     });
   }
 
@@ -158,7 +163,12 @@ export class SrfLeg implements SipLeg {
     }
     handler({ method, sdp }).then(
       (answer) => {
-        if (sdp === undefined && answer.onAck !== undefined) this.pendingAck = answer.onAck;
+        const onAck = answer.onAck;
+        if (sdp === undefined && onAck !== undefined) {
+          this.pendingAck = (a) => {
+            if (a !== undefined) onAck(a);
+          };
+        }
         // drachtio-srf answers later refreshes with local.sdp: keep it what we last sent.
         this.dialog.local.sdp = answer.sdp;
         res.send(200, { body: answer.sdp, headers: { 'Content-Type': 'application/sdp' } });

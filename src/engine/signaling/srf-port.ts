@@ -17,6 +17,7 @@ import { ACCEPTED_BODY_TYPES } from './sdp-body.js';
 import { bodySdpOf, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   SipFailure,
+  type AnsweredWithOffer,
   type CallerIdentity,
   type DialOptions,
   type DialResult,
@@ -196,10 +197,9 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     return this.createUas(sdp, headers);
   }
 
-  async answerWithOffer(offer: string, headers?: Headers): Promise<{ leg: SipLeg; answer: string | undefined }> {
+  async answerWithOffer(offer: string, headers?: Headers): Promise<AnsweredWithOffer> {
     const leg = await this.createUas(offer, headers);
-    const answer = await leg.waitForAck();
-    return { leg, answer };
+    return { leg, ...(await leg.waitForAck()) };
   }
 
 }
