@@ -251,6 +251,13 @@ export class Engine {
   }
 
   private async onInvite(invite: InboundInvite): Promise<void> {
+    // RFC 3261 §8.2.3 before anything else: a body we cannot read (the embedded SIP server refuses most already).
+    const unreadable = invite.contentRefusal;
+    if (unreadable !== undefined) {
+      this.logger.info({ callId: invite.callId, status: unreadable.status, reason: unreadable.reason }, 'call refused');
+      invite.reject(unreadable.status, unreadable.reason, unreadable.headers);
+      return;
+    }
     // A supervisor's browser calling in with a monitor ticket is not a call to the contact center.
     if (this.control.takeMonitorCall(invite)) return;
     // A feature code dialled from an agent's phone is not a call for a queue.

@@ -18,11 +18,13 @@
  * another codec is transcoded by rtpengine and the caller keeps its codec
  * (without telephone-event: agentAnswerAfterPlaceholder). The media
  * address is the discard port (nothing is sent there while the call is
- * blocked). An offer without an active audio stream, or without a playable
+ * blocked). Its direction mirrors the offer's (RFC 3264 §6.1: inactive for
+ * inactive, recvonly for sendonly, sendonly for recvonly), so rtpengine's
+ * answer to the caller says what the caller asked for. An offer without an active audio stream, or without a playable
  * codec, is refused: nothing could be played to the caller or bridged.
  */
 import { MediaOfferRefusedError } from './media-errors.js';
-import { firstPlayableCodec, parseSdp, type SdpMedia } from './sdp.js';
+import { answerDirection, firstPlayableCodec, parseSdp, type SdpMedia } from './sdp.js';
 
 /** The offer's active audio line and the codec the placeholder answers with; refuses what cannot be served. */
 function choose(offer: string): { readonly audio: SdpMedia; readonly codec: number } {
@@ -73,7 +75,7 @@ export function placeholderAnswer(offer: string, host: '127.0.0.1' | '::1'): str
     return [`a=rtpmap:${pt} ${map.encoding}/${map.clockRate}${map.channels !== undefined ? `/${map.channels}` : ''}`, ...(fmtp !== undefined ? [`a=fmtp:${pt} ${fmtp}`] : [])];
   });
   const family = host === '::1' ? 'IP6' : 'IP4';
-  return ['v=0', `o=switchboard 1 1 IN ${family} ${host}`, 's=switchboard', `c=IN ${family} ${host}`, 't=0 0', `m=audio 9 RTP/AVP ${payloadTypes.join(' ')}`, ...attributes, 'a=sendrecv', ''].join('\r\n');
+  return ['v=0', `o=switchboard 1 1 IN ${family} ${host}`, 's=switchboard', `c=IN ${family} ${host}`, 't=0 0', `m=audio 9 RTP/AVP ${payloadTypes.join(' ')}`, ...attributes, `a=${answerDirection(audio.direction, true, true)}`, ''].join('\r\n');
 }
 
 /**

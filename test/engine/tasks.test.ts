@@ -16,6 +16,7 @@ import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { PendingHangUps } from '../../src/engine/session/end-reasons.js';
 import { BridgeTask, isHoldOffer } from '../../src/engine/tasks/bridge-task.js';
+import { connectCallee } from '../../src/engine/tasks/connect-callee.js';
 import { sameMedia } from '../../src/media/sdp.js';
 import { HuntAgentsTask, outcomeOf } from '../../src/engine/tasks/hunt-agents-task.js';
 import { VoicemailNotices } from '../../src/engine/voicemail/voicemail-notices.js';
@@ -93,6 +94,46 @@ describe('hunting the agents', () => {
       'cancelled',
       'failed',
     ]);
+  });
+});
+
+describe('a delayed offer connected (the caller sent no SDP, the agent offered in its 200)', () => {
+  async function connected(ackAnswer: string | undefined, acks = true) {
+    const invite = new FakeInvite('sip:1000@192.0.2.2', undefined);
+    invite.ackAnswer = ackAnswer;
+    invite.acks = acks;
+    const { ctx } = context({}, invite);
+    const attempt = ctx.session.attempt('sip:a@x');
+    const agentLeg = new FakeLeg('agent', 'agent-offer');
+    let abandoned = false;
+    const completed: string[] = [];
+    const result = await connectCallee(ctx, {
+      kind: 'offered',
+      attempt,
+      offer: 'agent-offer',
+      complete: async (answer) => (completed.push(answer), agentLeg),
+      abandon: async () => void (abandoned = true),
+    });
+    return { ctx, result, abandoned, completed, invite };
+  }
+
+  it('the caller’s answer from its ACK completes the agent’s leg', async () => {
+    const { ctx, result, abandoned, completed, invite } = await connected('caller-answer');
+    expect(invite.answeredWith).toBe('agent-offer');
+    expect([result?.sentSdp, completed, abandoned, ctx.session.ended]).toEqual(['caller-answer', ['caller-answer'], false, false]);
+    await ctx.session.end('done');
+  });
+
+  it('an ACK without an answer (RFC 3261 §13.2.2.4): the agent’s leg is abandoned and the call ends, saying why; the caller gets BYE', async () => {
+    const { ctx, result, abandoned, completed } = await connected(undefined);
+    expect([result, abandoned, completed]).toEqual([undefined, true, []]);
+    expect([ctx.session.endReason, ctx.session.endedBy]).toEqual(['caller sent no answer', 'engine']);
+    expect((ctx.callerLeg as FakeLeg).hungUpWith).toBe('caller sent no answer');
+  });
+
+  it('no ACK at all: the call ends as not acknowledged', async () => {
+    const { ctx, abandoned } = await connected(undefined, false);
+    expect([abandoned, ctx.session.endReason]).toEqual([true, 'caller did not acknowledge']);
   });
 });
 

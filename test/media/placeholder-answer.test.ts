@@ -30,6 +30,17 @@ describe('the placeholder answer (the caller’s 183 and 2xx)', () => {
     expect(a).toMatch(/^c=IN IP6 ::1\r$/m);
   });
 
+  it.each([
+    ['sendrecv', 'sendrecv'],
+    ['inactive', 'inactive'],
+    ['sendonly', 'recvonly'],
+    ['recvonly', 'sendonly'],
+  ])('answers a %s offer %s (RFC 3264 §6.1), a session-level direction too', (offered, answered) => {
+    expect(placeholderAnswer(offer('m=audio 4000 RTP/AVP 0', `a=${offered}`), '127.0.0.1')).toMatch(new RegExp(`\r\na=${answered}\r\n$`));
+    const sessionLevel = offer('m=audio 4000 RTP/AVP 0').replace('t=0 0\r\n', `t=0 0\r\na=${offered}\r\n`);
+    expect(placeholderAnswer(sessionLevel, '127.0.0.1')).toMatch(new RegExp(`\r\na=${answered}\r\n$`));
+  });
+
   it('answers without telephone-event when none is offered', () => {
     expect(mLine(placeholderAnswer(offer('m=audio 4000 RTP/AVP 9'), '127.0.0.1'))).toBe('m=audio 9 RTP/AVP 9');
   });

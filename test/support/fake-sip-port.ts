@@ -5,6 +5,7 @@
  * outcome each test scripts per target.
  */
 import type {
+  AnsweredWithOffer,
   CallerIdentity,
   DialOptions,
   DialResult,
@@ -97,6 +98,7 @@ export class FakeInvite implements InboundInvite {
   readonly source = { address: '192.0.2.1', port: 5060, transport: 'udp' };
   readonly maxForwards: number;
   readonly reliableProvisionals = false;
+  readonly contentRefusal = undefined;
   readonly progressSent: { status: number; sdp?: string }[] = [];
   finalStatus: number | undefined;
   finalReason: string | undefined;
@@ -146,10 +148,15 @@ export class FakeInvite implements InboundInvite {
     return new FakeLeg('caller-leg', this.offer ?? '');
   }
 
-  async answerWithOffer(offer: string): Promise<{ leg: SipLeg; answer: string | undefined }> {
+  /** Whether the caller ACKs our 200 with an offer, and the answer its ACK brings (undefined: an ACK without one). */
+  acks = true;
+  ackAnswer: string | undefined = 'caller-answer';
+
+  async answerWithOffer(offer: string): Promise<AnsweredWithOffer> {
     this.finalStatus = 200;
     this.answeredWith = offer;
-    return { leg: new FakeLeg('caller-leg', 'caller-answer'), answer: 'caller-answer' };
+    const leg = new FakeLeg('caller-leg', 'caller-answer');
+    return this.acks ? { leg, answer: this.ackAnswer, acked: true } : { leg, answer: undefined, acked: false };
   }
 
   reject(status: number, reason: string): void {

@@ -81,6 +81,10 @@ export interface DialOptions {
   readonly displayName?: string;
   /** Never ACK a 2xx (the ACKs are lost on the way): the SIP server ends the dialog at 64·T1. */
   readonly noAck?: boolean;
+  /** With delayedOffer: the ACK carries no answer to the 200's offer (a broken phone; RFC 3264 §4). */
+  readonly ackWithoutAnswer?: boolean;
+  /** The INVITE's body made from this phone's SDP offer (more m-lines, another direction, a multipart body), of `contentType`. */
+  readonly body?: { readonly of: (sdp: string) => string; readonly contentType?: string };
 }
 
 /** One call placed by a CallerPhone. */
@@ -156,8 +160,11 @@ export class PlacedCall {
   }
 
   invite(): void {
-    const body = this.options.delayedOffer === true ? '' : this.phone.rtp.sdp({ telephoneEvent: true });
-    this.send(request({ ...this.base('INVITE', this.uri, 1, this.inviteBranch), body, extra: this.options.extra ?? [] }));
+    const sdp = this.options.delayedOffer === true ? '' : this.phone.rtp.sdp({ telephoneEvent: true });
+    const custom = this.options.body;
+    const body = custom !== undefined ? custom.of(sdp) : sdp;
+    const contentType = custom?.contentType !== undefined ? { contentType: custom.contentType } : {};
+    this.send(request({ ...this.base('INVITE', this.uri, 1, this.inviteBranch), body, ...contentType, extra: this.options.extra ?? [] }));
   }
 
   /** @internal */
@@ -187,7 +194,7 @@ export class PlacedCall {
         this.remoteTarget ??= contactUri(r);
       } else if (m.status < 300) {
         this.remoteTarget ??= contactUri(r);
-        const answer = this.options.delayedOffer === true ? this.phone.rtp.sdp({ telephoneEvent: true }) : '';
+        const answer = this.options.delayedOffer === true && this.options.ackWithoutAnswer !== true ? this.phone.rtp.sdp({ telephoneEvent: true }) : '';
         const to = lineOf(r.raw, 'To') ?? '';
         this.send(request({ ...this.base('ACK', this.remoteTarget ?? this.uri, 1), body: answer, to: to.replace(/;tag=.*$/, ''), toTag: this.toTag }));
       } else {

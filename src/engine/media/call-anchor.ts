@@ -13,8 +13,29 @@
  * Without a media plane (signaling-only runs: load baselines, deployments
  * behind an anchoring SBC) the SDP passes through unchanged and the audio
  * features are unavailable (`anchored` is false).
+ *
+ * rtpengine sees only the caller's first usable audio stream; every SDP bound
+ * for the caller gets the caller's other offered m-lines back, rejected, and
+ * an answer's direction mirrors the caller's offer (media/sdp-streams.ts,
+ * RFC 3264 §6). A party that was told it will not be sent media (it offered
+ * sendonly or inactive) is played no prompt: rtpengine refuses to play toward
+ * it, and the flow goes on as if the prompt had been heard.
  */
-import { agentAnswerAfterPlaceholder, offerWithAnswerCodecFirst, RtpengineError, sameMedia, SdpOriginKeeper, type CallMedia, type RenderedPrompt } from '../../media/index.js';
+import { setTimeout as wait } from 'node:timers/promises';
+import {
+  agentAnswerAfterPlaceholder,
+  MediaCancelledError,
+  offerWithAnswerCodecFirst,
+  RtpengineError,
+  sameMedia,
+  SdpOriginKeeper,
+  sendsAudio,
+  shapeForCaller,
+  singleAudio,
+  type CallMedia,
+  type RenderedPrompt,
+  type StreamLayout,
+} from '../../media/index.js';
 import { failure, sipFailureOf } from '../sip-errors.js';
 
 export const CALLER = 'caller';
@@ -28,6 +49,10 @@ export class CallAnchor {
   private earlySdp: string | undefined;
   /** Every SDP bound for the caller is one session: one origin, the version up by one per change (sdp-origin.ts). */
   private readonly callerSession = new SdpOriginKeeper();
+  /** The m-lines of the caller's last offer (media/sdp-streams.ts). */
+  private callerLayout: StreamLayout | undefined;
+  /** Whether rtpengine sends to a party, by label, from the last SDP it was given (RFC 3264 §6.1); unknown counts as yes. */
+  private readonly sendsTo = new Map<string, boolean>();
 
   constructor(readonly media: CallMedia | undefined) {}
 
@@ -49,6 +74,24 @@ export class CallAnchor {
     }
   }
 
+  /** `sdp` from rtpengine on its way to the caller: in the shape of the caller's offer, one session (see above). */
+  private forCaller(sdp: string, answering: boolean): string {
+    return this.toward(CALLER, this.callerSession.stamp(shapeForCaller(sdp, this.callerLayout, answering)));
+  }
+
+  /** `sdp` from rtpengine on its way to `label`: noted, whether it says rtpengine will send there. */
+  private toward(label: string, sdp: string): string {
+    this.sendsTo.set(label, sendsAudio(sdp));
+    return sdp;
+  }
+
+  /** A new offer from the caller: its first usable audio stream, for rtpengine; its layout is kept for the answer. */
+  private fromCaller(offer: string): string {
+    const { sdp, layout } = singleAudio(offer);
+    this.callerLayout = layout;
+    return sdp;
+  }
+
   /**
    * The caller offered `sdp`: resolves with the SDP to offer the agent side.
    * When anchored, also answers it with the placeholder and blocks the call,
@@ -58,9 +101,9 @@ export class CallAnchor {
     const media = this.media;
     if (media === undefined) return sdp;
     return this.guarded(async () => {
-      const offer = offerWithAnswerCodecFirst(sdp);
-      const forAgent = await media.offer(CALLER, offer);
-      this.earlySdp = this.callerSession.stamp(await media.answerPlaceholder(AGENT, offer));
+      const offer = offerWithAnswerCodecFirst(this.fromCaller(sdp));
+      const forAgent = this.toward(AGENT, await media.offer(CALLER, offer));
+      this.earlySdp = this.forCaller(await media.answerPlaceholder(AGENT, offer), true);
       await media.blockAll();
       this.callerOfferSdp = sdp;
       return forAgent;
@@ -81,11 +124,11 @@ export class CallAnchor {
     const media = this.media;
     if (media === undefined) return sdp;
     return this.guarded(async () => {
-      const forCaller = await media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER });
+      const forCaller = shapeForCaller(await media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER }), this.callerLayout, true);
       // The same media as the caller's early answer (rtpengine copied only the agent's ptime or fmtp): that answer again,
       // unchanged (RFC 3261 §13.2.1; RFC 3262 §5 after a reliable 183).
       if (this.earlySdp !== undefined && sameMedia(this.earlySdp, forCaller)) return this.earlySdp;
-      return this.callerSession.stamp(forCaller);
+      return this.toward(CALLER, this.callerSession.stamp(forCaller));
     });
   }
 
@@ -109,7 +152,7 @@ export class CallAnchor {
     const media = this.media;
     if (media === undefined) return sdp;
     return this.guarded(async () => {
-      const forCaller = this.callerSession.stamp(await media.offer(AGENT, sdp));
+      const forCaller = this.forCaller(await media.offer(AGENT, sdp), false);
       await media.blockAll();
       return forCaller;
     });
@@ -119,27 +162,33 @@ export class CallAnchor {
   async callerAnswer(sdp: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(() => media.answer(CALLER, sdp, { to: AGENT }));
+    return this.guarded(async () => this.toward(AGENT, await media.answer(CALLER, sdp, { to: AGENT })));
   }
 
   /** Delayed offer, nobody to bridge with (message, voicemail): our own offer for the caller. */
   async localOffer(): Promise<string> {
     const media = this.need('answering the caller');
     return this.guarded(async () => {
-      const forCaller = this.callerSession.stamp(await media.offer(AGENT, LOCAL_OFFER));
+      const forCaller = this.forCaller(await media.offer(AGENT, LOCAL_OFFER), false);
       await media.blockAll();
       return forCaller;
     });
   }
 
-  /** A caller we answered ourselves re-offers: rtpengine answers it again on behalf of nobody. */
-  async reanswerLocally(sdp: string): Promise<string> {
+  /**
+   * A caller we answered ourselves re-offers (hold, resume, codec change):
+   * rtpengine answers it again on behalf of nobody. Resolves with the answer
+   * for the caller and rtpengine's offer for the agent side (what the next
+   * agent is offered).
+   */
+  async reanswerLocally(sdp: string): Promise<{ readonly answer: string; readonly forAgent: string }> {
     const media = this.need('answering the caller');
     return this.guarded(async () => {
-      await media.offer(CALLER, sdp);
-      const answer = this.callerSession.stamp(await media.answerPlaceholder(AGENT, sdp));
+      const offer = this.fromCaller(sdp);
+      const forAgent = this.toward(AGENT, await media.offer(CALLER, offer));
+      const answer = this.forCaller(await media.answerPlaceholder(AGENT, offer), true);
       await media.blockAll();
-      return answer;
+      return { answer, forAgent };
     });
   }
 
@@ -154,7 +203,7 @@ export class CallAnchor {
     return this.guarded(async () => {
       await media.offer(AGENT, agentOffer);
       await media.blockAll();
-      return media.answer(CALLER, callerSdp, { to: AGENT });
+      return this.toward(AGENT, await media.answer(CALLER, singleAudio(callerSdp).sdp, { to: AGENT }));
     });
   }
 
@@ -162,31 +211,53 @@ export class CallAnchor {
   async relayOffer(from: string, sdp: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(async () => this.forParty(from === CALLER ? AGENT : CALLER, await media.offer(from, sdp)));
+    return this.guarded(async () => {
+      if (from === CALLER) return this.toward(AGENT, await media.offer(CALLER, this.fromCaller(sdp)));
+      return this.forCaller(await media.offer(from, sdp), false);
+    });
   }
 
   /** The other leg answered a relayed offer: the answer for the offerer. */
   async relayAnswer(by: string, sdp: string, offerer: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(async () => this.forParty(offerer, await media.answer(by, sdp, { to: offerer })));
+    return this.guarded(async () => {
+      // The caller answers an offer in the shape of its session: rtpengine takes its audio stream only.
+      if (offerer === CALLER) return this.forCaller(await media.answer(by, sdp, { to: offerer }), true);
+      return this.toward(offerer, await media.answer(by, by === CALLER ? singleAudio(sdp).sdp : sdp, { to: offerer }));
+    });
   }
 
-  /** `sdp` on its way to `label`: the caller's keeps the caller's session. */
-  private forParty(label: string, sdp: string): string {
-    return label === CALLER ? this.callerSession.stamp(sdp) : sdp;
+  /** Whether `label` is sent media: not when it offered (or answered) that it receives none. */
+  private hears(label: string): boolean {
+    return this.sendsTo.get(label) !== false;
   }
 
-  /** Starts `prompt` for `label`, looping `repeat` times; false without a media plane. */
+  /** Starts `prompt` for `label`, looping `repeat` times; undefined without a media plane, or when `label` receives no media. */
   async play(label: string, prompt: RenderedPrompt, repeat = 1): Promise<{ durationMs: number } | undefined> {
     const media = this.media;
-    if (media === undefined) return undefined;
+    if (media === undefined || !this.hears(label)) return undefined;
     return media.play(label, prompt, { repeat });
   }
 
-  /** Plays `prompt` to `label` to its end (cancelled by `signal`). */
+  /**
+   * Plays `prompt` to `label` to its end (cancelled by `signal`). CHOICE: to a
+   * party that receives no media (it offered sendonly or inactive, RFC 3264
+   * §6.1) nothing is sent, and the prompt's length is waited out instead, so the
+   * flow goes on as if it had been played (rtpengine would refuse to play).
+   */
   async playToEnd(label: string, prompt: RenderedPrompt, signal: AbortSignal): Promise<void> {
-    await this.need('a prompt').playToEnd(label, prompt, { signal });
+    const media = this.need('a prompt');
+    if (this.hears(label)) {
+      await media.playToEnd(label, prompt, { signal });
+      return;
+    }
+    const started = performance.now();
+    try {
+      await wait(prompt.durationMs, undefined, { signal: AbortSignal.any([signal, media.lifetime]) });
+    } catch {
+      throw new MediaCancelledError(`prompt for ${label} on call ${media.callId} cancelled (not sent: ${label} receives no media)`, performance.now() - started);
+    }
   }
 
   /** Stops what plays to `label`; nothing playing (any more) is not an error. */

@@ -21,11 +21,13 @@ export function legEnd(party: EndedBy, serverReason: string | undefined): { reas
  * The Q.850 cause for a call ended with `reason` (ITU-T Q.850 §2.2.7): 41
  * temporary failure when the media relay was lost, 102 recovery on timer
  * expiry when a timer ended it (media timeout, maximum duration, a missing
- * ACK, a session timer), else 16 normal call clearing.
+ * ACK, a session timer), 111 protocol error when the caller broke offer/answer
+ * (an ACK without the answer to our offer), else 16 normal call clearing.
  */
 export function q850CauseOf(reason: string | undefined): number {
   if (reason === undefined) return 16;
   if (reason === 'media relay lost') return 41;
+  if (reason === 'caller sent no answer') return 111;
   if (reason === 'media timeout' || reason === 'maximum call duration reached' || reason.endsWith(' did not acknowledge') || reason.includes('ended by the SIP server')) return 102;
   return 16;
 }

@@ -103,12 +103,23 @@ export interface SipLeg {
   probe(): Promise<number | undefined>;
 }
 
+/** A delayed offer answered (InboundInvite.answerWithOffer): the caller's leg and what its ACK brought. */
+export interface AnsweredWithOffer {
+  readonly leg: SipLeg;
+  /** The caller's answer from its ACK; undefined when there is none. */
+  readonly answer: string | undefined;
+  /** The ACK came (with or without an answer); false when the caller hung up or never ACKed. */
+  readonly acked: boolean;
+}
+
 /** A new INVITE from a caller, before our final response. */
 export interface InboundInvite {
   readonly callId: string;
   readonly uri: string;
-  /** The caller's offer; undefined for a delayed offer (RFC 3261 §13.2.1). */
+  /** The caller's offer (the SDP part of a multipart body); undefined for a delayed offer (RFC 3261 §13.2.1). */
   readonly offer: string | undefined;
+  /** A body the engine cannot read (no SDP in it, or a part it must understand and cannot): refuse with this 415 (RFC 3261 §8.2.3). */
+  readonly contentRefusal: SipFailure | undefined;
   readonly source: SignalingSource;
   /** Max-Forwards as received (70 when absent). */
   readonly maxForwards: number;
@@ -135,9 +146,10 @@ export interface InboundInvite {
   answer(sdp: string, headers?: Headers): Promise<SipLeg>;
   /**
    * Delayed offer: 200 with our offer; resolves with the leg and the caller's
-   * answer from its ACK (undefined when the caller hung up or never ACKed).
+   * answer from its ACK, or without one when the caller hung up, never ACKed,
+   * or ACKed without an answer (RFC 3261 §13.2.2.4, RFC 3264 §4: it must carry one).
    */
-  answerWithOffer(offer: string, headers?: Headers): Promise<{ readonly leg: SipLeg; readonly answer: string | undefined }>;
+  answerWithOffer(offer: string, headers?: Headers): Promise<AnsweredWithOffer>;
   /** Sends a final failure response unless one was sent already (a list header goes out as several fields). */
   reject(status: number, reason: string, headers?: Readonly<Record<string, string | readonly string[]>>): void;
 }

@@ -6,6 +6,7 @@
  */
 import type Srf from 'drachtio-srf';
 import { ChallengeAnswers, splitChallenges } from './digest-auth.js';
+import { ACCEPTED_BODY_TYPES, sdpOfBody, type BodySdp } from './sdp-body.js';
 import { SipFailure, type InfoDigit, type OfferHandler, type SipLeg } from './sip-port.js';
 
 type SrfRequest = Srf.SrfRequest;
@@ -67,6 +68,11 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
 /** What a call leg of the engine takes inside its dialog (the Allow of a 405 there, RFC 3261 §21.4.6). */
 const LEG_METHODS = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK';
 
+/** The SDP in a message's body (its SDP part when multipart: sdp-body.ts). */
+export function bodySdpOf(msg: { readonly body?: string; has(name: string): boolean; get(name: string): string }): BodySdp {
+  return sdpOfBody(msg.has('Content-Type') ? msg.get('Content-Type') : undefined, msg.body);
+}
+
 /** An established dialog, wrapped. */
 export class SrfLeg implements SipLeg {
   private hangUpListeners: ((serverReason: string | undefined) => void)[] = [];
@@ -75,7 +81,8 @@ export class SrfLeg implements SipLeg {
   private readonly waitingOffers: { req: SrfRequest; res: SrfResponse }[] = [];
   /** Set once the leg ended: how (a BYE from the far end, from the SIP server, or ours). */
   private endedHow: { readonly serverReason: string | undefined } | undefined;
-  private pendingAck: ((answer: string) => void) | undefined;
+  /** Waits for the ACK that must carry an answer: with it, or undefined when the ACK has none. */
+  private pendingAck: ((answer: string | undefined) => void) | undefined;
 
   constructor(
     private readonly dialog: SrfDialog,
@@ -93,11 +100,12 @@ export class SrfLeg implements SipLeg {
       // drachtio-srf's typings list only some of the events its Dialog emits (it emits one per method).
       (dialog as unknown as { on(event: string, l: (req: SrfRequest, res: SrfResponse) => void): void }).on(method, (_req, res) => res.send(405, 'Method Not Allowed', { headers: { Allow: LEG_METHODS } }));
     }
-    // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to an offer-less re-INVITE.
-    dialog.on('ack', (ack: { body?: string }) => {
+    // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to our offer in a 2xx.
+    dialog.on('ack', (ack: SrfRequest) => {
       const waiting = this.pendingAck;
       this.pendingAck = undefined;
-      if (waiting !== undefined && ack.body !== undefined && ack.body !== '') waiting(ack.body);
+      const body = bodySdpOf(ack);
+      waiting?.(body.kind === 'sdp' ? body.sdp : undefined);
     });
   }
 
@@ -106,7 +114,12 @@ export class SrfLeg implements SipLeg {
   }
 
   get remoteSdp(): string {
-    return this.dialog.remote.sdp;
+    // The SDP part of a multipart body (SIP-I from a gateway), by the Content-Type of the message that set up the dialog.
+    const raw = this.dialog.remote.sdp;
+    const d = this.dialog as unknown as { type?: string; req?: SrfRequest; res?: SrfResponse };
+    const carrier = d.type === 'uac' ? d.res : d.req;
+    const body = carrier !== undefined && typeof carrier.has === 'function' ? sdpOfBody(carrier.has('Content-Type') ? carrier.get('Content-Type') : undefined, raw) : undefined;
+    return body?.kind === 'sdp' ? body.sdp : raw;
   }
 
   get connected(): boolean {
@@ -114,11 +127,15 @@ export class SrfLeg implements SipLeg {
     return (this.dialog as unknown as { connected?: boolean }).connected !== false && this.endedHow === undefined;
   }
 
-  /** For createUAS with an offer: the caller's ACK, which carries its answer. */
-  waitForAck(): Promise<string | undefined> {
+  /**
+   * For createUAS with an offer: the caller's ACK, which must carry its answer
+   * (RFC 3261 §13.2.2.4, RFC 3264 §4). `acked` false: the leg ended first (a
+   * BYE, or no ACK within 64·T1).
+   */
+  waitForAck(): Promise<{ readonly acked: boolean; readonly answer: string | undefined }> {
     return new Promise((resolve) => {
-      this.pendingAck = (answer) => resolve(answer);
-      this.onHangUp(() => resolve(undefined));
+      this.pendingAck = (answer) => resolve({ acked: true, answer });
+      this.onHangUp(() => resolve({ acked: false, answer: undefined }));
     });
   }
 
@@ -155,7 +172,13 @@ export class SrfLeg implements SipLeg {
       return;
     }
     const method = req.method === 'UPDATE' ? 'UPDATE' : 'INVITE';
-    const sdp = req.body === undefined || req.body === '' ? undefined : req.body;
+    const body = bodySdpOf(req);
+    if (body.kind === 'unreadable') {
+      // RFC 3261 §8.2.3, §21.4.13: a body we cannot read is refused with what we can.
+      res.send(415, { headers: { Accept: ACCEPTED_BODY_TYPES } });
+      return;
+    }
+    const sdp = body.kind === 'sdp' ? body.sdp : undefined;
     if (method === 'UPDATE' && sdp === undefined) {
       // A session refresh by UPDATE (RFC 4028 §10): nothing to negotiate.
       res.send(200);
@@ -163,7 +186,12 @@ export class SrfLeg implements SipLeg {
     }
     handler({ method, sdp }).then(
       (answer) => {
-        if (sdp === undefined && answer.onAck !== undefined) this.pendingAck = answer.onAck;
+        const onAck = answer.onAck;
+        if (sdp === undefined && onAck !== undefined) {
+          this.pendingAck = (a) => {
+            if (a !== undefined) onAck(a);
+          };
+        }
         // drachtio-srf answers later refreshes with local.sdp: keep it what we last sent.
         this.dialog.local.sdp = answer.sdp;
         res.send(200, { body: answer.sdp, headers: { 'Content-Type': 'application/sdp' } });

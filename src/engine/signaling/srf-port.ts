@@ -13,9 +13,11 @@
 import type Srf from 'drachtio-srf';
 import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
-import { challengeValues, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
+import { ACCEPTED_BODY_TYPES } from './sdp-body.js';
+import { bodySdpOf, challengeValues, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   SipFailure,
+  type AnsweredWithOffer,
   type DialOptions,
   type DialResult,
   type Headers,
@@ -102,6 +104,7 @@ function optionTags(req: SrfRequest, header: string): string[] {
 /** A new INVITE from the network. */
 export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite {
   readonly offer: string | undefined;
+  readonly contentRefusal: SipFailure | undefined;
   readonly maxForwards: number;
   readonly reliableProvisionals: boolean;
   /** The caller requires 100rel: every 18x goes reliably, and drachtio-srf must expect the PRACK. */
@@ -115,7 +118,10 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     res: SrfResponse,
   ) {
     super(req, res);
-    this.offer = req.body === undefined || req.body === '' ? undefined : req.body;
+    // The SDP, or the SDP part of a multipart body (SIP-I/SIP-T from a carrier: sdp-body.ts).
+    const body = bodySdpOf(req);
+    this.offer = body.kind === 'sdp' ? body.sdp : undefined;
+    this.contentRefusal = body.kind === 'unreadable' ? new SipFailure(415, `Unsupported Media Type (${body.reason})`, { Accept: ACCEPTED_BODY_TYPES }) : undefined;
     const mf = req.has('Max-Forwards') ? Number(req.get('Max-Forwards')) : 70;
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');
@@ -162,10 +168,9 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     return this.createUas(sdp, headers);
   }
 
-  async answerWithOffer(offer: string, headers?: Headers): Promise<{ leg: SipLeg; answer: string | undefined }> {
+  async answerWithOffer(offer: string, headers?: Headers): Promise<AnsweredWithOffer> {
     const leg = await this.createUas(offer, headers);
-    const answer = await leg.waitForAck();
-    return { leg, answer };
+    return { leg, ...(await leg.waitForAck()) };
   }
 
 }
@@ -280,7 +285,9 @@ export class SrfSipPort implements SipPort {
         }
       },
       cbProvisional: (p: SrfResponse) => {
-        if (!o.signal.aborted) o.onProgress?.(p.status, p.body === undefined || p.body === '' ? undefined : p.body, p.has('RSeq'));
+        if (o.signal.aborted) return;
+        const body = bodySdpOf(p);
+        o.onProgress?.(p.status, body.kind === 'sdp' ? body.sdp : undefined, p.has('RSeq'));
       },
     };
     try {

@@ -24,12 +24,22 @@ export function adoptCallerLeg(ctx: CallContext, leg: SipLeg, sentSdp: string): 
   });
 }
 
+/**
+ * Our 200 carried an offer and no answer came: the caller never ACKed, or its
+ * ACK had no answer (RFC 3261 §13.2.2.4 and RFC 3264 §4 require one; the
+ * session cannot be set up). The call ends; the caller's leg gets its BYE
+ * with the reason (RFC 3326).
+ */
+export async function callerGaveNoAnswer(ctx: CallContext, acked: boolean): Promise<void> {
+  await ctx.session.end(acked ? 'caller sent no answer' : 'caller did not acknowledge', 'engine');
+}
+
 export class AnswerCallerTask implements Task<SipLeg> {
   readonly name = 'answer-caller';
 
   async run(ctx: CallContext, signal: AbortSignal): Promise<SipLeg> {
     if (ctx.callerLeg !== undefined) return ctx.callerLeg;
-    const { anchor, invite, session } = ctx;
+    const { anchor, invite } = ctx;
     if (!anchor.anchored) throw failure('NO_MEDIA_PLANE', 'answering needs the media plane');
     const early = anchor.callerSdp;
     let leg: SipLeg;
@@ -42,7 +52,7 @@ export class AnswerCallerTask implements Task<SipLeg> {
       leg = answered.leg;
       adoptCallerLeg(ctx, leg, offer);
       if (answered.answer === undefined) {
-        await session.end('caller did not acknowledge', 'engine');
+        await callerGaveNoAnswer(ctx, answered.acked);
         checkpoint(signal);
         return leg;
       }
@@ -51,10 +61,10 @@ export class AnswerCallerTask implements Task<SipLeg> {
     }
     leg.onOffer(async (offer) => {
       if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
-      const sdp = await anchor.reanswerLocally(offer.sdp);
+      const { answer } = await anchor.reanswerLocally(offer.sdp);
       ctx.callerSdp = offer.sdp;
-      ctx.callerSentSdp = sdp;
-      return { sdp };
+      ctx.callerSentSdp = answer;
+      return { sdp: answer };
     });
     checkpoint(signal);
     return leg;

@@ -11,7 +11,7 @@ import type { CallContext } from '../flows/call-context.js';
 import type { AgentAttempt } from '../session/call-session.js';
 import { hangUpFor } from '../session/end-reasons.js';
 import type { SipLeg } from '../signaling/sip-port.js';
-import { adoptCallerLeg } from './answer-caller-task.js';
+import { adoptCallerLeg, callerGaveNoAnswer } from './answer-caller-task.js';
 
 export type CalleeAnswer =
   | { readonly kind: 'answered'; readonly attempt: AgentAttempt; readonly leg: SipLeg }
@@ -49,11 +49,11 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
   let forAgent: string;
   if (ctx.callerLeg === undefined) {
     const forCaller = await anchor.agentOffer(answer.offer);
-    const { leg, answer: callerAnswer } = await invite.answerWithOffer(forCaller);
+    const { leg, answer: callerAnswer, acked } = await invite.answerWithOffer(forCaller);
     adoptCallerLeg(ctx, leg, forCaller);
     if (callerAnswer === undefined) {
       await answer.abandon();
-      await session.end('caller did not acknowledge', 'engine');
+      await callerGaveNoAnswer(ctx, acked);
       return undefined;
     }
     ctx.callerSdp = callerAnswer;

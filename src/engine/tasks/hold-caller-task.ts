@@ -14,7 +14,7 @@
  */
 import type { RenderedPrompt } from '../../media/index.js';
 import type { CallContext } from '../flows/call-context.js';
-import { AGENT, CALLER } from '../media/call-anchor.js';
+import { CALLER } from '../media/call-anchor.js';
 import type { Queue } from '../queue-directory.js';
 import type { WaitingSettings } from '../queues/waiting-settings.js';
 import { AnswerCallerTask } from './answer-caller-task.js';
@@ -74,15 +74,13 @@ export class HoldCaller {
    */
   private followCallerOffers(leg: NonNullable<CallContext['callerLeg']>): void {
     const { ctx } = this;
-    const media = ctx.anchor.media!;
     leg.onOffer(async (offer) => {
       if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
-      ctx.offerForAgent = await media.offer(CALLER, offer.sdp);
-      const sdp = await media.answerPlaceholder(AGENT, offer.sdp);
-      await media.blockAll();
+      const { answer, forAgent } = await ctx.anchor.reanswerLocally(offer.sdp);
+      ctx.offerForAgent = forAgent;
       ctx.callerSdp = offer.sdp;
-      ctx.callerSentSdp = sdp;
-      return { sdp };
+      ctx.callerSentSdp = answer;
+      return { sdp: answer };
     });
   }
 
