@@ -150,6 +150,38 @@ describe('HTTP CRM adapter', () => {
     expect(e.message).toContain('did not answer');
   });
 
+  it('waits for the answer of a CRM slower to answer than the idle timeout: the response timeout applies once the body is sent', async () => {
+    let posts = 0;
+    let stored = 0;
+    const url = await serve((_q, res, body) => {
+      posts++;
+      stored += body.length > 0 ? 1 : 0;
+      // the whole body is in; the CRM takes longer than idleTimeoutMs to store it and answer
+      setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end('{"attachmentId":"att-slow"}'), 600);
+    });
+    const receipt = await new HttpCrmAdapter({ url, idleTimeoutMs: 100, responseTimeoutMs: 60_000 }).upload(part(50_000));
+    expect(receipt).toEqual({ attachmentId: 'att-slow', duplicate: false });
+    expect(posts).toBe(1);
+    expect(stored).toBe(1);
+  });
+
+  it('still cuts a connection that stalls while the body is being sent (idle timeout), and one whose answer stalls midway', async () => {
+    // The CRM never reads the body: the writes fill the socket buffers and the connection stalls.
+    const stalled = await serve(() => undefined, false);
+    const e = await failure(stalled, { idleTimeoutMs: 200, responseTimeoutMs: 60_000 }, part(16_000_000));
+    expect(e.kind).toBe('retryable');
+    expect(e.message).toContain('stalled for 200 ms while sending');
+
+    // The CRM starts its answer, then stops sending it.
+    const halfAnswer = await serve((_q, res) => {
+      res.writeHead(201, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"attachmentId":');
+    });
+    const e2 = await failure(halfAnswer, { idleTimeoutMs: 200, responseTimeoutMs: 60_000 });
+    expect(e2.kind).toBe('retryable');
+    expect(e2.message).toContain('while receiving the answer');
+  });
+
   it('reports a dropped connection as retryable', async () => {
     const url = await serve((req) => req.socket.destroy(), false);
     expect((await failure(url)).kind).toBe('retryable');

@@ -10,6 +10,12 @@
  * §10.2.3); 413 means "split further" (RFC 9110 §15.5.14); any other 4xx is a
  * refusal that retrying cannot fix. The body is streamed with back-pressure,
  * never held whole in memory.
+ *
+ * Two timers, one per phase of the exchange: `idleTimeoutMs` is the longest
+ * stall of the connection while the body is being sent (and while the answer's
+ * body streams in); `responseTimeoutMs` is how long the CRM may take to answer
+ * once the whole body is sent (storing a large part can take a while; the
+ * idle timer does not run then).
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -78,9 +84,14 @@ export class HttpCrmAdapter implements CrmAdapter {
     const label = `part ${part.partNumber} of recording ${part.recordingId}`;
     const transport = this.url.protocol === 'https:' ? https : http;
 
+    const idleMs = this.options.idleTimeoutMs ?? 30_000;
+    const responseMs = this.options.responseTimeoutMs ?? 60_000;
+
     return new Promise<PartReceipt>((resolve, reject) => {
       let settled = false;
       let responded = false;
+      // sending the body (idle timer) → waiting for the answer (response timer) → reading its body (idle timer)
+      let phase: 'sending' | 'waiting' | 'receiving' = 'sending';
       let responseTimer: NodeJS.Timeout | undefined;
       const req = transport.request(this.url, { method: 'POST', headers, agent: false });
       const finish = (fn: () => void): void => {
@@ -96,8 +107,11 @@ export class HttpCrmAdapter implements CrmAdapter {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted === true) onAbort();
-      req.setTimeout(this.options.idleTimeoutMs ?? 30_000, () => {
-        req.destroy(new CrmError('retryable', `the CRM connection stalled for ${this.options.idleTimeoutMs ?? 30_000} ms while sending ${label}`));
+      req.setTimeout(idleMs);
+      req.on('timeout', () => {
+        if (phase === 'waiting') return; // the response timer's phase
+        const what = phase === 'sending' ? `while sending ${label}` : `while receiving the answer to ${label}`;
+        req.destroy(new CrmError('retryable', `the CRM connection stalled for ${idleMs} ms ${what}`));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof CrmError) return fail(e);
@@ -105,6 +119,9 @@ export class HttpCrmAdapter implements CrmAdapter {
       });
       req.on('response', (res) => {
         responded = true;
+        phase = 'receiving';
+        if (responseTimer !== undefined) clearTimeout(responseTimer);
+        req.setTimeout(idleMs);
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -136,11 +153,17 @@ export class HttpCrmAdapter implements CrmAdapter {
           await write(chunk);
         }
         if (sent !== part.size) throw new CrmError('retryable', `${label}: produced ${sent} bytes, announced ${part.size}`);
+        // Once the last byte is handed to the connection, the CRM has it all: from then on only the
+        // response timer runs (an idle connection is the CRM storing the part, not a stall).
+        req.once('finish', () => {
+          if (responded || settled) return;
+          phase = 'waiting';
+          req.setTimeout(0);
+          responseTimer = setTimeout(() => {
+            req.destroy(new CrmError('retryable', `the CRM did not answer ${label} within ${responseMs} ms of receiving it`));
+          }, responseMs);
+        });
         req.end(tail);
-        const ms = this.options.responseTimeoutMs ?? 60_000;
-        responseTimer = setTimeout(() => {
-          req.destroy(new CrmError('retryable', `the CRM did not answer ${label} within ${ms} ms`));
-        }, ms);
       };
       send().catch((e: unknown) => {
         // A CRM may answer (413, 429) before reading the whole body and close: its answer wins.

@@ -1,0 +1,76 @@
+/**
+ * How the pipeline (BullMQ on a real redis-server, the HTTP adapter, a local
+ * stand-in CRM) takes particular answers of a CRM: a slow one, a rate limit,
+ * a refusal, a redirect; and what its events then say.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/observability/logger.js';
+import { EmbeddedRedis } from '../../src/recordings/queue/embedded-redis.js';
+import { RecordingSubmitter } from '../../src/recordings/service/recording-capture.js';
+import { RecordingsWorker } from '../../src/recordings/service/recordings-worker.js';
+import { FakeCrm, type FakeCrmOptions } from './support/fake-crm.js';
+import { collectEvents, testConfig } from './support/harness.js';
+import { recordingFixture } from './support/recording-fixture.js';
+
+const root = mkdtempSync(join(tmpdir(), 'sb-rec-answers-'));
+let redis: EmbeddedRedis;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  redis = new EmbeddedRedis({ dir: join(root, 'redis'), logger: silentLogger() });
+  await redis.start();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+afterAll(async () => {
+  await redis.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A worker delivering to a stand-in CRM; `submit` hands it a recording of `seconds`. */
+async function pipeline(crmOptions: FakeCrmOptions, o: { crmHttp?: Record<string, unknown>; recordings?: Record<string, unknown> } = {}) {
+  const crm = new FakeCrm(crmOptions);
+  await crm.start();
+  cleanups.push(() => crm.stop());
+  const config = testConfig({
+    stateDir: mkdtempSync(join(root, 'case-')),
+    crmUrl: crm.url,
+    redisUrl: redis.url,
+    recordings: o.recordings ?? {},
+    crm: { http: { url: crm.url, authValue: 'Bearer secret-token', responseTimeoutMs: 600, idleTimeoutMs: 2000, ...o.crmHttp } },
+  });
+  const worker = await RecordingsWorker.start({ config, logger: silentLogger(), redisUrl: redis.url });
+  cleanups.push(() => worker.stop());
+  const events = collectEvents(worker.events);
+  cleanups.push(async () => events.stop());
+  const submitter = new RecordingSubmitter(worker.ctx.store, worker.ctx.events, worker.queues, silentLogger());
+  const submit = async (id: string, seconds = 2, retentionMs?: number): Promise<void> => {
+    const f = recordingFixture({ recordingId: id, captureDir: worker.paths.captureDir, seconds, ...(retentionMs !== undefined ? { retentionMs } : {}) });
+    await submitter.submit(f.manifest);
+  };
+  return { crm, worker, events, submit };
+}
+
+const ended = (id: string) => (all: readonly { type: string; recordingId: string }[]) =>
+  all.some((e) => e.recordingId === id && (e.type === 'uploaded' || e.type === 'failed' || e.type === 'expired'));
+
+describe('a CRM slower to answer than the idle timeout', () => {
+  it('is waited for up to the response timeout: the part is POSTed once and confirmed', async () => {
+    const p = await pipeline(
+      { fault: () => ({ kind: 'slow', delayMs: 800 }) },
+      { crmHttp: { idleTimeoutMs: 200, responseTimeoutMs: 60_000 } },
+    );
+    await p.submit('rec-slow');
+    await p.events.until(ended('rec-slow'), 60_000);
+    expect(p.events.all.filter((e) => e.recordingId === 'rec-slow' && e.type !== 'captured' && e.type !== 'converted').map((e) => e.type)).toEqual([
+      'part-uploaded',
+      'uploaded',
+    ]);
+    expect(p.crm.requests.map((r) => r.outcome)).toEqual(['stored-slowly']);
+    expect(p.crm.partsOf('rec-slow').length).toBe(1);
+  }, 90_000);
+});
