@@ -74,3 +74,24 @@ describe('a CRM slower to answer than the idle timeout', () => {
     expect(p.crm.partsOf('rec-slow').length).toBe(1);
   }, 90_000);
 });
+
+describe("the CRM's rate limit (429)", () => {
+  it('uses no attempt and does not grow the back-off: the whole queue waits, then the part goes again', async () => {
+    const statuses = [500, 429, 500];
+    const p = await pipeline(
+      { fault: ({ n }) => (n <= statuses.length ? { kind: 'status', status: statuses[n - 1]! } : undefined) },
+      { recordings: { upload: { initialBackoffMs: 100, maxBackoffMs: 10_000, jitter: 0, lockMs: 1000, concurrency: 2, rateLimit: { max: 50, durationMs: 1000 } } } },
+    );
+    await p.submit('rec-429');
+    await p.events.until(ended('rec-429'), 60_000);
+    const retries = p.events.all.filter((e) => e.recordingId === 'rec-429' && e.type === 'retrying');
+    expect(retries.map((e) => [e.attempt, e.retryInMs])).toEqual([
+      [1, 100],
+      [undefined, 100],
+      [2, 200], // the part's second failure: the 429 did not count
+    ]);
+    expect(p.events.all.some((e) => e.recordingId === 'rec-429' && e.type === 'uploaded')).toBe(true);
+    // BullMQ's count agrees: two failed attempts, the rate-limited one moved back to wait
+    expect((await p.worker.queues.upload.getJob('upload-rec-429'))?.attemptsMade).toBe(2);
+  }, 90_000);
+});
