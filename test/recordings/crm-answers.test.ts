@@ -3,7 +3,7 @@
  * stand-in CRM) takes particular answers of a CRM: a slow one, a rate limit,
  * a refusal, a redirect; and what its events then say.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -93,5 +93,30 @@ describe("the CRM's rate limit (429)", () => {
     expect(p.events.all.some((e) => e.recordingId === 'rec-429' && e.type === 'uploaded')).toBe(true);
     // BullMQ's count agrees: two failed attempts, the rate-limited one moved back to wait
     expect((await p.worker.queues.upload.getJob('upload-rec-429'))?.attemptsMade).toBe(2);
+  }, 90_000);
+});
+
+describe('what failure events say', () => {
+  it('a refusal, a conversion that fails and one that is retried carry the call id', async () => {
+    const p = await pipeline({ fault: ({ recordingId }) => (recordingId === 'rec-400' ? { kind: 'status', status: 400, body: 'ticket closed' } : undefined) });
+    // audio.enc cannot be written (a directory is in the way): the conversion is retried until it is gone
+    mkdirSync(join(p.worker.ctx.store.dir('rec-retried'), 'audio.enc'), { recursive: true });
+    await p.submit('rec-400');
+    await p.submit('rec-silent', 0); // rtpengine captured no audio: the conversion fails for good
+    await p.submit('rec-retried');
+    await p.events.until((all) => all.some((e) => e.recordingId === 'rec-retried' && e.type === 'retrying'), 60_000);
+    rmSync(join(p.worker.ctx.store.dir('rec-retried'), 'audio.enc'), { recursive: true });
+    await p.events.until((all) => ['rec-400', 'rec-silent', 'rec-retried'].every((id) => ended(id)(all)), 60_000);
+
+    const of = (id: string, type: string) => p.events.all.filter((e) => e.recordingId === id && e.type === type);
+    expect(of('rec-400', 'failed').map((e) => [e.callId, e.reason])).toEqual([['rec-400@test.invalid', expect.stringContaining('ticket closed')]]);
+    expect(of('rec-silent', 'failed').map((e) => [e.callId, e.reason])).toEqual([['rec-silent@test.invalid', expect.stringContaining('holds no audio')]]);
+    const retried = of('rec-retried', 'retrying');
+    expect(retried.length).toBeGreaterThanOrEqual(1);
+    for (const e of retried) expect([e.callId, e.reason]).toEqual(['rec-retried@test.invalid', expect.stringContaining('conversion failed')]);
+    expect(of('rec-retried', 'uploaded').length).toBe(1);
+    // the events file says the same
+    const lines = readFileSync(p.worker.paths.eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; callId?: string });
+    expect(lines.filter((e) => e.type === 'failed' || e.type === 'retrying').every((e) => e.callId !== undefined)).toBe(true);
   }, 90_000);
 });
