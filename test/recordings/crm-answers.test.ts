@@ -3,7 +3,7 @@
  * stand-in CRM) takes particular answers of a CRM: a slow one, a rate limit,
  * a refusal, a redirect; and what its events then say.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +118,35 @@ describe('what failure events say', () => {
     // the events file says the same
     const lines = readFileSync(p.worker.paths.eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; callId?: string });
     expect(lines.filter((e) => e.type === 'failed' || e.type === 'retrying').every((e) => e.callId !== undefined)).toBe(true);
+  }, 90_000);
+
+  it('an expiry quotes the latest failure, not an older one of another kind', async () => {
+    const ref: { worker?: RecordingsWorker } = {};
+    const p = await pipeline({
+      fault: ({ n }) => {
+        if (n !== 1) return undefined;
+        // The CRM fails the first try; meanwhile the stored file is damaged, so the next try fails to decrypt.
+        const file = ref.worker!.ctx.store.audioPath('rec-damaged');
+        const bytes = readFileSync(file);
+        bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0x01;
+        writeFileSync(file, bytes);
+        return { kind: 'status', status: 500, body: 'CRM hiccup' };
+      },
+    });
+    ref.worker = p.worker;
+    await p.submit('rec-damaged');
+    await p.events.until((all) => all.some((e) => e.recordingId === 'rec-damaged' && e.type === 'failed'), 60_000);
+    const failed = p.events.all.find((e) => e.recordingId === 'rec-damaged' && e.type === 'failed')!;
+    expect(failed.reason).toContain('failed authentication');
+    // its deadline passes (moved into the past): the sweeper deletes it and reports the loss
+    const store = p.worker.ctx.store;
+    const m = (await store.readManifest('rec-damaged'))!;
+    await store.writeManifest({ ...m, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    await p.events.until((all) => all.some((e) => e.recordingId === 'rec-damaged' && e.type === 'expired'), 30_000);
+    const expired = p.events.all.find((e) => e.recordingId === 'rec-damaged' && e.type === 'expired')!;
+    expect(expired.reason).toContain('last error:');
+    expect(expired.reason).toContain('failed authentication');
+    expect(expired.reason).not.toContain('CRM hiccup');
+    expect([failed.callId, expired.callId]).toEqual(['rec-damaged@test.invalid', 'rec-damaged@test.invalid']);
   }, 90_000);
 });
