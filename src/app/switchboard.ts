@@ -14,6 +14,7 @@ import { Engine } from '../engine/engine.js';
 import type { SupervisedProcess } from '../daemon/supervised-process.js';
 import { MediaService } from '../media/index.js';
 import { RecordingCapture } from '../recordings/service/recording-capture.js';
+import { RetentionService } from '../recordings/service/retention-service.js';
 import type { Logger } from '../observability/logger.js';
 import { collectGarbage, readHeap } from '../observability/memory.js';
 import { QuietCollector } from '../observability/quiet-collector.js';
@@ -96,6 +97,12 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     if (options.media ?? config.media.enabled) {
       media = await MediaService.start({ config, logger: logger.child({ component: 'media' }), baseDir });
       stops.push(() => media!.close());
+    }
+    // The retention limit holds while the engine runs, whether or not a worker runs (sweepers sharing
+    // a spool report each deletion once).
+    if (config.recordings.enabled) {
+      const r = await RetentionService.start({ config, logger: logger.child({ component: 'recordings' }), cwd: baseDir });
+      stops.push(() => r.stop());
     }
     let worker: SupervisedProcess | undefined;
     if (options.recordingsWorker ?? (config.node.recordingsWorker && config.recordings.enabled)) {
