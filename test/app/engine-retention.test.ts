@@ -1,7 +1,7 @@
 /**
  * The 7-day limit holds while the engine runs, with no recordings worker (node.recordingsWorker:
- * false, the workers elsewhere and down): the engine sweeps the spool itself and reports what it
- * deleted.
+ * false, the workers elsewhere and down): the engine sweeps the spool itself, reports what it
+ * deleted, and its /metrics and /status show what waits in the spool and the recording events.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ afterAll(async () => {
 const DAY = 86_400_000;
 
 describe('retention without a recordings worker', () => {
-  it('the engine deletes an over-age recording and reports it expired', async () => {
+  it('the engine deletes an over-age recording and reports it expired; /metrics and /status show the spool', async () => {
     const stateDir = join(root, 'state');
     const config = loadConfigObject({
       node: { stateDir, logLevel: 'silent', recordingsWorker: false, status: { enabled: true, host: '127.0.0.1', port: 0 } },
@@ -54,5 +54,16 @@ describe('retention without a recordings worker', () => {
     expect((await store.readManifest('rec-young'))?.recordingId).toBe('rec-young');
     expect(existsSync(young.pcap)).toBe(true);
 
+    // What the sweep found, once it has finished: one recording waiting, an hour old; one expired event.
+    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${sb!.statusPort}/metrics`)).text();
+    await waitFor(async () => /^switchboard_recordings_spool_recordings 1$/m.test(await metrics()), 30_000, 'the spool gauge');
+    const text = await metrics();
+    const age = Number(/^switchboard_recordings_spool_oldest_age_seconds (\S+)$/m.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(3600);
+    expect(age).toBeLessThan(7 * 86_400);
+    expect(text).toMatch(/^switchboard_recording_events_total\{type="expired"\} 1$/m);
+    const status = (await sb.status()) as { recordings?: { spoolRecordings: number; oldestSpoolAgeSeconds: number } };
+    expect(status.recordings?.spoolRecordings).toBe(1);
+    expect(status.recordings?.oldestSpoolAgeSeconds).toBeGreaterThanOrEqual(3600);
   }, 90_000);
 });

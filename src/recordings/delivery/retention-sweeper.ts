@@ -25,6 +25,9 @@ export interface SweepResult {
   readonly deleted: string[];
   /** The earliest deadline still ahead, if any. */
   readonly nextDueAt: number | undefined;
+  /** Recordings left in the spool (not delivered, not past their deadline), and when the oldest of them started. */
+  readonly waiting: number;
+  readonly oldestStartedAt: number | undefined;
 }
 
 function bornAt(s: { birthtimeMs: number; mtimeMs: number }): number {
@@ -60,6 +63,13 @@ export class RetentionSweeper {
     private readonly trashGraceMs = TRASH_GRACE_MS,
   ) {}
 
+  private lastResult: SweepResult | undefined;
+
+  /** What the last completed sweep found (undefined before the first). */
+  get last(): SweepResult | undefined {
+    return this.lastResult;
+  }
+
   async sweepOnce(): Promise<SweepResult> {
     const { store, clock, retentionMs } = this.ctx;
     const deleted: string[] = [];
@@ -67,12 +77,18 @@ export class RetentionSweeper {
     const due = (t: number): void => {
       nextDueAt = nextDueAt === undefined ? t : Math.min(nextDueAt, t);
     };
+    let waiting = 0;
+    let oldestStartedAt: number | undefined;
 
     for (const id of await store.list()) {
       const manifest = await store.readManifest(id).catch(() => undefined);
-      const deadline = manifest !== undefined ? deadlineOf(this.ctx, manifest) : ((await store.createdAt(id)) ?? clock()) + retentionMs;
+      const startedAt = manifest !== undefined ? Date.parse(manifest.startedAt) : await store.createdAt(id);
+      if (startedAt === undefined) continue; // gone meanwhile: delivered or deleted by another process
+      const deadline = manifest !== undefined ? deadlineOf(this.ctx, manifest) : startedAt + retentionMs;
       if (clock() < deadline) {
         due(deadline);
+        waiting++;
+        oldestStartedAt = Math.min(oldestStartedAt ?? startedAt, startedAt);
         continue;
       }
       const tomb = await store.readTombstone(id).catch(() => undefined);
@@ -145,7 +161,8 @@ export class RetentionSweeper {
       const s = await stat(file).catch(() => undefined);
       if (s !== undefined && clock() - s.mtimeMs >= retentionMs) await unlink(file).catch(() => undefined);
     }
-    return { deleted, nextDueAt };
+    this.lastResult = { deleted, nextDueAt, waiting, oldestStartedAt };
+    return this.lastResult;
   }
 
   start(): void {
