@@ -124,6 +124,20 @@ describe('HTTP CRM adapter', () => {
     expect(e.details.status).toBe(status);
   });
 
+  it('refuses on a redirect (3xx), saying it was one and where to, without credentials or query', async () => {
+    const url = await serve((_q, res) => res.writeHead(302, { location: 'https://user:pw@crm2.example.com/api/v2/recordings?token=SECRET' }).end());
+    const e = await failure(url);
+    expect(e.kind).toBe('rejected');
+    expect(e.details.status).toBe(302);
+    expect(e.message).toContain('redirected');
+    expect(e.message).toContain('with 302 to https://crm2.example.com/api/v2/recordings');
+    expect(e.message).not.toMatch(/SECRET|pw@/);
+    const relative = await serve((_q, res) => res.writeHead(308, { location: '/elsewhere' }).end());
+    expect((await failure(relative)).message).toContain(`with 308 to ${new URL(relative).origin}/elsewhere`);
+    const none = await serve((_q, res) => res.writeHead(301).end());
+    expect((await failure(none)).message).toContain('with 301 without a Location');
+  });
+
   it('passes Retry-After on (seconds and HTTP-date)', async () => {
     const url = await serve((_q, res) => res.writeHead(429, { 'retry-after': '7' }).end());
     expect((await failure(url)).details.retryAfterMs).toBe(7000);

@@ -8,7 +8,8 @@
  * success; 2xx without one, 5xx, 408/425, 401/403, timeouts and dropped
  * connections are retryable; 429 is rate-limited (Retry-After, RFC 9110
  * §10.2.3); 413 means "split further" (RFC 9110 §15.5.14); any other 4xx is a
- * refusal that retrying cannot fix. The body is streamed with back-pressure,
+ * refusal that retrying cannot fix, and so is a 3xx (a redirect is not followed;
+ * its reason names where to). The body is streamed with back-pressure,
  * never held whole in memory.
  *
  * Two timers, one per phase of the exchange: `idleTimeoutMs` is the longest
@@ -132,7 +133,7 @@ export class HttpCrmAdapter implements CrmAdapter {
         res.on('end', () => {
           const body = Buffer.concat(chunks);
           try {
-            const receipt = this.classify(res.statusCode ?? 0, res.headers['retry-after'], body, label);
+            const receipt = this.classify(res.statusCode ?? 0, res.headers, body, label);
             finish(() => resolve(receipt));
           } catch (e) {
             fail(e);
@@ -174,7 +175,7 @@ export class HttpCrmAdapter implements CrmAdapter {
     });
   }
 
-  private classify(status: number, retryAfter: string | string[] | undefined, body: Buffer, label: string): PartReceipt {
+  private classify(status: number, headers: http.IncomingHttpHeaders, body: Buffer, label: string): PartReceipt {
     if (status >= 200 && status < 300) {
       let parsed: unknown;
       try {
@@ -193,12 +194,27 @@ export class HttpCrmAdapter implements CrmAdapter {
       const why = negative ? 'a negative confirmation' : `no "${field}" in the reply`;
       throw new CrmError('retryable', `the CRM answered ${status} to ${label} without confirming it (${why})${snippet(body)}`, { status });
     }
-    const wait = parseRetryAfter(retryAfter);
+    const wait = parseRetryAfter(headers['retry-after']);
     const details = { status, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
     if (status === 429) return this.raise('rate-limited', `the CRM's API limit was reached (429) for ${label}${wait !== undefined ? `; retry after ${wait} ms` : ''}`, details);
     if (status === 413) return this.raise('too-large', `the CRM refused ${label} as too large (413)${snippet(body)}`, details);
     if (status >= 500 || RETRYABLE_4XX.has(status)) return this.raise('retryable', `the CRM answered ${status} to ${label}${snippet(body)}`, details);
+    if (status >= 300 && status < 400) {
+      // Not followed: a part is a large streamed POST, and where the CRM takes it is configuration.
+      const to = headers.location !== undefined ? `to ${this.redirectTarget(headers.location)}` : 'without a Location';
+      return this.raise('rejected', `the CRM redirected ${label} with ${status} ${to}; redirects are not followed (set crm.http.url to the address that takes uploads)`, details);
+    }
     return this.raise('rejected', `the CRM refused ${label} with ${status}${snippet(body)}`, details);
+  }
+
+  /** A redirect's target as events and logs may show it: no credentials, no query (it may hold a token). */
+  private redirectTarget(location: string): string {
+    try {
+      const u = new URL(location, this.url);
+      return `${u.origin}${u.pathname}`;
+    } catch {
+      return '(an unreadable Location)';
+    }
   }
 
   private raise(kind: CrmError['kind'], message: string, details: CrmError['details']): never {
