@@ -25,7 +25,7 @@ export const RecordingEncryptionSchema = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          'File holding the current key (base64). When neither key nor keyFile is set, a key is generated once as <stateDir>/keys/recordings.key (mode 0600); set one for production.',
+          'File holding the current key (base64). When neither key nor keyFile is set, a key is generated once as <stateDir>/keys/recordings.key (mode 0600); set one for production, and whenever workers run elsewhere (every worker sharing a spool needs the same key).',
       }),
     ),
     previousKeys: Type.Array(

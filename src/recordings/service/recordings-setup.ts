@@ -102,7 +102,10 @@ export async function setupPipeline(o: PipelineSetupOptions): Promise<PipelineSe
     paths.generatedKeyFile,
   );
   if (generated) {
-    o.logger.warn({ keyFile: paths.generatedKeyFile }, 'generated a recording encryption key; configure recordings.encryption.key or keyFile for production');
+    o.logger.warn(
+      { keyFile: paths.generatedKeyFile },
+      'generated a recording encryption key; configure recordings.encryption.key or keyFile for production (every recordings worker sharing this spool needs the same key)',
+    );
   }
   const ctx: PipelineContext = {
     store,
