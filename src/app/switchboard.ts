@@ -14,10 +14,11 @@ import { Engine } from '../engine/engine.js';
 import type { SupervisedProcess } from '../daemon/supervised-process.js';
 import { MediaService } from '../media/index.js';
 import { RecordingCapture } from '../recordings/service/recording-capture.js';
+import { RetentionService } from '../recordings/service/retention-service.js';
 import type { Logger } from '../observability/logger.js';
 import { collectGarbage, readHeap } from '../observability/memory.js';
 import { QuietCollector } from '../observability/quiet-collector.js';
-import { exposition, registerEngineMetrics, registerMediaMetrics, registerRecordingsWorkerMetrics, startProcessMetrics } from '../observability/metrics.js';
+import { exposition, registerEngineMetrics, registerMediaMetrics, registerRecordingsMetrics, registerRecordingsWorkerMetrics, startProcessMetrics } from '../observability/metrics.js';
 import { startEmbeddedSipServer, type EmbeddedSipServer } from '../sip-server/embedded.js';
 import type { TlsReload } from '../sip-server/transport/transport-layer.js';
 import type { ListenerInfo } from '../sip-server/transport/types.js';
@@ -73,6 +74,11 @@ function prepareStateDir(config: SwitchboardConfig, baseDir: string): void {
   }
 }
 
+/** The spool as /status shows it. */
+function spoolStatus(s: { spoolRecordings: number; oldestStartedAtMs: number | undefined }): Record<string, unknown> {
+  return { spoolRecordings: s.spoolRecordings, oldestSpoolAgeSeconds: s.oldestStartedAtMs === undefined ? 0 : Math.max(0, Math.round((Date.now() - s.oldestStartedAtMs) / 1000)) };
+}
+
 export async function startSwitchboard(config: SwitchboardConfig, logger: Logger, options: StartOptions = {}): Promise<RunningSwitchboard> {
   const baseDir = options.baseDir ?? process.cwd();
   prepareStateDir(config, baseDir);
@@ -96,6 +102,14 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     if (options.media ?? config.media.enabled) {
       media = await MediaService.start({ config, logger: logger.child({ component: 'media' }), baseDir });
       stops.push(() => media!.close());
+    }
+    // The retention limit holds while the engine runs, whether or not a worker runs (sweepers sharing
+    // a spool report each deletion once); what it finds feeds the recording metrics.
+    let retention: RetentionService | undefined;
+    if (config.recordings.enabled) {
+      const r = await RetentionService.start({ config, logger: logger.child({ component: 'recordings' }), cwd: baseDir });
+      retention = r;
+      stops.push(() => r.stop());
     }
     let worker: SupervisedProcess | undefined;
     if (options.recordingsWorker ?? (config.node.recordingsWorker && config.recordings.enabled)) {
@@ -153,6 +167,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
           ? { media: { activeCalls: media.activeCalls, rtpengine: media.instances.map((i) => ({ id: i.id, healthy: i.healthy })) } }
           : {}),
         ...(worker !== undefined ? { recordingsWorker: { pid: worker.pid ?? null, restarts: worker.restarts } } : {}),
+        ...(retention !== undefined ? { recordings: spoolStatus(await retention.snapshot()) } : {}),
         process: { rssBytes: heap.rssBytes, heapUsedBytes: heap.heapUsedBytes, heapTotalBytes: heap.heapTotalBytes, externalBytes: heap.externalBytes, uptimeSeconds: Math.round(process.uptime()) },
       };
     };
@@ -167,6 +182,10 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     if (worker !== undefined) {
       const w = worker;
       registerRecordingsWorkerMetrics(() => w.restarts, own);
+    }
+    if (retention !== undefined) {
+      const r = retention;
+      registerRecordingsMetrics(() => r.snapshot(), own);
     }
     const metricsText = async (): Promise<{ contentType: string; body: string }> => exposition(sip !== undefined ? [await sip.metrics()] : [], [own]);
     let statusServer: StatusServer | undefined;

@@ -232,6 +232,47 @@ export function registerRecordingsWorkerMetrics(restarts: () => number, registry
   readCounter(registry, 'switchboard_recordings_worker_restarts_total', 'Times the recordings worker child process was restarted after dying.', restarts);
 }
 
+/** What the engine knows of the recordings (its retention sweeper's last pass over the spool; the events file). */
+export interface RecordingsCounts {
+  readonly spoolRecordings: number;
+  readonly oldestStartedAtMs: number | undefined;
+  readonly events: ReadonlyMap<string, number>;
+}
+
+/** Recordings waiting in the spool and recording events by type; one read per scrape. */
+export function registerRecordingsMetrics(read: () => Promise<RecordingsCounts>, registry: Registry = appRegistry): void {
+  let cached: { at: number; value: Promise<RecordingsCounts> } | undefined;
+  const once = (): Promise<RecordingsCounts> => {
+    if (cached === undefined || Date.now() - cached.at > 100) cached = { at: Date.now(), value: read() };
+    return cached.value;
+  };
+  const gauge = (name: string, help: string, value: (c: RecordingsCounts) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(value(await once()));
+      },
+    });
+  };
+  gauge('switchboard_recordings_spool_recordings', 'Recordings in the spool not delivered yet (waiting, retrying or failed), at the last retention sweep.', (c) => c.spoolRecordings);
+  gauge('switchboard_recordings_spool_oldest_age_seconds', 'Age of the oldest recording in the spool (since its call started; 0 when none), at the last retention sweep.', (c) =>
+    c.oldestStartedAtMs === undefined ? 0 : Math.max(0, (Date.now() - c.oldestStartedAtMs) / 1000),
+  );
+  new Counter<'type'>({
+    name: 'switchboard_recording_events_total',
+    help: 'Recording events (captured, converted, part-uploaded, uploaded, retrying, failed, expired) appended to the spool\'s events file by any process since this one started.',
+    labelNames: ['type'],
+    registers: [registry],
+    async collect() {
+      const c = await once();
+      this.reset();
+      for (const [type, n] of c.events) this.inc({ type }, n);
+    },
+  });
+}
+
 /** What a SIP server reports (its status), as far as metrics need it. */
 export interface SipServerCounts {
   readonly serverTransactions: number;

@@ -2,7 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configChecks } from '../../src/app/config-checks.js';
@@ -10,11 +10,15 @@ import { commands } from '../../src/cli/commands/index.js';
 import { runCli } from '../../src/cli/run.js';
 import { loadConfigObject } from '../../src/config/load.js';
 import { ErrorCodes } from '../../src/errors.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import type { PartUpload } from '../../src/recordings/crm/crm-adapter.js';
 import { DirectoryCrmAdapter } from '../../src/recordings/crm/directory-crm-adapter.js';
 import { EmbeddedRedis } from '../../src/recordings/queue/embedded-redis.js';
 import { redisOptionsFor } from '../../src/recordings/queue/redis-connection.js';
+import { RecordingCapture } from '../../src/recordings/service/recording-capture.js';
+import { freePort } from '../support/sipp.js';
+import { TEST_KEY, waitFor } from './support/harness.js';
+import { recordingFixture } from './support/recording-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-rec-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -159,4 +163,37 @@ describe('switchboard recordings-worker', () => {
     expect(r.out).toContain('recordings.retentionSeconds');
     expect(r.out).toContain('crm');
   });
+});
+
+describe('the engine side with Redis out of reach', () => {
+  it('says once at start, naming the address (password masked), and still takes recordings into the spool', async () => {
+    const port = await freePort(); // nothing listens there
+    const lines: { msg: string; redis?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _e, done) {
+        for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as { msg: string; redis?: string });
+        done();
+      },
+    });
+    const config = loadConfigObject({ node: { stateDir: join(dir, 'no-redis'), logLevel: 'warn' }, recordings: { encryption: { key: TEST_KEY } } });
+    const capture = await RecordingCapture.create({
+      config,
+      logger: createLogger({ level: 'warn', destination: sink }),
+      redisUrl: `redis://:s3cret@127.0.0.1:${port}`,
+      control: { start: async () => undefined, stop: async () => undefined },
+    });
+    try {
+      const unreachable = (): typeof lines => lines.filter((l) => l.msg.includes('Redis cannot be reached'));
+      await waitFor(() => unreachable().length > 0, 20_000, 'the warning');
+      expect(unreachable()[0]!.redis).toBe(`redis://:***@127.0.0.1:${port}`);
+      // a call's recording is stored all the same (and said not queued); by then ioredis has retried several times
+      const f = recordingFixture({ recordingId: 'rec-no-redis', captureDir: join(dir, 'no-redis-capture'), seconds: 1 });
+      await capture.sink.submit(f.manifest);
+      await waitFor(() => lines.some((l) => l.msg.includes('stored but not queued')), 20_000, 'the enqueue warning');
+      expect(unreachable().length).toBe(1);
+      expect(JSON.stringify(lines)).not.toContain('s3cret');
+    } finally {
+      await capture.close();
+    }
+  }, 60_000);
 });

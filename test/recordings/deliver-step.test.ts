@@ -130,6 +130,30 @@ describe('delivery step', () => {
     expect(seen).toContain('retrying:2');
   });
 
+  it("takes the CRM's rate limit (429) as no attempt: the part's failure count and back-off stay where they were", async () => {
+    const answers = [
+      new CrmError('retryable', 'the CRM answered 500'),
+      new CrmError('rate-limited', "the CRM's API limit was reached (429)", { status: 429 }),
+      new CrmError('retryable', 'the CRM answered 500'),
+    ];
+    const crm = new ScriptedCrm(() => answers.shift());
+    const { ctx, events } = await pipelineFor(crm, { upload: { initialBackoffMs: 1000, maxBackoffMs: 60_000, jitter: 0 } });
+    const retrying: { attempt?: number; retryInMs?: number; reason?: string }[] = [];
+    events.subscribe((e) => e.type === 'retrying' && retrying.push(e));
+    await captured(ctx, 'limited', 2);
+    const outcomes: unknown[] = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await deliverStep(ctx, 'limited').catch((e: unknown) => e));
+    expect(outcomes.map((o) => [(o as RetryLater).rateLimited, (o as RetryLater).delayMs])).toEqual([
+      [false, 1000],
+      [true, 1000],
+      [false, 2000], // the second failure of the part, not the third
+    ]);
+    expect(retrying.map((e) => e.attempt)).toEqual([1, undefined, 2]);
+    expect(retrying[1]!.reason).toContain('no attempt used');
+    expect((await ctx.store.readProgress('limited'))?.failures).toBe(2);
+    expect((await deliverAll(ctx, 'limited')).at(-1)).toEqual({ kind: 'delivered', parts: 1 });
+  });
+
   it('is idempotent once delivered: running it again does nothing', async () => {
     const crm = new ScriptedCrm(() => undefined);
     const { ctx } = await pipelineFor(crm);

@@ -124,6 +124,20 @@ describe('HTTP CRM adapter', () => {
     expect(e.details.status).toBe(status);
   });
 
+  it('refuses on a redirect (3xx), saying it was one and where to, without credentials or query', async () => {
+    const url = await serve((_q, res) => res.writeHead(302, { location: 'https://user:pw@crm2.example.com/api/v2/recordings?token=SECRET' }).end());
+    const e = await failure(url);
+    expect(e.kind).toBe('rejected');
+    expect(e.details.status).toBe(302);
+    expect(e.message).toContain('redirected');
+    expect(e.message).toContain('with 302 to https://crm2.example.com/api/v2/recordings');
+    expect(e.message).not.toMatch(/SECRET|pw@/);
+    const relative = await serve((_q, res) => res.writeHead(308, { location: '/elsewhere' }).end());
+    expect((await failure(relative)).message).toContain(`with 308 to ${new URL(relative).origin}/elsewhere`);
+    const none = await serve((_q, res) => res.writeHead(301).end());
+    expect((await failure(none)).message).toContain('with 301 without a Location');
+  });
+
   it('passes Retry-After on (seconds and HTTP-date)', async () => {
     const url = await serve((_q, res) => res.writeHead(429, { 'retry-after': '7' }).end());
     expect((await failure(url)).details.retryAfterMs).toBe(7000);
@@ -148,6 +162,38 @@ describe('HTTP CRM adapter', () => {
     const e = await failure(url, { responseTimeoutMs: 200 });
     expect(e.kind).toBe('retryable');
     expect(e.message).toContain('did not answer');
+  });
+
+  it('waits for the answer of a CRM slower to answer than the idle timeout: the response timeout applies once the body is sent', async () => {
+    let posts = 0;
+    let stored = 0;
+    const url = await serve((_q, res, body) => {
+      posts++;
+      stored += body.length > 0 ? 1 : 0;
+      // the whole body is in; the CRM takes longer than idleTimeoutMs to store it and answer
+      setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end('{"attachmentId":"att-slow"}'), 600);
+    });
+    const receipt = await new HttpCrmAdapter({ url, idleTimeoutMs: 100, responseTimeoutMs: 60_000 }).upload(part(50_000));
+    expect(receipt).toEqual({ attachmentId: 'att-slow', duplicate: false });
+    expect(posts).toBe(1);
+    expect(stored).toBe(1);
+  });
+
+  it('still cuts a connection that stalls while the body is being sent (idle timeout), and one whose answer stalls midway', async () => {
+    // The CRM never reads the body: the writes fill the socket buffers and the connection stalls.
+    const stalled = await serve(() => undefined, false);
+    const e = await failure(stalled, { idleTimeoutMs: 200, responseTimeoutMs: 60_000 }, part(16_000_000));
+    expect(e.kind).toBe('retryable');
+    expect(e.message).toContain('stalled for 200 ms while sending');
+
+    // The CRM starts its answer, then stops sending it.
+    const halfAnswer = await serve((_q, res) => {
+      res.writeHead(201, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"attachmentId":');
+    });
+    const e2 = await failure(halfAnswer, { idleTimeoutMs: 200, responseTimeoutMs: 60_000 });
+    expect(e2.kind).toBe('retryable');
+    expect(e2.message).toContain('while receiving the answer');
   });
 
   it('reports a dropped connection as retryable', async () => {

@@ -1,5 +1,5 @@
 /** The retention sweeper on its own, with an injected clock. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { RetentionSweeper } from '../../src/recordings/delivery/retention-sweeper.js';
 import { RecordingEvents, type RecordingEvent } from '../../src/recordings/events/recording-events.js';
 import { RecordingStore } from '../../src/recordings/store/recording-store.js';
-import { recordingFixture } from './support/recording-fixture.js';
+import { waitFor } from './support/harness.js';
+import { recordingFixture, writeRtpengineSegment } from './support/recording-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sb-rec-sweep-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -67,7 +68,8 @@ describe('retention sweeper', () => {
     mkdirSync(t.store.dir('broken'));
     writeFileSync(join(t.store.dir('broken'), 'manifest.json'), '{ not json');
     expect((await t.sweeper.sweepOnce()).deleted).toEqual([]);
-    t.advance(10_001);
+    // Its age counts from the directory's creation, a real instant after the test clock was set: past it by the limit.
+    t.advance(Date.now() - t.now() + 10_001);
     expect((await t.sweeper.sweepOnce()).deleted).toEqual(['broken']);
     expect(t.seen[0]?.reason).toContain('unreadable or missing manifest');
   });
@@ -80,8 +82,65 @@ describe('retention sweeper', () => {
 
     const abandoned = await setup(0);
     mkdirSync(join(abandoned.store.trashDir, 'r5-0a0b0c0d'));
+    abandoned.advance(60_000); // its claim's ctime is behind the sweeper's clock
     await abandoned.sweeper.sweepOnce();
     expect(abandoned.seen.map((e) => [e.type, e.recordingId])).toEqual([['expired', 'r5']]);
     expect(abandoned.seen[0]?.reason).toContain('interrupted deletion');
+  });
+
+  it('with two sweepers on one spool, each deletion is reported exactly once, by the one that made it', async () => {
+    // Several rounds: the sweeps race differently each time; every round must still report each deletion once.
+    for (let round = 0; round < 6; round++) {
+      const dir = join(root, `s${n++}`);
+      const store = new RecordingStore(join(dir, 'spool'));
+      await store.init();
+      const captureDir = join(dir, 'capture');
+      const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000);
+      // capture files of calls that never reached the pipeline (a pcap and its metadata file naming the recording)
+      for (let i = 0; i < 12; i++) writeRtpengineSegment(captureDir, `orphan-${i}@test.invalid`, `rec-orphan-${i}`, 1, 1_700_000_000_000_000, 0.1);
+      for (const sub of ['pcaps', 'metadata']) for (const f of readdirSync(join(captureDir, sub))) utimesSync(join(captureDir, sub, f), eightDaysAgo, eightDaysAgo);
+      // recordings past their deadline, and deletions abandoned by a crashed process
+      for (let i = 0; i < 3; i++) {
+        const f = recordingFixture({ recordingId: `rec-old-${i}`, captureDir: join(dir, 'elsewhere'), seconds: 0.1, startedAt: Date.now() - 200_000, retentionMs: 120_000 });
+        await store.create(f.manifest);
+        const g = recordingFixture({ recordingId: `rec-crashed-${i}`, captureDir: join(dir, 'elsewhere'), seconds: 0.1 });
+        await store.create(g.manifest);
+        expect(await store.claim(`rec-crashed-${i}`)).not.toBe(false);
+      }
+      // The sweepers' clock is one grace period (60 s) past the crashed claims: those count as abandoned,
+      // a claim either sweeper makes from now on (a later ctime) as a deletion in progress.
+      const claimedUpTo = Math.max(...readdirSync(store.trashDir).map((name) => statSync(join(store.trashDir, name)).ctimeMs));
+      let probes = 0;
+      await waitFor(() => {
+        const probe = join(dir, `probe-${probes++}`);
+        writeFileSync(probe, '');
+        return statSync(probe).ctimeMs > claimedUpTo;
+      }, 5000, "the file system's clock to pass the claims");
+      const now = claimedUpTo + 60_000;
+      const seen: RecordingEvent[] = [];
+      const sweepers = ['a', 'b'].map((name) => {
+        const events = new RecordingEvents(join(dir, `events-${name}.jsonl`), silentLogger());
+        events.subscribe((e) => seen.push(e));
+        // (retention longer than the clock's lead: the tombstones being written are not old enough to go)
+        return new RetentionSweeper({ store, events, captureDir, retentionMs: 120_000, clock: () => now, logger: silentLogger() }, 60_000);
+      });
+
+      const [a, b] = await Promise.all(sweepers.map((s) => s.sweepOnce()));
+
+      const expired = seen.filter((e) => e.type === 'expired');
+      const keyOf = (e: RecordingEvent): string => /capture file (\S+)/.exec(e.reason ?? '')?.[1] ?? e.recordingId;
+      const keys = expired.map(keyOf);
+      expect(new Set(keys).size, `round ${round}: reported twice: ${keys.filter((k, i) => keys.indexOf(k) !== i).join(', ')}`).toBe(keys.length);
+      expect(keys.length).toBe(12 * 2 + 3 + 3);
+      expect([...a!.deleted, ...b!.deleted].length).toBe(keys.length);
+      // a metadata file is reported under the recording it names, never as "unknown"
+      for (const e of expired.filter((x) => keyOf(x).startsWith('metadata/'))) expect(e.recordingId).toMatch(/^rec-orphan-\d+$/);
+      // an abandoned deletion is reported with the call id its manifest held
+      for (const e of expired.filter((x) => x.recordingId.startsWith('rec-crashed-'))) expect(e.callId).toBe(`${e.recordingId}@test.invalid`);
+      // and everything is gone
+      for (const sub of ['pcaps', 'metadata']) expect(readdirSync(join(captureDir, sub))).toEqual([]);
+      expect(await store.list()).toEqual([]);
+      expect(readdirSync(store.trashDir)).toEqual([]);
+    }
   });
 });

@@ -17,7 +17,7 @@ export const NodeSchema = Type.Object(
     recordingsWorker: Type.Boolean({
       default: true,
       description:
-        '`switchboard start` runs a recordings worker as its child process (restarted if it dies). Set false when workers run elsewhere (`switchboard recordings-worker`).',
+        '`switchboard start` runs a recordings worker as its child process (restarted if it dies). Set false when workers run elsewhere (`switchboard recordings-worker`); they need the same configured recordings.encryption key and the engine\'s spool and capture directories.',
     }),
     status: Type.Object(
       {

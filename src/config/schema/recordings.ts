@@ -25,7 +25,7 @@ export const RecordingEncryptionSchema = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          'File holding the current key (base64). When neither key nor keyFile is set, a key is generated once as <stateDir>/keys/recordings.key (mode 0600); set one for production.',
+          'File holding the current key (base64). When neither key nor keyFile is set, a key is generated once as <stateDir>/keys/recordings.key (mode 0600); set one for production, and whenever workers run elsewhere (every worker sharing a spool needs the same key).',
       }),
     ),
     previousKeys: Type.Array(
@@ -232,8 +232,16 @@ export const CrmSchema = Type.Object(
             default: 'attachmentId',
             description: 'Field of the JSON response that confirms a stored part; a response without it is retried.',
           }),
-          responseTimeoutMs: Type.Integer({ minimum: 1, default: 60_000, description: 'How long to wait for the answer once a part is sent.' }),
-          idleTimeoutMs: Type.Integer({ minimum: 1, default: 30_000, description: 'Longest stall of the connection while sending.' }),
+          responseTimeoutMs: Type.Integer({
+            minimum: 1,
+            default: 60_000,
+            description: 'How long to wait for the answer once a part is sent (from its last byte to the response; the idle timeout does not run meanwhile).',
+          }),
+          idleTimeoutMs: Type.Integer({
+            minimum: 1,
+            default: 30_000,
+            description: "Longest stall of the connection while sending a part, and while reading the CRM's answer once it has begun.",
+          }),
         },
         { additionalProperties: false, description: 'The HTTP CRM adapter (required when adapter is http).' },
       ),

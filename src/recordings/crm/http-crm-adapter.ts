@@ -8,8 +8,15 @@
  * success; 2xx without one, 5xx, 408/425, 401/403, timeouts and dropped
  * connections are retryable; 429 is rate-limited (Retry-After, RFC 9110
  * §10.2.3); 413 means "split further" (RFC 9110 §15.5.14); any other 4xx is a
- * refusal that retrying cannot fix. The body is streamed with back-pressure,
+ * refusal that retrying cannot fix, and so is a 3xx (a redirect is not followed;
+ * its reason names where to). The body is streamed with back-pressure,
  * never held whole in memory.
+ *
+ * Two timers, one per phase of the exchange: `idleTimeoutMs` is the longest
+ * stall of the connection while the body is being sent (and while the answer's
+ * body streams in); `responseTimeoutMs` is how long the CRM may take to answer
+ * once the whole body is sent (storing a large part can take a while; the
+ * idle timer does not run then).
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -78,9 +85,14 @@ export class HttpCrmAdapter implements CrmAdapter {
     const label = `part ${part.partNumber} of recording ${part.recordingId}`;
     const transport = this.url.protocol === 'https:' ? https : http;
 
+    const idleMs = this.options.idleTimeoutMs ?? 30_000;
+    const responseMs = this.options.responseTimeoutMs ?? 60_000;
+
     return new Promise<PartReceipt>((resolve, reject) => {
       let settled = false;
       let responded = false;
+      // sending the body (idle timer) → waiting for the answer (response timer) → reading its body (idle timer)
+      let phase: 'sending' | 'waiting' | 'receiving' = 'sending';
       let responseTimer: NodeJS.Timeout | undefined;
       const req = transport.request(this.url, { method: 'POST', headers, agent: false });
       const finish = (fn: () => void): void => {
@@ -96,8 +108,11 @@ export class HttpCrmAdapter implements CrmAdapter {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted === true) onAbort();
-      req.setTimeout(this.options.idleTimeoutMs ?? 30_000, () => {
-        req.destroy(new CrmError('retryable', `the CRM connection stalled for ${this.options.idleTimeoutMs ?? 30_000} ms while sending ${label}`));
+      req.setTimeout(idleMs);
+      req.on('timeout', () => {
+        if (phase === 'waiting') return; // the response timer's phase
+        const what = phase === 'sending' ? `while sending ${label}` : `while receiving the answer to ${label}`;
+        req.destroy(new CrmError('retryable', `the CRM connection stalled for ${idleMs} ms ${what}`));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof CrmError) return fail(e);
@@ -105,6 +120,9 @@ export class HttpCrmAdapter implements CrmAdapter {
       });
       req.on('response', (res) => {
         responded = true;
+        phase = 'receiving';
+        if (responseTimer !== undefined) clearTimeout(responseTimer);
+        req.setTimeout(idleMs);
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -115,7 +133,7 @@ export class HttpCrmAdapter implements CrmAdapter {
         res.on('end', () => {
           const body = Buffer.concat(chunks);
           try {
-            const receipt = this.classify(res.statusCode ?? 0, res.headers['retry-after'], body, label);
+            const receipt = this.classify(res.statusCode ?? 0, res.headers, body, label);
             finish(() => resolve(receipt));
           } catch (e) {
             fail(e);
@@ -136,11 +154,17 @@ export class HttpCrmAdapter implements CrmAdapter {
           await write(chunk);
         }
         if (sent !== part.size) throw new CrmError('retryable', `${label}: produced ${sent} bytes, announced ${part.size}`);
+        // Once the last byte is handed to the connection, the CRM has it all: from then on only the
+        // response timer runs (an idle connection is the CRM storing the part, not a stall).
+        req.once('finish', () => {
+          if (responded || settled) return;
+          phase = 'waiting';
+          req.setTimeout(0);
+          responseTimer = setTimeout(() => {
+            req.destroy(new CrmError('retryable', `the CRM did not answer ${label} within ${responseMs} ms of receiving it`));
+          }, responseMs);
+        });
         req.end(tail);
-        const ms = this.options.responseTimeoutMs ?? 60_000;
-        responseTimer = setTimeout(() => {
-          req.destroy(new CrmError('retryable', `the CRM did not answer ${label} within ${ms} ms`));
-        }, ms);
       };
       send().catch((e: unknown) => {
         // A CRM may answer (413, 429) before reading the whole body and close: its answer wins.
@@ -151,7 +175,7 @@ export class HttpCrmAdapter implements CrmAdapter {
     });
   }
 
-  private classify(status: number, retryAfter: string | string[] | undefined, body: Buffer, label: string): PartReceipt {
+  private classify(status: number, headers: http.IncomingHttpHeaders, body: Buffer, label: string): PartReceipt {
     if (status >= 200 && status < 300) {
       let parsed: unknown;
       try {
@@ -170,12 +194,27 @@ export class HttpCrmAdapter implements CrmAdapter {
       const why = negative ? 'a negative confirmation' : `no "${field}" in the reply`;
       throw new CrmError('retryable', `the CRM answered ${status} to ${label} without confirming it (${why})${snippet(body)}`, { status });
     }
-    const wait = parseRetryAfter(retryAfter);
+    const wait = parseRetryAfter(headers['retry-after']);
     const details = { status, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
     if (status === 429) return this.raise('rate-limited', `the CRM's API limit was reached (429) for ${label}${wait !== undefined ? `; retry after ${wait} ms` : ''}`, details);
     if (status === 413) return this.raise('too-large', `the CRM refused ${label} as too large (413)${snippet(body)}`, details);
     if (status >= 500 || RETRYABLE_4XX.has(status)) return this.raise('retryable', `the CRM answered ${status} to ${label}${snippet(body)}`, details);
+    if (status >= 300 && status < 400) {
+      // Not followed: a part is a large streamed POST, and where the CRM takes it is configuration.
+      const to = headers.location !== undefined ? `to ${this.redirectTarget(headers.location)}` : 'without a Location';
+      return this.raise('rejected', `the CRM redirected ${label} with ${status} ${to}; redirects are not followed (set crm.http.url to the address that takes uploads)`, details);
+    }
     return this.raise('rejected', `the CRM refused ${label} with ${status}${snippet(body)}`, details);
+  }
+
+  /** A redirect's target as events and logs may show it: no credentials, no query (it may hold a token). */
+  private redirectTarget(location: string): string {
+    try {
+      const u = new URL(location, this.url);
+      return `${u.origin}${u.pathname}`;
+    } catch {
+      return '(an unreadable Location)';
+    }
   }
 
   private raise(kind: CrmError['kind'], message: string, details: CrmError['details']): never {

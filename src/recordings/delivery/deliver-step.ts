@@ -191,8 +191,25 @@ async function handleCrmError(
     });
     return { kind: 'split', partLimit: limit };
   }
+  const retryAfter = e.details.retryAfterMs !== undefined ? { retryAfterMs: e.details.retryAfterMs } : {};
+  if (e.kind === 'rate-limited') {
+    // The CRM's API limit is not this part's failure: no attempt is used and its back-off does not
+    // grow; the whole queue waits (Retry-After, else the first back-off step), then the part goes again.
+    const delayMs = retryDelay(ctx.backoff, 1, { now, expiresAt: deadline, ...retryAfter });
+    await saveProgress(ctx, recordingId, { ...progress, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
+    await ctx.events.emit({
+      type: 'retrying',
+      recordingId,
+      callId: manifest.callId,
+      part: number,
+      attemptedAt: new Date(attemptedAt).toISOString(),
+      retryInMs: delayMs,
+      reason: `${e.message}; every upload waits ${delayMs} ms (no attempt used)${now + delayMs >= deadline ? '; the next attempt falls on the retention deadline' : ''}`,
+    });
+    throw new RetryLater(e.message, delayMs, true, progress.failures);
+  }
   const failures = progress.failures + 1;
-  const delayMs = retryDelay(ctx.backoff, failures, { now, expiresAt: deadline, ...(e.details.retryAfterMs !== undefined ? { retryAfterMs: e.details.retryAfterMs } : {}) });
+  const delayMs = retryDelay(ctx.backoff, failures, { now, expiresAt: deadline, ...retryAfter });
   await saveProgress(ctx, recordingId, { ...progress, failures, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
   const atDeadline = now + delayMs >= deadline;
   await ctx.events.emit({
@@ -205,7 +222,7 @@ async function handleCrmError(
     retryInMs: delayMs,
     reason: `${e.message}${atDeadline ? '; the next attempt falls on the retention deadline' : ''}`,
   });
-  throw new RetryLater(e.message, delayMs, e.kind === 'rate-limited', failures);
+  throw new RetryLater(e.message, delayMs, false, failures);
 }
 
 /** At or past the retention deadline: the recording is deleted and reported expired, and delivery stops here. */

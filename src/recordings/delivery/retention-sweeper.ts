@@ -4,8 +4,10 @@
  * It walks the spool and rtpengine's capture directory, deletes everything
  * past its deadline and reports each deletion as an `expired` (loss) event. It
  * wakes at the next known deadline, or after the configured interval at most.
- * Several sweepers (engine and worker) may run at once: deletions are claimed
- * atomically, so each loss is reported once.
+ * Several sweepers (engines and workers sharing a spool) may run at once:
+ * every deletion is claimed atomically first (a rename, or the unlink of a
+ * capture file) and only the process whose claim succeeded reports it, so each
+ * loss is reported once.
  */
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { expireRecording } from './expire.js';
 import { RepeatingTask } from '../service/repeating-task.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
 
-/** How long a claimed directory may take to be deleted before it counts as abandoned (real time). */
+/** How long a claimed directory may take to be deleted before it counts as abandoned (measured from its ctime). */
 const TRASH_GRACE_MS = 60_000;
 
 export type SweeperContext = Pick<PipelineContext, 'store' | 'events' | 'captureDir' | 'retentionMs' | 'clock' | 'logger'>;
@@ -23,6 +25,9 @@ export interface SweepResult {
   readonly deleted: string[];
   /** The earliest deadline still ahead, if any. */
   readonly nextDueAt: number | undefined;
+  /** Recordings left in the spool (not delivered, not past their deadline), and when the oldest of them started. */
+  readonly waiting: number;
+  readonly oldestStartedAt: number | undefined;
 }
 
 function bornAt(s: { birthtimeMs: number; mtimeMs: number }): number {
@@ -58,6 +63,13 @@ export class RetentionSweeper {
     private readonly trashGraceMs = TRASH_GRACE_MS,
   ) {}
 
+  private lastResult: SweepResult | undefined;
+
+  /** What the last completed sweep found (undefined before the first). */
+  get last(): SweepResult | undefined {
+    return this.lastResult;
+  }
+
   async sweepOnce(): Promise<SweepResult> {
     const { store, clock, retentionMs } = this.ctx;
     const deleted: string[] = [];
@@ -65,12 +77,18 @@ export class RetentionSweeper {
     const due = (t: number): void => {
       nextDueAt = nextDueAt === undefined ? t : Math.min(nextDueAt, t);
     };
+    let waiting = 0;
+    let oldestStartedAt: number | undefined;
 
     for (const id of await store.list()) {
       const manifest = await store.readManifest(id).catch(() => undefined);
-      const deadline = manifest !== undefined ? deadlineOf(this.ctx, manifest) : ((await store.createdAt(id)) ?? clock()) + retentionMs;
+      const startedAt = manifest !== undefined ? Date.parse(manifest.startedAt) : await store.createdAt(id);
+      if (startedAt === undefined) continue; // gone meanwhile: delivered or deleted by another process
+      const deadline = manifest !== undefined ? deadlineOf(this.ctx, manifest) : startedAt + retentionMs;
       if (clock() < deadline) {
         due(deadline);
+        waiting++;
+        oldestStartedAt = Math.min(oldestStartedAt ?? startedAt, startedAt);
         continue;
       }
       const tomb = await store.readTombstone(id).catch(() => undefined);
@@ -89,15 +107,19 @@ export class RetentionSweeper {
 
     // Directories claimed for deletion by a process that died before finishing. A claim a few
     // seconds old is a deletion still in progress in another process: leave it to that process.
+    // An abandoned one is claimed again (atomically) first: of several sweepers, one reports it.
     for (const name of await entries(store.trashDir)) {
       const claimedAt = (await stat(join(store.trashDir, name)).catch(() => undefined))?.ctimeMs;
-      if (claimedAt === undefined || Date.now() - claimedAt < this.trashGraceMs) continue;
+      if (claimedAt === undefined || clock() - claimedAt < this.trashGraceMs) continue;
       const id = name.replace(/-[0-9a-f]{8}$/, '');
+      const mine = await store.reclaim(join(store.trashDir, name)).catch(() => false as const);
+      if (mine === false) continue;
       const tomb = await store.readTombstone(id).catch(() => undefined);
-      await store.purge(join(store.trashDir, name));
+      const callId = (await store.claimedManifest(mine))?.callId;
+      await store.purge(mine);
       if (tomb === undefined) {
-        await store.writeTombstone({ recordingId: id, callId: 'unknown', state: 'expired', at: new Date(clock()).toISOString(), reason: 'deletion interrupted by a crash' });
-        await this.ctx.events.emit({ type: 'expired', recordingId: id, reason: 'deleted after an interrupted deletion (crash); delivery state unknown' });
+        await store.writeTombstone({ recordingId: id, callId: callId ?? 'unknown', state: 'expired', at: new Date(clock()).toISOString(), reason: 'deletion interrupted by a crash' });
+        await this.ctx.events.emit({ type: 'expired', recordingId: id, ...(callId !== undefined ? { callId } : {}), reason: 'deleted after an interrupted deletion (crash); delivery state unknown' });
         deleted.push(id);
       }
     }
@@ -115,7 +137,15 @@ export class RetentionSweeper {
           continue;
         }
         const marker = sub === 'metadata' ? /switchboard-recording=([A-Za-z0-9_.-]+)/.exec(await readFile(file, 'utf8').catch(() => '')) : null;
-        await unlink(file).catch(() => undefined);
+        // Whoever removes the file reports it: another sweeper (or a conversion) that got there first does.
+        const removed = await unlink(file).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') this.ctx.logger.error({ file, err: e.message }, 'cannot delete a capture file past the retention limit; will retry');
+            return false;
+          },
+        );
+        if (!removed) continue;
         deleted.push(name);
         await this.ctx.events.emit({
           type: 'expired',
@@ -131,7 +161,8 @@ export class RetentionSweeper {
       const s = await stat(file).catch(() => undefined);
       if (s !== undefined && clock() - s.mtimeMs >= retentionMs) await unlink(file).catch(() => undefined);
     }
-    return { deleted, nextDueAt };
+    this.lastResult = { deleted, nextDueAt, waiting, oldestStartedAt };
+    return this.lastResult;
   }
 
   start(): void {

@@ -8,7 +8,7 @@
  * events of this process (which reach the file too, unless it cannot be
  * written).
  */
-import { open, stat } from 'node:fs/promises';
+import { EventsFileTail } from './events-file-tail.js';
 import type { RecordingEvent, RecordingEventType } from './recording-events.js';
 
 const FINAL: ReadonlySet<RecordingEventType> = new Set(['uploaded', 'failed', 'expired']);
@@ -25,23 +25,12 @@ export interface WaitOptions {
   readonly pollMs?: number;
 }
 
-async function sizeOf(file: string): Promise<number> {
-  try {
-    return (await stat(file)).size;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw e;
-  }
-}
-
 export class FinalEventWatch {
   private readonly ended = new Map<string, RecordingEventType>();
-  private rest: Buffer = Buffer.alloc(0);
   private readonly unsubscribe: () => void;
 
   private constructor(
-    private readonly file: string,
-    private offset: number,
+    private readonly tail: EventsFileTail,
     source: RecordingEventSource | undefined,
   ) {
     this.unsubscribe = source?.subscribe((e) => this.note(e.recordingId, e.type)) ?? (() => undefined);
@@ -49,7 +38,7 @@ export class FinalEventWatch {
 
   /** Starts watching: events appended to `file` from now on count. */
   static async open(file: string, source?: RecordingEventSource): Promise<FinalEventWatch> {
-    return new FinalEventWatch(file, await sizeOf(file), source);
+    return new FinalEventWatch(await EventsFileTail.fromEnd(file), source);
   }
 
   /** The final state seen for `id` since the watch was opened, if any. */
@@ -64,7 +53,7 @@ export class FinalEventWatch {
   async until(ids: readonly string[], o: WaitOptions): Promise<string[]> {
     const deadline = Date.now() + o.timeoutMs;
     for (;;) {
-      await this.readAppended();
+      await this.tail.read((e) => this.note(e.recordingId, e.type));
       const pending = ids.filter((id) => !this.ended.has(id));
       const left = deadline - Date.now();
       if (pending.length === 0 || left <= 0 || o.signal?.aborted === true) return pending;
@@ -86,48 +75,5 @@ export class FinalEventWatch {
 
   private note(id: string, type: RecordingEventType): void {
     if (FINAL.has(type) && !this.ended.has(id)) this.ended.set(id, type);
-  }
-
-  private async readAppended(): Promise<void> {
-    if ((await sizeOf(this.file)) === this.offset) return;
-    let fh;
-    try {
-      fh = await open(this.file, 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    try {
-      const size = (await fh.stat()).size;
-      if (size < this.offset) {
-        // Truncated in place (logrotate's copytruncate): what is there now was appended since. (Seen by
-        // size: lines appended after a rotation that outgrow what was read before the next read are missed,
-        // and the wait then ends at its limit.)
-        this.offset = 0;
-        this.rest = Buffer.alloc(0);
-      }
-      const buf = Buffer.alloc(size - this.offset);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
-      this.offset += bytesRead;
-      // Split on bytes, not characters: a read may end inside a multi-byte character of a line still being written.
-      let data = Buffer.concat([this.rest, buf.subarray(0, bytesRead)]);
-      for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a)) {
-        this.parse(data.subarray(0, nl).toString('utf8'));
-        data = data.subarray(nl + 1);
-      }
-      this.rest = Buffer.from(data);
-    } finally {
-      await fh.close();
-    }
-  }
-
-  private parse(line: string): void {
-    if (line.trim() === '') return;
-    try {
-      const e = JSON.parse(line) as Partial<RecordingEvent>;
-      if (typeof e.recordingId === 'string' && typeof e.type === 'string') this.note(e.recordingId, e.type);
-    } catch {
-      // a line that is not JSON (hand-edited, cut by a crash) says nothing about our recordings
-    }
   }
 }

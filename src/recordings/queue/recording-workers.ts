@@ -17,6 +17,7 @@ import { RecordingExpiredError, RecordingFormatError, RecordingIntegrityError, R
 import { retryDelay } from '../delivery/backoff.js';
 import { convertStep, SegmentsPendingError } from '../delivery/convert-step.js';
 import { deliverStep, GiveUp, RetryLater } from '../delivery/deliver-step.js';
+import { reportFailure } from '../delivery/failure-report.js';
 import type { PipelineContext } from '../delivery/pipeline-context.js';
 import { CONVERT_QUEUE, UPLOAD_QUEUE, type RecordingJobData, type RecordingQueues } from './recording-queues.js';
 
@@ -71,12 +72,12 @@ export function createRecordingWorkers(
           throw new RetryLater(e.message, retryDelay(ctx.backoff, job.attemptsMade + 1, { now: ctx.clock(), expiresAt: Number.POSITIVE_INFINITY }), false, job.attemptsMade + 1);
         }
         if (e instanceof RecordingFormatError || e instanceof RecordingMissingError || e instanceof RecordingKeyError || e instanceof RecordingIntegrityError) {
-          const reason = `cannot convert: ${describe(e)}; capture files are kept until the retention limit`;
-          await ctx.events.emit({ type: 'failed', recordingId: id, reason });
-          throw new UnrecoverableError(reason);
+          const reason = `cannot convert: ${describe(e)}`;
+          await reportFailure(ctx, { type: 'failed', recordingId: id, reason: `${reason}; capture files are kept until the retention limit` }, reason);
+          throw new UnrecoverableError(`${reason}; capture files are kept until the retention limit`);
         }
         const delayMs = retryDelay(ctx.backoff, job.attemptsMade + 1, { now: ctx.clock(), expiresAt: Number.POSITIVE_INFINITY });
-        await ctx.events.emit({ type: 'retrying', recordingId: id, attempt: job.attemptsMade + 1, retryInMs: delayMs, reason: `conversion failed: ${describe(e)}` });
+        await reportFailure(ctx, { type: 'retrying', recordingId: id, attempt: job.attemptsMade + 1, retryInMs: delayMs, reason: `conversion failed: ${describe(e)}` });
         throw new RetryLater(describe(e), delayMs, false, job.attemptsMade + 1);
       }
     },
@@ -99,12 +100,12 @@ export function createRecordingWorkers(
           throw e;
         }
         if (e instanceof GiveUp) {
-          await ctx.events.emit({ type: 'failed', recordingId: id, reason: `${e.reason}; files are kept until the retention limit` });
+          await reportFailure(ctx, { type: 'failed', recordingId: id, reason: `${e.reason}; files are kept until the retention limit` }, e.reason);
           throw new UnrecoverableError(e.reason);
         }
         if (e instanceof RecordingExpiredError) throw new UnrecoverableError(e.message);
         const delayMs = retryDelay(ctx.backoff, job.attemptsMade + 1, { now: ctx.clock(), expiresAt: Number.POSITIVE_INFINITY });
-        await ctx.events.emit({ type: 'retrying', recordingId: id, attempt: job.attemptsMade + 1, retryInMs: delayMs, reason: describe(e) });
+        await reportFailure(ctx, { type: 'retrying', recordingId: id, attempt: job.attemptsMade + 1, retryInMs: delayMs, reason: describe(e) });
         throw new RetryLater(describe(e), delayMs, false, job.attemptsMade + 1);
       }
       if (outcome.kind === 'part-confirmed' || outcome.kind === 'split') {

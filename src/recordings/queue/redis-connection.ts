@@ -18,6 +18,18 @@ export function redisOptionsFor(url: string): { url?: string; options: RedisOpti
   return { url, options: common };
 }
 
+/** A Redis URL as logs may show it: the password masked. */
+export function displayRedisUrl(url: string): string {
+  if (url.startsWith('unix://')) return url;
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(an unreadable Redis URL)';
+  }
+}
+
 export function openRedis(url: string, connectionName: string): Redis {
   const { url: u, options } = redisOptionsFor(url);
   const opts = { ...options, connectionName };

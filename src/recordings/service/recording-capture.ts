@@ -16,7 +16,7 @@ import { CallRecording, type CallRecordingInfo, type RecordingControl, type Reco
 import { FinalEventWatch } from '../events/final-event-watch.js';
 import type { RecordingEventSink, RecordingEvents } from '../events/recording-events.js';
 import { RecordingQueues } from '../queue/recording-queues.js';
-import { openRedis } from '../queue/redis-connection.js';
+import { displayRedisUrl, openRedis } from '../queue/redis-connection.js';
 import type { RecordingManifest } from '../store/manifest.js';
 import type { RecordingStore } from '../store/recording-store.js';
 import { setupPipeline } from './recordings-setup.js';
@@ -217,7 +217,19 @@ export class RecordingCapture {
     const { ctx, events, paths } = await setupPipeline(o);
     const url = o.redisUrl ?? o.config.redis.url ?? `unix://${paths.redisDir}/redis.sock`;
     const redis = openRedis(url, 'switchboard-recordings-capture');
-    redis.on('error', () => undefined); // reconnects by itself; failures surface as enqueue warnings
+    // Reconnects by itself and later failures surface as enqueue warnings; but a Redis that cannot be
+    // reached at start is said once, with its address (calls are still recorded into the spool).
+    let connected = false;
+    let warned = false;
+    redis.once('ready', () => (connected = true));
+    redis.on('error', (e: Error) => {
+      if (connected || warned) return;
+      warned = true;
+      o.logger.warn(
+        { redis: displayRedisUrl(url), err: e.message },
+        'recordings: Redis cannot be reached; recordings are kept in the spool and a worker queues them once it can',
+      );
+    });
     const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, o.config.recordings.retentionSeconds, (e) => o.logger.debug({ err: e.message }, 'recording queue error'));
     const sink = new RecordingSubmitter(ctx.store, ctx.events, queues, o.logger, { handover: o.config.recordings.handover });
     return new RecordingCapture(o, sink, events, paths.eventsFile, redis, queues);

@@ -71,25 +71,42 @@ export interface PipelineSetup {
   readonly paths: RecordingPaths;
 }
 
-export async function setupPipeline(o: PipelineSetupOptions): Promise<PipelineSetup> {
+export interface SpoolSetup {
+  readonly store: RecordingStore;
+  readonly events: RecordingEvents;
+  readonly paths: RecordingPaths;
+  readonly clock: () => number;
+}
+
+/** The spool and the event sink alone (no key, no CRM): what the retention sweeper needs. */
+export async function setupSpool(o: Omit<PipelineSetupOptions, 'crm'>): Promise<SpoolSetup> {
   const r = o.config.recordings;
   const paths = recordingPaths(o.config, o.cwd ?? process.cwd());
   const store = new RecordingStore(paths.spoolDir);
   await store.init();
   const clock = o.clock ?? Date.now;
-  const { ring, generated } = await loadKeyRing(
-    { keyId: r.encryption.keyId, ...(r.encryption.key !== undefined ? { key: r.encryption.key } : {}), ...(r.encryption.keyFile !== undefined ? { keyFile: resolve(o.cwd ?? process.cwd(), r.encryption.keyFile) } : {}), previousKeys: r.encryption.previousKeys },
-    paths.generatedKeyFile,
-  );
-  if (generated) {
-    o.logger.warn({ keyFile: paths.generatedKeyFile }, 'generated a recording encryption key; configure recordings.encryption.key or keyFile for production');
-  }
   const events = new RecordingEvents(
     paths.eventsFile,
     o.logger,
     r.webhook !== undefined ? { url: r.webhook.url, headers: r.webhook.headers, timeoutMs: r.webhook.timeoutMs } : undefined,
     clock,
   );
+  return { store, events, paths, clock };
+}
+
+export async function setupPipeline(o: PipelineSetupOptions): Promise<PipelineSetup> {
+  const r = o.config.recordings;
+  const { store, events, paths, clock } = await setupSpool(o);
+  const { ring, generated } = await loadKeyRing(
+    { keyId: r.encryption.keyId, ...(r.encryption.key !== undefined ? { key: r.encryption.key } : {}), ...(r.encryption.keyFile !== undefined ? { keyFile: resolve(o.cwd ?? process.cwd(), r.encryption.keyFile) } : {}), previousKeys: r.encryption.previousKeys },
+    paths.generatedKeyFile,
+  );
+  if (generated) {
+    o.logger.warn(
+      { keyFile: paths.generatedKeyFile },
+      'generated a recording encryption key; configure recordings.encryption.key or keyFile for production (every recordings worker sharing this spool needs the same key)',
+    );
+  }
   const ctx: PipelineContext = {
     store,
     events,

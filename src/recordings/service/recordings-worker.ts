@@ -13,7 +13,7 @@ import { RetentionSweeper } from '../delivery/retention-sweeper.js';
 import type { RecordingEvents } from '../events/recording-events.js';
 import { EmbeddedRedis } from '../queue/embedded-redis.js';
 import { Reconciler } from '../queue/reconciler.js';
-import { openRedis } from '../queue/redis-connection.js';
+import { displayRedisUrl, openRedis } from '../queue/redis-connection.js';
 import { RecordingQueues } from '../queue/recording-queues.js';
 import { createRecordingWorkers, type RecordingWorkers } from '../queue/recording-workers.js';
 import type { PipelineContext } from '../delivery/pipeline-context.js';
@@ -61,13 +61,15 @@ export class RecordingsWorker {
     const redis = openRedis(url, 'switchboard-recordings-worker');
     // ioredis reconnects by itself; say so once per outage instead of crashing on an unhandled 'error'.
     let down = false;
+    let connected = false;
     redis.on('error', (e: Error) => {
-      if (!down) o.logger.warn({ err: e.message }, 'Redis connection lost; reconnecting');
+      if (!down) o.logger.warn({ err: e.message, redis: displayRedisUrl(url) }, connected ? 'Redis connection lost; reconnecting' : 'Redis cannot be reached; waiting for it');
       down = true;
     });
     redis.on('ready', () => {
-      if (down) o.logger.info('Redis connection restored');
+      if (down) o.logger.info({ redis: displayRedisUrl(url) }, 'Redis connection restored');
       down = false;
+      connected = true;
     });
     try {
       await redis.ping();

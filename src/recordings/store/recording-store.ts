@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { RecordingFormatError, RecordingMissingError } from '../errors.js';
 import { isRecordingId, type DeliveryProgress, type RecordingManifest, type Tombstone } from './manifest.js';
 
@@ -158,6 +158,28 @@ export class RecordingStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw e;
     }
+  }
+
+  /**
+   * Takes over a claimed directory whose deletion was abandoned (its process died), in one atomic
+   * step: of several sweepers finding it, exactly one gets it (the others get false).
+   */
+  async reclaim(claimed: string): Promise<string | false> {
+    const name = basename(claimed);
+    const id = name.replace(/-[0-9a-f]{8}$/, '');
+    const target = join(this.trashDir, `${checkId(id)}-${randomBytes(4).toString('hex')}`);
+    try {
+      await rename(claimed, target);
+      return target;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  /** The manifest left in a claimed directory, if it is there and readable. */
+  async claimedManifest(claimed: string): Promise<RecordingManifest | undefined> {
+    return readJson<RecordingManifest>(join(claimed, 'manifest.json')).catch(() => undefined);
   }
 
   /** True while another process has claimed the recording and is deleting it. */
