@@ -9,10 +9,10 @@
  * asks it to shut down (flushing its AOF) and starts its own on the same data.
  * A live owner is respected: a second worker is told to use a shared Redis URL.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../../daemon/processes.js';
 import { SupervisedProcess } from '../../daemon/supervised-process.js';
 import { ErrorCodes, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
@@ -27,21 +27,6 @@ export interface EmbeddedRedisOptions {
   readonly host?: string;
   readonly appendfsync?: 'always' | 'everysec';
   readonly logger: Logger;
-}
-
-/** True for a running process; a zombie (exited, not yet reaped) counts as gone. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
 }
 
 export class EmbeddedRedis {
