@@ -51,3 +51,13 @@ export async function terminate(pid: number, graceMs: number): Promise<boolean> 
   }
   return gone(2000);
 }
+
+/** When the process started (clock ticks since boot, /proc/<pid>/stat field 22): with the pid, it names one process across pid reuse. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

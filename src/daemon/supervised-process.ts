@@ -6,9 +6,11 @@
  * A daemon never outlives us: it is started through util-linux's `setpriv
  * --pdeathsig`, so the kernel sends it SIGTERM when our process dies, even by
  * SIGKILL (an orphaned rtpengine would keep the ports the next start needs,
- * and answer its pings). Without setpriv the owner's own takeover applies.
+ * and answer its pings). Without a setpriv that knows --pdeathsig, or for a
+ * binary with file capabilities (the kernel clears the signal at its exec),
+ * the owner's own takeover applies (rtpengine.pid, Redis's owner.pid).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -58,7 +60,15 @@ export interface SupervisedProcessEvents {
  * (same pid). The signal follows the thread that spawned the daemon: ours are spawned from the main
  * thread, which lives as long as the process.
  */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => existsSync(f));
+let setprivFound: string | null | undefined;
+/** setpriv when it has --pdeathsig (util-linux 2.33 and later; not BusyBox's), asked once; null otherwise. */
+function setpriv(): string | null {
+  if (setprivFound !== undefined) return setprivFound;
+  const file = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => existsSync(f));
+  const help = file === undefined ? undefined : spawnSync(file, ['--help'], { encoding: 'utf8', timeout: 5000 });
+  setprivFound = file !== undefined && help !== undefined && `${help.stdout}${help.stderr}`.includes('--pdeathsig') ? file : null;
+  return setprivFound;
+}
 
 /** Whether `command` names an executable file, directly or on the PATH. */
 function findExecutable(command: string, env: NodeJS.ProcessEnv): boolean {
@@ -111,7 +121,8 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     const { name, command, args, cwd, env, logger } = this.options;
     const deathSignal = this.options.parentDeathSignal === undefined ? 'SIGTERM' : this.options.parentDeathSignal;
     // A command that is not there is spawned as is, so that its error says so (ENOENT), not setpriv's.
-    const [file, argv] = deathSignal !== null && SETPRIV !== undefined && findExecutable(command, env ?? process.env) ? [SETPRIV, ['--pdeathsig', deathSignal, '--', command, ...args]] : [command, [...args]];
+    const withSetpriv = deathSignal !== null && findExecutable(command, env ?? process.env) ? setpriv() : null;
+    const [file, argv]: [string, string[]] = withSetpriv !== null && deathSignal !== null ? [withSetpriv, ['--pdeathsig', deathSignal, '--', command, ...args]] : [command, [...args]];
     const child = spawn(file, argv, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.processGroup === true });
     this.child = child;
     const onOutput = this.options.onOutput;

@@ -4,7 +4,7 @@
  * RFC 3204); other parts ignored unless handling=required (RFC 3261 §20.11).
  */
 import { describe, expect, it } from 'vitest';
-import { ACCEPTED_BODY_TYPES, multipartParts, sdpOfBody } from '../../src/engine/signaling/sdp-body.js';
+import { ACCEPTED_BODY_TYPES, multipartParts, sdpOfBody, sdpOfUntypedBody } from '../../src/engine/signaling/sdp-body.js';
 
 const SDP = ['v=0', 'o=carrier 1 1 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=audio 4000 RTP/AVP 0', ''].join('\r\n');
 /** An ISUP IAM as it travels: binary, with bytes that look like line ends and dashes. */
@@ -61,5 +61,14 @@ describe('the SDP in a SIP body', () => {
     expect(parts?.map((p) => p.content)).toEqual(['x --b not a delimiter\r\n--bc neither', 'second']);
     expect(parts?.[1]!.headers.size).toBe(0);
     expect(multipartParts('--b\r\nno header end', 'b')).toBeUndefined();
+  });
+
+  it('a body without its Content-Type (a 2xx as drachtio-srf hands it over): a multipart one by its first delimiter line, else the body', () => {
+    expect(sdpOfUntypedBody(SDP)).toBe(SDP);
+    expect(sdpOfUntypedBody(multipart('b1', sip('optional'), [['Content-Type: application/sdp'], SDP]))).toBe(SDP);
+    expect(sdpOfUntypedBody(multipart('we"ird', [['Content-Type: application/sdp'], SDP]))).toBe(SDP);
+    // No SDP part in it: left as it is (rtpengine refuses it, the call fails as with any bad answer).
+    const isupOnly = multipart('b3', sip('optional'));
+    expect(sdpOfUntypedBody(isupOnly)).toBe(isupOnly);
   });
 });

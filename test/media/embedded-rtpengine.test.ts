@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, SwitchboardError } from '../../src/errors.js';
 import { EmbeddedRtpengine } from '../../src/media/rtpengine/embedded-rtpengine.js';
 import { freeTcpPort, freeUdpPort } from '../../src/media/rtpengine/rtpengine-config.js';
+import { startTimeOf } from '../../src/daemon/processes.js';
 import { NgClient } from '../../src/media/ng/ng-client.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { waitFor } from '../support/rtp/rtp-endpoint.js';
@@ -170,7 +171,7 @@ describe('embedded rtpengine after its engine died', () => {
       expect(processAlive(orphan.pid!)).toBe(false);
       expect(second.pid).not.toBe(orphan.pid);
       expect((await second.client.request('ping', {})).result).toBe('pong');
-      expect(JSON.parse(readFileSync(join(second.directory, 'rtpengine.pid'), 'utf8'))).toEqual({ owner: process.pid, pid: second.pid });
+      expect(JSON.parse(readFileSync(join(second.directory, 'rtpengine.pid'), 'utf8'))).toMatchObject({ owner: process.pid, pid: second.pid });
     } finally {
       await second.stop();
     }
@@ -185,11 +186,28 @@ describe('embedded rtpengine after its engine died', () => {
     const file = join(daemon.directory, 'rtpengine.pid');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(daemon.directory, { recursive: true });
-    writeFileSync(file, JSON.stringify({ owner: owner.pid, pid: owner.pid }));
+    writeFileSync(file, JSON.stringify({ owner: owner.pid, ownerStart: startTimeOf(owner.pid!), pid: owner.pid }));
     const err = await daemon.start().catch((e: unknown) => e);
     await daemon.stop();
     expect((err as SwitchboardError).code).toBe(ErrorCodes.RTPENGINE_UNAVAILABLE);
     expect((err as Error).message).toContain(`belongs to running process ${owner.pid}`);
     expect(processAlive(owner.pid!)).toBe(true);
+  });
+
+  it('an owner pid now held by another process (a reboot since) is no owner: ours starts', async () => {
+    const dir = tempDir();
+    const other = spawn('sleep', ['60']);
+    children.push(other);
+    const daemon = new EmbeddedRtpengine({ settings: testRtpengineSettings(), stateDir: dir, logger: silentLogger() });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(daemon.directory, { recursive: true });
+    writeFileSync(join(daemon.directory, 'rtpengine.pid'), JSON.stringify({ owner: other.pid, ownerStart: '1', pid: other.pid }));
+    try {
+      await daemon.start();
+      expect((await daemon.client.request('ping', {})).result).toBe('pong');
+      expect(processAlive(other.pid!)).toBe(true); // not ours to stop: its command line is not our daemon's
+    } finally {
+      await daemon.stop();
+    }
   });
 });

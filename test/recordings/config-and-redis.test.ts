@@ -110,10 +110,10 @@ describe('embedded Redis', () => {
 });
 
 describe('local-directory CRM', () => {
-  function part(key: string, n: number): PartUpload {
+  function part(key: string, n: number, ticketId = 'T/7'): PartUpload {
     return {
       recordingId: 'rec-1',
-      ticketId: 'T/7',
+      ticketId,
       partNumber: n,
       partsPlanned: 2,
       idempotencyKey: key,
@@ -137,6 +137,15 @@ describe('local-directory CRM', () => {
     expect(readdirSync(folder).sort()).toEqual(['rec-1-part001.wav', 'rec-1-part001.wav.json', 'rec-1-part002.wav', 'rec-1-part002.wav.json']);
     expect([...readFileSync(join(folder, 'rec-1-part002.wav'))]).toEqual([2, 2, 2, 2]);
     expect(JSON.parse(readFileSync(join(folder, 'rec-1-part001.wav.json'), 'utf8'))).toMatchObject({ idempotencyKey: 'k1', partNumber: 1 });
+  });
+
+  it('a ticket named . or .. (a header from a trunk) stays a folder inside the CRM directory', async () => {
+    const root = join(dir, 'crm-dots', 'crm');
+    const crm = new DirectoryCrmAdapter(root);
+    await crm.upload(part('d1', 1, '..'));
+    await crm.upload(part('d2', 1, '.'));
+    expect(readdirSync(join(dir, 'crm-dots'))).toEqual(['crm']);
+    expect(readdirSync(root).filter((f) => !f.startsWith('.')).sort()).toEqual(['_', '_.']);
   });
 });
 

@@ -6,6 +6,7 @@ import type { PartUpload } from '../../src/recordings/crm/crm-adapter.js';
 import { HttpCrmAdapter } from '../../src/recordings/crm/http-crm-adapter.js';
 import { parseRetryAfter } from '../../src/recordings/crm/retry-after.js';
 import { CrmError } from '../../src/recordings/errors.js';
+import { eventually } from '../support/harness.js';
 
 const servers: { close: () => void; closeAllConnections: () => void }[] = [];
 afterEach(() => {
@@ -155,6 +156,24 @@ describe('HTTP CRM adapter', () => {
     const url = await serve((_q, res) => res.writeHead(413, { connection: 'close' }).end('too big'), false);
     const e = await failure(url, {}, part(2_000_000));
     expect(e.kind).toBe('too-large');
+  });
+
+  it("an early answer ends the sending too: the part's body is closed, not left waiting for a drain that never comes", async () => {
+    const url = await serve((_q, res) => res.writeHead(413).end('too big'), false);
+    let closed = false;
+    const big = part(8_000_000);
+    const e = await failure(url, {}, {
+      ...big,
+      body: async function* () {
+        try {
+          yield* big.body();
+        } finally {
+          closed = true;
+        }
+      },
+    });
+    expect(e.kind).toBe('too-large');
+    await eventually(() => closed, 10_000, "the part's body closed");
   });
 
   it('gives up waiting for an answer after the response timeout (retryable)', async () => {

@@ -51,8 +51,8 @@ function takeTrusted(session: CallSession, trunk: InboundTrunk, lines: Lines, co
   const ticketHeader = config.crm.ticket.header;
   if (ticketHeader !== undefined) {
     const values = lines(ticketHeader);
-    if (values.length === 1 && isSafeHeaderValue(values[0]!, MAX_TICKET_BYTES) && !/\s/.test(values[0]!)) session.crmTicket = values[0];
-    else if (values.length > 0) log.warn({ header: ticketHeader, reason: values.length > 1 ? `given ${values.length} times` : `${describeValue(values[0]!)} is empty, has spaces, is over ${MAX_TICKET_BYTES} bytes or not printable ASCII` }, 'CRM ticket header refused');
+    if (values.length === 1 && isSafeHeaderValue(values[0]!, MAX_TICKET_BYTES) && /^[A-Za-z0-9_-]\S*$/.test(values[0]!)) session.crmTicket = values[0];
+    else if (values.length > 0) log.warn({ header: ticketHeader, reason: values.length > 1 ? `given ${values.length} times` : `${describeValue(values[0]!)} is empty, has spaces, starts with neither a letter, a digit, "_" nor "-", is over ${MAX_TICKET_BYTES} bytes or not printable ASCII` }, 'CRM ticket header refused');
   }
 }
 

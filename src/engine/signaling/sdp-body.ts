@@ -157,3 +157,16 @@ export function sdpOfBody(contentType: string | undefined, body: string | undefi
   if (type === undefined) return { kind: 'unreadable', reason: 'a malformed Content-Type' };
   return sdpIn(type, body, 0);
 }
+
+/**
+ * The SDP in a body whose Content-Type drachtio-srf does not hand over (the
+ * 2xx to our offer-less INVITE, the answer to our re-INVITE): a body that
+ * opens with a multipart delimiter line (RFC 2046 §5.1.1) is read as
+ * multipart/mixed with that boundary; any other body is taken as SDP.
+ */
+export function sdpOfUntypedBody(body: string): string {
+  const first = /^--([^\r\n]{1,70}?)[ \t]*\r?\n/.exec(body);
+  if (first === null) return body;
+  const read = sdpOfBody(`multipart/mixed; boundary="${first[1]!.replace(/["\\]/g, '\\$&')}"`, body);
+  return read.kind === 'sdp' ? read.sdp : body;
+}

@@ -6,7 +6,7 @@
  */
 import type Srf from 'drachtio-srf';
 import { ChallengeAnswers, splitChallenges } from './digest-auth.js';
-import { ACCEPTED_BODY_TYPES, sdpOfBody, type BodySdp } from './sdp-body.js';
+import { ACCEPTED_BODY_TYPES, sdpOfBody, sdpOfUntypedBody, type BodySdp } from './sdp-body.js';
 import { SipFailure, type InfoDigit, type OfferHandler, type SipLeg } from './sip-port.js';
 
 type SrfRequest = Srf.SrfRequest;
@@ -218,7 +218,8 @@ export class SrfLeg implements SipLeg {
 
   async reoffer(sdp: string): Promise<string> {
     try {
-      const answer = await this.dialog.modify(sdp);
+      // drachtio-srf gives the answer's body without its Content-Type: a multipart one (SIP-I) is recognised by its first line.
+      const answer = sdpOfUntypedBody(await this.dialog.modify(sdp));
       this.dialog.local.sdp = sdp;
       return answer;
     } catch (err) {

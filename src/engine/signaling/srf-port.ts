@@ -13,7 +13,7 @@
 import type Srf from 'drachtio-srf';
 import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
-import { ACCEPTED_BODY_TYPES } from './sdp-body.js';
+import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
 import { bodySdpOf, challengeValues, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   SipFailure,
@@ -319,7 +319,8 @@ export class SrfSipPort implements SipPort {
       if (isUnackedUac(result)) {
         return {
           kind: 'offered',
-          offer: result.sdp,
+          // drachtio-srf gives the 2xx's body without its Content-Type: a multipart one (SIP-I) is recognised by its first line.
+          offer: sdpOfUntypedBody(result.sdp),
           complete: async (answer: string) => new SrfLeg(await result.ack(answer), o.auth),
           abandon: () => result.destroy(),
         };

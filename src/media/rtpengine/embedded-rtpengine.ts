@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { commandLineOf, processAlive, terminate } from '../../daemon/processes.js';
+import { commandLineOf, processAlive, startTimeOf, terminate } from '../../daemon/processes.js';
 import { SupervisedProcess } from '../../daemon/supervised-process.js';
 import { ErrorCodes, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
@@ -103,7 +103,8 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
     const s = this.options.settings;
     for (const dir of [this.directory, this.recordingDir]) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      await chmod(dir, 0o700);
+      // A folder we may not change (a mount of another user's) is used as it is, said once.
+      await chmod(dir, 0o700).catch((e: Error) => this.options.logger.warn({ dir, err: e.message }, 'cannot close the folder to other users (rtpengine writes captures in plain text there)'));
     }
     await this.takeOver();
     const autoPorts = s.ngPort === 0 || s.cliPort === 0;
@@ -173,7 +174,7 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
     proc.on('ready', (pid) => {
       // Written before start() resolves (the event is synchronous), so it is there once we are up.
       try {
-        writeFileSync(this.pidFile, `${JSON.stringify({ owner: process.pid, pid })}\n`, { mode: 0o600 });
+        writeFileSync(this.pidFile, `${JSON.stringify({ owner: process.pid, ownerStart: startTimeOf(process.pid), pid })}\n`, { mode: 0o600 });
       } catch (e) {
         this.options.logger.warn({ err: (e as Error).message }, 'cannot write rtpengine.pid');
       }
@@ -189,14 +190,15 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
 
   /** Refuses a directory whose owner lives; stops the daemon a dead owner left running. */
   private async takeOver(): Promise<void> {
-    let recorded: { owner?: unknown; pid?: unknown };
+    let recorded: { owner?: unknown; ownerStart?: unknown; pid?: unknown };
     try {
-      recorded = JSON.parse(await readFile(this.pidFile, 'utf8')) as { owner?: unknown; pid?: unknown };
+      recorded = JSON.parse(await readFile(this.pidFile, 'utf8')) as typeof recorded;
     } catch {
       return; // none, or unreadable: nothing to take over
     }
-    const { owner, pid } = recorded;
-    if (typeof owner === 'number' && owner !== process.pid && processAlive(owner)) {
+    const { owner, ownerStart, pid } = recorded;
+    // The owner's start time tells it from a process that got its pid after a reboot.
+    if (typeof owner === 'number' && owner !== process.pid && processAlive(owner) && (typeof ownerStart !== 'string' || startTimeOf(owner) === ownerStart)) {
       throw new SwitchboardError(ErrorCodes.RTPENGINE_UNAVAILABLE, `the embedded rtpengine in ${this.directory} belongs to running process ${owner}; give each engine its own node.stateDir`);
     }
     // Only the daemon started with this very config file: a reused pid is some other process.

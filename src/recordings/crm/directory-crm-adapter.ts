@@ -40,7 +40,8 @@ export class DirectoryCrmAdapter implements CrmAdapter {
     const previous = await readFile(keyFile, 'utf8').catch(() => undefined);
     if (previous !== undefined) return { ...(JSON.parse(previous) as PartReceipt), duplicate: true };
 
-    const folder = (part.ticketId ?? part.recordingId).replace(SAFE, '_');
+    // A leading dot would make "." or ".." (a ticket named by a trunk's header) a way out of the root, or a hidden folder.
+    const folder = (part.ticketId ?? part.recordingId).replace(SAFE, '_').replace(/^\./, '_');
     const dir = join(this.root, folder);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const target = join(dir, part.fileName.replace(SAFE, '_'));

@@ -144,7 +144,8 @@ export class HttpCrmAdapter implements CrmAdapter {
 
       const send = async (): Promise<void> => {
         const write = async (chunk: Buffer): Promise<void> => {
-          if (!req.write(chunk)) await once(req, 'drain');
+          // A request destroyed meanwhile (the CRM answered early, a timeout) never drains: its close ends the wait.
+          if (!req.write(chunk)) await Promise.race([once(req, 'drain'), once(req, 'close')]);
         };
         await write(head);
         let sent = 0;

@@ -88,7 +88,8 @@ export class RetentionSweeper {
       if (clock() < deadline) {
         due(deadline);
         waiting++;
-        oldestStartedAt = Math.min(oldestStartedAt ?? startedAt, startedAt);
+        // A manifest whose start does not parse counts as waiting, not as the oldest (NaN in the metrics).
+        if (Number.isFinite(startedAt)) oldestStartedAt = Math.min(oldestStartedAt ?? startedAt, startedAt);
         continue;
       }
       const tomb = await store.readTombstone(id).catch(() => undefined);
