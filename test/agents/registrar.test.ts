@@ -89,6 +89,35 @@ describe.each([
   });
 });
 
+describe('a phone registered from two places', () => {
+  it('rings at both; the first to answer takes the call, and the other is cancelled as completed elsewhere (RFC 3326)', async () => {
+    const desk = await AgentPhone.create(1300);
+    const mobile = await AgentPhone.create(1300);
+    const caller = await CallerPhone.create(700);
+    try {
+      mobile.behaviour = 'ring';
+      for (const phone of [mobile, desk]) {
+        const r = await new Registrant(phone.peer, cc.udp).register({ user: 'alice', password: 'alice-secret', expires: 90 });
+        expect(statusOf(r)).toBe(200);
+      }
+      expect(agents().get('alice').contacts).toHaveLength(2);
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 10_000);
+      expect(desk.calls).toHaveLength(1);
+      await eventually(() => mobile.calls[0]?.cancel !== undefined, 10_000, 'the CANCEL at the other phone');
+      // The phone that did not answer shows no missed call.
+      expect(mobile.calls[0]!.cancel!.message.headers.values('reason')).toEqual(['SIP;cause=200;text="Call completed elsewhere"']);
+      call.hangUp();
+      expect(await cc.recordOf(call.callId)).toMatchObject({ agent: 'alice', agentsTried: [{ agent: 'alice', outcome: 'answered' }] });
+      await cc.settled();
+    } finally {
+      desk.close();
+      mobile.close();
+      caller.close();
+    }
+  });
+});
+
 describe('refusals', () => {
   it('the challenge is the same for any user; a wrong password and an unknown user get the same 403; a static agent cannot register', async () => {
     const phone = await AgentPhone.create(1300);

@@ -111,6 +111,8 @@ describe('ring time', () => {
       const offered = ann.calls[n]!;
       // The 300 s ring time ends at the 2 s maximum wait: CANCEL, then the after-hours message and BYE.
       await eventually(() => offered.requests.includes('CANCEL'), 20_000, 'the ring stopped at the maximum wait');
+      // RFC 3326: the CANCEL says why (Q.850 19, no answer), so the phone logs a missed call, not an error.
+      expect(offered.cancel!.message.headers.values('reason')).toEqual(['Q.850;cause=19;text="No answer"']);
       await call.waitRequest('BYE', 30_000);
       const record = await cc.recordOf(call.callId);
       expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([['ann', 'no-answer']]);

@@ -96,7 +96,7 @@ describe.each([
 });
 
 describe('in a bridged call', () => {
-  it('DTMF by SIP INFO reaches the other party both ways; REFER and MESSAGE are refused with 405 and Allow (no transfer), and the call goes on', async () => {
+  it('DTMF by SIP INFO reaches the other party both ways; REFER and MESSAGE are refused with 405 and Allow (no transfer), a NOTIFY with 481 (no subscription), and the call goes on', async () => {
     const caller = await CallerPhone.create(CALLER_HZ);
     try {
       const call = caller.dial(cc.udp, '1000');
@@ -113,7 +113,10 @@ describe('in a bridged call', () => {
       // A blind transfer the engine cannot do is refused, so the phone keeps the call rather than hanging up (RFC 3515 §2.4.2).
       call.inDialog('REFER', [`Refer-To: <sip:2000@127.0.0.1:${cc.udp.port}>`]);
       call.inDialog('MESSAGE', [], 'hello', 'text/plain');
-      await eventually(() => call.replies.some((r) => r.method === 'REFER') && call.replies.some((r) => r.method === 'MESSAGE'), 10_000, 'answers to REFER and MESSAGE');
+      // RFC 6665 §4.1.3: a NOTIFY that matches no subscription gets 481 (drachtio-srf would answer 200).
+      call.inDialog('NOTIFY', ['Event: refer', 'Subscription-State: active;expires=60'], 'SIP/2.0 200 OK', 'message/sipfrag');
+      await eventually(() => ['REFER', 'MESSAGE', 'NOTIFY'].every((m) => call.replies.some((r) => r.method === m)), 10_000, 'answers to REFER, MESSAGE and NOTIFY');
+      expect(call.replies.find((r) => r.method === 'NOTIFY')!.status).toBe(481);
       for (const method of ['REFER', 'MESSAGE']) {
         const reply = call.replies.find((r) => r.method === method)!;
         expect(reply.status).toBe(405);
@@ -122,6 +125,7 @@ describe('in a bridged call', () => {
       }
       expect(cc.sb.engine.control.get(id).state).toBe('connected');
       expect(offered.requests).not.toContain('REFER');
+      expect(offered.requests).not.toContain('NOTIFY');
 
       call.hangUp();
       expect((await cc.recordOf(call.callId)).endedBy).toBe('caller');

@@ -50,6 +50,7 @@ describe('a phone-number deflection nobody answers', () => {
       expect(call.responses).not.toContain(180);
       await eventually(() => TestGateway.requestsOf(at, 'CANCEL').length > 0, 10_000, 'the CANCEL at the gateway');
       expect(TestGateway.requestsOf(at, 'CANCEL')[0]!.info.via.branch).toBe(at.invite.info.via.branch);
+      expect(TestGateway.requestsOf(at, 'CANCEL')[0]!.message.headers.values('reason')).toEqual(['Q.850;cause=19;text="No answer"']);
       const record = await cc.recordOf(call.callId);
       expect(record).toMatchObject({ deflection: { action: 'phoneNumber', target: '+15550199' }, endedBy: 'engine' });
       expect(record.endReason).toMatch(/^Request Timeout/);

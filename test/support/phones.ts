@@ -280,6 +280,8 @@ export interface OfferedCall {
   readonly infoBodies: string[];
   answered: boolean;
   ended: boolean;
+  /** The CANCEL of the INVITE, when one came. */
+  cancel?: Received;
   /** The last response to the INVITE, sent again when the INVITE is retransmitted (RFC 3261 §17.2.1). */
   lastResponse?: { status: number; reason: string; opts: Parameters<typeof respond>[3] };
 }
@@ -355,6 +357,7 @@ export class AgentPhone extends Phone {
       return;
     }
     if (method === 'CANCEL') {
+      call.cancel = r;
       this.reply(r, 200, 'OK');
       this.inviteResponse(call, 487, 'Request Terminated', { toTag: call.toTag });
       call.ended = true;

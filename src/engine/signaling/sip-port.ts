@@ -154,6 +154,32 @@ export interface InboundInvite {
   reject(status: number, reason: string, headers?: Readonly<Record<string, string | readonly string[]>>): void;
 }
 
+/**
+ * Why a dial was given up, sent as the RFC 3326 Reason of its CANCEL: abort a
+ * dial's signal with one. Any other abort (the caller left, the engine stops)
+ * sends the CANCEL without a Reason.
+ */
+export class DialGivenUp extends Error {
+  private constructor(
+    /** The Reason header's value. */
+    readonly reasonHeader: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DialGivenUp';
+  }
+
+  /** Another device of the agent took the call: phones then show no missed call. */
+  static completedElsewhere(): DialGivenUp {
+    return new DialGivenUp('SIP;cause=200;text="Call completed elsewhere"', 'answered elsewhere');
+  }
+
+  /** The ring time ran out (Q.850 cause 19: no answer from user, user alerted). */
+  static noAnswer(): DialGivenUp {
+    return new DialGivenUp('Q.850;cause=19;text="No answer"', 'ring timeout');
+  }
+}
+
 export interface DialOptions {
   readonly target: string;
   /** Our offer; undefined sends the INVITE without SDP (delayed offer). */
@@ -165,7 +191,7 @@ export interface DialOptions {
   readonly auth?: { readonly username: string; readonly password: string };
   /** Send the INVITE to this address instead of the target's host (an outbound proxy). */
   readonly proxy?: string;
-  /** Aborting cancels the attempt (CANCEL while ringing; BYE if the answer crossed the abort). */
+  /** Aborting cancels the attempt (CANCEL while ringing, with a Reason when the abort's reason is a DialGivenUp; BYE if the answer crossed the abort). */
   readonly signal: AbortSignal;
   /** A 1xx from the callee; `reliable` when it came with RSeq (RFC 3262; drachtio-srf PRACKs it). */
   readonly onProgress?: (status: number, sdp: string | undefined, reliable: boolean) => void;

@@ -96,10 +96,11 @@ export class SrfLeg implements SipLeg {
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => this.info(req, res));
     // drachtio-srf answers these 200 when nobody listens, which tells a phone its transfer was accepted (RFC 3515 §2.4.2)
     // while nothing happens: the engine has no transfer and relays no messages, so they are not allowed in its calls.
-    for (const method of ['refer', 'message', 'publish'] as const) {
-      // drachtio-srf's typings list only some of the events its Dialog emits (it emits one per method).
-      (dialog as unknown as { on(event: string, l: (req: SrfRequest, res: SrfResponse) => void): void }).on(method, (_req, res) => res.send(405, 'Method Not Allowed', { headers: { Allow: LEG_METHODS } }));
-    }
+    // drachtio-srf's typings list only some of the events its Dialog emits (it emits one per method).
+    const on = (dialog as unknown as { on(event: string, l: (req: SrfRequest, res: SrfResponse) => void): void }).on.bind(dialog);
+    for (const method of ['refer', 'message', 'publish'] as const) on(method, (_req, res) => res.send(405, 'Method Not Allowed', { headers: { Allow: LEG_METHODS } }));
+    // A call leg has no subscription (REFER is refused, nothing is subscribed): a NOTIFY in it matches none (RFC 6665 §4.1.3).
+    on('notify', (_req, res) => res.send(481, 'Subscription Does Not Exist', {}));
     // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to our offer in a 2xx.
     dialog.on('ack', (ack: SrfRequest) => {
       const waiting = this.pendingAck;

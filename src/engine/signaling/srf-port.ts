@@ -16,6 +16,7 @@ import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
 import { bodySdpOf, challengeValues, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
+  DialGivenUp,
   SipFailure,
   type AnsweredWithOffer,
   type DialOptions,
@@ -262,7 +263,12 @@ export class SrfSipPort implements SipPort {
   private async dialOnce(o: DialOptions): Promise<DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } }> {
     if (o.signal.aborted) return { kind: 'failed', status: 487, reason: 'Request Terminated' };
     let sent: SrfRequest | undefined;
-    const cancel = (): void => sent?.cancel(() => undefined);
+    const cancel = (): void => {
+      const why: unknown = o.signal.reason;
+      // drachtio-srf's Request#cancel(opts, callback) puts opts.headers on the CANCEL; its typings know the callback only.
+      const request = sent as unknown as { cancel(opts: { headers?: Record<string, string> }, done: () => void): void } | undefined;
+      request?.cancel(why instanceof DialGivenUp ? { headers: { Reason: why.reasonHeader } } : {}, () => undefined);
+    };
     o.signal.addEventListener('abort', cancel, { once: true });
     // A bare Contact: drachtio-srf would copy the caller's display name into it, which trips simple UAs (SIPp's [next_url]).
     const headers: Record<string, string> = { Contact: '<sip:localhost>', ...o.headers };

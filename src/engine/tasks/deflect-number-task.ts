@@ -19,7 +19,7 @@ import { dataParameters, keepDataParameters } from '../reserved/outward-headers.
 import { outboundIdentity } from '../outbound-identity.js';
 import { failure } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
-import { SipFailure } from '../signaling/sip-port.js';
+import { DialGivenUp, SipFailure } from '../signaling/sip-port.js';
 import { adoptCallerLeg } from './answer-caller-task.js';
 import { BridgeTask } from './bridge-task.js';
 import { connectCallee } from './connect-callee.js';
@@ -51,7 +51,7 @@ export class DeflectNumberTask implements Task<void> {
     keepDataParameters(session, redirection, params.headers);
     // The trunk's no-answer timer: at it the INVITE is CANCELled (RFC 3261 §9.1) and the caller told.
     const noAnswer = new AbortController();
-    const timer = setTimeout(() => noAnswer.abort(), trunk.ringTimeoutMs);
+    const timer = setTimeout(() => noAnswer.abort(DialGivenUp.noAnswer()), trunk.ringTimeoutMs);
     let ringing = false;
     const result = await services.sip
       .dial({

@@ -15,6 +15,7 @@
  */
 import type { CallContext } from '../flows/call-context.js';
 import type { AttemptOutcome } from '../session/call-session.js';
+import { DialGivenUp } from '../signaling/sip-port.js';
 import type { CalleeAnswer } from './connect-callee.js';
 import { checkpoint, type Task } from './task.js';
 
@@ -53,7 +54,7 @@ export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
       const agent = this.options.agents[this.next++]!;
       const attempt = session.attempt(agent);
       const ring = new AbortController();
-      const timer = setTimeout(() => ring.abort(), this.options.ringTimeoutMs);
+      const timer = setTimeout(() => ring.abort(DialGivenUp.noAnswer()), this.options.ringTimeoutMs);
       // Signaling only: the agent's 18x (reliable ones stay reliable, RFC 3262 across the B2BUA) reach the caller.
       const relay = !ctx.anchor.anchored && ctx.callerLeg === undefined;
       const result = await ctx.services.sip
@@ -124,7 +125,7 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
     const attempt = session.attempt(o.agent);
     if (o.offer !== undefined) attempt.offer = o.offer;
     const ring = new AbortController();
-    const timer = setTimeout(() => ring.abort(), o.ringTimeoutMs);
+    const timer = setTimeout(() => ring.abort(DialGivenUp.noAnswer()), o.ringTimeoutMs);
     const offer = ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined;
     const relay = !ctx.anchor.anchored && ctx.callerLeg === undefined;
     let winner: CalleeAnswer | undefined;
@@ -152,7 +153,7 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
             return 487;
           }
           winner = result.kind === 'answered' ? { kind: 'answered', attempt, leg: result.leg } : { kind: 'offered', attempt, offer: result.offer, complete: result.complete, abandon: result.abandon };
-          for (const f of forks) if (f.mine !== mine) f.mine.abort();
+          for (const f of forks) if (f.mine !== mine) f.mine.abort(DialGivenUp.completedElsewhere());
           return 200;
         });
       return { mine, done };
