@@ -36,6 +36,13 @@ describe('the SDP in a SIP body', () => {
     expect(sdpOfBody('multipart/mixed;boundary=b2', lf)).toEqual({ kind: 'sdp', sdp: SDP.replaceAll('\r\n', '\n') });
   });
 
+  it('an SDP part written with one line end after its last line (that line end belongs to the delimiter): its last line is ended again (RFC 4566 §5)', () => {
+    const body = multipart('b1', [['Content-Type: application/sdp'], SDP.slice(0, -2)], sip('optional'));
+    expect(sdpOfBody('multipart/mixed;boundary=b1', body)).toEqual({ kind: 'sdp', sdp: SDP });
+    const lf = multipart('b2', [['Content-Type: application/sdp'], SDP.slice(0, -2).replaceAll('\r\n', '\n')]).replaceAll('\r\n', '\n');
+    expect(sdpOfBody('multipart/mixed;boundary=b2', lf)).toEqual({ kind: 'sdp', sdp: SDP.replaceAll('\r\n', '\n') });
+  });
+
   it('CHOICE: an ISUP part without Content-Disposition is optional (as the embedded SIP server takes it)', () => {
     expect(sdpOfBody('multipart/mixed;boundary=b1', multipart('b1', [['Content-Type: application/sdp'], SDP], sip()))).toEqual({ kind: 'sdp', sdp: SDP });
   });

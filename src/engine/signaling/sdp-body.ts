@@ -128,8 +128,17 @@ function required(part: Part): boolean {
   return disposition !== undefined && /;\s*handling\s*=\s*"?required"?\s*(?:;|$)/i.test(disposition);
 }
 
+/**
+ * An SDP part as its own body: the line end before a delimiter belongs to the
+ * delimiter (RFC 2046 §5.1.1), so a part written with one line end after its
+ * last line comes without it, and SDP wants every line ended (RFC 4566 §5).
+ */
+function endLastLine(sdp: string): string {
+  return sdp === '' || sdp.endsWith('\n') ? sdp : `${sdp}${sdp.includes('\r\n') ? '\r\n' : '\n'}`;
+}
+
 function sdpIn(type: MediaType, body: string, depth: number): BodySdp {
-  if (type.essence === 'application/sdp') return { kind: 'sdp', sdp: body };
+  if (type.essence === 'application/sdp') return { kind: 'sdp', sdp: depth > 0 ? endLastLine(body) : body };
   if (!MULTIPART.has(type.essence)) return { kind: 'unreadable', reason: `a body of type ${type.essence}` };
   if (depth >= MAX_DEPTH) return { kind: 'unreadable', reason: `multipart bodies nested deeper than ${MAX_DEPTH}` };
   const parts = multipartParts(body, type.params.get('boundary') ?? '');
