@@ -74,7 +74,7 @@ const STOP_BYE_WAIT_MS = 4000;
 
 export class Engine {
   private readonly srf = new Srf();
-  private readonly port = new SrfSipPort(this.srf);
+  private readonly port: SrfSipPort;
   readonly calls = new CallRegistry();
   readonly control: CallControl;
   private readonly services: EngineServices;
@@ -96,6 +96,9 @@ export class Engine {
     private readonly logger: Logger,
     deps: EngineDeps = {},
   ) {
+    // A caller left ringing gets its last 18x again every half app timeout, at most every 50 s (RFC 3261 §13.3.1.1
+    // wants one a minute; each also restarts the SIP server's app timer, so a long hunt is not cut with 500).
+    this.port = new SrfSipPort(this.srf, { provisionalRefreshMs: Math.min(50_000, config.sipServer.timers.appResponseTimeoutMs / 2) });
     const baseDir = deps.baseDir ?? process.cwd();
     const stateDir = resolve(baseDir, config.node.stateDir);
     const recordsFile = config.engine.callRecords.enabled ? resolve(baseDir, config.engine.callRecords.file ?? join(stateDir, 'calls', 'records.jsonl')) : undefined;

@@ -175,7 +175,7 @@ export const SipServerSchema = Type.Object(
         appResponseTimeoutMs: Type.Integer({
           minimum: 100,
           default: 64000,
-          description: 'How long an app may take to answer a new request before the server answers 500 itself.',
+          description: 'How long an app may take to answer a new request before the server answers 500 itself; for an INVITE, counted from the last provisional response the app sent.',
         }),
       },
       { additionalProperties: false, default: {}, description: 'Transaction timers.' },

@@ -112,11 +112,14 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
   private readonly reliableRequired: boolean;
   private ringing = false;
   private readonly cancelController = new AbortController();
+  /** Sends the last provisional again while the caller waits unanswered. */
+  private refresh: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly srf: Srf,
     req: SrfRequest,
     res: SrfResponse,
+    private readonly refreshMs = 0,
   ) {
     super(req, res);
     // The SDP, or the SDP part of a multipart body (SIP-I/SIP-T from a carrier: sdp-body.ts).
@@ -127,7 +130,10 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');
     this.reliableProvisionals = this.reliableRequired || optionTags(req, 'Supported').includes('100rel');
-    req.on('cancel', () => this.cancelController.abort());
+    req.on('cancel', () => {
+      this.stopRefresh();
+      this.cancelController.abort();
+    });
   }
 
   get cancelled(): AbortSignal {
@@ -143,6 +149,7 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
   }
 
   reject(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
+    this.stopRefresh();
     this.respond(status, reason, headers);
   }
 
@@ -153,10 +160,34 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     if (status === 180) this.ringing = true;
     // With Require: 100rel on our 18x the SIP server sends it reliably and drachtio-srf answers the PRACK.
     const reliable = this.reliableRequired || (options.reliable === true && this.reliableProvisionals) ? { Require: '100rel' } : {};
-    this.res.send(status, { ...(options.sdp !== undefined ? { body: options.sdp } : {}), headers: { ...options.headers, ...reliable } });
+    const send = (): void => this.res.send(status, { ...(options.sdp !== undefined ? { body: options.sdp } : {}), headers: { ...options.headers, ...reliable } });
+    send();
+    this.keepRinging(send);
+  }
+
+  /**
+   * RFC 3261 §13.3.1.1: a UAS that takes long to answer sends a provisional
+   * every minute, or proxies give up the INVITE (Timer C); the same one again
+   * (the same early media, a fresh RSeq when reliable) changes nothing else.
+   */
+  private keepRinging(send: () => void): void {
+    this.stopRefresh();
+    if (this.refreshMs <= 0) return;
+    const tick = (): void => {
+      if (this.res.finalResponseSent || this.cancelled.aborted) return;
+      send();
+      this.refresh = setTimeout(tick, this.refreshMs);
+    };
+    this.refresh = setTimeout(tick, this.refreshMs);
+  }
+
+  private stopRefresh(): void {
+    clearTimeout(this.refresh);
+    this.refresh = undefined;
   }
 
   private createUas(sdp: string, headers: Headers | undefined): Promise<SrfLeg> {
+    this.stopRefresh();
     return new Promise((resolve, reject) => {
       this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers } }, (err: unknown, dialog: SrfDialog) => {
         if (err !== null && err !== undefined) reject(new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err)));
@@ -202,12 +233,20 @@ function challengeOf(err: unknown): { res: SrfResponse; req: SrfRequest } | unde
  */
 const MAX_AUTH_ATTEMPTS = 4;
 
+export interface SrfSipPortOptions {
+  /** How often a caller left unanswered gets its last provisional response again (RFC 3261 §13.3.1.1); 0: never. */
+  readonly provisionalRefreshMs: number;
+}
+
 export class SrfSipPort implements SipPort {
-  constructor(private readonly srf: Srf) {}
+  constructor(
+    private readonly srf: Srf,
+    private readonly options: SrfSipPortOptions = { provisionalRefreshMs: 0 },
+  ) {}
 
   /** Wraps an inbound INVITE (the engine's srf.invite handler calls this). */
   inbound(req: SrfRequest, res: SrfResponse): InboundInvite {
-    return new SrfInboundInvite(this.srf, req, res);
+    return new SrfInboundInvite(this.srf, req, res, this.options.provisionalRefreshMs);
   }
 
   /** Wraps a REGISTER (the engine's register handler calls this). */

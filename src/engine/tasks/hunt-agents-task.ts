@@ -19,7 +19,6 @@ import { DialGivenUp } from '../signaling/sip-port.js';
 import type { CalleeAnswer } from './connect-callee.js';
 import { checkpoint, type Task } from './task.js';
 
-
 export interface HuntOptions {
   readonly queue: string;
   readonly agents: readonly string[];

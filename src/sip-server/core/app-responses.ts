@@ -130,6 +130,7 @@ export class AppResponses {
     const localBody = app.body.length > 0 && p.type !== undefined ? { body: app.body, type: p.type.value } : undefined;
     core.noteResponse(entry, status);
     if (status < 200) noteEarlyInvite(core.state, entry);
+    if (status > 100 && status < 200 && method === 'INVITE') core.appProgressed(entry);
 
     let dialogId = entry.dialog?.id ?? '';
     if (early !== undefined) {

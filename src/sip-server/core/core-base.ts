@@ -277,6 +277,21 @@ export class CoreBase {
       entry.countedPending = true;
       this.state.pendingInvites++;
     }
+    this.armAppTimer(entry);
+  }
+
+  /**
+   * An app that sends an INVITE a provisional response is alive and working on
+   * it (ringing agents, a caller waiting): its time starts again, as a proxy's
+   * Timer C does (RFC 3261 §16.8). A UAS taking long sends one every minute
+   * (RFC 3261 §13.3.1.1).
+   */
+  appProgressed(entry: ServerEntry): void {
+    if (entry.awaitingApp) this.armAppTimer(entry);
+  }
+
+  private armAppTimer(entry: ServerEntry): void {
+    entry.appTimer?.cancel();
     entry.appTimer = this.ctx.timers.schedule(this.config.appResponseTimeoutMs, () => {
       if (!entry.awaitingApp) return;
       this.logger.warn({ callId: entry.info.callId, method: entry.request.method }, 'app did not answer in time: 500');

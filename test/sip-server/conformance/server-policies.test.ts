@@ -49,6 +49,25 @@ describe('responses the server gives by itself', () => {
     expect(h.server.status().pendingAppRequests).toBe(0);
   });
 
+  it('an INVITE the app keeps ringing: each provisional it sends starts its time again (RFC 3261 §13.3.1.1), so a long hunt is not cut with 500', async () => {
+    // 4 s to answer; the app rings at once and again after 2.5 s, and answers after 5 s: past 4 s since the INVITE,
+    // under 4 s since its last 180.
+    const { h, sip, app } = await setup({ timers: { t1Ms: 40, t2Ms: 320, t4Ms: 400, appResponseTimeoutMs: 4000 } });
+    const port = h.udp.port;
+    const callId = uniq('long');
+    await sip.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${port}`, peer: sip, callId, body: sdp(4000) }), { port });
+    const f = await app.wait((x) => x.tokens[1] === 'sip' && x.sip!.includes(callId));
+    const ring = (): Promise<unknown> => app.reply(app.send(`sip|${f.tokens[8]}|`, `SIP/2.0 180 Ringing\r\nCall-ID: ${callId}\r\n\r\n`));
+    await ring();
+    await sip.waitResponse(180, 'INVITE');
+    await new Promise((r) => setTimeout(r, 2500));
+    await ring();
+    await new Promise((r) => setTimeout(r, 2500));
+    await app.reply(app.send(`sip|${f.tokens[8]}|`, `SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`));
+    await sip.waitResponse(200, 'INVITE', 5000);
+    expect(sip.received.some((r) => r.message.kind === 'response' && r.message.status === 500)).toBe(false);
+  });
+
   it('BYE, UPDATE, PRACK and INFO outside a dialog get 481 (INFO even when an app routes it: RFC 6086); a request inside an unknown dialog gets 481; a stray ACK gets nothing', async () => {
     const { h, sip, app } = await setup();
     const port = h.udp.port;
