@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
+import { request, uniq, type Received } from '../support/sip-peer.js';
 
 let cc: ContactCenter;
 let ann: AgentPhone;
@@ -48,6 +49,46 @@ describe('a hunt longer than the app timeout', () => {
         [bob.uri('bob'), 'answered'],
       ]);
       expect(record.endedBy).toBe('caller');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('a caller that requires 100rel: each 183 again is reliable with the next RSeq (RFC 3262), is PRACKed, and the 200 follows', async () => {
+    ann.behaviour = 'ring';
+    const caller = await CallerPhone.create(700);
+    try {
+      const callId = uniq('rel');
+      const fromTag = uniq('f');
+      const uri = `sip:1000@127.0.0.1:${cc.udp.port}`;
+      await caller.peer.send(request({ method: 'INVITE', uri, peer: caller.peer, callId, fromTag, body: caller.rtp.sdp({ telephoneEvent: true }), extra: ['Require: 100rel'] }), cc.udp);
+      const rseqs: number[] = [];
+      let cseq = 1;
+      let final: Received | undefined;
+      // PRACK every new reliable 183 until the final response (a retransmitted one carries an RSeq already seen).
+      while (final === undefined) {
+        const r = await caller.peer.wait((m) => m.info.callId === callId && m.message.kind === 'response' && m.info.cseqMethod === 'INVITE' && m.message.status > 100, 30_000, 'a response to the INVITE');
+        if (r.message.kind !== 'response' || r.message.status >= 200) {
+          final = r;
+          break;
+        }
+        const rseq = Number(r.message.headers.get('rseq'));
+        if (rseqs.includes(rseq)) continue;
+        expect(r.message.headers.entries('require')).toContain('100rel');
+        rseqs.push(rseq);
+        const target = /<([^>]+)>/.exec(r.message.headers.get('contact') ?? '')?.[1] ?? uri;
+        await caller.peer.send(request({ method: 'PRACK', uri: target, peer: caller.peer, callId, fromTag, toTag: r.info.toTag!, cseq: ++cseq, to: `<${uri}>`, extra: [`RAck: ${rseq} 1 INVITE`] }), cc.udp);
+      }
+      expect(final.message.kind === 'response' && final.message.status).toBe(200);
+      expect(rseqs.length).toBeGreaterThanOrEqual(2);
+      expect(rseqs).toEqual(rseqs.map((_, i) => rseqs[0]! + i));
+      const target = /<([^>]+)>/.exec(final.message.headers.get('contact') ?? '')?.[1] ?? uri;
+      const base = { peer: caller.peer, callId, fromTag, toTag: final.info.toTag!, to: `<${uri}>` };
+      await caller.peer.send(request({ method: 'ACK', uri: target, ...base }), cc.udp);
+      await caller.peer.send(request({ method: 'BYE', uri: target, ...base, cseq: cseq + 1 }), cc.udp);
+      await caller.peer.waitResponse(200, 'BYE');
+      expect((await cc.recordOf(callId)).agentsTried.map((a) => a.outcome)).toEqual(['no-answer', 'answered']);
       await cc.settled();
     } finally {
       caller.close();
