@@ -127,6 +127,16 @@ export function shapeForCaller(sdp: string, layout: StreamLayout | undefined, an
   return join(eol, [...session, ...shaped.flat()]);
 }
 
+/** Whether the author of `sdp` takes audio (its audio stream is sendrecv or recvonly; true when unreadable or without audio). */
+export function receivesAudio(sdp: string): boolean {
+  try {
+    const audio = parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0);
+    return audio === undefined || audio.direction === 'sendrecv' || audio.direction === 'recvonly';
+  } catch {
+    return true;
+  }
+}
+
 /** Whether the author of `sdp` will send on its (first active) audio stream: sendrecv or sendonly. */
 export function sendsAudio(sdp: string): boolean {
   try {

@@ -109,6 +109,38 @@ describe('waiting', () => {
     }
   });
 
+  it('a waiting caller holds and resumes: each re-INVITE is answered at once, the ringback goes on after the resume, and the agent then talks with the resumed caller', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const n = ann.calls.length;
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 10_000);
+      const answers = (): string[] =>
+        caller.peer.received.filter((r) => r.info.callId === call.callId && r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE').map((r) => r.message.body.toString('utf8'));
+      const distinct = (): string[] => [...new Set(answers())];
+      call.reinvite('sendonly');
+      await eventually(() => distinct().length >= 2, 10_000, 'the answer to the hold');
+      expect(distinct()[1]).toMatch(/^a=recvonly\r?$/m);
+      call.reinvite('sendrecv');
+      await eventually(() => distinct().length >= 3, 10_000, 'the answer to the resume');
+      expect(distinct()[2]).not.toMatch(/^a=(recvonly|sendonly|inactive)\r?$/m);
+      // Still waiting, still hearing ringback (440 + 480 Hz).
+      const before = caller.rtp.received.length;
+      await eventually(() => caller.rtp.received.length > before + 50 && level(caller, 440) > 500, 15_000, () => `ringback after the resume (${level(caller, 440)})`);
+      expect(queueStats('sales')).toMatchObject({ waiting: 1 });
+      agents().request('ann', 'ready', null, 'test');
+      await eventually(() => ann.calls.length > n, 10_000, 'ann rung');
+      await talking(caller, ann);
+      call.hangUp();
+      expect(await cc.recordOf(call.callId)).toMatchObject({ agent: 'ann', endedBy: 'caller' });
+      await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready after wrap-up');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('the queue\'s hold prompt, then at the maximum wait the overflow: voicemail', async () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);

@@ -194,9 +194,11 @@ export class PlacedCall {
         this.remoteTarget ??= contactUri(r);
       } else if (m.status < 300) {
         this.remoteTarget ??= contactUri(r);
-        const answer = this.options.delayedOffer === true && this.options.ackWithoutAnswer !== true ? this.phone.rtp.sdp({ telephoneEvent: true }) : '';
+        // The ACK of a 2xx has the INVITE's CSeq number (RFC 3261 §13.2.2.4): a re-INVITE's is not 1.
+        const initial = r.info.cseq === 1;
+        const answer = initial && this.options.delayedOffer === true && this.options.ackWithoutAnswer !== true ? this.phone.rtp.sdp({ telephoneEvent: true }) : '';
         const to = lineOf(r.raw, 'To') ?? '';
-        this.send(request({ ...this.base('ACK', this.remoteTarget ?? this.uri, 1), body: answer, to: to.replace(/;tag=.*$/, ''), toTag: this.toTag }));
+        this.send(request({ ...this.base('ACK', this.remoteTarget ?? this.uri, r.info.cseq), body: answer, to: to.replace(/;tag=.*$/, ''), toTag: this.toTag }));
       } else {
         // ACK for a non-2xx final response: same branch as the INVITE (RFC 3261 §17.1.1.3).
         const to = lineOf(r.raw, 'To') ?? '';

@@ -26,6 +26,7 @@ import {
   agentAnswerAfterPlaceholder,
   MediaCancelledError,
   offerWithAnswerCodecFirst,
+  receivesAudio,
   RtpengineError,
   sameMedia,
   SdpOriginKeeper,
@@ -89,6 +90,8 @@ export class CallAnchor {
   private fromCaller(offer: string): string {
     const { sdp, layout } = singleAudio(offer);
     this.callerLayout = layout;
+    // Known at once, before rtpengine answers: a prompt started meanwhile would be refused by rtpengine.
+    this.sendsTo.set(CALLER, receivesAudio(sdp));
     return sdp;
   }
 
@@ -237,7 +240,18 @@ export class CallAnchor {
   async play(label: string, prompt: RenderedPrompt, repeat = 1): Promise<{ durationMs: number } | undefined> {
     const media = this.media;
     if (media === undefined || !this.hears(label)) return undefined;
-    return media.play(label, prompt, { repeat });
+    try {
+      return await media.play(label, prompt, { repeat });
+    } catch (e) {
+      // The party went on hold (sendonly, inactive) while the prompt was on its way: rtpengine refuses it.
+      if (e instanceof RtpengineError && !this.hears(label)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Whether `label` is sent media now (it did not offer, or was not answered, that it receives none). */
+  receives(label: string): boolean {
+    return this.hears(label);
   }
 
   /**

@@ -76,10 +76,17 @@ export class HoldCaller {
     const { ctx } = this;
     leg.onOffer(async (offer) => {
       if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
+      const heard = ctx.anchor.receives(CALLER);
       const { answer, forAgent } = await ctx.anchor.reanswerLocally(offer.sdp);
       ctx.offerForAgent = forAgent;
       ctx.callerSdp = offer.sdp;
       ctx.callerSentSdp = answer;
+      // Back from hold (RFC 3264 §8.4): the hold audio starts again (none was sent, or rtpengine refused it, meanwhile).
+      if (!heard && ctx.anchor.receives(CALLER) && this.started && !this.stopped) {
+        this.loop().catch((e: unknown) => {
+          if (!ctx.session.ended) ctx.session.log.warn({ err: (e as Error).message }, 'hold audio not restarted after the resume');
+        });
+      }
       return { sdp: answer };
     });
   }
