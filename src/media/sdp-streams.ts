@@ -127,22 +127,23 @@ export function shapeForCaller(sdp: string, layout: StreamLayout | undefined, an
   return join(eol, [...session, ...shaped.flat()]);
 }
 
-/** Whether the author of `sdp` takes audio (its audio stream is sendrecv or recvonly; true when unreadable or without audio). */
-export function receivesAudio(sdp: string): boolean {
+/** The direction of the first active audio stream of `sdp`; undefined without one, or when unreadable. */
+function audioDirection(sdp: string): string | undefined {
   try {
-    const audio = parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0);
-    return audio === undefined || audio.direction === 'sendrecv' || audio.direction === 'recvonly';
+    return parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0)?.direction;
   } catch {
-    return true;
+    return undefined;
   }
+}
+
+/** Whether the author of `sdp` takes audio: sendrecv or recvonly (true when unreadable or without audio). */
+export function receivesAudio(sdp: string): boolean {
+  const d = audioDirection(sdp);
+  return d === undefined || d === 'sendrecv' || d === 'recvonly';
 }
 
 /** Whether the author of `sdp` will send on its (first active) audio stream: sendrecv or sendonly. */
 export function sendsAudio(sdp: string): boolean {
-  try {
-    const audio = parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0);
-    return audio === undefined || audio.direction === 'sendrecv' || audio.direction === 'sendonly';
-  } catch {
-    return true;
-  }
+  const d = audioDirection(sdp);
+  return d === undefined || d === 'sendrecv' || d === 'sendonly';
 }
