@@ -14,7 +14,7 @@
  * known, asked again every `recheckMs`. So a closure lifted in the
  * configuration (a restart reloads it; the held notices are read back from
  * disk) releases its notices at the next check, and no notice ever claims an
- * opening that has not come. A queue no longer configured cannot be asked:
+ * opening that has not come. A queue no longer configured (or no longer taking IVR calls) cannot be asked:
  * its notices fire (with a warning) rather than wait for ever.
  */
 import { EventEmitter } from 'node:events';
@@ -119,7 +119,7 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; 
       state = { open: false, nextOpenMs: null };
     }
     if (state === undefined) {
-      this.o.logger.warn({ notice: n }, 'voicemail notice: its queue is no longer configured; sent now');
+      this.o.logger.warn({ notice: n }, 'voicemail notice: its queue is no longer configured, or no longer takes IVR calls; sent now');
       void this.fire(n, 'queue-unknown');
       return;
     }
