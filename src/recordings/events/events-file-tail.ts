@@ -24,6 +24,11 @@ async function sizeOf(file: string): Promise<number> {
   }
 }
 
+/** How much of the file is read at once. */
+const CHUNK_BYTES = 1024 * 1024;
+/** Longer than any event line (metadata only, a few hundred bytes). */
+const MAX_LINE_BYTES = 1024 * 1024;
+
 export class EventsFileTail {
   private rest: Buffer = Buffer.alloc(0);
 
@@ -54,17 +59,22 @@ export class EventsFileTail {
         this.offset = 0;
         this.rest = Buffer.alloc(0);
       }
-      const buf = Buffer.alloc(size - this.offset);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
-      this.offset += bytesRead;
-      // Split on bytes, not characters: a read may end inside a multi-byte character of a line still being written.
-      let data = Buffer.concat([this.rest, buf.subarray(0, bytesRead)]);
-      for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a)) {
-        const e = parse(data.subarray(0, nl).toString('utf8'));
-        if (e !== undefined) onEvent(e);
-        data = data.subarray(nl + 1);
+      // A chunk at a time: a long backlog (a reader that was down) is not held in memory at once.
+      const buf = Buffer.alloc(Math.min(CHUNK_BYTES, size - this.offset));
+      while (this.offset < size) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - this.offset), this.offset);
+        if (bytesRead === 0) break;
+        this.offset += bytesRead;
+        // Split on bytes, not characters: a read may end inside a multi-byte character of a line still being written.
+        let data = Buffer.concat([this.rest, buf.subarray(0, bytesRead)]);
+        for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a)) {
+          const e = parse(data.subarray(0, nl).toString('utf8'));
+          if (e !== undefined) onEvent(e);
+          data = data.subarray(nl + 1);
+        }
+        // No event line is this long: what has no line end by then is not one (a corrupt file) and is dropped.
+        this.rest = data.length > MAX_LINE_BYTES ? Buffer.alloc(0) : Buffer.from(data);
       }
-      this.rest = Buffer.from(data);
     } finally {
       await fh.close();
     }
