@@ -176,9 +176,9 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     const tick = (): void => {
       if (this.res.finalResponseSent || this.cancelled.aborted) return;
       send();
-      this.refresh = setTimeout(tick, this.refreshMs);
+      this.refresh = setTimeout(tick, this.refreshMs).unref();
     };
-    this.refresh = setTimeout(tick, this.refreshMs);
+    this.refresh = setTimeout(tick, this.refreshMs).unref();
   }
 
   private stopRefresh(): void {
