@@ -163,6 +163,19 @@ describe('delivery step', () => {
     expect(crm.received.length).toBe(1);
   });
 
+  it('a capture left behind by a conversion run cut short (a worker killed after the manifest, its job given up as stalled) is deleted at delivery', async () => {
+    const crm = new ScriptedCrm(() => undefined);
+    const { ctx } = await pipelineFor(crm);
+    const f = recordingFixture({ recordingId: 'left', captureDir: ctx.captureDir, seconds: 2, copyTo: join(root, 'copies') });
+    await ctx.store.create(f.manifest);
+    expect(await convertStep(ctx, 'left')).toBe('converted');
+    expect(existsSync(f.pcap)).toBe(false);
+    // The run that converted it died before deleting the capture; the recording is then delivered by a run that skips conversion.
+    copyFileSync(f.copy!, f.pcap);
+    expect((await deliverAll(ctx, 'left')).at(-1)).toEqual({ kind: 'delivered', parts: 1 });
+    expect(existsSync(f.pcap)).toBe(false);
+  });
+
   it('two runs of one recording at once (a stalled job taken up again): the one that finds the files gone after the other delivered them says already finished, not failed', async () => {
     const crm = new ScriptedCrm(() => undefined);
     const { ctx } = await pipelineFor(crm);

@@ -107,7 +107,7 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
 }
 
 /** The capture files of a recording as they are now (named in the manifest, or found by their names). */
-async function capturedSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
+export async function capturedSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
   if (m.capture.files !== undefined && m.capture.files.length > 0) {
     return m.capture.files.map((pcap, i) => ({ index: i + 1, pcap }));
   }

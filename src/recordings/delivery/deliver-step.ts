@@ -13,7 +13,9 @@ import { SealedFile } from '../crypto/sealed-file.js';
 import { contentType, partBody, partFileName } from '../parts/part-body.js';
 import { MIN_PART_BYTES, nextPart, planParts, rangeDurationMs, type PlannedPart } from '../parts/part-plan.js';
 import { initialProgress, type DeliveryProgress, type RecordingManifest } from '../store/manifest.js';
+import { deleteSegments } from '../capture/segment-locator.js';
 import { retryDelay } from './backoff.js';
+import { capturedSegments } from './convert-step.js';
 import { expireRecording } from './expire.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
 import { GiveUp, RetryLater } from './step-errors.js';
@@ -234,6 +236,9 @@ async function expireIfDue(ctx: PipelineContext, manifest: RecordingManifest, de
 
 async function finish(ctx: PipelineContext, manifest: RecordingManifest, progress: DeliveryProgress): Promise<DeliverOutcome> {
   const recordingId = manifest.recordingId;
+  // The plaintext capture went after conversion, unless that run was cut short (a worker killed, a job given up as
+  // stalled) and the recording was delivered by a run that did not convert it: no capture outlives its delivery.
+  await deleteSegments(await capturedSegments(ctx, manifest));
   await ctx.store.writeTombstone({
     recordingId,
     callId: manifest.callId,
