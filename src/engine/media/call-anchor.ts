@@ -231,28 +231,24 @@ export class CallAnchor {
     });
   }
 
-  /** Whether `label` is sent media: not when it offered (or answered) that it receives none. */
-  private hears(label: string): boolean {
+  /** Whether `label` is sent media now: not when it offered (or answered) that it receives none. */
+  receives(label: string): boolean {
     return this.sendsTo.get(label) !== false;
   }
 
   /** Starts `prompt` for `label`, looping `repeat` times; undefined without a media plane, or when `label` receives no media. */
   async play(label: string, prompt: RenderedPrompt, repeat = 1): Promise<{ durationMs: number } | undefined> {
     const media = this.media;
-    if (media === undefined || !this.hears(label)) return undefined;
+    if (media === undefined || !this.receives(label)) return undefined;
     try {
       return await media.play(label, prompt, { repeat });
     } catch (e) {
       // The party went on hold (sendonly, inactive) while the prompt was on its way: rtpengine refuses it.
-      if (e instanceof RtpengineError && !this.hears(label)) return undefined;
+      if (e instanceof RtpengineError && !this.receives(label)) return undefined;
       throw e;
     }
   }
 
-  /** Whether `label` is sent media now (it did not offer, or was not answered, that it receives none). */
-  receives(label: string): boolean {
-    return this.hears(label);
-  }
 
   /**
    * Plays `prompt` to `label` to its end (cancelled by `signal`). CHOICE: to a
@@ -262,7 +258,7 @@ export class CallAnchor {
    */
   async playToEnd(label: string, prompt: RenderedPrompt, signal: AbortSignal): Promise<void> {
     const media = this.need('a prompt');
-    if (this.hears(label)) {
+    if (this.receives(label)) {
       await media.playToEnd(label, prompt, { signal });
       return;
     }

@@ -39,7 +39,7 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
   }
   if (manifest.state === 'converted' && (await exists(ctx.store.audioPath(recordingId)))) {
     // A worker stopped between the manifest and the deletion below left the plaintext capture behind.
-    await deleteSegments(await capturedSegments(ctx, manifest));
+    await deleteSegments(manifest.capture.converted ?? (await capturedSegments(ctx, manifest)));
     return 'already-converted';
   }
 
@@ -81,6 +81,7 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
   };
   const updated: RecordingManifest = {
     ...manifest,
+    capture: { ...manifest.capture, converted: segments.map((x) => ({ pcap: x.pcap, ...(x.metadataFile !== undefined ? { metadataFile: x.metadataFile } : {}) })) },
     state: 'converted',
     audio: {
       format: ctx.format,
@@ -107,7 +108,7 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
 }
 
 /** The capture files of a recording as they are now (named in the manifest, or found by their names). */
-export async function capturedSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
+async function capturedSegments(ctx: PipelineContext, m: RecordingManifest): Promise<readonly CapturedSegment[]> {
   if (m.capture.files !== undefined && m.capture.files.length > 0) {
     return m.capture.files.map((pcap, i) => ({ index: i + 1, pcap }));
   }

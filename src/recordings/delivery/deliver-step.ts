@@ -15,7 +15,6 @@ import { MIN_PART_BYTES, nextPart, planParts, rangeDurationMs, type PlannedPart 
 import { initialProgress, type DeliveryProgress, type RecordingManifest } from '../store/manifest.js';
 import { deleteSegments } from '../capture/segment-locator.js';
 import { retryDelay } from './backoff.js';
-import { capturedSegments } from './convert-step.js';
 import { expireRecording } from './expire.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
 import { GiveUp, RetryLater } from './step-errors.js';
@@ -236,9 +235,10 @@ async function expireIfDue(ctx: PipelineContext, manifest: RecordingManifest, de
 
 async function finish(ctx: PipelineContext, manifest: RecordingManifest, progress: DeliveryProgress): Promise<DeliverOutcome> {
   const recordingId = manifest.recordingId;
-  // The plaintext capture went after conversion, unless that run was cut short (a worker killed, a job given up as
-  // stalled) and the recording was delivered by a run that did not convert it: no capture outlives its delivery.
-  await deleteSegments(await capturedSegments(ctx, manifest));
+  // The plaintext capture went after conversion, unless that run was cut short after writing the manifest and the
+  // recording was delivered by a run that did not convert it: no capture outlives its delivery. The manifest names
+  // the files the conversion read, so this is a few unlinks, not a search of the capture directory.
+  await deleteSegments(manifest.capture.converted ?? []);
   await ctx.store.writeTombstone({
     recordingId,
     callId: manifest.callId,

@@ -57,6 +57,8 @@ export interface RecordingManifest {
     readonly segments: number;
     /** Capture files, when known up front (otherwise found through rtpengine's metadata files). */
     readonly files?: readonly string[];
+    /** The capture files the conversion read (written with state `converted`): deleted after it, and again at delivery. */
+    readonly converted?: readonly { readonly pcap: string; readonly metadataFile?: string }[];
     readonly parties?: { readonly caller?: PartySelector; readonly agent?: PartySelector };
   };
   readonly state: 'captured' | 'converted';
