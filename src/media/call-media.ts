@@ -15,12 +15,13 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import { MediaCancelledError, MediaStateError, PromptRenderError } from './media-errors.js';
 import { CallMonitoring, type MonitorOptions, type MonitorSession } from './monitor/call-monitoring.js';
-import type { TextBencode } from './ng/bencode.js';
-import type { NgCallStatsReply, NgOfferRequest } from './ng/ng-types.js';
+import { lastPacketOf } from './ng/call-stats.js';
+import type { NgCallStatsReply } from './ng/ng-types.js';
 import type { RenderedPrompt } from './prompts/prompt-renderer.js';
 import type { RtpengineInstance } from './rtpengine/rtpengine-pool.js';
 import { placeholderAnswer } from './placeholder-answer.js';
-import { paramsToward, peerOf, type MediaPeer } from './webrtc.js';
+import { sdpParams, type SdpOptions } from './sdp-params.js';
+import { peerOf, type MediaPeer } from './webrtc.js';
 import { runWhisper, type WhisperOptions, type WhisperResult } from './whisper.js';
 
 const LABEL = /^[a-z][a-z0-9-]{0,31}$/;
@@ -28,22 +29,6 @@ const LABEL = /^[a-z][a-z0-9-]{0,31}$/;
 export const MAX_INLINE_PROMPT_BYTES = 64_000;
 /** playToEnd waits this long past the reported duration before it resolves. */
 const PLAYBACK_TAIL_MS = 60;
-
-export interface SdpOptions {
-  /** rtpengine flags, e.g. `trust-address`, `symmetric`. */
-  readonly flags?: readonly string[];
-  readonly replace?: readonly string[];
-  readonly ICE?: 'remove' | 'force' | 'default';
-  /** Start a pcap recording of the call now (`record call: yes`). */
-  readonly record?: boolean;
-  /**
-   * Who receives the SDP rtpengine returns: a browser (`webrtc`: ICE,
-   * DTLS-SRTP, RTCP-mux) or a plain RTP device (`rtp`). Default: for an offer,
-   * `rtp` (a browser's offer is converted for a phone); for an answer,
-   * whatever the offerer spoke.
-   */
-  readonly peer?: MediaPeer;
-}
 
 export interface CallMediaOptions {
   readonly callId: string;
@@ -108,26 +93,6 @@ export class CallMedia {
   }
 
   /**
-   * ng parameters for an SDP of a `from` peer whose result goes to a `toward`
-   * peer: plain to plain as always (ICE removed, the protocol passed through);
-   * to a browser, or from a browser to a plain device, the WebRTC conversion
-   * (src/media/webrtc.ts). `answering`: no codec may be added to an answer.
-   */
-  private sdpParams(options: SdpOptions, from: MediaPeer, toward: MediaPeer, answering: boolean): Partial<NgOfferRequest> {
-    const convert = toward === 'webrtc' || from === 'webrtc';
-    const { codec, ...peer } = paramsToward(toward);
-    return {
-      // port-latching: a party keeps rtpengine's port when the other side's address changes (a new agent
-      // answering after a placeholder, a re-INVITE), so the SDP a caller got in its 183 stays true in the 200.
-      flags: options.flags ?? ['port-latching'],
-      ...(options.replace !== undefined ? { replace: options.replace } : { replace: ['origin', 'session-connection'] }),
-      ...(convert ? { ...peer, ...(answering || codec === undefined ? {} : { codec }) } : {}),
-      ...(options.ICE !== undefined ? { ICE: options.ICE } : convert ? {} : { ICE: 'remove' }),
-      ...(options.record === true ? { 'record call': 'yes' as const } : {}),
-    };
-  }
-
-  /**
    * Party `label` offers `sdp`. Resolves with rtpengine's SDP to send to the
    * other side (rtpengine's ports in place of the party's).
    */
@@ -140,7 +105,7 @@ export class CallMedia {
       'from-tag': label,
       label,
       sdp,
-      ...this.sdpParams(options, from, options.peer ?? 'rtp', false),
+      ...sdpParams(options, from, options.peer ?? 'rtp', false),
     });
     this.parties.add(label);
     this.peerKinds.set(label, from);
@@ -165,7 +130,7 @@ export class CallMedia {
       'to-tag': label,
       label,
       sdp,
-      ...this.sdpParams(options, from, options.peer ?? this.peerKinds.get(offerer) ?? 'rtp', true),
+      ...sdpParams(options, from, options.peer ?? this.peerKinds.get(offerer) ?? 'rtp', true),
     });
     this.parties.add(label);
     this.peerKinds.set(label, from);
@@ -360,24 +325,7 @@ export class CallMedia {
    * party), in unix seconds; a stream that never received counts from its creation.
    */
   async lastPacketSeconds(labels?: readonly string[]): Promise<number> {
-    const reply = await this.query();
-    let last = reply.created ?? 0;
-    const visit = (v: TextBencode | undefined): void => {
-      if (Array.isArray(v)) v.forEach(visit);
-      else if (typeof v === 'object' && v !== null) {
-        const t = v['last packet'];
-        if (typeof t === 'number') last = Math.max(last, t);
-        for (const [k, child] of Object.entries(v)) if (k !== 'last packet') visit(child);
-      }
-    };
-    const tags = reply.tags;
-    if (typeof tags === 'object' && tags !== null && !Array.isArray(tags)) {
-      for (const party of Object.values(tags)) {
-        const label = typeof party === 'object' && party !== null && !Array.isArray(party) ? party.label : undefined;
-        if (labels === undefined || (typeof label === 'string' && labels.includes(label))) visit(party);
-      }
-    }
-    return last;
+    return lastPacketOf(await this.query(), labels);
   }
 
   /**

@@ -3,7 +3,8 @@
  * See docs/media.md.
  */
 export { MediaService, type MediaServiceOptions, type MediaServiceEvents } from './media-service.js';
-export { CallMedia, MAX_INLINE_PROMPT_BYTES, type SdpOptions } from './call-media.js';
+export { CallMedia, MAX_INLINE_PROMPT_BYTES } from './call-media.js';
+export type { SdpOptions } from './sdp-params.js';
 export { isWebRtcSdp, isWebSocketUri, peerOf, type MediaPeer } from './webrtc.js';
 export { parseSdp, sameMedia, type SessionDescription, type SdpMedia } from './sdp.js';
 export { SdpOriginKeeper } from './sdp-origin.js';
