@@ -14,7 +14,7 @@ import type { CallRegistry } from './session/call-registry.js';
 import type { CallSession, CallState, DecisionSummary, EndedBy, SupervisorMonitor } from './session/call-session.js';
 import type { CallMetrics } from './session/call-timeline.js';
 import { MonitorTickets, type IssuedTicket } from './monitor-tickets.js';
-import type { InboundInvite, SipPort } from './signaling/sip-port.js';
+import type { DialTarget, InboundInvite, SipPort } from './signaling/sip-port.js';
 import { answerMonitor, startMonitor, type MonitorChange, type MonitorChangeDetail } from './tasks/monitor-task.js';
 
 export interface MonitorView {
@@ -162,9 +162,9 @@ export interface CallControlDeps {
   /**
    * Where to call a supervisor's device: a registered address of record
    * becomes its newest contact (throws CallControlError when none is
-   * registered); undefined for a URI to dial as given.
+   * registered), reached through its Path; undefined for a URI to dial as given.
    */
-  readonly resolveDevice?: (device: string) => string | undefined;
+  readonly resolveDevice?: (device: string) => DialTarget | undefined;
   /** How often a listening monitor's device is probed (api.monitor.probeSeconds); undefined: never. */
   readonly monitorProbeMs?: number;
   /** The CRM ticket's page, `{ticket}` replaced (crm.ticket.link). */
@@ -260,8 +260,8 @@ export class CallControl extends EventEmitter<CallControlEvents> {
    */
   async monitor(id: string, request: MonitorRequestOptions): Promise<MonitorView> {
     const { session, media, sip } = this.monitorable(id);
-    const device = this.deps.resolveDevice?.(request.device) ?? request.device;
-    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device });
+    const reach = this.deps.resolveDevice?.(request.device) ?? { target: request.device };
+    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device: reach.target, ...(reach.route !== undefined ? { route: reach.route } : {}) });
     return monitorViewOf(monitor);
   }
 

@@ -62,7 +62,7 @@ describe('Contact (RFC 3261 §20.10)', () => {
   });
 });
 
-const update = (o: Partial<RegisterUpdate>): RegisterUpdate => ({ aor: 'alice', callId: 'c1', cseq: 1, source: 'udp:127.0.0.1:5070', userAgent: undefined, removeAll: false, contacts: [], ...o });
+const update = (o: Partial<RegisterUpdate>): RegisterUpdate => ({ aor: 'alice', callId: 'c1', cseq: 1, source: 'udp:127.0.0.1:5070', userAgent: undefined, path: [], removeAll: false, contacts: [], ...o });
 
 describe('the location service (RFC 3261 §10.3)', () => {
   it('adds, refreshes (keeping its age), removes with expires 0, expires, and bounds the contacts', () => {

@@ -118,6 +118,42 @@ describe('a phone registered from two places', () => {
   });
 });
 
+describe('a phone registered through an edge proxy (RFC 3327 Path)', () => {
+  it('stores the Path and returns it to a device that supports it; calls and keep-alives are routed through it to the Contact', async () => {
+    // The phone plays its own edge proxy: the Path names its port, the Contact a port where nothing listens.
+    const phone = await AgentPhone.create(1300);
+    const caller = await CallerPhone.create(700);
+    try {
+      const dead = await freePort();
+      const contact = `sip:alice@127.0.0.1:${dead}`;
+      const path = [`<sip:127.0.0.1:${phone.peer.port};lr;received=sip:127.0.0.1%3A${dead}>`, '<sip:edge-2.example.invalid;lr>'];
+      const reg = new Registrant(phone.peer, cc.udp);
+      const plain = await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>`, extra: [`Path: ${path[0]}`, `Path: ${path[1]}`] });
+      expect(statusOf(plain)).toBe(200);
+      expect(header(plain, 'path')).toEqual([]);
+      const supported = await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>`, extra: [`Path: ${path.join(', ')}`, 'Supported: path', 'Require: path'] });
+      expect(statusOf(supported)).toBe(200);
+      expect(header(supported, 'path').flatMap((v) => v.split(/,\s*(?=<)/))).toEqual(path);
+      expect(cc.sb.engine.agents!.registrar!.table.list('alice')).toMatchObject([{ contact, path }]);
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 10_000);
+      const invite = phone.calls[0]!.invite;
+      expect(invite.message.kind === 'request' && invite.message.uri).toBe(contact);
+      expect(invite.message.headers.entries('route')).toEqual(path);
+      call.hangUp();
+      await cc.settled();
+      await cc.sb.engine.agents!.keepAliveRound();
+      const ping = await phone.peer.wait((r) => r.message.kind === 'request' && r.message.method === 'OPTIONS', 10_000, 'the keep-alive OPTIONS');
+      expect(ping.message.headers.entries('route')).toEqual(path);
+      const bad = await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>`, extra: ['Path: sip:edge.example.invalid;lr'] });
+      expect(bad.raw.split('\r\n')[0]).toBe('SIP/2.0 400 Bad Request (Path must be a list of SIP URIs in angle brackets)');
+    } finally {
+      phone.close();
+      caller.close();
+    }
+  });
+});
+
 describe('refusals', () => {
   it('the challenge is the same for any user; a wrong password and an unknown user get the same 403; a static agent cannot register', async () => {
     const phone = await AgentPhone.create(1300);

@@ -22,6 +22,8 @@ export interface RegisterOptions {
   /** Authorization to send first (a malformed one, a stale one...). */
   readonly authorization?: string;
   readonly timeoutMs?: number;
+  /** Further header lines (a Path a proxy added, Supported). */
+  readonly extra?: readonly string[];
 }
 
 export class Registrant {
@@ -46,7 +48,7 @@ export class Registrant {
     const uri = `sip:${domain}:${this.server.port}${this.peer.transport === 'udp' ? '' : `;transport=${this.peer.transport}`}`;
     const cseq = ++this.cseq;
     const branch = `z9hG4bK${uniq('r')}`;
-    const extra = [...(o.expires !== undefined ? [`Expires: ${o.expires}`] : []), ...(authorization !== undefined ? [`Authorization: ${authorization}`] : [])];
+    const extra = [...(o.expires !== undefined ? [`Expires: ${o.expires}`] : []), ...(authorization !== undefined ? [`Authorization: ${authorization}`] : []), ...(o.extra ?? [])];
     const text = request({ method: 'REGISTER', uri, peer: this.peer, callId: this.callId, cseq, branch, to: `<sip:${o.user}@${domain}>`, contact: o.contact === undefined ? this.contact(o.user) : o.contact, extra })
       .replace(/^From: .*$/m, `From: <sip:${o.user}@${domain}>;tag=${uniq('f')}`);
     const at = this.peer.received.length;

@@ -16,7 +16,8 @@ import { FileBindingStore, RedisBindingStore } from '../registrar/binding-store.
 import { Credentials } from '../registrar/credentials.js';
 import { KeepAlive } from '../registrar/keep-alive.js';
 import { Registrar, type RegistrarStats } from '../registrar/registrar.js';
-import type { InboundInvite, SipPort } from '../signaling/sip-port.js';
+import type { Binding } from '../registrar/binding-table.js';
+import type { DialTarget, InboundInvite, SipPort } from '../signaling/sip-port.js';
 import { AgentRegistry, type AgentState } from './agent-registry.js';
 import { FeatureCodes } from './feature-codes.js';
 
@@ -97,11 +98,11 @@ export class AgentServices {
   }
 
   /** Where to ring an agent: its static URI, or its registered contacts (all, or the newest). */
-  targetsOf(agent: string): string[] {
+  targetsOf(agent: string): DialTarget[] {
     const a = this.deps.config.agents.find((x) => x.id === agent);
     if (a === undefined) return [];
-    if (a.device !== 'registered') return [a.device];
-    return this.registrar?.targets(agent).map((b) => b.contact) ?? [];
+    if (a.device !== 'registered') return [{ target: a.device }];
+    return this.registrar?.targets(agent).map(reachOf) ?? [];
   }
 
   /**
@@ -111,11 +112,12 @@ export class AgentServices {
    * while none is registered); undefined when `uri` names no such entry (it
    * is then dialled as given).
    */
-  registeredContact(uri: string): { readonly id: string; readonly contact: string | undefined } | undefined {
+  registeredContact(uri: string): { readonly id: string; readonly contact: DialTarget | undefined } | undefined {
     const user = /^sips?:([^@;?>]+)@/i.exec(uri)?.[1];
     const a = user === undefined ? undefined : this.deps.config.agents.find((x) => x.id === user && x.device === 'registered');
     if (a === undefined) return undefined;
-    return { id: a.id, contact: this.registrar?.targets(a.id)[0]?.contact };
+    const newest = this.registrar?.targets(a.id)[0];
+    return { id: a.id, contact: newest === undefined ? undefined : reachOf(newest) };
   }
 
   /** One keep-alive round now (tests; an operator's "check the phones"). */
@@ -133,4 +135,9 @@ export class AgentServices {
       registrar: reg === undefined ? null : { ...reg, keepAliveRounds: this.keepAlive?.rounds ?? 0 },
     };
   }
+}
+
+/** A registered contact as a dial target: through its Path when it registered through proxies. */
+function reachOf(b: Binding): DialTarget {
+  return b.path !== undefined && b.path.length > 0 ? { target: b.contact, route: b.path } : { target: b.contact };
 }

@@ -22,6 +22,8 @@ export interface Binding {
   /** Where the REGISTER came from (transport:address:port), for the supervisors' view. */
   readonly source: string;
   readonly userAgent: string | undefined;
+  /** The REGISTER's Path (RFC 3327), first hop from us first: the Route of every request to the contact. Absent: sent straight to it. */
+  readonly path?: readonly string[];
 }
 
 export interface ContactUpdate {
@@ -37,6 +39,8 @@ export interface RegisterUpdate {
   readonly cseq: number;
   readonly source: string;
   readonly userAgent: string | undefined;
+  /** The REGISTER's Path header values, in order (empty when it came straight from the device). */
+  readonly path: readonly string[];
   /** `Contact: *` with expires 0. */
   readonly removeAll: boolean;
   readonly contacts: readonly ContactUpdate[];
@@ -106,6 +110,7 @@ export class BindingTable {
         registeredAt: existing !== undefined && existing.contact === c.contact ? existing.registeredAt : t,
         source: u.source,
         userAgent: u.userAgent,
+        ...(u.path.length > 0 ? { path: u.path } : {}),
       });
       if (existing === undefined) changed = true;
     }

@@ -52,7 +52,7 @@ export class KeepAlive {
         for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
           const key = `${b.aor} ${contactKey(b.contact)}`;
           seen.add(key);
-          const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000);
+          const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000, b.path);
           if (status !== undefined) {
             this.misses.delete(key);
             continue;

@@ -4,7 +4,10 @@
  * authentication per §22 / RFC 7616, the authenticated user may bind only its
  * own address of record, Contact processing with Min-Expires and expiry
  * limits, Call-ID/CSeq ordering) and answered with every current binding and
- * its expiry (§10.3 step 8). Bindings expire, are removed by un-REGISTER
+ * its expiry (§10.3 step 8). A REGISTER that came through edge proxies
+ * carries their Path (RFC 3327): it is stored with the bindings, every
+ * request to those contacts is routed through it, and it is returned to a
+ * device that supports `path`. Bindings expire, are removed by un-REGISTER
  * (expires 0, or `*`), or by the keep-alive when a device stops answering
  * OPTIONS (keep-alive.ts). They are saved (binding-store.ts) and reloaded at
  * start, so a restart does not log phones off.
@@ -21,7 +24,7 @@ import { DigestServer } from '../signaling/digest-server.js';
 import type { InboundRequest } from '../signaling/sip-port.js';
 import { BindingTable, type Binding, type ContactUpdate } from './binding-table.js';
 import type { BindingStore } from './binding-store.js';
-import { nameAddrUri, parseContacts, parseSipAddress } from './contact-list.js';
+import { nameAddrUri, parseContacts, parseSipAddress, splitList } from './contact-list.js';
 import type { Credentials } from './credentials.js';
 import { SourceLimiter } from './source-limiter.js';
 
@@ -122,7 +125,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
   /** Removes every binding of an agent (an operator logging a device off; tests). */
   removeAll(aor: string): void {
     const had = this.table.list(aor).length > 0;
-    this.table.apply({ aor, callId: '', cseq: Number.MAX_SAFE_INTEGER, source: 'engine', userAgent: undefined, removeAll: true, contacts: [] }, Number.MAX_SAFE_INTEGER);
+    this.table.apply({ aor, callId: '', cseq: Number.MAX_SAFE_INTEGER, source: 'engine', userAgent: undefined, path: [], removeAll: true, contacts: [] }, Number.MAX_SAFE_INTEGER);
     if (had) this.changed(aor, 'unregistered');
   }
 
@@ -193,6 +196,8 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
     const headerExpires = expiresHeader.length === 1 ? Number(expiresHeader[0]) : undefined;
     const parsed = parseContacts(r.headerLines('contact'));
     if (!parsed.ok) return refuse(400, `Bad Request (${parsed.reason})`);
+    const path = parsePath(r.headerLines('path'));
+    if (path === undefined) return refuse(400, 'Bad Request (Path must be a list of SIP URIs in angle brackets)');
     const source = `${r.source.transport}:${r.source.address}:${r.source.port}`;
 
     // §10.3 steps 3-4: authenticate, then the user may bind only its own address.
@@ -219,12 +224,14 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
       }
     }
     const before = this.table.list(agent).length;
-    const result = this.table.apply({ aor: agent, callId: r.callId, cseq, source, userAgent, removeAll, contacts: updates }, s.maxContacts);
+    const result = this.table.apply({ aor: agent, callId: r.callId, cseq, source, userAgent, path, removeAll, contacts: updates }, s.maxContacts);
     if (!result.ok) return refuse(result.status, result.reason);
     const t = this.now();
     r.respond(200, 'OK', {
       ...(result.bindings.length > 0 ? { Contact: result.bindings.map((b) => `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - t) / 1000))}`) } : {}),
       Date: new Date(t).toUTCString(),
+      // RFC 3327 §5.3: the stored Path goes back to a device that says it supports the extension.
+      ...(path.length > 0 && optionTags(r.headerLines('supported')).has('path') ? { Path: path } : {}),
     });
     if (updates.length === 0 && !removeAll) return; // a query (§10.2.3)
     const after = result.bindings.length;
@@ -232,4 +239,27 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
     this.deps.logger.info({ agent, contacts: after, change, source, userAgent }, change === 'unregistered' ? 'unregistered' : 'registered');
     this.changed(agent, change);
   }
+}
+
+/**
+ * The Path header fields of a REGISTER (RFC 3327 §4: name-addrs with route
+ * parameters, the proxy nearest to us first), as given; undefined when one
+ * is not a SIP URI in angle brackets.
+ */
+function parsePath(fields: readonly string[]): string[] | undefined {
+  const out: string[] = [];
+  for (const f of fields) {
+    for (const value of splitList(f) ?? [undefined]) {
+      if (value === undefined || !/^(?:"(?:[^"\\]|\\.)*"|[^"<]*)<[^>]+>/.test(value)) return undefined;
+      const uri = nameAddrUri(value);
+      if (uri === undefined || parseSipAddress(uri) === undefined) return undefined;
+      out.push(value);
+    }
+  }
+  return out;
+}
+
+/** The option tags of Supported (or Require) header fields, lower-cased. */
+function optionTags(fields: readonly string[]): Set<string> {
+  return new Set(fields.flatMap((f) => f.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
 }

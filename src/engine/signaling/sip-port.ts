@@ -180,8 +180,14 @@ export class DialGivenUp extends Error {
   }
 }
 
-export interface DialOptions {
+/** Where a new request goes: its Request-URI and, for a contact registered through proxies, their Path as a preloaded route set. */
+export interface DialTarget {
   readonly target: string;
+  /** A preloaded route set (RFC 3261 §8.1.2; a registered contact's Path, RFC 3327): Route values, first hop first. */
+  readonly route?: readonly string[];
+}
+
+export interface DialOptions extends DialTarget {
   /** Our offer; undefined sends the INVITE without SDP (delayed offer). */
   readonly offer: string | undefined;
   readonly headers?: Headers;
@@ -233,7 +239,7 @@ export interface SipPort {
    * device): resolves with the final status, or undefined when none came
    * within `timeoutMs` (a 408 of the SIP server's own transaction timeout too).
    */
-  ping(target: string, timeoutMs: number): Promise<number | undefined>;
+  ping(target: string, timeoutMs: number, route?: readonly string[]): Promise<number | undefined>;
 }
 
 /** Digits a DTMF event code stands for (RFC 4733 §3.2: 0-9, 10 = *, 11 = #, 12-15 = A-D). */

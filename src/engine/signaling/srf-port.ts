@@ -254,7 +254,7 @@ export class SrfSipPort implements SipPort {
     return new SrfInboundRequest(req, res);
   }
 
-  ping(target: string, timeoutMs: number): Promise<number | undefined> {
+  ping(target: string, timeoutMs: number, route?: readonly string[]): Promise<number | undefined> {
     return new Promise((resolve) => {
       let done = false;
       const finish = (status: number | undefined): void => {
@@ -267,7 +267,7 @@ export class SrfSipPort implements SipPort {
       // drachtio-srf's typings want a whole SrfRequest for the options; it reads method and headers.
       // drachtio-srf's typings misstate srf.request; it takes (uri, { method, headers }, callback).
       const request = this.srf.request.bind(this.srf) as unknown as (uri: string, opts: { method: string; headers: Record<string, string> }, cb: (err: unknown, req: SrfRequest) => void) => void;
-      request(target, { method: 'OPTIONS', headers: { 'Max-Forwards': '70', 'Contact': '<sip:localhost>' } }, (err, req) => {
+      request(target, { method: 'OPTIONS', headers: { 'Max-Forwards': '70', 'Contact': '<sip:localhost>', ...routeHeader(route) } }, (err, req) => {
         if (err !== null && err !== undefined) {
           finish(undefined);
           return;
@@ -310,7 +310,7 @@ export class SrfSipPort implements SipPort {
     };
     o.signal.addEventListener('abort', cancel, { once: true });
     // A bare Contact: drachtio-srf would copy the caller's display name into it, which trips simple UAs (SIPp's [next_url]).
-    const headers: Record<string, string> = { Contact: '<sip:localhost>', ...o.headers };
+    const headers: Record<string, string> = { Contact: '<sip:localhost>', ...o.headers, ...routeHeader(o.route) };
     const identity = o.caller !== undefined && !o.caller.withheld && o.caller.number !== undefined ? { callingNumber: o.caller.number, ...(o.caller.name !== undefined ? { callingName: o.caller.name } : {}) } : {};
     // RFC 3323 §4.1.1.3: a withheld caller is the anonymous URI, not our address (the SIP server adds the tag).
     if (o.caller?.withheld === true && !Object.keys(headers).some((h) => h.toLowerCase() === 'from')) headers.From = ANONYMOUS_FROM;
@@ -389,4 +389,9 @@ export const ANONYMOUS_FROM = '"Anonymous" <sip:anonymous@anonymous.invalid>';
 async function hangUpUnwanted(result: unknown): Promise<void> {
   if (isUnackedUac(result)) await result.destroy();
   else await (result as SrfLeg).hangUp();
+}
+
+/** A preloaded route set as one Route header field (RFC 3261 §7.3.1: a comma-separated list); the SIP server sends to its first entry. */
+function routeHeader(route: readonly string[] | undefined): Record<string, string> {
+  return route !== undefined && route.length > 0 ? { Route: route.join(', ') } : {};
 }

@@ -15,7 +15,7 @@
  */
 import type { CallContext } from '../flows/call-context.js';
 import type { AttemptOutcome } from '../session/call-session.js';
-import { DialGivenUp } from '../signaling/sip-port.js';
+import { DialGivenUp, type DialTarget } from '../signaling/sip-port.js';
 import type { CalleeAnswer } from './connect-callee.js';
 import { checkpoint, type Task } from './task.js';
 
@@ -86,8 +86,8 @@ export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
 export interface RingAgentOptions {
   /** The agent (its id: what the call record names). */
   readonly agent: string;
-  /** Its device's addresses: a static URI, or every registered contact to ring at once. */
-  readonly targets: readonly string[];
+  /** Its device's addresses: a static URI, or every registered contact to ring at once (through its Path). */
+  readonly targets: readonly DialTarget[];
   readonly ringTimeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
   /** When the queues took the agent for this call, and since when it had been idle (for the call record). */
@@ -128,11 +128,11 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
     const offer = ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined;
     const relay = !ctx.anchor.anchored && ctx.callerLeg === undefined;
     let winner: CalleeAnswer | undefined;
-    const forks = o.targets.map((target) => {
+    const forks = o.targets.map((reach) => {
       const mine = new AbortController();
       const done = ctx.services.sip
         .dial({
-          target,
+          ...reach,
           offer,
           headers: o.headers,
           caller: session.caller,

@@ -32,6 +32,8 @@ export interface MonitorRequest {
   readonly user: string;
   /** The device's SIP URI. */
   readonly device: string;
+  /** The Path it registered through (RFC 3327), as a preloaded route set. */
+  readonly route?: readonly string[];
   readonly ringTimeoutMs: number;
 }
 
@@ -95,6 +97,7 @@ class MonitorLeg implements SupervisorMonitor {
     private readonly deps: MonitorDeps,
     readonly user: string,
     readonly device: string,
+    private readonly route?: readonly string[],
   ) {
     this.startedAt = deps.session.now();
   }
@@ -140,6 +143,7 @@ class MonitorLeg implements SupervisorMonitor {
       if (this.stream.offerSdp === undefined) throw new Error('the monitor relay leg gave no SDP');
       const result = await sip.dial({
         target: this.device,
+        ...(this.route !== undefined ? { route: this.route } : {}),
         offer: this.stream.offerSdp,
         headers: { 'X-Switchboard-Call': session.id, 'X-Switchboard-Monitor': this.id },
         caller: MONITOR_IDENTITY,
@@ -253,7 +257,7 @@ export async function answerMonitor(deps: MonitorDeps, invite: InboundInvite, re
 
 /** Calls the device and resolves once it listens; rejects (MonitorDeviceError) when it does not answer. */
 export async function startMonitor(deps: MonitorDeps, request: MonitorRequest): Promise<SupervisorMonitor> {
-  const monitor = new MonitorLeg(deps, request.user, request.device);
+  const monitor = new MonitorLeg(deps, request.user, request.device, request.route);
   await monitor.start(request.ringTimeoutMs);
   return monitor;
 }

@@ -4,7 +4,8 @@
  * rather than by a flow token). When an app answers 2xx to a REGISTER or
  * SUBSCRIBE that came over TCP, TLS, WS or WSS, each Contact of the request
  * is remembered with that connection until it expires, is unregistered
- * (expires 0) or the connection closes. A later request whose Request-URI is
+ * (expires 0) or the connection closes; not when the request came through a
+ * proxy (two Vias, or a Path). A later request whose Request-URI is
  * such a Contact goes over that connection: the only way to reach a browser
  * (its Contact host is `*.invalid`, RFC 7118 §5.2) and the right one for a
  * phone behind NAT.
@@ -50,6 +51,9 @@ export class FlowRegistry {
    */
   record(request: SipHeaders, response: SipHeaders, flow: Flow): void {
     if (flow.transport === 'udp' || flow.connectionId === undefined) return;
+    // Through a proxy (a second Via), the connection is the proxy's, not the client's: the contact is
+    // reached through the proxy (its Path, RFC 3327), and a flow it had before is forgotten.
+    const direct = request.entries('via').length <= 1 && !request.has('path');
     const headerExpires = parseExpires(request.get('expires') ?? undefined);
     const granted = new Map<string, number>();
     for (const c of response.entries('contact')) {
@@ -68,7 +72,7 @@ export class FlowRegistry {
       if (uri === undefined) continue;
       const key = flowKey(uri);
       const expires = granted.get(key) ?? parseExpires(na?.params.get('expires') ?? undefined) ?? headerExpires ?? DEFAULT_EXPIRES;
-      if (expires === 0) this.forget(key);
+      if (expires === 0 || !direct) this.forget(key);
       else this.remember(key, flow, expires);
     }
   }

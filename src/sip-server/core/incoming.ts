@@ -24,7 +24,8 @@ import type { Refusal } from './uas-checks.js';
 /**
  * Option tags this server implements for requests that Require them
  * (RFC 3261 §8.2.2.3): reliable provisionals (RFC 3262) always, session
- * timers (RFC 4028) when they are enabled. Anything else gets 420.
+ * timers (RFC 4028) when they are enabled, and `path` (RFC 3327) on a
+ * REGISTER. Anything else gets 420.
  */
 const WITH_TIMERS: ReadonlySet<string> = new Set(['100rel', 'timer']);
 const WITHOUT_TIMERS: ReadonlySet<string> = new Set(['100rel']);
@@ -136,7 +137,8 @@ export class IncomingRequests {
     const ruri = info.toTag === undefined ? parseUri(request.uri) : undefined;
     if (ruri?.kind === 'other' && ruri.scheme !== 'tel') return { status: 416, headers: [] };
     const options = this.timers.enabled ? WITH_TIMERS : WITHOUT_TIMERS;
-    const unsupported = request.headers.entries('require').map((t) => t.toLowerCase()).filter((t) => !options.has(t));
+    // RFC 3327: a REGISTER may require `path` (the registrar stores the Path; the engine's does).
+    const unsupported = request.headers.entries('require').map((t) => t.toLowerCase()).filter((t) => !options.has(t) && !(t === 'path' && method === 'REGISTER'));
     // §8.2.2.2: the same request arriving again through another branch (forking upstream).
     const merged = info.toTag === undefined ? core.state.merged.get(CoreState.mergedKey(info.callId, info.fromTag, info.cseq, method)) : undefined;
     if (merged !== undefined && merged !== key) return { status: 482, headers: [] };

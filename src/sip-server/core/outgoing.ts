@@ -8,7 +8,7 @@
 import type { AppConnection } from '../control/app-connection.js';
 import type { AppMessage } from '../control/app-message.js';
 import { headerKey } from '../message/header-names.js';
-import { parseNameAddr } from '../message/name-addr.js';
+import { parseNameAddr, splitList } from '../message/name-addr.js';
 import { parseCSeq, serialize, SipHeaders, type HeaderField, type SipRequest } from '../message/sip-message.js';
 import { formatHostPort, parseSipUri, parseUri, type SipUri } from '../message/uri.js';
 import { literalDestination, resolveUri } from '../transport/resolver.js';
@@ -74,12 +74,21 @@ export class OutgoingRequests {
       conn.reply(msgId, `NOK|invalid proxy "${proxy.slice(0, 80)}"`);
       return;
     }
-    const hop = proxyUri ?? (ruri.kind === 'sip' ? ruri.uri : undefined);
+    // RFC 3261 §8.1.2: Route header fields from the app are a preloaded route set (a registered
+    // contact's Path, RFC 3327 §5.3): without a proxy the request goes to the first of them.
+    const preloaded = app.fields.filter((f) => f.key === 'route').flatMap((f) => splitList(f.value));
+    const firstRoute = preloaded.length > 0 ? parseSipUri(parseNameAddr(preloaded[0]!)?.uri ?? '') : undefined;
+    if (preloaded.length > 0 && firstRoute === undefined) {
+      conn.reply(msgId, `NOK|invalid Route "${preloaded[0]!.slice(0, 80)}"`);
+      return;
+    }
+    const hop = proxyUri ?? firstRoute ?? (ruri.kind === 'sip' ? ruri.uri : undefined);
     if (hop === undefined) {
       conn.reply(msgId, 'NOK|invalid request-uri');
       return;
     }
-    const dest = await this.destinationOf(ruri.kind === 'sip' && proxyUri === undefined ? ruri.uri : undefined, hop);
+    // A routed request goes where its route says, not over a connection its Request-URI registered on.
+    const dest = await this.destinationOf(ruri.kind === 'sip' && proxyUri === undefined && firstRoute === undefined ? ruri.uri : undefined, hop);
     if (typeof dest === 'string') {
       conn.reply(msgId, `NOK|${dest}`);
       return;
@@ -97,11 +106,15 @@ export class OutgoingRequests {
     const h = new SipHeaders();
     h.append('Via', viaFor(listener, newBranch()));
     h.append('Max-Forwards', given('max-forwards') ?? '70');
-    let routeSet: string[] = [];
+    const routeSet: string[] = [];
     if (proxyUri !== undefined) {
-      routeSet = [`<${proxy.startsWith('sip') ? proxy : `sip:${proxy}`};lr>`];
+      const uri = proxy.startsWith('sip') ? proxy : `sip:${proxy}`;
+      routeSet.push(`<${proxyUri.params.has('lr') ? uri : `${uri};lr`}>`);
       h.append('Route', routeSet[0]!);
     }
+    // The app's own Route values follow, in order. They route this request (and its CANCEL) only: the
+    // dialog's route set is the response's Record-Route (RFC 3261 §12.1.2), the outbound proxy's aside.
+    for (const r of preloaded) h.append('Route', r);
     const fromGiven = given('from');
     let from = fromGiven !== undefined ? replaceLocalhost(fromGiven, listener) : `<sip:${hostPortOf(listener)}>`;
     let fromTag = parseNameAddr(from)?.params.get('tag') ?? undefined;

@@ -262,6 +262,15 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     expect(self.tokens.slice(3)).toEqual(['NOK', 'can not send request to myself']);
   });
 
+  it('a proxy URI that already names lr gets no second lr; an unparsable Route from the app gets NOK with the reason', async () => {
+    const proxy = await SipPeer.create('udp');
+    closers.push(() => proxy.close());
+    await appRequest(`OPTIONS sip:far-away@198.51.100.1 SIP/2.0\r\n\r\n`, '', '', `sip:127.0.0.1:${proxy.port};lr`);
+    expect((await proxy.nextRequest('OPTIONS')).message.headers.get('route')).toBe(`<sip:127.0.0.1:${proxy.port};lr>`);
+    const bad = await appRequest(`OPTIONS ${target()} SIP/2.0\r\nRoute: not a uri\r\n\r\n`);
+    expect(bad.tokens.slice(3)).toEqual(['NOK', 'invalid Route "not a uri"']);
+  });
+
   it('item 27: a non-INVITE request’s response reaches the app with an empty dialog id; a non-SDP body without Content-Type gets NOK', async () => {
     const echo = await appRequest(`OPTIONS ${target()} SIP/2.0\r\nUser-Agent: cc\r\n\r\n`);
     const txn = echo.tokens[10]!;
@@ -297,6 +306,47 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
     await callee.send(respond(b, 200, 'OK'), { port: h.udp.port });
     await destroyed;
     await eventually(() => h.server.status().dialogs === 0);
+  });
+
+  it('Route header fields from the app are a preloaded route set (RFC 3261 §8.1.2; a Path, RFC 3327): the INVITE and its CANCEL go to the first with them all and the Request-URI kept; the dialog then follows the 2xx’s Record-Route (§12.1.2)', async () => {
+    const edge = await SipPeer.create('udp');
+    closers.push(() => edge.close());
+    const routes = [`<sip:127.0.0.1:${edge.port};lr;received=sip:127.0.0.1%3A${callee.port}>`, '<sip:edge2.example.invalid;lr>'];
+    // Cancelled while ringing: the CANCEL takes the INVITE's route (§9.1).
+    let sent: Srf.SrfRequest | undefined;
+    const cancelled = srf.createUAC(target(), { localSdp: sdp(7000), headers: { Route: routes.join(', ') } }, {
+      // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
+      cbRequest: ((_e: unknown, req: Srf.SrfRequest) => (sent = req)) as unknown as (req: Srf.SrfRequest) => void,
+    }).catch((e: unknown) => e);
+    const first = await edge.nextRequest('INVITE');
+    expect(first.message.uri).toBe(target());
+    expect(first.message.headers.entries('route')).toEqual(routes);
+    await edge.send(respond(first, 180, 'Ringing', { toTag: 'r1' }), { port: h.udp.port });
+    await eventually(() => sent !== undefined);
+    sent!.cancel(() => undefined);
+    const cancel = await edge.nextRequest('CANCEL');
+    expect(cancel.message.headers.entries('route')).toEqual(routes);
+    await edge.send(respond(cancel, 200, 'OK'), { port: h.udp.port });
+    await edge.send(respond(first, 487, 'Request Terminated', { toTag: 'r1' }), { port: h.udp.port });
+    expect(await cancelled).toMatchObject({ status: 487 });
+    // The ACK of a non-2xx is part of the INVITE transaction: the same Route (§17.1.1.3).
+    expect((await edge.waitRequest('ACK')).message.headers.entries('route')).toEqual(routes);
+    // Answered: the edge proxy record-routes itself, and the ACK and BYE follow that.
+    const pending = srf.createUAC(target(), { localSdp: sdp(7000), headers: { Route: routes.join(', ') } });
+    const inv = await edge.nextRequest('INVITE');
+    const rr = `<sip:127.0.0.1:${edge.port};lr;ftag=e1>`;
+    await edge.send(respond(inv, 200, 'OK', { toTag: 'p1', contact: `<${target()}>`, extra: [`Record-Route: ${rr}`], body: sdp(8000) }), { port: h.udp.port });
+    const d = await pending;
+    const ack = await edge.wait((r) => r.message.kind === 'request' && r.message.method === 'ACK' && r.info.callId === inv.info.callId, 10_000, 'ACK of the 2xx');
+    expect(ack.message.headers.entries('route')).toEqual([rr]);
+    const bye = edge.waitRequest('BYE');
+    const destroyed = new Promise<void>((resolve) => d.destroy(undefined, () => resolve()));
+    const b = await bye;
+    expect(b.message.uri).toBe(target());
+    expect(b.message.headers.entries('route')).toEqual([rr]);
+    await edge.send(respond(b, 200, 'OK'), { port: h.udp.port });
+    await destroyed;
+    expect(callee.received).toHaveLength(0);
   });
 
   it('a BYE answered 401: the dialog stays for the app to send it again with credentials (RFC 3261 §22.2); an app that does not is let go 64·T1 later', async () => {

@@ -61,6 +61,17 @@ describe('flows of registered clients', () => {
     expect(reg.lookup(uri('sip:d@x.invalid'))).toBeUndefined();
   });
 
+  it('a REGISTER that came through a proxy (a second Via, or a Path) is not a flow: the proxy’s connection is not the client’s, and a flow the client had is forgotten', () => {
+    const reg = new FlowRegistry();
+    reg.record(headers({ via: ['SIP/2.0/TCP 10.0.0.5:5062;branch=z9hG4bK1'], contact: ['<sip:a@10.0.0.5:5062;transport=tcp>'] }), headers({}), flow(1, 'tcp'));
+    expect(reg.lookup(uri('sip:a@10.0.0.5:5062'))?.connectionId).toBe(1);
+    reg.record(headers({ via: ['SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK2', 'SIP/2.0/TCP 10.0.0.5:5062;branch=z9hG4bK3'], contact: ['<sip:a@10.0.0.5:5062;transport=tcp>'] }), headers({}), flow(2, 'tcp'));
+    expect(reg.lookup(uri('sip:a@10.0.0.5:5062'))).toBeUndefined();
+    reg.record(headers({ via: ['SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK4'], path: ['<sip:192.0.2.1;lr>'], contact: ['<sip:b@10.0.0.6:5062;transport=tcp>'] }), headers({}), flow(2, 'tcp'));
+    expect(reg.lookup(uri('sip:b@10.0.0.6:5062'))).toBeUndefined();
+    expect(reg.size).toBe(0);
+  });
+
   it('expires=0 unregisters; Contact: * forgets the connection’s clients', () => {
     const reg = new FlowRegistry();
     reg.record(headers({ contact: ['<sip:a@x.invalid>', '<sip:b@x.invalid>'] }), headers({}), flow(1));

@@ -27,6 +27,8 @@ export interface EngineNodeOptions {
    * delivers in batches this far apart (a busy app, see late-reader-proxy.ts).
    */
   readonly lateReadMs?: number;
+  /** Further top-level configuration (agents that register, the registrar). */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 export interface EngineNode {
@@ -71,6 +73,7 @@ export async function startEngineNode(o: EngineNodeOptions): Promise<EngineNode>
     ...(relay !== undefined ? { drachtio: { host: '127.0.0.1', port: relay.port } } : {}),
     engine: { ringTimeoutSeconds: 20 },
     queues: o.queues.map((q) => ({ id: q.id, name: q.id, numbers: [...q.numbers], agents: [...q.agents], ...(q.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: q.ringTimeoutSeconds } : {}) })),
+    ...o.config,
   });
   // Signalling only: SDP passes through, so no media plane and no recordings worker.
   let sb: RunningSwitchboard;

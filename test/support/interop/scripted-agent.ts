@@ -42,9 +42,11 @@ export class ScriptedAgent {
       }
       const toTag = uniq('agent');
       const contact = `<${this.uri()}>`;
+      // RFC 3261 §12.1.1: the dialog's route set, for proxies on the way (an edge with Path).
+      const extra = r.message.headers.values('record-route').map((v) => `Record-Route: ${v}`);
       this.calls.push({ invite: r, toTag });
-      void this.peer.send(respond(r, 180, 'Ringing', { toTag, contact }), back);
-      void this.peer.send(respond(r, 200, 'OK', { toTag, contact, body: this.answerSdp }), back);
+      void this.peer.send(respond(r, 180, 'Ringing', { toTag, contact, extra }), back);
+      void this.peer.send(respond(r, 200, 'OK', { toTag, contact, body: this.answerSdp, extra }), back);
     } else if (method === 'INVITE') {
       void this.peer.send(respond(r, 200, 'OK', { contact: `<${this.uri()}>`, body: this.answerSdp }), back);
     } else if (method === 'BYE' || method === 'CANCEL' || method === 'OPTIONS' || method === 'INFO' || method === 'UPDATE') {
