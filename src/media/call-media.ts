@@ -273,6 +273,16 @@ export class CallMedia {
     await this.instance.client.request('unblock media', { 'call-id': this.callId });
   }
 
+  /**
+   * Stops relaying `label`'s RFC 4733 key events to the others; rtpengine
+   * still reports them (onDigit). For keys meant for us, not the far party.
+   */
+  async blockDigits(label: string): Promise<void> {
+    this.assertActive('block DTMF');
+    this.assertParty(label);
+    await this.instance.client.request('block DTMF', { 'call-id': this.callId, label });
+  }
+
   /** Replaces what `label` sends with silence (packets keep flowing; G.711/G.722 only). Not a recording redaction. */
   async silence(label: string): Promise<void> {
     this.assertActive('silence media');

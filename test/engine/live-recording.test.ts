@@ -1,8 +1,8 @@
 /**
  * Recording on a live call, delivered through the real pipeline (recordings
  * worker child, Redis, directory CRM): started at the bridge, paused and
- * resumed by the agent's keys (RFC 4733 and SIP INFO) and by the engine's
- * call control; the delivered file has the caller on the left, the agent on
+ * resumed by the agent's keys (RFC 4733 and SIP INFO, which the caller does
+ * not get) and by the engine's call control; the delivered file has the caller on the left, the agent on
  * the right, no whisper, and silence exactly where it was paused; its CRM
  * metadata carries the call record. A worker that exits (a stray signal) is
  * restarted and delivers what was handed over meanwhile.
@@ -85,6 +85,9 @@ describe('a recorded call', () => {
     await talk(50);
     call.hangUp();
     const record: CallRecord = await cc.recordOf(call.callId);
+    // The agent's keys were for us: the caller got neither its RFC 4733 events nor its INFO.
+    expect(caller.rtp.received.filter((p) => p.payloadType === 101)).toHaveLength(0);
+    expect(caller.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INFO')).toHaveLength(0);
     // A stray SIGTERM to the recordings worker (its pid from /status): it is restarted and still delivers.
     const before = (await cc.sb.status()) as { recordingsWorker: { pid: number; restarts: number } };
     process.kill(before.recordingsWorker.pid, 'SIGTERM');

@@ -64,7 +64,7 @@ export const EngineSchema = Type.Object(
         pause: Type.Optional(Type.String({ pattern: '^[0-9*#]{1,4}$', errorHint: 'DTMF keys such as *7', description: 'Keys the agent presses to pause the recording (redaction).' })),
         resume: Type.Optional(Type.String({ pattern: '^[0-9*#]{1,4}$', errorHint: 'DTMF keys such as *8', description: 'Keys the agent presses to resume the recording.' })),
       },
-      { additionalProperties: false, default: {}, description: 'In-call DTMF codes for the agent (RFC 4733 or SIP INFO); off unless set.' },
+      { additionalProperties: false, default: {}, description: 'In-call DTMF codes for the agent (RFC 4733 or SIP INFO); off unless set. When set, the caller of a recorded call hears none of the agent\'s keys.' },
     ),
   },
   { additionalProperties: false, default: {}, description: 'Call routing.' },

@@ -77,13 +77,14 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: 
   }
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
+  let agentKeepsDigits = false;
   if (recordsCalls(queue, ctx)) {
     await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
-    watchRecordingCodes(ctx, agentLeg);
+    agentKeepsDigits = watchRecordingCodes(ctx, agentLeg);
   }
   session.log.info({ agent: session.agent, labels: [CALLER, AGENT] }, 'call connected');
   await new BridgeTask(
     { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
-    { leg: agentLeg, sentSdp: agentSdp, receivedSdp: agentLeg.remoteSdp, party: 'agent' },
+    { leg: agentLeg, sentSdp: agentSdp, receivedSdp: agentLeg.remoteSdp, party: 'agent', keepsDigits: agentKeepsDigits },
   ).run(ctx, session.signal);
 }

@@ -28,6 +28,8 @@ export interface BridgedLeg {
   readonly receivedSdp: string;
   /** Who this leg is, in the call record's words. */
   readonly party: EndedBy;
+  /** Its keys in INFO are for the engine (the agent's recording codes), not relayed to the other leg. */
+  readonly keepsDigits?: boolean;
 }
 
 /** RFC 3264 §8.4 hold: an offer that stops sending (sendonly, inactive) or points at 0.0.0.0 (RFC 2543 style). */
@@ -71,8 +73,8 @@ export class BridgeTask implements Task<void> {
     this.caller.leg.onOffer(this.relay(ctx, sdps, this.caller.leg, CALLER, this.agent.leg, AGENT));
     this.agent.leg.onOffer(this.relay(ctx, sdps, this.agent.leg, AGENT, this.caller.leg, CALLER));
     // DTMF in INFO goes on to the other party, as RFC 4733 events do through rtpengine (a trunk that signals keys by INFO).
-    this.caller.leg.onDigit((d) => void (session.ended ? undefined : this.agent.leg.sendDigit(d)));
-    this.agent.leg.onDigit((d) => void (session.ended ? undefined : this.caller.leg.sendDigit(d)));
+    if (this.caller.keepsDigits !== true) this.caller.leg.onDigit((d) => void (session.ended ? undefined : this.agent.leg.sendDigit(d)));
+    if (this.agent.keepsDigits !== true) this.agent.leg.onDigit((d) => void (session.ended ? undefined : this.caller.leg.sendDigit(d)));
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });

@@ -3,7 +3,9 @@
  * from a plain phone): keys pressed on the agent's leg, as RFC 4733 events
  * (rtpengine's DTMF log) or SIP INFO, matched against the configured pause
  * and resume codes. Keys older than a few seconds are forgotten, so a code
- * must be keyed in one go.
+ * must be keyed in one go. The caller hears none of the agent's keys: rtpengine
+ * stops relaying the agent's RFC 4733 events (it still reports them) and the
+ * bridge does not pass its INFO on.
  */
 import type { CallContext } from '../flows/call-context.js';
 import { AGENT } from '../media/call-anchor.js';
@@ -11,10 +13,11 @@ import type { SipLeg } from '../signaling/sip-port.js';
 
 const KEY_WINDOW_MS = 4000;
 
-export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): void {
+/** Watches the agent's keys; true when codes are configured (the keys are then the engine's, not the caller's). */
+export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): boolean {
   const { pause, resume } = ctx.services.config.engine.recordingCodes;
   const { session, services } = ctx;
-  if (pause === undefined && resume === undefined) return;
+  if (pause === undefined && resume === undefined) return false;
   let keys = '';
   let lastAt = 0;
   const press = (digit: string): void => {
@@ -35,6 +38,9 @@ export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): void {
   const off = ctx.anchor.media?.onDigit((label, digit) => {
     if (label === AGENT) press(digit);
   });
+  // The agent's keys are for us: the caller does not hear them.
+  ctx.anchor.media?.blockDigits(AGENT).catch((e: unknown) => session.log.warn({ err: (e as Error).message }, 'the agent keys reach the caller: blocking them failed'));
   if (off !== undefined) session.own('recording codes', () => void off());
   agentLeg.onDigit((d) => press(d.digit));
+  return true;
 }

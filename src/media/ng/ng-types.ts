@@ -155,6 +155,8 @@ export interface NgCommands {
   'stop media': [NgCallRequest & NgPartySelector, NgStopMediaReply];
   'block media': [NgMediaControlRequest, NgReplyBase];
   'unblock media': [NgMediaControlRequest, NgReplyBase];
+  'block DTMF': [NgMediaControlRequest, NgReplyBase];
+  'unblock DTMF': [NgMediaControlRequest, NgReplyBase];
   'silence media': [NgMediaControlRequest, NgReplyBase];
   'unsilence media': [NgMediaControlRequest, NgReplyBase];
   'subscribe request': [NgSubscribeRequest, NgSubscribeReply];
