@@ -259,8 +259,9 @@ export const CallListQuery = Type.Object(
     state: Type.Optional(Type.Array(Enum(CALL_STATES, 'A call state.'), { description: 'Only calls in these states (repeat the parameter): connected, in-queue, ...' })),
     queue: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { description: 'Only calls now in these queues.' })),
     team: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { description: 'Only calls of these teams.' })),
-    minAgeSeconds: Type.Optional(Type.Number({ minimum: 0, description: 'Only calls at least this old.' })),
-    maxAgeSeconds: Type.Optional(Type.Number({ minimum: 0, description: 'Only calls at most this old.' })),
+    // Bounded so that 1e400 (Infinity once parsed) is refused like any other number out of range; no call lives a week.
+    minAgeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 604_800, description: 'Only calls at least this old (at most a week).' })),
+    maxAgeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 604_800, description: 'Only calls at most this old (at most a week).' })),
     stuck: Type.Optional(Type.Boolean({ description: 'Only stuck calls (true) or only others (false).' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 1000, description: 'At most this many, oldest first.' })),
   },

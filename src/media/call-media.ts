@@ -257,20 +257,21 @@ export class CallMedia {
   }
 
   /**
-   * Blocks media between every party of the call, including a party that
-   * answers later; prompts still play. Block right after the caller's offer
+   * Blocks media and RFC 4733 key events between every party of the call,
+   * including a party that answers later; prompts still play. Block right after the caller's offer
    * and the agent never hears a packet of the caller before the whisper's
    * bridge (and vice versa).
    */
   async blockAll(): Promise<void> {
     this.assertActive('block media');
-    await this.instance.client.request('block media', { 'call-id': this.callId });
+    // RFC 4733 key events are not media to rtpengine 10.5: they cross a media block unless blocked too.
+    await Promise.all([this.instance.client.request('block media', { 'call-id': this.callId }), this.instance.client.request('block DTMF', { 'call-id': this.callId })]);
   }
 
-  /** Lifts blockAll() (per-party blocks stay). */
+  /** Lifts blockAll() (per-party blocks, of media and of key events, stay). */
   async unblockAll(): Promise<void> {
     this.assertActive('unblock media');
-    await this.instance.client.request('unblock media', { 'call-id': this.callId });
+    await Promise.all([this.instance.client.request('unblock media', { 'call-id': this.callId }), this.instance.client.request('unblock DTMF', { 'call-id': this.callId })]);
   }
 
   /**

@@ -52,6 +52,7 @@ const CASES: readonly Case[] = [
   { name: 'bad monitor id', method: 'DELETE', url: (id) => `/calls/${id}/monitors/..%2f..`, status: 400, code: 'SB_API_BAD_REQUEST', reason: /monitorId/ },
   { name: 'unknown state filter', method: 'GET', url: () => '/calls?state=parked', status: 400, code: 'SB_API_BAD_REQUEST', reason: /state/ },
   { name: 'negative age filter', method: 'GET', url: () => '/calls?minAgeSeconds=-5', status: 400, code: 'SB_API_BAD_REQUEST', reason: /minAgeSeconds/ },
+  { name: 'age filter past any number (1e400)', method: 'GET', url: () => '/calls?minAgeSeconds=1e400', status: 400, code: 'SB_API_BAD_REQUEST', reason: /minAgeSeconds/ },
   { name: 'age filter that is not a number', method: 'GET', url: () => '/calls?maxAgeSeconds=old', status: 400, code: 'SB_API_BAD_REQUEST', reason: /maxAgeSeconds/ },
   { name: 'unknown query parameter', method: 'GET', url: () => '/calls?color=red', status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
   { name: 'limit out of range', method: 'GET', url: () => '/calls?limit=0', status: 400, code: 'SB_API_BAD_REQUEST', reason: /limit/ },

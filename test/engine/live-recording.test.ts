@@ -59,6 +59,9 @@ function recordingState(id: string): string | undefined {
 describe('a recorded call', () => {
   it('pauses and resumes by agent codes and by call control; the delivered file has both parties and silence where paused', async () => {
     const call = caller.dial(cc.udp, '1000');
+    // A key the agent presses during the whisper (the call is blocked then) does not reach the caller either.
+    await eventually(() => agent.calls.at(-1)?.answered === true, 30_000, 'the agent answered');
+    await agent.rtp.sendDigit('5');
     await call.waitStatus(200, 30_000);
     const id = cc.sb.engine.control.list().find((c) => c.sipCallId === call.callId)!.id;
     await eventually(() => recordingState(id) === 'recording', 10_000, 'recording started');

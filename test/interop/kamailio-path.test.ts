@@ -25,20 +25,22 @@ beforeAll(async () => {
     config: {
       // No wrap-up: the second test's call finds the agent ready at once.
       queues: [{ id: 'sales', name: 'Sales', numbers: ['6000'], waiting: { wrapUpSeconds: 0 } }],
-      registrar: { keepAlive: { intervalSeconds: 0 } },
+      // Keep-alive rounds run by the test; one miss takes a contact out.
+      registrar: { keepAlive: { intervalSeconds: 0, timeoutSeconds: 5, failures: 1 } },
       agents: [{ id: 'alice', name: 'Alice', password: 'alice-secret', startState: 'ready', queues: [{ queue: 'sales' }] }],
     },
   });
-  kamailio = await Kamailio.start({ engines: [], script: kamailioPathScript({ engine: node.uri('udp') }), lifetimeSec: 240 });
+  kamailio = await Kamailio.start({ engines: [], script: kamailioPathScript({ engine: node.uri('udp'), engineTcp: node.uri('tcp') }), lifetimeSec: 240 });
 }, 30_000);
 afterAll(async () => {
   await kamailio?.stop();
   await node?.stop();
 });
 
-describe.each(['udp', 'tcp'] as const)('an agent phone registered through Kamailio over %s', (transport: Transport) => {
-  it('is called through the edge: the INVITE Routes through the Path and reaches the address the REGISTER came from; the BYE takes the recorded route', async () => {
+describe.each(['udp', 'tcp'] as const)('an agent phone registered through Kamailio over %s (and Kamailio to the engine over it too)', (transport: Transport) => {
+  it('is called and kept alive through the edge: the INVITE Routes through the Path to the address the REGISTER came from; the BYE takes the recorded route; gone, the edge’s own answers do not keep it registered', async () => {
     const agent = await ScriptedAgent.create(transport);
+    let agentClosed = false;
     const caller = await CallerPhone.create(700);
     try {
       const from = kamailio.events.all.length;
@@ -60,16 +62,27 @@ describe.each(['udp', 'tcp'] as const)('an agent phone registered through Kamail
       expect(invite.message.headers.values('via')[0]).toMatch(viaEdge);
       expect(invite.message.headers.entries('route')).toEqual([]);
       expect(invite.message.headers.entries('record-route').length).toBeGreaterThan(0);
-      expect(kamailio.requests((e) => e.kind === 'path' && e.method === 'INVITE', from)).toBe(1);
+      await eventually(() => kamailio.requests((e) => e.kind === 'path' && e.method === 'INVITE', from) === 1, 10_000, 'the INVITE through the edge');
 
       call.hangUp();
       const bye = await agent.waitRequest('BYE', 0);
       expect(bye.message.headers.values('via')[0]).toMatch(viaEdge);
       await eventually(() => kamailio.requests((e) => e.kind === 'in-dialog' && e.method === 'BYE', from) === 1, 10_000, 'the BYE through the edge');
       await node.idle();
+
+      // The keep-alive goes through the edge too: the phone answers, the binding stays.
+      const registrar = node.sb.engine.agents!.registrar!;
+      await node.sb.engine.agents!.keepAliveRound();
+      expect(registrar.table.list('alice')).toHaveLength(1);
+      await eventually(() => kamailio.requests((e) => e.kind === 'path' && e.method === 'OPTIONS', from) === 1, 10_000, 'the OPTIONS through the edge');
+      // The phone goes away: what the edge answers for it (a timeout, a failed connection) is a miss.
+      await agent.close();
+      agentClosed = true;
+      await node.sb.engine.agents!.keepAliveRound();
+      expect(registrar.table.list('alice')).toEqual([]);
     } finally {
       node.sb.engine.agents!.registrar!.removeAll('alice');
-      await agent.close();
+      if (!agentClosed) await agent.close();
       caller.close();
     }
   });

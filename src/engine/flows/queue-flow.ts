@@ -17,7 +17,7 @@ import { BridgeTask } from '../tasks/bridge-task.js';
 import { connectCallee } from '../tasks/connect-callee.js';
 import { HuntAgentsTask } from '../tasks/hunt-agents-task.js';
 import { recordsCalls, RecordTask } from '../tasks/record-task.js';
-import { watchRecordingCodes } from '../tasks/recording-codes.js';
+import { keepAgentKeys, watchRecordingCodes } from '../tasks/recording-codes.js';
 import { RingCallerTask } from '../tasks/ring-caller-task.js';
 import { WhisperTask } from '../tasks/whisper-task.js';
 import type { SipLeg } from '../signaling/sip-port.js';
@@ -69,6 +69,9 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
 /** Caller and agent are bridged (the caller answered now if it was not), the call recorded; resolves when it ends. */
 export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
   const { session, anchor, invite } = ctx;
+  // Recorded with codes: the agent's keys are blocked towards the caller before anything crosses.
+  const records = recordsCalls(queue, ctx) && ctx.services.recordings !== undefined && anchor.anchored;
+  const agentKeepsDigits = records && (await keepAgentKeys(ctx));
   await anchor.stopPlayback(CALLER);
   await anchor.unblock();
   if (ctx.callerLeg === undefined) {
@@ -77,10 +80,9 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: 
   }
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
-  let agentKeepsDigits = false;
-  if (recordsCalls(queue, ctx)) {
+  if (records) {
     await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
-    agentKeepsDigits = watchRecordingCodes(ctx, agentLeg);
+    if (agentKeepsDigits) watchRecordingCodes(ctx, agentLeg);
   }
   session.log.info({ agent: session.agent, labels: [CALLER, AGENT] }, 'call connected');
   await new BridgeTask(

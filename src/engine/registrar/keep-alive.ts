@@ -5,7 +5,10 @@
  * `timeoutSeconds` (or the SIP server's own 408) is a failure, and after
  * `failures` in a row the contact is removed, so its agent leaves the rotation
  * until the phone registers again. At most one round runs at a time, and a
- * round sends at most `concurrency` OPTIONS at once.
+ * round sends at most `concurrency` OPTIONS at once. A contact registered
+ * through an edge proxy (a Path) is reached through it, and the proxy answers
+ * for a phone it cannot reach (408, 480, 5xx, Kamailio's 477): there only an
+ * answer a phone gives proves it is there.
  */
 import type { SipPort } from '../signaling/sip-port.js';
 import { contactKey } from './contact-list.js';
@@ -53,7 +56,7 @@ export class KeepAlive {
           const key = `${b.aor} ${contactKey(b.contact)}`;
           seen.add(key);
           const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000, b.path);
-          if (status !== undefined) {
+          if (status !== undefined && (b.path === undefined || b.path.length === 0 || answeredByDevice(status))) {
             this.misses.delete(key);
             continue;
           }
@@ -72,4 +75,11 @@ export class KeepAlive {
       this.running = false;
     }
   }
+}
+
+/** What a phone itself answers to OPTIONS (RFC 3261 §11.2: what an INVITE would get, or a challenge). */
+const DEVICE_ANSWERS: ReadonlySet<number> = new Set([401, 405, 407, 415, 420, 486, 488, 600, 603]);
+
+function answeredByDevice(status: number): boolean {
+  return (status >= 200 && status < 300) || DEVICE_ANSWERS.has(status);
 }

@@ -197,7 +197,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
     const parsed = parseContacts(r.headerLines('contact'));
     if (!parsed.ok) return refuse(400, `Bad Request (${parsed.reason})`);
     const path = parsePath(r.headerLines('path'));
-    if (path === undefined) return refuse(400, 'Bad Request (Path must be a list of SIP URIs in angle brackets)');
+    if (typeof path === 'string') return refuse(400, `Bad Request (${path})`);
     const source = `${r.source.transport}:${r.source.address}:${r.source.port}`;
 
     // §10.3 steps 3-4: authenticate, then the user may bind only its own address.
@@ -241,21 +241,35 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
   }
 }
 
+/** At most this many Path entries, this long together: they go into every request to the contact. */
+const MAX_PATH_ENTRIES = 8;
+const MAX_PATH_CHARS = 2048;
+/** A display name (token or quoted string), then `<sip:...>` or `<sips:...>`, then route parameters. */
+const PATH_VALUE = /^(?:[^"<]*|\s*"(?:[^"\\]|\\.)*"\s*)<(sips?:[^<>\s]+)>((?:\s*;[^;]*)*)$/i;
+/** RFC 3261 §25.1 uri-parameter: pname[=pvalue] of paramchars (what the SIP server routes by). */
+const URI_PARAM = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+(?:=(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+)?$/;
+
 /**
  * The Path header fields of a REGISTER (RFC 3327 §4: name-addrs with route
- * parameters, the proxy nearest to us first), as given; undefined when one
- * is not a SIP URI in angle brackets.
+ * parameters, the proxy nearest to us first), as given; a string saying what
+ * is wrong when one is not a loose route (`lr`) to a SIP URI we can send to,
+ * or when there are too many.
  */
-function parsePath(fields: readonly string[]): string[] | undefined {
+export function parsePath(fields: readonly string[]): string[] | string {
   const out: string[] = [];
   for (const f of fields) {
     for (const value of splitList(f) ?? [undefined]) {
-      if (value === undefined || !/^(?:"(?:[^"\\]|\\.)*"|[^"<]*)<[^>]+>/.test(value)) return undefined;
-      const uri = nameAddrUri(value);
-      if (uri === undefined || parseSipAddress(uri) === undefined) return undefined;
-      out.push(value);
+      const m = value === undefined ? null : PATH_VALUE.exec(value);
+      const address = m === null ? undefined : parseSipAddress(m[1]!);
+      if (m === null || address === undefined) return 'Path must be a list of SIP URIs in angle brackets';
+      const hostPart = m[1]!.split('?')[0]!;
+      const params = hostPart.slice(hostPart.lastIndexOf('@') + 1).split(';').slice(1);
+      if (!params.every((p) => URI_PARAM.test(p))) return 'Path has a URI parameter that is not RFC 3261 syntax';
+      if (!address.params.has('lr')) return 'Path entries must be loose routes (lr)';
+      out.push(value!);
     }
   }
+  if (out.length > MAX_PATH_ENTRIES || out.join(', ').length > MAX_PATH_CHARS) return `Path longer than ${MAX_PATH_ENTRIES} entries or ${MAX_PATH_CHARS} characters`;
   return out;
 }
 

@@ -3,9 +3,10 @@
  * from a plain phone): keys pressed on the agent's leg, as RFC 4733 events
  * (rtpengine's DTMF log) or SIP INFO, matched against the configured pause
  * and resume codes. Keys older than a few seconds are forgotten, so a code
- * must be keyed in one go. The caller hears none of the agent's keys: rtpengine
- * stops relaying the agent's RFC 4733 events (it still reports them) and the
- * bridge does not pass its INFO on.
+ * must be keyed in one go. The caller hears none of the agent's keys: before
+ * the bridge rtpengine stops relaying the agent's RFC 4733 events (it still
+ * reports them; until then the call-wide block keeps them), and the bridge
+ * does not pass its INFO on.
  */
 import type { CallContext } from '../flows/call-context.js';
 import { AGENT } from '../media/call-anchor.js';
@@ -13,11 +14,28 @@ import type { SipLeg } from '../signaling/sip-port.js';
 
 const KEY_WINDOW_MS = 4000;
 
-/** Watches the agent's keys; true when codes are configured (the keys are then the engine's, not the caller's). */
-export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): boolean {
+/** Whether the agent has codes for the recording (its keys are then the engine's, not the caller's). */
+export function hasRecordingCodes(ctx: CallContext): boolean {
+  const { pause, resume } = ctx.services.config.engine.recordingCodes;
+  return pause !== undefined || resume !== undefined;
+}
+
+/**
+ * Before the bridge, when the call will be recorded and the agent has codes:
+ * rtpengine stops relaying the agent's RFC 4733 events to the caller (it still
+ * reports them). True when the agent's keys are kept from the caller.
+ */
+export async function keepAgentKeys(ctx: CallContext): Promise<boolean> {
+  if (!hasRecordingCodes(ctx) || ctx.anchor.media === undefined || ctx.anchor.media.released) return false;
+  await ctx.anchor.media.blockDigits(AGENT);
+  return true;
+}
+
+/** Matches the agent's keys (RFC 4733 events and INFO) against the pause and resume codes. */
+export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): void {
   const { pause, resume } = ctx.services.config.engine.recordingCodes;
   const { session, services } = ctx;
-  if (pause === undefined && resume === undefined) return false;
+  if (pause === undefined && resume === undefined) return;
   let keys = '';
   let lastAt = 0;
   const press = (digit: string): void => {
@@ -38,9 +56,6 @@ export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): boolean
   const off = ctx.anchor.media?.onDigit((label, digit) => {
     if (label === AGENT) press(digit);
   });
-  // The agent's keys are for us: the caller does not hear them.
-  ctx.anchor.media?.blockDigits(AGENT).catch((e: unknown) => session.log.warn({ err: (e as Error).message }, 'the agent keys reach the caller: blocking them failed'));
   if (off !== undefined) session.own('recording codes', () => void off());
   agentLeg.onDigit((d) => press(d.digit));
-  return true;
 }

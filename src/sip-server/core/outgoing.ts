@@ -108,7 +108,7 @@ export class OutgoingRequests {
     h.append('Max-Forwards', given('max-forwards') ?? '70');
     const routeSet: string[] = [];
     if (proxyUri !== undefined) {
-      const uri = proxy.startsWith('sip') ? proxy : `sip:${proxy}`;
+      const uri = /^sips?:/i.test(proxy) ? proxy : `sip:${proxy}`;
       routeSet.push(`<${proxyUri.params.has('lr') ? uri : `${uri};lr`}>`);
       h.append('Route', routeSet[0]!);
     }

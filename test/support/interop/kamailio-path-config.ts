@@ -2,7 +2,8 @@
  * A kamailio.cfg for an edge proxy in front of the engine's registrar (RFC
  * 3327), the place a carrier or an SBC takes for phones behind NAT:
  * - a REGISTER gets a Path naming Kamailio, with the address it really came
- *   from (`add_path_received`), and goes to the engine;
+ *   from (`add_path_received`), and goes to the engine over the transport it
+ *   came on;
  * - a request from the engine that Routes through that Path is sent by the
  *   path module to that received address, whatever the Request-URI (the
  *   phone's Contact) says, and INVITEs are record-routed;
@@ -13,8 +14,10 @@
 import type { KamailioScript } from './kamailio.js';
 
 export interface KamailioPathOptions {
-  /** Where REGISTERs go: the engine (`sip:127.0.0.1:5070`). */
+  /** Where REGISTERs that came over UDP go: the engine (`sip:127.0.0.1:5070`). */
   readonly engine: string;
+  /** Where REGISTERs that came over TCP go (`sip:127.0.0.1:5070;transport=tcp`). */
+  readonly engineTcp: string;
 }
 
 export function kamailioPathScript(o: KamailioPathOptions): KamailioScript {
@@ -86,7 +89,8 @@ request_route {
       sl_send_reply("500", "Path not added");
       exit;
     }
-    $du = "${o.engine}";
+    if (proto == TCP) $du = "${o.engineTcp}";
+    else $du = "${o.engine}";
     xlog("L_NOTICE", "INTEROP|register|$rm|$si|$sp|$pr|$du|$ci|$cs\\n");
     if (!t_relay()) sl_reply_error();
     exit;
