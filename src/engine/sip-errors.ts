@@ -66,7 +66,14 @@ export function sipFailureOf(err: unknown): SipFailure {
     switch (err.code) {
       case ErrorCodes.PROMPT_MISSING:
         return failure('PROMPT_MISSING', err.message);
-      case ErrorCodes.RTPENGINE_ERROR:
+      case ErrorCodes.RTPENGINE_ERROR: {
+        // The media relay refused the SDP (it could not parse it, an address or port out of range):
+        // 399, a miscellaneous warning, with what it said (RFC 3261 §20.43).
+        const reason = (err as { reason?: unknown }).reason;
+        const text = safePhrase(typeof reason === 'string' ? reason : err.message).replace(/["\\]/g, '');
+        const f = failure('MEDIA_REFUSED', text);
+        return new SipFailure(f.status, f.reason, { Warning: `399 switchboard "${text}"` });
+      }
       case ErrorCodes.MEDIA_STATE: {
         const reason = (err as { reason?: unknown }).reason;
         return failure('MEDIA_REFUSED', typeof reason === 'string' ? reason : err.message);

@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
-import { MediaCancelledError, MediaStateError, PromptRenderError } from './media-errors.js';
+import { MediaCancelledError, MediaOfferRefusedError, MediaStateError, PromptRenderError } from './media-errors.js';
 import { CallMonitoring, type MonitorOptions, type MonitorSession } from './monitor/call-monitoring.js';
 import { lastPacketOf } from './ng/call-stats.js';
 import type { NgCallStatsReply } from './ng/ng-types.js';
@@ -45,6 +45,8 @@ export class CallMedia {
   private readonly parties = new Set<string>();
   /** What each party's SDP spoke (webrtc or rtp), from its last offer or answer. */
   private readonly peerKinds = new Map<string, MediaPeer>();
+  /** Each party's transport protocol (RTP/AVP, RTP/SAVP...), from its own SDP: what offers to it are written in. */
+  private readonly protocols = new Map<string, string>();
   private lastOfferer: string | undefined;
   private readonly lifetimeController = new AbortController();
   private releasing: Promise<void> | undefined;
@@ -84,6 +86,11 @@ export class CallMedia {
     return [...this.parties];
   }
 
+  private noteProtocol(label: string, sdp: string): void {
+    const protocol = /^m=audio \d+(?:\/\d+)? (\S+)/m.exec(sdp)?.[1];
+    if (protocol !== undefined) this.protocols.set(label, protocol);
+  }
+
   private assertActive(what: string): void {
     if (this.released) throw new MediaStateError(`call ${this.callId} media is released; cannot ${what}`);
   }
@@ -100,15 +107,17 @@ export class CallMedia {
     this.assertActive('offer');
     if (!LABEL.test(label)) throw new MediaStateError(`party label "${label}" must be lower-case letters, digits and "-" (e.g. caller, agent)`);
     const from = peerOf(sdp);
+    const other = [...this.parties].find((p) => p !== label);
     const reply = await this.instance.client.request('offer', {
       'call-id': this.callId,
       'from-tag': label,
       label,
       sdp,
-      ...sdpParams(options, from, options.peer ?? 'rtp', false),
+      ...sdpParams(options, from, options.peer ?? 'rtp', false, (other !== undefined ? this.protocols.get(other) : undefined) ?? 'RTP/AVP'),
     });
     this.parties.add(label);
     this.peerKinds.set(label, from);
+    this.noteProtocol(label, sdp);
     this.lastOfferer = label;
     return reply.sdp;
   }
@@ -132,8 +141,13 @@ export class CallMedia {
       sdp,
       ...sdpParams(options, from, options.peer ?? this.peerKinds.get(offerer) ?? 'rtp', true),
     });
+    // RFC 4568 §6.1: an SRTP (SDES) offer is answered with one crypto line; none means no usable suite.
+    if (this.peerKinds.get(offerer) !== 'webrtc' && /^RTP\/SAVPF?$/i.test(this.protocols.get(offerer) ?? '') && !/^a=crypto:/m.test(reply.sdp)) {
+      throw new MediaOfferRefusedError(305, 'none of the offered SRTP crypto suites (SDES, RFC 4568) can be used');
+    }
     this.parties.add(label);
     this.peerKinds.set(label, from);
+    this.noteProtocol(label, sdp);
     return reply.sdp;
   }
 

@@ -98,6 +98,36 @@ describe('the caller’s SDP session', () => {
     }
   });
 
+  it('a carrier offering SRTP with SDES keys: the caller is answered RTP/SAVP with exactly one of its crypto suites and a key of ours; the agent is offered plain RTP', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const n = agent.calls.length;
+      const callId = uniq('sdes');
+      const fromTag = uniq('f');
+      const uri = `sip:1000@127.0.0.1:${cc.udp.port}`;
+      const key = 'WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz';
+      const offer = ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${caller.rtp.port} RTP/SAVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${key}`, `a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:${key}`, ''].join('\r\n');
+      await caller.peer.send(request({ method: 'INVITE', uri, peer: caller.peer, callId, fromTag, body: offer }), cc.udp);
+      const early = (await caller.peer.waitResponse(183, 'INVITE')).message.body.toString('utf8');
+      expect(audioLine(early)).toBe('RTP/SAVP 0 101');
+      // RFC 4568 §6.1: one crypto line, a suite the offer named, under its tag, with rtpengine's own key.
+      const crypto = early.split(/\r?\n/).filter((l) => l.startsWith('a=crypto:'));
+      expect(crypto).toHaveLength(1);
+      expect(crypto[0]).toMatch(/^a=crypto:[12] AES_CM_128_HMAC_SHA1_(?:80|32) inline:[A-Za-z0-9+/=]{40}/);
+      expect(crypto[0]).not.toContain(key);
+      await eventually(() => agent.calls.length > n, 20_000, 'the agent rings');
+      const toAgent = agent.calls[n]!.invite.message.body.toString('utf8');
+      expect(audioLine(toAgent)).toMatch(/^RTP\/AVP 0 /);
+      expect(toAgent).not.toContain('a=crypto');
+      const ok = await caller.peer.waitResponse(200, 'INVITE', 20_000);
+      expect(ok.message.body.toString('utf8')).toBe(early);
+      const target = /<([^>]+)>/.exec(ok.message.headers.get('contact') ?? '')?.[1] ?? uri;
+      await ackAndHangUp(caller, { callId, fromTag, toTag: ok.info.toTag!, target, uri }, 2);
+    } finally {
+      caller.close();
+    }
+  });
+
   it('Require: 100rel: the reliable 183 carries the answer, and the 200 after the PRACK carries it again, unchanged', async () => {
     const caller = await CallerPhone.create(700);
     try {
@@ -116,6 +146,22 @@ describe('the caller’s SDP session', () => {
       const ok = await caller.peer.waitResponse(200, 'INVITE', 20_000);
       expect(ok.message.body.toString('utf8')).toBe(early.message.body.toString('utf8'));
       await ackAndHangUp(caller, { callId, fromTag, toTag, target, uri }, 3);
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('Require: 100rel and no PRACK ever: the SIP server gives up (500), the agent leg is hung up, and the call ends as the caller not acknowledging', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const callId = uniq('noprack');
+      const uri = `sip:1000@127.0.0.1:${cc.udp.port}`;
+      await caller.peer.send(request({ method: 'INVITE', uri, peer: caller.peer, callId, body: caller.rtp.sdp({ telephoneEvent: true }), extra: ['Require: 100rel'] }), cc.udp);
+      const refused = await caller.peer.waitResponse(500, 'INVITE', 20_000);
+      expect(refused.raw.split('\r\n')[0]).toMatch(/^SIP\/2\.0 500 /);
+      const record = await cc.recordOf(callId);
+      expect(record.endReason).toBe('caller did not acknowledge');
+      await cc.settled();
     } finally {
       caller.close();
     }
@@ -181,6 +227,9 @@ describe('the caller’s SDP session', () => {
   it.each([
     ['only a codec nobody can play', 'm=audio 4000 RTP/AVP 99\r\na=rtpmap:99 FOO/8000', 305],
     ['audio turned off (port 0)', 'm=audio 0 RTP/AVP 0 101', 304],
+    ['SRTP without a usable crypto suite (RFC 4568)', 'm=audio 4000 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ=', 305],
+    ['SRTP without any crypto line', 'm=audio 4000 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000', 305],
+    ['a port out of range, which the media relay cannot read', 'm=audio 99999 RTP/AVP 0', 399],
   ])('an offer with %s gets 488 with a Warning saying why, and no agent rings', async (_what, media, warning) => {
     const caller = await CallerPhone.create(700);
     try {

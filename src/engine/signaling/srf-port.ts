@@ -190,8 +190,11 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     this.stopRefresh();
     return new Promise((resolve, reject) => {
       this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers } }, (err: unknown, dialog: SrfDialog) => {
-        if (err !== null && err !== undefined) reject(new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err)));
-        else resolve(new SrfLeg(dialog));
+        if (err === null || err === undefined) resolve(new SrfLeg(dialog));
+        // The SIP server gave up on a caller that never PRACKed our reliable 18x (RFC 3262 §3: it
+        // answered 500 itself): the caller's fault, ended like a missing ACK (Q.850 102), not an error of ours.
+        else if (/waited for a PRACK/i.test(reasonOf(err))) reject(new SipFailure(408, 'caller did not acknowledge'));
+        else reject(new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err)));
       });
     });
   }

@@ -484,9 +484,10 @@ export class CoreBase {
   serverBye(d: Dialog, reason: string, notifyApp: boolean, cdrReason?: string): void {
     if (this.state.dialogs.get(d.id) !== d) return;
     this.state.removeDialog(d);
-    const bye = this.buildInDialogRequest(d, 'BYE', {
-      headers: [{ name: 'Reason', key: headerKey('reason'), value: `SIP ;cause=200 ;text="${reason}"` }],
-    });
+    // A session timer that ran out is a timer expiry (Q.850 102, RFC 3326); other BYEs of our own keep
+    // drachtio-server's form (spec §2.5: `SIP ;cause=200 ;text="ACK timeout"`).
+    const value = cdrReason === 'session-expired' ? `Q.850;cause=102;text="${reason}"` : `SIP ;cause=200 ;text="${reason}"`;
+    const bye = this.buildInDialogRequest(d, 'BYE', { headers: [{ name: 'Reason', key: headerKey('reason'), value }] });
     void this.dialogDestination(d).then((dest) => {
       if (typeof dest === 'string') {
         this.logger.warn({ dialog: d.id, reason: dest }, 'cannot send BYE');
