@@ -7,6 +7,7 @@
  * audio, no codec prompts can be played in) is refused with 488 and a Warning
  * (RFC 3261 §20.43) before any agent rings.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goertzel } from '../../src/audio/analysis.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
@@ -98,7 +99,7 @@ describe('the caller’s SDP session', () => {
     }
   });
 
-  it('a carrier offering SRTP with SDES keys: the caller is answered RTP/SAVP with exactly one of its crypto suites and a key of ours; the agent is offered plain RTP', async () => {
+  it('a carrier offering SRTP with SDES keys: the caller is answered RTP/SAVP with exactly one of its crypto suites and a key of ours; the agent is offered plain RTP and hears the caller’s SRTP', async () => {
     const caller = await CallerPhone.create(700);
     try {
       const n = agent.calls.length;
@@ -122,7 +123,24 @@ describe('the caller’s SDP session', () => {
       const ok = await caller.peer.waitResponse(200, 'INVITE', 20_000);
       expect(ok.message.body.toString('utf8')).toBe(early);
       const target = /<([^>]+)>/.exec(ok.message.headers.get('contact') ?? '')?.[1] ?? uri;
-      await ackAndHangUp(caller, { callId, fromTag, toTag: ok.info.toTag!, target, uri }, 2);
+      await caller.peer.send(request({ method: 'ACK', uri: target, peer: caller.peer, callId, fromTag, toTag: ok.info.toTag!, to: `<${uri}>` }), cc.udp);
+      await cc.bridged(callId);
+      // Real SRTP from the caller (ffmpeg, the caller's own key): rtpengine decrypts it, and the agent hears the tone in plain RTP.
+      const port = Number(/^m=audio (\d+) /m.exec(early)![1]);
+      const at = agent.rtp.received.length;
+      const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=880:duration=4:sample_rate=8000', '-ac', '1', '-c:a', 'pcm_mulaw', '-payload_type', '0', '-f', 'rtp', '-srtp_out_suite', 'AES_CM_128_HMAC_SHA1_80', '-srtp_out_params', key, `srtp://127.0.0.1:${port}`], { stdio: 'ignore' });
+      try {
+        await eventually(() => {
+          const got = agent.rtp.received.slice(at).filter((p) => p.payloadType === 0).slice(-40);
+          return got.length >= 20 && goertzel(streamPcm(got), 880) > 1000;
+        }, 15_000, 'the agent hears the caller’s SRTP tone');
+      } finally {
+        ffmpeg.kill('SIGKILL');
+      }
+      await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag: ok.info.toTag!, to: `<${uri}>`, cseq: 2 }), cc.udp);
+      await caller.peer.waitResponse(200, 'BYE');
+      await cc.recordOf(callId);
+      await cc.settled();
     } finally {
       caller.close();
     }
