@@ -3,10 +3,13 @@
  * has only offered (message, then hang-up), labels and state errors, pcap
  * recording through CallMedia, and one idempotent release.
  */
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { goertzel } from '../../src/audio/analysis.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { CallMedia } from '../../src/media/call-media.js';
 import { MediaCancelledError, RtpengineError } from '../../src/media/media-errors.js';
@@ -14,6 +17,8 @@ import { NgClient } from '../../src/media/ng/ng-client.js';
 import { MediaService } from '../../src/media/media-service.js';
 import type { RenderedPrompt } from '../../src/media/prompts/prompt-renderer.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { convertPcapsToPcm } from '../../src/recordings/convert/pcap-to-pcm.js';
+import { splitStereo } from '../recordings/support/audio-check.js';
 import { bestCorrelation, bySsrc, median, readWav, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
@@ -190,6 +195,35 @@ describe('CallMedia basics', () => {
     const pcaps = join(media.recordingDir!, 'pcaps');
     expect(media.recordingDir).toBe(join(dir, 'rtpengine', 'recordings'));
     expect(await waitFor(() => existsSync(pcaps) && readdirSync(pcaps).some((f) => f.startsWith('basic-record')), 10_000)).toBe(true);
+    await call.release();
+  });
+
+  it('an SRTP (SDES) caller: answered with a key of rtpengine\'s, the agent hears its real SRTP decrypted, and the recording holds it decrypted', async () => {
+    const call = media.createCallMedia('srtp-record');
+    const agent = await endpoint();
+    const key = 'WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz';
+    const offer = ['v=0', 'o=c 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 47000 RTP/SAVP 0', 'a=rtpmap:0 PCMU/8000', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${key}`, ''].join('\r\n');
+    const toAgent = await call.offer('caller', offer);
+    expect(toAgent).toMatch(/^m=audio \d+ RTP\/AVP 0/m);
+    agent.setRemoteFromSdp(toAgent);
+    const toCaller = await call.answer('agent', agent.sdp({ codecs: ['pcmu'] }));
+    expect(toCaller).toMatch(/^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:/m);
+    const port = Number(/^m=audio (\d+) RTP\/SAVP /m.exec(toCaller)![1]);
+    await call.startRecording();
+    // ffmpeg plays the caller, encrypting with the key the caller offered (RFC 4568: each side sends with its own).
+    const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=880:duration=2:sample_rate=8000', '-ac', '1', '-c:a', 'pcm_mulaw', '-payload_type', '0', '-f', 'rtp', '-srtp_out_suite', 'AES_CM_128_HMAC_SHA1_80', '-srtp_out_params', key, `srtp://127.0.0.1:${port}`], { stdio: 'ignore' });
+    await new Promise((resolve) => ffmpeg.on('exit', resolve));
+    await eventually(() => goertzel(streamPcm(agent.received), 880) > 1000, 10_000, 'the agent hears the tone');
+    await call.stopRecording();
+    const pcaps = join(media.recordingDir!, 'pcaps');
+    await eventually(() => existsSync(pcaps) && readdirSync(pcaps).some((f) => f.startsWith('srtp-record')), 10_000, 'the pcap');
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) });
+    const segments = readdirSync(pcaps).filter((f) => f.startsWith('srtp-record')).map((f) => join(pcaps, f));
+    const report = await convertPcapsToPcm({ segments, parties: { caller: { localPort: port } }, layout: 'stereo' }, sink);
+    expect(report.parties.caller.packets).toBeGreaterThan(0);
+    const { left } = splitStereo(Buffer.concat(chunks));
+    expect(goertzel(left, 880)).toBeGreaterThan(1000);
     await call.release();
   });
 
