@@ -28,7 +28,7 @@ import { CallRegistry } from './session/call-registry.js';
 import { CallSession } from './session/call-session.js';
 import { PendingHangUps } from './session/end-reasons.js';
 import { callerIdentityOf } from './signaling/caller-identity.js';
-import { SipFailure, type InboundInvite, type InboundRequest } from './signaling/sip-port.js';
+import { describeSource, SipFailure, type InboundInvite, type InboundRequest } from './signaling/sip-port.js';
 import { dialedNumber } from './signaling/srf-leg.js';
 import { SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
@@ -270,7 +270,7 @@ export class Engine {
     if (!a.admitted) {
       this.callsRejected++;
       const r = rejectionOf(a);
-      this.logger.info({ callId: invite.callId, dialed: a.dialed, trunk: a.trunk?.id ?? null, source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`, status: r.status, reason: a.reason }, 'call refused');
+      this.logger.info({ callId: invite.callId, dialed: a.dialed, trunk: a.trunk?.id ?? null, source: describeSource(invite.source), status: r.status, reason: a.reason }, 'call refused');
       invite.reject(r.status, r.phrase, a.headers);
       return;
     }
@@ -294,7 +294,7 @@ export class Engine {
         caller: caller.number ?? 'withheld',
         dialed: a.dialed,
         queue: queue.id,
-        source: `${invite.source.transport}:${invite.source.address}:${invite.source.port}`,
+        source: describeSource(invite.source),
         trusted: session.trunk.trusted,
         reserved: session.reserved.values(),
         attestation: session.callerAttestation ?? null,

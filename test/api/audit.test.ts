@@ -6,11 +6,13 @@
  * the rest.
  */
 import { appendFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/api-server.js';
 import { AuditLog, type AuditEntry } from '../../src/api/audit/audit-log.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { eventually } from '../support/harness.js';
 import { startFixture, type Fixture } from './support/api-fixture.js';
 
 let fx: Fixture;
@@ -57,6 +59,32 @@ describe('audit log', () => {
       expect((JSON.parse(byUser.body) as { entries: AuditEntry[] }).entries.map((x) => [x.user, x.action, x.outcome])).toEqual([['manager', 'call.end', 'ok']]);
     } finally {
       await again.close();
+    }
+  });
+
+  it('a client that drops its connection halfway through a body is audited with its address, and /audit keeps answering', async () => {
+    const listening = await startFixture({}, { listen: true });
+    try {
+      const port = listening.server!.port;
+      // Half a body, then the socket closes: the answer is never sent, the denial or failure is audited.
+      await new Promise<void>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port }, () => {
+          s.write(`POST /agents/agent/state HTTP/1.1\r\nHost: x\r\nAuthorization: ${listening.auth('agent').authorization}\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"st`);
+          setTimeout(() => s.destroy(), 100);
+        });
+        s.on('close', () => resolve());
+        s.on('error', reject);
+      });
+      await eventually(() => listening.api.audit.recent(1000).some((e) => e.request?.path === '/agents/agent/state'), 10_000, 'the aborted request audited');
+      const entry = listening.api.audit.recent(1000).find((e) => e.request?.path === '/agents/agent/state')!;
+      expect(entry.from).toMatchObject({ address: '127.0.0.1' });
+      // An entry an older version wrote without the address is read back as 'unknown', not a 500.
+      appendFileSync(listening.api.audit.file, `${JSON.stringify({ ...entry, from: { userAgent: null } })}\n`);
+      const res = await listening.api.app.inject({ method: 'GET', url: '/audit?limit=5', headers: listening.auth('admin') });
+      expect(res.statusCode, res.body).toBe(200);
+      expect((JSON.parse(res.body) as { entries: AuditEntry[] }).entries.at(-1)!.from).toEqual({ address: 'unknown', userAgent: null });
+    } finally {
+      await listening.close();
     }
   });
 

@@ -76,7 +76,7 @@ function headersOf(caller: Caller): Record<string, string> {
   return fx.auth(caller);
 }
 
-async function ask(route: RouteSpec, caller: Caller, target: Target | undefined): Promise<{ status: number; body: string }> {
+async function ask(route: RouteSpec, caller: Caller, target: Target | undefined): Promise<{ status: number; body: string; wwwAuthenticate?: unknown }> {
   const id = route.agentScoped !== undefined ? AGENT_OF[target!] : target !== undefined && target !== 'own' ? fx.call(CALL_QUEUES[target]).id : 'x';
   const url = route.url.replace(':id', id).replace(':monitorId', 'm0123456789ab');
   if (route.url === '/events') {
@@ -97,7 +97,7 @@ async function ask(route: RouteSpec, caller: Caller, target: Target | undefined)
           ? { state: 'not-ready', reason: 'matrix' }
         : undefined;
   const res = await fx.api.app.inject({ method: route.method, url, headers: headersOf(caller), ...(payload !== undefined ? { payload } : {}) });
-  return { status: res.statusCode, body: res.body };
+  return { status: res.statusCode, body: res.body, wwwAuthenticate: res.headers['www-authenticate'] };
 }
 
 interface Case {
@@ -131,6 +131,8 @@ describe('permissions matrix (every route × every role, built-in and custom)', 
       expect(err).toMatchObject({ statusCode: want, code: want === 401 ? 'SB_API_UNAUTHORIZED' : 'SB_API_FORBIDDEN' });
       expect(err.reason.length).toBeGreaterThan(10);
     }
+    // RFC 6750 §3: a 401 names the Bearer scheme, and says invalid_token when a token was sent and refused.
+    if (want === 401 && c.route.url !== '/events') expect(got.wwwAuthenticate).toBe(c.caller === 'anonymous' ? 'Bearer realm="switchboard"' : 'Bearer realm="switchboard", error="invalid_token"');
   });
 
   it('every denial above is in the audit log, with who (when known), what and from where', () => {

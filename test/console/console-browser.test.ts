@@ -255,12 +255,20 @@ describe('the supervisors web console in Chromium', () => {
     const caller = await CallerPhone.create(CALLER_HZ);
     try {
       const { call, id } = await connectedCall(caller, 'Grace Hopper', '+15551230001');
+      const flagged = await apiClient(cc.sb.api!.port, admin.key)('PUT', `/calls/${id}/reserved-data`, { reserved_verified_customer: true, reserved_bad_actor: true, reserved_repeat_customer: null });
+      expect(flagged.status).toBe(200);
       // By keyboard alone: focus the call's link, press Enter; the details heading takes the focus.
       await page.getByRole('link', { name: 'Grace Hopper (+15551230001)' }).focus();
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Call from Grace Hopper (+15551230001)' }).waitFor();
       await eventually(async () => (await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)) === 'details-title', 10_000, 'focus on the details');
       await page.locator('#details-body').getByText('Talk time').waitFor();
+      // The call details of the product brief: hold, the caller's flags, who is on the call, the trunk.
+      const details = page.locator('#details-body');
+      await details.getByText('On hold').waitFor();
+      expect(await details.locator('.badge.flag').allTextContents()).toEqual(['Verified customer', 'Bad actor']);
+      expect(await details.getByText('Participants').count()).toBe(1);
+      expect(await details.getByText(/^caller: \+15551230001/).count()).toBe(1);
       expect(await page.getByRole('button', { name: /Monitor|End Call/ }).count()).toBe(0);
       await page.screenshot({ path: `${ARTIFACTS}/viewer-details.png` });
 

@@ -101,11 +101,14 @@ export class DetailsView {
       ...fact('Age', h('span', { 'data-since': c.arrivedAt }, since(c.arrivedAt))),
       ...fact('Waited', m.whisperMs > 0 ? `${duration(m.waitMs)} (whisper ${duration(m.whisperMs)})` : duration(m.waitMs)),
       ...fact('Talk time', c.bridgedAt === null ? '–' : h('span', { 'data-since': c.bridgedAt }, since(c.bridgedAt))),
+      ...(c.bridgedAt !== null ? fact('On hold', duration(m.holdMs)) : []),
+      ...fact('Flags', ...flagsOf(c)),
       ...fact('Recording', c.recording === null ? 'not recorded' : c.recording.state),
       ...fact('Monitoring', c.monitors.length === 0 ? 'nobody' : h('ul', {}, ...c.monitors.map((mo) => h('li', {}, `${mo.user} (${mo.state})`)))),
       ...fact('Agents tried', c.attempts.length === 0 ? '–' : h('ul', {}, ...c.attempts.map((a) => h('li', {}, `${shortUri(a.agent)}: ${a.outcome}${a.status !== null ? ` (${a.status})` : ''}`)))),
       ...(c.transfers.length > 0 ? fact('Transfers', h('ul', {}, ...c.transfers.map((t) => h('li', {}, `${t.from} → ${t.to} (${t.kind})`)))) : []),
-      ...fact('Source', `${c.source.transport.toUpperCase()} ${c.source.address}`),
+      ...fact('Participants', h('ul', {}, ...c.participants.map((p) => h('li', {}, `${p.role}: ${p.role === 'caller' ? p.id : shortUri(p.id)} (${p.state})`)))),
+      ...fact('Source', `${c.source.transport.toUpperCase()} ${c.source.address}`, c.trunk?.id != null ? ` (trunk ${c.trunk.id})` : ''),
       ...fact('Language', c.language),
       ...(c.crmTicket != null ? fact('CRM ticket', c.crmTicket.link !== null ? h('a', { href: c.crmTicket.link, target: '_blank', rel: 'noopener noreferrer' }, c.crmTicket.id) : c.crmTicket.id) : []),
     ];
@@ -142,4 +145,16 @@ export class DetailsView {
     const target = byId('details-actions').querySelector<HTMLElement>(`[data-action="${focused}"]`) ?? byId('details-actions').querySelector<HTMLElement>(`[data-action="${next ?? ''}"]`);
     target?.focus();
   }
+}
+
+/** The caller's reserved properties (the agent's profile flags) as badges; a dash when none is set. */
+const FLAG_LABELS: Readonly<Record<string, string>> = {
+  reserved_verified_customer: 'Verified customer',
+  reserved_bad_actor: 'Bad actor',
+  reserved_repeat_customer: 'Repeat customer',
+};
+
+function flagsOf(c: CallDetails): (Node | string)[] {
+  const set = Object.entries(c.reservedData ?? {}).filter(([, v]) => v === true).map(([k]) => h('span', { class: `badge flag ${k.replace(/^reserved_/, '').replace(/_/g, '-')}` }, FLAG_LABELS[k] ?? k));
+  return set.length === 0 ? ['–'] : set.flatMap((b, i) => (i === 0 ? [b] : [' ', b]));
 }

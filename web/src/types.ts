@@ -40,8 +40,11 @@ export interface CallDetails extends CallSummary {
   readonly metrics: { readonly waitMs: number; readonly whisperMs: number; readonly queueMs: number; readonly talkMs: number; readonly holdMs: number };
   readonly attempts: readonly { readonly agent: string; readonly queue: string; readonly outcome: string; readonly status: number | null }[];
   readonly transfers: readonly { readonly from: string; readonly to: string; readonly kind: string }[];
+  readonly participants: readonly { readonly role: string; readonly id: string; readonly state: string }[];
   readonly reservedData?: Readonly<Record<string, string | number | boolean>>;
+  readonly callerAttestation?: string | null;
   readonly crmTicket?: { readonly id: string; readonly link: string | null } | null;
+  readonly trunk?: { readonly id: string | null; readonly trusted?: boolean } | null;
 }
 
 export interface Agent {

@@ -120,8 +120,10 @@ export class AuditLog {
         if (line === '') continue;
         try {
           const e = JSON.parse(line) as AuditEntry;
-          // Entries written before agents existed have no agent field.
-          if (filter(e)) out.push({ ...e, agent: e.agent ?? null });
+          // Entries written before agents existed have no agent field; some earlier ones lost the
+          // address of a client that dropped its connection midway.
+          const from = e.from === null || e.from === undefined ? null : { address: typeof e.from.address === 'string' ? e.from.address : 'unknown', userAgent: typeof e.from.userAgent === 'string' ? e.from.userAgent : null };
+          if (filter(e)) out.push({ ...e, agent: e.agent ?? null, from });
         } catch {
           // a torn last line of a crashed writer: skip it
         }

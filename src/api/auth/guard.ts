@@ -18,6 +18,8 @@ import { coversAnyTeam, coversTeam, type Principal } from './roles.js';
 
 export class Guard {
   private readonly principals = new WeakMap<FastifyRequest, Principal>();
+  /** The client address of each request, from its start (see check). */
+  private readonly addresses = new WeakMap<FastifyRequest, string | undefined>();
 
   constructor(
     private readonly keys: KeyStore,
@@ -32,6 +34,8 @@ export class Guard {
 
   /** onRequest: authentication and permission. */
   check(request: FastifyRequest): void {
+    // Noted now: a client that drops the connection midway leaves no address to read when the audit is written.
+    this.addresses.set(request, request.ip);
     const spec = this.specOf(request);
     if (spec === undefined || spec.access === 'public') return;
     const auth = this.keys.authenticate(request.headers.authorization);
@@ -89,7 +93,7 @@ export class Guard {
       user: p?.user ?? null,
       role: p?.role ?? null,
       keyId: p?.keyId ?? null,
-      from: { address: request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 200) : null },
+      from: { address: this.addresses.get(request) ?? request.ip ?? 'unknown', userAgent: typeof ua === 'string' ? ua.slice(0, 200) : null },
       request: { method: request.method, path: request.url.split('?')[0]!.slice(0, 300) },
     };
   }

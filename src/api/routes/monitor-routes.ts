@@ -105,7 +105,7 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       const id = request.params.id;
       const webSocket = sipWebSocketUrl(ctx.config.api.console.sipWebSocketUrl, ctx.sipWebSockets, request.hostname);
       if (webSocket === undefined) throw conflict('no SIP WebSocket server for browsers: add a ws or wss listener to sipServer.listen, or set api.console.sipWebSocketUrl');
-      const from = { address: request.ip, userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, 200) : null };
+      const from = { address: request.ip ?? 'unknown', userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, 200) : null };
       const issued = ctx.live.control.issueMonitorTicket(id, {
         user: p.user,
         ttlMs: ctx.config.api.monitor.ticketSeconds * 1000,

@@ -25,7 +25,7 @@ export const startCommand: Command = {
     });
     logger.info(
       {
-        sip: running.sipListeners.map((l) => `${l.transport}/${l.advertisedHost}:${l.port}`),
+        sip: running.sipListeners.map((l) => `${l.transport}/${l.advertisedHost.includes(':') ? `[${l.advertisedHost}]` : l.advertisedHost}:${l.port}`),
         control: running.controlPort,
         status: running.statusPort !== undefined ? `http://${config.node.status.host}:${running.statusPort}/status` : undefined,
         api: running.api !== undefined ? `http://${config.api.host}:${running.api.port}` : undefined,

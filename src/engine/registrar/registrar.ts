@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { Logger } from '../../observability/logger.js';
 import { DigestServer } from '../signaling/digest-server.js';
-import type { InboundRequest } from '../signaling/sip-port.js';
+import { describeSource, type InboundRequest } from '../signaling/sip-port.js';
 import { BindingTable, type Binding, type ContactUpdate } from './binding-table.js';
 import type { BindingStore } from './binding-store.js';
 import { nameAddrUri, parseContacts, parseSipAddress, splitList } from './contact-list.js';
@@ -198,7 +198,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
     if (!parsed.ok) return refuse(400, `Bad Request (${parsed.reason})`);
     const path = parsePath(r.headerLines('path'));
     if (typeof path === 'string') return refuse(400, `Bad Request (${path})`);
-    const source = `${r.source.transport}:${r.source.address}:${r.source.port}`;
+    const source = describeSource(r.source);
 
     // §10.3 steps 3-4: authenticate, then the user may bind only its own address.
     const auth = this.authenticate({ method: 'REGISTER', uri: r.uri, authorization: r.headerLines('authorization'), source: r.source.address, allowed: (u) => this.deps.registers(u) });

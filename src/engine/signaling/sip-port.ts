@@ -32,6 +32,11 @@ export interface SignalingSource {
   readonly tlsIdentities?: readonly string[];
 }
 
+/** `transport:address:port` for logs and the API, an IPv6 address in brackets (`tcp:[::1]:5060`). */
+export function describeSource(s: Pick<SignalingSource, 'transport' | 'address' | 'port'>): string {
+  return `${s.transport}:${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`;
+}
+
 export type Headers = Readonly<Record<string, string>>;
 
 /** A SIP failure with the status to send or that was received. */

@@ -5,7 +5,7 @@ export interface HttpAnswer<T = unknown> {
 }
 
 export function apiClient(port: number, key: string) {
-  return async <T = Record<string, unknown>>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<HttpAnswer<T>> => {
+  return async <T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<HttpAnswer<T>> => {
     const res = await fetch(`http://127.0.0.1:${port}${path}`, {
       method,
       headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
