@@ -279,13 +279,21 @@ export class CallMedia {
   async blockAll(): Promise<void> {
     this.assertActive('block media');
     // RFC 4733 key events are not media to rtpengine 10.5: they cross a media block unless blocked too.
-    await Promise.all([this.instance.client.request('block media', { 'call-id': this.callId }), this.instance.client.request('block DTMF', { 'call-id': this.callId })]);
+    await Promise.all([this.instance.client.request('block media', { 'call-id': this.callId }), this.keyEvents('block DTMF')]);
+  }
+
+  /**
+   * The key-event half of blockAll/unblockAll: a relay without `block DTMF`
+   * (older than rtpengine 10.5) lets keys cross the block; logged, not fatal.
+   */
+  private async keyEvents(command: 'block DTMF' | 'unblock DTMF'): Promise<void> {
+    await this.instance.client.request(command, { 'call-id': this.callId }).catch((e: unknown) => this.logger.warn({ err: e instanceof Error ? e.message : String(e) }, `${command} refused by the media relay: key events cross the call's block`));
   }
 
   /** Lifts blockAll() (per-party blocks, of media and of key events, stay). */
   async unblockAll(): Promise<void> {
     this.assertActive('unblock media');
-    await Promise.all([this.instance.client.request('unblock media', { 'call-id': this.callId }), this.instance.client.request('unblock DTMF', { 'call-id': this.callId })]);
+    await Promise.all([this.instance.client.request('unblock media', { 'call-id': this.callId }), this.keyEvents('unblock DTMF')]);
   }
 
   /**

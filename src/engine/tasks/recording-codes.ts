@@ -23,11 +23,13 @@ export function hasRecordingCodes(ctx: CallContext): boolean {
 /**
  * Before the bridge, when the call will be recorded and the agent has codes:
  * rtpengine stops relaying the agent's RFC 4733 events to the caller (it still
- * reports them). True when the agent's keys are kept from the caller.
+ * reports them). True when the agent's keys are the engine's (then not relayed
+ * as INFO either). A relay that refuses the block costs the caller's privacy
+ * of the keys, not the call: logged, and the call goes on.
  */
 export async function keepAgentKeys(ctx: CallContext): Promise<boolean> {
   if (!hasRecordingCodes(ctx) || ctx.anchor.media === undefined || ctx.anchor.media.released) return false;
-  await ctx.anchor.media.blockDigits(AGENT);
+  await ctx.anchor.media.blockDigits(AGENT).catch((e: unknown) => ctx.session.log.warn({ err: e instanceof Error ? e.message : String(e) }, "the agent's keys may reach the caller: blocking them at the media relay failed"));
   return true;
 }
 
