@@ -32,6 +32,39 @@ export interface KamailioFiles {
   readonly ctlSocket: string;
 }
 
+/**
+ * The start of a request_route shared by the test scripts that are plain
+ * proxies: Max-Forwards (483), in-dialog requests along the recorded route
+ * (logged `INTEROP|in-dialog|…`; 404 off it), CANCEL and retransmissions
+ * matched to their transaction.
+ */
+export const PROXY_ROUTE_START = `  if (!mf_process_maxfwd_header("10")) {
+    sl_send_reply("483", "Too Many Hops");
+    exit;
+  }
+  if (has_totag()) {
+    if (loose_route()) {
+      xlog("L_NOTICE", "INTEROP|in-dialog|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
+      if (!t_relay()) sl_reply_error();
+      exit;
+    }
+    if (is_method("ACK")) {
+      if (t_check_trans()) t_relay();
+      exit;
+    }
+    sl_send_reply("404", "Not here");
+    exit;
+  }
+  if (is_method("CANCEL")) {
+    if (t_check_trans()) t_relay();
+    exit;
+  }
+  if (t_precheck_trans()) {
+    t_check_trans();
+    exit;
+  }
+  t_check_trans();`;
+
 /** Dispatcher set id used for the engine nodes. */
 export const ENGINE_SET = 1;
 /** Dispatcher list flags: 1 inactive, 8 probing (send OPTIONS keep-alives). */

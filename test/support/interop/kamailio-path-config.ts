@@ -11,6 +11,7 @@
  * Loopback only; one `INTEROP|kind|method|ip|port|proto|target|call-id|cseq`
  * line per routing decision.
  */
+import { PROXY_ROUTE_START } from './kamailio-config.js';
 import type { KamailioScript } from './kamailio.js';
 
 export interface KamailioPathOptions {
@@ -58,32 +59,7 @@ modparam("tm", "fr_inv_timer", 30000)
 modparam("path", "use_received", 1)
 
 request_route {
-  if (!mf_process_maxfwd_header("10")) {
-    sl_send_reply("483", "Too Many Hops");
-    exit;
-  }
-  if (has_totag()) {
-    if (loose_route()) {
-      xlog("L_NOTICE", "INTEROP|in-dialog|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
-      if (!t_relay()) sl_reply_error();
-      exit;
-    }
-    if (is_method("ACK")) {
-      if (t_check_trans()) t_relay();
-      exit;
-    }
-    sl_send_reply("404", "Not here");
-    exit;
-  }
-  if (is_method("CANCEL")) {
-    if (t_check_trans()) t_relay();
-    exit;
-  }
-  if (t_precheck_trans()) {
-    t_check_trans();
-    exit;
-  }
-  t_check_trans();
+${PROXY_ROUTE_START}
   if (is_method("REGISTER")) {
     if (!add_path_received()) {
       sl_send_reply("500", "Path not added");

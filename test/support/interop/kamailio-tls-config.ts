@@ -13,6 +13,7 @@
  * against the test CA and require one. The script logs one
  * `INTEROP|kind|method|ip|port|proto|target|call-id|cseq` line per decision.
  */
+import { PROXY_ROUTE_START } from './kamailio-config.js';
 import type { KamailioScript } from './kamailio.js';
 
 export interface KamailioTlsOptions {
@@ -75,32 +76,7 @@ modparam("tm", "fr_timer", 3000)
 modparam("tm", "fr_inv_timer", 30000)
 
 request_route {
-  if (!mf_process_maxfwd_header("10")) {
-    sl_send_reply("483", "Too Many Hops");
-    exit;
-  }
-  if (has_totag()) {
-    if (loose_route()) {
-      xlog("L_NOTICE", "INTEROP|in-dialog|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
-      if (!t_relay()) sl_reply_error();
-      exit;
-    }
-    if (is_method("ACK")) {
-      if (t_check_trans()) t_relay();
-      exit;
-    }
-    sl_send_reply("404", "Not here");
-    exit;
-  }
-  if (is_method("CANCEL")) {
-    if (t_check_trans()) t_relay();
-    exit;
-  }
-  if (t_precheck_trans()) {
-    t_check_trans();
-    exit;
-  }
-  t_check_trans();
+${PROXY_ROUTE_START}
   if (is_method("OPTIONS") && $rU == "kamailio") {
     xlog("L_NOTICE", "INTEROP|options|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
     sl_send_reply("200", "OK");
