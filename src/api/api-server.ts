@@ -113,7 +113,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const live = new LiveCalls(deps.control, config.queues, config.api.stuckCalls.thresholdSeconds * 1000, now, (call) => queues?.placeOf(call));
   const agents = deps.agents ?? new ConfiguredAgentSource(config.queues, () => deps.control.sessions(), deps.agentRegistry);
   const events = new LiveEvents(deps.calls, deps.control, live, agents, deps.agentTickMs);
-  const guard = new Guard(keys, live, audit, agents);
+  const guard = new Guard(keys, live, audit, agents, now);
   const stuck = new StuckCalls(live, audit, config.api.stuckCalls, logger);
 
   const apiLogger: FastifyBaseLogger = logger.child({ component: 'api' });
@@ -214,6 +214,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
   await app.ready();
   stuck.start();
+  // Counts of unauthenticated denials not audited one by one are written once their minute is over.
+  const denialReport = setInterval(() => guard.reportSuppressedDenials(), 15_000);
+  denialReport.unref();
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -225,7 +228,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       (closing ??= (async () => {
         stuck.stop();
         keys.stop();
+        clearInterval(denialReport);
         await app.close();
+        guard.reportSuppressedDenials(true);
         audit.close();
       })()),
   };

@@ -88,6 +88,38 @@ describe('audit log', () => {
     }
   });
 
+  it('a client looping on a bad key: 20 denials a minute audited one by one, the rest counted in one entry; 403s all audited', async () => {
+    let clock = Date.parse('2026-12-06T10:00:00Z');
+    const own = await startFixture({}, { now: () => clock });
+    try {
+      const denied = () => own.api.audit.recent(1000, (e) => e.status === 401);
+      const ask = (remoteAddress: string, key = 'sbk_wrong') => own.api.app.inject({ method: 'GET', url: '/calls', remoteAddress, headers: { authorization: `Bearer ${key}` } });
+      for (let i = 0; i < 50; i++) expect((await ask('127.0.0.9')).statusCode).toBe(401);
+      expect((await ask('127.0.0.10')).statusCode).toBe(401);
+      expect(denied().map((e) => e.from?.address)).toEqual([...Array<string>(20).fill('127.0.0.9'), '127.0.0.10']);
+      // An authenticated user's denials are not throttled.
+      const call = own.call('sales');
+      for (let i = 0; i < 25; i++) {
+        expect((await own.api.app.inject({ method: 'POST', url: `/calls/${call.id}/end`, remoteAddress: '127.0.0.9', headers: own.auth('supervisor'), payload: { confirm: true, reason: 'x' } })).statusCode).toBe(403);
+      }
+      expect(own.api.audit.recent(1000, (e) => e.status === 403)).toHaveLength(25);
+      // The next minute: the 30 not audited are counted in one entry, then the new denial is audited.
+      clock += 60_000;
+      expect((await ask('127.0.0.9')).statusCode).toBe(401);
+      const after = denied().slice(21);
+      expect(after).toHaveLength(2);
+      expect(after[0]).toMatchObject({ action: 'request', outcome: 'denied', user: null, from: { address: '127.0.0.9' }, status: 401, code: 'SB_API_UNAUTHORIZED' });
+      expect(after[0]!.reason).toBe('30 more unauthenticated requests refused from this address between 2026-12-06T10:00:00.000Z and 2026-12-06T10:01:00.000Z, not audited one by one');
+      expect(after[1]).toMatchObject({ from: { address: '127.0.0.9' }, request: { method: 'GET', path: '/calls' }, reason: expect.stringMatching(/key/) });
+      // Counts still pending when the API closes are written then.
+      for (let i = 0; i < 25; i++) await ask('127.0.0.11');
+      await own.api.close();
+      expect(own.api.audit.recent(1000, (e) => e.from?.address === '127.0.0.11').map((e) => e.reason?.startsWith('5 more'))).toEqual([...Array<boolean>(20).fill(false), true]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('each entry is also a log line; a torn last line is skipped when reading back', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });

@@ -3,7 +3,8 @@
  * recording pause and resume, every change of a call's reserved data, every
  * agent state changed through the API, and every denied attempt (no key, a
  * bad or revoked key, a missing permission, a call of another team), with
- * who, when, what and from where. One JSON line per entry appended to a file under the
+ * who, when, what and from where (unauthenticated denials beyond a rate are
+ * counted, not written one by one: denial-throttle.ts). One JSON line per entry appended to a file under the
  * state directory and the same entry in the logs.
  *
  * Written synchronously before the API answers, so an entry the caller saw

@@ -8,8 +8,10 @@
  * audited here; successful actions by the routes, with `record`.
  */
 import type { FastifyRequest } from 'fastify';
+import { ErrorCodes } from '../../errors.js';
 import type { AgentSource } from '../agents/agent-source.js';
 import type { AuditInput, AuditLog } from '../audit/audit-log.js';
+import { DenialThrottle, type SuppressedDenials } from '../audit/denial-throttle.js';
 import { forbidden, notFound, unauthorized, type ErrorBody } from '../api-errors.js';
 import type { RouteSpec } from '../route-table.js';
 import type { LiveCalls } from '../views/live-calls.js';
@@ -20,13 +22,17 @@ export class Guard {
   private readonly principals = new WeakMap<FastifyRequest, Principal>();
   /** The client address of each request, from its start (see check). */
   private readonly addresses = new WeakMap<FastifyRequest, string | undefined>();
+  private readonly unauthenticated: DenialThrottle;
 
   constructor(
     private readonly keys: KeyStore,
     private readonly live: LiveCalls,
     private readonly audit: AuditLog,
     private readonly agents: AgentSource,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.unauthenticated = new DenialThrottle({ now });
+  }
 
   private specOf(request: FastifyRequest): RouteSpec | undefined {
     return request.routeOptions.config.spec;
@@ -93,9 +99,29 @@ export class Guard {
       user: p?.user ?? null,
       role: p?.role ?? null,
       keyId: p?.keyId ?? null,
-      from: { address: this.addresses.get(request) ?? request.ip ?? 'unknown', userAgent: typeof ua === 'string' ? ua.slice(0, 200) : null },
+      from: { address: this.addressOf(request), userAgent: typeof ua === 'string' ? ua.slice(0, 200) : null },
       request: { method: request.method, path: request.url.split('?')[0]!.slice(0, 300) },
     };
+  }
+
+  private addressOf(request: FastifyRequest): string {
+    return this.addresses.get(request) ?? request.ip ?? 'unknown';
+  }
+
+  private readonly reportSuppressed = (s: SuppressedDenials): void => {
+    this.audit.record({
+      action: 'request',
+      outcome: 'denied',
+      from: { address: s.address, userAgent: null },
+      reason: `${s.count} more unauthenticated request${s.count === 1 ? '' : 's'} refused from ${s.address === '*' ? 'other addresses' : 'this address'} between ${new Date(s.from).toISOString()} and ${new Date(s.to).toISOString()}, not audited one by one`,
+      status: 401,
+      code: ErrorCodes.API_UNAUTHORIZED,
+    });
+  };
+
+  /** Writes the counts of unauthenticated denials not audited one by one, once their window is over (or now, with `force`). */
+  reportSuppressedDenials(force = false): void {
+    this.unauthenticated.roll(this.reportSuppressed, force);
   }
 
   /** Audits a successful action of `request`. */
@@ -108,6 +134,7 @@ export class Guard {
     const spec = this.specOf(request);
     const denied = body.statusCode === 401 || body.statusCode === 403;
     if (!denied && spec?.audit === undefined) return;
+    if (body.statusCode === 401 && !this.unauthenticated.admit(this.addressOf(request), this.reportSuppressed)) return;
     const params = request.params as { id?: unknown; monitorId?: unknown } | undefined;
     const agentRoute = spec?.agentScoped !== undefined;
     this.audit.record({
