@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/api-server.js';
 import { AuditLog, type AuditEntry } from '../../src/api/audit/audit-log.js';
+import { keyIdOf } from '../../src/api/auth/api-key.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/harness.js';
 import { startFixture, type Fixture } from './support/api-fixture.js';
@@ -43,6 +44,13 @@ describe('audit log', () => {
     const [e] = fx.api.audit.recent(1, (x) => x.outcome === 'denied');
     expect(e).toMatchObject({ action: 'call.end', user: 'supervisor', role: 'supervisor', status: 403, code: 'SB_API_FORBIDDEN', call: call.id });
     expect(e!.reason).toMatch(/monitor-edit/);
+  });
+
+  it('a refused key is audited with the id it claims (a revoked key still in use shows which one)', async () => {
+    const res = await fx.api.app.inject({ method: 'GET', url: '/calls?limit=1', headers: { authorization: `Bearer ${fx.keys.gone}` } });
+    expect(res.statusCode).toBe(401);
+    const [e] = fx.api.audit.recent(1, (x) => x.status === 401);
+    expect(e).toMatchObject({ user: null, role: null, keyId: keyIdOf(fx.keys.gone), reason: 'unknown or revoked API key', request: { path: '/calls' } });
   });
 
   it('a restarted API finds every entry written before (they are on disk before the answer)', async () => {

@@ -111,7 +111,8 @@ describe('the key store', () => {
     const d = s.authenticate(`Bearer ${f.key}`);
     expect(d.ok && [...d.principal.teams]).toEqual(['red', 'blue']);
     expect(d.ok && [...d.principal.permissions]).toContain('monitor-edit');
-    expect(s.authenticate(`Bearer ${generateKey().key}`)).toEqual({ ok: false, reason: 'unknown or revoked API key' });
+    const stranger = generateKey();
+    expect(s.authenticate(`Bearer ${stranger.key}`)).toEqual({ ok: false, reason: 'unknown or revoked API key', keyId: stranger.id });
   });
 
   it('a key added to the file works and a revoked one stops working, without a restart (the file is watched)', async () => {

@@ -22,6 +22,8 @@ export class Guard {
   private readonly principals = new WeakMap<FastifyRequest, Principal>();
   /** The client address of each request, from its start (see check). */
   private readonly addresses = new WeakMap<FastifyRequest, string | undefined>();
+  /** The key id a refused key claimed, for the audit. */
+  private readonly claimedKeys = new WeakMap<FastifyRequest, string>();
   private readonly unauthenticated: DenialThrottle;
 
   constructor(
@@ -45,7 +47,10 @@ export class Guard {
     const spec = this.specOf(request);
     if (spec === undefined || spec.access === 'public') return;
     const auth = this.keys.authenticate(request.headers.authorization);
-    if (!auth.ok) throw unauthorized(auth.reason);
+    if (!auth.ok) {
+      if (auth.keyId !== undefined) this.claimedKeys.set(request, auth.keyId);
+      throw unauthorized(auth.reason);
+    }
     this.principals.set(request, auth.principal);
     if (spec.access !== 'authenticated' && !auth.principal.permissions.has(spec.access)) {
       throw forbidden(`the role ${auth.principal.role} lacks the ${spec.access} permission`);
@@ -98,7 +103,7 @@ export class Guard {
     return {
       user: p?.user ?? null,
       role: p?.role ?? null,
-      keyId: p?.keyId ?? null,
+      keyId: p?.keyId ?? this.claimedKeys.get(request) ?? null,
       from: { address: this.addressOf(request), userAgent: typeof ua === 'string' ? ua.slice(0, 200) : null },
       request: { method: request.method, path: request.url.split('?')[0]!.slice(0, 300) },
     };

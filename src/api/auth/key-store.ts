@@ -13,7 +13,10 @@ import { bearerToken, keyIdOf, keyMatches } from './api-key.js';
 import { keyEntryProblems, readKeysFile, KeysFileError, type StoredKey } from './keys-file.js';
 import { principalOf, type Principal, type RoleBook } from './roles.js';
 
-export type Authentication = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly reason: string };
+export type Authentication =
+  | { readonly ok: true; readonly principal: Principal }
+  /** keyId: the id a well-formed key claims (a revoked key still in use shows which one in the audit log). */
+  | { readonly ok: false; readonly reason: string; readonly keyId?: string };
 
 interface KnownKey {
   readonly entry: StoredKey;
@@ -94,9 +97,9 @@ export class KeyStore {
     if ('problem' in bearer) return { ok: false, reason: bearer.problem };
     const id = keyIdOf(bearer.token);
     const known = id === undefined ? undefined : this.keys.get(id);
-    if (known === undefined || !keyMatches(bearer.token, known.entry.hash)) return { ok: false, reason: 'unknown or revoked API key' };
+    if (known === undefined || !keyMatches(bearer.token, known.entry.hash)) return { ok: false, reason: 'unknown or revoked API key', ...(id !== undefined ? { keyId: id } : {}) };
     const role = this.options.roles.get(known.entry.role);
-    if (role === undefined) return { ok: false, reason: `the key's role "${known.entry.role}" no longer exists` };
+    if (role === undefined) return { ok: false, reason: `the key's role "${known.entry.role}" no longer exists`, keyId: known.entry.id };
     return { ok: true, principal: principalOf(role, known.entry) };
   }
 
