@@ -9,6 +9,7 @@ import { ErrorCodes, SwitchboardError, type ErrorCode } from '../errors.js';
 import { AgentStateError } from '../engine/agents/agent-registry.js';
 import { CallControlError } from '../engine/call-control.js';
 import { MonitorDeviceError } from '../engine/tasks/monitor-task.js';
+import { PLAIN_TEXT_PATTERN } from './schemas.js';
 
 export class ApiError extends SwitchboardError {
   constructor(
@@ -44,7 +45,9 @@ export function errorBodyOf(e: unknown): ErrorBody & { readonly internal: boolea
   if (e instanceof CallControlError) return { statusCode: e.kind === 'not-found' ? 404 : 409, code: e.code, reason: e.message, internal: false };
   if (e instanceof MonitorDeviceError) return { statusCode: e.callEnded ? 409 : 502, code: e.code, reason: e.message, internal: false };
   if (e instanceof Error && Array.isArray((e as FastifyError).validation)) {
-    return { statusCode: 400, code: ErrorCodes.API_BAD_REQUEST, reason: e.message, internal: false };
+    const first = (e as FastifyError).validation![0];
+    const reason = first?.params.pattern === PLAIN_TEXT_PATTERN ? `${(e as FastifyError).validationContext ?? 'body'}${first.instancePath} must not contain control characters (line breaks, tabs, escapes)` : e.message;
+    return { statusCode: 400, code: ErrorCodes.API_BAD_REQUEST, reason, internal: false };
   }
   if (isFastifyError(e) && e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
     const reason = e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported Content-Type: bodies are application/json' : e.message;

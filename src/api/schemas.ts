@@ -11,6 +11,12 @@ import { AUDIT_ACTIONS } from './audit/audit-log.js';
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Enum = <const T extends readonly string[]>(values: T, description: string) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
 const DateTime = (description: string) => Type.String({ format: 'date-time', description });
+/**
+ * Free text people write (reasons): no control characters (C0, DEL, C1), which would
+ * reach terminals and logs that show the audit log and the call records.
+ */
+export const PLAIN_TEXT_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]*$';
+const PlainText = (o: { minLength: number; maxLength: number; description: string }) => Type.String({ ...o, pattern: PLAIN_TEXT_PATTERN });
 
 export const CALL_STATES = ['routing', 'in-queue', 'whisper', 'connected', 'message', 'voicemail', 'forwarding', 'ended'] as const;
 export const AGENT_STATUSES = ['idle', 'ringing', 'whisper', 'on-call', 'wrap-up', 'not-ready', 'logged-out'] as const;
@@ -197,7 +203,7 @@ export const AgentIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLe
 export const AgentStateBody = Type.Object(
   {
     state: Enum(['ready', 'not-ready', 'logged-out'] as const, 'ready (logs in), not-ready (with a reason), logged-out.'),
-    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Why not ready (default "not-ready").' })),
+    reason: Type.Optional(PlainText({ minLength: 1, maxLength: 64, description: 'Why not ready (default "not-ready").' })),
   },
   { additionalProperties: false },
 );
@@ -313,7 +319,7 @@ export const MonitorRequestBody = Type.Object(
 export const EndCallBody = Type.Object(
   {
     confirm: Type.Literal(true, { description: 'Must be true: the API form of the confirmation step.' }),
-    reason: Type.String({ minLength: 1, maxLength: 200, description: 'Why (goes into the call record and the audit log).' }),
+    reason: PlainText({ minLength: 1, maxLength: 200, description: 'Why (goes into the call record and the audit log).' }),
   },
   { additionalProperties: false },
 );
