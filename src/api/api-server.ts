@@ -138,6 +138,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : partsAjv.compile(schema)));
   // An empty body with Content-Type: application/json is no body (HTTP clients send the header by default, even on DELETE).
   const json = app.getDefaultJsonParser('error', 'error');
+  // Bodies are JSON only: text/plain (which Fastify parses by default) gets 415 like any other type, unless empty.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '' || (Buffer.isBuffer(body) && body.length === 0)) done(null, undefined);
+    else done(Object.assign(new Error('unsupported Content-Type: bodies are application/json'), { statusCode: 415 }), undefined);
+  });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');

@@ -43,6 +43,7 @@ const CASES: readonly Case[] = [
   { name: 'unknown field', method: 'POST', url: end, body: '{"confirm":true,"reason":"x","force":1}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /additional/ },
   { name: 'body too large', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'x'.repeat(20_000) }), contentType: 'application/json', status: 413, code: 'SB_API_BAD_REQUEST', reason: /large/i },
   { name: 'unsupported content type', method: 'POST', url: end, body: 'confirm=true', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'SB_API_BAD_REQUEST', reason: /content-type/i },
+  { name: 'JSON sent as text/plain', method: 'POST', url: end, body: '{"confirm":true,"reason":"x"}', contentType: 'text/plain', status: 415, code: 'SB_API_BAD_REQUEST', reason: /content-type/i },
   { name: 'device that is not a SIP URI', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"http://evil.example"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
   { name: 'device with spaces', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"sip:a b@127.0.0.1"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
   { name: 'no device and none stored with the key', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
