@@ -60,6 +60,33 @@ async function decodeSlice(file: string, fromSeconds: number, seconds: number): 
   return stdout;
 }
 
+describe('the WAV written without ffmpeg', () => {
+  it('is, byte for byte, what ffmpeg writes for the same audio (mono and stereo)', async () => {
+    const pcap = join(dir, 'short.pcap');
+    writeLongCall(pcap, { seconds: 3 });
+    for (const channels of ['stereo', 'mono'] as const) {
+      const out = join(dir, `short-${channels}.enc`);
+      const enc = await encodeRecording({ segments: [pcap], format: 'wav', channels, keyRing: ring, outFile: out });
+      const sealed = await SealedFile.open(out, ring);
+      const ours: Buffer[] = [];
+      try {
+        for await (const b of sealed.range(0, enc.audioBytes)) ours.push(b);
+      } finally {
+        await sealed.close();
+      }
+      const wav = Buffer.concat(ours);
+      // ffmpeg given our samples, with the arguments the encoder used before it wrote WAVs itself.
+      const pcm = wav.subarray(enc.layout.dataOffset);
+      const n = channels === 'stereo' ? '2' : '1';
+      const ffmpegRun = run('ffmpeg', ['-nostdin', '-v', 'error', '-f', 's16le', '-ar', '8000', '-ac', n, '-i', 'pipe:0', '-map_metadata', '-1', '-c:a', 'pcm_s16le', '-fflags', '+bitexact', '-flags:a', '+bitexact', '-f', 'wav', 'pipe:1'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+      ffmpegRun.child.stdin!.end(pcm);
+      const ffmpeg = (await ffmpegRun).stdout;
+      expect(pcm.length).toBe(3 * 8000 * 2 * Number(n));
+      expect(wav.equals(ffmpeg), `${channels}: ours ${wav.subarray(0, 48).toString('hex')} ffmpeg ${ffmpeg.subarray(0, 48).toString('hex')}`).toBe(true);
+    }
+  }, 60_000);
+});
+
 describe('parts of at most the limit, each playable', () => {
   const seconds = (70 * MiB) / 32_000; // 70 MiB of 8 kHz 16-bit stereo
   const pcap = join(dir, 'long.pcap');

@@ -3,6 +3,12 @@
  *
  *   pcap files → PCM (our converter) → ffmpeg (stdin → stdout) → frame index → seal → file
  *
+ * A WAV is our PCM behind a 44-byte header, so it is written here, without
+ * ffmpeg (CHOICE: starting ffmpeg costs about 100 ms of CPU per recording,
+ * more than converting a short call; the header is the one ffmpeg writes to a
+ * pipe, byte for byte, which a test checks against ffmpeg itself). MP3 needs
+ * ffmpeg's libmp3lame.
+ *
  * The encoded audio never touches the disk in the clear: ffmpeg writes to a
  * pipe and the seal stream encrypts before anything is written. The file
  * appears under its final name only once complete and flushed to disk.
@@ -19,7 +25,7 @@ import type { KeyRing } from '../crypto/key-ring.js';
 import { RecordingFormatError } from '../errors.js';
 import { Mp3Indexer } from '../parts/mp3-frames.js';
 import type { AudioLayout } from '../parts/part-plan.js';
-import { WavProber } from '../parts/wav.js';
+import { WavProber, wavHeader } from '../parts/wav.js';
 import { convertPcapsToPcm, type PartySelector, type PcmConversionReport } from './pcap-to-pcm.js';
 import { SAMPLE_RATE } from './party-track.js';
 import type { ChannelLayout } from './timeline.js';
@@ -49,10 +55,19 @@ export interface EncodedRecording {
   readonly conversion: PcmConversionReport;
 }
 
-function ffmpegArgs(o: EncodeRecordingOptions): string[] {
+/** The PCM behind a streaming WAV header (sizes unknown, as ffmpeg writes to a pipe). */
+async function wrapWav(o: EncodeRecordingOptions, pcm: PassThrough, out: PassThrough, signal: AbortSignal): Promise<void> {
+  const header = wavHeader({ sampleRate: SAMPLE_RATE, channels: o.channels === 'stereo' ? 2 : 1, bitsPerSample: 16 }, undefined);
+  async function* withHeader(): AsyncGenerator<Buffer> {
+    yield header;
+    for await (const chunk of pcm) yield chunk as Buffer;
+  }
+  await pipeline(withHeader, out, { signal });
+}
+
+function mp3Args(o: EncodeRecordingOptions): string[] {
   const channels = o.channels === 'stereo' ? '2' : '1';
   const input = ['-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', channels, '-i', 'pipe:0', '-map_metadata', '-1'];
-  if (o.format === 'wav') return [...input, '-c:a', 'pcm_s16le', '-fflags', '+bitexact', '-flags:a', '+bitexact', '-f', 'wav', 'pipe:1'];
   // No bit reservoir: every frame decodes on its own, so a part cut between frames plays cleanly.
   // No Xing/ID3 headers: they would describe the whole file, not a part.
   return [
@@ -92,14 +107,14 @@ export async function encodeRecording(o: EncodeRecordingOptions): Promise<Encode
   const probe: WavProber | Mp3Indexer = o.format === 'wav' ? new WavProber() : new Mp3Indexer();
   const seal = new SealStream(o.keyRing, o.chunkBytes);
   try {
-    const ffmpeg = runFfmpeg({ args: ffmpegArgs(o), stdin: pcm, stdout: encoded, signal: abort.signal, ...(o.ffmpegBinary !== undefined ? { binary: o.ffmpegBinary } : {}) });
+    const encoder = o.format === 'wav' ? wrapWav(o, pcm, encoded, abort.signal) : runFfmpeg({ args: mp3Args(o), stdin: pcm, stdout: encoded, signal: abort.signal, ...(o.ffmpegBinary !== undefined ? { binary: o.ffmpegBinary } : {}) });
     // If the encoder dies, stop feeding it (the converter would otherwise wait for 'drain' forever).
-    ffmpeg.catch(() => abort.abort());
+    encoder.catch(() => abort.abort());
     const written = pipeline(encoded, probe as Transform, seal, createWriteStream(tmp, { mode: 0o600 }), { signal: abort.signal });
     written.catch(() => abort.abort());
     const conversion = await convertPcapsToPcm({ segments: o.segments, parties: o.parties, layout: o.channels, signal: abort.signal }, pcm);
     pcm.end();
-    await Promise.all([ffmpeg, written]);
+    await Promise.all([encoder, written]);
     const layout = layoutOf(probe);
     await fsyncPath(tmp, 'r');
     await rename(tmp, o.outFile);

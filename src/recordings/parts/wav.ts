@@ -19,11 +19,12 @@ export function blockAlign(f: PcmFormat): number {
   return (f.channels * f.bitsPerSample) / 8;
 }
 
-export function wavHeader(f: PcmFormat, dataBytes: number): Buffer {
-  if (dataBytes + WAV_HEADER_BYTES - 8 > 0xffffffff) throw new RecordingFormatError(`a WAV file cannot hold ${dataBytes} bytes of audio`);
+/** `dataBytes` undefined: a stream whose length is not known yet, both sizes 0xFFFFFFFF (as ffmpeg writes to a pipe). */
+export function wavHeader(f: PcmFormat, dataBytes: number | undefined): Buffer {
+  if (dataBytes !== undefined && dataBytes + WAV_HEADER_BYTES - 8 > 0xffffffff) throw new RecordingFormatError(`a WAV file cannot hold ${dataBytes} bytes of audio`);
   const h = Buffer.alloc(WAV_HEADER_BYTES);
   h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + dataBytes, 4);
+  h.writeUInt32LE(dataBytes === undefined ? 0xffffffff : 36 + dataBytes, 4);
   h.write('WAVE', 8, 'ascii');
   h.write('fmt ', 12, 'ascii');
   h.writeUInt32LE(16, 16);
@@ -34,7 +35,7 @@ export function wavHeader(f: PcmFormat, dataBytes: number): Buffer {
   h.writeUInt16LE(blockAlign(f), 32);
   h.writeUInt16LE(f.bitsPerSample, 34);
   h.write('data', 36, 'ascii');
-  h.writeUInt32LE(dataBytes, 40);
+  h.writeUInt32LE(dataBytes ?? 0xffffffff, 40);
   return h;
 }
 
