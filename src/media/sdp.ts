@@ -198,12 +198,17 @@ export function answerDirection(offered: MediaDirection, wantSend: boolean, want
   return 'inactive';
 }
 
-/** The same media: connection addresses and m= lines (ports, formats) and directions unchanged; o=, s=, t= and other attributes may differ. */
+/**
+ * The same media: connection addresses, m= lines (ports, formats), directions and
+ * keys unchanged (SDES crypto, RFC 4568 §7.1.4; DTLS fingerprint and setup; ICE
+ * credentials, whose change is an ICE restart); o=, s=, t= and other attributes
+ * (fmtp, ptime: rtpengine's 200 adds them to the 183's answer) may differ.
+ */
 export function sameMedia(a: string, b: string): boolean {
   const key = (sdp: string): string =>
     sdp
       .split(/\r?\n/)
-      .filter((l) => /^(c=|m=|a=(sendrecv|sendonly|recvonly|inactive|rtpmap:))/.test(l))
+      .filter((l) => /^(c=|m=|a=(sendrecv|sendonly|recvonly|inactive|rtpmap:|crypto:|fingerprint:|setup:|ice-ufrag:|ice-pwd:))/.test(l))
       .join('\n');
   return key(a) === key(b);
 }

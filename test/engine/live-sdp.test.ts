@@ -99,7 +99,7 @@ describe('the caller’s SDP session', () => {
     }
   });
 
-  it('a carrier offering SRTP with SDES keys: the caller is answered RTP/SAVP with exactly one of its crypto suites and a key of ours; the agent is offered plain RTP and hears the caller’s SRTP', async () => {
+  it('a carrier offering SRTP with SDES keys: the caller is answered RTP/SAVP with exactly one of its crypto suites and a key of ours; the agent is offered plain RTP and hears the caller’s SRTP, also after a re-key', async () => {
     const caller = await CallerPhone.create(700);
     try {
       const n = agent.calls.length;
@@ -137,7 +137,28 @@ describe('the caller’s SDP session', () => {
       } finally {
         ffmpeg.kill('SIGKILL');
       }
-      await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag: ok.info.toTag!, to: `<${uri}>`, cseq: 2 }), cc.udp);
+      // RFC 4568 §7.1.4: a re-INVITE with new keys, here only the other suite: answered with that suite under
+      // its tag (§6.1), and the caller's SRTP under the new key reaches the agent.
+      const key2 = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk';
+      const reoffer = offer.replace('o=carrier 1 1', 'o=carrier 1 2').split('\r\n').filter((l) => !l.startsWith('a=crypto:')).join('\r\n').replace(/\r\n$/, `\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:${key2}\r\n`);
+      const dialog = { peer: caller.peer, callId, fromTag, toTag: ok.info.toTag!, to: `<${uri}>` };
+      await caller.peer.send(request({ method: 'INVITE', uri: target, ...dialog, cseq: 2, body: reoffer }), cc.udp);
+      const rekeyed = await caller.peer.wait((r) => r.message.kind === 'response' && r.message.status === 200 && r.message.headers.get('cseq') === '2 INVITE', 20_000, '200 to the re-key');
+      await caller.peer.send(request({ method: 'ACK', uri: target, ...dialog, cseq: 2 }), cc.udp);
+      const answer2 = rekeyed.message.body.toString('utf8').split(/\r?\n/).filter((l) => l.startsWith('a=crypto:'));
+      expect(answer2).toHaveLength(1);
+      expect(answer2[0]).toMatch(/^a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:[A-Za-z0-9+/=]{40}/);
+      const at2 = agent.rtp.received.length;
+      const ffmpeg2 = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=660:duration=4:sample_rate=8000', '-ac', '1', '-c:a', 'pcm_mulaw', '-payload_type', '0', '-f', 'rtp', '-srtp_out_suite', 'AES_CM_128_HMAC_SHA1_32', '-srtp_out_params', key2, `srtp://127.0.0.1:${port}`], { stdio: 'ignore' });
+      try {
+        await eventually(() => {
+          const got = agent.rtp.received.slice(at2).filter((p) => p.payloadType === 0).slice(-40);
+          return got.length >= 20 && goertzel(streamPcm(got), 660) > 1000;
+        }, 15_000, 'the agent hears the caller’s SRTP under the new key');
+      } finally {
+        ffmpeg2.kill('SIGKILL');
+      }
+      await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag: ok.info.toTag!, to: `<${uri}>`, cseq: 3 }), cc.udp);
       await caller.peer.waitResponse(200, 'BYE');
       await cc.recordOf(callId);
       await cc.settled();

@@ -192,11 +192,16 @@ describe('the bridge', () => {
     expect([ctx.session.endedBy, ctx.session.endReason]).toEqual(['agent', 'agent hung up']);
   });
 
-  it('hold is an offer that stops sending (sendonly, inactive, or 0.0.0.0); sameMedia ignores o= and s=', () => {
+  it('hold is an offer that stops sending (sendonly, inactive, or 0.0.0.0); sameMedia ignores o= and s=, not keys', () => {
     expect([isHoldOffer(sdp(1, 'sendonly')), isHoldOffer(sdp(1, 'inactive')), isHoldOffer(sdp(1).replace('c=IN IP4 192.0.2.9', 'c=IN IP4 0.0.0.0')), isHoldOffer(sdp(1))]).toEqual([true, true, true, false]);
     expect(sameMedia(sdp(1), sdp(1).replace('o=- 1 1', 'o=- 9 9').replace('s=-', 's=x'))).toBe(true);
     expect(sameMedia(sdp(1), sdp(2))).toBe(false);
     expect(sameMedia(sdp(1), sdp(1, 'sendonly'))).toBe(false);
+    // New keys are new media (RFC 4568 §7.1.4), as is an ICE restart; a=fmtp and a=ptime are not compared.
+    const keyed = (k: string): string => `${sdp(1)}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${k}\r\n`;
+    expect(sameMedia(keyed('a'.repeat(40)), keyed('b'.repeat(40)))).toBe(false);
+    expect(sameMedia(`${sdp(1)}a=ice-ufrag:x\r\n`, `${sdp(1)}a=ice-ufrag:y\r\n`)).toBe(false);
+    expect(sameMedia(sdp(1), `${sdp(1)}a=fmtp:101 0-16\r\na=ptime:20\r\n`)).toBe(true);
   });
 });
 
