@@ -160,7 +160,7 @@ export class PlacedCall {
   }
 
   invite(): void {
-    const sdp = this.options.delayedOffer === true ? '' : this.phone.rtp.sdp({ telephoneEvent: true });
+    const sdp = this.options.delayedOffer === true ? '' : this.phone.rtp.sdp({ telephoneEvent: true, codecs: this.phone.codecs });
     const custom = this.options.body;
     const body = custom !== undefined ? custom.of(sdp) : sdp;
     const contentType = custom?.contentType !== undefined ? { contentType: custom.contentType } : {};
@@ -196,7 +196,7 @@ export class PlacedCall {
         this.remoteTarget ??= contactUri(r);
         // The ACK of a 2xx has the INVITE's CSeq number (RFC 3261 §13.2.2.4): a re-INVITE's is not 1.
         const initial = r.info.cseq === 1;
-        const answer = initial && this.options.delayedOffer === true && this.options.ackWithoutAnswer !== true ? this.phone.rtp.sdp({ telephoneEvent: true }) : '';
+        const answer = initial && this.options.delayedOffer === true && this.options.ackWithoutAnswer !== true ? this.phone.rtp.sdp({ telephoneEvent: true, codecs: this.phone.codecs }) : '';
         const to = lineOf(r.raw, 'To') ?? '';
         this.send(request({ ...this.base('ACK', this.remoteTarget ?? this.uri, r.info.cseq), body: answer, to: to.replace(/;tag=.*$/, ''), toTag: this.toTag }));
       } else {
@@ -229,7 +229,7 @@ export class PlacedCall {
 
   /** A re-INVITE with our SDP in `direction` (hold: sendonly; resume: sendrecv). */
   reinvite(direction: 'sendonly' | 'sendrecv' | 'inactive'): void {
-    this.inDialog('INVITE', [], this.phone.rtp.sdp({ direction, telephoneEvent: true, sessionId: 7 }));
+    this.inDialog('INVITE', [], this.phone.rtp.sdp({ direction, telephoneEvent: true, sessionId: 7, codecs: this.phone.codecs }));
   }
 
   /** A DTMF key over SIP INFO (application/dtmf-relay). */
