@@ -10,6 +10,12 @@
  * hunt), so a caller would see a new session at every step: strict UAs and
  * SBCs then refuse the SDP or ignore it. The keeper rewrites each description
  * bound for the party onto the first one's origin and session name (`s=`).
+ * With `own`, the session is ours from the first description on: its origin
+ * username and session name are `own`'s, and a first description written by
+ * someone else (an agent phone's offer, passed on by rtpengine for a
+ * delayed-offer caller) gets a session id of ours too, so nothing of the
+ * other party's SDP identity (its username often names the phone's maker)
+ * reaches the party.
  */
 
 const ORIGIN = /^o=(\S+) (\S+) (\d+) (\S+ \S+ \S+)[ \t]*$/;
@@ -32,6 +38,8 @@ export class SdpOriginKeeper {
   private origin: Origin | undefined;
   private lastBody: string | undefined;
 
+  constructor(private readonly own?: { readonly username: string; readonly name: string; readonly newSessionId: () => string }) {}
+
   /**
    * `sdp` rewritten onto the session's origin and name: the first description
    * sets them; a later one keeps the version when only its origin or name
@@ -48,14 +56,24 @@ export class SdpOriginKeeper {
     const nameIndex = lines.findIndex((l) => l.startsWith('s='));
     const origin = this.origin;
     if (origin === undefined) {
-      this.origin = { username: m[1]!, sessionId: m[2]!, version: BigInt(m[3]!), address: m[4]!, name: lines[nameIndex] };
+      const own = this.own;
       this.lastBody = body;
-      return sdp;
-    }
-    if (body !== this.lastBody) {
+      if (own === undefined) {
+        this.origin = { username: m[1]!, sessionId: m[2]!, version: BigInt(m[3]!), address: m[4]!, name: lines[nameIndex] };
+        return sdp;
+      }
+      const ours = m[1] === own.username;
+      this.origin = { username: own.username, sessionId: ours ? m[2]! : own.newSessionId(), version: ours ? BigInt(m[3]!) : 1n, address: m[4]!, name: `s=${own.name}` };
+      if (ours && lines[nameIndex] === this.origin.name) return sdp;
+    } else if (body !== this.lastBody) {
       origin.version += 1n;
       this.lastBody = body;
     }
+    return this.rewrite(lines, index, nameIndex, eol);
+  }
+
+  private rewrite(lines: string[], index: number, nameIndex: number, eol: string): string {
+    const origin = this.origin!;
     lines[index] = `o=${origin.username} ${origin.sessionId} ${origin.version} ${origin.address}`;
     if (nameIndex !== -1 && origin.name !== undefined) lines[nameIndex] = origin.name;
     return lines.join(eol);

@@ -68,6 +68,12 @@ describe('the anchor', () => {
       await call.waitStatus(200, 20_000);
       const invite = agent.calls[n]!.invite;
       expect(invite.message.body.length).toBe(0);
+      // The offer in the caller's 200 is rtpengine's version of the agent phone's, in a session of ours:
+      // nothing of the phone's SDP identity (o= username and session id, s=) reaches the caller.
+      const ok = caller.peer.received.find((r) => r.info.callId === call.callId && r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE')!;
+      const offerToCaller = ok.message.body.toString('utf8');
+      expect(offerToCaller).toMatch(/^o=switchboard \d+ 1 IN IP4 /m);
+      expect(offerToCaller).toMatch(/^s=switchboard\r?$/m);
       const at = caller.rtp.received.length;
       const atAgent = agent.rtp.received.length;
       await eventually(() => caller.rtp.received.length > at + 50 && agent.rtp.received.length > atAgent + 50, 15_000, 'audio both ways');

@@ -32,6 +32,18 @@ describe('one SDP session toward a party (RFC 3264 §8)', () => {
     expect(originOf(next)).toBe('switchboard 1 1 IN IP4 127.0.0.1');
   });
 
+  it('with its own identity: a first description of someone else (an agent phone) gets our username, name and a session id of ours', () => {
+    const k = new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => '4242' });
+    const first = k.stamp(sdp('PolycomSoundPoint 987 55 IN IP4 127.0.0.1', 4000).replace('s=-', 's=Polycom'));
+    expect(originOf(first)).toBe('switchboard 4242 1 IN IP4 127.0.0.1');
+    expect(first).toMatch(/^s=switchboard\r$/m);
+    expect(originOf(k.stamp(sdp('PolycomSoundPoint 987 56 IN IP4 127.0.0.1', 4002)))).toBe('switchboard 4242 2 IN IP4 127.0.0.1');
+    // Our own first description (the placeholder's) is kept as it is.
+    const own = new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => 'x' });
+    const placeholder = sdp('switchboard 1 1 IN IP4 127.0.0.1', 4000).replace('s=-', 's=switchboard');
+    expect(own.stamp(placeholder)).toBe(placeholder);
+  });
+
   it('keeps line endings, handles versions past 2^53, and passes on a description without an origin', () => {
     const k = new SdpOriginKeeper();
     const big = sdp('ntp 3900000000 9007199254740993 IN IP4 127.0.0.1', 4000).replaceAll('\r\n', '\n');

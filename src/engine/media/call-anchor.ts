@@ -21,6 +21,7 @@
  * sendonly or inactive) is played no prompt: rtpengine refuses to play toward
  * it, and the flow goes on as if the prompt had been heard.
  */
+import { randomInt } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
 import {
   agentAnswerAfterPlaceholder,
@@ -49,7 +50,7 @@ export class CallAnchor {
   private callerOfferSdp: string | undefined;
   private earlySdp: string | undefined;
   /** Every SDP bound for the caller is one session: one origin, the version up by one per change (sdp-origin.ts). */
-  private readonly callerSession = new SdpOriginKeeper();
+  private readonly callerSession = new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => String(randomInt(1, 2 ** 47)) });
   /** The m-lines of the caller's last offer (media/sdp-streams.ts). */
   private callerLayout: StreamLayout | undefined;
   /** Whether rtpengine sends to a party, by label, from the last SDP it was given (RFC 3264 §6.1); unknown counts as yes. */
