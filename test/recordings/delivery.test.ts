@@ -61,6 +61,25 @@ describe('a capture that holds no audio', () => {
   });
 });
 
+describe('a capture with one party in a codec the converter does not decode', () => {
+  it('is delivered with that channel silent, and the converted event says so', async () => {
+    const dir = mkdtempSync(join(root, 'case-'));
+    const config = testConfig({ stateDir: dir, redisUrl: redis.url });
+    const worker = await RecordingsWorker.start({ config, logger: silentLogger(), redisUrl: redis.url });
+    cleanups.push(() => worker.stop());
+    const events = collectEvents(worker.events);
+    // The caller's RTP in G.722 (payload type 9), the agent's in PCMU.
+    const f = recordingFixture({ recordingId: 'rec-g722', captureDir: worker.paths.captureDir, seconds: 2, callerPayloadType: 9 });
+    const submitter = new RecordingSubmitter(worker.ctx.store, worker.ctx.events, worker.queues, silentLogger());
+    await submitter.submit(f.manifest);
+    await events.until((all) => all.some((e) => e.recordingId === 'rec-g722' && (e.type === 'failed' || e.type === 'uploaded')), 30_000);
+    const mine = events.all.filter((e) => e.recordingId === 'rec-g722');
+    expect(mine.filter((e) => e.type === 'failed' || e.type === 'uploaded').map((e) => e.type)).toEqual(['uploaded']);
+    expect(mine.find((e) => e.type === 'converted')!.reason).toBe("the caller's audio is in a format the converter does not decode (payload type 9, 100 packets; only G.711, PCMU 0 and PCMA 8, is): that channel is silent");
+    events.stop();
+  });
+});
+
 describe('delivery to a CRM with injected faults (BullMQ on a real redis-server)', () => {
   it('delivers every recording, in ordered parts, none twice, audio intact, local files deleted', async () => {
     const dir = mkdtempSync(join(root, 'case-'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertPcapsToPcm, type PcmConversionInput, type PcmConversionReport } from '../../src/recordings/convert/pcap-to-pcm.js';
+import { convertPcapsToPcm, undecodableNote, type PcmConversionInput, type PcmConversionReport } from '../../src/recordings/convert/pcap-to-pcm.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { PcapWriter, type LinkKind } from './support/pcap-writer.js';
 import { agentStream, byTime, callerStream, rtpPacket, synthStream, writePcap, AGENT_PORT, CALLER_PORT, type SynthPacket } from './support/rtp-call.js';
@@ -211,16 +211,20 @@ describe('pcap → PCM: caller left, agent right, on the capture timeline', () =
     expect(toneLevel(splitStereo(pcm).left, 0, 1000, 440)).toBeGreaterThan(6000);
   });
 
-  it('refuses a party whose audio is in a codec it cannot decode, naming the payload type', async () => {
+  it('a party whose audio is in a codec it cannot decode is silence, and the report names the payload type', async () => {
     const g722 = synthStream(callerStream(), T0, 20).map((p) => {
       const b = Buffer.from(p.udp.payload);
       b[1] = 9;
       return { ...p, udp: { ...p.udp, payload: b } };
     });
-    await expect(convert({ segments: [writePcap(file('g722'), g722)] })).rejects.toMatchObject({
-      code: ErrorCodes.RECORDING_FORMAT,
-      message: expect.stringContaining('payload type 9'),
-    });
+    const { pcm, report } = await convert({ segments: [writePcap(file('g722'), byTime(g722, synthStream(agentStream(), T0, 20)))] });
+    expect(report.parties.caller).toMatchObject({ audioPackets: 0, undecodable: { 9: 20 } });
+    expect(undecodableNote(report)).toBe("the caller's audio is in a format the converter does not decode (payload type 9, 20 packets; only G.711, PCMU 0 and PCMA 8, is)");
+    const { left, right } = splitStereo(pcm);
+    expect(toneLevel(left, 0, 400, 440)).toBeLessThan(100);
+    expect(toneLevel(right, 0, 400, 1000)).toBeGreaterThan(6000);
+    const decoded = await convert({ segments: [writePcap(file('pcmu'), synthStream(callerStream(), T0, 20))] });
+    expect(undecodableNote(decoded.report)).toBeUndefined();
   });
 
   it('tolerates a last record cut short (the writer died) and reports it', async () => {

@@ -228,13 +228,21 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
   if (outputError !== undefined) throw outputError;
   report.durationSamples = timeline.emittedSamples;
   report.lateSamples = timeline.lateSamples;
+  return report;
+}
+
+/**
+ * What a conversion could not decode: a party whose audio was all in a codec
+ * other than G.711 (its channel is silence). Undefined when nothing is missing.
+ */
+export function undecodableNote(report: PcmConversionReport): string | undefined {
+  const notes: string[] = [];
   for (const role of ['caller', 'agent'] as const) {
-    const t = tracks[role].stats;
+    const t = report.parties[role];
     const undecodable = Object.entries(t.undecodable);
     if (t.audioPackets === 0 && undecodable.length > 0) {
-      const types = undecodable.map(([pt, n]) => `payload type ${pt} (${n} packets)`).join(', ');
-      throw new RecordingFormatError(`the ${role}'s audio is in a format the converter does not decode: ${types}; only G.711 (PCMU 0, PCMA 8) is supported`);
+      notes.push(`the ${role}'s audio is in a format the converter does not decode (${undecodable.map(([pt, n]) => `payload type ${pt}, ${n} packets`).join('; ')}; only G.711, PCMU 0 and PCMA 8, is)`);
     }
   }
-  return report;
+  return notes.length === 0 ? undefined : notes.join('; ');
 }

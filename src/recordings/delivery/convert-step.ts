@@ -7,7 +7,8 @@
 import { access, rm } from 'node:fs/promises';
 import { deleteSegments, locateSegments, type CapturedSegment } from '../capture/segment-locator.js';
 import { encodeRecording } from '../convert/encode-recording.js';
-import { RecordingExpiredError, RecordingMissingError } from '../errors.js';
+import { undecodableNote } from '../convert/pcap-to-pcm.js';
+import { RecordingExpiredError, RecordingFormatError, RecordingMissingError } from '../errors.js';
 import type { RecordingManifest } from '../store/manifest.js';
 import { expireRecording } from './expire.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
@@ -66,9 +67,11 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
     ...(signal !== undefined ? { signal } : {}),
   });
   const c = encoded.conversion;
+  const undecodable = undecodableNote(c);
   if (c.parties.caller.audioPackets + c.parties.agent.audioPackets === 0) {
     // Nothing to deliver is a failure with its reason, never an "uploaded" recording with no parts.
     await rm(ctx.store.audioPath(recordingId), { force: true });
+    if (undecodable !== undefined) throw new RecordingFormatError(`recording ${recordingId}: ${undecodable}`);
     throw new RecordingMissingError(`recording ${recordingId}: the capture of call ${manifest.callId} holds no audio (${segments.length} segment(s), no RTP from either party)`);
   }
   const summary = {
@@ -95,12 +98,17 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
   };
   await ctx.store.writeManifest(updated);
   const missing = manifest.capture.segments - segments.length;
+  // Delivered with what could be decoded; what could not is said in the event (its channel is silent).
+  const gaps = [
+    ...(missing > 0 ? [`${missing} of ${manifest.capture.segments} capture segment(s) were never written by rtpengine`] : []),
+    ...(undecodable !== undefined ? [`${undecodable}: that channel is silent`] : []),
+  ];
   await ctx.events.emit({
     type: 'converted',
     recordingId,
     callId: manifest.callId,
     bytes: encoded.audioBytes,
-    ...(missing > 0 ? { reason: `${missing} of ${manifest.capture.segments} capture segment(s) were never written by rtpengine` } : {}),
+    ...(gaps.length > 0 ? { reason: gaps.join('; ') } : {}),
   });
   // The encrypted recording is on disk: the plaintext capture can go.
   await deleteSegments(segments);
