@@ -103,8 +103,11 @@ describe('monitor mixer', () => {
       expect(Math.max(...offsets) - Math.min(...offsets) + 1 - offsets.size).toBe(0);
       const outOfOrder = sorted.slice(1).filter((p, i) => ((p.sequenceNumber - sorted[i]!.sequenceNumber) & 0xffff) !== 1);
       expect(outOfOrder.length).toBeLessThan(0.05 * packets.length);
-      // About 50 packets a second over the window (the input lost 10 %; the output did not).
-      expect(packets.length).toBeGreaterThan(0.9 * 50 * 3.7);
+      // A packet per frame the agent sent over the window (the caller's input lost 10 %; the output did not),
+      // counted against what was sent in the same window, so a machine too busy to send on time does not fail it.
+      const sent = agentTone.sent.filter((p) => p.sentMs >= monitoringStarted + 300 && p.sentMs < monitoringEnded).length;
+      expect(sent).toBeGreaterThan(50);
+      expect(packets.length).toBeGreaterThan(0.9 * sent);
     }
   });
 
