@@ -69,13 +69,20 @@ describe('a capture with one party in a codec the converter does not decode', ()
     cleanups.push(() => worker.stop());
     const events = collectEvents(worker.events);
     // The caller's RTP in G.722 (payload type 9), the agent's in PCMU.
-    const f = recordingFixture({ recordingId: 'rec-g722', captureDir: worker.paths.captureDir, seconds: 2, callerPayloadType: 9 });
+    const f = recordingFixture({ recordingId: 'rec-g722', captureDir: worker.paths.captureDir, seconds: 2, payloadTypes: { caller: 9 } });
     const submitter = new RecordingSubmitter(worker.ctx.store, worker.ctx.events, worker.queues, silentLogger());
     await submitter.submit(f.manifest);
     await events.until((all) => all.some((e) => e.recordingId === 'rec-g722' && (e.type === 'failed' || e.type === 'uploaded')), 30_000);
     const mine = events.all.filter((e) => e.recordingId === 'rec-g722');
     expect(mine.filter((e) => e.type === 'failed' || e.type === 'uploaded').map((e) => e.type)).toEqual(['uploaded']);
     expect(mine.find((e) => e.type === 'converted')!.reason).toBe("the caller's audio is in a format the converter does not decode (payload type 9, 100 packets; only G.711, PCMU 0 and PCMA 8, is): that channel is silent");
+    // Neither party decodable: nothing to deliver, a failure that says why.
+    const both = recordingFixture({ recordingId: 'rec-g722-both', captureDir: worker.paths.captureDir, seconds: 2, payloadTypes: { caller: 9, agent: 9 } });
+    await submitter.submit(both.manifest);
+    await events.until((all) => all.some((e) => e.recordingId === 'rec-g722-both' && (e.type === 'failed' || e.type === 'uploaded')), 30_000);
+    const outcome = events.all.filter((e) => e.recordingId === 'rec-g722-both' && (e.type === 'failed' || e.type === 'uploaded'));
+    expect(outcome.map((e) => e.type)).toEqual(['failed']);
+    expect(outcome[0]!.reason).toMatch(/the caller's audio is in a format the converter does not decode .*; the agent's audio is in a format/);
     events.stop();
   });
 });
