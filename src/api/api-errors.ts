@@ -46,7 +46,14 @@ export function errorBodyOf(e: unknown): ErrorBody & { readonly internal: boolea
   if (e instanceof MonitorDeviceError) return { statusCode: e.callEnded ? 409 : 502, code: e.code, reason: e.message, internal: false };
   if (e instanceof Error && Array.isArray((e as FastifyError).validation)) {
     const first = (e as FastifyError).validation![0];
-    const reason = first?.params.pattern === PLAIN_TEXT_PATTERN ? `${(e as FastifyError).validationContext ?? 'body'}${first.instancePath} must not contain control characters (line breaks, tabs, escapes)` : e.message;
+    const where = `${(e as FastifyError).validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+    const unknown = first?.keyword === 'additionalProperties' ? first.params.additionalProperty : undefined;
+    const reason =
+      first?.params.pattern === PLAIN_TEXT_PATTERN
+        ? `${where} must not contain control characters (line breaks, tabs, escapes)`
+        : typeof unknown === 'string'
+          ? `${where} has an unknown field "${unknown.slice(0, 64)}"`
+          : e.message;
     return { statusCode: 400, code: ErrorCodes.API_BAD_REQUEST, reason, internal: false };
   }
   if (isFastifyError(e) && e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
