@@ -53,6 +53,8 @@ export class CallMedia {
   private isReleased = false;
   private readonly logger: Logger;
   private readonly monitoring: CallMonitoring;
+  /** Offers and answers sent and not yet answered (see creating()). */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly digitListeners = new Set<(label: string, digit: string, durationMs: number | undefined) => void>();
 
   constructor(private readonly options: CallMediaOptions) {
@@ -91,6 +93,29 @@ export class CallMedia {
     if (protocol !== undefined) this.protocols.set(label, protocol);
   }
 
+  /**
+   * An offer or answer, which may create the call at rtpengine: a release that
+   * comes meanwhile (a CANCEL right after the INVITE) waits for it before its
+   * delete, which rtpengine would otherwise handle first, keeping the call it
+   * then creates until its own timeout (hours). Rejects (MEDIA_STATE) when the
+   * call was released meanwhile.
+   */
+  private async creating<T>(what: string, send: () => Promise<T>): Promise<T> {
+    const sent = send();
+    const settled = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    try {
+      const reply = await sent;
+      this.assertActive(what);
+      return reply;
+    } finally {
+      this.inFlight.delete(settled);
+    }
+  }
+
   private assertActive(what: string): void {
     if (this.released) throw new MediaStateError(`call ${this.callId} media is released; cannot ${what}`);
   }
@@ -108,13 +133,15 @@ export class CallMedia {
     if (!LABEL.test(label)) throw new MediaStateError(`party label "${label}" must be lower-case letters, digits and "-" (e.g. caller, agent)`);
     const from = peerOf(sdp);
     const other = [...this.parties].find((p) => p !== label);
-    const reply = await this.instance.client.request('offer', {
-      'call-id': this.callId,
-      'from-tag': label,
-      label,
-      sdp,
-      ...sdpParams(options, from, options.peer ?? 'rtp', false, (other !== undefined ? this.protocols.get(other) : undefined) ?? 'RTP/AVP'),
-    });
+    const reply = await this.creating('offer', () =>
+      this.instance.client.request('offer', {
+        'call-id': this.callId,
+        'from-tag': label,
+        label,
+        sdp,
+        ...sdpParams(options, from, options.peer ?? 'rtp', false, (other !== undefined ? this.protocols.get(other) : undefined) ?? 'RTP/AVP'),
+      }),
+    );
     this.parties.add(label);
     this.peerKinds.set(label, from);
     this.noteProtocol(label, sdp);
@@ -133,14 +160,16 @@ export class CallMedia {
     if (offerer === undefined) throw new MediaStateError(`call ${this.callId}: "${label}" cannot answer before anyone offered`);
     this.assertParty(offerer);
     const from = peerOf(sdp);
-    const reply = await this.instance.client.request('answer', {
-      'call-id': this.callId,
-      'from-tag': offerer,
-      'to-tag': label,
-      label,
-      sdp,
-      ...sdpParams(options, from, options.peer ?? this.peerKinds.get(offerer) ?? 'rtp', true),
-    });
+    const reply = await this.creating('answer', () =>
+      this.instance.client.request('answer', {
+        'call-id': this.callId,
+        'from-tag': offerer,
+        'to-tag': label,
+        label,
+        sdp,
+        ...sdpParams(options, from, options.peer ?? this.peerKinds.get(offerer) ?? 'rtp', true),
+      }),
+    );
     // RFC 4568 §6.1: an SRTP (SDES) offer is answered with one crypto line; none means no usable suite.
     if (this.peerKinds.get(offerer) !== 'webrtc' && /^RTP\/SAVPF?$/i.test(this.protocols.get(offerer) ?? '') && !/^a=crypto:/m.test(reply.sdp)) {
       throw new MediaOfferRefusedError(305, 'none of the offered SRTP crypto suites (SDES, RFC 4568) can be used');
@@ -400,6 +429,7 @@ export class CallMedia {
     this.isReleased = true;
     this.releasing ??= (async () => {
       const relays = await this.releaseLocalParts();
+      await Promise.all(this.inFlight);
       await Promise.all([this.callId, ...relays].map((id) => this.deleteRemote(id)));
       this.options.onReleased?.(this);
     })();

@@ -255,6 +255,34 @@ describe('CallMedia basics', () => {
     expect((await call.instance.client.request('list', {})).calls).not.toContain('basic-release');
   });
 
+  it('a release while an offer is on its way (a CANCEL right after the INVITE) leaves nothing at rtpengine', async () => {
+    const real = media.createCallMedia('probe-real').instance;
+    await media.getCallMedia('probe-real')!.release();
+    // The offer is held until the delete has gone (or 300 ms passed): rtpengine would create the call after its delete.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+      setTimeout(resolve, 300);
+    });
+    const client = Object.assign(Object.create(real.client) as NgClient, {
+      request: async (command: string, params: Record<string, unknown>) => {
+        if (command === 'offer') await gate;
+        const reply = await real.client.request(command as 'offer', params as never);
+        if (command === 'delete') openGate();
+        return reply;
+      },
+    });
+    const call = new CallMedia({ callId: 'cancelled-early', instance: { ...real, client }, monitor: { bindAddress: '127.0.0.1', jitterMs: 60, minJitterMs: 10 }, logger: silentLogger() });
+    const caller = await endpoint();
+    const offered = call.offer('caller', caller.sdp()).then(
+      () => 'answered',
+      (e: unknown) => e,
+    );
+    await call.release();
+    expect(await offered).toMatchObject({ code: ErrorCodes.MEDIA_STATE });
+    expect((await real.client.request('list', {})).calls).not.toContain('cancelled-early');
+  });
+
   it('when rtpengine does not answer the delete, release still completes and logs why', async () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } });
