@@ -23,8 +23,7 @@ export interface SdpOptions {
 
 /**
  * ng parameters for an SDP of a `from` peer whose result goes to a `toward`
- * peer: plain to plain as always (ICE removed; an offer in `towardProtocol`,
- * with G.711 added);
+ * peer: plain to plain as always (ICE removed; an offer in `towardProtocol`);
  * to a browser, or from a browser to a plain device, the WebRTC conversion
  * (src/media/webrtc.ts). `answering`: no codec may be added to an answer.
  */
@@ -40,10 +39,7 @@ export function sdpParams(options: SdpOptions, from: MediaPeer, toward: MediaPee
     // answering after a placeholder, a re-INVITE), so the SDP a caller got in its 183 stays true in the 200.
     flags: options.flags ?? ['port-latching'],
     ...(options.replace !== undefined ? { replace: options.replace } : { replace: ['origin', 'session-connection'] }),
-    ...(convert ? peer : {}),
-    // An offer toward a plain device always lists G.711 (rtpengine adds what is missing and transcodes
-    // if the answer picks it): a carrier offering only PCMA, G.722 or Opus reaches a PCMU-only phone.
-    ...(answering || codec === undefined ? {} : { codec }),
+    ...(convert ? { ...peer, ...(answering || codec === undefined ? {} : { codec }) } : {}),
     ...(options.ICE !== undefined ? { ICE: options.ICE } : convert ? {} : { ICE: 'remove' }),
     ...(options.record === true ? { 'record call': 'yes' as const } : {}),
   };
