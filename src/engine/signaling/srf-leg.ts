@@ -224,6 +224,9 @@ export class SrfLeg implements SipLeg {
       this.dialog.local.sdp = sdp;
       return answer;
     } catch (err) {
+      // The SIP server refused to send it because an INVITE is already pending in this dialog (ours, or the
+      // far end's crossing it): glare, which the offerer resolves by retrying later (RFC 3261 §14.1, §14.2).
+      if (sipStatusOf(err) === undefined && /INVITE transaction is already in progress/i.test(reasonOf(err))) throw new SipFailure(491, 'Request Pending');
       throw new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err));
     }
   }
