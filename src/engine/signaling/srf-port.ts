@@ -194,7 +194,13 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
         // The SIP server gave up on a caller that never PRACKed our reliable 18x (RFC 3262 §3: it
         // answered 500 itself): the caller's fault, ended like a missing ACK (Q.850 102), not an error of ours.
         else if (/waited for a PRACK/i.test(reasonOf(err))) reject(new SipFailure(408, 'caller did not acknowledge'));
-        else reject(new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err)));
+        else if (/unknown transaction/i.test(reasonOf(err))) {
+          // The SIP server had ended the INVITE before our 2xx reached it: a CANCEL crossed the answer (RFC 3261
+          // §9.2; the server answered 487). The call ends as the caller cancelling it, not as an error of ours.
+          this.stopRefresh();
+          this.cancelController.abort();
+          reject(new SipFailure(487, 'Request Terminated'));
+        } else reject(new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err)));
       });
     });
   }
