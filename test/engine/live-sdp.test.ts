@@ -54,6 +54,19 @@ async function ackAndHangUp(caller: CallerPhone, d: { callId: string; fromTag: s
   await cc.recordOf(d.callId);
   await cc.settled();
 }
+/** Real SRTP (ffmpeg, `suite` and `key`) to rtpengine's `port`: resolves once the agent hears the `frequency` tone in plain RTP. */
+async function agentHearsSrtp(port: number, suite: string, key: string, frequency: number): Promise<void> {
+  const at = agent.rtp.received.length;
+  const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=${frequency}:duration=4:sample_rate=8000`, '-ac', '1', '-c:a', 'pcm_mulaw', '-payload_type', '0', '-f', 'rtp', '-srtp_out_suite', suite, '-srtp_out_params', key, `srtp://127.0.0.1:${port}`], { stdio: 'ignore' });
+  try {
+    await eventually(() => {
+      const got = agent.rtp.received.slice(at).filter((p) => p.payloadType === 0).slice(-40);
+      return got.length >= 20 && goertzel(streamPcm(got), frequency) > 1000;
+    }, 15_000, `the agent hears the caller’s SRTP tone (${suite})`);
+  } finally {
+    ffmpeg.kill('SIGKILL');
+  }
+}
 const origin = (sdp: string): string[] => /^o=(\S+) (\S+) (\d+) (.*?)\r?$/m.exec(sdp)!.slice(1);
 const audioLine = (sdp: string): string => /^m=audio \d+ (.*?)\r?$/m.exec(sdp)![1]!;
 
@@ -127,16 +140,7 @@ describe('the caller’s SDP session', () => {
       await cc.bridged(callId);
       // Real SRTP from the caller (ffmpeg, the caller's own key): rtpengine decrypts it, and the agent hears the tone in plain RTP.
       const port = Number(/^m=audio (\d+) /m.exec(early)![1]);
-      const at = agent.rtp.received.length;
-      const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=880:duration=4:sample_rate=8000', '-ac', '1', '-c:a', 'pcm_mulaw', '-payload_type', '0', '-f', 'rtp', '-srtp_out_suite', 'AES_CM_128_HMAC_SHA1_80', '-srtp_out_params', key, `srtp://127.0.0.1:${port}`], { stdio: 'ignore' });
-      try {
-        await eventually(() => {
-          const got = agent.rtp.received.slice(at).filter((p) => p.payloadType === 0).slice(-40);
-          return got.length >= 20 && goertzel(streamPcm(got), 880) > 1000;
-        }, 15_000, 'the agent hears the caller’s SRTP tone');
-      } finally {
-        ffmpeg.kill('SIGKILL');
-      }
+      await agentHearsSrtp(port, 'AES_CM_128_HMAC_SHA1_80', key, 880);
       // RFC 4568 §7.1.4: a re-INVITE with new keys, here only the other suite: answered with that suite under
       // its tag (§6.1), and the caller's SRTP under the new key reaches the agent.
       const key2 = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk';
@@ -148,16 +152,7 @@ describe('the caller’s SDP session', () => {
       const answer2 = rekeyed.message.body.toString('utf8').split(/\r?\n/).filter((l) => l.startsWith('a=crypto:'));
       expect(answer2).toHaveLength(1);
       expect(answer2[0]).toMatch(/^a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:[A-Za-z0-9+/=]{40}/);
-      const at2 = agent.rtp.received.length;
-      const ffmpeg2 = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=660:duration=4:sample_rate=8000', '-ac', '1', '-c:a', 'pcm_mulaw', '-payload_type', '0', '-f', 'rtp', '-srtp_out_suite', 'AES_CM_128_HMAC_SHA1_32', '-srtp_out_params', key2, `srtp://127.0.0.1:${port}`], { stdio: 'ignore' });
-      try {
-        await eventually(() => {
-          const got = agent.rtp.received.slice(at2).filter((p) => p.payloadType === 0).slice(-40);
-          return got.length >= 20 && goertzel(streamPcm(got), 660) > 1000;
-        }, 15_000, 'the agent hears the caller’s SRTP under the new key');
-      } finally {
-        ffmpeg2.kill('SIGKILL');
-      }
+      await agentHearsSrtp(port, 'AES_CM_128_HMAC_SHA1_32', key2, 660);
       await caller.peer.send(request({ method: 'BYE', uri: target, peer: caller.peer, callId, fromTag, toTag: ok.info.toTag!, to: `<${uri}>`, cseq: 3 }), cc.udp);
       await caller.peer.waitResponse(200, 'BYE');
       await cc.recordOf(callId);
