@@ -27,6 +27,25 @@ export function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * What a request the SIP server refused or the far end answered means for
+ * the call. The SIP server's own refusals (NOK) carry text only; three are
+ * the far end's doing, not ours: no PRACK to our reliable 18x (RFC 3262 §3;
+ * the server answered 500 itself: the caller did not acknowledge, like a
+ * missing ACK), an INVITE it no longer knows (a CANCEL crossed our 2xx, RFC
+ * 3261 §9.2; the server answered 487), and a re-INVITE it would not send
+ * while another is pending in the dialog (glare, RFC 3261 §14.1: 491).
+ */
+export function sipFailureFromServer(err: unknown): SipFailure {
+  const status = sipStatusOf(err);
+  const reason = reasonOf(err);
+  if (status !== undefined) return new SipFailure(status, reason);
+  if (/waited for a PRACK/i.test(reason)) return new SipFailure(408, 'caller did not acknowledge');
+  if (/unknown transaction/i.test(reason)) return new SipFailure(487, 'Request Terminated');
+  if (/INVITE transaction is already in progress/i.test(reason)) return new SipFailure(491, 'Request Pending');
+  return new SipFailure(500, reason);
+}
+
 /** Every challenge of a 401/407: drachtio-srf joins repeated headers with commas, challenges contain commas too. */
 export function challengeValues(res: SrfResponse): string[] {
   const header = res.status === 407 ? 'Proxy-Authenticate' : 'WWW-Authenticate';
@@ -224,10 +243,7 @@ export class SrfLeg implements SipLeg {
       this.dialog.local.sdp = sdp;
       return answer;
     } catch (err) {
-      // The SIP server refused to send it because an INVITE is already pending in this dialog (ours, or the
-      // far end's crossing it): glare, which the offerer resolves by retrying later (RFC 3261 §14.1, §14.2).
-      if (sipStatusOf(err) === undefined && /INVITE transaction is already in progress/i.test(reasonOf(err))) throw new SipFailure(491, 'Request Pending');
-      throw new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err));
+      throw sipFailureFromServer(err);
     }
   }
 

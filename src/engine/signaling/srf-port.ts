@@ -14,7 +14,7 @@ import type Srf from 'drachtio-srf';
 import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
-import { bodySdpOf, challengeValues, reasonOf, sipStatusOf, SrfLeg } from './srf-leg.js';
+import { bodySdpOf, challengeValues, reasonOf, sipFailureFromServer, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   DialGivenUp,
   SipFailure,
@@ -190,17 +190,11 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     this.stopRefresh();
     return new Promise((resolve, reject) => {
       this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers } }, (err: unknown, dialog: SrfDialog) => {
-        if (err === null || err === undefined) resolve(new SrfLeg(dialog));
-        // The SIP server gave up on a caller that never PRACKed our reliable 18x (RFC 3262 §3: it
-        // answered 500 itself): the caller's fault, ended like a missing ACK (Q.850 102), not an error of ours.
-        else if (/waited for a PRACK/i.test(reasonOf(err))) reject(new SipFailure(408, 'caller did not acknowledge'));
-        else if (/unknown transaction/i.test(reasonOf(err))) {
-          // The SIP server had ended the INVITE before our 2xx reached it: a CANCEL crossed the answer (RFC 3261
-          // §9.2; the server answered 487). The call ends as the caller cancelling it, not as an error of ours.
-          this.stopRefresh();
-          this.cancelController.abort();
-          reject(new SipFailure(487, 'Request Terminated'));
-        } else reject(new SipFailure(sipStatusOf(err) ?? 500, reasonOf(err)));
+        if (err === null || err === undefined) return resolve(new SrfLeg(dialog));
+        const failure = sipFailureFromServer(err);
+        // A CANCEL crossed our 2xx: the call ends as the caller cancelling it, not as an error of ours.
+        if (failure.status === 487) this.cancelController.abort();
+        reject(failure);
       });
     });
   }
@@ -213,7 +207,6 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     const leg = await this.createUas(offer, headers);
     return { leg, ...(await leg.waitForAck()) };
   }
-
 }
 
 /** What createUAC resolves with when `noAck` is set and the 200 carries the callee's offer. */
