@@ -34,8 +34,8 @@ export interface KamailioFiles {
 
 /**
  * The start of a request_route shared by the test scripts that are plain
- * proxies: Max-Forwards (483), in-dialog requests along the recorded route
- * (logged `INTEROP|in-dialog|…`; 404 off it), CANCEL and retransmissions
+ * proxies (dispatcher, TLS, path): Max-Forwards (483), in-dialog requests along the recorded route
+ * (logged `INTEROP|in-dialog|…`; 404 off it, logged `INTEROP|not-routed|…`), CANCEL and retransmissions
  * matched to their transaction.
  */
 export const PROXY_ROUTE_START = `  if (!mf_process_maxfwd_header("10")) {
@@ -52,6 +52,7 @@ export const PROXY_ROUTE_START = `  if (!mf_process_maxfwd_header("10")) {
       if (t_check_trans()) t_relay();
       exit;
     }
+    xlog("L_NOTICE", "INTEROP|not-routed|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
     sl_send_reply("404", "Not here");
     exit;
   }
@@ -123,34 +124,7 @@ modparam("dispatcher", "ds_inactive_threshold", 1)
 modparam("dispatcher", "ds_ping_from", "sip:dispatcher@${addr}:${o.port}")
 
 request_route {
-  if (!mf_process_maxfwd_header("10")) {
-    sl_send_reply("483", "Too Many Hops");
-    exit;
-  }
-  if (has_totag()) {
-    # In-dialog: follow the route set we recorded.
-    if (loose_route()) {
-      xlog("L_NOTICE", "INTEROP|in-dialog|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
-      if (!t_relay()) sl_reply_error();
-      exit;
-    }
-    if (is_method("ACK")) {
-      if (t_check_trans()) t_relay();
-      exit;
-    }
-    xlog("L_NOTICE", "INTEROP|not-routed|$rm|$si|$sp|$pr|$ru|$ci|$cs\\n");
-    sl_send_reply("404", "Not here");
-    exit;
-  }
-  if (is_method("CANCEL")) {
-    if (t_check_trans()) t_relay();
-    exit;
-  }
-  if (t_precheck_trans()) {
-    t_check_trans();
-    exit;
-  }
-  t_check_trans();
+${PROXY_ROUTE_START}
   remove_hf("Route");
   if (is_method("INVITE|SUBSCRIBE")) record_route();
   if (!ds_select_dst("${ENGINE_SET}", "4")) {
