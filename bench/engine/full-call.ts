@@ -31,7 +31,7 @@
  * Writes bench/results/engine-full-call.json and engine-full-call-*.svg.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -205,6 +205,15 @@ interface Trial {
   readonly rtpengineCpuMsPerCall: number;
   /** New INVITEs the engine refused with 503 for overload during the trial (its metrics). */
   readonly refusedForOverload: number;
+  /** Busy CPU of the whole machine per call (every process: the engine, rtpengine, SIPp, Redis, this script). */
+  readonly machineCpuMsPerCall: number;
+}
+
+/** Busy CPU time of the whole machine since boot, all cores, ms (/proc/stat; time stolen by the hypervisor is not ours). */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) * 10;
 }
 
 /** The engine's count of INVITEs refused for overload, every cause (`/metrics` on the status port). */
@@ -220,6 +229,7 @@ async function trial(r: Rig, rate: number): Promise<Trial> {
   const calls = Math.round(rate * trialSeconds);
   const cpu0 = r.engine.cpuMs();
   const rtp0 = r.engine.cpuMsOf('rtpengine');
+  const machine0 = machineBusyMs();
   const refused0 = await overloadRefusals(r);
   const res = await callers(r, { ...(await sippPorts()), rate, calls, holdMs }).done;
   await drained(r);
@@ -232,8 +242,12 @@ async function trial(r: Rig, rate: number): Promise<Trial> {
     cpuMsPerCall: (r.engine.cpuMs() - cpu0) / Math.max(1, res.stats.successful),
     rtpengineCpuMsPerCall: (r.engine.cpuMsOf('rtpengine') - rtp0) / Math.max(1, res.stats.successful),
     refusedForOverload: (await overloadRefusals(r)) - refused0,
+    machineCpuMsPerCall: (machineBusyMs() - machine0) / Math.max(1, res.stats.successful),
   };
-  console.log(`  ${rate}/s: ${t.successful}/${calls} ok, ${t.failed} failed (${t.refusedForOverload} refused for overload); CPU ${t.cpuMsPerCall.toFixed(2)} ms/call (rtpengine ${t.rtpengineCpuMsPerCall.toFixed(2)})`);
+  console.log(
+    `  ${rate}/s: ${t.successful}/${calls} ok, ${t.failed} failed (${t.refusedForOverload} refused for overload); CPU ${t.cpuMsPerCall.toFixed(2)} ms/call ` +
+      `(rtpengine ${t.rtpengineCpuMsPerCall.toFixed(2)}; whole machine ${t.machineCpuMsPerCall.toFixed(2)})`,
+  );
   return t;
 }
 
@@ -383,6 +397,22 @@ function clean(s: Step): boolean {
   return s.probeLost === 0 && s.sippFailed === 0 && s.held >= s.calls && s.socketDrops.rtpengine === 0 && s.socketDrops.engine === 0 && s.socketDrops.probes === 0;
 }
 
+/**
+ * What the rest of the machine spends per call at the maximum (rtpengine, SIPp's callers and agents
+ * streaming and echoing RTP, Redis, this script): the whole machine's busy time less the engine's own
+ * threads. No engine, however cheap, can set up calls faster than the cores divided by that: the
+ * ceiling this machine puts on the same calls with an engine that cost nothing.
+ */
+function outsideTheEngine(t: Trial | undefined): { machineCpuMsPerCallAtMax: number | null; outsideEngineCpuMsPerCallAtMax: number | null; rateCeilingWithCostlessEngine: number | null } {
+  if (t === undefined) return { machineCpuMsPerCallAtMax: null, outsideEngineCpuMsPerCallAtMax: null, rateCeilingWithCostlessEngine: null };
+  const outside = t.machineCpuMsPerCall - (t.cpuMsPerCall - t.rtpengineCpuMsPerCall);
+  return {
+    machineCpuMsPerCallAtMax: round(t.machineCpuMsPerCall, 2),
+    outsideEngineCpuMsPerCallAtMax: round(outside, 2),
+    rateCeilingWithCostlessEngine: outside > 0 ? Math.round((cpus().length * 1000) / outside) : null,
+  };
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sb-full-call-'));
   const redis = await startRedis(work);
@@ -421,6 +451,7 @@ async function main(): Promise<void> {
         maxAllSuccessRate: cap[mode]!.maxRate,
         cpuMsPerCallAtMax: round(confirm?.cpuMsPerCall ?? null, 2),
         rtpengineCpuMsPerCallAtMax: round(confirm?.rtpengineCpuMsPerCall ?? null, 2),
+        ...outsideTheEngine(confirm),
         latency: {
           offeredRate: half,
           probes: probes.length,
