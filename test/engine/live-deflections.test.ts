@@ -196,6 +196,29 @@ describe('after-hours deflections', () => {
     }
   }, 150_000); // its own waits add up to more than the default 60 s on a busy machine
 
+  it('a callback number keyed one too many is asked for again once the caller has finished it: the rest of its keys are not the next try', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous', extra: ['Privacy: id'] });
+      await call.waitStatus(200);
+      const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
+      await eventually(() => streamsWith(caller, ask) >= 1, 20_000, 'the caller is asked for a number', 250);
+      // 15 digits where 12 are allowed: the 13th must not end the entry, or the last keys and the #
+      // would cut the re-prompt short and be taken as the second (and last) try.
+      for (const d of '123456789012345#') await caller.rtp.sendDigit(d);
+      await eventually(() => streamsWith(caller, ask) >= 2, 20_000, 'the caller is asked for the number again', 250);
+      for (const d of '5551234567#') await caller.rtp.sendDigit(d);
+      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
+      await spoken(caller);
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record.facts.callbackNumber).toBe('5551234567');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  }, 150_000); // its own waits add up to more than the default 60 s on a busy machine
+
   it('voicemail from a withheld number keying a too-short number over SIP INFO: asked again, then the voicemail goes on without one', async () => {
     const caller = await CallerPhone.create(700);
     try {

@@ -20,7 +20,7 @@ import { AnswerCallerTask } from '../tasks/answer-caller-task.js';
 import { renderMessage } from '../tasks/deflect-message-task.js';
 import { RecordTask } from '../tasks/record-task.js';
 import { delay, type Task } from '../tasks/task.js';
-import { DigitCollector } from './digit-collector.js';
+import { DigitCollector, type Collected } from './digit-collector.js';
 import { SoundMeter } from './sound-meter.js';
 
 export interface VoicemailTarget {
@@ -77,6 +77,22 @@ export function isKeyedNumber(keys: string, length: { readonly min: number; read
 }
 
 const METER_STEP_MS = 200;
+/** Keys kept of one entry: more than any phone number; what comes after, up to the `#` or a pause, is dropped. */
+const MAX_ENTRY_KEYS = 32;
+
+/**
+ * One callback number as the caller keys it: everything up to `#` or a pause between keys. A number
+ * too long is judged only once the caller has finished it, so the rest of its keys neither cut the
+ * re-prompt short nor count as the next try (a caller who never stops keying is cut off after 288 keys).
+ */
+async function keyedEntry(keys: DigitCollector, pauseMs: number, signal: AbortSignal): Promise<Collected> {
+  let got = await keys.collect({ maxDigits: MAX_ENTRY_KEYS, firstKeyMs: pauseMs, nextKeyMs: pauseMs, signal });
+  for (let more = 0; more < 8 && !got.terminated && !got.timedOut && !signal.aborted; more++) {
+    const rest = await keys.collect({ maxDigits: MAX_ENTRY_KEYS, firstKeyMs: pauseMs, nextKeyMs: pauseMs, signal });
+    got = { digits: got.digits, terminated: rest.terminated, timedOut: rest.timedOut };
+  }
+  return got;
+}
 
 export class VoicemailTask implements Task<void> {
   readonly name = 'voicemail';
@@ -113,7 +129,7 @@ export class VoicemailTask implements Task<void> {
     for (let attempt = 1; attempt <= v.attempts; attempt++) {
       keys.clear();
       await this.say(ctx, ask, keys, signal);
-      const got = await keys.collect({ maxDigits: v.callbackDigits.max + 1, firstKeyMs: v.digitTimeoutSeconds * 1000, nextKeyMs: v.digitTimeoutSeconds * 1000, signal });
+      const got = await keyedEntry(keys, v.digitTimeoutSeconds * 1000, signal);
       const ok = isKeyedNumber(got.digits, v.callbackDigits);
       ctx.session.log.info({ attempt, digits: got.digits.length, ok, terminated: got.terminated }, 'callback number keyed in');
       if (ok) {
