@@ -88,6 +88,32 @@ export function sipFailureOf(err: unknown): SipFailure {
   return failure('INTERNAL');
 }
 
+/**
+ * Statuses a gateway gives about our request to it, not about the callee: passed on, they would tell
+ * the caller's carrier that its own INVITE was malformed, too large, lacked an extension or came too
+ * fast (RFC 3261 §21.4; RFC 4028 §6 for 422, RFC 6585 §6 for 429, RFC 3261 §21.4.20 for 423).
+ */
+const ABOUT_OUR_REQUEST = new Set([400, 405, 413, 414, 415, 416, 420, 421, 422, 423, 428, 429, 494]);
+
+/**
+ * What the caller gets when the gateway of a phone-number deflection refuses the call. A B2BUA passes
+ * on what the callee's side said (busy, not found, declined, unavailable), except:
+ * - 503: it would tell the caller's carrier that Switchboard itself is out of service, so the carrier
+ *   fails over or stops routing to us; a proxy turns it into 500 (RFC 3261 §16.7 step 6, §21.5.4);
+ * - 401/407 left after our credentials were sent: our trunk's configuration, 500, never a challenge
+ *   the caller could answer;
+ * - a status about our request to the gateway ({@link ABOUT_OUR_REQUEST}): 500.
+ * A 3xx (we follow no redirection) or a status outside 400–699 is 502 (RFC 3261 §21.5.3).
+ */
+export function gatewayRefusal(status: number, reason: string): SipFailure {
+  const said = `${status} ${safePhrase(reason).slice(0, 40)}`.trim();
+  if (status === 401 || status === 407) return new SipFailure(500, `Server Internal Error (outbound trunk authentication failed: ${said})`);
+  if (status === 503) return new SipFailure(500, `Server Internal Error (the gateway is unavailable: ${said})`);
+  if (ABOUT_OUR_REQUEST.has(status)) return new SipFailure(500, `Server Internal Error (the gateway refused our request: ${said})`);
+  if (status < 400 || status > 699) return new SipFailure(502, `Bad Gateway (the gateway answered ${said})`);
+  return new SipFailure(status, status === 408 ? 'Request Timeout' : safePhrase(reason).slice(0, 80) || 'Declined');
+}
+
 /** Phrases go into a status line: keep them to printable ASCII without CR/LF. */
 export function safePhrase(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, ' ').slice(0, 120);

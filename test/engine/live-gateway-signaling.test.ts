@@ -133,6 +133,35 @@ function digestParams(value: string): Map<string, string> {
   return new Map([...value.matchAll(/([a-z-]+)=(?:"([^"]*)"|([^,\s]+))/gi)].map((m) => [m[1]!.toLowerCase(), m[2] ?? m[3]!]));
 }
 
+describe('what the caller gets when the gateway refuses', () => {
+  // What the caller's carrier must not read as Switchboard's own state (503: out of service; a challenge
+  // it cannot answer; a complaint about a request it did not send) is 500; what the callee's side said
+  // is passed on (RFC 3261 §16.7 step 6, §21.5.4).
+  const cases: readonly { readonly refuse: number; readonly reason: string; readonly extra?: readonly string[]; readonly caller: number }[] = [
+    { refuse: 486, reason: 'Busy Here', caller: 486 },
+    { refuse: 404, reason: 'Not Found', caller: 404 },
+    { refuse: 503, reason: 'Service Unavailable', extra: ['Retry-After: 30'], caller: 500 },
+    { refuse: 420, reason: 'Bad Extension', extra: ['Unsupported: foo'], caller: 500 },
+    { refuse: 401, reason: 'Unauthorized', extra: ['WWW-Authenticate: Digest realm="carrier.example", nonce="n0nce", algorithm=MD5'], caller: 500 },
+  ];
+  for (const c of cases) {
+    it(`a gateway's ${c.refuse} reaches the caller as ${c.caller}`, async () => {
+      gateway.behaviour = c;
+      const caller = await CallerPhone.create(700);
+      try {
+        const n = gateway.calls.length;
+        const call = caller.dial(cc.udp, '5000', { fromUser: '+15551230000' });
+        await gatewayCall(n);
+        expect(await call.waitFinal(10_000)).toBe(c.caller);
+        expect((await cc.recordOf(call.callId)).agentsTried.at(-1)).toMatchObject({ agent: expect.stringContaining('15550199'), status: c.refuse });
+        await cc.settled();
+      } finally {
+        caller.close();
+      }
+    });
+  }
+});
+
 describe('a gateway that challenges our BYE', () => {
   it('gets the BYE once more with digest credentials (RFC 3261 §22.2), each BYE sent once, and nothing is left', async () => {
     gateway.behaviour = 'answer';

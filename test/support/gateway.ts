@@ -2,7 +2,7 @@
  * A carrier gateway for tests of the phone-number deflection: a raw SIP peer
  * (UDP) that plays the far end of an outbound trunk the way real gateways
  * misbehave. Per INVITE it sends nothing, only `100 Trying`, 100 then
- * `180 Ringing` and nothing more, or answers; it may leave a CANCEL
+ * `180 Ringing` and nothing more, refuses, or answers; it may leave a CANCEL
  * unanswered, and may challenge our BYE with 401/407 before taking it. It
  * keeps every request of every call (retransmissions too), so a test can check
  * exactly what reached it.
@@ -10,8 +10,8 @@
 import { RtpEndpoint } from './rtp/rtp-endpoint.js';
 import { respond, SipPeer, uniq, type Received } from './sip-peer.js';
 
-/** What the gateway does with a new INVITE. */
-export type GatewayBehaviour = 'silent' | 'trying' | 'ringing' | 'answer';
+/** What the gateway does with a new INVITE: `refuse` sends 100 Trying, then that final response (with `extra` header lines). */
+export type GatewayBehaviour = 'silent' | 'trying' | 'ringing' | 'answer' | { readonly refuse: number; readonly reason: string; readonly extra?: readonly string[] };
 
 /** A digest challenge the gateway puts on its first answer to a BYE. */
 export interface ByeChallenge {
@@ -121,6 +121,10 @@ export class TestGateway {
     // 100 Trying carries no To tag (RFC 3261 §8.2.6.2: a UAS may omit it; it creates no dialog).
     this.inviteResponse(call, 100, 'Trying');
     if (this.behaviour === 'trying') return;
+    if (typeof this.behaviour === 'object') {
+      this.inviteResponse(call, this.behaviour.refuse, this.behaviour.reason, { toTag: call.toTag, extra: this.behaviour.extra ?? [] });
+      return;
+    }
     this.inviteResponse(call, 180, 'Ringing', { toTag: call.toTag, contact: this.contact() });
     if (this.behaviour === 'ringing') return;
     this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp() });

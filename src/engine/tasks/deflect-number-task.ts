@@ -17,7 +17,7 @@
 import type { CallContext } from '../flows/call-context.js';
 import { dataParameters, keepDataParameters } from '../reserved/outward-headers.js';
 import { outboundIdentity } from '../outbound-identity.js';
-import { failure } from '../sip-errors.js';
+import { failure, gatewayRefusal } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
 import { DialGivenUp, SipFailure } from '../signaling/sip-port.js';
 import { adoptCallerLeg } from './answer-caller-task.js';
@@ -99,8 +99,7 @@ export class DeflectNumberTask implements Task<void> {
       const outcome = result.status === 486 || result.status === 600 ? 'busy' : result.status === 603 ? 'declined' : 'failed';
       session.settle(attempt, outcome, result.status);
       session.log.info({ target, status: result.status }, 'phone-number deflection refused');
-      if (result.status === 401 || result.status === 407) throw new SipFailure(503, 'Service Unavailable (outbound trunk authentication failed)');
-      throw new SipFailure(result.status >= 400 && result.status < 700 ? result.status : 502, result.status === 408 ? 'Request Timeout' : result.reason.slice(0, 80) || 'Declined');
+      throw gatewayRefusal(result.status, result.reason);
     }
     session.settle(attempt, 'answered', 200);
     const gateway = await connectCallee(ctx, result.kind === 'answered' ? { ...result, attempt } : { ...result, attempt }, 'gateway');
