@@ -131,6 +131,26 @@ describe('a delayed offer connected (the caller sent no SDP, the agent offered i
     expect((ctx.callerLeg as FakeLeg).hungUpWith).toBe('caller sent no answer');
   });
 
+  it('the media relay refuses the agent’s offer or the caller’s answer: the agent’s 2xx is still ACKed and ended (abandoned), the error goes on', async () => {
+    for (const step of ['agentOffer', 'callerAnswer'] as const) {
+      const invite = new FakeInvite('sip:1000@192.0.2.2', undefined);
+      invite.ackAnswer = 'caller-answer';
+      const { ctx } = context({}, invite);
+      ctx.anchor[step] = () => Promise.reject(new Error('Ran out of ports'));
+      let abandoned = false;
+      const connecting = connectCallee(ctx, {
+        kind: 'offered',
+        attempt: ctx.session.attempt('sip:a@x'),
+        offer: 'agent-offer',
+        complete: async () => new FakeLeg('agent', 'agent-offer'),
+        abandon: async () => void (abandoned = true),
+      });
+      await expect(connecting).rejects.toThrow('Ran out of ports');
+      expect([step, abandoned]).toEqual([step, true]);
+      await ctx.session.end('done');
+    }
+  });
+
   it('no ACK at all: the call ends as not acknowledged', async () => {
     const { ctx, abandoned } = await connected(undefined, false);
     expect([abandoned, ctx.session.endReason]).toEqual([true, 'caller did not acknowledge']);

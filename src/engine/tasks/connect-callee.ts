@@ -47,22 +47,30 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     return { leg, sentSdp: ctx.offerForAgent ?? '', release };
   }
   let forAgent: string;
-  if (ctx.callerLeg === undefined) {
-    const forCaller = await anchor.agentOffer(answer.offer);
-    const { leg, answer: callerAnswer, acked } = await invite.answerWithOffer(forCaller);
-    adoptCallerLeg(ctx, leg, forCaller);
-    if (callerAnswer === undefined) {
-      await answer.abandon();
-      await callerGaveNoAnswer(ctx, acked);
-      return undefined;
+  try {
+    if (ctx.callerLeg === undefined) {
+      const forCaller = await anchor.agentOffer(answer.offer);
+      const { leg, answer: callerAnswer, acked } = await invite.answerWithOffer(forCaller);
+      adoptCallerLeg(ctx, leg, forCaller);
+      if (callerAnswer === undefined) {
+        await answer.abandon();
+        await callerGaveNoAnswer(ctx, acked);
+        return undefined;
+      }
+      ctx.callerSdp = callerAnswer;
+      forAgent = await anchor.callerAnswer(callerAnswer);
+      // No ringback over this leg during the whisper: on Debian's rtpengine 10.5, a prompt played to the
+      // party that answered (here the caller) left the call forwarding nothing after the bridge in most
+      // runs (docs/media.md, "Delayed offer"). The caller hears silence for the whisper's few seconds.
+    } else {
+      forAgent = await anchor.reconnectAgent(answer.offer, ctx.callerSdp ?? '');
     }
-    ctx.callerSdp = callerAnswer;
-    forAgent = await anchor.callerAnswer(callerAnswer);
-    // No ringback over this leg during the whisper: on Debian's rtpengine 10.5, a prompt played to the
-    // party that answered (here the caller) left the call forwarding nothing after the bridge in most
-    // runs (docs/media.md, "Delayed offer"). The caller hears silence for the whisper's few seconds.
-  } else {
-    forAgent = await anchor.reconnectAgent(answer.offer, ctx.callerSdp ?? '');
+  } catch (e) {
+    // The relay refused an offer or answer (out of ports, a timeout), or the caller's leg failed: the
+    // callee's 2xx still gets its ACK, then BYE (RFC 3261 §13.2.2.4), or its phone stays answered into
+    // nothing and the SIP server keeps the dialog for ever.
+    await answer.abandon().catch((err: unknown) => session.log.warn({ err: (err as Error).message }, `${party}'s answered leg not ended`));
+    throw e;
   }
   const leg = await answer.complete(forAgent);
   const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason, ctx.services.hangUps));
