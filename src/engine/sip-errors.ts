@@ -71,6 +71,9 @@ export function sipFailureOf(err: unknown): SipFailure {
         // 399, a miscellaneous warning, with what it said (RFC 3261 §20.43).
         const reason = (err as { reason?: unknown }).reason;
         const text = safePhrase(typeof reason === 'string' ? reason : err.message).replace(/["\\]/g, '');
+        // Not the offer's fault: the relay has no ports left. A 488 would make the carrier drop the call
+        // as unservable; a 503 with Retry-After sends it to another node or back later (§21.5.4).
+        if (RELAY_FULL.test(text)) return relayUnavailable(text);
         const f = failure('MEDIA_REFUSED', text);
         return new SipFailure(f.status, f.reason, { Warning: `399 switchboard "${text}"` });
       }
@@ -82,7 +85,7 @@ export function sipFailureOf(err: unknown): SipFailure {
       case ErrorCodes.RTPENGINE_CLOSED:
       case ErrorCodes.RTPENGINE_UNAVAILABLE:
       case ErrorCodes.RTPENGINE_PROTOCOL:
-        return failure('MEDIA_UNAVAILABLE');
+        return relayUnavailable();
     }
   }
   return failure('INTERNAL');
@@ -112,6 +115,16 @@ export function gatewayRefusal(status: number, reason: string): SipFailure {
   if (ABOUT_OUR_REQUEST.has(status)) return new SipFailure(500, `Server Internal Error (the gateway refused our request: ${said})`);
   if (status < 400 || status > 699) return new SipFailure(502, `Bad Gateway (the gateway answered ${said})`);
   return new SipFailure(status, status === 408 ? 'Request Timeout' : safePhrase(reason).slice(0, 80) || 'Declined');
+}
+
+/** rtpengine's words when it has no free port pair for a new stream (daemon/media_socket.c). */
+const RELAY_FULL = /ran out of ports/i;
+/** Seconds a carrier is asked to wait before it tries this node again when the relay cannot take a call. */
+const RELAY_RETRY_AFTER_SECONDS = 5;
+
+function relayUnavailable(detail?: string): SipFailure {
+  const f = failure('MEDIA_UNAVAILABLE', detail);
+  return new SipFailure(f.status, f.reason, { 'Retry-After': String(RELAY_RETRY_AFTER_SECONDS) });
 }
 
 /** Phrases go into a status line: keep them to printable ASCII without CR/LF. */

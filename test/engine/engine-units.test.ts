@@ -6,7 +6,7 @@ import { CallSession } from '../../src/engine/session/call-session.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { dialedNumber } from '../../src/engine/signaling/srf-leg.js';
 import { sipFailureOf } from '../../src/engine/sip-errors.js';
-import { PromptMissingError } from '../../src/media/index.js';
+import { PromptMissingError, RtpengineError, RtpengineTimeoutError } from '../../src/media/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { contactFor } from '../../src/recordings/crm/contact.js';
@@ -184,5 +184,14 @@ describe('SIP answers for failures', () => {
   it('a prompt missing at call time is our fault: 500 naming it, not 488 (which tells a carrier its SDP was refused)', () => {
     const f = sipFailureOf(new PromptMissingError('queues[5].emergency.message.en'));
     expect([f.status, f.reason]).toEqual([500, 'Server Internal Error (no prompt is configured at queues[5].emergency.message.en)']);
+  });
+
+  it('a relay out of ports or not answering: 503 with Retry-After (try another node), not 488 (the offer refused)', () => {
+    const full = sipFailureOf(new RtpengineError('offer', 'Ran out of ports', 'embedded'));
+    expect([full.status, full.reason, full.headers]).toEqual([503, 'Media Relay Unavailable (Ran out of ports)', { 'Retry-After': '5' }]);
+    const silent = sipFailureOf(new RtpengineTimeoutError('offer', 1000, 3, 'embedded'));
+    expect([silent.status, silent.headers]).toEqual([503, { 'Retry-After': '5' }]);
+    const refused = sipFailureOf(new RtpengineError('offer', 'Failed to parse SDP', 'embedded'));
+    expect([refused.status, refused.headers]).toEqual([488, { Warning: '399 switchboard "Failed to parse SDP"' }]);
   });
 });
