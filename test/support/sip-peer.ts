@@ -176,6 +176,12 @@ export class SipPeer {
     c.write(data);
   }
 
+  /** TCP/TLS: closes the connection this peer opened (its next send opens another). */
+  dropOutgoing(): void {
+    this.outConn?.destroy();
+    this.outConn = undefined;
+  }
+
   /** Resolves with the first already-received or future message matching `pred` (each message satisfies one wait). */
   wait(pred: (r: Received) => boolean, timeoutMs = 10_000, what = 'message'): Promise<Received> {
     const i = this.received.findIndex((r) => pred(r) && !this.consumed.has(r));

@@ -414,11 +414,13 @@ export class CoreBase {
     if (d.dest !== undefined) {
       const id = d.dest.connectionId;
       if (id === undefined || this.transport.connection(id) !== undefined) return d.dest;
-      // Its connection is gone: a client that registered again is reached over its new one (RFC 5626 §5.3).
+      // Its connection is gone: a client that registered again is reached over its new one (RFC 5626 §5.3);
+      // else the route set or remote target below, over a new connection (§18.1.1). The closed
+      // connection's far port was the peer's ephemeral one: nothing listens there.
       const target = parseSipUri(d.remoteTarget);
       const again = target !== undefined ? this.flows.lookup(target) : undefined;
-      if (again !== undefined) d.dest = again;
-      return d.dest;
+      d.dest = again;
+      if (again !== undefined) return again;
     }
     const first = d.routeSet[0];
     const na = first !== undefined ? parseNameAddr(first) : undefined;

@@ -161,6 +161,31 @@ describe('dialog.request (spec §3 items 38–40)', () => {
     }
   });
 
+  it('a caller over TCP whose connection closed is sent the BYE at its remote target over a new connection, not at the old connection\'s port (RFC 3261 §12.2.1.1, §18.1.1)', async () => {
+    const tcp = await SipPeer.create('tcp');
+    closers.push(() => tcp.close());
+    const callId = uniq('tc');
+    const fromTag = uniq('tf');
+    const to = { port: h.tcp.port };
+    await tcp.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.tcp.port};transport=tcp`, peer: tcp, callId, fromTag, body: sdp(4000) }), to);
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE') && x.sip!.includes(callId));
+    const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`, '', f.tokens[8]);
+    const dialogId = echo.tokens[11]!;
+    const ok = await tcp.waitResponse(200, 'INVITE');
+    await tcp.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.tcp.port};transport=tcp`, peer: tcp, callId, fromTag, toTag: ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.tcp.port}>` }), to);
+    await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('ACK') && x.sip!.includes(callId));
+    // The caller's side closes the connection it called over (an SBC's idle timer, a fail-over).
+    tcp.dropOutgoing();
+    await eventually(() => h.server.status().sipConnections === 0, 10_000, 'the server sees the connection closed');
+    const bye = await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
+    expect(bye.tokens[3]).toBe('OK');
+    const got = await tcp.waitRequest('BYE');
+    expect(tcp.accepted).toBe(1);
+    expect(got.message.kind === 'request' && got.message.uri).toBe(`sip:caller@127.0.0.1:${tcp.port};transport=tcp`);
+    await tcp.send(respond(got, 200, 'OK'), { port: got.from.port });
+    await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === bye.tokens[10] && x.sip!.startsWith('SIP/2.0 200'));
+  });
+
   it('item 39: an unknown or ended dialog id gets NOK "unable to find dialog"; drachtio-srf reports ENODIALOG', async () => {
     const r = await app('INFO sip:placeholder SIP/2.0\r\n\r\n', 'nope;from-tag=x');
     expect(r.tokens.slice(3)).toEqual(['NOK', 'Server error: unable to find dialog for dialog id provided']);
