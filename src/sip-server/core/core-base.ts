@@ -139,7 +139,10 @@ export class CoreBase {
   /** RFC 3261 §18.2.2 (with RFC 3581): where responses to a request go. */
   responseDest(flow: Flow, info: MessageInfo): Destination {
     if (flow.transport !== 'udp') {
-      return { transport: flow.transport, address: flow.address, port: flow.port, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}) };
+      // Over the request's connection; should it close, a new one to the received address and the
+      // sent-by port (TCP and TLS; the server never opens a WebSocket).
+      const sentBy = flow.transport === 'tcp' || flow.transport === 'tls' ? { sentByPort: info.via.port ?? (flow.transport === 'tls' ? 5061 : 5060) } : {};
+      return { transport: flow.transport, address: flow.address, port: flow.port, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}), ...sentBy };
     }
     const rport = info.via.params.has('rport');
     return { transport: 'udp', address: flow.address, port: rport ? flow.port : (info.via.port ?? 5060) };

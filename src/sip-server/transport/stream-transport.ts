@@ -264,8 +264,11 @@ export class StreamTransport {
   send(data: Buffer, dest: Destination, onError?: SendErrorHandler): void {
     let conn = dest.connectionId !== undefined ? this.connections.get(dest.connectionId) : undefined;
     const name = this.options.transport === 'tls' ? (dest.tlsName ?? '') : '';
-    conn ??= this.byKey.get(`${dest.address}|${dest.port}|${name}`);
-    if (conn === undefined || conn.closed) conn = this.connect(dest.address, dest.port, name);
+    // A response whose request's connection is gone goes to the sent-by port, not the far end's
+    // ephemeral one (RFC 3261 §18.2.2).
+    const port = conn === undefined || conn.closed ? (dest.sentByPort ?? dest.port) : dest.port;
+    conn ??= this.byKey.get(`${dest.address}|${port}|${name}`);
+    if (conn === undefined || conn.closed) conn = this.connect(dest.address, port, name);
     if (conn === undefined) {
       onError?.(new Error(`${this.options.transport.toUpperCase()} transport not started`));
       return;

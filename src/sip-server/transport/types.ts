@@ -79,6 +79,11 @@ export interface Destination {
    * host of the URI the request was sent to, not the address it resolved to.
    */
   readonly tlsName?: string;
+  /**
+   * A response's: the port of its request's Via sent-by, where a new connection goes when the one the
+   * request came over has closed (RFC 3261 §18.2.2; `address` is the source, the `received` address).
+   */
+  readonly sentByPort?: number;
 }
 
 export type SendErrorHandler = (error: Error) => void;

@@ -186,6 +186,19 @@ describe('dialog.request (spec §3 items 38–40)', () => {
     await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === bye.tokens[10] && x.sip!.startsWith('SIP/2.0 200'));
   });
 
+  it('a response whose request came over a TCP connection that has closed goes over a new connection to the Via sent-by (RFC 3261 §18.2.2)', async () => {
+    const tcp = await SipPeer.create('tcp');
+    closers.push(() => tcp.close());
+    const callId = uniq('tr');
+    await tcp.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.tcp.port};transport=tcp`, peer: tcp, callId, fromTag: uniq('tf'), body: sdp(4000) }), { port: h.tcp.port });
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE') && x.sip!.includes(callId));
+    tcp.dropOutgoing();
+    await eventually(() => h.server.status().sipConnections === 0, 10_000, 'the server sees the connection closed');
+    await app(`SIP/2.0 486 Busy Here\r\nCall-ID: ${callId}\r\n\r\n`, '', f.tokens[8]);
+    const busy = await tcp.waitResponse(486, 'INVITE');
+    expect([busy.info.callId, tcp.accepted]).toEqual([callId, 1]);
+  });
+
   it('item 39: an unknown or ended dialog id gets NOK "unable to find dialog"; drachtio-srf reports ENODIALOG', async () => {
     const r = await app('INFO sip:placeholder SIP/2.0\r\n\r\n', 'nope;from-tag=x');
     expect(r.tokens.slice(3)).toEqual(['NOK', 'Server error: unable to find dialog for dialog id provided']);
