@@ -84,6 +84,16 @@ describe('DigestServer', () => {
     expect(s.verify(req(one)).kind).toBe('stale');
   });
 
+  it('a response without qop (RFC 2069 form) is good once per nonce: the same header again is a replay (stale)', () => {
+    const s = server({ t: 1_000_000 });
+    const c = s.challenges().map(parseChallenge).find((x) => x?.algorithm === 'MD5')!;
+    const noQop = digestAuthorization({ ...c, qop: [] }, { method: 'REGISTER', uri: URI, username: 'alice', password: 'alice-secret' });
+    expect(noQop).not.toMatch(/qop=|nc=/);
+    const req = { method: 'REGISTER', requestUri: URI, authorization: [noQop], passwordOf };
+    expect(s.verify(req).kind).toBe('ok');
+    expect(s.verify(req).kind).toBe('stale');
+  });
+
   it('a nonce this server never issued (another process, a forgery) is never accepted', () => {
     const s = server({ t: 1_000_000 });
     const other = server({ t: 1_000_000 });

@@ -262,7 +262,9 @@ export class DigestServer {
     const state = this.nonceState(c.nonce);
     if (!right) return { kind: 'refused', username: c.username };
     if (state !== 'fresh') return { kind: 'stale' };
-    if (c.qop === 'auth' && !this.countOnce(c.nonce, c.nc!)) return { kind: 'stale' };
+    // A response without qop (RFC 2069's form) has no count to tell a replay by: its nonce is good once,
+    // or the same header sent again from anywhere, within the nonce's lifetime, would pass too.
+    if (!this.countOnce(c.nonce, c.qop === 'auth' ? c.nc! : 1)) return { kind: 'stale' };
     return { kind: 'ok', username: c.username };
   }
 
