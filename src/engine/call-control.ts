@@ -242,14 +242,14 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   async pauseRecording(id: string): Promise<void> {
     const rec = this.session(id).recording;
     if (rec === undefined) throw new CallControlError('conflict', `call ${id} is not being recorded`);
-    if (rec.state !== 'recording') throw new CallControlError('conflict', `the recording of call ${id} is ${rec.state}`);
+    if (rec.state !== 'recording' || rec.pending !== undefined) throw new CallControlError('conflict', `the recording of call ${id} is ${rec.pending ?? rec.state}`);
     await rec.pause();
   }
 
   async resumeRecording(id: string): Promise<void> {
     const rec = this.session(id).recording;
     if (rec === undefined) throw new CallControlError('conflict', `call ${id} is not being recorded`);
-    if (rec.state !== 'paused') throw new CallControlError('conflict', `the recording of call ${id} is ${rec.state}`);
+    if (rec.state !== 'paused' || rec.pending !== undefined) throw new CallControlError('conflict', `the recording of call ${id} is ${rec.pending ?? rec.state}`);
     await rec.resume();
   }
 

@@ -91,6 +91,21 @@ describe('call recording capture', () => {
     expect(rec.state).toBe('recording');
   });
 
+  it('a second pause (or resume) while the first is on its way to rtpengine is refused: one stop, one start, one pause in the manifest', async () => {
+    const { rec, control, submitted } = setup();
+    await rec.start();
+    const pauses = await Promise.allSettled([rec.pause(), rec.pause(), rec.pause()]);
+    expect(pauses.map((p) => p.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect((pauses[1] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCodes.RECORDING_STATE, message: expect.stringContaining('pausing') });
+    const resumes = await Promise.allSettled([rec.resume(), rec.resume()]);
+    expect(resumes.map((p) => p.status)).toEqual(['fulfilled', 'rejected']);
+    expect([rec.state, rec.pending]).toEqual(['recording', undefined]);
+    await rec.finish();
+    expect(control.calls.filter((c) => c.startsWith('stop'))).toHaveLength(2); // the pause's and the finish's
+    expect(control.calls.filter((c) => c.startsWith('start'))).toHaveLength(2);
+    expect(submitted[0]!.pauses).toHaveLength(1);
+  });
+
   it('refuses impossible transitions with a clear error', async () => {
     const { rec } = setup();
     await expect(rec.pause()).rejects.toMatchObject({ code: ErrorCodes.RECORDING_STATE });

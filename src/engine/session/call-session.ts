@@ -54,6 +54,8 @@ export interface RecordingHandle {
   readonly recordingId: string;
   /** idle, recording, paused, finished */
   readonly state: string;
+  /** A pause or resume on its way to the media relay: another is refused until it is confirmed. */
+  readonly pending: 'pausing' | 'resuming' | undefined;
   pause(): Promise<void>;
   resume(): Promise<void>;
 }

@@ -75,6 +75,9 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
       get state() {
         return recording.state;
       },
+      get pending() {
+        return recording.pending;
+      },
       pause: () => recording.pause(),
       resume: () => recording.resume(),
     };

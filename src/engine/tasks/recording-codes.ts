@@ -46,7 +46,7 @@ export function watchRecordingCodes(ctx: CallContext, agentLeg: SipLeg): void {
     lastAt = now;
     keys = (keys + digit).slice(-8);
     const rec = session.recording;
-    if (rec === undefined) return;
+    if (rec === undefined || rec.pending !== undefined) return;
     const act = pause !== undefined && keys.endsWith(pause) && rec.state === 'recording' ? 'pause' : resume !== undefined && keys.endsWith(resume) && rec.state === 'paused' ? 'resume' : undefined;
     if (act === undefined) return;
     keys = '';

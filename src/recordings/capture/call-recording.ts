@@ -65,6 +65,7 @@ export class CallRecording {
   private startedAt: number | undefined;
   private readonly pauses: { pausedAt: number; resumedAt?: number }[] = [];
   private finishing: Promise<RecordingManifest | undefined> | undefined;
+  private changing: 'pausing' | 'resuming' | undefined;
   private readonly clock: () => number;
 
   constructor(
@@ -77,6 +78,11 @@ export class CallRecording {
 
   get state(): CaptureState {
     return this.stateValue;
+  }
+
+  /** A pause or resume sent to rtpengine and not confirmed yet: another is refused until it is. */
+  get pending(): 'pausing' | 'resuming' | undefined {
+    return this.changing;
   }
 
   get segmentCount(): number {
@@ -93,19 +99,29 @@ export class CallRecording {
 
   /** Stops capturing (redaction) until resume(). Throws if rtpengine did not confirm the stop. */
   async pause(): Promise<void> {
-    if (this.stateValue !== 'recording') throw new CaptureStateError(`cannot pause recording ${this.recordingId}: it is ${this.stateValue}`);
-    await this.deps.control.stop(this.info.callId);
-    this.pauses.push({ pausedAt: this.clock() });
-    this.stateValue = 'paused';
+    if (this.changing !== undefined || this.stateValue !== 'recording') throw new CaptureStateError(`cannot pause recording ${this.recordingId}: it is ${this.changing ?? this.stateValue}`);
+    this.changing = 'pausing';
+    try {
+      await this.deps.control.stop(this.info.callId);
+      this.pauses.push({ pausedAt: this.clock() });
+      if (this.stateValue === 'recording') this.stateValue = 'paused';
+    } finally {
+      this.changing = undefined;
+    }
   }
 
   async resume(): Promise<void> {
-    if (this.stateValue !== 'paused') throw new CaptureStateError(`cannot resume recording ${this.recordingId}: it is ${this.stateValue}`);
-    await this.deps.control.start(this.info.callId, segmentMarker(this.recordingId, this.segments + 1));
-    this.segments++;
-    const last = this.pauses[this.pauses.length - 1];
-    if (last !== undefined) last.resumedAt = this.clock();
-    this.stateValue = 'recording';
+    if (this.changing !== undefined || this.stateValue !== 'paused') throw new CaptureStateError(`cannot resume recording ${this.recordingId}: it is ${this.changing ?? this.stateValue}`);
+    this.changing = 'resuming';
+    try {
+      await this.deps.control.start(this.info.callId, segmentMarker(this.recordingId, this.segments + 1));
+      this.segments++;
+      const last = this.pauses[this.pauses.length - 1];
+      if (last !== undefined) last.resumedAt = this.clock();
+      if (this.stateValue === 'paused') this.stateValue = 'recording';
+    } finally {
+      this.changing = undefined;
+    }
   }
 
   /**
