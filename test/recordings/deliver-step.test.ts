@@ -95,6 +95,25 @@ describe('delivery step', () => {
     expect(keys[0]![0]).toBe(0);
   });
 
+  it('an MP3 the CRM refuses (413) even in the smallest part its frame index allows gives up with the reason, instead of retrying until it expires', async () => {
+    const crm = new ScriptedCrm((p) => (p.size > 10_000 ? new CrmError('too-large', `413 for ${p.size} bytes`) : undefined));
+    const { ctx } = await pipelineFor(crm, { format: 'mp3', partMaxBytes: 65_536 });
+    await captured(ctx, 'mp3-tiny', 20);
+    let outcome: unknown;
+    for (let i = 0; i < 20 && outcome === undefined; i++) {
+      outcome = await deliverStep(ctx, 'mp3-tiny').then(
+        (o) => (o.kind === 'split' ? undefined : o),
+        (e: unknown) => e,
+      );
+    }
+    expect(outcome).toMatchObject({ name: 'GiveUp', reason: expect.stringMatching(/413 for \d+ bytes; no part of at most \d+ bytes can be cut/) });
+    expect(crm.received).toEqual([]);
+    // A limit saved by an earlier version (too small to cut at all) fails the same way, not for ever.
+    const progress = (await ctx.store.readProgress('mp3-tiny'))!;
+    await ctx.store.writeProgress('mp3-tiny', { ...progress, partLimit: 8208 });
+    await expect(deliverStep(ctx, 'mp3-tiny')).rejects.toMatchObject({ name: 'GiveUp', reason: expect.stringContaining('cannot cut an MP3 part of at most 8208 bytes') });
+  });
+
   it('gives up on a refusal (400) with the reason, sends nothing more and keeps the files', async () => {
     const crm = new ScriptedCrm(() => new CrmError('rejected', 'the CRM refused part 1 of recording x with 400 (ticket closed)'));
     const { ctx } = await pipelineFor(crm);

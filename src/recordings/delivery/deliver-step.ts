@@ -11,7 +11,7 @@
 import { CrmError, RecordingExpiredError, RecordingFormatError, RecordingIntegrityError } from '../errors.js';
 import { SealedFile } from '../crypto/sealed-file.js';
 import { contentType, partBody, partFileName } from '../parts/part-body.js';
-import { MIN_PART_BYTES, nextPart, planParts, rangeDurationMs, type PlannedPart } from '../parts/part-plan.js';
+import { MIN_PART_BYTES, nextPart, planParts, rangeDurationMs, type AudioLayout, type PlannedPart } from '../parts/part-plan.js';
 import { initialProgress, type DeliveryProgress, type RecordingManifest } from '../store/manifest.js';
 import { deleteSegments } from '../capture/segment-locator.js';
 import { retryDelay } from './backoff.js';
@@ -90,7 +90,15 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
       progress = { ...progress, verified: true };
       await saveProgress(ctx, recordingId, progress);
     }
-    const part = nextPart(audio.layout, progress.nextOffset, progress.partLimit);
+    let part: PlannedPart | undefined;
+    try {
+      part = nextPart(audio.layout, progress.nextOffset, progress.partLimit);
+    } catch (e) {
+      // No part of the saved limit can be cut here (an MP3 halved by 413s below its frame index): no
+      // attempt can succeed, so the recording fails now, saying why, instead of retrying until it expires.
+      if (e instanceof RecordingFormatError) throw new GiveUp(`recording ${recordingId}: ${e.message}`, { cause: e });
+      throw e;
+    }
     if (part === undefined) return await finish(ctx, manifest, progress);
 
     const number = progress.nextPart;
@@ -152,10 +160,21 @@ export async function deliverStep(ctx: PipelineContext, recordingId: string, sig
         }
         throw e;
       }
-      return await handleCrmError(ctx, manifest, progress, part, number, deadline, now, e);
+      return await handleCrmError(ctx, manifest, progress, part, number, deadline, now, e, (limit) => cuttable(audio.layout, part.start, limit));
     }
   } finally {
     await sealed.close();
+  }
+}
+
+/** Whether a part of at most `limit` bytes can be cut at `start`. */
+function cuttable(layout: AudioLayout, start: number, limit: number): boolean {
+  try {
+    nextPart(layout, start, limit);
+    return true;
+  } catch (e) {
+    if (e instanceof RecordingFormatError) return false;
+    throw e;
   }
 }
 
@@ -168,6 +187,7 @@ async function handleCrmError(
   deadline: number,
   attemptedAt: number,
   e: CrmError,
+  canCut: (limit: number) => boolean,
 ): Promise<DeliverOutcome> {
   const recordingId = manifest.recordingId;
   const now = ctx.clock();
@@ -177,9 +197,10 @@ async function handleCrmError(
   }
   if (e.kind === 'too-large') {
     const limit = Math.floor(Math.min(progress.partLimit, part.size) / 2);
-    if (limit < MIN_PART_BYTES) {
+    if (limit < MIN_PART_BYTES || !canCut(limit)) {
       await saveProgress(ctx, recordingId, { ...progress, lastError: e.message });
-      throw new GiveUp(`${e.message}; parts cannot be made smaller than ${MIN_PART_BYTES} bytes`, { cause: e });
+      const why = limit < MIN_PART_BYTES ? `parts cannot be made smaller than ${MIN_PART_BYTES} bytes` : `no part of at most ${limit} bytes can be cut from byte ${part.start} on (MP3 parts end on indexed frames)`;
+      throw new GiveUp(`${e.message}; ${why}`, { cause: e });
     }
     await saveProgress(ctx, recordingId, { ...progress, partLimit: limit, lastError: e.message, lastAttemptAt: new Date(now).toISOString() });
     await ctx.events.emit({
