@@ -261,7 +261,7 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   async monitor(id: string, request: MonitorRequestOptions): Promise<MonitorView> {
     const { session, media, sip } = this.monitorable(id);
     const reach = this.deps.resolveDevice?.(request.device) ?? { target: request.device };
-    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device: reach.target, ...(reach.route !== undefined ? { route: reach.route } : {}) });
+    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device: reach.target, ...(reach.route !== undefined ? { route: reach.route } : {}), ...(reach.proxy !== undefined ? { proxy: reach.proxy } : {}) });
     return monitorViewOf(monitor);
   }
 

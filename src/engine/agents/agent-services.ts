@@ -137,7 +137,7 @@ export class AgentServices {
   }
 }
 
-/** A registered contact as a dial target: through its Path when it registered through proxies. */
+/** A registered contact as a dial target: through its Path when it registered through proxies, at its source behind NAT. */
 function reachOf(b: Binding): DialTarget {
-  return b.path !== undefined && b.path.length > 0 ? { target: b.contact, route: b.path } : { target: b.contact };
+  return { target: b.contact, ...(b.path !== undefined && b.path.length > 0 ? { route: b.path } : {}), ...(b.reachAt !== undefined ? { proxy: b.reachAt } : {}) };
 }

@@ -24,6 +24,11 @@ export interface Binding {
   readonly userAgent: string | undefined;
   /** The REGISTER's Path (RFC 3327), first hop from us first: the Route of every request to the contact. Absent: sent straight to it. */
   readonly path?: readonly string[];
+  /**
+   * A UDP phone that registered straight to us (one Via, no Path) from another address than its
+   * Contact's (a private address behind NAT, RFC 3581's case): requests to it go there, as `sip:host:port`.
+   */
+  readonly reachAt?: string;
 }
 
 export interface ContactUpdate {
@@ -41,6 +46,8 @@ export interface RegisterUpdate {
   readonly userAgent: string | undefined;
   /** The REGISTER's Path header values, in order (empty when it came straight from the device). */
   readonly path: readonly string[];
+  /** Where the REGISTER came from when that is where its UDP phone is reached (see Binding.reachAt); undefined otherwise. */
+  readonly natSource?: { readonly address: string; readonly port: number };
   /** `Contact: *` with expires 0. */
   readonly removeAll: boolean;
   readonly contacts: readonly ContactUpdate[];
@@ -111,6 +118,7 @@ export class BindingTable {
         source: u.source,
         userAgent: u.userAgent,
         ...(u.path.length > 0 ? { path: u.path } : {}),
+        ...natReach(c.contact, u.natSource),
       });
       if (existing === undefined) changed = true;
     }
@@ -156,4 +164,17 @@ export class BindingTable {
       this.byAor.set(b.aor, m);
     }
   }
+}
+
+/** The Contact's host and port (5060 when it names none), lower case; undefined when it is not a SIP URI. */
+function contactAddress(contact: string): { host: string; port: number } | undefined {
+  const m = /^sips?:(?:[^@;?]*@)?(\[[^\]]+\]|[^:;?]+)(?::([0-9]{1,5}))?/i.exec(contact);
+  return m === null ? undefined : { host: m[1]!.toLowerCase().replace(/^\[|\]$/g, ''), port: m[2] !== undefined ? Number(m[2]) : 5060 };
+}
+
+function natReach(contact: string, source: RegisterUpdate['natSource']): { reachAt?: string } {
+  if (source === undefined) return {};
+  const at = contactAddress(contact);
+  if (at !== undefined && at.host === source.address.toLowerCase() && at.port === source.port) return {};
+  return { reachAt: `sip:${source.address.includes(':') ? `[${source.address}]` : source.address}:${source.port}` };
 }

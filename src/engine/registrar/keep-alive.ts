@@ -55,7 +55,7 @@ export class KeepAlive {
         for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
           const key = `${b.aor} ${contactKey(b.contact)}`;
           seen.add(key);
-          const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000, b.path);
+          const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000, b.path, b.reachAt);
           if (status !== undefined && (b.path === undefined || b.path.length === 0 || answeredByDevice(status))) {
             this.misses.delete(key);
             continue;

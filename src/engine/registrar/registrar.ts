@@ -224,7 +224,11 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
       }
     }
     const before = this.table.list(agent).length;
-    const result = this.table.apply({ aor: agent, callId: r.callId, cseq, source, userAgent, path, removeAll, contacts: updates }, s.maxContacts);
+    // A UDP phone that sent its REGISTER itself (one Via, no Path) is reached where it sent it from; a
+    // proxy's or edge's REGISTER is not (the Contact is the route: the edge's own NAT handling).
+    const direct = r.source.transport === 'udp' && path.length === 0 && viaCount(r.headerLines('via')) === 1;
+    const natSource = direct ? { address: r.source.address, port: r.source.port } : undefined;
+    const result = this.table.apply({ aor: agent, callId: r.callId, cseq, source, userAgent, path, ...(natSource !== undefined ? { natSource } : {}), removeAll, contacts: updates }, s.maxContacts);
     if (!result.ok) return refuse(result.status, result.reason);
     const t = this.now();
     r.respond(200, 'OK', {
@@ -276,4 +280,9 @@ export function parsePath(fields: readonly string[]): string[] | string {
 /** The option tags of Supported (or Require) header fields, lower-cased. */
 function optionTags(fields: readonly string[]): Set<string> {
   return new Set(fields.flatMap((f) => f.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+}
+
+/** How many Via values a request has (comma-separated values in one line count one each). */
+function viaCount(lines: readonly string[]): number {
+  return lines.reduce((n, line) => n + line.split(',').filter((v) => v.trim() !== '').length, 0);
 }

@@ -190,6 +190,11 @@ export interface DialTarget {
   readonly target: string;
   /** A preloaded route set (RFC 3261 §8.1.2; a registered contact's Path, RFC 3327): Route values, first hop first. */
   readonly route?: readonly string[];
+  /**
+   * Send the request to this address instead of the target's host, the Request-URI unchanged: an
+   * outbound proxy, or where a UDP phone behind NAT registered from (its Contact's address is private).
+   */
+  readonly proxy?: string;
 }
 
 export interface DialOptions extends DialTarget {
@@ -200,8 +205,6 @@ export interface DialOptions extends DialTarget {
   readonly caller?: CallerIdentity;
   /** Digest credentials for a 401/407 challenge (RFC 2617, RFC 8760). */
   readonly auth?: { readonly username: string; readonly password: string };
-  /** Send the INVITE to this address instead of the target's host (an outbound proxy). */
-  readonly proxy?: string;
   /** Aborting cancels the attempt (CANCEL while ringing, with a Reason when the abort's reason is a DialGivenUp; BYE if the answer crossed the abort). */
   readonly signal: AbortSignal;
   /** A 1xx from the callee; `reliable` when it came with RSeq (RFC 3262; drachtio-srf PRACKs it). */
@@ -244,7 +247,7 @@ export interface SipPort {
    * device): resolves with the final status, or undefined when none came
    * within `timeoutMs` (a 408 of the SIP server's own transaction timeout too).
    */
-  ping(target: string, timeoutMs: number, route?: readonly string[]): Promise<number | undefined>;
+  ping(target: string, timeoutMs: number, route?: readonly string[], proxy?: string): Promise<number | undefined>;
 }
 
 /** Digits a DTMF event code stands for (RFC 4733 §3.2: 0-9, 10 = *, 11 = #, 12-15 = A-D). */

@@ -256,7 +256,7 @@ export class SrfSipPort implements SipPort {
     return new SrfInboundRequest(req, res);
   }
 
-  ping(target: string, timeoutMs: number, route?: readonly string[]): Promise<number | undefined> {
+  ping(target: string, timeoutMs: number, route?: readonly string[], proxy?: string): Promise<number | undefined> {
     return new Promise((resolve) => {
       let done = false;
       const finish = (status: number | undefined): void => {
@@ -268,8 +268,8 @@ export class SrfSipPort implements SipPort {
       const timer = setTimeout(() => finish(undefined), timeoutMs);
       // drachtio-srf's typings want a whole SrfRequest for the options; it reads method and headers.
       // drachtio-srf's typings misstate srf.request; it takes (uri, { method, headers }, callback).
-      const request = this.srf.request.bind(this.srf) as unknown as (uri: string, opts: { method: string; headers: Record<string, string> }, cb: (err: unknown, req: SrfRequest) => void) => void;
-      request(target, { method: 'OPTIONS', headers: { 'Max-Forwards': '70', 'Contact': '<sip:localhost>', ...routeHeader(route) } }, (err, req) => {
+      const request = this.srf.request.bind(this.srf) as unknown as (uri: string, opts: { method: string; headers: Record<string, string>; proxy?: string }, cb: (err: unknown, req: SrfRequest) => void) => void;
+      request(target, { method: 'OPTIONS', headers: { 'Max-Forwards': '70', 'Contact': '<sip:localhost>', ...routeHeader(route) }, ...(proxy !== undefined ? { proxy } : {}) }, (err, req) => {
         if (err !== null && err !== undefined) {
           finish(undefined);
           return;

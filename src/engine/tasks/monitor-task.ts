@@ -34,6 +34,8 @@ export interface MonitorRequest {
   readonly device: string;
   /** The Path it registered through (RFC 3327), as a preloaded route set. */
   readonly route?: readonly string[];
+  /** Where a UDP device behind NAT registered from (DialTarget.proxy). */
+  readonly proxy?: string;
   readonly ringTimeoutMs: number;
 }
 
@@ -98,6 +100,7 @@ class MonitorLeg implements SupervisorMonitor {
     readonly user: string,
     readonly device: string,
     private readonly route?: readonly string[],
+    private readonly proxy?: string,
   ) {
     this.startedAt = deps.session.now();
   }
@@ -144,6 +147,7 @@ class MonitorLeg implements SupervisorMonitor {
       const result = await sip.dial({
         target: this.device,
         ...(this.route !== undefined ? { route: this.route } : {}),
+        ...(this.proxy !== undefined ? { proxy: this.proxy } : {}),
         offer: this.stream.offerSdp,
         headers: { 'X-Switchboard-Call': session.id, 'X-Switchboard-Monitor': this.id },
         caller: MONITOR_IDENTITY,
@@ -257,7 +261,7 @@ export async function answerMonitor(deps: MonitorDeps, invite: InboundInvite, re
 
 /** Calls the device and resolves once it listens; rejects (MonitorDeviceError) when it does not answer. */
 export async function startMonitor(deps: MonitorDeps, request: MonitorRequest): Promise<SupervisorMonitor> {
-  const monitor = new MonitorLeg(deps, request.user, request.device, request.route);
+  const monitor = new MonitorLeg(deps, request.user, request.device, request.route, request.proxy);
   await monitor.start(request.ringTimeoutMs);
   return monitor;
 }
