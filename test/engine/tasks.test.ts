@@ -182,6 +182,23 @@ describe('the bridge', () => {
     await ctx.session.end('done');
   });
 
+  it('an agent\'s hold sent during the whisper is relayed at the bridge: the agent\'s SDP is the one it connected with, not the pending offer drachtio-srf already put on its leg', async () => {
+    const { ctx } = context({});
+    const agentLeg = new FakeLeg('agent', sdp(6000));
+    const agent = (await connectCallee(ctx, { kind: 'answered', attempt: ctx.session.attempt('sip:a@x'), leg: agentLeg }))!;
+    // The hold re-INVITE arrives while the whisper plays: drachtio-srf has set it as the leg's remote SDP.
+    const hold = sdp(6000, 'sendonly');
+    agentLeg.remoteSdp = hold;
+    expect(agent.receivedSdp).toBe(sdp(6000));
+    const caller = new FakeLeg('caller', sdp(4000));
+    caller.answerToReoffer = async () => sdp(4000, 'recvonly');
+    void new BridgeTask({ leg: caller, sentSdp: sdp(6000), receivedSdp: sdp(4000), party: 'caller' }, { leg: agentLeg, sentSdp: agent.sentSdp, receivedSdp: agent.receivedSdp, party: 'agent' }).run(ctx, ctx.session.signal);
+    await new Promise((r) => setTimeout(r, 0));
+    const answer = await agentLeg.offer(hold);
+    expect([caller.reoffers, answer.sdp]).toEqual([[hold], sdp(4000, 'recvonly')]);
+    await ctx.session.end('done');
+  });
+
   it('a re-offer of unchanged media (a session refresh) and an offer-less re-INVITE are answered on their own leg', async () => {
     const { ctx, caller, agent } = await bridged();
     expect((await caller.offer(sdp(4000).replace('o=- 1 1', 'o=- 1 2'))).sdp).toBe(sdp(6000));

@@ -82,7 +82,7 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
       a.connected();
       const bridged = services.now();
       try {
-        await bridgeAndRecord(ctx, queue, agent.leg, agent.sentSdp);
+        await bridgeAndRecord(ctx, queue, agent);
       } finally {
         desk.queues.handled(queue.id, services.now() - bridged + settings.wrapUpSeconds * 1000);
       }

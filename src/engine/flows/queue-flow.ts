@@ -14,13 +14,12 @@ import { reservedAgentHeaders } from '../reserved/outward-headers.js';
 import { failure } from '../sip-errors.js';
 import { adoptCallerLeg } from '../tasks/answer-caller-task.js';
 import { BridgeTask } from '../tasks/bridge-task.js';
-import { connectCallee } from '../tasks/connect-callee.js';
+import { connectCallee, type ConnectedCallee } from '../tasks/connect-callee.js';
 import { HuntAgentsTask } from '../tasks/hunt-agents-task.js';
 import { recordsCalls, RecordTask } from '../tasks/record-task.js';
 import { keepAgentKeys, watchRecordingCodes } from '../tasks/recording-codes.js';
 import { RingCallerTask } from '../tasks/ring-caller-task.js';
 import { WhisperTask } from '../tasks/whisper-task.js';
-import type { SipLeg } from '../signaling/sip-port.js';
 import type { CallContext } from './call-context.js';
 
 /**
@@ -61,13 +60,14 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
       session.transition('in-queue');
       continue;
     }
-    await bridgeAndRecord(ctx, queue, agent.leg, agent.sentSdp);
+    await bridgeAndRecord(ctx, queue, agent);
     return;
   }
 }
 
 /** Caller and agent are bridged (the caller answered now if it was not), the call recorded; resolves when it ends. */
-export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: SipLeg, agentSdp: string): Promise<void> {
+export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Pick<ConnectedCallee, 'leg' | 'sentSdp' | 'receivedSdp'>): Promise<void> {
+  const { leg: agentLeg, sentSdp: agentSdp } = agent;
   const { session, anchor, invite } = ctx;
   // Recorded with codes: the agent's keys are blocked towards the caller before anything crosses.
   const records = recordsCalls(queue, ctx) && ctx.services.recordings !== undefined && anchor.anchored;
@@ -87,6 +87,6 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agentLeg: 
   session.log.info({ agent: session.agent, labels: [CALLER, AGENT] }, 'call connected');
   await new BridgeTask(
     { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
-    { leg: agentLeg, sentSdp: agentSdp, receivedSdp: agentLeg.remoteSdp, party: 'agent', keepsDigits: agentKeepsDigits },
+    { leg: agentLeg, sentSdp: agentSdp, receivedSdp: agent.receivedSdp, party: 'agent', keepsDigits: agentKeepsDigits },
   ).run(ctx, session.signal);
 }

@@ -28,6 +28,12 @@ export interface ConnectedCallee {
   readonly leg: SipLeg;
   /** The SDP the agent got from us (our offer, or our answer to its offer). */
   readonly sentSdp: string;
+  /**
+   * The SDP the callee gave when it connected (its answer, or its offer). Not the leg's remoteSdp
+   * later: drachtio-srf puts a re-offer there as it arrives, before anyone answers it (a hold pressed
+   * during the whisper would then look like the media the bridge already has, a session refresh).
+   */
+  readonly receivedSdp: string;
   release(): Promise<void>;
 }
 
@@ -35,16 +41,17 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
   const { session, anchor, invite } = ctx;
   if (answer.kind === 'answered') {
     const leg = answer.leg;
+    const receivedSdp = leg.remoteSdp;
     const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason, ctx.services.hangUps));
     try {
-      ctx.callerSentSdp = await anchor.agentAnswer(leg.remoteSdp);
+      ctx.callerSentSdp = await anchor.agentAnswer(receivedSdp);
     } catch (e) {
       session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused by the media relay');
       session.settle(answer.attempt, 'failed', 488);
       await release();
       return undefined;
     }
-    return { leg, sentSdp: ctx.offerForAgent ?? '', release };
+    return { leg, sentSdp: ctx.offerForAgent ?? '', receivedSdp, release };
   }
   let forAgent: string;
   try {
@@ -74,6 +81,6 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
   }
   const leg = await answer.complete(forAgent);
   const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason, ctx.services.hangUps));
-  return { leg, sentSdp: forAgent, release };
+  return { leg, sentSdp: forAgent, receivedSdp: answer.offer, release };
 }
 

@@ -115,7 +115,7 @@ export class DeflectNumberTask implements Task<void> {
     }
     await new BridgeTask(
       { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
-      { leg: gateway.leg, sentSdp: gateway.sentSdp, receivedSdp: gateway.leg.remoteSdp, party: 'gateway' },
+      { leg: gateway.leg, sentSdp: gateway.sentSdp, receivedSdp: gateway.receivedSdp, party: 'gateway' },
     ).run(ctx, signal);
   }
 }
