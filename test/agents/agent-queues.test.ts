@@ -72,6 +72,14 @@ describe('agent states', () => {
     expect(registry.get('ann')).toMatchObject({ state: 'ready', idleSince: idle, callsMissed: 0, callsTaken: 0 });
   });
 
+  it('ready asked for while ready keeps the agent\'s idle time (its place among the longest idle)', () => {
+    const { registry } = setup([agent('ann')]);
+    const idle = registry.get('ann').idleSince;
+    vi.advanceTimersByTime(3000);
+    registry.request('ann', 'ready', null, 'api:mia');
+    expect(registry.get('ann')).toMatchObject({ state: 'ready', idleSince: idle });
+  });
+
   it('not ready or log out asked for during a call waits for the call and its wrap-up; ready during wrap-up ends it', () => {
     const { registry } = setup([agent('ann'), agent('bob')]);
     const a = registry.reserve('ann', 'c1', 'sales');

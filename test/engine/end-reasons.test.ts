@@ -16,6 +16,7 @@ describe('end reasons', () => {
   it('Q.850 causes: 41 when the media relay was lost, 102 when a timer ended the call, 111 when the caller broke offer/answer, else 16', () => {
     expect(q850CauseOf('media relay lost')).toBe(41);
     expect(q850CauseOf('caller sent no answer')).toBe(111);
+    expect(q850CauseOf("No Agent Available (no agent within sales's maximum wait)")).toBe(18);
     for (const r of ['media timeout', 'maximum call duration reached', 'caller did not acknowledge', legEnd('agent', 'session refresh failed').reason]) expect(q850CauseOf(r)).toBe(102);
     for (const r of ['caller hung up', 'engine draining', 'engine stopping', undefined]) expect(q850CauseOf(r)).toBe(16);
   });

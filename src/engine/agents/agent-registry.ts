@@ -193,10 +193,12 @@ export class AgentRegistry extends EventEmitter<RegistryEvents> implements Assig
       a.wrapUp = undefined;
     }
     const changed = a.state !== state || a.reason !== reason;
+    // Asked for ready while ready (a second press, a tool re-asserting states): still idle since then.
+    const stillIdle = a.state === 'ready' && state === 'ready' && (idleSince === undefined || idleSince === null);
     a.state = state;
     a.reason = reason;
     if (changed) a.since = t;
-    if (state === 'ready') a.idleSince = idleSince === undefined || idleSince === null ? t : idleSince;
+    if (state === 'ready' && !stillIdle) a.idleSince = idleSince === undefined || idleSince === null ? t : idleSince;
     if (state === 'logged-out' || state === 'not-ready' || state === 'ready') {
       a.call = null;
       a.callQueue = null;

@@ -22,12 +22,15 @@ export function legEnd(party: EndedBy, serverReason: string | undefined): { reas
  * temporary failure when the media relay was lost, 102 recovery on timer
  * expiry when a timer ended it (media timeout, maximum duration, a missing
  * ACK, a session timer), 111 protocol error when the caller broke offer/answer
- * (an ACK without the answer to our offer), else 16 normal call clearing.
+ * (an ACK without the answer to our offer), 18 no user responding when no agent
+ * took a caller who was answered while waiting (what 480 No Agent Available is,
+ * RFC 3398 §7.2.4.1), else 16 normal call clearing.
  */
 export function q850CauseOf(reason: string | undefined): number {
   if (reason === undefined) return 16;
   if (reason === 'media relay lost') return 41;
   if (reason === 'caller sent no answer') return 111;
+  if (reason.startsWith('No Agent Available')) return 18;
   if (reason === 'media timeout' || reason === 'maximum call duration reached' || reason.endsWith(' did not acknowledge') || reason.includes('ended by the SIP server')) return 102;
   return 16;
 }
