@@ -314,6 +314,8 @@ export class Engine {
       } else {
         const f = sipFailureOf(e);
         if (f.status === 500) session.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'call failed');
+        // A call already answered (or already ended) is not refused: the flow only stopped.
+        else if (invite.finalResponseSent || session.ended) session.log.info({ reason: f.reason }, 'call flow stopped');
         else session.log.info({ status: f.status, reason: f.reason }, 'call refused');
         if (!invite.finalResponseSent) this.callsRejected++;
         invite.reject(f.status, f.reason, f.headers);

@@ -155,14 +155,16 @@ describe('a phone registered through an edge proxy (RFC 3327 Path)', () => {
 });
 
 describe('a UDP phone behind NAT (its Contact a private address, RFC 3581)', () => {
-  it('is reached where its REGISTER came from, calls and keep-alives alike; a REGISTER relayed by a proxy (two Vias) is not', async () => {
+  it('is reached where its REGISTER came from, calls and keep-alives alike; a REGISTER relayed by a proxy (two Vias) or a third party\'s is not', async () => {
     const phone = await AgentPhone.create(1300);
     const caller = await CallerPhone.create(700);
     try {
-      // The address the phone writes (as behind NAT) is one where nothing listens; it sends from its real one.
-      const contact = `sip:alice@127.0.0.9:${await freePort()}`;
+      // The address the phone writes in Via and Contact (as behind NAT) is one where nothing listens; it
+      // sends from its real one (and asks for rport, so the 200 comes back there).
+      const privateAt = `127.0.0.9:${await freePort()}`;
+      const contact = `sip:alice@${privateAt}`;
       const reg = new Registrant(phone.peer, cc.udp);
-      expect(statusOf(await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>` }))).toBe(200);
+      expect(statusOf(await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>`, sentBy: privateAt }))).toBe(200);
       expect(cc.sb.engine.agents!.registrar!.table.list('alice')).toMatchObject([{ contact, reachAt: `sip:127.0.0.1:${phone.peer.port}` }]);
       const call = caller.dial(cc.udp, '6000');
       await call.waitStatus(200, 10_000);
@@ -173,8 +175,12 @@ describe('a UDP phone behind NAT (its Contact a private address, RFC 3581)', () 
       await cc.sb.engine.agents!.keepAliveRound();
       const ping = await phone.peer.wait((r) => r.message.kind === 'request' && r.message.method === 'OPTIONS', 10_000, 'the keep-alive OPTIONS');
       expect(ping.message.kind === 'request' && ping.message.uri).toBe(contact);
-      const relayed = await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>`, extra: ['Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKphone1'] });
+      const relayed = await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>`, sentBy: privateAt, extra: ['Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKphone1'] });
       expect(statusOf(relayed)).toBe(200);
+      expect(cc.sb.engine.agents!.registrar!.table.list('alice')[0]!.reachAt).toBeUndefined();
+      // A third-party registration (RFC 3261 §10.2): the registering UA's own Via, another UA's Contact.
+      const thirdParty = await reg.register({ user: 'alice', password: 'alice-secret', expires: 90, contact: `<${contact}>` });
+      expect(statusOf(thirdParty)).toBe(200);
       expect(cc.sb.engine.agents!.registrar!.table.list('alice')[0]!.reachAt).toBeUndefined();
     } finally {
       phone.close();

@@ -24,6 +24,8 @@ export interface RegisterOptions {
   readonly timeoutMs?: number;
   /** Further header lines (a Path a proxy added, Supported). */
   readonly extra?: readonly string[];
+  /** The Via's sent-by (`host:port`) instead of the peer's own address: a phone behind NAT writes its private one. */
+  readonly sentBy?: string;
 }
 
 export class Registrant {
@@ -50,7 +52,8 @@ export class Registrant {
     const branch = `z9hG4bK${uniq('r')}`;
     const extra = [...(o.expires !== undefined ? [`Expires: ${o.expires}`] : []), ...(authorization !== undefined ? [`Authorization: ${authorization}`] : []), ...(o.extra ?? [])];
     const text = request({ method: 'REGISTER', uri, peer: this.peer, callId: this.callId, cseq, branch, to: `<sip:${o.user}@${domain}>`, contact: o.contact === undefined ? this.contact(o.user) : o.contact, extra })
-      .replace(/^From: .*$/m, `From: <sip:${o.user}@${domain}>;tag=${uniq('f')}`);
+      .replace(/^From: .*$/m, `From: <sip:${o.user}@${domain}>;tag=${uniq('f')}`)
+      .replace(/^(Via: SIP\/2\.0\/[A-Z]+ )[^;]+/m, (all, start: string) => (o.sentBy !== undefined ? `${start}${o.sentBy}` : all));
     const at = this.peer.received.length;
     await this.peer.send(text, this.server);
     const res = await this.peer.wait((r) => r.message.kind === 'response' && r.info.callId === this.callId && r.info.cseq === cseq && r.message.status >= 200 && this.peer.received.indexOf(r) >= at, o.timeoutMs ?? 15_000, `final response to REGISTER ${cseq}`);

@@ -139,7 +139,7 @@ export const RecordingsSchema = Type.Object(
     webhook: Type.Optional(
       Type.Object(
         {
-          url: HttpUrl('Receives a JSON POST for every uploaded, retrying, failed and expired recording.'),
+          url: HttpUrl('Receives a JSON POST for every recording event (captured, converted, part-uploaded, uploaded, retrying, failed, expired; docs/recordings.md).'),
           headers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String(), {
             default: {},
             description: 'Extra request headers (e.g. an authorization token).',

@@ -25,8 +25,8 @@ export interface Binding {
   /** The REGISTER's Path (RFC 3327), first hop from us first: the Route of every request to the contact. Absent: sent straight to it. */
   readonly path?: readonly string[];
   /**
-   * A UDP phone that registered straight to us (one Via, no Path) from another address than its
-   * Contact's (a private address behind NAT, RFC 3581's case): requests to it go there, as `sip:host:port`.
+   * A UDP phone behind NAT (one Via, no Path, its Via's sent-by and this Contact a private address,
+   * the REGISTER from another, RFC 3581's case): requests to it go to that source, as `sip:host:port`.
    */
   readonly reachAt?: string;
 }
@@ -47,7 +47,7 @@ export interface RegisterUpdate {
   /** The REGISTER's Path header values, in order (empty when it came straight from the device). */
   readonly path: readonly string[];
   /** Where the REGISTER came from when that is where its UDP phone is reached (see Binding.reachAt); undefined otherwise. */
-  readonly natSource?: { readonly address: string; readonly port: number };
+  readonly natSource?: { readonly address: string; readonly port: number; readonly sentBy: { readonly host: string; readonly port: number } };
   /** `Contact: *` with expires 0. */
   readonly removeAll: boolean;
   readonly contacts: readonly ContactUpdate[];
@@ -172,9 +172,10 @@ function contactAddress(contact: string): { host: string; port: number } | undef
   return m === null ? undefined : { host: m[1]!.toLowerCase().replace(/^\[|\]$/g, ''), port: m[2] !== undefined ? Number(m[2]) : 5060 };
 }
 
+/** A contact at the private address the phone wrote in its Via is reached at the REGISTER's source. */
 function natReach(contact: string, source: RegisterUpdate['natSource']): { reachAt?: string } {
   if (source === undefined) return {};
   const at = contactAddress(contact);
-  if (at !== undefined && at.host === source.address.toLowerCase() && at.port === source.port) return {};
+  if (at === undefined || at.host !== source.sentBy.host || at.port !== source.sentBy.port) return {};
   return { reachAt: `sip:${source.address.includes(':') ? `[${source.address}]` : source.address}:${source.port}` };
 }

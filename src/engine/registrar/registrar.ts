@@ -224,10 +224,14 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
       }
     }
     const before = this.table.list(agent).length;
-    // A UDP phone that sent its REGISTER itself (one Via, no Path) is reached where it sent it from; a
-    // proxy's or edge's REGISTER is not (the Contact is the route: the edge's own NAT handling).
-    const direct = r.source.transport === 'udp' && path.length === 0 && viaCount(r.headerLines('via')) === 1;
-    const natSource = direct ? { address: r.source.address, port: r.source.port } : undefined;
+    // A UDP phone behind NAT (RFC 3581's case): it sent its REGISTER itself (one Via, no Path), from
+    // another address than the sent-by it wrote in its Via. Its contacts at that private sent-by are
+    // reached where the REGISTER came from. A proxy's or edge's REGISTER (the Contact or Path is the
+    // route) and a third-party registration (RFC 3261 §10.2: another UA's Contact) are not.
+    const vias = r.headerLines('via');
+    const sentBy = viaCount(vias) === 1 ? viaSentBy(vias[0]!) : undefined;
+    const behindNat = r.source.transport === 'udp' && path.length === 0 && sentBy !== undefined && !(sentBy.host === r.source.address.toLowerCase() && sentBy.port === r.source.port);
+    const natSource = behindNat ? { address: r.source.address, port: r.source.port, sentBy } : undefined;
     const result = this.table.apply({ aor: agent, callId: r.callId, cseq, source, userAgent, path, ...(natSource !== undefined ? { natSource } : {}), removeAll, contacts: updates }, s.maxContacts);
     if (!result.ok) return refuse(result.status, result.reason);
     const t = this.now();
@@ -280,6 +284,12 @@ export function parsePath(fields: readonly string[]): string[] | string {
 /** The option tags of Supported (or Require) header fields, lower-cased. */
 function optionTags(fields: readonly string[]): Set<string> {
   return new Set(fields.flatMap((f) => f.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+}
+
+/** A Via value's sent-by, host lower case (brackets off) and port (5060 when it names none). */
+function viaSentBy(via: string): { host: string; port: number } | undefined {
+  const m = /^\s*SIP\s*\/\s*2\.0\s*\/\s*[A-Za-z]+\s+(\[[^\]]+\]|[^\s:;]+)(?:\s*:\s*([0-9]{1,5}))?/i.exec(via);
+  return m === null ? undefined : { host: m[1]!.toLowerCase().replace(/^\[|\]$/g, ''), port: m[2] !== undefined ? Number(m[2]) : 5060 };
 }
 
 /** How many Via values a request has (comma-separated values in one line count one each). */

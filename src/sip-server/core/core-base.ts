@@ -422,8 +422,11 @@ export class CoreBase {
       // connection's far port was the peer's ephemeral one: nothing listens there.
       const target = parseSipUri(d.remoteTarget);
       const again = target !== undefined ? this.flows.lookup(target) : undefined;
-      d.dest = again;
-      if (again !== undefined) return again;
+      if (again !== undefined) return (d.dest = again);
+      // A WebSocket client is reached over its own connection only (the server never opens one): the
+      // send fails at once and the app hears so (503).
+      if (d.dest.transport === 'ws' || d.dest.transport === 'wss') return d.dest;
+      d.dest = undefined;
     }
     const first = d.routeSet[0];
     const na = first !== undefined ? parseNameAddr(first) : undefined;
