@@ -16,7 +16,7 @@ import { fallbackSpec } from '../../src/engine/voicemail/voicemail-task.js';
 import type { RenderedPrompt } from '../../src/media/index.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
-import { AgentPhone, CallerPhone } from '../support/phones.js';
+import { AgentPhone, CallerPhone, type PlacedCall } from '../support/phones.js';
 import { readWav, streamPcm, timesHeard } from '../support/rtp/audio-check.js';
 import { describeRun, freePort, runSipp } from '../support/sipp.js';
 
@@ -91,6 +91,23 @@ async function delivered(recordingId: string): Promise<{ wav: string; meta: { me
 async function spoken(caller: CallerPhone): Promise<void> {
   const from = caller.tone!.sent.length;
   await eventually(() => caller.tone!.sent.length >= from + 50, 20_000, 'a second of the caller\'s voice into the recording');
+}
+
+/**
+ * A withheld caller to the voicemail keys `first` (refused), is asked again, keys 5551234567# (taken);
+ * resolves once its message is being recorded and it has said something.
+ */
+async function takenAtSecondTry(caller: CallerPhone, first: string): Promise<PlacedCall> {
+  const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous', extra: ['Privacy: id'] });
+  await call.waitStatus(200);
+  const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
+  await eventually(() => streamsWith(caller, ask) >= 1, 20_000, 'the caller is asked for a number', 250);
+  for (const d of first) await caller.rtp.sendDigit(d);
+  await eventually(() => streamsWith(caller, ask) >= 2, 20_000, 'the caller is asked for the number again', 250);
+  for (const d of '5551234567#') await caller.rtp.sendDigit(d);
+  await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
+  await spoken(caller);
+  return call;
 }
 
 describe('after-hours deflections', () => {
@@ -173,16 +190,8 @@ describe('after-hours deflections', () => {
   it('voicemail from a withheld number: the callback number keyed in as RFC 4733 events (a * in it is asked again), # ends the message', async () => {
     const caller = await CallerPhone.create(700);
     try {
-      const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous', extra: ['Privacy: id'] });
-      await call.waitStatus(200);
-      const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
-      await eventually(() => streamsWith(caller, ask) >= 1, 20_000, 'the caller is asked for a number', 250);
       // A phone number is digits only: with a * it is not taken, and the caller is asked again.
-      for (const d of '555*1234567#') await caller.rtp.sendDigit(d);
-      await eventually(() => streamsWith(caller, ask) >= 2, 20_000, 'the caller is asked for the number again', 250);
-      for (const d of '5551234567#') await caller.rtp.sendDigit(d);
-      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
-      await spoken(caller);
+      const call = await takenAtSecondTry(caller, '555*1234567#');
       await caller.rtp.sendDigit('#');
       await call.waitRequest('BYE', 10_000);
       const record = await cc.recordOf(call.callId);
@@ -199,17 +208,9 @@ describe('after-hours deflections', () => {
   it('a callback number keyed one too many is asked for again once the caller has finished it: the rest of its keys are not the next try', async () => {
     const caller = await CallerPhone.create(700);
     try {
-      const call = caller.dial(cc.udp, '3000', { fromUser: 'anonymous', extra: ['Privacy: id'] });
-      await call.waitStatus(200);
-      const ask = await cc.sb.media!.prompts.configuredPrompt('deflection.messages.voicemailAskNumber.en');
-      await eventually(() => streamsWith(caller, ask) >= 1, 20_000, 'the caller is asked for a number', 250);
       // 15 digits where 12 are allowed: the 13th must not end the entry, or the last keys and the #
       // would cut the re-prompt short and be taken as the second (and last) try.
-      for (const d of '123456789012345#') await caller.rtp.sendDigit(d);
-      await eventually(() => streamsWith(caller, ask) >= 2, 20_000, 'the caller is asked for the number again', 250);
-      for (const d of '5551234567#') await caller.rtp.sendDigit(d);
-      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
-      await spoken(caller);
+      const call = await takenAtSecondTry(caller, '123456789012345#');
       call.hangUp();
       const record = await cc.recordOf(call.callId);
       expect(record.facts.callbackNumber).toBe('5551234567');

@@ -114,6 +114,16 @@ describe('delivery step', () => {
     await expect(deliverStep(ctx, 'mp3-tiny')).rejects.toMatchObject({ name: 'GiveUp', reason: expect.stringContaining('cannot cut an MP3 part of at most 8208 bytes') });
   });
 
+  it('a recording paused when the call ended is converted with silence from the pause to the end, as long as the pause', async () => {
+    const { ctx } = await pipelineFor(new ScriptedCrm(() => undefined));
+    const started = Date.now();
+    const f = recordingFixture({ recordingId: 'paused-end', captureDir: ctx.captureDir, seconds: 2, startedAt: started });
+    // Paused after its 2 s of audio, and the call went on 3 s more.
+    await ctx.store.create({ ...f.manifest, pauses: [{ pausedAt: new Date(started + 2000).toISOString() }], endedAt: new Date(started + 5000).toISOString() });
+    expect(await convertStep(ctx, 'paused-end')).toBe('converted');
+    expect((await ctx.store.readManifest('paused-end'))!.audio!.durationMs).toBeCloseTo(5000, -1);
+  });
+
   it('gives up on a refusal (400) with the reason, sends nothing more and keeps the files', async () => {
     const crm = new ScriptedCrm(() => new CrmError('rejected', 'the CRM refused part 1 of recording x with 400 (ticket closed)'));
     const { ctx } = await pipelineFor(crm);

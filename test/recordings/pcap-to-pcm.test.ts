@@ -144,6 +144,17 @@ describe('pcap → PCM: caller left, agent right, on the capture timeline', () =
     expect(toneLevel(right, 5100, 6900, 1000)).toBeGreaterThan(6000);
   });
 
+  it('a recording paused when the call ended gets the pause\'s length of silence after its last packet', async () => {
+    const seg = byTime(synthStream(callerStream(), T0, 100), synthStream(agentStream(), T0, 100));
+    const { pcm } = await convert({ segments: [writePcap(file('paused-end'), seg)], trailingSilenceMs: 4000 });
+    const { left, right } = splitStereo(pcm);
+    expect(left.length).toBe(6 * 8000);
+    expect(silentSpans(left)).toEqual([{ from: 2000, to: 6000 }]);
+    expect(silentSpans(right)).toEqual([{ from: 2000, to: 6000 }]);
+    const { pcm: none } = await convert({ segments: [writePcap(file('not-paused-end'), seg)] });
+    expect(splitStereo(none).left.length).toBe(2 * 8000);
+  });
+
   it('mixes both parties into one channel in mono', async () => {
     const { pcm, report } = await convert({ segments: [writePcap(file('mono'), basicCall())], layout: 'mono' });
     const m = mono(pcm);

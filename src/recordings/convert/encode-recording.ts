@@ -35,6 +35,8 @@ export type AudioFormat = 'wav' | 'mp3';
 export interface EncodeRecordingOptions {
   readonly segments: readonly string[];
   readonly parties?: { readonly caller?: PartySelector; readonly agent?: PartySelector };
+  /** Silence after the last packet: a recording paused when the call ended (the pause's length). */
+  readonly trailingSilenceMs?: number;
   readonly format: AudioFormat;
   readonly channels: ChannelLayout;
   readonly mp3BitrateKbps?: number;
@@ -112,7 +114,7 @@ export async function encodeRecording(o: EncodeRecordingOptions): Promise<Encode
     encoder.catch(() => abort.abort());
     const written = pipeline(encoded, probe as Transform, seal, createWriteStream(tmp, { mode: 0o600 }), { signal: abort.signal });
     written.catch(() => abort.abort());
-    const conversion = await convertPcapsToPcm({ segments: o.segments, parties: o.parties, layout: o.channels, signal: abort.signal }, pcm);
+    const conversion = await convertPcapsToPcm({ segments: o.segments, parties: o.parties, layout: o.channels, ...(o.trailingSilenceMs !== undefined ? { trailingSilenceMs: o.trailingSilenceMs } : {}), signal: abort.signal }, pcm);
     pcm.end();
     await Promise.all([encoder, written]);
     const layout = layoutOf(probe);

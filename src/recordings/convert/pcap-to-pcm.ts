@@ -31,6 +31,11 @@ export interface PcmConversionInput {
   readonly segments: readonly string[];
   readonly parties?: { readonly caller?: PartySelector; readonly agent?: PartySelector };
   readonly layout: ChannelLayout;
+  /**
+   * A recording paused when the call ended: this much silence after the last packet (the pause's
+   * length by the engine's clock), as a pause resumed later is silence as long as it lasted.
+   */
+  readonly trailingSilenceMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -97,6 +102,9 @@ function matches(sel: PartySelector | undefined, src: string, srcPort: number, d
   if (sel.remotePort !== undefined && sel.remotePort !== srcPort) return false;
   return true;
 }
+
+/** The most silence a paused end adds (a call lasts 4 hours at most). */
+const MAX_TAIL_SAMPLES = SAMPLE_RATE * 4 * 3600;
 
 /** Converts the segments to PCM written to `output` (not ended here). */
 export async function convertPcapsToPcm(input: PcmConversionInput, output: Writable): Promise<PcmConversionReport> {
@@ -223,7 +231,8 @@ export async function convertPcapsToPcm(input: PcmConversionInput, output: Writa
     tracks.caller.flush(emitCaller);
     tracks.agent.flush(emitAgent);
   }
-  timeline.finish();
+  const tail = Math.min(Math.max(0, Math.round(((input.trailingSilenceMs ?? 0) * SAMPLE_RATE) / 1000)), MAX_TAIL_SAMPLES);
+  timeline.finish(tail > 0 ? timeline.lastWritten + tail : 0);
   output.off('error', onOutputError);
   if (outputError !== undefined) throw outputError;
   report.durationSamples = timeline.emittedSamples;

@@ -40,6 +40,11 @@ export class Timeline {
     return this.late;
   }
 
+  /** One past the last position written (per channel). */
+  get lastWritten(): number {
+    return this.end;
+  }
+
   /** Samples emitted so far (per channel). */
   get emittedSamples(): number {
     return this.base;
@@ -71,9 +76,9 @@ export class Timeline {
     if (stop > this.end) this.end = stop;
   }
 
-  /** Emits everything up to the last written sample. */
-  finish(): void {
-    this.flushTo(this.end);
+  /** Emits everything up to the last written sample, and silence on to `untilSample` if that is later. */
+  finish(untilSample = 0): void {
+    this.flushTo(Math.max(this.end, untilSample));
   }
 
   private flushTo(target: number): void {

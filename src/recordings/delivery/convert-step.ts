@@ -57,6 +57,8 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
   const encoded = await encodeRecording({
     segments: segments.map((s) => s.pcap),
     ...(manifest.capture.parties !== undefined ? { parties: manifest.capture.parties } : {}),
+    // Paused at hang-up: silence to the end, as a resumed pause is silence as long as it lasted.
+    ...pausedAtTheEnd(manifest),
     format: ctx.format,
     channels: ctx.channels,
     mp3BitrateKbps: ctx.mp3BitrateKbps,
@@ -134,4 +136,12 @@ async function findSegments(ctx: PipelineContext, m: RecordingManifest): Promise
     throw new RecordingMissingError(`recording ${m.recordingId}: rtpengine wrote no capture file for call ${m.callId} in ${ctx.captureDir}`);
   }
   return found;
+}
+
+/** A recording paused when the call ended gets silence from the pause to the end (by the engine's clock). */
+function pausedAtTheEnd(m: RecordingManifest): { trailingSilenceMs?: number } {
+  const last = m.pauses.at(-1);
+  if (last === undefined || last.resumedAt !== undefined) return {};
+  const ms = Date.parse(m.endedAt) - Date.parse(last.pausedAt);
+  return Number.isFinite(ms) && ms > 0 ? { trailingSilenceMs: ms } : {};
 }
