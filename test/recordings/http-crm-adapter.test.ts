@@ -176,6 +176,20 @@ describe('HTTP CRM adapter', () => {
     await eventually(() => closed, 10_000, "the part's body closed");
   });
 
+  it('a large part sent under back-pressure leaves no listeners behind on the request (no MaxListenersExceededWarning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const url = await serve((_q, res) => res.writeHead(201, { 'content-type': 'application/json' }).end('{"attachmentId":"att-big"}'));
+      expect(await new HttpCrmAdapter({ url }).upload(part(8_000_000))).toEqual({ attachmentId: 'att-big', duplicate: false });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('gives up waiting for an answer after the response timeout (retryable)', async () => {
     const url = await serve(() => undefined);
     const e = await failure(url, { responseTimeoutMs: 200 });

@@ -144,8 +144,16 @@ export class HttpCrmAdapter implements CrmAdapter {
 
       const send = async (): Promise<void> => {
         const write = async (chunk: Buffer): Promise<void> => {
-          // A request destroyed meanwhile (the CRM answered early, a timeout) never drains: its close ends the wait.
-          if (!req.write(chunk)) await Promise.race([once(req, 'drain'), once(req, 'close')]);
+          if (req.write(chunk)) return;
+          // A request destroyed meanwhile (the CRM answered early, a timeout) never drains: its close ends
+          // the wait. The listener that lost is removed, or every back-pressured write of a large part
+          // would leave two behind (MaxListenersExceededWarning).
+          const waited = new AbortController();
+          try {
+            await Promise.race([once(req, 'drain', { signal: waited.signal }), once(req, 'close', { signal: waited.signal })]);
+          } finally {
+            waited.abort();
+          }
         };
         await write(head);
         let sent = 0;
