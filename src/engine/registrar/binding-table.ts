@@ -9,7 +9,7 @@
  *
  * Plain data, no timers: the registrar sweeps expired bindings with `expire()`.
  */
-import { contactKey } from './contact-list.js';
+import { contactKey, parseSipAddress } from './contact-list.js';
 
 export interface Binding {
   readonly aor: string;
@@ -166,16 +166,10 @@ export class BindingTable {
   }
 }
 
-/** The Contact's host and port (5060 when it names none), lower case; undefined when it is not a SIP URI. */
-function contactAddress(contact: string): { host: string; port: number } | undefined {
-  const m = /^sips?:(?:[^@;?]*@)?(\[[^\]]+\]|[^:;?]+)(?::([0-9]{1,5}))?/i.exec(contact);
-  return m === null ? undefined : { host: m[1]!.toLowerCase().replace(/^\[|\]$/g, ''), port: m[2] !== undefined ? Number(m[2]) : 5060 };
-}
-
 /** A contact at the private address the phone wrote in its Via is reached at the REGISTER's source. */
 function natReach(contact: string, source: RegisterUpdate['natSource']): { reachAt?: string } {
   if (source === undefined) return {};
-  const at = contactAddress(contact);
-  if (at === undefined || at.host !== source.sentBy.host || at.port !== source.sentBy.port) return {};
+  const at = parseSipAddress(contact);
+  if (at === undefined || at.host.replace(/^\[|\]$/g, '') !== source.sentBy.host || (at.port ?? 5060) !== source.sentBy.port) return {};
   return { reachAt: `sip:${source.address.includes(':') ? `[${source.address}]` : source.address}:${source.port}` };
 }

@@ -228,8 +228,8 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
     // another address than the sent-by it wrote in its Via. Its contacts at that private sent-by are
     // reached where the REGISTER came from. A proxy's or edge's REGISTER (the Contact or Path is the
     // route) and a third-party registration (RFC 3261 §10.2: another UA's Contact) are not.
-    const vias = r.headerLines('via');
-    const sentBy = viaCount(vias) === 1 ? viaSentBy(vias[0]!) : undefined;
+    const vias = r.headerLines('via').flatMap((v) => splitList(v) ?? [v]);
+    const sentBy = vias.length === 1 ? viaSentBy(vias[0]!) : undefined;
     const behindNat = r.source.transport === 'udp' && path.length === 0 && sentBy !== undefined && !(sentBy.host === r.source.address.toLowerCase() && sentBy.port === r.source.port);
     const natSource = behindNat ? { address: r.source.address, port: r.source.port, sentBy } : undefined;
     const result = this.table.apply({ aor: agent, callId: r.callId, cseq, source, userAgent, path, ...(natSource !== undefined ? { natSource } : {}), removeAll, contacts: updates }, s.maxContacts);
@@ -290,9 +290,4 @@ function optionTags(fields: readonly string[]): Set<string> {
 function viaSentBy(via: string): { host: string; port: number } | undefined {
   const m = /^\s*SIP\s*\/\s*2\.0\s*\/\s*[A-Za-z]+\s+(\[[^\]]+\]|[^\s:;]+)(?:\s*:\s*([0-9]{1,5}))?/i.exec(via);
   return m === null ? undefined : { host: m[1]!.toLowerCase().replace(/^\[|\]$/g, ''), port: m[2] !== undefined ? Number(m[2]) : 5060 };
-}
-
-/** How many Via values a request has (comma-separated values in one line count one each). */
-function viaCount(lines: readonly string[]): number {
-  return lines.reduce((n, line) => n + line.split(',').filter((v) => v.trim() !== '').length, 0);
 }
