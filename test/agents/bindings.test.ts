@@ -48,6 +48,15 @@ describe('Contact (RFC 3261 §20.10)', () => {
     expect(r.ok ? '' : r.reason).toMatch(reason);
   });
 
+  it('+sip.instance (RFC 5626 §4.1): the URN in lower case; a value not in quotes and angle brackets is no instance', () => {
+    expect(parseContacts(['<sip:a@10.0.0.1;transport=tcp>;reg-id=1;+sip.instance="<urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6>";expires=30'])).toEqual({
+      ok: true,
+      star: false,
+      contacts: [{ uri: 'sip:a@10.0.0.1;transport=tcp', expires: 30, q: undefined, instance: 'urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6' }],
+    });
+    expect(parseContacts(['<sip:a@10.0.0.1>;+sip.instance=urn:uuid:1'])).toEqual({ ok: true, star: false, contacts: [{ uri: 'sip:a@10.0.0.1', expires: undefined, q: undefined }] });
+  });
+
   it('URI equivalence of contacts (§19.1.4): case of scheme and host, but not of user; no port is not 5060', () => {
     expect(contactKey('SIP:alice@EXAMPLE.com;transport=TCP')).toBe(contactKey('sip:alice@example.com;transport=tcp'));
     expect(contactKey('sip:Alice@example.com')).not.toBe(contactKey('sip:alice@example.com'));
@@ -96,6 +105,30 @@ describe('the location service (RFC 3261 §10.3)', () => {
     // Another Call-ID (another phone, or a rebooted one) may change it.
     expect(t.apply(update({ callId: 'other', cseq: 1, removeAll: true }), 5)).toMatchObject({ ok: true, changed: true });
     expect(t.list('alice')).toHaveLength(0);
+  });
+
+  it('a contact with a +sip.instance is bound by its instance (RFC 5626 §6): the same device at a new address replaces its binding', () => {
+    const now = { t: 1000 };
+    const t = new BindingTable(() => now.t);
+    const urn = 'urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6';
+    expect(t.apply(update({ contacts: [{ contact: 'sip:alice@10.0.0.1', expires: 60, q: undefined, instance: urn }] }), 2)).toMatchObject({ ok: true, changed: true });
+    expect(t.apply(update({ callId: 'desk', contacts: [{ contact: 'sip:alice@10.0.0.9', expires: 60, q: undefined }] }), 2)).toMatchObject({ ok: true });
+    now.t += 1000;
+    // Rebooted, on a new address and Call-ID: not a third binding (the limit of 2 would refuse it), a new contact for the device.
+    expect(t.apply(update({ callId: 'c2', contacts: [{ contact: 'sip:alice@10.0.0.2', expires: 60, q: undefined, instance: urn }] }), 2)).toMatchObject({ ok: true, changed: true });
+    expect(t.list('alice').map((b) => [b.contact, b.instance, b.registeredAt])).toEqual([
+      ['sip:alice@10.0.0.2', urn, 2000],
+      ['sip:alice@10.0.0.9', undefined, 1000],
+    ]);
+    // The same URI registered first without the instance, then with it, is one binding.
+    expect(t.apply(update({ callId: 'desk', cseq: 2, contacts: [{ contact: 'sip:alice@10.0.0.9', expires: 60, q: undefined, instance: 'urn:uuid:2' }] }), 2)).toMatchObject({ ok: true });
+    expect(t.list('alice').map((b) => b.contact).sort()).toEqual(['sip:alice@10.0.0.2', 'sip:alice@10.0.0.9']);
+    // A failed keep-alive removes by the contact's address; a restart keys the binding by its instance again.
+    expect(t.remove('alice', 'sip:alice@10.0.0.9')).toBe(true);
+    const again = new BindingTable(() => now.t);
+    again.load(t.all());
+    again.apply(update({ callId: 'c3', contacts: [{ contact: 'sip:alice@10.0.0.3', expires: 60, q: undefined, instance: urn }] }), 1);
+    expect(again.list('alice').map((b) => b.contact)).toEqual(['sip:alice@10.0.0.3']);
   });
 
   it('survives a restart through the registrations file (expired ones dropped)', async () => {

@@ -301,6 +301,29 @@ describe('bindings (RFC 3261 §10.3)', () => {
     }
   });
 
+  it('a phone that sends its +sip.instance and comes back from a reboot at a new address replaces its binding (RFC 5626 §6); another device adds one', async () => {
+    const before = await AgentPhone.create(1300);
+    const after = await AgentPhone.create(1300);
+    const desk = await AgentPhone.create(1300);
+    const instance = ';+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>"';
+    try {
+      const first = await new Registrant(before.peer, cc.udp).register({ user: 'bob', password: 'bob-secret', contact: `<sip:bob@127.0.0.1:${before.peer.port}>${instance}`, expires: 60 });
+      expect(boundContacts(first).map((c) => c.uri)).toEqual([`sip:bob@127.0.0.1:${before.peer.port}`]);
+      await new Registrant(desk.peer, cc.udp).register({ user: 'bob', password: 'bob-secret', expires: 60 });
+      // The reboot: a new Call-ID, a new port, the same instance id (its URN in other letter case).
+      const again = await new Registrant(after.peer, cc.udp).register({ user: 'bob', password: 'bob-secret', contact: `<sip:bob@127.0.0.1:${after.peer.port}>${instance.toLowerCase()}`, expires: 60 });
+      expect(boundContacts(again).map((c) => c.uri).sort()).toEqual([`sip:bob@127.0.0.1:${after.peer.port}`, `sip:bob@127.0.0.1:${desk.peer.port}`].sort());
+      expect(agents().get('bob').contacts.map((c) => c.contact).sort()).toEqual([`sip:bob@127.0.0.1:${after.peer.port}`, `sip:bob@127.0.0.1:${desk.peer.port}`].sort());
+      // Its un-REGISTER names the instance: the device's binding goes, whatever URI it writes.
+      const gone = await new Registrant(after.peer, cc.udp).register({ user: 'bob', password: 'bob-secret', contact: `<sip:bob@127.0.0.1:${before.peer.port}>${instance}`, expires: 0 });
+      expect(boundContacts(gone).map((c) => c.uri)).toEqual([`sip:bob@127.0.0.1:${desk.peer.port}`]);
+    } finally {
+      before.close();
+      after.close();
+      desk.close();
+    }
+  });
+
   it('an expired registration is gone: the agent leaves the rotation and calls wait, then overflow', async () => {
     const phone = await AgentPhone.create(1300);
     const caller = await CallerPhone.create(700);

@@ -25,7 +25,7 @@ export interface BindingStore {
 function isBinding(v: unknown): v is Binding {
   if (typeof v !== 'object' || v === null) return false;
   const b = v as Record<string, unknown>;
-  return typeof b.aor === 'string' && typeof b.contact === 'string' && typeof b.expiresAt === 'number' && typeof b.callId === 'string' && typeof b.cseq === 'number' && typeof b.registeredAt === 'number' && typeof b.source === 'string' && (b.path === undefined || (Array.isArray(b.path) && b.path.every((r) => typeof r === 'string'))) && (b.reachAt === undefined || typeof b.reachAt === 'string');
+  return typeof b.aor === 'string' && typeof b.contact === 'string' && typeof b.expiresAt === 'number' && typeof b.callId === 'string' && typeof b.cseq === 'number' && typeof b.registeredAt === 'number' && typeof b.source === 'string' && (b.path === undefined || (Array.isArray(b.path) && b.path.every((r) => typeof r === 'string'))) && (b.reachAt === undefined || typeof b.reachAt === 'string') && (b.instance === undefined || typeof b.instance === 'string');
 }
 
 export class FileBindingStore implements BindingStore {

@@ -5,11 +5,13 @@
  * was registered (for "ring the newest"). Updates follow the RFC: `*` with
  * expires 0 removes every binding; a contact with expires 0 removes its own;
  * for an existing binding, a REGISTER with the same Call-ID and a CSeq not
- * higher than the stored one is out of order and changes nothing.
+ * higher than the stored one is out of order and changes nothing. A contact
+ * with a `+sip.instance` is bound by that instance, not by its URI (RFC 5626
+ * §6): the same device registering from a new address replaces its binding.
  *
  * Plain data, no timers: the registrar sweeps expired bindings with `expire()`.
  */
-import { contactKey, parseSipAddress } from './contact-list.js';
+import { bindingKey, contactKey, parseSipAddress } from './contact-list.js';
 
 export interface Binding {
   readonly aor: string;
@@ -29,6 +31,8 @@ export interface Binding {
    * the REGISTER from another, RFC 3581's case): requests to it go to that source, as `sip:host:port`.
    */
   readonly reachAt?: string;
+  /** The device's `+sip.instance` (RFC 5626 §4.1), lower case: the binding's key in place of its Contact. */
+  readonly instance?: string;
 }
 
 export interface ContactUpdate {
@@ -36,6 +40,8 @@ export interface ContactUpdate {
   /** Granted expiry in seconds; 0 removes the binding. */
   readonly expires: number;
   readonly q: number | undefined;
+  /** The contact's `+sip.instance`, when it has one. */
+  readonly instance?: string;
 }
 
 export interface RegisterUpdate {
@@ -97,11 +103,14 @@ export class BindingTable {
     const next = new Map(current);
     let changed = false;
     for (const c of u.contacts) {
-      const key = contactKey(c.contact);
+      const key = bindingKey(c.contact, c.instance);
       const existing = next.get(key);
       if (existing !== undefined && existing.callId === u.callId && u.cseq <= existing.cseq) {
         return { ok: false, status: 400, reason: 'Bad Request (CSeq out of order)' };
       }
+      // One binding per device and address: a contact bound by its URI and by an instance id is the same phone.
+      const uriKey = contactKey(c.contact);
+      for (const [k, b] of next) if (k !== key && contactKey(b.contact) === uriKey && next.delete(k)) changed = true;
       if (c.expires === 0) {
         if (next.delete(key)) changed = true;
         continue;
@@ -119,8 +128,9 @@ export class BindingTable {
         userAgent: u.userAgent,
         ...(u.path.length > 0 ? { path: u.path } : {}),
         ...natReach(c.contact, u.natSource),
+        ...(c.instance !== undefined ? { instance: c.instance } : {}),
       });
-      if (existing === undefined) changed = true;
+      if (existing === undefined || existing.contact !== c.contact) changed = true;
     }
     if (next.size > maxContacts) return { ok: false, status: 403, reason: `Forbidden (at most ${maxContacts} contacts per agent)` };
     if (next.size === 0) this.byAor.delete(u.aor);
@@ -128,10 +138,12 @@ export class BindingTable {
     return { ok: true, changed, bindings: this.list(u.aor) };
   }
 
-  /** Removes one binding (keep-alive failure); true when it was there. */
+  /** Removes the binding to `contact` (keep-alive failure); true when it was there. */
   remove(aor: string, contact: string): boolean {
     const m = this.byAor.get(aor);
-    const removed = m?.delete(contactKey(contact)) ?? false;
+    const wanted = contactKey(contact);
+    let removed = false;
+    for (const [k, b] of m ?? []) if (contactKey(b.contact) === wanted) removed = m!.delete(k) || removed;
     if (m !== undefined && m.size === 0) this.byAor.delete(aor);
     return removed;
   }
@@ -160,7 +172,7 @@ export class BindingTable {
     for (const b of bindings) {
       if (b.expiresAt <= t) continue;
       const m = this.byAor.get(b.aor) ?? new Map<string, Binding>();
-      m.set(contactKey(b.contact), b);
+      m.set(bindingKey(b.contact, b.instance), b);
       this.byAor.set(b.aor, m);
     }
   }

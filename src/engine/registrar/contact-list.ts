@@ -13,6 +13,8 @@ export interface ContactEntry {
   readonly expires: number | undefined;
   /** `q` parameter (0 to 1), when present. */
   readonly q: number | undefined;
+  /** The `+sip.instance` parameter's URN (RFC 5626 §4.1), without quotes and angle brackets, lower case. */
+  readonly instance?: string;
 }
 
 export type ParsedContacts = { readonly ok: true; readonly star: boolean; readonly contacts: readonly ContactEntry[] } | { readonly ok: false; readonly reason: string };
@@ -70,6 +72,7 @@ function entry(text: string): ContactEntry | string {
   if (!SIP_URI.test(uri)) return `not a SIP URI: "${uri.slice(0, 60)}"`;
   let expires: number | undefined;
   let q: number | undefined;
+  let instance: string | undefined;
   if (params !== '') {
     if (!params.startsWith(';')) return `unexpected "${params.slice(0, 20)}" after the URI`;
     for (const p of params.slice(1).split(';')) {
@@ -82,10 +85,14 @@ function entry(text: string): ContactEntry | string {
       } else if (key === 'q') {
         if (v === undefined || !/^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/.test(v)) return `q must be between 0 and 1, got "${v ?? ''}"`;
         q = Number(v);
+      } else if (key === '+sip.instance') {
+        // RFC 5626 §4.1: a quoted "<urn>". Anything else is not an instance id: the contact is bound by its URI.
+        const urn = /^"<([^<>"\s]+)>"$/.exec(v ?? '');
+        if (urn !== null) instance = urn[1]!.toLowerCase();
       }
     }
   }
-  return { uri, expires, q };
+  return { uri, expires, q, ...(instance !== undefined ? { instance } : {}) };
 }
 
 /** Parses every Contact field of a REGISTER (several fields and comma lists alike). */
@@ -148,6 +155,16 @@ export function contactKey(uri: string): string {
   if (a === undefined) return uri;
   const p = ['transport', 'user', 'ttl', 'method', 'maddr'].map((k) => `${k}=${a.params.get(k) ?? ''}`).join(';');
   return `${a.scheme}:${a.user ?? ''}@${a.host}:${a.port ?? ''};${p}`;
+}
+
+/**
+ * The key of a binding in its address of record: the device's instance id
+ * when it sent one (RFC 5626 §6, RFC 5627 §3: a rebooted phone registering a
+ * new Contact replaces its old binding instead of adding one), else the
+ * Contact URI (RFC 3261 §10.3 step 7).
+ */
+export function bindingKey(uri: string, instance: string | undefined): string {
+  return instance !== undefined ? `instance ${instance}` : contactKey(uri);
 }
 
 /** The URI of a To/From value (`"x" <uri>;tag=...` or `uri;tag=...`). */

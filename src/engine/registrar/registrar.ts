@@ -220,7 +220,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
       for (const c of parsed.contacts) {
         const wanted = c.expires ?? headerExpires ?? s.defaultExpiresSeconds;
         if (wanted !== 0 && wanted < s.minExpiresSeconds) return refuse(423, 'Interval Too Brief', { 'Min-Expires': String(s.minExpiresSeconds) });
-        updates.push({ contact: c.uri, expires: Math.min(wanted, s.maxExpiresSeconds), q: c.q });
+        updates.push({ contact: c.uri, expires: Math.min(wanted, s.maxExpiresSeconds), q: c.q, ...(c.instance !== undefined ? { instance: c.instance } : {}) });
       }
     }
     const before = this.table.list(agent).length;
