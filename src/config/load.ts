@@ -14,7 +14,10 @@
  * every finding of a check that completes was derived from values that passed
  * the schema, which is the guarantee. Checks that examine list items one at a
  * time use `forEachItem`, which abandons only the item that read the withheld
- * value, so one bad queue does not hide the problems of the others. A check
+ * value, so one bad queue does not hide the problems of the others, and
+ * `skippingWithheld` around each independent part of a check (the policy's
+ * queue tree, each hours scope, each deflection circle walk), so a bad value
+ * ends only the part that reads it. A check
  * that throws anything else is reported as a problem of its own instead of
  * crashing the loader, so it cannot hide the other checks' findings either.
  */

@@ -21,7 +21,8 @@ export class WithheldValue extends Error {
  * list, read outside `forEachItem`, so that a bad item abandons the check.
  */
 export function forEachItem<T>(items: readonly T[], fn: (item: T, index: number) => void): void {
-  items.forEach((item, index) => skippingWithheld(() => fn(item, index)));
+  // The item is read inside the wrapper: when the item itself failed the schema, only it is skipped.
+  for (let index = 0; index < items.length; index++) skippingWithheld(() => fn(items[index]!, index));
 }
 
 /** Runs `fn`, which stops where it reads a value that failed the schema; the same rules as forEachItem apply. */

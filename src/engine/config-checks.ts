@@ -79,7 +79,7 @@ export const outboundTrunkConfigChecks: readonly ConfigCheck[] = [
       // Every place a phone-number deflection is configured needs a trunk to dial through.
       const usesNumber: string[] = [];
       if (config.deflection.calls.ivr.option === 'phoneNumber') usesNumber.push('deflection.calls.ivr');
-      config.queues.forEach((q, i) => {
+      forEachItem(config.queues, (q, i) => {
         if (q.deflection?.ivr?.option === 'phoneNumber') usesNumber.push(`queues[${i}].deflection.ivr`);
       });
       if (usesNumber.length > 0 && chosen === undefined && trunks.length !== 1) {

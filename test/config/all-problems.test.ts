@@ -67,6 +67,29 @@ describe('one run reports every problem', () => {
     );
   });
 
+  it('a malformed overflow number hides neither an overflow loop nor an unknown overflow queue on other queues; a loop is one problem', () => {
+    const got = lines(
+      errorOf(() =>
+        loadConfigText(
+          [
+            'trunks: { outbound: [{ id: gw, host: 127.0.0.1 }] }',
+            'queues:',
+            '  - { id: x, name: X, numbers: ["1"], waiting: { overflow: { option: phoneNumber, phoneNumber: "12" } } }',
+            '  - { id: y, name: Y, numbers: ["2"], waiting: { overflow: { option: queue, queue: z } } }',
+            '  - { id: z, name: Z, numbers: ["3"], waiting: { overflow: { option: queue, queue: y } } }',
+            '  - { id: w, name: W, numbers: ["4"], waiting: { overflow: { option: queue, queue: nowhere } } }',
+          ].join('\n'),
+          { checks: configChecks },
+        ),
+      ),
+    );
+    expect(got).toEqual([
+      'queues[0].waiting.overflow.phoneNumber: expected an E.164 number such as +15551234567 (+, then 2 to 15 digits, the first not 0), got "12"',
+      'queues[3].waiting.overflow.queue: no queue "nowhere"',
+      'queues[1].waiting.overflow.queue: overflow loops: y → z → y',
+    ]);
+  });
+
   it('a check that throws is reported as a problem and does not hide the others', () => {
     const broken: ConfigCheck = {
       name: 'broken',

@@ -289,15 +289,18 @@ describe('one message lists every problem', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe(
       [
-        'hours.yaml: 3 problems',
+        'hours.yaml: 6 problems',
         '  - hours.yaml:9:46: deflection.calls.ivr.phoneNumber: expected an E.164 number such as +15551234567 (+, then 2 to 15 digits, the first not 0), got "555-1234"',
         '  - hours.yaml:3:15: schedules[0].timeZone: unknown time zone "America/NewYork" (did you mean "America/New_York"?); use an IANA zone name such as America/New_York or Europe/Berlin',
         '  - hours.yaml:5:29: schedules[0].weekly.monday[1]: "16:00-18:00" on monday overlaps "09:00-17:00" on monday (monday[0]); intervals may touch but not overlap',
+        '  - hours.yaml:14:24: queues[0].hours.schedule: unknown schedule "nyc" (did you mean "ny"?); schedules: ny',
+        '  - hours.yaml:15:17: queues[0].deflection: queue "web" is a web queue; web has no per-queue deflection (the global deflection.calls.sdk settings apply)',
+        '  - hours.yaml:15:44: queues[0].deflection.mobile.redirectQueue: unknown queue "web2" (did you mean "web"?)',
       ].join('\n'),
     );
   });
 
-  it('once the schema is satisfied, every reference problem is listed too', () => {
+  it('once the schema is satisfied, the same reference problems are listed', () => {
     const fixed = yaml.replace('"555-1234"', '"+15551234"');
     let error: unknown;
     try {
@@ -312,6 +315,45 @@ describe('one message lists every problem', () => {
       'hours.yaml:15:17 queues[0].deflection',
       'hours.yaml:15:44 queues[0].deflection.mobile.redirectQueue',
     ]);
+  });
+
+  it('a value the schema refused hides only the checks that read it: loops, unknown targets, overlaps and empty intervals elsewhere are listed too', () => {
+    const config = [
+      'schedules:',
+      '  - { id: ny, timeZone: America/New_York, weekly: { monday: [09:00-12:00, 11:00-13:00], tuesday: [25:00-26:00], wednesday: [10:00-10:00] } }',
+      'queues:',
+      '  - { id: d, name: D, deflection: { ivr: { option: phoneNumber, phoneNumber: "5550100" } } }',
+      '  - { id: a, name: A, deflection: { ivr: { option: queue, queue: b } } }',
+      '  - { id: b, name: B, deflection: { ivr: { option: queue, queue: a } } }',
+      '  - { id: c, name: C, deflection: { ivr: { option: queue, queue: nosuch } } }',
+    ].join('\n');
+    let error: unknown;
+    try {
+      loadConfigText(config, { file: 'c.yaml', checks: policyConfigChecks });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((p) => p.path).sort()).toEqual(
+      [
+        'queues[0].deflection.ivr.phoneNumber',
+        'queues[1].deflection.ivr.queue',
+        'queues[3].deflection.ivr.queue',
+        'schedules[0].weekly.monday[1]',
+        'schedules[0].weekly.tuesday[0]',
+        'schedules[0].weekly.wednesday[0]',
+      ].sort(),
+    );
+    expect(problems.map((p) => p.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^expected an E\.164 number/),
+        expect.stringMatching(/round in a circle: a → b → a$/),
+        expect.stringMatching(/^unknown queue "nosuch"/),
+        expect.stringMatching(/^"11:00-13:00" on monday overlaps "09:00-12:00"/),
+        expect.stringMatching(/^expected a time range/),
+        expect.stringMatching(/^"10:00-10:00" is empty/),
+      ]),
+    );
   });
 
   it('createPolicy refuses a configuration loaded without the policy checks, listing its problems', () => {

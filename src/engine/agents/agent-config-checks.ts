@@ -24,7 +24,7 @@ function agentChecks(config: SwitchboardConfig, baseDir: string): ConfigProblem[
     if (seen.has(a.id)) problems.push({ path: `${at}.id`, message: `agent id "${a.id}" is used twice` });
     seen.add(a.id);
     const mine = new Set<string>();
-    a.queues.forEach((q, j) => {
+    forEachItem(a.queues, (q, j) => {
       if (!queues.has(q.queue)) problems.push({ path: `${at}.queues[${j}].queue`, message: `no queue "${q.queue}"; queues: ${[...queues.keys()].join(', ') || '(none)'}` });
       if (mine.has(q.queue)) problems.push({ path: `${at}.queues[${j}].queue`, message: `queue "${q.queue}" is listed twice` });
       mine.add(q.queue);
@@ -57,7 +57,8 @@ function waitingChecks(config: SwitchboardConfig): ConfigProblem[] {
   const ids = new Set(config.queues.map((q) => q.id));
   const lang = config.deflection.defaultLanguage;
   const next = new Map<string, string>();
-  config.queues.forEach((q, i) => {
+  // One queue at a time: a value the schema refused ends that queue's examination only (it can hide a loop, never invent one).
+  forEachItem(config.queues, (q, i) => {
     const o = q.waiting?.overflow;
     if (o === undefined) return;
     const at = `queues[${i}].waiting.overflow`;
@@ -81,10 +82,15 @@ function waitingChecks(config: SwitchboardConfig): ConfigProblem[] {
       problems.push({ path: `${at}.message`, message: 'a message overflow needs a message here or deflection.messages.afterHours' });
     }
   });
+  const reported = new Set<string>();
   for (const start of next.keys()) {
     const path = [start];
     for (let q = next.get(start); q !== undefined; q = next.get(q)) {
       if (q === start) {
+        // One problem per loop, not one per queue on it.
+        const key = [...path].sort().join(',');
+        if (reported.has(key)) break;
+        reported.add(key);
         problems.push({ path: `queues[${config.queues.findIndex((x) => x.id === start)}].waiting.overflow.queue`, message: `overflow loops: ${[...path, q].join(' → ')}` });
         break;
       }

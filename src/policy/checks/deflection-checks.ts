@@ -4,7 +4,7 @@
  * channel (never web), deflection targets exist, and queue-to-queue
  * deflection cannot go round in a circle.
  */
-import type { SwitchboardConfig } from '../../config/load.js';
+import { forEachItem, skippingWithheld, type SwitchboardConfig } from '../../config/load.js';
 import type { Channel } from '../../config/schema/policy.js';
 import type { Queue, QueueTree } from '../queue-tree.js';
 import { didYouMean } from '../suggest.js';
@@ -55,7 +55,8 @@ function checkSdkOptions(p: Problems, config: SwitchboardConfig, path: string, o
 function deflectionEdges(config: SwitchboardConfig, tree: QueueTree, channel: 'ivr' | 'mobile'): Map<string, { to: string; path: string }> {
   const edges = new Map<string, { to: string; path: string }>();
   const g = config.deflection.calls;
-  config.queues.forEach((q, i) => {
+  // A queue whose settings failed the schema adds no edge: that can hide a circle, never invent one.
+  forEachItem(config.queues, (q, i) => {
     // Only leaf queues take contacts; a menu as a target is reported on its own.
     if (tree.indexOf(q.id) !== i || !tree.isLeaf(q.id) || !tree.serves(q, channel)) return;
     if (channel === 'ivr') {
@@ -109,9 +110,16 @@ function checkCycles(p: Problems, config: SwitchboardConfig, tree: QueueTree, ch
 
 export function checkDeflection(config: SwitchboardConfig, tree: QueueTree): Problems {
   const p = new Problems();
-  const d = config.deflection;
-  const lang = d.defaultLanguage;
+  // Each part on its own: a value that failed the schema ends only the part that reads it.
+  skippingWithheld(() => checkGlobalDeflection(p, config, tree));
+  forEachItem(config.queues, (q, i) => checkQueueDeflection(p, config, tree, q, i));
+  skippingWithheld(() => checkCycles(p, config, tree, 'ivr'));
+  skippingWithheld(() => checkCycles(p, config, tree, 'mobile'));
+  return p;
+}
 
+function checkGlobalDeflection(p: Problems, config: SwitchboardConfig, tree: QueueTree): void {
+  const d = config.deflection;
   checkIvrFields(p, 'deflection.calls.ivr', d.calls.ivr);
   if (d.calls.ivr.queue !== undefined) checkTarget(p, tree, 'deflection.calls.ivr.queue', d.calls.ivr.queue, 'ivr', undefined);
   if (d.calls.enabled && d.calls.ivr.option === 'message' && d.messages.afterHours === undefined) {
@@ -130,61 +138,59 @@ export function checkDeflection(config: SwitchboardConfig, tree: QueueTree): Pro
       'applies only while chat deflection is disabled (the seed offers it then); set deflection.chat.enabled: false or remove this',
     );
   }
+}
 
-  config.queues.forEach((q, i) => {
-    const path = `queues[${i}]`;
-    const over = q.deflection;
-    if (over === undefined) return;
-    const channels = tree.channels(q);
-    if (!tree.isLeaf(q.id)) {
-      p.add(`${path}.deflection`, `"${q.id}" is a menu (${listWords(tree.children(q.id).map((c) => c.id))} under it); per-queue deflection is for leaf queues`);
-    }
-    if (channels.length === 1 && channels[0] === 'web') {
-      p.add(`${path}.deflection`, `queue "${q.id}" is a web queue; web has no per-queue deflection (the global deflection.calls.sdk settings apply)`);
-    } else {
-      for (const c of ['ivr', 'mobile', 'sms'] as const) {
-        if (over[c] !== undefined && !channels.includes(c)) {
-          p.add(`${path}.deflection.${c}`, `queue "${q.id}" does not serve ${c} (its channels: ${channels.join(', ')}), so this override never applies`);
-        }
+function checkQueueDeflection(p: Problems, config: SwitchboardConfig, tree: QueueTree, q: Queue, i: number): void {
+  const d = config.deflection;
+  const lang = d.defaultLanguage;
+  const path = `queues[${i}]`;
+  const over = q.deflection;
+  if (over === undefined) return;
+  const channels = tree.channels(q);
+  if (!tree.isLeaf(q.id)) {
+    p.add(`${path}.deflection`, `"${q.id}" is a menu (${listWords(tree.children(q.id).map((c) => c.id))} under it); per-queue deflection is for leaf queues`);
+  }
+  if (channels.length === 1 && channels[0] === 'web') {
+    p.add(`${path}.deflection`, `queue "${q.id}" is a web queue; web has no per-queue deflection (the global deflection.calls.sdk settings apply)`);
+  } else {
+    for (const c of ['ivr', 'mobile', 'sms'] as const) {
+      if (over[c] !== undefined && !channels.includes(c)) {
+        p.add(`${path}.deflection.${c}`, `queue "${q.id}" does not serve ${c} (its channels: ${channels.join(', ')}), so this override never applies`);
       }
     }
-    const ivr = over.ivr;
-    if (ivr !== undefined) {
-      const ipath = `${path}.deflection.ivr`;
-      checkIvrFields(p, ipath, ivr);
-      if (ivr.queue !== undefined) checkTarget(p, tree, `${ipath}.queue`, ivr.queue, 'ivr', q);
-      if (ivr.option !== 'message' && ivr.message !== undefined) p.add(`${ipath}.message`, `message is only played with option message (option is ${ivr.option})`);
-      if (ivr.option !== 'voicemail' && ivr.voicemailGreeting !== undefined) {
-        p.add(`${ipath}.voicemailGreeting`, `voicemailGreeting is only played with option voicemail (option is ${ivr.option})`);
-      }
-      if (ivr.option === 'message' && ivr.message === undefined && d.messages.afterHours === undefined) {
-        p.add(`${ipath}.option`, 'option message needs an after-hours message: set message here or deflection.messages.afterHours');
-      }
-      if (ivr.option === 'voicemail' && ivr.voicemailGreeting === undefined && d.messages.voicemailGreeting === undefined) {
-        p.add(`${ipath}.option`, 'option voicemail needs a greeting: set voicemailGreeting here or deflection.messages.voicemailGreeting');
-      }
-      checkLanguageMap(p, `${ipath}.message`, ivr.message, lang);
-      checkLanguageMap(p, `${ipath}.voicemailGreeting`, ivr.voicemailGreeting, lang);
+  }
+  const ivr = over.ivr;
+  if (ivr !== undefined) {
+    const ipath = `${path}.deflection.ivr`;
+    checkIvrFields(p, ipath, ivr);
+    if (ivr.queue !== undefined) checkTarget(p, tree, `${ipath}.queue`, ivr.queue, 'ivr', q);
+    if (ivr.option !== 'message' && ivr.message !== undefined) p.add(`${ipath}.message`, `message is only played with option message (option is ${ivr.option})`);
+    if (ivr.option !== 'voicemail' && ivr.voicemailGreeting !== undefined) {
+      p.add(`${ipath}.voicemailGreeting`, `voicemailGreeting is only played with option voicemail (option is ${ivr.option})`);
     }
-    const mobile = over.mobile;
-    if (mobile !== undefined) {
-      const mpath = `${path}.deflection.mobile`;
-      const options = mobile.options ?? [];
-      if (mobile.redirectQueue !== undefined && options.length > 0) {
-        p.add(mpath, `give either redirectQueue or options, not both: a consumer redirected to a queue cannot also get ${listWords([...options])}`);
-      } else if (mobile.redirectQueue === undefined && options.length === 0) {
-        p.add(mpath, 'give redirectQueue, or options with at least one of scheduledCall, email, phoneNumber, voicemail');
-      }
-      if (mobile.redirectQueue !== undefined) checkTarget(p, tree, `${mpath}.redirectQueue`, mobile.redirectQueue, 'mobile', q);
-      checkSdkOptions(p, config, mpath, options, mobile.phoneNumber);
-      if (options.includes('scheduledCall') && q.scheduledCalls?.enabled !== true) {
-        p.add(`${mpath}.options`, `scheduledCall needs scheduled calls enabled for queue "${q.id}" (scheduledCalls: { enabled: true })`);
-      }
+    if (ivr.option === 'message' && ivr.message === undefined && d.messages.afterHours === undefined) {
+      p.add(`${ipath}.option`, 'option message needs an after-hours message: set message here or deflection.messages.afterHours');
     }
-    if (over.sms !== undefined) checkLanguageMap(p, `${path}.deflection.sms.afterHoursText`, over.sms.afterHoursText, lang);
-  });
-
-  checkCycles(p, config, tree, 'ivr');
-  checkCycles(p, config, tree, 'mobile');
-  return p;
+    if (ivr.option === 'voicemail' && ivr.voicemailGreeting === undefined && d.messages.voicemailGreeting === undefined) {
+      p.add(`${ipath}.option`, 'option voicemail needs a greeting: set voicemailGreeting here or deflection.messages.voicemailGreeting');
+    }
+    checkLanguageMap(p, `${ipath}.message`, ivr.message, lang);
+    checkLanguageMap(p, `${ipath}.voicemailGreeting`, ivr.voicemailGreeting, lang);
+  }
+  const mobile = over.mobile;
+  if (mobile !== undefined) {
+    const mpath = `${path}.deflection.mobile`;
+    const options = mobile.options ?? [];
+    if (mobile.redirectQueue !== undefined && options.length > 0) {
+      p.add(mpath, `give either redirectQueue or options, not both: a consumer redirected to a queue cannot also get ${listWords([...options])}`);
+    } else if (mobile.redirectQueue === undefined && options.length === 0) {
+      p.add(mpath, 'give redirectQueue, or options with at least one of scheduledCall, email, phoneNumber, voicemail');
+    }
+    if (mobile.redirectQueue !== undefined) checkTarget(p, tree, `${mpath}.redirectQueue`, mobile.redirectQueue, 'mobile', q);
+    checkSdkOptions(p, config, mpath, options, mobile.phoneNumber);
+    if (options.includes('scheduledCall') && q.scheduledCalls?.enabled !== true) {
+      p.add(`${mpath}.options`, `scheduledCall needs scheduled calls enabled for queue "${q.id}" (scheduledCalls: { enabled: true })`);
+    }
+  }
+  if (over.sms !== undefined) checkLanguageMap(p, `${path}.deflection.sms.afterHoursText`, over.sms.afterHoursText, lang);
 }

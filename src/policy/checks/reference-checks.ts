@@ -3,7 +3,7 @@
  * hours scopes (schedules and folders they name), emergency overrides,
  * language-keyed maps, and exceptions that collide once folders are combined.
  */
-import type { DeepReadonly, SwitchboardConfig } from '../../config/load.js';
+import { forEachItem, skippingWithheld, type DeepReadonly, type SwitchboardConfig } from '../../config/load.js';
 import { CHANNELS, type Channel, type HoursScopeConfig } from '../../config/schema/policy.js';
 import { analyseSpan, firstSharedDate } from '../exception-calendar.js';
 import { parseInstant } from '../instant.js';
@@ -16,7 +16,8 @@ import { Problems } from './problems.js';
 export function checkQueueTree(p: Problems, config: SwitchboardConfig, tree: QueueTree): void {
   const ids = config.queues.map((q) => q.id);
   const loops = new Set<string>();
-  config.queues.forEach((q, i) => {
+  // Findings per queue, against the complete list of ids read above.
+  forEachItem(config.queues, (q, i) => {
     const first = tree.indexOf(q.id);
     if (first !== i) p.add(`queues[${i}].id`, `duplicate queue id "${q.id}" (also queues[${first}])`);
     if (q.parent === undefined) return;
@@ -121,19 +122,27 @@ function languagesInUse(config: SwitchboardConfig): (string | undefined)[] {
 
 export function checkReferences(config: SwitchboardConfig, tree: QueueTree): Problems {
   const p = new Problems();
-  const lang = config.deflection.defaultLanguage;
-  checkQueueTree(p, config, tree);
-  checkHoursScope(p, config, 'hours', config.hours, CHANNELS, undefined);
-  checkEmergency(p, config, 'emergency', config.emergency);
-  config.queues.forEach((q, i) => {
-    checkHoursScope(p, config, `queues[${i}].hours`, q.hours, tree.channels(q), q.id);
-    checkEmergency(p, config, `queues[${i}].emergency`, q.emergency);
+  // Each part on its own: a value that failed the schema ends only the part that reads it.
+  skippingWithheld(() => checkQueueTree(p, config, tree));
+  skippingWithheld(() => checkHoursScope(p, config, 'hours', config.hours, CHANNELS, undefined));
+  skippingWithheld(() => checkEmergency(p, config, 'emergency', config.emergency));
+  forEachItem(config.queues, (q, i) => {
+    skippingWithheld(() => checkHoursScope(p, config, `queues[${i}].hours`, q.hours, tree.channels(q), q.id));
+    skippingWithheld(() => checkEmergency(p, config, `queues[${i}].emergency`, q.emergency));
   });
-  for (const [key, map] of Object.entries(config.deflection.messages)) checkLanguageMap(p, `deflection.messages.${key}`, map, lang);
+  skippingWithheld(() => {
+    const lang = config.deflection.defaultLanguage;
+    for (const key of Object.keys(config.deflection.messages)) skippingWithheld(() => checkLanguageMap(p, `deflection.messages.${key}`, config.deflection.messages[key as keyof typeof config.deflection.messages], lang));
+  });
+  skippingWithheld(() => checkCombinations(p, config, tree));
+  return p;
+}
 
-  // Every combination of queue, channel and language the hours distinguish:
-  // the folders that end up together, and folders with no schedule to give them a zone.
-  const combos = new Map<string, { scheduleId: string | undefined; folders: readonly string[]; where: string }>();
+/**
+ * Every combination of queue, channel and language the hours distinguish: the
+ * folders that end up together, and folders with no schedule to give them a zone.
+ */
+function checkCombinations(p: Problems, config: SwitchboardConfig, tree: QueueTree): void {  const combos = new Map<string, { scheduleId: string | undefined; folders: readonly string[]; where: string }>();
   const noZone = new Map<string, { where: string; channels: Channel[]; folders: readonly string[] }>();
   const noSlots = new Map<string, Channel[]>();
   const targets = config.queues.length > 0 ? config.queues.map((q) => q.id) : [''];
@@ -197,5 +206,4 @@ export function checkReferences(config: SwitchboardConfig, tree: QueueTree): Pro
       }
     }
   }
-  return p;
 }

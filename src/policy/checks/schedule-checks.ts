@@ -33,7 +33,8 @@ export function timeZoneProblem(name: string): string | undefined {
 /** Parses a list of intervals, reporting empty ones; `allowCrossing` false for exception hours. */
 function parseList(p: Problems, path: string, texts: readonly string[] | undefined, allowCrossing: boolean): (ParsedInterval & { index: number })[] {
   const out: (ParsedInterval & { index: number })[] = [];
-  (texts ?? []).forEach((text, index) => {
+  // One interval that failed the schema leaves the others to be checked (for overlaps among themselves).
+  forEachItem(texts ?? [], (text, index) => {
     const iv = parseInterval(text);
     if (iv === undefined) {
       p.add(`${path}[${index}]`, `"${text}" is empty (it starts and ends at the same time); for the whole day write 00:00-24:00`);
@@ -116,13 +117,13 @@ export function checkSchedules(config: SwitchboardConfig): Problems {
   });
 
   const seenFolders = new Map<string, number>();
-  config.exceptions.forEach((folder, i) => {
+  forEachItem(config.exceptions, (folder, i) => {
     const path = `exceptions[${i}]`;
     const first = seenFolders.get(folder.id);
     if (first !== undefined) p.add(`${path}.id`, `duplicate exception folder id "${folder.id}" (also exceptions[${first}])`);
     else seenFolders.set(folder.id, i);
     const spans: { span: ExceptionSpan; index: number; name: string; effect: string }[] = [];
-    folder.entries.forEach((entry, j) => {
+    forEachItem(folder.entries, (entry, j) => {
       const epath = `${path}.entries[${j}]`;
       const { span, problems } = analyseSpan(entry);
       for (const sp of problems) p.add(sp.field === '' ? epath : `${epath}.${sp.field}`, sp.message);
