@@ -7,9 +7,10 @@
  * its trunk is over its call rate or concurrent calls (503 with Retry-After;
  * checked last, so a call refused anyway costs the trunk nothing). An
  * admitted call gets its trunk (with the slot it holds until it ends), its
- * queue and its language (the caller's most preferred language by Accept-Language
- * quality when it names one, else the default).
+ * queue and its language (of the languages the caller accepts, by Accept-Language
+ * quality, the first the configuration serves; else the default).
  */
+import { matchLanguageKey } from '../policy/languages.js';
 import type { InboundInvite } from './signaling/sip-port.js';
 import { dialedNumber } from './signaling/srf-leg.js';
 import type { Queue, QueueDirectory } from './queue-directory.js';
@@ -40,8 +41,13 @@ const QVALUE = /^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/;
  * CHOICE: an entry whose q is malformed is dropped (never a guessed preference); `*` as the best
  * (any language will do) gives undefined, so the default language serves; the primary subtag is
  * compared in lower case (BCP 47 tags are case-insensitive: `DE-at` is `de-at`).
+ *
+ * With `served` (the languages the configuration has hours or messages in), the first tag in that
+ * order that one of them matches, itself or by a shorter prefix (`es-MX` is served by `es`, RFC 4647
+ * lookup): `fr, es;q=0.8` gets `es` when only English and Spanish are served. A caller none of whose
+ * languages is served gets undefined: the default language.
  */
-export function preferredLanguage(header: string | undefined): string | undefined {
+export function preferredLanguage(header: string | undefined, served?: readonly string[]): string | undefined {
   if (header === undefined) return undefined;
   const ranked: { tag: string; q: number }[] = [];
   for (const entry of header.split(',')) {
@@ -64,7 +70,7 @@ export function preferredLanguage(header: string | undefined): string | undefine
     if (tag === '*') return undefined;
     const dash = tag.indexOf('-');
     const normal = dash < 0 ? tag.toLowerCase() : tag.slice(0, dash).toLowerCase() + tag.slice(dash);
-    if (LANGUAGE_TAG.test(normal)) return normal;
+    if (LANGUAGE_TAG.test(normal) && (served === undefined || matchLanguageKey(served, normal) !== undefined)) return normal;
   }
   return undefined;
 }
@@ -73,6 +79,8 @@ export interface AdmissionRules {
   readonly draining: boolean;
   readonly retryAfterSeconds: number;
   readonly defaultLanguage: string;
+  /** The languages the configuration has hours or messages in (servedLanguages); the caller's choice is made among them. */
+  readonly languages: readonly string[];
 }
 
 export function admit(invite: InboundInvite, directory: QueueDirectory, rules: AdmissionRules, trunks: InboundTrunks): Admission {
@@ -91,7 +99,7 @@ export function admit(invite: InboundInvite, directory: QueueDirectory, rules: A
     if (!slot.ok) return refuse(slot.limit === 'rate' ? 'TRUNK_RATE_LIMIT' : 'TRUNK_CALL_LIMIT', { 'Retry-After': String(slot.retryAfterSeconds) });
     release = slot.release;
   }
-  return { admitted: true, queue, dialed, trunk, release, language: preferredLanguage(invite.header('Accept-Language')) ?? rules.defaultLanguage };
+  return { admitted: true, queue, dialed, trunk, release, language: preferredLanguage(invite.header('Accept-Language'), rules.languages) ?? rules.defaultLanguage };
 }
 
 export function rejectionOf(a: Extract<Admission, { admitted: false }>): { status: number; phrase: string } {

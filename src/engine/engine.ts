@@ -12,6 +12,7 @@ import type { MediaService } from '../media/index.js';
 import type { Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
+import { servedLanguages } from '../policy/languages.js';
 import type { RecordingCapture } from '../recordings/service/recording-capture.js';
 import { admit, rejectionOf } from './admission.js';
 import { AgentServices, type AgentServicesStatus } from './agents/agent-services.js';
@@ -89,6 +90,8 @@ export class Engine {
   private callsTotal = 0;
   private callsConnected = 0;
   private callsRejected = 0;
+  /** The languages the configuration serves calls in (the caller's Accept-Language is matched against them). */
+  private readonly languages: readonly string[];
 
   constructor(
     private readonly config: SwitchboardConfig,
@@ -105,6 +108,7 @@ export class Engine {
     const now = deps.now ?? Date.now;
     this.inbound = new InboundTrunks(config);
     const policy = createPolicy(config);
+    this.languages = servedLanguages(config);
     this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now, opening: queueOpening(policy) });
     this.agents = config.agents.length > 0 || config.queues.some((q) => q.waiting !== undefined) ? new AgentServices({ config, sip: this.port, logger, baseDir, media: deps.media, now }) : undefined;
     this.services = {
@@ -266,7 +270,7 @@ export class Engine {
     // A feature code dialled from an agent's phone is not a call for a queue.
     if (!this.draining && this.agents?.featureCode(invite, dialedNumber(invite.uri) ?? '') === true) return;
     this.callsTotal++;
-    const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage }, this.inbound);
+    const a = admit(invite, this.services.directory, { draining: this.draining, retryAfterSeconds: this.config.engine.drain.retryAfterSeconds, defaultLanguage: this.config.deflection.defaultLanguage, languages: this.languages }, this.inbound);
     if (!a.admitted) {
       this.callsRejected++;
       const r = rejectionOf(a);

@@ -3,6 +3,7 @@
  * tag, then ever shorter prefixes of it (es-MX → es), then the default
  * language. Tags compare case-insensitively (BCP 47).
  */
+import type { SwitchboardConfig } from '../config/load.js';
 import { LANGUAGE_PATTERN } from '../config/schema/policy.js';
 
 const languageRe = new RegExp(LANGUAGE_PATTERN);
@@ -40,4 +41,19 @@ export function pickByLanguage<T>(
   if (key === undefined) return undefined;
   const value = map[key];
   return value === undefined ? undefined : { key, value };
+}
+
+/**
+ * The languages a configuration serves calls in: the default language and
+ * every key of its language-keyed hours and spoken messages (global, per
+ * queue, emergency, deflection and overflow), as written.
+ */
+export function servedLanguages(config: SwitchboardConfig): string[] {
+  const maps: (Readonly<Record<string, unknown>> | undefined)[] = [config.hours?.languages, config.emergency?.message, ...Object.values(config.deflection.messages)];
+  for (const q of config.queues) {
+    maps.push(q.hours?.languages, q.emergency?.message, q.deflection?.ivr?.message, q.deflection?.ivr?.voicemailGreeting, q.waiting?.overflow?.message, q.waiting?.overflow?.voicemailGreeting);
+  }
+  const out = new Set<string>([config.deflection.defaultLanguage]);
+  for (const m of maps) for (const k of Object.keys(m ?? {})) out.add(k);
+  return [...out];
 }

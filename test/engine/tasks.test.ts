@@ -244,7 +244,7 @@ describe('the bridge', () => {
 
 describe('admission', () => {
   const directory = new QueueDirectory(config.queues);
-  const rules = { draining: false, retryAfterSeconds: 30, defaultLanguage: 'en' };
+  const rules = { draining: false, retryAfterSeconds: 30, defaultLanguage: 'en', languages: ['en', 'id', 'es'] };
   const trunks = new InboundTrunks(config);
 
   it('draining: 503 with Retry-After; Max-Forwards 0: 483; an unknown number: 404; otherwise the queue and the language', () => {
@@ -253,6 +253,17 @@ describe('admission', () => {
     expect(admit(new FakeInvite('sip:9999@192.0.2.2'), directory, rules, trunks)).toMatchObject({ admitted: false, reason: 'UNKNOWN_NUMBER', dialed: '9999' });
     const ok = admit(new FakeInvite('sip:%2B1000@192.0.2.2', undefined, undefined, { 'accept-language': 'en;q=0.1, id-ID;q=0.9' }), directory, rules, trunks);
     expect(ok).toMatchObject({ admitted: true, dialed: '+1000', language: 'id-ID' });
+  });
+
+  it('the language is the first the caller accepts that the configuration serves (a prefix serves a longer tag), else the default', () => {
+    const language = (header: string): unknown => {
+      const a = admit(new FakeInvite('sip:%2B1000@192.0.2.2', undefined, undefined, { 'accept-language': header }), directory, rules, trunks);
+      return a.admitted ? a.language : a.reason;
+    };
+    expect(language('fr, es;q=0.8')).toBe('es');
+    expect(language('fr-CA, fr;q=0.9, es-MX;q=0.5')).toBe('es-MX');
+    expect(language('fr, de;q=0.5')).toBe('en');
+    expect(language('fr, *;q=0.5, es;q=0.1')).toBe('en');
   });
 
   it('Accept-Language: the well-formed tag of highest quality (RFC 2616 §14.4), else nothing', () => {
