@@ -158,8 +158,64 @@ describe('HTTP CRM adapter', () => {
     expect(e.kind).toBe('too-large');
   });
 
+  it('asks for 100 Continue: a CRM that refuses at the headers (413, 429, as nginx and API gateways do) is understood every time, and the part is never read', async () => {
+    const server = createServer(() => undefined);
+    servers.push(server);
+    let refused = 0;
+    // Like nginx over client_max_body_size: the final answer instead of 100 Continue, then the connection is closed.
+    server.on('checkContinue', (_q, res) => {
+      refused++;
+      if (refused % 2 === 1) res.writeHead(413, { connection: 'close' }).end('too big');
+      else res.writeHead(429, { connection: 'close', 'retry-after': '7' }).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/recordings`;
+    let opened = 0;
+    const big = part(8_000_000);
+    const counted = { ...big, body: () => (opened++, big.body()) };
+    const kinds: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const e = await failure(url, {}, counted);
+      kinds.push(e.kind === 'rate-limited' ? `${e.kind} ${e.details.retryAfterMs}` : e.kind);
+    }
+    expect(kinds).toEqual(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 'too-large' : 'rate-limited 7000')));
+    expect(opened).toBe(0);
+  });
+
+  it('sends the body anyway to a CRM that never says 100 Continue, and drops the expectation for one that answers 417', async () => {
+    const expects: (string | undefined)[] = [];
+    const server = createServer((q, res) => {
+      expects.push(q.headers.expect);
+      q.resume();
+      q.on('end', () => res.writeHead(201, { 'content-type': 'application/json' }).end(`{"attachmentId":"att-${expects.length}"}`));
+    });
+    servers.push(server);
+    let answered417 = false;
+    server.on('checkContinue', (q, res) => {
+      if (!answered417) {
+        answered417 = true;
+        res.writeHead(417, { connection: 'close' }).end();
+        return;
+      }
+      // Takes the request without a 100 Continue: the client must not wait for ever.
+      server.emit('request', q, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/recordings`;
+    const silent = new HttpCrmAdapter({ url });
+    const e = await silent.upload(part()).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toMatchObject({ kind: 'retryable', message: expect.stringMatching(/does not take Expect: 100-continue \(417\)/) });
+    expect(await silent.upload(part())).toEqual({ attachmentId: 'att-1', duplicate: false });
+    expect(await new HttpCrmAdapter({ url }).upload(part())).toEqual({ attachmentId: 'att-2', duplicate: false });
+    expect(expects).toEqual([undefined, '100-continue']);
+  });
+
   it("an early answer ends the sending too: the part's body is closed, not left waiting for a drain that never comes", async () => {
-    const url = await serve((_q, res) => res.writeHead(413).end('too big'), false);
+    // It answers once the body has begun (after its 100 Continue), and reads no more of it.
+    const url = await serve((q, res) => q.once('data', () => res.writeHead(413).end('too big')), false);
     let closed = false;
     const big = part(8_000_000);
     const e = await failure(url, {}, {

@@ -12,6 +12,14 @@
  * its reason names where to). The body is streamed with back-pressure,
  * never held whole in memory.
  *
+ * Each POST says `Expect: 100-continue` (RFC 9110 §10.1.1) and sends its body
+ * only once the CRM says 100 Continue, or after a second without an answer (a
+ * server that ignores the expectation): a CRM or a proxy in front of it (nginx
+ * with `client_max_body_size`, an API gateway's rate limit) can then refuse a
+ * part with 413 or 429 before it is sent. Refused without it, an upload is
+ * often cut by the refusal (a broken pipe) before its answer can be read. A
+ * CRM that answers 417 Expectation Failed is sent later parts without it.
+ *
  * Two timers, one per phase of the exchange: `idleTimeoutMs` is the longest
  * stall of the connection while the body is being sent (and while the answer's
  * body streams in); `responseTimeoutMs` is how long the CRM may take to answer
@@ -37,6 +45,8 @@ export interface HttpCrmOptions {
 }
 
 const MAX_RESPONSE = 64 * 1024;
+/** How long a POST waits for 100 Continue before sending its body anyway (RFC 9110 §10.1.1: not indefinitely). */
+const CONTINUE_WAIT_MS = 1000;
 const RETRYABLE_4XX = new Set([401, 403, 408, 409, 425]);
 
 function snippet(body: Buffer): string {
@@ -51,6 +61,8 @@ function quote(value: string): string {
 export class HttpCrmAdapter implements CrmAdapter {
   readonly name = 'http';
   private readonly url: URL;
+  /** False once the CRM answered 417 to `Expect: 100-continue`. */
+  private expectContinue = true;
 
   constructor(private readonly options: HttpCrmOptions) {
     this.url = new URL(options.url);
@@ -81,6 +93,8 @@ export class HttpCrmAdapter implements CrmAdapter {
       'idempotency-key': part.idempotencyKey,
       accept: 'application/json',
     };
+    const expecting = this.expectContinue;
+    if (expecting) headers.expect = '100-continue';
     if (this.options.authValue !== undefined) headers[(this.options.authHeader ?? 'Authorization').toLowerCase()] = this.options.authValue;
     const label = `part ${part.partNumber} of recording ${part.recordingId}`;
     const transport = this.url.protocol === 'https:' ? https : http;
@@ -94,11 +108,13 @@ export class HttpCrmAdapter implements CrmAdapter {
       // sending the body (idle timer) → waiting for the answer (response timer) → reading its body (idle timer)
       let phase: 'sending' | 'waiting' | 'receiving' = 'sending';
       let responseTimer: NodeJS.Timeout | undefined;
+      let continueTimer: NodeJS.Timeout | undefined;
       const req = transport.request(this.url, { method: 'POST', headers, agent: false });
       const finish = (fn: () => void): void => {
         if (settled) return;
         settled = true;
         if (responseTimer !== undefined) clearTimeout(responseTimer);
+        if (continueTimer !== undefined) clearTimeout(continueTimer);
         signal?.removeEventListener('abort', onAbort);
         fn();
       };
@@ -122,6 +138,7 @@ export class HttpCrmAdapter implements CrmAdapter {
         responded = true;
         phase = 'receiving';
         if (responseTimer !== undefined) clearTimeout(responseTimer);
+        if (continueTimer !== undefined) clearTimeout(continueTimer);
         req.setTimeout(idleMs);
         const chunks: Buffer[] = [];
         let size = 0;
@@ -133,7 +150,7 @@ export class HttpCrmAdapter implements CrmAdapter {
         res.on('end', () => {
           const body = Buffer.concat(chunks);
           try {
-            const receipt = this.classify(res.statusCode ?? 0, res.headers, body, label);
+            const receipt = this.classify(res.statusCode ?? 0, res.headers, body, label, expecting);
             finish(() => resolve(receipt));
           } catch (e) {
             fail(e);
@@ -175,16 +192,27 @@ export class HttpCrmAdapter implements CrmAdapter {
         });
         req.end(tail);
       };
-      send().catch((e: unknown) => {
-        // A CRM may answer (413, 429) before reading the whole body and close: its answer wins.
-        if (responded) return;
-        req.destroy();
-        fail(e);
-      });
+      let started = false;
+      const start = (): void => {
+        if (started || responded || settled) return;
+        started = true;
+        if (continueTimer !== undefined) clearTimeout(continueTimer);
+        send().catch((e: unknown) => {
+          // A CRM may answer (413, 429) before reading the whole body and close: its answer wins.
+          if (responded) return;
+          req.destroy();
+          fail(e);
+        });
+      };
+      if (!expecting) return start();
+      // The body waits for 100 Continue; a final answer that came in the same packet is read first.
+      req.on('continue', () => setImmediate(start));
+      continueTimer = setTimeout(start, CONTINUE_WAIT_MS);
+      req.flushHeaders();
     });
   }
 
-  private classify(status: number, headers: http.IncomingHttpHeaders, body: Buffer, label: string): PartReceipt {
+  private classify(status: number, headers: http.IncomingHttpHeaders, body: Buffer, label: string, expected: boolean): PartReceipt {
     if (status >= 200 && status < 300) {
       let parsed: unknown;
       try {
@@ -207,6 +235,10 @@ export class HttpCrmAdapter implements CrmAdapter {
     const details = { status, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
     if (status === 429) return this.raise('rate-limited', `the CRM's API limit was reached (429) for ${label}${wait !== undefined ? `; retry after ${wait} ms` : ''}`, details);
     if (status === 413) return this.raise('too-large', `the CRM refused ${label} as too large (413)${snippet(body)}`, details);
+    if (status === 417 && expected) {
+      this.expectContinue = false;
+      return this.raise('retryable', `the CRM does not take Expect: 100-continue (417) for ${label}; later parts are sent without it`, details);
+    }
     if (status >= 500 || RETRYABLE_4XX.has(status)) return this.raise('retryable', `the CRM answered ${status} to ${label}${snippet(body)}`, details);
     if (status >= 300 && status < 400) {
       // Not followed: a part is a large streamed POST, and where the CRM takes it is configuration.
