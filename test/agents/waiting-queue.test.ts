@@ -19,6 +19,7 @@ import { readWav, runsOf, streamPcm, timesHeard, toneLevels } from '../support/r
 const CALLER_HZ = 700;
 const AGENT_HZ = 1300;
 const HOLD_TEXT = 'Thank you for waiting. An agent will be with you shortly.';
+const LONG_WHISPER = 'A call from the long queue. The caller has been waiting. Please greet the caller by name, check the account, and note the reason for the call in the ticket.';
 
 let cc: ContactCenter;
 let ann: AgentPhone;
@@ -32,12 +33,14 @@ beforeAll(async () => {
     deflection: { messages: { voicemailGreeting: { en: { text: 'Nobody is free. Leave a message.' } } } },
     engine: { voicemail: { maxSeconds: 5, silenceSeconds: 5 } },
     agents: [
-      { id: 'ann', name: 'Ann', device: ann.uri('ann'), queues: [{ queue: 'sales' }, { queue: 'hold' }] },
+      { id: 'ann', name: 'Ann', device: ann.uri('ann'), queues: [{ queue: 'sales' }, { queue: 'hold' }, { queue: 'long' }] },
       { id: 'bob', name: 'Bob', device: bob.uri('bob'), queues: [{ queue: 'sales' }] },
     ],
     queues: [
       { id: 'sales', name: 'Sales', numbers: ['6000'], ringTimeoutSeconds: 2, waiting: { maxWaitSeconds: 60, wrapUpSeconds: 1, announcements: { everySeconds: 5 } } },
       { id: 'hold', name: 'Hold', numbers: ['6100'], waiting: { maxWaitSeconds: 4, holdAudio: { text: HOLD_TEXT }, overflow: { option: 'voicemail' } } },
+      // A whisper long enough for the caller to hold while the agent hears it, on a busy machine too.
+      { id: 'long', name: 'Long', numbers: ['6200'], whisper: { type: 'tts', text: LONG_WHISPER }, waiting: { maxWaitSeconds: 60, wrapUpSeconds: 1 } },
     ],
   });
 });
@@ -134,6 +137,42 @@ describe('waiting', () => {
       await talking(caller, ann);
       call.hangUp();
       expect(await cc.recordOf(call.callId)).toMatchObject({ agent: 'ann', endedBy: 'caller' });
+      await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready after wrap-up');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('a waiting caller who holds while the agent hears the whisper: the agent is re-offered the hold at the bridge, then the resume, and the hold is counted', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const n = ann.calls.length;
+      const call = caller.dial(cc.udp, '6200');
+      await call.waitStatus(200, 10_000);
+      const answers = (): string[] => [
+        ...new Set(caller.peer.received.filter((r) => r.info.callId === call.callId && r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE').map((r) => r.message.body.toString('utf8'))),
+      ];
+      agents().request('ann', 'ready', null, 'test');
+      await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
+      const agentCall = ann.calls[n]!.invite.info.callId;
+      const reoffers = (): string[] =>
+        ann.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === agentCall && r.info.toTag !== undefined).map((r) => r.message.body.toString('utf8'));
+      call.reinvite('sendonly');
+      await eventually(() => answers().length >= 2, 10_000, 'the answer to the hold');
+      expect(agents().get('ann').state).toBe('whisper');
+      expect(reoffers()).toEqual([]);
+      await eventually(() => reoffers().length >= 1, 20_000, 'the hold re-offered to ann at the bridge');
+      expect(reoffers()[0]).toMatch(/^a=sendonly\r?$/m);
+      call.reinvite('sendrecv');
+      await eventually(() => reoffers().length >= 2, 10_000, 'the resume re-offered to ann');
+      expect(reoffers()[1]).not.toMatch(/^a=(sendonly|recvonly|inactive)\r?$/m);
+      await talking(caller, ann);
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ agent: 'ann', endedBy: 'caller' });
+      expect(record.metrics.holdMs).toBeGreaterThan(0);
       await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready after wrap-up');
       await cc.settled();
     } finally {

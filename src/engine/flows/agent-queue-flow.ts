@@ -94,11 +94,20 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
 }
 
 /** Offers the call to one agent: its leg once it answered and heard the whisper; undefined when it did not take the call. */
-async function offer(ctx: CallContext, queue: Queue, desk: AgentServices, a: AgentAssignment, hold: HoldCaller, ringTimeoutMs: number, cutByMaxWait: boolean): Promise<ConnectedCallee | undefined> {
+async function offer(
+  ctx: CallContext,
+  queue: Queue,
+  desk: AgentServices,
+  a: AgentAssignment,
+  hold: HoldCaller,
+  ringTimeoutMs: number,
+  cutByMaxWait: boolean,
+): Promise<(ConnectedCallee & { readonly callerMediaChanged: boolean }) | undefined> {
   const { session } = ctx;
   const signal = session.signal;
   const targets = desk.targetsOf(a.agent);
   const ring = new RingAgentTask({ agent: a.agent, targets, ringTimeoutMs, headers: agentLegHeaders(ctx, queue.id), offer: { at: a.reservedAt, idleSince: a.idleSince } });
+  const offersBefore = hold.callerOffers;
   const answer = await ring.run(ctx, signal);
   checkpoint(signal);
   if (answer === undefined) {
@@ -124,5 +133,6 @@ async function offer(ctx: CallContext, queue: Queue, desk: AgentServices, a: Age
     session.transition('in-queue');
     return undefined;
   }
-  return agent;
+  // The caller held or resumed while this agent rang or heard the whisper: the bridge re-offers it what the caller now sends.
+  return { ...agent, callerMediaChanged: hold.callerOffers !== offersBefore };
 }

@@ -7,7 +7,8 @@
  * its own phone's ringback (a 180) for the whole wait.
  *
  * The caller's offers while it waits (hold, codec change) are answered by
- * rtpengine, and the SDP the next agent will be offered follows them.
+ * rtpengine, and the SDP the next agent will be offered follows them; an
+ * agent already rung or whispered to when one came gets it at the bridge.
  * `quiet()` stops the announcements (an agent answered: the caller keeps
  * hearing the hold audio through the whisper); `stop()` stops everything (the
  * bridge, or the overflow).
@@ -32,6 +33,7 @@ export class HoldCaller {
   private announcing: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private hold: RenderedPrompt | undefined;
+  private offers = 0;
 
   constructor(
     private readonly ctx: CallContext,
@@ -42,6 +44,11 @@ export class HoldCaller {
 
   get started(): boolean {
     return this.startedValue;
+  }
+
+  /** How many offers (hold, resume...) the caller made while waiting: one made after an agent was offered the call is not yet that agent's. */
+  get callerOffers(): number {
+    return this.offers;
   }
 
   /** Answers the caller (once) and starts the hold audio and announcements. */
@@ -78,6 +85,7 @@ export class HoldCaller {
       if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
       const heard = ctx.anchor.receives(CALLER);
       const { answer, forAgent } = await ctx.anchor.reanswerLocally(offer.sdp);
+      this.offers++;
       ctx.offerForAgent = forAgent;
       ctx.callerSdp = offer.sdp;
       ctx.callerSentSdp = answer;
