@@ -108,7 +108,7 @@ export class HttpCrmAdapter implements CrmAdapter {
       // sending the body (idle timer) → waiting for the answer (response timer) → reading its body (idle timer)
       let phase: 'sending' | 'waiting' | 'receiving' = 'sending';
       let responseTimer: NodeJS.Timeout | undefined;
-      let continueTimer: NodeJS.Timeout | undefined;
+      let continueTimer: NodeJS.Timeout | undefined = undefined;
       const req = transport.request(this.url, { method: 'POST', headers, agent: false });
       const finish = (fn: () => void): void => {
         if (settled) return;
