@@ -1,7 +1,8 @@
 /**
  * Crashes: the worker process killed in the middle of an upload (its embedded
  * Redis stops with it; one orphaned by an owner that died is taken over), and Redis itself killed and restarted from its AOF while
- * jobs are queued. Nothing is lost, nothing attached twice, order kept.
+ * jobs are queued; the engine killed during recorded calls. Nothing is lost, nothing attached twice,
+ * order kept.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,13 +13,13 @@ import { silentLogger } from '../../src/observability/logger.js';
 import type { RecordingEvent } from '../../src/recordings/events/recording-events.js';
 import { processAlive } from '../../src/daemon/processes.js';
 import { EmbeddedRedis } from '../../src/recordings/queue/embedded-redis.js';
-import { RecordingSubmitter } from '../../src/recordings/service/recording-capture.js';
+import { RecordingCapture, RecordingSubmitter } from '../../src/recordings/service/recording-capture.js';
 import { recordingPaths } from '../../src/recordings/service/recordings-setup.js';
 import { RecordingsWorker } from '../../src/recordings/service/recordings-worker.js';
 import { RecordingStore } from '../../src/recordings/store/recording-store.js';
 import { FakeCrm } from './support/fake-crm.js';
 import { collectEvents, expectedPcm, testConfig, TEST_KEY, waitFor } from './support/harness.js';
-import { recordingFixture } from './support/recording-fixture.js';
+import { recordingFixture, writeRtpengineSegment } from './support/recording-fixture.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(join(tmpdir(), 'sb-rec-crash-'));
@@ -137,6 +138,61 @@ describe('crash safety', () => {
     expect(readdirSync(store.recordingsDir)).toEqual([]);
     expect(readdirSync(join(paths.captureDir, 'pcaps'))).toEqual([]);
     expect(readEvents(paths.eventsFile).filter((e) => e.type === 'failed' || e.type === 'expired')).toEqual([]);
+  }, 90_000);
+
+  it('the engine killed during a recorded call: at its next start the recording is handed over as it stood, ended when its capture was last written, and delivered', async () => {
+    const dir = mkdtempSync(join(root, 'engine-'));
+    const redis = new EmbeddedRedis({ dir: join(dir, 'redis'), logger: silentLogger() });
+    await redis.start();
+    cleanups.push(() => redis.stop());
+    const crm = new FakeCrm({});
+    await crm.start();
+    cleanups.push(() => crm.stop());
+    const config = testConfig({ stateDir: join(dir, 'state'), crmUrl: crm.url, redisUrl: redis.url, recordings: { partMaxBytes: 65_536 } });
+    const paths = recordingPaths(config, repo);
+    const control = { start: async () => undefined, stop: async () => undefined };
+    const party = { caller: { number: '+15550100' }, agent: { id: 'ann', name: 'Ann' }, queue: { id: 'sales', name: 'Sales' } };
+
+    // The first run: a call recorded, paused once and resumed, then the process dies (its capture side is dropped unfinished).
+    const first = await RecordingCapture.create({ config, logger: silentLogger(), redisUrl: redis.url, cwd: repo, control });
+    const rec = first.begin({ callId: 'killed-call', ...party });
+    await rec.start();
+    await rec.pause();
+    await rec.resume();
+    expect(readdirSync(paths.liveDir)).toEqual([`${rec.recordingId}.json`]);
+    // rtpengine died with the engine: its pcap is there, its metadata file never written.
+    const startedMicros = Date.now() * 1000;
+    const pcap = writeRtpengineSegment(paths.captureDir, 'killed-call', rec.recordingId, 1, startedMicros, 4);
+    rmSync(join(paths.captureDir, 'metadata'), { recursive: true, force: true });
+    const { utimesSync } = await import('node:fs');
+    const lastWritten = new Date(Math.ceil(Date.now() / 1000) * 1000 + 4000);
+    utimesSync(pcap, lastWritten, lastWritten);
+    const expected = await expectedPcm(pcap);
+    await first.close();
+
+    const worker = await RecordingsWorker.start({ config, logger: silentLogger(), redisUrl: redis.url, cwd: repo });
+    cleanups.push(() => worker.stop());
+    const events = collectEvents(worker.events);
+    const second = await RecordingCapture.create({ config, logger: silentLogger(), redisUrl: redis.url, cwd: repo, control });
+    cleanups.push(() => second.close());
+    await events.until((all) => all.some((e) => e.recordingId === rec.recordingId && (e.type === 'uploaded' || e.type === 'failed')), 60_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\nfile: ${JSON.stringify(readEvents(paths.eventsFile))}\nlive: ${readdirSync(paths.liveDir).join()}`);
+    });
+    expect(events.all.filter((e) => e.recordingId === rec.recordingId).map((e) => e.type)).toContain('uploaded');
+    const parts = crm.partsOf(rec.recordingId);
+    expect(Buffer.concat(parts.map((p) => p.bytes.subarray(44))).equals(expected)).toBe(true);
+    const metadata = JSON.parse(parts[0]!.fields.metadata!) as { endedAt: string; pauses: unknown[]; queue: unknown; details: { recovered?: string } };
+    expect(metadata).toMatchObject({ endedAt: lastWritten.toISOString(), queue: { id: 'sales' }, details: { recovered: expect.stringMatching(/engine stopped during the call/) } });
+    expect(metadata.pauses).toHaveLength(1);
+    expect(readdirSync(paths.liveDir)).toEqual([]);
+    expect(readdirSync(join(paths.captureDir, 'pcaps'))).toEqual([]);
+
+    // A recording that ends normally leaves no journal behind.
+    const normal = second.begin({ callId: 'normal-call', ...party });
+    await normal.start();
+    expect(readdirSync(paths.liveDir)).toEqual([`${normal.recordingId}.json`]);
+    await normal.finish();
+    expect(readdirSync(paths.liveDir)).toEqual([]);
   }, 90_000);
 
   it('a redis-server orphaned by an owner that died (started without a parent-death signal) is shut down and replaced on its data', async () => {

@@ -15,6 +15,7 @@ import { ErrorCodes, SwitchboardError } from '../../errors.js';
 import type { PartySelector } from '../convert/pcap-to-pcm.js';
 import { contactFor } from '../crm/contact.js';
 import type { PartyInfo, Pause, RecordingDetails, RecordingManifest } from '../store/manifest.js';
+import type { RecordingJournal } from './live-journal.js';
 import { segmentMarker } from './segment-locator.js';
 
 /** What the recordings module needs from the media plane (implemented over rtpengine's ng protocol there). */
@@ -48,6 +49,8 @@ export interface CallRecordingDeps {
   readonly retentionMs: number;
   readonly contact: { readonly channel: string; readonly timeZone: string };
   readonly clock?: () => number;
+  /** Keeps the recording's manifest so far while it is under way, for a restart after the engine was killed (live-journal.ts). */
+  readonly journal?: RecordingJournal;
 }
 
 export type CaptureState = 'idle' | 'recording' | 'paused' | 'finished';
@@ -67,6 +70,8 @@ export class CallRecording {
   private finishing: Promise<RecordingManifest | undefined> | undefined;
   private changing: 'pausing' | 'resuming' | undefined;
   private readonly clock: () => number;
+  /** Journal writes in order: the removal at the hand-over comes after any save still on its way. */
+  private journalChain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly info: CallRecordingInfo,
@@ -95,6 +100,23 @@ export class CallRecording {
     this.segments++;
     this.startedAt = this.clock();
     this.stateValue = 'recording';
+    await this.journal();
+  }
+
+  /** The manifest so far, for the journal (not once finished: the hand-over removes it). */
+  private journal(): Promise<void> {
+    const journal = this.deps.journal;
+    if (journal === undefined) return Promise.resolve();
+    return this.journalStep(async () => {
+      if (this.stateValue === 'finished' || this.startedAt === undefined) return;
+      await journal.save(this.manifest(this.startedAt, this.clock(), undefined));
+    });
+  }
+
+  private journalStep(op: () => Promise<void>): Promise<void> {
+    const next = this.journalChain.then(op, op);
+    this.journalChain = next.catch(() => undefined);
+    return next;
   }
 
   /** Stops capturing (redaction) until resume(). Throws if rtpengine did not confirm the stop. */
@@ -108,6 +130,7 @@ export class CallRecording {
     } finally {
       this.changing = undefined;
     }
+    await this.journal();
   }
 
   async resume(): Promise<void> {
@@ -122,6 +145,7 @@ export class CallRecording {
     } finally {
       this.changing = undefined;
     }
+    await this.journal();
   }
 
   /**
@@ -142,12 +166,19 @@ export class CallRecording {
       // The call may already be gone from rtpengine (deleted at hang-up); its pcap is complete then.
       await this.deps.control.stop(this.info.callId).catch(() => undefined);
     }
-    const endedAt = this.clock();
+    const manifest = this.manifest(startedAt, this.clock(), details);
+    await this.deps.sink.submit(manifest);
+    const journal = this.deps.journal;
+    if (journal !== undefined) await this.journalStep(() => journal.remove(this.recordingId));
+    return manifest;
+  }
+
+  private manifest(startedAt: number, endedAt: number, details: RecordingDetails | undefined): RecordingManifest {
     const pauses: Pause[] = this.pauses.map((p) => ({
       pausedAt: new Date(p.pausedAt).toISOString(),
       ...(p.resumedAt !== undefined ? { resumedAt: new Date(p.resumedAt).toISOString() } : {}),
     }));
-    const manifest: RecordingManifest = {
+    return {
       version: 1,
       recordingId: this.recordingId,
       callId: this.info.callId,
@@ -165,7 +196,5 @@ export class CallRecording {
       capture: { segments: this.segments, ...(this.info.media !== undefined ? { parties: this.info.media } : {}) },
       state: 'captured',
     };
-    await this.deps.sink.submit(manifest);
-    return manifest;
   }
 }

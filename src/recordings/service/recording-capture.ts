@@ -8,11 +8,14 @@
  * A spool that refuses the manifest (disk full, permissions) is tried again
  * with back-off for a bounded number of times, then the recording is
  * reported `failed` (RecordingSubmitter): never dropped silently either.
+ * A recording under way is journaled (capture/live-journal.ts): one whose
+ * engine was killed during the call is handed over at the next start.
  */
 import type { Redis } from 'ioredis';
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { Logger } from '../../observability/logger.js';
 import { CallRecording, type CallRecordingInfo, type RecordingControl, type RecordingSink } from '../capture/call-recording.js';
+import { LiveRecordingJournal, recoveredManifest } from '../capture/live-journal.js';
 import { FinalEventWatch } from '../events/final-event-watch.js';
 import type { RecordingEventSink, RecordingEvents } from '../events/recording-events.js';
 import { RecordingQueues } from '../queue/recording-queues.js';
@@ -211,6 +214,7 @@ export class RecordingCapture {
     private readonly eventsFile: string,
     private readonly redis: Redis,
     private readonly queues: RecordingQueues,
+    private readonly journal: LiveRecordingJournal,
   ) {}
 
   static async create(o: RecordingCaptureOptions): Promise<RecordingCapture> {
@@ -232,7 +236,26 @@ export class RecordingCapture {
     });
     const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, o.config.recordings.retentionSeconds, (e) => o.logger.debug({ err: e.message }, 'recording queue error'));
     const sink = new RecordingSubmitter(ctx.store, ctx.events, queues, o.logger, { handover: o.config.recordings.handover });
-    return new RecordingCapture(o, sink, events, paths.eventsFile, redis, queues);
+    const journal = new LiveRecordingJournal(paths.liveDir, o.logger);
+    const capture = new RecordingCapture(o, sink, events, paths.eventsFile, redis, queues, journal);
+    await capture.recover(ctx.store, paths.captureDir);
+    return capture;
+  }
+
+  /**
+   * Recordings a previous run of the engine began and never handed over (it was killed during their
+   * calls): each is handed over now, as it stood, ended when its capture was last written.
+   */
+  private async recover(store: RecordingStore, captureDir: string): Promise<void> {
+    for (const { manifest, savedAt } of await this.journal.leftOver()) {
+      const { recordingId, callId } = manifest;
+      if ((await store.readManifest(recordingId).catch(() => undefined)) === undefined) {
+        const recovered = await recoveredManifest(manifest, captureDir, savedAt);
+        this.o.logger.warn({ recordingId, callId, startedAt: recovered.startedAt, endedAt: recovered.endedAt }, 'recording of a call the engine did not finish (it was stopped during the call) recovered and handed over');
+        await this.sink.submit(recovered);
+      }
+      await this.journal.remove(recordingId);
+    }
   }
 
   /** A recording for one call; call start() when the parties are bridged. */
@@ -244,6 +267,7 @@ export class RecordingCapture {
       retentionMs: c.recordings.retentionSeconds * 1000,
       contact: { channel: c.crm.channelName, timeZone: c.crm.timeZone },
       ...(this.o.clock !== undefined ? { clock: this.o.clock } : {}),
+      journal: this.journal,
     });
   }
 

@@ -22,6 +22,8 @@ export interface RecordingPaths {
   readonly redisDir: string;
   readonly generatedKeyFile: string;
   readonly eventsFile: string;
+  /** The engine's journal of recordings under way (capture/live-journal.ts). */
+  readonly liveDir: string;
 }
 
 export function recordingPaths(config: SwitchboardConfig, cwd: string): RecordingPaths {
@@ -36,6 +38,7 @@ export function recordingPaths(config: SwitchboardConfig, cwd: string): Recordin
     redisDir: join(stateDir, 'redis'),
     generatedKeyFile: join(stateDir, 'keys', 'recordings.key'),
     eventsFile: join(spoolDir, 'events.jsonl'),
+    liveDir: join(stateDir, 'recordings-live'),
   };
 }
 
