@@ -72,6 +72,12 @@ async function logOutAll(): Promise<void> {
   }
 }
 
+/** The distinct SDP answers the caller got to its INVITEs (the first, then one per re-INVITE that changed it), in order. */
+function answersTo(caller: CallerPhone, call: PlacedCall): string[] {
+  const ok = caller.peer.received.filter((r) => r.info.callId === call.callId && r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE');
+  return [...new Set(ok.map((r) => r.message.body.toString('utf8')))];
+}
+
 /** Bridged: each phone hears the other's tone. */
 async function talking(caller: CallerPhone, agent: AgentPhone): Promise<void> {
   await eventually(() => level(caller, AGENT_HZ) > 1000 && level(agent, CALLER_HZ) > 1000, 15_000, () => `both hearing each other (caller ${level(caller, AGENT_HZ)}, agent ${level(agent, CALLER_HZ)})`);
@@ -119,9 +125,7 @@ describe('waiting', () => {
       const n = ann.calls.length;
       const call = caller.dial(cc.udp, '6000');
       await call.waitStatus(200, 10_000);
-      const answers = (): string[] =>
-        caller.peer.received.filter((r) => r.info.callId === call.callId && r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE').map((r) => r.message.body.toString('utf8'));
-      const distinct = (): string[] => [...new Set(answers())];
+      const distinct = (): string[] => answersTo(caller, call);
       call.reinvite('sendonly');
       await eventually(() => distinct().length >= 2, 10_000, 'the answer to the hold');
       expect(distinct()[1]).toMatch(/^a=recvonly\r?$/m);
@@ -151,9 +155,7 @@ describe('waiting', () => {
       const n = ann.calls.length;
       const call = caller.dial(cc.udp, '6200');
       await call.waitStatus(200, 10_000);
-      const answers = (): string[] => [
-        ...new Set(caller.peer.received.filter((r) => r.info.callId === call.callId && r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE').map((r) => r.message.body.toString('utf8'))),
-      ];
+      const answers = (): string[] => answersTo(caller, call);
       agents().request('ann', 'ready', null, 'test');
       await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
       const agentCall = ann.calls[n]!.invite.info.callId;
