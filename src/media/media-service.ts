@@ -57,6 +57,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       espeakBinary: p.espeakBinary,
       ffmpegBinary: p.ffmpegBinary,
       renderTimeoutMs: p.renderTimeoutMs,
+      renderConcurrency: p.renderConcurrency,
       logger,
     });
     this.prompts = new PromptLibrary({ config, renderer, baseDir, logger });

@@ -80,7 +80,7 @@ describe('prompt rendering and its content-addressed cache', () => {
     const a = await first.render({ kind: 'tts', text: 'Inbound call from Sales', language: 'en', speed: 1 });
     const b = await renderer().render({ kind: 'tts', text: 'Inbound call from Sales', language: 'en', speed: 1 });
     expect(starts().length).toBe(before);
-    expect(first.stats).toEqual({ renders: 0, cacheHits: 1, processesStarted: 0 });
+    expect(first.stats).toEqual({ renders: 0, cacheHits: 1, processesStarted: 0, mostWaiting: 0 });
     expect(b.path).toBe(a.path);
     expect(b.durationMs).toBe(a.durationMs);
   });
@@ -120,6 +120,34 @@ describe('prompt rendering and its content-addressed cache', () => {
     const [a, b, c] = await Promise.all([r.render(source), r.render(source), r.render(source)]);
     expect(starts().length - before).toBe(2);
     expect(new Set([a.path, b.path, c.path]).size).toBe(1);
+  });
+
+  it('a burst of new texts runs at most renderConcurrency processes at once; the others wait their turn and are all rendered', async () => {
+    // Wrappers that note how many of them run at that moment (a file per running process).
+    const running = join(dir, 'running');
+    const counts = join(dir, 'concurrency.log');
+    mkdirSync(running, { recursive: true });
+    const counting = (name: string, real: string): string => {
+      const path = join(dir, 'bin', `counting-${name}`);
+      writeFileSync(path, `#!/bin/sh\ntouch '${running}/'$$\nls '${running}' | wc -l >> '${counts}'\n${real} "$@"\nrc=$?\nrm -f '${running}/'$$\nexit $rc\n`);
+      chmodSync(path, 0o755);
+      return path;
+    };
+    const r = new PromptRenderer({
+      cacheDir: join(dir, 'burst-cache'),
+      espeakBinary: counting('espeak-ng', '/usr/bin/espeak-ng'),
+      ffmpegBinary: counting('ffmpeg', '/usr/bin/ffmpeg'),
+      renderTimeoutMs: 20_000,
+      renderConcurrency: 2,
+      logger: silentLogger(),
+    });
+    const rendered = await Promise.all(Array.from({ length: 12 }, (_, i) => r.render({ kind: 'tts', text: `You are caller number ${i + 1}.`, language: 'en', speed: 1 })));
+    expect(new Set(rendered.map((p) => p.path)).size).toBe(12);
+    expect(rendered.every((p) => p.durationMs > 500)).toBe(true);
+    const seen = readFileSync(counts, 'utf8').trim().split('\n').map(Number);
+    expect(seen).toHaveLength(24);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+    expect(r.stats.mostWaiting).toBeGreaterThan(0);
   });
 
   it('an uploaded mp3 (44.1 kHz stereo) becomes 8 kHz mono with its tone intact', async () => {

@@ -81,6 +81,12 @@ const PromptSettings = Type.Object(
     ffmpegBinary: Type.String({ minLength: 1, default: 'ffmpeg', description: 'ffmpeg (Debian package ffmpeg).' }),
     language: Type.String({ ...LANGUAGE, default: 'en', description: 'Default language (TTS voice) of prompts that name none.' }),
     renderTimeoutMs: Type.Integer({ minimum: 1000, default: 30000, description: 'Longest a single render (espeak-ng or ffmpeg run) may take.' }),
+    renderConcurrency: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 2,
+      description: 'Most espeak-ng and ffmpeg runs at once; more renders wait their turn (a burst of new texts, such as the positions of many waiting callers, cannot starve the engine).',
+    }),
   },
   { additionalProperties: false, default: {}, description: 'Rendering of prompts (TTS and uploaded audio) into the 8 kHz playback format.' },
 );

@@ -127,8 +127,13 @@ export class HoldCaller {
     const stop = new AbortController();
     this.announcing = stop;
     try {
-      const prompt = await prompts.fromSpec({ text: texts.join(' ') }, { language });
+      const prompt = await prompts.spoken(texts, language);
       if (stop.signal.aborted || this.stopped) return;
+      // Rendered late (many new texts at once wait their turn): a position that changed meanwhile is not announced.
+      if (this.info.position() !== position) {
+        ctx.session.log.debug({ position }, 'position announcement skipped: the position changed while it was rendered');
+        return;
+      }
       await ctx.anchor.stopPlayback(CALLER);
       await ctx.anchor.playToEnd(CALLER, prompt, AbortSignal.any([stop.signal, ctx.session.signal]));
       ctx.session.log.info({ position, estimatedWaitMs: wait ?? null }, 'position announced');

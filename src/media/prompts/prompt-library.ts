@@ -15,6 +15,8 @@ import { fillTemplate } from './templates.js';
 
 /** Pause between the whisper and the countdown. */
 const WHISPER_COUNTDOWN_GAP_MS = 250;
+/** Between the sentences of a spoken announcement (caller number, then the wait). */
+const SENTENCE_GAP_MS = 300;
 
 export interface PromptLibraryOptions {
   readonly config: SwitchboardConfig;
@@ -63,6 +65,15 @@ export class PromptLibrary {
   /** Renders any PromptSpec (cached). */
   async fromSpec(spec: PromptSpecValue, defaults: { language?: string; speed?: number } = {}): Promise<RenderedPrompt> {
     return this.options.renderer.render(this.sourceOfSpec(spec, defaults));
+  }
+
+  /**
+   * Sentences spoken one after another, each rendered and cached on its own: a new combination
+   * (caller number 7, about 3 minutes) joins cached sentences and starts no process.
+   */
+  async spoken(texts: readonly string[], language: string): Promise<RenderedPrompt> {
+    const parts = texts.map((text) => this.sourceOfSpec({ text }, { language }));
+    return this.options.renderer.render(parts.length === 1 ? parts[0]! : { kind: 'sequence', parts, gapMs: SENTENCE_GAP_MS });
   }
 
   /** Paths of every PromptSpec in the configuration. */

@@ -4,7 +4,10 @@
  * affects the audio (the renderer version, the output format, the text, voice
  * and speed, or the uploaded file's bytes and speed), so a prompt is rendered
  * once, a change to any input renders anew, and a cache hit starts no process.
- * Concurrent renders of the same prompt share one run.
+ * Concurrent renders of the same prompt share one run, and at most
+ * `renderConcurrency` renders run espeak-ng or ffmpeg at once: the others wait
+ * their turn (a burst of new texts must not fork dozens of processes on the
+ * engine's machine and starve its calls).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -46,6 +49,8 @@ export interface PromptRendererOptions {
   readonly espeakBinary: string;
   readonly ffmpegBinary: string;
   readonly renderTimeoutMs: number;
+  /** Renders running processes at once (default 2). */
+  readonly renderConcurrency?: number;
   readonly logger: Logger;
 }
 
@@ -54,6 +59,8 @@ export interface PromptRendererStats {
   cacheHits: number;
   /** espeak-ng and ffmpeg processes started. */
   processesStarted: number;
+  /** The most renders that waited for a turn at once. */
+  mostWaiting: number;
 }
 
 /** Quieter than this (about -50 dBFS) counts as silence when trimming speech. */
@@ -63,7 +70,7 @@ const TRIM_MARGIN_SAMPLES = 0.04 * PLAYBACK_RATE;
 const SPEECH_PEAK = 26000;
 
 export class PromptRenderer {
-  readonly stats: PromptRendererStats = { renders: 0, cacheHits: 0, processesStarted: 0 };
+  readonly stats: PromptRendererStats = { renders: 0, cacheHits: 0, processesStarted: 0, mostWaiting: 0 };
   readonly cacheDir: string;
   private readonly inFlight = new Map<string, Promise<RenderedPrompt>>();
   /**
@@ -76,8 +83,35 @@ export class PromptRenderer {
   /** Content hashes of uploaded files, by path, for as long as their size and mtime stay the same. */
   private readonly uploadHashes = new Map<string, { readonly stamp: string; readonly sha256: string }>();
 
+  private running = 0;
+  private readonly turns: (() => void)[] = [];
+
   constructor(private readonly options: PromptRendererOptions) {
     this.cacheDir = resolve(options.cacheDir);
+  }
+
+  /** Renders waiting for a turn to run their processes. */
+  get waiting(): number {
+    return this.turns.length;
+  }
+
+  /** Runs `work` (which starts processes) when a turn is free. */
+  private async inTurn<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= (this.options.renderConcurrency ?? 2)) {
+      const turn = new Promise<void>((resolveTurn) => this.turns.push(resolveTurn));
+      this.stats.mostWaiting = Math.max(this.stats.mostWaiting, this.turns.length);
+      await turn;
+    } else {
+      this.running++;
+    }
+    try {
+      return await work();
+    } finally {
+      // The turn passes straight to the next waiting render, or is given back.
+      const next = this.turns.shift();
+      if (next !== undefined) next();
+      else this.running--;
+    }
   }
 
   /** Renders (or finds in the cache) one prompt. */
@@ -160,9 +194,9 @@ export class PromptRenderer {
   private async produce(source: PromptSource): Promise<Int16Array> {
     switch (source.kind) {
       case 'tts':
-        return this.speak(source.text, source.language, source.speed);
+        return this.inTurn(() => this.speak(source.text, source.language, source.speed));
       case 'file':
-        return this.convertUpload(source.file, source.speed);
+        return this.inTurn(() => this.convertUpload(source.file, source.speed));
       case 'ringback':
         return ringbackCycle(source.plan, PLAYBACK_RATE);
       case 'sequence': {
