@@ -151,6 +151,36 @@ describe('embedded rtpengine after its engine died', () => {
     expect(await waitFor(() => !processAlive(pid), 15_000)).toBe(true);
   }, 60_000);
 
+  it('runs in its own process group: a Ctrl-C to the engine\'s terminal group reaches the engine, not rtpengine (the engine drains first)', async () => {
+    const dir = tempDir();
+    const script = join(dir, 'engine.mts');
+    writeFileSync(script, [
+      `import { EmbeddedRtpengine } from ${JSON.stringify(join(process.cwd(), 'src/media/rtpengine/embedded-rtpengine.ts'))};`,
+      `import { silentLogger } from ${JSON.stringify(join(process.cwd(), 'src/observability/logger.ts'))};`,
+      `const daemon = new EmbeddedRtpengine({ settings: JSON.parse(process.env.SETTINGS), stateDir: ${JSON.stringify(dir)}, logger: silentLogger() });`,
+      // Like the engine: SIGINT starts a drain, it does not kill.
+      "process.on('SIGINT', () => console.log('SIGINT'));",
+      'await daemon.start();',
+      'console.log(JSON.stringify({ pid: daemon.pid, ngPort: daemon.ngPort }));',
+      'setInterval(() => undefined, 1000);',
+      '',
+    ].join('\n'));
+    // The engine leads its own group, as a shell job in a terminal does.
+    const engine = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, SETTINGS: JSON.stringify(testRtpengineSettings()) }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    children.push(engine);
+    let out = '';
+    engine.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await eventually(() => /\{.*\}\n/.test(out), 30_000, 'rtpengine ready');
+    const { pid, ngPort } = JSON.parse(/\{.*\}\n/.exec(out)![0]) as { pid: number; ngPort: number };
+    const groupOf = (p: number): number => Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+    expect(groupOf(engine.pid!)).toBe(engine.pid);
+    expect(groupOf(pid)).not.toBe(engine.pid);
+    process.kill(-engine.pid!, 'SIGINT');
+    await eventually(() => out.includes('SIGINT'), 10_000, 'the engine got the Ctrl-C');
+    expect(processAlive(pid)).toBe(true);
+    expect(await answersPing(ngPort)).toBe(true);
+  }, 60_000);
+
   it('an orphan left on its fixed ports is stopped, and ours starts in its place', async () => {
     const dir = tempDir();
     const settings = testRtpengineSettings({ ngPort: await freeUdpPort(), cliPort: await freeTcpPort() });

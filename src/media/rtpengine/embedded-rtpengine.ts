@@ -162,6 +162,10 @@ export class EmbeddedRtpengine extends EventEmitter<EmbeddedRtpengineEvents> {
       readyTimeoutMs: this.options.readyTimeoutMs ?? 15_000,
       probeIntervalMs: 100,
       restart: { enabled: true, minDelayMs: this.options.restart?.minDelayMs ?? 200, maxDelayMs: this.options.restart?.maxDelayMs ?? 10_000 },
+      // Its own process group: Ctrl-C (SIGINT to the terminal's foreground group) must reach only the
+      // engine, which drains its calls before stopping rtpengine; rtpengine 10.5 also segfaults on a
+      // signal under live calls. It still dies with us (the parent-death signal).
+      processGroup: true,
       logger: this.options.logger,
     });
     let started = false;

@@ -83,6 +83,8 @@ export class EmbeddedRedis {
       probeIntervalMs: 50,
       restart: { enabled: true, minDelayMs: 100, maxDelayMs: 5000 },
       stopGraceMs: 10_000,
+      // Its own process group: a terminal's Ctrl-C reaches its owner, which stops it after its jobs.
+      processGroup: true,
       logger: this.o.logger,
     });
     await this.process.start();
