@@ -47,6 +47,10 @@ const CASES: readonly Case[] = [
   { name: 'device that is not a SIP URI', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"http://evil.example"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
   { name: 'device with spaces', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"sip:a b@127.0.0.1"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
   { name: 'no device and none stored with the key', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /device/ },
+  // Port 0 once reached the SIP server, whose send threw and took every call's dialogs down with it.
+  { name: 'device on port 0', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"sip:x@127.0.0.1:0"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /^device sip:x@127\.0\.0\.1:0: port 0 is outside 1-65535$/ },
+  { name: 'device on a port past 65535', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"sip:x@127.0.0.1:99999"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /not a SIP URI/ },
+  { name: 'device at an IPv4 address that cannot be', method: 'POST', url: (id) => `/calls/${id}/monitors`, body: '{"device":"sip:x@999.999.999.999:5060"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /not an IPv4 address/ },
   { name: 'unknown call', method: 'GET', url: () => '/calls/0b6f1d5e-9c3a-4e7f-8a21-000000000000', status: 404, code: 'SB_NOT_FOUND', reason: /no live call/ },
   { name: 'unknown call to end', method: 'POST', url: () => end('0b6f1d5e-9c3a-4e7f-8a21-000000000000'), body: '{"confirm":true,"reason":"x"}', contentType: 'application/json', status: 404, code: 'SB_NOT_FOUND', reason: /no live call/ },
   { name: 'call id with forbidden characters', method: 'GET', url: () => '/calls/%27%3B%20drop', status: 400, code: 'SB_API_BAD_REQUEST', reason: /params\/id/ },

@@ -16,6 +16,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { MonitorEvent, TicketUse } from '../../engine/call-control.js';
+import { parseSipAddress } from '../../engine/registrar/contact-list.js';
 import type { ApiApp, ApiContext } from '../api-context.js';
 import { badRequest, conflict, forbidden } from '../api-errors.js';
 import { coversTeam, type Principal } from '../auth/roles.js';
@@ -72,6 +73,8 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       const p = ctx.guard.principal(request);
       const device = request.body.device ?? p.device;
       if (device === undefined) throw badRequest('no device: give "device" (a SIP URI), or store one with the key (switchboard keys add --device)');
+      const wrong = deviceProblem(device);
+      if (wrong !== undefined) throw badRequest(`device ${device}: ${wrong}`);
       const monitor = await ctx.live.control.monitor(request.params.id, { user: p.user, device, ringTimeoutMs });
       // The key may have been revoked (or its role changed) while the device rang.
       const withdrawn = await owners.own(monitor.id, request.params.id, p);
@@ -192,4 +195,14 @@ function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): vo
   const common = { action: 'monitor.start' as const, user: p.user, role: p.role, keyId: p.keyId, from: { address: use.source.address, userAgent: use.source.userAgent }, request: { method: 'INVITE', path: `sip (${use.source.transport})` }, call: id };
   if (use.ok) ctx.audit.record({ ...common, outcome: 'ok', monitor: use.monitor.id, device: use.monitor.device, status: 200 });
   else ctx.audit.record({ ...common, outcome: use.status === 403 ? 'denied' : 'failed', reason: use.reason, status: use.status });
+}
+
+/** What makes a device URI one no request can be sent to (RFC 3261 §19.1.1), or undefined. */
+function deviceProblem(device: string): string | undefined {
+  const at = parseSipAddress(device);
+  if (at === undefined) return 'not a SIP URI (sip:user@host:port)';
+  if (at.port !== undefined && (at.port < 1 || at.port > 65535)) return `port ${at.port} is outside 1-65535`;
+  const octets = /^\d+\.\d+\.\d+\.\d+$/.test(at.host) ? at.host.split('.').map(Number) : undefined;
+  if (octets !== undefined && octets.some((o) => o > 255)) return `${at.host} is not an IPv4 address`;
+  return undefined;
 }

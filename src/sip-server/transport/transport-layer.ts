@@ -148,6 +148,20 @@ export class TransportLayer {
   }
 
   send(data: Buffer, dest: Destination, onError?: SendErrorHandler): void {
+    // A destination no socket can send to (port 0 from a URI such as sip:x@host:0) fails this message only:
+    // Node throws for it synchronously, which would escape into the transaction that sends and end the worker.
+    if (!Number.isInteger(dest.port) || dest.port < 1 || dest.port > 65535) {
+      onError?.(new Error(`port ${dest.port} is not a destination (1-65535)`));
+      return;
+    }
+    try {
+      this.sendTo(data, dest, onError);
+    } catch (e) {
+      onError?.(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private sendTo(data: Buffer, dest: Destination, onError?: SendErrorHandler): void {
     const family = dest.address.includes(':') ? 6 : 4;
     if (dest.transport === 'udp') {
       const u = this.udp.find((x) => x.info?.family === family) ?? this.udp[0];

@@ -271,6 +271,21 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     expect(bad.tokens.slice(3)).toEqual(['NOK', 'invalid Route "not a uri"']);
   });
 
+  it('a request to port 0 (sip:x@host:0, which no socket can send to) fails that request alone: the app hears of it and the server goes on serving', async () => {
+    for (const method of ['INVITE', 'OPTIONS']) {
+      const echo = await appRequest(`${method} sip:x@127.0.0.1:0 SIP/2.0\r\n\r\n${method === 'INVITE' ? sdp(1) : ''}`);
+      if (echo.tokens[3] === 'OK') {
+        const txn = echo.tokens[10]!;
+        const f = await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === txn, 10_000, `the ${method}'s failure`);
+        expect(f.sip).toMatch(/^SIP\/2\.0 5\d\d /);
+      } else {
+        expect(echo.tokens.slice(3)).toEqual(['NOK', expect.stringMatching(/port 0/)]);
+      }
+    }
+    const { inv } = await inviteOut();
+    expect(inv.message.kind === 'request' && inv.message.method).toBe('INVITE');
+  });
+
   it('item 27: a non-INVITE request’s response reaches the app with an empty dialog id; a non-SDP body without Content-Type gets NOK', async () => {
     const echo = await appRequest(`OPTIONS ${target()} SIP/2.0\r\nUser-Agent: cc\r\n\r\n`);
     const txn = echo.tokens[10]!;
