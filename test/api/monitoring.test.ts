@@ -22,6 +22,7 @@ import { writeKeysFile } from '../../src/api/auth/keys-file.js';
 import type { CallDetailsView, CallSummary } from '../../src/api/schemas.js';
 import type { MonitorView } from '../../src/engine/call-control.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import type { Received } from '../support/sip-peer.js';
 import { eventually } from '../support/harness.js';
 import { Baresip } from '../support/interop/baresip.js';
 import { AgentPhone, CallerPhone, type PlacedCall } from '../support/phones.js';
@@ -233,6 +234,31 @@ describe('silent monitoring of a live call', () => {
       );
       expect(audit.find((e) => e.user === 'system' && e.monitor === m2.body.id)).toMatchObject({ device: sup2.uri('alice'), reason: expect.stringMatching(/call ended.*alice/) });
     } finally {
+      caller.close();
+    }
+  });
+
+  it("a monitor phone gone from the network (it answered, then never answers our BYE) does not hold the call's end: the agent's BYE goes out while the monitor's is still being sent again", async () => {
+    const gone = await AgentPhone.create(0);
+    gone.answersBye = false;
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const { call, id } = await connectedCall(caller);
+      const agentCall = agent.calls.at(-1)!.invite.info.callId;
+      const m = await asSupervisor<MonitorView>('POST', `/calls/${id}/monitors`, { device: gone.uri('sam') });
+      expect(m.status).toBe(201);
+      call.hangUp();
+      await cc.recordOf(call.callId);
+      const byes = (phone: AgentPhone, callId?: string): Received[] =>
+        phone.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'BYE' && (callId === undefined || r.info.callId === callId));
+      await eventually(() => byes(agent, agentCall).length > 0, 10_000, "the agent's BYE");
+      // Everything released: the monitor's BYE transaction has run to its end (Timer F), unanswered.
+      await cc.settled();
+      const toMonitor = byes(gone);
+      expect(toMonitor.length).toBeGreaterThan(1);
+      expect(byes(agent, agentCall)[0]!.at).toBeLessThan(toMonitor.at(-1)!.at);
+    } finally {
+      gone.close();
       caller.close();
     }
   });

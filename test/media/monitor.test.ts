@@ -169,16 +169,17 @@ describe('monitor mixer', () => {
 
   it('closing one supervisor stops only its stream; closing the last ends the subscription and the relay leg', async () => {
     await direct.close();
-    const closed1 = sup1.received.length;
     const t = performance.now();
     // The other supervisor's stream goes on: by the time it has brought 25 more packets (half a second),
-    // the closed one has had all the time to show any, beyond the few already on their way.
+    // whatever was already on its way to the closed one has arrived (however busy this process was);
+    // from then on, while the other gets 25 more, the closed one gets nothing.
     expect(await waitFor(() => sup2.receivedBetween(t).length > 25, 10_000)).toBe(true);
-    expect(sup1.received.length - closed1).toBeLessThanOrEqual(3);
+    const closed1 = sup1.received.length;
+    const t2 = performance.now();
+    expect(await waitFor(() => sup2.receivedBetween(t2).length > 25, 10_000)).toBe(true);
+    expect(sup1.received.length).toBe(closed1);
     await relayed.close();
-    const closed2 = sup2.received.length;
     expect(await quiet(sup2)).toBe(true);
-    expect(sup2.received.length - closed2).toBeLessThanOrEqual(3);
     const q = await call.query();
     const pubsub = Object.values(q.tags as Record<string, { subscriptions: { type: string }[] }>).filter((x) => x.subscriptions.some((s) => s.type === 'pub/sub'));
     expect(pubsub).toHaveLength(0);
@@ -192,10 +193,11 @@ describe('monitor mixer', () => {
     expect(again.offerSdp).toMatch(/a=sendonly/);
     await again.accept(sup3.sdp({ codecs: ['pcmu'], direction: 'recvonly' }));
     expect(await waitFor(() => sup3.received.length > 20, 10_000)).toBe(true);
+    // The same subscriber party at rtpengine, subscribed again: a Monitor / Stop cycle leaves no party (and four ports) behind.
+    const tags = Object.keys((await call.query()).tags as Record<string, unknown>);
+    expect(tags.filter((t) => t.startsWith('monitor-'))).toHaveLength(1);
     await call.release();
-    const released = sup3.received.length;
     expect(await quiet(sup3)).toBe(true);
-    expect(sup3.received.length - released).toBeLessThanOrEqual(3);
     sup3.close();
   });
 });

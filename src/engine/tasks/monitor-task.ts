@@ -242,7 +242,9 @@ class MonitorLeg implements SupervisorMonitor {
       this.ringing.abort();
       clearTimeout(this.probeTimer);
       session.monitors.delete(this.id);
-      await this.leg?.hangUp(reason).catch(() => undefined);
+      // The BYE goes out now; its answer is not waited for: a device gone from the network (unplugged, a closed
+      // laptop) would hold the rest of the call's end, the agent's BYE included, for Timer F (32 s) per device.
+      void this.leg?.hangUp(reason).catch(() => undefined);
       await this.stream?.close().catch((e: unknown) => session.log.warn({ monitor: this.id, err: e instanceof Error ? e.message : String(e) }, 'monitor stream close failed'));
       await this.disown();
       session.log.info({ monitor: this.id, user: this.user, reason, by }, 'monitor stopped');

@@ -53,6 +53,11 @@ export interface CallMonitorOptions {
   readonly logger: Logger;
   /** The clock that looks at deadlines (default: the process's one). */
   readonly clock?: MixClock;
+  /**
+   * rtpengine tag of the subscriber (default: a new one). The call's monitoring passes the same tag to every
+   * subscription it makes: rtpengine 10.5 keeps an unsubscribed party, and its ports, until the call is deleted.
+   */
+  readonly subscriberTag?: string;
 }
 
 export interface SourceStats extends PlayoutStats {
@@ -81,7 +86,7 @@ interface SourceLeg {
 
 export class CallMonitor {
   /** rtpengine tag of the subscription (the monitor's own "party"). */
-  readonly subscriberTag = `monitor-${randomBytes(4).toString('hex')}`;
+  readonly subscriberTag: string;
   private readonly legs: SourceLeg[] = [];
   private readonly outputs = new Set<MonitorOutput>();
   private readonly encoded: Record<G711Law, Uint8Array> = { pcmu: new Uint8Array(FRAME_SAMPLES), pcma: new Uint8Array(FRAME_SAMPLES) };
@@ -93,6 +98,7 @@ export class CallMonitor {
 
   private constructor(private readonly options: CallMonitorOptions) {
     this.clock = options.clock ?? mixClock;
+    this.subscriberTag = options.subscriberTag ?? `monitor-${randomBytes(4).toString('hex')}`;
   }
 
   /** Subscribes to the sources and starts mixing (silence until audio arrives). */

@@ -9,6 +9,7 @@
  * gets ICE and DTLS-SRTP on its side of the relay leg (src/media/webrtc.ts);
  * our side is always plain G.711.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../observability/logger.js';
 import { MediaStateError } from '../media-errors.js';
 import type { NgClient } from '../ng/ng-client.js';
@@ -192,6 +193,8 @@ export class CallMonitoring {
     return session;
   }
 
+  private readonly subscriberTag = `monitor-${randomBytes(4).toString('hex')}`;
+
   private monitorHubFor(): Promise<CallMonitor> {
     if (this.monitorHub === undefined) {
       const sources = this.host.labels().map((label) => ({ label, tag: label }));
@@ -203,6 +206,9 @@ export class CallMonitoring {
         jitterMs: this.settings.jitterMs,
         minJitterMs: this.settings.minJitterMs,
         logger: this.logger,
+        // One subscriber party for the call's whole life: Monitor / Stop cycles re-subscribe it instead of leaving
+        // a party with four ports behind at rtpengine each time (it frees them only with the call).
+        subscriberTag: this.subscriberTag,
       });
       this.monitorHub = hub;
       hub.catch(() => {
