@@ -217,7 +217,18 @@ export function parsePath(path: string): (string | number)[] {
   return out;
 }
 
-function describeValue(v: unknown): string {
+function describerFor(e: ErrorObject): (v: unknown) => string {
+  return SECRET_SETTING.test(e.instancePath.split('/').at(-1) ?? '') ? describeSecret : describeAny;
+}
+
+/** A secret's kind and size, never its value. */
+function describeSecret(v: unknown): string {
+  if (typeof v === 'string') return `a string of ${v.length} characters (not shown: a secret)`;
+  if (typeof v === 'number') return `a number of ${String(v).length} digits (not shown: a secret; quote it to make it a string)`;
+  return describeAny(v);
+}
+
+function describeAny(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
@@ -252,8 +263,12 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** Settings whose values are secrets: an error about one never repeats the value (it would reach logs and terminals). */
+const SECRET_SETTING = /^(password|secret|authValue|key|token|apiKey)$/i;
+
 function messageFor(e: ErrorObject): string {
   const schema = (e.parentSchema ?? {}) as { errorHint?: string; description?: string };
+  const describeValue = describerFor(e);
   switch (e.keyword) {
     case 'required':
       return `missing required setting "${String(e.params.missingProperty)}"`;
@@ -346,7 +361,7 @@ function describeAjvErrors(
   return collapseUnions(errors).map((e) => {
     const segments = pointerToSegments(e.instancePath);
     let message = messageFor(e);
-    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') message = `does not match any allowed form, got ${describeValue(e.data)}`;
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') message = `does not match any allowed form, got ${describerFor(e)(e.data)}`;
     const key = e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : undefined;
     const location = locate?.(segments, key);
     const missing = e.keyword === 'required' ? String(e.params.missingProperty) : undefined;

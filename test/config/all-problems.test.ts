@@ -90,6 +90,30 @@ describe('one run reports every problem', () => {
     ]);
   });
 
+  it('a problem with a secret (a password, key, token or shared secret) says what is wrong without repeating the value', () => {
+    const text = [
+      'recordings: { encryption: { key: "q3X9mJ2vL8pR4tY7wZ1aB5cD6eF0gH2iK4lM6nO8pQ=" } }',
+      'trunks: { outbound: [{ id: c, host: 127.0.0.1, username: u, password: 7731946 }] }',
+      'crm: { adapter: http, http: { url: "http://127.0.0.1:1/x", authValue: 55443322 } }',
+      'sipServer: { control: { secret: 987654321 } }',
+      'agents: [{ id: ann, name: Ann, password: 424242, queues: [] }]',
+    ].join('\n');
+    const e = errorOf(() => loadConfigText(text, { checks: configChecks }));
+    const got = lines(e);
+    for (const secret of ['q3X9mJ2vL8pR4tY7wZ1aB5cD6eF0gH2iK4lM6nO8pQ', '7731946', '55443322', '987654321', '424242']) {
+      expect(e.message).not.toContain(secret);
+    }
+    expect(got).toEqual(
+      expect.arrayContaining([
+        'trunks.outbound[0].password: expected string, got a number of 7 digits (not shown: a secret; quote it to make it a string)',
+        expect.stringMatching(/^recordings\.encryption\.key: expected a 256-bit key in base64 .*got a string of 43 characters \(not shown: a secret\)$/),
+        expect.stringMatching(/^crm\.http\.authValue: expected string, got a number of 8 digits/),
+        expect.stringMatching(/^sipServer\.control\.secret: expected string, got a number of 9 digits/),
+        expect.stringMatching(/^agents\[0\]\.password: expected string, got a number of 6 digits/),
+      ]),
+    );
+  });
+
   it('a check that throws is reported as a problem and does not hide the others', () => {
     const broken: ConfigCheck = {
       name: 'broken',
