@@ -296,10 +296,14 @@ describe('HTTP CRM adapter', () => {
     expect((await failure(url)).kind).toBe('retryable');
   });
 
-  it('never puts the credential into an error message', async () => {
+  it('never puts the credential into an error message, even when the CRM echoes it back', async () => {
     const url = await serve((_q, res) => res.writeHead(400).end('nope'));
     const e = await failure(url, { authValue: 'Bearer TOPSECRET' });
     expect(`${e.message} ${JSON.stringify(e.details)}`).not.toContain('TOPSECRET');
+    const echoing = await serve((q, res) => res.writeHead(401).end(`invalid credential: ${q.headers.authorization ?? ''} (token TOPSECRET)`));
+    const echoed = await failure(echoing, { authValue: 'Bearer TOPSECRET' });
+    expect(echoed.message).toMatch(/invalid credential: \*\*\* \(token \*\*\*\)/);
+    expect(echoed.message).not.toContain('TOPSECRET');
   });
 
   it('stops the upload if the part cannot be read (e.g. failed authentication of the file)', async () => {

@@ -49,8 +49,14 @@ const MAX_RESPONSE = 64 * 1024;
 const CONTINUE_WAIT_MS = 1000;
 const RETRYABLE_4XX = new Set([401, 403, 408, 409, 425]);
 
-function snippet(body: Buffer): string {
-  const text = body.subarray(0, 200).toString('utf8').replace(/[\r\n\t]+/g, ' ').trim();
+/** The start of a CRM's answer, for events and logs: never the credential, should the CRM echo it back. */
+function snippet(body: Buffer, secret: string | undefined): string {
+  let text = body.subarray(0, 200).toString('utf8').replace(/[\r\n\t]+/g, ' ').trim();
+  if (secret !== undefined) {
+    // The whole value, and its token alone ("Bearer <token>" is often echoed as just the token).
+    const token = secret.includes(' ') ? secret.slice(secret.lastIndexOf(' ') + 1) : undefined;
+    for (const s of [secret, ...(token !== undefined && token.length >= 6 ? [token] : [])]) text = text.split(s).join('***');
+  }
   return text === '' ? '' : ` (${text})`;
 }
 
@@ -229,23 +235,23 @@ export class HttpCrmAdapter implements CrmAdapter {
         return { attachmentId: String(value), duplicate: reply.duplicate === true };
       }
       const why = negative ? 'a negative confirmation' : `no "${field}" in the reply`;
-      throw new CrmError('retryable', `the CRM answered ${status} to ${label} without confirming it (${why})${snippet(body)}`, { status });
+      throw new CrmError('retryable', `the CRM answered ${status} to ${label} without confirming it (${why})${snippet(body, this.options.authValue)}`, { status });
     }
     const wait = parseRetryAfter(headers['retry-after']);
     const details = { status, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
     if (status === 429) return this.raise('rate-limited', `the CRM's API limit was reached (429) for ${label}${wait !== undefined ? `; retry after ${wait} ms` : ''}`, details);
-    if (status === 413) return this.raise('too-large', `the CRM refused ${label} as too large (413)${snippet(body)}`, details);
+    if (status === 413) return this.raise('too-large', `the CRM refused ${label} as too large (413)${snippet(body, this.options.authValue)}`, details);
     if (status === 417 && expected) {
       this.expectContinue = false;
       return this.raise('retryable', `the CRM does not take Expect: 100-continue (417) for ${label}; later parts are sent without it`, details);
     }
-    if (status >= 500 || RETRYABLE_4XX.has(status)) return this.raise('retryable', `the CRM answered ${status} to ${label}${snippet(body)}`, details);
+    if (status >= 500 || RETRYABLE_4XX.has(status)) return this.raise('retryable', `the CRM answered ${status} to ${label}${snippet(body, this.options.authValue)}`, details);
     if (status >= 300 && status < 400) {
       // Not followed: a part is a large streamed POST, and where the CRM takes it is configuration.
       const to = headers.location !== undefined ? `to ${this.redirectTarget(headers.location)}` : 'without a Location';
       return this.raise('rejected', `the CRM redirected ${label} with ${status} ${to}; redirects are not followed (set crm.http.url to the address that takes uploads)`, details);
     }
-    return this.raise('rejected', `the CRM refused ${label} with ${status}${snippet(body)}`, details);
+    return this.raise('rejected', `the CRM refused ${label} with ${status}${snippet(body, this.options.authValue)}`, details);
   }
 
   /** A redirect's target as events and logs may show it: no credentials, no query (it may hold a token). */
