@@ -70,6 +70,17 @@ describe('recording configuration', () => {
     expect(found).toContain('recordings.upload.maxBackoffMs: must be at least initialBackoffMs');
   });
 
+  it('reads the key file as start does: a missing file or one that holds no 256-bit base64 key is a configuration problem, before start', () => {
+    const good = join(dir, 'good.key');
+    const bad = join(dir, 'bad.key');
+    writeFileSync(good, `${TEST_KEY}\n`);
+    writeFileSync(bad, 'notbase64\n');
+    expect(problems({ recordings: { encryption: { keyFile: good } } })).toEqual([]);
+    expect(problems({ recordings: { encryption: { keyFile: join(dir, 'none.key') } } })).toEqual([`recordings.encryption.keyFile: cannot read ${join(dir, 'none.key')}: ENOENT`]);
+    expect(problems({ recordings: { encryption: { keyFile: bad } } })).toEqual([expect.stringMatching(/^recordings\.encryption\.keyFile: .*bad\.key: expected a 256-bit key in base64/)]);
+    expect(problems({ recordings: { encryption: { keyFile: bad } } })[0]).not.toContain('notbase64');
+  });
+
   it('reads redis://, rediss:// and unix:// URLs', () => {
     expect(redisOptionsFor('unix:///var/run/r.sock').options.path).toBe('/var/run/r.sock');
     expect(redisOptionsFor('redis://:pw@10.0.0.5:6380/2').url).toBe('redis://:pw@10.0.0.5:6380/2');
