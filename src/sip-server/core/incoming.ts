@@ -36,6 +36,8 @@ const WITHOUT_TIMERS: ReadonlySet<string> = new Set(['100rel']);
  * routes them. Never 503: that tells a carrier to fail over.
  */
 const DIALOG_ONLY = new Set(['BYE', 'UPDATE', 'PRACK', 'INFO']);
+/** Retry-After of the 503 while no application is connected (start-up, the end of a stop). */
+const NO_APP_RETRY_AFTER_SECONDS = 5;
 
 export class IncomingRequests {
   constructor(
@@ -184,7 +186,13 @@ export class IncomingRequests {
     if (app === undefined) {
       core.stats.unrouted++;
       if (method === 'INVITE') core.emitCdr('attempt', 'network', request);
-      const res = core.respond(entry, 503, { reason: 'Service Unavailable (no application for this method)' });
+      // No application connected at all (the engine starting, or its last seconds of a stop): a passing state, so
+      // Retry-After lets a carrier try again or elsewhere (RFC 3261 §21.5.4). Apps that route other methods only: as is.
+      const passing = core.apps.routedVerbs().length === 0;
+      const res = core.respond(entry, 503, {
+        reason: passing ? 'Service Unavailable (no application connected)' : 'Service Unavailable (no application for this method)',
+        ...(passing ? { headers: [{ name: 'Retry-After', key: 'retry-after', value: String(NO_APP_RETRY_AFTER_SECONDS) }] } : {}),
+      });
       if (method === 'INVITE') core.emitCdr('stop', 'application', res, 'call-rejected');
       return;
     }

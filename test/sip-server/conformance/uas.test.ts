@@ -69,6 +69,15 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     await sip.send(invite().text, toServer());
     const r = await sip.waitResponse(503, 'INVITE');
     expect(r.info.toTag).toBeDefined();
+    // Apps are there, none takes INVITE: not a passing state, so no Retry-After.
+    expect(r.message.headers.get('retry-after')).toBeUndefined();
+  });
+
+  it('with no application connected at all (the engine starting, or the end of its stop), a new INVITE gets 503 with Retry-After', async () => {
+    await sip.send(invite().text, toServer());
+    const r = await sip.waitResponse(503, 'INVITE');
+    expect(r.raw.split('\r\n')[0]).toBe('SIP/2.0 503 Service Unavailable (no application connected)');
+    expect(r.message.headers.get('retry-after')).toBe('5');
   });
 
   it('item 10: the app’s skeletal 200 becomes a full response (Vias, tags, Contact, Content-Type, byte Content-Length, Server, app X- headers; app Via/Content-Length ignored)', async () => {
