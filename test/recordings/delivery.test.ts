@@ -14,6 +14,7 @@ import { RecordingsWorker } from '../../src/recordings/service/recordings-worker
 import { FakeCrm, type Fault } from './support/fake-crm.js';
 import { collectEvents, expectedPcm, testConfig } from './support/harness.js';
 import { recordingFixture } from './support/recording-fixture.js';
+import { eventually } from '../support/harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sb-rec-deliv-'));
 let redis: EmbeddedRedis;
@@ -55,8 +56,12 @@ describe('a capture that holds no audio', () => {
     await events.until((all) => all.some((e) => e.recordingId === 'rec-silent' && (e.type === 'failed' || e.type === 'uploaded')), 30_000);
     const outcome = events.all.filter((e) => e.recordingId === 'rec-silent' && (e.type === 'failed' || e.type === 'uploaded'));
     expect(outcome.map((e) => e.type)).toEqual(['failed']);
-    expect(outcome[0]!.reason).toMatch(/holds no audio/);
+    expect(outcome[0]!.reason).toMatch(/holds no audio.*nothing to keep: its empty capture and spool entry are deleted$/);
     expect(existsSync(join(dir, 'crm', 'rec-silent'))).toBe(false);
+    // Nothing to keep: not left in the spool (and its gauges) nor in the capture directory for the retention time.
+    await eventually(async () => !(await worker.ctx.store.list()).includes('rec-silent'), 10_000, 'the empty recording gone from the spool');
+    expect(readdirSync(join(worker.paths.captureDir, 'pcaps'))).toEqual([]);
+    expect(await worker.ctx.store.readTombstone('rec-silent')).toMatchObject({ state: 'failed' });
     events.stop();
   });
 });

@@ -6,6 +6,7 @@
  */
 import { access, rm } from 'node:fs/promises';
 import { deleteSegments, locateSegments, type CapturedSegment } from '../capture/segment-locator.js';
+import { reportFailure } from './failure-report.js';
 import { encodeRecording } from '../convert/encode-recording.js';
 import { undecodableNote } from '../convert/pcap-to-pcm.js';
 import { RecordingExpiredError, RecordingFormatError, RecordingMissingError } from '../errors.js';
@@ -18,6 +19,22 @@ export type ConvertOutcome = 'converted' | 'already-converted' | 'already-finish
 
 /** Thrown while rtpengine may still be writing a segment: try again shortly. */
 export class SegmentsPendingError extends RecordingMissingError {}
+/** The capture is there and holds no RTP from either party (a call hung up as it was bridged): nothing to deliver, nothing to keep. */
+export class RecordingEmptyError extends RecordingMissingError {}
+
+/**
+ * An empty recording is reported `failed` with its reason and then deleted at once (its empty capture and its spool
+ * entry): kept, it would sit in the spool gauges operators alert on for the whole retention time, with nothing in it.
+ */
+export async function discardEmpty(ctx: PipelineContext, recordingId: string, reason: string): Promise<void> {
+  const manifest = await ctx.store.readManifest(recordingId).catch(() => undefined);
+  const full = `${reason}; nothing to keep: its empty capture and spool entry are deleted`;
+  await ctx.store.writeTombstone({ recordingId, callId: manifest?.callId ?? 'unknown', state: 'failed', at: new Date(ctx.clock()).toISOString(), reason: full });
+  await reportFailure(ctx, { type: 'failed', recordingId, reason: full }, reason);
+  if (manifest !== undefined) await deleteSegments(await capturedSegments(ctx, manifest).catch(() => []));
+  const claimed = await ctx.store.claim(recordingId);
+  if (claimed !== false) await ctx.store.purge(claimed);
+}
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -74,7 +91,7 @@ export async function convertStep(ctx: PipelineContext, recordingId: string, sig
     // Nothing to deliver is a failure with its reason, never an "uploaded" recording with no parts.
     await rm(ctx.store.audioPath(recordingId), { force: true });
     if (undecodable !== undefined) throw new RecordingFormatError(`recording ${recordingId}: ${undecodable}`);
-    throw new RecordingMissingError(`recording ${recordingId}: the capture of call ${manifest.callId} holds no audio (${segments.length} segment(s), no RTP from either party)`);
+    throw new RecordingEmptyError(`recording ${recordingId}: the capture of call ${manifest.callId} holds no audio (${segments.length} segment(s), no RTP from either party)`);
   }
   const summary = {
     segmentsFound: segments.length,

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import { RecordingKeyError } from '../crypto/key-ring.js';
 import { RecordingExpiredError, RecordingFormatError, RecordingIntegrityError, RecordingMissingError } from '../errors.js';
 import { retryDelay } from '../delivery/backoff.js';
-import { convertStep, SegmentsPendingError } from '../delivery/convert-step.js';
+import { convertStep, discardEmpty, RecordingEmptyError, SegmentsPendingError } from '../delivery/convert-step.js';
 import { deliverStep, GiveUp, RetryLater } from '../delivery/deliver-step.js';
 import { reportFailure } from '../delivery/failure-report.js';
 import type { PipelineContext } from '../delivery/pipeline-context.js';
@@ -70,6 +70,11 @@ export function createRecordingWorkers(
         if (e instanceof RetryLater) throw e;
         if (e instanceof SegmentsPendingError) {
           throw new RetryLater(e.message, retryDelay(ctx.backoff, job.attemptsMade + 1, { now: ctx.clock(), expiresAt: Number.POSITIVE_INFINITY }), false, job.attemptsMade + 1);
+        }
+        if (e instanceof RecordingEmptyError) {
+          const reason = `cannot convert: ${describe(e)}`;
+          await discardEmpty(ctx, id, reason);
+          throw new UnrecoverableError(reason);
         }
         if (e instanceof RecordingFormatError || e instanceof RecordingMissingError || e instanceof RecordingKeyError || e instanceof RecordingIntegrityError) {
           const reason = `cannot convert: ${describe(e)}`;

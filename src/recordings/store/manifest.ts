@@ -100,7 +100,7 @@ export interface DeliveryProgress {
   readonly lastAttemptAt?: string;
 }
 
-export type FinalState = 'delivered' | 'expired';
+export type FinalState = 'delivered' | 'expired' | 'failed';
 
 /** What remains of a recording once it is gone: a few facts, no audio. */
 export interface Tombstone {
