@@ -19,7 +19,7 @@ import type { AgentRegistry } from '../engine/agents/agent-registry.js';
 import type { CallControl } from '../engine/call-control.js';
 import type { QueueStats } from '../engine/queues/call-queues.js';
 import type { CallRegistry } from '../engine/session/call-registry.js';
-import type { Logger } from '../observability/logger.js';
+import { componentLogger, type Logger } from '../observability/logger.js';
 import { ConfiguredAgentSource, type AgentSource } from './agents/agent-source.js';
 import { errorBodyOf } from './api-errors.js';
 import { Ajv } from 'ajv';
@@ -108,7 +108,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const roles = new RoleBook(config.api.roles);
   const keys = new KeyStore({ configKeys: config.api.keys, file: keysFilePath(config, deps.baseDir), roles, logger });
   keys.start();
-  const audit = new AuditLog(resolve(deps.baseDir, config.api.auditFile ?? join(stateDir, 'api', 'audit.jsonl')), logger.child({ component: 'audit' }), now);
+  const audit = new AuditLog(resolve(deps.baseDir, config.api.auditFile ?? join(stateDir, 'api', 'audit.jsonl')), componentLogger(logger, 'audit'), now);
   const queues = deps.queues;
   const live = new LiveCalls(deps.control, config.queues, config.api.stuckCalls.thresholdSeconds * 1000, now, (call) => queues?.placeOf(call));
   const agents = deps.agents ?? new ConfiguredAgentSource(config.queues, () => deps.control.sessions(), deps.agentRegistry);
@@ -116,7 +116,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const guard = new Guard(keys, live, audit, agents, now);
   const stuck = new StuckCalls(live, audit, config.api.stuckCalls, logger);
 
-  const apiLogger: FastifyBaseLogger = logger.child({ component: 'api' });
+  const apiLogger: FastifyBaseLogger = componentLogger(logger, 'api');
   const app: ApiApp = Fastify({
     loggerInstance: apiLogger,
     // Dashboards poll and stream: no log line per request (the audit log has what matters).

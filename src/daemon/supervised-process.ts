@@ -145,7 +145,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
       this.emit('exit', code, signal);
       // A child that never became ready is retried by whoever awaited its start.
       if (this.stopping || !becameReady) return;
-      logger.warn({ daemon: name, code, signal, output: this.tail.text().slice(-1000) }, 'daemon exited unexpectedly');
+      logger.warn({ ...this.daemonField(), code, signal, output: this.tail.text().slice(-1000) }, 'daemon exited unexpectedly');
       void this.restartLater();
     });
 
@@ -156,7 +156,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
       try {
         if (await this.options.ready(this.abort.signal)) {
           becameReady = true;
-          logger.info({ daemon: name, pid: child.pid }, 'daemon ready');
+          logger.info({ ...this.daemonField(), daemonPid: child.pid }, 'daemon ready');
           this.emit('ready', child.pid ?? -1);
           return;
         }
@@ -193,7 +193,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
         return;
       } catch (e) {
         const err = e as SwitchboardError;
-        this.options.logger.error({ daemon: this.options.name, err: err.message }, 'daemon restart failed');
+        this.options.logger.error({ ...this.daemonField(), err: err.message }, 'daemon restart failed');
         this.emit('failed', err);
       }
     }
@@ -201,6 +201,11 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
 
   private killChild(child: ChildProcess): void {
     if (child.exitCode === null && child.signalCode === null) this.signal(child, 'SIGKILL');
+  }
+
+  /** The daemon's name for a log line, unless the logger already carries it (pino would write the key twice). */
+  private daemonField(): { daemon?: string } {
+    return this.options.logger.bindings().daemon === undefined ? { daemon: this.options.name } : {};
   }
 
   /** Signals the daemon, or its whole process group when it has one. */
@@ -229,7 +234,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     child.kill('SIGTERM');
     const grace = sleep(this.options.stopGraceMs ?? 3000).then(() => 'timeout' as const);
     if ((await Promise.race([exited.then(() => 'exited' as const), grace])) === 'timeout') {
-      this.options.logger.warn({ daemon: this.options.name, graceMs: this.options.stopGraceMs ?? 3000 }, 'daemon did not stop in time after SIGTERM; killed');
+      this.options.logger.warn({ ...this.daemonField(), graceMs: this.options.stopGraceMs ?? 3000 }, 'daemon did not stop in time after SIGTERM; killed');
       this.signal(child, 'SIGKILL');
       await exited;
     }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import Srf from 'drachtio-srf';
 import type { SwitchboardConfig } from '../config/load.js';
 import type { MediaService } from '../media/index.js';
-import type { Logger } from '../observability/logger.js';
+import { componentLogger, type Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
 import { servedLanguages } from '../policy/languages.js';
@@ -119,7 +119,7 @@ export class Engine {
       media: deps.media,
       prompts: deps.media?.prompts,
       recordings: deps.media !== undefined ? deps.recordings : undefined,
-      records: new CallRecordWriter(recordsFile, logger.child({ component: 'call-records' })),
+      records: new CallRecordWriter(recordsFile, componentLogger(logger, 'call-records')),
       trunks: new OutboundTrunks(config, baseDir),
       notices: this.notices,
       agents: this.agents,

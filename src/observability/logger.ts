@@ -19,3 +19,14 @@ export function createLogger(options: LoggerOptions): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * The logger of a component or of a part of one. pino writes a key bound twice twice (`"component":"engine"`,
+ * then `"component":"agents"`), which a parser reads as the last one or refuses (Elasticsearch): a part of a
+ * component gets `part` instead, and a logger already bound to `name` is used as it is.
+ */
+export function componentLogger(logger: Logger, name: string): Logger {
+  const bound = logger.bindings().component as unknown;
+  if (bound === name) return logger;
+  return bound === undefined ? logger.child({ component: name }) : logger.child({ part: name });
+}

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SupervisedProcess } from '../../src/daemon/supervised-process.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { componentLogger, createLogger, silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/harness.js';
 
 function alive(pid: number): boolean {
@@ -53,5 +53,32 @@ describe('SupervisedProcess stop', () => {
     await eventually(() => /term: child (alive|gone)/.test(output.join('')), 10_000, 'the leader to report on SIGTERM');
     expect(output.join('')).toContain('term: child alive');
     await eventually(() => !alive(leader!) && !alive(mortal!) && !alive(stubborn!), 10_000, 'the whole group to be gone');
+  });
+});
+
+describe('log lines', () => {
+  /** A logger writing JSON lines into `lines`. */
+  function capture(lines: string[]): ReturnType<typeof createLogger> {
+    return createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
+  }
+  /** The top-level keys a JSON line names more than once (JSON.parse would keep only the last). */
+  function repeatedKeys(line: string): string[] {
+    return Object.keys(JSON.parse(line) as object).filter((k) => line.split(`"${k}":`).length - 1 > 1);
+  }
+
+  it('name each key once: a part of a component gets `part`, and a daemon line does not repeat the daemon or the pid', async () => {
+    const lines: string[] = [];
+    const root = capture(lines);
+    const engine = componentLogger(root, 'engine');
+    componentLogger(engine, 'agents').info({ agent: 'ann' }, 'state');
+    expect(componentLogger(engine, 'engine')).toBe(engine);
+    const daemon = new SupervisedProcess({ name: 'sleeper', command: 'sh', args: ['-c', 'sleep 30'], ready: async () => true, logger: componentLogger(root, 'media').child({ daemon: 'sleeper' }) });
+    await daemon.start();
+    await daemon.stop();
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(repeatedKeys(line), line).toEqual([]);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ component: 'engine', part: 'agents', agent: 'ann' });
+    const ready = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'daemon ready')!;
+    expect(ready).toMatchObject({ component: 'media', daemon: 'sleeper', daemonPid: expect.any(Number), pid: process.pid });
   });
 });

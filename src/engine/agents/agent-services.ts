@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { MediaService } from '../../media/index.js';
-import type { Logger } from '../../observability/logger.js';
+import { componentLogger, type Logger } from '../../observability/logger.js';
 import { CallQueues, type QueueStats } from '../queues/call-queues.js';
 import { isWaitingQueue, waitingOf } from '../queues/waiting-settings.js';
 import { FileBindingStore, RedisBindingStore } from '../registrar/binding-store.js';
@@ -47,7 +47,7 @@ export class AgentServices {
   constructor(private readonly deps: AgentServicesDeps) {
     const { config, logger } = deps;
     const now = deps.now ?? Date.now;
-    this.agents = new AgentRegistry(config, logger.child({ component: 'agents' }), now);
+    this.agents = new AgentRegistry(config, componentLogger(logger, 'agents'), now);
     const waiting = config.queues.filter((q) => isWaitingQueue(config, q));
     this.queues = new CallQueues(
       this.agents,
