@@ -63,13 +63,13 @@ export class AgentServices {
       const stateDir = resolve(deps.baseDir, config.node.stateDir);
       const store =
         config.registrar.store === 'redis'
-          ? new RedisBindingStore(config.redis.url ?? '', config.redis.keyPrefix, logger.child({ component: 'registrar' }))
-          : new FileBindingStore(resolve(deps.baseDir, config.registrar.file ?? join(stateDir, 'registrar', 'bindings.json')), logger.child({ component: 'registrar' }));
-      this.registrar = new Registrar({ config, credentials, registers: (id) => this.agents.registers(id), store, logger: logger.child({ component: 'registrar' }), now });
+          ? new RedisBindingStore(config.redis.url ?? '', config.redis.keyPrefix, componentLogger(logger, 'registrar'))
+          : new FileBindingStore(resolve(deps.baseDir, config.registrar.file ?? join(stateDir, 'registrar', 'bindings.json')), componentLogger(logger, 'registrar'));
+      this.registrar = new Registrar({ config, credentials, registers: (id) => this.agents.registers(id), store, logger: componentLogger(logger, 'registrar'), now });
       this.registrar.on('bindings', (agent, bindings) => this.agents.bindings(agent, bindings));
       const k = config.registrar.keepAlive;
       this.keepAlive = new KeepAlive(this.registrar, deps.sip, { intervalSeconds: k.intervalSeconds, timeoutSeconds: k.timeoutSeconds, failures: k.failures });
-      this.featureCodes = new FeatureCodes({ config, agents: this.agents, registrar: this.registrar, credentials, media: deps.media, logger: logger.child({ component: 'feature-codes' }) });
+      this.featureCodes = new FeatureCodes({ config, agents: this.agents, registrar: this.registrar, credentials, media: deps.media, logger: componentLogger(logger, 'feature-codes') });
     }
   }
 
