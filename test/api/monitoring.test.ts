@@ -390,6 +390,18 @@ describe('silent monitoring of a live call', () => {
       expect((await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries).toEqual([]);
       expect(call.requests).toEqual([]);
 
+      // Stopped by its user while the phone rings: our CANCEL, not the phone's answer: 409, not 502 "the device answered 487".
+      const stopped = asAdmin('POST', `/calls/${id}/monitors`, { device: ringingDevice.uri('stop') });
+      let ringingId = '';
+      await eventually(async () => {
+        ringingId = (await asAdmin<CallDetailsView>('GET', `/calls/${id}`)).body.monitors.find((x) => x.state === 'ringing')?.id ?? '';
+        return ringingId !== '';
+      }, 10_000, 'the monitor ringing');
+      expect((await asAdmin('DELETE', `/calls/${id}/monitors/${ringingId}`)).status).toBeLessThan(300);
+      const cut = await stopped;
+      expect(cut.status).toBe(409);
+      expect(cut.body).toMatchObject({ code: 'SB_CONFLICT', reason: 'the monitor was stopped while the device was ringing' });
+
       // The call ends while a phone still rings for a monitor: the phone gets CANCEL, the request a 409.
       const ringing = asAdmin('POST', `/calls/${id}/monitors`, { device: ringingDevice.uri('late') });
       const rung = ringingDevice.calls.length;

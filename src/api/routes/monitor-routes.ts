@@ -62,7 +62,7 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       schema: {
         summary: start.summary,
         description:
-          "Answers 201 once the device answered (it hears caller and agent mixed from then on), 502 when the device does not answer (busy, declined, no answer within api.monitor.ringTimeoutSeconds), 409 when the call is not connected or ends meanwhile. Several supervisors share one subscription; nothing changes on the caller's or agent's legs.",
+          "Answers 201 once the device answered (it hears caller and agent mixed from then on), 502 when the device does not answer (busy, declined, no answer within api.monitor.ringTimeoutSeconds), 409 when the call is not connected, ends meanwhile, or the monitor is stopped (DELETE, a revoked key) while the device rings. 400 for a device URI no request can be sent to (port 0, a port past 65535, an impossible IPv4 address). Several supervisors share one subscription; nothing changes on the caller's or agent's legs.",
         tags: ['monitoring'],
         params: CallIdParams,
         body: MonitorRequestBody,

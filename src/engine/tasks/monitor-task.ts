@@ -74,8 +74,13 @@ export class MonitorDeviceError extends SwitchboardError {
     readonly status: number,
     readonly reason: string,
     readonly callEnded = false,
+    /** Stopped (DELETE, a revoked key) while the device rang: our CANCEL, not the device's answer. */
+    readonly stoppedFirst = false,
   ) {
-    super(callEnded ? ErrorCodes.CONFLICT : ErrorCodes.MONITOR_DEVICE_FAILED, callEnded ? 'the call ended while the device was ringing' : `the device answered ${status} ${reason}`);
+    super(
+      callEnded || stoppedFirst ? ErrorCodes.CONFLICT : ErrorCodes.MONITOR_DEVICE_FAILED,
+      callEnded ? 'the call ended while the device was ringing' : stoppedFirst ? 'the monitor was stopped while the device was ringing' : `the device answered ${status} ${reason}`,
+    );
   }
 }
 
@@ -157,10 +162,10 @@ class MonitorLeg implements SupervisorMonitor {
         if (result.kind === 'offered') await result.abandon();
         const status = result.kind === 'failed' ? result.status : 488;
         const reason = result.kind === 'failed' ? result.reason : 'the device offered instead of answering';
-        throw session.ended || this.stopped ? new MonitorDeviceError(487, 'Request Terminated', session.ended) : new MonitorDeviceError(this.ringing.signal.aborted ? 408 : status, this.ringing.signal.aborted ? 'no answer' : reason);
+        throw session.ended || this.stopped ? new MonitorDeviceError(487, 'Request Terminated', session.ended, !session.ended) : new MonitorDeviceError(this.ringing.signal.aborted ? 408 : status, this.ringing.signal.aborted ? 'no answer' : reason);
       }
       this.leg = result.leg;
-      if (this.stopped || session.ended) throw new MonitorDeviceError(487, 'Request Terminated', session.ended);
+      if (this.stopped || session.ended) throw new MonitorDeviceError(487, 'Request Terminated', session.ended, !session.ended);
       await this.stream.accept(result.leg.remoteSdp);
       this.listening(result.leg, {});
     } catch (e) {
