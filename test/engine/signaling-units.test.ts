@@ -70,8 +70,13 @@ describe('call metrics', () => {
     t = 4000;
     tl.inQueue(false);
     tl.mark('agentAnsweredAt');
-    tl.addWhisper(2500);
+    tl.whisperStarted();
+    t = 5000;
+    // Live views see the whisper as it plays.
+    expect(tl.metrics().whisperMs).toBe(1000);
     t = 6500;
+    tl.addWhisper(2500);
+    expect(tl.metrics().whisperMs).toBe(2500);
     tl.mark('bridgedAt');
     t = 10_000;
     tl.onHold(true);

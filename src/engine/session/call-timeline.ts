@@ -30,6 +30,8 @@ export interface CallMetrics {
 export class CallTimeline {
   readonly marks: TimelineMarks;
   private whisperMs = 0;
+  /** A whisper playing now (live views count it as it goes). */
+  private whisperSince: number | undefined;
   private holdSince: number | undefined;
   private holdTotal = 0;
   private queueSince: number | undefined;
@@ -43,7 +45,13 @@ export class CallTimeline {
     this.marks[name] ??= this.now();
   }
 
+  /** A whisper starts playing; addWhisper ends it with its length. */
+  whisperStarted(): void {
+    this.whisperSince = this.now();
+  }
+
   addWhisper(ms: number): void {
+    this.whisperSince = undefined;
     this.whisperMs += Math.max(0, ms);
   }
 
@@ -76,7 +84,7 @@ export class CallTimeline {
     const open = (since: number | undefined): number => (since === undefined ? 0 : end - since);
     return {
       waitMs: (m.bridgedAt ?? end) - m.arrivedAt,
-      whisperMs: Math.round(this.whisperMs),
+      whisperMs: Math.round(this.whisperMs + open(this.whisperSince)),
       queueMs: this.queueTotal + open(this.queueSince),
       talkMs: m.bridgedAt === undefined ? 0 : end - m.bridgedAt,
       holdMs: this.holdTotal + open(this.holdSince),

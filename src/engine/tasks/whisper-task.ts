@@ -32,6 +32,7 @@ export class WhisperTask implements Task<boolean> {
     const left = new AbortController();
     this.agentLeg.onHangUp(() => left.abort());
     const started = services.now();
+    session.timeline.whisperStarted();
     let playing = false;
     try {
       const played = await anchor.play(AGENT, prompt);
