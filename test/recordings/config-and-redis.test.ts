@@ -183,6 +183,22 @@ describe('switchboard recordings-worker', () => {
     expect(r.out).toContain('recordings.retentionSeconds');
     expect(r.out).toContain('crm');
   });
+
+  it.each([['recordings-worker'], ['start']])('%s refuses a REDIS_URL that is not a Redis URL at once (exit 3), without repeating it', async (command) => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'node: { logLevel: silent }\n');
+    const before = process.env.REDIS_URL;
+    process.env.REDIS_URL = 'http://user:hunter2@127.0.0.1:6379';
+    try {
+      const r = await cli([command, '--config', file]);
+      expect(r.code).toBe(3);
+      expect(r.out).toMatch(/REDIS_URL \(environment\): expected redis:\/\//);
+      expect(r.out).not.toContain('hunter2');
+    } finally {
+      if (before === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = before;
+    }
+  });
 });
 
 describe('the engine side with Redis out of reach', () => {

@@ -1,3 +1,4 @@
+import { redisUrlFromEnvironment } from './redis-env.js';
 import { dirname, resolve } from 'node:path';
 import { configChecks } from '../../app/config-checks.js';
 import { defaultConfig, loadConfigFile } from '../../config/load.js';
@@ -18,8 +19,7 @@ export const recordingsWorkerCommand: Command = {
     const config = opts.config !== undefined ? loadConfigFile(opts.config, { checks: configChecks }) : defaultConfig({ checks: configChecks });
     const logger = createLogger({ level: config.node.logLevel, name: 'recordings-worker' });
     // The one place the environment is read: the composition root hands the URL in.
-    const env = process.env.REDIS_URL;
-    const redisUrl = env !== undefined && env !== '' ? env : config.redis.url;
+    const redisUrl = redisUrlFromEnvironment(process.env) ?? config.redis.url;
     // Relative paths resolve against the configuration file's folder, as `switchboard start` does.
     const baseDir = opts.config !== undefined ? dirname(resolve(ctx.cwd, opts.config)) : ctx.cwd;
     const worker = await RecordingsWorker.start({ config, logger, cwd: baseDir, ...(redisUrl !== undefined ? { redisUrl } : {}) });

@@ -1,3 +1,4 @@
+import { redisUrlFromEnvironment } from './redis-env.js';
 import { dirname, resolve } from 'node:path';
 import { configChecks } from '../../app/config-checks.js';
 import { startSwitchboard } from '../../app/switchboard.js';
@@ -18,9 +19,9 @@ export const startCommand: Command = {
     const config = opts.config !== undefined ? loadConfigFile(opts.config, { checks: configChecks }) : defaultConfig({ checks: configChecks });
     const logger = createLogger({ level: config.node.logLevel, name: 'switchboard' });
     // The one place the environment is read (as `recordings-worker` does): REDIS_URL overrides redis.url.
-    const redisUrl = process.env.REDIS_URL;
+    const redisUrl = redisUrlFromEnvironment(process.env);
     const running = await startSwitchboard(config, logger, {
-      ...(redisUrl !== undefined && redisUrl !== '' ? { redisUrl } : {}),
+      ...(redisUrl !== undefined ? { redisUrl } : {}),
       ...(opts.config !== undefined ? { configFile: resolve(ctx.cwd, opts.config), baseDir: dirname(resolve(ctx.cwd, opts.config)) } : { baseDir: ctx.cwd }),
     });
     logger.info(
