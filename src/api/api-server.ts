@@ -189,7 +189,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     if (body.internal) request.log.error({ err, url: request.url }, 'API request failed');
     guard.auditError(request, body);
     // RFC 6750 §3 (RFC 9110 §11.6.1): a 401 names the scheme; a token that was sent and refused is invalid_token.
-    if (body.statusCode === 401) void reply.header('www-authenticate', request.headers.authorization !== undefined && request.headers.authorization !== '' ? 'Bearer realm="switchboard", error="invalid_token"' : 'Bearer realm="switchboard"');
+    // No Bearer token at all (none, or another scheme such as Basic) is a request without authentication: no error code (§3.1).
+    if (body.statusCode === 401) void reply.header('www-authenticate', /^\s*bearer\s+\S/i.test(request.headers.authorization ?? '') ? 'Bearer realm="switchboard", error="invalid_token"' : 'Bearer realm="switchboard"');
     void reply.code(body.statusCode).type('application/json').send({ statusCode: body.statusCode, code: body.code, reason: body.reason });
   });
   app.setNotFoundHandler((request, reply) => {

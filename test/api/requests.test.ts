@@ -106,6 +106,15 @@ describe('bad requests get a 4xx with a code and a reason', () => {
 });
 
 describe('HTTP details', () => {
+  it('a 401 says invalid_token only when a Bearer token was sent and refused; no token, or another scheme, gets the bare challenge (RFC 6750 §3.1)', async () => {
+    const challenge = async (authorization: string | undefined): Promise<unknown> =>
+      (await fx.api.app.inject({ method: 'GET', url: '/calls', headers: authorization !== undefined ? { authorization } : {} })).headers['www-authenticate'];
+    expect(await challenge(undefined)).toBe('Bearer realm="switchboard"');
+    expect(await challenge('Basic dXNlcjpwYXNz')).toBe('Bearer realm="switchboard"');
+    expect(await challenge('Bearer sbk_nosuchkey.x')).toBe('Bearer realm="switchboard", error="invalid_token"');
+  });
+
+
   it('405 carries Allow (RFC 9110 §15.5.6); a path no route has stays 404', async () => {
     const res = await fx.api.app.inject({ method: 'POST', url: '/events', headers: fx.auth('admin') });
     expect(res.statusCode).toBe(405);
