@@ -66,7 +66,7 @@ describe('MediaService start-up', () => {
     expect(stats.renders).toBe(1 /* ringback */ + 3 /* sales whisper, countdown, sequence */ + 1 /* support whisper */ + 1 /* message */);
     await first.close();
     const second = await start(config);
-    expect(second.prompts.renderer.stats).toEqual({ renders: 0, cacheHits: 4, processesStarted: 0 });
+    expect(second.prompts.renderer.stats).toEqual({ renders: 0, cacheHits: 4, processesStarted: 0, mostWaiting: 0 });
     const whisper = await second.prompts.whisperFor('sales', 'inbound');
     expect(whisper!.durationMs).toBeGreaterThan(2000);
     expect(second.prompts.renderer.stats.processesStarted).toBe(0);
