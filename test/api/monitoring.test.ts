@@ -386,6 +386,8 @@ describe('silent monitoring of a live call', () => {
         ['failed', 502],
         ['failed', 502],
       ]);
+      // Each under the monitor id it was listed with while its phone rang.
+      expect(failed.every((e) => typeof e.monitor === 'string' && /^m[0-9a-f]{12}$/.test(e.monitor))).toBe(true);
       // A monitor that never listened is not also audited as stopped.
       expect((await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}&action=monitor.stop`)).body.entries).toEqual([]);
       expect(call.requests).toEqual([]);
@@ -401,6 +403,12 @@ describe('silent monitoring of a live call', () => {
       const cut = await stopped;
       expect(cut.status).toBe(409);
       expect(cut.body).toMatchObject({ code: 'SB_CONFLICT', reason: 'the monitor was stopped while the device was ringing' });
+      // Its stop and its failed start are audited under the same monitor id.
+      const entries = (await asAdmin<{ entries: AuditEntry[] }>('GET', `/audit?call=${id}`)).body.entries.filter((e) => e.monitor === ringingId);
+      expect(entries.map((e) => [e.action, e.outcome]).sort()).toEqual([
+        ['monitor.start', 'failed'],
+        ['monitor.stop', 'ok'],
+      ]);
 
       // The call ends while a phone still rings for a monitor: the phone gets CANCEL, the request a 409.
       const ringing = asAdmin('POST', `/calls/${id}/monitors`, { device: ringingDevice.uri('late') });

@@ -24,6 +24,8 @@ export class Guard {
   private readonly addresses = new WeakMap<FastifyRequest, string | undefined>();
   /** The key id a refused key claimed, for the audit. */
   private readonly claimedKeys = new WeakMap<FastifyRequest, string>();
+  /** The monitor a failed request was about (noteMonitor). */
+  private readonly notedMonitors = new WeakMap<FastifyRequest, string>();
   private readonly unauthenticated: DenialThrottle;
 
   constructor(
@@ -134,6 +136,11 @@ export class Guard {
     this.audit.record({ ...this.context(request), ...input });
   }
 
+  /** The monitor a failed request was about, when its URL does not name it (a monitor that failed to start). */
+  noteMonitor(request: FastifyRequest, monitorId: string): void {
+    this.notedMonitors.set(request, monitorId);
+  }
+
   /** Audits an error answer: every denial, and failures of audited actions. */
   auditError(request: FastifyRequest, body: ErrorBody): void {
     const spec = this.specOf(request);
@@ -148,7 +155,7 @@ export class Guard {
       outcome: denied ? 'denied' : 'failed',
       call: typeof params?.id === 'string' && !agentRoute ? params.id.slice(0, 64) : null,
       agent: typeof params?.id === 'string' && agentRoute ? params.id.slice(0, 200) : null,
-      monitor: typeof params?.monitorId === 'string' ? params.monitorId.slice(0, 32) : null,
+      monitor: this.notedMonitors.get(request) ?? (typeof params?.monitorId === 'string' ? params.monitorId.slice(0, 32) : null),
       reason: body.reason,
       status: body.statusCode,
       code: body.code,

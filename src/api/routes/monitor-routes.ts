@@ -17,6 +17,7 @@
 import { Type } from '@sinclair/typebox';
 import type { MonitorEvent, TicketUse } from '../../engine/call-control.js';
 import { parseSipAddress } from '../../engine/registrar/contact-list.js';
+import { MonitorDeviceError } from '../../engine/tasks/monitor-task.js';
 import type { ApiApp, ApiContext } from '../api-context.js';
 import { badRequest, conflict, forbidden } from '../api-errors.js';
 import { coversTeam, type Principal } from '../auth/roles.js';
@@ -75,7 +76,11 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       if (device === undefined) throw badRequest('no device: give "device" (a SIP URI), or store one with the key (switchboard keys add --device)');
       const wrong = deviceProblem(device);
       if (wrong !== undefined) throw badRequest(`device ${device}: ${wrong}`);
-      const monitor = await ctx.live.control.monitor(request.params.id, { user: p.user, device, ringTimeoutMs });
+      const monitor = await ctx.live.control.monitor(request.params.id, { user: p.user, device, ringTimeoutMs }).catch((e: unknown) => {
+        // Its failed start is audited under the monitor id it was listed with while the device rang.
+        if (e instanceof MonitorDeviceError && e.monitorId !== undefined) ctx.guard.noteMonitor(request, e.monitorId);
+        throw e;
+      });
       // The key may have been revoked (or its role changed) while the device rang.
       const withdrawn = await owners.own(monitor.id, request.params.id, p);
       if (withdrawn !== undefined) throw forbidden(`${withdrawn}: the monitor was stopped`);

@@ -76,6 +76,8 @@ export class MonitorDeviceError extends SwitchboardError {
     readonly callEnded = false,
     /** Stopped (DELETE, a revoked key) while the device rang: our CANCEL, not the device's answer. */
     readonly stoppedFirst = false,
+    /** The monitor it was listed under while the device rang (for the audit entry of the failed start). */
+    readonly monitorId?: string,
   ) {
     super(
       callEnded || stoppedFirst ? ErrorCodes.CONFLICT : ErrorCodes.MONITOR_DEVICE_FAILED,
@@ -172,7 +174,8 @@ class MonitorLeg implements SupervisorMonitor {
       await this.stop(e instanceof MonitorDeviceError ? `device: ${e.status} ${e.reason}` : `failed: ${e instanceof Error ? e.message : String(e)}`, 'engine');
       await this.hangUpLate();
       // The call ended under us (its media released, its signal aborted): that is the answer, whatever failed.
-      if (session.ended && !(e instanceof MonitorDeviceError && e.callEnded)) throw new MonitorDeviceError(487, 'Request Terminated', true);
+      if (session.ended && !(e instanceof MonitorDeviceError && e.callEnded)) throw new MonitorDeviceError(487, 'Request Terminated', true, false, this.id);
+      if (e instanceof MonitorDeviceError && e.monitorId === undefined) throw new MonitorDeviceError(e.status, e.reason, e.callEnded, e.stoppedFirst, this.id);
       throw e;
     } finally {
       clearTimeout(timer);
