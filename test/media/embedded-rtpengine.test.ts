@@ -123,18 +123,24 @@ describe('embedded rtpengine after its engine died', () => {
     }
   }
 
-  it('dies with an engine killed by SIGKILL (parent-death signal), so nothing holds its ports', async () => {
-    const dir = tempDir();
+  /** A stand-in engine: a script that starts an embedded rtpengine under `dir` and prints its pid and ng port. */
+  function engineScript(dir: string, before: readonly string[] = []): string {
     const script = join(dir, 'engine.mts');
     writeFileSync(script, [
       `import { EmbeddedRtpengine } from ${JSON.stringify(join(process.cwd(), 'src/media/rtpengine/embedded-rtpengine.ts'))};`,
       `import { silentLogger } from ${JSON.stringify(join(process.cwd(), 'src/observability/logger.ts'))};`,
       `const daemon = new EmbeddedRtpengine({ settings: JSON.parse(process.env.SETTINGS), stateDir: ${JSON.stringify(dir)}, logger: silentLogger() });`,
+      ...before,
       'await daemon.start();',
-      'console.log(JSON.stringify({ pid: daemon.pid }));',
+      'console.log(JSON.stringify({ pid: daemon.pid, ngPort: daemon.ngPort }));',
       'setInterval(() => undefined, 1000);',
       '',
     ].join('\n'));
+    return script;
+  }
+
+  it('dies with an engine killed by SIGKILL (parent-death signal), so nothing holds its ports', async () => {
+    const script = engineScript(tempDir());
     const engine = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, SETTINGS: JSON.stringify(testRtpengineSettings()) }, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(engine);
     const pid = await new Promise<number>((resolve, reject) => {
@@ -152,19 +158,8 @@ describe('embedded rtpengine after its engine died', () => {
   }, 60_000);
 
   it('runs in its own process group: a Ctrl-C to the engine\'s terminal group reaches the engine, not rtpengine (the engine drains first)', async () => {
-    const dir = tempDir();
-    const script = join(dir, 'engine.mts');
-    writeFileSync(script, [
-      `import { EmbeddedRtpengine } from ${JSON.stringify(join(process.cwd(), 'src/media/rtpengine/embedded-rtpengine.ts'))};`,
-      `import { silentLogger } from ${JSON.stringify(join(process.cwd(), 'src/observability/logger.ts'))};`,
-      `const daemon = new EmbeddedRtpengine({ settings: JSON.parse(process.env.SETTINGS), stateDir: ${JSON.stringify(dir)}, logger: silentLogger() });`,
-      // Like the engine: SIGINT starts a drain, it does not kill.
-      "process.on('SIGINT', () => console.log('SIGINT'));",
-      'await daemon.start();',
-      'console.log(JSON.stringify({ pid: daemon.pid, ngPort: daemon.ngPort }));',
-      'setInterval(() => undefined, 1000);',
-      '',
-    ].join('\n'));
+    // Like the engine: SIGINT starts a drain, it does not kill.
+    const script = engineScript(tempDir(), ["process.on('SIGINT', () => console.log('SIGINT'));"]);
     // The engine leads its own group, as a shell job in a terminal does.
     const engine = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, SETTINGS: JSON.stringify(testRtpengineSettings()) }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     children.push(engine);
