@@ -27,6 +27,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError, ErrorCodes, SwitchboardError, type ConfigProblem } from '../errors.js';
 import { ConfigSchema, type Config } from './schema/index.js';
+import { describerFor } from './describe-value.js';
 import { WithheldValue, withholding } from './withheld.js';
 
 export { forEachItem, skippingWithheld } from './withheld.js';
@@ -217,25 +218,6 @@ export function parsePath(path: string): (string | number)[] {
   return out;
 }
 
-function describerFor(e: ErrorObject): (v: unknown) => string {
-  return SECRET_SETTING.test(e.instancePath.split('/').at(-1) ?? '') ? describeSecret : describeAny;
-}
-
-/** A secret's kind and size, never its value. */
-function describeSecret(v: unknown): string {
-  if (typeof v === 'string') return `a string of ${v.length} characters (not shown: a secret)`;
-  if (typeof v === 'number') return `a number of ${String(v).length} digits (not shown: a secret; quote it to make it a string)`;
-  return describeAny(v);
-}
-
-function describeAny(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `"${v.length > 60 ? `${v.slice(0, 57)}...` : v}"`;
-  return `${typeof v} ${JSON.stringify(v) ?? String(typeof v)}`;
-}
-
 function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
@@ -262,9 +244,6 @@ function editDistance(a: string, b: string): number {
   }
   return row[b.length]!;
 }
-
-/** Settings whose values are secrets: an error about one never repeats the value (it would reach logs and terminals). */
-const SECRET_SETTING = /^(password|secret|authValue|key|token|apiKey)$/i;
 
 function messageFor(e: ErrorObject): string {
   const schema = (e.parentSchema ?? {}) as { errorHint?: string; description?: string };
