@@ -309,7 +309,7 @@ export class Engine {
       const media = this.services.media?.createCallMedia(session.id, { logger: session.log });
       const anchor = new CallAnchor(media);
       session.own('media', () => anchor.release());
-      const ctx: CallContext = { session, invite, anchor, services: this.services, offerForAgent: undefined, callerLeg: undefined, callerSdp: undefined, callerSentSdp: undefined, earlyMedia: false };
+      const ctx: CallContext = { session, invite, anchor, services: this.services, offerForAgent: undefined, callerLeg: undefined, callerSdp: undefined, callerSentSdp: undefined, earlyMedia: false, callerOffers: 0 };
       await runInboundFlow(ctx, queue);
     } catch (e) {
       if (session.ended && !(e instanceof SipFailure)) {

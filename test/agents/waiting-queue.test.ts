@@ -148,7 +148,7 @@ describe('waiting', () => {
     }
   });
 
-  it('a waiting caller who holds while the agent hears the whisper: the agent is re-offered the hold at the bridge, then the resume, and the hold is counted', async () => {
+  it('a waiting caller who holds while the agent hears the whisper: the agent is re-offered the hold at the bridge, then the resume (sent while the agent still answers the hold), and the hold is counted', async () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);
     try {
@@ -161,15 +161,26 @@ describe('waiting', () => {
       const agentCall = ann.calls[n]!.invite.info.callId;
       const reoffers = (): string[] =>
         ann.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === agentCall && r.info.toTag !== undefined).map((r) => r.message.body.toString('utf8'));
+      // The hold is the call's second INVITE transaction (CSeq 2), the resume its third.
+      const responsesToResume = (): number[] =>
+        caller.peer.received.flatMap((r) => (r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseqMethod === 'INVITE' && r.info.cseq === 3 ? [r.message.status] : []));
       call.reinvite('sendonly');
       await eventually(() => answers().length >= 2, 10_000, 'the answer to the hold');
       expect(agents().get('ann').state).toBe('whisper');
       expect(reoffers()).toEqual([]);
-      await eventually(() => reoffers().length >= 1, 20_000, 'the hold re-offered to ann at the bridge');
-      expect(reoffers()[0]).toMatch(/^a=sendonly\r?$/m);
-      call.reinvite('sendrecv');
+      // Ann's phone is slow to answer the hold: the caller resumes while the bridge is still being set up.
+      ann.holdsReinvites = true;
+      try {
+        await eventually(() => reoffers().length >= 1, 20_000, 'the hold re-offered to ann at the bridge');
+        expect(reoffers()[0]).toMatch(/^a=sendonly\r?$/m);
+        call.reinvite('sendrecv');
+        await eventually(() => responsesToResume().length > 0, 10_000, 'a response to the resume');
+      } finally {
+        ann.releaseReinvites();
+      }
       await eventually(() => reoffers().length >= 2, 10_000, 'the resume re-offered to ann');
       expect(reoffers()[1]).not.toMatch(/^a=(sendonly|recvonly|inactive)\r?$/m);
+      await eventually(() => responsesToResume().includes(200), 10_000, 'the answer to the resume');
       await talking(caller, ann);
       call.hangUp();
       const record = await cc.recordOf(call.callId);

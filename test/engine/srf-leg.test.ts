@@ -1,7 +1,8 @@
 /**
  * drachtio-srf's side of a call: how a re-offer the SIP server would not send
  * is answered to the party whose offer was being relayed, and an answer that
- * came too late for a cancelled INVITE.
+ * came too late for a cancelled INVITE; offers handed over from one owner of
+ * the leg to the next.
  */
 import { EventEmitter } from 'node:events';
 import type Srf from 'drachtio-srf';
@@ -23,6 +24,46 @@ describe('SrfLeg.reoffer', () => {
   it('a final response of the far end keeps its status; anything else is 500 with its reason', async () => {
     await expect(legWhoseModifyFails(Object.assign(new Error('x'), { status: 488, reason: 'Not Acceptable Here' })).reoffer('v=0\r\n')).rejects.toMatchObject({ status: 488 });
     await expect(legWhoseModifyFails(new Error('socket closed')).reoffer('v=0\r\n')).rejects.toMatchObject({ status: 500, reason: 'socket closed' });
+  });
+});
+
+describe('SrfLeg.holdOffers', () => {
+  function reinvite(dialog: EventEmitter, sdp: string): { sent: { status: number; body?: string }[] } {
+    const sent: { status: number; body?: string }[] = [];
+    const req = { method: 'INVITE', body: sdp, has: (h: string) => h === 'Content-Type', get: () => 'application/sdp' };
+    const res = { send: (status: number, opts?: unknown) => sent.push({ status, ...(typeof opts === 'object' && opts !== null && 'body' in opts ? { body: String(opts.body) } : {}) }) };
+    dialog.emit('modify', req, res);
+    return { sent };
+  }
+
+  it('waits for the offer being answered; later offers wait for the next handler, which takes them in order; 481 to those left when the leg ends', async () => {
+    const dialog = Object.assign(new EventEmitter(), { local: { sdp: '' }, remote: { sdp: '' } });
+    const leg = new SrfLeg(dialog as unknown as Dialog);
+    let answerFirst: (() => void) | undefined;
+    leg.onOffer(({ sdp }) => new Promise((resolve) => (answerFirst = () => resolve({ sdp: `first handler: ${sdp}` }))));
+    const one = reinvite(dialog, 'v=0 one');
+    let handedOver = false;
+    const handOver = leg.holdOffers().then(() => (handedOver = true));
+    const two = reinvite(dialog, 'v=0 two');
+    const three = reinvite(dialog, 'v=0 three');
+    await new Promise((r) => setImmediate(r));
+    expect(handedOver).toBe(false);
+    answerFirst!();
+    await handOver;
+    expect(one.sent).toEqual([{ status: 200, body: 'first handler: v=0 one' }]);
+    expect([two.sent, three.sent]).toEqual([[], []]);
+    const seen: string[] = [];
+    leg.onOffer(async ({ sdp }) => {
+      seen.push(sdp ?? '');
+      return { sdp: `next handler: ${sdp}` };
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual(['v=0 two', 'v=0 three']);
+    expect(two.sent).toEqual([{ status: 200, body: 'next handler: v=0 two' }]);
+    await leg.holdOffers();
+    const four = reinvite(dialog, 'v=0 four');
+    dialog.emit('destroy', {});
+    expect(four.sent).toEqual([{ status: 481 }]);
   });
 });
 

@@ -15,7 +15,7 @@ import { InboundTrunks } from '../../src/engine/trunks/inbound-trunks.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { PendingHangUps } from '../../src/engine/session/end-reasons.js';
-import { BridgeTask, isHoldOffer } from '../../src/engine/tasks/bridge-task.js';
+import { BridgeTask, catchUpCallee, isHoldOffer } from '../../src/engine/tasks/bridge-task.js';
 import { connectCallee } from '../../src/engine/tasks/connect-callee.js';
 import { sameMedia } from '../../src/media/sdp.js';
 import { HuntAgentsTask, outcomeOf } from '../../src/engine/tasks/hunt-agents-task.js';
@@ -45,7 +45,7 @@ function context(callees: Record<string, Callee>, invite = new FakeInvite()): { 
   };
   const session = new CallSession({ callId: invite.callId, caller: invite.caller, dialed: '1000', source: invite.source, language: 'en', logger: silentLogger() });
   session.enterQueue('q');
-  const ctx: CallContext = { session, invite, anchor: new CallAnchor(undefined), services, offerForAgent: invite.offer, callerLeg: undefined, callerSdp: invite.offer, callerSentSdp: undefined, earlyMedia: false };
+  const ctx: CallContext = { session, invite, anchor: new CallAnchor(undefined), services, offerForAgent: invite.offer, callerLeg: undefined, callerSdp: invite.offer, callerSentSdp: undefined, earlyMedia: false, callerOffers: 0 };
   return { ctx, port };
 }
 
@@ -196,6 +196,27 @@ describe('the bridge', () => {
     await new Promise((r) => setTimeout(r, 0));
     const answer = await agentLeg.offer(hold);
     expect([caller.reoffers, answer.sdp]).toEqual([[hold], sdp(4000, 'recvonly')]);
+    await ctx.session.end('done');
+  });
+
+  it('a callee offered the call before the caller held is re-offered the caller\'s present media at the bridge; one offered after it is not', async () => {
+    const { ctx } = context({});
+    const agent = new FakeLeg('agent', sdp(6000));
+    agent.answerToReoffer = async () => sdp(6000, 'recvonly');
+    const callee = { leg: agent, sentSdp: sdp(4000), receivedSdp: sdp(6000) };
+    const hold = sdp(4000, 'sendonly');
+    // The caller's hold was answered on the agent side's behalf (rtpengine) after the agent was offered the call.
+    ctx.callerSdp = hold;
+    ctx.callerOffers = 1;
+    expect(await catchUpCallee(ctx, callee, 1)).toBe(callee);
+    expect(await catchUpCallee(ctx, callee, undefined)).toBe(callee);
+    expect(agent.reoffers).toEqual([]);
+    expect(await catchUpCallee(ctx, callee, 0)).toEqual({ leg: agent, sentSdp: hold, receivedSdp: sdp(6000, 'recvonly') });
+    expect(agent.reoffers).toEqual([hold]);
+    expect(ctx.session.timeline.held).toBe(true);
+    // A callee that refuses the re-offer keeps the media it has.
+    agent.answerToReoffer = async () => Promise.reject(new Error('488'));
+    expect(await catchUpCallee(ctx, callee, 0)).toBe(callee);
     await ctx.session.end('done');
   });
 

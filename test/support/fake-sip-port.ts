@@ -11,12 +11,14 @@ import type {
   DialResult,
   Headers,
   InboundInvite,
+  IncomingOffer,
   InfoDigit,
   OfferHandler,
   OfferResponse,
   SipLeg,
   SipPort,
 } from '../../src/engine/signaling/sip-port.js';
+import { SipFailure } from '../../src/engine/signaling/sip-port.js';
 
 export class FakeLeg implements SipLeg {
   connected = true;
@@ -37,8 +39,17 @@ export class FakeLeg implements SipLeg {
     else this.hangUpListeners.push(listener);
   }
 
+  private waitingOffers: { offer: IncomingOffer; answer: (r: Promise<OfferResponse>) => void }[] = [];
+  private readonly answering = new Set<Promise<unknown>>();
+
   onOffer(handler: OfferHandler): void {
     this.offerHandler = handler;
+    for (const w of this.waitingOffers.splice(0)) w.answer(this.answer(w.offer));
+  }
+
+  async holdOffers(): Promise<void> {
+    this.offerHandler = undefined;
+    await Promise.allSettled([...this.answering]);
   }
 
   onDigit(listener: (digit: InfoDigit) => void): void {
@@ -71,6 +82,7 @@ export class FakeLeg implements SipLeg {
   async hangUp(reason?: string, q850Cause = 16): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
+    this.refuseWaitingOffers();
     this.hungUpWith = reason ?? 'hung up by us';
     if (reason !== undefined) this.hungUpCause = q850Cause;
   }
@@ -79,13 +91,29 @@ export class FakeLeg implements SipLeg {
   farEndHangsUp(serverReason?: string): void {
     if (!this.connected) return;
     this.connected = false;
+    this.refuseWaitingOffers();
     for (const l of this.hangUpListeners.splice(0)) l(serverReason);
+  }
+
+  private refuseWaitingOffers(): void {
+    for (const w of this.waitingOffers.splice(0)) w.answer(Promise.reject(new SipFailure(481, 'Call/Transaction Does Not Exist')));
   }
 
   /** The far end sends an offer (re-INVITE); resolves with our answer, rejects with our refusal. */
   offer(sdp: string | undefined, method: 'INVITE' | 'UPDATE' = 'INVITE'): Promise<OfferResponse> {
-    if (this.offerHandler === undefined) return Promise.reject(new Error('no offer handler'));
-    return this.offerHandler({ method, sdp });
+    if (this.offerHandler !== undefined) return this.answer({ method, sdp });
+    // As the real leg: an offer waits for a handler (481 if the leg ends first).
+    return new Promise((resolve) => this.waitingOffers.push({ offer: { method, sdp }, answer: resolve }));
+  }
+
+  private answer(offer: IncomingOffer): Promise<OfferResponse> {
+    const answered = this.offerHandler!(offer);
+    this.answering.add(answered);
+    void answered.then(
+      () => this.answering.delete(answered),
+      () => this.answering.delete(answered),
+    );
+    return answered;
   }
 
   press(digit: string): void {

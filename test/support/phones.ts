@@ -295,6 +295,9 @@ export class AgentPhone extends Phone {
   readonly ignored: Received[] = [];
   /** False: BYEs to the phone go unanswered (its network went away mid-call); they are still counted in the call's requests. */
   answersBye = true;
+  /** True: re-INVITEs get 100 Trying and wait for `releaseReinvites()` (a phone slow to answer them). */
+  holdsReinvites = false;
+  private readonly heldReinvites: (() => void)[] = [];
   private cseq = 100;
 
   static async create(frequency: number, transport: Transport = 'udp'): Promise<AgentPhone> {
@@ -371,6 +374,12 @@ export class AgentPhone extends Phone {
       if (last !== undefined) this.reply(r, last.status, last.reason, last.opts);
       return;
     }
+    if (method === 'INVITE' && this.holdsReinvites) {
+      this.reply(r, 100, 'Trying');
+      this.heldReinvites.push(() => this.inCall(call, r));
+      call.requests.pop();
+      return;
+    }
     if (method === 'INVITE') {
       const body = r.message.body.toString('utf8');
       this.reply(r, 200, 'OK', { contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true, direction: /a=sendonly/.test(body) ? 'recvonly' : 'sendrecv' }) });
@@ -382,6 +391,12 @@ export class AgentPhone extends Phone {
       if (!this.answersBye) return;
     }
     this.reply(r, 200, 'OK');
+  }
+
+  /** Answers the re-INVITEs held so far (and those to come). */
+  releaseReinvites(): void {
+    this.holdsReinvites = false;
+    for (const answer of this.heldReinvites.splice(0)) answer();
   }
 
   /** The agent hangs up call `i`. */

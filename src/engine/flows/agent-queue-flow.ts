@@ -77,8 +77,11 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
     const untilDeadline = Math.max(0, deadline - services.now());
     const agent = await offer(ctx, queue, desk, a, hold, Math.min(ringTimeoutMs, untilDeadline), untilDeadline < ringTimeoutMs);
     if (agent !== undefined) {
+      // From here the caller's offers wait for the bridge, which relays them to the agent (one being answered finishes first).
+      const handedOver = ctx.callerLeg?.holdOffers();
       leave('answered');
       await hold.stop();
+      await handedOver;
       a.connected();
       const bridged = services.now();
       try {
@@ -102,12 +105,12 @@ async function offer(
   hold: HoldCaller,
   ringTimeoutMs: number,
   cutByMaxWait: boolean,
-): Promise<(ConnectedCallee & { readonly callerMediaChanged: boolean }) | undefined> {
+): Promise<(ConnectedCallee & { readonly callerOffersBefore: number }) | undefined> {
   const { session } = ctx;
   const signal = session.signal;
   const targets = desk.targetsOf(a.agent);
   const ring = new RingAgentTask({ agent: a.agent, targets, ringTimeoutMs, headers: agentLegHeaders(ctx, queue.id), offer: { at: a.reservedAt, idleSince: a.idleSince } });
-  const offersBefore = hold.callerOffers;
+  const callerOffersBefore = ctx.callerOffers;
   const answer = await ring.run(ctx, signal);
   checkpoint(signal);
   if (answer === undefined) {
@@ -133,6 +136,6 @@ async function offer(
     session.transition('in-queue');
     return undefined;
   }
-  // The caller held or resumed while this agent rang or heard the whisper: the bridge re-offers it what the caller now sends.
-  return { ...agent, callerMediaChanged: hold.callerOffers !== offersBefore };
+  // The caller may hold or resume while this agent rings or hears the whisper: the bridge re-offers it what the caller then sends.
+  return { ...agent, callerOffersBefore };
 }

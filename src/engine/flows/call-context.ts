@@ -52,4 +52,10 @@ export interface CallContext {
   callerSentSdp: string | undefined;
   /** A 183 with rtpengine's SDP went to the caller: prompts reach it as early media. */
   earlyMedia: boolean;
+  /**
+   * How many offers (hold, resume) of the answered caller rtpengine answered on
+   * the callee side's behalf: one made after a callee (agent, gateway) was
+   * offered the call is re-offered to it at the bridge.
+   */
+  callerOffers: number;
 }

@@ -13,8 +13,8 @@ import { AGENT, CALLER } from '../media/call-anchor.js';
 import { reservedAgentHeaders } from '../reserved/outward-headers.js';
 import { failure } from '../sip-errors.js';
 import { adoptCallerLeg } from '../tasks/answer-caller-task.js';
-import { BridgeTask, isHoldOffer } from '../tasks/bridge-task.js';
-import { connectCallee, type ConnectedCallee } from '../tasks/connect-callee.js';
+import { BridgeTask, catchUpCallee, type BridgedCallee } from '../tasks/bridge-task.js';
+import { connectCallee } from '../tasks/connect-callee.js';
 import { HuntAgentsTask } from '../tasks/hunt-agents-task.js';
 import { recordsCalls, RecordTask } from '../tasks/record-task.js';
 import { keepAgentKeys, watchRecordingCodes } from '../tasks/recording-codes.js';
@@ -47,6 +47,7 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
     headers: agentLegHeaders(ctx, queue.id),
   });
   for (;;) {
+    const callerOffersBefore = ctx.callerOffers;
     const answer = await hunt.run(ctx, signal);
     if (answer === undefined) throw failure('NO_AGENT');
     session.timeline.mark('agentAnsweredAt');
@@ -60,19 +61,22 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
       session.transition('in-queue');
       continue;
     }
-    await bridgeAndRecord(ctx, queue, agent);
+    await bridgeAndRecord(ctx, queue, { ...agent, callerOffersBefore });
     return;
   }
 }
 
 /**
  * Caller and agent are bridged (the caller answered now if it was not), the call recorded; resolves when it ends.
- * `callerMediaChanged`: the caller re-offered (hold, resume) after the agent was offered the call, so the agent is
- * re-offered what the caller sends now before the bridge (and a caller still on hold counts as held from here).
+ * `callerOffersBefore`: the caller's offer count (`ctx.callerOffers`) when the agent was offered the call; if the caller
+ * re-offered since (hold, resume), the agent is re-offered what the caller sends now before the bridge (and a caller
+ * still on hold counts as held from here).
  */
-export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Pick<ConnectedCallee, 'leg' | 'sentSdp' | 'receivedSdp'> & { readonly callerMediaChanged?: boolean }): Promise<void> {
+export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: BridgedCallee & { readonly callerOffersBefore?: number }): Promise<void> {
   const { leg: agentLeg } = agent;
   const { session, anchor, invite } = ctx;
+  // The caller's offers from here wait for the bridge; one answered on the agent side's behalf now finishes first.
+  await ctx.callerLeg?.holdOffers();
   // Recorded with codes: the agent's keys are blocked towards the caller before anything crosses.
   const records = recordsCalls(queue, ctx) && ctx.services.recordings !== undefined && anchor.anchored;
   const agentKeepsDigits = records && (await keepAgentKeys(ctx));
@@ -84,7 +88,7 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Pic
   }
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
-  const { sentSdp: agentSdp, receivedSdp: agentReceived } = agent.callerMediaChanged === true ? await reofferAgent(ctx, agent) : agent;
+  const { sentSdp: agentSdp, receivedSdp: agentReceived } = await catchUpCallee(ctx, agent, agent.callerOffersBefore);
   if (records) {
     await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
     if (agentKeepsDigits) watchRecordingCodes(ctx, agentLeg);
@@ -94,22 +98,4 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Pic
     { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
     { leg: agentLeg, sentSdp: agentSdp, receivedSdp: agentReceived, party: 'agent', keepsDigits: agentKeepsDigits },
   ).run(ctx, session.signal);
-}
-
-/** The caller's present media offered to the agent through rtpengine (the caller's own answer stands); the agent's SDPs after it. */
-async function reofferAgent(ctx: CallContext, agent: Pick<ConnectedCallee, 'leg' | 'sentSdp' | 'receivedSdp'>): Promise<{ sentSdp: string; receivedSdp: string }> {
-  const { session, anchor } = ctx;
-  const callerSdp = ctx.callerSdp;
-  if (callerSdp === undefined || session.ended) return agent;
-  try {
-    const forAgent = await anchor.relayOffer(CALLER, callerSdp);
-    const answer = await agent.leg.reoffer(forAgent);
-    await anchor.relayAnswer(AGENT, answer, CALLER);
-    session.timeline.onHold(isHoldOffer(callerSdp));
-    session.log.info({ from: CALLER, hold: session.timeline.held }, 'offer relayed');
-    return { sentSdp: forAgent, receivedSdp: answer };
-  } catch (e) {
-    session.log.info({ from: CALLER, err: e instanceof Error ? e.message : String(e) }, 'offer refused');
-    return agent;
-  }
 }

@@ -87,8 +87,17 @@ export interface SipLeg {
    * expired", ...).
    */
   onHangUp(listener: (serverReason: string | undefined) => void): void;
-  /** Who answers offers from the far end; without one they are refused with 488. */
+  /** Who answers offers from the far end (offers that came while there was none wait for it, in order). */
   onOffer(handler: OfferHandler): void;
+  /**
+   * Hands the leg's offers over from one owner to the next (the caller's, from
+   * the engine that answered it on its own to the bridge): from now on offers
+   * wait for the next `onOffer` handler, which takes them in arrival order
+   * (481 if the leg ends first; the SIP server's 100 Trying holds a re-INVITE's
+   * retransmissions meanwhile). Resolves once any offer the present handler is
+   * answering has been answered.
+   */
+  holdOffers(): Promise<void>;
   onDigit(listener: (digit: InfoDigit) => void): void;
   /**
    * Sends a DTMF key in an INFO (application/dtmf-relay), as relayed from the

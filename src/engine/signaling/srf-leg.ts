@@ -98,6 +98,8 @@ export class SrfLeg implements SipLeg {
   private digitListeners: ((d: InfoDigit) => void)[] = [];
   private offerHandler: OfferHandler | undefined;
   private readonly waitingOffers: { req: SrfRequest; res: SrfResponse }[] = [];
+  /** Offers a handler is answering now. */
+  private readonly answering = new Set<Promise<void>>();
   /** Set once the leg ended: how (a BYE from the far end, from the SIP server, or ours). */
   private endedHow: { readonly serverReason: string | undefined } | undefined;
   /** Waits for the ACK that must carry an answer: with it, or undefined when the ACK has none. */
@@ -185,6 +187,11 @@ export class SrfLeg implements SipLeg {
     for (const w of this.waitingOffers.splice(0)) this.offered(w.req, w.res);
   }
 
+  async holdOffers(): Promise<void> {
+    this.offerHandler = undefined;
+    await Promise.all([...this.answering]);
+  }
+
   private offered(req: SrfRequest, res: SrfResponse): void {
     const handler = this.offerHandler;
     if (handler === undefined) {
@@ -204,7 +211,7 @@ export class SrfLeg implements SipLeg {
       res.send(200);
       return;
     }
-    handler({ method, sdp }).then(
+    const answered = handler({ method, sdp }).then(
       (answer) => {
         const onAck = answer.onAck;
         if (sdp === undefined && onAck !== undefined) {
@@ -223,6 +230,11 @@ export class SrfLeg implements SipLeg {
         else res.send(code);
       },
     );
+    const settled: Promise<void> = answered.then(
+      () => void this.answering.delete(settled),
+      () => void this.answering.delete(settled),
+    );
+    this.answering.add(settled);
   }
 
   private info(req: SrfRequest, res: SrfResponse): void {

@@ -61,7 +61,9 @@ export class AnswerCallerTask implements Task<SipLeg> {
     }
     leg.onOffer(async (offer) => {
       if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
-      const { answer } = await anchor.reanswerLocally(offer.sdp);
+      const { answer, forAgent } = await anchor.reanswerLocally(offer.sdp);
+      ctx.callerOffers++;
+      ctx.offerForAgent = forAgent;
       ctx.callerSdp = offer.sdp;
       ctx.callerSentSdp = answer;
       return { sdp: answer };

@@ -43,6 +43,33 @@ export function isHoldOffer(sdp: string): boolean {
   }
 }
 
+/** A callee (agent, gateway) as the bridge takes it: its leg and the SDPs exchanged with it. */
+export type BridgedCallee = Pick<BridgedLeg, 'leg' | 'sentSdp' | 'receivedSdp'>;
+
+/**
+ * A callee offered the call before the caller's latest offers (hold, resume:
+ * answered by rtpengine on its behalf since the count `offersBefore`, see
+ * `CallContext.callerOffers`) is re-offered what the caller sends now,
+ * through rtpengine (the caller's own answer stands). The callee's SDPs after
+ * it: as they were when nothing changed, the call ended, or the re-offer was refused.
+ */
+export async function catchUpCallee(ctx: CallContext, callee: BridgedCallee, offersBefore: number | undefined): Promise<BridgedCallee> {
+  const { session, anchor } = ctx;
+  const callerSdp = ctx.callerSdp;
+  if (offersBefore === undefined || ctx.callerOffers === offersBefore || callerSdp === undefined || session.ended) return callee;
+  try {
+    const forCallee = await anchor.relayOffer(CALLER, callerSdp);
+    const answer = await callee.leg.reoffer(forCallee);
+    await anchor.relayAnswer(AGENT, answer, CALLER);
+    session.timeline.onHold(isHoldOffer(callerSdp));
+    session.log.info({ from: CALLER, hold: session.timeline.held }, 'offer relayed');
+    return { leg: callee.leg, sentSdp: forCallee, receivedSdp: answer };
+  } catch (e) {
+    session.log.info({ from: CALLER, err: e instanceof Error ? e.message : String(e) }, 'offer refused');
+    return callee;
+  }
+}
+
 interface Sdps {
   readonly sent: Map<SipLeg, string>;
   readonly received: Map<SipLeg, string>;

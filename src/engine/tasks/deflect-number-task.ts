@@ -21,7 +21,7 @@ import { failure, gatewayRefusal } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
 import { DialGivenUp, SipFailure } from '../signaling/sip-port.js';
 import { adoptCallerLeg } from './answer-caller-task.js';
-import { BridgeTask } from './bridge-task.js';
+import { BridgeTask, catchUpCallee } from './bridge-task.js';
 import { connectCallee } from './connect-callee.js';
 import { recordsCalls, RecordTask } from './record-task.js';
 import { ensureEarlyMedia } from './ring-caller-task.js';
@@ -102,12 +102,16 @@ export class DeflectNumberTask implements Task<void> {
       throw gatewayRefusal(result.status, result.reason);
     }
     session.settle(attempt, 'answered', 200);
-    const gateway = await connectCallee(ctx, result.kind === 'answered' ? { ...result, attempt } : { ...result, attempt }, 'gateway');
-    if (gateway === undefined) throw new SipFailure(488, 'Not Acceptable Here (the gateway\'s media was refused)');
+    const callerOffersBefore = ctx.callerOffers;
+    const connected = await connectCallee(ctx, result.kind === 'answered' ? { ...result, attempt } : { ...result, attempt }, 'gateway');
+    if (connected === undefined) throw new SipFailure(488, 'Not Acceptable Here (the gateway\'s media was refused)');
+    // An answered caller's offers from here wait for the bridge (one answered on the gateway side's behalf finishes first).
+    await ctx.callerLeg?.holdOffers();
     await anchor.stopPlayback(CALLER);
     await anchor.unblock();
     if (ctx.callerLeg === undefined) adoptCallerLeg(ctx, await invite.answer(ctx.callerSentSdp ?? ''), ctx.callerSentSdp ?? '');
     session.transition('connected');
+    const gateway = await catchUpCallee(ctx, connected, callerOffersBefore);
     // Recorded as the queue's calls are (its setting, else the global one), from the bridge on.
     const queue = session.queue !== undefined ? services.directory.byQueueId(session.queue) : undefined;
     if (queue !== undefined && recordsCalls(queue, ctx)) {

@@ -33,7 +33,6 @@ export class HoldCaller {
   private announcing: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private hold: RenderedPrompt | undefined;
-  private offers = 0;
 
   constructor(
     private readonly ctx: CallContext,
@@ -44,11 +43,6 @@ export class HoldCaller {
 
   get started(): boolean {
     return this.startedValue;
-  }
-
-  /** How many offers (hold, resume...) the caller made while waiting: one made after an agent was offered the call is not yet that agent's. */
-  get callerOffers(): number {
-    return this.offers;
   }
 
   /** Answers the caller (once) and starts the hold audio and announcements. */
@@ -85,7 +79,7 @@ export class HoldCaller {
       if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
       const heard = ctx.anchor.receives(CALLER);
       const { answer, forAgent } = await ctx.anchor.reanswerLocally(offer.sdp);
-      this.offers++;
+      ctx.callerOffers++;
       ctx.offerForAgent = forAgent;
       ctx.callerSdp = offer.sdp;
       ctx.callerSentSdp = answer;
