@@ -3,40 +3,68 @@
  * text exposition from prom-client, see observability/metrics.ts), GET /calls
  * (live calls). Numbers the leak tests and load testers watch: transactions,
  * dialogs, pending requests, memory.
+ *
+ * It listens from the first moment of the start, before the SIP server,
+ * rtpengine and Redis are up (tens of seconds on a loaded machine), and until
+ * the last moment of the stop: meanwhile every path answers 503 with
+ * Retry-After and `{"state":"starting","step":...}` (or `"stopping"`), so an
+ * orchestrator or a load test tells an engine on its way from a dead one.
+ * Once serving, /status carries `"state":"ready"`.
  */
 import { createServer, type Server } from 'node:http';
 
 /** `gc` asks for a full garbage collection before memory is read (leak hunting). */
 export type StatusSource = (gc?: boolean) => Promise<Record<string, unknown>>;
 
-export interface StatusServer {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
 /** The Prometheus exposition: its content type and text. */
 export type MetricsSource = () => Promise<{ contentType: string; body: string }>;
 
-export async function startStatusServer(
-  host: string,
-  port: number,
-  status: StatusSource,
-  calls: () => unknown[],
-  metrics: MetricsSource,
-): Promise<StatusServer> {
+export interface StatusSources {
+  readonly status: StatusSource;
+  readonly calls: () => unknown[];
+  readonly metrics: MetricsSource;
+}
+
+export interface StatusServer {
+  readonly port: number;
+  /** Still starting: what is being started now (named in the 503's body). */
+  starting(step: string): void;
+  /** Serving the engine's status from now on. */
+  serve(sources: StatusSources): void;
+  /** On the way out: 503 "stopping" until stop(). */
+  stopping(): void;
+  stop(): Promise<void>;
+}
+
+type Phase = { readonly state: 'starting'; readonly step: string } | { readonly state: 'ready'; readonly sources: StatusSources } | { readonly state: 'stopping' };
+
+export async function startStatusServer(host: string, port: number): Promise<StatusServer> {
+  let phase: Phase = { state: 'starting', step: 'configuration' };
+  const since = Date.now();
   const server: Server = createServer((req, res) => {
-    const send = (code: number, type: string, body: string): void => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+    const send = (code: number, type: string, body: string, headers: Record<string, string> = {}): void => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers });
       res.end(body);
     };
     if (req.method !== 'GET') {
-      send(405, 'application/json', JSON.stringify({ error: 'only GET is supported' }));
+      send(405, 'application/json', JSON.stringify({ error: 'only GET is supported' }), { allow: 'GET' });
       return;
     }
     const [path, query = ''] = (req.url ?? '/').split('?');
+    if (path !== '/status' && path !== '/metrics' && path !== '/calls') {
+      send(404, 'application/json', JSON.stringify({ error: `no such resource: ${path}; try /status, /metrics or /calls` }));
+      return;
+    }
+    const p = phase;
+    if (p.state !== 'ready') {
+      const body = p.state === 'starting' ? { state: 'starting', step: p.step, seconds: Math.round((Date.now() - since) / 1000) } : { state: 'stopping' };
+      send(503, 'application/json', `${JSON.stringify(body)}\n`, { 'retry-after': '1' });
+      return;
+    }
+    const { status, calls, metrics } = p.sources;
     if (path === '/status') {
       status(new URLSearchParams(query).get('gc') === '1').then(
-        (s) => send(200, 'application/json', `${JSON.stringify(s, null, 2)}\n`),
+        (s) => send(200, 'application/json', `${JSON.stringify({ state: 'ready', ...s }, null, 2)}\n`),
         (e: unknown) => send(500, 'application/json', JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
       );
     } else if (path === '/metrics') {
@@ -44,10 +72,8 @@ export async function startStatusServer(
         (m) => send(200, m.contentType, m.body),
         (e: unknown) => send(500, 'text/plain', String(e)),
       );
-    } else if (path === '/calls') {
-      send(200, 'application/json', `${JSON.stringify(calls(), null, 2)}\n`);
     } else {
-      send(404, 'application/json', JSON.stringify({ error: `no such resource: ${path}; try /status, /metrics or /calls` }));
+      send(200, 'application/json', `${JSON.stringify(calls(), null, 2)}\n`);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -60,6 +86,19 @@ export async function startStatusServer(
   const addr = server.address();
   return {
     port: typeof addr === 'object' && addr !== null ? addr.port : port,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    starting: (step) => {
+      if (phase.state === 'starting') phase = { state: 'starting', step };
+    },
+    serve: (sources) => {
+      if (phase.state === 'starting') phase = { state: 'ready', sources };
+    },
+    stopping: () => {
+      phase = { state: 'stopping' };
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }

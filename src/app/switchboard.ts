@@ -83,7 +83,9 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
   const baseDir = options.baseDir ?? process.cwd();
   prepareStateDir(config, baseDir);
   const stops: (() => Promise<void>)[] = [];
+  let statusServer: StatusServer | undefined;
   const stopAll = async (): Promise<void> => {
+    statusServer?.stopping();
     while (stops.length > 0) {
       try {
         await stops.pop()!();
@@ -93,13 +95,22 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     }
   };
   try {
+    // First up and last down: an orchestrator sees "starting" / "stopping" (503) instead of a refused connection.
+    if (config.node.status.enabled) {
+      const s = await startStatusServer(config.node.status.host, config.node.status.port);
+      statusServer = s;
+      stops.push(() => s.stop());
+    }
+    const step = (name: string): void => statusServer?.starting(name);
     let sip: EmbeddedSipServer | undefined;
     if (config.sipServer.embedded) {
+      step('SIP server');
       sip = await startEmbeddedSipServer(config.sipServer, config.node.logLevel, logger, baseDir);
       stops.push(() => sip!.stop());
     }
     let media: MediaService | undefined;
     if (options.media ?? config.media.enabled) {
+      step('media relay (rtpengine)');
       media = await MediaService.start({ config, logger: logger.child({ component: 'media' }), baseDir });
       stops.push(() => media!.close());
     }
@@ -107,6 +118,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     // a spool report each deletion once); what it finds feeds the recording metrics.
     let retention: RetentionService | undefined;
     if (config.recordings.enabled) {
+      step('recordings');
       const r = await RetentionService.start({ config, logger: logger.child({ component: 'recordings' }), cwd: baseDir });
       retention = r;
       stops.push(() => r.stop());
@@ -137,6 +149,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       const r = recordings;
       stops.push(() => r.close());
     }
+    step('engine');
     const engine = new Engine(config, connection, logger.child({ component: 'engine' }), { ...(media !== undefined ? { media } : {}), ...(recordings !== undefined ? { recordings } : {}), baseDir });
     await engine.start();
     // This thread's heap given back when the calls stop (V8's own reducer does not always; see quiet-collector.ts).
@@ -151,6 +164,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     stops.push(() => engine.stop());
     let api: ApiServer | undefined;
     if (config.api.enabled) {
+      step('API');
       const sipWebSockets = (sip?.listeners ?? []).flatMap((l) => (l.transport === 'ws' || l.transport === 'wss' ? [{ transport: l.transport, host: l.advertisedHost, port: l.port }] : []));
       const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls, agentRegistry: engine.agents?.agents, queues: engine.agents?.queues, sipWebSockets });
       api = a;
@@ -188,11 +202,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       registerRecordingsMetrics(() => r.snapshot(), own);
     }
     const metricsText = async (): Promise<{ contentType: string; body: string }> => exposition(sip !== undefined ? [await sip.metrics()] : [], [own]);
-    let statusServer: StatusServer | undefined;
-    if (config.node.status.enabled) {
-      statusServer = await startStatusServer(config.node.status.host, config.node.status.port, status, () => engine.liveCalls(), metricsText);
-      stops.push(() => statusServer!.stop());
-    }
+    statusServer?.serve({ status, calls: () => engine.liveCalls(), metrics: metricsText });
     // stop() ends a drain still waiting for recordings (a second signal stops at once).
     const stopping = new AbortController();
     stops.push(async () => stopping.abort());

@@ -161,11 +161,13 @@ describe('switchboard command', () => {
       await peer.close();
     }
     const status = (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as {
+      state: string;
       engine: { connected: boolean };
       sipServer: { appConnections: number };
       media: { rtpengine: { healthy: boolean }[] };
       recordingsWorker: { pid: number | null };
     };
+    expect(status.state).toBe('ready');
     expect(status.engine.connected).toBe(true);
     expect(status.sipServer.appConnections).toBe(1);
     // the whole embedded stack: rtpengine answering, the recordings worker (with its own Redis) up
