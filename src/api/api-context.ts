@@ -37,6 +37,8 @@ export interface ApiContext {
   readonly keys: KeyStore;
   /** The embedded SIP server's WebSocket listeners (what browsers connect to). */
   readonly sipWebSockets: readonly SipWebSocketListener[];
+  /** The embedded SIP server's transports (udp, tcp, tls, ws, wss); undefined with an external drachtio server (not known). */
+  readonly sipTransports: readonly string[] | undefined;
   readonly now: () => number;
 }
 

@@ -62,6 +62,8 @@ export interface ApiDeps {
   readonly agentTickMs?: number;
   /** The embedded SIP server's ws/wss listeners, for the web console's monitoring (none: api.console.sipWebSocketUrl or no browser monitoring). */
   readonly sipWebSockets?: readonly SipWebSocketListener[];
+  /** The embedded SIP server's transports: a monitor device needing another is refused with 400 (undefined: not checked). */
+  readonly sipTransports?: readonly string[];
 }
 
 export interface QueueSource {
@@ -207,7 +209,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     void reply.code(404).send({ statusCode: 404, code: 'SB_NOT_FOUND', reason: `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json` });
   });
 
-  const ctx: ApiContext = { config, live, agents, queues: () => queues?.stats() ?? [], audit, events, guard, keys, sipWebSockets: deps.sipWebSockets ?? [], now };
+  const ctx: ApiContext = { config, live, agents, queues: () => queues?.stats() ?? [], audit, events, guard, keys, sipWebSockets: deps.sipWebSockets ?? [], sipTransports: deps.sipTransports, now };
   registerMiscRoutes(app, ctx);
   registerCallRoutes(app, ctx);
   registerMonitorRoutes(app, ctx);

@@ -166,7 +166,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     if (config.api.enabled) {
       step('API');
       const sipWebSockets = (sip?.listeners ?? []).flatMap((l) => (l.transport === 'ws' || l.transport === 'wss' ? [{ transport: l.transport, host: l.advertisedHost, port: l.port }] : []));
-      const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls, agentRegistry: engine.agents?.agents, queues: engine.agents?.queues, sipWebSockets });
+      const a = await startApiServer({ config, baseDir, logger: logger.child({ component: 'api' }), control: engine.control, calls: engine.calls, agentRegistry: engine.agents?.agents, queues: engine.agents?.queues, sipWebSockets, ...(sip !== undefined ? { sipTransports: sip.listeners.map((l) => l.transport) } : {}) });
       api = a;
       // Stopped after the engine: the monitors and calls the engine ends on the way out are still audited.
       stops.splice(stops.length - 1, 0, () => a.close());

@@ -63,7 +63,7 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       schema: {
         summary: start.summary,
         description:
-          "Answers 201 once the device answered (it hears caller and agent mixed from then on), 502 when the device does not answer (busy, declined, no answer within api.monitor.ringTimeoutSeconds), 409 when the call is not connected, ends meanwhile, or the monitor is stopped (DELETE, a revoked key) while the device rings. 400 for a device URI no request can be sent to (port 0, a port past 65535, an impossible IPv4 address). Several supervisors share one subscription; nothing changes on the caller's or agent's legs.",
+          "Answers 201 once the device answered (it hears caller and agent mixed from then on), 502 when the device does not answer (busy, declined, no answer within api.monitor.ringTimeoutSeconds), 409 when the call is not connected, ends meanwhile, or the monitor is stopped (DELETE, a revoked key) while the device rings. 400 for a device URI no request can be sent to (port 0, a port past 65535, an impossible IPv4 address, a transport the SIP server has no listener for: sips: needs TLS). Several supervisors share one subscription; nothing changes on the caller's or agent's legs.",
         tags: ['monitoring'],
         params: CallIdParams,
         body: MonitorRequestBody,
@@ -74,7 +74,7 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       const p = ctx.guard.principal(request);
       const device = request.body.device ?? p.device;
       if (device === undefined) throw badRequest('no device: give "device" (a SIP URI), or store one with the key (switchboard keys add --device)');
-      const wrong = deviceProblem(device);
+      const wrong = deviceProblem(device, ctx.sipTransports);
       if (wrong !== undefined) throw badRequest(`device ${device}: ${wrong}`);
       const monitor = await ctx.live.control.monitor(request.params.id, { user: p.user, device, ringTimeoutMs }).catch((e: unknown) => {
         // Its failed start is audited under the monitor id it was listed with while the device rang.
@@ -202,10 +202,19 @@ function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): vo
   else ctx.audit.record({ ...common, outcome: use.status === 403 ? 'denied' : 'failed', reason: use.reason, status: use.status });
 }
 
-/** What makes a device URI one no request can be sent to (RFC 3261 §19.1.1), or undefined. */
-function deviceProblem(device: string): string | undefined {
+/**
+ * What makes a device URI one no request can be sent to (RFC 3261 §19.1.1), or undefined. `transports`: the SIP
+ * server's; a device that needs another (a sips: URI needs TLS, RFC 3261 §26.2.2; a transport parameter names its
+ * own) cannot be reached from here.
+ */
+function deviceProblem(device: string, transports: readonly string[] | undefined): string | undefined {
   const at = parseSipAddress(device);
   if (at === undefined) return 'not a SIP URI (sip:user@host:port)';
+  const named = at.params.get('transport');
+  const needs = at.scheme === 'sips' ? (named === 'ws' || named === 'wss' ? 'wss' : 'tls') : named;
+  if (needs !== undefined && transports !== undefined && !transports.includes(needs)) {
+    return `it needs ${needs.toUpperCase()} and the SIP server has no ${needs} listener (sipServer.listen: ${transports.join(', ') || 'none'})`;
+  }
   if (at.port !== undefined && (at.port < 1 || at.port > 65535)) return `port ${at.port} is outside 1-65535`;
   const octets = /^\d+\.\d+\.\d+\.\d+$/.test(at.host) ? at.host.split('.').map(Number) : undefined;
   if (octets !== undefined && octets.some((o) => o > 255)) return `${at.host} is not an IPv4 address`;

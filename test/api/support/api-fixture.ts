@@ -118,7 +118,8 @@ export async function startFixture(overrides: Record<string, unknown> = {}, opti
   const control = new CallControl(registry);
   const agents = new AgentRegistry(config, silentLogger());
   const queues = new CallQueues(agents, ['care', 'desk', 'hall'].map((id) => ({ id, name: id, priority: 0, maxWaitMs: 60_000, wrapUpSeconds: 0 })));
-  const deps = { config, baseDir: dir, logger: silentLogger(), control, calls: registry, agentRegistry: agents, queues, ...(options.now !== undefined ? { now: options.now } : {}), ...(options.agentTickMs !== undefined ? { agentTickMs: options.agentTickMs } : {}) };
+  // As an embedded SIP server listening on UDP and TCP only.
+  const deps = { config, baseDir: dir, logger: silentLogger(), control, calls: registry, agentRegistry: agents, queues, sipTransports: ['udp', 'tcp'], ...(options.now !== undefined ? { now: options.now } : {}), ...(options.agentTickMs !== undefined ? { agentTickMs: options.agentTickMs } : {}) };
   const server = options.listen === true ? await startApiServer(deps) : undefined;
   const api = server ?? (await buildApi(deps));
   // Revoked the way `switchboard keys revoke` does it: the file rewritten without it, then re-read.
