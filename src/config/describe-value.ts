@@ -9,17 +9,17 @@ import type { ErrorObject } from 'ajv';
 const SECRET_SETTING = /^(password|secret|authValue|key|token|apiKey)$/i;
 
 export function describerFor(e: ErrorObject): (v: unknown) => string {
-  return SECRET_SETTING.test(e.instancePath.split('/').at(-1) ?? '') ? describeSecret : describeAny;
+  return SECRET_SETTING.test(e.instancePath.split('/').at(-1) ?? '') ? describeSecret : describeAnyValue;
 }
 
 /** A secret's kind and size, never its value. */
 function describeSecret(v: unknown): string {
   if (typeof v === 'string') return `a string of ${v.length} characters (not shown: a secret)`;
   if (typeof v === 'number') return `a number of ${String(v).length} digits (not shown: a secret; quote it to make it a string)`;
-  return describeAny(v);
+  return describeAnyValue(v);
 }
 
-function describeAny(v: unknown): string {
+export function describeAnyValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';

@@ -27,7 +27,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError, ErrorCodes, SwitchboardError, type ConfigProblem } from '../errors.js';
 import { ConfigSchema, type Config } from './schema/index.js';
-import { describerFor } from './describe-value.js';
+import { describeAnyValue, describerFor } from './describe-value.js';
 import { WithheldValue, withholding } from './withheld.js';
 
 export { forEachItem, skippingWithheld } from './withheld.js';
@@ -257,8 +257,11 @@ function messageFor(e: ErrorObject): string {
       const guess = closest(key, allowed);
       return `unknown setting "${key}"${guess !== undefined ? ` (did you mean "${guess}"?)` : ''}; allowed: ${allowed.join(', ')}`;
     }
-    case 'type':
-      return `expected ${String(e.params.type)}, got ${describeValue(e.data)}`;
+    case 'type': {
+      // YAML reads unquoted digits as a number: a phone number's leading 0 or + is gone before we see it.
+      const quote = e.params.type === 'string' && typeof e.data === 'number' && describeValue === describeAnyValue ? '; quote it ("...") to keep it as written: YAML reads unquoted digits as a number and drops a leading 0 or +' : '';
+      return `expected ${String(e.params.type)}, got ${describeValue(e.data)}${quote}`;
+    }
     case 'enum':
       return `expected one of: ${(e.params.allowedValues as unknown[]).map(String).join(', ')}; got ${describeValue(e.data)}`;
     case 'const':

@@ -48,6 +48,12 @@ describe('configuration loading', () => {
     ]);
   });
 
+  it('a phone number written without quotes (YAML reads a number: its leading 0 is gone) is told to be quoted', () => {
+    expect(problemsOf('queues:\n  - { id: q, name: Q, numbers: [0800123] }\n')).toEqual([
+      'x.yaml:2:33 queues[0].numbers[0]: expected string, got number 800123; quote it ("...") to keep it as written: YAML reads unquoted digits as a number and drops a leading 0 or +',
+    ]);
+  });
+
   it('a missing required setting is named', () => {
     expect(problemsOf('queues:\n  - id: q1\n')).toEqual(['x.yaml:2:5 queues[0]: missing required setting "name"']);
   });
