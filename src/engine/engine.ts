@@ -33,6 +33,7 @@ import { describeSource, SipFailure, type InboundInvite, type InboundRequest } f
 import { dialedNumber } from './signaling/srf-leg.js';
 import { SrfSipPort } from './signaling/srf-port.js';
 import { sipFailureOf } from './sip-errors.js';
+import { LiveCallJournal } from './live-call-journal.js';
 import { InboundTrunks, trunkRefOf } from './trunks/inbound-trunks.js';
 import type { TrunkCounts } from './trunks/trunk-limits.js';
 import { queueOpening } from './voicemail/queue-opening.js';
@@ -82,6 +83,8 @@ export class Engine {
   /** Voicemail notices waiting for their queue to open (and the events of those sent). */
   readonly notices: VoicemailNotices;
   private readonly mediaTimeouts: MediaTimeouts | undefined;
+  /** Calls under way, for their records after a crash (with call records on). */
+  private readonly journal: LiveCallJournal | undefined;
   private readonly inbound: InboundTrunks;
   /** Agents, waiting queues and the registrar; undefined when no agent or waiting queue is configured. */
   readonly agents: AgentServices | undefined;
@@ -142,9 +145,20 @@ export class Engine {
       this.callsConnected++;
       metrics.callSetup.observe((now() - s.timeline.marks.arrivedAt) / 1000);
     });
-    this.calls.on('ended', (s) => {
-      if (config.engine.callRecords.enabled) this.services.records.write(callRecordOf(s, { channel: config.crm.channelName, timeZone: config.crm.timeZone }));
-    });
+    const contact = { channel: config.crm.channelName, timeZone: config.crm.timeZone };
+    if (config.engine.callRecords.enabled) {
+      const journal = new LiveCallJournal(join(stateDir, 'calls', 'live'), componentLogger(logger, 'call-records'));
+      this.journal = journal;
+      this.calls.on('added', (s) => journal.update(callRecordOf(s, contact)));
+      // Each step that says where the call went (its queue, the agent connected, a deflection), not the passing whisper.
+      this.calls.on('state', (s, state) => {
+        if (state !== 'whisper' && state !== 'ended') journal.update(callRecordOf(s, contact));
+      });
+      this.calls.on('ended', (s) => {
+        this.services.records.write(callRecordOf(s, contact));
+        journal.ended(s.id);
+      });
+    }
     deps.media?.on('calls-lost', (ids) => {
       for (const id of ids) void this.calls.get(id)?.end('media relay lost', 'engine');
     });
@@ -157,6 +171,10 @@ export class Engine {
 
   /** Connects to the drachtio server; resolves once authenticated. Reconnects by itself afterwards. */
   async start(timeoutMs = 10_000): Promise<void> {
+    // Calls a previous run left live when it died get their records first.
+    const lost = (await this.journal?.recover()) ?? [];
+    for (const r of lost) this.services.records.write(r);
+    if (lost.length > 0) this.logger.warn({ calls: lost.map((r) => r.call) }, 'calls left live by an engine that stopped unexpectedly: their records are written now');
     await this.notices.start();
     // The voicemail's default callback prompts, where the configuration has none: rendered now, as
     // every configured prompt was (the media plane's start), so no call waits for a render.
@@ -232,6 +250,7 @@ export class Engine {
     await this.services.hangUps.settled(STOP_BYE_WAIT_MS);
     await this.agents?.stop();
     await this.notices.close();
+    await this.journal?.close();
     await this.services.records.close();
     this.srf.disconnect();
     this.connected = false;

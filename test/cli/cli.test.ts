@@ -4,12 +4,13 @@
  * its worker thread.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import Srf from 'drachtio-srf';
 import { eventually } from '../support/harness.js';
+import { AgentPhone, CallerPhone } from '../support/phones.js';
 import { freePort } from '../support/sipp.js';
 import { request, SipPeer, type Received } from '../support/sip-peer.js';
 import { EXPECTED, MANY_PROBLEMS } from '../config/many-problems.js';
@@ -179,6 +180,62 @@ describe('switchboard command', () => {
     expect(await p.exited).toBe(0);
     // Every child stopped on its own after SIGTERM (none had to be killed at the end of its grace).
     expect(p.output()).not.toContain('did not stop in time');
+  });
+
+  it('an engine killed (SIGKILL) during a connected call: the next start writes that call\'s record, ended "engine stopped unexpectedly"', async () => {
+    const sipPort = await freePort();
+    const agent = await AgentPhone.create(1000);
+    const caller = await CallerPhone.create(700);
+    try {
+      const cfg = file('');
+      const stateDir = join(dirname(cfg), 'state');
+      writeFileSync(
+        cfg,
+        [
+          `node: { stateDir: ${stateDir}, logLevel: info, status: { enabled: false } }`,
+          `sipServer: { listen: [{ transport: udp, host: 127.0.0.1, port: ${sipPort} }], control: { port: 0 } }`,
+          'media: { enabled: false }',
+          `queues: [{ id: q, name: Q, numbers: ["1000"], agents: ["${agent.uri('ann')}"] }]`,
+          '',
+        ].join('\n'),
+      );
+      const first = startLong(['start', '--config', cfg]);
+      await eventually(() => first.output().includes('switchboard running'), 30_000, 'start-up log');
+      const call = caller.dial({ host: '127.0.0.1', port: sipPort }, '1000');
+      await call.waitStatus(200, 15_000);
+      // Killed once the journal has the connected call (its line goes out through the file system's threads, after the 200).
+      const journal = (): string => {
+        const dir = join(stateDir, 'calls', 'live');
+        return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('') : '';
+      };
+      await eventually(() => /"bridged":"/.test(journal()), 10_000, 'the connected call in the journal');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const records = join(stateDir, 'calls', 'records.jsonl');
+      expect(existsSync(records) ? readFileSync(records, 'utf8') : '').toBe('');
+      const second = startLong(['start', '--config', cfg]);
+      await eventually(() => second.output().includes('switchboard running'), 30_000, 'the second start');
+      const lines = readFileSync(records, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        sipCallId: call.callId,
+        dialed: '1000',
+        queuePath: ['q'],
+        agent: agent.uri('ann'),
+        times: { bridged: expect.any(String), ended: expect.any(String) },
+        endReason: 'engine stopped unexpectedly',
+        endedBy: 'engine',
+        facts: { recovered: true },
+      });
+      expect(second.output()).toContain('calls left live by an engine that stopped unexpectedly');
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+      // A clean stop leaves no journal: a third start writes no record.
+      expect(readdirSync(join(stateDir, 'calls', 'live'))).toEqual([]);
+    } finally {
+      agent.close();
+      caller.close();
+    }
   });
 
   it('sip-server runs the SIP server alone, for any drachtio-srf app', async () => {

@@ -1,0 +1,125 @@
+/**
+ * Calls under way, journaled so that a call live when the engine dies
+ * (SIGKILL, a crash, the kernel's OOM killer) still gets its call record at
+ * the next start: each call's record as it stood when it arrived and when it
+ * was connected, then the word that it ended. At start-up every call with no
+ * end in the journal gets its last record, ended when the journal was last
+ * written, `endReason` "engine stopped unexpectedly", `facts.recovered`.
+ *
+ *   <stateDir>/calls/live/journal-<ms>.jsonl   {"live": CallRecord} | {"ended": call id}
+ *
+ * Appended through a stream (no sync per line: it guards against the process
+ * dying, not the machine). A file past `rotateBytes` is replaced by a new one
+ * that starts with the calls still live, so the journal stays small whatever
+ * the traffic; a clean stop (every call ended) leaves no file.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../observability/logger.js';
+import type { CallRecord } from './call-record.js';
+
+export const RECOVERED_END_REASON = 'engine stopped unexpectedly';
+
+type Line = { readonly live: CallRecord } | { readonly ended: string };
+
+export class LiveCallJournal {
+  private stream: WriteStream | undefined;
+  private file: string | undefined;
+  private bytes = 0;
+  /** Each live call's last line. */
+  private readonly live = new Map<string, string>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly logger: Logger,
+    private readonly rotateBytes = 4 * 1024 * 1024,
+  ) {}
+
+  /**
+   * The calls a previous run left without an end, as final records; the old
+   * files are removed once read. Call before `open()`.
+   */
+  async recover(): Promise<CallRecord[]> {
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => /^journal-\d+\.jsonl$/.test(n)).sort();
+    const last = new Map<string, { record: CallRecord; endedAt: number }>();
+    for (const name of names) {
+      const file = join(this.dir, name);
+      const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+      for (const line of text.split('\n')) {
+        if (line === '') continue;
+        let parsed: Line;
+        try {
+          parsed = JSON.parse(line) as Line;
+        } catch {
+          continue; // the line being written when the process died
+        }
+        if ('ended' in parsed) last.delete(parsed.ended);
+        else if (typeof parsed.live?.call === 'string') last.set(parsed.live.call, { record: parsed.live, endedAt: info.mtimeMs });
+      }
+    }
+    for (const name of names) await unlink(join(this.dir, name)).catch(() => undefined);
+    return [...last.values()].map(({ record, endedAt }) => ({
+      ...record,
+      times: { ...record.times, ended: record.times.ended ?? new Date(endedAt).toISOString() },
+      endReason: RECOVERED_END_REASON,
+      endedBy: 'engine',
+      facts: { ...record.facts, recovered: true },
+    }));
+  }
+
+  /** The call's record as it stands (a new call, or a step of it). */
+  update(record: CallRecord): void {
+    const line = `${JSON.stringify({ live: record })}\n`;
+    this.live.set(record.call, line);
+    this.append(line);
+  }
+
+  ended(call: string): void {
+    if (!this.live.delete(call)) return;
+    this.append(`${JSON.stringify({ ended: call })}\n`);
+  }
+
+  /** Ends the journal; its file is removed when no call is live (a clean stop). */
+  async close(): Promise<void> {
+    const file = this.file;
+    await this.closeStream();
+    if (file !== undefined && this.live.size === 0) await unlink(file).catch(() => undefined);
+  }
+
+  private append(line: string): void {
+    if (this.stream === undefined || this.bytes >= this.rotateBytes) this.rotate();
+    this.bytes += line.length;
+    this.stream!.write(line);
+  }
+
+  /** A new file holding the calls still live; the old one is removed once the new one has them. */
+  private rotate(): void {
+    const old = this.stream;
+    const oldFile = this.file;
+    mkdirSync(this.dir, { recursive: true });
+    // Named by time, with a sequence if two rotations fall in one millisecond: read back in order.
+    let stamp = Date.now();
+    while (oldFile !== undefined && join(this.dir, `journal-${stamp}.jsonl`) <= oldFile) stamp++;
+    const file = join(this.dir, `journal-${stamp}.jsonl`);
+    const stream = createWriteStream(file, { flags: 'a' });
+    stream.on('error', (e) => this.logger.error({ err: e.message, file }, 'live call journal cannot be written'));
+    this.stream = stream;
+    this.file = file;
+    this.bytes = 0;
+    for (const line of this.live.values()) {
+      this.bytes += line.length;
+      stream.write(line);
+    }
+    if (old !== undefined && oldFile !== undefined) {
+      // The new file is written first (the stream keeps order); the old one goes once the new one holds its calls.
+      stream.write('', () => old.end(() => void unlink(oldFile).catch(() => undefined)));
+    }
+  }
+
+  private async closeStream(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    if (s !== undefined) await new Promise<void>((resolve) => s.end(() => resolve()));
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The journal of live calls: what a run that died left live comes back as
+ * final records (ended when the journal was last written, "engine stopped
+ * unexpectedly"), calls that ended do not; the file is replaced by a small one
+ * past its size, and a clean stop leaves none.
+ */
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CallRecord } from '../../src/engine/call-record.js';
+import { LiveCallJournal, RECOVERED_END_REASON } from '../../src/engine/live-call-journal.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { eventually } from '../support/harness.js';
+
+const root = mkdtempSync(join(tmpdir(), 'sb-journal-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function record(call: string, bridged: string | null = null): CallRecord {
+  return {
+    version: 1,
+    call,
+    sipCallId: `${call}@carrier`,
+    caller: { number: '+15550100', name: null, withheld: false, contact: '+15550100' },
+    dialed: '1000',
+    source: { address: '127.0.0.1', port: 5060, transport: 'udp' },
+    trunk: { id: null, name: null, trusted: false },
+    reservedData: {},
+    reservedDataSetBy: {},
+    callerAttestation: null,
+    crmTicket: null,
+    dataParameters: null,
+    language: 'en',
+    queuePath: ['sales'],
+    decisions: [],
+    deflection: null,
+    agentsTried: [],
+    agent: bridged === null ? null : 'ann',
+    times: { arrived: '2026-12-07T01:00:00.000Z', answered: bridged, agentAnswered: bridged, bridged, ended: null },
+    metrics: { queueMs: 0, whisperMs: 0, waitMs: 0, talkMs: 0, holdMs: 0 },
+    endReason: null,
+    endedBy: null,
+    recordings: [],
+    facts: {},
+  } as unknown as CallRecord;
+}
+
+describe('the live call journal', () => {
+  it('a run that dies: its live calls come back with their last record, ended when the journal was last written; ended calls do not; the old files go', async () => {
+    const dir = join(root, 'died');
+    const first = new LiveCallJournal(dir, silentLogger(), 600);
+    expect(await first.recover()).toEqual([]);
+    for (let i = 0; i < 5; i++) first.update(record(`c${i}`));
+    first.update(record('c1', '2026-12-07T01:00:05.000Z'));
+    for (const c of ['c0', 'c2', 'c3']) first.ended(c);
+    first.ended('never-journaled');
+    // Not closed: the process dies here, once the kernel has what was written.
+    const written = (): string => readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+    await eventually(() => written().includes('{"ended":"c3"}'), 5000, 'the journal written');
+    const files = readdirSync(dir);
+    // Rotated past 600 bytes: the files hold at most what the live calls and the last lines need.
+    expect(files.length).toBeGreaterThanOrEqual(1);
+    const last = join(dir, files.sort().at(-1)!);
+    appendFileSync(last, '{"live": {"call": "half-writ');
+    const diedAt = new Date('2026-12-07T01:07:00.000Z');
+    for (const f of readdirSync(dir)) utimesSync(join(dir, f), diedAt, diedAt);
+
+    const second = new LiveCallJournal(dir, silentLogger(), 600);
+    const lost = await second.recover();
+    expect(lost.map((r) => r.call).sort()).toEqual(['c1', 'c4']);
+    const c1 = lost.find((r) => r.call === 'c1')!;
+    expect(c1).toMatchObject({ agent: 'ann', endReason: RECOVERED_END_REASON, endedBy: 'engine', facts: { recovered: true }, times: { bridged: '2026-12-07T01:00:05.000Z', ended: diedAt.toISOString() } });
+    expect(readdirSync(dir)).toEqual([]);
+    expect(await second.recover()).toEqual([]);
+  });
+
+  it('a file past its size is replaced by one that starts with the calls still live; a clean stop leaves no file', async () => {
+    const dir = join(root, 'rotating');
+    const j = new LiveCallJournal(dir, silentLogger(), 2000);
+    j.update(record('long'));
+    for (let i = 0; i < 40; i++) {
+      j.update(record(`short${i}`));
+      j.ended(`short${i}`);
+    }
+    await eventually(() => readdirSync(dir).length === 1 && readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8').includes('{"ended":"short39"}'), 5000, 'one file, written');
+    const files = readdirSync(dir);
+    const lines = readFileSync(join(dir, files[0]!), 'utf8').trim().split('\n');
+    // It starts with the long call, still live, then holds only the lines written since it was made.
+    expect(JSON.parse(lines[0]!)).toMatchObject({ live: { call: 'long' } });
+    expect(lines.join('\n').length).toBeLessThan(2 * 2000);
+    j.ended('long');
+    await j.close();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
