@@ -115,8 +115,11 @@ describe('in a bridged call', () => {
       call.inDialog('MESSAGE', [], 'hello', 'text/plain');
       // RFC 6665 §4.1.3: a NOTIFY that matches no subscription gets 481 (drachtio-srf would answer 200).
       call.inDialog('NOTIFY', ['Event: refer', 'Subscription-State: active;expires=60'], 'SIP/2.0 200 OK', 'message/sipfrag');
-      await eventually(() => ['REFER', 'MESSAGE', 'NOTIFY'].every((m) => call.replies.some((r) => r.method === m)), 10_000, 'answers to REFER, MESSAGE and NOTIFY');
+      // RFC 6086 §4.2.2: an INFO of a package we do not know gets 469 (drachtio-srf's table lacked 469: the engine once died on it).
+      call.inDialog('INFO', ['Info-Package: foo'], 'x', 'application/foo');
+      await eventually(() => ['REFER', 'MESSAGE', 'NOTIFY', 'INFO'].every((m) => call.replies.some((r) => r.method === m && r.status !== 200)), 10_000, 'answers to REFER, MESSAGE, NOTIFY and INFO');
       expect(call.replies.find((r) => r.method === 'NOTIFY')!.status).toBe(481);
+      expect(call.replies.filter((r) => r.method === 'INFO').map((r) => r.status)).toContain(469);
       for (const method of ['REFER', 'MESSAGE']) {
         const reply = call.replies.find((r) => r.method === method)!;
         expect(reply.status).toBe(405);

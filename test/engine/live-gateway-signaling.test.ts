@@ -143,6 +143,12 @@ describe('what the caller gets when the gateway refuses', () => {
     { refuse: 503, reason: 'Service Unavailable', extra: ['Retry-After: 30'], caller: 500 },
     { refuse: 420, reason: 'Bad Extension', extra: ['Unsupported: foo'], caller: 500 },
     { refuse: 401, reason: 'Unauthorized', extra: ['WWW-Authenticate: Digest realm="carrier.example", nonce="n0nce", algorithm=MD5'], caller: 500 },
+    // Codes drachtio-srf's own table lacks once took the engine down (its Response#send threw): the registered
+    // ones (RFC 8197, RFC 8688) go on as they are, any other as its class's x00 (RFC 3261 §8.1.3.2).
+    { refuse: 608, reason: 'Rejected', caller: 608 },
+    { refuse: 607, reason: 'Unwanted', caller: 607 },
+    { refuse: 699, reason: 'Something New', caller: 600 },
+    { refuse: 499, reason: 'Something New', caller: 400 },
   ];
   for (const c of cases) {
     it(`a gateway's ${c.refuse} reaches the caller as ${c.caller}`, async () => {

@@ -14,6 +14,7 @@ import type Srf from 'drachtio-srf';
 import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
+import { sendableStatus } from './sendable-status.js';
 import { bodySdpOf, challengeValues, reasonOf, sipFailureFromServer, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   DialGivenUp,
@@ -94,7 +95,10 @@ class SrfInboundRequest implements InboundRequest {
 
   respond(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
     if (this.res.finalResponseSent) return;
-    this.res.send(status, reason, { headers: sendableHeaders(headers) });
+    const code = sendableStatus(status);
+    // A code sent as its class's x00 loses its own phrase (it would contradict the code): the class's is used.
+    if (code === status) this.res.send(code, reason, { headers: sendableHeaders(headers) });
+    else this.res.send(code, { headers: sendableHeaders(headers) });
   }
 }
 
