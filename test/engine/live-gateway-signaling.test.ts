@@ -103,6 +103,8 @@ describe('who the gateway is told is calling', () => {
     expect(header(at.invite, 'from')).toMatch(/^<?sip:\+15551230000@/);
     expect(header(at.invite, 'privacy')).toBeUndefined();
     expect(header(at.invite, 'p-asserted-identity')).toBeUndefined();
+    // We PRACK a reliable 18x (RFC 3262 §4): said, so a gateway that requires 100rel does not refuse with 421.
+    expect(header(at.invite, 'supported')).toMatch(/(^|,)\s*100rel\s*(,|$)/);
   });
 
   it('an anonymous caller from an unknown source: From "Anonymous" <sip:anonymous@anonymous.invalid> and Privacy: id (RFC 3323 §4.1.1.3)', async () => {

@@ -3,6 +3,7 @@
  * digest client (RFC 7616's worked example, MD5 and SHA-256), DTMF in SIP
  * INFO, and what rtpengine reports (DTMF log datagrams, XML-RPC teardown).
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chooseChallenge, digestAuthorization, parseChallenge } from '../../src/engine/signaling/digest-auth.js';
 import { digitOfEvent } from '../../src/engine/signaling/sip-port.js';
@@ -30,6 +31,18 @@ describe('digest authentication, client side (RFC 7616, RFC 8760)', () => {
     expect(best?.algorithm).toBe('SHA-256');
     expect(parseChallenge('Digest realm="r", nonce="n", algorithm=SHA-512-256')).toBeUndefined();
     expect(parseChallenge('Digest realm="r\\"q", nonce="n", stale=TRUE')).toMatchObject({ realm: 'r"q', stale: true, algorithm: 'MD5', qop: [] });
+  });
+
+  it('a challenge offering only qop=auth-int is answered with auth-int, the body hashed in (RFC 7616 §3.4.3), not in the RFC 2069 form', () => {
+    const c = parseChallenge('Digest realm="carrier.example", nonce="abc", qop="auth-int", algorithm=SHA-256')!;
+    const body = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n';
+    const h = digestAuthorization(c, { method: 'INVITE', uri: 'sip:+15550199@carrier.example', username: 'sb', password: 'p', cnonce: 'cn', nc: 1, body });
+    const H = (s: string): string => createHash('sha256').update(s).digest('hex');
+    const expected = H(`${H('sb:carrier.example:p')}:abc:00000001:cn:auth-int:${H(`INVITE:sip:+15550199@carrier.example:${H(body)}`)}`);
+    expect(h).toContain(`response="${expected}"`);
+    expect(h).toMatch(/qop=auth-int, nc=00000001/);
+    // auth is still preferred when both are offered (no body to hash, and what gateways check).
+    expect(digestAuthorization({ ...c, qop: ['auth-int', 'auth'] }, { method: 'INVITE', uri: 'sip:x@y', username: 'sb', password: 'p' })).toMatch(/qop=auth, /);
   });
 
   it('without qop, the RFC 2069 form: no cnonce, no nc', () => {

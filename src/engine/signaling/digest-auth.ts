@@ -6,8 +6,9 @@
  * handles MD5 only and takes a `qop` list as one value, hence ours.
  *
  * When several challenges are offered, the strongest algorithm we support
- * wins (RFC 8760 §2.4: SHA-256 before MD5). `qop=auth` is used when offered
- * (auth-int is not: it would need the body hash and no gateway requires it alone).
+ * wins (RFC 8760 §2.4: SHA-256 before MD5). `qop=auth` is used when offered,
+ * else `auth-int` (the request's body hashed in, RFC 7616 §3.4.3); the old
+ * form without qop (RFC 2069) only for a challenge that offers no qop at all.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -87,16 +88,18 @@ export interface DigestAnswer {
   readonly nc?: number;
   /** For tests: a fixed client nonce. */
   readonly cnonce?: string;
+  /** The request's body (for qop=auth-int); none: empty. */
+  readonly body?: string;
 }
 
 /** The Authorization / Proxy-Authorization value answering `c` (RFC 7616 §3.4). */
 export function digestAuthorization(c: DigestChallenge, a: DigestAnswer): string {
-  const qop = c.qop.includes('auth') ? 'auth' : undefined;
+  const qop = c.qop.includes('auth') ? 'auth' : c.qop.includes('auth-int') ? 'auth-int' : undefined;
   const cnonce = a.cnonce ?? randomBytes(8).toString('hex');
   const nc = (a.nc ?? 1).toString(16).padStart(8, '0');
   let ha1 = hash(c.algorithm, `${a.username}:${c.realm}:${a.password}`);
   if (c.algorithm.endsWith('-sess')) ha1 = hash(c.algorithm, `${ha1}:${c.nonce}:${cnonce}`);
-  const ha2 = hash(c.algorithm, `${a.method}:${a.uri}`);
+  const ha2 = hash(c.algorithm, qop === 'auth-int' ? `${a.method}:${a.uri}:${hash(c.algorithm, a.body ?? '')}` : `${a.method}:${a.uri}`);
   const response = qop !== undefined ? hash(c.algorithm, `${ha1}:${c.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : hash(c.algorithm, `${ha1}:${c.nonce}:${ha2}`);
   const parts = [
     `username=${quote(a.username)}`,
@@ -130,7 +133,7 @@ export class ChallengeAnswers {
   constructor(private readonly credentials: { readonly username: string; readonly password: string }) {}
 
   /** The credential headers to send the request again with; undefined when it must not be retried. */
-  answer(status: number, challenges: readonly string[], method: string, uri: string): Readonly<Record<string, string>> | undefined {
+  answer(status: number, challenges: readonly string[], method: string, uri: string, body = ''): Readonly<Record<string, string>> | undefined {
     if (status !== 401 && status !== 407) return undefined;
     const challenge = chooseChallenge(challenges);
     const field = status === 407 ? 'Proxy-Authorization' : 'Authorization';
@@ -138,7 +141,7 @@ export class ChallengeAnswers {
     const key = `${field} ${challenge.realm}`;
     if (this.answered.has(key) && !challenge.stale) return undefined;
     this.answered.add(key);
-    this.fields[field] = digestAuthorization(challenge, { method, uri, username: this.credentials.username, password: this.credentials.password });
+    this.fields[field] = digestAuthorization(challenge, { method, uri, body, username: this.credentials.username, password: this.credentials.password });
     return { ...this.fields };
   }
 }

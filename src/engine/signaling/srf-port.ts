@@ -294,7 +294,8 @@ export class SrfSipPort implements SipPort {
       result = await this.dialOnce({ ...o, ...(headers !== undefined ? { headers } : {}) });
       const ch = result.kind === 'failed' ? result.challenge : undefined;
       if (ch === undefined || answers === undefined || o.signal.aborted) break;
-      const credentials = answers.answer(ch.res.status, challengeValues(ch.res), 'INVITE', ch.req.uri);
+      // The retry carries the same body (qop=auth-int hashes it).
+      const credentials = answers.answer(ch.res.status, challengeValues(ch.res), 'INVITE', ch.req.uri, ch.req.body ?? '');
       if (credentials === undefined) break;
       const cseq = Number(/^\s*(\d+)/.exec(ch.req.get('CSeq'))?.[1] ?? '1');
       // The retry is the same request with credentials: same Call-ID and From tag, CSeq one higher (RFC 3261 §22.2),

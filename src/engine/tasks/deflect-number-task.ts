@@ -62,6 +62,8 @@ export class DeflectNumberTask implements Task<void> {
           ...identity.headers,
           'X-Switchboard-Call': session.id,
           'X-Switchboard-Queue': session.queue ?? '',
+          // drachtio-srf PRACKs a reliable 18x (RFC 3262): a gateway that requires 100rel would otherwise refuse with 421.
+          'Supported': '100rel',
           'Max-Forwards': String(Math.min(70, invite.maxForwards - 1)),
         },
         caller: identity.caller,
