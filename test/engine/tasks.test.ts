@@ -14,7 +14,8 @@ import { OutboundTrunks } from '../../src/engine/outbound-trunks.js';
 import { InboundTrunks } from '../../src/engine/trunks/inbound-trunks.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
-import { PendingHangUps } from '../../src/engine/session/end-reasons.js';
+import { PendingHangUps, q850CauseOf } from '../../src/engine/session/end-reasons.js';
+import { SipFailure } from '../../src/engine/signaling/sip-port.js';
 import { BridgeTask, catchUpCallee, isHoldOffer } from '../../src/engine/tasks/bridge-task.js';
 import { connectCallee } from '../../src/engine/tasks/connect-callee.js';
 import { sameMedia } from '../../src/media/sdp.js';
@@ -203,7 +204,7 @@ describe('the bridge', () => {
     const { ctx } = context({});
     const agent = new FakeLeg('agent', sdp(6000));
     agent.answerToReoffer = async () => sdp(6000, 'recvonly');
-    const callee = { leg: agent, sentSdp: sdp(4000), receivedSdp: sdp(6000) };
+    const callee = { leg: agent, sentSdp: sdp(4000), receivedSdp: sdp(6000), party: 'agent' as const };
     const hold = sdp(4000, 'sendonly');
     // The caller's hold was answered on the agent side's behalf (rtpengine) after the agent was offered the call.
     ctx.callerSdp = hold;
@@ -237,9 +238,25 @@ describe('the bridge', () => {
     await expect(agent.offer(sdp(6100))).rejects.toMatchObject({ status: 491 });
     release(sdp(6000));
     await first;
-    agent.answerToReoffer = () => Promise.reject(Object.assign(new Error('488'), { status: 488 }));
-    await expect(caller.offer(sdp(4100))).rejects.toBeDefined();
+    agent.answerToReoffer = () => Promise.reject(new SipFailure(488, 'Not Acceptable Here'));
+    await expect(caller.offer(sdp(4100))).rejects.toMatchObject({ status: 488 });
+    // A refusal is the agent's answer: the call goes on.
+    expect(ctx.session.ended).toBe(false);
     await ctx.session.end('done');
+  });
+
+  it('a re-offer the other leg never answers (408, Timer B) or answers 481 ends the call (RFC 3261 §12.2.1.2): that leg is gone', async () => {
+    for (const [status, reason] of [
+      [408, 'agent leg lost (re-INVITE timed out)'],
+      [481, 'agent leg lost (re-INVITE answered 481)'],
+    ] as const) {
+      const { ctx, caller, agent, done } = await bridged();
+      agent.answerToReoffer = () => Promise.reject(new SipFailure(status, 'gone'));
+      await expect(caller.offer(sdp(4000, 'sendonly'))).rejects.toMatchObject({ status });
+      await done;
+      expect([ctx.session.endReason, ctx.session.endedBy]).toEqual([reason, 'engine']);
+      expect(q850CauseOf(reason)).toBe(status === 408 ? 102 : 16);
+    }
   });
 
   it('a BYE on either leg ends the call, named after who hung up', async () => {

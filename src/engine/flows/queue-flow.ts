@@ -88,7 +88,7 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Bri
   }
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
-  const { sentSdp: agentSdp, receivedSdp: agentReceived } = await catchUpCallee(ctx, agent, agent.callerOffersBefore);
+  const { sentSdp: agentSdp, receivedSdp: agentReceived } = await catchUpCallee(ctx, { ...agent, party: 'agent' }, agent.callerOffersBefore);
   if (records) {
     await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
     if (agentKeepsDigits) watchRecordingCodes(ctx, agentLeg);

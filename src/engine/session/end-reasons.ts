@@ -21,7 +21,7 @@ export function legEnd(party: EndedBy, serverReason: string | undefined): { reas
  * The Q.850 cause for a call ended with `reason` (ITU-T Q.850 §2.2.7): 41
  * temporary failure when the media relay was lost, 102 recovery on timer
  * expiry when a timer ended it (media timeout, maximum duration, a missing
- * ACK, a session timer), 111 protocol error when the caller broke offer/answer
+ * ACK, a session timer, a re-INVITE never answered), 111 protocol error when the caller broke offer/answer
  * (an ACK without the answer to our offer), 18 no user responding when no agent
  * took a caller who was answered while waiting (what 480 No Agent Available is,
  * RFC 3398 §7.2.4.1), else 16 normal call clearing.
@@ -31,7 +31,7 @@ export function q850CauseOf(reason: string | undefined): number {
   if (reason === 'media relay lost') return 41;
   if (reason === 'caller sent no answer') return 111;
   if (reason.startsWith('No Agent Available')) return 18;
-  if (reason === 'media timeout' || reason === 'maximum call duration reached' || reason.endsWith(' did not acknowledge') || reason.includes('ended by the SIP server')) return 102;
+  if (reason === 'media timeout' || reason === 'maximum call duration reached' || reason.endsWith(' did not acknowledge') || reason.includes('ended by the SIP server') || reason.endsWith('(re-INVITE timed out)')) return 102;
   return 16;
 }
 

@@ -43,6 +43,18 @@ export function isHoldOffer(sdp: string): boolean {
   }
 }
 
+/**
+ * RFC 3261 §12.2.1.2: a request in a dialog answered 481, or never answered (408, Timer B), ends that
+ * dialog: a re-offer to a phone gone from the network (no BYE) or that forgot the call ends the call
+ * rather than leaving it "connected" to nobody. The call's end reason, or undefined for any other failure.
+ */
+export function lostLegReason(party: EndedBy, e: unknown): string | undefined {
+  const status = e instanceof SipFailure ? e.status : undefined;
+  if (status === 408) return `${party} leg lost (re-INVITE timed out)`;
+  if (status === 481) return `${party} leg lost (re-INVITE answered 481)`;
+  return undefined;
+}
+
 /** A callee (agent, gateway) as the bridge takes it: its leg and the SDPs exchanged with it. */
 export type BridgedCallee = Pick<BridgedLeg, 'leg' | 'sentSdp' | 'receivedSdp'>;
 
@@ -51,9 +63,10 @@ export type BridgedCallee = Pick<BridgedLeg, 'leg' | 'sentSdp' | 'receivedSdp'>;
  * answered by rtpengine on its behalf since the count `offersBefore`, see
  * `CallContext.callerOffers`) is re-offered what the caller sends now,
  * through rtpengine (the caller's own answer stands). The callee's SDPs after
- * it: as they were when nothing changed, the call ended, or the re-offer was refused.
+ * it: as they were when nothing changed, the call ended, or the re-offer was refused (a callee
+ * whose re-offer times out or gets 481 is gone: the call ends, `lostLegReason`).
  */
-export async function catchUpCallee(ctx: CallContext, callee: BridgedCallee, offersBefore: number | undefined): Promise<BridgedCallee> {
+export async function catchUpCallee(ctx: CallContext, callee: BridgedCallee & { readonly party: EndedBy }, offersBefore: number | undefined): Promise<BridgedCallee> {
   const { session, anchor } = ctx;
   const callerSdp = ctx.callerSdp;
   if (offersBefore === undefined || ctx.callerOffers === offersBefore || callerSdp === undefined || session.ended) return callee;
@@ -66,6 +79,8 @@ export async function catchUpCallee(ctx: CallContext, callee: BridgedCallee, off
     return { leg: callee.leg, sentSdp: forCallee, receivedSdp: answer };
   } catch (e) {
     session.log.info({ from: CALLER, err: e instanceof Error ? e.message : String(e) }, 'offer refused');
+    const lost = lostLegReason(callee.party, e);
+    if (lost !== undefined) void session.end(lost, 'engine');
     return callee;
   }
 }
@@ -97,8 +112,8 @@ export class BridgeTask implements Task<void> {
         [this.agent.leg, this.agent.receivedSdp],
       ]),
     };
-    this.caller.leg.onOffer(this.relay(ctx, sdps, this.caller.leg, CALLER, this.agent.leg, AGENT));
-    this.agent.leg.onOffer(this.relay(ctx, sdps, this.agent.leg, AGENT, this.caller.leg, CALLER));
+    this.caller.leg.onOffer(this.relay(ctx, sdps, this.caller.leg, CALLER, this.agent, AGENT));
+    this.agent.leg.onOffer(this.relay(ctx, sdps, this.agent.leg, AGENT, this.caller, CALLER));
     // DTMF in INFO goes on to the other party, as RFC 4733 events do through rtpengine (a trunk that signals keys by INFO).
     if (this.caller.keepsDigits !== true) this.caller.leg.onDigit((d) => void (session.ended ? undefined : this.agent.leg.sendDigit(d)));
     if (this.agent.keepsDigits !== true) this.agent.leg.onDigit((d) => void (session.ended ? undefined : this.caller.leg.sendDigit(d)));
@@ -130,7 +145,8 @@ export class BridgeTask implements Task<void> {
     }
   }
 
-  private relay(ctx: CallContext, sdps: Sdps, from: SipLeg, fromLabel: string, to: SipLeg, toLabel: string): OfferHandler {
+  private relay(ctx: CallContext, sdps: Sdps, from: SipLeg, fromLabel: string, other: BridgedLeg, toLabel: string): OfferHandler {
+    const to = other.leg;
     return async (offer) => {
       const { session, anchor } = ctx;
       if (session.ended) throw new SipFailure(481, 'Call/Transaction Does Not Exist');
@@ -152,6 +168,8 @@ export class BridgeTask implements Task<void> {
         return { sdp: forOfferer };
       } catch (e) {
         session.log.info({ from: fromLabel, err: e instanceof Error ? e.message : String(e) }, 'offer refused');
+        const lost = lostLegReason(other.party, e);
+        if (lost !== undefined) void session.end(lost, 'engine');
         throw e;
       } finally {
         this.negotiating = false;

@@ -113,7 +113,7 @@ export class DeflectNumberTask implements Task<void> {
     await anchor.unblock();
     if (ctx.callerLeg === undefined) adoptCallerLeg(ctx, await invite.answer(ctx.callerSentSdp ?? ''), ctx.callerSentSdp ?? '');
     session.transition('connected');
-    const gateway = await catchUpCallee(ctx, connected, callerOffersBefore);
+    const gateway = await catchUpCallee(ctx, { ...connected, party: 'gateway' }, callerOffersBefore);
     // Recorded as the queue's calls are (its setting, else the global one), from the bridge on.
     const queue = session.queue !== undefined ? services.directory.byQueueId(session.queue) : undefined;
     if (queue !== undefined && recordsCalls(queue, ctx)) {
