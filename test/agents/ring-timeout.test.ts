@@ -116,7 +116,7 @@ describe('ring time', () => {
       await call.waitRequest('BYE', 30_000);
       const record = await cc.recordOf(call.callId);
       expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([['ann', 'no-answer']]);
-      expect(record).toMatchObject({ deflection: { action: 'message' }, facts: { overflow: 'message' } });
+      expect(record).toMatchObject({ deflection: { action: 'message' }, facts: { overflow: 'message' }, endReason: 'overflow message played (maximum wait reached)' });
       await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready again');
       await cc.settled();
     } finally {

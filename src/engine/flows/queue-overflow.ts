@@ -58,7 +58,7 @@ export async function runOverflow(ctx: CallContext, queue: Queue, overflow: Over
     }
     case 'message': {
       const message = overflow.message !== undefined ? promptRef(overflow.message, `${path}.message`, session.language, lang) : promptRef(config.deflection.messages.afterHours, 'deflection.messages.afterHours', session.language, lang);
-      await new DeflectMessageTask(message).run(ctx, signal);
+      await new DeflectMessageTask(message, 'overflow message played (maximum wait reached)').run(ctx, signal);
       return undefined;
     }
   }

@@ -33,7 +33,11 @@ export async function announce(ctx: CallContext, ref: MessageRef, signal: AbortS
 export class DeflectMessageTask implements Task<void> {
   readonly name = 'deflect-message';
 
-  constructor(private readonly message: MessageRef | null) {}
+  constructor(
+    private readonly message: MessageRef | null,
+    /** The call's end reason once the message has played (the overflow of an open queue is not after hours). */
+    private readonly endReason = 'after-hours message played',
+  ) {}
 
   async run(ctx: CallContext, signal: AbortSignal): Promise<void> {
     const { session } = ctx;
@@ -44,6 +48,6 @@ export class DeflectMessageTask implements Task<void> {
     if (prompt === undefined) throw failure('NO_MEDIA_PLANE', 'the after-hours message needs the media plane');
     await new AnswerCallerTask().run(ctx, signal);
     await ctx.anchor.playToEnd(CALLER, prompt, signal);
-    await session.end('after-hours message played', 'engine');
+    await session.end(this.endReason, 'engine');
   }
 }
