@@ -101,8 +101,8 @@ function withDirection(section: readonly string[], direction: MediaDirection): s
 }
 
 /**
- * An SDP from rtpengine (one audio m-line) bound for the caller, in the shape
- * of the caller's offer `layout`: the rejected m-lines back in place (with a
+ * An SDP from rtpengine (one audio m-line) bound for the caller (or for the
+ * agent side, answering its offer), in the shape of that party's offer `layout`: the rejected m-lines back in place (with a
  * c= line each when the session has none, RFC 4566 §5.7) and, for an answer,
  * the direction mirrored from the offer (RFC 3264 §6.1). Without a layout
  * (the caller never offered) the SDP is passed on unchanged.

@@ -111,6 +111,27 @@ describe('offers with more than one stream (RFC 3264 §6: as many m-lines in the
     }
   });
 
+  it('an agent that adds video in a re-INVITE: its answer has both m-lines, video rejected (RFC 3264 §6); the caller is re-offered audio only', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '1000');
+      await call.waitStatus(200, 30_000);
+      await cc.bridged(call.callId);
+      const offer = `${agent.rtp.sdp({ telephoneEvent: true })}${VIDEO.map((l) => `${l}\r\n`).join('')}`;
+      const cseq = agent.reinvite(offer);
+      const ok = await agent.peer.wait((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE' && r.info.cseq === cseq, 15_000, 'the answer to the agent\'s re-INVITE');
+      expect(mLines(body(ok))).toEqual([expect.stringMatching(/^m=audio [1-9]\d* RTP\/AVP /) as unknown, 'm=video 0 RTP/AVP 96']);
+      const reoffers = caller.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === call.callId && r.info.toTag !== undefined);
+      expect(reoffers).toHaveLength(1);
+      expect(mLines(body(reoffers[0]!))).toEqual([expect.stringMatching(/^m=audio /) as unknown]);
+      call.hangUp();
+      await cc.recordOf(call.callId);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('two audio m-lines to the after-hours message: two in the answer, the second port 0; the message plays and the call ends', async () => {
     const caller = await CallerPhone.create(700);
     try {

@@ -352,7 +352,15 @@ export class AgentPhone extends Phone {
   }
 
   private inCall(call: OfferedCall, r: Received): void {
-    if (r.message.kind !== 'request') return;
+    if (r.message.kind !== 'request') {
+      // The final response to our re-INVITE: a 2xx is ACKed (RFC 3261 §13.2.2.4), with the INVITE's CSeq number.
+      const key = `${r.info.callId} ${r.info.cseq}`;
+      if (r.info.cseqMethod === 'INVITE' && r.message.status >= 200 && this.reinvites.has(key)) {
+        this.reinvites.delete(key);
+        if (r.message.status < 300) this.sendInCall(call, 'ACK', r.info.cseq, []);
+      }
+      return;
+    }
     const method = r.message.method;
     call.requests.push(method);
     if (method === 'INFO') call.infoBodies.push(r.message.body.toString('utf8'));
@@ -418,6 +426,35 @@ export class AgentPhone extends Phone {
       'Content-Length: 0',
       '',
       '',
+    ].join('\r\n');
+    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+  }
+
+  /** The agent re-offers `sdp` in call `i` (a re-INVITE); the 2xx is ACKed. The responses: `peer.received`. */
+  reinvite(sdp: string, i = this.calls.length - 1): number {
+    const call = this.calls[i]!;
+    const cseq = ++this.cseq;
+    this.sendInCall(call, 'INVITE', cseq, [`Contact: ${this.contact()}`, 'Content-Type: application/sdp'], sdp);
+    this.reinvites.set(`${call.invite.info.callId} ${cseq}`, call);
+    return cseq;
+  }
+
+  private readonly reinvites = new Map<string, OfferedCall>();
+
+  private sendInCall(call: OfferedCall, method: string, cseq: number, extra: readonly string[], body = ''): void {
+    const inv = call.invite;
+    const text = [
+      `${method} ${contactUri(inv) ?? ''} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq(method.toLowerCase())};rport`,
+      'Max-Forwards: 70',
+      `From: ${lineOf(inv.raw, 'To') ?? ''};tag=${call.toTag}`,
+      `To: ${lineOf(inv.raw, 'From') ?? ''}`,
+      `Call-ID: ${inv.info.callId}`,
+      `CSeq: ${cseq} ${method}`,
+      ...extra,
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
     ].join('\r\n');
     void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
   }

@@ -53,6 +53,8 @@ export class CallAnchor {
   private readonly callerSession = new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => String(randomInt(1, 2 ** 47)) });
   /** The m-lines of the caller's last offer (media/sdp-streams.ts). */
   private callerLayout: StreamLayout | undefined;
+  /** The m-lines of the agent side's last offer (an agent adding video in a re-INVITE): our answer has as many (RFC 3264 §6). */
+  private agentLayout: StreamLayout | undefined;
   /** Whether rtpengine sends to a party, by label, from the last SDP it was given (RFC 3264 §6.1); unknown counts as yes. */
   private readonly sendsTo = new Map<string, boolean>();
 
@@ -85,6 +87,18 @@ export class CallAnchor {
   private toward(label: string, sdp: string): string {
     this.sendsTo.set(label, sendsAudio(sdp));
     return sdp;
+  }
+
+  /** An offer from the agent side: its first usable audio stream, for rtpengine; its layout is kept for the answer. */
+  private fromAgent(offer: string): string {
+    const { sdp, layout } = singleAudio(offer);
+    this.agentLayout = layout;
+    return sdp;
+  }
+
+  /** rtpengine's answer to the agent side's offer, in that offer's shape (its other m-lines rejected, port 0). */
+  private forAgentAnswer(sdp: string): string {
+    return this.toward(AGENT, shapeForCaller(sdp, this.agentLayout, true));
   }
 
   /** A new offer from the caller: its first usable audio stream, for rtpengine; its layout is kept for the answer. */
@@ -205,9 +219,9 @@ export class CallAnchor {
     const media = this.media;
     if (media === undefined) return callerSdp;
     return this.guarded(async () => {
-      await media.offer(AGENT, agentOffer);
+      await media.offer(AGENT, this.fromAgent(agentOffer));
       await media.blockAll();
-      return this.toward(AGENT, await media.answer(CALLER, singleAudio(callerSdp).sdp, { to: AGENT }));
+      return this.forAgentAnswer(await media.answer(CALLER, singleAudio(callerSdp).sdp, { to: AGENT }));
     });
   }
 
@@ -217,7 +231,8 @@ export class CallAnchor {
     if (media === undefined) return sdp;
     return this.guarded(async () => {
       if (from === CALLER) return this.toward(AGENT, await media.offer(CALLER, this.fromCaller(sdp)));
-      return this.forCaller(await media.offer(from, sdp), false);
+      // Only the first audio stream goes through rtpengine, as the caller's (media.md): the caller is never offered the agent's video.
+      return this.forCaller(await media.offer(from, from === AGENT ? this.fromAgent(sdp) : sdp), false);
     });
   }
 
@@ -228,7 +243,8 @@ export class CallAnchor {
     return this.guarded(async () => {
       // The caller answers an offer in the shape of its session: rtpengine takes its audio stream only.
       if (offerer === CALLER) return this.forCaller(await media.answer(by, sdp, { to: offerer }), true);
-      return this.toward(offerer, await media.answer(by, by === CALLER ? singleAudio(sdp).sdp : sdp, { to: offerer }));
+      const answer = await media.answer(by, by === CALLER ? singleAudio(sdp).sdp : sdp, { to: offerer });
+      return offerer === AGENT ? this.forAgentAnswer(answer) : this.toward(offerer, answer);
     });
   }
 
