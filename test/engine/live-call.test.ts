@@ -96,6 +96,46 @@ describe.each([
 });
 
 describe('in a bridged call', () => {
+  it('a re-offer the agent refuses (491 glare, 488) is refused to the caller, and the next one goes through (drachtio-srf once held every later re-INVITE of the leg)', async () => {
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const call = caller.dial(cc.udp, '1000');
+      await call.waitStatus(200, 30_000);
+      await cc.bridged(call.callId);
+      // The final status the caller got to its INVITE transaction `cseq` (1 is the call's own).
+      const finalTo = (cseq: number): number | undefined => {
+        for (const r of caller.peer.received) {
+          if (r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseqMethod === 'INVITE' && r.info.cseq === cseq && r.message.status >= 200) return r.message.status;
+        }
+        return undefined;
+      };
+      let cseq = 1;
+      for (const refusal of [
+        { status: 491, reason: 'Request Pending' },
+        { status: 488, reason: 'Not Acceptable Here' },
+      ]) {
+        agent.refusesNextReinvite = refusal;
+        call.reinvite('sendonly');
+        cseq++;
+        await eventually(() => finalTo(cseq) !== undefined, 10_000, `the caller's answer to the hold the agent refuses with ${refusal.status}`);
+        expect(finalTo(cseq)).toBe(refusal.status);
+        call.reinvite('sendonly');
+        cseq++;
+        await eventually(() => finalTo(cseq) !== undefined, 10_000, `the caller's answer to the hold after the ${refusal.status}`);
+        expect(finalTo(cseq)).toBe(200);
+        call.reinvite('sendrecv');
+        cseq++;
+        await eventually(() => finalTo(cseq) === 200, 10_000, 'the resume answered');
+      }
+      call.hangUp();
+      expect((await cc.recordOf(call.callId)).metrics.holdMs).toBeGreaterThan(0);
+      await cc.settled();
+    } finally {
+      agent.refusesNextReinvite = undefined;
+      caller.close();
+    }
+  });
+
   it('DTMF by SIP INFO reaches the other party both ways; REFER and MESSAGE are refused with 405 and Allow (no transfer), a NOTIFY with 481 (no subscription), and the call goes on', async () => {
     const caller = await CallerPhone.create(CALLER_HZ);
     try {

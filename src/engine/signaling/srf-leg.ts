@@ -4,7 +4,7 @@
  * dialed number of a Request-URI.
  * Split from srf-port.ts, which keeps the inbound requests and the port.
  */
-import type Srf from 'drachtio-srf';
+import Srf from 'drachtio-srf';
 import { ChallengeAnswers, splitChallenges } from './digest-auth.js';
 import { ACCEPTED_BODY_TYPES, sdpOfBody, sdpOfUntypedBody, type BodySdp } from './sdp-body.js';
 import { sendableStatus } from './sendable-status.js';
@@ -91,6 +91,24 @@ const LEG_METHODS = 'ACK, BYE, CANCEL, INFO, INVITE, OPTIONS, PRACK, UPDATE';
 /** The SDP in a message's body (its SDP part when multipart: sdp-body.ts). */
 export function bodySdpOf(msg: { readonly body?: string; has(name: string): boolean; get(name: string): string }): BodySdp {
   return sdpOfBody(msg.has('Content-Type') ? msg.get('Content-Type') : undefined, msg.body);
+}
+
+/** drachtio-srf's SipError (not in its typings): the far end's final response to a request it sent. */
+const SrfSipError = (Srf as unknown as { readonly SipError: abstract new (...args: never[]) => Error }).SipError;
+
+/**
+ * drachtio-srf 5.0.x lets one re-INVITE at a time through a dialog and frees
+ * that slot only on a 200: after any other final response (491, 488, 408…)
+ * every later `modify()` of the dialog waited forever, and with it the call's
+ * hold, resume and codec changes, on both legs of the bridge. The slot is
+ * freed here as drachtio-srf does on a 200 (the one cast into its internals).
+ */
+function freeReinviteSlot(dialog: SrfDialog): void {
+  const slot = (dialog as unknown as { _reinvitesInProgress?: { count: number; admitOne: (() => void)[] } })._reinvitesInProgress;
+  if (slot === undefined || slot.count <= 0) return;
+  slot.count--;
+  const next = slot.admitOne.shift();
+  if (next !== undefined) setImmediate(next);
 }
 
 /** An established dialog, wrapped. */
@@ -257,6 +275,7 @@ export class SrfLeg implements SipLeg {
       this.dialog.local.sdp = sdp;
       return answer;
     } catch (err) {
+      if (err instanceof SrfSipError) freeReinviteSlot(this.dialog);
       throw sipFailureFromServer(err);
     }
   }

@@ -1,0 +1,227 @@
+/**
+ * A test agent phone that carries real audio: it answers (or refuses, or
+ * lets ring, or is dead), answers re-INVITEs (or holds them), INFO and BYE,
+ * and can hang up, press keys or re-offer itself.
+ */
+import { RtpEndpoint } from './rtp/rtp-endpoint.js';
+import { contactUri, lineOf, Phone } from './phone.js';
+import { SipPeer, uniq, type Received, type respond, type Transport } from './sip-peer.js';
+
+/** `dead`: a phone gone from the network whose address still takes datagrams: it answers nothing at all. */
+export type AgentBehaviour = 'answer' | 'busy' | 'ring' | 'dead';
+
+/** A call offered to an AgentPhone. */
+export interface OfferedCall {
+  readonly invite: Received;
+  readonly toTag: string;
+  readonly requests: string[];
+  /** The bodies of the INFOs received in the call. */
+  readonly infoBodies: string[];
+  answered: boolean;
+  ended: boolean;
+  /** The CANCEL of the INVITE, when one came. */
+  cancel?: Received;
+  /** The last response to the INVITE, sent again when the INVITE is retransmitted (RFC 3261 §17.2.1). */
+  lastResponse?: { status: number; reason: string; opts: Parameters<typeof respond>[3] };
+}
+
+export class AgentPhone extends Phone {
+  behaviour: AgentBehaviour = 'answer';
+  readonly calls: OfferedCall[] = [];
+  /** INVITEs (retransmissions included) a `dead` phone let fall. */
+  readonly ignored: Received[] = [];
+  /** False: BYEs to the phone go unanswered (its network went away mid-call); they are still counted in the call's requests. */
+  answersBye = true;
+  /** Set: the next re-INVITE is refused with this status (once), as a phone in glare (491) or one that cannot take the offer (488). */
+  refusesNextReinvite: { readonly status: number; readonly reason: string } | undefined;
+  /** True: re-INVITEs get 100 Trying and wait for `releaseReinvites()` (a phone slow to answer them). */
+  holdsReinvites = false;
+  private readonly heldReinvites: (() => void)[] = [];
+  private cseq = 100;
+
+  static async create(frequency: number, transport: Transport = 'udp'): Promise<AgentPhone> {
+    return new AgentPhone(await SipPeer.create(transport), await RtpEndpoint.open(), frequency);
+  }
+
+  uri(user = 'agent'): string {
+    return `sip:${user}@${this.peer.uriHost}:${this.peer.port}${this.transportParam}`;
+  }
+
+  private contact(): string {
+    return `<${this.uri()}>`;
+  }
+
+  protected unknownCall(r: Received): void {
+    if (r.message.kind !== 'request') return;
+    if (r.message.method === 'OPTIONS' && r.info.toTag === undefined) {
+      // A keep-alive (RFC 3261 §11): a phone answers what it supports.
+      this.reply(r, 200, 'OK', { extra: ['Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO'] });
+      return;
+    }
+    if (this.behaviour === 'dead') {
+      this.ignored.push(r);
+      return;
+    }
+    if (r.message.method !== 'INVITE' || r.info.toTag !== undefined) {
+      this.reply(r, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    const call: OfferedCall = { invite: r, toTag: uniq('at'), requests: [], infoBodies: [], answered: false, ended: false };
+    this.calls.push(call);
+    this.handlers.set(r.info.callId, (x) => this.inCall(call, x));
+    if (this.behaviour === 'busy') {
+      this.inviteResponse(call, 486, 'Busy Here', { toTag: call.toTag });
+      call.ended = true;
+      return;
+    }
+    this.inviteResponse(call, 180, 'Ringing', { toTag: call.toTag, contact: this.contact() });
+    if (this.behaviour === 'answer') this.answer(call);
+  }
+
+  private inviteResponse(call: OfferedCall, status: number, reason: string, opts: Parameters<typeof respond>[3]): void {
+    call.lastResponse = { status, reason, opts };
+    this.reply(call.invite, status, reason, opts);
+  }
+
+  answer(call: OfferedCall): void {
+    const offer = call.invite.message.body.toString('utf8');
+    call.answered = true;
+    this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true, codecs: this.codecs }) });
+    if (offer !== '') this.mediaTo(offer);
+  }
+
+  private inCall(call: OfferedCall, r: Received): void {
+    if (r.message.kind !== 'request') {
+      // The final response to our re-INVITE: a 2xx is ACKed (RFC 3261 §13.2.2.4), with the INVITE's CSeq number.
+      const key = `${r.info.callId} ${r.info.cseq}`;
+      if (r.info.cseqMethod === 'INVITE' && r.message.status >= 200 && this.reinvites.has(key)) {
+        this.reinvites.delete(key);
+        if (r.message.status < 300) this.sendInCall(call, 'ACK', r.info.cseq, []);
+      }
+      return;
+    }
+    const method = r.message.method;
+    call.requests.push(method);
+    if (method === 'INFO') call.infoBodies.push(r.message.body.toString('utf8'));
+    if (method === 'ACK') {
+      const body = r.message.body.toString('utf8');
+      if (body !== '') this.mediaTo(body);
+      return;
+    }
+    if (method === 'CANCEL') {
+      call.cancel = r;
+      this.reply(r, 200, 'OK');
+      this.inviteResponse(call, 487, 'Request Terminated', { toTag: call.toTag });
+      call.ended = true;
+      return;
+    }
+    if (method === 'INVITE' && r.info.toTag === undefined) {
+      // A retransmission of the initial INVITE: the last response again.
+      const last = call.lastResponse;
+      if (last !== undefined) this.reply(r, last.status, last.reason, last.opts);
+      return;
+    }
+    const refusal = method === 'INVITE' ? this.refusesNextReinvite : undefined;
+    if (refusal !== undefined) {
+      this.refusesNextReinvite = undefined;
+      this.reply(r, refusal.status, refusal.reason);
+      return;
+    }
+    if (method === 'INVITE' && this.holdsReinvites) {
+      this.reply(r, 100, 'Trying');
+      this.heldReinvites.push(() => this.inCall(call, r));
+      call.requests.pop();
+      return;
+    }
+    if (method === 'INVITE') {
+      const body = r.message.body.toString('utf8');
+      this.reply(r, 200, 'OK', { contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true, direction: /a=sendonly/.test(body) ? 'recvonly' : 'sendrecv' }) });
+      if (body !== '') this.mediaTo(body);
+      return;
+    }
+    if (method === 'BYE') {
+      call.ended = true;
+      if (!this.answersBye) return;
+    }
+    this.reply(r, 200, 'OK');
+  }
+
+  /** Answers the re-INVITEs held so far (and those to come). */
+  releaseReinvites(): void {
+    this.holdsReinvites = false;
+    for (const answer of this.heldReinvites.splice(0)) answer();
+  }
+
+  /** The agent hangs up call `i`. */
+  hangUp(i = this.calls.length - 1): void {
+    const call = this.calls[i]!;
+    const inv = call.invite;
+    const from = lineOf(inv.raw, 'From') ?? '';
+    const to = lineOf(inv.raw, 'To') ?? '';
+    const target = contactUri(inv) ?? '';
+    call.ended = true;
+    const text = [
+      `BYE ${target} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq('bye')};rport`,
+      'Max-Forwards: 70',
+      `From: ${to};tag=${call.toTag}`,
+      `To: ${from}`,
+      `Call-ID: ${inv.info.callId}`,
+      `CSeq: ${++this.cseq} BYE`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+  }
+
+  /** The agent re-offers `sdp` in call `i` (a re-INVITE); the 2xx is ACKed. The responses: `peer.received`. */
+  reinvite(sdp: string, i = this.calls.length - 1): number {
+    const call = this.calls[i]!;
+    const cseq = ++this.cseq;
+    this.sendInCall(call, 'INVITE', cseq, [`Contact: ${this.contact()}`, 'Content-Type: application/sdp'], sdp);
+    this.reinvites.set(`${call.invite.info.callId} ${cseq}`, call);
+    return cseq;
+  }
+
+  private readonly reinvites = new Map<string, OfferedCall>();
+
+  private sendInCall(call: OfferedCall, method: string, cseq: number, extra: readonly string[], body = ''): void {
+    const inv = call.invite;
+    const text = [
+      `${method} ${contactUri(inv) ?? ''} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq(method.toLowerCase())};rport`,
+      'Max-Forwards: 70',
+      `From: ${lineOf(inv.raw, 'To') ?? ''};tag=${call.toTag}`,
+      `To: ${lineOf(inv.raw, 'From') ?? ''}`,
+      `Call-ID: ${inv.info.callId}`,
+      `CSeq: ${cseq} ${method}`,
+      ...extra,
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n');
+    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+  }
+
+  /** The agent presses a key over SIP INFO in call `i`. */
+  info(digit: string, i = this.calls.length - 1): void {
+    const call = this.calls[i]!;
+    const inv = call.invite;
+    const body = `Signal=${digit}\r\nDuration=160\r\n`;
+    const text = [
+      `INFO ${contactUri(inv) ?? ''} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq('info')};rport`,
+      'Max-Forwards: 70',
+      `From: ${lineOf(inv.raw, 'To') ?? ''};tag=${call.toTag}`,
+      `To: ${lineOf(inv.raw, 'From') ?? ''}`,
+      `Call-ID: ${inv.info.callId}`,
+      `CSeq: ${++this.cseq} INFO`,
+      'Content-Type: application/dtmf-relay',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n');
+    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+  }
+}
