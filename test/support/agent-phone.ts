@@ -155,24 +155,8 @@ export class AgentPhone extends Phone {
   /** The agent hangs up call `i`. */
   hangUp(i = this.calls.length - 1): void {
     const call = this.calls[i]!;
-    const inv = call.invite;
-    const from = lineOf(inv.raw, 'From') ?? '';
-    const to = lineOf(inv.raw, 'To') ?? '';
-    const target = contactUri(inv) ?? '';
     call.ended = true;
-    const text = [
-      `BYE ${target} SIP/2.0`,
-      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq('bye')};rport`,
-      'Max-Forwards: 70',
-      `From: ${to};tag=${call.toTag}`,
-      `To: ${from}`,
-      `Call-ID: ${inv.info.callId}`,
-      `CSeq: ${++this.cseq} BYE`,
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+    this.sendInCall(call, 'BYE', ++this.cseq, []);
   }
 
   /** The agent re-offers `sdp` in call `i` (a re-INVITE); the 2xx is ACKed. The responses: `peer.received`. */
@@ -206,22 +190,6 @@ export class AgentPhone extends Phone {
 
   /** The agent presses a key over SIP INFO in call `i`. */
   info(digit: string, i = this.calls.length - 1): void {
-    const call = this.calls[i]!;
-    const inv = call.invite;
-    const body = `Signal=${digit}\r\nDuration=160\r\n`;
-    const text = [
-      `INFO ${contactUri(inv) ?? ''} SIP/2.0`,
-      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.uriHost}:${this.peer.port};branch=z9hG4bK${uniq('info')};rport`,
-      'Max-Forwards: 70',
-      `From: ${lineOf(inv.raw, 'To') ?? ''};tag=${call.toTag}`,
-      `To: ${lineOf(inv.raw, 'From') ?? ''}`,
-      `Call-ID: ${inv.info.callId}`,
-      `CSeq: ${++this.cseq} INFO`,
-      'Content-Type: application/dtmf-relay',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      '',
-      body,
-    ].join('\r\n');
-    void this.peer.send(text, { host: inv.from.address, port: inv.from.port });
+    this.sendInCall(this.calls[i]!, 'INFO', ++this.cseq, ['Content-Type: application/dtmf-relay'], `Signal=${digit}\r\nDuration=160\r\n`);
   }
 }

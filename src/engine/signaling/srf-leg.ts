@@ -7,7 +7,7 @@
 import Srf from 'drachtio-srf';
 import { ChallengeAnswers, splitChallenges } from './digest-auth.js';
 import { ACCEPTED_BODY_TYPES, sdpOfBody, sdpOfUntypedBody, type BodySdp } from './sdp-body.js';
-import { sendableStatus } from './sendable-status.js';
+import { sendFinal } from './sendable-status.js';
 import { SipFailure, type InfoDigit, type OfferHandler, type SipLeg } from './sip-port.js';
 
 type SrfRequest = Srf.SrfRequest;
@@ -244,10 +244,8 @@ export class SrfLeg implements SipLeg {
       },
       (err: unknown) => {
         const status = err instanceof SipFailure ? err.status : (sipStatusOf(err) ?? 500);
-        const code = sendableStatus(status >= 400 && status < 700 ? status : 500);
-        if (err instanceof SipFailure && code === err.status) res.send(code, err.reason, { headers: err.headers });
-        else if (err instanceof SipFailure) res.send(code, { headers: err.headers });
-        else res.send(code);
+        const code = status >= 400 && status < 700 ? status : 500;
+        sendFinal(res, code, err instanceof SipFailure ? err.reason : undefined, err instanceof SipFailure ? err.headers : {});
       },
     );
     const settled: Promise<void> = answered.then(

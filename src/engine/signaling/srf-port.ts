@@ -14,7 +14,7 @@ import type Srf from 'drachtio-srf';
 import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
-import { sendableStatus } from './sendable-status.js';
+import { sendFinal } from './sendable-status.js';
 import { bodySdpOf, challengeValues, reasonOf, sipFailureFromServer, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   DialGivenUp,
@@ -33,18 +33,6 @@ import {
 type SrfRequest = Srf.SrfRequest;
 type SrfResponse = Srf.SrfResponse;
 type SrfDialog = Srf.Dialog;
-
-/** Header values for res.send: a list becomes that many fields (drachtio-srf would join them with commas). */
-function sendableHeaders(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const values = typeof value === 'string' ? [value] : value;
-    if (values.length === 0) continue;
-    if (values.some((v) => /[\r\n]/.test(v))) throw new Error(`header ${name} contains a line break`);
-    out[name] = values.join(`\r\n${name}: `);
-  }
-  return out;
-}
 
 /** The message's header lines as the SIP server sent it (drachtio-srf keeps it as `raw`); parsed once, when first asked. */
 function linesOf(req: SrfRequest): HeaderLine[] {
@@ -95,10 +83,7 @@ class SrfInboundRequest implements InboundRequest {
 
   respond(status: number, reason: string, headers: Readonly<Record<string, string | readonly string[]>> = {}): void {
     if (this.res.finalResponseSent) return;
-    const code = sendableStatus(status);
-    // A code sent as its class's x00 loses its own phrase (it would contradict the code): the class's is used.
-    if (code === status) this.res.send(code, reason, { headers: sendableHeaders(headers) });
-    else this.res.send(code, { headers: sendableHeaders(headers) });
+    sendFinal(this.res, status, reason, headers);
   }
 }
 

@@ -8,7 +8,7 @@
 import type { CallContext } from '../flows/call-context.js';
 import { hangUpFor, legEnd } from '../session/end-reasons.js';
 import { failure } from '../sip-errors.js';
-import type { SipLeg } from '../signaling/sip-port.js';
+import type { IncomingOffer, OfferResponse, SipLeg } from '../signaling/sip-port.js';
 import { checkpoint, type Task } from './task.js';
 
 /** Registers a new caller leg with the call: owned, its hang-up ends the call. */
@@ -59,16 +59,23 @@ export class AnswerCallerTask implements Task<SipLeg> {
       ctx.callerSdp = answered.answer;
       await anchor.callerAnswer(answered.answer);
     }
-    leg.onOffer(async (offer) => {
-      if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
-      const { answer, forAgent } = await anchor.reanswerLocally(offer.sdp);
-      ctx.callerOffers++;
-      ctx.offerForAgent = forAgent;
-      ctx.callerSdp = offer.sdp;
-      ctx.callerSentSdp = answer;
-      return { sdp: answer };
-    });
+    leg.onOffer((offer) => answerCallerOffer(ctx, offer));
     checkpoint(signal);
     return leg;
   }
+}
+
+/**
+ * An answered caller's offer (hold, resume) while no callee is bridged: rtpengine answers it on the
+ * callee side's behalf; what it generates for that side is what the next callee is offered, and the
+ * offer is counted (`ctx.callerOffers`) so a callee already offered the call is caught up at the bridge.
+ */
+export async function answerCallerOffer(ctx: CallContext, offer: IncomingOffer): Promise<OfferResponse> {
+  if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
+  const { answer, forAgent } = await ctx.anchor.reanswerLocally(offer.sdp);
+  ctx.callerOffers++;
+  ctx.offerForAgent = forAgent;
+  ctx.callerSdp = offer.sdp;
+  ctx.callerSentSdp = answer;
+  return { sdp: answer };
 }

@@ -18,7 +18,7 @@ import type { CallContext } from '../flows/call-context.js';
 import { CALLER } from '../media/call-anchor.js';
 import type { Queue } from '../queue-directory.js';
 import type { WaitingSettings } from '../queues/waiting-settings.js';
-import { AnswerCallerTask } from './answer-caller-task.js';
+import { answerCallerOffer, AnswerCallerTask } from './answer-caller-task.js';
 import { loopToCaller } from './ring-caller-task.js';
 import { checkpoint } from './task.js';
 
@@ -76,20 +76,15 @@ export class HoldCaller {
   private followCallerOffers(leg: NonNullable<CallContext['callerLeg']>): void {
     const { ctx } = this;
     leg.onOffer(async (offer) => {
-      if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
       const heard = ctx.anchor.receives(CALLER);
-      const { answer, forAgent } = await ctx.anchor.reanswerLocally(offer.sdp);
-      ctx.callerOffers++;
-      ctx.offerForAgent = forAgent;
-      ctx.callerSdp = offer.sdp;
-      ctx.callerSentSdp = answer;
+      const answered = await answerCallerOffer(ctx, offer);
       // Back from hold (RFC 3264 §8.4): the hold audio starts again (none was sent, or rtpengine refused it, meanwhile).
       if (!heard && ctx.anchor.receives(CALLER) && this.started && !this.stopped) {
         this.loop().catch((e: unknown) => {
           if (!ctx.session.ended) ctx.session.log.warn({ err: (e as Error).message }, 'hold audio not restarted after the resume');
         });
       }
-      return { sdp: answer };
+      return answered;
     });
   }
 
