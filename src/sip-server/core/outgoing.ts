@@ -93,7 +93,7 @@ export class OutgoingRequests {
       conn.reply(msgId, `NOK|${dest}`);
       return;
     }
-    if (core.transport.isLocal(dest.address, dest.port)) {
+    if (core.transport.isLocal(dest)) {
       conn.reply(msgId, 'NOK|can not send request to myself');
       return;
     }

@@ -140,10 +140,19 @@ export class TransportLayer {
     return conn?.listener ?? this.pickListener(dest.transport, dest.address);
   }
 
-  /** True when (address, port) is one of our own listeners: a request there would loop. */
-  isLocal(address: string, port: number): boolean {
+  /**
+   * True when `dest` is one of our own listeners: a request there would loop. UDP and the stream
+   * transports (TCP, TLS, WS, WSS) have separate port spaces: a UDP peer on the port number of our
+   * TCP listener is someone else.
+   */
+  isLocal(dest: Destination): boolean {
+    const udp = dest.transport === 'udp';
+    const { address, port } = dest;
     return this.infos.some(
-      (l) => l.port === port && (l.host === address || l.advertisedHost === address || ((l.host === '0.0.0.0' || l.host === '::') && isOwnAddress(address))),
+      (l) =>
+        l.port === port &&
+        (l.transport === 'udp') === udp &&
+        (l.host === address || l.advertisedHost === address || ((l.host === '0.0.0.0' || l.host === '::') && isOwnAddress(address))),
     );
   }
 

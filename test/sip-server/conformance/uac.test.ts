@@ -2,6 +2,7 @@
  * Conformance, srf.createUAC and srf.request (spec §3 items 18–27): the app
  * asks the server to send; a SIP peer plays the called party.
  */
+import { createSocket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { ControlPeer, type Frame } from '../../support/control-peer.js';
@@ -259,6 +260,18 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     expect(viaProxy.message.kind === 'request' && viaProxy.message.uri).toBe('sip:far-away@198.51.100.1');
     expect(viaProxy.message.headers.get('route')).toBe(`<sip:127.0.0.1:${proxy.port};lr>`);
     const self = await appRequest(`OPTIONS sip:127.0.0.1:${h.udp.port} SIP/2.0\r\n\r\n`);
+    expect(self.tokens.slice(3)).toEqual(['NOK', 'can not send request to myself']);
+  });
+
+  it('a UDP peer on the port number of our TCP listener is not ourselves: the request goes out (separate port spaces)', async () => {
+    const sock = createSocket('udp4');
+    closers.push(() => new Promise<void>((r) => sock.close(() => r())));
+    const got = new Promise<string>((r) => sock.once('message', (m) => r(m.toString())));
+    await new Promise<void>((r) => sock.bind(h.tcp.port, '127.0.0.1', () => r()));
+    const echo = await appRequest(`OPTIONS sip:peer@127.0.0.1:${h.tcp.port} SIP/2.0\r\n\r\n`);
+    expect(echo.tokens[3]).toBe('OK');
+    expect(await got).toMatch(new RegExp(`^OPTIONS sip:peer@127\\.0\\.0\\.1:${h.tcp.port} SIP/2\\.0\r\n`));
+    const self = await appRequest(`OPTIONS sip:127.0.0.1:${h.tcp.port};transport=tcp SIP/2.0\r\n\r\n`);
     expect(self.tokens.slice(3)).toEqual(['NOK', 'can not send request to myself']);
   });
 
