@@ -43,6 +43,13 @@ export const metrics = {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [appRegistry],
   }),
+  /** Counted by the engine process's last resort (last-resort.ts). */
+  internalErrors: new Counter<'kind'>({
+    name: 'switchboard_internal_errors_total',
+    help: 'Errors no code caught (kind: exception, rejection), each logged with its stack; the engine went on serving. Any is a bug.',
+    labelNames: ['kind'],
+    registers: [appRegistry],
+  }),
 };
 
 /** A counter whose value is read at scrape time from a count kept elsewhere. */

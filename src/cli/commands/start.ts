@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { configChecks } from '../../app/config-checks.js';
 import { startSwitchboard } from '../../app/switchboard.js';
 import { defaultConfig, loadConfigFile } from '../../config/load.js';
+import { keepServingThroughStrayErrors } from '../../observability/last-resort.js';
 import { createLogger } from '../../observability/logger.js';
 import { parseOptions } from '../args.js';
 import type { Command } from '../command.js';
@@ -47,12 +48,15 @@ export const startCommand: Command = {
         (e: unknown) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: TLS reload failed'),
       );
     });
+    // From here on a throw no code caught costs its own call, not every live call (last-resort.ts).
+    const stopLastResort = keepServingThroughStrayErrors({ logger });
     const signal = await waitForSignal();
     stopReloading();
     // A second signal stops at once; the first drains (new calls refused, live ones go on for engine.drain.maxSeconds).
     logger.info({ signal, maxSeconds: config.engine.drain.maxSeconds }, 'draining, then stopping');
     await Promise.race([running.drain(), waitForSignal()]);
     await running.stop();
+    stopLastResort();
     return 0;
   },
 };
