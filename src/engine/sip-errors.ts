@@ -108,13 +108,22 @@ const ABOUT_OUR_REQUEST = new Set([400, 405, 413, 414, 415, 416, 420, 421, 422, 
  * - a status about our request to the gateway ({@link ABOUT_OUR_REQUEST}): 500.
  * A 3xx (we follow no redirection) or a status outside 400–699 is 502 (RFC 3261 §21.5.3).
  */
-export function gatewayRefusal(status: number, reason: string): SipFailure {
+export function gatewayRefusal(status: number, reason: string, reasonHeader?: string): SipFailure {
   const said = `${status} ${safePhrase(reason).slice(0, 40)}`.trim();
   if (status === 401 || status === 407) return new SipFailure(500, `Server Internal Error (outbound trunk authentication failed: ${said})`);
   if (status === 503) return new SipFailure(500, `Server Internal Error (the gateway is unavailable: ${said})`);
   if (ABOUT_OUR_REQUEST.has(status)) return new SipFailure(500, `Server Internal Error (the gateway refused our request: ${said})`);
   if (status < 400 || status > 699) return new SipFailure(502, `Bad Gateway (the gateway answered ${said})`);
-  return new SipFailure(status, status === 408 ? 'Request Timeout' : safePhrase(reason).slice(0, 80) || 'Declined');
+  // The refusal is the called party's: its Reason (a Q.850 cause, RFC 6432) goes with it, for the carrier's mapping to the PSTN.
+  const relayed = reasonHeader !== undefined ? relayableReason(reasonHeader) : undefined;
+  return new SipFailure(status, status === 408 ? 'Request Timeout' : safePhrase(reason).slice(0, 80) || 'Declined', relayed !== undefined ? { Reason: relayed } : undefined);
+}
+
+/** A Reason header value safe to put on our response: one line of printable ASCII, protocol Q.850 or SIP (RFC 3326 §2), bounded. */
+function relayableReason(value: string): string | undefined {
+  const v = value.trim();
+  if (v.length > 200 || /[^\x20-\x7e\t]/.test(v) || !/^(Q\.850|SIP)\s*;/i.test(v)) return undefined;
+  return v;
 }
 
 /** rtpengine's words when it has no free port pair for a new stream (daemon/media_socket.c). */

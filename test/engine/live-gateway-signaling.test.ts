@@ -139,8 +139,12 @@ describe('what the caller gets when the gateway refuses', () => {
   // What the caller's carrier must not read as Switchboard's own state (503: out of service; a challenge
   // it cannot answer; a complaint about a request it did not send) is 500; what the callee's side said
   // is passed on (RFC 3261 §16.7 step 6, §21.5.4).
-  const cases: readonly { readonly refuse: number; readonly reason: string; readonly extra?: readonly string[]; readonly caller: number }[] = [
+  // The called party's Reason (a Q.850 cause, RFC 6432) goes with a refusal passed on; ours (500) has none of the gateway's.
+  const cases: readonly { readonly refuse: number; readonly reason: string; readonly extra?: readonly string[]; readonly caller: number; readonly callerReason?: string }[] = [
     { refuse: 486, reason: 'Busy Here', caller: 486 },
+    { refuse: 486, reason: 'Busy Here', extra: ['Reason: Q.850;cause=17;text="User busy"'], caller: 486, callerReason: 'Q.850;cause=17;text="User busy"' },
+    { refuse: 404, reason: 'Not Found', extra: ['Reason: Q.850;cause=1'], caller: 404, callerReason: 'Q.850;cause=1' },
+    { refuse: 503, reason: 'Service Unavailable', extra: ['Reason: Q.850;cause=34'], caller: 500 },
     { refuse: 404, reason: 'Not Found', caller: 404 },
     { refuse: 503, reason: 'Service Unavailable', extra: ['Retry-After: 30'], caller: 500 },
     { refuse: 420, reason: 'Bad Extension', extra: ['Unsupported: foo'], caller: 500 },
@@ -153,7 +157,7 @@ describe('what the caller gets when the gateway refuses', () => {
     { refuse: 499, reason: 'Something New', caller: 400 },
   ];
   for (const c of cases) {
-    it(`a gateway's ${c.refuse} reaches the caller as ${c.caller}`, async () => {
+    it(`a gateway's ${c.refuse}${c.extra !== undefined ? ` (${c.extra.join(', ')})` : ''} reaches the caller as ${c.caller}${c.callerReason !== undefined ? ' with its Reason' : ''}`, async () => {
       gateway.behaviour = c;
       const caller = await CallerPhone.create(700);
       try {
@@ -161,6 +165,7 @@ describe('what the caller gets when the gateway refuses', () => {
         const call = caller.dial(cc.udp, '5000', { fromUser: '+15551230000' });
         await gatewayCall(n);
         expect(await call.waitFinal(10_000)).toBe(c.caller);
+        expect(call.final!.message.headers.get('reason')).toBe(c.callerReason);
         expect((await cc.recordOf(call.callId)).agentsTried.at(-1)).toMatchObject({ agent: expect.stringContaining('15550199'), status: c.refuse });
         await cc.settled();
       } finally {

@@ -43,6 +43,8 @@ export class PlacedCall {
   toTag: string | undefined;
   remoteTarget: string | undefined;
   finalStatus: number | undefined;
+  /** The final response to the INVITE, as received. */
+  final: Received | undefined;
   private cseq = 1;
   private readonly inviteBranch = `z9hG4bK${uniq('inv')}`;
   private readonly waiters: { pred: () => boolean; resolve: () => void }[] = [];
@@ -130,6 +132,7 @@ export class PlacedCall {
     this.responseTimes.push({ status: m.status, atMs: performance.now() });
     if (m.status >= 200) {
       this.finalStatus ??= m.status;
+      this.final ??= r;
       this.toTag = r.info.toTag;
       if (m.status < 300 && this.options.noAck === true) {
         this.remoteTarget ??= contactUri(r);

@@ -229,7 +229,13 @@ export type DialResult =
       readonly complete: (answer: string) => Promise<SipLeg>;
       readonly abandon: () => Promise<void>;
     }
-  | { readonly kind: 'failed'; readonly status: number; readonly reason: string };
+  | {
+      readonly kind: 'failed';
+      readonly status: number;
+      readonly reason: string;
+      /** The far end's Reason header field on its final response (RFC 3326, RFC 6432: a Q.850 cause), when it gave one. */
+      readonly reasonHeader?: string;
+    };
 
 /**
  * A request outside a dialog that the engine answers itself with one final

@@ -216,6 +216,12 @@ function challengeOf(err: unknown): { res: SrfResponse; req: SrfRequest } | unde
   return { res, req: res.req };
 }
 
+/** The Reason header field of a final response from the far end (drachtio-srf's SipError carries the response). */
+function reasonHeaderOf(res: SrfResponse | undefined): { reasonHeader?: string } {
+  if (res === undefined || typeof res.has !== 'function' || !res.has('Reason')) return {};
+  const value = res.get('Reason').trim();
+  return value !== '' ? { reasonHeader: value } : {};
+}
 
 /**
  * Attempts per dial: the first, one per challenger (an outbound proxy's 407 and the gateway's 401,
@@ -287,7 +293,7 @@ export class SrfSipPort implements SipPort {
       // keeping the credentials already given to another challenger.
       headers = { ...headers, 'From': ch.req.get('From'), 'Call-ID': ch.req.get('Call-ID'), 'CSeq': `${cseq + 1} INVITE`, ...credentials };
     }
-    if (result.kind === 'failed' && result.challenge !== undefined) return { kind: 'failed', status: result.status, reason: result.reason };
+    if (result.kind === 'failed' && result.challenge !== undefined) return { kind: 'failed', status: result.status, reason: result.reason, ...reasonHeaderOf(result.challenge.res) };
     return result;
   }
 
@@ -365,7 +371,8 @@ export class SrfSipPort implements SipPort {
       return { kind: 'answered', leg: result as SrfLeg };
     } catch (err) {
       const challenge = challengeOf(err);
-      return { kind: 'failed', status: o.signal.aborted ? 487 : (sipStatusOf(err) ?? 500), reason: reasonOf(err), ...(challenge !== undefined ? { challenge } : {}) };
+      const res = o.signal.aborted ? undefined : (err as { res?: SrfResponse } | null)?.res;
+      return { kind: 'failed', status: o.signal.aborted ? 487 : (sipStatusOf(err) ?? 500), reason: reasonOf(err), ...reasonHeaderOf(res), ...(challenge !== undefined ? { challenge } : {}) };
     } finally {
       o.signal.removeEventListener('abort', cancel);
     }

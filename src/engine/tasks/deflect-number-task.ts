@@ -100,8 +100,8 @@ export class DeflectNumberTask implements Task<void> {
     if (result.kind === 'failed') {
       const outcome = result.status === 486 || result.status === 600 ? 'busy' : result.status === 603 ? 'declined' : 'failed';
       session.settle(attempt, outcome, result.status);
-      session.log.info({ target, status: result.status }, 'phone-number deflection refused');
-      throw gatewayRefusal(result.status, result.reason);
+      session.log.info({ target, status: result.status, reason: result.reasonHeader ?? null }, 'phone-number deflection refused');
+      throw gatewayRefusal(result.status, result.reason, result.reasonHeader);
     }
     session.settle(attempt, 'answered', 200);
     const callerOffersBefore = ctx.callerOffers;
