@@ -14,7 +14,7 @@ import type { RenderedPrompt } from '../../src/media/index.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone, type PlacedCall } from '../support/phones.js';
-import { readWav, runsOf, streamPcm, timesHeard, toneLevels } from '../support/rtp/audio-check.js';
+import { readAudio, runsOf, streamPcm, timesHeard, toneLevels } from '../support/rtp/audio-check.js';
 
 const CALLER_HZ = 700;
 const AGENT_HZ = 1300;
@@ -60,7 +60,7 @@ function level(phone: CallerPhone | AgentPhone, hz: number, last = 40): number {
 }
 
 function heard(phone: CallerPhone, prompt: RenderedPrompt): number {
-  return timesHeard(phone.rtp.received, readWav(prompt.path).samples);
+  return timesHeard(phone.rtp.received, readAudio(prompt.path).samples);
 }
 
 /** Each test starts with no call and every agent logged out. */

@@ -18,7 +18,7 @@ import { silentSpans, splitStereo } from '../recordings/support/audio-check.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
-import { readWav } from '../support/rtp/audio-check.js';
+import { readAudio } from '../support/rtp/audio-check.js';
 import { apiClient } from './support/api-http.js';
 
 let cc: ContactCenter;
@@ -140,7 +140,7 @@ describe('ending a call', () => {
     const meta = JSON.parse(readFileSync(join(crmDir, `${wavName}.json`), 'utf8')) as { metadata: { pauses: { pausedAt: string; resumedAt: string }[]; details: { callRecord: CallRecord } } };
     expect(meta.metadata.pauses).toHaveLength(1);
     expect(meta.metadata.details.callRecord).toMatchObject({ endedBy: 'supervisor', facts: { endedByUser: 'mia' } });
-    const wav = readWav(join(crmDir, wavName));
+    const wav = readAudio(join(crmDir, wavName));
     const { left } = splitStereo(Buffer.from(wav.samples.buffer, wav.samples.byteOffset, wav.samples.byteLength));
     const spans = silentSpans(left, 300);
     expect(spans).toHaveLength(1);

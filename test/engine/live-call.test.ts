@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goertzel } from '../../src/audio/analysis.js';
-import { bestCorrelation, bySsrc, readWav, streamPcm } from '../support/rtp/audio-check.js';
+import { bestCorrelation, bySsrc, readAudio, streamPcm } from '../support/rtp/audio-check.js';
 import type { ReceivedPacket } from '../support/rtp/rtp-endpoint.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
@@ -56,7 +56,7 @@ describe.each([
       // Let both talk for a while after the bridge.
       await eventually(() => caller.rtp.received.length - answeredAt > 60 && phone.rtp.received.length > 0, 10_000, 'audio after the bridge');
       const rendered = await cc.sb.media!.prompts.whisperFor('support', 'inbound');
-      const whisperSamples = readWav(rendered!.path).samples;
+      const whisperSamples = readAudio(rendered!.path).samples;
 
       // The agent: one stream from the player (the whisper), then the caller's relayed stream.
       const agentStreams = [...bySsrc(phone.rtp.received).values()];

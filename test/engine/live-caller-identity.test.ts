@@ -11,7 +11,7 @@ import type { RenderedPrompt } from '../../src/media/index.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone, type DialOptions } from '../support/phones.js';
-import { readWav, timesHeard } from '../support/rtp/audio-check.js';
+import { readAudio, timesHeard } from '../support/rtp/audio-check.js';
 
 let cc: ContactCenter;
 let agent: AgentPhone;
@@ -47,7 +47,7 @@ afterAll(async () => {
   agent?.close();
 });
 
-const streamsWith = (phone: CallerPhone, prompt: RenderedPrompt): number => timesHeard(phone.rtp.received, readWav(prompt.path).samples);
+const streamsWith = (phone: CallerPhone, prompt: RenderedPrompt): number => timesHeard(phone.rtp.received, readAudio(prompt.path).samples);
 
 function agentFromOf(call: string): string {
   const offered = agent.calls.find((c) => new RegExp(`^X-Switchboard-Call: ${call}\\r?$`, 'm').test(c.invite.raw));

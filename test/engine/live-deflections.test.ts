@@ -17,7 +17,7 @@ import type { RenderedPrompt } from '../../src/media/index.js';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone, type PlacedCall } from '../support/phones.js';
-import { readWav, streamPcm, timesHeard } from '../support/rtp/audio-check.js';
+import { readAudio, streamPcm, timesHeard } from '../support/rtp/audio-check.js';
 import { describeRun, freePort, runSipp } from '../support/sipp.js';
 
 let cc: ContactCenter;
@@ -73,7 +73,7 @@ afterAll(async () => {
 
 /** How many times `phone` heard `prompt` (runs of received audio that begin with it). */
 function streamsWith(phone: CallerPhone, prompt: RenderedPrompt): number {
-  return timesHeard(phone.rtp.received, readWav(prompt.path).samples);
+  return timesHeard(phone.rtp.received, readAudio(prompt.path).samples);
 }
 
 async function delivered(recordingId: string): Promise<{ wav: string; meta: { metadata: { kind: string; details: Record<string, unknown> } } }> {
@@ -174,7 +174,7 @@ describe('after-hours deflections', () => {
       const { wav, meta } = await delivered(record.recordings[0]!);
       expect(meta.metadata.kind).toBe('voicemail');
       expect(meta.metadata.details).toMatchObject({ queue: 'voicemail', callbackNumber: '+15551230000', language: 'en' });
-      const audio = readWav(wav);
+      const audio = readAudio(wav);
       const left = audio.channels === 2 ? audio.samples.filter((_, i) => i % 2 === 0) : audio.samples;
       expect(goertzel(left, 700)).toBeGreaterThan(1000);
       // The queue's agents are told when it opens; closed with no known end, the notice is held
@@ -304,7 +304,7 @@ describe('after-hours deflections', () => {
       const { wav, meta } = await delivered(record.recordings[0]!);
       expect(meta.metadata.kind).toBe('call');
       // Both sides: the caller's tone and the gateway's echo of it.
-      const audio = readWav(wav);
+      const audio = readAudio(wav);
       expect(audio.channels).toBe(2);
       for (const side of [0, 1]) expect(goertzel(audio.samples.filter((_, i) => i % 2 === side), 700), `channel ${side}`).toBeGreaterThan(1000);
       await cc.settled();

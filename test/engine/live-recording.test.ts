@@ -15,7 +15,7 @@ import { medianToneLevel, silentSpans, splitStereo } from '../recordings/support
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
-import { readWav } from '../support/rtp/audio-check.js';
+import { readAudio } from '../support/rtp/audio-check.js';
 
 let cc: ContactCenter;
 let agent: AgentPhone;
@@ -108,7 +108,7 @@ describe('a recorded call', () => {
     expect(meta.metadata.details.callRecord).toMatchObject({ call: id, queuePath: ['support'], dialed: '1000' });
     expect(meta.metadata.pauses).toHaveLength(2);
 
-    const wav = readWav(join(crmDir, wavName));
+    const wav = readAudio(join(crmDir, wavName));
     expect(wav.channels).toBe(2);
     const pcm = Buffer.from(wav.samples.buffer, wav.samples.byteOffset, wav.samples.byteLength);
     const { left, right } = splitStereo(pcm);

@@ -19,7 +19,7 @@ import type { RenderedPrompt } from '../../src/media/prompts/prompt-renderer.js'
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { convertPcapsToPcm } from '../../src/recordings/convert/pcap-to-pcm.js';
 import { splitStereo } from '../recordings/support/audio-check.js';
-import { bestCorrelation, bySsrc, median, readWav, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
+import { bestCorrelation, bySsrc, median, readAudio, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
 import { eventually, sleep } from '../support/harness.js';
@@ -77,7 +77,7 @@ describe('after-hours message (message, then hang-up)', () => {
     await sleep(100);
     const afterRelease = caller.received.length;
     const { pcm } = receivedMessage(caller);
-    const reference = readWav(message.path).samples;
+    const reference = readAudio(message.path).samples;
     // The whole message arrived (give or take one packet in flight) ...
     expect(caller.received.length * 160).toBeGreaterThanOrEqual(reference.length - 160);
     // ... and it is the message: same waveform.
@@ -101,7 +101,7 @@ describe('after-hours message (message, then hang-up)', () => {
     caller.startTone({ frequency: 440 });
     const { pcm } = await call.playToEnd('caller', message).then(() => receivedMessage(caller));
     expect(median(toneLevels(pcm, 440))).toBeLessThan(1000);
-    expect(pcm.length).toBeGreaterThanOrEqual(0.97 * readWav(message.path).samples.length);
+    expect(pcm.length).toBeGreaterThanOrEqual(0.97 * readAudio(message.path).samples.length);
     await call.release();
   });
 

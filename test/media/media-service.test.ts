@@ -11,7 +11,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import { PromptInputError, RtpengineUnavailableError } from '../../src/media/media-errors.js';
 import { MediaService } from '../../src/media/media-service.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { bestCorrelation, bySsrc, readWav, streamPcm } from '../support/rtp/audio-check.js';
+import { bestCorrelation, bySsrc, readAudio, streamPcm } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { startTestRtpengine, type TestRtpengine } from '../support/rtp/rtpengine-harness.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
@@ -166,7 +166,7 @@ describe('MediaService with external rtpengine instances', () => {
     await call.offer('caller', caller.sdp({ codecs: ['pcmu'] }));
     await call.playToEnd('caller', message);
     const [stream] = [...bySsrc(caller.received).values()];
-    const reference = readWav(message.path).samples;
+    const reference = readAudio(message.path).samples;
     expect(bestCorrelation(streamPcm(stream!), reference.subarray(0, reference.length - 800), 800).correlation).toBeGreaterThan(0.95);
 
     // The first instance goes away: after a health check, new calls go to the second only.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { RtpengineError } from '../../src/media/media-errors.js';
-import { encodeMulawWav } from '../../src/media/prompts/wav.js';
+import { encodeMulawAu } from '../../src/media/prompts/au.js';
 import { sineTone } from '../../src/audio/analysis.js';
 import { RtpEndpoint, waitFor } from '../support/rtp/rtp-endpoint.js';
 import { bySsrc, median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
@@ -120,14 +120,14 @@ describe('ng client against a real rtpengine', () => {
   it('play media to one party (file and inline blob) reports the duration; stop media ends it early', async () => {
     await call('ng-play');
     const client = rig.rtpengine.client;
-    const wavFile = join(rig.dir, 'tone.wav');
-    const wav = encodeMulawWav(sineTone(700, 8000 * 2, 8000, 12000));
-    writeFileSync(wavFile, wav);
-    const fromFile = await client.request('play media', { 'call-id': 'ng-play', label: 'agent', file: wavFile });
+    const auFile = join(rig.dir, 'tone.au');
+    const au = encodeMulawAu(sineTone(700, 8000 * 2, 8000, 12000));
+    writeFileSync(auFile, au);
+    const fromFile = await client.request('play media', { 'call-id': 'ng-play', label: 'agent', file: auFile });
     expect(fromFile.duration).toBe(2000);
     const stopped = await client.request('stop media', { 'call-id': 'ng-play', label: 'agent' });
     expect(stopped.result).toBe('ok');
-    const inline = await client.request('play media', { 'call-id': 'ng-play', label: 'caller', blob: wav });
+    const inline = await client.request('play media', { 'call-id': 'ng-play', label: 'caller', blob: au });
     expect(inline.duration).toBe(2000);
   });
 

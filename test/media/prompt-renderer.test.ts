@@ -4,6 +4,7 @@
  * "a cache hit starts no process" is checked against real process starts,
  * not against a counter of our own.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { PromptInputError, PromptRenderError } from '../../src/media/media-error
 import { PromptRenderer } from '../../src/media/prompts/prompt-renderer.js';
 import { fillTemplate, placeholdersOf } from '../../src/media/prompts/templates.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { readWav } from '../support/rtp/audio-check.js';
+import { readAudio } from '../support/rtp/audio-check.js';
 
 let dir: string;
 let log: string;
@@ -60,18 +61,37 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('prompt rendering and its content-addressed cache', () => {
-  it('TTS is rendered by espeak-ng then ffmpeg into an 8 kHz mono µ-law WAV with speech in it', async () => {
+  it('TTS is rendered by espeak-ng then ffmpeg into an 8 kHz mono µ-law AU with speech in it', async () => {
     const r = renderer();
     const p = await r.render({ kind: 'tts', text: 'Inbound call from Sales', language: 'en', speed: 1 });
     expect(starts()).toEqual(['espeak-ng', 'ffmpeg']);
-    const wav = readWav(p.path);
+    const wav = readAudio(p.path);
     expect(wav.sampleRate).toBe(8000);
     expect(wav.channels).toBe(1);
     expect(p.durationMs).toBe(Math.round((wav.samples.length * 1000) / 8000));
     expect(p.durationMs).toBeGreaterThan(800);
     expect(p.durationMs).toBeLessThan(4000);
     expect(rms(wav.samples)).toBeGreaterThan(1000);
-    expect(readFileSync(p.path).readUInt16LE(20)).toBe(7); // WAVE_FORMAT_MULAW
+    expect(readFileSync(p.path).toString('ascii', 0, 4)).toBe('.snd');
+    expect(readFileSync(p.path).readUInt32BE(12)).toBe(1); // 8-bit µ-law
+    expect(p.path.endsWith('.au')).toBe(true);
+  });
+
+  it('libavformat (what rtpengine plays prompts with) reads a rendered prompt in small packets, a µ-law WAV in 512 ms ones', async () => {
+    // rtpengine 10.5's player sent each 512 ms WAV packet's audio at twice real time, then nothing for as long.
+    const p = await renderer().render({ kind: 'tts', text: 'Inbound call from Sales', language: 'en', speed: 1 });
+    const packetMs = (file: string): number[] => {
+      const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=duration_time', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return r.stdout.trim().split('\n').map((l) => Math.round(Number(l) * 1000));
+    };
+    const prompt = packetMs(p.path);
+    expect(prompt.length).toBeGreaterThan(10);
+    expect(Math.max(...prompt)).toBeLessThanOrEqual(64);
+    const wav = join(dir, 'same-as-wav.wav');
+    const converted = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', p.path, '-c:a', 'pcm_mulaw', wav]);
+    expect(converted.status).toBe(0);
+    expect(Math.max(...packetMs(wav))).toBe(512);
   });
 
   it('the same prompt again is a cache hit: same file, no process started, also for a fresh renderer (restart)', async () => {
@@ -153,7 +173,7 @@ describe('prompt rendering and its content-addressed cache', () => {
   it('an uploaded mp3 (44.1 kHz stereo) becomes 8 kHz mono with its tone intact', async () => {
     const mp3 = await makeUpload('tone.mp3', ['-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=44100:duration=2', '-ac', '2', '-c:a', 'libmp3lame']);
     const p = await renderer().render({ kind: 'file', file: mp3, speed: 1 });
-    const wav = readWav(p.path);
+    const wav = readAudio(p.path);
     expect(wav.sampleRate).toBe(8000);
     expect(Math.abs(p.durationMs - 2000)).toBeLessThan(120); // mp3 frames pad the ends a little
     const middle = wav.samples.subarray(4000, 4000 + 800);
@@ -166,7 +186,7 @@ describe('prompt rendering and its content-addressed cache', () => {
     const fast = await renderer().render({ kind: 'file', file: wavUpload, speed: 1.5 });
     expect(fast.durationMs / normal.durationMs).toBeGreaterThan(0.62);
     expect(fast.durationMs / normal.durationMs).toBeLessThan(0.71);
-    const mid = readWav(fast.path).samples.subarray(4000, 4800);
+    const mid = readAudio(fast.path).samples.subarray(4000, 4800);
     expect(goertzel(mid, 500)).toBeGreaterThan(5 * goertzel(mid, 750)); // 750 Hz is where plain resampling would put it
   });
 
@@ -238,7 +258,7 @@ describe('prompt rendering and its content-addressed cache', () => {
     const ring = await r.render({ kind: 'ringback', plan: 'us' });
     expect(starts().length).toBe(before);
     expect(ring.durationMs).toBe(6000);
-    const samples = readWav(ring.path).samples;
+    const samples = readAudio(ring.path).samples;
     expect(goertzel(samples.subarray(0, 400), 480)).toBeGreaterThan(3000);
     expect(rms(samples.subarray(3 * 8000, 4 * 8000))).toBe(0);
   });

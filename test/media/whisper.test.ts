@@ -13,7 +13,7 @@ import { MediaService } from '../../src/media/media-service.js';
 import type { CallMedia } from '../../src/media/call-media.js';
 import type { RenderedPrompt } from '../../src/media/prompts/prompt-renderer.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { bestCorrelation, bySsrc, median, readWav, streamPcm, toneDominatedWindows, toneLevels } from '../support/rtp/audio-check.js';
+import { bestCorrelation, bySsrc, median, readAudio, streamPcm, toneDominatedWindows, toneLevels } from '../support/rtp/audio-check.js';
 import { RtpEndpoint, waitFor, type ToneStream } from '../support/rtp/rtp-endpoint.js';
 import { mediaTestConfig, tempDir } from './media-test-config.js';
 import { sleep } from '../support/harness.js';
@@ -77,7 +77,7 @@ describe('whisper (block the call, play to the agent, ringback to the caller, un
     await sleep(1200);
     // Packets racing the unblock reply may arrive a few ms before we saw the promise resolve.
     const beforeBridge = bridge - 25;
-    const reference = readWav(whisperPrompt.path).samples;
+    const reference = readAudio(whisperPrompt.path).samples;
 
     // The agent, before the bridge: only the prompt's stream, which is the rendered whisper + countdown.
     const agentBefore = streams(agent, 0, beforeBridge);

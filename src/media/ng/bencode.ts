@@ -2,7 +2,7 @@
  * Bencode (BitTorrent BEP 3, "The BitTorrent Protocol Specification",
  * section "bencoding"): the value encoding of rtpengine's ng control protocol.
  *
- * Byte strings are handled as bytes from end to end, so binary values (a WAV
+ * Byte strings are handled as bytes from end to end, so binary values (an audio file
  * passed inline as `blob`) survive; the npm rtpengine-client joins strings and
  * corrupts them. Dictionary keys are written in sorted byte order as BEP 3
  * requires.

@@ -1,5 +1,5 @@
 /**
- * Renders prompts into the playback format (µ-law WAV, 8 kHz mono) through a
+ * Renders prompts into the playback format (µ-law AU, 8 kHz mono: au.ts) through a
  * content-addressed on-disk cache: the file name is a hash of everything that
  * affects the audio (the renderer version, the output format, the text, voice
  * and speed, or the uploaded file's bytes and speed), so a prompt is rendered
@@ -19,14 +19,14 @@ import { PromptInputError, PromptRenderError } from '../media-errors.js';
 import { concatWithGaps, normalizePeak, trimSilence } from './audio-shaping.js';
 import { espeakVoice, espeakWordsPerMinute, runEspeak } from './espeak.js';
 import { ringbackCycle, type RingbackPlan } from './ringback.js';
-import { decodeMulawWav, encodeMulawWav, isWholeRiff, mulawWavDurationMs, PLAYBACK_RATE } from './wav.js';
+import { decodeMulawAu, encodeMulawAu, isWholeAu, mulawDurationMs, PLAYBACK_RATE } from './au.js';
 
 /**
  * Bump when the rendering pipeline changes what it produces (filters, trimming,
  * levels): every cached prompt is then rendered again.
  */
 export const RENDERER_VERSION = 1;
-const OUTPUT_FORMAT = 'wav/mulaw/8000/mono';
+const OUTPUT_FORMAT = 'au/mulaw/8000/mono';
 
 /** What to render. */
 export type PromptSource =
@@ -75,7 +75,7 @@ export class PromptRenderer {
   private readonly inFlight = new Map<string, Promise<RenderedPrompt>>();
   /**
    * Prompts found or rendered by this process, by key: a live call plays the
-   * same ringback and whisper over and over, and reading and decoding the WAV
+   * same ringback and whisper over and over, and reading and decoding the file
    * each time was a good part of a call's CPU. A cheap stat still checks the
    * file is there (rtpengine plays it by path), whole.
    */
@@ -157,7 +157,7 @@ export class PromptRenderer {
   }
 
   private pathOf(key: string): string {
-    return join(this.cacheDir, `${key}.wav`);
+    return join(this.cacheDir, `${key}.au`);
   }
 
   private async lookupOrRender(key: string, source: PromptSource): Promise<RenderedPrompt> {
@@ -168,22 +168,22 @@ export class PromptRenderer {
       return known;
     }
     const cached = await readFile(path).catch(() => undefined);
-    const samples = cached !== undefined && isWholeRiff(cached) ? decodeMulawWav(cached) : undefined;
+    const samples = cached !== undefined && isWholeAu(cached) ? decodeMulawAu(cached) : undefined;
     if (cached !== undefined && samples !== undefined) {
       this.stats.cacheHits++;
-      return this.remember({ key, path, durationMs: mulawWavDurationMs(samples.length), bytes: cached.length });
+      return this.remember({ key, path, durationMs: mulawDurationMs(samples.length), bytes: cached.length });
     }
     const started = performance.now();
     const pcm = await this.produce(source);
-    const wav = encodeMulawWav(pcm);
+    const au = encodeMulawAu(pcm);
     await mkdir(this.cacheDir, { recursive: true });
     // Write then rename: a reader never sees half a file, and a crash leaves no bad entry.
     const tmp = join(this.cacheDir, `.${key}.${randomBytes(4).toString('hex')}.tmp`);
-    await writeFile(tmp, wav);
+    await writeFile(tmp, au);
     await rename(tmp, path);
     this.stats.renders++;
     this.options.logger.debug({ key, kind: source.kind, ms: Math.round(performance.now() - started) }, 'prompt rendered');
-    return this.remember({ key, path, durationMs: mulawWavDurationMs(pcm.length), bytes: wav.length });
+    return this.remember({ key, path, durationMs: mulawDurationMs(pcm.length), bytes: au.length });
   }
 
   private remember(p: RenderedPrompt): RenderedPrompt {
@@ -201,7 +201,7 @@ export class PromptRenderer {
         return ringbackCycle(source.plan, PLAYBACK_RATE);
       case 'sequence': {
         // allSettled: no part's render may outlive this one (and write into a cache being torn down).
-        const settled = await Promise.allSettled(source.parts.map(async (p) => decodeMulawWav(await readFile((await this.render(p)).path))!));
+        const settled = await Promise.allSettled(source.parts.map(async (p) => decodeMulawAu(await readFile((await this.render(p)).path))!));
         const failed = settled.find((r) => r.status === 'rejected');
         if (failed !== undefined) throw failed.reason;
         const parts = settled.map((r) => (r as PromiseFulfilledResult<Int16Array>).value);

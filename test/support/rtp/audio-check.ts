@@ -126,10 +126,18 @@ export interface WavAudio {
   readonly samples: Int16Array;
 }
 
-/** Reads a RIFF/WAVE file holding 16-bit PCM (format 1), A-law (6) or µ-law (7). */
-export function readWav(file: string): WavAudio {
+/**
+ * Reads an audio file: RIFF/WAVE holding 16-bit PCM (format 1), A-law (6) or µ-law (7), as recordings
+ * are delivered, or Sun AU holding µ-law (encoding 1), as prompts are rendered.
+ */
+export function readAudio(file: string): WavAudio {
   const buf = readFileSync(file);
-  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file} is not a WAV file`);
+  if (buf.length >= 24 && buf.toString('ascii', 0, 4) === '.snd') {
+    const offset = buf.readUInt32BE(4);
+    if (buf.readUInt32BE(12) !== 1) throw new Error(`${file}: unsupported AU encoding ${buf.readUInt32BE(12)}`);
+    return { sampleRate: buf.readUInt32BE(16), channels: buf.readUInt32BE(20), samples: decodeG711('pcmu', buf.subarray(offset, offset + buf.readUInt32BE(8))) };
+  }
+  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file} is not a WAV or AU file`);
   let offset = 12;
   let format = 0;
   let channels = 0;
