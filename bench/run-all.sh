@@ -9,6 +9,7 @@ npx tsx bench/engine/full-call.ts
 npx tsx bench/sip/soak.ts
 npx tsx bench/sip/overload.ts
 npx tsx bench/media/media-bench.ts
+npx tsx bench/media/prompt-pacing.ts
 npx tsx bench/api/monitor-bench.ts
 npx tsx bench/recordings/recordings-bench.ts
 npx tsx bench/policy/decide-throughput.ts --out bench/policy/results.json
