@@ -36,6 +36,7 @@ export function sipServerOptions(cfg: DeepReadonly<SipServerConfig>, logger: Log
     maxMessageBytes: cfg.maxMessageBytes,
     connections: {
       maxConnections: c.maxPerListener,
+      maxPerSource: c.maxPerSource,
       idleTimeoutMs: c.idleTimeoutSeconds * 1000,
       handshakeTimeoutMs: c.handshakeTimeoutSeconds * 1000,
       keepAliveMs: c.keepAliveSeconds * 1000,

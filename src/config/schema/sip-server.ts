@@ -182,7 +182,12 @@ export const SipServerSchema = Type.Object(
     ),
     connections: Type.Object(
       {
-        maxPerListener: Type.Integer({ minimum: 1, default: 10000, description: 'Open connections per TCP, TLS, WS or WSS listener.' }),
+        maxPerListener: Type.Integer({ minimum: 1, default: 10000, description: 'Open connections per TCP, TLS, WS or WSS listener; past it a new connection is closed at once and counted (refusedConnections).' }),
+        maxPerSource: Type.Integer({
+          minimum: 1,
+          default: 1000,
+          description: 'Open connections per listener from one source address (one peer holding idle connections cannot fill the listener); raise it when more phones than this reach the engine from behind one NAT address.',
+        }),
         idleTimeoutSeconds: Type.Integer({ minimum: 1, default: 900, description: 'A connection with no traffic for this long is closed.' }),
         handshakeTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10, description: 'TLS and WebSocket handshakes must finish within this time.' }),
         keepAliveSeconds: Type.Integer({

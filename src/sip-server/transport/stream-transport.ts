@@ -9,7 +9,7 @@
 import { createConnection, createServer, isIP, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { StreamFramer } from '../message/stream-framer.js';
-import { AcceptedSockets } from './accepted-sockets.js';
+import { AcceptedSockets, normaliseAddress } from './accepted-sockets.js';
 import { tlsPeerOf, sipNameMismatch } from './tls-identity.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import {
@@ -44,6 +44,8 @@ class StreamConnection implements SipConnection {
   announced = false;
   /** Running while part of a message is buffered. */
   deadline: NodeJS.Timeout | undefined;
+  /** Accepted and no complete SIP message yet: `deadline` is the first message's. */
+  awaitingFirst = false;
   tlsPeer: TlsPeer | undefined;
   /** Further keys it answers to (RFC 5923 aliases). */
   aliases: string[] = [];
@@ -126,8 +128,8 @@ export class StreamTransport {
     } else {
       server = createServer({ noDelay: true }, (socket) => this.accept(socket, undefined));
     }
-    server.maxConnections = limits.maxConnections;
-    this.accepted.watch(server);
+    const transport = this.options.transport;
+    this.accepted.watch(server, { maxConnections: limits.maxConnections, maxPerSource: limits.maxPerSource, onRefused: (address, reason) => this.options.hooks.onRefused(transport, address, reason) });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -171,6 +173,14 @@ export class StreamTransport {
     const conn = this.newConnection(socket, address, port, `${address}|${port}|`, true);
     conn.tlsPeer = peer;
     this.register(conn);
+    // A peer that connects and sends nothing (or only keep-alives) would hold its slot for the idle timeout:
+    // its first SIP message is due as any started message is.
+    conn.deadline = setTimeout(() => {
+      this.options.hooks.onRefused(this.options.transport, address, 'no SIP message since the connection opened');
+      socket.destroy();
+    }, this.options.limits.messageDeadlineMs);
+    conn.deadline.unref();
+    conn.awaitingFirst = true;
   }
 
   private newConnection(socket: Socket, address: string, port: number, key: string, connected: boolean): StreamConnection {
@@ -219,8 +229,14 @@ export class StreamTransport {
 
   private onData(conn: StreamConnection, chunk: Buffer): void {
     for (const ev of conn.framer.push(chunk)) {
-      if (ev.type === 'message') this.options.hooks.onMessage(ev.data, this.flow(conn));
-      else if (ev.type === 'ping') conn.socket.write('\r\n');
+      if (ev.type === 'message') {
+        if (conn.awaitingFirst) {
+          conn.awaitingFirst = false;
+          clearTimeout(conn.deadline);
+          conn.deadline = undefined;
+        }
+        this.options.hooks.onMessage(ev.data, this.flow(conn));
+      } else if (ev.type === 'ping') conn.socket.write('\r\n');
       else {
         this.options.hooks.onStreamError(ev.reason, ev.status, ev.head, this.flow(conn), ev.partial === true);
         conn.socket.end();
@@ -230,6 +246,7 @@ export class StreamTransport {
     }
     // A peer that starts a message and trickles the rest (or never sends it) would hold the
     // connection and its buffer forever, idle timeout notwithstanding: give it a deadline.
+    if (conn.awaitingFirst) return;
     if (conn.framer.pending === 0) {
       if (conn.deadline !== undefined) clearTimeout(conn.deadline);
       conn.deadline = undefined;
@@ -321,9 +338,4 @@ export class StreamTransport {
     this.server = undefined;
     if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
-}
-
-/** `::ffff:127.0.0.1` → `127.0.0.1`. */
-export function normaliseAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

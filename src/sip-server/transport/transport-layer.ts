@@ -58,6 +58,7 @@ export function connectionLimits(l: TransportLayerOptions['limits']): Connection
   return {
     maxMessageBytes: l.maxMessageBytes,
     maxConnections: l.maxConnections ?? 10_000,
+    maxPerSource: l.maxPerSource ?? 1000,
     idleTimeoutMs: l.idleTimeoutMs ?? 15 * 60_000,
     messageDeadlineMs: l.messageDeadlineMs ?? 32_000,
     handshakeTimeoutMs: l.handshakeTimeoutMs ?? 10_000,

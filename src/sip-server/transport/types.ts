@@ -130,6 +130,8 @@ export interface ConnectionLimits {
   readonly maxMessageBytes: number;
   /** Open connections per listener. */
   readonly maxConnections: number;
+  /** Open connections per listener from one source address. */
+  readonly maxPerSource: number;
   /** A connection with no traffic at all for this long is closed. */
   readonly idleTimeoutMs: number;
   /** A message started must be complete within this time, or the connection closes (slow senders). */

@@ -14,8 +14,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
-import { AcceptedSockets } from './accepted-sockets.js';
-import { normaliseAddress } from './stream-transport.js';
+import { AcceptedSockets, normaliseAddress } from './accepted-sockets.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import { tlsPeerOf } from './tls-identity.js';
 import { WsFrameTracker } from './ws-frame-tracker.js';
@@ -56,6 +55,8 @@ class WsConnection implements SipConnection {
   /** Answered the last ping (or has just connected). */
   alive = true;
   deadline: NodeJS.Timeout | undefined;
+  /** No SIP message yet: `deadline` is the first message's. */
+  awaitingFirst = false;
   readonly tracker = new WsFrameTracker();
 
   constructor(
@@ -119,6 +120,7 @@ export class WsTransport {
       const verify = tls.settings.verifyClient;
       server = createHttpsServer({
         ...tls.contextOptions,
+        connectionsCheckingInterval: checkingIntervalMs(limits.handshakeTimeoutMs),
         requestCert: verify !== 'off',
         rejectUnauthorized: verify === 'required',
         handshakeTimeout: limits.handshakeTimeoutMs,
@@ -130,19 +132,19 @@ export class WsTransport {
         socket.destroy();
       });
     } else {
-      server = createHttpServer();
+      server = createHttpServer({ connectionsCheckingInterval: checkingIntervalMs(limits.handshakeTimeoutMs) });
     }
     // The HTTP handshake is bounded like a TLS one (slow-loris clients).
     server.headersTimeout = limits.handshakeTimeoutMs;
     server.requestTimeout = limits.handshakeTimeoutMs;
-    server.maxConnections = limits.maxConnections;
     server.on('request', (_req, res) => {
       res.writeHead(426, { Connection: 'close', Upgrade: 'websocket', 'Content-Type': 'text/plain' });
       res.end('SIP over WebSocket only (RFC 7118): upgrade with Sec-WebSocket-Protocol: sip\n');
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     server.on('clientError', (_err, socket: Duplex) => socket.destroy());
-    this.accepted.watch(server);
+    const transport = this.options.transport;
+    this.accepted.watch(server, { maxConnections: limits.maxConnections, maxPerSource: limits.maxPerSource, onRefused: (address, reason) => this.options.hooks.onRefused(transport, address, reason) });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -210,10 +212,18 @@ export class WsTransport {
     });
     ws.on('close', () => this.forget(conn));
     this.options.hooks.onConnection(conn, true);
+    // Upgraded and silent (or only pinging): its first SIP message is due as any started message is.
+    conn.deadline = setTimeout(() => {
+      this.options.hooks.onRefused(this.options.transport, address, 'no SIP message since the connection opened');
+      ws.terminate();
+    }, limits.messageDeadlineMs);
+    conn.deadline.unref();
+    conn.awaitingFirst = true;
   }
 
   private track(conn: WsConnection, chunk: Buffer): void {
     conn.tracker.push(chunk);
+    if (conn.awaitingFirst) return;
     if (!conn.tracker.inMessage) {
       if (conn.deadline !== undefined) clearTimeout(conn.deadline);
       conn.deadline = undefined;
@@ -237,6 +247,11 @@ export class WsTransport {
   private onMessage(conn: WsConnection, data: Buffer): void {
     if (conn.closing) return;
     const verdict = checkWsMessage(data);
+    if (verdict.kind === 'sip' && conn.awaitingFirst) {
+      conn.awaitingFirst = false;
+      clearTimeout(conn.deadline);
+      conn.deadline = undefined;
+    }
     if (verdict.kind === 'sip') this.options.hooks.onMessage(data, this.flow(conn));
     else if (verdict.kind === 'keepalive') {
       if (verdict.pong) conn.ws.send('\r\n');
@@ -306,4 +321,12 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+/**
+ * How often Node's HTTP server checks its sockets' header and request timeouts: by default every
+ * 30 s, so a client that never sent its upgrade lived 30–40 s, not `handshakeTimeoutSeconds`.
+ */
+function checkingIntervalMs(handshakeTimeoutMs: number): number {
+  return Math.max(250, Math.min(1000, Math.floor(handshakeTimeoutMs / 4)));
 }
