@@ -93,12 +93,13 @@ export function admit(invite: InboundInvite, directory: QueueDirectory, rules: A
   if (trunk !== undefined && !trunk.allows(dialed)) return refuse('NUMBER_NOT_ALLOWED');
   const queue = directory.forNumber(dialed);
   if (queue === undefined) return refuse('UNKNOWN_NUMBER');
-  let release = (): void => undefined;
-  if (trunk !== undefined) {
-    const slot = trunk.limiter.acquire();
-    if (!slot.ok) return refuse(slot.limit === 'rate' ? 'TRUNK_RATE_LIMIT' : 'TRUNK_CALL_LIMIT', { 'Retry-After': String(slot.retryAfterSeconds) });
-    release = slot.release;
+  // A trunk's own limits; every unknown source shares one set (trunks.unknownSourceLimits).
+  const slot = (trunk?.limiter ?? trunks.unknownLimiter).acquire();
+  if (!slot.ok) {
+    const reason = trunk !== undefined ? (slot.limit === 'rate' ? 'TRUNK_RATE_LIMIT' : 'TRUNK_CALL_LIMIT') : slot.limit === 'rate' ? 'UNKNOWN_SOURCES_RATE_LIMIT' : 'UNKNOWN_SOURCES_CALL_LIMIT';
+    return refuse(reason, { 'Retry-After': String(slot.retryAfterSeconds) });
   }
+  const release = slot.release;
   return { admitted: true, queue, dialed, trunk, release, language: preferredLanguage(invite.header('Accept-Language'), rules.languages) ?? rules.defaultLanguage };
 }
 

@@ -180,6 +180,12 @@ export class Engine {
     // every configured prompt was (the media plane's start), so no call waits for a render.
     for (const text of voicemailFallbackTexts(this.config)) await this.services.prompts?.fromSpec({ text }, { language: 'en' });
     this.mediaTimeouts?.start();
+    const unknownLimits = this.config.trunks.unknownSourceLimits;
+    if (!this.inbound.refuseUnknown && this.config.trunks.inbound.length > 0 && unknownLimits.callsPerSecond === undefined && unknownLimits.concurrentCalls === undefined) {
+      this.logger.warn(
+        'sources no inbound trunk claims are accepted (untrusted) without limits: they can take the media relay ports and agents your trunks need; set trunks.unknownSourceLimits or trunks.unknownSources: refuse',
+      );
+    }
     const srf = this.srf;
     // drachtio-srf's typings lack srf.options(); srf.use('options', ...) is the same registration.
     // No Allow or Supported here: the SIP server adds both, from what it and every connected app really serve.

@@ -45,6 +45,10 @@ export const RejectReasons = {
   TRUNK_RATE_LIMIT: { status: 503, phrase: 'Service Unavailable (trunk call rate exceeded)' },
   /** The trunk has as many live calls as it may. */
   TRUNK_CALL_LIMIT: { status: 503, phrase: 'Service Unavailable (trunk concurrent calls exceeded)' },
+  /** Sources no trunk claims are over their shared call rate (trunks.unknownSourceLimits). */
+  UNKNOWN_SOURCES_RATE_LIMIT: { status: 503, phrase: 'Service Unavailable (call rate for unknown sources exceeded)' },
+  /** Sources no trunk claims have as many live calls as they may. */
+  UNKNOWN_SOURCES_CALL_LIMIT: { status: 503, phrase: 'Service Unavailable (concurrent calls for unknown sources exceeded)' },
 } as const;
 
 export type RejectReason = keyof typeof RejectReasons;

@@ -36,10 +36,10 @@ afterAll(async () => {
   agent?.close();
 });
 
-async function calls(localIp: string, n: number, holdMs: number): Promise<ReturnType<typeof runSipp>> {
+async function calls(localIp: string, n: number, holdMs: number, to: ContactCenter = cc): Promise<ReturnType<typeof runSipp>> {
   return runSipp({
     scenario: 'uac-trunk-limit.xml',
-    remote: `${cc.udp.host}:${cc.udp.port}`,
+    remote: `${to.udp.host}:${to.udp.port}`,
     localIp,
     port: await freePort(),
     transport: 'udp',
@@ -102,5 +102,35 @@ describe('trunk limits (SIPp from two sources at once)', () => {
     const all = [...inviteOutcomes(r.messages).values()];
     expect(all.map((x) => x.status), describeRun(r)).toEqual([403]);
     await cc.settled();
+  });
+});
+
+describe('sources no trunk claims, accepted untrusted, share trunks.unknownSourceLimits', () => {
+  let open: ContactCenter;
+  beforeAll(async () => {
+    open = await startContactCenter(
+      {
+        trunks: {
+          unknownSourceLimits: { concurrentCalls: 2, retryAfterSeconds: 9 },
+          inbound: [{ id: 'carrier', trusted: true, sources: [{ address: '127.0.0.2' }] }],
+        },
+        queues: [{ id: 'support', name: 'Support', numbers: ['1000'], agents: [agent.uri()] }],
+      },
+      { media: false },
+    );
+  });
+  afterAll(async () => {
+    await open?.stop();
+  });
+
+  it('past them an unknown source gets 503 with Retry-After, while the trusted trunk calling at the same moment gets every call through', async () => {
+    const [unknown, carrier] = await Promise.all([calls('127.0.0.6', 5, 8000, open), calls('127.0.0.2', 3, 8000, open)]);
+    const [u, c] = await Promise.all([unknown.done, carrier.done]);
+    const uo = outcomes(u);
+    expect(uo.answered).toBe(2);
+    expect(uo.refused).toEqual(Array(3).fill({ status: 503, retryAfter: 9, phrase: 'Service Unavailable (concurrent calls for unknown sources exceeded)' }));
+    expect(outcomes(c)).toEqual({ answered: 3, refused: [] });
+    expect(open.sb.engine.status().trunks['(unknown sources)']).toMatchObject({ admitted: 2, refusedConcurrency: 3 });
+    await eventually(() => open.sb.engine.status().trunks['(unknown sources)']!.live === 0, 15_000, 'the unknown sources\' slots given back');
   });
 });

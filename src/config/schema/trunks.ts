@@ -35,6 +35,19 @@ const TrunkSource = Type.Object(
   { additionalProperties: false, description: 'Where a trunk\'s INVITEs come from: an address, a certificate identity, or both.' },
 );
 
+/** A call rate and a number of live calls, for a trunk or for the sources no trunk claims. */
+function callLimits(description: string) {
+  return Type.Object(
+    {
+      callsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10000, description: 'New calls per second (a token bucket); over it: 503 with Retry-After.' })),
+      burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'Calls a quiet trunk may start at once. Default: twice callsPerSecond (at least 1).' })),
+      concurrentCalls: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'Live calls at once; over it: 503 with Retry-After.' })),
+      retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After of the 503 for the concurrent-call limit (the rate limit says when its next call is allowed).' }),
+    },
+    { additionalProperties: false, default: {}, description },
+  );
+}
+
 const InboundTrunk = Type.Object(
   {
     id: Id('Trunk id, as call records and logs name it.'),
@@ -53,15 +66,7 @@ const InboundTrunk = Type.Object(
         description: 'Dialed numbers the trunk may call (a trailing * matches a prefix); others get 403. Default: any.',
       }),
     ),
-    limits: Type.Object(
-      {
-        callsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10000, description: 'New calls per second (a token bucket); over it: 503 with Retry-After.' })),
-        burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'Calls a quiet trunk may start at once. Default: twice callsPerSecond (at least 1).' })),
-        concurrentCalls: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'Live calls at once; over it: 503 with Retry-After.' })),
-        retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After of the 503 for the concurrent-call limit (the rate limit says when its next call is allowed).' }),
-      },
-      { additionalProperties: false, default: {}, description: 'Per-trunk limits (other trunks are not affected).' },
-    ),
+    limits: callLimits('Per-trunk limits (other trunks are not affected).'),
   },
   { additionalProperties: false, description: 'A carrier (or SBC, or virtual agent) that sends calls in.' },
 );
@@ -110,6 +115,9 @@ export const TrunksTopLevel = {
         default: 'untrusted',
         description: 'INVITEs from a source no inbound trunk matches: accepted as untrusted (no reserved data), or refused with 403.',
       }),
+      unknownSourceLimits: callLimits(
+        'Limits shared by every call from sources no inbound trunk claims (accepted untrusted): without them such callers can take every media relay port and agent your trunks need. Default: none (the engine logs a warning at start when inbound trunks are configured).',
+      ),
       inbound: Type.Array(InboundTrunk, { default: [], description: 'Inbound trunks (where calls come from).' }),
       outbound: Type.Array(OutboundTrunk, { default: [], description: 'Outbound trunks (carrier gateways).' }),
     },

@@ -113,14 +113,20 @@ export class TrunkMatcher<T> {
   }
 }
 
+/** The name the sources no trunk claims go by in counts and metrics (not a valid trunk id). */
+export const UNKNOWN_SOURCES = '(unknown sources)';
+
 export class InboundTrunks {
   readonly all: readonly InboundTrunk[];
   readonly refuseUnknown: boolean;
+  /** The limits every call from an unknown source shares (`trunks.unknownSourceLimits`). */
+  readonly unknownLimiter: TrunkLimiter;
   private readonly matcher: TrunkMatcher<InboundTrunk>;
 
   constructor(config: SwitchboardConfig, now: () => number = () => performance.now()) {
     const mappings = new Map(config.reservedData.headerMappings.map((m) => [m.id, m]));
     this.refuseUnknown = config.trunks.unknownSources === 'refuse';
+    this.unknownLimiter = new TrunkLimiter(config.trunks.unknownSourceLimits, now);
     this.all = config.trunks.inbound.map((t) => build(t, mappings, now));
     this.matcher = new TrunkMatcher(this.all.flatMap((trunk) => trunk.rules.map((rule) => ({ rule, trunk }))));
   }
@@ -130,9 +136,10 @@ export class InboundTrunks {
     return this.matcher.identify(source);
   }
 
-  /** Per-trunk counts for the status endpoint. */
+  /** Per-trunk counts for the status endpoint; the sources no trunk claims as `(unknown sources)` when they are accepted. */
   counts(): Record<string, TrunkCounts> {
-    return Object.fromEntries(this.all.map((t) => [t.id, { ...t.limiter.counts }]));
+    const unknown: [string, TrunkCounts][] = this.refuseUnknown ? [] : [[UNKNOWN_SOURCES, { ...this.unknownLimiter.counts }]];
+    return Object.fromEntries([...this.all.map((t): [string, TrunkCounts] => [t.id, { ...t.limiter.counts }]), ...unknown]);
   }
 }
 
