@@ -15,6 +15,7 @@
  * monitor at once (MonitorOwners).
  */
 import { Type } from '@sinclair/typebox';
+import type { SwitchboardConfig } from '../../config/load.js';
 import type { MonitorEvent, TicketUse } from '../../engine/call-control.js';
 import { parseSipAddress } from '../../engine/registrar/contact-list.js';
 import { MonitorDeviceError } from '../../engine/tasks/monitor-task.js';
@@ -63,7 +64,7 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
       schema: {
         summary: start.summary,
         description:
-          "Answers 201 once the device answered (it hears caller and agent mixed from then on), 502 when the device does not answer (busy, declined, no answer within api.monitor.ringTimeoutSeconds), 409 when the call is not connected, ends meanwhile, or the monitor is stopped (DELETE, a revoked key) while the device rings. 400 for a device URI no request can be sent to (port 0, a port past 65535, an impossible IPv4 address, a transport the SIP server has no listener for: sips: needs TLS). Several supervisors share one subscription; nothing changes on the caller's or agent's legs.",
+          "Answers 201 once the device answered (it hears caller and agent mixed from then on), 502 when the device does not answer (busy, declined, no answer within api.monitor.ringTimeoutSeconds), 409 when the call is not connected, ends meanwhile, or the monitor is stopped (DELETE, a revoked key) while the device rings. 400 for a device URI no request can be sent to (port 0, a port past 65535, an impossible IPv4 address, a transport the SIP server has no listener for: sips: needs TLS; URI headers). 403 for a device other than the one stored with the key (switchboard keys add --device), and for a device that is an outbound trunk's gateway (its host and port: that would be a call through the carrier). Several supervisors share one subscription; nothing changes on the caller's or agent's legs.",
         tags: ['monitoring'],
         params: CallIdParams,
         body: MonitorRequestBody,
@@ -72,10 +73,16 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const p = ctx.guard.principal(request);
+      // A key stored with its device monitors on that device only: a key is not a way to call anywhere.
+      if (request.body.device !== undefined && p.device !== undefined && request.body.device !== p.device) {
+        throw forbidden(`${p.user}'s key monitors on its own device (${p.device}) only; leave "device" out, or have an admin store another one with the key`);
+      }
       const device = request.body.device ?? p.device;
       if (device === undefined) throw badRequest('no device: give "device" (a SIP URI), or store one with the key (switchboard keys add --device)');
       const wrong = deviceProblem(device, ctx.sipTransports);
       if (wrong !== undefined) throw badRequest(`device ${device}: ${wrong}`);
+      const gateway = gatewayOf(device, ctx.config.trunks.outbound);
+      if (gateway !== undefined) throw forbidden(`device ${device} is outbound trunk ${gateway}'s gateway: a monitor is not a way to place calls through a carrier`);
       const monitor = await ctx.live.control.monitor(request.params.id, { user: p.user, device, ringTimeoutMs }).catch((e: unknown) => {
         // Its failed start is audited under the monitor id it was listed with while the device rang.
         if (e instanceof MonitorDeviceError && e.monitorId !== undefined) ctx.guard.noteMonitor(request, e.monitorId);
@@ -210,6 +217,7 @@ function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): vo
 function deviceProblem(device: string, transports: readonly string[] | undefined): string | undefined {
   const at = parseSipAddress(device);
   if (at === undefined) return 'not a SIP URI (sip:user@host:port)';
+  if (device.includes('?')) return 'URI headers (?...) are not allowed in a request target (RFC 3261 §19.1.1)';
   const named = at.params.get('transport');
   const needs = at.scheme === 'sips' ? (named === 'ws' || named === 'wss' ? 'wss' : 'tls') : named;
   if (needs !== undefined && transports !== undefined && !transports.includes(needs)) {
@@ -219,4 +227,13 @@ function deviceProblem(device: string, transports: readonly string[] | undefined
   const octets = /^\d+\.\d+\.\d+\.\d+$/.test(at.host) ? at.host.split('.').map(Number) : undefined;
   if (octets !== undefined && octets.some((o) => o > 255)) return `${at.host} is not an IPv4 address`;
   return undefined;
+}
+
+/** The id of the outbound trunk whose gateway `device` is (same host and port), if any. */
+function gatewayOf(device: string, outbound: SwitchboardConfig['trunks']['outbound']): string | undefined {
+  const at = parseSipAddress(device);
+  if (at === undefined) return undefined;
+  const port = at.port ?? (at.scheme === 'sips' ? 5061 : 5060);
+  const bare = (h: string): string => h.toLowerCase().replace(/^\[|\]$/g, '');
+  return outbound.find((t) => bare(t.host) === bare(at.host) && t.port === port)?.id;
 }

@@ -55,8 +55,6 @@ class WsConnection implements SipConnection {
   /** Answered the last ping (or has just connected). */
   alive = true;
   deadline: NodeJS.Timeout | undefined;
-  /** No SIP message yet: `deadline` is the first message's. */
-  awaitingFirst = false;
   readonly tracker = new WsFrameTracker();
 
   constructor(
@@ -212,18 +210,10 @@ export class WsTransport {
     });
     ws.on('close', () => this.forget(conn));
     this.options.hooks.onConnection(conn, true);
-    // Upgraded and silent (or only pinging): its first SIP message is due as any started message is.
-    conn.deadline = setTimeout(() => {
-      this.options.hooks.onRefused(this.options.transport, address, 'no SIP message since the connection opened');
-      ws.terminate();
-    }, limits.messageDeadlineMs);
-    conn.deadline.unref();
-    conn.awaitingFirst = true;
   }
 
   private track(conn: WsConnection, chunk: Buffer): void {
     conn.tracker.push(chunk);
-    if (conn.awaitingFirst) return;
     if (!conn.tracker.inMessage) {
       if (conn.deadline !== undefined) clearTimeout(conn.deadline);
       conn.deadline = undefined;
@@ -247,11 +237,6 @@ export class WsTransport {
   private onMessage(conn: WsConnection, data: Buffer): void {
     if (conn.closing) return;
     const verdict = checkWsMessage(data);
-    if (verdict.kind === 'sip' && conn.awaitingFirst) {
-      conn.awaitingFirst = false;
-      clearTimeout(conn.deadline);
-      conn.deadline = undefined;
-    }
     if (verdict.kind === 'sip') this.options.hooks.onMessage(data, this.flow(conn));
     else if (verdict.kind === 'keepalive') {
       if (verdict.pong) conn.ws.send('\r\n');
