@@ -137,10 +137,19 @@ export interface MonitorEvent {
 
 export interface CallControlEvents {
   monitor: [MonitorEvent];
+  /** An INVITE to a monitor ticket URI no ticket has (guessed, or used and forgotten): refused with 404. */
+  'unknown-ticket': [TicketSource];
+}
+
+/** Where a browser's call-in came from. */
+export interface TicketSource {
+  readonly address: string;
+  readonly transport: string;
+  readonly userAgent: string | null;
 }
 
 /** How a ticket was used: the browser listens, or its INVITE was refused (and why). */
-export type TicketUse = { readonly source: { readonly address: string; readonly transport: string; readonly userAgent: string | null } } & (
+export type TicketUse = { readonly source: TicketSource } & (
   | { readonly ok: true; readonly monitor: MonitorView }
   | { readonly ok: false; readonly status: number; readonly reason: string }
 );
@@ -150,7 +159,7 @@ export interface MonitorTicketOptions {
   readonly ttlMs: number;
   /** Asked again when the device calls in: undefined if the user may still listen, else why not. */
   readonly authorize: () => string | undefined;
-  /** Told once, when the browser calls in with the ticket. */
+  /** Told when the browser calls in with the ticket, and again for each refused replay of its URI (404) until it expires. */
   readonly onUse?: (use: TicketUse) => void;
 }
 
@@ -296,15 +305,19 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   takeMonitorCall(invite: InboundInvite): boolean {
     const claim = this.tickets.claim(invite.uri);
     if (claim.kind === 'not-a-ticket') return false;
-    if (claim.kind === 'unknown') invite.reject(404, 'Not Found');
-    else void this.answerCallIn(invite, claim.ticket);
+    if (claim.kind === 'valid') {
+      void this.answerCallIn(invite, claim.ticket);
+      return true;
+    }
+    invite.reject(404, 'Not Found');
+    // Refused all the same, but said: a replayed ticket URI (leaked?) is told to its owner's audit trail.
+    if (claim.kind === 'spent') claim.ticket.onUse?.({ ok: false, status: 404, reason: claim.why === 'used' ? 'monitor ticket already used (its URI sent again)' : 'monitor ticket expired', source: callInSource(invite) });
+    else this.emit('unknown-ticket', callInSource(invite));
     return true;
   }
 
   private async answerCallIn(invite: InboundInvite, ticket: MonitorTicketOptions & { readonly callId: string }): Promise<void> {
-    // drachtio reports WebSocket as tcp (and WSS as tls); the client's top Via says which it was (RFC 7118 §5.2).
-    const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*(WSS?)\b/i.exec(invite.header('Via') ?? '')?.[1]?.toLowerCase();
-    const source = { address: invite.source.address, transport: via ?? invite.source.transport, userAgent: invite.header('User-Agent')?.slice(0, 200) ?? null };
+    const source = callInSource(invite);
     const refuse = (status: number, phrase: string, reason: string): void => {
       invite.reject(status, phrase);
       ticket.onUse?.({ ok: false, status, reason, source });
@@ -322,7 +335,7 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     const { session, media, sip } = target;
     const contact = /<([^>]+)>/.exec(invite.header('Contact') ?? '')?.[1] ?? `sip:browser@${invite.source.address}`;
     try {
-      const monitor = await answerMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, invite, { user: ticket.user, device: contact, browser: via !== undefined });
+      const monitor = await answerMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, invite, { user: ticket.user, device: contact, browser: source.transport === 'ws' || source.transport === 'wss' });
       ticket.onUse?.({ ok: true, monitor: monitorViewOf(monitor), source });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
@@ -345,4 +358,10 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     await m.stop(reason, by);
     return view;
   }
+}
+
+/** Where a call-in came from: drachtio reports WebSocket as tcp (and WSS as tls); the client's top Via says which it was (RFC 7118 §5.2). */
+function callInSource(invite: InboundInvite): TicketSource {
+  const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*(WSS?)\b/i.exec(invite.header('Via') ?? '')?.[1]?.toLowerCase();
+  return { address: invite.source.address, transport: via ?? invite.source.transport, userAgent: invite.header('User-Agent')?.slice(0, 200) ?? null };
 }

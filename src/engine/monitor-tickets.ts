@@ -15,8 +15,9 @@
  *
  * The token is the Request-URI's user part (`sip:monitor-<token>@host`, RFC
  * 3261 §19.1.1: any unreserved characters; base64url is). Tickets are found
- * by the SHA-256 of the token, never by comparing secrets, and forgotten when
- * used or expired.
+ * by the SHA-256 of the token, never by comparing secrets; a used one is kept
+ * (marked) until it expires, so that its replay is told apart from a guess,
+ * and forgotten then.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -42,15 +43,24 @@ function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export type TicketClaim<T> = { readonly kind: 'not-a-ticket' } | { readonly kind: 'unknown' } | { readonly kind: 'valid'; readonly ticket: T };
+export type TicketClaim<T> =
+  | { readonly kind: 'not-a-ticket' }
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'valid'; readonly ticket: T }
+  /** A ticket used once already (its URI replayed) or expired: refused, and its owner can be named. */
+  | { readonly kind: 'spent'; readonly ticket: T; readonly why: 'used' | 'expired' };
 
 export class MonitorTickets<T extends TicketBase> {
-  private readonly waiting = new Map<string, { readonly ticket: T; readonly expiresAt: number }>();
+  /** Tickets by token digest; a used one stays (marked) until it would have expired, so a replay is recognised. */
+  private readonly waiting = new Map<string, { readonly ticket: T; readonly expiresAt: number; used: boolean }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** Tickets issued and not used yet. */
   get size(): number {
-    return this.waiting.size;
+    let n = 0;
+    for (const w of this.waiting.values()) if (!w.used) n++;
+    return n;
   }
 
   issue(ticket: T): IssuedTicket {
@@ -58,18 +68,23 @@ export class MonitorTickets<T extends TicketBase> {
     if (this.waiting.size >= MAX_WAITING) throw new Error(`${MAX_WAITING} monitor tickets are waiting to be used`);
     const token = randomBytes(32).toString('base64url');
     const expiresAt = this.now() + ticket.ttlMs;
-    this.waiting.set(digest(token), { ticket, expiresAt });
+    this.waiting.set(digest(token), { ticket, expiresAt, used: false });
     return { token, expiresAt };
   }
 
-  /** Takes the ticket a Request-URI names (once: a second INVITE with it finds nothing). */
+  /** Takes the ticket a Request-URI names (once: a second INVITE with it is `spent`). */
   claim(requestUri: string): TicketClaim<T> {
     const m = TICKET_URI.exec(requestUri);
     if (m === null) return requestUri.toLowerCase().includes(`:${TICKET_PREFIX}`) ? { kind: 'unknown' } : { kind: 'not-a-ticket' };
     const key = digest(m[1]!);
     const found = this.waiting.get(key);
-    this.waiting.delete(key);
-    if (found === undefined || found.expiresAt <= this.now()) return { kind: 'unknown' };
+    if (found === undefined) return { kind: 'unknown' };
+    if (found.expiresAt <= this.now()) {
+      this.waiting.delete(key);
+      return { kind: 'spent', ticket: found.ticket, why: found.used ? 'used' : 'expired' };
+    }
+    if (found.used) return { kind: 'spent', ticket: found.ticket, why: 'used' };
+    found.used = true;
     return { kind: 'valid', ticket: found.ticket };
   }
 

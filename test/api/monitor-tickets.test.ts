@@ -178,6 +178,10 @@ describe('monitor tickets: browsers call in over SIP WebSocket', () => {
       const altered = t.uri.replace(token, `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`);
       expect((await callIn(p, altered)).status).toBe(404);
       expect((await callIn(p, t.uri.replace(token, 'x'))).status).toBe(404);
+      // Every refused call-in is audited as denied: the replay under the ticket's owner, the guesses under nobody.
+      const denied = cc.sb.api!.audit.recent(1000, (e) => e.action === 'monitor.start' && e.outcome === 'denied' && e.status === 404);
+      expect(denied.filter((e) => e.user === 'sam' && e.call === id && e.reason === 'monitor ticket already used (its URI sent again)')).toHaveLength(1);
+      expect(denied.filter((e) => e.user === null && e.reason === 'no such monitor ticket').length).toBeGreaterThanOrEqual(2);
       const monitors = (await apiClient(cc.sb.api!.port, admin.key)<{ monitors: MonitorView[] }>('GET', `/calls/${id}/monitors`)).body.monitors;
       expect(monitors).toHaveLength(1);
       // The call's end hangs up the listener too.

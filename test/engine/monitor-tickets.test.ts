@@ -22,21 +22,25 @@ describe('monitor tickets', () => {
     expect(t.claim(`sip:monitor-${a.token}@127.0.0.1:5066;transport=ws`)).toEqual({ kind: 'valid', ticket: { callId: 'c1', ttlMs: 30_000, user: 'sam' } });
   });
 
-  it('works once: the second INVITE with the same URI finds nothing', () => {
-    const { t } = tickets();
+  it('works once: the second INVITE with the same URI is refused as spent (used), naming its ticket, until the ticket would have expired', () => {
+    const { t, clock } = tickets();
     const a = t.issue({ callId: 'c1', ttlMs: 30_000, user: 'sam' });
     expect(t.claim(`sip:monitor-${a.token}@h`).kind).toBe('valid');
-    expect(t.claim(`sip:monitor-${a.token}@h`).kind).toBe('unknown');
     expect(t.size).toBe(0);
+    expect(t.claim(`sip:monitor-${a.token}@h`)).toEqual({ kind: 'spent', why: 'used', ticket: { callId: 'c1', ttlMs: 30_000, user: 'sam' } });
+    clock.now += 30_000;
+    expect(t.claim(`sip:monitor-${a.token}@h`)).toMatchObject({ kind: 'spent', why: 'used' });
+    expect(t.claim(`sip:monitor-${a.token}@h`).kind).toBe('unknown');
   });
 
-  it('expires: at its expiry it is unknown, and the table forgets it', () => {
+  it('expires: at its expiry it is refused as spent (expired) once, then unknown, and the table forgets it', () => {
     const { t, clock } = tickets();
     const a = t.issue({ callId: 'c1', ttlMs: 5_000, user: 'sam' });
     const b = t.issue({ callId: 'c1', ttlMs: 5_000, user: 'sam' });
     clock.now += 4_999;
     expect(t.claim(`sips:monitor-${a.token}@h`).kind).toBe('valid');
     clock.now += 1;
+    expect(t.claim(`sip:monitor-${b.token}@h`)).toMatchObject({ kind: 'spent', why: 'expired' });
     expect(t.claim(`sip:monitor-${b.token}@h`).kind).toBe('unknown');
     t.issue({ callId: 'c2', ttlMs: 5_000, user: 'sam' });
     clock.now += 5_000;

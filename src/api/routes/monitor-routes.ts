@@ -16,7 +16,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { SwitchboardConfig } from '../../config/load.js';
-import type { MonitorEvent, TicketUse } from '../../engine/call-control.js';
+import type { MonitorEvent, TicketSource, TicketUse } from '../../engine/call-control.js';
 import { parseSipAddress } from '../../engine/registrar/contact-list.js';
 import { MonitorDeviceError } from '../../engine/tasks/monitor-task.js';
 import type { ApiApp, ApiContext } from '../api-context.js';
@@ -37,9 +37,15 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
     }
   };
   ctx.live.control.on('monitor', audited);
+  // A browser calling a ticket URI that no ticket has (a guess): nobody to name, but every denied request is audited.
+  const guessed = (source: TicketSource): void => {
+    ctx.audit.record({ action: 'monitor.start', outcome: 'denied', user: null, from: { address: source.address, userAgent: source.userAgent }, request: { method: 'INVITE', path: `sip (${source.transport})` }, reason: 'no such monitor ticket', status: 404 });
+  };
+  ctx.live.control.on('unknown-ticket', guessed);
   const unwatchKeys = ctx.keys.onChange(() => owners.recheck());
   app.addHook('onClose', (_app, done) => {
     ctx.live.control.off('monitor', audited);
+    ctx.live.control.off('unknown-ticket', guessed);
     unwatchKeys();
     done();
   });
@@ -206,7 +212,7 @@ function stillAllowed(ctx: ApiContext, asked: Principal, id: string): string | u
 function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): void {
   const common = { action: 'monitor.start' as const, user: p.user, role: p.role, keyId: p.keyId, from: { address: use.source.address, userAgent: use.source.userAgent }, request: { method: 'INVITE', path: `sip (${use.source.transport})` }, call: id };
   if (use.ok) ctx.audit.record({ ...common, outcome: 'ok', monitor: use.monitor.id, device: use.monitor.device, status: 200 });
-  else ctx.audit.record({ ...common, outcome: use.status === 403 ? 'denied' : 'failed', reason: use.reason, status: use.status });
+  else ctx.audit.record({ ...common, outcome: use.status === 403 || use.status === 404 ? 'denied' : 'failed', reason: use.reason, status: use.status });
 }
 
 /**
