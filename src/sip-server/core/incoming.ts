@@ -97,7 +97,7 @@ export class IncomingRequests {
   private turnedAway(request: SipRequest, flow: Flow, key: string, info: MessageInfo): boolean {
     const core = this.core;
     const { filter, overload } = core.guards;
-    if (filter.isScanner(request.headers.get('user-agent'))) {
+    if (filter.isScanner(request.headers.values('user-agent'))) {
       core.stats.scannersRefused++;
       if (filter.scannerAction === 'reject') core.respond(core.createServerEntry(request, info, flow, key), 403);
       return true;

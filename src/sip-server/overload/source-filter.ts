@@ -64,10 +64,13 @@ export class SourceFilter {
     return this.settings.scannerAction;
   }
 
-  isScanner(userAgent: string | undefined): boolean {
-    if (userAgent === undefined || this.needles.length === 0) return false;
-    const ua = userAgent.toLowerCase();
-    return this.needles.some((n) => ua.includes(n));
+  /** Whether any of the request's User-Agent fields (one is allowed; a scanner may add another) names a scanner. */
+  isScanner(userAgents: readonly string[]): boolean {
+    if (this.needles.length === 0) return false;
+    return userAgents.some((userAgent) => {
+      const ua = userAgent.toLowerCase();
+      return this.needles.some((n) => ua.includes(n));
+    });
   }
 
   /** Takes a token for a new request from `source`; false when its bucket is empty. */

@@ -183,7 +183,7 @@ describe('the front door: scanners and per-source rate limits', () => {
     const load = new FakeLoad();
     const { sip, app, port } = await setup(load);
     const first = h!;
-    for (const ua of ['friendly-scanner', 'sipvicious 0.3.4', 'SIPCLI/v1.8']) {
+    for (const ua of ['friendly-scanner', 'sipvicious 0.3.4', 'SIPCLI/v1.8', 'Polycom/5.9\r\nUser-Agent: sipvicious']) {
       await sip.send(request({ method: 'OPTIONS', uri: `sip:100@127.0.0.1:${port}`, peer: sip, extra: [`User-Agent: ${ua}`] }), { port });
     }
     // A legitimate request after them is answered, and nothing came back for the scanners.
@@ -191,7 +191,7 @@ describe('the front door: scanners and per-source rate limits', () => {
     const f = await app.wait((x) => x.tokens[1] === 'sip');
     expect(f.sip).toContain('Linphone');
     expect(sip.received.filter((r) => r.message.kind === 'response')).toEqual([]);
-    expect(first.server.status().scannersRefused).toBe(3);
+    expect(first.server.status().scannersRefused).toBe(4);
     await first.stop();
 
     h = await startServer({ sourceFilter: { ...DEFAULT_SOURCE_FILTER, scannerAction: 'reject' }, loadSource: new FakeLoad() });

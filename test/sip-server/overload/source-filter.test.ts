@@ -5,13 +5,17 @@ import { DEFAULT_SOURCE_FILTER, SourceFilter } from '../../../src/sip-server/ove
 describe('scanner user agents', () => {
   const f = new SourceFilter(DEFAULT_SOURCE_FILTER);
   it.each(['friendly-scanner', 'Friendly-Scanner', 'sipvicious 0.3.0', 'sipcli/v1.8', 'VaxSIPUserAgent/3.1', 'pplsip'])('%s is a scanner', (ua) => {
-    expect(f.isScanner(ua)).toBe(true);
+    expect(f.isScanner([ua])).toBe(true);
   });
-  it.each(['Linphone/5.2', 'baresip v3.0', 'sipsak 0.9.8', 'Asterisk PBX 20.1', undefined])('%s is not', (ua) => {
-    expect(f.isScanner(ua)).toBe(false);
+  it.each(['Linphone/5.2', 'baresip v3.0', 'sipsak 0.9.8', 'Asterisk PBX 20.1'])('%s is not', (ua) => {
+    expect(f.isScanner([ua])).toBe(false);
+  });
+  it('no User-Agent is not; a second User-Agent field naming a scanner is', () => {
+    expect(f.isScanner([])).toBe(false);
+    expect(f.isScanner(['Polycom/5.9', 'sipvicious'])).toBe(true);
   });
   it('an empty list turns the check off', () => {
-    expect(new SourceFilter({ ...DEFAULT_SOURCE_FILTER, scannerUserAgents: [] }).isScanner('friendly-scanner')).toBe(false);
+    expect(new SourceFilter({ ...DEFAULT_SOURCE_FILTER, scannerUserAgents: [] }).isScanner(['friendly-scanner'])).toBe(false);
   });
 });
 
