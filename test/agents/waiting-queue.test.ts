@@ -193,6 +193,38 @@ describe('waiting', () => {
     }
   });
 
+  it('an agent who hangs up while the caller\'s hold is re-offered to it at the bridge ends the call: the caller gets BYE, one record "agent hung up", the agent is free again', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const n = ann.calls.length;
+      const call = caller.dial(cc.udp, '6200');
+      await call.waitStatus(200, 10_000);
+      agents().request('ann', 'ready', null, 'test');
+      await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
+      const agentCall = ann.calls[n]!.invite.info.callId;
+      const reoffers = (): number =>
+        ann.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === agentCall && r.info.toTag !== undefined).length;
+      call.reinvite('sendonly');
+      await eventually(() => answersTo(caller, call).length >= 2, 10_000, 'the answer to the hold');
+      ann.holdsReinvites = true;
+      try {
+        await eventually(() => reoffers() >= 1, 20_000, 'the hold re-offered to ann at the bridge');
+        // Her BYE crosses the re-offer, which she never answers (drachtio-srf's modify() then never settled).
+        ann.hangUp(n);
+        await call.waitRequest('BYE', 15_000);
+      } finally {
+        ann.forgetReinvites();
+      }
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ agent: 'ann', endedBy: 'agent' });
+      await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready after wrap-up');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('the queue\'s hold prompt, then at the maximum wait the overflow: voicemail', async () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);

@@ -96,6 +96,40 @@ describe.each([
 });
 
 describe('in a bridged call', () => {
+  it('the caller\'s re-offer, relayed to an agent who hangs up instead of answering it, is answered 487 at once (RFC 3261 §15.1.2), then the caller gets BYE', async () => {
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const call = caller.dial(cc.udp, '1000');
+      await call.waitStatus(200, 30_000);
+      await cc.bridged(call.callId);
+      const n = agent.calls.length - 1;
+      const relayed = (): number =>
+        agent.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === agent.calls[n]!.invite.info.callId && r.info.toTag !== undefined).length;
+      const finalToHold = (): number | undefined => {
+        for (const r of caller.peer.received) {
+          if (r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseqMethod === 'INVITE' && r.info.cseq === 2 && r.message.status >= 200) return r.message.status;
+        }
+        return undefined;
+      };
+      agent.holdsReinvites = true;
+      try {
+        call.reinvite('sendonly');
+        await eventually(() => relayed() >= 1, 10_000, 'the hold relayed to the agent');
+        agent.hangUp(n);
+        // Before: nobody answered it until the SIP server's own 500 after 64 s.
+        await eventually(() => finalToHold() !== undefined, 10_000, 'a final response to the hold');
+        expect(finalToHold()).toBe(487);
+        await call.waitRequest('BYE', 10_000);
+      } finally {
+        agent.forgetReinvites();
+      }
+      expect(await cc.recordOf(call.callId)).toMatchObject({ endedBy: 'agent' });
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('a re-offer the agent refuses (491 glare, 488) is refused to the caller, and the next one goes through (drachtio-srf once held every later re-INVITE of the leg)', async () => {
     const caller = await CallerPhone.create(CALLER_HZ);
     try {

@@ -152,6 +152,12 @@ export class AgentPhone extends Phone {
     for (const answer of this.heldReinvites.splice(0)) answer();
   }
 
+  /** Stops holding re-INVITEs and forgets those held (never answered: the phone hung up meanwhile). */
+  forgetReinvites(): void {
+    this.holdsReinvites = false;
+    this.heldReinvites.length = 0;
+  }
+
   /** The agent hangs up call `i`. */
   hangUp(i = this.calls.length - 1): void {
     const call = this.calls[i]!;

@@ -266,15 +266,33 @@ export class SrfLeg implements SipLeg {
     if (digit !== undefined) for (const l of this.digitListeners) l(digit);
   }
 
+  /**
+   * Offers `sdp` to the far end (re-INVITE). drachtio-srf's `modify()` never settles once the dialog
+   * is gone (a BYE crossed it, even when the far end then answers 481): the wait ends with the leg,
+   * as a 487, so that a bridge re-offering to a party that hung up goes on to end the call.
+   */
   async reoffer(sdp: string): Promise<string> {
+    if (this.endedHow !== undefined) throw legGone();
+    let onEnd: (() => void) | undefined;
+    const gone = new Promise<never>((_resolve, reject) => {
+      onEnd = () => reject(legGone());
+      this.hangUpListeners.push(onEnd);
+    });
+    const modifying = this.dialog.modify(sdp);
+    // Whatever it does after the leg ended, nobody waits for it any more.
+    modifying.catch(() => undefined);
     try {
       // drachtio-srf gives the answer's body without its Content-Type: a multipart one (SIP-I) is recognised by its first line.
-      const answer = sdpOfUntypedBody(await this.dialog.modify(sdp));
+      const answer = sdpOfUntypedBody(await Promise.race([modifying, gone]));
       this.dialog.local.sdp = sdp;
       return answer;
     } catch (err) {
+      if (err instanceof SipFailure) throw err;
       if (err instanceof SrfSipError) freeReinviteSlot(this.dialog);
       throw sipFailureFromServer(err);
+    } finally {
+      const i = this.hangUpListeners.indexOf(onEnd!);
+      if (i >= 0) this.hangUpListeners.splice(i, 1);
     }
   }
 
@@ -345,4 +363,9 @@ export class SrfLeg implements SipLeg {
 function sourceOf(msg: unknown): string | undefined {
   const meta = typeof msg === 'object' && msg !== null ? (msg as { meta?: { source?: unknown } }).meta : undefined;
   return typeof meta?.source === 'string' ? meta.source : undefined;
+}
+
+/** A re-offer whose leg ended before it was answered (RFC 3261 §15.1.2: what is pending ends with the dialog). */
+function legGone(): SipFailure {
+  return new SipFailure(487, 'Request Terminated (the leg ended)');
 }

@@ -170,6 +170,8 @@ export class BridgeTask implements Task<void> {
         session.log.info({ from: fromLabel, err: e instanceof Error ? e.message : String(e) }, 'offer refused');
         const lost = lostLegReason(other.party, e);
         if (lost !== undefined) void session.end(lost, 'engine');
+        // A BYE crossed this offer: it ends with the call (RFC 3261 §15.1.2, RFC 5407 §3.1), not as a media failure.
+        if (session.ended || !to.connected) throw new SipFailure(487, 'Request Terminated');
         throw e;
       } finally {
         this.negotiating = false;
