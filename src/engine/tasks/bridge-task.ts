@@ -171,7 +171,7 @@ export class BridgeTask implements Task<void> {
         const lost = lostLegReason(other.party, e);
         if (lost !== undefined) void session.end(lost, 'engine');
         // A BYE crossed this offer: it ends with the call (RFC 3261 §15.1.2, RFC 5407 §3.1), not as a media failure.
-        if (session.ended || !to.connected) throw new SipFailure(487, 'Request Terminated');
+        if (lost === undefined && (session.ended || !to.connected)) throw new SipFailure(487, 'Request Terminated');
         throw e;
       } finally {
         this.negotiating = false;
