@@ -165,7 +165,7 @@ export class Engine {
     deps.media?.on('media-timeout', (id) => void this.calls.get(id)?.end('media timeout', 'engine'));
     if (deps.media !== undefined) {
       const t = config.media.timeout;
-      this.mediaTimeouts = new MediaTimeouts({ calls: this.calls, media: deps.media, seconds: t.seconds, onHoldSeconds: t.onHoldSeconds, now, logger });
+      this.mediaTimeouts = new MediaTimeouts({ calls: this.calls, media: deps.media, seconds: t.seconds, onHoldSeconds: t.onHoldSeconds, oneSideSeconds: t.oneSideSeconds, now, logger });
     }
   }
 

@@ -5,6 +5,13 @@
  * than the limit (the on-hold limit while held) is ended with BYE to every leg,
  * "media timeout".
  *
+ * One party alone can vanish too (a caller whose TCP connection dropped, a
+ * phone gone from the network) while the other goes on sending: a call not on
+ * hold in which one party has sent nothing for `oneSideSeconds` is ended the
+ * same way, "media timeout (no audio from the caller)" (a phone with voice
+ * activity detection may pause, so this limit is minutes, as FreeSWITCH's
+ * per-leg `rtp-timeout-sec` of 300 s).
+ *
  * Why not rtpengine's own `timeout`: it counts only packets rtpengine
  * receives, so it closes a caller waiting in a queue (most phones and carriers
  * send no RTP before the answer, and the ringback rtpengine plays does not
@@ -21,7 +28,7 @@ const PARTIES = [CALLER, AGENT] as const;
 
 /** What the check needs of the media plane (MediaService has it). */
 export interface CallMediaSource {
-  getCallMedia(callId: string): Pick<CallMedia, 'released' | 'lastPacketSeconds'> | undefined;
+  getCallMedia(callId: string): Pick<CallMedia, 'released' | 'lastPacketSecondsByParty'> | undefined;
 }
 
 export interface MediaTimeoutOptions {
@@ -29,6 +36,8 @@ export interface MediaTimeoutOptions {
   readonly media: CallMediaSource;
   readonly seconds: number;
   readonly onHoldSeconds: number;
+  /** One party silent this long in a call not on hold ends it. */
+  readonly oneSideSeconds: number;
   readonly now: () => number;
   readonly logger: Logger;
 }
@@ -60,20 +69,30 @@ export class MediaTimeouts {
         if (session.state !== 'connected') continue;
         const media = this.o.media.getCallMedia(session.id);
         if (media === undefined || media.released) continue;
-        const limitMs = (session.timeline.held ? this.o.onHoldSeconds : this.o.seconds) * 1000;
+        const held = session.timeline.held;
+        const limitMs = (held ? this.o.onHoldSeconds : this.o.seconds) * 1000;
+        const oneSideMs = held ? Number.POSITIVE_INFINITY : this.o.oneSideSeconds * 1000;
         const since = session.timeline.marks.bridgedAt ?? this.o.now();
-        if (this.o.now() - since < limitMs) continue; // connected too recently to have timed out: no query
-        let lastSeconds: number;
+        if (this.o.now() - since < Math.min(limitMs, oneSideMs)) continue; // connected too recently to have timed out: no query
+        let last: ReadonlyMap<string, number>;
         try {
-          lastSeconds = await media.lastPacketSeconds(PARTIES);
+          last = await media.lastPacketSecondsByParty(PARTIES);
         } catch {
           continue; // released meanwhile, or rtpengine unreachable (its loss ends the calls on its own)
         }
         // rtpengine keeps whole seconds: the packet came at some point within that second.
-        const silentMs = this.o.now() - Math.max((lastSeconds + 1) * 1000, since);
-        if (silentMs >= limitMs && session.state === 'connected') {
-          session.log.info({ silentMs, held: session.timeline.held }, 'no media from any party: ending the call');
+        const silentMs = (party: string): number => this.o.now() - Math.max(((last.get(party) ?? 0) + 1) * 1000, since);
+        const quietest = Math.min(...PARTIES.map(silentMs));
+        if (session.state !== 'connected') continue;
+        if (quietest >= limitMs) {
+          session.log.info({ silentMs: quietest, held }, 'no media from any party: ending the call');
           void session.end('media timeout', 'engine');
+          continue;
+        }
+        const gone = PARTIES.find((p) => silentMs(p) >= oneSideMs);
+        if (gone !== undefined) {
+          session.log.info({ party: gone, silentMs: silentMs(gone) }, 'no media from one party: ending the call');
+          void session.end(`media timeout (no audio from the ${gone})`, 'engine');
         }
       }
     } catch (e) {

@@ -390,6 +390,12 @@ export class CallMedia {
     return lastPacketOf(await this.query(), labels);
   }
 
+  /** The same per party, from one query: each label's last packet (the call's creation when it sent none). */
+  async lastPacketSecondsByParty(labels: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    const reply = await this.query();
+    return new Map(labels.map((l) => [l, lastPacketOf(reply, [l])]));
+  }
+
   /**
    * A supervisor starts listening to the call, mixed (every party present
    * now). All supervisors of a call share one subscription and one mix.

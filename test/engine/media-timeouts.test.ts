@@ -13,21 +13,32 @@ import { silentLogger } from '../../src/observability/logger.js';
 
 const T0 = 1_800_000_000_000; // ms, a whole second
 
-function setup(): { clock: { now: number }; calls: CallRegistry; lastPacket: Map<string, number>; queried: string[]; watch: MediaTimeouts; session: () => CallSession } {
+function setup(): {
+  clock: { now: number };
+  calls: CallRegistry;
+  lastPacket: Map<string, number>;
+  lastFromAgent: Map<string, number>;
+  queried: string[];
+  watch: MediaTimeouts;
+  session: () => CallSession;
+} {
   const clock = { now: T0 };
   const calls = new CallRegistry();
+  // Each call's last packet (seconds): from every party, or from the agent where set there.
   const lastPacket = new Map<string, number>();
+  const lastFromAgent = new Map<string, number>();
   const queried: string[] = [];
   const media = {
     getCallMedia: (id: string) => ({
       released: false,
-      lastPacketSeconds: async () => {
+      lastPacketSecondsByParty: async (labels: readonly string[]) => {
         queried.push(id);
-        return lastPacket.get(id) ?? T0 / 1000;
+        const all = lastPacket.get(id) ?? T0 / 1000;
+        return new Map(labels.map((l) => [l, l === 'agent' ? (lastFromAgent.get(id) ?? all) : all]));
       },
     }),
   };
-  const watch = new MediaTimeouts({ calls, media, seconds: 60, onHoldSeconds: 600, now: () => clock.now, logger: silentLogger() });
+  const watch = new MediaTimeouts({ calls, media, seconds: 60, onHoldSeconds: 600, oneSideSeconds: 300, now: () => clock.now, logger: silentLogger() });
   const session = (): CallSession => {
     const s = new CallSession({
       callId: `cid-${calls.size}`,
@@ -41,7 +52,7 @@ function setup(): { clock: { now: number }; calls: CallRegistry; lastPacket: Map
     calls.add(s);
     return s;
   };
-  return { clock, calls, lastPacket, queried, watch, session };
+  return { clock, calls, lastPacket, lastFromAgent, queried, watch, session };
 }
 
 describe('media timeouts', () => {
@@ -94,5 +105,25 @@ describe('media timeouts', () => {
     clock.now += 301_000; // the call's creation second counts whole, as any packet's
     await watch.sweep();
     expect(s.endReason).toBe('media timeout');
+  });
+
+  it('one party silent for oneSideSeconds while the other still sends (a caller gone from a TCP call) ends the call, named; not while on hold', async () => {
+    const { clock, lastPacket, lastFromAgent, watch, session } = setup();
+    const s = session();
+    s.transition('connected');
+    const bridged = clock.now / 1000;
+    clock.now += 299_000;
+    lastPacket.set(s.id, bridged); // the caller: nothing since the bridge
+    lastFromAgent.set(s.id, clock.now / 1000); // the agent: still sending
+    await watch.sweep();
+    expect(s.ended).toBe(false);
+    clock.now += 2_000;
+    lastFromAgent.set(s.id, clock.now / 1000);
+    s.timeline.onHold(true);
+    await watch.sweep();
+    expect(s.ended).toBe(false); // on hold a party may well send nothing
+    s.timeline.onHold(false);
+    await watch.sweep();
+    expect([s.endReason, s.endedBy]).toEqual(['media timeout (no audio from the caller)', 'engine']);
   });
 });

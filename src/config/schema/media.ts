@@ -152,6 +152,12 @@ const MediaTimeoutSettings = Type.Object(
         'A connected call (bridged to an agent or a phone number) from which rtpengine has received no RTP from any party for this long is ended with BYE to every leg ("media timeout"). Callers still waiting (ringback, whisper, announcements) are not timed out: most phones send nothing before the answer.',
     }),
     onHoldSeconds: Type.Integer({ minimum: 1, default: 3600, description: 'The same while the call is on hold (either side sendonly or inactive).' }),
+    oneSideSeconds: Type.Integer({
+      minimum: 1,
+      default: 300,
+      description:
+        'A connected call not on hold in which one party has sent no RTP for this long (a caller whose connection dropped while the agent still sends) is ended the same way, "media timeout (no audio from the caller)". Minutes: a phone with voice activity detection may pause while it listens.',
+    }),
   },
   { additionalProperties: false, default: {}, description: "Ending calls whose media has stopped (checked by the engine from rtpengine's per-stream packet times)." },
 );

@@ -31,7 +31,7 @@ export function q850CauseOf(reason: string | undefined): number {
   if (reason === 'media relay lost') return 41;
   if (reason === 'caller sent no answer') return 111;
   if (reason.startsWith('No Agent Available')) return 18;
-  if (reason === 'media timeout' || reason === 'maximum call duration reached' || reason.endsWith(' did not acknowledge') || reason.includes('ended by the SIP server') || reason.endsWith('(re-INVITE timed out)')) return 102;
+  if (reason === 'media timeout' || reason.startsWith('media timeout (') || reason === 'maximum call duration reached' || reason.endsWith(' did not acknowledge') || reason.includes('ended by the SIP server') || reason.endsWith('(re-INVITE timed out)')) return 102;
   return 16;
 }
 
