@@ -161,6 +161,13 @@ describe('in a bridged call', () => {
         cseq++;
         await eventually(() => finalTo(cseq) === 200, 10_000, 'the resume answered');
       }
+      // A status that cannot be passed on (a 3xx: a B2BUA follows no redirection in a dialog) is a 500 that says so.
+      agent.refusesNextReinvite = { status: 302, reason: 'Moved Temporarily' };
+      call.reinvite('sendonly');
+      cseq++;
+      await eventually(() => finalTo(cseq) !== undefined, 10_000, 'the caller\'s answer to the hold the agent redirects');
+      const redirected = caller.peer.received.find((r) => r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseq === cseq && r.message.status >= 200)!;
+      expect(redirected.raw.split('\r\n')[0]).toBe('SIP/2.0 500 Server Internal Error (the other party answered 302 Moved Temporarily)');
       call.hangUp();
       expect((await cc.recordOf(call.callId)).metrics.holdMs).toBeGreaterThan(0);
       await cc.settled();

@@ -245,7 +245,9 @@ export class SrfLeg implements SipLeg {
       (err: unknown) => {
         const status = err instanceof SipFailure ? err.status : (sipStatusOf(err) ?? 500);
         const code = status >= 400 && status < 700 ? status : 500;
-        sendFinal(res, code, err instanceof SipFailure ? err.reason : undefined, err instanceof SipFailure ? err.headers : {});
+        // A status that cannot be passed on (the other party's 3xx) becomes a 500 that says so, not a 500 with its phrase.
+        const reason = !(err instanceof SipFailure) ? undefined : code === status ? err.reason : `Server Internal Error (the other party answered ${status} ${err.reason})`;
+        sendFinal(res, code, reason, err instanceof SipFailure ? err.headers : {});
       },
     );
     const settled: Promise<void> = answered.then(
