@@ -185,6 +185,35 @@ describe('the caller’s SDP session', () => {
     }
   });
 
+  it('an UPDATE in the caller\'s early dialog (after the PRACKed 183): without an offer 200; with one 500 with Retry-After saying why (RFC 3311 §5.2), not drachtio-srf\'s bare 500', async () => {
+    const caller = await CallerPhone.create(700);
+    agent.behaviour = 'ring';
+    try {
+      const callId = uniq('early-update');
+      const fromTag = uniq('f');
+      const uri = `sip:1000@127.0.0.1:${cc.udp.port}`;
+      await caller.peer.send(request({ method: 'INVITE', uri, peer: caller.peer, callId, fromTag, body: caller.rtp.sdp({ telephoneEvent: true }), extra: ['Require: 100rel'] }), cc.udp);
+      const early = await caller.peer.waitResponse(183, 'INVITE');
+      const target = /<([^>]+)>/.exec(early.message.headers.get('contact') ?? '')?.[1] ?? uri;
+      const base = { uri: target, peer: caller.peer, callId, fromTag, toTag: early.info.toTag!, to: `<${uri}>` };
+      await caller.peer.send(request({ method: 'PRACK', ...base, cseq: 2, extra: [`RAck: ${early.message.headers.get('rseq') ?? ''} 1 INVITE`] }), cc.udp);
+      await caller.peer.waitResponse(200, 'PRACK');
+      await caller.peer.send(request({ method: 'UPDATE', ...base, cseq: 3 }), cc.udp);
+      await caller.peer.waitResponse(200, 'UPDATE');
+      await caller.peer.send(request({ method: 'UPDATE', ...base, cseq: 4, body: caller.rtp.sdp({ telephoneEvent: true, direction: 'sendonly' }) }), cc.udp);
+      const refused = await caller.peer.waitResponse(500, 'UPDATE');
+      expect(refused.raw.split('\r\n')[0]).toBe('SIP/2.0 500 Server Internal Error (media changes are taken once the call is answered)');
+      expect(refused.message.headers.get('retry-after')).toBe('5');
+      await caller.peer.send(request({ method: 'CANCEL', uri, peer: caller.peer, callId, fromTag, to: `<${uri}>`, branch: early.info.via.branch }), cc.udp);
+      await caller.peer.waitResponse(487, 'INVITE', 20_000);
+      await cc.recordOf(callId);
+      await cc.settled();
+    } finally {
+      agent.behaviour = 'answer';
+      caller.close();
+    }
+  });
+
   it('Require: 100rel and no PRACK ever: the SIP server gives up (500), the agent leg is hung up, and the call ends as the caller not acknowledging', async () => {
     const caller = await CallerPhone.create(700);
     try {

@@ -123,6 +123,14 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
       this.stopRefresh();
       this.cancelController.abort();
     });
+    // An UPDATE in the caller's early dialog (RFC 3311 §5.1). Without an offer (a session refresh) it
+    // is answered 200. An offer is not taken before the answer (agents are being rung with the
+    // caller's first one): 500 with Retry-After, RFC 3311 §5.2's "try again later", saying why.
+    // drachtio-srf emits it on the INVITE's request (its typings know only response and cancel).
+    (req as unknown as { on(event: 'update', l: (update: SrfRequest, res: SrfResponse) => void): void }).on('update', (update, res) => {
+      if (bodySdpOf(update).kind === 'none') res.send(200);
+      else sendFinal(res, 500, 'Server Internal Error (media changes are taken once the call is answered)', { 'Retry-After': '5' });
+    });
   }
 
   get cancelled(): AbortSignal {
