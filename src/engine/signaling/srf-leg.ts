@@ -23,6 +23,13 @@ export function sipStatusOf(err: unknown): number | undefined {
   return undefined;
 }
 
+/** The Reason header field of a final response from the far end (drachtio-srf's SipError carries the response). */
+export function reasonHeaderOf(res: SrfResponse | undefined): { reasonHeader?: string } {
+  if (res === undefined || typeof res.has !== 'function' || !res.has('Reason')) return {};
+  const value = res.get('Reason').trim();
+  return value !== '' ? { reasonHeader: value } : {};
+}
+
 export function reasonOf(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'reason' in err && typeof (err).reason === 'string') return (err as { reason: string }).reason;
   return err instanceof Error ? err.message : String(err);

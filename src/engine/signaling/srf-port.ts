@@ -15,7 +15,7 @@ import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
 import { sendFinal } from './sendable-status.js';
-import { bodySdpOf, challengeValues, reasonOf, sipFailureFromServer, sipStatusOf, SrfLeg } from './srf-leg.js';
+import { bodySdpOf, challengeValues, reasonHeaderOf, reasonOf, sipFailureFromServer, sipStatusOf, SrfLeg } from './srf-leg.js';
 import {
   DialGivenUp,
   SipFailure,
@@ -123,10 +123,8 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
       this.stopRefresh();
       this.cancelController.abort();
     });
-    // An UPDATE in the caller's early dialog (RFC 3311 §5.1). Without an offer (a session refresh) it
-    // is answered 200. An offer is not taken before the answer (agents are being rung with the
-    // caller's first one): 500 with Retry-After, RFC 3311 §5.2's "try again later", saying why.
-    // drachtio-srf emits it on the INVITE's request (its typings know only response and cancel).
+    // An UPDATE in the caller's early dialog (RFC 3311 §5.1; drachtio-srf emits it on the INVITE, its typings
+    // do not say): a refresh gets 200; an offer waits for the answer (RFC 3311 §5.2's 500 + Retry-After).
     (req as unknown as { on(event: 'update', l: (update: SrfRequest, res: SrfResponse) => void): void }).on('update', (update, res) => {
       if (bodySdpOf(update).kind === 'none') res.send(200);
       else sendFinal(res, 500, 'Server Internal Error (media changes are taken once the call is answered)', { 'Retry-After': '5' });
@@ -222,13 +220,6 @@ function challengeOf(err: unknown): { res: SrfResponse; req: SrfRequest } | unde
   const res = (err as { res?: SrfResponse & { req?: SrfRequest } } | null)?.res;
   if (res === undefined || res.req === undefined || (res.status !== 401 && res.status !== 407)) return undefined;
   return { res, req: res.req };
-}
-
-/** The Reason header field of a final response from the far end (drachtio-srf's SipError carries the response). */
-function reasonHeaderOf(res: SrfResponse | undefined): { reasonHeader?: string } {
-  if (res === undefined || typeof res.has !== 'function' || !res.has('Reason')) return {};
-  const value = res.get('Reason').trim();
-  return value !== '' ? { reasonHeader: value } : {};
 }
 
 /**
