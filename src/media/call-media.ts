@@ -383,14 +383,9 @@ export class CallMedia {
   }
 
   /**
-   * When rtpengine last received RTP or RTCP from any of `labels` (default: every
-   * party), in unix seconds; a stream that never received counts from its creation.
+   * When rtpengine last received RTP or RTCP from each of `labels`, in unix seconds, from one query;
+   * a party that never sent counts from the stream's creation.
    */
-  async lastPacketSeconds(labels?: readonly string[]): Promise<number> {
-    return lastPacketOf(await this.query(), labels);
-  }
-
-  /** The same per party, from one query: each label's last packet (the call's creation when it sent none). */
   async lastPacketSecondsByParty(labels: readonly string[]): Promise<ReadonlyMap<string, number>> {
     const reply = await this.query();
     return new Map(labels.map((l) => [l, lastPacketOf(reply, [l])]));
