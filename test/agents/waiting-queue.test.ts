@@ -79,6 +79,16 @@ function answersTo(caller: CallerPhone, call: PlacedCall): string[] {
 }
 
 /** Bridged: each phone hears the other's tone. */
+/** `caller` waits in 6200 (answered), then ann is made ready and hears the whisper: the call, and its index among ann's. */
+async function waitingThenWhisperToAnn(caller: CallerPhone): Promise<{ call: PlacedCall; n: number }> {
+  const n = ann.calls.length;
+  const call = caller.dial(cc.udp, '6200');
+  await call.waitStatus(200, 10_000);
+  agents().request('ann', 'ready', null, 'test');
+  await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
+  return { call, n };
+}
+
 async function talking(caller: CallerPhone, agent: AgentPhone): Promise<void> {
   await eventually(() => level(caller, AGENT_HZ) > 1000 && level(agent, CALLER_HZ) > 1000, 15_000, () => `both hearing each other (caller ${level(caller, AGENT_HZ)}, agent ${level(agent, CALLER_HZ)})`);
 }
@@ -152,15 +162,9 @@ describe('waiting', () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);
     try {
-      const n = ann.calls.length;
-      const call = caller.dial(cc.udp, '6200');
-      await call.waitStatus(200, 10_000);
+      const { call, n } = await waitingThenWhisperToAnn(caller);
       const answers = (): string[] => answersTo(caller, call);
-      agents().request('ann', 'ready', null, 'test');
-      await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
-      const agentCall = ann.calls[n]!.invite.info.callId;
-      const reoffers = (): string[] =>
-        ann.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === agentCall && r.info.toTag !== undefined).map((r) => r.message.body.toString('utf8'));
+      const reoffers = (): string[] => ann.reoffersIn(n);
       // The hold is the call's second INVITE transaction (CSeq 2), the resume its third.
       const responsesToResume = (): number[] =>
         caller.peer.received.flatMap((r) => (r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseqMethod === 'INVITE' && r.info.cseq === 3 ? [r.message.status] : []));
@@ -197,19 +201,12 @@ describe('waiting', () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);
     try {
-      const n = ann.calls.length;
-      const call = caller.dial(cc.udp, '6200');
-      await call.waitStatus(200, 10_000);
-      agents().request('ann', 'ready', null, 'test');
-      await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
-      const agentCall = ann.calls[n]!.invite.info.callId;
-      const reoffers = (): number =>
-        ann.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === agentCall && r.info.toTag !== undefined).length;
+      const { call, n } = await waitingThenWhisperToAnn(caller);
       call.reinvite('sendonly');
       await eventually(() => answersTo(caller, call).length >= 2, 10_000, 'the answer to the hold');
       ann.holdsReinvites = true;
       try {
-        await eventually(() => reoffers() >= 1, 20_000, 'the hold re-offered to ann at the bridge');
+        await eventually(() => ann.reoffersIn(n).length >= 1, 20_000, 'the hold re-offered to ann at the bridge');
         // Her BYE crosses the re-offer, which she never answers (drachtio-srf's modify() then never settled).
         ann.hangUp(n);
         await call.waitRequest('BYE', 15_000);

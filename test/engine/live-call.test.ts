@@ -103,18 +103,11 @@ describe('in a bridged call', () => {
       await call.waitStatus(200, 30_000);
       await cc.bridged(call.callId);
       const n = agent.calls.length - 1;
-      const relayed = (): number =>
-        agent.peer.received.filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === agent.calls[n]!.invite.info.callId && r.info.toTag !== undefined).length;
-      const finalToHold = (): number | undefined => {
-        for (const r of caller.peer.received) {
-          if (r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseqMethod === 'INVITE' && r.info.cseq === 2 && r.message.status >= 200) return r.message.status;
-        }
-        return undefined;
-      };
+      const finalToHold = (): number | undefined => call.finalResponseTo(2)?.status;
       agent.holdsReinvites = true;
       try {
         call.reinvite('sendonly');
-        await eventually(() => relayed() >= 1, 10_000, 'the hold relayed to the agent');
+        await eventually(() => agent.reoffersIn(n).length >= 1, 10_000, 'the hold relayed to the agent');
         agent.hangUp(n);
         // Before: nobody answered it until the SIP server's own 500 after 64 s.
         await eventually(() => finalToHold() !== undefined, 10_000, 'a final response to the hold');
@@ -137,12 +130,7 @@ describe('in a bridged call', () => {
       await call.waitStatus(200, 30_000);
       await cc.bridged(call.callId);
       // The final status the caller got to its INVITE transaction `cseq` (1 is the call's own).
-      const finalTo = (cseq: number): number | undefined => {
-        for (const r of caller.peer.received) {
-          if (r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseqMethod === 'INVITE' && r.info.cseq === cseq && r.message.status >= 200) return r.message.status;
-        }
-        return undefined;
-      };
+      const finalTo = (cseq: number): number | undefined => call.finalResponseTo(cseq)?.status;
       let cseq = 1;
       for (const refusal of [
         { status: 491, reason: 'Request Pending' },
@@ -166,8 +154,7 @@ describe('in a bridged call', () => {
       call.reinvite('sendonly');
       cseq++;
       await eventually(() => finalTo(cseq) !== undefined, 10_000, 'the caller\'s answer to the hold the agent redirects');
-      const redirected = caller.peer.received.find((r) => r.message.kind === 'response' && r.info.callId === call.callId && r.info.cseq === cseq && r.message.status >= 200)!;
-      expect(redirected.raw.split('\r\n')[0]).toBe('SIP/2.0 500 Server Internal Error (the other party answered 302 Moved Temporarily)');
+      expect(call.finalResponseTo(cseq)!.raw.split('\r\n')[0]).toBe('SIP/2.0 500 Server Internal Error (the other party answered 302 Moved Temporarily)');
       call.hangUp();
       expect((await cc.recordOf(call.callId)).metrics.holdMs).toBeGreaterThan(0);
       await cc.settled();

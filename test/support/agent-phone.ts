@@ -152,6 +152,14 @@ export class AgentPhone extends Phone {
     for (const answer of this.heldReinvites.splice(0)) answer();
   }
 
+  /** The SDP bodies of the re-INVITEs (INVITEs inside the dialog) the engine sent in call `i`, in order. */
+  reoffersIn(i: number): string[] {
+    const callId = this.calls[i]!.invite.info.callId;
+    return this.peer.received
+      .filter((r) => r.message.kind === 'request' && r.message.method === 'INVITE' && r.info.callId === callId && r.info.toTag !== undefined)
+      .map((r) => r.message.body.toString('utf8'));
+  }
+
   /** Stops holding re-INVITEs and forgets those held (never answered: the phone hung up meanwhile). */
   forgetReinvites(): void {
     this.holdsReinvites = false;

@@ -82,6 +82,14 @@ export class PlacedCall {
     return this.until(() => this.finalStatus !== undefined, 'a final response', timeoutMs).then(() => this.finalStatus!);
   }
 
+  /** The final response to this call's INVITE transaction `cseq` (1: the call's own; its re-INVITEs after), once it came. */
+  finalResponseTo(cseq: number): { readonly status: number; readonly raw: string } | undefined {
+    for (const r of this.phone.peer.received) {
+      if (r.message.kind === 'response' && r.info.callId === this.callId && r.info.cseqMethod === 'INVITE' && r.info.cseq === cseq && r.message.status >= 200) return { status: r.message.status, raw: r.raw };
+    }
+    return undefined;
+  }
+
   waitRequest(method: string, timeoutMs?: number): Promise<void> {
     return this.until(() => this.requests.includes(method), `${method} from the engine`, timeoutMs);
   }
