@@ -128,6 +128,11 @@ export interface Dialog {
    * MUST NOT send BYE before that ACK (or before the 2xx gives up at 64·T1); it goes then.
    */
   deferredBye: (() => void) | undefined;
+  /**
+   * UAC: the peer's BYE that came while our 2xx's ACK was still the app's to send (RFC 3261 §13.2.2.4;
+   * with a delayed offer that ACK carries the answer). It is handed on once the ACK is sent, or after 8·T1.
+   */
+  heldPeerBye: (() => void) | undefined;
   /** UAS: highest INVITE CSeq whose ACK was forwarded (duplicate ACKs are not). */
   ackedCSeq: number;
   /** RFC 4028 session timer of this dialog, when one was negotiated. */
@@ -260,6 +265,7 @@ export function newDialog(b: DialogBasics): Dialog {
     cancelRace: false,
     byeSent: false,
     deferredBye: undefined,
+    heldPeerBye: undefined,
     ackedCSeq: -1,
     sessionTimer: undefined,
     peerAllowsUpdate: false,
@@ -346,6 +352,9 @@ export class CoreState {
     const bye = d.deferredBye;
     d.deferredBye = undefined;
     if (bye !== undefined) queueMicrotask(bye);
+    // A peer's BYE held for our ACK is answered now (481: the dialog it names has ended).
+    const peerBye = d.heldPeerBye;
+    if (peerBye !== undefined) queueMicrotask(peerBye);
     cancelExtensionTimers(d);
     // The transactions that end with it may keep the object for up to 64·T1: not its session description.
     d.localBody = undefined;

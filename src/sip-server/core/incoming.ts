@@ -12,7 +12,8 @@ import { serialize, type SipRequest } from '../message/sip-message.js';
 import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import type { Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
-import { CoreState, type ServerEntry } from './core-state.js';
+import type { AppConnection } from '../control/app-connection.js';
+import { CoreState, type Dialog, type ServerEntry } from './core-state.js';
 import { byeOnEarlyDialog, terminatePeerRequests } from './early-bye.js';
 import { networkSipFrame } from './frames.js';
 import { newTransactionId } from './ids.js';
@@ -301,7 +302,38 @@ export class IncomingRequests {
         return;
       }
     }
-    const owner = d.owner;
+    if (method === 'BYE' && d.role === 'uac' && d.ackCSeq !== undefined) {
+      // A second BYE while the first waits: the dialog is ending already.
+      if (d.heldPeerBye !== undefined) core.respond(entry, 200);
+      else this.holdByeForAck(entry, request, flow, d);
+      return;
+    }
+    this.deliver(entry, request, flow, d, d.owner);
+  }
+
+  /**
+   * A peer's BYE that overtakes the ACK the app owes its 2xx (a phone that answers and hangs up at
+   * once; the app is computing the answer for a delayed offer): handed on right after that ACK, so the
+   * 2xx is ACKed in the dialog as it was (RFC 3261 §13.2.2.4) and the app has its dialog when the BYE
+   * comes. An app that sends no ACK within 8·T1 gets the BYE all the same.
+   */
+  private holdByeForAck(entry: ServerEntry, request: SipRequest, flow: Flow, d: Dialog): void {
+    const core = this.core;
+    const release = (): void => {
+      if (d.heldPeerBye !== release) return;
+      d.heldPeerBye = undefined;
+      timer.cancel();
+      if (core.state.dialogs.get(d.id) !== d || d.owner === undefined || d.owner.closed) core.respond(entry, 481);
+      else this.deliver(entry, request, flow, d, d.owner);
+    };
+    const timer = core.ctx.timers.schedule(8 * core.ctx.t1, release);
+    d.heldPeerBye = release;
+  }
+
+  /** An in-dialog request of the peer, matched to its dialog, to the app that owns it. */
+  private deliver(entry: ServerEntry, request: SipRequest, flow: Flow, d: Dialog, owner: AppConnection): void {
+    const core = this.core;
+    const method = request.method;
     if (method === 'INVITE') {
       if (d.pendingOutgoingInvite !== undefined) {
         core.respond(entry, 491);

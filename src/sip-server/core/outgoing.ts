@@ -328,7 +328,9 @@ export class OutgoingRequests {
     });
     d.sentAck = sent;
     conn.reply(msgId, requestEcho(bytes.toString('utf8'), bytes.length, dest, newTransactionId()));
-    if (d.cancelRace) {
+    // The peer's BYE that overtook this ACK goes to the app now (incoming.ts); it ends the dialog.
+    d.heldPeerBye?.();
+    if (d.cancelRace && core.state.dialogs.get(d.id) === d) {
       d.cancelRace = false;
       core.serverBye(d, 'ACK-BYE due to cancel race condition', true);
     }

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { ControlPeer, type Frame } from '../../support/control-peer.js';
 import { connectApp, dialogIdOf, disconnectApp, eventually, SECRET, startServer, type Harness } from '../../support/harness.js';
-import { respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
+import { request, respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
 
 const T1 = 40;
 let h: Harness;
@@ -132,6 +132,16 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     expect(again.raw).toBe(ack.raw);
     await p.barrier(); // had the retransmitted 2xx been forwarded, its frame would be here by now
     expect(p.frames.filter((f) => f.tokens[1] === 'sip')).toHaveLength(framesBefore);
+  });
+
+  it('a callee’s BYE that overtakes a 2xx’s ACK the app never sends reaches the app all the same (after 8·T1)', async () => {
+    const { inv, txn } = await inviteOut();
+    await callee.send(respond(inv, 200, 'OK', { toTag: 'h2', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1);
+    await callee.send(request({ method: 'BYE', uri: `sip:127.0.0.1:${h.udp.port}`, peer: callee, callId: inv.info.callId, fromTag: 'h2', toTag: inv.info.fromTag, cseq: 1 }), { port: h.udp.port });
+    const bye = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('BYE '), 8 * T1 + 10_000, 'the BYE handed on');
+    expect(bye.tokens[9]).toBe(`${inv.info.callId};from-tag=${inv.info.fromTag}`);
+    await eventually(() => h.server.status().dialogs === 0);
   });
 
   it('item 23: CANCEL goes out with the INVITE’s branch and CSeq number plus app headers; its 200 is not forwarded, the 487 is; an unknown txn gets NOK', async () => {
@@ -409,6 +419,31 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
     expect((await only).status).toBe(401);
     expect(h.server.status().dialogs).toBe(1);
     await eventually(() => h.server.status().dialogs === 0, 64 * T1 + 5000, 'the abandoned dialog let go');
+  });
+
+  it('a callee that answers and hangs up at once, before the app has ACKed (a delayed offer): its 2xx is ACKed with the app’s answer, then the app gets the BYE (RFC 3261 §13.2.2.4)', async () => {
+    // noAck: the 200 carries the callee's offer, and the app's ACK its answer (drachtio-srf's 3pcc).
+    const pending = srf.createUAC(target(), { noAck: true } as unknown as Srf.CreateUACOptions);
+    const inv = await callee.nextRequest('INVITE');
+    expect(inv.message.body.length).toBe(0);
+    await callee.send(respond(inv, 200, 'OK', { toTag: 'h1', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
+    const unacked = (await pending) as unknown as { sdp: string; ack(localSdp: string): Promise<Srf.Dialog> };
+    expect(unacked.sdp).toBe(sdp(8000));
+    // The phone hangs up before the app has its answer ready.
+    const seen = h.server.status().messagesIn;
+    const bye = request({ method: 'BYE', uri: `sip:127.0.0.1:${h.udp.port}`, peer: callee, callId: inv.info.callId, fromTag: 'h1', toTag: inv.info.fromTag, cseq: 1 });
+    await callee.send(bye, { port: h.udp.port });
+    await eventually(() => h.server.status().messagesIn > seen, 5000, 'the BYE received');
+    const dialog = await unacked.ack(sdp(7002));
+    const ended = new Promise<void>((resolve) => dialog.on('destroy', () => resolve()));
+    const ack = await callee.waitRequest('ACK');
+    expect(ack.info.cseq).toBe(inv.info.cseq);
+    expect(ack.info.toTag).toBe('h1');
+    expect(ack.message.body.toString()).toBe(sdp(7002));
+    await callee.waitResponse(200, 'BYE');
+    await ended; // the app's dialog heard of the hang-up
+    await eventually(() => h.server.status().dialogs === 0);
+    expect(callee.count((r) => r.message.kind === 'request' && r.message.method === 'BYE')).toBe(0);
   });
 
   it('createUAC rejects with the SIP status of a failure, and with 408 when nobody answers', async () => {
