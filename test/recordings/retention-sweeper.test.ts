@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/observability/logger.js';
 import { RetentionSweeper } from '../../src/recordings/delivery/retention-sweeper.js';
 import { RecordingEvents, type RecordingEvent } from '../../src/recordings/events/recording-events.js';
@@ -142,5 +142,43 @@ describe('retention sweeper', () => {
       expect(await store.list()).toEqual([]);
       expect(readdirSync(store.trashDir)).toEqual([]);
     }
+  });
+
+  it('reads a waiting recording’s manifest once: later sweeps before its deadline read none, and it still goes at the deadline', async () => {
+    const t = await setup();
+    for (const id of ['w1', 'w2', 'w3']) await t.store.create(recordingFixture({ recordingId: id, captureDir: t.ctx.captureDir, seconds: 1, startedAt: t.now(), retentionMs: 10_000 }).manifest);
+    const reads = vi.spyOn(t.store, 'readManifest');
+    const first = await t.sweeper.sweepOnce();
+    expect(reads).toHaveBeenCalledTimes(3);
+    t.advance(9_000);
+    const second = await t.sweeper.sweepOnce();
+    expect(reads).toHaveBeenCalledTimes(3);
+    expect([second.waiting, second.nextDueAt, second.oldestStartedAt]).toEqual([first.waiting, first.nextDueAt, first.oldestStartedAt]);
+    expect(second.waiting).toBe(3);
+    t.advance(1_000);
+    expect((await t.sweeper.sweepOnce()).deleted.sort()).toEqual(['w1', 'w2', 'w3']);
+    expect(await t.store.list()).toEqual([]);
+  });
+
+  it('keeps tombstones at least one retention period, then deletes a past day’s as one directory (and an older spool’s flat ones one by one)', async () => {
+    const t = await setup();
+    const day = 86_400_000;
+    const at = (ms: number): string => new Date(ms).toISOString();
+    await t.store.writeTombstone({ recordingId: 'old', callId: 'c1', state: 'delivered', at: at(t.now() - 3 * day), parts: 1 });
+    await t.store.writeTombstone({ recordingId: 'new', callId: 'c2', state: 'expired', at: at(t.now()) });
+    writeFileSync(join(t.store.tombstonesDir, 'flat-old.json'), JSON.stringify({ recordingId: 'flat-old', callId: 'c3', state: 'delivered', at: at(t.now() - 3 * day) }));
+    writeFileSync(join(t.store.tombstonesDir, 'flat-new.json'), JSON.stringify({ recordingId: 'flat-new', callId: 'c4', state: 'delivered', at: at(t.now()) }));
+    const threeDaysAgo = new Date(t.now() - 3 * day);
+    utimesSync(join(t.store.tombstonesDir, 'flat-old.json'), threeDaysAgo, threeDaysAgo);
+    expect(readdirSync(t.store.tombstonesDir).sort()).toEqual([at(t.now() - 3 * day).slice(0, 10), at(t.now()).slice(0, 10), 'flat-new.json', 'flat-old.json'].sort());
+    for (const id of ['old', 'new', 'flat-old', 'flat-new']) expect((await t.store.readTombstone(id))?.recordingId).toBe(id);
+
+    await t.sweeper.sweepOnce();
+    // retention 10 s: the day three days back is over by more than that; today is not over
+    expect(await t.store.readTombstone('old')).toBeUndefined();
+    expect(await t.store.readTombstone('flat-old')).toBeUndefined();
+    expect((await t.store.readTombstone('new'))?.state).toBe('expired');
+    expect((await t.store.readTombstone('flat-new'))?.state).toBe('delivered');
+    expect(await t.store.tombstoneDays()).toEqual([at(t.now()).slice(0, 10)]);
   });
 });

@@ -95,7 +95,8 @@ describe('retention: nothing is kept past the limit, and every deletion is repor
     expect(readdirSync(worker.ctx.store.recordingsDir)).toEqual([]);
     expect(filesUnder(captureDir)).toEqual([]);
     expect((await worker.ctx.store.readTombstone('rec-undeliverable'))?.state).toBe('expired');
-    const tombstone = readFileSync(join(worker.ctx.store.tombstonesDir, 'rec-undeliverable.json'), 'utf8');
+    const [day] = await worker.ctx.store.tombstoneDays();
+    const tombstone = readFileSync(join(worker.ctx.store.tombstonesDir, day!, 'rec-undeliverable.json'), 'utf8');
     expect(JSON.parse(tombstone)).not.toHaveProperty('audio');
     // the audit file holds the same story
     const audit = readFileSync(worker.paths.eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; recordingId: string });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { expireRecording } from './expire.js';
 import { RepeatingTask } from '../service/repeating-task.js';
 import { deadlineOf, type PipelineContext } from './pipeline-context.js';
+import { RecordingStore } from '../store/recording-store.js';
 
 /** How long a claimed directory may take to be deleted before it counts as abandoned (measured from its ctime). */
 const TRASH_GRACE_MS = 60_000;
@@ -64,6 +65,8 @@ export class RetentionSweeper {
   ) {}
 
   private lastResult: SweepResult | undefined;
+  /** Start and deadline of each spool entry whose manifest an earlier sweep read (dropped once it is gone). */
+  private readonly known = new Map<string, { readonly deadline: number; readonly startedAt: number }>();
 
   /** What the last completed sweep found (undefined before the first). */
   get last(): SweepResult | undefined {
@@ -80,11 +83,25 @@ export class RetentionSweeper {
     let waiting = 0;
     let oldestStartedAt: number | undefined;
 
-    for (const id of await store.list()) {
+    const ids = await store.list();
+    const listed = new Set(ids);
+    for (const id of this.known.keys()) if (!listed.has(id)) this.known.delete(id);
+    for (const id of ids) {
+      const seen = this.known.get(id);
+      if (seen !== undefined && clock() < seen.deadline) {
+        // Read at an earlier sweep and not due yet: a spool that grows while the CRM is down is not read
+        // again every sweep (a manifest's start and deadline do not change).
+        due(seen.deadline);
+        waiting++;
+        if (Number.isFinite(seen.startedAt)) oldestStartedAt = Math.min(oldestStartedAt ?? seen.startedAt, seen.startedAt);
+        continue;
+      }
       const manifest = await store.readManifest(id).catch(() => undefined);
       const startedAt = manifest !== undefined ? Date.parse(manifest.startedAt) : await store.createdAt(id);
       if (startedAt === undefined) continue; // gone meanwhile: delivered or deleted by another process
       const deadline = manifest !== undefined ? deadlineOf(this.ctx, manifest) : startedAt + retentionMs;
+      // Only a manifest read is remembered: one that could not be read is tried again next time.
+      if (manifest !== undefined) this.known.set(id, { deadline, startedAt });
       if (clock() < deadline) {
         due(deadline);
         waiting++;
@@ -156,11 +173,16 @@ export class RetentionSweeper {
       }
     }
 
-    // Tombstones hold no audio; they are kept one retention period to answer late jobs.
+    // Tombstones hold no audio; they are kept at least one retention period to answer late jobs, a
+    // day's directory as a whole once its last tombstone is that old. Flat ones (an older spool) one by one.
+    for (const day of await store.tombstoneDays()) {
+      if (clock() - RecordingStore.tombstoneDayEnd(day) >= retentionMs) await store.purge(join(store.tombstonesDir, day));
+    }
     for (const name of await entries(store.tombstonesDir)) {
+      if (!name.endsWith('.json')) continue;
       const file = join(store.tombstonesDir, name);
       const s = await stat(file).catch(() => undefined);
-      if (s !== undefined && clock() - s.mtimeMs >= retentionMs) await unlink(file).catch(() => undefined);
+      if (s !== undefined && s.isFile() && clock() - s.mtimeMs >= retentionMs) await unlink(file).catch(() => undefined);
     }
     this.lastResult = { deleted, nextDueAt, waiting, oldestStartedAt };
     return this.lastResult;

@@ -4,7 +4,8 @@
  *   <root>/recordings/<id>/manifest.json   call metadata, layout (no audio)
  *   <root>/recordings/<id>/progress.json   parts confirmed so far
  *   <root>/recordings/<id>/audio.enc       the converted recording, encrypted
- *   <root>/tombstones/<id>.json            final state once the files are gone
+ *   <root>/tombstones/<day>/<id>.json      final state once the files are gone, by the UTC day it
+ *                                          was written (a day's directory goes as a whole)
  *   <root>/trash/                          directories being deleted
  *
  * Every JSON file is replaced atomically (write, fsync, rename, fsync the
@@ -53,6 +54,10 @@ async function readJson<T>(path: string): Promise<T | undefined> {
     throw new RecordingFormatError(`${path}: unreadable (${(e as Error).message})`, { cause: e });
   }
 }
+
+/** A day's tombstone directory: its UTC date, `YYYY-MM-DD`. */
+const DAY_DIR = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
 
 function checkId(id: string): string {
   if (!isRecordingId(id)) throw new RecordingFormatError(`"${id}" is not a valid recording id`);
@@ -192,11 +197,41 @@ export class RecordingStore {
     await rm(path, { recursive: true, force: true });
   }
 
+  /**
+   * A tombstone goes under the UTC day of its `at` (the instant it was written if that does not parse),
+   * so that the retention sweeper deletes a past day's tombstones as one directory instead of visiting
+   * each of them on every sweep (a busy center writes hundreds of thousands a day).
+   */
   async writeTombstone(t: Tombstone): Promise<void> {
-    await writeJsonAtomic(join(this.tombstonesDir, `${checkId(t.recordingId)}.json`), t, this.tombstonesDir);
+    const at = Date.parse(t.at);
+    const day = new Date(Number.isFinite(at) ? at : Date.now()).toISOString().slice(0, 10);
+    const dir = join(this.tombstonesDir, day);
+    const made = await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeJsonAtomic(join(dir, `${checkId(t.recordingId)}.json`), t, dir);
+    if (made !== undefined) await syncDir(this.tombstonesDir);
   }
 
+  /** The recording's latest tombstone (newest day first; a flat `<id>.json` of an older spool last). */
   async readTombstone(id: string): Promise<Tombstone | undefined> {
-    return readJson<Tombstone>(join(this.tombstonesDir, `${checkId(id)}.json`));
+    const name = `${checkId(id)}.json`;
+    for (const day of await this.tombstoneDays()) {
+      const t = await readJson<Tombstone>(join(this.tombstonesDir, day, name));
+      if (t !== undefined) return t;
+    }
+    return readJson<Tombstone>(join(this.tombstonesDir, name));
+  }
+
+  /** The days that have a tombstone directory, newest first. */
+  async tombstoneDays(): Promise<string[]> {
+    const names = await readdir(this.tombstonesDir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    return names.filter((n) => DAY_DIR.test(n)).sort().reverse();
+  }
+
+  /** When the last tombstone of `day` (from tombstoneDays) was written at the latest: the end of that UTC day. */
+  static tombstoneDayEnd(day: string): number {
+    return Date.parse(`${day}T00:00:00Z`) + DAY_MS;
   }
 }
