@@ -326,6 +326,34 @@ describe('offering agents', () => {
     }
   });
 
+  it('an agent phone that answers and hangs up at once gets its 200 ACKed (and no BYE back); the call goes to the next agent', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    ann.behaviour = 'answer-then-bye';
+    try {
+      const n = ann.calls.length;
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 10_000);
+      agents().request('ann', 'ready', null, 'test');
+      await eventually(() => ann.calls[n]?.ended === true && ann.calls[n]!.requests.includes('ACK'), 10_000, 'ann’s 200 ACKed');
+      await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
+      agents().request('bob', 'ready', null, 'test');
+      await talking(caller, bob);
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([
+        ['ann', 'left-during-whisper'],
+        ['bob', 'answered'],
+      ]);
+      expect(ann.calls[n]!.requests.filter((m) => m === 'ACK')).toHaveLength(1);
+      expect(ann.calls[n]!.requests).not.toContain('BYE');
+      await cc.settled();
+    } finally {
+      ann.behaviour = 'answer';
+      caller.close();
+    }
+  });
+
   it('an agent who hangs up during the whisper is not ready "missed"; the call goes to the next agent', async () => {
     await logOutAll();
     agents().request('ann', 'ready', null, 'test');

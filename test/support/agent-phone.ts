@@ -7,8 +7,11 @@ import { RtpEndpoint } from './rtp/rtp-endpoint.js';
 import { contactUri, lineOf, Phone } from './phone.js';
 import { SipPeer, uniq, type Received, type respond, type Transport } from './sip-peer.js';
 
-/** `dead`: a phone gone from the network whose address still takes datagrams: it answers nothing at all. */
-export type AgentBehaviour = 'answer' | 'busy' | 'ring' | 'dead';
+/**
+ * `dead`: a phone gone from the network whose address still takes datagrams: it answers nothing at all.
+ * `answer-then-bye`: it answers and hangs up at once (its BYE leaves right after its 200).
+ */
+export type AgentBehaviour = 'answer' | 'busy' | 'ring' | 'dead' | 'answer-then-bye';
 
 /** A call offered to an AgentPhone. */
 export interface OfferedCall {
@@ -75,7 +78,8 @@ export class AgentPhone extends Phone {
       return;
     }
     this.inviteResponse(call, 180, 'Ringing', { toTag: call.toTag, contact: this.contact() });
-    if (this.behaviour === 'answer') this.answer(call);
+    if (this.behaviour === 'answer' || this.behaviour === 'answer-then-bye') this.answer(call);
+    if (this.behaviour === 'answer-then-bye') this.hangUp(this.calls.length - 1);
   }
 
   private inviteResponse(call: OfferedCall, status: number, reason: string, opts: Parameters<typeof respond>[3]): void {
