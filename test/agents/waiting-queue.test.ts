@@ -335,7 +335,7 @@ describe('offering agents', () => {
       const call = caller.dial(cc.udp, '6000');
       await call.waitStatus(200, 10_000);
       agents().request('ann', 'ready', null, 'test');
-      await eventually(() => ann.calls[n]?.ended === true && ann.calls[n]!.requests.includes('ACK'), 10_000, 'ann’s 200 ACKed');
+      await eventually(() => ann.calls[n]?.ended === true && ann.calls[n].requests.includes('ACK'), 10_000, 'ann’s 200 ACKed');
       await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
       agents().request('bob', 'ready', null, 'test');
       await talking(caller, bob);

@@ -423,7 +423,7 @@ describe('srf.createUAC with the unmodified drachtio-srf', () => {
 
   it('a callee that answers and hangs up at once, before the app has ACKed (a delayed offer): its 2xx is ACKed with the app’s answer, then the app gets the BYE (RFC 3261 §13.2.2.4)', async () => {
     // noAck: the 200 carries the callee's offer, and the app's ACK its answer (drachtio-srf's 3pcc).
-    const pending = srf.createUAC(target(), { noAck: true } as unknown as Srf.CreateUACOptions);
+    const pending = srf.createUAC(target(), { noAck: true });
     const inv = await callee.nextRequest('INVITE');
     expect(inv.message.body.length).toBe(0);
     await callee.send(respond(inv, 200, 'OK', { toTag: 'h1', contact: `<sip:agent@127.0.0.1:${callee.port}>`, body: sdp(8000) }), { port: h.udp.port });
