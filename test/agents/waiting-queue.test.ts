@@ -93,6 +93,20 @@ async function talking(caller: CallerPhone, agent: AgentPhone): Promise<void> {
   await eventually(() => level(caller, AGENT_HZ) > 1000 && level(agent, CALLER_HZ) > 1000, 15_000, () => `both hearing each other (caller ${level(caller, AGENT_HZ)}, agent ${level(agent, CALLER_HZ)})`);
 }
 
+/** ann, who left during the whisper, is not ready "missed"; bob, made ready, takes the call; the caller hangs up; the record says so. */
+async function annMissedThenBob(caller: CallerPhone, call: PlacedCall): Promise<void> {
+  await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
+  agents().request('bob', 'ready', null, 'test');
+  await call.waitStatus(200, 20_000);
+  await talking(caller, bob);
+  call.hangUp();
+  const record = await cc.recordOf(call.callId);
+  expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([
+    ['ann', 'left-during-whisper'],
+    ['bob', 'answered'],
+  ]);
+}
+
 describe('waiting', () => {
   it.each([
     ['an offer', false],
@@ -336,15 +350,7 @@ describe('offering agents', () => {
       await call.waitStatus(200, 10_000);
       agents().request('ann', 'ready', null, 'test');
       await eventually(() => ann.calls[n]?.ended === true && ann.calls[n].requests.includes('ACK'), 10_000, 'ann’s 200 ACKed');
-      await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
-      agents().request('bob', 'ready', null, 'test');
-      await talking(caller, bob);
-      call.hangUp();
-      const record = await cc.recordOf(call.callId);
-      expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([
-        ['ann', 'left-during-whisper'],
-        ['bob', 'answered'],
-      ]);
+      await annMissedThenBob(caller, call);
       expect(ann.calls[n]!.requests.filter((m) => m === 'ACK')).toHaveLength(1);
       expect(ann.calls[n]!.requests).not.toContain('BYE');
       await cc.settled();
@@ -364,16 +370,7 @@ describe('offering agents', () => {
       await eventually(() => ann.calls[n]?.answered === true, 10_000, 'ann answered');
       await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
       ann.hangUp(n);
-      await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
-      agents().request('bob', 'ready', null, 'test');
-      await call.waitStatus(200, 20_000);
-      await talking(caller, bob);
-      call.hangUp();
-      const record = await cc.recordOf(call.callId);
-      expect(record.agentsTried.map((a) => [a.agent, a.outcome])).toEqual([
-        ['ann', 'left-during-whisper'],
-        ['bob', 'answered'],
-      ]);
+      await annMissedThenBob(caller, call);
       await cc.settled();
     } finally {
       caller.close();
