@@ -174,6 +174,8 @@ describe('after-hours deflections', () => {
       const { wav, meta } = await delivered(record.recordings[0]!);
       expect(meta.metadata.kind).toBe('voicemail');
       expect(meta.metadata.details).toMatchObject({ queue: 'voicemail', callbackNumber: '+15551230000', language: 'en' });
+      // with the call's record (reserved data, trunk, decisions), as any call's recording
+      expect(meta.metadata.details.callRecord).toMatchObject({ call: record.call, deflection: { action: 'voicemail' }, facts: { callbackNumber: '+15551230000' } });
       const audio = readAudio(wav);
       const left = audio.channels === 2 ? audio.samples.filter((_, i) => i % 2 === 0) : audio.samples;
       expect(goertzel(left, 700)).toBeGreaterThan(1000);

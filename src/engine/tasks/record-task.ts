@@ -32,7 +32,7 @@ export interface RecordOptions {
   readonly callerSdp: string | undefined;
   readonly agentSdp: string | undefined;
   readonly kind?: 'call' | 'voicemail';
-  /** Facts for a voicemail (callback number, language...). */
+  /** Facts for a voicemail (callback number, language...), delivered beside the call record. */
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
@@ -60,7 +60,9 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
     session.own('recording', async () => {
       const c = services.config.crm;
       const crmParams = session.dataParameters?.inCrmRecord;
-      const details = o.details ?? { callRecord: callRecordOf(session, { channel: c.channelName, timeZone: c.timeZone }), ...(crmParams !== undefined ? { dataParameters: crmParams } : {}) };
+      // A voicemail's own facts (callback number, language...) come with the call's record, not instead of
+      // it: the CRM is the only place a voicemail's call reaches, reserved data (a bad actor) included.
+      const details = { ...o.details, callRecord: callRecordOf(session, { channel: c.channelName, timeZone: c.timeZone }), ...(crmParams !== undefined ? { dataParameters: crmParams } : {}) };
       // The call's media goes first (idempotent; the session would release it last): deleting the call
       // at rtpengine completes its pcap, which saves a `stop recording` per call.
       await anchor.release();
