@@ -282,6 +282,12 @@ export class OutgoingRequests {
     const request = core.buildInDialogRequest(d, method, { uri, ...(cseq !== undefined ? { cseq } : {}), headers, body: app.body });
     const dest = await core.dialogDestination(d);
     if (typeof dest === 'string') {
+      // A BYE that cannot go anywhere (a Record-Route or Contact that does not resolve) still ends the
+      // dialog on our side: nothing else would (no transaction, no timer), and the peer cannot be reached.
+      if (method === 'BYE' && core.state.dialogs.get(d.id) === d) {
+        core.state.removeDialog(d);
+        core.emitCdr('stop', 'application', request, 'normal-release');
+      }
       conn.reply(msgId, `NOK|${dest}`);
       return;
     }

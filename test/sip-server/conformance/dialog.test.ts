@@ -260,6 +260,24 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
     await eventually(() => h.server.status().dialogs === 0);
   });
 
+  it('the app’s BYE that cannot be routed (the caller’s Record-Route does not resolve) gets NOK and still ends the dialog: nothing is left', async () => {
+    const callId = uniq('in');
+    const fromTag = uniq('ff');
+    const rr = 'Record-Route: <sip:nowhere.invalid:5999;lr>';
+    await far.send(request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, extra: [rr], body: sdp(4000) }), { port: h.udp.port });
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE') && x.sip!.includes(callId));
+    const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`, '', f.tokens[8]);
+    const dialogId = echo.tokens[11]!;
+    const ok = await far.waitResponse(200, 'INVITE');
+    expect(ok.message.headers.get('record-route')).toBe('<sip:nowhere.invalid:5999;lr>');
+    await far.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: far, callId, fromTag, toTag: ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }), { port: h.udp.port });
+    await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('ACK') && x.sip!.includes(callId));
+    expect(h.server.status().dialogs).toBe(1);
+    const bye = await app('BYE sip:placeholder SIP/2.0\r\n\r\n', dialogId);
+    expect(bye.tokens[3]).toBe('NOK');
+    expect(h.server.status().dialogs).toBe(0);
+  });
+
   const byes = (): number => far.count((r) => r.message.kind === 'request' && r.message.method === 'BYE');
 
   it('a 2xx to our re-INVITE arriving after the dialog ended with our BYE is ACKed (CSeq of the re-INVITE, through the route set), retransmissions get the same ACK, and no second BYE ever goes', async () => {
