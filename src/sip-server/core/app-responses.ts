@@ -11,13 +11,13 @@ import type { AppMessage } from '../control/app-message.js';
 import { detach } from '../message/detach.js';
 import { parseNameAddr, tagOf, withTag } from '../message/name-addr.js';
 import { serialize, type HeaderField } from '../message/sip-message.js';
-import { isIpLiteral, parseSipUri, uriTransport } from '../message/uri.js';
-import type { Destination, Flow } from '../transport/types.js';
+import type { Destination } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
 import { noteEarlyInvite } from './early-bye.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
+import { natDestination, requestPath } from './nat-destination.js';
 import { appHeaders, buildResponse, contactFor, contentTypeField, REASONS, requestIsSecure } from './message-builder.js';
 import type { Capabilities } from './capabilities.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
@@ -190,7 +190,7 @@ export class AppResponses {
       remoteTarget: contactUri ?? parseNameAddr(from)?.uri ?? request.uri,
       routeSet,
       listener: flow.listener,
-      dest: natDestination(flow, routeSet.length > 0, contactUri),
+      dest: natDestination(flow, routeSet.length > 0, contactUri, requestPath(info.via, info.viaCount, flow)),
       owner,
       state,
       inviteTxnId: entry.txnId,
@@ -232,22 +232,4 @@ export class AppResponses {
       core.serverBye(d, 'ACK timeout', true);
     });
   }
-}
-
-/**
- * Where in-dialog requests to the peer go when it is not simply its Contact
- * (spec §2.9): back on the same TCP connection, or, for a UDP peer without a
- * Record-Route whose Contact differs from where the packet came from (NAT),
- * to the packet's source.
- */
-export function natDestination(flow: Flow, hasRouteSet: boolean, contactUri: string | undefined): Destination | undefined {
-  if (flow.transport !== 'udp') {
-    return { transport: flow.transport, address: flow.address, port: flow.port, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}) };
-  }
-  if (hasRouteSet || contactUri === undefined) return undefined;
-  const u = parseSipUri(contactUri);
-  // A Contact asking for another transport (TLS, TCP) is followed, not second-guessed as NAT.
-  if (u === undefined || uriTransport(u) !== 'udp') return undefined;
-  if (isIpLiteral(u.host) && u.host === flow.address && (u.port ?? 5060) === flow.port) return undefined;
-  return { transport: 'udp', address: flow.address, port: flow.port };
 }

@@ -16,7 +16,7 @@ import type { LingeringClient } from './lingering.js';
 import { detach } from '../message/detach.js';
 import { networkSipFrame } from './frames.js';
 import { buildResponse } from './message-builder.js';
-import { natDestination } from './app-responses.js';
+import { natDestination, RESPONSE_PATH } from './nat-destination.js';
 import { acceptReliable } from './reliable-provisionals.js';
 import { allows } from './session-expires.js';
 import type { SessionTimers } from './session-timers.js';
@@ -78,7 +78,7 @@ export class ClientResponses implements ClientEvents {
       const rr = response.headers.entries('record-route').reverse();
       if (rr.length > 0) d.routeSet = rr;
       const flow = core.currentFlow;
-      if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, uri);
+      if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, uri, RESPONSE_PATH);
     }
     if (entry.createsDialog && d !== undefined && status > 100 && status < 200 && !acceptReliable(d, response, info)) return;
 
@@ -131,7 +131,7 @@ export class ClientResponses implements ClientEvents {
       if (rr.length > 0) d.routeSet = rr;
       d.state = 'confirmed';
       const flow = core.currentFlow;
-      if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, contactUri);
+      if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, contactUri, RESPONSE_PATH);
       core.emitCdr('start', 'network', response, 'uac');
       if (entry.cancelRequested) d.cancelRace = true;
     } else if (d.pendingOutgoingInvite === entry.txnId) {
@@ -241,7 +241,7 @@ export class ClientResponses implements ClientEvents {
       remoteTarget: (contact !== undefined ? parseNameAddr(contact)?.uri : undefined) ?? target.uri,
       routeSet: response.headers.entries('record-route').reverse(),
       listener,
-      dest: core.currentFlow !== undefined ? natDestination(core.currentFlow, response.headers.has('record-route'), undefined) : undefined,
+      dest: core.currentFlow !== undefined ? natDestination(core.currentFlow, response.headers.has('record-route'), undefined, RESPONSE_PATH) : undefined,
       owner: undefined,
       state: 'confirmed',
       inviteTxnId: undefined,

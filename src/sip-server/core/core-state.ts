@@ -225,6 +225,7 @@ export function slimServerEntry(entry: ServerEntry): void {
     fromTag: i.fromTag === undefined ? undefined : detach(i.fromTag),
     toTag: i.toTag === undefined ? undefined : detach(i.toTag),
     via: { transport: v.transport, host: detach(v.host), port: v.port, params: NO_PARAMS, branch: v.branch === undefined ? undefined : detach(v.branch) },
+    viaCount: i.viaCount,
   };
 }
 

@@ -30,6 +30,8 @@ export interface MessageInfo {
   readonly toTag: string | undefined;
   /** The topmost Via. */
   readonly via: Via;
+  /** How many Via entries the message has (more than one on a request: a proxy relayed it). */
+  readonly viaCount: number;
 }
 
 export type ParseResult =
@@ -129,7 +131,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
 
   const checked = checkMandatory(headers);
   if (typeof checked === 'string') return refuse(checked);
-  const { callId, cseq, via, from, to } = checked;
+  const { callId, cseq, via, viaCount, from, to } = checked;
 
   if (request !== undefined) {
     if (cseq.method !== request.method) return refuse('CSeq method does not match the request method');
@@ -170,6 +172,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
     fromTag: from.params.get('tag') ?? undefined,
     toTag: to.params.get('tag') ?? undefined,
     via,
+    viaCount,
   };
   if (request !== undefined) return { ok: true, message: { kind: 'request', method: request.method, uri: request.uri, headers, body }, info };
   return { ok: true, message: { kind: 'response', status, reason, headers, body }, info };
@@ -205,6 +208,7 @@ interface Mandatory {
   readonly callId: string;
   readonly cseq: { seq: number; method: string };
   readonly via: Via;
+  readonly viaCount: number;
   readonly from: NameAddr;
   readonly to: NameAddr;
 }
@@ -233,6 +237,7 @@ function checkMandatory(headers: SipHeaders): Mandatory | string {
   // RFC 4475 §3.1.2.4: a CSeq number of 2**31 or more is refused, not wrapped.
   if (cseq === undefined) return /^\d+[ \t]+[A-Za-z0-9\-.!%*_+`'~]+$/.test(cseqText!) ? 'CSeq number out of range' : 'malformed CSeq';
   let top: Via | undefined;
+  let viaCount = 0;
   for (const value of viaFields) {
     const entries = splitListStrict(value);
     if (entries === undefined) return 'malformed Via';
@@ -240,6 +245,7 @@ function checkMandatory(headers: SipHeaders): Mandatory | string {
       const v = parseVia(e);
       if (v === undefined) return 'malformed Via';
       top ??= v;
+      viaCount++;
     }
   }
   const from = parseNameAddr(fromText!);
@@ -249,7 +255,7 @@ function checkMandatory(headers: SipHeaders): Mandatory | string {
   // tag-param = "tag" EQUAL token
   if (from.params.get('tag') === null) return 'malformed From tag';
   if (to.params.get('tag') === null) return 'malformed To tag';
-  return { callId: callId!, cseq, via: top!, from, to };
+  return { callId: callId!, cseq, via: top!, viaCount, from, to };
 }
 
 /**

@@ -278,6 +278,40 @@ describe('dialog.destroy (spec §3 items 41–42)', () => {
     expect(h.server.status().dialogs).toBe(0);
   });
 
+  it('a caller behind a proxy that does not record-route (two Vias): the app’s BYE goes to the caller’s Contact, not back to the proxy (RFC 3261 §12.2.1.1)', async () => {
+    const ua = await SipPeer.create('udp');
+    closers.push(() => ua.close());
+    const callId = uniq('in');
+    const fromTag = uniq('ff');
+    // far plays the proxy: its Via on top of the caller's, the caller's Contact
+    const proxyVia = `Via: SIP/2.0/UDP 127.0.0.1:${far.port};branch=z9hG4bK${uniq('px')}`;
+    const invite = request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: ua, callId, fromTag, body: sdp(4000) }).replace(/^Via: /m, `${proxyVia}\r\nVia: `);
+    await far.send(invite, { port: h.udp.port });
+    const f = await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('INVITE') && x.sip!.includes(callId));
+    const echo = await app(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\n\r\n${sdp(5000)}`, '', f.tokens[8]);
+    const ok = await far.waitResponse(200, 'INVITE');
+    await ua.send(request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: ua, callId, fromTag, toTag: ok.info.toTag!, to: `<sip:1000@127.0.0.1:${h.udp.port}>` }), { port: h.udp.port });
+    await p.wait((x) => x.tokens[1] === 'sip' && x.sip!.startsWith('ACK') && x.sip!.includes(callId));
+    await app('BYE sip:placeholder SIP/2.0\r\n\r\n', echo.tokens[11]!);
+    const bye = await ua.waitRequest('BYE');
+    expect(bye.info.callId).toBe(callId);
+    expect(far.count((r) => r.message.kind === 'request' && r.message.method === 'BYE')).toBe(0);
+  });
+
+  it('an agent behind a proxy that does not record-route: the ACK of its 2xx goes to its Contact, not to the proxy that relayed the 2xx (RFC 3261 §13.2.2.4)', async () => {
+    const phone = await SipPeer.create('udp');
+    closers.push(() => phone.close());
+    // far plays the proxy: the INVITE is sent to it, the phone's 2xx comes back through it
+    const echo = await app(`INVITE sip:agent@127.0.0.1:${far.port} SIP/2.0\r\n\r\n${sdp(7000)}`);
+    const inv = await far.nextRequest('INVITE');
+    await far.send(respond(inv, 200, 'OK', { toTag: uniq('ph'), contact: `<sip:agent@127.0.0.1:${phone.port}>`, body: sdp(8000) }), { port: h.udp.port });
+    const ok = await p.wait((x) => x.tokens[1] === 'sip' && x.tokens[8] === echo.tokens[10] && x.sip!.startsWith('SIP/2.0 200'));
+    await app('ACK sip:x SIP/2.0\r\n\r\n', ok.tokens[9]!);
+    const ack = await phone.waitRequest('ACK');
+    expect(ack.info.callId).toBe(inv.info.callId);
+    expect(far.count((r) => r.message.kind === 'request' && r.message.method === 'ACK')).toBe(0);
+  });
+
   const byes = (): number => far.count((r) => r.message.kind === 'request' && r.message.method === 'BYE');
 
   it('a 2xx to our re-INVITE arriving after the dialog ended with our BYE is ACKed (CSeq of the re-INVITE, through the route set), retransmissions get the same ACK, and no second BYE ever goes', async () => {
