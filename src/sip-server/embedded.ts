@@ -43,6 +43,7 @@ export async function startEmbeddedSipServer(
   logger: Logger,
   baseDir: string = process.cwd(),
 ): Promise<EmbeddedSipServer> {
+  warnWildcardUdp(config.listen, logger);
   if (config.thread === 'inline') {
     const server = new SipServer(sipServerOptions(config, logger.child({ component: 'sip-server' }), baseDir));
     const started = await server.start();
@@ -61,6 +62,22 @@ export async function startEmbeddedSipServer(
     };
   }
   return startInWorker(config, logLevel, logger, baseDir);
+}
+
+/**
+ * A UDP socket bound to 0.0.0.0 or :: sends from whichever local address the kernel picks for the peer,
+ * which on a host with several addresses (a second network, a floating address) need not be the one the
+ * request was sent to (RFC 3581 §4: a response leaves from it); Node cannot choose the source of each
+ * datagram. Via and Contact then name the first external address, which one side may not reach.
+ */
+export function warnWildcardUdp(listen: DeepReadonly<SipServerConfig>['listen'], logger: Logger): void {
+  for (const l of listen) {
+    if (l.transport !== 'udp' || (l.host !== '0.0.0.0' && l.host !== '::')) continue;
+    logger.warn(
+      { listener: `udp/${l.host}:${l.port}` },
+      'a UDP listener on a wildcard address answers from the address the kernel picks for each peer, not always the one a request was sent to, and names one address in Via and Contact: on a host with several addresses, configure one listener per address',
+    );
+  }
 }
 
 /** The compiled worker entry; when running from TypeScript sources (tests), the built copy under dist/. */
