@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { configChecks } from '../../src/app/config-checks.js';
-import { loadConfigText } from '../../src/config/load.js';
+import { loadConfigObject, loadConfigText } from '../../src/config/load.js';
+import { AgentRegistry } from '../../src/engine/agents/agent-registry.js';
 import { callRecordOf } from '../../src/engine/call-record.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
+import { agentParty } from '../../src/engine/tasks/record-task.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { dialedNumber } from '../../src/engine/signaling/srf-leg.js';
 import { sipFailureOf } from '../../src/engine/sip-errors.js';
@@ -193,5 +195,26 @@ describe('SIP answers for failures', () => {
     expect([silent.status, silent.headers]).toEqual([503, { 'Retry-After': '5' }]);
     const refused = sipFailureOf(new RtpengineError('offer', 'Failed to parse SDP', 'embedded'));
     expect([refused.status, refused.headers]).toEqual([488, { Warning: '399 switchboard "Failed to parse SDP"' }]);
+  });
+});
+
+describe('the agent in a recording’s CRM metadata', () => {
+  it('a configured agent by id and name (a static device by its URI too); a queue’s static agent by its URI; none: empty', () => {
+    const config = loadConfigObject(
+      {
+        queues: [{ id: 'sales', name: 'Sales', numbers: ['6000'], waiting: {} }],
+        agents: [
+          { id: 'ann', name: 'Ann Lee', device: 'registered', password: 'ann-secret', queues: [{ queue: 'sales' }] },
+          { id: 'bob', name: 'Bob', device: 'sip:bob@127.0.0.1:5999', queues: [{ queue: 'sales' }] },
+        ],
+      },
+      { checks: configChecks },
+    );
+    const services = { agents: { agents: new AgentRegistry(config, silentLogger()) } } as unknown as Parameters<typeof agentParty>[0];
+    expect(agentParty(services, 'ann')).toEqual({ id: 'ann', name: 'Ann Lee' });
+    expect(agentParty(services, 'bob')).toEqual({ id: 'bob', name: 'Bob', uri: 'sip:bob@127.0.0.1:5999' });
+    expect(agentParty(services, 'sip:agent@127.0.0.1:5080')).toEqual({ uri: 'sip:agent@127.0.0.1:5080' });
+    expect(agentParty({ agents: undefined } as unknown as Parameters<typeof agentParty>[0], 'sip:agent@127.0.0.1:5080')).toEqual({ uri: 'sip:agent@127.0.0.1:5080' });
+    expect(agentParty(services, undefined)).toEqual({});
   });
 });

@@ -9,6 +9,7 @@
  * never waits on Redis (src/recordings/service/recording-capture.ts).
  */
 import type { CallRecording } from '../../recordings/capture/call-recording.js';
+import type { PartyInfo } from '../../recordings/store/manifest.js';
 import { callRecordOf } from '../call-record.js';
 import type { CallContext } from '../flows/call-context.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
@@ -36,6 +37,14 @@ export interface RecordOptions {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** The agent as the CRM gets it: a configured agent by id and name (and its device, a static one), a queue's static agent by its URI. */
+export function agentParty(services: CallContext['services'], agent: string | undefined): PartyInfo {
+  if (agent === undefined) return {};
+  const known = services.agents?.agents.has(agent) === true ? services.agents.agents.get(agent) : undefined;
+  if (known === undefined) return { uri: agent };
+  return { id: known.id, name: known.name, ...(known.device !== 'registered' ? { uri: known.device } : {}) };
+}
+
 export class RecordTask implements Task<RecordingHandle | undefined> {
   readonly name = 'record';
 
@@ -54,7 +63,7 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
       kind: o.kind ?? 'call',
       queue: o.queue,
       caller: { ...(session.caller.number !== undefined ? { number: session.caller.number } : {}), ...(session.caller.name !== undefined ? { name: session.caller.name } : {}), anonymous: session.caller.withheld },
-      agent: session.agent !== undefined ? { uri: session.agent } : {},
+      agent: agentParty(services, session.agent),
       media: { ...(callerPort !== undefined ? { caller: { localPort: callerPort } } : {}), ...(agentPort !== undefined ? { agent: { localPort: agentPort } } : {}) },
     });
     session.own('recording', async () => {
