@@ -84,7 +84,9 @@ describe('tel URIs are numbers (RFC 3966; RFC 3261 §19.1.6)', () => {
 
 describe('what counts as withheld', () => {
   it('placeholders, no number, unsafe user parts, two From lines', () => {
-    for (const from of [ANONYMOUS, '<sip:Restricted@c>;tag=1', '<sip:c.example>;tag=1', '<sip:a"b@c>;tag=1']) expect(untrusted({ From: from }).withheld, from).toBe(true);
+    for (const from of [ANONYMOUS, '<sip:Restricted@c>;tag=1', '"Bob" <sip:withheld@c>;tag=1', '<sip:BLOCKED@c>;tag=1', '<sip:c.example>;tag=1', '<sip:a"b@c>;tag=1']) expect(untrusted({ From: from }).withheld, from).toBe(true);
+    // a named caller without a number is not withheld (its CRM contact is its name: capture.test.ts)
+    expect(untrusted({ From: '"Bob Smith" <sip:bob@example.com>;tag=1' })).toEqual({ number: 'bob', name: 'Bob Smith', withheld: false });
     expect(untrusted({ From: ['<sip:+1555@c>;tag=1', '<sip:+1666@c>;tag=2'] }).withheld).toBe(true);
   });
 

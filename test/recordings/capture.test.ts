@@ -128,8 +128,15 @@ describe('call recording capture', () => {
 });
 
 describe('anonymous contacts (seed: "Web User - 10/05 10:15")', () => {
-  it.each(['', 'anonymous', 'Anonymous', 'restricted', 'unavailable', 'Private', 'withheld'])('treats caller id %j as anonymous', (number) => {
+  it.each(['', 'anonymous', 'Anonymous', 'restricted', 'unavailable', 'Private', 'withheld', 'BLOCKED', 'bob'])('treats caller id %j as anonymous', (number) => {
     expect(isAnonymousCaller({ number })).toBe(true);
+  });
+
+  it('a placeholder is anonymous whatever name comes with it; a named caller without a number is a named contact without a phone', () => {
+    expect(isAnonymousCaller({ number: 'withheld', name: 'Bob' })).toBe(true);
+    expect(isAnonymousCaller({ number: 'bob', name: 'Bob Smith' })).toBe(false);
+    expect(contactFor({ number: 'bob', name: 'Bob Smith' }, new Date(), { channel: 'Phone', timeZone: 'UTC' })).toEqual({ name: 'Bob Smith', anonymous: false });
+    expect(contactFor({ number: '+15551234567', name: 'Ann' }, new Date(), { channel: 'Phone', timeZone: 'UTC' })).toEqual({ name: 'Ann', phone: '+15551234567', anonymous: false });
   });
 
   it('treats Privacy-flagged callers as anonymous even with a number', () => {

@@ -22,6 +22,7 @@
  * `user` (RFC 3323 §4.2, RFC 3325 §9.3): a request for privacy is honoured from
  * any source.
  */
+import { isWithheldPlaceholder } from '../../recordings/crm/contact.js';
 import { splitOutside } from '../reserved/header-text.js';
 import type { CallerIdentity } from './sip-port.js';
 
@@ -34,8 +35,6 @@ const TEL_NUMBER = /^\+?[0-9]{1,32}$/;
 /** RFC 3966 visual-separator. */
 const VISUAL_SEPARATORS = /[-.()]/g;
 
-/** User parts that mean "no identity" (RFC 3323 §4.1.1.3's anonymous, carriers' placeholders). */
-const PLACEHOLDER = /^(anonymous|restricted|unavailable|unknown|private)$/i;
 
 /**
  * A display name we may write back into a quoted-string (drachtio-srf quotes it without escaping):
@@ -123,7 +122,7 @@ export function callerIdentityOf(lines: (name: string) => readonly string[], tru
     for (const line of lines('P-Asserted-Identity')) {
       for (const value of splitOutside(line, ',')) {
         const id = identityOf(value);
-        if (id.number !== undefined && !PLACEHOLDER.test(id.number)) {
+        if (id.number !== undefined && !isWithheldPlaceholder(id.number)) {
           chosen = id;
           break;
         }
@@ -136,6 +135,6 @@ export function callerIdentityOf(lines: (name: string) => readonly string[], tru
     // One From (RFC 3261 §20.20); two lines are no identity at all.
     chosen = from.length === 1 ? identityOf(from[0]!) : { number: undefined, name: undefined };
   }
-  const withheld = chosen.number === undefined || PLACEHOLDER.test(chosen.number) || privacyWithholds(lines('Privacy'));
+  const withheld = chosen.number === undefined || isWithheldPlaceholder(chosen.number) || privacyWithholds(lines('Privacy'));
   return withheld ? { number: undefined, name: undefined, withheld: true } : { number: chosen.number, name: usableName(chosen.name), withheld: false };
 }

@@ -7,13 +7,31 @@
  */
 import type { Contact, PartyInfo } from '../store/manifest.js';
 
-/** Caller-id values that mean "no identity" (RFC 3323 anonymous From, carriers' placeholders). */
+/**
+ * Caller-id values that mean "no identity" (RFC 3323's anonymous From, carriers' placeholders). The
+ * engine's caller identity (engine/signaling/caller-identity.ts) uses the same list, so a call, its
+ * record, its agent and its CRM contact agree on who is withheld.
+ */
 const WITHHELD = /^(anonymous|restricted|unavailable|unknown|private|withheld|blocked|anonymous\.invalid)$/i;
 
-export function isAnonymousCaller(caller: PartyInfo): boolean {
-  if (caller.anonymous === true) return true;
+export function isWithheldPlaceholder(value: string): boolean {
+  return WITHHELD.test(value.trim());
+}
+
+/** A caller-id that is a telephone number (has a digit): what a contact's `phone` can be. */
+function phoneOf(caller: PartyInfo): string | undefined {
   const n = caller.number?.trim() ?? '';
-  return n === '' || WITHHELD.test(n) || !/[0-9]/.test(n);
+  return n !== '' && /[0-9]/.test(n) && !WITHHELD.test(n) ? n : undefined;
+}
+
+/**
+ * No identity: withheld (Privacy, an anonymous From, a placeholder), or neither a number nor a name
+ * (a SIP user such as `bob` with no display name). A named caller without a number (`"Bob Smith"
+ * <sip:bob@example.com>`) is a named contact without a phone.
+ */
+export function isAnonymousCaller(caller: PartyInfo): boolean {
+  if (caller.anonymous === true || isWithheldPlaceholder(caller.number ?? '')) return true;
+  return phoneOf(caller) === undefined && (caller.name?.trim() ?? '') === '';
 }
 
 /** "Phone User - 10/05 10:15" for the given instant in `timeZone`. */
@@ -34,8 +52,8 @@ export function contactFor(caller: PartyInfo, startedAt: Date, options: { channe
   if (isAnonymousCaller(caller)) {
     return { name: anonymousContactName(options.channel, startedAt, options.timeZone), anonymous: true };
   }
-  const phone = caller.number!.trim();
-  return { name: caller.name?.trim() || phone, phone, anonymous: false };
+  const phone = phoneOf(caller);
+  return { name: caller.name?.trim() || phone!, ...(phone !== undefined ? { phone } : {}), anonymous: false };
 }
 
 /** A ConfigCheck helper: is this an IANA time zone Intl knows? */
