@@ -154,6 +154,8 @@ export class Engine {
       this.calls.on('state', (s, state) => {
         if (state !== 'whisper' && state !== 'ended') journal.update(callRecordOf(s, contact));
       });
+      // A recording started (its id), reserved data set: what a recovered record must still name.
+      this.calls.on('changed', (s) => journal.update(callRecordOf(s, contact)));
       this.calls.on('ended', (s) => {
         this.services.records.write(callRecordOf(s, contact));
         journal.ended(s.id);

@@ -2,9 +2,13 @@
  * Calls under way, journaled so that a call live when the engine dies
  * (SIGKILL, a crash, the kernel's OOM killer) still gets its call record at
  * the next start: each call's record as it stood when it arrived and when it
- * was connected, then the word that it ended. At start-up every call with no
- * end in the journal gets its last record, ended when the journal was last
- * written, `endReason` "engine stopped unexpectedly", `facts.recovered`.
+ * was connected (and whenever a recording starts or its details change), then
+ * the word that it ended. While calls are live the file is touched every
+ * `heartbeatMs`, so its modification time says when the engine was last
+ * alive. At start-up every call with no end in the journal gets its last
+ * record, ended then (never before a time the record itself holds), its wait
+ * and talk time counted to that end, `endReason` "engine stopped
+ * unexpectedly", `facts.recovered`.
  *
  *   <stateDir>/calls/live/journal-<ms>.jsonl   {"live": CallRecord} | {"ended": call id}
  *
@@ -14,7 +18,7 @@
  * the traffic; a clean stop (every call ended) leaves no file.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import type { CallRecord } from './call-record.js';
@@ -30,11 +34,22 @@ export class LiveCallJournal {
   /** Each live call's last line. */
   private readonly live = new Map<string, string>();
 
+  private readonly heartbeat: NodeJS.Timeout;
+
   constructor(
     private readonly dir: string,
     private readonly logger: Logger,
     private readonly rotateBytes = 4 * 1024 * 1024,
-  ) {}
+    heartbeatMs = 5000,
+  ) {
+    this.heartbeat = setInterval(() => {
+      const file = this.file;
+      if (file === undefined || this.live.size === 0) return;
+      const now = new Date();
+      void utimes(file, now, now).catch(() => undefined);
+    }, heartbeatMs);
+    this.heartbeat.unref();
+  }
 
   /**
    * The calls a previous run left without an end, as final records; the old
@@ -59,13 +74,7 @@ export class LiveCallJournal {
       }
     }
     for (const name of names) await unlink(join(this.dir, name)).catch(() => undefined);
-    return [...last.values()].map(({ record, endedAt }) => ({
-      ...record,
-      times: { ...record.times, ended: record.times.ended ?? new Date(endedAt).toISOString() },
-      endReason: RECOVERED_END_REASON,
-      endedBy: 'engine',
-      facts: { ...record.facts, recovered: true },
-    }));
+    return [...last.values()].map(({ record, endedAt }) => recovered(record, endedAt));
   }
 
   /** The call's record as it stands (a new call, or a step of it). */
@@ -82,6 +91,7 @@ export class LiveCallJournal {
 
   /** Ends the journal; its file is removed when no call is live (a clean stop). */
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     const file = this.file;
     await this.closeStream();
     if (file !== undefined && this.live.size === 0) await unlink(file).catch(() => undefined);
@@ -122,4 +132,24 @@ export class LiveCallJournal {
     this.stream = undefined;
     if (s !== undefined) await new Promise<void>((resolve) => s.end(() => resolve()));
   }
+}
+
+/**
+ * The final record of a call the engine died in: ended when the journal was last written or touched
+ * (the file's time, which the kernel keeps coarsely: never before a time the record holds), its wait
+ * and talk time counted to that end.
+ */
+function recovered(record: CallRecord, lastAlive: number): CallRecord {
+  const t = record.times;
+  const known = [t.arrived, t.answered, t.agentAnswered, t.bridged].filter((x): x is string => x !== null).map((x) => Date.parse(x));
+  const end = t.ended !== null ? Date.parse(t.ended) : Math.max(lastAlive, ...known);
+  const bridged = t.bridged !== null ? Date.parse(t.bridged) : undefined;
+  return {
+    ...record,
+    times: { ...t, ended: new Date(end).toISOString() },
+    metrics: { ...record.metrics, waitMs: (bridged ?? end) - Date.parse(t.arrived), talkMs: bridged === undefined ? 0 : end - bridged },
+    endReason: RECOVERED_END_REASON,
+    endedBy: 'engine',
+    facts: { ...record.facts, recovered: true },
+  };
 }

@@ -4,7 +4,7 @@
  * unexpectedly"), calls that ended do not; the file is replaced by a small one
  * past its size, and a clean stop leaves none.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,7 +48,8 @@ function record(call: string, bridged: string | null = null): CallRecord {
 describe('the live call journal', () => {
   it('a run that dies: its live calls come back with their last record, ended when the journal was last written; ended calls do not; the old files go', async () => {
     const dir = join(root, 'died');
-    const first = new LiveCallJournal(dir, silentLogger(), 600);
+    // (no heartbeat within the test: the file times set below stay as set)
+    const first = new LiveCallJournal(dir, silentLogger(), 600, 3_600_000);
     expect(await first.recover()).toEqual([]);
     for (let i = 0; i < 5; i++) first.update(record(`c${i}`));
     first.update(record('c1', '2026-12-07T01:00:05.000Z'));
@@ -65,11 +66,14 @@ describe('the live call journal', () => {
     const diedAt = new Date('2026-12-07T01:07:00.000Z');
     for (const f of readdirSync(dir)) utimesSync(join(dir, f), diedAt, diedAt);
 
-    const second = new LiveCallJournal(dir, silentLogger(), 600);
+    const second = new LiveCallJournal(dir, silentLogger(), 600, 3_600_000);
     const lost = await second.recover();
     expect(lost.map((r) => r.call).sort()).toEqual(['c1', 'c4']);
     const c1 = lost.find((r) => r.call === 'c1')!;
     expect(c1).toMatchObject({ agent: 'ann', endReason: RECOVERED_END_REASON, endedBy: 'engine', facts: { recovered: true }, times: { bridged: '2026-12-07T01:00:05.000Z', ended: diedAt.toISOString() } });
+    // wait and talk counted to that end
+    expect(c1.metrics).toMatchObject({ waitMs: 5000, talkMs: 7 * 60_000 - 5000 });
+    expect(lost.find((r) => r.call === 'c4')!.metrics).toMatchObject({ waitMs: 7 * 60_000, talkMs: 0 });
     expect(readdirSync(dir)).toEqual([]);
     expect(await second.recover()).toEqual([]);
   });
@@ -91,5 +95,23 @@ describe('the live call journal', () => {
     j.ended('long');
     await j.close();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('while calls are live the file is touched, so it tells when the engine was last alive; a recovered end is never before a time its record holds', async () => {
+    const dir = join(root, 'heartbeat');
+    const j = new LiveCallJournal(dir, silentLogger(), 4096, 20);
+    j.update(record('talking', '2026-12-07T01:00:05.000Z'));
+    await eventually(() => readdirSync(dir).length === 1 && readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8').includes('talking'), 5000, 'the journal written');
+    const file = join(dir, readdirSync(dir)[0]!);
+    const past = new Date('2026-12-07T01:00:00.000Z');
+    utimesSync(file, past, past);
+    await eventually(() => statSync(file).mtimeMs > Date.now() - 60_000, 5000, 'the file touched again');
+    // The engine stops with the call live (the file stays), the file's time (kept coarsely by the kernel) before the record's bridge.
+    await j.close();
+    const early = new Date('2026-12-07T01:00:04.996Z');
+    utimesSync(file, early, early);
+    const [rec] = await new LiveCallJournal(dir, silentLogger(), 4096, 3_600_000).recover();
+    expect(rec!.times.ended).toBe('2026-12-07T01:00:05.000Z');
+    expect(rec!.metrics).toMatchObject({ waitMs: 5000, talkMs: 0 });
   });
 });

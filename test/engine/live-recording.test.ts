@@ -65,6 +65,10 @@ describe('a recorded call', () => {
     await call.waitStatus(200, 30_000);
     const id = cc.sb.engine.control.list().find((c) => c.sipCallId === call.callId)!.id;
     await eventually(() => recordingState(id) === 'recording', 10_000, 'recording started');
+    // The live call journal names the recording: a call recovered after a crash still does.
+    const recordingId = cc.sb.engine.control.get(id).recording!.id;
+    const journal = join(cc.dir, 'calls', 'live');
+    await eventually(() => existsSync(journal) && readdirSync(journal).some((f) => readFileSync(join(journal, f), 'utf8').includes(recordingId)), 10_000, 'the recording in the live call journal');
     await talk(60);
     // When each pause and resume was asked for: it took effect between then and the time it recorded.
     const asked: { pause: number; resume: number }[] = [];
@@ -98,8 +102,7 @@ describe('a recorded call', () => {
       const w = ((await cc.sb.status()) as { recordingsWorker: { pid: number | null; restarts: number } }).recordingsWorker;
       return w.restarts > before.recordingsWorker.restarts && w.pid !== null && w.pid !== before.recordingsWorker.pid;
     }, 30_000, 'the recordings worker restarted');
-    expect(record.recordings).toHaveLength(1);
-    const recordingId = record.recordings[0]!;
+    expect(record.recordings).toEqual([recordingId]);
     const crmDir = join(cc.dir, 'crm', recordingId);
     await eventually(() => existsSync(crmDir) && readdirSync(crmDir).some((f) => f.endsWith('.wav.json')), 60_000, () => `the recording delivered to the CRM; events: ${readEvents()}`);
     const wavName = readdirSync(crmDir).find((f) => f.endsWith('.wav'))!;

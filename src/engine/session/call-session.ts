@@ -109,6 +109,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   readonly queuePath: string[] = [];
   readonly decisions: DecisionSummary[] = [];
   readonly attempts: AgentAttempt[] = [];
+  /** The call's recordings, in order (addRecording). */
   readonly recordingIds: string[] = [];
   /** The agent (or gateway) currently on the other side. */
   agent: string | undefined;
@@ -152,6 +153,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.reserved = new ReservedData(this.now, () => {
       if (!this.ended) this.emit('changed', this);
     });
+  }
+
+  /** A recording of the call started: named in its record (and in its journal line, by `changed`). */
+  addRecording(id: string): void {
+    this.recordingIds.push(id);
+    if (!this.ended) this.emit('changed', this);
   }
 
   get state(): CallState {

@@ -79,7 +79,7 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
       if (manifest !== undefined) session.log.info({ recordingId: manifest.recordingId, pauses: manifest.pauses.length }, 'recording handed to the pipeline');
     });
     await recording.start();
-    session.recordingIds.push(recording.recordingId);
+    session.addRecording(recording.recordingId);
     session.log.info({ recordingId: recording.recordingId, labels: [CALLER, AGENT] }, 'recording started');
     const handle: RecordingHandle = {
       recordingId: recording.recordingId,
