@@ -147,9 +147,14 @@ function recovered(record: CallRecord, lastAlive: number): CallRecord {
   return {
     ...record,
     times: { ...t, ended: new Date(end).toISOString() },
-    metrics: { ...record.metrics, waitMs: (bridged ?? end) - Date.parse(t.arrived), talkMs: bridged === undefined ? 0 : end - bridged },
+    // A call deflected elsewhere (not to a queue) stopped waiting at the deflection: its wait stands as journaled.
+    metrics: { ...record.metrics, waitMs: waitedElsewhere(record) ? record.metrics.waitMs : (bridged ?? end) - Date.parse(t.arrived), talkMs: bridged === undefined ? 0 : end - bridged },
     endReason: RECOVERED_END_REASON,
     endedBy: 'engine',
     facts: { ...record.facts, recovered: true },
   };
+}
+
+function waitedElsewhere(record: CallRecord): boolean {
+  return record.times.bridged === null && record.deflection !== null && record.deflection.action !== 'queue';
 }

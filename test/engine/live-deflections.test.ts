@@ -171,6 +171,8 @@ describe('after-hours deflections', () => {
       const record = await cc.recordOf(call.callId);
       expect(record).toMatchObject({ deflection: { action: 'voicemail', target: 'voicemail' }, facts: { callbackNumber: '+15551230000' } });
       expect(record.endReason).toBe('voicemail recorded (silence)');
+      // The wait ended at the deflection: the 3.5 s and more of the message are not waiting.
+      expect(record.metrics.waitMs).toBeLessThan(Date.parse(record.times.ended!) - Date.parse(record.times.arrived) - 3500);
       const { wav, meta } = await delivered(record.recordings[0]!);
       expect(meta.metadata.kind).toBe('voicemail');
       expect(meta.metadata.details).toMatchObject({ queue: 'voicemail', callbackNumber: '+15551230000', language: 'en' });

@@ -99,4 +99,16 @@ describe('call metrics', () => {
     tl.mark('endedAt');
     expect(tl.metrics()).toEqual({ waitMs: 5500, whisperMs: 2500, queueMs: 3000, talkMs: 13_500, holdMs: 2000 });
   });
+
+  it('a call deflected elsewhere (voicemail after the maximum wait) waited until the deflection, not through the message', () => {
+    let t = 1000;
+    const tl = new CallTimeline(() => t);
+    tl.inQueue(true);
+    t = 21_000;
+    tl.inQueue(false);
+    tl.mark('deflectedAt');
+    t = 30_000;
+    tl.mark('endedAt');
+    expect(tl.metrics()).toMatchObject({ waitMs: 20_000, queueMs: 20_000, talkMs: 0 });
+  });
 });

@@ -11,11 +11,13 @@ export interface TimelineMarks {
   /** The first agent answered its leg (the whisper starts). */
   agentAnsweredAt?: number;
   bridgedAt?: number;
+  /** The call left the wait for an agent for a deflection elsewhere (a message, voicemail, a phone number). */
+  deflectedAt?: number;
   endedAt?: number;
 }
 
 export interface CallMetrics {
-  /** Arrival to bridge (or to the end when never bridged), whisper included. */
+  /** Arrival to the bridge with an agent, whisper included; or to the deflection that took the caller elsewhere, or the end, whichever came first. */
   readonly waitMs: number;
   /** Of which the whisper (and countdown) played to the agent. */
   readonly whisperMs: number;
@@ -83,7 +85,7 @@ export class CallTimeline {
     const end = m.endedAt ?? at;
     const open = (since: number | undefined): number => (since === undefined ? 0 : end - since);
     return {
-      waitMs: (m.bridgedAt ?? end) - m.arrivedAt,
+      waitMs: Math.min(m.bridgedAt ?? end, m.deflectedAt ?? end) - m.arrivedAt,
       whisperMs: Math.round(this.whisperMs + open(this.whisperSince)),
       queueMs: this.queueTotal + open(this.queueSince),
       talkMs: m.bridgedAt === undefined ? 0 : end - m.bridgedAt,

@@ -43,6 +43,7 @@ export class DeflectMessageTask implements Task<void> {
     const { session } = ctx;
     session.transition('message');
     session.deflection = { action: 'message', target: this.message?.path ?? null };
+    session.timeline.mark('deflectedAt');
     if (this.message === null) throw failure('NO_AGENT', 'closed, and no after-hours message is configured');
     const prompt = await renderMessage(ctx, this.message);
     if (prompt === undefined) throw failure('NO_MEDIA_PLANE', 'the after-hours message needs the media plane');

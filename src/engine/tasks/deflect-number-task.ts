@@ -36,6 +36,7 @@ export class DeflectNumberTask implements Task<void> {
     const { session, services, anchor, invite } = ctx;
     session.transition('forwarding');
     session.deflection = { action: 'phoneNumber', target: this.number };
+    session.timeline.mark('deflectedAt');
     const trunk = services.trunks.forDeflection();
     if (trunk === undefined) throw failure('NO_AGENT', 'no outbound trunk is configured');
     const target = trunk.uriFor(this.number);

@@ -144,6 +144,7 @@ export class VoicemailTask implements Task<void> {
     const { session, services, anchor } = ctx;
     session.transition('voicemail');
     session.deflection = { action: 'voicemail', target: this.target.queue };
+    session.timeline.mark('deflectedAt');
     if (!anchor.anchored || services.prompts === undefined || anchor.media === undefined) throw failure('NO_MEDIA_PLANE', 'voicemail needs the media plane');
     const leg = await new AnswerCallerTask().run(ctx, signal);
     // Nobody else is on the call; a blocked call would also silence the meter's subscription (measured).
