@@ -121,6 +121,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const apiLogger: FastifyBaseLogger = componentLogger(logger, 'api');
   const app: ApiApp = Fastify({
     loggerInstance: apiLogger,
+    // Anyone who reaches the port can open connections: an idle one is closed (the socket's inactivity
+    // timeout; an event stream's keep-alives count), a request must arrive whole in that time, and the
+    // number open at once is bounded (below), so that connections cannot use up the process's files,
+    // which the SIP server shares.
+    connectionTimeout: config.api.idleTimeoutSeconds * 1000,
+    requestTimeout: config.api.idleTimeoutSeconds * 1000,
     // Dashboards poll and stream: no log line per request (the audit log has what matters).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
@@ -215,7 +221,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerMonitorRoutes(app, ctx);
   registerReservedDataRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
-  registerEventsRoute(app, ctx);
+  registerEventsRoute(app, ctx, config.api.idleTimeoutSeconds * 1000);
   if (config.api.console.enabled) registerConsoleRoutes(app, ctx, logger);
   app.addHook('preClose', (done) => {
     events.close();
@@ -251,6 +257,7 @@ export interface ApiServer extends Api {
 
 export async function startApiServer(deps: ApiDeps): Promise<ApiServer> {
   const api = await buildApi(deps);
+  api.app.server.maxConnections = deps.config.api.maxConnections;
   try {
     await api.app.listen({ host: deps.config.api.host, port: deps.config.api.port });
   } catch (e) {

@@ -38,6 +38,11 @@ export interface StatusServer {
 
 type Phase = { readonly state: 'starting'; readonly step: string } | { readonly state: 'ready'; readonly sources: StatusSources } | { readonly state: 'stopping' };
 
+/** An idle status connection is closed after this long; a request must arrive whole within it. */
+export const STATUS_IDLE_MS = 30_000;
+/** Connections the status endpoint takes at once (probes, scrapers). */
+export const STATUS_MAX_CONNECTIONS = 256;
+
 export async function startStatusServer(host: string, port: number): Promise<StatusServer> {
   let phase: Phase = { state: 'starting', step: 'configuration' };
   const since = Date.now();
@@ -76,6 +81,12 @@ export async function startStatusServer(host: string, port: number): Promise<Sta
       send(200, 'application/json', `${JSON.stringify(calls(), null, 2)}\n`);
     }
   });
+  // Probes and scrapers make short requests: an idle or trickling connection is closed, and only so many
+  // are open at once, so that nobody who reaches the port can use up the files the SIP server shares.
+  server.setTimeout(STATUS_IDLE_MS);
+  server.requestTimeout = STATUS_IDLE_MS;
+  server.headersTimeout = STATUS_IDLE_MS;
+  server.maxConnections = STATUS_MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {

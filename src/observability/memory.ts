@@ -4,7 +4,7 @@
  * the collector has not reached yet. V8 only exposes `gc` behind a flag; it
  * can be enabled at run time for a fresh context.
  */
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 let gcFn: (() => void) | null | undefined;
@@ -38,8 +38,21 @@ export interface HeapReading {
   readonly collected: boolean;
 }
 
+/**
+ * process.memoryUsage(), which reads the process's size from /proc and so throws EMFILE when the
+ * process is out of files; the heap figures then come from V8 alone and the size is unknown (NaN).
+ */
+export function memoryUsage(): NodeJS.MemoryUsage {
+  try {
+    return process.memoryUsage();
+  } catch {
+    const h = getHeapStatistics();
+    return { rss: Number.NaN, heapTotal: h.total_heap_size, heapUsed: h.used_heap_size, external: h.external_memory, arrayBuffers: Number.NaN };
+  }
+}
+
 export function readHeap(collect: boolean): HeapReading {
   const collected = collect ? collectGarbage() : false;
-  const m = process.memoryUsage();
+  const m = memoryUsage();
   return { heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers, rssBytes: m.rss, collected };
 }

@@ -58,7 +58,15 @@ export class QuietCollector {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.sample(), this.o.intervalMs ?? 5000);
+    // A sample that fails (a counter's source throws: EMFILE while the process is out of files) is skipped:
+    // a timer's throw would end the thread (the SIP server's worker).
+    this.timer ??= setInterval(() => {
+      try {
+        this.sample();
+      } catch {
+        // the next sample tries again
+      }
+    }, this.o.intervalMs ?? 5000);
     this.timer.unref();
   }
 

@@ -19,6 +19,7 @@ import { SessionTimers } from './core/session-timers.js';
 import { ServerStats, type ServerStatus } from './core/stats.js';
 import { DEFAULT_UAS_POLICY, type UasPolicy } from './core/uas-checks.js';
 import { SipServerMetrics } from '../observability/metrics.js';
+import { memoryUsage } from '../observability/memory.js';
 import { ProcessLoadSource, type LoadSource } from './overload/load-source.js';
 import { DEFAULT_OVERLOAD, OverloadControl, type OverloadSettings } from './overload/overload-control.js';
 import { DEFAULT_SOURCE_FILTER, SourceFilter, type SourceFilterSettings } from './overload/source-filter.js';
@@ -198,7 +199,7 @@ export class SipServer {
 
   status(): ServerStatus {
     const s = this.core.state;
-    const mem = process.memoryUsage();
+    const mem = memoryUsage();
     const o = this.overload.status();
     return {
       serverTransactions: s.serverByKey.size + this.core.lingering.size,

@@ -6,6 +6,7 @@
  * real load. Sampled by hand.
  */
 import { describe, expect, it } from 'vitest';
+import { eventually } from '../support/harness.js';
 import { QuietCollector } from '../../src/observability/quiet-collector.js';
 
 function setup(): { c: QuietCollector; step: (messages: number, inFlight: number) => void; collected: () => number } {
@@ -70,5 +71,24 @@ describe('QuietCollector', () => {
     for (let i = 0; i < 20; i++) quiet.step(50, 300);
     expect(collected()).toBe(3); // only the fall from 5000 to 50 counts (with its two follow-ups)
     expect(quiet.collected()).toBe(0);
+  });
+
+  it('a sample whose source throws (EMFILE while the process is out of files) is skipped: the timer goes on and nothing escapes it', async () => {
+    let calls = 0;
+    let inFlight = 0;
+    const c = new QuietCollector({
+      messages: () => {
+        calls++;
+        if (calls > 1 && calls < 5) throw new Error('EMFILE: too many open files, uv_resident_set_memory'); // (the first: the constructor's reading)
+        return 0;
+      },
+      inFlight: () => inFlight++,
+      collect: () => undefined,
+      intervalMs: 5,
+    });
+    c.start();
+    await eventually(() => inFlight >= 3, 5000, 'samples taken again once the source recovers');
+    c.stop();
+    expect(calls).toBeGreaterThanOrEqual(5);
   });
 });

@@ -2,12 +2,17 @@
  * GET /events: Server-Sent Events (WHATWG HTML §9.2) for dashboards. First a
  * `snapshot` (the calls and agents the user may see), then `call.added`,
  * `call.updated`, `call.ended` and `agent.updated` as they happen, each with
- * an increasing `id`, and a comment every 15 s so proxies keep the stream
- * open. A client that cannot keep up (over 1 MB unsent) is disconnected
- * rather than buffered without bound; it reconnects and gets a new snapshot.
+ * an increasing `id`, and a comment every 15 s (or half `api.idleTimeoutSeconds`,
+ * when shorter) so proxies and our own idle timeout keep the stream open. A
+ * client that cannot keep up (over 1 MB unsent) is disconnected rather than
+ * buffered without bound; it reconnects and gets a new snapshot. A stream
+ * whose key is revoked, or whose role or teams change, is closed at the
+ * keys' reload: it was allowed by what the key was. HEAD gets the header
+ * section alone (RFC 9110 §9.3.2), without subscribing.
  */
 import { Type } from '@sinclair/typebox';
 import type { ApiApp, ApiContext } from '../api-context.js';
+import type { Principal } from '../auth/roles.js';
 import type { LiveEvent } from '../events/live-events.js';
 import { routeSpec } from '../route-table.js';
 import { errorResponses } from '../schemas.js';
@@ -15,11 +20,19 @@ import { errorResponses } from '../schemas.js';
 const HEARTBEAT_MS = 15_000;
 const MAX_UNSENT_BYTES = 1024 * 1024;
 
-export function registerEventsRoute(app: ApiApp, ctx: ApiContext): void {
+export function registerEventsRoute(app: ApiApp, ctx: ApiContext, idleTimeoutMs: number): void {
   const spec = routeSpec('GET /events');
-  const open = new Set<() => void>();
+  const heartbeatMs = Math.min(HEARTBEAT_MS, Math.floor(idleTimeoutMs / 2));
+  /** Each open stream's close, with what its key allowed when it opened. */
+  const open = new Map<() => void, { readonly keyId: string; readonly allowed: string | undefined }>();
+  const allowed = (p: Principal | undefined): string | undefined =>
+    p === undefined ? undefined : JSON.stringify([p.user, p.role, p.scope, [...p.permissions].sort(), [...p.teams].sort()]);
+  const unsubscribeKeys = ctx.keys.onChange(() => {
+    for (const [close, was] of [...open]) if (allowed(ctx.keys.current(was.keyId)) !== was.allowed) close();
+  });
   app.addHook('preClose', (done) => {
-    for (const close of [...open]) close();
+    unsubscribeKeys();
+    for (const close of [...open.keys()]) close();
     done();
   });
   app.get(
@@ -35,6 +48,10 @@ export function registerEventsRoute(app: ApiApp, ctx: ApiContext): void {
     },
     (request, reply) => {
       const principal = ctx.guard.principal(request);
+      if (request.method === 'HEAD') {
+        void reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-store').send('');
+        return;
+      }
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -46,7 +63,7 @@ export function registerEventsRoute(app: ApiApp, ctx: ApiContext): void {
         if (raw.writableLength > MAX_UNSENT_BYTES) close();
       };
       const send = (event: string, data: unknown): void => write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const heartbeat = setInterval(() => write(': keep-alive\n\n'), heartbeatMs);
       const unsubscribe = ctx.events.subscribe({ principal, send: (e: LiveEvent) => send(e.type, e) });
       const close = (): void => {
         if (closed) return;
@@ -56,7 +73,7 @@ export function registerEventsRoute(app: ApiApp, ctx: ApiContext): void {
         unsubscribe();
         raw.end();
       };
-      open.add(close);
+      open.set(close, { keyId: principal.keyId, allowed: allowed(principal) });
       raw.on('close', close);
       write('retry: 2000\n\n');
       send('snapshot', ctx.events.snapshot(principal));

@@ -34,6 +34,18 @@ export const ApiSchema = Type.Object(
     enabled: Type.Boolean({ default: false, description: "Serve the supervisors' HTTP API (`switchboard start`)." }),
     host: Host('Address the API listens on.', '127.0.0.1'),
     port: Port('Port of the API (0 picks a free port).', 9092),
+    maxConnections: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 1000,
+      description: 'Connections the API takes at once (each console, event stream and client); past it a new one is closed at once. Bounds what anyone who reaches the port can hold open.',
+    }),
+    idleTimeoutSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 30,
+      description: 'A connection that sends nothing (no request started, or a request not completed) for this long is closed; an event stream is kept alive by its keep-alive comments (every 15 s).',
+    }),
     keysFile: Type.Optional(
       Type.String({
         minLength: 1,
