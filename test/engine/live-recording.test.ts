@@ -70,6 +70,11 @@ describe('a recorded call', () => {
     const journal = join(cc.dir, 'calls', 'live');
     await eventually(() => existsSync(journal) && readdirSync(journal).some((f) => readFileSync(join(journal, f), 'utf8').includes(recordingId)), 10_000, 'the recording in the live call journal');
     await talk(60);
+    // Every pause and resume shows in the call's details (`changed`: the API's call.updated), whoever asked.
+    const shown: string[] = [];
+    cc.sb.engine.calls.on('changed', (s) => {
+      if (s.id === id) shown.push(s.recording?.state ?? 'none');
+    });
     // When each pause and resume was asked for: it took effect between then and the time it recorded.
     const asked: { pause: number; resume: number }[] = [];
     // The agent keys *7 as RFC 4733 events: the recording pauses.
@@ -90,6 +95,7 @@ describe('a recorded call', () => {
     asked[1]!.resume = Date.now();
     await cc.sb.engine.control.resumeRecording(id);
     await talk(50);
+    expect(shown).toEqual(['paused', 'recording', 'paused', 'recording']);
     call.hangUp();
     const record: CallRecord = await cc.recordOf(call.callId);
     // The agent's keys were for us: the caller got neither its RFC 4733 events nor its INFO.

@@ -158,6 +158,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** A recording of the call started: named in its record (and in its journal line, by `changed`). */
   addRecording(id: string): void {
     this.recordingIds.push(id);
+    this.changed();
+  }
+
+  /** Something shown in the call's details changed (a recording started, paused or resumed): `changed`. */
+  changed(): void {
     if (!this.ended) this.emit('changed', this);
   }
 

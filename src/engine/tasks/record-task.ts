@@ -79,7 +79,6 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
       if (manifest !== undefined) session.log.info({ recordingId: manifest.recordingId, pauses: manifest.pauses.length }, 'recording handed to the pipeline');
     });
     await recording.start();
-    session.addRecording(recording.recordingId);
     session.log.info({ recordingId: recording.recordingId, labels: [CALLER, AGENT] }, 'recording started');
     const handle: RecordingHandle = {
       recordingId: recording.recordingId,
@@ -89,10 +88,19 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
       get pending() {
         return recording.pending;
       },
-      pause: () => recording.pause(),
-      resume: () => recording.resume(),
+      // Whoever asks (the API, the agent's keys), the call's details show it: `changed`.
+      pause: async () => {
+        await recording.pause();
+        session.changed();
+      },
+      resume: async () => {
+        await recording.resume();
+        session.changed();
+      },
     };
     session.recording = handle;
+    // Named once its handle is the session's: the `changed` it sends shows the recording.
+    session.addRecording(recording.recordingId);
     return handle;
   }
 }
