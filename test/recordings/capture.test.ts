@@ -29,12 +29,12 @@ class ControlLog implements RecordingControl {
   }
 }
 
-function setup(caller = { number: '+15551234567', name: 'Ada' }) {
+function setup(caller = { number: '+15551234567', name: 'Ada' }, callStartedAt?: number) {
   let now = Date.parse('2025-10-05T10:15:00Z');
   const control = new ControlLog();
   const submitted: RecordingManifest[] = [];
   const rec = new CallRecording(
-    { callId: 'call-1@host', recordingId: 'rec-42', ticketId: 'T-1', queue: { id: 'sales', name: 'Sales' }, caller, agent: { id: 'a1', uri: 'sip:1001@10.0.0.2' }, media: { caller: { localPort: 30_000 }, agent: { localPort: 30_002 } } },
+    { callId: 'call-1@host', recordingId: 'rec-42', ticketId: 'T-1', queue: { id: 'sales', name: 'Sales' }, caller, agent: { id: 'a1', uri: 'sip:1001@10.0.0.2' }, media: { caller: { localPort: 30_000 }, agent: { localPort: 30_002 } }, ...(callStartedAt !== undefined ? { callStartedAt } : {}) },
     { control, sink: { submit: async (m) => void submitted.push(m) }, retentionMs: 7 * 86_400_000, contact: { channel: 'Phone', timeZone: 'UTC' }, clock: () => now },
   );
   return { rec, control, submitted, advance: (ms: number) => (now += ms) };
@@ -124,6 +124,15 @@ describe('call recording capture', () => {
     const { rec } = setup({ number: 'anonymous', name: '' });
     await rec.start();
     expect((await rec.finish())?.contact).toEqual({ name: 'Phone User - 10/05 10:15', anonymous: true });
+  });
+
+  it('a call that waited before its recording began: the contact is named, and the retention counted, from the call’s arrival (as the call record names it)', async () => {
+    const arrived = Date.parse('2025-10-05T10:13:40Z');
+    const { rec } = setup({ number: 'anonymous', name: '' }, arrived);
+    await rec.start();
+    const m = await rec.finish();
+    expect(m?.contact).toEqual({ name: 'Phone User - 10/05 10:13', anonymous: true });
+    expect(m?.expiresAt).toBe(new Date(arrived + 7 * 86_400_000).toISOString());
   });
 });
 

@@ -64,6 +64,7 @@ export class RecordTask implements Task<RecordingHandle | undefined> {
       queue: o.queue,
       caller: { ...(session.caller.number !== undefined ? { number: session.caller.number } : {}), ...(session.caller.name !== undefined ? { name: session.caller.name } : {}), anonymous: session.caller.withheld },
       agent: agentParty(services, session.agent),
+      callStartedAt: session.timeline.marks.arrivedAt,
       media: { ...(callerPort !== undefined ? { caller: { localPort: callerPort } } : {}), ...(agentPort !== undefined ? { agent: { localPort: agentPort } } : {}) },
     });
     session.own('recording', async () => {

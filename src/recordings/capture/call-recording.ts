@@ -39,6 +39,11 @@ export interface CallRecordingInfo {
   readonly queue?: { readonly id: string; readonly name?: string };
   readonly caller: PartyInfo;
   readonly agent: PartyInfo;
+  /**
+   * When the call began (its arrival; epoch ms): a withheld caller's contact is named after it, as the
+   * call record names it, and the retention limit counts from it. The recording's start when absent.
+   */
+  readonly callStartedAt?: number;
   /** rtpengine's local ports receiving each party's RTP (from the SDPs), to tell the flows apart. */
   readonly media?: { readonly caller?: PartySelector; readonly agent?: PartySelector };
 }
@@ -188,11 +193,11 @@ export class CallRecording {
       ...(this.info.queue !== undefined ? { queue: this.info.queue } : {}),
       caller: this.info.caller,
       agent: this.info.agent,
-      contact: contactFor(this.info.caller, new Date(startedAt), this.deps.contact),
+      contact: contactFor(this.info.caller, new Date(this.info.callStartedAt ?? startedAt), this.deps.contact),
       startedAt: new Date(startedAt).toISOString(),
       endedAt: new Date(endedAt).toISOString(),
       pauses,
-      expiresAt: new Date(startedAt + this.deps.retentionMs).toISOString(),
+      expiresAt: new Date((this.info.callStartedAt ?? startedAt) + this.deps.retentionMs).toISOString(),
       capture: { segments: this.segments, ...(this.info.media !== undefined ? { parties: this.info.media } : {}) },
       state: 'captured',
     };
