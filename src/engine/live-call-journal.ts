@@ -142,7 +142,7 @@ export class LiveCallJournal {
 function recovered(record: CallRecord, lastAlive: number): CallRecord {
   const t = record.times;
   const known = [t.arrived, t.answered, t.agentAnswered, t.bridged].filter((x): x is string => x !== null).map((x) => Date.parse(x));
-  const end = t.ended !== null ? Date.parse(t.ended) : Math.max(lastAlive, ...known);
+  const end = t.ended !== null ? Date.parse(t.ended) : Math.round(Math.max(lastAlive, ...known));
   const bridged = t.bridged !== null ? Date.parse(t.bridged) : undefined;
   return {
     ...record,

@@ -5,6 +5,7 @@ import { AgentRegistry } from '../../src/engine/agents/agent-registry.js';
 import { callRecordOf } from '../../src/engine/call-record.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { agentParty } from '../../src/engine/tasks/record-task.js';
+import { waitAnnouncement } from '../../src/engine/tasks/hold-caller-task.js';
 import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { dialedNumber } from '../../src/engine/signaling/srf-leg.js';
 import { sipFailureOf } from '../../src/engine/sip-errors.js';
@@ -216,5 +217,14 @@ describe('the agent in a recording’s CRM metadata', () => {
     expect(agentParty(services, 'sip:agent@127.0.0.1:5080')).toEqual({ uri: 'sip:agent@127.0.0.1:5080' });
     expect(agentParty({ agents: undefined } as unknown as Parameters<typeof agentParty>[0], 'sip:agent@127.0.0.1:5080')).toEqual({ uri: 'sip:agent@127.0.0.1:5080' });
     expect(agentParty(services, undefined)).toEqual({});
+  });
+});
+
+describe('the estimated wait announced to a waiting caller', () => {
+  it('in whole minutes, at least one, and "1 minute" for one', () => {
+    const text = 'Your estimated wait time is about {Minutes} minutes.';
+    expect(waitAnnouncement(text, 20_000)).toBe('Your estimated wait time is about 1 minute.');
+    expect(waitAnnouncement(text, 60_001)).toBe('Your estimated wait time is about 2 minutes.');
+    expect(waitAnnouncement('Perkiraan waktu tunggu {Minutes} menit.', 10_000)).toBe('Perkiraan waktu tunggu 1 menit.');
   });
 });

@@ -64,7 +64,9 @@ describe('the live call journal', () => {
     const last = join(dir, files.sort().at(-1)!);
     appendFileSync(last, '{"live": {"call": "half-writ');
     const diedAt = new Date('2026-12-07T01:07:00.000Z');
-    for (const f of readdirSync(dir)) utimesSync(join(dir, f), diedAt, diedAt);
+    // The file's time has a fraction of a millisecond (the kernel keeps nanoseconds): the record's times and metrics are whole milliseconds.
+    const diedAtSeconds = diedAt.getTime() / 1000 + 0.0004;
+    for (const f of readdirSync(dir)) utimesSync(join(dir, f), diedAtSeconds, diedAtSeconds);
 
     const second = new LiveCallJournal(dir, silentLogger(), 600, 3_600_000);
     const lost = await second.recover();

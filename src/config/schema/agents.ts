@@ -132,7 +132,7 @@ const Announcements = Type.Object(
     position: Type.Boolean({ default: true, description: 'Say the position in the queue.' }),
     estimatedWait: Type.Boolean({ default: true, description: 'Say the estimated wait (once there is history to estimate from).' }),
     positionText: Type.String({ minLength: 1, default: 'You are caller number {Position}.', description: 'What is said ({Position}).' }),
-    waitText: Type.String({ minLength: 1, default: 'Your estimated wait time is about {Minutes} minutes.', description: 'What is said ({Minutes}).' }),
+    waitText: Type.String({ minLength: 1, default: 'Your estimated wait time is about {Minutes} minutes.', description: 'What is said ({Minutes}; "{Minutes} minutes" is said "1 minute" for one).' }),
     language: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', errorHint: 'a language tag such as en', description: 'TTS language. Default: media.prompts.language.' })),
   },
   { additionalProperties: false, description: 'Periodic announcements to waiting callers.' },

@@ -111,7 +111,7 @@ export class HoldCaller {
     const texts: string[] = [];
     if (a.position) texts.push(a.positionText.replaceAll('{Position}', String(position)));
     const wait = a.estimatedWait ? this.info.estimatedWaitMs(position) : undefined;
-    if (wait !== undefined) texts.push(a.waitText.replaceAll('{Minutes}', String(Math.max(1, Math.ceil(wait / 60_000)))));
+    if (wait !== undefined) texts.push(waitAnnouncement(a.waitText, wait));
     if (texts.length === 0) return;
     const stop = new AbortController();
     this.announcing = stop;
@@ -148,4 +148,10 @@ export class HoldCaller {
     this.quiet();
     if (this.startedValue && this.ctx.anchor.anchored && !this.ctx.session.ended) await this.ctx.anchor.stopPlayback(CALLER);
   }
+}
+
+/** The estimated-wait text for `waitMs`, in whole minutes (at least one): "about 1 minutes" is not said, the English plural of the default text gives way for one. */
+export function waitAnnouncement(text: string, waitMs: number): string {
+  const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
+  return (minutes === 1 ? text.replaceAll('{Minutes} minutes', '1 minute') : text).replaceAll('{Minutes}', String(minutes));
 }
