@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../../src/api/events/live-events.js';
 import type { AgentView, CallSummary } from '../../src/api/schemas.js';
+import { CallSession } from '../../src/engine/session/call-session.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/harness.js';
 import { startFixture, type Fixture } from './support/api-fixture.js';
 import { SseClient, type SseEvent } from './support/sse-client.js';
@@ -84,6 +86,31 @@ describe('GET /events', () => {
     const seen = m.events.map((e) => JSON.stringify(parsed(e)));
     expect(seen.some((t) => t.includes(blue.id))).toBe(false);
     expect(seen.some((t) => t.includes('sip:cid@'))).toBe(false);
+  });
+
+  it("a team's stream: a call's first visible event is call.added (it arrives with no queue); one that overflows to another team's queue is call.removed there, and its end goes to whoever sees it", async () => {
+    const m = await open('manager');
+    const a = await open('admin');
+    await Promise.all([m.next((e) => e.event === 'snapshot', 'snapshot'), a.next((e) => e.event === 'snapshot', 'snapshot')]);
+    const [mFrom, aFrom] = [m.events.length, a.events.length];
+    const call = new CallSession({ callId: 'moving@127.0.0.1', caller: { number: '+15550100', name: undefined, withheld: false }, dialed: '100', source: { address: '127.0.0.1', port: 5060, transport: 'udp' }, language: 'en', logger: silentLogger() });
+    fx.registry.add(call);
+    await a.next(isCall('call.added', call.id), 'call.added at the admin (no team yet)', aFrom);
+    call.enterQueue('sales');
+    call.transition('in-queue');
+    const added = await m.next(isCall('call.added', call.id), 'call.added at the manager once the call is in a red queue', mFrom);
+    expect((parsed(added) as { call: CallSummary }).call).toMatchObject({ queue: 'sales', team: 'red' });
+    call.enterQueue('billing');
+    call.changed();
+    const removed = await m.next((e) => e.event === 'call.removed' && (parsed(e) as { call: { id: string } }).call.id === call.id, 'call.removed at the manager', mFrom);
+    expect(parsed(removed)).toEqual({ type: 'call.removed', call: { id: call.id, team: 'blue' } });
+    await call.end('test');
+    await a.next(isCall('call.ended', call.id), 'call.ended at the admin', aFrom);
+    // the manager heard of it once each: added, maybe updated while red, removed; never its end
+    const mine = m.events.slice(mFrom).filter((e) => e.data.includes(call.id)).map((e) => e.event);
+    expect(mine[0]).toBe('call.added');
+    expect(mine.at(-1)).toBe('call.removed');
+    expect(mine).not.toContain('call.ended');
   });
 
   it('a client that disconnects is forgotten; stopping the API ends the streams still open', async () => {

@@ -33,6 +33,11 @@ export class LiveStore {
     if (e.type === 'call.added' || e.type === 'call.updated') {
       this.calls.set(e.call.id, e.call);
       this.emit({ kind: 'call', id: e.call.id, ended: false });
+    } else if (e.type === 'call.removed') {
+      // Gone from this user's teams (an overflow to another team's queue): not ended, but no longer ours to show.
+      this.calls.delete(e.call.id);
+      this.ended.set(e.call.id, 'This call moved to a queue of another team.');
+      this.emit({ kind: 'call', id: e.call.id, ended: true });
     } else if (e.type === 'call.ended') {
       this.calls.delete(e.call.id);
       this.ended.set(e.call.id, e.call.endReason ?? 'ended');

@@ -77,4 +77,5 @@ export interface Snapshot {
 export type LiveEvent =
   | { readonly type: 'call.added' | 'call.updated'; readonly call: CallSummary }
   | { readonly type: 'call.ended'; readonly call: { readonly id: string; readonly endReason: string | null; readonly endedBy: string | null; readonly endedByUser: string | null } }
+  | { readonly type: 'call.removed'; readonly call: { readonly id: string } }
   | { readonly type: 'agent.updated'; readonly agent: Agent };

@@ -18,7 +18,11 @@ import type { LiveCalls } from '../views/live-calls.js';
 export type LiveEvent =
   | { readonly type: 'call.added' | 'call.updated'; readonly call: CallSummary }
   | { readonly type: 'call.ended'; readonly call: { readonly id: string; readonly team: string | null; readonly endReason: string | null; readonly endedBy: string | null; readonly endedByUser: string | null } }
+  /** The call goes on, out of what this subscriber sees (it overflowed to another team's queue). */
+  | { readonly type: 'call.removed'; readonly call: { readonly id: string; readonly team: string | null } }
   | { readonly type: 'agent.updated'; readonly agent: AgentView };
+
+type CallEvent = Extract<LiveEvent, { readonly type: 'call.added' | 'call.updated' | 'call.ended' }>;
 
 export interface Subscriber {
   readonly principal: Principal;
@@ -27,6 +31,8 @@ export interface Subscriber {
 
 export class LiveEvents {
   private readonly subscribers = new Set<Subscriber>();
+  /** The calls each subscriber has been shown (its snapshot, then events) and not yet told are gone from its view. */
+  private readonly shown = new WeakMap<Subscriber, Set<string>>();
   private lastAgents = new Map<string, string>();
   private tick: NodeJS.Timeout | undefined;
   private readonly detach: (() => void)[] = [];
@@ -66,9 +72,11 @@ export class LiveEvents {
     );
   }
 
-  /** What a new subscriber starts from. */
-  snapshot(p: Principal): { calls: CallSummary[]; agents: AgentView[] } {
-    return { calls: this.live.list().filter((c) => coversTeam(p, c.team)), agents: this.agents.list().filter((a) => coversAnyTeam(p, a.teams)) };
+  /** What a new subscriber starts from (and, given the subscriber, the calls it has been shown). */
+  snapshot(p: Principal, s?: Subscriber): { calls: CallSummary[]; agents: AgentView[] } {
+    const calls = this.live.list().filter((c) => coversTeam(p, c.team));
+    if (s !== undefined) this.shown.set(s, new Set(calls.map((c) => c.id)));
+    return { calls, agents: this.agents.list().filter((a) => coversAnyTeam(p, a.teams)) };
   }
 
   subscribe(s: Subscriber): () => void {
@@ -107,8 +115,32 @@ export class LiveEvents {
 
   private publish(e: LiveEvent): void {
     for (const s of [...this.subscribers]) {
-      const visible = e.type === 'agent.updated' ? coversAnyTeam(s.principal, e.agent.teams) : coversTeam(s.principal, e.call.team);
-      if (visible) s.send(e);
+      if (e.type === 'agent.updated') {
+        if (coversAnyTeam(s.principal, e.agent.teams)) s.send(e);
+      } else if (e.type !== 'call.removed') {
+        this.publishCall(s, e);
+      }
+    }
+  }
+
+  /**
+   * A call's change as this subscriber sees it: the first event it may see is `call.added` (a call
+   * arrives before it has a queue, so a team's view first sees it later); one it saw that leaves its
+   * teams (an overflow to another team's queue) is `call.removed`; its end goes to whoever saw it.
+   */
+  private publishCall(s: Subscriber, e: CallEvent): void {
+    let shown = this.shown.get(s);
+    if (shown === undefined) this.shown.set(s, (shown = new Set()));
+    const id = e.call.id;
+    const visible = coversTeam(s.principal, e.call.team);
+    if (e.type === 'call.ended') {
+      if (visible || shown.has(id)) s.send(e);
+      shown.delete(id);
+    } else if (visible) {
+      s.send(shown.has(id) ? e : { ...e, type: 'call.added' });
+      shown.add(id);
+    } else if (shown.delete(id)) {
+      s.send({ type: 'call.removed', call: { id, team: e.call.team } });
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * GET /events: Server-Sent Events (WHATWG HTML §9.2) for dashboards. First a
  * `snapshot` (the calls and agents the user may see), then `call.added`,
- * `call.updated`, `call.ended` and `agent.updated` as they happen, each with
+ * `call.updated`, `call.ended`, `call.removed` and `agent.updated` as they happen, each with
  * an increasing `id`, and a comment every 15 s (or half `api.idleTimeoutSeconds`,
  * when shorter) so proxies and our own idle timeout keep the stream open. A
  * client that cannot keep up (over 1 MB unsent) is disconnected rather than
@@ -41,7 +41,7 @@ export function registerEventsRoute(app: ApiApp, ctx: ApiContext, idleTimeoutMs:
       config: { spec },
       schema: {
         summary: spec.summary,
-        description: 'text/event-stream. Events: snapshot {calls, agents}; call.added, call.updated {type, call: CallSummary}; call.ended {type, call: {id, team, endReason, endedBy, endedByUser}}; agent.updated {type, agent: Agent}.',
+        description: 'text/event-stream. Events: snapshot {calls, agents}; call.added, call.updated {type, call: CallSummary}; call.ended {type, call: {id, team, endReason, endedBy, endedByUser}}; call.removed {type, call: {id, team}} (the call left the teams the user sees); agent.updated {type, agent: Agent}.',
         tags: ['calls'],
         response: { 200: { content: { 'text/event-stream': { schema: Type.String({ description: 'An event stream.' }) } } }, ...errorResponses(401, 403) },
       },
@@ -64,7 +64,8 @@ export function registerEventsRoute(app: ApiApp, ctx: ApiContext, idleTimeoutMs:
       };
       const send = (event: string, data: unknown): void => write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const heartbeat = setInterval(() => write(': keep-alive\n\n'), heartbeatMs);
-      const unsubscribe = ctx.events.subscribe({ principal, send: (e: LiveEvent) => send(e.type, e) });
+      const subscriber = { principal, send: (e: LiveEvent) => send(e.type, e) };
+      const unsubscribe = ctx.events.subscribe(subscriber);
       const close = (): void => {
         if (closed) return;
         closed = true;
@@ -76,7 +77,7 @@ export function registerEventsRoute(app: ApiApp, ctx: ApiContext, idleTimeoutMs:
       open.set(close, { keyId: principal.keyId, allowed: allowed(principal) });
       raw.on('close', close);
       write('retry: 2000\n\n');
-      send('snapshot', ctx.events.snapshot(principal));
+      send('snapshot', ctx.events.snapshot(principal, subscriber));
     },
   );
 }
