@@ -86,6 +86,8 @@ export class LiveEvents {
       this.tick.unref();
     }
     this.subscribers.add(s);
+    // What it may see now is what it is taken to know (the snapshot it is sent next): later changes to those are updates.
+    this.shown.set(s, new Set(this.live.list().filter((c) => coversTeam(s.principal, c.team)).map((c) => c.id)));
     return () => {
       this.subscribers.delete(s);
       if (this.subscribers.size === 0) clearInterval(this.tick);
