@@ -47,7 +47,7 @@ describe('monitor devices', () => {
     const toll = await monitor(admin, { device: 'sip:+19005551234@127.0.0.1:5090' });
     expect(toll).toEqual({ status: 403, reason: "device sip:+19005551234@127.0.0.1:5090 is outbound trunk carrier's gateway: a monitor is not a way to place calls through a carrier" });
     const denied = fx.api.audit.recent(100, (e) => e.action === 'monitor.start' && e.outcome === 'denied');
-    expect(denied.some((e) => e.status === 403 && /outbound trunk carrier/.test(e.reason ?? ''))).toBe(true);
+    expect(denied.some((e) => e.status === 403 && /outbound trunk carrier/.test(e.reason ?? '') && e.device === 'sip:+19005551234@127.0.0.1:5090')).toBe(true);
     expect((await monitor(admin, { device: 'sip:ada@127.0.0.1:5091' })).status).not.toBe(403);
   });
 

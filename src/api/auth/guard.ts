@@ -26,6 +26,8 @@ export class Guard {
   private readonly claimedKeys = new WeakMap<FastifyRequest, string>();
   /** The monitor a failed request was about (noteMonitor). */
   private readonly notedMonitors = new WeakMap<FastifyRequest, string>();
+  /** The device a failed monitor request named (noteDevice). */
+  private readonly notedDevices = new WeakMap<FastifyRequest, string>();
   private readonly unauthenticated: DenialThrottle;
 
   constructor(
@@ -141,6 +143,11 @@ export class Guard {
     this.notedMonitors.set(request, monitorId);
   }
 
+  /** The device a monitor request is for: in its audit entry when it fails or is denied too. */
+  noteDevice(request: FastifyRequest, device: string): void {
+    this.notedDevices.set(request, device.slice(0, 300));
+  }
+
   /** Audits an error answer: every denial, and failures of audited actions. */
   auditError(request: FastifyRequest, body: ErrorBody): void {
     const spec = this.specOf(request);
@@ -156,6 +163,7 @@ export class Guard {
       call: typeof params?.id === 'string' && !agentRoute ? params.id.slice(0, 64) : null,
       agent: typeof params?.id === 'string' && agentRoute ? params.id.slice(0, 200) : null,
       monitor: this.notedMonitors.get(request) ?? (typeof params?.monitorId === 'string' ? params.monitorId.slice(0, 32) : null),
+      device: this.notedDevices.get(request) ?? null,
       reason: body.reason,
       status: body.statusCode,
       code: body.code,

@@ -79,11 +79,13 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const p = ctx.guard.principal(request);
+      const device = request.body.device ?? p.device;
+      // Named in the audit entry whatever the outcome (a refused gateway, a device that did not answer).
+      if (device !== undefined) ctx.guard.noteDevice(request, device);
       // A key stored with its device monitors on that device only: a key is not a way to call anywhere.
       if (request.body.device !== undefined && p.device !== undefined && request.body.device !== p.device) {
         throw forbidden(`${p.user}'s key monitors on its own device (${p.device}) only; leave "device" out, or have an admin store another one with the key`);
       }
-      const device = request.body.device ?? p.device;
       if (device === undefined) throw badRequest('no device: give "device" (a SIP URI), or store one with the key (switchboard keys add --device)');
       const wrong = deviceProblem(device, ctx.sipTransports);
       if (wrong !== undefined) throw badRequest(`device ${device}: ${wrong}`);
