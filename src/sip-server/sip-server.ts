@@ -349,6 +349,7 @@ export class SipServer {
       transport: flow.transport,
       address: flow.address,
       port: flow.port,
+      listenerId: flow.listener.id,
       ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}),
     });
     this.stats.messagesOut++;

@@ -12,6 +12,7 @@ export interface Harness {
   readonly udp: ListenerInfo;
   readonly tcp: ListenerInfo;
   readonly controlPort: number;
+  readonly listeners: readonly ListenerInfo[];
   /** The listener of a transport (throws when there is none). */
   listener(transport: TransportProtocol): ListenerInfo;
   stop(): Promise<void>;
@@ -41,6 +42,7 @@ export async function startServer(overrides: Partial<SipServerOptions> = {}): Pr
     udp: started.listeners.find((l) => l.transport === 'udp')!,
     tcp: started.listeners.find((l) => l.transport === 'tcp')!,
     controlPort: started.controlPort,
+    listeners: started.listeners,
     listener: (t) => {
       const l = started.listeners.find((x) => x.transport === t);
       if (l === undefined) throw new Error(`no ${t} listener`);

@@ -142,10 +142,12 @@ export class CoreBase {
       // Over the request's connection; should it close, a new one to the received address and the
       // sent-by port (TCP and TLS; the server never opens a WebSocket).
       const sentBy = flow.transport === 'tcp' || flow.transport === 'tls' ? { sentByPort: info.via.port ?? (flow.transport === 'tls' ? 5061 : 5060) } : {};
-      return { transport: flow.transport, address: flow.address, port: flow.port, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}), ...sentBy };
+      return { transport: flow.transport, address: flow.address, port: flow.port, listenerId: flow.listener.id, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}), ...sentBy };
     }
+    // From the address and port the request was sent to (RFC 3581 §4): a peer behind NAT, or one that
+    // uses a connected socket, takes nothing from another.
     const rport = info.via.params.has('rport');
-    return { transport: 'udp', address: flow.address, port: rport ? flow.port : (info.via.port ?? 5060) };
+    return { transport: 'udp', address: flow.address, port: rport ? flow.port : (info.via.port ?? 5060), listenerId: flow.listener.id };
   }
 
   serverKey(request: SipRequest, info: MessageInfo, method: string): string {
@@ -433,10 +435,10 @@ export class CoreBase {
     const target = parseSipUri(na?.uri ?? d.remoteTarget);
     if (target === undefined) return `cannot route to ${na?.uri ?? d.remoteTarget}`;
     const known = this.flows.lookup(target) ?? literalDestination(target);
-    if (known !== undefined) return known;
+    if (known !== undefined) return fromDialogListener(d, known);
     const r = await resolveUri(target);
     if (!r.ok) return r.reason;
-    return r.targets[0]!;
+    return fromDialogListener(d, r.targets[0]!);
   }
 
   /**
@@ -542,4 +544,9 @@ function non2xxAckBuilder(request: SipRequest, stats: ServerStats): (response: S
     stats.messagesOut++;
     return serialize(buildNon2xxAck(request, response));
   };
+}
+
+/** A dialog's requests leave from the listener its Via and Contact name (the one the peer knows us by). */
+function fromDialogListener(d: Dialog, dest: Destination): Destination {
+  return dest.connectionId === undefined && dest.listenerId === undefined && d.listener.transport === dest.transport ? { ...dest, listenerId: d.listener.id } : dest;
 }

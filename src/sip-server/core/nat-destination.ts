@@ -61,7 +61,7 @@ export function natDestination(flow: Flow, hasRouteSet: boolean, contactUri: str
     // Relayed by a proxy that did not record-route: the peer is not at the far end of this connection.
     // One that did is (its Record-Route names it): its connection is reused.
     if (path.relayed && !hasRouteSet && contactUri !== undefined) return undefined;
-    return { transport: flow.transport, address: flow.address, port: flow.port, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}) };
+    return { transport: flow.transport, address: flow.address, port: flow.port, listenerId: flow.listener.id, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}) };
   }
   if (hasRouteSet || contactUri === undefined || path.relayed) return undefined;
   const u = parseSipUri(contactUri);
@@ -70,5 +70,5 @@ export function natDestination(flow: Flow, hasRouteSet: boolean, contactUri: str
   if (isIpLiteral(u.host) && bare(u.host) === flow.address && (u.port ?? 5060) === flow.port) return undefined;
   const contactLocalOnly = isIpLiteral(u.host) && localOnly(u.host) && !localOnly(flow.address);
   if (!path.viaSaysNat && !contactLocalOnly) return undefined;
-  return { transport: 'udp', address: flow.address, port: flow.port };
+  return { transport: 'udp', address: flow.address, port: flow.port, listenerId: flow.listener.id };
 }

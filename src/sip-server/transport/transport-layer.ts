@@ -138,7 +138,14 @@ export class TransportLayer {
   /** The listener a message to `dest` goes out from: its connection's, else the one `pickListener` chooses. */
   listenerFor(dest: Destination): ListenerInfo | undefined {
     const conn = dest.connectionId !== undefined ? this.open.get(dest.connectionId) : undefined;
-    return conn?.listener ?? this.pickListener(dest.transport, dest.address);
+    return conn?.listener ?? this.named(dest) ?? this.pickListener(dest.transport, dest.address);
+  }
+
+  /** The listener `dest` names, when it is of the destination's transport and IP family. */
+  private named(dest: Destination): ListenerInfo | undefined {
+    if (dest.listenerId === undefined) return undefined;
+    const family = dest.address.includes(':') ? 6 : 4;
+    return this.infos.find((l) => l.id === dest.listenerId && l.transport === dest.transport && l.family === family);
   }
 
   /**
@@ -173,8 +180,10 @@ export class TransportLayer {
 
   private sendTo(data: Buffer, dest: Destination, onError?: SendErrorHandler): void {
     const family = dest.address.includes(':') ? 6 : 4;
+    const named = this.named(dest)?.id;
     if (dest.transport === 'udp') {
-      const u = this.udp.find((x) => x.info?.family === family) ?? this.udp[0];
+      // From the address and port the peer knows us by, else the first listener of its IP family.
+      const u = this.udp.find((x) => named !== undefined && x.info?.id === named) ?? this.udp.find((x) => x.info?.family === family) ?? this.udp[0];
       if (u === undefined) onError?.(new Error('no UDP listener'));
       else u.send(data, dest, onError);
       return;
@@ -186,7 +195,7 @@ export class TransportLayer {
       return;
     }
     const same = this.connected.filter((c) => c.transport === dest.transport);
-    const c = same.find((x) => x.t.info?.family === family) ?? same[0];
+    const c = same.find((x) => named !== undefined && x.t.info?.id === named) ?? same.find((x) => x.t.info?.family === family) ?? same[0];
     if (c === undefined) onError?.(new Error(`no ${dest.transport.toUpperCase()} listener`));
     else c.t.send(data, dest, onError);
   }

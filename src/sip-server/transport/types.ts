@@ -75,6 +75,11 @@ export interface Destination {
   readonly port: number;
   readonly connectionId?: number;
   /**
+   * The listener to send from when no connection is given: the one a request came in on (its
+   * responses leave from the address and port it was sent to, RFC 3581 §4), or a dialog's.
+   */
+  readonly listenerId?: number;
+  /**
    * TLS: the name the server's certificate must carry (RFC 5922 §7.2): the
    * host of the URI the request was sent to, not the address it resolved to.
    */

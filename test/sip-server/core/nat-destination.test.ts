@@ -15,7 +15,7 @@ describe('natDestination', () => {
 
   it('a phone behind NAT that reached us straight (one Via, private sent-by, rport) is reached at the source', () => {
     const path = requestPath(via('SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bK1;rport'), 1, from);
-    expect(natDestination(from, false, 'sip:alice@192.168.1.20:5060', path)).toEqual({ transport: 'udp', address: '203.0.113.9', port: 40312 });
+    expect(natDestination(from, false, 'sip:alice@192.168.1.20:5060', path)).toEqual({ transport: 'udp', address: '203.0.113.9', port: 40312, listenerId: 1 });
   });
 
   it('a request a proxy relayed (two Vias) is followed by its Contact, whatever its Vias say', () => {
@@ -25,9 +25,9 @@ describe('natDestination', () => {
     const tcp: Flow = { ...from, transport: 'tcp', connectionId: 4 };
     expect(natDestination(tcp, false, 'sip:caller@198.51.100.7:5060;transport=tcp', requestPath(via('SIP/2.0/TCP 203.0.113.9;branch=z9hG4bK3'), 2, tcp))).toBeUndefined();
     // through a proxy that record-routed: its connection
-    expect(natDestination(tcp, true, 'sip:caller@198.51.100.7:5060;transport=tcp', requestPath(via('SIP/2.0/TCP 203.0.113.9;branch=z9hG4bK3'), 2, tcp))).toEqual({ transport: 'tcp', address: '203.0.113.9', port: 40312, connectionId: 4 });
+    expect(natDestination(tcp, true, 'sip:caller@198.51.100.7:5060;transport=tcp', requestPath(via('SIP/2.0/TCP 203.0.113.9;branch=z9hG4bK3'), 2, tcp))).toEqual({ transport: 'tcp', address: '203.0.113.9', port: 40312, connectionId: 4, listenerId: 1 });
     // one Via over TCP: the same connection (spec §2.9)
-    expect(natDestination(tcp, false, 'sip:caller@192.168.1.20;transport=tcp', requestPath(via('SIP/2.0/TCP 192.168.1.20;branch=z9hG4bK4'), 1, tcp))).toEqual({ transport: 'tcp', address: '203.0.113.9', port: 40312, connectionId: 4 });
+    expect(natDestination(tcp, false, 'sip:caller@192.168.1.20;transport=tcp', requestPath(via('SIP/2.0/TCP 192.168.1.20;branch=z9hG4bK4'), 1, tcp))).toEqual({ transport: 'tcp', address: '203.0.113.9', port: 40312, connectionId: 4, listenerId: 1 });
   });
 
   it('a UA that only sends from another port (its own address in Via, no rport) is reached at its Contact', () => {
@@ -44,7 +44,7 @@ describe('natDestination', () => {
 
   it('the answer to our request: reached at the source only when its Contact is an address of its own network and it came from another', () => {
     // an agent phone behind NAT dialed at its public address: its Contact is private
-    expect(natDestination(from, false, 'sip:agent@10.1.2.3:5060', RESPONSE_PATH)).toEqual({ transport: 'udp', address: '203.0.113.9', port: 40312 });
+    expect(natDestination(from, false, 'sip:agent@10.1.2.3:5060', RESPONSE_PATH)).toEqual({ transport: 'udp', address: '203.0.113.9', port: 40312, listenerId: 1 });
     // a proxy that does not record-route answered for the phone: the phone's Contact is reachable
     expect(natDestination(from, false, 'sip:agent@198.51.100.7:5062', RESPONSE_PATH)).toBeUndefined();
     // the engine and the phones on one private network: the Contact is reachable as it is
