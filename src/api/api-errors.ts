@@ -43,7 +43,7 @@ export function errorBodyOf(e: unknown): ErrorBody & { readonly internal: boolea
   if (e instanceof ApiError) return { statusCode: e.statusCode, code: e.code, reason: e.message, internal: false };
   if (e instanceof AgentStateError) return { statusCode: e.kind === 'not-found' ? 404 : 409, code: e.code, reason: e.message, internal: false };
   if (e instanceof CallControlError) return { statusCode: e.kind === 'not-found' ? 404 : 409, code: e.code, reason: e.message, internal: false };
-  if (e instanceof MonitorDeviceError) return { statusCode: e.callEnded || e.stoppedFirst ? 409 : 502, code: e.code, reason: e.message, internal: false };
+  if (e instanceof MonitorDeviceError) return { statusCode: e.callEnded || e.stoppedFirst ? 409 : e.notSent ? 400 : 502, code: e.code, reason: e.message, internal: false };
   if (e instanceof Error && Array.isArray((e as FastifyError).validation)) {
     const first = (e as FastifyError).validation![0];
     const where = `${(e as FastifyError).validationContext ?? 'body'}${first?.instancePath ?? ''}`;

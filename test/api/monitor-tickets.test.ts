@@ -184,6 +184,10 @@ describe('monitor tickets: browsers call in over SIP WebSocket', () => {
       expect(denied.filter((e) => e.user === null && e.reason === 'no such monitor ticket').length).toBeGreaterThanOrEqual(2);
       const monitors = (await apiClient(cc.sb.api!.port, admin.key)<{ monitors: MonitorView[] }>('GET', `/calls/${id}/monitors`)).body.monitors;
       expect(monitors).toHaveLength(1);
+      // A WebSocket device with no open connection: the SIP server never opens one, so nothing can ring (400, not 502).
+      const unreachable = await apiClient(cc.sb.api!.port, admin.key)<{ code: string; reason: string }>('POST', `/calls/${id}/monitors`, { device: 'sip:sup@127.0.0.1:9;transport=ws' });
+      expect(unreachable.status).toBe(400);
+      expect(unreachable.body).toMatchObject({ code: 'SB_API_BAD_REQUEST', reason: expect.stringMatching(/^the device cannot be called from here: no WS connection to 127\.0\.0\.1:9\b/) });
       // The call's end hangs up the listener too.
       call.hangUp();
       await waitState(first.session, SessionState.Terminated);

@@ -222,6 +222,8 @@ function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): vo
  * server's; a device that needs another (a sips: URI needs TLS, RFC 3261 §26.2.2; a transport parameter names its
  * own) cannot be reached from here.
  */
+const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?)$/i;
+
 function deviceProblem(device: string, transports: readonly string[] | undefined): string | undefined {
   const at = parseSipAddress(device);
   if (at === undefined) return 'not a SIP URI (sip:user@host:port)';
@@ -232,6 +234,9 @@ function deviceProblem(device: string, transports: readonly string[] | undefined
     return `it needs ${needs.toUpperCase()} and the SIP server has no ${needs} listener (sipServer.listen: ${transports.join(', ') || 'none'})`;
   }
   if (at.port !== undefined && (at.port < 1 || at.port > 65535)) return `port ${at.port} is outside 1-65535`;
+  // RFC 3261 §25.1: a user is at least one character; a host is a name of letters, digits and hyphens, or an address.
+  if (/^sips?:[:@]/i.test(device.trim())) return 'the user before "@" is empty';
+  if (!HOST.test(at.host)) return `"${at.host}" is not a host name or address`;
   const octets = /^\d+\.\d+\.\d+\.\d+$/.test(at.host) ? at.host.split('.').map(Number) : undefined;
   if (octets !== undefined && octets.some((o) => o > 255)) return `${at.host} is not an IPv4 address`;
   return undefined;

@@ -233,6 +233,11 @@ export type DialResult =
       readonly kind: 'failed';
       readonly status: number;
       readonly reason: string;
+      /**
+       * The SIP server refused to send the request (a target it cannot reach from here: a URI it cannot
+       * route, a WebSocket address with no open connection): nothing was contacted; `reason` says why.
+       */
+      readonly notSent?: boolean;
       /** The far end's Reason header field on its final response (RFC 3326, RFC 6432: a Q.850 cause), when it gave one. */
       readonly reasonHeader?: string;
     };

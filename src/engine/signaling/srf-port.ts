@@ -371,7 +371,9 @@ export class SrfSipPort implements SipPort {
     } catch (err) {
       const challenge = challengeOf(err);
       const res = o.signal.aborted ? undefined : (err as { res?: SrfResponse } | null)?.res;
-      return { kind: 'failed', status: o.signal.aborted ? 487 : (sipStatusOf(err) ?? 500), reason: reasonOf(err), ...reasonHeaderOf(res), ...(challenge !== undefined ? { challenge } : {}) };
+      // No status: the SIP server's own refusal (NOK), before anything was sent; a transport failure is a 503.
+      const status = o.signal.aborted ? 487 : sipStatusOf(err);
+      return { kind: 'failed', status: status ?? 500, reason: reasonOf(err), ...(status === undefined ? { notSent: true } : {}), ...reasonHeaderOf(res), ...(challenge !== undefined ? { challenge } : {}) };
     } finally {
       o.signal.removeEventListener('abort', cancel);
     }

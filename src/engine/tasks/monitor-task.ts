@@ -78,10 +78,18 @@ export class MonitorDeviceError extends SwitchboardError {
     readonly stoppedFirst = false,
     /** The monitor it was listed under while the device rang (for the audit entry of the failed start). */
     readonly monitorId?: string,
+    /** The SIP server would not send to the device (its address cannot be reached from here): nothing rang. */
+    readonly notSent = false,
   ) {
     super(
-      callEnded || stoppedFirst ? ErrorCodes.CONFLICT : ErrorCodes.MONITOR_DEVICE_FAILED,
-      callEnded ? 'the call ended while the device was ringing' : stoppedFirst ? 'the monitor was stopped while the device was ringing' : `the device answered ${status} ${reason}`,
+      callEnded || stoppedFirst ? ErrorCodes.CONFLICT : notSent ? ErrorCodes.API_BAD_REQUEST : ErrorCodes.MONITOR_DEVICE_FAILED,
+      callEnded
+        ? 'the call ended while the device was ringing'
+        : stoppedFirst
+          ? 'the monitor was stopped while the device was ringing'
+          : notSent
+            ? `the device cannot be called from here: ${reason}`
+            : `the device answered ${status} ${reason}`,
     );
   }
 }
@@ -164,7 +172,9 @@ class MonitorLeg implements SupervisorMonitor {
         if (result.kind === 'offered') await result.abandon();
         const status = result.kind === 'failed' ? result.status : 488;
         const reason = result.kind === 'failed' ? result.reason : 'the device offered instead of answering';
-        throw session.ended || this.stopped ? new MonitorDeviceError(487, 'Request Terminated', session.ended, !session.ended) : new MonitorDeviceError(this.ringing.signal.aborted ? 408 : status, this.ringing.signal.aborted ? 'no answer' : reason);
+        if (session.ended || this.stopped) throw new MonitorDeviceError(487, 'Request Terminated', session.ended, !session.ended);
+        if (this.ringing.signal.aborted) throw new MonitorDeviceError(408, 'no answer');
+        throw new MonitorDeviceError(status, reason, false, false, undefined, result.kind === 'failed' && result.notSent === true);
       }
       this.leg = result.leg;
       if (this.stopped || session.ended) throw new MonitorDeviceError(487, 'Request Terminated', session.ended, !session.ended);
@@ -175,7 +185,7 @@ class MonitorLeg implements SupervisorMonitor {
       await this.hangUpLate();
       // The call ended under us (its media released, its signal aborted): that is the answer, whatever failed.
       if (session.ended && !(e instanceof MonitorDeviceError && e.callEnded)) throw new MonitorDeviceError(487, 'Request Terminated', true, false, this.id);
-      if (e instanceof MonitorDeviceError && e.monitorId === undefined) throw new MonitorDeviceError(e.status, e.reason, e.callEnded, e.stoppedFirst, this.id);
+      if (e instanceof MonitorDeviceError && e.monitorId === undefined) throw new MonitorDeviceError(e.status, e.reason, e.callEnded, e.stoppedFirst, this.id, e.notSent);
       throw e;
     } finally {
       clearTimeout(timer);
