@@ -87,7 +87,8 @@ const partsAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditi
 
 /** The errors a route can give whatever its handler does: 400 (a query parameter), 414 (a path segment too long) with path parameters, 413 and 415 with a body. */
 function transportErrors(spec: RouteSpec): number[] {
-  return [400, ...(spec.url.includes(':') ? [414] : []), ...(spec.method === 'POST' || spec.method === 'PUT' ? [413, 415] : [])];
+  // A DELETE may carry a body too (RFC 9110 §9.3.5): it is read, so it can be too large or of another type.
+  return [400, ...(spec.url.includes(':') ? [414] : []), ...(spec.method === 'GET' ? [] : [413, 415])];
 }
 
 /** The methods `routes` serve on `path` (HEAD with GET), or none when no route has that path. */
@@ -173,6 +174,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     if (!ROUTES.some((r) => r.method === spec.method && r.url === route.url)) return;
     // Every API route refuses unknown query parameters (400), as those with filters do; the errors every route can give are declared.
     const schema = (route.schema ??= {});
+    if ('operationId' in spec) schema.operationId = spec.operationId;
     schema.querystring ??= NoQuery;
     schema.response = { ...(schema.response as object | undefined), ...errorResponses(...transportErrors(spec)) };
   });

@@ -54,6 +54,19 @@ export const MonitorSchema = Type.Object(
   { title: 'Monitor' },
 );
 
+export const StoppedMonitorSchema = Type.Object(
+  {
+    id: Type.String(),
+    user: Type.String({ description: 'Who was listening.' }),
+    device: Type.String({ description: 'The SIP URI called.' }),
+    state: Enum(['stopped'] as const, 'The monitor is stopped: its device got its BYE (or CANCEL while it rang).'),
+    startedAt: DateTime('When it was asked for.'),
+    listeningSince: Nullable(DateTime('When the device answered (null: it never did).')),
+    stoppedAt: DateTime('When it was stopped.'),
+  },
+  { title: 'StoppedMonitor' },
+);
+
 /** The reserved properties that are set (an unset one is absent). */
 export const ReservedValuesSchema = Type.Object(
   {

@@ -26,6 +26,12 @@ export interface MonitorView {
   readonly listeningSince: string | null;
 }
 
+/** A monitor as `stopMonitor` leaves it: what it was, stopped now. */
+export interface StoppedMonitorView extends Omit<MonitorView, 'state'> {
+  readonly state: 'stopped';
+  readonly stoppedAt: string;
+}
+
 export interface CallView {
   readonly id: string;
   readonly sipCallId: string;
@@ -351,12 +357,13 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   }
 
   /** Stops one supervisor's monitor (`by`: who asked, or `engine`; `reason` for the log and the monitor event). */
-  async stopMonitor(id: string, monitorId: string, by: string, reason = `stopped by ${by}`): Promise<MonitorView> {
-    const m = this.session(id).monitors.get(monitorId);
+  async stopMonitor(id: string, monitorId: string, by: string, reason = `stopped by ${by}`): Promise<StoppedMonitorView> {
+    const session = this.session(id);
+    const m = session.monitors.get(monitorId);
     if (m === undefined) throw new CallControlError('not-found', `call ${id} has no monitor ${monitorId}`);
     const view = monitorViewOf(m);
     await m.stop(reason, by);
-    return view;
+    return { ...view, state: 'stopped', stoppedAt: new Date(session.now()).toISOString() };
   }
 }
 

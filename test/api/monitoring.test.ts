@@ -165,6 +165,8 @@ describe('silent monitoring of a live call', () => {
       await packets(caller, 100);
       const stopped = await asSupervisor<MonitorView>('DELETE', `/calls/${id}/monitors/${m1.body.id}`);
       expect(stopped.status).toBe(200);
+      // The answer says what the DELETE did: stopped, when, and since when it had listened.
+      expect(stopped.body).toMatchObject({ id: m1.body.id, state: 'stopped', listeningSince: expect.any(String), stoppedAt: expect.any(String) });
       await eventually(() => sup1.calls[0]!.requests.includes('BYE'), 10_000, "BYE at sam's phone");
       const sup1Stopped = performance.now();
       await packets(caller, 50);

@@ -24,7 +24,7 @@ import { badRequest, conflict, forbidden } from '../api-errors.js';
 import { coversTeam, type Principal } from '../auth/roles.js';
 import { sipWebSocketUrl, ticketUri } from '../console/sip-websocket.js';
 import { routeSpec } from '../route-table.js';
-import { CallIdParams, EmptyBody, errorResponses, MonitorParams, MonitorRequestBody, MonitorSchema, MonitorTicketSchema } from '../schemas.js';
+import { CallIdParams, EmptyBody, errorResponses, MonitorParams, MonitorRequestBody, MonitorSchema, MonitorTicketSchema, StoppedMonitorSchema } from '../schemas.js';
 
 export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
   const ringTimeoutMs = ctx.config.api.monitor.ringTimeoutSeconds * 1000;
@@ -146,7 +146,7 @@ export function registerMonitorRoutes(app: ApiApp, ctx: ApiContext): void {
   const stop = routeSpec('DELETE /calls/:id/monitors/:monitorId');
   app.delete(
     stop.url,
-    { config: { spec: stop }, schema: { summary: stop.summary, tags: ['monitoring'], params: MonitorParams, response: { 200: MonitorSchema, ...errorResponses(400, 401, 403, 404) } } },
+    { config: { spec: stop }, schema: { summary: stop.summary, tags: ['monitoring'], params: MonitorParams, response: { 200: StoppedMonitorSchema, ...errorResponses(400, 401, 403, 404) } } },
     async (request) => {
       const p = ctx.guard.principal(request);
       const { id, monitorId } = request.params;
