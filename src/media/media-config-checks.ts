@@ -79,6 +79,20 @@ export const mediaSettingsCheck: ConfigCheck = {
     if (p1 !== undefined) problems.push(p1);
     const p2 = placeholderProblem('media.whisper.countdownText', whisper.countdownText, []);
     if (p2 !== undefined) problems.push(p2);
+    for (const [language, t] of Object.entries(whisper.translations)) {
+      const at = `media.whisper.translations.${language}`;
+      if (t.text !== undefined) {
+        const p = placeholderProblem(`${at}.text`, t.text, WHISPER_PLACEHOLDERS);
+        if (p !== undefined) problems.push(p);
+      }
+      if (t.countdownText !== undefined) {
+        const p = placeholderProblem(`${at}.countdownText`, t.countdownText, []);
+        if (p !== undefined) problems.push(p);
+      }
+      for (const type of Object.keys(t.callTypes ?? {})) {
+        if (whisper.callTypes[type] === undefined) problems.push({ path: `${at}.callTypes.${type}`, message: `unknown call type; media.whisper.callTypes has ${Object.keys(whisper.callTypes).join(', ')}` });
+      }
+    }
     forEachItem(config.queues, (q, i) => {
       const w = q.whisper;
       if (w === undefined) return;

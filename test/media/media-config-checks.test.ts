@@ -85,6 +85,14 @@ describe('media config checks', () => {
     ]);
   });
 
+  it("a translation's texts use the same placeholders, and names only call types that exist", () => {
+    expect(problems({ media: { whisper: { translations: { id: { text: '{Jenis} dari {Queue Name}', countdownText: 'Mulai {N}', callTypes: { inbound: 'Panggilan masuk', walkin: 'Tamu' } } } } } })).toEqual([
+      'media.whisper.translations.id.text: unknown placeholder {Jenis}; allowed: {Call Type}, {Queue Name}',
+      'media.whisper.translations.id.countdownText: unknown placeholder {N}; no placeholders are allowed here',
+      'media.whisper.translations.id.callTypes.walkin: unknown call type; media.whisper.callTypes has inbound, transfer, callback',
+    ]);
+  });
+
   it('rtpengine settings must be coherent', () => {
     expect(problems({ media: { rtpengine: { embedded: { portMin: 40000, portMax: 40005, ngPort: 40002, cliPort: 40002 }, retransmitMs: 4000 } } })).toEqual([
       'media.rtpengine.embedded.portMax: the RTP port range 40000-40005 must hold at least 16 ports (portMax above portMin)',

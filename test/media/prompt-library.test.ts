@@ -71,6 +71,37 @@ describe('whisper settings: global defaults, queue overrides', () => {
     expect(lib.whisperSource('b', 'inbound')).toEqual({ kind: 'tts', text: 'Inbound call from B', language: 'en', speed: 1 });
   });
 
+  it("a queue in another language: translated texts in its voice; untranslated ones in the texts' own language, never read by the wrong voice", () => {
+    const queues = [
+      { id: 'dukungan', name: 'Dukungan', whisper: { language: 'id' } },
+      { id: 'jakarta', name: 'Jakarta', whisper: { language: 'id-ID', type: 'tts', text: '{Call Type} untuk {Queue Name}' } },
+    ];
+    // Nothing translated: the English texts keep the English voice.
+    expect(library({ queues }).whisperSource('dukungan', 'inbound')).toMatchObject({
+      parts: [
+        { kind: 'tts', text: 'Inbound call from Dukungan', language: 'en' },
+        { kind: 'tts', text: countdown, language: 'en' },
+      ],
+    });
+    const translated = library({
+      queues,
+      media: { whisper: { callTypes: { inbound: 'Inbound call', callback: 'Callback' }, translations: { id: { text: '{Call Type} dari {Queue Name}', countdownText: 'Anda terhubung - panggilan dimulai dalam 3, 2, 1', callTypes: { inbound: 'Panggilan masuk' } } } } },
+    });
+    expect(translated.whisperSource('dukungan', 'inbound')).toMatchObject({
+      parts: [
+        { kind: 'tts', text: 'Panggilan masuk dari Dukungan', language: 'id' },
+        { kind: 'tts', text: 'Anda terhubung - panggilan dimulai dalam 3, 2, 1', language: 'id' },
+      ],
+    });
+    // id-ID takes the id translation; the queue's own text is in its own language; an untranslated call type keeps its name.
+    expect(translated.whisperSource('jakarta', 'callback')).toMatchObject({
+      parts: [
+        { kind: 'tts', text: 'Callback untuk Jakarta', language: 'id-ID' },
+        { kind: 'tts', text: 'Anda terhubung - panggilan dimulai dalam 3, 2, 1', language: 'id-ID' },
+      ],
+    });
+  });
+
   it('unknown queues and call types are errors naming what exists', () => {
     const lib = library({});
     expect(() => lib.whisperSource('nope', 'inbound')).toThrow(/unknown queue "nope"/);

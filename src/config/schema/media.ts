@@ -111,6 +111,22 @@ const WhisperSettings = Type.Object(
       default: { inbound: 'Inbound call', transfer: 'Transferred call', callback: 'Callback' },
       description: 'Spoken name of each call type ({Call Type}), keyed by the id the engine uses. Whispers are pre-rendered for every queue and call type.',
     }),
+    translations: Type.Record(
+      Type.String(LANGUAGE),
+      Type.Object(
+        {
+          text: Type.Optional(Type.String({ minLength: 1, description: 'The whisper in this language (placeholders: {Call Type}, {Queue Name}).' })),
+          countdownText: Type.Optional(Type.String({ minLength: 1, description: 'The countdown in this language.' })),
+          callTypes: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }), Type.String({ minLength: 1 }), { description: 'Spoken names of call types in this language.' })),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        default: {},
+        description:
+          "The whisper's texts in other languages, keyed by language tag (a queue's whisper language, or its primary subtag: id-ID uses id). text, countdownText and callTypes above are in media.whisper.language (else prompts.language): a text with no translation for a queue's language is spoken in that language's voice, not read by the queue's.",
+      },
+    ),
     callerHears: StringEnum(['ringback', 'silence'] as const, {
       default: 'ringback',
       description: 'What the caller hears while the agent hears the whisper (never the whisper itself).',

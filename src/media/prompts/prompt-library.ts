@@ -98,15 +98,19 @@ export class PromptLibrary {
     const queue = config.queues.find((q) => q.id === queueId);
     if (queue === undefined) throw new MediaStateError(`unknown queue "${queueId}"`);
     const global = config.media.whisper;
-    const spoken = global.callTypes[callType];
-    if (spoken === undefined) {
+    if (global.callTypes[callType] === undefined) {
       throw new MediaStateError(`unknown call type "${callType}"; configured: ${Object.keys(global.callTypes).join(', ')}`);
     }
     const qw = queue.whisper;
     const enabled = qw?.enabled ?? global.enabled;
     const countdown = qw?.countdown ?? global.countdown;
     const speed = qw?.speed ?? global.speed;
-    const language = qw?.language ?? global.language ?? this.defaultLanguage;
+    // The global texts are in their own language; the queue's language speaks them only where translated.
+    const textsLanguage = global.language ?? this.defaultLanguage;
+    const language = qw?.language ?? textsLanguage;
+    const tr = translationFor(global.translations, language);
+    const inQueueLanguage = (text: string | undefined): { text: string; language: string } | undefined => (text !== undefined ? { text, language } : undefined);
+    const spoken = tr?.callTypes?.[callType] ?? global.callTypes[callType];
     const values = { 'Call Type': spoken, 'Queue Name': queue.name };
     const parts: PromptSource[] = [];
     if (enabled) {
@@ -114,12 +118,15 @@ export class PromptLibrary {
         if (qw.file === undefined) throw new MediaStateError(`queue ${queueId}: whisper type 'audio' has no file`);
         parts.push({ kind: 'file', file: this.uploadPath(qw.file), speed });
       } else {
-        const text = qw?.type === 'tts' ? qw.text : global.text;
-        if (text === undefined) throw new MediaStateError(`queue ${queueId}: whisper type 'tts' has no text`);
-        parts.push({ kind: 'tts', text: fillTemplate(text, values), language, speed });
+        if (qw?.type === 'tts' && qw.text === undefined) throw new MediaStateError(`queue ${queueId}: whisper type 'tts' has no text`);
+        const said = qw?.type === 'tts' ? inQueueLanguage(qw.text)! : (inQueueLanguage(tr?.text) ?? { text: global.text, language: textsLanguage });
+        parts.push({ kind: 'tts', text: fillTemplate(said.text, values), language: said.language, speed });
       }
     }
-    if (countdown) parts.push({ kind: 'tts', text: global.countdownText, language, speed });
+    if (countdown) {
+      const said = inQueueLanguage(tr?.countdownText) ?? { text: global.countdownText, language: textsLanguage };
+      parts.push({ kind: 'tts', text: said.text, language: said.language, speed });
+    }
     if (parts.length === 0) return undefined;
     return parts.length === 1 ? parts[0] : { kind: 'sequence', parts, gapMs: WHISPER_COUNTDOWN_GAP_MS };
   }
@@ -185,4 +192,9 @@ export class PromptLibrary {
     this.options.logger.info(report, 'prompts pre-rendered');
     return report;
   }
+}
+
+/** The translation for `language`: its own, else its primary subtag's (id-ID: id). */
+function translationFor<T>(translations: Readonly<Record<string, T>>, language: string): T | undefined {
+  return translations[language] ?? translations[language.split('-')[0]!];
 }
