@@ -171,6 +171,9 @@ describe('after-hours deflections', () => {
       const record = await cc.recordOf(call.callId);
       expect(record).toMatchObject({ deflection: { action: 'voicemail', target: 'voicemail' }, facts: { callbackNumber: '+15551230000' } });
       expect(record.endReason).toBe('voicemail recorded (silence)');
+      // "Leave a message after the tone": the caller heard the tone once, and it is not in the message.
+      const beep = await cc.sb.media!.prompts.renderer.render({ kind: 'tone', frequency: 1000, ms: 400 });
+      expect(streamsWith(caller, beep)).toBe(1);
       const { wav, meta } = await delivered(record.recordings[0]!);
       expect(meta.metadata.kind).toBe('voicemail');
       // The wait ended at the deflection, before the message was recorded: the message is not waiting
@@ -182,6 +185,10 @@ describe('after-hours deflections', () => {
       const audio = readAudio(wav);
       const left = audio.channels === 2 ? audio.samples.filter((_, i) => i % 2 === 0) : audio.samples;
       expect(goertzel(left, 700)).toBeGreaterThan(1000);
+      for (let side = 0; side < audio.channels; side++) {
+        const channel = audio.samples.filter((_, i) => i % audio.channels === side);
+        expect(goertzel(channel, 1000), `1 kHz in channel ${side}`).toBeLessThan(goertzel(left, 700) / 100);
+      }
       // The queue's agents are told when it opens; closed with no known end, the notice is held
       // (live-voicemail-notices.test.ts: sent once the closure is lifted).
       await eventually(() => held.includes(record.recordings[0]!), 10_000, 'the voicemail notice checked and held');

@@ -253,7 +253,9 @@ describe('prompt rendering and its content-addressed cache', () => {
         { kind: 'tts', text: "You're connected - call will begin in 3, 2, 1", language: 'en', speed: 1 },
       ],
     });
-    expect(Math.abs(both.durationMs - (whisper.durationMs + 250 + countdown.durationMs))).toBeLessThanOrEqual(1);
+    // Every render is whole 20 ms packets (the player sends no partial one): the sequence too, padded once at its end.
+    for (const p of [whisper, countdown, both]) expect(p.durationMs % 20, `${p.durationMs} ms`).toBe(0);
+    expect(both.durationMs).toBe(Math.ceil((whisper.durationMs + 250 + countdown.durationMs) / 20) * 20);
     const before = starts().length;
     const ring = await r.render({ kind: 'ringback', plan: 'us' });
     expect(starts().length).toBe(before);

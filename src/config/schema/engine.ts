@@ -44,6 +44,7 @@ export const EngineSchema = Type.Object(
       {
         maxSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 120, description: 'Longest voicemail message.' }),
         silenceSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'A message ends after this long with no sound from the caller.' }),
+        beep: Type.Boolean({ default: true, description: 'A short tone (1 kHz, 0.4 s) after the greeting, as callers expect ("leave a message after the tone"); the recording starts after it.' }),
         callbackDigits: Type.Object(
           {
             min: Type.Integer({ minimum: 3, maximum: 15, default: 7, description: 'Fewest digits of a callback number keyed in.' }),

@@ -1,5 +1,6 @@
 /**
- * After-hours voicemail: the caller is answered and hears the greeting; a
+ * After-hours voicemail: the caller is answered and hears the greeting (then a
+ * beep, unless engine.voicemail.beep is off); a
  * caller whose number is withheld or not a phone number is first asked to key
  * in a callback number (the seed's three prompts: blocked number, ask number,
  * number entered), with a re-prompt when the number is too short, too long or
@@ -77,6 +78,8 @@ export function isKeyedNumber(keys: string, length: { readonly min: number; read
 }
 
 const METER_STEP_MS = 200;
+/** The tone after the greeting ("leave a message after the tone"): 1 kHz, 0.4 s. */
+const VOICEMAIL_BEEP = { kind: 'tone', frequency: 1000, ms: 400 } as const;
 /** Keys kept of one entry: more than any phone number; what comes after, up to the `#` or a pause, is dropped. */
 const MAX_ENTRY_KEYS = 32;
 
@@ -155,6 +158,7 @@ export class VoicemailTask implements Task<void> {
     const callback = isCallableNumber(session.caller.number) ? session.caller.number : await this.askCallback(ctx, keys, signal);
     if (callback !== undefined) session.facts.callbackNumber = callback;
     await this.say(ctx, greeting, undefined, signal);
+    if (services.config.engine.voicemail.beep) await this.say(ctx, await services.prompts.renderer.render(VOICEMAIL_BEEP), undefined, signal);
     keys.clear();
     const details = { queue: this.target.queue, callbackNumber: callback ?? null, language: session.language, deliverTo: this.target.deliverTo, notifyAt: this.target.notifyAt, caller: session.caller.number ?? null };
     if (this.target.deliverTo === 'queue-agents') {

@@ -18,14 +18,14 @@ import type { Logger } from '../../observability/logger.js';
 import { PromptInputError, PromptRenderError } from '../media-errors.js';
 import { concatWithGaps, normalizePeak, trimSilence } from './audio-shaping.js';
 import { espeakVoice, espeakWordsPerMinute, runEspeak } from './espeak.js';
-import { ringbackCycle, type RingbackPlan } from './ringback.js';
+import { ringbackCycle, toneOf, type RingbackPlan } from './ringback.js';
 import { decodeMulawAu, encodeMulawAu, isWholeAu, mulawDurationMs, PLAYBACK_RATE } from './au.js';
 
 /**
  * Bump when the rendering pipeline changes what it produces (filters, trimming,
  * levels): every cached prompt is then rendered again.
  */
-export const RENDERER_VERSION = 1;
+export const RENDERER_VERSION = 2;
 const OUTPUT_FORMAT = 'au/mulaw/8000/mono';
 
 /** What to render. */
@@ -33,6 +33,8 @@ export type PromptSource =
   | { readonly kind: 'tts'; readonly text: string; readonly language: string; readonly speed: number }
   | { readonly kind: 'file'; readonly file: string; readonly speed: number }
   | { readonly kind: 'ringback'; readonly plan: RingbackPlan }
+  /** A plain tone (a voicemail's beep). */
+  | { readonly kind: 'tone'; readonly frequency: number; readonly ms: number }
   | { readonly kind: 'sequence'; readonly parts: readonly PromptSource[]; readonly gapMs: number };
 
 export interface RenderedPrompt {
@@ -139,6 +141,7 @@ export class PromptRenderer {
         // The bytes, not the path: a replaced upload renders anew, a moved one does not.
         return { kind: 'file', sha256: await this.uploadHash(source.file), speed: source.speed };
       case 'ringback':
+      case 'tone':
         return source;
       case 'sequence':
         return { kind: 'sequence', gapMs: source.gapMs, parts: await Promise.all(source.parts.map((p) => this.keyOf(p))) };
@@ -174,7 +177,8 @@ export class PromptRenderer {
       return this.remember({ key, path, durationMs: mulawDurationMs(samples.length), bytes: cached.length });
     }
     const started = performance.now();
-    const pcm = await this.produce(source);
+    // Whole 20 ms frames: the player sends only whole packets, so a last partial frame would be lost.
+    const pcm = toWholeFrames(await this.produce(source));
     const au = encodeMulawAu(pcm);
     await mkdir(this.cacheDir, { recursive: true });
     // Write then rename: a reader never sees half a file, and a crash leaves no bad entry.
@@ -199,6 +203,8 @@ export class PromptRenderer {
         return this.inTurn(() => this.convertUpload(source.file, source.speed));
       case 'ringback':
         return ringbackCycle(source.plan, PLAYBACK_RATE);
+      case 'tone':
+        return toneOf(source.frequency, source.ms, PLAYBACK_RATE);
       case 'sequence': {
         // allSettled: no part's render may outlive this one (and write into a cache being torn down).
         const settled = await Promise.allSettled(source.parts.map(async (p) => decodeMulawAu(await readFile((await this.render(p)).path))!));
@@ -291,4 +297,14 @@ async function readUpload(file: string): Promise<Buffer> {
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
     throw new PromptInputError(`uploaded prompt ${file} ${why}`, file, { cause: e });
   }
+}
+
+/** `pcm` padded with silence to a whole number of 20 ms packets at the playback rate. */
+export function toWholeFrames(pcm: Int16Array): Int16Array {
+  const frame = (PLAYBACK_RATE * 20) / 1000;
+  const whole = Math.ceil(pcm.length / frame) * frame;
+  if (whole === pcm.length) return pcm;
+  const out = new Int16Array(whole);
+  out.set(pcm);
+  return out;
 }

@@ -44,3 +44,15 @@ export function ringbackCycle(plan: RingbackPlan, sampleRate = 8000): Int16Array
   });
   return out;
 }
+
+/** A tone of `ms` at about -10 dBFS peak, with 10 ms ramps so that it starts and stops without a click. */
+export function toneOf(frequency: number, ms: number, sampleRate = 8000): Int16Array {
+  const n = Math.round((ms * sampleRate) / 1000);
+  const ramp = Math.min(Math.round(sampleRate / 100), Math.floor(n / 2));
+  const out = new Int16Array(n);
+  for (let k = 0; k < n; k++) {
+    const edge = Math.min(1, k / ramp, (n - 1 - k) / ramp);
+    out[k] = Math.round(10000 * edge * Math.sin((2 * Math.PI * frequency * k) / sampleRate));
+  }
+  return out;
+}
