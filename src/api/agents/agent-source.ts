@@ -16,8 +16,10 @@ export interface AgentSource {
   get(id: string): AgentView | undefined;
   /** Asks for a state (`by`: the API user); throws AgentStateError (404, 409). */
   request(id: string, state: RequestedState, reason: string | null, by: string): AgentView;
-  /** Calls `listener` whenever an agent changes (the event stream); returns the unsubscribe. */
-  subscribe(listener: () => void): () => void;
+  /** The queues' static targets alone (their status derives from the calls). */
+  targets(): AgentView[];
+  /** Calls `listener` with an agent's id whenever it changes (the event stream); returns the unsubscribe. */
+  subscribe(listener: (id: string) => void): () => void;
 }
 
 export interface AgentQueue {
@@ -64,7 +66,7 @@ function targetView(uri: string, teams: readonly string[], queues: readonly stri
 }
 
 export class ConfiguredAgentSource implements AgentSource {
-  private readonly targets = new Map<string, { teams: Set<string>; queues: Set<string> }>();
+  private readonly staticTargets = new Map<string, { teams: Set<string>; queues: Set<string> }>();
   private readonly teams = new Map<string, string>();
 
   constructor(
@@ -75,15 +77,15 @@ export class ConfiguredAgentSource implements AgentSource {
     for (const q of queues) {
       if (q.team !== undefined) this.teams.set(q.id, q.team);
       for (const uri of q.agents ?? []) {
-        const a = this.targets.get(uri) ?? { teams: new Set<string>(), queues: new Set<string>() };
+        const a = this.staticTargets.get(uri) ?? { teams: new Set<string>(), queues: new Set<string>() };
         a.queues.add(q.id);
         if (q.team !== undefined) a.teams.add(q.team);
-        this.targets.set(uri, a);
+        this.staticTargets.set(uri, a);
       }
     }
   }
 
-  private targetList(): AgentView[] {
+  targets(): AgentView[] {
     const status = new Map<string, { status: TargetStatus; call: string }>();
     const note = (uri: string, s: TargetStatus, call: string): void => {
       const prev = status.get(uri);
@@ -91,11 +93,11 @@ export class ConfiguredAgentSource implements AgentSource {
     };
     for (const s of this.sessions()) {
       if (s.ended) continue;
-      for (const a of s.attempts) if (a.outcome === undefined && this.targets.has(a.agent)) note(a.agent, 'ringing', s.id);
+      for (const a of s.attempts) if (a.outcome === undefined && this.staticTargets.has(a.agent)) note(a.agent, 'ringing', s.id);
       if (s.agent !== undefined && s.state === 'whisper') note(s.agent, 'whisper', s.id);
       if (s.agent !== undefined && s.state === 'connected') note(s.agent, 'on-call', s.id);
     }
-    return [...this.targets.entries()].map(([uri, a]) => {
+    return [...this.staticTargets.entries()].map(([uri, a]) => {
       const st = status.get(uri);
       return targetView(uri, [...a.teams], [...a.queues], st?.status ?? 'idle', st?.call ?? null);
     });
@@ -103,29 +105,30 @@ export class ConfiguredAgentSource implements AgentSource {
 
   list(): AgentView[] {
     const agents = this.registry?.list().map((a) => agentViewOf(a, (q) => this.teams.get(q))) ?? [];
-    return [...agents, ...this.targetList()];
+    return [...agents, ...this.targets()];
   }
 
   get(id: string): AgentView | undefined {
     if (this.registry?.has(id) === true) return agentViewOf(this.registry.get(id), (q) => this.teams.get(q));
-    return this.targets.has(id) ? this.targetList().find((t) => t.id === id) : undefined;
+    return this.staticTargets.has(id) ? this.targets().find((t) => t.id === id) : undefined;
   }
 
   request(id: string, state: RequestedState, reason: string | null, by: string): AgentView {
     const registry = this.registry;
     if (registry === undefined || !registry.has(id)) {
       // AgentRegistry's own errors: 404 for nobody, 409 for a static target (it has no state).
-      if (this.targets.has(id)) throw conflict(`${id} is a queue's static target, not an agent: it has no state`);
+      if (this.staticTargets.has(id)) throw conflict(`${id} is a queue's static target, not an agent: it has no state`);
       throw notFoundAgent(id);
     }
     return agentViewOf(registry.request(id, state, reason, by), (q) => this.teams.get(q));
   }
 
-  subscribe(listener: () => void): () => void {
+  subscribe(listener: (id: string) => void): () => void {
     const r = this.registry;
     if (r === undefined) return () => undefined;
-    r.on('changed', listener);
-    return () => r.off('changed', listener);
+    const changed = (a: AgentSnapshot): void => listener(a.id);
+    r.on('changed', changed);
+    return () => r.off('changed', changed);
   }
 }
 

@@ -2,9 +2,11 @@
  * What the event stream tells dashboards: a call was added, changed (state,
  * agent, monitors, reserved data) or ended, and an agent's status changed. Call changes come
  * from the call registry and the call control as they happen, agents' from
- * the agent registry; static targets' statuses are derived from the calls (a
- * ring starts without a call state change), so agents are compared after
- * every call or agent change and once a second while anyone listens. Each subscriber sees only what its role's scope covers.
+ * the agent registry, one agent at a time; static targets' statuses are derived from the calls (a
+ * ring starts without a call state change), so the targets are compared after call changes (once
+ * per turn of the event loop, however many came in it), and everyone once a second while anyone
+ * listens. No change costs a pass over every agent: this runs on the thread that answers INVITEs.
+ * Each subscriber sees only what its role's scope covers.
  */
 import type { CallControl, MonitorEvent } from '../../engine/call-control.js';
 import { viewOf } from '../../engine/call-control.js';
@@ -35,6 +37,7 @@ export class LiveEvents {
   private readonly shown = new WeakMap<Subscriber, Set<string>>();
   private lastAgents = new Map<string, string>();
   private tick: NodeJS.Timeout | undefined;
+  private targetsPending: NodeJS.Immediate | undefined;
   private readonly detach: (() => void)[] = [];
 
   constructor(
@@ -50,7 +53,7 @@ export class LiveEvents {
       const team = live.teamOf(s.queue ?? null);
       const endedByUser = s.facts.endedByUser;
       this.publish({ type: 'call.ended', call: { id: s.id, team, endReason: s.endReason ?? null, endedBy: s.endedBy ?? null, endedByUser: typeof endedByUser === 'string' ? endedByUser : null } });
-      this.agentChanges();
+      this.targetsChanged();
     };
     const monitor = (e: MonitorEvent): void => {
       if (!e.call.ended) changed(e.call);
@@ -60,8 +63,7 @@ export class LiveEvents {
     registry.on('changed', changed);
     registry.on('ended', ended);
     control.on('monitor', monitor);
-    const agentChanged = (): void => this.agentChanges();
-    const unsubscribeAgents = agents.subscribe(agentChanged);
+    const unsubscribeAgents = agents.subscribe((id) => this.agentChanged(id));
     this.detach.push(
       unsubscribeAgents,
       () => registry.off('added', added),
@@ -101,18 +103,39 @@ export class LiveEvents {
   private call(type: 'call.added' | 'call.updated', s: CallSession): void {
     if (this.subscribers.size === 0) return;
     this.publish({ type, call: this.live.summary(viewOf(s)) });
-    this.agentChanges();
+    this.targetsChanged();
+  }
+
+  /** One agent changed: it alone is compared. */
+  private agentChanged(id: string): void {
+    if (this.subscribers.size === 0) return;
+    const a = this.agents.get(id);
+    if (a !== undefined) this.compare([a]);
+  }
+
+  /** Calls changed: the static targets are compared once this turn's events are in. */
+  private targetsChanged(): void {
+    if (this.subscribers.size === 0 || this.targetsPending !== undefined) return;
+    this.targetsPending = setImmediate(() => {
+      this.targetsPending = undefined;
+      if (this.subscribers.size > 0) this.compare(this.agents.targets());
+    });
+  }
+
+  /** Publishes the views that differ from the last ones sent (`everyone`: the views are all there are: the gone are forgotten). */
+  private compare(views: readonly AgentView[], everyone = false): void {
+    const seen = everyone ? new Map<string, string>() : this.lastAgents;
+    for (const a of views) {
+      const text = JSON.stringify(a);
+      if (this.lastAgents.get(a.id) !== text) this.publish({ type: 'agent.updated', agent: a });
+      seen.set(a.id, text);
+    }
+    this.lastAgents = seen;
   }
 
   private agentChanges(): void {
     if (this.subscribers.size === 0) return;
-    const next = new Map<string, string>();
-    for (const a of this.agents.list()) {
-      const text = JSON.stringify(a);
-      next.set(a.id, text);
-      if (this.lastAgents.get(a.id) !== text) this.publish({ type: 'agent.updated', agent: a });
-    }
-    this.lastAgents = next;
+    this.compare(this.agents.list(), true);
   }
 
   private publish(e: LiveEvent): void {
@@ -148,6 +171,7 @@ export class LiveEvents {
 
   close(): void {
     clearInterval(this.tick);
+    if (this.targetsPending !== undefined) clearImmediate(this.targetsPending);
     for (const d of this.detach.splice(0)) d();
     this.subscribers.clear();
   }
