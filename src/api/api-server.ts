@@ -78,6 +78,8 @@ export interface Api {
   readonly events: LiveEvents;
   /** Re-reads the keys file (SIGHUP). */
   reloadKeys(): void;
+  /** Opens the audit log file again (SIGHUP, after a rotation by rename). */
+  reopenFiles(): void;
   close(): Promise<void>;
 }
 
@@ -241,6 +243,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     audit,
     events,
     reloadKeys: () => keys.reload('SIGHUP'),
+    reopenFiles: () => audit.reopen(),
     close: () =>
       (closing ??= (async () => {
         stuck.stop();

@@ -44,6 +44,8 @@ export interface RunningSwitchboard {
   drain(): Promise<void>;
   /** Re-reads the embedded SIP server's TLS certificates and keys (SIGHUP). */
   reloadTls(): Promise<readonly TlsReload[]>;
+  /** Opens the call records and audit log files again (SIGHUP, after a rotation by rename). */
+  reopenFiles(): void;
   stop(): Promise<void>;
 }
 
@@ -241,6 +243,10 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
       status,
       drain: () => drain(),
       reloadTls: () => sip?.reloadTls() ?? Promise.resolve([]),
+      reopenFiles: () => {
+        engine.reopenFiles();
+        api?.reopenFiles();
+      },
       stop: stopAll,
     };
   } catch (e) {

@@ -3,8 +3,7 @@
  * state directory (`<stateDir>/calls/records.jsonl`), a log line, and the CRM
  * metadata of the call's recording. Plain data only.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+import { JsonLinesFile } from '../observability/json-lines-file.js';
 import type { Logger } from '../observability/logger.js';
 import { contactFor } from '../recordings/crm/contact.js';
 import type { ReservedValues } from './reserved/reserved-data.js';
@@ -113,31 +112,42 @@ export function callRecordOf(s: CallSession, contact: { readonly channel: string
   };
 }
 
-/** Appends records to a JSON-lines file, in order; one stream for the engine's life. */
+/**
+ * Appends records to a JSON-lines file, in order (`JsonLinesFile`: a record a fault kept from the
+ * file is written once it can be; `reopen` after a rotation). Every record is also logged.
+ */
 export class CallRecordWriter {
-  private stream: WriteStream | undefined;
-  written = 0;
+  private readonly out: JsonLinesFile | undefined;
+  /** Records made (each logged; written to the file, or waiting to be: `waiting`). */
+  made = 0;
 
-  constructor(
-    private readonly file: string | undefined,
-    private readonly logger: Logger,
-  ) {}
+  constructor(file: string | undefined, private readonly logger: Logger) {
+    this.out = file !== undefined ? new JsonLinesFile(file, logger, { what: 'call records' }) : undefined;
+  }
+
+  /** Records in the file (or made, when there is no file). */
+  get written(): number {
+    return this.out?.written ?? this.made;
+  }
+
+  /** Records kept through a fault, not yet in the file. */
+  get waiting(): number {
+    return this.out?.waiting ?? 0;
+  }
 
   write(record: CallRecord): void {
-    this.written++;
+    this.made++;
     this.logger.info({ record }, 'call record');
-    if (this.file === undefined) return;
-    if (this.stream === undefined) {
-      mkdirSync(dirname(this.file), { recursive: true });
-      this.stream = createWriteStream(this.file, { flags: 'a' });
-      this.stream.on('error', (e) => this.logger.error({ err: e.message, file: this.file }, 'call records file cannot be written'));
-    }
-    this.stream.write(`${JSON.stringify(record)}\n`);
+    this.out?.append(JSON.stringify(record));
+  }
+
+  /** The file was rotated (SIGHUP): the next record starts a new one at the path. */
+  reopen(): void {
+    this.out?.reopen();
   }
 
   async close(): Promise<void> {
-    const s = this.stream;
-    this.stream = undefined;
-    if (s !== undefined) await new Promise<void>((resolve) => s.end(() => resolve()));
+    this.out?.close();
+    await Promise.resolve();
   }
 }

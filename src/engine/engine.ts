@@ -63,7 +63,10 @@ export interface EngineStatus {
   readonly callsTotal: number;
   readonly callsConnected: number;
   readonly callsRejected: number;
+  /** Call records written to the file. */
   readonly callRecords: number;
+  /** Call records a fault kept from the file (a full disk): written once it can be. */
+  readonly callRecordsWaiting: number;
   readonly voicemailNotices: number;
   /** Per inbound trunk: live calls, admitted, refused over its rate or concurrency. */
   readonly trunks: Readonly<Record<string, TrunkCounts>>;
@@ -268,6 +271,11 @@ export class Engine {
     return this.control.list();
   }
 
+  /** Opens the call records file again (SIGHUP, after a rotation by rename). */
+  reopenFiles(): void {
+    this.services.records.reopen();
+  }
+
   status(): EngineStatus {
     return {
       connected: this.connected,
@@ -278,6 +286,7 @@ export class Engine {
       callsConnected: this.callsConnected,
       callsRejected: this.callsRejected,
       callRecords: this.services.records.written,
+      callRecordsWaiting: this.services.records.waiting,
       voicemailNotices: this.notices.size,
       trunks: this.inbound.counts(),
       ...(this.agents !== undefined ? { contactCenter: this.agents.status() } : {}),

@@ -15,7 +15,10 @@
  * Appended through a stream (no sync per line: it guards against the process
  * dying, not the machine). A file past `rotateBytes` is replaced by a new one
  * that starts with the calls still live, so the journal stays small whatever
- * the traffic; a clean stop (every call ended) leaves no file.
+ * the traffic; a clean stop (every call ended) leaves no file. A file that
+ * fails (a full disk) is no longer touched, and a new one holding every live
+ * call is tried every `retryMs`; once one is written, every other journal
+ * file goes (one that missed a call's end must not bring the call back).
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { readdir, readFile, stat, unlink, utimes } from 'node:fs/promises';
@@ -35,16 +38,24 @@ export class LiveCallJournal {
   private readonly live = new Map<string, string>();
 
   private readonly heartbeat: NodeJS.Timeout;
+  /** When the file last failed to take a line (a full disk): it is replaced once `retryMs` has passed. */
+  private failedAt: number | undefined;
 
   constructor(
     private readonly dir: string,
     private readonly logger: Logger,
     private readonly rotateBytes = 4 * 1024 * 1024,
     heartbeatMs = 5000,
+    private readonly retryMs = 5000,
   ) {
     this.heartbeat = setInterval(() => {
       const file = this.file;
       if (file === undefined || this.live.size === 0) return;
+      // A file that missed lines is not a sign of life: it is written anew (all live calls) instead.
+      if (this.failedAt !== undefined) {
+        if (Date.now() - this.failedAt >= this.retryMs) this.rotate();
+        return;
+      }
       const now = new Date();
       void utimes(file, now, now).catch(() => undefined);
     }, heartbeatMs);
@@ -98,22 +109,41 @@ export class LiveCallJournal {
   }
 
   private append(line: string): void {
-    if (this.stream === undefined || this.bytes >= this.rotateBytes) this.rotate();
+    if (this.failedAt !== undefined) {
+      // The live calls are in memory: the next file, once one can be written, holds them all.
+      if (Date.now() - this.failedAt >= this.retryMs) this.rotate();
+      return;
+    }
+    if (this.stream === undefined || this.bytes >= this.rotateBytes) {
+      this.rotate();
+      if (line.startsWith('{"live"')) return; // the new file starts with every live call's line, this one's too
+    }
     this.bytes += line.length;
     this.stream!.write(line);
   }
 
-  /** A new file holding the calls still live; the old one is removed once the new one has them. */
+  /**
+   * A new file holding the calls still live; once it holds them, every other journal file is removed
+   * (one that failed midway may miss a call's end, and must not bring the call back at the next start).
+   */
   private rotate(): void {
     const old = this.stream;
     const oldFile = this.file;
-    mkdirSync(this.dir, { recursive: true });
+    this.failedAt = undefined;
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (e) {
+      this.failed(e, this.dir);
+      return;
+    }
     // Named by time, with a sequence if two rotations fall in one millisecond: read back in order.
     let stamp = Date.now();
     while (oldFile !== undefined && join(this.dir, `journal-${stamp}.jsonl`) <= oldFile) stamp++;
     const file = join(this.dir, `journal-${stamp}.jsonl`);
     const stream = createWriteStream(file, { flags: 'a' });
-    stream.on('error', (e) => this.logger.error({ err: e.message, file }, 'live call journal cannot be written'));
+    stream.on('error', (e) => {
+      if (this.stream === stream) this.failed(e, file);
+    });
     this.stream = stream;
     this.file = file;
     this.bytes = 0;
@@ -121,9 +151,33 @@ export class LiveCallJournal {
       this.bytes += line.length;
       stream.write(line);
     }
-    if (old !== undefined && oldFile !== undefined) {
-      // The new file is written first (the stream keeps order); the old one goes once the new one holds its calls.
-      stream.write('', () => old.end(() => void unlink(oldFile).catch(() => undefined)));
+    old?.destroy();
+    stream.write('', (err) => {
+      if (err !== null && err !== undefined) return;
+      if (this.outage) {
+        this.outage = false;
+        this.logger.warn({ file, live: this.live.size }, 'live call journal written again');
+      }
+      void this.removeOthers(file);
+    });
+  }
+
+  /** Between a failed write and the next file that takes the live calls (logged once each way). */
+  private outage = false;
+
+  private failed(e: unknown, file: string): void {
+    if (!this.outage) this.logger.error({ err: e instanceof Error ? e.message : String(e), file }, 'live call journal cannot be written: trying a new file every few seconds');
+    this.outage = true;
+    this.failedAt = Date.now();
+    this.stream?.destroy();
+    this.stream = undefined;
+  }
+
+  private async removeOthers(keep: string): Promise<void> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const file = join(this.dir, name);
+      if (file !== keep && this.file === keep && /^journal-\d+\.jsonl$/.test(name)) await unlink(file).catch(() => undefined);
     }
   }
 

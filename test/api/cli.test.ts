@@ -7,7 +7,7 @@
  * the keys without stopping anything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,7 +127,13 @@ describe('switchboard calls, against switchboard start', () => {
     expect(noKey.stderr).toMatch(/no API key: set SWITCHBOARD_API_KEY/);
     const key = (await run(['keys', 'add', '--user', 'sam', '--role', 'supervisor', '--config', cfg])).stdout.trim();
     await eventually(async () => (await run(['calls', 'list', '--config', cfg], { SWITCHBOARD_API_KEY: key })).code === 0, 10_000, 'the new key accepted');
+    // The audit log rotated by rename (logrotate's default), then SIGHUP: later entries go to a new file at the path.
+    const audit = join(dir, 'state', 'api', 'audit.jsonl');
+    expect((await run(['calls', 'list', '--config', cfg], { SWITCHBOARD_API_KEY: 'sbk_nobody.secret' })).code).toBe(1);
+    await eventually(() => existsSync(audit), 10_000, 'the audit log written');
+    renameSync(audit, `${audit}.1`);
     engine.child.kill('SIGHUP');
+    await eventually(() => engine!.output().includes('SIGHUP: call records and audit log files opened again'), 10_000, 'the files reopened');
     const afterHup = await run(['calls', 'list', '--config', cfg], { SWITCHBOARD_API_KEY: key });
     expect(afterHup.code).toBe(0);
     expect(afterHup.stdout).toBe('no live calls\n');
@@ -135,6 +141,9 @@ describe('switchboard calls, against switchboard start', () => {
     let refused = { code: 0 as number | null, stderr: '' };
     await eventually(async () => (refused = await run(['calls', 'list', '--config', cfg], { SWITCHBOARD_API_KEY: key })).code === 1, 10_000, 'the revoked key refused');
     expect(refused.stderr).toMatch(/401 SB_API_UNAUTHORIZED: unknown or revoked API key/);
+    // The refusal is audited in the new file, not in the renamed one.
+    await eventually(() => existsSync(audit) && readFileSync(audit, 'utf8').includes('unknown or revoked API key'), 10_000, 'the refusal in the new audit file');
+    expect(readFileSync(`${audit}.1`, 'utf8').split('unknown or revoked API key')).toHaveLength(2); // the one refusal before the rotation
     await eventually(() => /"why":"SIGHUP".*"msg":"API keys loaded"/.test(engine!.output()), 10_000, 'the SIGHUP reload logged');
   }, 90_000);
 

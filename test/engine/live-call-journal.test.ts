@@ -4,7 +4,7 @@
  * unexpectedly"), calls that ended do not; the file is replaced by a small one
  * past its size, and a clean stop leaves none.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,33 @@ describe('the live call journal', () => {
     j.ended('long');
     await j.close();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a journal that cannot be written (its folder gone, a full disk) starts a new file with the live calls once it can; calls that ended meanwhile do not come back', async () => {
+    const dir = join(root, 'outage');
+    const j = new LiveCallJournal(dir, silentLogger(), 4096, 3_600_000, 20);
+    j.update(record('before'));
+    j.update(record('ends-in-outage'));
+    await eventually(() => readdirSync(dir).length === 1 && readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8').includes('ends-in-outage'), 5000, 'the journal written');
+    // The folder becomes unwritable (here: a file in its place): the next file cannot be made.
+    renameSync(dir, `${dir}.kept`);
+    writeFileSync(dir, '');
+    for (let i = 0; i < 200; i++) j.update(record(`filler${i}`)); // past its size: a new file is due, and fails
+    for (let i = 0; i < 200; i++) j.ended(`filler${i}`);
+    j.ended('ends-in-outage');
+    j.update(record('during', '2026-12-07T01:00:05.000Z'));
+    // Writable again: the folder back, with the file from before the outage (it still says ends-in-outage is live).
+    rmSync(dir);
+    renameSync(`${dir}.kept`, dir);
+    const stale = readdirSync(dir)[0]!;
+    await new Promise((r) => setTimeout(r, 30));
+    j.update(record('after'));
+    await eventually(() => readdirSync(dir).length === 1 && readdirSync(dir)[0] !== stale && readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8').includes('"after"'), 5000, 'a new file with the live calls, the stale one gone');
+    // The engine dies here: the next start recovers exactly the calls live at that moment.
+    const lost = await new LiveCallJournal(dir, silentLogger(), 4096, 3_600_000).recover();
+    expect(lost.map((r) => r.call).sort()).toEqual(['after', 'before', 'during']);
+    expect(lost.find((r) => r.call === 'during')!.times.bridged).toBe('2026-12-07T01:00:05.000Z');
+    await j.close();
   });
 
   it('while calls are live the file is touched, so it tells when the engine was last alive; a recovered end is never before a time its record holds', async () => {

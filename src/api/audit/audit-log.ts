@@ -13,8 +13,8 @@
  * (fdatasync), so they survive a machine crash too. The file is only appended
  * to; rotating it is the operator's (logrotate with copytruncate works).
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { JsonLinesFile } from '../../observability/json-lines-file.js';
 import type { Logger } from '../../observability/logger.js';
 
 export const AUDIT_ACTIONS = ['monitor.start', 'monitor.stop', 'monitor.ticket', 'call.end', 'recording.pause', 'recording.resume', 'reserved-data.set', 'agent.state', 'request'] as const;
@@ -49,26 +49,29 @@ export type AuditInput = Partial<Omit<AuditEntry, 'at' | 'action' | 'outcome'>> 
 const TAIL_BYTES = 4 * 1024 * 1024;
 
 export class AuditLog {
-  private fd: number | undefined;
-  written = 0;
+  private readonly out: JsonLinesFile;
 
   constructor(
     readonly file: string,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    // An entry a fault kept from the file (a full disk) is written once it can be; a torn line is ended first.
+    this.out = new JsonLinesFile(file, logger, { what: 'audit log', mode: 0o600 });
+  }
 
-  private open(): number {
-    if (this.fd === undefined) {
-      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      const fd = openSync(this.file, 'a+', 0o600);
-      // A crash mid-line leaves a torn last line: start on a fresh line so the next entry stays whole.
-      const size = fstatSync(fd).size;
-      const last = Buffer.alloc(1);
-      if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) writeSync(fd, '\n');
-      this.fd = fd;
-    }
-    return this.fd;
+  /** Entries in the file. */
+  get written(): number {
+    return this.out.written;
+  }
+
+  /** The file was rotated (SIGHUP): the next entry starts a new one at the path. */
+  reopen(): void {
+    this.out.reopen();
+  }
+
+  close(): void {
+    this.out.close();
   }
 
   record(input: AuditInput): AuditEntry {
@@ -89,14 +92,8 @@ export class AuditLog {
       status: input.status ?? null,
       code: input.code ?? null,
     };
-    try {
-      const fd = this.open();
-      writeSync(fd, `${JSON.stringify(entry)}\n`);
-      if (entry.outcome !== 'denied') fdatasyncSync(fd);
-      this.written++;
-    } catch (e) {
-      this.logger.error({ err: e instanceof Error ? e.message : String(e), file: this.file }, 'audit log cannot be written');
-    }
+    // On disk before the action is answered, except denials (a flood of them must not cost a sync each).
+    this.out.append(JSON.stringify(entry), entry.outcome !== 'denied');
     this.logger.info({ audit: entry }, 'audit');
     return entry;
   }
@@ -133,10 +130,5 @@ export class AuditLog {
     } finally {
       closeSync(fd);
     }
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
   }
 }

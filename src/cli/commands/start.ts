@@ -40,9 +40,12 @@ export const startCommand: Command = {
       // (README "Memory"; bench/sip/soak.ts). Only the environment of the process can set it.
       logger.info('MALLOC_ARENA_MAX is not set: resident memory after load stays higher; `npm start` sets MALLOC_ARENA_MAX=2 (README, Operations: Memory)');
     }
-    // SIGHUP re-reads the TLS certificates and keys, and the API keys file (keys added or revoked without a restart).
+    // SIGHUP re-reads the TLS certificates and keys, and the API keys file (keys added or revoked without a restart),
+    // and opens the call records and audit files again (rotated by rename).
     const stopReloading = onReloadSignal(() => {
       running.api?.reloadKeys();
+      running.reopenFiles();
+      logger.info('SIGHUP: call records and audit log files opened again');
       void running.reloadTls().then(
         (results) => logger.info({ reloaded: results.map((r) => `${r.listener}: ${r.result.ok ? 'ok' : r.result.reason}`) }, 'SIGHUP: TLS certificates re-read'),
         (e: unknown) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: TLS reload failed'),
