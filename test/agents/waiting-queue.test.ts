@@ -282,6 +282,26 @@ describe('offering agents', () => {
     }
   });
 
+  it('a waiting caller whose phone never acknowledges the answer is offered no agent; its call ends at 64·T1 with no talk time', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const n = ann.calls.length;
+      const call = caller.dial(cc.udp, '6000', { noAck: true });
+      await call.waitStatus(200, 10_000);
+      // An agent free while the answer waits for its ACK: not rung for a phone that may never have the call.
+      agents().request('ann', 'ready', null, 'test');
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ endReason: 'caller did not acknowledge', agent: null, agentsTried: [] });
+      expect(record.metrics.talkMs).toBe(0);
+      expect(ann.calls.length).toBe(n);
+      expect(agents().get('ann').state).toBe('ready');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('first come, first served; the second caller gets the agent once the first call and its wrap-up are over', async () => {
     await logOutAll();
     const first = await CallerPhone.create(CALLER_HZ);

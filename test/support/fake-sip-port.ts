@@ -56,6 +56,11 @@ export class FakeLeg implements SipLeg {
     this.digitListeners.push(listener);
   }
 
+  /** A fake far end acknowledges at once. */
+  async acknowledged(): Promise<boolean> {
+    return Promise.resolve(this.connected);
+  }
+
   readonly sentDigits: string[] = [];
 
   async sendDigit(d: InfoDigit): Promise<void> {

@@ -64,7 +64,11 @@ export async function runAgentQueueFlow(ctx: CallContext, queue: Queue, desk: Ag
     if (services.now() >= deadline) return overflow();
     let assignment = place.takeNow();
     if (assignment === undefined) {
-      await hold.start(signal);
+      // Answered for the hold audio: no agent is offered a caller whose phone has not acknowledged the
+      // answer (it may never: a lost or broken phone). Its ACK usually comes at once; without one the
+      // leg ends at 64·T1, and so does the call.
+      await place.holdUntil(hold.start(signal).then(() => ctx.callerLeg?.acknowledged()));
+      checkpoint(signal);
       assignment = await place.next(deadline, signal);
       if (assignment === undefined) return overflow();
     } else if (!hold.started) {

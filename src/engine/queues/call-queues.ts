@@ -33,6 +33,8 @@ interface Entry {
   /** Delivered before the call flow asked for it. */
   ready: AgentAssignment | undefined;
   waiter: ((a: AgentAssignment) => void) | undefined;
+  /** Not offered an agent for now (its caller has not acknowledged our answer yet); it keeps its place. */
+  held: boolean;
 }
 
 export interface QueueStats {
@@ -90,10 +92,15 @@ export class CallQueues {
 
   /** A call joins `queue` with `priority` (its queue's, maybe raised by the caller's SIP Priority). */
   join(call: string, queue: string, priority: number): WaitingPlace {
-    const entry: Entry = { call, queue, priority, enqueuedAt: this.now(), seq: this.seq++, offering: false, ready: undefined, waiter: undefined };
+    const entry: Entry = { call, queue, priority, enqueuedAt: this.now(), seq: this.seq++, offering: false, ready: undefined, waiter: undefined, held: false };
     this.entries.set(call, entry);
     this.dispatch();
     return new WaitingPlace(this, entry);
+  }
+
+  /** @internal: a call may be offered an agent again. */
+  wake(): void {
+    this.schedule();
   }
 
   private schedule(): void {
@@ -112,7 +119,7 @@ export class CallQueues {
   /** Matches waiting calls with offerable agents. */
   dispatch(): void {
     for (const e of this.ordered()) {
-      if (e.offering) continue;
+      if (e.offering || e.held) continue;
       const agent = this.agents.offerable(e.queue)[0];
       if (agent === undefined) continue;
       const assignment = this.agents.reserve(agent, e.call, e.queue);
@@ -230,6 +237,20 @@ export class WaitingPlace {
 
   position(): number | undefined {
     return this.queues.position(this.entry.call);
+  }
+
+  /**
+   * Offered no agent until `until` settles (the caller's ACK of our answer: an agent is not rung for a
+   * caller whose phone may never have the call); the place is kept, and it is offered one then.
+   */
+  async holdUntil(until: Promise<unknown>): Promise<void> {
+    this.entry.held = true;
+    try {
+      await until;
+    } finally {
+      this.entry.held = false;
+      this.queues.wake();
+    }
   }
 
   /** An agent reserved for this call already (no waiting). */

@@ -100,6 +100,11 @@ export interface SipLeg {
   holdOffers(): Promise<void>;
   onDigit(listener: (digit: InfoDigit) => void): void;
   /**
+   * A leg we answered: true once the far end's ACK came (at once if it has), false if the leg ended
+   * first (no ACK within 64·T1 ends it). A leg we called: true (we sent the ACK).
+   */
+  acknowledged(): Promise<boolean>;
+  /**
    * Sends a DTMF key in an INFO (application/dtmf-relay), as relayed from the
    * other leg of a bridge; never throws (a far end that refuses INFO just does not get it).
    */

@@ -130,6 +130,9 @@ export class SrfLeg implements SipLeg {
   private endedHow: { readonly serverReason: string | undefined } | undefined;
   /** Waits for the ACK that must carry an answer: with it, or undefined when the ACK has none. */
   private pendingAck: ((answer: string | undefined) => void) | undefined;
+  /** The far end's ACK came (a leg we answered), or we sent it (a leg we called). */
+  private acked: boolean;
+  private ackWaiters: ((acked: boolean) => void)[] = [];
 
   constructor(
     private readonly dialog: SrfDialog,
@@ -149,7 +152,10 @@ export class SrfLeg implements SipLeg {
     // A call leg has no subscription (REFER is refused, nothing is subscribed): a NOTIFY in it matches none (RFC 6665 §4.1.3).
     on('notify', (_req, res) => res.send(481, 'Subscription Does Not Exist', {}));
     // drachtio-srf emits the ACK request (its typings say a response); it carries the answer to our offer in a 2xx.
+    this.acked = (dialog as unknown as { type?: string }).type === 'uac';
     dialog.on('ack', (ack: SrfRequest) => {
+      this.acked = true;
+      for (const w of this.ackWaiters.splice(0)) w(true);
       const waiting = this.pendingAck;
       this.pendingAck = undefined;
       const body = bodySdpOf(ack);
@@ -187,9 +193,16 @@ export class SrfLeg implements SipLeg {
     });
   }
 
+  acknowledged(): Promise<boolean> {
+    if (this.acked) return Promise.resolve(true);
+    if (this.endedHow !== undefined) return Promise.resolve(false);
+    return new Promise((resolve) => this.ackWaiters.push(resolve));
+  }
+
   private ended(serverReason: string | undefined): void {
     if (this.endedHow !== undefined) return;
     this.endedHow = { serverReason };
+    for (const w of this.ackWaiters.splice(0)) w(false);
     for (const w of this.waitingOffers.splice(0)) w.res.send(481);
     const listeners = this.hangUpListeners.splice(0);
     for (const l of listeners) l(serverReason);
