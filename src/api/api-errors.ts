@@ -50,7 +50,7 @@ export function errorBodyOf(e: unknown): ErrorBody & { readonly internal: boolea
     const unknown = first?.keyword === 'additionalProperties' ? first.params.additionalProperty : undefined;
     const reason =
       first?.params.pattern === PLAIN_TEXT_PATTERN
-        ? `${where} must not contain control characters (line breaks, tabs, escapes)`
+        ? `${where} must not contain control characters (line breaks, tabs, escapes, bidirectional or invisible format characters)`
         : typeof unknown === 'string'
           ? `${where} has an unknown field "${unknown.slice(0, 64)}"`
           : e.message;

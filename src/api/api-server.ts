@@ -21,10 +21,10 @@ import type { QueueStats } from '../engine/queues/call-queues.js';
 import type { CallRegistry } from '../engine/session/call-registry.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import { ConfiguredAgentSource, type AgentSource } from './agents/agent-source.js';
-import { errorBodyOf } from './api-errors.js';
+import { badRequest, errorBodyOf } from './api-errors.js';
 import { Ajv } from 'ajv';
 import { ErrorCodes } from '../errors.js';
-import { errorResponses, NoQuery } from './schemas.js';
+import { EmptyBody, errorResponses, NoQuery } from './schemas.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Guard } from './auth/guard.js';
 import { KeyStore } from './auth/key-store.js';
@@ -84,6 +84,21 @@ export interface Api {
 }
 
 const API_VERSION = '1.0.0';
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function noBodyIsEmpty(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  request.body ??= {};
+  done();
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const partsAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
 
@@ -156,13 +171,26 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     else done(Object.assign(new Error('unsupported Content-Type: bodies are application/json'), { statusCode: 415 }), undefined);
   });
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text === '') {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    if (bytes.length === 0) {
       done(null, undefined);
       return;
     }
-    void json(request, text, done);
+    // RFC 8259 §8.1: JSON is UTF-8; bytes that are not are refused, not read as U+FFFD.
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(bytes);
+    } catch {
+      done(badRequest('the body is not valid UTF-8 (RFC 8259 §8.1)'), undefined);
+      return;
+    }
+    void json(request, text, (err, parsed) => {
+      // Fastify's parser refuses __proto__ and constructor.prototype keys with a message that blames the JSON:
+      // JSON that parses is refused for that.
+      if (err !== null && isJson(text)) done(badRequest('the body has a "__proto__" or "constructor.prototype" key, refused (prototype poisoning)'), undefined);
+      else done(err, parsed);
+    });
   });
 
   /** The routes registered (the console's only when it is enabled): what a 405's Allow lists. */
@@ -178,6 +206,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     const schema = (route.schema ??= {});
     if ('operationId' in spec) schema.operationId = spec.operationId;
     schema.querystring ??= NoQuery;
+    // A route that takes no body refuses one with fields (an unknown field is a mistake the client should hear of); no body is {}.
+    if (spec.method !== 'GET' && schema.body === undefined) {
+      schema.body = EmptyBody;
+      const own = route.preValidation;
+      route.preValidation = [noBodyIsEmpty, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
+    }
     schema.response = { ...(schema.response as object | undefined), ...errorResponses(...transportErrors(spec)) };
   });
   await app.register(swagger, {

@@ -13,9 +13,13 @@ const Enum = <const T extends readonly string[]>(values: T, description: string)
 const DateTime = (description: string) => Type.String({ format: 'date-time', description });
 /**
  * Free text people write (reasons): no control characters (C0, DEL, C1), which would
- * reach terminals and logs that show the audit log and the call records.
+ * reach terminals and logs that show the audit log and the call records; no line or
+ * paragraph separators (U+2028, U+2029), no bidirectional controls (U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069: they reorder what an auditor reads, "Trojan Source"),
+ * no invisible format characters (U+200B-U+200D, U+2060-U+2064, U+FEFF), and no lone
+ * surrogates (not text: no UTF-8 encodes them).
  */
-export const PLAIN_TEXT_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]*$';
+export const PLAIN_TEXT_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff\\ud800-\\udfff]*$';
 const PlainText = (o: { minLength: number; maxLength: number; description: string }) => Type.String({ ...o, pattern: PLAIN_TEXT_PATTERN });
 
 export const CALL_STATES = ['routing', 'in-queue', 'whisper', 'connected', 'message', 'voicemail', 'forwarding', 'ended'] as const;

@@ -21,7 +21,7 @@ interface Case {
   readonly name: string;
   readonly method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
   readonly url: (callId: string) => string;
-  readonly body?: string;
+  readonly body?: string | Buffer;
   readonly contentType?: string;
   readonly status: number;
   readonly code: string;
@@ -40,6 +40,16 @@ const CASES: readonly Case[] = [
   { name: 'reason too long', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'x'.repeat(201) }), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /reason/ },
   { name: 'reason with a line break and a terminal escape', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'stuck\n\u001b[2Jforged' }), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /^body\/reason must not contain control characters/ },
   { name: 'reason with a C1 control (CSI)', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'stuck \u009b31m' }), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /control characters/ },
+  // What reorders or hides text in a terminal is refused like a control character (probe X X9).
+  { name: 'reason with a line separator (U+2028)', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'stuck\u2028forged' }), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /^body\/reason must not contain control characters/ },
+  { name: 'reason with a bidirectional override (U+202E)', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'lunch\u202Elive' }), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /bidirectional/ },
+  { name: 'reason that is only a zero-width space', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: '\u200B' }), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /control characters/ },
+  { name: 'reason with a lone surrogate', method: 'POST', url: end, body: '{"confirm":true,"reason":"a\\ud800b"}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /control characters/ },
+  { name: 'body that is not UTF-8', method: 'POST', url: end, body: Buffer.concat([Buffer.from('{"confirm":true,"reason":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /^the body is not valid UTF-8/ },
+  { name: 'body with a __proto__ key', method: 'POST', url: end, body: '{"confirm":true,"reason":"x","__proto__":{"admin":true}}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /prototype poisoning/ },
+  // Routes that take no body refuse one with fields too (probe X X8).
+  { name: 'a field sent to pause, which takes no body', method: 'POST', url: (id) => `/calls/${id}/recording/pause`, body: '{"x":1}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /^body has an unknown field "x"$/ },
+  { name: 'a field sent with a monitor stop', method: 'DELETE', url: (id) => `/calls/${id}/monitors/m000000000000`, body: '{"a":1}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /^body has an unknown field "a"$/ },
   { name: 'unknown field', method: 'POST', url: end, body: '{"confirm":true,"reason":"x","force":1}', contentType: 'application/json', status: 400, code: 'SB_API_BAD_REQUEST', reason: /^body has an unknown field "force"$/ },
   { name: 'body too large', method: 'POST', url: end, body: JSON.stringify({ confirm: true, reason: 'x'.repeat(20_000) }), contentType: 'application/json', status: 413, code: 'SB_API_BAD_REQUEST', reason: /large/i },
   { name: 'unsupported content type', method: 'POST', url: end, body: 'confirm=true', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'SB_API_BAD_REQUEST', reason: /content-type/i },
@@ -113,6 +123,15 @@ describe('bad requests get a 4xx with a code and a reason', () => {
 });
 
 describe('HTTP details', () => {
+  it('two Authorization header fields are refused (400), even when the first is valid: one credential per request (RFC 9110 §11.6.2)', async () => {
+    const valid = fx.auth('admin').authorization;
+    for (const pair of [[valid, 'Bearer sbk_nobody.x'], ['Bearer sbk_nobody.x', valid]]) {
+      const res = await fx.api.app.inject({ method: 'GET', url: '/calls', headers: { authorization: pair } as unknown as Record<string, string> });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'SB_API_BAD_REQUEST', reason: 'more than one Authorization header field: send one credential' });
+    }
+  });
+
   it('a 401 says invalid_token only when a Bearer token was sent and refused; no token, or another scheme, gets the bare challenge (RFC 6750 §3.1)', async () => {
     const challenge = async (authorization: string | undefined): Promise<unknown> =>
       (await fx.api.app.inject({ method: 'GET', url: '/calls', headers: authorization !== undefined ? { authorization } : {} })).headers['www-authenticate'];

@@ -12,7 +12,7 @@ import { ErrorCodes } from '../../errors.js';
 import type { AgentSource } from '../agents/agent-source.js';
 import type { AuditInput, AuditLog } from '../audit/audit-log.js';
 import { DenialThrottle, type SuppressedDenials } from '../audit/denial-throttle.js';
-import { forbidden, notFound, unauthorized, type ErrorBody } from '../api-errors.js';
+import { badRequest, forbidden, notFound, unauthorized, type ErrorBody } from '../api-errors.js';
 import type { RouteSpec } from '../route-table.js';
 import type { LiveCalls } from '../views/live-calls.js';
 import type { KeyStore } from './key-store.js';
@@ -50,6 +50,11 @@ export class Guard {
     this.addresses.set(request, request.ip);
     const spec = this.specOf(request);
     if (spec === undefined || spec.access === 'public') return;
+    // RFC 9110 §11.6.2: Authorization is one credential, not a list; Node keeps the first of several, which
+    // would let an intermediary's header and the client's disagree unseen.
+    if (request.raw.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'authorization').length > 1) {
+      throw badRequest('more than one Authorization header field: send one credential');
+    }
     const auth = this.keys.authenticate(request.headers.authorization);
     if (!auth.ok) {
       if (auth.keyId !== undefined) this.claimedKeys.set(request, auth.keyId);
