@@ -217,13 +217,14 @@ function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): vo
   else ctx.audit.record({ ...common, outcome: use.status === 403 || use.status === 404 ? 'denied' : 'failed', reason: use.reason, status: use.status });
 }
 
+/** A host (RFC 3261 §25.1): a name of letters, digits and hyphens, or an IPv4 or bracketed IPv6 address. */
+const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?)$/i;
+
 /**
  * What makes a device URI one no request can be sent to (RFC 3261 §19.1.1), or undefined. `transports`: the SIP
  * server's; a device that needs another (a sips: URI needs TLS, RFC 3261 §26.2.2; a transport parameter names its
  * own) cannot be reached from here.
  */
-const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?)$/i;
-
 function deviceProblem(device: string, transports: readonly string[] | undefined): string | undefined {
   const at = parseSipAddress(device);
   if (at === undefined) return 'not a SIP URI (sip:user@host:port)';

@@ -124,7 +124,7 @@ const WhisperSettings = Type.Object(
       {
         default: {},
         description:
-          "The whisper's texts in other languages, keyed by language tag (a queue's whisper language, or its primary subtag: id-ID uses id). text, countdownText and callTypes above are in media.whisper.language (else prompts.language): a text with no translation for a queue's language is spoken in that language's voice, not read by the queue's.",
+          "The whisper's texts in other languages, keyed by language tag (a queue's whisper language, or its primary subtag: id-ID uses id). text, countdownText and callTypes above are in media.whisper.language (else prompts.language): a text with no translation for a queue's language is spoken in the voice of the language it is written in, not read by the queue's voice.",
       },
     ),
     callerHears: StringEnum(['ringback', 'silence'] as const, {
