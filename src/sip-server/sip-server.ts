@@ -325,9 +325,11 @@ export class SipServer {
   private stampVia(request: SipRequest, info: MessageInfo, flow: Flow): void {
     const via = info.via;
     const rport = via.params.has('rport');
-    if (!rport && via.host === flow.address) return;
+    // A received= the sender wrote itself is not what we saw: replaced (RFC 3261 §18.2.1 says the receiver sets it).
+    const claimed = via.params.has('received');
+    if (!rport && !claimed && via.host === flow.address) return;
     const params = new Map(via.params);
-    if (via.host !== flow.address || rport) params.set('received', flow.address);
+    if (via.host !== flow.address || rport || claimed) params.set('received', flow.address);
     if (rport) params.set('rport', String(flow.port));
     const stamped = formatVia({ ...via, params });
     const field = request.headers.fields.find((f) => f.key === 'via');

@@ -2,7 +2,8 @@
  * Several UDP listeners, one per address (docs/sip-server.md): whatever a peer sent to, it hears
  * back from that address and port. RFC 3581 §4: a response leaves from where its request came in;
  * a peer behind NAT, or using a connected socket, takes nothing from elsewhere. The dialog's later
- * requests leave from the same listener their Via and Contact name.
+ * requests leave from the same listener their Via and Contact name. (And a received= a sender wrote
+ * itself is replaced by what the server saw.)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
@@ -80,5 +81,15 @@ describe('a UDP listener per address', () => {
     await peer.send(broken, to);
     const bad = await peer.waitResponse(400, 'OPTIONS');
     expect(bad.from).toEqual({ address: '127.0.0.2', port: second.port });
+  });
+
+  it("a received= the sender wrote in its own Via is replaced by the address the request came from (RFC 3261 §18.2.1)", async () => {
+    const peer = await SipPeer.create('udp');
+    peers.push(peer);
+    const to = { host: '127.0.0.2', port: second.port };
+    const options = request({ method: 'OPTIONS', uri: `sip:127.0.0.2:${second.port}`, peer }).replace(/;rport\r\n/, ';received=127.0.0.9\r\n');
+    await peer.send(options, to);
+    const answered = await peer.wait((r) => r.message.kind === 'response' && r.info.cseqMethod === 'OPTIONS', undefined, 'an OPTIONS response');
+    expect(answered.message.headers.get('via')).toMatch(/;received=127\.0\.0\.1$/);
   });
 });
