@@ -127,7 +127,7 @@ export class SrfLeg implements SipLeg {
   /** Offers a handler is answering now. */
   private readonly answering = new Set<Promise<void>>();
   /** Set once the leg ended: how (a BYE from the far end, from the SIP server, or ours). */
-  private endedHow: { readonly serverReason: string | undefined } | undefined;
+  private endedHow: { readonly serverReason: string | undefined; readonly byFarEnd?: boolean } | undefined;
   /** Waits for the ACK that must carry an answer: with it, or undefined when the ACK has none. */
   private pendingAck: ((answer: string | undefined) => void) | undefined;
   /** The far end's ACK came (a leg we answered), or we sent it (a leg we called). */
@@ -194,15 +194,18 @@ export class SrfLeg implements SipLeg {
   }
 
   acknowledged(): Promise<boolean> {
-    if (this.acked) return Promise.resolve(true);
+    if (this.acked || this.endedHow?.byFarEnd === true) return Promise.resolve(true);
     if (this.endedHow !== undefined) return Promise.resolve(false);
     return new Promise((resolve) => this.ackWaiters.push(resolve));
   }
 
   private ended(serverReason: string | undefined): void {
     if (this.endedHow !== undefined) return;
-    this.endedHow = { serverReason };
-    for (const w of this.ackWaiters.splice(0)) w(false);
+    // The far end's BYE says its phone had the call (drachtio-srf emits an ACK a turn after it reads it, so an
+    // ACK and a BYE read together end the leg before the ACK is seen); the SIP server's end (ACK timeout) does not.
+    const byFarEnd = serverReason === undefined;
+    this.endedHow = { serverReason, byFarEnd };
+    for (const w of this.ackWaiters.splice(0)) w(byFarEnd);
     for (const w of this.waitingOffers.splice(0)) w.res.send(481);
     const listeners = this.hangUpListeners.splice(0);
     for (const l of listeners) l(serverReason);
@@ -343,6 +346,7 @@ export class SrfLeg implements SipLeg {
   async hangUp(reason?: string, q850Cause = 16): Promise<void> {
     if (!this.connected) return;
     this.endedHow ??= { serverReason: undefined };
+    for (const w of this.ackWaiters.splice(0)) w(false);
     const headers = reason !== undefined ? { Reason: `Q.850;cause=${q850Cause};text="${reason.replace(/["\\\r\n]/g, '')}"` } : undefined;
     if (this.auth === undefined) {
       await new Promise<void>((resolve) => {
