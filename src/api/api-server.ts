@@ -172,7 +172,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const bytes = body as Buffer;
     if (bytes.length === 0) {
       done(null, undefined);
       return;

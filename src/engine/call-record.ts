@@ -146,8 +146,7 @@ export class CallRecordWriter {
     this.out?.reopen();
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.out?.close();
-    await Promise.resolve();
   }
 }

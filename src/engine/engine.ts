@@ -262,7 +262,7 @@ export class Engine {
     await this.agents?.stop();
     await this.notices.close();
     await this.journal?.close();
-    await this.services.records.close();
+    this.services.records.close();
     this.srf.disconnect();
     this.connected = false;
   }

@@ -25,6 +25,7 @@ import { cdrFrame, unsolicitedFrame } from './frames.js';
 import { newBranch, newTag, newTransactionId } from './ids.js';
 import { buildNon2xxAck, buildResponse, contactFor, isSips, viaFor, type ResponseOptions } from './message-builder.js';
 import type { ServerStats } from './stats.js';
+import { leavingFrom } from './nat-destination.js';
 import { UasChecks, type UasPolicy } from './uas-checks.js';
 import { detach } from '../message/detach.js';
 import type { OverloadControl } from '../overload/overload-control.js';
@@ -435,10 +436,10 @@ export class CoreBase {
     const target = parseSipUri(na?.uri ?? d.remoteTarget);
     if (target === undefined) return `cannot route to ${na?.uri ?? d.remoteTarget}`;
     const known = this.flows.lookup(target) ?? literalDestination(target);
-    if (known !== undefined) return fromDialogListener(d, known);
+    if (known !== undefined) return leavingFrom(d.listener, known);
     const r = await resolveUri(target);
     if (!r.ok) return r.reason;
-    return fromDialogListener(d, r.targets[0]!);
+    return leavingFrom(d.listener, r.targets[0]!);
   }
 
   /**
@@ -544,9 +545,4 @@ function non2xxAckBuilder(request: SipRequest, stats: ServerStats): (response: S
     stats.messagesOut++;
     return serialize(buildNon2xxAck(request, response));
   };
-}
-
-/** A dialog's requests leave from the listener its Via and Contact name (the one the peer knows us by). */
-function fromDialogListener(d: Dialog, dest: Destination): Destination {
-  return dest.connectionId === undefined && dest.listenerId === undefined && d.listener.transport === dest.transport ? { ...dest, listenerId: d.listener.id } : dest;
 }

@@ -12,7 +12,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { Via } from '../message/via.js';
 import { isIpLiteral, parseSipUri, uriTransport } from '../message/uri.js';
-import type { Destination, Flow } from '../transport/types.js';
+import type { Destination, Flow, ListenerInfo } from '../transport/types.js';
 
 /** What a message tells about the path it took to us. */
 export interface PeerPath {
@@ -71,4 +71,9 @@ export function natDestination(flow: Flow, hasRouteSet: boolean, contactUri: str
   const contactLocalOnly = isIpLiteral(u.host) && localOnly(u.host) && !localOnly(flow.address);
   if (!path.viaSaysNat && !contactLocalOnly) return undefined;
   return { transport: 'udp', address: flow.address, port: flow.port, listenerId: flow.listener.id };
+}
+
+/** A dialog's request to `dest` leaves from `listener`, the one its Via and Contact name (the one the peer knows us by). */
+export function leavingFrom(listener: ListenerInfo, dest: Destination): Destination {
+  return dest.connectionId === undefined && dest.listenerId === undefined && listener.transport === dest.transport ? { ...dest, listenerId: listener.id } : dest;
 }
