@@ -1,7 +1,8 @@
 /**
  * Configuration checks that belong to call routing (the queue tree and ids are
  * checked by src/policy): a dialed number may select only one queue, a real
- * drachtio-server needs to be named when the embedded one is off, outbound
+ * drachtio-server needs to be named when the embedded one is off, a SIP address
+ * in the config must be one a request can reach, outbound
  * trunks must be usable by the deflections that dial through them, and inbound
  * trunks, reserved data and data parameters hold together (trunks/).
  */
@@ -9,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import { forEachItem, type ConfigCheck } from '../config/load.js';
+import { unreachableAddress } from './registrar/contact-list.js';
 import { trunkConfigChecks } from './trunks/trunk-config-checks.js';
 
 export const engineConfigChecks: readonly ConfigCheck[] = [
@@ -40,6 +42,22 @@ export const engineConfigChecks: readonly ConfigCheck[] = [
         path: `drachtio.${k}`,
         message: `required when sipServer.embedded is false: the engine needs the ${k} of the drachtio-server to connect to`,
       }));
+    },
+  },
+  {
+    name: 'SIP addresses',
+    sections: ['queues', 'agents', 'api'],
+    check(config) {
+      // The schema takes any sip:/sips: text; one no request can reach would only fail at the first call.
+      const problems: ConfigProblem[] = [];
+      const check = (uri: string, path: string): void => {
+        const problem = unreachableAddress(uri);
+        if (problem !== undefined) problems.push({ path, message: `${uri}: ${problem}` });
+      };
+      forEachItem(config.queues, (q, i) => forEachItem(q.agents ?? [], (a, j) => check(a, `queues[${i}].agents[${j}]`)));
+      forEachItem(config.agents, (a, i) => (a.device === 'registered' ? undefined : check(a.device, `agents[${i}].device`)));
+      forEachItem(config.api.keys, (k, i) => (k.device === undefined ? undefined : check(k.device, `api.keys[${i}].device`)));
+      return problems;
     },
   },
   ...trunkConfigChecks,

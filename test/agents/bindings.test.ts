@@ -42,6 +42,11 @@ describe('Contact (RFC 3261 §20.10)', () => {
     [['sip:a@b?subject=x'], /headers must be in <...>/],
     [['<http://example.com/>'], /not a SIP URI/],
     [['<sip:a@b> junk'], /unexpected/],
+    // A binding no request could reach (RFC 3261 §25.1): refused now, not found out at the first call.
+    [['<sip:@192.0.2.4:5080>'], /user before "@" is empty/],
+    [['<sip:bob@300.1.2.3:5080>'], /300\.1\.2\.3 is not an IPv4 address/],
+    [['<sip:bob@phone_1.example.com>'], /not a host name or address/],
+    [['sip:bob@192.0.2.4:0'], /port 0 is outside/],
   ])('%s is refused (%s)', (fields, reason) => {
     const r = parseContacts(fields);
     expect(r.ok).toBe(false);

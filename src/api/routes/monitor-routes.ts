@@ -17,7 +17,7 @@
 import { Type } from '@sinclair/typebox';
 import type { SwitchboardConfig } from '../../config/load.js';
 import type { MonitorEvent, TicketSource, TicketUse } from '../../engine/call-control.js';
-import { parseSipAddress } from '../../engine/registrar/contact-list.js';
+import { parseSipAddress, unreachableAddress } from '../../engine/registrar/contact-list.js';
 import { MonitorDeviceError } from '../../engine/tasks/monitor-task.js';
 import type { ApiApp, ApiContext } from '../api-context.js';
 import { badRequest, conflict, forbidden } from '../api-errors.js';
@@ -217,9 +217,6 @@ function auditUse(ctx: ApiContext, p: Principal, id: string, use: TicketUse): vo
   else ctx.audit.record({ ...common, outcome: use.status === 403 || use.status === 404 ? 'denied' : 'failed', reason: use.reason, status: use.status });
 }
 
-/** A host (RFC 3261 §25.1): a name of letters, digits and hyphens, or an IPv4 or bracketed IPv6 address. */
-const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?)$/i;
-
 /**
  * What makes a device URI one no request can be sent to (RFC 3261 §19.1.1), or undefined. `transports`: the SIP
  * server's; a device that needs another (a sips: URI needs TLS, RFC 3261 §26.2.2; a transport parameter names its
@@ -234,13 +231,7 @@ function deviceProblem(device: string, transports: readonly string[] | undefined
   if (needs !== undefined && transports !== undefined && !transports.includes(needs)) {
     return `it needs ${needs.toUpperCase()} and the SIP server has no ${needs} listener (sipServer.listen: ${transports.join(', ') || 'none'})`;
   }
-  if (at.port !== undefined && (at.port < 1 || at.port > 65535)) return `port ${at.port} is outside 1-65535`;
-  // RFC 3261 §25.1: a user is at least one character; a host is a name of letters, digits and hyphens, or an address.
-  if (/^sips?:[:@]/i.test(device.trim())) return 'the user before "@" is empty';
-  if (!HOST.test(at.host)) return `"${at.host}" is not a host name or address`;
-  const octets = /^\d+\.\d+\.\d+\.\d+$/.test(at.host) ? at.host.split('.').map(Number) : undefined;
-  if (octets !== undefined && octets.some((o) => o > 255)) return `${at.host} is not an IPv4 address`;
-  return undefined;
+  return unreachableAddress(device);
 }
 
 /** The id of the outbound trunk whose gateway `device` is (same host and port), if any. */

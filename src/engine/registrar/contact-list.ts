@@ -70,6 +70,8 @@ function entry(text: string): ContactEntry | string {
     if (uri.includes('?')) return `a URI with headers must be in <...>: "${text.slice(0, 60)}"`;
   }
   if (!SIP_URI.test(uri)) return `not a SIP URI: "${uri.slice(0, 60)}"`;
+  const unreachable = unreachableAddress(uri);
+  if (unreachable !== undefined) return `${unreachable}: "${uri.slice(0, 60)}"`;
   let expires: number | undefined;
   let q: number | undefined;
   let instance: string | undefined;
@@ -143,6 +145,24 @@ export function parseSipAddress(uri: string): SipAddress | undefined {
   const port = m[4] === undefined ? undefined : Number(m[4]);
   if (port !== undefined && port > 65535) return undefined;
   return { scheme: m[1]!.toLowerCase() as 'sip' | 'sips', user, host: m[3]!.toLowerCase(), port, params };
+}
+
+/** A host (RFC 3261 §25.1): a name of letters, digits and hyphens, or an IPv4 or bracketed IPv6 address. */
+const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?)$/i;
+
+/**
+ * What makes `uri` an address no request can be sent to (RFC 3261 §19.1.1, §25.1: an empty user, a host that is
+ * no name or address, port 0), or undefined. A registrar binding it, or a monitor dialling it, would only fail later.
+ */
+export function unreachableAddress(uri: string): string | undefined {
+  const at = parseSipAddress(uri);
+  if (at === undefined) return 'not a SIP URI (sip:user@host:port)';
+  if (at.port !== undefined && at.port < 1) return `port ${at.port} is outside 1-65535`;
+  if (/^sips?:[:@]/i.test(uri.trim())) return 'the user before "@" is empty';
+  if (!HOST.test(at.host)) return `"${at.host}" is not a host name or address`;
+  const octets = /^\d+\.\d+\.\d+\.\d+$/.test(at.host) ? at.host.split('.').map(Number) : undefined;
+  if (octets !== undefined && octets.some((o) => o > 255)) return `${at.host} is not an IPv4 address`;
+  return undefined;
 }
 
 /**
