@@ -79,13 +79,15 @@ export class FlowRegistry {
 
   private remember(key: string, flow: Flow, expires: number): void {
     const id = flow.connectionId!;
+    if (!(this.byConnection.get(id)?.has(key) ?? false) && (this.byConnection.get(id)?.size ?? 0) >= MAX_PER_CONNECTION) return;
+    // Forgotten first (a refresh, or the contact moving from another connection): forgetting may drop this
+    // connection's set when the key was its only one, so the set is looked up after.
+    this.forget(key);
     let keys = this.byConnection.get(id);
     if (keys === undefined) {
       keys = new Set();
       this.byConnection.set(id, keys);
     }
-    if (!keys.has(key) && keys.size >= MAX_PER_CONNECTION) return;
-    this.forget(key);
     keys.add(key);
     const dest: Destination = { transport: flow.transport, address: flow.address, port: flow.port, connectionId: id };
     this.byKey.set(key, { dest, expiresAt: this.now() + expires * 1000 });

@@ -93,6 +93,25 @@ describe('flows of registered clients', () => {
     expect(reg.size).toBe(0);
   });
 
+  it('a client refreshing its registration over the same connection is still forgotten when that connection closes', () => {
+    const reg = new FlowRegistry();
+    reg.record(headers({ contact: ['<sip:a@x.invalid>;expires=600'] }), headers({}), flow(7));
+    reg.record(headers({ contact: ['<sip:a@x.invalid>;expires=600'] }), headers({}), flow(7));
+    reg.forgetConnection(7);
+    expect(reg.lookup(uri('sip:a@x.invalid'))).toBeUndefined();
+    expect(reg.size).toBe(0);
+  });
+
+  it('refreshes do not get round the 32 Contacts of one connection', () => {
+    const reg = new FlowRegistry();
+    for (let i = 0; i < 40; i++) {
+      const contact = { contact: [`<sip:u${i}@x.invalid>`] };
+      reg.record(headers(contact), headers({}), flow(5));
+      reg.record(headers(contact), headers({}), flow(5));
+    }
+    expect(reg.size).toBe(32);
+  });
+
   it('UDP registrations make no flow, and one connection holds at most 32 Contacts', () => {
     const reg = new FlowRegistry();
     reg.record(headers({ contact: ['<sip:a@192.0.2.1>'] }), headers({}), flow(1, 'udp'));
