@@ -16,7 +16,7 @@ import type { AppConnection } from '../control/app-connection.js';
 import { CoreState, type Dialog, type ServerEntry } from './core-state.js';
 import { byeOnEarlyDialog, terminatePeerRequests } from './early-bye.js';
 import { networkSipFrame } from './frames.js';
-import { newTransactionId } from './ids.js';
+import { newTag, newTransactionId } from './ids.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
 import type { SessionTimers } from './session-timers.js';
 import { stampTlsIdentity } from './tls-identity-header.js';
@@ -227,6 +227,8 @@ export class IncomingRequests {
       core.respond(entry, 481);
       return;
     }
+    // §9.2: the 200 to the CANCEL and the INVITE's response carry the same To tag (the 487 below, when none went yet).
+    invite.localTag ??= invite.info.toTag ?? newTag();
     entry.localTag = invite.localTag;
     core.respond(entry, 200);
     // After a final response the CANCEL has no effect (§9.2); before it, the INVITE ends with 487.
@@ -249,20 +251,20 @@ export class IncomingRequests {
     const d = core.state.findDialogByTags(info.callId, info.toTag, info.fromTag);
     if (d === undefined || d.owner === undefined) return; // stray ACK: nothing to answer
     if (info.cseq <= d.ackedCSeq) return; // duplicate ACK for a 2xx already acknowledged
-    d.ackedCSeq = info.cseq;
-    let txnId = newTransactionId();
     const u = d.uas2xx;
-    if (u !== undefined && u.cseq === info.cseq) {
-      u.retransmit?.cancel();
-      u.giveUp?.cancel();
-      d.uas2xx = undefined;
-      if (u.txnId === d.inviteTxnId) txnId = u.txnId;
-    }
+    // Only the ACK of the 2xx waiting for one counts (every 2xx to an INVITE waits, app-responses.ts): a stray
+    // ACK numbered higher must not make the real ACK of the next 2xx look like a duplicate.
+    if (u === undefined || u.cseq !== info.cseq) return;
+    d.ackedCSeq = info.cseq;
+    u.retransmit?.cancel();
+    u.giveUp?.cancel();
+    d.uas2xx = undefined;
+    const txnId = u.txnId === d.inviteTxnId ? u.txnId : newTransactionId();
     const { text, bytes } = this.text(request);
     d.owner.send(networkSipFrame(text, bytes, flow, txnId, d.id));
     // The app's BYE held for this ACK (RFC 3261 §15) goes now.
     const bye = d.deferredBye;
-    if (bye !== undefined && d.uas2xx === undefined) {
+    if (bye !== undefined) {
       d.deferredBye = undefined;
       bye();
     }

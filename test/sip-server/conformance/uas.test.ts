@@ -181,6 +181,38 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 200)).toBeLessThanOrEqual(after + 1);
   });
 
+  it('a stray ACK numbered higher than any INVITE does not make the real ACK of the next re-INVITE look like a duplicate', async () => {
+    let reason: string | undefined;
+    let acks = 0;
+    await app((srf) =>
+      srf.invite((req, res) => {
+        void srf.createUAS(req, res, { localSdp: sdp(6000) }).then((d) => {
+          d.on('ack', () => acks++);
+          d.on('modify', (_r: unknown, r: { send(status: number, opts: { body: string }): void }) => r.send(200, { body: sdp(6000, 'sendrecv', 2) }));
+          d.on('destroy', (_m: unknown, why?: string) => (reason = why ?? 'destroyed'));
+        });
+      }),
+    );
+    const inv = invite();
+    const ack = (cseq: number, toTag: string): string =>
+      request({ method: 'ACK', uri: `sip:127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, toTag, cseq, to: `<sip:1000@127.0.0.1:${h.udp.port}>` });
+    await sip.send(inv.text, toServer());
+    const first = await sip.waitResponse(200, 'INVITE');
+    const toTag = first.info.toTag!;
+    await sip.send(ack(1, toTag), toServer());
+    await eventually(() => acks === 1, 10_000, 'the first ACK');
+    await sip.send(ack(9, toTag), toServer()); // stray: no INVITE was numbered 9
+    const reinvite = request({ method: 'INVITE', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, toTag, cseq: 2, body: sdp(4000, 'sendonly'), to: `<sip:1000@127.0.0.1:${h.udp.port}>` });
+    await sip.send(reinvite, toServer());
+    await sip.wait((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseq === 2);
+    await sip.send(ack(2, toTag), toServer());
+    await eventually(() => acks === 2, 10_000, 'the re-INVITE ACK at the app');
+    // Taken as the real ACK: no BYE for "ACK timeout" at 64·T1, the call stays.
+    expect(await sip.quiet((r) => r.message.kind === 'request' && r.message.method === 'BYE', 64 * T1 + 500)).toEqual([]);
+    expect(reason).toBeUndefined();
+    expect(acks).toBe(2);
+  });
+
   it('item 14: with no ACK for 64·T1 the server sends BYE (ACK timeout) and the Dialog emits destroy with reason "ACK timeout"', async () => {
     let reason: string | undefined;
     await app((srf) =>
@@ -236,8 +268,11 @@ describe('srf.createUAS (spec §3 items 8–17)', () => {
     await eventually(() => invited, 10_000, 'the INVITE at the app');
     const branch = /branch=([^;\s]+)/.exec(inv.text)![1]!;
     await sip.send(request({ method: 'CANCEL', uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, branch, cseq: 1 }), toServer());
-    await sip.waitResponse(200, 'CANCEL');
-    await sip.waitResponse(487, 'INVITE');
+    const cancelOk = await sip.waitResponse(200, 'CANCEL');
+    const terminated = await sip.waitResponse(487, 'INVITE');
+    // §9.2: the response to the CANCEL and the INVITE's carry the same To tag (no tagged 1xx went before).
+    expect(cancelOk.info.toTag).toBeDefined();
+    expect(cancelOk.info.toTag).toBe(terminated.info.toTag);
     await eventually(() => cancelled && failed !== undefined, 10_000, 'cancel event and createUAS failure');
     expect(await sip.quiet((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE', 150)).toEqual([]);
   });
