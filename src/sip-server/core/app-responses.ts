@@ -14,7 +14,7 @@ import { serialize, type HeaderField } from '../message/sip-message.js';
 import type { Destination } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import { newDialog, type Dialog, type ServerEntry } from './core-state.js';
-import { noteEarlyInvite } from './early-bye.js';
+import { noteEarlyInvite } from './early-dialog.js';
 import { responseEcho } from './frames.js';
 import { newTag } from './ids.js';
 import { natDestination, requestPath } from './nat-destination.js';

@@ -300,7 +300,7 @@ export class CoreState {
    * branch after forking (RFC 3261 §8.2.2.2, "merged requests").
    */
   readonly merged = new Map<string, string>();
-  /** Initial INVITEs waiting for the app after a 1xx with our tag, by (Call-ID, our tag, caller's tag): see early-bye.ts. */
+  /** Initial INVITEs waiting for the app after a 1xx with our tag, by (Call-ID, our tag, caller's tag): see early-dialog.ts. */
   readonly earlyInvites = new Map<string, ServerEntry>();
   pendingInvites = 0;
   /** New INVITEs that have had no response but 100 Trying yet (a backlog signal for overload control). */

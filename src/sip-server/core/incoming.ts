@@ -2,7 +2,7 @@
  * Requests from the network (drachtio spec §2.2, §2.5): new requests are
  * routed to an app (100 Trying first for INVITE), retransmissions absorbed,
  * CANCEL answered here (RFC 3261 §9.2), a BYE on an early dialog as a CANCEL
- * (§15.1.2, see early-bye.ts), in-dialog requests matched to their
+ * (§15.1.2, see early-dialog.ts), in-dialog requests matched to their
  * dialog (§12.2.2) and its owning app, re-INVITE glare (§14.2), ACK for 2xx
  * forwarded and ACK for non-2xx absorbed (§17.2.1).
  */
@@ -14,7 +14,7 @@ import type { Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import type { AppConnection } from '../control/app-connection.js';
 import { CoreState, type Dialog, type ServerEntry } from './core-state.js';
-import { byeOnEarlyDialog, terminatePeerRequests } from './early-bye.js';
+import { byeOnEarlyDialog, requestOnEarlyDialog, terminatePeerRequests } from './early-dialog.js';
 import { networkSipFrame } from './frames.js';
 import { newTag, newTransactionId } from './ids.js';
 import type { ReliableProvisionals } from './reliable-provisionals.js';
@@ -275,9 +275,10 @@ export class IncomingRequests {
     const method = request.method;
     // §15: a BYE on an early dialog whose INVITE still waits for the app ends that INVITE as a CANCEL would.
     if (method === 'BYE' && byeOnEarlyDialog(core, request, info, flow, key)) return;
+    const d = core.state.findDialogByTags(info.callId, info.toTag, info.fromTag);
+    if (d === undefined && method !== 'BYE' && method !== 'PRACK' && requestOnEarlyDialog(core, request, info, flow, key)) return;
     const entry: ServerEntry = core.createServerEntry(request, info, flow, key);
     if (method === 'INVITE') core.respond(entry, 100);
-    const d = core.state.findDialogByTags(info.callId, info.toTag, info.fromTag);
     if (d === undefined || d.owner === undefined || d.owner.closed) {
       core.respond(entry, 481);
       return;

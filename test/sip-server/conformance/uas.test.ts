@@ -355,4 +355,39 @@ describe('BYE on an early dialog (RFC 3261 §15, §15.1.2)', () => {
       expect(seen.invited).toEqual([1]);
     });
   }
+
+  it('other requests on the early dialog of an ordinary 180 are answered, never 481 (RFC 5057: that would end the dialog), and the call still rings', async () => {
+    const seen = await ringingApp({ status: 180 });
+    const inv = invite();
+    await sip.send(inv.text, toServer());
+    const toTag = (await sip.waitResponse(180, 'INVITE')).info.toTag!;
+    const to = `<sip:1000@127.0.0.1:${h.udp.port}>`;
+    const inDialog = (method: string, cseq: number, extra: Partial<Parameters<typeof request>[0]> = {}): string =>
+      request({ method, uri: `sip:1000@127.0.0.1:${h.udp.port}`, peer: sip, callId: inv.callId, fromTag: inv.fromTag, toTag, cseq, to, ...extra });
+    const answer = async (text: string, method: string) => {
+      await sip.send(text, toServer());
+      return sip.wait((r) => r.message.kind === 'response' && r.info.cseqMethod === method && r.message.status >= 200);
+    };
+    const status = (r: Awaited<ReturnType<typeof answer>>): number => (r.message.kind === 'response' ? r.message.status : 0);
+    // Legacy INFO (a gateway's DTMF): taken; an Info Package we never offered (RFC 6086 §4.2.2): 469.
+    expect(status(await answer(inDialog('INFO', 2, { body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }), 'INFO'))).toBe(200);
+    const pkg = await answer(inDialog('INFO', 3, { extra: ['Info-Package: foo'], body: 'x', contentType: 'application/foo' }), 'INFO');
+    expect(status(pkg)).toBe(469);
+    expect(pkg.message.headers.has('recv-info')).toBe(true);
+    // RFC 3311 §5.2: an offer while the INVITE's is not answered for good: 500 with Retry-After; no offer: 200.
+    const update = await answer(inDialog('UPDATE', 4, { body: sdp(4002) }), 'UPDATE');
+    expect(status(update)).toBe(500);
+    expect(update.message.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(status(await answer(inDialog('UPDATE', 5), 'UPDATE'))).toBe(200);
+    expect(status(await answer(inDialog('OPTIONS', 6), 'OPTIONS'))).toBe(200);
+    expect(status(await answer(inDialog('MESSAGE', 7, { body: 'hi', contentType: 'text/plain' }), 'MESSAGE'))).toBe(403);
+    // The early dialog stands: the caller's BYE still ends it as before.
+    expect(seen.cancels).toEqual([]);
+    expect(h.server.status().earlyInvites).toBe(1);
+    await sip.send(inDialog('BYE', 8), toServer());
+    await sip.waitResponse(200, 'BYE');
+    await sip.waitResponse(487, 'INVITE');
+    await eventually(() => seen.cancels.length === 1, 10_000, 'cancel event');
+    expect(sip.count((r) => r.message.kind === 'response' && r.message.status === 481)).toBe(0);
+  });
 });

@@ -5,6 +5,14 @@
  * for a CANCEL (the network CANCEL frame with the INVITE's transaction id:
  * drachtio-srf emits `cancel` on the request).
  *
+ * Other requests on such an early dialog (RFC 3261 §12.1.1: a 1xx with a To
+ * tag makes one) are answered here, never 481, which RFC 5057 §5.1 makes the
+ * end of the dialog (a carrier would give up the waiting call): an INFO (RFC
+ * 6086: legacy DTMF, say) 200, or 469 for an Info Package; an UPDATE without
+ * an offer 200, with one 500 + Retry-After (RFC 3311 §5.2: our answer to the
+ * INVITE's offer is not final until the 2xx); a second INVITE 500 +
+ * Retry-After (§14.2); OPTIONS 200 with Allow; anything else 403.
+ *
  * An ordinary 1xx makes no dialog in our tables (only a reliable one does,
  * RFC 3262), so the initial INVITEs that sent a 1xx with our tag are kept
  * by (Call-ID, our tag, the caller's tag) in CoreState.earlyInvites, from the
@@ -12,7 +20,7 @@
  * path, ServerEntry.afterFinal, run by CoreBase.finishServerEntry).
  */
 import type { MessageInfo } from '../message/parser.js';
-import { serialize, type SipRequest } from '../message/sip-message.js';
+import { serialize, type HeaderField, type SipRequest } from '../message/sip-message.js';
 import type { Flow } from '../transport/types.js';
 import type { CoreBase } from './core-base.js';
 import { CoreState, type Dialog, type ServerEntry } from './core-state.js';
@@ -55,6 +63,38 @@ export function byeOnEarlyDialog(core: CoreBase, request: SipRequest, info: Mess
   const text = serialize(cancel);
   owner?.send(networkSipFrame(text.toString('utf8'), text.length, flow, invite.txnId, ''));
   return true;
+}
+
+/**
+ * A request other than BYE on an early dialog (an ordinary 1xx's, so not in the dialog table) whose
+ * INVITE still waits for the app: answered here as the file's comment says. False when it is for no such dialog.
+ */
+export function requestOnEarlyDialog(core: CoreBase, request: SipRequest, info: MessageInfo, flow: Flow, key: string): boolean {
+  if (info.toTag === undefined || info.fromTag === undefined) return false;
+  const invite = core.state.earlyInvites.get(CoreState.tagsKey(info.callId, info.toTag, info.fromTag));
+  if (invite === undefined || !invite.awaitingApp) return false;
+  const entry = core.createServerEntry(request, info, flow, key);
+  const retryAfter = (): HeaderField[] => [{ name: 'Retry-After', key: 'retry-after', value: String(Math.floor(Math.random() * 11)) }];
+  const offered = request.body.length > 0;
+  switch (request.method) {
+    case 'INFO':
+      if (request.headers.has('info-package')) core.respond(entry, 469, { headers: [{ name: 'Recv-Info', key: 'recv-info', value: '' }] });
+      else core.respond(entry, 200);
+      return true;
+    case 'UPDATE':
+      if (offered) core.respond(entry, 500, { reason: 'Server Internal Error (no offer before the call is answered)', headers: retryAfter() });
+      else core.respond(entry, 200);
+      return true;
+    case 'INVITE':
+      core.respond(entry, 500, { reason: 'Server Internal Error (the first INVITE is still pending)', headers: retryAfter() });
+      return true;
+    case 'OPTIONS':
+      core.respond(entry, 200, { headers: [{ name: 'Allow', key: 'allow', value: core.uas.allowed(core.apps.routedVerbs()).join(', ') }] });
+      return true;
+    default:
+      core.respond(entry, 403, { reason: 'Forbidden (not before the call is answered)' });
+      return true;
+  }
 }
 
 /**
