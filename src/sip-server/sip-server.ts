@@ -11,7 +11,7 @@ import { AppResponses } from './core/app-responses.js';
 import { Capabilities } from './core/capabilities.js';
 import { CoreBase, type Admission } from './core/core-base.js';
 import { IncomingRequests } from './core/incoming.js';
-import { buildCancel, buildErrorResponse, hostPortOf } from './core/message-builder.js';
+import { buildCancel, hostPortOf } from './core/message-builder.js';
 import { ClientResponses } from './core/client-responses.js';
 import { OutgoingRequests } from './core/outgoing.js';
 import { ReliableProvisionals } from './core/reliable-provisionals.js';
@@ -24,10 +24,9 @@ import { ProcessLoadSource, type LoadSource } from './overload/load-source.js';
 import { DEFAULT_OVERLOAD, OverloadControl, type OverloadSettings } from './overload/overload-control.js';
 import { DEFAULT_SOURCE_FILTER, SourceFilter, type SourceFilterSettings } from './overload/source-filter.js';
 import { parseMessage, type AnswerableRequest, type MessageInfo } from './message/parser.js';
-import { withTag } from './message/name-addr.js';
-import { serialize, type SipRequest } from './message/sip-message.js';
-import { formatVia } from './message/via.js';
-import { newTag } from './core/ids.js';
+import type { SipRequest } from './message/sip-message.js';
+import { findTopViaEnd, formatVia } from './message/via.js';
+import { malformedRequestAnswer } from './core/malformed-answer.js';
 import type { TransactionContext } from './transaction/context.js';
 import { TimerQueue, type Clock } from './transaction/timer-queue.js';
 import { TransportLayer, type ListenerConfig, type TlsReload } from './transport/transport-layer.js';
@@ -339,21 +338,9 @@ export class SipServer {
   }
 
   private answerMalformed(request: AnswerableRequest, status: number, reason: string, flow: Flow): void {
-    const headers = request.headers;
-    if (!headers.has('via')) return; // nowhere to send a response
-    const phrase = status === 400 ? `Bad Request (${reason})` : status === 505 ? 'Version Not Supported' : status === 513 ? 'Message Too Large' : reason;
-    // A binary (latin1) copy of undecodable headers is written back byte for byte; our own text is UTF-8.
-    const server = request.binary === true ? Buffer.from(this.options.userAgent, 'utf8').toString('latin1') : this.options.userAgent;
-    const response = buildErrorResponse(headers, status, phrase, server);
-    const to = response.headers.get('to');
-    if (to !== undefined && !/;\s*tag=/i.test(to)) response.headers.set('to', withTag(to, newTag()));
-    this.transport.send(serialize(response, request.binary === true ? 'latin1' : 'utf8'), {
-      transport: flow.transport,
-      address: flow.address,
-      port: flow.port,
-      listenerId: flow.listener.id,
-      ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}),
-    });
+    const answer = malformedRequestAnswer(request, status, reason, this.options.userAgent, flow);
+    if (answer === undefined) return;
+    this.transport.send(answer.bytes, answer.dest);
     this.stats.messagesOut++;
   }
 
@@ -443,16 +430,4 @@ export class SipServer {
     if (entry.gotProvisional) this.clientResponses.sendCancel(entry, cancel);
     else entry.deferredCancel = cancel;
   }
-}
-
-/** Index of the comma ending the first Via entry of a field (or -1). */
-function findTopViaEnd(value: string): number {
-  let quote = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (quote && c === '\\') i++; // a quoted-pair: the next character is literal
-    else if (c === '"') quote = !quote;
-    else if (c === ',' && !quote) return i;
-  }
-  return -1;
 }

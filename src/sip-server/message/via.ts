@@ -62,3 +62,15 @@ export function sentByKey(via: Via): string {
   const port = via.port ?? (via.transport === 'TLS' || via.transport === 'WSS' ? 5061 : 5060);
   return `${via.host}:${port}`;
 }
+
+/** Index of the comma ending the first Via entry of a field (or -1). */
+export function findTopViaEnd(value: string): number {
+  let quote = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quote && c === '\\') i++; // a quoted-pair: the next character is literal
+    else if (c === '"') quote = !quote;
+    else if (c === ',' && !quote) return i;
+  }
+  return -1;
+}

@@ -174,3 +174,32 @@ describe('Accept (RFC 3261 §20.1, §21.4.7)', () => {
     for (let i = 0; i < 4; i++) await app.wait((x) => x.tokens[1] === 'sip');
   });
 });
+
+describe('the answer to a request refused as malformed (RFC 3261 §18.2.2)', () => {
+  it('goes to the Via sent-by port when the Via has no rport, and copies of the request get the same To tag', async () => {
+    const { sip, port } = await setup();
+    const replies = await SipPeer.create('udp'); // the sent-by the Via names: not the socket the request leaves from
+    closers.push(() => replies.close());
+    const callId = uniq('bad');
+    const text = [
+      `INVITE sip:1000@127.0.0.1:${port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${replies.port};branch=z9hG4bK${uniq('b')}`,
+      'Max-Forwards: seventy',
+      `From: <sip:caller@127.0.0.1>;tag=${uniq('f')}`,
+      `To: <sip:1000@127.0.0.1:${port}>`,
+      `Call-ID: ${callId}`,
+      'CSeq: 1 INVITE',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    await sip.send(text, { port });
+    const first = await replies.waitResponse(400, 'INVITE');
+    expect(first.message.kind === 'response' && first.message.reason).toMatch(/Max-Forwards/i);
+    await sip.send(text, { port });
+    const again = await replies.wait((r) => r !== first && r.message.kind === 'response' && r.message.status === 400);
+    expect(first.info.toTag).toBeDefined();
+    expect(again.info.toTag).toBe(first.info.toTag);
+    expect(sip.count((r) => r.message.kind === 'response')).toBe(0);
+  });
+});
