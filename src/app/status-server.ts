@@ -9,7 +9,11 @@
  * the last moment of the stop: meanwhile every path answers 503 with
  * Retry-After and `{"state":"starting","step":...}` (or `"stopping"`), so an
  * orchestrator or a load test tells an engine on its way from a dead one.
- * Once serving, /status carries `"state":"ready"`.
+ * Once serving, /status carries `"state":"ready"`. While it drains (SIGTERM:
+ * new calls refused, live ones finishing) /status answers 503 with
+ * `"state":"draining"` and the whole status (the calls left), so a readiness
+ * probe takes the node out as the SIP side does; /metrics and /calls still
+ * answer 200.
  */
 import { createServer, type Server } from 'node:http';
 
@@ -31,12 +35,17 @@ export interface StatusServer {
   starting(step: string): void;
   /** Serving the engine's status from now on. */
   serve(sources: StatusSources): void;
+  /** Refusing new calls while live ones finish: /status 503 "draining" with the status, the rest served. */
+  draining(): void;
   /** On the way out: 503 "stopping" until stop(). */
   stopping(): void;
   stop(): Promise<void>;
 }
 
-type Phase = { readonly state: 'starting'; readonly step: string } | { readonly state: 'ready'; readonly sources: StatusSources } | { readonly state: 'stopping' };
+type Phase =
+  | { readonly state: 'starting'; readonly step: string }
+  | { readonly state: 'ready' | 'draining'; readonly sources: StatusSources }
+  | { readonly state: 'stopping' };
 
 /** An idle status connection is closed after this long; a request must arrive whole within it. */
 export const STATUS_IDLE_MS = 30_000;
@@ -61,7 +70,7 @@ export async function startStatusServer(host: string, port: number): Promise<Sta
       return;
     }
     const p = phase;
-    if (p.state !== 'ready') {
+    if (p.state !== 'ready' && p.state !== 'draining') {
       const body = p.state === 'starting' ? { state: 'starting', step: p.step, seconds: Math.round((Date.now() - since) / 1000) } : { state: 'stopping' };
       send(503, 'application/json', `${JSON.stringify(body)}\n`, { 'retry-after': '1' });
       return;
@@ -69,7 +78,7 @@ export async function startStatusServer(host: string, port: number): Promise<Sta
     const { status, calls, metrics } = p.sources;
     if (path === '/status') {
       status(new URLSearchParams(query).get('gc') === '1').then(
-        (s) => send(200, 'application/json', `${JSON.stringify({ state: 'ready', ...s }, null, 2)}\n`),
+        (s) => send(p.state === 'ready' ? 200 : 503, 'application/json', `${JSON.stringify({ state: p.state, ...s }, null, 2)}\n`),
         (e: unknown) => send(500, 'application/json', JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
       );
     } else if (path === '/metrics') {
@@ -102,6 +111,9 @@ export async function startStatusServer(host: string, port: number): Promise<Sta
     },
     serve: (sources) => {
       if (phase.state === 'starting') phase = { state: 'ready', sources };
+    },
+    draining: () => {
+      if (phase.state === 'ready') phase = { state: 'draining', sources: phase.sources };
     },
     stopping: () => {
       phase = { state: 'stopping' };

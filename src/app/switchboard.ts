@@ -209,6 +209,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
     const stopping = new AbortController();
     stops.push(async () => stopping.abort());
     const drain = async (): Promise<void> => {
+      statusServer?.draining();
       // Watched from before the calls end: a short call's recording may be delivered while others go on.
       const r = recordings;
       const watch = r !== undefined && worker !== undefined ? await r.watchFinalEvents() : undefined;

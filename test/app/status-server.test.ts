@@ -1,7 +1,8 @@
 /**
  * The status endpoint through a start and a stop: it answers from the first
  * moment (503 "starting" naming the step, with Retry-After) to the last (503
- * "stopping"), and serves the engine's status, metrics and calls in between.
+ * "stopping"), and serves the engine's status, metrics and calls in between
+ * (the status 503 "draining" while live calls finish after SIGTERM).
  */
 import { describe, expect, it } from 'vitest';
 import { startStatusServer } from '../../src/app/status-server.js';
@@ -37,6 +38,12 @@ describe('the status endpoint', () => {
       // A late step (a start that failed half-way is stopped, not resumed) does not take the status back.
       server.starting('API');
       expect((await get(server.port, '/status')).status).toBe(200);
+      // Draining (SIGTERM): a readiness probe fails as the SIP side refuses calls, the status still shows what is left.
+      server.draining();
+      const draining = await get(server.port, '/status');
+      expect([draining.status, JSON.parse(draining.body)]).toEqual([503, { state: 'draining', engine: { liveCalls: 2 } }]);
+      expect(await get(server.port, '/metrics')).toMatchObject({ status: 200, body: 'switchboard_up 1\n' });
+      expect((await get(server.port, '/calls')).status).toBe(200);
       server.stopping();
       const stopping = await get(server.port, '/status');
       expect([stopping.status, stopping.retryAfter, JSON.parse(stopping.body)]).toEqual([503, '1', { state: 'stopping' }]);
