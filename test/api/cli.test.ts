@@ -193,7 +193,7 @@ describe('switchboard calls, against switchboard start', () => {
       expect(gone.stderr).toMatch(/404 SB_NOT_FOUND: no live call/);
       const badUrl = await run(['calls', 'list', '--url', 'http://127.0.0.1:1'], { SWITCHBOARD_API_KEY: 'x' });
       expect(badUrl.code).toBe(1);
-      expect(badUrl.stderr).toMatch(/cannot reach the API at http:\/\/127\.0\.0\.1:1/);
+      expect(badUrl.stderr).toMatch(/cannot reach the API at http:\/\/127\.0\.0\.1:1 .*; the address is --url/);
     } finally {
       caller.close();
     }

@@ -31,15 +31,22 @@ export class ApiClient {
   private constructor(
     readonly baseUrl: string,
     private readonly key: string,
+    /** Where baseUrl came from, for the error when nothing answers there. */
+    private readonly urlSource: string,
   ) {}
 
   static from(o: ClientOptions, cwd: string, env: NodeJS.ProcessEnv): ApiClient {
     let url = o.url ?? env.SWITCHBOARD_API_URL;
+    let source = o.url !== undefined ? '--url' : 'SWITCHBOARD_API_URL';
     if (url === undefined && o.config !== undefined) {
       const c = loadConfigFile(resolve(cwd, o.config), { checks: configChecks });
       url = `http://${c.api.host.includes(':') ? `[${c.api.host}]` : c.api.host}:${c.api.port}`;
+      source = `api.host and api.port of ${o.config}`;
     }
-    url ??= 'http://127.0.0.1:9092';
+    if (url === undefined) {
+      url = 'http://127.0.0.1:9092';
+      source = 'the default; give --config FILE (its api.host and api.port), --url or SWITCHBOARD_API_URL for another';
+    }
     if (!/^https?:\/\/[^\s/]+/.test(url)) throw new UsageError(`the API URL "${url}" is not an http(s) URL`);
     let key = env.SWITCHBOARD_API_KEY;
     if (o.keyFile !== undefined) {
@@ -50,7 +57,7 @@ export class ApiClient {
       }
     }
     if (key === undefined || key === '') throw new UsageError('no API key: set SWITCHBOARD_API_KEY or give --key-file FILE (switchboard keys add prints one)');
-    return new ApiClient(url.replace(/\/+$/, ''), key);
+    return new ApiClient(url.replace(/\/+$/, ''), key, source);
   }
 
   async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -63,7 +70,7 @@ export class ApiClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { message?: string } }).cause?.message;
-      throw new SwitchboardError(ErrorCodes.API_BAD_REQUEST, `cannot reach the API at ${this.baseUrl} (${cause ?? (e as Error).message})`);
+      throw new SwitchboardError(ErrorCodes.API_BAD_REQUEST, `cannot reach the API at ${this.baseUrl} (${cause ?? (e as Error).message}); the address is ${this.urlSource}`);
     }
     const text = await res.text();
     let parsed: unknown;
