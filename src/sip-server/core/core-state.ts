@@ -316,7 +316,8 @@ export class CoreState {
 
   addDialog(d: Dialog): void {
     this.dialogs.set(d.id, d);
-    this.dialogsByCallId.set(d.callId, d);
+    // The first dialog of a Call-ID keeps it: another one of the same call (a stray fork's, hung up at once) must not take it over.
+    if (!this.dialogsByCallId.has(d.callId)) this.dialogsByCallId.set(d.callId, d);
     if (d.remoteTag !== undefined) this.dialogsByTags.set(CoreState.tagsKey(d.callId, d.localTag, d.remoteTag), d);
     d.owner?.dialogs.add(d.id);
   }
