@@ -9,7 +9,7 @@
  * /proc/sys/net/ipv4/ip_local_port_range), so that the OS never hands them
  * out and no other test process uses them:
  *
- * - the test range is 10000–31999, cut into blocks of {@link BLOCK_SIZE};
+ * - the test range is 10000–31999 (or SWITCHBOARD_TEST_PORTS), cut into blocks of {@link BLOCK_SIZE};
  * - a process claims a block by listening on its first port (the sentinel) on
  *   127.0.0.1: binding is atomic and the kernel releases it when the process
  *   exits, so two processes can never hold one block, whichever vitest run,
@@ -31,12 +31,28 @@ import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 
-/** First port of the test range (well above the fixed ports people run by hand: 5060, 6000, 8888, 9022, 9091). */
-export const TEST_PORT_FIRST = 10_000;
-/** One past the last port of the test range (below the ephemeral range's 32768). */
-export const TEST_PORT_END = 32_000;
+/**
+ * The test range: 10000–31999 (well above the fixed ports people run by hand: 5060, 6000, 8888, 9022,
+ * 9091; below the ephemeral range's 32768), or `SWITCHBOARD_TEST_PORTS=FIRST-LAST` for a machine where
+ * another range was given out (a benchmark on a shared host; blocks are then at most that range).
+ */
+function testRange(): { first: number; end: number; block: number } {
+  const text = process.env.SWITCHBOARD_TEST_PORTS;
+  if (text === undefined || text.trim() === '') return { first: 10_000, end: 32_000, block: 2_000 };
+  const m = /^\s*(\d{4,5})\s*-\s*(\d{4,5})\s*$/.exec(text);
+  const [first, last] = m === null ? [NaN, NaN] : [Number(m[1]), Number(m[2])];
+  if (!(first >= 1024 && last <= 65535 && last - first + 1 >= 200)) {
+    throw new Error(`SWITCHBOARD_TEST_PORTS must be FIRST-LAST, at least 200 ports within 1024-65535 (e.g. 7300-8199); got "${text}"`);
+  }
+  return { first, end: last + 1, block: Math.min(2_000, last + 1 - first) };
+}
+const RANGE = testRange();
+/** First port of the test range. */
+export const TEST_PORT_FIRST = RANGE.first;
+/** One past the last port of the test range. */
+export const TEST_PORT_END = RANGE.end;
 /** Ports per test process. */
-export const BLOCK_SIZE = 2_000;
+export const BLOCK_SIZE = RANGE.block;
 /** Ports per handed-out port (p, p+1 for RTCP, p+2 and p+3 for SIPp's second media socket). */
 const SLOT = 4;
 
