@@ -283,6 +283,11 @@ export class SipServer {
       return;
     }
     if (parsed.message.kind === 'response') {
+      // §8.1.3.3: a response with more than one Via was meant for someone else (a proxy would have taken its own off).
+      if (parsed.message.headers.entries('via').length > 1) {
+        this.stats.strayResponses++;
+        return;
+      }
       const key = `${parsed.info.via.branch ?? ''}\u0000${parsed.info.cseqMethod}`;
       const entry = this.core.state.clientByKey.get(key);
       const lingering = entry === undefined ? this.core.lingeringClients.get(key) : undefined;

@@ -98,6 +98,18 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     }
   });
 
+  it('a response with more than one Via is discarded (RFC 3261 §8.1.3.3): the app sees only the one meant for us', async () => {
+    const { inv, txn } = await inviteOut();
+    const extraVia = respond(inv, 180, 'Ringing', { toTag: 'callee1' }).replace(/^(Via: [^\r]*)\r\n/m, '$1\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKsomeoneelse\r\n');
+    expect(extraVia.match(/^Via:/gm)).toHaveLength(2);
+    const strayBefore = h.server.status().strayResponses;
+    await callee.send(extraVia, { port: h.udp.port });
+    await eventually(() => h.server.status().strayResponses === strayBefore + 1, 10_000, 'the two-Via 180 counted as stray');
+    await callee.send(respond(inv, 183, 'Session Progress', { toTag: 'callee1' }), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1);
+    expect(responseFrames(txn).map((f) => /^SIP\/2\.0 (\d+)/.exec(f.sip!)![1])).toEqual(['183']);
+  });
+
   it('item 21: for ≥300 the server ACKs by itself; the app’s ACK gets NOK and no second ACK goes out', async () => {
     const { inv, txn } = await inviteOut();
     const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
