@@ -8,7 +8,7 @@ export type { SdpOptions } from './sdp-params.js';
 export { isWebRtcSdp, isWebSocketUri, peerOf, type MediaPeer } from './webrtc.js';
 export { parseSdp, sameMedia, type SessionDescription, type SdpMedia } from './sdp.js';
 export { SdpOriginKeeper } from './sdp-origin.js';
-export { receivesAudio, sendsAudio, shapeForCaller, singleAudio, type StreamLayout } from './sdp-streams.js';
+export { receivesAudio, sendsAudio, shapeForCaller, singleAudio, unusableAnswer, type StreamLayout } from './sdp-streams.js';
 export { agentAnswerAfterPlaceholder, offerWithAnswerCodecFirst } from './placeholder-answer.js';
 export type { RtpengineDtmf } from './rtpengine/rtpengine-notifications.js';
 export type { MonitorOptions, MonitorSession } from './monitor/call-monitoring.js';

@@ -16,7 +16,7 @@
  * inactive offer is answered inactive, sendonly with recvonly or inactive,
  * recvonly with sendonly or inactive), whatever the agent's phone answered.
  */
-import { answerDirection, firstPlayableCodec, parseSdp, type MediaDirection } from './sdp.js';
+import { answerDirection, firstPlayableCodec, parseSdp, type MediaDirection, type SdpMedia } from './sdp.js';
 
 /** The shape of the caller's last offer: what shapeForCaller puts back. */
 export interface StreamLayout {
@@ -136,14 +136,58 @@ function audioDirection(sdp: string): string | undefined {
   }
 }
 
-/** Whether the author of `sdp` takes audio: sendrecv or recvonly (true when unreadable or without audio). */
+/**
+ * Whether the author of `sdp` takes audio: sendrecv or recvonly, at an address (true when unreadable or without audio).
+ * An audio stream at 0.0.0.0 takes nothing (RFC 2543's hold, still answered by old phones; RFC 3264 §8.4).
+ */
 export function receivesAudio(sdp: string): boolean {
   const d = audioDirection(sdp);
-  return d === undefined || d === 'sendrecv' || d === 'recvonly';
+  return (d === undefined || d === 'sendrecv' || d === 'recvonly') && audioAddress(sdp) !== '0.0.0.0';
+}
+
+/** The connection address of the first active audio stream of `sdp` (its own c= line, else the session's). */
+function audioAddress(sdp: string): string | undefined {
+  try {
+    return parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0)?.address;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the author of `sdp` will send on its (first active) audio stream: sendrecv or sendonly. */
 export function sendsAudio(sdp: string): boolean {
   const d = audioDirection(sdp);
   return d === undefined || d === 'sendrecv' || d === 'sendonly';
+}
+
+/**
+ * What makes `answer` one that cannot carry the call's audio, given our `offer` (RFC 3264 §6, §6.1), or
+ * undefined: it rejected the audio stream (port 0) or has none, or it names no audio format of the offer
+ * (by encoding and clock rate: an answerer may renumber a dynamic type; telephone-event alone is no audio).
+ * An answer that cannot be read says nothing here (the media relay judges it).
+ */
+export function unusableAnswer(offer: string, answer: string): string | undefined {
+  let offered: ReadonlySet<string>;
+  let audio: SdpMedia | undefined;
+  try {
+    const ours = parseSdp(offer).media.find((m) => m.type === 'audio' && m.port !== 0);
+    if (ours === undefined) return undefined;
+    offered = new Set(formatsOf(ours));
+    const theirs = parseSdp(answer).media.filter((m) => m.type === 'audio');
+    if (theirs.length === 0) return 'it has no audio stream';
+    audio = theirs.find((m) => m.port !== 0);
+    if (audio === undefined) return 'it rejected the audio stream (port 0)';
+  } catch {
+    return undefined;
+  }
+  const common = formatsOf(audio).filter((f) => offered.has(f) && !f.startsWith('telephone-event/'));
+  return common.length > 0 ? undefined : `it names no audio format of the offer (${formatsOf(audio).join(', ') || 'none'})`;
+}
+
+/** A stream's formats as encoding/clock rate, lower case (static types by their RFC 3551 names). */
+function formatsOf(m: SdpMedia): string[] {
+  return m.payloadTypes.map((pt) => {
+    const map = m.rtpmap.get(pt);
+    return map === undefined ? `pt${pt}` : `${map.encoding.toLowerCase()}/${map.clockRate}`;
+  });
 }

@@ -19,6 +19,8 @@ import { SipFailure } from '../../src/engine/signaling/sip-port.js';
 import { BridgeTask, catchUpCallee, isHoldOffer } from '../../src/engine/tasks/bridge-task.js';
 import { connectCallee } from '../../src/engine/tasks/connect-callee.js';
 import { sameMedia } from '../../src/media/sdp.js';
+import { RtpengineError } from '../../src/media/media-errors.js';
+import { WhisperTask } from '../../src/engine/tasks/whisper-task.js';
 import { HuntAgentsTask, outcomeOf } from '../../src/engine/tasks/hunt-agents-task.js';
 import { VoicemailNotices } from '../../src/engine/voicemail/voicemail-notices.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -332,5 +334,27 @@ describe('admission', () => {
       ['x_bad', undefined],
     ];
     expect(cases.map(([header]) => [header, preferredLanguage(header)])).toEqual(cases);
+  });
+});
+
+describe('the whisper', () => {
+  it('a whisper the media relay will not play is skipped: the agent still there, the call goes on (not lost over it)', async () => {
+    const { ctx } = context({});
+    const stops: string[] = [];
+    const anchor = {
+      anchored: true,
+      play: async () => Promise.reject(new RtpengineError('play media', 'Failed to start media playback from file', '127.0.0.1:2223')),
+      stopPlayback: async (label: string) => void stops.push(label),
+    };
+    const prompts = { whisperFor: async () => ({ durationMs: 60_000 }) };
+    const withRelay = { ...ctx, anchor: anchor as unknown as CallAnchor, services: { ...ctx.services, prompts: prompts as unknown as EngineServices['prompts'] } };
+    const agentLeg = new FakeLeg('agent', 'v=0\r\nc=IN IP4 192.0.2.9\r\nm=audio 6000 RTP/AVP 0\r\n');
+    // Not the prompt's minute: at once, true (the agent is there), nothing to stop.
+    expect(await new WhisperTask('q', agentLeg).run(withRelay, ctx.session.signal)).toBe(true);
+    expect(stops).toEqual([]);
+    // Any other failure is not the whisper's to hide.
+    anchor.play = async () => Promise.reject(new Error('the call is gone'));
+    await expect(new WhisperTask('q', agentLeg).run(withRelay, ctx.session.signal)).rejects.toThrow('the call is gone');
+    await ctx.session.end('done');
   });
 });

@@ -10,8 +10,10 @@ import { SipPeer, uniq, type Received, type respond, type Transport } from './si
 /**
  * `dead`: a phone gone from the network whose address still takes datagrams: it answers nothing at all.
  * `answer-then-bye`: it answers and hangs up at once (its BYE leaves right after its 200).
+ * `answer-in-reliable-183`: its answer goes in a 183 with `Require: 100rel` (RFC 3262), and once that is
+ * PRACKed its 200 carries no SDP (the offer/answer is complete, RFC 6337 §3.1.1).
  */
-export type AgentBehaviour = 'answer' | 'busy' | 'ring' | 'dead' | 'answer-then-bye';
+export type AgentBehaviour = 'answer' | 'busy' | 'ring' | 'dead' | 'answer-then-bye' | 'answer-in-reliable-183';
 
 /** A call offered to an AgentPhone. */
 export interface OfferedCall {
@@ -22,6 +24,8 @@ export interface OfferedCall {
   readonly infoBodies: string[];
   answered: boolean;
   ended: boolean;
+  /** A reliable 183 with the answer went out and waits for its PRACK. */
+  awaitingPrack?: boolean;
   /** The CANCEL of the INVITE, when one came. */
   cancel?: Received;
   /** The last response to the INVITE, sent again when the INVITE is retransmitted (RFC 3261 §17.2.1). */
@@ -39,6 +43,8 @@ export class AgentPhone extends Phone {
   refusesNextReinvite: { readonly status: number; readonly reason: string } | undefined;
   /** True: re-INVITEs get 100 Trying and wait for `releaseReinvites()` (a phone slow to answer them). */
   holdsReinvites = false;
+  /** Applied to the SDP of the phone's answer (a phone that answers inactive, rejects the stream, names another codec). */
+  answerShape: ((sdp: string) => string) | undefined;
   private readonly heldReinvites: (() => void)[] = [];
   private cseq = 100;
 
@@ -78,6 +84,12 @@ export class AgentPhone extends Phone {
       return;
     }
     this.inviteResponse(call, 180, 'Ringing', { toTag: call.toTag, contact: this.contact() });
+    if (this.behaviour === 'answer-in-reliable-183') {
+      const offer = r.message.body.toString('utf8');
+      call.awaitingPrack = true;
+      this.inviteResponse(call, 183, 'Session Progress', { toTag: call.toTag, contact: this.contact(), extra: ['Require: 100rel', 'RSeq: 1'], body: this.answerSdp() });
+      if (offer !== '') this.mediaTo(offer);
+    }
     if (this.behaviour === 'answer' || this.behaviour === 'answer-then-bye') this.answer(call);
     if (this.behaviour === 'answer-then-bye') this.hangUp(this.calls.length - 1);
   }
@@ -90,8 +102,13 @@ export class AgentPhone extends Phone {
   answer(call: OfferedCall): void {
     const offer = call.invite.message.body.toString('utf8');
     call.answered = true;
-    this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.rtp.sdp({ telephoneEvent: true, codecs: this.codecs }) });
+    this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact(), body: this.answerSdp() });
     if (offer !== '') this.mediaTo(offer);
+  }
+
+  private answerSdp(): string {
+    const sdp = this.rtp.sdp({ telephoneEvent: true, codecs: this.codecs });
+    return this.answerShape !== undefined ? this.answerShape(sdp) : sdp;
   }
 
   private inCall(call: OfferedCall, r: Received): void {
@@ -110,6 +127,13 @@ export class AgentPhone extends Phone {
     if (method === 'ACK') {
       const body = r.message.body.toString('utf8');
       if (body !== '') this.mediaTo(body);
+      return;
+    }
+    if (method === 'PRACK' && call.awaitingPrack === true) {
+      call.awaitingPrack = false;
+      this.reply(r, 200, 'OK');
+      call.answered = true;
+      this.inviteResponse(call, 200, 'OK', { toTag: call.toTag, contact: this.contact() });
       return;
     }
     if (method === 'CANCEL') {

@@ -143,6 +143,8 @@ export class CallAnchor {
     if (media === undefined) return sdp;
     return this.guarded(async () => {
       const forCaller = shapeForCaller(await media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER }), this.callerLayout, true);
+      // An agent that answered inactive, sendonly or c=0.0.0.0 (RFC 3264 §6.1, §8.4) is sent nothing: no whisper is played to it.
+      this.sendsTo.set(AGENT, this.receives(AGENT) && receivesAudio(sdp));
       // The same media as the caller's early answer (rtpengine copied only the agent's ptime or fmtp): that answer again,
       // unchanged (RFC 3261 §13.2.1; RFC 3262 §5 after a reliable 183).
       if (this.earlySdp !== undefined && sameMedia(this.earlySdp, forCaller)) return this.earlySdp;
@@ -244,6 +246,7 @@ export class CallAnchor {
       // The caller answers an offer in the shape of its session: rtpengine takes its audio stream only.
       if (offerer === CALLER) return this.forCaller(await media.answer(by, sdp, { to: offerer }), true);
       const answer = await media.answer(by, by === CALLER ? singleAudio(sdp).sdp : sdp, { to: offerer });
+      if (by === AGENT) this.sendsTo.set(AGENT, this.receives(AGENT) && receivesAudio(sdp));
       return offerer === AGENT ? this.forAgentAnswer(answer) : this.toward(offerer, answer);
     });
   }

@@ -138,6 +138,11 @@ export class SrfLeg implements SipLeg {
     private readonly dialog: SrfDialog,
     /** Digest credentials for a far end that challenges our requests in the dialog (a carrier gateway's BYE). */
     private readonly auth?: { readonly username: string; readonly password: string },
+    /**
+     * The SDP of the callee's last 1xx, for a 2xx without one: after an answer in a reliable 183 (RFC 3262 §5)
+     * the offer/answer is complete and the 2xx need not carry it again (RFC 6337 §3.1.1).
+     */
+    private readonly earlySdp?: string,
   ) {
     // drachtio-srf: a BYE the SIP server sent on its own (ACK timeout, session expiry) has meta.source 'application', and its Reason text is the reason.
     dialog.on('destroy', (msg: unknown, reason?: string) => this.ended(sourceOf(msg) === 'application' ? (reason ?? 'ended by the SIP server') : undefined));
@@ -173,7 +178,8 @@ export class SrfLeg implements SipLeg {
     const d = this.dialog as unknown as { type?: string; req?: SrfRequest; res?: SrfResponse };
     const carrier = d.type === 'uac' ? d.res : d.req;
     const body = carrier !== undefined && typeof carrier.has === 'function' ? sdpOfBody(carrier.has('Content-Type') ? carrier.get('Content-Type') : undefined, raw) : undefined;
-    return body?.kind === 'sdp' ? body.sdp : raw;
+    const sdp = body?.kind === 'sdp' ? body.sdp : raw;
+    return (sdp ?? '').trim() === '' && this.earlySdp !== undefined ? this.earlySdp : sdp;
   }
 
   get connected(): boolean {

@@ -317,6 +317,8 @@ export class SrfSipPort implements SipPort {
       ...identity,
       ...(o.proxy !== undefined ? { proxy: o.proxy } : {}),
     };
+    // The SDP of the last 1xx that had one: the answer when a reliable 183 carried it and the 2xx does not.
+    let earlySdp: string | undefined;
     const progress = {
       cbRequest: (a: unknown, b?: unknown) => {
         // drachtio-srf calls cbRequest(err, req); its typings say cbRequest(req).
@@ -329,6 +331,7 @@ export class SrfSipPort implements SipPort {
       cbProvisional: (p: SrfResponse) => {
         if (o.signal.aborted) return;
         const body = bodySdpOf(p);
+        if (body.kind === 'sdp') earlySdp = body.sdp;
         o.onProgress?.(p.status, body.kind === 'sdp' ? body.sdp : undefined, p.has('RSeq'));
       },
     };
@@ -338,7 +341,7 @@ export class SrfSipPort implements SipPort {
         this.srf.createUAC(o.target, options, progress, (err: Error | null | undefined, dialog: SrfDialog) => {
           if (err !== null && err !== undefined) reject(err);
           // In the same turn as the 200: the leg's listeners exist before any of its requests is handled.
-          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog, o.auth));
+          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog, o.auth, earlySdp));
         });
       });
       // A phone that sends nothing cannot be cancelled until it sends a provisional (RFC 3261 §9.1): its

@@ -7,6 +7,7 @@
  * keeps its ports: rtpengine takes the new callee's offer and the caller's
  * last SDP answers it.
  */
+import { unusableAnswer } from '../../media/index.js';
 import type { CallContext } from '../flows/call-context.js';
 import type { AgentAttempt } from '../session/call-session.js';
 import { hangUpFor } from '../session/end-reasons.js';
@@ -44,9 +45,12 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     const receivedSdp = leg.remoteSdp;
     const release = session.own(`${party} leg`, () => hangUpFor(leg, session.endReason, ctx.services.hangUps));
     try {
+      // An answer that keeps no audio of our offer would connect a call nobody can hear: like an answer the relay refuses.
+      const unusable = ctx.offerForAgent !== undefined ? unusableAnswer(ctx.offerForAgent, receivedSdp) : undefined;
+      if (unusable !== undefined) throw new Error(`the ${party}'s answer cannot carry the call: ${unusable}`);
       ctx.callerSentSdp = await anchor.agentAnswer(receivedSdp);
     } catch (e) {
-      session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused by the media relay');
+      session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused');
       session.settle(answer.attempt, 'failed', 488);
       await release();
       return undefined;

@@ -107,7 +107,8 @@ export class DeflectNumberTask implements Task<void> {
     session.settle(attempt, 'answered', 200);
     const callerOffersBefore = ctx.callerOffers;
     const connected = await connectCallee(ctx, result.kind === 'answered' ? { ...result, attempt } : { ...result, attempt }, 'gateway');
-    if (connected === undefined) throw new SipFailure(488, 'Not Acceptable Here (the gateway\'s media was refused)');
+    // The caller's offer was fine (its 183 carried our answer): the gateway's answer was not, so 502, not 488 (RFC 3261 §21.4.26, §21.5.3).
+    if (connected === undefined) throw new SipFailure(502, 'Bad Gateway (the gateway\'s answer cannot carry the call)');
     // An answered caller's offers from here wait for the bridge (one answered on the gateway side's behalf finishes first).
     await ctx.callerLeg?.holdOffers();
     await anchor.stopPlayback(CALLER);

@@ -12,6 +12,7 @@
  * stopped and the agent leg is hung up by the call's teardown.
  */
 import type { CallContext } from '../flows/call-context.js';
+import { RtpengineError } from '../../media/index.js';
 import { AGENT } from '../media/call-anchor.js';
 import type { SipLeg } from '../signaling/sip-port.js';
 import { delay, type Task } from './task.js';
@@ -35,7 +36,16 @@ export class WhisperTask implements Task<boolean> {
     session.timeline.whisperStarted();
     let playing = false;
     try {
-      const played = await anchor.play(AGENT, prompt);
+      let played: Awaited<ReturnType<typeof anchor.play>>;
+      try {
+        played = await anchor.play(AGENT, prompt);
+      } catch (e) {
+        // The relay would not play it (a phone whose answer it cannot send to): the agent is there and the
+        // caller waited long enough, so the call goes on without the whisper rather than being lost over it.
+        if (!(e instanceof RtpengineError) || signal.aborted || left.signal.aborted) throw e;
+        session.log.warn({ agent: session.agent, err: e.message }, 'whisper not played: the media relay refused it');
+        return this.agentLeg.connected;
+      }
       playing = true;
       await delay(played?.durationMs ?? prompt.durationMs, AbortSignal.any([signal, left.signal]));
       playing = false;
