@@ -100,6 +100,13 @@ export class ClientResponses implements ClientEvents {
         this.resendAck(d, info.cseq);
         return;
       }
+      if (entry.createsDialog && !hasSipContact(response)) {
+        // RFC 3261 §8.1.1.8, §12.1.2: a dialog needs the callee's SIP or SIPS URI to send its requests to. Without
+        // one the 2xx cannot make a dialog: it is ACKed and BYEd at the INVITE's target, and the app told 502.
+        this.ackAndHangUp(target, response, info, true, false);
+        this.synthesize(entry, 502, 'Bad Gateway (a 2xx without a SIP Contact)');
+        return;
+      }
       this.confirm(entry, d, response, info);
       if (response.headers.has('allow')) d.peerAllowsUpdate = allows(response.headers, 'UPDATE');
       this.timers.answered(d, response);
@@ -223,9 +230,9 @@ export class ClientResponses implements ClientEvents {
    * ACK a 2xx that no dialog wants, then BYE it (orphaned call, extra fork, race with our BYE);
    * `hangUp` false only ACKs it (a re-INVITE's 2xx whose dialog already ended).
    */
-  private ackAndHangUp(target: { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string }, response: SipResponse, info: MessageInfo, hangUp = true): void {
+  private ackAndHangUp(target: { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string }, response: SipResponse, info: MessageInfo, hangUp = true, useContact = true): void {
     const core = this.core;
-    const contact = response.headers.entries('contact')[0];
+    const contact = useContact ? response.headers.entries('contact')[0] : undefined;
     const listener = target.listener ?? core.transport.listenerFor(target.dest);
     if (listener === undefined) return;
     const temp: Dialog = newDialog({
@@ -267,17 +274,24 @@ export class ClientResponses implements ClientEvents {
   }
 
   /** A final response the network never sent (Timer B/F, transport failure), so the app sees an outcome. */
-  private synthesize(entry: ClientEntry, status: 408 | 487 | 503): void {
+  private synthesize(entry: ClientEntry, status: 408 | 487 | 502 | 503, reason?: string): void {
     entry.gotFinal = true;
     if (entry.internal !== undefined) {
       entry.internal(0, undefined, undefined);
       return;
     }
-    const response = buildResponse(entry.request, status);
+    const response = buildResponse(entry.request, status, reason !== undefined ? { reason } : {});
     this.onOtherFinal(entry, entry.dialog, response);
     if (entry.silent || entry.owner === undefined) return;
     const buf = serialize(response);
     const flow = { transport: entry.dest.transport, address: entry.dest.address, port: entry.dest.port, listener: entry.dialog?.listener ?? this.core.transport.listeners[0]! };
     entry.owner.send(networkSipFrame(buf.toString('utf8'), buf.length, flow, entry.txnId, entry.dialog?.id ?? ''));
   }
+}
+
+/** Whether a dialog-creating response names a SIP or SIPS URI in its Contact (RFC 3261 §8.1.1.8). */
+function hasSipContact(response: SipResponse): boolean {
+  const contact = response.headers.entries('contact')[0];
+  const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
+  return uri !== undefined && /^sips?:/i.test(uri);
 }

@@ -110,6 +110,23 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     expect(responseFrames(txn).map((f) => /^SIP\/2\.0 (\d+)/.exec(f.sip!)![1])).toEqual(['183']);
   });
 
+  it.each([
+    ['no Contact', undefined],
+    ['a tel: Contact', '<tel:+15550100>'],
+  ])('a 2xx with %s cannot make a dialog (RFC 3261 §8.1.1.8): ACKed and BYEd at the INVITE’s target, the app gets 502, nothing is left', async (_name, contact) => {
+    const { inv, txn } = await inviteOut();
+    await callee.send(respond(inv, 200, 'OK', { toTag: 'callee1', body: sdp(8000), ...(contact !== undefined ? { contact } : {}) }), { port: h.udp.port });
+    const ack = await callee.nextRequest('ACK');
+    expect(ack.message.kind === 'request' && ack.message.uri).toBe(target());
+    const bye = await callee.nextRequest('BYE');
+    expect(bye.message.kind === 'request' && bye.message.uri).toBe(target());
+    expect(bye.info.toTag).toBe('callee1');
+    await callee.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    await eventually(() => responseFrames(txn).length === 1);
+    expect(responseFrames(txn)[0]!.sip!.split('\r\n')[0]).toBe('SIP/2.0 502 Bad Gateway (a 2xx without a SIP Contact)');
+    await eventually(() => h.server.status().dialogs === 0, 10_000, () => `no dialog left: ${JSON.stringify(h.server.status())}`);
+  });
+
   it('item 21: for ≥300 the server ACKs by itself; the app’s ACK gets NOK and no second ACK goes out', async () => {
     const { inv, txn } = await inviteOut();
     const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
