@@ -353,7 +353,9 @@ export class Engine {
         invite.reject(this.draining ? 503 : 480, this.draining ? 'Service Unavailable' : 'Temporarily Unavailable');
       } else {
         const f = sipFailureOf(e);
-        if (f.status === 500) session.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'call failed');
+        // An unexpected error is a bug (its stack); a failure the flow chose (a gateway refusing our credentials) says its reason.
+        if (f.status === 500 && !(e instanceof SipFailure)) session.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'call failed');
+        else if (f.status >= 500 && !invite.finalResponseSent && !session.ended) session.log.warn({ status: f.status, reason: f.reason }, 'call refused');
         // A call already answered (or already ended) is not refused: the flow only stopped.
         else if (invite.finalResponseSent || session.ended) session.log.info({ reason: f.reason }, 'call flow stopped');
         else session.log.info({ status: f.status, reason: f.reason }, 'call refused');
