@@ -71,7 +71,13 @@ export class LiveCallJournal {
     const last = new Map<string, { record: CallRecord; endedAt: number }>();
     for (const name of names) {
       const file = join(this.dir, name);
-      const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+      // A file gone since the listing (removed by a journal that had moved on to a newer one) held nothing the newer one lacks.
+      const read = await Promise.all([readFile(file, 'utf8'), stat(file)]).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (read === undefined) continue;
+      const [text, info] = read;
       for (const line of text.split('\n')) {
         if (line === '') continue;
         let parsed: Line;
