@@ -176,6 +176,11 @@ export class SipPeer {
     c.write(data);
   }
 
+  /** TCP/TLS: closes (FIN) the connections this peer accepted, as a phone that hangs up its connection after a response. */
+  endAccepted(): void {
+    for (const c of this.tcpConns) if (c !== this.outConn) c.end();
+  }
+
   /** TCP/TLS: closes the connection this peer opened (its next send opens another). */
   dropOutgoing(): void {
     this.outConn?.destroy();

@@ -196,6 +196,10 @@ export class StreamTransport {
     socket.setTimeout(this.options.limits.idleTimeoutMs, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', () => undefined);
+    // The peer's FIN: Node ends our side too (no half-open sockets), so nothing more can be written on it. Forgotten at
+    // once, not at 'close' a moment later: a request or response sent meanwhile (the ACK of a 2xx whose sender hung
+    // up its connection) goes over a new connection instead of into the closing one.
+    socket.on('end', () => this.forget(conn, new Error('connection closed by the peer')));
     socket.on('close', () => this.forget(conn, new Error('connection closed')));
     if (conn.connected) this.announce(conn);
   }

@@ -127,6 +127,25 @@ describe('srf.createUAC (spec §3 items 18–27)', () => {
     await eventually(() => h.server.status().dialogs === 0, 10_000, () => `no dialog left: ${JSON.stringify(h.server.status())}`);
   });
 
+  it('a TCP callee that closes its connection right after its 200: the ACK goes over a new connection (RFC 3261 §18.1.1), not into the closing one', async () => {
+    const tcp = await SipPeer.create('tcp');
+    closers.push(() => tcp.close());
+    const to = `sip:agent@127.0.0.1:${tcp.port};transport=tcp`;
+    const echo = await appRequest(`INVITE ${to} SIP/2.0\r\nContent-Length: 999\r\n\r\n${sdp(7000)}`);
+    const txn = echo.tokens[10]!;
+    const inv = await tcp.nextRequest('INVITE');
+    expect(tcp.accepted).toBe(1);
+    await tcp.send(respond(inv, 200, 'OK', { toTag: 'callee1', contact: `<${to}>`, body: sdp(8000) }), { port: inv.from.port });
+    tcp.endAccepted();
+    await eventually(() => responseFrames(txn).length === 1);
+    const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
+    const ack = await appRequest(`ACK ${to} SIP/2.0\r\nCSeq: ${inv.info.cseq} ACK\r\n\r\n`, dialogId);
+    expect(ack.tokens[3]).toBe('OK');
+    const got = await tcp.nextRequest('ACK');
+    expect(got.info.toTag).toBe('callee1');
+    expect(tcp.accepted).toBe(2);
+  });
+
   it('item 21: for ≥300 the server ACKs by itself; the app’s ACK gets NOK and no second ACK goes out', async () => {
     const { inv, txn } = await inviteOut();
     const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
