@@ -1,11 +1,12 @@
 /**
  * An established drachtio-srf dialog as the engine's SipLeg, and what
- * srf-port.ts and it share: drachtio-srf errors, DTMF in INFO bodies, the
- * dialed number of a Request-URI.
+ * srf-port.ts and it share: DTMF in INFO bodies, the dialed number of a
+ * Request-URI (drachtio-srf's errors are read in srf-errors.ts).
  * Split from srf-port.ts, which keeps the inbound requests and the port.
  */
 import Srf from 'drachtio-srf';
-import { ChallengeAnswers, splitChallenges } from './digest-auth.js';
+import { ChallengeAnswers } from './digest-auth.js';
+import { challengeValues, sipFailureFromServer, sipStatusOf } from './srf-errors.js';
 import { ACCEPTED_BODY_TYPES, sdpOfBody, sdpOfUntypedBody, type BodySdp } from './sdp-body.js';
 import { sendFinal } from './sendable-status.js';
 import { SipFailure, type InfoDigit, type OfferHandler, type SipLeg } from './sip-port.js';
@@ -14,53 +15,6 @@ type SrfRequest = Srf.SrfRequest;
 type SrfResponse = Srf.SrfResponse;
 type SrfDialog = Srf.Dialog;
 
-/** drachtio-srf rejects createUAC/createUAS with a SipError carrying the final status. */
-export function sipStatusOf(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null && 'status' in err) {
-    const s = (err).status;
-    if (typeof s === 'number') return s;
-  }
-  return undefined;
-}
-
-/** The Reason header field of a final response from the far end (drachtio-srf's SipError carries the response). */
-export function reasonHeaderOf(res: SrfResponse | undefined): { reasonHeader?: string } {
-  if (res === undefined || typeof res.has !== 'function' || !res.has('Reason')) return {};
-  const value = res.get('Reason').trim();
-  return value !== '' ? { reasonHeader: value } : {};
-}
-
-export function reasonOf(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'reason' in err && typeof (err).reason === 'string') return (err as { reason: string }).reason;
-  return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * What a request the SIP server refused or the far end answered means for
- * the call. The SIP server's own refusals (NOK) carry text only; three are
- * the far end's doing, not ours: no PRACK to our reliable 18x (RFC 3262 §3;
- * the server answered 500 itself: the caller did not acknowledge, like a
- * missing ACK), an INVITE it no longer knows (a CANCEL crossed our 2xx, RFC
- * 3261 §9.2; the server answered 487), and a re-INVITE it would not send
- * while another is pending in the dialog (glare, RFC 3261 §14.1: 491).
- */
-export function sipFailureFromServer(err: unknown): SipFailure {
-  const status = sipStatusOf(err);
-  const reason = reasonOf(err);
-  if (status !== undefined) return new SipFailure(status, reason);
-  if (/waited for a PRACK/i.test(reason)) return new SipFailure(408, 'caller did not acknowledge');
-  if (/unknown transaction/i.test(reason)) return new SipFailure(487, 'Request Terminated');
-  if (/INVITE transaction is already in progress/i.test(reason)) return new SipFailure(491, 'Request Pending');
-  return new SipFailure(500, reason);
-}
-
-/** Every challenge of a 401/407: drachtio-srf joins repeated headers with commas, challenges contain commas too. */
-export function challengeValues(res: SrfResponse): string[] {
-  const header = res.status === 407 ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-  return res.has(header) ? splitChallenges(res.get(header)) : [];
-}
-
-/** Challenged BYEs sent again with credentials, at most (one per challenger and a stale nonce, as for the INVITE). */
 const MAX_BYE_RETRIES = 3;
 
 /** The user part of a Request-URI (the dialed number). */

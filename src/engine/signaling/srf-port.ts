@@ -15,7 +15,8 @@ import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
 import { sendFinal } from './sendable-status.js';
-import { bodySdpOf, challengeValues, reasonHeaderOf, reasonOf, sipFailureFromServer, sipStatusOf, SrfLeg } from './srf-leg.js';
+import { challengeValues, reasonHeaderOf, reasonOf, sipFailureFromServer, sipStatusOf } from './srf-errors.js';
+import { bodySdpOf, SrfLeg } from './srf-leg.js';
 import {
   DialGivenUp,
   SipFailure,
