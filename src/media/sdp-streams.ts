@@ -127,10 +127,10 @@ export function shapeForCaller(sdp: string, layout: StreamLayout | undefined, an
   return join(eol, [...session, ...shaped.flat()]);
 }
 
-/** The direction of the first active audio stream of `sdp`; undefined without one, or when unreadable. */
-function audioDirection(sdp: string): string | undefined {
+/** The first active audio stream of `sdp`; undefined without one, or when unreadable. */
+function activeAudio(sdp: string): SdpMedia | undefined {
   try {
-    return parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0)?.direction;
+    return parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0);
   } catch {
     return undefined;
   }
@@ -141,22 +141,14 @@ function audioDirection(sdp: string): string | undefined {
  * An audio stream at 0.0.0.0 takes nothing (RFC 2543's hold, still answered by old phones; RFC 3264 §8.4).
  */
 export function receivesAudio(sdp: string): boolean {
-  const d = audioDirection(sdp);
-  return (d === undefined || d === 'sendrecv' || d === 'recvonly') && audioAddress(sdp) !== '0.0.0.0';
-}
-
-/** The connection address of the first active audio stream of `sdp` (its own c= line, else the session's). */
-function audioAddress(sdp: string): string | undefined {
-  try {
-    return parseSdp(sdp).media.find((m) => m.type === 'audio' && m.port !== 0)?.address;
-  } catch {
-    return undefined;
-  }
+  const audio = activeAudio(sdp);
+  if (audio === undefined) return true;
+  return (audio.direction === 'sendrecv' || audio.direction === 'recvonly') && audio.address !== '0.0.0.0';
 }
 
 /** Whether the author of `sdp` will send on its (first active) audio stream: sendrecv or sendonly. */
 export function sendsAudio(sdp: string): boolean {
-  const d = audioDirection(sdp);
+  const d = activeAudio(sdp)?.direction;
   return d === undefined || d === 'sendrecv' || d === 'sendonly';
 }
 
