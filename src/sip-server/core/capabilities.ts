@@ -24,7 +24,7 @@ export class Capabilities {
 
   /** The Allow header's value: the same set a 405 lists. */
   allow(): string {
-    return this.uas.allowed(this.apps.routedVerbs()).join(', ');
+    return allowValue(this.uas, this.apps);
   }
 
   /**
@@ -38,4 +38,9 @@ export class Capabilities {
     if (!given.some((f) => f.key === 'supported')) out.push({ name: 'Supported', key: 'supported', value: this.supported });
     return out;
   }
+}
+
+/** The methods served (configured, the server's own, routed by a connected app), as an Allow header's value. */
+export function allowValue(uas: UasChecks, apps: AppRouter): string {
+  return uas.allowed(apps.routedVerbs()).join(', ');
 }

@@ -22,6 +22,7 @@
 import type { MessageInfo } from '../message/parser.js';
 import { serialize, type HeaderField, type SipRequest } from '../message/sip-message.js';
 import type { Flow } from '../transport/types.js';
+import { allowValue } from './capabilities.js';
 import type { CoreBase } from './core-base.js';
 import { CoreState, type Dialog, type ServerEntry } from './core-state.js';
 import { networkSipFrame } from './frames.js';
@@ -89,7 +90,7 @@ export function requestOnEarlyDialog(core: CoreBase, request: SipRequest, info: 
       core.respond(entry, 500, { reason: 'Server Internal Error (the first INVITE is still pending)', headers: retryAfter() });
       return true;
     case 'OPTIONS':
-      core.respond(entry, 200, { headers: [{ name: 'Allow', key: 'allow', value: core.uas.allowed(core.apps.routedVerbs()).join(', ') }] });
+      core.respond(entry, 200, { headers: [{ name: 'Allow', key: 'allow', value: allowValue(core.uas, core.apps) }] });
       return true;
     default:
       core.respond(entry, 403, { reason: 'Forbidden (not before the call is answered)' });
