@@ -38,6 +38,8 @@ export class LiveCallJournal {
   private readonly live = new Map<string, string>();
 
   private readonly heartbeat: NodeJS.Timeout;
+  /** The touch in flight, awaited by `close()` so that nothing changes the file after it. */
+  private touching: Promise<void> | undefined;
   /** When the file last failed to take a line (a full disk): it is replaced once `retryMs` has passed. */
   private failedAt: number | undefined;
 
@@ -56,8 +58,13 @@ export class LiveCallJournal {
         if (Date.now() - this.failedAt >= this.retryMs) this.rotate();
         return;
       }
+      if (this.touching !== undefined) return;
       const now = new Date();
-      void utimes(file, now, now).catch(() => undefined);
+      this.touching = utimes(file, now, now)
+        .catch(() => undefined)
+        .finally(() => {
+          this.touching = undefined;
+        });
     }, heartbeatMs);
     this.heartbeat.unref();
   }
@@ -110,6 +117,7 @@ export class LiveCallJournal {
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
     const file = this.file;
+    await this.touching;
     await this.closeStream();
     if (file !== undefined && this.live.size === 0) await unlink(file).catch(() => undefined);
   }

@@ -7,11 +7,25 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import type * as FsPromises from 'node:fs/promises';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { CallRecord } from '../../src/engine/call-record.js';
 import { LiveCallJournal, RECOVERED_END_REASON } from '../../src/engine/live-call-journal.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/harness.js';
+
+/** When set, each heartbeat touch calls it and waits for what it returns: a touch held in flight by the test. */
+let onTouch: (() => Promise<void>) | undefined;
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof FsPromises>();
+  return {
+    ...real,
+    utimes: async (...args: Parameters<typeof real.utimes>) => {
+      if (onTouch !== undefined) await onTouch();
+      return real.utimes(...args);
+    },
+  };
+});
 
 const root = mkdtempSync(join(tmpdir(), 'sb-journal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -154,5 +168,41 @@ describe('the live call journal', () => {
     const [rec] = await new LiveCallJournal(dir, silentLogger(), 4096, 3_600_000).recover();
     expect(rec!.times.ended).toBe('2026-12-07T01:00:05.000Z');
     expect(rec!.metrics).toMatchObject({ waitMs: 5000, talkMs: 0 });
+  });
+
+  it('a close waits for a touch in flight, so nothing changes the file after the journal is closed', async () => {
+    const dir = join(root, 'touch-in-flight');
+    const j = new LiveCallJournal(dir, silentLogger(), 4096, 10);
+    j.update(record('talking', '2026-12-07T01:00:05.000Z'));
+    await eventually(() => readdirSync(dir).length === 1, 5000, 'the journal written');
+    const file = join(dir, readdirSync(dir)[0]!);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let touches = 0;
+    onTouch = () => {
+      touches += 1;
+      return held;
+    };
+    try {
+      await eventually(() => touches > 0, 5000, 'a touch begun');
+      let closed = false;
+      const closing = j.close().then(() => {
+        closed = true;
+      });
+      // Before the fix the close was over at once, with the touch still to come.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(closed).toBe(false);
+      release();
+      await closing;
+    } finally {
+      onTouch = undefined;
+      release();
+    }
+    const set = new Date('2026-12-07T01:00:09.000Z');
+    utimesSync(file, set, set);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(statSync(file).mtimeMs).toBe(set.getTime());
   });
 });
