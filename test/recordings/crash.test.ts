@@ -195,6 +195,43 @@ describe('crash safety', () => {
     expect(readdirSync(paths.liveDir)).toEqual([]);
   }, 90_000);
 
+  it('the engine killed after handing a recording over but before forgetting it: a recording delivered meanwhile is not handed over again at the next start', async () => {
+    const dir = mkdtempSync(join(root, 'handed-'));
+    const redis = new EmbeddedRedis({ dir: join(dir, 'redis'), logger: silentLogger() });
+    await redis.start();
+    cleanups.push(() => redis.stop());
+    const crm = new FakeCrm({});
+    await crm.start();
+    cleanups.push(() => crm.stop());
+    const config = testConfig({ stateDir: join(dir, 'state'), crmUrl: crm.url, redisUrl: redis.url });
+    const paths = recordingPaths(config, repo);
+    const control = { start: async () => undefined, stop: async () => undefined };
+    const worker = await RecordingsWorker.start({ config, logger: silentLogger(), redisUrl: redis.url, cwd: repo });
+    cleanups.push(() => worker.stop());
+    const events = collectEvents(worker.events);
+
+    // The call ended ten minutes ago (past the wait for rtpengine's last segment), so it is converted at once.
+    const first = await RecordingCapture.create({ config, logger: silentLogger(), redisUrl: redis.url, cwd: repo, control, clock: () => Date.now() - 600_000 });
+    const rec = first.begin({ callId: 'handed-call', caller: { number: '+15550100' }, agent: { id: 'ann' }, queue: { id: 'sales' } });
+    await rec.start();
+    writeRtpengineSegment(paths.captureDir, 'handed-call', rec.recordingId, 1, Date.now() * 1000, 2);
+    const journalFile = join(paths.liveDir, `${rec.recordingId}.json`);
+    const journalEntry = readFileSync(journalFile);
+    await rec.finish();
+    await events.until((all) => all.some((e) => e.recordingId === rec.recordingId && e.type === 'uploaded'), 30_000);
+    expect(crm.partsOf(rec.recordingId).length).toBeGreaterThan(0);
+    await first.close();
+
+    // The engine had died between the spool write and the journal's removal: its entry is still there.
+    writeFileSync(journalFile, journalEntry);
+    const second = await RecordingCapture.create({ config, logger: silentLogger(), redisUrl: redis.url, cwd: repo, control });
+    cleanups.push(() => second.close());
+    // The recovery ran within create(): the delivered recording stays delivered, out of the spool; the stale entry is gone.
+    expect(await worker.ctx.store.list()).toEqual([]);
+    expect(readdirSync(paths.liveDir)).toEqual([]);
+    expect(readEvents(paths.eventsFile).filter((e) => e.recordingId === rec.recordingId).map((e) => e.type).filter((t) => t === 'captured')).toHaveLength(1);
+  }, 60_000);
+
   it('a redis-server orphaned by an owner that died (started without a parent-death signal) is shut down and replaced on its data', async () => {
     const dir = join(mkdtempSync(join(root, 'orphan-')), 'redis');
     const { mkdirSync } = await import('node:fs');

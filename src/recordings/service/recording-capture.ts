@@ -249,7 +249,10 @@ export class RecordingCapture {
   private async recover(store: RecordingStore, captureDir: string): Promise<void> {
     for (const { manifest, savedAt } of await this.journal.leftOver()) {
       const { recordingId, callId } = manifest;
-      if ((await store.readManifest(recordingId).catch(() => undefined)) === undefined) {
+      // Handed over before the engine died and already finished by a worker (delivered, expired or failed):
+      // its tombstone says so; handing it over again would report a delivered recording as lost.
+      const finished = (await store.readTombstone(recordingId).catch(() => undefined)) !== undefined;
+      if (!finished && (await store.readManifest(recordingId).catch(() => undefined)) === undefined) {
         const recovered = await recoveredManifest(manifest, captureDir, savedAt);
         this.o.logger.warn({ recordingId, callId, startedAt: recovered.startedAt, endedAt: recovered.endedAt }, 'recording of a call the engine did not finish (it was stopped during the call) recovered and handed over');
         await this.sink.submit(recovered);
