@@ -9,6 +9,7 @@ import { ErrorCodes, SwitchboardError, type ErrorCode } from '../errors.js';
 import { AgentStateError } from '../engine/agents/agent-registry.js';
 import { CallControlError } from '../engine/call-control.js';
 import { MonitorDeviceError } from '../engine/tasks/monitor-task.js';
+import { RtpengineClosedError, RtpengineError, RtpengineProtocolError, RtpengineTimeoutError, RtpengineUnavailableError } from '../media/media-errors.js';
 import { PLAIN_TEXT_PATTERN } from './schemas.js';
 
 export class ApiError extends SwitchboardError {
@@ -44,6 +45,10 @@ export function errorBodyOf(e: unknown): ErrorBody & { readonly internal: boolea
   if (e instanceof AgentStateError) return { statusCode: e.kind === 'not-found' ? 404 : 409, code: e.code, reason: e.message, internal: false };
   if (e instanceof CallControlError) return { statusCode: e.kind === 'not-found' ? 404 : 409, code: e.code, reason: e.message, internal: false };
   if (e instanceof MonitorDeviceError) return { statusCode: e.callEnded || e.stoppedFirst ? 409 : e.notSent ? 400 : 502, code: e.code, reason: e.message, internal: false };
+  // The media relay refused, did not answer or is gone: what was asked of it (a recording's pause) was not done.
+  if (e instanceof RtpengineError || e instanceof RtpengineTimeoutError || e instanceof RtpengineClosedError || e instanceof RtpengineProtocolError || e instanceof RtpengineUnavailableError) {
+    return { statusCode: 502, code: e.code, reason: `the media relay did not confirm: ${e.message}`, internal: false };
+  }
   if (e instanceof Error && Array.isArray((e as FastifyError).validation)) {
     const first = (e as FastifyError).validation![0];
     const where = `${(e as FastifyError).validationContext ?? 'body'}${first?.instancePath ?? ''}`;

@@ -32,6 +32,12 @@ export interface StoppedMonitorView extends Omit<MonitorView, 'state'> {
   readonly stoppedAt: string;
 }
 
+/** A live call's recording: its id and whether it is recording or paused. */
+export interface RecordingStateView {
+  readonly id: string;
+  readonly state: string;
+}
+
 export interface CallView {
   readonly id: string;
   readonly sipCallId: string;
@@ -44,7 +50,7 @@ export interface CallView {
   readonly arrivedAt: string;
   readonly bridgedAt: string | null;
   readonly metrics: CallMetrics;
-  readonly recording: { readonly id: string; readonly state: string } | null;
+  readonly recording: RecordingStateView | null;
   readonly deflection: { readonly action: string; readonly target: string | null } | null;
   readonly monitors: readonly MonitorView[];
 }
@@ -254,18 +260,24 @@ export class CallControl extends EventEmitter<CallControlEvents> {
     return { view: reservedDataOf(s), changed };
   }
 
-  async pauseRecording(id: string): Promise<void> {
+  /**
+   * Pauses the call's recording; resolves with its state once rtpengine
+   * confirmed, even if the call ended meanwhile (the pause was applied).
+   */
+  async pauseRecording(id: string): Promise<RecordingStateView> {
     const rec = this.session(id).recording;
     if (rec === undefined) throw new CallControlError('conflict', `call ${id} is not being recorded`);
     if (rec.state !== 'recording' || rec.pending !== undefined) throw new CallControlError('conflict', `the recording of call ${id} is ${rec.pending ?? rec.state}`);
     await rec.pause();
+    return { id: rec.recordingId, state: rec.state };
   }
 
-  async resumeRecording(id: string): Promise<void> {
+  async resumeRecording(id: string): Promise<RecordingStateView> {
     const rec = this.session(id).recording;
     if (rec === undefined) throw new CallControlError('conflict', `call ${id} is not being recorded`);
     if (rec.state !== 'paused' || rec.pending !== undefined) throw new CallControlError('conflict', `the recording of call ${id} is ${rec.pending ?? rec.state}`);
     await rec.resume();
+    return { id: rec.recordingId, state: rec.state };
   }
 
   /**

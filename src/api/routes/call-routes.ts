@@ -62,12 +62,11 @@ export function registerCallRoutes(app: ApiApp, ctx: ApiContext): void {
     const spec = routeSpec(which === 'pause' ? 'POST /calls/:id/recording/pause' : 'POST /calls/:id/recording/resume');
     app.post(
       spec.url,
-      { config: { spec }, schema: { summary: spec.summary, tags: ['recording'], params: CallIdParams, response: { 200: RecordingState, ...errorResponses(400, 401, 403, 404, 409) } } },
+      { config: { spec }, schema: { summary: spec.summary, tags: ['recording'], params: CallIdParams, response: { 200: RecordingState, ...errorResponses(400, 401, 403, 404, 409, 502) } } },
       async (request) => {
         const { id } = request.params;
-        if (which === 'pause') await ctx.live.control.pauseRecording(id);
-        else await ctx.live.control.resumeRecording(id);
-        const recording = ctx.live.control.get(id).recording!;
+        // The recording as rtpengine confirmed it, even if the call ended meanwhile: the change was applied.
+        const recording = which === 'pause' ? await ctx.live.control.pauseRecording(id) : await ctx.live.control.resumeRecording(id);
         ctx.guard.record(request, { action: which === 'pause' ? 'recording.pause' : 'recording.resume', outcome: 'ok', call: id, reason: `recording ${recording.id} ${recording.state}`, status: 200 });
         return { call: id, recording };
       },
