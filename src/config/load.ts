@@ -27,6 +27,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError, ErrorCodes, SwitchboardError, type ConfigProblem } from '../errors.js';
 import { ConfigSchema, type Config } from './schema/index.js';
+import { MAX_TIMER_MS, MAX_TIMER_SECONDS } from './schema/durations.js';
 import { describeAnyValue, describerFor } from './describe-value.js';
 import { WithheldValue, withholding } from './withheld.js';
 
@@ -274,7 +275,8 @@ function messageFor(e: ErrorObject): string {
     case 'exclusiveMinimum':
     case 'exclusiveMaximum': {
       const op = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' }[e.keyword];
-      return `expected a number ${op} ${String(e.params.limit)}, got ${describeValue(e.data)}`;
+      const why = e.keyword === 'maximum' && (e.params.limit === MAX_TIMER_SECONDS || e.params.limit === MAX_TIMER_MS) ? ' (24.8 days: the longest a timer can wait)' : '';
+      return `expected a number ${op} ${String(e.params.limit)}${why}, got ${describeValue(e.data)}`;
     }
     case 'minLength':
       return e.params.limit === 1 ? 'must not be empty' : `expected at least ${String(e.params.limit)} characters`;

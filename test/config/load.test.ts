@@ -54,6 +54,28 @@ describe('configuration loading', () => {
     ]);
   });
 
+  it('a duration past the longest a timer can wait (24.8 days) is refused, anywhere in the schema: "no limit" written as 30 days would end every call at once', () => {
+    const problems = problemsOf(
+      [
+        'engine:',
+        '  maxCallSeconds: 2592000',
+        'api:',
+        '  stuckCalls: { thresholdSeconds: 9999999 }',
+        'recordings:',
+        '  upload:',
+        '    maxBackoffMs: 3000000000',
+      ].join('\n'),
+    );
+    expect(problems.sort()).toEqual([
+      'x.yaml:2:19 engine.maxCallSeconds: expected a number <= 2147483 (24.8 days: the longest a timer can wait), got number 2592000',
+      'x.yaml:4:35 api.stuckCalls.thresholdSeconds: expected a number <= 2147483 (24.8 days: the longest a timer can wait), got number 9999999',
+      'x.yaml:7:19 recordings.upload.maxBackoffMs: expected a number <= 2147483647 (24.8 days: the longest a timer can wait), got number 3000000000',
+    ]);
+    // The longest delay itself is taken, and a setting with a tighter maximum of its own keeps it (a queue's ring timeout: 600 s).
+    expect(problemsOf('engine:\n  maxCallSeconds: 2147483\n')).toEqual([]);
+    expect(problemsOf('sipServer:\n  timers:\n    t1Ms: 2147483000\n')).toEqual(['x.yaml:3:11 sipServer.timers.t1Ms: expected a number <= 60000, got number 2147483000']);
+  });
+
   it('a missing required setting is named', () => {
     expect(problemsOf('queues:\n  - id: q1\n')).toEqual(['x.yaml:2:5 queues[0]: missing required setting "name"']);
   });

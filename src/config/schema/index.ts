@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { AgentSchema} from './agents.js';
 import { AgentsTopLevel } from './agents.js';
+import { boundDurations } from './durations.js';
 import { ApiTopLevel } from './api.js';
 import { EngineSchema } from './engine.js';
 import { MediaTopLevel } from './media.js';
@@ -12,8 +13,8 @@ import { ReservedDataTopLevel } from './reserved-data.js';
 import { DrachtioSchema, SipServerSchema } from './sip-server.js';
 import { TrunksTopLevel } from './trunks.js';
 
-/** The one schema every Switchboard configuration file is validated against. */
-export const ConfigSchema = Type.Object(
+/** The one schema every Switchboard configuration file is validated against (every duration bounded: durations.ts). */
+export const ConfigSchema = boundDurations(Type.Object(
   {
     node: NodeSchema,
     sipServer: SipServerSchema,
@@ -29,7 +30,7 @@ export const ConfigSchema = Type.Object(
     ...AgentsTopLevel,
   },
   { additionalProperties: false, description: 'Switchboard configuration.' },
-);
+));
 
 export type Config = Static<typeof ConfigSchema>;
 export type QueueConfig = Static<typeof QueueSchema>;
