@@ -348,9 +348,12 @@ export class Engine {
       const ctx: CallContext = { session, invite, anchor, services: this.services, offerForAgent: undefined, callerLeg: undefined, callerSdp: undefined, callerSentSdp: undefined, earlyMedia: false, callerOffers: 0 };
       await runInboundFlow(ctx, queue);
     } catch (e) {
-      if (session.ended && !(e instanceof SipFailure)) {
-        // The call was ended from outside (cancel, supervisor, media timeout, drain): the caller, if still waiting, hears why.
-        invite.reject(this.draining ? 503 : 480, this.draining ? 'Service Unavailable' : 'Temporarily Unavailable');
+      if (session.ended) {
+        // The call was ended from outside (cancel, supervisor, media timeout, drain) while the flow ran: the caller, if
+        // still waiting, hears why, whatever the flow stopped on (a hunt whose last ring was cancelled, a relay command
+        // on the released media); a draining node's 503 asks the carrier to try another (RFC 3261 §21.5.4).
+        if (this.draining) invite.reject(503, 'Service Unavailable', { 'Retry-After': String(this.config.engine.drain.retryAfterSeconds) });
+        else invite.reject(480, 'Temporarily Unavailable');
       } else {
         const f = sipFailureOf(e);
         // An unexpected error is a bug (its stack); a failure the flow chose (a gateway refusing our credentials) says its reason.
