@@ -33,7 +33,7 @@ beforeAll(async () => {
     deflection: { messages: { voicemailGreeting: { en: { text: 'Nobody is free. Leave a message.' } } } },
     engine: { voicemail: { maxSeconds: 5, silenceSeconds: 5 } },
     agents: [
-      { id: 'ann', name: 'Ann', device: ann.uri('ann'), queues: [{ queue: 'sales' }, { queue: 'hold' }, { queue: 'long' }] },
+      { id: 'ann', name: 'Ann', device: ann.uri('ann'), queues: [{ queue: 'sales' }, { queue: 'hold' }, { queue: 'long' }, { queue: 'told' }] },
       { id: 'bob', name: 'Bob', device: bob.uri('bob'), queues: [{ queue: 'sales' }] },
     ],
     queues: [
@@ -41,6 +41,7 @@ beforeAll(async () => {
       { id: 'hold', name: 'Hold', numbers: ['6100'], waiting: { maxWaitSeconds: 4, holdAudio: { text: HOLD_TEXT }, overflow: { option: 'voicemail' } } },
       // A whisper long enough for the caller to hold while the agent hears it, on a busy machine too.
       { id: 'long', name: 'Long', numbers: ['6200'], whisper: { type: 'tts', text: LONG_WHISPER }, waiting: { maxWaitSeconds: 60, wrapUpSeconds: 1 } },
+      { id: 'told', name: 'Told', numbers: ['6300'], whisper: { type: 'tts', text: LONG_WHISPER }, waiting: { maxWaitSeconds: 60, wrapUpSeconds: 1, announcements: { everySeconds: 5, estimatedWait: false } } },
     ],
   });
 });
@@ -391,6 +392,31 @@ describe('offering agents', () => {
       await eventually(() => agents().get('ann').state === 'whisper', 10_000, 'the whisper');
       ann.hangUp(n);
       await annMissedThenBob(caller, call);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('a caller whose offered agent hung up during the whisper waits again and hears its position again', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const position = readAudio((await cc.sb.media!.prompts.fromSpec({ text: 'You are caller number 1.' })).path).samples;
+      const call = caller.dial(cc.udp, '6300');
+      await call.waitStatus(200, 10_000);
+      await eventually(() => timesHeard(caller.rtp.received, position) >= 1, 20_000, 'the first position announcement', 250);
+      const n = ann.calls.length;
+      agents().request('ann', 'ready', null, 'test');
+      await eventually(() => agents().get('ann').state === 'whisper', 15_000, 'the whisper');
+      ann.hangUp(n);
+      await eventually(() => agents().get('ann').reason === 'missed', 10_000, 'ann missed');
+      expect(cc.sb.engine.calls.all().find((s) => s.callId === call.callId)?.state).toBe('in-queue');
+      const back = caller.rtp.received.length;
+      // Every 5 s: before the fix the announcements stopped for good when the agent was offered the call.
+      await eventually(() => timesHeard(caller.rtp.received.slice(back), position) >= 1, 30_000, 'the position announced again', 250);
+      call.hangUp();
+      await cc.recordOf(call.callId);
       await cc.settled();
     } finally {
       caller.close();

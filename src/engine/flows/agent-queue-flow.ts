@@ -138,6 +138,8 @@ async function offer(
     await agent.release();
     a.missed();
     session.transition('in-queue');
+    // Waiting again: its position and estimated wait are announced again.
+    hold.announceEvery();
     return undefined;
   }
   // The caller may hold or resume while this agent rings or hears the whisper: the bridge re-offers it what the caller then sends.

@@ -32,6 +32,8 @@ export class HoldCaller {
   private stopped = false;
   private announcing: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Whether this caller hears its position or estimated wait every so often (the hold audio started, the queue has them). */
+  private announces = false;
   private hold: RenderedPrompt | undefined;
 
   constructor(
@@ -62,10 +64,16 @@ export class HoldCaller {
     await ctx.anchor.stopPlayback(CALLER);
     await this.loop();
     const a = this.settings.announcements;
-    if (a !== undefined && (a.position || a.estimatedWait)) {
-      this.timer = setInterval(() => void this.announce(), a.everySeconds * 1000);
-      this.timer.unref();
-    }
+    this.announces = a !== undefined && (a.position || a.estimatedWait);
+    this.announceEvery();
+  }
+
+  /** The periodic announcements, if the queue has them; again after quiet() when the offered agent did not take the call. */
+  announceEvery(): void {
+    const a = this.settings.announcements;
+    if (!this.announces || a === undefined || this.stopped || this.timer !== undefined) return;
+    this.timer = setInterval(() => void this.announce(), a.everySeconds * 1000);
+    this.timer.unref();
   }
 
   /**
