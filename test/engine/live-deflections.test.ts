@@ -199,6 +199,29 @@ describe('after-hours deflections', () => {
     }
   });
 
+  it('a caller re-offering while its voicemail records (a session refresh with the same SDP, RFC 4028) is not cut short as "silence" while it speaks', async () => {
+    const caller = await CallerPhone.create(700);
+    try {
+      const call = caller.dial(cc.udp, '3000', { fromUser: '+15551230000' });
+      await call.waitStatus(200);
+      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.recording !== undefined), 20_000, 'the message is being recorded');
+      await spoken(caller);
+      call.reinvite('sendrecv');
+      await eventually(() => call.responses.filter((s) => s === 200).length >= 2, 10_000, 'the refresh answered');
+      // Speaking on for twice the silence limit (2 s): before the fix the re-offer blocked the media again, the
+      // voicemail heard nothing and ended "silence" while the caller spoke.
+      const sent = caller.tone!.sent.length;
+      await eventually(() => caller.tone!.sent.length > sent + 200, 20_000, '4 s of the caller speaking');
+      expect(call.requests).not.toContain('BYE');
+      caller.tone!.stop();
+      await call.waitRequest('BYE', 30_000);
+      expect((await cc.recordOf(call.callId)).endReason).toBe('voicemail recorded (silence)');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('voicemail from a withheld number: the callback number keyed in as RFC 4733 events (a * in it is asked again), # ends the message', async () => {
     const caller = await CallerPhone.create(700);
     try {

@@ -55,6 +55,8 @@ export class CallAnchor {
   private callerLayout: StreamLayout | undefined;
   /** The m-lines of the agent side's last offer (an agent adding video in a re-INVITE): our answer has as many (RFC 3264 §6). */
   private agentLayout: StreamLayout | undefined;
+  /** Whether the parties are kept apart (blockAll) or hear each other (unblock: the bridge, a voicemail's meter). */
+  private blocked = false;
   /** Whether rtpengine sends to a party, by label, from the last SDP it was given (RFC 3264 §6.1); unknown counts as yes. */
   private readonly sendsTo = new Map<string, boolean>();
 
@@ -123,6 +125,7 @@ export class CallAnchor {
       const forAgent = this.toward(AGENT, await media.offer(CALLER, offer));
       this.earlySdp = this.forCaller(await media.answerPlaceholder(AGENT, offer), true);
       await media.blockAll();
+      this.blocked = true;
       this.callerOfferSdp = sdp;
       return forAgent;
     });
@@ -174,6 +177,7 @@ export class CallAnchor {
     return this.guarded(async () => {
       const forCaller = this.forCaller(await media.offer(AGENT, sdp), false);
       await media.blockAll();
+      this.blocked = true;
       return forCaller;
     });
   }
@@ -191,6 +195,7 @@ export class CallAnchor {
     return this.guarded(async () => {
       const forCaller = this.forCaller(await media.offer(AGENT, LOCAL_OFFER), false);
       await media.blockAll();
+      this.blocked = true;
       return forCaller;
     });
   }
@@ -207,7 +212,8 @@ export class CallAnchor {
       const offer = this.fromCaller(sdp);
       const forAgent = this.toward(AGENT, await media.offer(CALLER, offer));
       const answer = this.forCaller(await media.answerPlaceholder(AGENT, offer), true);
-      await media.blockAll();
+      // Kept as it was: a call we unblocked ourselves (a voicemail, whose meter listens to the mix) stays so.
+      if (this.blocked) await media.blockAll();
       return { answer, forAgent };
     });
   }
@@ -223,6 +229,7 @@ export class CallAnchor {
     return this.guarded(async () => {
       await media.offer(AGENT, this.fromAgent(agentOffer));
       await media.blockAll();
+      this.blocked = true;
       return this.forAgentAnswer(await media.answer(CALLER, singleAudio(callerSdp).sdp, { to: AGENT }));
     });
   }
@@ -304,10 +311,12 @@ export class CallAnchor {
   /** The bridge: the parties hear each other. */
   async unblock(): Promise<void> {
     if (this.media !== undefined && !this.media.released) await this.media.unblockAll();
+    this.blocked = false;
   }
 
   async block(): Promise<void> {
     if (this.media !== undefined && !this.media.released) await this.media.blockAll();
+    this.blocked = true;
   }
 
   async release(): Promise<void> {
