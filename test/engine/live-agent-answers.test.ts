@@ -4,7 +4,8 @@
  * answer can carry it (inactive or 0.0.0.0: no whisper is played to a phone
  * that takes no media, RFC 3264 §6.1, §8.4; the answer in a reliable 183 and
  * a 200 without SDP, RFC 3262 §5), and moves on to the next agent when it
- * cannot (the audio stream rejected, no format of the offer, RFC 3264 §6).
+ * cannot (the audio stream rejected, no format of the offer, RFC 3264 §6), or
+ * when a delayed-offer caller's agent offers what the relay cannot take.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { goertzel } from '../../src/audio/analysis.js';
@@ -121,6 +122,27 @@ describe('an agent answer that cannot carry the call: that agent failed, the nex
       call.hangUp();
       const record = await cc.recordOf(call.callId);
       expect(record.agentsTried.map((a) => a.outcome)).toEqual(['failed', 'answered']);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  }, 60_000);
+
+  it('a delayed-offer caller: a phone whose own offer the relay refuses (an address no relay can send to) fails, and the next agent takes the call; the caller never gets 488 for an offer it did not make', async () => {
+    odd.answerShape = (sdp) => sdp.replace(/^c=IN IP4 .*$/m, 'c=IN IP4 300.1.1.1');
+    const caller = await CallerPhone.create(700);
+    try {
+      const goodCalls = good.calls.length;
+      const call = caller.dial(cc.udp, '1000', { delayedOffer: true });
+      expect(await call.waitFinal(30_000)).toBe(200);
+      expect(good.calls.length).toBe(goodCalls + 1);
+      const oddCall = odd.calls.at(-1)!;
+      await eventually(() => oddCall.requests.includes('BYE'), 10_000, 'the BYE to the phone whose offer was refused');
+      const at = caller.rtp.received.length;
+      await hears(caller, 1100, at, 'the caller hears the next agent');
+      call.hangUp();
+      const record = await cc.recordOf(call.callId);
+      expect(record.agentsTried.map((a) => [a.outcome, a.status])).toEqual([['failed', 488], ['answered', 200]]);
       await cc.settled();
     } finally {
       caller.close();

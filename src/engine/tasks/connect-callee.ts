@@ -11,7 +11,7 @@ import { unusableAnswer } from '../../media/index.js';
 import type { CallContext } from '../flows/call-context.js';
 import type { AgentAttempt } from '../session/call-session.js';
 import { hangUpFor } from '../session/end-reasons.js';
-import type { SipLeg } from '../signaling/sip-port.js';
+import { SipFailure, type SipLeg } from '../signaling/sip-port.js';
 import { adoptCallerLeg, callerGaveNoAnswer } from './answer-caller-task.js';
 
 export type CalleeAnswer =
@@ -58,9 +58,12 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     return { leg, sentSdp: ctx.offerForAgent ?? '', receivedSdp, release };
   }
   let forAgent: string;
+  // Whether the relay took the callee's offer: until it has, a refusal (488) is the callee's failure.
+  let offerTaken = false;
   try {
     if (ctx.callerLeg === undefined) {
       const forCaller = await anchor.agentOffer(answer.offer);
+      offerTaken = true;
       const { leg, answer: callerAnswer, acked } = await invite.answerWithOffer(forCaller);
       adoptCallerLeg(ctx, leg, forCaller);
       if (callerAnswer === undefined) {
@@ -81,6 +84,13 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
     // callee's 2xx still gets its ACK, then BYE (RFC 3261 §13.2.2.4), or its phone stays answered into
     // nothing and the SIP server keeps the dialog for ever.
     await answer.abandon().catch((err: unknown) => session.log.warn({ err: (err as Error).message }, `${party}'s answered leg not ended`));
+    // The callee's own offer refused (unparsable, an address or crypto the relay cannot use): that callee failed,
+    // as one whose answer cannot carry the call, and the hunt goes on. A relay that is full or gone (503) ends the call.
+    if (!offerTaken && !session.ended && e instanceof SipFailure && e.status === 488) {
+      session.log.info({ callee: answer.attempt.agent, err: e.message }, 'callee SDP refused');
+      session.settle(answer.attempt, 'failed', 488);
+      return undefined;
+    }
     throw e;
   }
   const leg = await answer.complete(forAgent);
