@@ -422,4 +422,28 @@ describe('offering agents', () => {
       caller.close();
     }
   });
+
+  it('a waiting caller who put the call on hold before an agent was free is bridged on hold: the call counts as held from the bridge', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 10_000);
+      caller.reofferAnswerDirection = 'inactive';
+      call.reinvite('inactive');
+      await eventually(() => call.finalResponseTo(2)?.status === 200, 10_000, 'the hold answered');
+      const n = ann.calls.length;
+      agents().request('ann', 'ready', null, 'test');
+      await cc.bridged(call.callId, 30_000);
+      expect(ann.calls[n]!.invite.message.body.toString('utf8')).toMatch(/a=inactive/);
+      const session = cc.sb.engine.calls.all().find((s) => s.callId === call.callId)!;
+      // Before, the bridge began "not held", and a call nobody sends on was ended "media timeout" after 60 s.
+      expect(session.timeline.held).toBe(true);
+      call.hangUp();
+      expect((await cc.recordOf(call.callId)).metrics.holdMs).toBeGreaterThan(0);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
 });

@@ -206,3 +206,35 @@ describe('in a bridged call', () => {
     }
   });
 });
+
+describe('hold from both sides', () => {
+  it('the caller holds, then the agent holds and resumes: the caller still holds (it answers inactive), so the call stays held (the on-hold media limit, hold time)', async () => {
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const call = caller.dial(cc.udp, '1000');
+      await call.waitStatus(200, 30_000);
+      await cc.bridged(call.callId);
+      const session = cc.sb.engine.calls.all().find((s) => s.callId === call.callId)!;
+      // The caller holds, and answers every re-offer inactive while it does (RFC 3264 §8.4).
+      caller.reofferAnswerDirection = 'inactive';
+      call.reinvite('inactive');
+      await eventually(() => call.finalResponseTo(2)?.status === 200, 10_000, 'the caller\'s hold answered');
+      expect(session.timeline.held).toBe(true);
+      const answered = (cseq: number) => agent.peer.wait((r) => r.message.kind === 'response' && r.message.status === 200 && r.info.cseqMethod === 'INVITE' && r.info.cseq === cseq, 15_000, `the answer to the agent's re-INVITE ${cseq}`);
+      await answered(agent.reinvite(agent.rtp.sdp({ telephoneEvent: true, direction: 'sendonly' })));
+      expect(session.timeline.held).toBe(true);
+      await answered(agent.reinvite(agent.rtp.sdp({ telephoneEvent: true, direction: 'sendrecv' })));
+      // Before, the agent's resume cleared the call's one hold flag, and a held call was ended "media timeout" after 60 s.
+      expect(session.timeline.held).toBe(true);
+      caller.reofferAnswerDirection = undefined;
+      call.reinvite('sendrecv');
+      await eventually(() => call.finalResponseTo(3)?.status === 200, 10_000, 'the caller\'s resume answered');
+      expect(session.timeline.held).toBe(false);
+      call.hangUp();
+      expect((await cc.recordOf(call.callId)).metrics.holdMs).toBeGreaterThan(0);
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+});

@@ -16,7 +16,7 @@ import { QueueDirectory } from '../../src/engine/queue-directory.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { PendingHangUps, q850CauseOf } from '../../src/engine/session/end-reasons.js';
 import { SipFailure } from '../../src/engine/signaling/sip-port.js';
-import { BridgeTask, catchUpCallee, isHoldOffer } from '../../src/engine/tasks/bridge-task.js';
+import { BridgeTask, catchUpCallee, holdsIn } from '../../src/engine/tasks/bridge-task.js';
 import { connectCallee } from '../../src/engine/tasks/connect-callee.js';
 import { sameMedia } from '../../src/media/sdp.js';
 import { RtpengineError } from '../../src/media/media-errors.js';
@@ -270,7 +270,7 @@ describe('the bridge', () => {
   });
 
   it('hold is an offer that stops sending (sendonly, inactive, or 0.0.0.0); sameMedia ignores o= and s=, not keys', () => {
-    expect([isHoldOffer(sdp(1, 'sendonly')), isHoldOffer(sdp(1, 'inactive')), isHoldOffer(sdp(1).replace('c=IN IP4 192.0.2.9', 'c=IN IP4 0.0.0.0')), isHoldOffer(sdp(1))]).toEqual([true, true, true, false]);
+    expect([holdsIn(sdp(1, 'sendonly')), holdsIn(sdp(1, 'inactive')), holdsIn(sdp(1).replace('c=IN IP4 192.0.2.9', 'c=IN IP4 0.0.0.0')), holdsIn(sdp(1))]).toEqual([true, true, true, false]);
     expect(sameMedia(sdp(1), sdp(1).replace('o=- 1 1', 'o=- 9 9').replace('s=-', 's=x'))).toBe(true);
     expect(sameMedia(sdp(1), sdp(2))).toBe(false);
     expect(sameMedia(sdp(1), sdp(1, 'sendonly'))).toBe(false);

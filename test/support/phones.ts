@@ -192,6 +192,8 @@ export class PlacedCall {
 
 export class CallerPhone extends Phone {
   readonly calls: PlacedCall[] = [];
+  /** The direction this phone answers re-offers in (a phone holding the call answers inactive, RFC 3264 §8.4); sendrecv by default. */
+  reofferAnswerDirection: 'inactive' | 'sendonly' | undefined;
 
   /** `host`: the loopback address to call from (any of 127/8 on Linux), so calls come from a given trunk; `tls`: its certificate and CA for transport tls. */
   static async create(frequency: number, transport: Transport = 'udp', host = '127.0.0.1', tls?: PeerTls): Promise<CallerPhone> {
@@ -218,6 +220,7 @@ export class CallerPhone extends Phone {
 
   /** @internal */
   answerReinvite(r: Received): void {
-    this.reply(r, 200, 'OK', { body: this.rtp.sdp({ telephoneEvent: true }), contact: `<sip:caller@${this.peer.uriHost}:${this.peer.port}${this.transportParam}>` });
+    const direction = this.reofferAnswerDirection;
+    this.reply(r, 200, 'OK', { body: this.rtp.sdp({ telephoneEvent: true, ...(direction !== undefined ? { direction } : {}) }), contact: `<sip:caller@${this.peer.uriHost}:${this.peer.port}${this.transportParam}>` });
   }
 }

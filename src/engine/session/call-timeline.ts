@@ -35,6 +35,8 @@ export class CallTimeline {
   /** A whisper playing now (live views count it as it goes). */
   private whisperSince: number | undefined;
   private holdSince: number | undefined;
+  /** The parties holding the call now (their last SDP sendonly or inactive): it is held while any does. */
+  private readonly holding = new Set<string>();
   private holdTotal = 0;
   private queueSince: number | undefined;
   private queueTotal = 0;
@@ -74,6 +76,13 @@ export class CallTimeline {
       this.holdTotal += t - this.holdSince;
       this.holdSince = undefined;
     }
+  }
+
+  /** `party` holds the call (its last offer or answer stops its sending: sendonly, inactive) or not; the call is held while either does. */
+  partyHolds(party: string, holds: boolean): void {
+    if (holds) this.holding.add(party);
+    else this.holding.delete(party);
+    this.onHold(this.holding.size > 0);
   }
 
   get held(): boolean {

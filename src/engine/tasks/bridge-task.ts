@@ -32,8 +32,11 @@ export interface BridgedLeg {
   readonly keepsDigits?: boolean;
 }
 
-/** RFC 3264 §8.4 hold: an offer that stops sending (sendonly, inactive) or points at 0.0.0.0 (RFC 2543 style). */
-export function isHoldOffer(sdp: string): boolean {
+/**
+ * Whether the party that sent `sdp` holds the call (RFC 3264 §8.4): its offer or answer stops its sending
+ * (sendonly, inactive) or points at 0.0.0.0 (RFC 2543 style). An answer recvonly to the other's hold is no hold of its own.
+ */
+export function holdsIn(sdp: string): boolean {
   try {
     const audio = parseSdp(sdp).media.find((m) => m.type === 'audio');
     if (audio === undefined) return false;
@@ -74,7 +77,8 @@ export async function catchUpCallee(ctx: CallContext, callee: BridgedCallee & { 
     const forCallee = await anchor.relayOffer(CALLER, callerSdp);
     const answer = await callee.leg.reoffer(forCallee);
     await anchor.relayAnswer(AGENT, answer, CALLER);
-    session.timeline.onHold(isHoldOffer(callerSdp));
+    session.timeline.partyHolds(CALLER, holdsIn(callerSdp));
+    session.timeline.partyHolds(AGENT, holdsIn(answer));
     session.log.info({ from: CALLER, hold: session.timeline.held }, 'offer relayed');
     return { leg: callee.leg, sentSdp: forCallee, receivedSdp: answer };
   } catch (e) {
@@ -102,6 +106,9 @@ export class BridgeTask implements Task<void> {
   async run(ctx: CallContext, signal: AbortSignal): Promise<void> {
     const { session } = ctx;
     session.transition('connected');
+    // A party that holds as the bridge starts (a waiting caller who held before its agent was offered it) holds the call.
+    session.timeline.partyHolds(CALLER, holdsIn(this.caller.receivedSdp));
+    session.timeline.partyHolds(AGENT, holdsIn(this.agent.receivedSdp));
     const sdps: Sdps = {
       sent: new Map([
         [this.caller.leg, this.caller.sentSdp],
@@ -163,7 +170,9 @@ export class BridgeTask implements Task<void> {
         sdps.received.set(from, offer.sdp);
         const forOfferer = await anchor.relayAnswer(toLabel, answer, fromLabel);
         sdps.sent.set(from, forOfferer);
-        session.timeline.onHold(isHoldOffer(offer.sdp));
+        // Each side's own SDP says whether it holds: the offerer's offer, the other's answer (RFC 3264 §8.4).
+        session.timeline.partyHolds(fromLabel, holdsIn(offer.sdp));
+        session.timeline.partyHolds(toLabel, holdsIn(answer));
         session.log.info({ from: fromLabel, method: offer.method, hold: session.timeline.held }, 'offer relayed');
         return { sdp: forOfferer };
       } catch (e) {
