@@ -16,14 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
 import { eventually } from '../support/harness.js';
 import { TestGateway, type GatewayCall } from '../support/gateway.js';
-import { CallerPhone, type DialOptions } from '../support/phones.js';
+import { AgentPhone, CallerPhone, type DialOptions } from '../support/phones.js';
 import type { Received } from '../support/sip-peer.js';
 
 let cc: ContactCenter;
 let gateway: TestGateway;
+let ann: AgentPhone;
 
 beforeAll(async () => {
   gateway = await TestGateway.create();
+  ann = await AgentPhone.create(1300);
   cc = await startContactCenter({
     // RFC 3261's own T1 (500 ms): a request that is answered at once is never retransmitted, so each
     // copy of a BYE at the gateway is one the engine sent.
@@ -35,12 +37,18 @@ beforeAll(async () => {
       ],
       outbound: [{ id: 'gateway', host: '127.0.0.1', port: gateway.port, username: 'switchboard', password: 's3cret', ringTimeoutSeconds: 30, trustedIdentity: true }],
     },
-    queues: [{ id: 'forward', name: 'Forward', numbers: ['5000'], emergency: { force: 'closed' }, deflection: { ivr: { option: 'phoneNumber', phoneNumber: '+15550199' } } }],
+    // ann never logs in: a caller of 6000 waits, answered for the hold audio, then overflows to the number.
+    agents: [{ id: 'ann', name: 'Ann', device: ann.uri('ann'), queues: [{ queue: 'waits' }] }],
+    queues: [
+      { id: 'forward', name: 'Forward', numbers: ['5000'], emergency: { force: 'closed' }, deflection: { ivr: { option: 'phoneNumber', phoneNumber: '+15550199' } } },
+      { id: 'waits', name: 'Waits', numbers: ['6000'], waiting: { maxWaitSeconds: 2, overflow: { option: 'phoneNumber', phoneNumber: '+15550199' } } },
+    ],
   });
 });
 afterAll(async () => {
   await cc?.stop();
   gateway?.close();
+  ann?.close();
 });
 
 async function gatewayCall(n: number): Promise<GatewayCall> {
@@ -205,6 +213,27 @@ describe('a gateway that challenges our BYE', () => {
       await cc.settled();
     } finally {
       gateway.byeChallenge = undefined;
+      caller.close();
+    }
+  });
+
+  it('a caller already answered (it waited, then overflowed to the number) is offered on to the gateway with SDP, as an agent would be: no delayed offer, which many trunks refuse', async () => {
+    gateway.behaviour = 'answer';
+    const caller = await CallerPhone.create(700);
+    try {
+      const n = gateway.calls.length;
+      const call = caller.dial(cc.udp, '6000');
+      await call.waitStatus(200, 10_000);
+      const at = await gatewayCall(n);
+      expect(at.invite.message.body.toString('utf8')).toMatch(/^m=audio [1-9]\d* RTP\/AVP /m);
+      // Its 200 answered our offer: the ACK carries no SDP, and the call is connected.
+      await eventually(() => TestGateway.requestsOf(at, 'ACK').length > 0, 10_000, 'the ACK at the gateway');
+      expect(TestGateway.requestsOf(at, 'ACK')[0]!.message.body.length).toBe(0);
+      await eventually(() => cc.sb.engine.calls.all().some((s) => s.callId === call.callId && s.state === 'connected'), 10_000, 'connected to the gateway');
+      call.hangUp();
+      expect(await cc.recordOf(call.callId)).toMatchObject({ endedBy: 'caller' });
+      await cc.settled();
+    } finally {
       caller.close();
     }
   });

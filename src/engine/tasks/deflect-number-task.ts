@@ -57,7 +57,8 @@ export class DeflectNumberTask implements Task<void> {
     const result = await services.sip
       .dial({
         target,
-        offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
+        // An answered caller that offered keeps being the offerer (as for a waiting queue's agents): the gateway is offered SDP.
+        offer: ctx.callerLeg === undefined || anchor.callerOffered ? ctx.offerForAgent : undefined,
         headers: {
           ...params.headers,
           ...identity.headers,

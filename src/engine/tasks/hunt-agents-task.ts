@@ -59,7 +59,7 @@ export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
       const result = await ctx.services.sip
         .dial({
           target: agent,
-          offer: ctx.callerLeg === undefined ? ctx.offerForAgent : undefined,
+          offer: ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined,
           headers: relay && ctx.invite.reliableProvisionals ? { ...this.options.headers, Supported: '100rel' } : this.options.headers,
           caller: session.caller,
           signal: AbortSignal.any([signal, ring.signal]),
