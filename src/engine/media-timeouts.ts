@@ -17,9 +17,10 @@
  * send no RTP before the answer, and the ringback rtpengine plays does not
  * count) after the same 60 s. Only the engine knows whether a call is waiting
  * or connected; rtpengine's timeout is left as a safety net for sessions the
- * engine lost.
+ * engine lost. A relay that answers but no longer knows a connected call
+ * (restarted under it) ends that call as "media relay lost".
  */
-import type { CallMedia } from '../media/index.js';
+import { RtpengineError, type CallMedia } from '../media/index.js';
 import type { Logger } from '../observability/logger.js';
 import { AGENT, CALLER } from './media/call-anchor.js';
 import type { CallRegistry } from './session/call-registry.js';
@@ -77,8 +78,14 @@ export class MediaTimeouts {
         let last: ReadonlyMap<string, number>;
         try {
           last = await media.lastPacketSecondsByParty(PARTIES);
-        } catch {
-          continue; // released meanwhile, or rtpengine unreachable (its loss ends the calls on its own)
+        } catch (e) {
+          // The relay answers but no longer knows the call: it restarted (an external rtpengine brought back by its
+          // supervisor, which says nothing of the calls it dropped). Nobody hears anybody: the call ends as a lost relay's.
+          if (e instanceof RtpengineError && /unknown call-id/i.test(e.reason) && !media.released && session.state === 'connected') {
+            session.log.warn({ err: e.message }, 'the media relay no longer knows the call: ending it');
+            void session.end('media relay lost', 'engine');
+          }
+          continue; // otherwise released meanwhile, or rtpengine unreachable (its loss ends the calls on its own)
         }
         // rtpengine keeps whole seconds: the packet came at some point within that second.
         const silentMs = (party: string): number => this.o.now() - Math.max(((last.get(party) ?? 0) + 1) * 1000, since);

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MediaTimeouts } from '../../src/engine/media-timeouts.js';
+import { RtpengineError, RtpengineTimeoutError } from '../../src/media/media-errors.js';
 import { CallRegistry } from '../../src/engine/session/call-registry.js';
 import { CallSession } from '../../src/engine/session/call-session.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -18,6 +19,8 @@ function setup(): {
   calls: CallRegistry;
   lastPacket: Map<string, number>;
   lastFromAgent: Map<string, number>;
+  /** Calls whose query fails with this (rtpengine's answer, or its silence). */
+  failing: Map<string, Error>;
   queried: string[];
   watch: MediaTimeouts;
   session: () => CallSession;
@@ -28,11 +31,14 @@ function setup(): {
   const lastPacket = new Map<string, number>();
   const lastFromAgent = new Map<string, number>();
   const queried: string[] = [];
+  const failing = new Map<string, Error>();
   const media = {
     getCallMedia: (id: string) => ({
       released: false,
       lastPacketSecondsByParty: async (labels: readonly string[]) => {
         queried.push(id);
+        const failure = failing.get(id);
+        if (failure !== undefined) throw failure;
         const all = lastPacket.get(id) ?? T0 / 1000;
         return new Map(labels.map((l) => [l, l === 'agent' ? (lastFromAgent.get(id) ?? all) : all]));
       },
@@ -52,7 +58,7 @@ function setup(): {
     calls.add(s);
     return s;
   };
-  return { clock, calls, lastPacket, lastFromAgent, queried, watch, session };
+  return { clock, calls, lastPacket, lastFromAgent, failing, queried, watch, session };
 }
 
 describe('media timeouts', () => {
@@ -92,6 +98,22 @@ describe('media timeouts', () => {
     lastPacket.set(s.id, (clock.now - 62_000) / 1000);
     await watch.sweep();
     expect(s.ended).toBe(true);
+  });
+
+  it('a relay that no longer knows a connected call (restarted under it) ends it "media relay lost"; one that does not answer ends nothing', async () => {
+    const { clock, failing, watch, session } = setup();
+    const gone = session();
+    const unanswered = session();
+    gone.transition('connected');
+    unanswered.transition('connected');
+    clock.now += 61_000;
+    failing.set(gone.id, new RtpengineError('query', 'Unknown call-id', '127.0.0.1:2223'));
+    failing.set(unanswered.id, new RtpengineTimeoutError('query', 1000, 3, '127.0.0.1:2223'));
+    await watch.sweep();
+    expect(gone.ended).toBe(true);
+    expect(gone.endReason).toBe('media relay lost');
+    expect(gone.endedBy).toBe('engine');
+    expect(unanswered.ended).toBe(false);
   });
 
   it('on hold the on-hold limit applies', async () => {
