@@ -67,6 +67,20 @@ function checkDelivered(crm: FakeCrm, ids: readonly string[], expected: Map<stri
   }
 }
 
+/** What an engine's capture side needs, in a folder of its own: a Redis, a stand-in CRM, the config and paths, rtpengine's recording control. */
+async function engineRig(prefix: string, recordings?: Parameters<typeof testConfig>[0]['recordings']) {
+  const dir = mkdtempSync(join(root, prefix));
+  const redis = new EmbeddedRedis({ dir: join(dir, 'redis'), logger: silentLogger() });
+  await redis.start();
+  cleanups.push(() => redis.stop());
+  const crm = new FakeCrm({});
+  await crm.start();
+  cleanups.push(() => crm.stop());
+  const config = testConfig({ stateDir: join(dir, 'state'), crmUrl: crm.url, redisUrl: redis.url, ...(recordings !== undefined ? { recordings } : {}) });
+  const control = { start: async () => undefined, stop: async () => undefined };
+  return { redis, crm, config, paths: recordingPaths(config, repo), control };
+}
+
 describe('crash safety', () => {
   it('a worker process killed mid-upload: a new one finishes the job, the half-answered part is not attached twice', async () => {
     const dir = mkdtempSync(join(root, 'worker-'));
@@ -141,16 +155,7 @@ describe('crash safety', () => {
   }, 90_000);
 
   it('the engine killed during a recorded call: at its next start the recording is handed over as it stood, ended when its capture was last written, and delivered', async () => {
-    const dir = mkdtempSync(join(root, 'engine-'));
-    const redis = new EmbeddedRedis({ dir: join(dir, 'redis'), logger: silentLogger() });
-    await redis.start();
-    cleanups.push(() => redis.stop());
-    const crm = new FakeCrm({});
-    await crm.start();
-    cleanups.push(() => crm.stop());
-    const config = testConfig({ stateDir: join(dir, 'state'), crmUrl: crm.url, redisUrl: redis.url, recordings: { partMaxBytes: 65_536 } });
-    const paths = recordingPaths(config, repo);
-    const control = { start: async () => undefined, stop: async () => undefined };
+    const { redis, crm, config, paths, control } = await engineRig('engine-', { partMaxBytes: 65_536 });
     const party = { caller: { number: '+15550100' }, agent: { id: 'ann', name: 'Ann' }, queue: { id: 'sales', name: 'Sales' } };
 
     // The first run: a call recorded, paused once and resumed, then the process dies (its capture side is dropped unfinished).
@@ -196,16 +201,7 @@ describe('crash safety', () => {
   }, 90_000);
 
   it('the engine killed after handing a recording over but before forgetting it: a recording delivered meanwhile is not handed over again at the next start', async () => {
-    const dir = mkdtempSync(join(root, 'handed-'));
-    const redis = new EmbeddedRedis({ dir: join(dir, 'redis'), logger: silentLogger() });
-    await redis.start();
-    cleanups.push(() => redis.stop());
-    const crm = new FakeCrm({});
-    await crm.start();
-    cleanups.push(() => crm.stop());
-    const config = testConfig({ stateDir: join(dir, 'state'), crmUrl: crm.url, redisUrl: redis.url });
-    const paths = recordingPaths(config, repo);
-    const control = { start: async () => undefined, stop: async () => undefined };
+    const { redis, crm, config, paths, control } = await engineRig('handed-');
     const worker = await RecordingsWorker.start({ config, logger: silentLogger(), redisUrl: redis.url, cwd: repo });
     cleanups.push(() => worker.stop());
     const events = collectEvents(worker.events);
