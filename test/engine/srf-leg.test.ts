@@ -87,3 +87,24 @@ describe('SrfInboundInvite.answer', () => {
     expect(invite.cancelled.aborted).toBe(true);
   });
 });
+
+describe('SrfLeg.waitForAck', () => {
+  it('our own hang-up before the caller\'s ACK (the call ended from outside) settles it: not acknowledged', async () => {
+    const dialog = Object.assign(new EventEmitter(), { local: { sdp: '' }, remote: { sdp: '' }, destroy: (_o: unknown, done: () => void) => done() });
+    const leg = new SrfLeg(dialog as unknown as Dialog);
+    const waiting = leg.waitForAck();
+    await leg.hangUp('ended by supervisor');
+    await expect(waiting).resolves.toEqual({ acked: false, answer: undefined });
+  });
+
+  it('the ACK settles it with the answer it carries; the far end\'s BYE first, as not acknowledged', async () => {
+    const acked = Object.assign(new EventEmitter(), { local: { sdp: '' }, remote: { sdp: '' } });
+    const first = new SrfLeg(acked as unknown as Dialog).waitForAck();
+    acked.emit('ack', { body: 'v=0\r\n', has: (h: string) => h === 'Content-Type', get: () => 'application/sdp' });
+    await expect(first).resolves.toEqual({ acked: true, answer: 'v=0\r\n' });
+    const byed = Object.assign(new EventEmitter(), { local: { sdp: '' }, remote: { sdp: '' } });
+    const second = new SrfLeg(byed as unknown as Dialog).waitForAck();
+    byed.emit('destroy', {});
+    await expect(second).resolves.toEqual({ acked: false, answer: undefined });
+  });
+});

@@ -144,12 +144,16 @@ export class SrfLeg implements SipLeg {
   /**
    * For createUAS with an offer: the caller's ACK, which must carry its answer
    * (RFC 3261 §13.2.2.4, RFC 3264 §4). `acked` false: the leg ended first (a
-   * BYE, or no ACK within 64·T1).
+   * BYE, no ACK within 64·T1, or our own hang-up).
    */
   waitForAck(): Promise<{ readonly acked: boolean; readonly answer: string | undefined }> {
     return new Promise((resolve) => {
       this.pendingAck = (answer) => resolve({ acked: true, answer });
       this.onHangUp(() => resolve({ acked: false, answer: undefined }));
+      // Our own hang-up first (the call ended from outside before the ACK) tells no hang-up listener: it settles this too.
+      this.ackWaiters.push((acked) => {
+        if (!acked) resolve({ acked: false, answer: undefined });
+      });
     });
   }
 
