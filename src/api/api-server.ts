@@ -280,7 +280,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     reopenFiles: () => audit.reopen(),
     close: () =>
       (closing ??= (async () => {
-        stuck.stop();
+        await stuck.stop();
         keys.stop();
         clearInterval(denialReport);
         await app.close();

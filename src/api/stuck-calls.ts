@@ -15,6 +15,8 @@ export interface StuckCallSettings {
 
 export class StuckCalls {
   private timer: NodeJS.Timeout | undefined;
+  private running: Promise<string[]> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly live: LiveCalls,
@@ -30,9 +32,18 @@ export class StuckCalls {
     this.timer.unref();
   }
 
-  /** Ends every stuck call now; resolves with their ids. */
-  async sweep(): Promise<string[]> {
-    const stuck = this.live.list().filter((c) => c.stuck);
+  /** Ends every stuck call now; resolves with their ids. A sweep asked for while one runs is that one. */
+  sweep(): Promise<string[]> {
+    this.running ??= this.sweepOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async sweepOnce(): Promise<string[]> {
+    if (this.stopped) return [];
+    // A call already ending (its resources still being released) is listed until it is gone: it is not ended twice.
+    const stuck = this.live.list().filter((c) => c.stuck && c.state !== 'ended');
     await Promise.all(
       stuck.map(async (c) => {
         const reason = `stuck: older than ${this.settings.thresholdSeconds} s`;
@@ -44,7 +55,10 @@ export class StuckCalls {
     return stuck.map((c) => c.id);
   }
 
-  stop(): void {
+  /** No sweep from now on; resolves once a sweep in flight has ended its calls. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    await this.running;
   }
 }
