@@ -23,7 +23,8 @@ export interface KeepAliveOptions {
 
 export class KeepAlive {
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private running: Promise<void> | undefined;
+  private stopped = false;
   private readonly misses = new Map<string, number>();
   rounds = 0;
 
@@ -39,41 +40,51 @@ export class KeepAlive {
     this.timer.unref();
   }
 
+  /**
+   * No round from now on. A round in flight sends no more OPTIONS, and its pings cut off by the shutdown are
+   * no misses: no phone is unregistered for them (the binding store is closed next). Not waited for: a ping
+   * takes up to its timeout to give up, and its answer no longer matters.
+   */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
   /** One round over every binding (exposed for tests and the first round after a restart). */
-  async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const bindings = this.registrar.table.all();
-      const seen = new Set<string>();
-      const queue = [...bindings];
-      const worker = async (): Promise<void> => {
-        for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
-          const key = `${b.aor} ${contactKey(b.contact)}`;
-          seen.add(key);
-          const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000, b.path, b.reachAt);
-          if (status !== undefined && (b.path === undefined || b.path.length === 0 || answeredByDevice(status))) {
-            this.misses.delete(key);
-            continue;
-          }
-          const n = (this.misses.get(key) ?? 0) + 1;
-          this.misses.set(key, n);
-          if (n >= this.options.failures) {
-            this.misses.delete(key);
-            this.registrar.unreachable(b.aor, b.contact);
-          }
+  round(): Promise<void> {
+    this.running ??= this.roundOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async roundOnce(): Promise<void> {
+    if (this.stopped) return;
+    const bindings = this.registrar.table.all();
+    const seen = new Set<string>();
+    const queue = [...bindings];
+    const worker = async (): Promise<void> => {
+      for (let b = this.stopped ? undefined : queue.shift(); b !== undefined; b = this.stopped ? undefined : queue.shift()) {
+        const key = `${b.aor} ${contactKey(b.contact)}`;
+        seen.add(key);
+        const status = await this.sip.ping(b.contact, this.options.timeoutSeconds * 1000, b.path, b.reachAt);
+        if (this.stopped) return;
+        if (status !== undefined && (b.path === undefined || b.path.length === 0 || answeredByDevice(status))) {
+          this.misses.delete(key);
+          continue;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 32, Math.max(1, bindings.length)) }, worker));
-      for (const k of this.misses.keys()) if (!seen.has(k)) this.misses.delete(k);
-      this.rounds++;
-    } finally {
-      this.running = false;
-    }
+        const n = (this.misses.get(key) ?? 0) + 1;
+        this.misses.set(key, n);
+        if (n >= this.options.failures) {
+          this.misses.delete(key);
+          this.registrar.unreachable(b.aor, b.contact);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 32, Math.max(1, bindings.length)) }, worker));
+    if (this.stopped) return;
+    for (const k of this.misses.keys()) if (!seen.has(k)) this.misses.delete(k);
+    this.rounds++;
   }
 }
 
