@@ -71,23 +71,27 @@ export class RecordingsWorker {
       down = false;
       connected = true;
     });
+    let workers: ReturnType<typeof createRecordingWorkers> | undefined;
     try {
       await redis.ping();
       const queues = new RecordingQueues(redis, o.config.redis.keyPrefix, r.retentionSeconds, (e) => o.logger.debug({ err: e.message }, 'recording queue error'));
-      const workers = createRecordingWorkers(ctx, {
+      workers = createRecordingWorkers(ctx, {
         connection: redis,
         prefix: o.config.redis.keyPrefix,
         queues,
         settings: { concurrency: r.upload.concurrency, convertConcurrency: r.convertConcurrency, rateLimit: r.upload.rateLimit, lockMs: r.upload.lockMs },
       });
+      await Promise.all([workers.convert.waitUntilReady(), workers.upload.waitUntilReady()]);
+      // Started once the worker is sure to run: a failed start leaves nothing sweeping or re-queueing behind it.
       const sweeper = new RetentionSweeper(ctx, r.sweepIntervalSeconds * 1000);
       const reconciler = new Reconciler(ctx.store, queues, o.logger, r.reconcileIntervalSeconds * 1000);
       sweeper.start();
       reconciler.start();
-      await Promise.all([workers.convert.waitUntilReady(), workers.upload.waitUntilReady()]);
       o.logger.info({ spool: paths.spoolDir, captureDir: paths.captureDir, embeddedRedis: embedded !== undefined, crm: ctx.crm.name }, 'recordings worker started');
       return new RecordingsWorker(ctx, events, paths, url, queues, redis, workers, sweeper, reconciler, embedded);
     } catch (e) {
+      // Bounded: closing workers whose Redis is gone may wait for it.
+      if (workers !== undefined) await boundedWait(workers.close(), 5000);
       redis.disconnect();
       await embedded?.stop();
       throw e;
@@ -109,4 +113,11 @@ export class RecordingsWorker {
       await this.embedded?.stop();
     }
   }
+}
+
+/** Waits for `p` (its failure included) for at most `ms`. */
+async function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
