@@ -6,6 +6,7 @@
  * that has not come (probe C F10).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,6 +91,34 @@ describe('voicemail notices', () => {
     await n.add(notice(null, 'rec-open'));
     await n.add({ ...notice(null, 'rec-gone'), queue: 'removed' });
     await eventually(() => fired.length === 2, 5_000, 'both notices sent');
+  });
+
+  it('close() waits for a notice being sent (its line written, its event told) and cuts short its webhook POST, sending nothing after', async () => {
+    const dir = tempDir();
+    // A webhook that takes the request and never answers.
+    const requests: IncomingMessage[] = [];
+    const server = createServer((req) => requests.push(req));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const n = new VoicemailNotices({ dir, webhook: `http://127.0.0.1:${port}/notices`, logger: silentLogger(), opening: () => ({ open: true, nextOpenMs: null }), recheckMs: 20 });
+      const fired: string[] = [];
+      n.on('notify', (x) => fired.push(x.recordingId));
+      await n.start();
+      await n.add(notice(null, 'rec-hook'));
+      await eventually(() => requests.length === 1, 5_000, 'the webhook POST');
+      const aborted = new Promise<void>((resolve) => requests[0]!.socket.once('close', () => resolve()));
+      await n.close();
+      expect(fired).toEqual(['rec-hook']);
+      expect(written(dir)).toContain('rec-hook');
+      // The POST was aborted by close(), not left to its own 5 s timeout (3 s is a bound for the abort to reach the server).
+      const outcome = await Promise.race([aborted.then(() => 'aborted'), new Promise((r) => setTimeout(r, 3000).unref()).then(() => 'still open')]);
+      expect(outcome).toBe('aborted');
+      expect(requests).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a held notice survives a restart, and the restarted engine sends it once the queue is open', async () => {

@@ -62,6 +62,9 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; 
   private readonly heldBefore = new Set<string>();
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Aborted at close(): cuts short a webhook POST in flight. */
+  private readonly closing = new AbortController();
+  private readonly firing = new Set<Promise<void>>();
   private readonly now: () => number;
 
   constructor(private readonly o: VoicemailNoticesOptions) {
@@ -120,11 +123,11 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; 
     }
     if (state === undefined) {
       this.o.logger.warn({ notice: n }, 'voicemail notice: its queue is no longer configured, or no longer takes IVR calls; sent now');
-      void this.fire(n, 'queue-unknown');
+      this.track(this.fire(n, 'queue-unknown'));
       return;
     }
     if (state.open) {
-      void this.fire(n, 'open');
+      this.track(this.fire(n, 'open'));
       return;
     }
     // At the opening the policy names (never a tight loop on one in the past), else at the next check.
@@ -147,6 +150,12 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; 
     return this.writing;
   }
 
+  /** A notice being sent: close() waits for it (its line, its event; its webhook is cut short). */
+  private track(firing: Promise<void>): void {
+    this.firing.add(firing);
+    void firing.finally(() => this.firing.delete(firing));
+  }
+
   private async fire(n: VoicemailNotice, why: 'open' | 'queue-unknown'): Promise<void> {
     if (this.closed || !this.pending.delete(n.recordingId)) return;
     this.timers.delete(n.recordingId);
@@ -163,20 +172,25 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; 
   private async post(url: string, n: VoicemailNotice): Promise<void> {
     for (let attempt = 1; attempt <= WEBHOOK_TRIES && !this.closed; attempt++) {
       try {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'voicemail', ...n }), signal: AbortSignal.timeout(5000) });
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'voicemail', ...n }), signal: AbortSignal.any([AbortSignal.timeout(5000), this.closing.signal]) });
         if (res.ok) return;
         this.o.logger.warn({ status: res.status, attempt }, 'voicemail webhook refused the notice');
       } catch (e) {
+        if (this.closed) return; // cut short by close(): the notice is in notices.jsonl
         this.o.logger.warn({ err: (e as Error).message, attempt }, 'voicemail webhook unreachable');
       }
+      if (this.closed) return;
       await new Promise((r) => setTimeout(r, 1000 * attempt).unref());
     }
   }
 
+  /** Stops; resolves once notices being sent are written and told (a webhook POST in flight is aborted), and the pending ones saved. */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    await Promise.all(this.firing);
     await this.writing;
   }
 }
