@@ -40,6 +40,9 @@ export class LiveCallJournal {
   private readonly heartbeat: NodeJS.Timeout;
   /** The touch in flight, awaited by `close()` so that nothing changes the file after it. */
   private touching: Promise<void> | undefined;
+  /** The removal of older files after a rotation, awaited by `close()` too. */
+  private cleaning: Promise<void> = Promise.resolve();
+  private closed = false;
   /** When the file last failed to take a line (a full disk): it is replaced once `retryMs` has passed. */
   private failedAt: number | undefined;
 
@@ -115,14 +118,18 @@ export class LiveCallJournal {
 
   /** Ends the journal; its file is removed when no call is live (a clean stop). */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.heartbeat);
     const file = this.file;
     await this.touching;
     await this.closeStream();
+    await this.cleaning;
     if (file !== undefined && this.live.size === 0) await unlink(file).catch(() => undefined);
   }
 
   private append(line: string): void {
+    // Closed: nothing more is written (a new file now would outlive the stop, and bring its calls back at the next start).
+    if (this.closed) return;
     if (this.failedAt !== undefined) {
       // The live calls are in memory: the next file, once one can be written, holds them all.
       if (Date.now() - this.failedAt >= this.retryMs) this.rotate();
@@ -172,7 +179,7 @@ export class LiveCallJournal {
         this.outage = false;
         this.logger.warn({ file, live: this.live.size }, 'live call journal written again');
       }
-      void this.removeOthers(file);
+      this.cleaning = this.cleaning.then(() => this.removeOthers(file));
     });
   }
 

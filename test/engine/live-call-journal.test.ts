@@ -125,6 +125,23 @@ describe('the live call journal', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('a close right after a rotation returns once the older files are gone, and a closed journal writes nothing more', async () => {
+    const dir = join(root, 'closed');
+    const j = new LiveCallJournal(dir, silentLogger(), 600);
+    j.update(record('long'));
+    await eventually(() => readdirSync(dir).length === 1, 5000, 'the first file');
+    // Past the size: the next line starts a new file, and the older one is removed once the new one holds the live calls.
+    for (let i = 0; i < 4; i++) j.update(record(`short${i}`));
+    await j.close();
+    expect(readdirSync(dir)).toHaveLength(1);
+    const kept = readdirSync(dir)[0]!;
+    j.update(record('after-close'));
+    j.ended('long');
+    await new Promise((r) => setImmediate(r));
+    expect(readdirSync(dir)).toEqual([kept]);
+    expect(readFileSync(join(dir, kept), 'utf8')).not.toContain('after-close');
+  });
+
   it('a journal that cannot be written (its folder gone, a full disk) starts a new file with the live calls once it can; calls that ended meanwhile do not come back', async () => {
     const dir = join(root, 'outage');
     const j = new LiveCallJournal(dir, silentLogger(), 4096, 3_600_000, 20);
