@@ -35,6 +35,8 @@ export interface RtpenginePoolOptions {
 export class RtpenginePool {
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by stop(): a check in flight reports nothing (its ping failed because the clients were closed). */
+  private stopped = false;
 
   constructor(
     readonly instances: readonly RtpengineInstance[],
@@ -66,6 +68,8 @@ export class RtpenginePool {
         } catch {
           ok = false;
         }
+        // Stopped meanwhile (the media plane closing its clients failed the ping): nothing to report.
+        if (this.stopped) return ok;
         if (ok !== inst.healthy) this.options.logger[ok ? 'info' : 'warn']({ rtpengine: inst.id }, ok ? 'rtpengine reachable' : 'rtpengine unreachable');
         inst.healthy = ok;
         return ok;
@@ -77,6 +81,7 @@ export class RtpenginePool {
   /** Starts periodic health checks. */
   watch(): void {
     if (this.timer !== undefined) return;
+    this.stopped = false;
     const loop = (): void => {
       this.timer = setTimeout(() => {
         void this.checkAll().finally(() => {
@@ -88,6 +93,7 @@ export class RtpenginePool {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
