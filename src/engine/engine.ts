@@ -130,6 +130,8 @@ export class Engine {
       notices: this.notices,
       agents: this.agents,
       hangUps: new PendingHangUps(),
+      // A queue's static target on a call of ours (hearing a whisper or talking): its hunt rings idle targets first.
+      targetBusy: (target) => this.calls.all().some((s) => s.agent === target && (s.state === 'whisper' || s.state === 'connected')),
       now,
     };
     this.control = new CallControl(this.calls, {

@@ -34,6 +34,8 @@ export interface EngineServices {
   readonly agents: AgentServices | undefined;
   /** BYEs of legs released at a call's end, not yet answered (the engine's stop waits for them, bounded). */
   readonly hangUps: PendingHangUps;
+  /** Whether a queue's static target is on a call of this engine now (its hunt rings idle targets first). */
+  readonly targetBusy?: (target: string) => boolean;
   readonly now: () => number;
 }
 

@@ -45,6 +45,7 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
     agents: queue.agents ?? [],
     ringTimeoutMs: (queue.ringTimeoutSeconds ?? services.config.engine.ringTimeoutSeconds) * 1000,
     headers: agentLegHeaders(ctx, queue.id),
+    ...(services.targetBusy !== undefined ? { busy: services.targetBusy } : {}),
   });
   for (;;) {
     const callerOffersBefore = ctx.callerOffers;

@@ -22,6 +22,12 @@ import { checkpoint, type Task } from './task.js';
 export interface HuntOptions {
   readonly queue: string;
   readonly agents: readonly string[];
+  /**
+   * Whether a target is on a call of this engine now (hearing a whisper or talking): idle targets are
+   * rung before it, so an agent is not offered a second call while the next one sits idle. A busy
+   * target is still rung when only busy ones are left (a phone with call waiting, a PBX group).
+   */
+  readonly busy?: (target: string) => boolean;
   readonly ringTimeoutMs: number;
   /** Headers for every agent leg (call and queue ids, Max-Forwards). */
   readonly headers: Readonly<Record<string, string>>;
@@ -38,19 +44,29 @@ export function outcomeOf(status: number, timedOut: boolean): AttemptOutcome {
 
 export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
   readonly name = 'hunt-agents';
-  private next = 0;
+  /** The places in the list already rung. */
+  private readonly tried = new Set<number>();
 
   constructor(private readonly options: HuntOptions) {}
 
   get exhausted(): boolean {
-    return this.next >= this.options.agents.length;
+    return this.tried.size >= this.options.agents.length;
+  }
+
+  /** The next target in the list's order: the first idle one not rung yet, else the first busy one. */
+  private pick(): string {
+    const { agents, busy } = this.options;
+    const left = agents.map((_, i) => i).filter((i) => !this.tried.has(i));
+    const i = left.find((j) => busy?.(agents[j]!) !== true) ?? left[0]!;
+    this.tried.add(i);
+    return agents[i]!;
   }
 
   async run(ctx: CallContext, signal: AbortSignal): Promise<CalleeAnswer | undefined> {
     const { session } = ctx;
     while (!this.exhausted) {
       checkpoint(signal);
-      const agent = this.options.agents[this.next++]!;
+      const agent = this.pick();
       const attempt = session.attempt(agent);
       const ring = new AbortController();
       const timer = setTimeout(() => ring.abort(DialGivenUp.noAnswer()), this.options.ringTimeoutMs);
