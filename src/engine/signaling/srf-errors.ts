@@ -8,6 +8,7 @@ import { splitChallenges } from './digest-auth.js';
 import { SipFailure } from './sip-port.js';
 
 type SrfResponse = Srf.SrfResponse;
+type SrfRequest = Srf.SrfRequest;
 
 /** drachtio-srf rejects createUAC/createUAS with a SipError carrying the final status. */
 export function sipStatusOf(err: unknown): number | undefined {
@@ -47,6 +48,13 @@ export function sipFailureFromServer(err: unknown): SipFailure {
   if (/unknown transaction/i.test(reason)) return new SipFailure(487, 'Request Terminated');
   if (/INVITE transaction is already in progress/i.test(reason)) return new SipFailure(491, 'Request Pending');
   return new SipFailure(500, reason);
+}
+
+/** The challenge response a failed createUAC carries (drachtio-srf puts it on the SipError as `res`). */
+export function challengeOf(err: unknown): { res: SrfResponse; req: SrfRequest } | undefined {
+  const res = (err as { res?: SrfResponse & { req?: SrfRequest } } | null)?.res;
+  if (res === undefined || res.req === undefined || (res.status !== 401 && res.status !== 407)) return undefined;
+  return { res, req: res.req };
 }
 
 /** Every challenge of a 401/407: drachtio-srf joins repeated headers with commas, challenges contain commas too. */

@@ -15,7 +15,7 @@ import { ChallengeAnswers } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
 import { sendFinal } from './sendable-status.js';
-import { challengeValues, reasonHeaderOf, reasonOf, sipFailureFromServer, sipStatusOf } from './srf-errors.js';
+import { challengeOf, challengeValues, reasonHeaderOf, reasonOf, sipFailureFromServer, sipStatusOf } from './srf-errors.js';
 import { bodySdpOf, SrfLeg } from './srf-leg.js';
 import {
   DialGivenUp,
@@ -214,13 +214,6 @@ interface UnackedUac {
 
 function isUnackedUac(value: unknown): value is UnackedUac {
   return typeof value === 'object' && value !== null && typeof (value as { ack?: unknown }).ack === 'function' && typeof (value as { sdp?: unknown }).sdp === 'string';
-}
-
-/** The challenge response a failed createUAC carries (drachtio-srf puts it on the SipError as `res`). */
-function challengeOf(err: unknown): { res: SrfResponse; req: SrfRequest } | undefined {
-  const res = (err as { res?: SrfResponse & { req?: SrfRequest } } | null)?.res;
-  if (res === undefined || res.req === undefined || (res.status !== 401 && res.status !== 407)) return undefined;
-  return { res, req: res.req };
 }
 
 /**
