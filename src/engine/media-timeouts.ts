@@ -20,7 +20,7 @@
  * engine lost. A relay that answers but no longer knows a connected call
  * (restarted under it) ends that call as "media relay lost".
  */
-import { RtpengineError, type CallMedia } from '../media/index.js';
+import { isUnknownCallError, type CallMedia } from '../media/index.js';
 import type { Logger } from '../observability/logger.js';
 import { AGENT, CALLER } from './media/call-anchor.js';
 import type { CallRegistry } from './session/call-registry.js';
@@ -81,7 +81,7 @@ export class MediaTimeouts {
         } catch (e) {
           // The relay answers but no longer knows the call: it restarted (an external rtpengine brought back by its
           // supervisor, which says nothing of the calls it dropped). Nobody hears anybody: the call ends as a lost relay's.
-          if (e instanceof RtpengineError && /unknown call-id/i.test(e.reason) && !media.released && session.state === 'connected') {
+          if (isUnknownCallError(e) && !media.released && session.state === 'connected') {
             session.log.warn({ err: e.message }, 'the media relay no longer knows the call: ending it');
             void session.end('media relay lost', 'engine');
           }

@@ -15,6 +15,11 @@ export class RtpengineError extends SwitchboardError {
   }
 }
 
+/** rtpengine answered that it does not know the call: it restarted since the call was set up there. */
+export function isUnknownCallError(e: unknown): e is RtpengineError {
+  return e instanceof RtpengineError && /unknown call-id/i.test(e.reason);
+}
+
 /** No reply within the request's time budget, retransmissions included. */
 export class RtpengineTimeoutError extends SwitchboardError {
   constructor(

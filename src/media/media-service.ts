@@ -3,20 +3,25 @@
  * connects to the external ones), renders every configured prompt, and hands
  * out one CallMedia per call. When the embedded rtpengine dies, the calls it
  * carried are released locally and reported through `calls-lost`, and new
- * calls go to it again once it has been restarted.
+ * calls go to it again once it has been restarted. An external one found
+ * restarted by the health check has its calls asked about one by one: those
+ * it no longer knows go the same way.
  */
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { SwitchboardConfig } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
 import { CallMedia } from './call-media.js';
-import { MediaStateError, RtpengineUnavailableError } from './media-errors.js';
+import { isUnknownCallError, MediaStateError, RtpengineUnavailableError } from './media-errors.js';
 import { NgClient } from './ng/ng-client.js';
 import { PromptLibrary } from './prompts/prompt-library.js';
 import { PromptRenderer } from './prompts/prompt-renderer.js';
 import { EmbeddedRtpengine } from './rtpengine/embedded-rtpengine.js';
 import { RtpengineNotifications } from './rtpengine/rtpengine-notifications.js';
 import { mappedPromptPath, RtpenginePool, type RtpengineInstance } from './rtpengine/rtpengine-pool.js';
+
+/** Calls asked about at once after an external rtpengine restarted. */
+const CONFIRM_AT_ONCE = 16;
 
 export interface MediaServiceOptions {
   readonly config: SwitchboardConfig;
@@ -136,7 +141,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       promptPath: mappedPromptPath(cacheDir, x.promptDir),
       healthy: false,
     }));
-    this.pool = new RtpenginePool(instances, { healthCheckMs: r.healthCheckMs, logger });
+    this.pool = new RtpenginePool(instances, { healthCheckMs: r.healthCheckMs, logger, onRestarted: (i) => void this.confirmLostOn(i) });
     const reachable = await this.pool.checkAll();
     if (reachable === 0) throw new RtpengineUnavailableError(`none of the external rtpengine instances answers ping: ${instances.map((i) => i.id).join(', ')}`);
     this.pool.watch();
@@ -146,6 +151,35 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     const lost = [...this.calls.values()].filter((c) => c.instance === instance);
     for (const c of lost) void c.releaseLocal();
     if (lost.length > 0) this.emit('calls-lost', lost.map((c) => c.callId));
+  }
+
+  /**
+   * An external instance restarted: every call set up on it before is gone
+   * there, but the restart's moment is known only to the second, so each call
+   * is asked about (a few at a time) and only those the relay no longer knows
+   * are lost. Calls placed on it since the restart go on.
+   */
+  private async confirmLostOn(instance: RtpengineInstance): Promise<void> {
+    const unknown = async (c: CallMedia): Promise<boolean> => {
+      if (c.released || c.labels.length === 0) return false; // no offer has reached the relay yet
+      try {
+        await c.query();
+        return false;
+      } catch (e) {
+        return isUnknownCallError(e);
+      }
+    };
+    const candidates = [...this.calls.values()].filter((c) => c.instance === instance);
+    const lost: CallMedia[] = [];
+    for (let i = 0; i < candidates.length; i += CONFIRM_AT_ONCE) {
+      const batch = candidates.slice(i, i + CONFIRM_AT_ONCE);
+      const answers = await Promise.all(batch.map(unknown));
+      lost.push(...batch.filter((_c, k) => answers[k]));
+    }
+    const gone = lost.filter((c) => !c.released);
+    if (this.closed || gone.length === 0) return;
+    for (const c of gone) void c.releaseLocal();
+    this.emit('calls-lost', gone.map((c) => c.callId));
   }
 
   /** The embedded daemon (undefined with external instances). */

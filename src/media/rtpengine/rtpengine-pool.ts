@@ -3,12 +3,16 @@
  * configured external ones), with how each reads prompts and whether it is
  * healthy. A call stays on the instance it started on (rtpengine keeps calls
  * in its own memory); new calls go round-robin over the healthy instances.
- * External instances are health-checked with a periodic ng ping.
+ * External instances are health-checked with a periodic ng ping, and each
+ * check reads the instance's uptime: one that restarted since the last check
+ * (its supervisor brought it back, empty) is reported, since it says nothing
+ * itself of the calls it dropped.
  */
 import { relative, resolve, join } from 'node:path';
 import type { Logger } from '../../observability/logger.js';
 import { RtpengineUnavailableError } from '../media-errors.js';
 import type { NgClient } from '../ng/ng-client.js';
+import type { NgStatisticsReply } from '../ng/ng-types.js';
 
 export interface RtpengineInstance {
   /** `host:port` of its ng port. */
@@ -30,6 +34,33 @@ export function mappedPromptPath(cacheDir: string, remoteDir: string | undefined
 export interface RtpenginePoolOptions {
   readonly healthCheckMs: number;
   readonly logger: Logger;
+  /** A check found the instance started again since the previous one: the calls it carried are gone there. */
+  readonly onRestarted?: (instance: RtpengineInstance) => void;
+  /** A monotonic clock in ms (tests give their own). */
+  readonly now?: () => number;
+}
+
+/**
+ * When an instance started, as far as its uptime tells: rtpengine counts it in
+ * whole seconds of its clock (now's second less its start's second), so one
+ * reading places the start within two seconds; readings of the same process
+ * narrow it down.
+ */
+interface StartWindow {
+  readonly earliest: number;
+  readonly latest: number;
+}
+
+/** rtpengine reads the time it computes the uptime with once per loop of its poller: a little late. */
+const CLOCK_SLACK_MS = 250;
+
+/** rtpengine's uptime in seconds from a `statistics` reply (`totalstatistics.uptime`, a string of digits), if it has one. */
+export function uptimeSecondsOf(reply: NgStatisticsReply): number | undefined {
+  const stats = reply.statistics;
+  const total = typeof stats === 'object' && !Array.isArray(stats) ? stats.totalstatistics : undefined;
+  const uptime = typeof total === 'object' && !Array.isArray(total) ? total.uptime : undefined;
+  const seconds = typeof uptime === 'string' && /^\d+$/.test(uptime) ? Number(uptime) : uptime;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
 export class RtpenginePool {
@@ -37,11 +68,15 @@ export class RtpenginePool {
   private timer: NodeJS.Timeout | undefined;
   /** Set by stop(): a check in flight reports nothing (its ping failed because the clients were closed). */
   private stopped = false;
+  private readonly starts = new Map<RtpengineInstance, StartWindow>();
+  private readonly now: () => number;
 
   constructor(
     readonly instances: readonly RtpengineInstance[],
     private readonly options: RtpenginePoolOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /** The instance for a new call. Throws RtpengineUnavailableError when none is healthy. */
   pick(): RtpengineInstance {
@@ -72,10 +107,43 @@ export class RtpenginePool {
         if (this.stopped) return ok;
         if (ok !== inst.healthy) this.options.logger[ok ? 'info' : 'warn']({ rtpengine: inst.id }, ok ? 'rtpengine reachable' : 'rtpengine unreachable');
         inst.healthy = ok;
+        if (ok) await this.noteStart(inst);
         return ok;
       }),
     );
     return results.filter(Boolean).length;
+  }
+
+  /**
+   * Reads the instance's uptime: a start wholly after the one known (narrowed
+   * by the earlier checks) is a restart, told for restarts about 2.5 s or
+   * more apart. An instance that gives no uptime (an older rtpengine) is only
+   * pinged. A false alarm (the relay's clock stepped back) costs one `query`
+   * per call: the media plane asks about each call before it gives any up.
+   */
+  private async noteStart(inst: RtpengineInstance): Promise<void> {
+    const sentAt = this.now();
+    let uptime: number | undefined;
+    try {
+      uptime = uptimeSecondsOf(await inst.client.request('statistics', {}));
+    } catch {
+      return; // unsupported, or lost meanwhile: the next ping tells
+    }
+    if (uptime === undefined || this.stopped) return;
+    const seen: StartWindow = { earliest: sentAt - (uptime + 1) * 1000 - CLOCK_SLACK_MS, latest: this.now() - (uptime - 1) * 1000 + CLOCK_SLACK_MS };
+    const before = this.starts.get(inst);
+    if (before === undefined || seen.latest < before.earliest) {
+      this.starts.set(inst, seen); // the first reading, or the relay's clock stepped forward
+      return;
+    }
+    if (seen.earliest <= before.latest) {
+      // The same process: its start lies in both windows.
+      this.starts.set(inst, { earliest: Math.max(before.earliest, seen.earliest), latest: Math.min(before.latest, seen.latest) });
+      return;
+    }
+    this.starts.set(inst, seen);
+    this.options.logger.warn({ rtpengine: inst.id, uptimeSeconds: uptime }, 'rtpengine restarted: the calls it carried are lost there');
+    this.options.onRestarted?.(inst);
   }
 
   /** Starts periodic health checks. */
