@@ -1,13 +1,14 @@
 /**
  * The carrier gateways the engine dials phone numbers through: where an
  * E.164 number goes (a SIP URI at the trunk), with which credentials, which
- * number the called party sees, how long it may ring, and whether it is
- * trusted with asserted identities. Password files are read once at start.
+ * number the called party sees, how long it may ring, whether it is
+ * trusted with asserted identities, and how it is told a call was forwarded. Password files are read once at start.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { SwitchboardConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import type { RetargetingHeader } from './retargeting.js';
 
 type TrunkConfig = SwitchboardConfig['trunks']['outbound'][number];
 
@@ -22,6 +23,8 @@ export interface OutboundTrunk {
   readonly ringTimeoutMs: number;
   /** The gateway is in our trust domain: a P-Asserted-Identity from a trusted inbound trunk goes on to it (RFC 3325). */
   readonly trustedIdentity: boolean;
+  /** How it is told a call was forwarded (retargeting.ts). */
+  readonly redirectionHeader: RetargetingHeader;
 }
 
 function uriHost(host: string): string {
@@ -51,6 +54,7 @@ function build(t: TrunkConfig, index: number, baseDir: string): OutboundTrunk {
     callerId: t.callerId,
     ringTimeoutMs: t.ringTimeoutSeconds * 1000,
     trustedIdentity: t.trustedIdentity,
+    redirectionHeader: t.redirectionHeader,
   };
 }
 

@@ -8,6 +8,8 @@
  *   with `Privacy: id` (RFC 3323 §4.1.1.3), a P-Asserted-Identity from a
  *   trusted inbound trunk goes on to this trusted gateway (RFC 3325 §7), one
  *   from an untrusted source does not, and a caller's number stays in From;
+ * - that the call was forwarded, from the number dialed and why (RFC 7044
+ *   History-Info with the RFC 4458 cause);
  * - a gateway that challenges our BYE gets it once more, with digest
  *   credentials (RFC 3261 §22.2), and each BYE is sent once.
  */
@@ -113,6 +115,11 @@ describe('who the gateway is told is calling', () => {
     expect(header(at.invite, 'p-asserted-identity')).toBeUndefined();
     // We PRACK a reliable 18x (RFC 3262 §4): said, so a gateway that requires 100rel does not refuse with 421.
     expect(header(at.invite, 'supported')).toMatch(/(^|,)\s*100rel\s*(,|$)/);
+    // Forwarded from the number dialed, closed: RFC 7044 History-Info, the RFC 4458 cause 302 (unconditional).
+    expect(header(at.invite, 'history-info')).toBe(
+      `<sip:5000@127.0.0.1:${cc.udp.port}?Reason=SIP%3Bcause%3D302%3Btext%3D%22Closed%22>;index=1, <sip:+15550199@127.0.0.1:${gateway.port};cause=302>;index=1.1;mp=1`,
+    );
+    expect(header(at.invite, 'diversion')).toBeUndefined();
   });
 
   it('an anonymous caller from an unknown source: From "Anonymous" <sip:anonymous@anonymous.invalid> and Privacy: id (RFC 3323 §4.1.1.3)', async () => {
@@ -226,6 +233,8 @@ describe('a gateway that challenges our BYE', () => {
       await call.waitStatus(200, 10_000);
       const at = await gatewayCall(n);
       expect(at.invite.message.body.toString('utf8')).toMatch(/^m=audio [1-9]\d* RTP\/AVP /m);
+      // Forwarded at the queue's overflow: the RFC 4458 cause 408 (no reply).
+      expect(header(at.invite, 'history-info')).toMatch(/^<sip:6000@[^>]+\?Reason=SIP%3Bcause%3D408%3Btext%3D%22No%20Answer%22>;index=1, <sip:\+15550199@[^>]+;cause=408>;index=1\.1;mp=1$/);
       // Its 200 answered our offer: the ACK carries no SDP, and the call is connected.
       await eventually(() => TestGateway.requestsOf(at, 'ACK').length > 0, 10_000, 'the ACK at the gateway');
       expect(TestGateway.requestsOf(at, 'ACK')[0]!.message.body.length).toBe(0);

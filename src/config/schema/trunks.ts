@@ -99,6 +99,11 @@ const OutboundTrunk = Type.Object(
       description:
         "How long a call through this trunk may go unanswered: then its INVITE is CANCELled (RFC 3261 §9.1) and the caller gets 480 when the gateway rang (180/183), 408 when it sent nothing past 100 Trying (RFC 3398 §8.2.6.1). With the embedded SIP server, at least 2 s below sipServer.timers.appResponseTimeoutMs (64 s), whose 500 would otherwise reach the caller first.",
     }),
+    redirectionHeader: StringEnum(['history-info', 'diversion', 'none'] as const, {
+      default: 'history-info',
+      description:
+        "How the gateway is told a deflected call was forwarded from the number the caller dialed (carriers check a caller's number on our trunk against it): 'history-info' (RFC 7044, with the RFC 4458 cause: 302 closed, 408 overflow), 'diversion' (RFC 5806, reason time-of-day or no-answer), or 'none'.",
+    }),
     trustedIdentity: Type.Boolean({
       default: false,
       description:

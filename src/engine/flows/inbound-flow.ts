@@ -64,7 +64,7 @@ export async function runInboundFlow(ctx: CallContext, first: Queue): Promise<vo
         queue = services.directory.byQueueId(decision.target.queue);
         continue;
       case 'phoneNumber':
-        return new DeflectNumberTask(decision.target.phoneNumber).run(ctx, signal);
+        return new DeflectNumberTask(decision.target.phoneNumber, 'closed').run(ctx, signal);
       case 'voicemail':
         return new VoicemailTask(decision.target).run(ctx, signal);
       case 'message':

@@ -37,7 +37,7 @@ export async function runOverflow(ctx: CallContext, queue: Queue, overflow: Over
       return next;
     }
     case 'phoneNumber':
-      await new DeflectNumberTask(overflow.phoneNumber ?? '').run(ctx, signal);
+      await new DeflectNumberTask(overflow.phoneNumber ?? '', 'overflow').run(ctx, signal);
       return undefined;
     case 'voicemail': {
       const m = config.deflection.messages;

@@ -9,14 +9,17 @@
  * media (183 with SDP: ringback tones, announcements) reach the caller; its
  * answer is bridged to the caller; its refusal is passed on (401/407 that our
  * credentials could not answer become 503: the trunk, not the caller, failed).
- * The INVITE carries the configured data parameters (redirection.sip) and
- * none of the agent leg's reserved-data headers: a carrier gets exactly what
- * the configuration sends it. The bridged call is recorded when the queue's
+ * The INVITE carries the configured data parameters (redirection.sip), says
+ * the call was forwarded from the number the caller dialed (History-Info or
+ * Diversion, as the trunk is configured: retargeting.ts), and carries none of
+ * the agent leg's reserved-data headers: a carrier gets exactly what the
+ * configuration sends it. The bridged call is recorded when the queue's
  * calls are (from the bridge on, the gateway in the agent's place).
  */
 import type { CallContext } from '../flows/call-context.js';
 import { dataParameters, keepDataParameters } from '../reserved/outward-headers.js';
 import { outboundIdentity } from '../outbound-identity.js';
+import { retargetingHeaders, type RetargetCause } from '../retargeting.js';
 import { failure, gatewayRefusal } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
 import { DialGivenUp, SipFailure } from '../signaling/sip-port.js';
@@ -30,7 +33,10 @@ import { checkpoint, type Task } from './task.js';
 export class DeflectNumberTask implements Task<void> {
   readonly name = 'deflect-number';
 
-  constructor(private readonly number: string) {}
+  constructor(
+    private readonly number: string,
+    private readonly cause: RetargetCause,
+  ) {}
 
   async run(ctx: CallContext, signal: AbortSignal): Promise<void> {
     const { session, services, anchor, invite } = ctx;
@@ -62,6 +68,7 @@ export class DeflectNumberTask implements Task<void> {
         headers: {
           ...params.headers,
           ...identity.headers,
+          ...retargetingHeaders(trunk.redirectionHeader, invite.uri, target, this.cause),
           'X-Switchboard-Call': session.id,
           'X-Switchboard-Queue': session.queue ?? '',
           // drachtio-srf PRACKs a reliable 18x (RFC 3262): a gateway that requires 100rel would otherwise refuse with 421.
