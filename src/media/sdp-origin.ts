@@ -11,11 +11,12 @@
  * SBCs then refuse the SDP or ignore it. The keeper rewrites each description
  * bound for the party onto the first one's origin and session name (`s=`).
  * With `own`, the session is ours from the first description on: its origin
- * username and session name are `own`'s, and a first description written by
- * someone else (an agent phone's offer, passed on by rtpengine for a
- * delayed-offer caller) gets a session id of ours too, so nothing of the
- * other party's SDP identity (its username often names the phone's maker)
- * reaches the party.
+ * username and session name are `own`'s, and its session id a new one, so
+ * that the origin names this call's session alone (RFC 8866 §5.2: globally
+ * unique), whether the first description is our own template (written with a
+ * fixed id) or someone else's (an agent phone's offer, passed on by rtpengine
+ * for a delayed-offer caller: nothing of its SDP identity, whose username
+ * often names the phone's maker, reaches the party).
  */
 
 const ORIGIN = /^o=(\S+) (\S+) (\d+) (\S+ \S+ \S+)[ \t]*$/;
@@ -63,8 +64,7 @@ export class SdpOriginKeeper {
         return sdp;
       }
       const ours = m[1] === own.username;
-      this.origin = { username: own.username, sessionId: ours ? m[2]! : own.newSessionId(), version: ours ? BigInt(m[3]!) : 1n, address: m[4]!, name: `s=${own.name}` };
-      if (ours && lines[nameIndex] === this.origin.name) return sdp;
+      this.origin = { username: own.username, sessionId: own.newSessionId(), version: ours ? BigInt(m[3]!) : 1n, address: m[4]!, name: `s=${own.name}` };
     } else if (body !== this.lastBody) {
       origin.version += 1n;
       this.lastBody = body;

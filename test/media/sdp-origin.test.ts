@@ -38,10 +38,13 @@ describe('one SDP session toward a party (RFC 3264 §8)', () => {
     expect(originOf(first)).toBe('switchboard 4242 1 IN IP4 127.0.0.1');
     expect(first).toMatch(/^s=switchboard\r$/m);
     expect(originOf(k.stamp(sdp('PolycomSoundPoint 987 56 IN IP4 127.0.0.1', 4002)))).toBe('switchboard 4242 2 IN IP4 127.0.0.1');
-    // Our own first description (the placeholder's) is kept as it is.
-    const own = new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => 'x' });
+    // Our own first description (the placeholder's template, written with a fixed id) keeps its version and
+    // gets a session id of this call's (RFC 8866 §5.2: the origin names one session alone).
+    let n = 7000;
+    const own = () => new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => String(++n) });
     const placeholder = sdp('switchboard 1 1 IN IP4 127.0.0.1', 4000).replace('s=-', 's=switchboard');
-    expect(own.stamp(placeholder)).toBe(placeholder);
+    expect(own().stamp(placeholder)).toBe(placeholder.replace('o=switchboard 1 1', 'o=switchboard 7001 1'));
+    expect(own().stamp(placeholder)).toBe(placeholder.replace('o=switchboard 1 1', 'o=switchboard 7002 1'));
   });
 
   it('keeps line endings, handles versions past 2^53, and passes on a description without an origin', () => {
