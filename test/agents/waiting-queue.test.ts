@@ -173,6 +173,32 @@ describe('waiting', () => {
     }
   });
 
+  it('a waiting caller\'s session refreshes (re-INVITE, then UPDATE) offering its unchanged SDP while the agent hears the whisper are answered with the answer it has, and the agent gets no re-offer at the bridge (RFC 4028, RFC 3264 §8)', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    try {
+      const { call, n } = await waitingThenWhisperToAnn(caller);
+      const first = call.finalResponseTo(1)!.raw.split('\r\n\r\n')[1];
+      call.refresh('INVITE');
+      await call.until(() => call.finalResponseTo(2) !== undefined, 'the answer to the re-INVITE refresh', 10_000);
+      expect(call.finalResponseTo(2)!.raw.split('\r\n\r\n')[1]).toBe(first);
+      call.refresh('UPDATE');
+      await call.until(() => call.replies.some((r) => r.method === 'UPDATE'), 'the answer to the UPDATE refresh', 10_000);
+      const update = call.replies.find((r) => r.method === 'UPDATE')!;
+      expect(update.status).toBe(200);
+      expect(update.raw.split('\r\n\r\n')[1]).toBe(first);
+      expect(agents().get('ann').state).toBe('whisper');
+      await talking(caller, ann);
+      expect(ann.reoffersIn(n)).toEqual([]);
+      call.hangUp();
+      expect(await cc.recordOf(call.callId)).toMatchObject({ agent: 'ann', endedBy: 'caller' });
+      await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready after wrap-up');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  });
+
   it('a waiting caller who holds while the agent hears the whisper: the agent is re-offered the hold at the bridge, then the resume (sent while the agent still answers the hold), and the hold is counted', async () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);

@@ -46,6 +46,8 @@ export class PlacedCall {
   /** The final response to the INVITE, as received. */
   final: Received | undefined;
   private cseq = 1;
+  /** The SDP this call's INVITE offered ('' for a delayed offer). */
+  private offerSdp = '';
   private readonly inviteBranch = `z9hG4bK${uniq('inv')}`;
   private readonly waiters: { pred: () => boolean; resolve: () => void }[] = [];
 
@@ -112,6 +114,7 @@ export class PlacedCall {
 
   invite(): void {
     const sdp = this.options.delayedOffer === true ? '' : this.phone.rtp.sdp({ telephoneEvent: true, codecs: this.phone.codecs });
+    this.offerSdp = sdp;
     const custom = this.options.body;
     const body = custom !== undefined ? custom.of(sdp) : sdp;
     const contentType = custom?.contentType !== undefined ? { contentType: custom.contentType } : {};
@@ -182,6 +185,11 @@ export class PlacedCall {
   /** A re-INVITE with our SDP in `direction` (hold: sendonly; resume: sendrecv). */
   reinvite(direction: 'sendonly' | 'sendrecv' | 'inactive'): void {
     this.inDialog('INVITE', [], this.phone.rtp.sdp({ direction, telephoneEvent: true, sessionId: 7, codecs: this.phone.codecs }));
+  }
+
+  /** A session refresh (RFC 4028) by re-INVITE or UPDATE that offers the INVITE's SDP again, origin version and all: no change (RFC 3264 §8). */
+  refresh(method: 'INVITE' | 'UPDATE'): void {
+    this.inDialog(method, [], this.offerSdp);
   }
 
   /** A DTMF key over SIP INFO (application/dtmf-relay). */

@@ -5,6 +5,7 @@
  * answer comes in its ACK). Later offers from the caller (hold, codec change)
  * are answered by rtpengine the same way.
  */
+import { sameMedia } from '../../media/index.js';
 import type { CallContext } from '../flows/call-context.js';
 import { hangUpFor, legEnd } from '../session/end-reasons.js';
 import { failure } from '../sip-errors.js';
@@ -69,9 +70,15 @@ export class AnswerCallerTask implements Task<SipLeg> {
  * An answered caller's offer (hold, resume) while no callee is bridged: rtpengine answers it on the
  * callee side's behalf; what it generates for that side is what the next callee is offered, and the
  * offer is counted (`ctx.callerOffers`) so a callee already offered the call is caught up at the bridge.
+ * An offer of the media the caller already offered (a session refresh, RFC 4028, whose SDP keeps its
+ * version: no change, RFC 3264 §8) gets the answer it has, the same version, and is not counted: a
+ * callee ringing or hearing the whisper meanwhile is not re-offered what it has (as in the bridge).
  */
 export async function answerCallerOffer(ctx: CallContext, offer: IncomingOffer): Promise<OfferResponse> {
   if (offer.sdp === undefined) return { sdp: ctx.callerSentSdp ?? '' };
+  // Only when our last SDP answered the caller's last: a delayed-offer caller's last is its answer to our offer.
+  const answered = ctx.anchor.callerOffered || ctx.callerOffers > 0;
+  if (answered && ctx.callerSentSdp !== undefined && sameMedia(offer.sdp, ctx.callerSdp ?? '')) return { sdp: ctx.callerSentSdp };
   const { answer, forAgent } = await ctx.anchor.reanswerLocally(offer.sdp);
   ctx.callerOffers++;
   ctx.offerForAgent = forAgent;
