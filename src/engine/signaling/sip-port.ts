@@ -240,7 +240,8 @@ export type DialResult =
       readonly reason: string;
       /**
        * The SIP server refused to send the request (a target it cannot reach from here: a URI it cannot
-       * route, a WebSocket address with no open connection): nothing was contacted; `reason` says why.
+       * route, a WebSocket address with no open connection): nothing was contacted; `reason` says why,
+       * and `status` is 503, as for a transport error on any transport (RFC 3261 §8.1.3.1).
        */
       readonly notSent?: boolean;
       /** The far end's Reason header field on its final response (RFC 3326, RFC 6432: a Q.850 cause), when it gave one. */

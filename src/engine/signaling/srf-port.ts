@@ -368,9 +368,11 @@ export class SrfSipPort implements SipPort {
     } catch (err) {
       const challenge = challengeOf(err);
       const res = o.signal.aborted ? undefined : (err as { res?: SrfResponse } | null)?.res;
-      // No status: the SIP server's own refusal (NOK), before anything was sent; a transport failure is a 503.
+      // No status: the SIP server's own refusal (NOK), before anything was sent (a WebSocket phone whose connection
+      // is gone, a name that does not resolve). That is the target failing at the transport, as a TCP phone whose
+      // connection is refused (the server's 503): a 503 from it on every transport (RFC 3261 §8.1.3.1), not our 500.
       const status = o.signal.aborted ? 487 : sipStatusOf(err);
-      return { kind: 'failed', status: status ?? 500, reason: reasonOf(err), ...(status === undefined ? { notSent: true } : {}), ...reasonHeaderOf(res), ...(challenge !== undefined ? { challenge } : {}) };
+      return { kind: 'failed', status: status ?? 503, reason: reasonOf(err), ...(status === undefined ? { notSent: true } : {}), ...reasonHeaderOf(res), ...(challenge !== undefined ? { challenge } : {}) };
     } finally {
       o.signal.removeEventListener('abort', cancel);
     }
