@@ -21,6 +21,9 @@ import { acceptReliable } from './reliable-provisionals.js';
 import { allows } from './session-expires.js';
 import type { SessionTimers } from './session-timers.js';
 
+/** Where an unwanted 2xx's ACK and BYE go when no dialog holds it: the INVITE's listener, destination and URI. */
+type AckTarget = { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string };
+
 export class ClientResponses implements ClientEvents {
   constructor(
     private readonly core: CoreBase,
@@ -87,13 +90,13 @@ export class ClientResponses implements ClientEvents {
       if (d === undefined || entry.silent || core.state.dialogs.get(d.id) !== d) {
         // A re-INVITE's 2xx after its dialog ended (by a BYE, ours or the peer's): ACK it, nothing more.
         if (d !== undefined && !entry.createsDialog) this.ackLate(entry, d, info.cseq);
-        // A call nobody wants any more (app gone, CANCEL race): ACK and hang up.
-        else this.ackAndHangUp(target, response, info);
+        // A call nobody wants any more (app gone, CANCEL race): ACK and hang up; the app's own dialog, ended by its BYE: ACK.
+        else this.endOnce(endedOf(entry), target, response, info, { hangUp: entry.silent || d?.state !== 'confirmed' || info.toTag !== d.remoteTag });
         return;
       }
       if (entry.createsDialog && d.state === 'confirmed') {
         if (info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
-        else this.ackAndHangUp(target, response, info); // a second fork answered (spec §2.6)
+        else this.endOnce(endedOf(entry), target, response, info); // a second fork answered (spec §2.6)
         return;
       }
       if (!entry.createsDialog && d.sentAck?.cseq === info.cseq) {
@@ -103,7 +106,7 @@ export class ClientResponses implements ClientEvents {
       if (entry.createsDialog && !hasSipContact(response)) {
         // RFC 3261 §8.1.1.8, §12.1.2: a dialog needs the callee's SIP or SIPS URI to send its requests to. Without
         // one the 2xx cannot make a dialog: it is ACKed and BYEd at the INVITE's target, and the app told 502.
-        this.ackAndHangUp(target, response, info, true, false);
+        this.endOnce(endedOf(entry), target, response, info, { useContact: false });
         this.synthesize(entry, 502, 'Bad Gateway (a 2xx without a SIP Contact)');
         return;
       }
@@ -180,9 +183,9 @@ export class ClientResponses implements ClientEvents {
    * (core/lingering.ts). Timer D: a retransmitted final response gets the
    * same ACK again (RFC 3261 §17.1.1.2). Timer M (RFC 6026 §7.2): a 2xx goes
    * to the TU, which re-sends its ACK for a retransmission, and ACKs and
-   * ends a 2xx from another fork or one nobody wants any more; the app has
-   * seen the final response already and is not given it again. Timer K, and
-   * anything else: absorbed.
+   * ends a 2xx from another fork or one nobody wants any more (once: see
+   * endOnce); the app has seen the final response already and is not given
+   * it again. Timer K, and anything else: absorbed.
    */
   onLingeringResponse(r: LingeringClient, response: SipResponse, info: MessageInfo): void {
     const status = response.status;
@@ -199,10 +202,27 @@ export class ClientResponses implements ClientEvents {
       // copy came while the dialog lived); never a BYE, the dialog was ended by one already.
       const late = a.lateAck;
       if (late?.bytes !== undefined && late.dest !== undefined) this.core.send(late.bytes, late.dest);
-      else if (late === undefined) this.ackAndHangUp(target, response, info, false);
-    } else if (d === undefined || a.silent) this.ackAndHangUp(target, response, info);
+      else if (late === undefined) this.ackAndHangUp(target, response, info, { hangUp: false });
+    } else if (d === undefined || a.silent) this.endOnce(endedOf(a), target, response, info, { hangUp: info.toTag === undefined || info.toTag !== a.confirmedTag });
     else if (!a.createsDialog || info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
-    else this.ackAndHangUp(target, response, info);
+    else this.endOnce(endedOf(a), target, response, info);
+  }
+
+  /**
+   * ackAndHangUp once per 2xx, `ended` keeping them by To tag: a retransmission (its ACK was lost) gets
+   * the same ACK again (RFC 3261 §13.2.2.4, §17.1.1.2) and no other BYE; the dialog is ended once (§15).
+   * `hangUp` false: the dialog it made was the app's, ended by the app's BYE already (only the ACK).
+   */
+  private endOnce(ended: Map<string, SentAck>, target: AckTarget, response: SipResponse, info: MessageInfo, o: { readonly hangUp?: boolean; readonly useContact?: boolean } = {}): void {
+    const tag = info.toTag ?? '';
+    const sent = ended.get(tag);
+    if (sent !== undefined) {
+      if (sent.bytes !== undefined && sent.dest !== undefined) this.core.send(sent.bytes, sent.dest);
+      return;
+    }
+    const ack: SentAck = { bytes: undefined, dest: undefined };
+    ended.set(tag, ack);
+    this.ackAndHangUp(target, response, info, { ...o, sent: ack });
   }
 
   /**
@@ -228,11 +248,11 @@ export class ClientResponses implements ClientEvents {
 
   /**
    * ACK a 2xx that no dialog wants, then BYE it (orphaned call, extra fork, race with our BYE);
-   * `hangUp` false only ACKs it (a re-INVITE's 2xx whose dialog already ended).
+   * `hangUp` false only ACKs it (a re-INVITE's 2xx whose dialog already ended); `sent` keeps the ACK.
    */
-  private ackAndHangUp(target: { readonly listener: ListenerInfo | undefined; readonly dest: Destination; readonly uri: string }, response: SipResponse, info: MessageInfo, hangUp = true, useContact = true): void {
+  private ackAndHangUp(target: AckTarget, response: SipResponse, info: MessageInfo, o: { readonly hangUp?: boolean; readonly useContact?: boolean; readonly sent?: SentAck } = {}): void {
     const core = this.core;
-    const contact = useContact ? response.headers.entries('contact')[0] : undefined;
+    const contact = o.useContact !== false ? response.headers.entries('contact')[0] : undefined;
     const listener = target.listener ?? core.transport.listenerFor(target.dest);
     if (listener === undefined) return;
     const temp: Dialog = newDialog({
@@ -257,8 +277,10 @@ export class ClientResponses implements ClientEvents {
     void core.dialogDestination(temp).then((dest) => {
       if (typeof dest === 'string') return;
       core.setVia(ack, dest);
-      core.send(serialize(ack), dest);
-      if (!hangUp) return;
+      const bytes = serialize(ack);
+      if (o.sent !== undefined) Object.assign(o.sent, { bytes, dest });
+      core.send(bytes, dest);
+      if (o.hangUp === false) return;
       core.state.addDialog(temp);
       core.serverBye(temp, 'call no longer wanted', false);
     });
@@ -287,6 +309,11 @@ export class ClientResponses implements ClientEvents {
     const flow = { transport: entry.dest.transport, address: entry.dest.address, port: entry.dest.port, listener: entry.dialog?.listener ?? this.core.transport.listeners[0]! };
     entry.owner.send(networkSipFrame(buf.toString('utf8'), buf.length, flow, entry.txnId, entry.dialog?.id ?? ''));
   }
+}
+
+/** The 2xx an INVITE's transaction (or its lingering record) ACKed and ended, made at the first. */
+function endedOf(holder: { ended: Map<string, SentAck> | undefined }): Map<string, SentAck> {
+  return (holder.ended ??= new Map<string, SentAck>());
 }
 
 /** Whether a dialog-creating response names a SIP or SIPS URI in its Contact (RFC 3261 §8.1.1.8). */

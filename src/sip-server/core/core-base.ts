@@ -378,6 +378,7 @@ export class CoreBase {
       timerAdded: false,
       retries422: 0,
       lateAck: undefined,
+      ended: undefined,
     };
     ref.entry = entry;
     this.state.clientByKey.set(key, entry);
@@ -407,7 +408,16 @@ export class CoreBase {
     }
     const accepted =
       tx instanceof InviteClientTransaction && tx.lastStatus < 300
-        ? { dialogId: entry.dialog?.id, createsDialog: entry.createsDialog, silent: entry.silent, uri: detach(entry.request.uri), listener: entry.dialog?.listener, lateAck: entry.lateAck }
+        ? {
+            dialogId: entry.dialog?.id,
+            createsDialog: entry.createsDialog,
+            silent: entry.silent,
+            uri: detach(entry.request.uri),
+            listener: entry.dialog?.listener,
+            lateAck: entry.lateAck,
+            confirmedTag: entry.createsDialog && !entry.silent && entry.dialog?.state === 'confirmed' ? entry.dialog.remoteTag : undefined,
+            ended: entry.ended,
+          }
         : undefined;
     this.lingeringClients.add(tx.key, { dest: entry.dest, ack: handed.ack, accepted }, handed.waitMs);
   }

@@ -75,6 +75,8 @@ export interface ClientEntry {
   retries422: number;
   /** A re-INVITE whose 2xx came after its dialog ended: the ACK we sent, re-sent for a retransmitted 2xx. */
   lateAck: SentAck | undefined;
+  /** An INVITE's 2xx no dialog wanted, by To tag, ACKed and ended with a BYE: the ACK re-sent for a retransmission, no second BYE. */
+  ended: Map<string, SentAck> | undefined;
 }
 
 /** An ACK for a 2xx, filled in once its destination is known (see client-responses.ts). */

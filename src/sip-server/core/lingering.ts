@@ -56,6 +56,10 @@ export interface AcceptedInvite {
   readonly listener: ListenerInfo | undefined;
   /** A re-INVITE whose 2xx came after its dialog ended: the ACK sent for it (re-sent, never followed by a BYE). */
   readonly lateAck: SentAck | undefined;
+  /** The To tag of the 2xx that confirmed the app's dialog: once that dialog is gone (the app's BYE ended it), its 2xx gets an ACK only. */
+  readonly confirmedTag: string | undefined;
+  /** 2xx no dialog wanted, ACKed and ended with a BYE, by To tag (ClientEntry.ended; made here if none came before). */
+  ended: Map<string, SentAck> | undefined;
 }
 
 /** Records by transaction key, each dropped when its wait ends. */

@@ -185,4 +185,45 @@ describe('client transactions after their final response', () => {
     await callee.send(respond(bye, 200, 'OK'), { port: h.udp.port });
     expect(responseFrames(txn)).toHaveLength(1);
   });
+
+  /** The requests of `method` the callee got in the dialog of To tag `tag`. */
+  const requestsIn = (method: string, tag: string): number => callee.count((r) => r.message.kind === 'request' && r.message.method === method && r.info.toTag === tag);
+
+  it.each([
+    ['from another fork', 'fork'],
+    ['without a SIP Contact', 'contactless'],
+    ['whose dialog the app ACKed and ended at once (the call was over as it came)', 'ended'],
+  ] as const)('Timer M: a 2xx %s is ACKed again at each retransmission and ended with one BYE only (RFC 3261 §13.2.2.4, §17.1.1.2)', async (_name, kind) => {
+    const { inv, txn } = await inviteOut();
+    const dialogId = `${inv.info.callId};from-tag=${inv.info.fromTag}`;
+    const contact = { contact: `<${target()}>` };
+    if (kind === 'fork') {
+      await callee.send(respond(inv, 200, 'OK', { toTag: 'fork1', ...contact, body: sdp(8000) }), { port: h.udp.port });
+      await eventually(() => responseFrames(txn).length === 1, 2000, '200 to the app');
+      await p.reply(p.send(`sip||${dialogId}`, `ACK ${target()} SIP/2.0\r\nContent-Length: 0\r\n\r\n`));
+      await callee.waitRequest('ACK');
+    }
+    const tag = kind === 'fork' ? 'fork2' : 'late1';
+    const ok = respond(inv, 200, 'OK', { toTag: tag, ...(kind === 'contactless' ? {} : contact), body: sdp(8002) });
+    await callee.send(ok, { port: h.udp.port });
+    if (kind === 'ended') {
+      await eventually(() => responseFrames(txn).length === 1, 2000, '200 to the app');
+      await p.reply(p.send(`sip||${dialogId}`, `ACK ${target()} SIP/2.0\r\nContent-Length: 0\r\n\r\n`));
+      await p.reply(p.send(`sip||${dialogId}`, `BYE ${target()} SIP/2.0\r\nContent-Length: 0\r\n\r\n`));
+    }
+    const bye = await callee.waitRequest('BYE');
+    expect(bye.info.toTag).toBe(tag);
+    await callee.send(respond(bye, 200, 'OK'), { port: h.udp.port });
+    await eventually(() => requestsIn('ACK', tag) === 1, 2000, 'the ACK');
+    // Our ACK was lost: the callee sends its 2xx again, twice (RFC 3261 §13.3.1.4).
+    for (let i = 2; i <= 3; i++) {
+      await callee.send(ok, { port: h.udp.port });
+      await eventually(() => requestsIn('ACK', tag) === i, 2000, `ACK ${i}`);
+    }
+    // Whatever more would come for them has come by the time an OPTIONS sent after them is answered.
+    await p.reply(p.send('sip||', `OPTIONS ${target()} SIP/2.0\r\nContent-Length: 0\r\n\r\n`));
+    const options = await callee.waitRequest('OPTIONS');
+    await callee.send(respond(options, 200, 'OK'), { port: h.udp.port });
+    expect(requestsIn('BYE', tag)).toBe(1);
+  });
 });
