@@ -114,7 +114,7 @@ describe('hang-ups at every step leave nothing behind', () => {
     await cc.settled();
   });
 
-  it('the caller never ACKs our 200 (its ACKs lost): the SIP server ends the dialog at 64·T1; the record says so, ended by us, and the agent hears why', async () => {
+  it('the caller never ACKs our 200 (its ACKs lost): the call is never connected; the SIP server ends the dialog at 64·T1; the record says so, ended by us, with no talk time, and the agent hears why', async () => {
     a1.behaviour = 'answer';
     const n = a1.calls.length;
     const call = caller.dial(cc.udp, '1000', { noAck: true });
@@ -122,6 +122,9 @@ describe('hang-ups at every step leave nothing behind', () => {
     await call.waitRequest('BYE', 20_000);
     const record = await cc.recordOf(call.callId);
     expect(record).toMatchObject({ endReason: 'caller did not acknowledge', endedBy: 'engine' });
+    // Not confirmed until the ACK (RFC 3261 §13.3.1.4): the unacknowledged span is no talk time.
+    expect(record.times.bridged).toBeNull();
+    expect(record.metrics.talkMs).toBe(0);
     await eventually(() => a1.calls[n]!.requests.includes('BYE'), 10_000, 'BYE at the agent');
     expect(byeTo(a1, n).message.headers.get('reason')).toBe('Q.850;cause=102;text="caller did not acknowledge"');
     await cc.settled();

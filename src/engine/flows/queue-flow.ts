@@ -85,7 +85,16 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Bri
   await anchor.unblock();
   if (ctx.callerLeg === undefined) {
     const sdp = ctx.callerSentSdp ?? '';
-    adoptCallerLeg(ctx, await invite.answer(sdp), sdp);
+    const leg = await invite.answer(sdp);
+    // Its BYE read with its ACK (the leg ends before the ACK is seen, srf-leg.ts) says the caller had the call:
+    // connected for the moment it lasted. Registered first, so it runs before the hang-up ends the call.
+    leg.onHangUp((serverReason) => {
+      if (serverReason === undefined) session.transition('connected');
+    });
+    adoptCallerLeg(ctx, leg, sdp);
+    // Our 200 is not a call until its ACK (RFC 3261 §13.3.1.4): no talk time, no recording before it. Without one
+    // the SIP server ends the leg at 64·T1, and with it the call ('caller did not acknowledge', BYE to the agent).
+    if (!(await leg.acknowledged()) || session.ended) return;
   }
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
