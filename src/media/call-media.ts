@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
-import { MediaCancelledError, MediaOfferRefusedError, MediaStateError, PromptRenderError } from './media-errors.js';
+import { MediaCancelledError, MediaOfferRefusedError, MediaStateError, PromptRenderError, RtpengineTimeoutError } from './media-errors.js';
 import { CallMonitoring, type MonitorOptions, type MonitorSession } from './monitor/call-monitoring.js';
 import { lastPacketOf } from './ng/call-stats.js';
 import type { NgCallStatsReply } from './ng/ng-types.js';
@@ -37,6 +37,8 @@ export interface CallMediaOptions {
   readonly logger: Logger;
   /** Called once when released (the service forgets the call). */
   readonly onReleased?: (call: CallMedia) => void;
+  /** A delete rtpengine did not answer (it may never have arrived): the service asks again later. */
+  readonly onDeleteUnanswered?: (rtpengineCallId: string) => void;
 }
 
 export class CallMedia {
@@ -411,6 +413,7 @@ export class CallMedia {
       await this.instance.client.request('delete', { 'call-id': callId, 'delete-delay': 0 });
     } catch (e) {
       this.logger.warn({ rtpengineCallId: callId, err: (e as Error).message }, 'rtpengine delete failed (released locally anyway)');
+      if (e instanceof RtpengineTimeoutError) this.options.onDeleteUnanswered?.(callId);
     }
   }
 

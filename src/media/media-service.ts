@@ -16,6 +16,7 @@ import { isUnknownCallError, MediaStateError, RtpengineUnavailableError } from '
 import { NgClient } from './ng/ng-client.js';
 import { PromptLibrary } from './prompts/prompt-library.js';
 import { PromptRenderer } from './prompts/prompt-renderer.js';
+import { DeleteRetries } from './rtpengine/delete-retries.js';
 import { EmbeddedRtpengine } from './rtpengine/embedded-rtpengine.js';
 import { RtpengineNotifications } from './rtpengine/rtpengine-notifications.js';
 import { mappedPromptPath, RtpenginePool, type RtpengineInstance } from './rtpengine/rtpengine-pool.js';
@@ -48,6 +49,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   private pool: RtpenginePool | undefined;
   private notifications: RtpengineNotifications | undefined;
   private closed = false;
+  /** Deletes rtpengine did not answer, asked again (its ng socket drops datagrams under load). */
+  readonly deleteRetries: DeleteRetries;
 
   private constructor(
     private readonly options: MediaServiceOptions,
@@ -66,6 +69,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       logger,
     });
     this.prompts = new PromptLibrary({ config, renderer, baseDir, logger });
+    this.deleteRetries = new DeleteRetries({ logger, callIsLive: (id) => this.calls.has(id) });
   }
 
   /** Starts rtpengine (embedded) or checks the external instances, then pre-renders the prompts. */
@@ -209,6 +213,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       onReleased: (c) => {
         if (this.calls.get(c.callId) === c) this.calls.delete(c.callId);
       },
+      onDeleteUnanswered: (id) => this.deleteRetries.add(call.instance, id),
     });
     this.calls.set(callId, call);
     return call;
@@ -227,6 +232,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.calls.values()].map((c) => c.release()));
+    this.deleteRetries.stop();
     this.pool?.stop();
     if (this.embeddedDaemon !== undefined) await this.embeddedDaemon.stop();
     else for (const i of this.pool?.instances ?? []) i.client.close();
