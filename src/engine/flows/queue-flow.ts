@@ -82,6 +82,10 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Bri
   const records = recordsCalls(queue, ctx) && ctx.services.recordings !== undefined && anchor.anchored;
   const agentKeepsDigits = records && (await keepAgentKeys(ctx));
   await anchor.stopPlayback(CALLER);
+  // Recording starts before the parties hear each other: their first words are in it (under load the start's
+  // round trip took up to 3 s, and half the short calls recorded nothing), and a call shown connected is
+  // recorded already (a supervisor's pause then finds the recording). rtpengine never records the whisper.
+  if (records) await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp: agent.sentSdp }).run(ctx);
   await anchor.unblock();
   if (ctx.callerLeg === undefined) {
     const sdp = ctx.callerSentSdp ?? '';
@@ -99,10 +103,7 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Bri
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
   const { sentSdp: agentSdp, receivedSdp: agentReceived } = await catchUpCallee(ctx, { ...agent, party: 'agent' }, agent.callerOffersBefore);
-  if (records) {
-    await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp }).run(ctx);
-    if (agentKeepsDigits) watchRecordingCodes(ctx, agentLeg);
-  }
+  if (agentKeepsDigits) watchRecordingCodes(ctx, agentLeg);
   session.log.info({ agent: session.agent, labels: [CALLER, AGENT] }, 'call connected');
   await new BridgeTask(
     { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },

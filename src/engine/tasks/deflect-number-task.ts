@@ -120,15 +120,16 @@ export class DeflectNumberTask implements Task<void> {
     // An answered caller's offers from here wait for the bridge (one answered on the gateway side's behalf finishes first).
     await ctx.callerLeg?.holdOffers();
     await anchor.stopPlayback(CALLER);
+    // Recorded as the queue's calls are (its setting, else the global one), from just before the parties hear
+    // each other (as queue-flow.ts bridgeAndRecord, which says why).
+    const queue = session.queue !== undefined ? services.directory.byQueueId(session.queue) : undefined;
+    if (queue !== undefined && recordsCalls(queue, ctx)) {
+      await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp: connected.sentSdp }).run(ctx);
+    }
     await anchor.unblock();
     if (ctx.callerLeg === undefined) adoptCallerLeg(ctx, await invite.answer(ctx.callerSentSdp ?? ''), ctx.callerSentSdp ?? '');
     session.transition('connected');
     const gateway = await catchUpCallee(ctx, { ...connected, party: 'gateway' }, callerOffersBefore);
-    // Recorded as the queue's calls are (its setting, else the global one), from the bridge on.
-    const queue = session.queue !== undefined ? services.directory.byQueueId(session.queue) : undefined;
-    if (queue !== undefined && recordsCalls(queue, ctx)) {
-      await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp: gateway.sentSdp }).run(ctx);
-    }
     await new BridgeTask(
       { leg: ctx.callerLeg!, sentSdp: ctx.callerSentSdp ?? '', receivedSdp: ctx.callerSdp ?? '', party: 'caller' },
       { leg: gateway.leg, sentSdp: gateway.sentSdp, receivedSdp: gateway.receivedSdp, party: 'gateway' },

@@ -1,6 +1,7 @@
 /**
- * Recording a live call: started at the bridge (so the whisper, which
- * rtpengine never records anyway, and the time before it are not in it),
+ * Recording a live call: started at the bridge, just before the parties hear
+ * each other (so the whisper, which rtpengine never records anyway, and the
+ * time before it are not in it, and their first words are),
  * paused and resumed on request (redaction: the agent's DTMF code, or the
  * engine's API), finished at hang-up with the call record as its CRM metadata
  * (reserved data and trunk included; data parameters sent on, when
