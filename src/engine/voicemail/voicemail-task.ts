@@ -108,7 +108,11 @@ export class VoicemailTask implements Task<void> {
     return ctx.services.prompts!.fromSpec(fallbackSpec(fallback), { language: 'en' });
   }
 
-  /** Plays `prompt` to the caller; a key pressed meanwhile cuts it short (type-ahead is kept). */
+  /**
+   * Plays `prompt` to the caller; a key pressed meanwhile cuts it short (type-ahead is kept). A prompt
+   * rtpengine fails to play (under load: "Failed to start media playback") is skipped, not the end of
+   * the call: the caller is answered already, and its message is what the voicemail is for.
+   */
   private async say(ctx: CallContext, prompt: RenderedPrompt, keys: DigitCollector | undefined, signal: AbortSignal): Promise<void> {
     const stop = new AbortController();
     const poll = setInterval(() => {
@@ -117,7 +121,8 @@ export class VoicemailTask implements Task<void> {
     try {
       await ctx.anchor.playToEnd(CALLER, prompt, AbortSignal.any([signal, stop.signal]));
     } catch (e) {
-      if (signal.aborted || !stop.signal.aborted) throw e;
+      if (signal.aborted || ctx.anchor.media?.released !== false) throw e;
+      if (!stop.signal.aborted) ctx.session.log.warn({ err: (e as Error).message }, 'voicemail prompt not played: going on without it');
     } finally {
       clearInterval(poll);
     }
@@ -171,8 +176,13 @@ export class VoicemailTask implements Task<void> {
     }
     const queueName = services.directory.byQueueId(this.target.queue)?.name ?? this.target.queue;
     await new RecordTask({ queue: { id: this.target.queue, name: queueName }, callerSdp: ctx.callerSentSdp, agentSdp: undefined, kind: 'voicemail', details }).run(ctx);
-    const meter = await SoundMeter.start(anchor.media, services.now);
-    session.own('voicemail meter', () => meter.close());
+    // Without its meter (rtpengine refused the subscription), the message is still taken, ended by # or its maximum length.
+    const meter = await SoundMeter.start(anchor.media, services.now).catch((e: unknown) => {
+      if (signal.aborted || anchor.media?.released !== false) throw e;
+      session.log.warn({ err: (e as Error).message }, 'voicemail silence detection not available: recording to # or the maximum length');
+      return undefined;
+    });
+    if (meter !== undefined) session.own('voicemail meter', () => meter.close());
     const v = services.config.engine.voicemail;
     const started = services.now();
     const hash = keys.collect({ maxDigits: 64, firstKeyMs: v.maxSeconds * 1000, nextKeyMs: v.maxSeconds * 1000, signal });
@@ -184,7 +194,7 @@ export class VoicemailTask implements Task<void> {
     while (!done) {
       await delay(METER_STEP_MS, signal);
       if (done) why = 'caller pressed #';
-      else if (meter.silentFor() >= v.silenceSeconds * 1000) {
+      else if (meter !== undefined && meter.silentFor() >= v.silenceSeconds * 1000) {
         why = 'silence';
         done = true;
       } else if (services.now() - started >= v.maxSeconds * 1000) done = true;
