@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { chooseChallenge, digestAuthorization, parseChallenge } from '../../src/engine/signaling/digest-auth.js';
+import { ChallengeAnswers, chooseChallenge, digestAuthorization, NonceCounter, parseChallenge } from '../../src/engine/signaling/digest-auth.js';
 import { digitOfEvent } from '../../src/engine/signaling/sip-port.js';
 import { infoDigit } from '../../src/engine/signaling/srf-leg.js';
 import { CallTimeline } from '../../src/engine/session/call-timeline.js';
@@ -43,6 +43,19 @@ describe('digest authentication, client side (RFC 7616, RFC 8760)', () => {
     expect(h).toMatch(/qop=auth-int, nc=00000001/);
     // auth is still preferred when both are offered (no body to hash, and what gateways check).
     expect(digestAuthorization({ ...c, qop: ['auth-int', 'auth'] }, { method: 'INVITE', uri: 'sip:x@y', username: 'sb', password: 'p' })).toMatch(/qop=auth, /);
+  });
+
+  it("a dialog's requests count the nonce they share: a BYE challenged with the INVITE's nonce says nc=00000002, not a replay (RFC 7616 §3.4)", () => {
+    const nonces = new NonceCounter();
+    const challenge = ['Digest realm="carrier.example", nonce="n2def", qop="auth", algorithm=SHA-256'];
+    const credentials = { username: 'sb', password: 'p' };
+    const invite = new ChallengeAnswers(credentials, nonces).answer(401, challenge, 'INVITE', 'sip:+15550199@gw');
+    const bye = new ChallengeAnswers(credentials, nonces).answer(401, challenge, 'BYE', 'sip:gw@127.0.0.1');
+    expect(invite?.Authorization).toMatch(/nc=00000001/);
+    expect(bye?.Authorization).toMatch(/nc=00000002/);
+    // Another nonce counts from one again; without qop there is no count at all.
+    expect(new ChallengeAnswers(credentials, nonces).answer(401, ['Digest realm="carrier.example", nonce="other", qop="auth"'], 'BYE', 'sip:gw')?.Authorization).toMatch(/nc=00000001/);
+    expect(new ChallengeAnswers(credentials, nonces).answer(401, ['Digest realm="carrier.example", nonce="n2def"'], 'BYE', 'sip:gw')?.Authorization).not.toMatch(/nc=/);
   });
 
   it('without qop, the RFC 2069 form: no cnonce, no nc', () => {

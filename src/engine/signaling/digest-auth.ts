@@ -121,6 +121,22 @@ export function splitChallenges(joined: string): string[] {
 }
 
 /**
+ * Requests sent so far with each nonce (RFC 7616 §3.4: `nc` counts every request, the current one
+ * included, that the client sent with that nonce). Shared by a dialog's requests: a gateway that
+ * challenges a BYE with the nonce the INVITE already used must see nc=00000002, not a replay.
+ */
+export class NonceCounter {
+  private readonly counts = new Map<string, number>();
+
+  next(realm: string, nonce: string): number {
+    const key = `${realm}\n${nonce}`;
+    const n = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, n);
+    return n;
+  }
+}
+
+/**
  * The answers to the challenges met by one request and its retries (an INVITE, a BYE): one answer
  * per challenger (an outbound proxy's 407 and the gateway's 401, RFC 3261 §22.3: each header is
  * kept on the requests that follow), one more when a nonce was only stale (RFC 7616 §3.3), and
@@ -130,7 +146,10 @@ export class ChallengeAnswers {
   private readonly answered = new Set<string>();
   private readonly fields: Record<string, string> = {};
 
-  constructor(private readonly credentials: { readonly username: string; readonly password: string }) {}
+  constructor(
+    private readonly credentials: { readonly username: string; readonly password: string },
+    private readonly nonces: NonceCounter = new NonceCounter(),
+  ) {}
 
   /** The credential headers to send the request again with; undefined when it must not be retried. */
   answer(status: number, challenges: readonly string[], method: string, uri: string, body = ''): Readonly<Record<string, string>> | undefined {
@@ -141,7 +160,8 @@ export class ChallengeAnswers {
     const key = `${field} ${challenge.realm}`;
     if (this.answered.has(key) && !challenge.stale) return undefined;
     this.answered.add(key);
-    this.fields[field] = digestAuthorization(challenge, { method, uri, body, username: this.credentials.username, password: this.credentials.password });
+    const nc = challenge.qop.length > 0 ? this.nonces.next(challenge.realm, challenge.nonce) : undefined;
+    this.fields[field] = digestAuthorization(challenge, { method, uri, body, username: this.credentials.username, password: this.credentials.password, ...(nc !== undefined ? { nc } : {}) });
     return { ...this.fields };
   }
 }

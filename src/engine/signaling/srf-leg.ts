@@ -5,7 +5,7 @@
  * Split from srf-port.ts, which keeps the inbound requests and the port.
  */
 import Srf from 'drachtio-srf';
-import { ChallengeAnswers } from './digest-auth.js';
+import { ChallengeAnswers, NonceCounter } from './digest-auth.js';
 import { challengeValues, sipFailureFromServer, sipStatusOf } from './srf-errors.js';
 import { ACCEPTED_BODY_TYPES, sdpOfBody, sdpOfUntypedBody, type BodySdp } from './sdp-body.js';
 import { sendFinal } from './sendable-status.js';
@@ -97,6 +97,8 @@ export class SrfLeg implements SipLeg {
      * the offer/answer is complete and the 2xx need not carry it again (RFC 6337 §3.1.1).
      */
     private readonly earlySdp?: string,
+    /** Nonce counts of the requests of this dialog so far (the INVITE's included): RFC 7616 §3.4. */
+    private readonly nonces: NonceCounter = new NonceCounter(),
   ) {
     // drachtio-srf: a BYE the SIP server sent on its own (ACK timeout, session expiry) has meta.source 'application', and its Reason text is the reason.
     dialog.on('destroy', (msg: unknown, reason?: string) => this.ended(sourceOf(msg) === 'application' ? (reason ?? 'ended by the SIP server') : undefined));
@@ -328,7 +330,7 @@ export class SrfLeg implements SipLeg {
    * here, and the dialog is then let go as destroy() would.
    */
   private async byeAnsweringChallenges(headers: Readonly<Record<string, string>>, auth: { readonly username: string; readonly password: string }): Promise<void> {
-    const answers = new ChallengeAnswers(auth);
+    const answers = new ChallengeAnswers(auth, this.nonces);
     let credentials: Readonly<Record<string, string>> = {};
     try {
       for (let attempt = 0; attempt <= MAX_BYE_RETRIES; attempt++) {

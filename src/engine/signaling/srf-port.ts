@@ -11,7 +11,7 @@
  * owner registered a handler wait for it.
  */
 import type Srf from 'drachtio-srf';
-import { ChallengeAnswers } from './digest-auth.js';
+import { ChallengeAnswers, NonceCounter } from './digest-auth.js';
 import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
 import { sendFinal } from './sendable-status.js';
@@ -273,9 +273,10 @@ export class SrfSipPort implements SipPort {
   async dial(o: DialOptions): Promise<DialResult> {
     let headers = o.headers;
     let result: DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } } = { kind: 'failed', status: 500, reason: 'not attempted' };
-    const answers = o.auth !== undefined ? new ChallengeAnswers(o.auth) : undefined;
+    const nonces = new NonceCounter();
+    const answers = o.auth !== undefined ? new ChallengeAnswers(o.auth, nonces) : undefined;
     for (let attempt = 1; attempt <= MAX_AUTH_ATTEMPTS; attempt++) {
-      result = await this.dialOnce({ ...o, ...(headers !== undefined ? { headers } : {}) });
+      result = await this.dialOnce({ ...o, ...(headers !== undefined ? { headers } : {}) }, nonces);
       const ch = result.kind === 'failed' ? result.challenge : undefined;
       if (ch === undefined || answers === undefined || o.signal.aborted) break;
       // The retry carries the same body (qop=auth-int hashes it).
@@ -290,7 +291,7 @@ export class SrfSipPort implements SipPort {
     return result;
   }
 
-  private async dialOnce(o: DialOptions): Promise<DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } }> {
+  private async dialOnce(o: DialOptions, nonces: NonceCounter): Promise<DialResult & { challenge?: { res: SrfResponse; req: SrfRequest } }> {
     if (o.signal.aborted) return { kind: 'failed', status: 487, reason: 'Request Terminated' };
     let sent: SrfRequest | undefined;
     const cancel = (): void => {
@@ -335,7 +336,7 @@ export class SrfSipPort implements SipPort {
         this.srf.createUAC(o.target, options, progress, (err: Error | null | undefined, dialog: SrfDialog) => {
           if (err !== null && err !== undefined) reject(err);
           // In the same turn as the 200: the leg's listeners exist before any of its requests is handled.
-          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog, o.auth, earlySdp));
+          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog, o.auth, earlySdp, nonces));
         });
       });
       // A phone that sends nothing cannot be cancelled until it sends a provisional (RFC 3261 §9.1): its
@@ -360,7 +361,7 @@ export class SrfSipPort implements SipPort {
           kind: 'offered',
           // drachtio-srf gives the 2xx's body without its Content-Type: a multipart one (SIP-I) is recognised by its first line.
           offer: sdpOfUntypedBody(result.sdp),
-          complete: async (answer: string) => new SrfLeg(await result.ack(answer), o.auth),
+          complete: async (answer: string) => new SrfLeg(await result.ack(answer), o.auth, undefined, nonces),
           abandon: () => result.destroy(),
         };
       }
