@@ -173,6 +173,28 @@ describe('waiting', () => {
     }
   });
 
+  it('a waiting caller whose agent answers another codec keeps the SDP it has (the relay transcodes): its next SDP from us is one version on, none spent on an SDP never sent (RFC 3264 §8)', async () => {
+    await logOutAll();
+    const caller = await CallerPhone.create(CALLER_HZ);
+    ann.codecs = ['pcma'];
+    try {
+      const { call } = await waitingThenWhisperToAnn(caller);
+      await talking(caller, ann);
+      const version = (raw: string): number => Number(/^o=\S+ \S+ (\d+) /m.exec(raw)![1]);
+      const answered = version(call.finalResponseTo(1)!.raw);
+      call.reinvite('sendonly');
+      await call.until(() => call.finalResponseTo(2) !== undefined, 'the answer to the hold', 10_000);
+      expect(version(call.finalResponseTo(2)!.raw)).toBe(answered + 1);
+      call.hangUp();
+      expect(await cc.recordOf(call.callId)).toMatchObject({ agent: 'ann', endedBy: 'caller' });
+      await eventually(() => agents().get('ann').state === 'ready', 10_000, 'ann ready after wrap-up');
+      await cc.settled();
+    } finally {
+      ann.codecs = ['pcmu', 'pcma'];
+      caller.close();
+    }
+  });
+
   it('a waiting caller\'s session refreshes (re-INVITE, then UPDATE) offering its unchanged SDP while the agent hears the whisper are answered with the answer it has, and the agent gets no re-offer at the bridge (RFC 4028, RFC 3264 §8)', async () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);

@@ -141,13 +141,15 @@ export class CallAnchor {
   }
 
   /** The agent side answered the caller's offer: the SDP for the caller's 200. */
-  async agentAnswer(sdp: string): Promise<string> {
+  async agentAnswer(sdp: string, callerHas?: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
     return this.guarded(async () => {
       const forCaller = shapeForCaller(await media.answer(AGENT, this.afterPlaceholder(sdp), { to: CALLER }), this.callerLayout, true);
       // An agent that answered inactive, sendonly or c=0.0.0.0 (RFC 3264 §6.1, §8.4) is sent nothing: no whisper is played to it.
       this.sendsTo.set(AGENT, this.receives(AGENT) && receivesAudio(sdp));
+      // A caller already answered keeps the SDP it has (rtpengine transcodes): nothing new is sent to it, so no version is spent (RFC 3264 §8).
+      if (callerHas !== undefined) return callerHas;
       // The same media as the caller's early answer (rtpengine copied only the agent's ptime or fmtp): that answer again,
       // unchanged (RFC 3261 §13.2.1; RFC 3262 §5 after a reliable 183).
       if (this.earlySdp !== undefined && sameMedia(this.earlySdp, forCaller)) return this.earlySdp;

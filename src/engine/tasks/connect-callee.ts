@@ -48,7 +48,7 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
       // An answer that keeps no audio of our offer would connect a call nobody can hear: like an answer the relay refuses.
       const unusable = ctx.offerForAgent !== undefined ? unusableAnswer(ctx.offerForAgent, receivedSdp) : undefined;
       if (unusable !== undefined) throw new Error(`the ${party}'s answer cannot carry the call: ${unusable}`);
-      ctx.callerSentSdp = await anchor.agentAnswer(receivedSdp);
+      ctx.callerSentSdp = await anchor.agentAnswer(receivedSdp, ctx.callerLeg !== undefined ? ctx.callerSentSdp : undefined);
     } catch (e) {
       session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused');
       session.settle(answer.attempt, 'failed', 488);
