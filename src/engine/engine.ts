@@ -321,7 +321,7 @@ export class Engine {
     const session = new CallSession({ callId: invite.callId, caller, dialed: a.dialed, source: invite.source, trunk: trunkRefOf(a.trunk), language: a.language, logger: this.logger, now: this.services.now });
     session.own('trunk call slot', a.release);
     this.calls.add(session);
-    invite.cancelled.addEventListener('abort', () => void session.end('caller cancelled', 'caller'), { once: true });
+    invite.cancelled.addEventListener('abort', () => void session.end('caller cancelled', 'caller', invite.cancelled.reason), { once: true });
     const maxTimer = setTimeout(() => void session.end('maximum call duration reached', 'engine'), this.config.engine.maxCallSeconds * 1000);
     session.own('maximum duration timer', () => clearTimeout(maxTimer));
     takeCallerData(session, a.trunk, (name) => invite.headerLines(name), this.config);

@@ -50,9 +50,25 @@ describe('hang-ups at every step leave nothing behind', () => {
     call.cancel();
     expect(await call.waitFinal()).toBe(487);
     await eventually(() => a1.calls[n]!.requests.includes('CANCEL'), 10_000, 'CANCEL at the agent');
+    // Nothing said why: the agent's CANCEL says nothing either.
+    expect(a1.calls[n]!.cancel!.message.headers.get('reason')).toBeUndefined();
     expect(a2.calls.length).toBe(0);
     const record = await cc.recordOf(call.callId);
     expect(record).toMatchObject({ endedBy: 'caller', endReason: 'caller cancelled' });
+    await cc.settled();
+  });
+
+  it('a caller\'s CANCEL saying the call was completed elsewhere (RFC 3326) says so on to the ringing agent, whose phone then shows no missed call', async () => {
+    a1.behaviour = 'ring';
+    const n = a1.calls.length;
+    const call = caller.dial(cc.udp, '1000');
+    await eventually(() => a1.calls.length > n, 10_000, 'the agent rings');
+    await call.waitStatus(183);
+    call.cancel(['Reason: SIP;cause=200;text="Call completed elsewhere"']);
+    expect(await call.waitFinal()).toBe(487);
+    await eventually(() => a1.calls[n]!.cancel !== undefined, 10_000, 'CANCEL at the agent');
+    expect(a1.calls[n]!.cancel!.message.headers.get('reason')).toBe('SIP;cause=200;text="Call completed elsewhere"');
+    expect(await cc.recordOf(call.callId)).toMatchObject({ endedBy: 'caller', endReason: 'caller cancelled' });
     await cc.settled();
   });
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ChallengeAnswers, chooseChallenge, digestAuthorization, NonceCounter, parseChallenge } from '../../src/engine/signaling/digest-auth.js';
-import { digitOfEvent } from '../../src/engine/signaling/sip-port.js';
+import { DialGivenUp, digitOfEvent } from '../../src/engine/signaling/sip-port.js';
 import { infoDigit } from '../../src/engine/signaling/srf-leg.js';
 import { CallTimeline } from '../../src/engine/session/call-timeline.js';
 import { parseDtmfLog, parseTeardown } from '../../src/media/rtpengine/rtpengine-notifications.js';
@@ -63,6 +63,16 @@ describe('digest authentication, client side (RFC 7616, RFC 8760)', () => {
     const h = digestAuthorization(c, { method: 'INVITE', uri: 'sip:+15550199@carrier.example', username: 'sb', password: 'p' });
     expect(h).not.toMatch(/cnonce|nc=|qop=/);
     expect(h).toMatch(/^Digest username="sb", realm="carrier.example", nonce="abc", uri="sip:\+15550199@carrier.example", response="[0-9a-f]{32}", algorithm=MD5$/);
+  });
+});
+
+describe("a caller's CANCEL Reason passed on to the agents (RFC 3326)", () => {
+  it('passes a well-formed SIP or Q.850 reason (the first of several), and nothing else', () => {
+    expect(DialGivenUp.fromCancel('SIP;cause=200;text="Call completed elsewhere"')?.reasonHeader).toBe('SIP;cause=200;text="Call completed elsewhere"');
+    expect(DialGivenUp.fromCancel('Q.850;cause=16, SIP;cause=200')?.reasonHeader).toBe('Q.850;cause=16');
+    for (const bad of [undefined, '', 'SIP', 'FOO;cause=1', 'SIP;cause=abc', 'SIP;cause=200;text="a"b"', `SIP;cause=200;text="${'x'.repeat(200)}"`, 'SIP;cause=200\r\nX-Evil: 1']) {
+      expect(DialGivenUp.fromCancel(bad)).toBeUndefined();
+    }
   });
 });
 

@@ -178,8 +178,9 @@ export class PlacedCall {
     this.inDialog('BYE');
   }
 
-  cancel(): void {
-    this.send(request({ ...this.base('CANCEL', this.uri, 1, this.inviteBranch) }));
+  /** CANCEL of the INVITE; `extra` header lines (a Reason, RFC 3326) go with it. */
+  cancel(extra: readonly string[] = []): void {
+    this.send(request({ ...this.base('CANCEL', this.uri, 1, this.inviteBranch), extra }));
   }
 
   /** A re-INVITE with our SDP in `direction` (hold: sendonly; resume: sendrecv). */

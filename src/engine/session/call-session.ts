@@ -240,8 +240,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
     };
   }
 
-  /** Ends the call (idempotent): tasks are aborted, every owned resource released, most recent first. */
-  end(reason: string, by: EndedBy = 'engine'): Promise<void> {
+  /**
+   * Ends the call (idempotent): tasks are aborted, every owned resource released, most recent first.
+   * `abortReason`: what the tasks' signal says why (a DialGivenUp puts a Reason on the agents' CANCELs).
+   */
+  end(reason: string, by: EndedBy = 'engine', abortReason?: unknown): Promise<void> {
     if (this.ending !== undefined) return this.ending;
     this.endReasonValue = reason;
     this.endedByValue = by;
@@ -251,7 +254,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.timeline.mark('endedAt');
     // An agent still ringing when the call ends was cancelled (the record is written before the hunt hears back).
     for (const a of this.attempts) if (a.outcome === undefined) this.settle(a, 'cancelled');
-    this.lifetime.abort();
+    this.lifetime.abort(abortReason);
     this.ending = (async () => {
       while (this.releases.length > 0) await this.runRelease(this.releases.pop()!);
       this.log.info({ reason, by, agent: this.agent }, 'call ended');

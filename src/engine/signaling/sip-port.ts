@@ -197,6 +197,18 @@ export class DialGivenUp extends Error {
   static noAnswer(): DialGivenUp {
     return new DialGivenUp('Q.850;cause=19;text="No answer"', 'ring timeout');
   }
+
+  /**
+   * The caller's CANCEL said why (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"` from
+   * a forking proxy whose other branch answered: the agents' CANCELs say it on, so their phones show
+   * no missed call, as a proxy passes it (RFC 3261 §16.10). Only a well-formed SIP or Q.850 reason,
+   * printable and short, is passed on; anything else is none.
+   */
+  static fromCancel(reasonHeader: string | undefined): DialGivenUp | undefined {
+    const value = reasonHeader?.split(/,(?=\s*(?:SIP|Q\.850)\s*;)/i)[0]?.trim();
+    if (value === undefined || value.length > 160 || !/^(?:SIP|Q\.850)\s*;\s*cause=\d{1,3}(?:\s*;\s*text="[\x20\x21\x23-\x7e]*")?$/i.test(value)) return undefined;
+    return new DialGivenUp(value, 'the caller cancelled');
+  }
 }
 
 /** Where a new request goes: its Request-URI and, for a contact registered through proxies, their Path as a preloaded route set. */

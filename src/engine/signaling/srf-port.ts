@@ -120,9 +120,10 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
     this.maxForwards = Number.isFinite(mf) ? mf : 70;
     this.reliableRequired = optionTags(req, 'Require').includes('100rel');
     this.reliableProvisionals = this.reliableRequired || optionTags(req, 'Supported').includes('100rel');
-    req.on('cancel', () => {
+    // Why the caller cancelled (a Reason, RFC 3326) goes on to the agents' CANCELs (DialGivenUp.fromCancel).
+    req.on('cancel', (cancel: Srf.SipMessage | undefined) => {
       this.stopRefresh();
-      this.cancelController.abort();
+      this.cancelController.abort(DialGivenUp.fromCancel(cancel?.has('Reason') === true ? cancel.get('Reason') : undefined));
     });
     // An UPDATE in the caller's early dialog (RFC 3311 §5.1; drachtio-srf emits it on the INVITE, its typings
     // do not say): a refresh gets 200; an offer waits for the answer (RFC 3311 §5.2's 500 + Retry-After).

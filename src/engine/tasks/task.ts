@@ -5,6 +5,7 @@
  * undoes what it started on every exit through one cleanup path.
  */
 import type { CallContext } from '../flows/call-context.js';
+import { DialGivenUp } from '../signaling/sip-port.js';
 
 export interface Task<R> {
   readonly name: string;
@@ -38,7 +39,9 @@ export class CallGoneError extends Error {
 }
 
 export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error && !(signal.reason instanceof DOMException) ? signal.reason : new CallGoneError();
+  // A DialGivenUp says why to the agents' CANCELs (the caller's Reason), not what went wrong: the call is gone.
+  const why: unknown = signal.reason;
+  return why instanceof Error && !(why instanceof DOMException) && !(why instanceof DialGivenUp) ? why : new CallGoneError();
 }
 
 /** Throws CallGoneError when the call has ended. */
