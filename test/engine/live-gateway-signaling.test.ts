@@ -115,6 +115,7 @@ describe('who the gateway is told is calling', () => {
     expect(header(at.invite, 'p-asserted-identity')).toBeUndefined();
     // We PRACK a reliable 18x (RFC 3262 §4): said, so a gateway that requires 100rel does not refuse with 421.
     expect(header(at.invite, 'supported')).toMatch(/(^|,)\s*100rel\s*(,|$)/);
+    expect(header(at.invite, 'allow')).toBe('ACK, BYE, CANCEL, INFO, INVITE, OPTIONS, PRACK, UPDATE');
     // Forwarded from the number dialed, closed: RFC 7044 History-Info, the RFC 4458 cause 302 (unconditional).
     expect(header(at.invite, 'history-info')).toBe(
       `<sip:5000@127.0.0.1:${cc.udp.port}?Reason=SIP%3Bcause%3D302%3Btext%3D%22Closed%22>;index=1, <sip:+15550199@127.0.0.1:${gateway.port};cause=302>;index=1.1;mp=1`,

@@ -52,6 +52,10 @@ describe('hang-ups at every step leave nothing behind', () => {
     await eventually(() => a1.calls[n]!.requests.includes('CANCEL'), 10_000, 'CANCEL at the agent');
     // Nothing said why: the agent's CANCEL says nothing either.
     expect(a1.calls[n]!.cancel!.message.headers.get('reason')).toBeUndefined();
+    // The agent's INVITE said what its dialog takes and which extensions we do (RFC 3261 §13.2.1).
+    const invite = a1.calls[n]!.invite.message.headers;
+    expect(invite.get('allow')).toBe('ACK, BYE, CANCEL, INFO, INVITE, OPTIONS, PRACK, UPDATE');
+    expect(invite.get('supported')?.split(/\s*,\s*/).sort()).toEqual(['100rel', 'timer']);
     expect(a2.calls.length).toBe(0);
     const record = await cc.recordOf(call.callId);
     expect(record).toMatchObject({ endedBy: 'caller', endReason: 'caller cancelled' });

@@ -47,7 +47,7 @@ export function infoDigit(contentType: string, body: string): InfoDigit | undefi
 }
 
 /** What a call leg of the engine takes inside its dialog (the Allow of a 405 there, RFC 3261 §21.4.6). */
-const LEG_METHODS = 'ACK, BYE, CANCEL, INFO, INVITE, OPTIONS, PRACK, UPDATE';
+export const LEG_METHODS = 'ACK, BYE, CANCEL, INFO, INVITE, OPTIONS, PRACK, UPDATE';
 
 /** The SDP in a message's body (its SDP part when multipart: sdp-body.ts). */
 export function bodySdpOf(msg: { readonly body?: string; has(name: string): boolean; get(name: string): string }): BodySdp {

@@ -16,7 +16,7 @@ import { headerLines, valuesOf, type HeaderLine } from './header-lines.js';
 import { ACCEPTED_BODY_TYPES, sdpOfUntypedBody } from './sdp-body.js';
 import { sendFinal } from './sendable-status.js';
 import { challengeOf, challengeValues, reasonHeaderOf, reasonOf, sipFailureFromServer, sipStatusOf } from './srf-errors.js';
-import { bodySdpOf, SrfLeg } from './srf-leg.js';
+import { bodySdpOf, LEG_METHODS, SrfLeg } from './srf-leg.js';
 import {
   DialGivenUp,
   SipFailure,
@@ -303,7 +303,8 @@ export class SrfSipPort implements SipPort {
     };
     o.signal.addEventListener('abort', cancel, { once: true });
     // A bare Contact: drachtio-srf would copy the caller's display name into it, which trips simple UAs (SIPp's [next_url]).
-    const headers: Record<string, string> = { Contact: '<sip:localhost>', ...o.headers, ...routeHeader(o.route) };
+    // Allow: what the leg takes in its dialog (RFC 3261 §13.2.1: SHOULD), so the callee knows it may send UPDATE or INFO.
+    const headers: Record<string, string> = { Contact: '<sip:localhost>', Allow: LEG_METHODS, ...o.headers, ...routeHeader(o.route) };
     const identity = o.caller !== undefined && !o.caller.withheld && o.caller.number !== undefined ? { callingNumber: o.caller.number, ...(o.caller.name !== undefined ? { callingName: o.caller.name } : {}) } : {};
     // RFC 3323 §4.1.1.3: a withheld caller is the anonymous URI, not our address (the SIP server adds the tag).
     if (o.caller?.withheld === true && !Object.keys(headers).some((h) => h.toLowerCase() === 'from')) headers.From = ANONYMOUS_FROM;

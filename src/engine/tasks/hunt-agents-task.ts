@@ -76,7 +76,9 @@ export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
         .dial({
           target: agent,
           offer: ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined,
-          headers: relay && ctx.invite.reliableProvisionals ? { ...this.options.headers, Supported: '100rel' } : this.options.headers,
+          // We PRACK a reliable 18x (RFC 3262): said to every agent (RFC 3261 §13.2.1), except when relaying
+          // one to a caller that would not take it reliably.
+          headers: !relay || ctx.invite.reliableProvisionals ? { ...this.options.headers, Supported: '100rel' } : this.options.headers,
           caller: session.caller,
           signal: AbortSignal.any([signal, ring.signal]),
           onProgress: (status, sdp, reliable) => {
