@@ -248,6 +248,27 @@ describe('a gateway that challenges our BYE', () => {
     }
   });
 
+  it('a caller that never ACKs our 200 is never connected to the gateway: no talk time, ended "caller did not acknowledge" at 64·T1, BYE to the gateway (RFC 3261 §13.3.1.4)', async () => {
+    gateway.behaviour = 'answer';
+    const caller = await CallerPhone.create(700);
+    try {
+      const n = gateway.calls.length;
+      const call = caller.dial(cc.udp, '5000', { fromUser: '+15551230000', noAck: true });
+      const at = await gatewayCall(n);
+      await call.waitStatus(200, 10_000);
+      // This file's T1 is RFC 3261's own 500 ms: 64·T1 is 32 s.
+      await call.waitRequest('BYE', 50_000);
+      const record = await cc.recordOf(call.callId);
+      expect(record).toMatchObject({ endReason: 'caller did not acknowledge', endedBy: 'engine' });
+      expect(record.times.bridged).toBeNull();
+      expect(record.metrics.talkMs).toBe(0);
+      await eventually(() => TestGateway.requestsOf(at, 'BYE').length > 0, 10_000, 'BYE at the gateway');
+      await cc.settled();
+    } finally {
+      caller.close();
+    }
+  }, 80_000);
+
   it('afterwards no SIP transaction or timer is left', async () => {
     await cc.settled({ transactions: true, timeoutMs: 80_000 });
   }, 100_000);

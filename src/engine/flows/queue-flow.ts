@@ -12,7 +12,7 @@ import type { Queue } from '../queue-directory.js';
 import { AGENT, CALLER } from '../media/call-anchor.js';
 import { reservedAgentHeaders } from '../reserved/outward-headers.js';
 import { failure } from '../sip-errors.js';
-import { adoptCallerLeg } from '../tasks/answer-caller-task.js';
+import { answerAtBridge } from '../tasks/answer-caller-task.js';
 import { BridgeTask, catchUpCallee, type BridgedCallee } from '../tasks/bridge-task.js';
 import { connectCallee } from '../tasks/connect-callee.js';
 import { HuntAgentsTask } from '../tasks/hunt-agents-task.js';
@@ -75,7 +75,7 @@ export async function runQueueFlow(ctx: CallContext, queue: Queue): Promise<void
  */
 export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: BridgedCallee & { readonly callerOffersBefore?: number }): Promise<void> {
   const { leg: agentLeg } = agent;
-  const { session, anchor, invite } = ctx;
+  const { session, anchor } = ctx;
   // The caller's offers from here wait for the bridge; one answered on the agent side's behalf now finishes first.
   await ctx.callerLeg?.holdOffers();
   // Recorded with codes: the agent's keys are blocked towards the caller before anything crosses.
@@ -87,19 +87,7 @@ export async function bridgeAndRecord(ctx: CallContext, queue: Queue, agent: Bri
   // recorded already (a supervisor's pause then finds the recording). rtpengine never records the whisper.
   if (records) await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp: agent.sentSdp }).run(ctx);
   await anchor.unblock();
-  if (ctx.callerLeg === undefined) {
-    const sdp = ctx.callerSentSdp ?? '';
-    const leg = await invite.answer(sdp);
-    // Its BYE read with its ACK (the leg ends before the ACK is seen, srf-leg.ts) says the caller had the call:
-    // connected for the moment it lasted. Registered first, so it runs before the hang-up ends the call.
-    leg.onHangUp((serverReason) => {
-      if (serverReason === undefined) session.transition('connected');
-    });
-    adoptCallerLeg(ctx, leg, sdp);
-    // Our 200 is not a call until its ACK (RFC 3261 §13.3.1.4): no talk time, no recording before it. Without one
-    // the SIP server ends the leg at 64·T1, and with it the call ('caller did not acknowledge', BYE to the agent).
-    if (!(await leg.acknowledged()) || session.ended) return;
-  }
+  if (ctx.callerLeg === undefined && !(await answerAtBridge(ctx))) return;
   // Both legs are up: the call is connected from here, whatever happens next (a BYE may already be on its way).
   session.transition('connected');
   const { sentSdp: agentSdp, receivedSdp: agentReceived } = await catchUpCallee(ctx, { ...agent, party: 'agent' }, agent.callerOffersBefore);

@@ -26,6 +26,25 @@ export function adoptCallerLeg(ctx: CallContext, leg: SipLeg, sentSdp: string): 
 }
 
 /**
+ * The caller, not answered yet, is answered at the bridge (its callee is up): true once its ACK came
+ * and the call goes on, connected. Our 200 is not a call until its ACK (RFC 3261 §13.3.1.4): without
+ * one the SIP server ends the leg at 64·T1, and with it the call ('caller did not acknowledge'), no
+ * talk time counted. A BYE read with the ACK (the leg ends before the ACK is seen, srf-leg.ts) says
+ * the caller had the call: connected for the moment it lasted.
+ */
+export async function answerAtBridge(ctx: CallContext): Promise<boolean> {
+  const { session, invite } = ctx;
+  const sdp = ctx.callerSentSdp ?? '';
+  const leg = await invite.answer(sdp);
+  // Registered before adoptCallerLeg's, so it runs before the hang-up ends the call.
+  leg.onHangUp((serverReason) => {
+    if (serverReason === undefined) session.transition('connected');
+  });
+  adoptCallerLeg(ctx, leg, sdp);
+  return (await leg.acknowledged()) && !session.ended;
+}
+
+/**
  * Our 200 carried an offer and no answer came: the caller never ACKed, or its
  * ACK had no answer (RFC 3261 §13.2.2.4 and RFC 3264 §4 require one; the
  * session cannot be set up). The call ends; the caller's leg gets its BYE

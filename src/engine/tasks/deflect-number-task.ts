@@ -23,7 +23,7 @@ import { retargetingHeaders, type RetargetCause } from '../retargeting.js';
 import { failure, gatewayRefusal } from '../sip-errors.js';
 import { CALLER } from '../media/call-anchor.js';
 import { DialGivenUp, SipFailure } from '../signaling/sip-port.js';
-import { adoptCallerLeg } from './answer-caller-task.js';
+import { answerAtBridge } from './answer-caller-task.js';
 import { BridgeTask, catchUpCallee } from './bridge-task.js';
 import { connectCallee } from './connect-callee.js';
 import { recordsCalls, RecordTask } from './record-task.js';
@@ -127,7 +127,7 @@ export class DeflectNumberTask implements Task<void> {
       await new RecordTask({ queue: { id: queue.id, name: queue.name }, callerSdp: ctx.callerSentSdp, agentSdp: connected.sentSdp }).run(ctx);
     }
     await anchor.unblock();
-    if (ctx.callerLeg === undefined) adoptCallerLeg(ctx, await invite.answer(ctx.callerSentSdp ?? ''), ctx.callerSentSdp ?? '');
+    if (ctx.callerLeg === undefined && !(await answerAtBridge(ctx))) return;
     session.transition('connected');
     const gateway = await catchUpCallee(ctx, { ...connected, party: 'gateway' }, callerOffersBefore);
     await new BridgeTask(
