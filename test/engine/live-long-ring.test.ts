@@ -9,7 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContactCenter, type ContactCenter } from '../support/contact-center.js';
+import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
+import { median, streamPcm, toneLevels } from '../support/rtp/audio-check.js';
 import { request, uniq, type Received } from '../support/sip-peer.js';
 
 let cc: ContactCenter;
@@ -55,9 +57,11 @@ describe('a hunt longer than the app timeout', () => {
     }
   });
 
-  it('a caller that requires 100rel: each 183 again is reliable with the next RSeq (RFC 3262), is PRACKed, and the 200 follows', async () => {
+  it('a caller that requires 100rel: each 183 again is reliable with the next RSeq (RFC 3262), is PRACKed, and the 200 follows, repeating the answer of the 183s though the agent took another codec (RFC 6337 §3.1.1)', async () => {
     ann.behaviour = 'ring';
+    bob.codecs = ['pcma'];
     const caller = await CallerPhone.create(700);
+    let early: string | undefined;
     try {
       const callId = uniq('rel');
       const fromTag = uniq('f');
@@ -76,21 +80,31 @@ describe('a hunt longer than the app timeout', () => {
         const rseq = Number(r.message.headers.get('rseq'));
         if (rseqs.includes(rseq)) continue;
         expect(r.message.headers.entries('require')).toContain('100rel');
+        early = r.message.body.toString('utf8');
         rseqs.push(rseq);
         const target = /<([^>]+)>/.exec(r.message.headers.get('contact') ?? '')?.[1] ?? uri;
         await caller.peer.send(request({ method: 'PRACK', uri: target, peer: caller.peer, callId, fromTag, toTag: r.info.toTag!, cseq: ++cseq, to: `<${uri}>`, extra: [`RAck: ${rseq} 1 INVITE`] }), cc.udp);
       }
       expect(final.message.kind === 'response' && final.message.status).toBe(200);
+      expect(early).toMatch(/^m=audio \d+ RTP\/AVP 0 /m);
+      expect(final.message.body.toString('utf8')).toBe(early);
       expect(rseqs.length).toBeGreaterThanOrEqual(2);
       expect(rseqs).toEqual(rseqs.map((_, i) => rseqs[0]! + i));
       const target = /<([^>]+)>/.exec(final.message.headers.get('contact') ?? '')?.[1] ?? uri;
       const base = { peer: caller.peer, callId, fromTag, toTag: final.info.toTag!, to: `<${uri}>` };
       await caller.peer.send(request({ method: 'ACK', uri: target, ...base }), cc.udp);
+      // The relay transcodes: the caller hears bob (1500 Hz, sent in PCMA) in the PCMU it was answered with.
+      const since = caller.rtp.received.length;
+      await eventually(() => {
+        const heard = caller.rtp.received.slice(since).filter((p) => p.payloadType === 0);
+        return heard.length > 25 && median(toneLevels(streamPcm(heard), 1500)) > 1000;
+      }, 15_000, "bob's tone in PCMU at the caller");
       await caller.peer.send(request({ method: 'BYE', uri: target, ...base, cseq: cseq + 1 }), cc.udp);
       await caller.peer.waitResponse(200, 'BYE');
       expect((await cc.recordOf(callId)).agentsTried.map((a) => a.outcome)).toEqual(['no-answer', 'answered']);
       await cc.settled();
     } finally {
+      bob.codecs = ['pcmu', 'pcma'];
       caller.close();
     }
   });

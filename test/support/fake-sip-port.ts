@@ -131,6 +131,7 @@ export class FakeInvite implements InboundInvite {
   readonly source = { address: '192.0.2.1', port: 5060, transport: 'udp' };
   readonly maxForwards: number;
   readonly reliableProvisionals = false;
+  readonly reliableRequired = false;
   readonly contentRefusal = undefined;
   readonly progressSent: { status: number; sdp?: string }[] = [];
   finalStatus: number | undefined;

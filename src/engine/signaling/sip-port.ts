@@ -144,6 +144,8 @@ export interface InboundInvite {
   readonly maxForwards: number;
   /** The caller supports or requires reliable provisional responses (RFC 3262). */
   readonly reliableProvisionals: boolean;
+  /** The caller requires them: every 18x goes reliably, and an answer in one completes the offer/answer (§5). */
+  readonly reliableRequired: boolean;
   header(name: string): string | undefined;
   /**
    * Every value of a header as received, one per header line, in order

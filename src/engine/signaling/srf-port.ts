@@ -99,7 +99,7 @@ export class SrfInboundInvite extends SrfInboundRequest implements InboundInvite
   readonly maxForwards: number;
   readonly reliableProvisionals: boolean;
   /** The caller requires 100rel: every 18x goes reliably, and drachtio-srf must expect the PRACK. */
-  private readonly reliableRequired: boolean;
+  readonly reliableRequired: boolean;
   private ringing = false;
   private readonly cancelController = new AbortController();
   /** Sends the last provisional again while the caller waits unanswered. */

@@ -48,7 +48,11 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
       // An answer that keeps no audio of our offer would connect a call nobody can hear: like an answer the relay refuses.
       const unusable = ctx.offerForAgent !== undefined ? unusableAnswer(ctx.offerForAgent, receivedSdp) : undefined;
       if (unusable !== undefined) throw new Error(`the ${party}'s answer cannot carry the call: ${unusable}`);
-      ctx.callerSentSdp = await anchor.agentAnswer(receivedSdp, ctx.callerLeg !== undefined ? ctx.callerSentSdp : undefined);
+      // The caller keeps the SDP it has when it was answered already, or when our answer went to it in a reliable
+      // 183 (a caller that requires 100rel: its PRACK completed the offer/answer, RFC 3262 §5, and the 200 may only
+      // repeat it, RFC 6337 §3.1.1): the relay transcodes to whatever the callee chose.
+      const callerHas = ctx.callerLeg !== undefined ? ctx.callerSentSdp : ctx.earlyMedia && invite.reliableRequired ? anchor.callerSdp : undefined;
+      ctx.callerSentSdp = await anchor.agentAnswer(receivedSdp, callerHas);
     } catch (e) {
       session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused');
       session.settle(answer.attempt, 'failed', 488);
