@@ -109,6 +109,17 @@ describe('ng client: retransmission, timeouts, late and bad replies', () => {
     expect(client.pendingCount).toBe(0);
   });
 
+  it('waits twice as long before each retransmission, up to four times the first (an overloaded rtpengine gets fewer repeats)', async () => {
+    const { peer, client } = await setup(() => undefined, { timeoutMs: 1000, retransmitMs: 100 });
+    const err = await client.request('query', { 'call-id': 'x' }).catch((e: unknown) => e);
+    const attempts = (err as RtpengineTimeoutError).attempts;
+    await eventually(() => peer.received.length === attempts, 10_000, () => `${attempts} attempts at the peer (has ${peer.received.length})`);
+    // Sent at 0, 100, 300 and 700 ms (then 1100, past the deadline): four, where a fixed interval sends ten. Late
+    // timers on a busy machine send fewer, never more.
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(4);
+  });
+
   it('a reply that arrives after the timeout is ignored and counted as late', async () => {
     const { peer, client } = await setup((r, p) => p.reply(r, { result: 'pong' }, 400), { timeoutMs: 200, retransmitMs: 1000 });
     await expect(client.request('ping', {})).rejects.toBeInstanceOf(RtpengineTimeoutError);

@@ -24,7 +24,7 @@ export interface NgClientOptions {
   readonly port: number;
   /** Total time a request may take, retransmissions included (default 3000 ms). */
   readonly timeoutMs?: number;
-  /** Time between retransmissions of an unanswered request (default 500 ms). */
+  /** Wait before the first retransmission of an unanswered request (default 500 ms); each next one doubles, up to 4×. */
   readonly retransmitMs?: number;
   readonly logger: Logger;
 }
@@ -161,7 +161,11 @@ export class NgClient {
     } catch (e) {
       this.sent(e as Error); // e.g. a socket whose connect failed: the request times out as usual
     }
-    entry.retransmitTimer = setTimeout(() => this.transmit(cookie, entry), this.retransmitMs);
+    // Each wait twice the last, at most four times the first (as SIP's T1 to T2): an rtpengine that does not
+    // answer because it is overloaded (its ng socket dropping datagrams) gets half the repeats, not one
+    // every retransmitMs for every request it has not answered.
+    const waitMs = this.retransmitMs * Math.min(4, 2 ** (entry.attempts - 1));
+    entry.retransmitTimer = setTimeout(() => this.transmit(cookie, entry), waitMs);
   }
 
   /** One callback for every send (none allocated per datagram). */
