@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/observability/logger.js';
 import { RtpenginePool, uptimeSecondsOf, type RtpengineInstance } from '../../src/media/rtpengine/rtpengine-pool.js';
 import type { NgClient } from '../../src/media/ng/ng-client.js';
+import { RtpengineError } from '../../src/media/media-errors.js';
 
 function rig() {
   const warned: string[] = [];
@@ -50,7 +51,7 @@ function uptimeRig(startedAt: number | undefined) {
   const client = {
     request: (command: string) => {
       if (command === 'ping') return Promise.resolve({ result: 'pong' });
-      if (relay.startedAt === undefined) return Promise.reject(new Error('rtpengine refused "statistics": Unrecognized command'));
+      if (relay.startedAt === undefined) return Promise.reject(new RtpengineError('statistics', 'Unrecognized command', 'r'));
       const uptime = Math.floor(relay.clock / 1000) - Math.floor(relay.startedAt / 1000);
       return Promise.resolve({ result: 'ok', statistics: { currentstatistics: { sessionsown: 0 }, totalstatistics: { uptime: String(uptime) } } });
     },

@@ -68,7 +68,7 @@ const RtpengineSettings = Type.Object(
     external: Type.Array(ExternalRtpengine, { default: [], description: 'External rtpengine instances (mode: external); each call is placed on one healthy instance.' }),
     requestTimeoutMs: Type.Integer({ minimum: 50, maximum: 60000, default: 3000, description: 'Time an ng request may take, retransmissions included.' }),
     retransmitMs: Type.Integer({ minimum: 10, maximum: 10000, default: 500, description: 'Wait before the first retransmission of an unanswered ng request; each next wait doubles, up to four times this (an overloaded rtpengine gets fewer repeats).' }),
-    healthCheckMs: Type.Integer({ minimum: 100, default: 5000, description: 'Interval of the health check of external instances: an ng ping tells healthy ones from unreachable ones, and their uptime tells one restarted (its calls lost there are then ended).' }),
+    healthCheckMs: Type.Integer({ minimum: 100, default: 5000, description: 'Interval of the health check of external instances: an ng statistics request (ping for an rtpengine without it) tells healthy ones from unreachable ones, and their uptime tells one restarted (its calls lost there are then ended).' }),
     notifications: RtpengineNotificationSettings,
   },
   { additionalProperties: false, default: {}, description: 'rtpengine, the media relay.' },

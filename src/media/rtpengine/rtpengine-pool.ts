@@ -3,14 +3,14 @@
  * configured external ones), with how each reads prompts and whether it is
  * healthy. A call stays on the instance it started on (rtpengine keeps calls
  * in its own memory); new calls go round-robin over the healthy instances.
- * External instances are health-checked with a periodic ng ping, and each
- * check reads the instance's uptime: one that restarted since the last check
- * (its supervisor brought it back, empty) is reported, since it says nothing
- * itself of the calls it dropped.
+ * External instances are health-checked with a periodic ng `statistics` (a
+ * `ping` for an rtpengine without it), which also gives the uptime: one that
+ * restarted since the last check (its supervisor brought it back, empty) is
+ * reported, since it says nothing itself of the calls it dropped.
  */
 import { relative, resolve, join } from 'node:path';
 import type { Logger } from '../../observability/logger.js';
-import { RtpengineUnavailableError } from '../media-errors.js';
+import { RtpengineError, RtpengineUnavailableError } from '../media-errors.js';
 import type { NgClient } from '../ng/ng-client.js';
 import type { NgStatisticsReply } from '../ng/ng-types.js';
 
@@ -93,43 +93,49 @@ export class RtpenginePool {
     );
   }
 
-  /** Pings every instance once; resolves with how many answered. */
+  /**
+   * Checks every instance once; resolves with how many answered. One `statistics` request per
+   * instance tells both that it answers and its uptime (a restart: noteStart); an rtpengine that
+   * refuses the command (older than it) is pinged instead.
+   */
   async checkAll(): Promise<number> {
     const results = await Promise.all(
       this.instances.map(async (inst) => {
+        const sentAt = this.now();
         let ok = false;
+        let uptime: number | undefined;
         try {
-          ok = (await inst.client.request('ping', {})).result === 'pong';
-        } catch {
-          ok = false;
+          uptime = uptimeSecondsOf(await inst.client.request('statistics', {}));
+          ok = true;
+        } catch (e) {
+          if (e instanceof RtpengineError) ok = await this.ping(inst);
         }
-        // Stopped meanwhile (the media plane closing its clients failed the ping): nothing to report.
+        // Stopped meanwhile (the media plane closing its clients failed the request): nothing to report.
         if (this.stopped) return ok;
         if (ok !== inst.healthy) this.options.logger[ok ? 'info' : 'warn']({ rtpengine: inst.id }, ok ? 'rtpengine reachable' : 'rtpengine unreachable');
         inst.healthy = ok;
-        if (ok) await this.noteStart(inst);
+        if (uptime !== undefined) this.noteStart(inst, uptime, sentAt);
         return ok;
       }),
     );
     return results.filter(Boolean).length;
   }
 
-  /**
-   * Reads the instance's uptime: a start wholly after the one known (narrowed
-   * by the earlier checks) is a restart, told for restarts about 2.5 s or
-   * more apart. An instance that gives no uptime (an older rtpengine) is only
-   * pinged. A false alarm (the relay's clock stepped back) costs one `query`
-   * per call: the media plane asks about each call before it gives any up.
-   */
-  private async noteStart(inst: RtpengineInstance): Promise<void> {
-    const sentAt = this.now();
-    let uptime: number | undefined;
+  private async ping(inst: RtpengineInstance): Promise<boolean> {
     try {
-      uptime = uptimeSecondsOf(await inst.client.request('statistics', {}));
+      return (await inst.client.request('ping', {})).result === 'pong';
     } catch {
-      return; // unsupported, or lost meanwhile: the next ping tells
+      return false;
     }
-    if (uptime === undefined || this.stopped) return;
+  }
+
+  /**
+   * The instance was up `uptime` seconds when asked at `sentAt`: a start wholly after the one
+   * known (narrowed by the earlier checks) is a restart, told for restarts about 2.5 s or more
+   * apart. A false alarm (the relay's clock stepped back) costs one `query` per call: the media
+   * plane asks about each call before it gives any up.
+   */
+  private noteStart(inst: RtpengineInstance, uptime: number, sentAt: number): void {
     const seen: StartWindow = { earliest: sentAt - (uptime + 1) * 1000 - CLOCK_SLACK_MS, latest: this.now() - (uptime - 1) * 1000 + CLOCK_SLACK_MS };
     const before = this.starts.get(inst);
     if (before === undefined || seen.latest < before.earliest) {
