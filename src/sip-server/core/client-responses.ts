@@ -236,10 +236,10 @@ export class ClientResponses implements ClientEvents {
     const core = this.core;
     const sent: SentAck = { bytes: undefined, dest: undefined };
     entry.lateAck = sent;
-    const ack = core.buildInDialogRequest(d, 'ACK', { cseq });
-    void core.dialogDestination(d).then((dest) => {
+    const ack = core.routing.build(d, 'ACK', { cseq });
+    void core.routing.destination(d).then((dest) => {
       if (typeof dest === 'string') return;
-      core.setVia(ack, dest);
+      core.routing.setVia(ack, dest);
       sent.bytes = serialize(ack);
       sent.dest = dest;
       core.send(sent.bytes, dest);
@@ -273,10 +273,10 @@ export class ClientResponses implements ClientEvents {
       state: 'confirmed',
       inviteTxnId: undefined,
     });
-    const ack = core.buildInDialogRequest(temp, 'ACK', { cseq: info.cseq });
-    void core.dialogDestination(temp).then((dest) => {
+    const ack = core.routing.build(temp, 'ACK', { cseq: info.cseq });
+    void core.routing.destination(temp).then((dest) => {
       if (typeof dest === 'string') return;
-      core.setVia(ack, dest);
+      core.routing.setVia(ack, dest);
       const bytes = serialize(ack);
       if (o.sent !== undefined) Object.assign(o.sent, { bytes, dest });
       core.send(bytes, dest);

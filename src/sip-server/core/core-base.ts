@@ -1,31 +1,28 @@
 /**
  * What the request/response handlers of the core share: the tables, sending
- * responses through server transactions, starting client transactions,
- * building in-dialog requests (RFC 3261 §12.2.1.1), CDRs, and the BYEs the
- * server sends on its own (spec §1.8 (i)).
+ * responses through server transactions, starting client transactions, CDRs,
+ * and the BYEs the server sends on its own (spec §1.8 (i)). Where in-dialog
+ * requests go and how they are built is dialog-routing.ts.
  */
 import type { Logger } from '../../observability/logger.js';
 import type { AppConnection } from '../control/app-connection.js';
 import { headerKey } from '../message/header-names.js';
-import { parseNameAddr } from '../message/name-addr.js';
 import type { MessageInfo } from '../message/parser.js';
-import { serialize, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
-import { parseSipUri } from '../message/uri.js';
+import { serialize, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import type { TransactionContext } from '../transaction/context.js';
 import { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from '../transaction/non-invite-server-transaction.js';
-import { literalDestination, resolveUri } from '../transport/resolver.js';
 import type { TransportLayer } from '../transport/transport-layer.js';
 import type { Destination, Flow } from '../transport/types.js';
 import { CoreState, slimServerEntry, type ClientEntry, type Dialog, type ServerEntry } from './core-state.js';
+import { DialogRouting, parseBranch, responseDestination } from './dialog-routing.js';
 import { FlowRegistry } from './flows.js';
 import { cdrFrame, unsolicitedFrame } from './frames.js';
-import { newBranch, newTag, newTransactionId } from './ids.js';
-import { buildNon2xxAck, buildResponse, contactFor, isSips, viaFor, type ResponseOptions } from './message-builder.js';
+import { newTag, newTransactionId } from './ids.js';
+import { buildNon2xxAck, buildResponse, type ResponseOptions } from './message-builder.js';
 import type { ServerStats } from './stats.js';
-import { leavingFrom } from './nat-destination.js';
 import { UasChecks, type UasPolicy } from './uas-checks.js';
 import { detach } from '../message/detach.js';
 import type { OverloadControl } from '../overload/overload-control.js';
@@ -83,6 +80,8 @@ export class CoreBase {
   readonly state = new CoreState();
   /** Clients registered over a connection, reachable only through it (spec §2.9). */
   readonly flows = new FlowRegistry();
+  /** Where in-dialog requests go, and how they are built. */
+  readonly routing: DialogRouting;
   readonly uas: UasChecks;
   private readonly roundRobin = new Map<string, number>();
   clientEvents: ClientEvents | undefined;
@@ -107,6 +106,7 @@ export class CoreBase {
     readonly guards: CoreGuards,
   ) {
     this.uas = new UasChecks(config.uas);
+    this.routing = new DialogRouting(transport, this.flows);
     this.lingering = new LingerTable<LingeringServer>(ctx.timers, (key, r) => {
       if (r.mergedKey !== undefined && this.state.merged.get(r.mergedKey) === key) this.state.merged.delete(r.mergedKey);
     });
@@ -137,20 +137,6 @@ export class CoreBase {
   // -------------------------------------------------------------------------
   // Server transactions
 
-  /** RFC 3261 §18.2.2 (with RFC 3581): where responses to a request go. */
-  responseDest(flow: Flow, info: MessageInfo): Destination {
-    if (flow.transport !== 'udp') {
-      // Over the request's connection; should it close, a new one to the received address and the
-      // sent-by port (TCP and TLS; the server never opens a WebSocket).
-      const sentBy = flow.transport === 'tcp' || flow.transport === 'tls' ? { sentByPort: info.via.port ?? (flow.transport === 'tls' ? 5061 : 5060) } : {};
-      return { transport: flow.transport, address: flow.address, port: flow.port, listenerId: flow.listener.id, ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}), ...sentBy };
-    }
-    // From the address and port the request was sent to (RFC 3581 §4): a peer behind NAT, or one that
-    // uses a connected socket, takes nothing from another.
-    const rport = info.via.params.has('rport');
-    return { transport: 'udp', address: flow.address, port: rport ? flow.port : (info.via.port ?? 5060), listenerId: flow.listener.id };
-  }
-
   serverKey(request: SipRequest, info: MessageInfo, method: string): string {
     const branch = info.via.branch;
     if (branch !== undefined && branch.startsWith('z9hG4bK')) return `${branch}\u0000${info.via.host}:${info.via.port ?? 5060}\u0000${method}`;
@@ -161,7 +147,7 @@ export class CoreBase {
   createServerEntry(request: SipRequest, info: MessageInfo, flow: Flow, messageKey: string): ServerEntry {
     // Detached: the key outlives the message by the transaction's wait timer (see detach.ts).
     const key = detach(messageKey);
-    const dest = this.responseDest(flow, info);
+    const dest = responseDestination(flow, info);
     const txnId = newTransactionId();
     const mergedKey = info.toTag === undefined ? detach(CoreState.mergedKey(info.callId, info.fromTag, info.cseq, request.method)) : undefined;
     if (mergedKey !== undefined && !this.state.merged.has(mergedKey)) this.state.merged.set(mergedKey, key);
@@ -425,82 +411,6 @@ export class CoreBase {
   // -------------------------------------------------------------------------
   // Dialogs
 
-  /** Where an in-dialog request goes: the first route, else the remote target (RFC 3261 §12.2.1.1, §8.1.2). */
-  async dialogDestination(d: Dialog): Promise<Destination | string> {
-    if (d.dest !== undefined) {
-      const id = d.dest.connectionId;
-      if (id === undefined || this.transport.connection(id) !== undefined) return d.dest;
-      // Its connection is gone: a client that registered again is reached over its new one (RFC 5626 §5.3);
-      // else the route set or remote target below, over a new connection (§18.1.1). The closed
-      // connection's far port was the peer's ephemeral one: nothing listens there.
-      const target = parseSipUri(d.remoteTarget);
-      const again = target !== undefined ? this.flows.lookup(target) : undefined;
-      if (again !== undefined) return (d.dest = again);
-      // A WebSocket client is reached over its own connection only (the server never opens one): the
-      // send fails at once and the app hears so (503).
-      if (d.dest.transport === 'ws' || d.dest.transport === 'wss') return d.dest;
-      d.dest = undefined;
-    }
-    const first = d.routeSet[0];
-    const na = first !== undefined ? parseNameAddr(first) : undefined;
-    const target = parseSipUri(na?.uri ?? d.remoteTarget);
-    if (target === undefined) return `cannot route to ${na?.uri ?? d.remoteTarget}`;
-    const known = this.flows.lookup(target) ?? literalDestination(target);
-    if (known !== undefined) return leavingFrom(d.listener, known);
-    const r = await resolveUri(target);
-    if (!r.ok) return r.reason;
-    return leavingFrom(d.listener, r.targets[0]!);
-  }
-
-  /**
-   * A request inside a dialog (RFC 3261 §12.2.1.1): Route from the route set
-   * (rewritten for a strict first hop); `cseq` defaults to the next local number.
-   */
-  buildInDialogRequest(d: Dialog, method: string, opts: { uri?: string; cseq?: number; headers?: readonly HeaderField[]; body?: Buffer }): SipRequest {
-    const h = new SipHeaders();
-    h.append('Via', viaFor(d.dest !== undefined ? (this.transport.listenerFor(d.dest) ?? d.listener) : d.listener, newBranch()));
-    h.append('Max-Forwards', '70');
-    const target = opts.uri ?? d.remoteTarget;
-    let uri = target;
-    const strict = strictRouteUri(d.routeSet[0]);
-    if (strict !== undefined) {
-      // A strict router (no lr, RFC 2543) expects itself in the Request-URI and the target as the last Route.
-      uri = strict;
-      for (const r of d.routeSet.slice(1)) h.append('Route', r);
-      h.append('Route', `<${target}>`);
-    } else {
-      for (const r of d.routeSet) h.append('Route', r);
-    }
-    h.append('From', d.localHeader);
-    h.append('To', d.remoteHeader);
-    h.append('Call-ID', d.callId);
-    let cseq: number;
-    if (method === 'ACK' || method === 'CANCEL') cseq = opts.cseq ?? d.localCSeq;
-    else {
-      cseq = opts.cseq ?? d.localCSeq + 1;
-      d.localCSeq = Math.max(d.localCSeq, cseq);
-    }
-    h.append('CSeq', `${cseq} ${method}`);
-    const given = opts.headers ?? [];
-    if ((method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER' || method === 'UPDATE') && !given.some((f) => f.key === 'contact')) {
-      h.append('Contact', contactFor(d.listener, isSips(d.remoteTarget) || isSips(d.routeSet[0])));
-    }
-    for (const f of given) h.fields.push(f);
-    return { kind: 'request', method, uri, headers: h, body: opts.body ?? Buffer.alloc(0) };
-  }
-
-  /**
-   * Our Via names the listener the request really leaves from (RFC 3261
-   * §18.1.1, §18.2.2), which for an in-dialog request is known only once its
-   * destination is (a target on another transport than the dialog began on).
-   */
-  setVia(request: SipRequest, dest: Destination): void {
-    const listener = this.transport.listenerFor(dest);
-    const field = request.headers.fields.find((f) => f.key === 'via');
-    if (listener === undefined || field === undefined) return;
-    field.value = viaFor(listener, parseBranch(field.value));
-  }
-
   /** Ends a dialog from our side (spec §1.8 (i)): BYE on the wire, the unsolicited frame to its app, CDR. */
   serverBye(d: Dialog, reason: string, notifyApp: boolean, cdrReason?: string): void {
     if (this.state.dialogs.get(d.id) !== d) return;
@@ -508,39 +418,19 @@ export class CoreBase {
     // A session timer that ran out is a timer expiry (Q.850 102, RFC 3326); other BYEs of our own keep
     // drachtio-server's form (spec §2.5: `SIP ;cause=200 ;text="ACK timeout"`).
     const value = cdrReason === 'session-expired' ? `Q.850;cause=102;text="${reason}"` : `SIP ;cause=200 ;text="${reason}"`;
-    const bye = this.buildInDialogRequest(d, 'BYE', { headers: [{ name: 'Reason', key: headerKey('reason'), value }] });
-    void this.dialogDestination(d).then((dest) => {
+    const bye = this.routing.build(d, 'BYE', { headers: [{ name: 'Reason', key: headerKey('reason'), value }] });
+    void this.routing.destination(d).then((dest) => {
       if (typeof dest === 'string') {
         this.logger.warn({ dialog: d.id, reason: dest }, 'cannot send BYE');
         return;
       }
-      this.setVia(bye, dest);
+      this.routing.setVia(bye, dest);
       this.startClientTransaction(bye, dest, { owner: undefined, dialog: undefined, createsDialog: false, silent: true });
       const text = serialize(bye);
       if (notifyApp && d.owner !== undefined) d.owner.send(unsolicitedFrame(text.toString('utf8'), text.length, dest, d.id));
       this.emitCdr('stop', 'application', bye, cdrReason ?? (reason === 'ACK timeout' ? 'session-expired' : 'system-initiated-termination'));
     });
   }
-}
-
-/**
- * The Request-URI for a route set whose first entry is a strict router (its
- * URI has no `lr`, RFC 3261 §12.2.1.1): that URI without the parts a
- * Request-URI may not carry (header fields, `method`); undefined when the
- * first entry is a loose router or there is none.
- */
-export function strictRouteUri(first: string | undefined): string | undefined {
-  if (first === undefined) return undefined;
-  const uri = parseNameAddr(first)?.uri;
-  if (uri === undefined) return undefined;
-  const parsed = parseSipUri(uri);
-  if (parsed === undefined || parsed.params.has('lr')) return undefined;
-  return uri.replace(/\?.*$/, '').replace(/;method=[^;]*/i, '');
-}
-
-export function parseBranch(via: string): string {
-  const m = /;\s*branch\s*=\s*([^;,\s]+)/i.exec(via);
-  return m?.[1] ?? '';
 }
 
 /**

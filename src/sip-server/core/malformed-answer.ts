@@ -2,7 +2,7 @@
  * The answer to a request refused before it had a transaction (400 with the
  * reason, 505, 513): built from what could be read of it, and sent where RFC
  * 3261 §18.2.2 says. Over UDP that is the top Via's sent-by port unless the
- * Via asks for rport (RFC 3581), as for any response (`CoreBase.responseDest`);
+ * Via asks for rport (RFC 3581), as for any response (`responseDestination` in dialog-routing.ts);
  * a Via that cannot be read leaves the request's source port. Its To tag is
  * made from the request, so a retransmission of the same bad request gets the
  * same tag and its ACK matches whichever response it answers.

@@ -279,8 +279,8 @@ export class OutgoingRequests {
     }
     // A PRACK goes to the early dialog's target (the 1xx's Contact), whatever URI drachtio-srf copied from the INVITE.
     const uri = app.start.uri.includes('placeholder') || method === 'PRACK' ? d.remoteTarget : app.start.uri;
-    const request = core.buildInDialogRequest(d, method, { uri, ...(cseq !== undefined ? { cseq } : {}), headers, body: app.body });
-    const dest = await core.dialogDestination(d);
+    const request = core.routing.build(d, method, { uri, ...(cseq !== undefined ? { cseq } : {}), headers, body: app.body });
+    const dest = await core.routing.destination(d);
     if (typeof dest === 'string') {
       // A BYE that cannot go anywhere (a Record-Route or Contact that does not resolve) still ends the
       // dialog on our side: nothing else would (no transaction, no timer), and the peer cannot be reached.
@@ -295,7 +295,7 @@ export class OutgoingRequests {
       conn.reply(msgId, NO_DIALOG);
       return;
     }
-    core.setVia(request, dest);
+    core.routing.setVia(request, dest);
     const entry = core.startClientTransaction(request, dest, { owner: conn, dialog: d, createsDialog: false, silent: false });
     if (method === 'INVITE') d.pendingOutgoingInvite = entry.txnId;
     if (method === 'BYE') core.emitCdr('stop', 'application', request, 'normal-release');
@@ -318,13 +318,13 @@ export class OutgoingRequests {
       headers.push(type);
       d.localBody = { body: app.body, type: type.value };
     }
-    const ack = core.buildInDialogRequest(d, 'ACK', { cseq, headers, body: app.body });
-    const dest = await core.dialogDestination(d);
+    const ack = core.routing.build(d, 'ACK', { cseq, headers, body: app.body });
+    const dest = await core.routing.destination(d);
     if (typeof dest === 'string') {
       conn.reply(msgId, `NOK|${dest}`);
       return;
     }
-    core.setVia(ack, dest);
+    core.routing.setVia(ack, dest);
     const bytes = serialize(ack);
     core.send(bytes, dest);
     d.sentAck?.timer?.cancel();

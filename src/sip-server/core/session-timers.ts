@@ -201,8 +201,8 @@ export class SessionTimers {
     ];
     if (useInvite) headers.push(field('Content-Type', d.localBody!.type));
     const method = useInvite ? 'INVITE' : 'UPDATE';
-    const request = core.buildInDialogRequest(d, method, { headers, ...(useInvite ? { body: d.localBody!.body } : {}) });
-    const dest = await core.dialogDestination(d);
+    const request = core.routing.build(d, method, { headers, ...(useInvite ? { body: d.localBody!.body } : {}) });
+    const dest = await core.routing.destination(d);
     if (d.sessionTimer !== st || core.state.dialogs.get(d.id) !== d) return;
     if (typeof dest === 'string') {
       core.logger.warn({ dialog: d.id, reason: dest }, 'cannot send session refresh');
@@ -219,7 +219,7 @@ export class SessionTimers {
         if (method === 'INVITE' && status >= 200 && status < 300 && info !== undefined) {
           // Our own 2xx: ACK it here, and again for each retransmission (RFC 3261 §13.2.2.4).
           const again = ack !== undefined;
-          ack ??= serialize(core.buildInDialogRequest(d, 'ACK', { cseq: info.cseq }));
+          ack ??= serialize(core.routing.build(d, 'ACK', { cseq: info.cseq }));
           core.send(ack, dest);
           if (again) return;
         }
