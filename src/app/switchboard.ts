@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { startApiServer, type ApiServer } from '../api/api-server.js';
 import type { SwitchboardConfig } from '../config/load.js';
 import { ErrorCodes, SwitchboardError } from '../errors.js';
+import type { ConfigReload } from '../engine/config-reload.js';
 import { Engine } from '../engine/engine.js';
 import type { SupervisedProcess } from '../daemon/supervised-process.js';
 import { MediaService } from '../media/index.js';
@@ -46,6 +47,8 @@ export interface RunningSwitchboard {
   reloadTls(): Promise<readonly TlsReload[]>;
   /** Opens the call records and audit log files again (SIGHUP, after a rotation by rename). */
   reopenFiles(): void;
+  /** Takes the hours policy and deflection of an edited, checked configuration (SIGHUP; Engine.reloadConfig). */
+  reloadConfig(next: SwitchboardConfig): Promise<ConfigReload>;
   stop(): Promise<void>;
 }
 
@@ -248,6 +251,7 @@ export async function startSwitchboard(config: SwitchboardConfig, logger: Logger
         engine.reopenFiles();
         api?.reopenFiles();
       },
+      reloadConfig: (next) => engine.reloadConfig(next),
       stop: stopAll,
     };
   } catch (e) {

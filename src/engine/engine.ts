@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path';
 import Srf from 'drachtio-srf';
 import type { SwitchboardConfig } from '../config/load.js';
-import type { MediaService } from '../media/index.js';
+import type { MediaService, PromptLibrary } from '../media/index.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
@@ -17,6 +17,7 @@ import type { RecordingCapture } from '../recordings/service/recording-capture.j
 import { admit, rejectionOf } from './admission.js';
 import { AgentServices, type AgentServicesStatus } from './agents/agent-services.js';
 import { CallControl, CallControlError, type CallView } from './call-control.js';
+import { configChanges, renderedPromptsFor, type ConfigReload } from './config-reload.js';
 import { callRecordOf, CallRecordWriter } from './call-record.js';
 import type { CallContext, EngineServices } from './flows/call-context.js';
 import { runInboundFlow } from './flows/inbound-flow.js';
@@ -82,7 +83,8 @@ export class Engine {
   private readonly port: SrfSipPort;
   readonly calls = new CallRegistry();
   readonly control: CallControl;
-  private readonly services: EngineServices;
+  /** Replaced whole by a reload: each call keeps the services it arrived with. */
+  private services: EngineServices;
   /** Voicemail notices waiting for their queue to open (and the events of those sent). */
   readonly notices: VoicemailNotices;
   private readonly mediaTimeouts: MediaTimeouts | undefined;
@@ -97,10 +99,10 @@ export class Engine {
   private callsConnected = 0;
   private callsRejected = 0;
   /** The languages the configuration serves calls in (the caller's Accept-Language is matched against them). */
-  private readonly languages: readonly string[];
+  private languages: readonly string[];
 
   constructor(
-    private readonly config: SwitchboardConfig,
+    private config: SwitchboardConfig,
     private readonly connection: DrachtioConnection,
     private readonly logger: Logger,
     deps: EngineDeps = {},
@@ -115,7 +117,7 @@ export class Engine {
     this.inbound = new InboundTrunks(config);
     const policy = createPolicy(config);
     this.languages = servedLanguages(config);
-    this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now, opening: queueOpening(policy) });
+    this.notices = new VoicemailNotices({ dir: join(stateDir, 'voicemail'), webhook: config.engine.voicemail.notifyWebhook, logger, now, opening: (queue, language, atMs) => queueOpening(this.services.policy)(queue, language, atMs) });
     this.agents = config.agents.length > 0 || config.queues.some((q) => q.waiting !== undefined) ? new AgentServices({ config, sip: this.port, logger, baseDir, media: deps.media, now }) : undefined;
     this.services = {
       config,
@@ -267,6 +269,30 @@ export class Engine {
     this.services.records.close();
     this.srf.disconnect();
     this.connected = false;
+  }
+
+  /**
+   * Takes the hours policy and its deflection from an edited configuration (SIGHUP) for the calls
+   * that arrive from now on; live calls go on with what they started with. Refused with nothing
+   * changed when the file changes anything else (config-reload.ts) or a new message cannot be
+   * rendered. `next` has passed every check of a configuration load.
+   */
+  async reloadConfig(next: SwitchboardConfig): Promise<ConfigReload> {
+    const changes = configChanges(this.config, next);
+    if (changes.needRestart.length > 0) return { applied: false, reasons: changes.needRestart.map((path) => `${path} changed, which needs a restart`) };
+    if (changes.reloadable.length === 0) return { applied: true, changed: [] };
+    let prompts: PromptLibrary | undefined;
+    try {
+      prompts = await renderedPromptsFor(this.services.prompts, next);
+    } catch (e) {
+      return { applied: false, reasons: [(e as Error).message] };
+    }
+    this.config = next;
+    this.languages = servedLanguages(next);
+    this.services = { ...this.services, config: next, policy: createPolicy(next), directory: new QueueDirectory(next.queues), prompts };
+    // Held voicemail notices wait for the opening the new hours name (or go now, their queue open).
+    this.notices.hoursChanged();
+    return { applied: true, changed: changes.reloadable };
   }
 
   liveCalls(): CallView[] {

@@ -1,10 +1,10 @@
 import { redisUrlFromEnvironment } from './redis-env.js';
 import { dirname, resolve } from 'node:path';
 import { configChecks } from '../../app/config-checks.js';
-import { startSwitchboard } from '../../app/switchboard.js';
-import { defaultConfig, loadConfigFile } from '../../config/load.js';
+import { startSwitchboard, type RunningSwitchboard } from '../../app/switchboard.js';
+import { defaultConfig, loadConfigFile, type SwitchboardConfig } from '../../config/load.js';
 import { keepServingThroughStrayErrors } from '../../observability/last-resort.js';
-import { createLogger } from '../../observability/logger.js';
+import { createLogger, type Logger } from '../../observability/logger.js';
 import { parseOptions } from '../args.js';
 import type { Command } from '../command.js';
 import { onReloadSignal, waitForSignal } from './signals.js';
@@ -41,8 +41,12 @@ export const startCommand: Command = {
       logger.info('MALLOC_ARENA_MAX is not set: resident memory after load stays higher; `npm start` sets MALLOC_ARENA_MAX=2 (README, Operations: Memory)');
     }
     // SIGHUP re-reads the TLS certificates and keys, and the API keys file (keys added or revoked without a restart),
-    // and opens the call records and audit files again (rotated by rename).
+    // opens the call records and audit files again (rotated by rename), and re-reads the configuration file
+    // for its hours policy and deflection (Engine.reloadConfig), one reload after another.
+    let reloading = Promise.resolve();
+    const file = opts.config;
     const stopReloading = onReloadSignal(() => {
+      if (file !== undefined) reloading = reloading.then(() => reloadConfigFile(file, running, logger));
       running.api?.reloadKeys();
       running.reopenFiles();
       logger.info('SIGHUP: call records and audit log files opened again');
@@ -63,3 +67,22 @@ export const startCommand: Command = {
     return 0;
   },
 };
+
+/** SIGHUP: the configuration file read and checked again; what a running engine can take is applied, or nothing. */
+async function reloadConfigFile(file: string, running: RunningSwitchboard, logger: Logger): Promise<void> {
+  let next: SwitchboardConfig;
+  try {
+    next = loadConfigFile(file, { checks: configChecks });
+  } catch (e) {
+    logger.error({ file, err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: configuration not reloaded (the file has problems); the running configuration stays');
+    return;
+  }
+  try {
+    const r = await running.reloadConfig(next);
+    if (!r.applied) logger.warn({ file, reasons: r.reasons }, 'SIGHUP: configuration not reloaded; the running configuration stays');
+    else if (r.changed.length === 0) logger.info({ file }, 'SIGHUP: configuration unchanged');
+    else logger.info({ file, changed: r.changed }, 'SIGHUP: hours and deflection reloaded; calls that arrive from now on use them');
+  } catch (e) {
+    logger.error({ file, err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: configuration not reloaded; the running configuration stays');
+  }
+}

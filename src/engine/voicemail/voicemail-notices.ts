@@ -12,8 +12,8 @@
  * is asked. Still closed (an emergency closure with no end, or one added
  * since), it is held until the opening the policy now names, or, with none
  * known, asked again every `recheckMs`. So a closure lifted in the
- * configuration (a restart reloads it; the held notices are read back from
- * disk) releases its notices at the next check, and no notice ever claims an
+ * configuration releases its notices: at once on a reload (SIGHUP), at their
+ * next check after a restart (which reads them back from disk); no notice ever claims an
  * opening that has not come. A queue no longer configured (or no longer taking IVR calls) cannot be asked:
  * its notices fire (with a warning) rather than wait for ever.
  */
@@ -95,6 +95,11 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; 
   async add(notice: VoicemailNotice): Promise<void> {
     this.arm(notice);
     await this.persist();
+  }
+
+  /** The hours changed (a reload): every held notice asks its queue again now. */
+  hoursChanged(): void {
+    for (const n of [...this.pending.values()]) this.due(n);
   }
 
   /** Keeps `n` and wakes at `dueMs` (default: its notifyAt, or now when that is not known). */

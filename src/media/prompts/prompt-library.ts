@@ -40,6 +40,14 @@ export class PromptLibrary {
     this.configured = new Map(findConfiguredPrompts(options.config).map((p) => [p.path, p]));
   }
 
+  /**
+   * The same library for an edited configuration (a reload of the hours policy and its messages),
+   * sharing the renderer and its cache: prompts that did not change are not rendered again.
+   */
+  withConfig(config: PromptLibraryOptions['config']): PromptLibrary {
+    return new PromptLibrary({ ...this.options, config });
+  }
+
   get renderer(): PromptRenderer {
     return this.options.renderer;
   }
