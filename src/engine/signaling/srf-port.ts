@@ -314,7 +314,9 @@ export class SrfSipPort implements SipPort {
       ...identity,
       ...(o.proxy !== undefined ? { proxy: o.proxy } : {}),
     };
-    // The SDP of the last 1xx that had one: the answer when a reliable 183 carried it and the 2xx does not.
+    // The SDP of each early dialog's last 1xx that had one, by To tag (a forking proxy: one per phone): the answer
+    // when a reliable 183 carried it and the 2xx, from that same early dialog, does not (RFC 3262 §5, RFC 3261 §13.2.2.4).
+    const earlySdps = new Map<string, string>();
     let earlySdp: string | undefined;
     const progress = {
       cbRequest: (a: unknown, b?: unknown) => {
@@ -328,7 +330,10 @@ export class SrfSipPort implements SipPort {
       cbProvisional: (p: SrfResponse) => {
         if (o.signal.aborted) return;
         const body = bodySdpOf(p);
-        if (body.kind === 'sdp') earlySdp = body.sdp;
+        if (body.kind === 'sdp') {
+          earlySdp = body.sdp;
+          earlySdps.set(toTagOf(p.get('To')), body.sdp);
+        }
         o.onProgress?.(p.status, body.kind === 'sdp' ? body.sdp : undefined, p.has('RSeq'));
       },
     };
@@ -338,7 +343,7 @@ export class SrfSipPort implements SipPort {
         this.srf.createUAC(o.target, options, progress, (err: Error | null | undefined, dialog: SrfDialog) => {
           if (err !== null && err !== undefined) reject(err);
           // In the same turn as the 200: the leg's listeners exist before any of its requests is handled.
-          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog, o.auth, earlySdp, nonces));
+          else resolve(isUnackedUac(dialog) ? dialog : new SrfLeg(dialog, o.auth, earlySdpOf(dialog, earlySdps, earlySdp), nonces));
         });
       });
       // A phone that sends nothing cannot be cancelled until it sends a provisional (RFC 3261 §9.1): its
@@ -396,4 +401,15 @@ async function hangUpUnwanted(result: unknown): Promise<void> {
 /** A preloaded route set as one Route header field (RFC 3261 §7.3.1: a comma-separated list); the SIP server sends to its first entry. */
 function routeHeader(route: readonly string[] | undefined): Record<string, string> {
   return route !== undefined && route.length > 0 ? { Route: route.join(', ') } : {};
+}
+
+/** The To tag of a To header value ('' when none). */
+function toTagOf(to: string | undefined): string {
+  return /;\s*tag\s*=\s*([^;\s>]+)/i.exec(to ?? '')?.[1] ?? '';
+}
+
+/** The early SDP of the early dialog the 2xx confirmed (its To tag); the last one only when the tag is unknown. */
+function earlySdpOf(dialog: SrfDialog, byTag: ReadonlyMap<string, string>, last: string | undefined): string | undefined {
+  const tag = (dialog as unknown as { sip?: { remoteTag?: string } }).sip?.remoteTag;
+  return tag !== undefined && tag !== '' ? byTag.get(tag) : last;
 }

@@ -72,16 +72,35 @@ export class ClientResponses implements ClientEvents {
     if (status >= 200) entry.gotFinal = true;
     // An early dialog (RFC 3261 §12.1.2): a 1xx with a To tag gives the peer's tag and target,
     // which in-dialog requests before the 2xx (PRACK, UPDATE, INFO) need.
-    if (entry.createsDialog && d !== undefined && d.state === 'early' && status > 100 && status < 200 && info.toTag !== undefined && d.remoteTag !== info.toTag) {
-      this.core.state.setRemoteTag(d, info.toTag);
-      d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
-      const contact = response.headers.entries('contact')[0];
-      const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
-      if (uri !== undefined) d.remoteTarget = detach(uri);
-      const rr = response.headers.entries('record-route').reverse();
-      if (rr.length > 0) d.routeSet = rr;
-      const flow = core.currentFlow;
-      if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, uri, RESPONSE_PATH);
+    if (entry.createsDialog && d !== undefined && d.state === 'early' && status > 100 && status < 200 && info.toTag !== undefined) {
+      // Each To tag is an early dialog of its own (a forking proxy, RFC 3261 §12.1.2): kept by tag, and the
+      // dialog takes the latest one's (for UPDATE/INFO); a PRACK goes in its 1xx's own (outgoing.ts).
+      d.preloadedRoute ??= d.routeSet;
+      d.early ??= new Map();
+      let peer = d.early.get(info.toTag);
+      if (peer === undefined) {
+        const contact = response.headers.entries('contact')[0];
+        const uri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
+        const rr = response.headers.entries('record-route').reverse();
+        const routeSet = rr.length > 0 ? rr : d.preloadedRoute;
+        const flow = core.currentFlow;
+        peer = {
+          remoteHeader: detach(response.headers.get('to') ?? d.remoteHeader),
+          // Without a Contact (RFC 3261 §12.1.2 wants one): the INVITE's own target, never another fork's.
+          remoteTarget: detach(uri ?? entry.request.uri),
+          routeSet,
+          dest: flow !== undefined ? natDestination(flow, routeSet.length > 0, uri, RESPONSE_PATH) : undefined,
+          rseq: undefined,
+        };
+        d.early.set(info.toTag, peer);
+      }
+      if (d.remoteTag !== info.toTag) {
+        this.core.state.setRemoteTag(d, info.toTag);
+        d.remoteHeader = peer.remoteHeader;
+        d.remoteTarget = peer.remoteTarget;
+        d.routeSet = peer.routeSet;
+        d.dest = peer.dest;
+      }
     }
     if (entry.createsDialog && d !== undefined && status > 100 && status < 200 && !acceptReliable(d, response, info)) return;
 
@@ -137,8 +156,15 @@ export class ClientResponses implements ClientEvents {
     if (entry.createsDialog) {
       if (info.toTag !== undefined) core.state.setRemoteTag(d, info.toTag);
       d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
+      // RFC 3261 §12.1.2: the 2xx's own Record-Route (none: the INVITE's preloaded route), never an early dialog's.
       const rr = response.headers.entries('record-route').reverse();
-      if (rr.length > 0) d.routeSet = rr;
+      d.preloadedRoute ??= d.routeSet;
+      d.routeSet = rr.length > 0 ? rr : d.preloadedRoute;
+      d.early = undefined;
+      d.awaitingPrack = undefined;
+      // RFC 3261 §13.2.2.4: the ACK carries the INVITE's credentials.
+      const creds = entry.request.headers.fields.filter((f) => f.key === 'authorization' || f.key === 'proxy-authorization');
+      d.ackCredentials = creds.length > 0 ? creds.map((f) => ({ name: f.name, key: f.key, value: detach(f.value) })) : undefined;
       d.state = 'confirmed';
       const flow = core.currentFlow;
       if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, contactUri, RESPONSE_PATH);

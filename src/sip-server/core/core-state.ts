@@ -5,7 +5,7 @@
  * exactly one path, so the counts return to zero when traffic stops.
  */
 import type { MessageInfo } from '../message/parser.js';
-import { EMPTY_BODY, SipHeaders, type SipRequest, type SipResponse } from '../message/sip-message.js';
+import { EMPTY_BODY, SipHeaders, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
 import type { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
@@ -147,6 +147,29 @@ export interface Dialog {
   reliable: ReliableState | undefined;
   /** UAC: RSeq of the last reliable provisional accepted from the peer, and its INVITE's CSeq (RFC 3262 §4). */
   rseqIn: { rseq: number; cseq: number; tag: string } | undefined;
+  /**
+   * UAC: the early dialogs of a forked INVITE by To tag (RFC 3261 §12.1.2, §13.2.2.4): each its own remote
+   * header, target, route set and last RSeq (RFC 3262 §4), so a PRACK goes in the dialog of its 1xx.
+   */
+  early: Map<string, EarlyPeer> | undefined;
+  /**
+   * UAC: the reliable 1xx handed to the app and not PRACKed yet, in the order they came: the app PRACKs
+   * each as it gets it, naming it by RAck only, which two forks numbering from the same RSeq share.
+   */
+  awaitingPrack: { tag: string; rseq: number; cseq: number }[] | undefined;
+  /** UAC: the INVITE's own preloaded route (an outbound proxy), the route set when a response has no Record-Route. */
+  preloadedRoute: string[] | undefined;
+  /** UAC: the credentials of the INVITE that got the 2xx; its ACK carries them (RFC 3261 §13.2.2.4). */
+  ackCredentials: HeaderField[] | undefined;
+}
+
+/** One early dialog of a UAC INVITE (one To tag). */
+export interface EarlyPeer {
+  remoteHeader: string;
+  remoteTarget: string;
+  routeSet: string[];
+  dest: Destination | undefined;
+  rseq: { rseq: number; cseq: number } | undefined;
 }
 
 /** RFC 4028: the negotiated interval and who refreshes. */
@@ -275,6 +298,10 @@ export function newDialog(b: DialogBasics): Dialog {
     localBody: undefined,
     reliable: undefined,
     rseqIn: undefined,
+    early: undefined,
+    awaitingPrack: undefined,
+    preloadedRoute: undefined,
+    ackCredentials: undefined,
   };
 }
 

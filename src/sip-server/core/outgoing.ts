@@ -277,10 +277,13 @@ export class OutgoingRequests {
         else pending.deferredCancel = c;
       }
     }
-    // A PRACK goes to the early dialog's target (the 1xx's Contact), whatever URI drachtio-srf copied from the INVITE.
-    const uri = app.start.uri.includes('placeholder') || method === 'PRACK' ? d.remoteTarget : app.start.uri;
-    const request = core.routing.build(d, method, { uri, ...(cseq !== undefined ? { cseq } : {}), headers, body: app.body });
-    const dest = await core.routing.destination(d);
+    // A PRACK goes in the early dialog of its 1xx (RFC 3262 §4; a forked INVITE has one per To tag), to that
+    // 1xx's Contact, whatever URI drachtio-srf copied from the INVITE.
+    const on = method === 'PRACK' ? earlyDialogOf(d, headers) : d;
+    const uri = app.start.uri.includes('placeholder') || method === 'PRACK' ? on.remoteTarget : app.start.uri;
+    const request = core.routing.build(on, method, { uri, ...(cseq !== undefined ? { cseq } : {}), headers, body: app.body });
+    if (on !== d) d.localCSeq = Math.max(d.localCSeq, on.localCSeq);
+    const dest = await core.routing.destination(on);
     if (typeof dest === 'string') {
       // A BYE that cannot go anywhere (a Record-Route or Contact that does not resolve) still ends the
       // dialog on our side: nothing else would (no transaction, no timer), and the peer cannot be reached.
@@ -318,6 +321,7 @@ export class OutgoingRequests {
       headers.push(type);
       d.localBody = { body: app.body, type: type.value };
     }
+    if (d.ackCredentials !== undefined && !headers.some((f) => f.key === 'authorization' || f.key === 'proxy-authorization')) headers.push(...d.ackCredentials);
     const ack = core.routing.build(d, 'ACK', { cseq, headers, body: app.body });
     const dest = await core.routing.destination(d);
     if (typeof dest === 'string') {
@@ -341,4 +345,20 @@ export class OutgoingRequests {
       core.serverBye(d, 'ACK-BYE due to cancel race condition', true);
     }
   }
+}
+
+/**
+ * The early dialog (by To tag) of the reliable 1xx a PRACK acknowledges: the oldest one handed to the app
+ * that its RAck names and that no PRACK took yet (the app PRACKs each as it gets it); the dialog itself otherwise.
+ */
+function earlyDialogOf(d: Dialog, headers: readonly HeaderField[]): Dialog {
+  if (d.early === undefined || d.awaitingPrack === undefined || d.state !== 'early') return d;
+  const m = /^\s*(\d{1,10})\s+(\d{1,10})/.exec(headers.find((f) => f.key === 'rack')?.value ?? '');
+  if (m === null) return d;
+  const i = d.awaitingPrack.findIndex((e) => e.rseq === Number(m[1]) && e.cseq === Number(m[2]));
+  if (i < 0) return d;
+  const tag = d.awaitingPrack.splice(i, 1)[0]!.tag;
+  const peer = d.early.get(tag);
+  if (tag === d.remoteTag || peer === undefined) return d;
+  return { ...d, remoteTag: tag, remoteHeader: peer.remoteHeader, remoteTarget: peer.remoteTarget, routeSet: peer.routeSet, dest: peer.dest };
 }

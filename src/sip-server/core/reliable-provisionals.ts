@@ -151,8 +151,19 @@ export function acceptReliable(d: Dialog, response: SipResponse, info: MessageIn
   if (text === undefined || !hasOptionTag(response.headers, 'require', TAG) || info.toTag === undefined) return true;
   if (!/^\d{1,10}$/.test(text)) return false;
   const rseq = Number(text);
-  const last = d.rseqIn?.tag === info.toTag ? d.rseqIn : undefined;
+  // Per early dialog (To tag): forks number their reliable 1xx independently.
+  const peer = d.early?.get(info.toTag);
+  const last = peer !== undefined ? peer.rseq : d.rseqIn?.tag === info.toTag ? d.rseqIn : undefined;
   if (last !== undefined && rseq !== last.rseq + 1) return false;
   d.rseqIn = { rseq, cseq: info.cseq, tag: info.toTag };
+  if (peer !== undefined) {
+    peer.rseq = { rseq, cseq: info.cseq };
+    d.awaitingPrack ??= [];
+    d.awaitingPrack.push({ tag: info.toTag, rseq, cseq: info.cseq });
+    // Bounded: a peer sending reliable 1xx from ever new To tags cannot grow it (the oldest are PRACKed in their own dialog no more).
+    if (d.awaitingPrack.length > MAX_AWAITING_PRACK) d.awaitingPrack.shift();
+  }
   return true;
 }
+
+const MAX_AWAITING_PRACK = 32;

@@ -90,3 +90,48 @@ describe('Record-Route in dialog-establishing responses (RFC 3261 §12.1.1)', ()
     expect(busy.message.headers.entries('record-route')).toEqual([]);
   });
 });
+
+describe('the route set of a dialog the server opens (RFC 3261 §12.1.2, §13.2.2.4)', () => {
+  it('a 2xx without Record-Route, after another fork’s 180 with one, makes a dialog with no route: its ACK and BYE go to the answering phone, not through the other fork’s proxy', async () => {
+    const elsewhere = await SipPeer.create('udp');
+    try {
+      srf = await connectApp(h, () => undefined);
+      const call = srf.createUAC(`sip:agent@127.0.0.1:${proxy.port}`, { localSdp: sdp(6000) });
+      const inv = await proxy.nextRequest('INVITE');
+      // Fork X rings through a proxy of its own (an SBC in front of a remote phone); fork Y answers directly.
+      await proxy.send(respond(inv, 180, 'Ringing', { toTag: 'branchX', contact: '<sip:phone-x@192.0.2.7>', extra: [`Record-Route: <sip:127.0.0.1:${elsewhere.port};lr>`] }), { port: h.udp.port });
+      await proxy.send(respond(inv, 200, 'OK', { toTag: 'branchY', contact: `<sip:phone-y@127.0.0.1:${proxy.port}>`, body: sdp(7000) }), { port: h.udp.port });
+      const dialog = await call;
+      const ack = await proxy.waitRequest('ACK');
+      expect(ack.info.toTag).toBe('branchY');
+      expect(ack.message.headers.entries('route')).toEqual([]);
+      expect(ack.message.kind === 'request' && ack.message.uri).toBe(`sip:phone-y@127.0.0.1:${proxy.port}`);
+      proxy.onMessage = (r) => {
+        if (r.message.kind === 'request' && r.message.method === 'BYE') void proxy.send(respond(r, 200, 'OK'), { port: h.udp.port });
+      };
+      dialog.destroy();
+      const bye = await proxy.waitRequest('BYE');
+      expect(bye.message.headers.entries('route')).toEqual([]);
+      expect(elsewhere.received).toEqual([]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('the ACK of a 2xx to an INVITE sent with credentials carries the same credentials (§13.2.2.4: a proxy that authenticates it relays it)', async () => {
+    srf = await connectApp(h, () => undefined);
+    const credentials = 'Digest username="u", realm="proxy.carrier.example", nonce="n1", uri="sip:gw@127.0.0.1", response="0123456789abcdef0123456789abcdef"';
+    const call = srf.createUAC(`sip:gw@127.0.0.1:${proxy.port}`, { localSdp: sdp(6000), headers: { 'Proxy-Authorization': credentials } });
+    const inv = await proxy.nextRequest('INVITE');
+    expect(inv.message.headers.get('proxy-authorization')).toBe(credentials);
+    await proxy.send(respond(inv, 200, 'OK', { toTag: 'gw', contact: `<sip:gw@127.0.0.1:${proxy.port}>`, body: sdp(7000) }), { port: h.udp.port });
+    const dialog = await call;
+    const ack = await proxy.waitRequest('ACK');
+    expect(ack.message.headers.get('proxy-authorization')).toBe(credentials);
+    proxy.onMessage = (r) => {
+      if (r.message.kind === 'request' && r.message.method === 'BYE') void proxy.send(respond(r, 200, 'OK'), { port: h.udp.port });
+    };
+    dialog.destroy();
+    await proxy.waitRequest('BYE');
+  });
+});

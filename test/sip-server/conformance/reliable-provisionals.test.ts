@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { connectApp, disconnectApp, eventually, startServer, type Harness } from '../../support/harness.js';
 import { request, respond, sdp, SipPeer, uniq, type Received } from '../../support/sip-peer.js';
+import { SrfSipPort } from '../../../src/engine/signaling/srf-port.js';
 
 const T1 = 40;
 let h: Harness;
@@ -247,6 +248,76 @@ describe('RFC 3262 as UAC', () => {
       if (r.message.kind === 'request' && r.message.method === 'BYE') void far.send(respond(r, 200, 'OK'), toServer());
     };
     dialog.destroy();
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'the dialog to end');
+  });
+
+  it('two forks of one INVITE (a forking proxy) each send a reliable 183: each is PRACKed in its own early dialog (To tag, Contact, RAck); their retransmissions are absorbed', async () => {
+    const far = await SipPeer.create('udp');
+    closers.push(() => far.close());
+    const provisionals: string[] = [];
+    const srf = await app(() => undefined);
+    const call = srf.createUAC(`sip:callee@127.0.0.1:${far.port}`, { localSdp: sdp(6000), headers: { Supported: '100rel' } }, { cbProvisional: (r) => provisionals.push(`${r.status} ${r.get('RSeq')}`) });
+    const inv = await far.nextRequest('INVITE');
+    // Two phones behind the proxy, each numbering its reliable 1xx on its own (RFC 3262 §3).
+    const forks = [
+      { toTag: uniq('forkA'), contact: `<sip:phone-a@127.0.0.1:${far.port}>`, rseq: 1 },
+      { toTag: uniq('forkB'), contact: `<sip:phone-b@127.0.0.1:${far.port}>`, rseq: 1000 },
+    ];
+    const reliable = forks.map((f, i) => respond(inv, 183, 'Session Progress', { toTag: f.toTag, contact: f.contact, extra: ['Require: 100rel', `RSeq: ${f.rseq}`], body: sdp(7000 + i * 10) }));
+    const pracks: Received[] = [];
+    for (const [i, f] of forks.entries()) {
+      await far.send(reliable[i]!, toServer());
+      const pr = await far.wait((r) => r.message.kind === 'request' && r.message.method === 'PRACK' && !pracks.includes(r) && r.message.headers.get('rack') === `${f.rseq} ${inv.info.cseq} INVITE`, 5_000, `the PRACK of fork ${i}`);
+      pracks.push(pr);
+      expect(pr.info.toTag).toBe(f.toTag);
+      expect(pr.message.kind === 'request' && pr.message.uri).toBe(/<([^>]+)>/.exec(f.contact)![1]);
+      await far.send(respond(pr, 200, 'OK'), toServer());
+    }
+    // Each fork's 183 sent again (its PRACK crossed): neither the app nor the wire sees it again.
+    for (const r of reliable) await far.send(r, toServer());
+    // Fork B answers; its answer was in its reliable 183 (RFC 3262 §5: the 200 need not repeat it).
+    await far.send(respond(inv, 200, 'OK', { toTag: forks[1]!.toTag, contact: forks[1]!.contact, body: sdp(7010) }), toServer());
+    const dialog = await call;
+    const ack = await far.waitRequest('ACK');
+    expect(ack.info.toTag).toBe(forks[1]!.toTag);
+    expect(ack.message.kind === 'request' && ack.message.uri).toBe(`sip:phone-b@127.0.0.1:${far.port}`);
+    expect(provisionals).toEqual(['183 1', '183 1000']);
+    // Every PRACK sent went in the dialog of the 1xx its RAck names: none crossed to the other fork.
+    const sent = far.received.filter((r) => r.message.kind === 'request' && r.message.method === 'PRACK');
+    expect(new Set(sent.map((r) => `${r.info.toTag} ${r.message.headers.get('rack')}`))).toEqual(new Set(forks.map((f) => `${f.toTag} ${f.rseq} ${inv.info.cseq} INVITE`)));
+    far.onMessage = (r) => {
+      if (r.message.kind === 'request' && r.message.method === 'BYE') void far.send(respond(r, 200, 'OK'), toServer());
+    };
+    dialog.destroy();
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'the dialog to end');
+  });
+
+  it('the engine’s leg to a fork that answers with a 200 without SDP takes that fork’s own reliable 183 answer, not the other fork’s later one (RFC 3262 §5)', async () => {
+    const far = await SipPeer.create('udp');
+    closers.push(() => far.close());
+    const srf = await app(() => undefined);
+    const port = new SrfSipPort(srf);
+    const dialing = port.dial({ target: `sip:agent@127.0.0.1:${far.port}`, offer: sdp(6000), headers: { Supported: '100rel' }, signal: new AbortController().signal });
+    const inv = await far.nextRequest('INVITE');
+    const forks = [
+      { toTag: uniq('forkA'), contact: `<sip:phone-a@127.0.0.1:${far.port}>`, rseq: 1, answer: sdp(7100) },
+      { toTag: uniq('forkB'), contact: `<sip:phone-b@127.0.0.1:${far.port}>`, rseq: 1, answer: sdp(7200) },
+    ];
+    for (const f of forks) {
+      await far.send(respond(inv, 183, 'Session Progress', { toTag: f.toTag, contact: f.contact, extra: ['Require: 100rel', `RSeq: ${f.rseq}`], body: f.answer }), toServer());
+      const pr = await far.wait((r) => r.message.kind === 'request' && r.message.method === 'PRACK' && r.info.toTag === f.toTag, 5_000, 'the PRACK');
+      await far.send(respond(pr, 200, 'OK'), toServer());
+    }
+    // Fork A answers; its answer was in its own 183 (fork B's came later and is not A's).
+    await far.send(respond(inv, 200, 'OK', { toTag: forks[0]!.toTag, contact: forks[0]!.contact }), toServer());
+    const result = await dialing;
+    expect(result.kind).toBe('answered');
+    if (result.kind !== 'answered') return;
+    expect(result.leg.remoteSdp).toBe(forks[0]!.answer);
+    far.onMessage = (r) => {
+      if (r.message.kind === 'request' && r.message.method === 'BYE') void far.send(respond(r, 200, 'OK'), toServer());
+    };
+    await result.leg.hangUp();
     await eventually(() => h.server.status().dialogs === 0, 10_000, 'the dialog to end');
   });
 });
