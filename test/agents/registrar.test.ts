@@ -154,6 +154,26 @@ describe('a phone registered through an edge proxy (RFC 3327 Path)', () => {
   });
 });
 
+describe('a TCP phone whose connection is gone (probe AN-1)', () => {
+  it('the keep-alive\'s OPTIONS cannot be sent (the SIP server\'s own 503): a miss, so its binding goes and its agent is unreachable', async () => {
+    const phone = await AgentPhone.create(1300, 'tcp');
+    let closed = false;
+    try {
+      const r = await new Registrant(phone.peer, cc.tcp).register({ user: 'alice', password: 'alice-secret', expires: 90 });
+      expect(statusOf(r)).toBe(200);
+      expect(agents().get('alice')).toMatchObject({ state: 'ready', reachable: true });
+      // The phone is gone (rebooted, laptop closed): its connection and its port with it.
+      phone.close();
+      closed = true;
+      for (let round = 0; round < 5 && cc.sb.engine.agents!.registrar!.table.list('alice').length > 0; round++) await cc.sb.engine.agents!.keepAliveRound();
+      expect(cc.sb.engine.agents!.registrar!.table.list('alice')).toEqual([]);
+      expect(agents().get('alice')).toMatchObject({ state: 'not-ready', reason: 'unreachable', reachable: false });
+    } finally {
+      if (!closed) phone.close();
+    }
+  });
+});
+
 describe('a UDP phone behind NAT (its Contact a private address, RFC 3581)', () => {
   it('is reached where its REGISTER came from, calls and keep-alives alike; a REGISTER relayed by a proxy (two Vias) or a third party\'s is not', async () => {
     const phone = await AgentPhone.create(1300);

@@ -264,8 +264,10 @@ export class SrfSipPort implements SipPort {
           return;
         }
         req.on('response', (res?: SrfResponse) => {
-          // The SIP server's own 408 (Timer F) means nobody answered.
-          if (res !== undefined && res.status >= 200) finish(res.status === 408 ? undefined : res.status);
+          // The SIP server's own 408 (Timer F) means nobody answered; so does its 503 for a request it could not
+          // send (RFC 3261 §8.1.3.1: a TCP/TLS connection gone and a new one refused). Neither came from the
+          // device, which tags the To of its every response (§8.2.6.2): a dead phone is not "alive" for it.
+          if (res !== undefined && res.status >= 200) finish(res.status === 408 || (res.status === 503 && toTagOf(res.get('To')) === '') ? undefined : res.status);
         });
       });
     });
