@@ -247,6 +247,11 @@ describe('waiting', () => {
       }
       await eventually(() => reoffers().length >= 2, 10_000, 'the resume re-offered to ann');
       expect(reoffers()[1]).not.toMatch(/^a=(sendonly|recvonly|inactive)\r?$/m);
+      // Our re-offers (the hold at the bridge, then the resume) are in the session of the INVITE ann got: its origin,
+      // the version one up each (RFC 3264 §8), whatever origins the caller wrote.
+      const origin = (sdp: string): string => /^o=(.*?)\r?$/m.exec(sdp)![1]!;
+      const [user, session, version, ...address] = origin(ann.calls[n]!.invite.message.body.toString('utf8')).split(' ');
+      expect(reoffers().slice(0, 2).map(origin)).toEqual([1, 2].map((k) => [user, session, String(Number(version) + k), ...address].join(' ')));
       await eventually(() => responsesToResume().includes(200), 10_000, 'the answer to the resume');
       await talking(caller, ann);
       call.hangUp();

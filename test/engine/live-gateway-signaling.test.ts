@@ -234,6 +234,8 @@ describe('a gateway that challenges our BYE', () => {
       await call.waitStatus(200, 10_000);
       const at = await gatewayCall(n);
       expect(at.invite.message.body.toString('utf8')).toMatch(/^m=audio [1-9]\d* RTP\/AVP /m);
+      // The gateway's dialog is a session of ours (RFC 3264 §8): not the caller's origin, which rtpengine passes on.
+      expect(at.invite.message.body.toString('utf8')).toMatch(/^o=switchboard \d+ 1 IN IP4 \S+\r?$/m);
       // Forwarded at the queue's overflow: the RFC 4458 cause 408 (no reply).
       expect(header(at.invite, 'history-info')).toMatch(/^<sip:6000@[^>]+\?Reason=SIP%3Bcause%3D408%3Btext%3D%22No%20Answer%22>;index=1, <sip:\+15550199@[^>]+;cause=408>;index=1\.1;mp=1$/);
       // Its 200 answered our offer: the ACK carries no SDP, and the call is connected.

@@ -5,7 +5,8 @@
  * agent picks (rtpengine transcodes); a re-INVITE's answer keeps the origin
  * and raises the version by one. An offer the engine cannot serve (no active
  * audio, no codec prompts can be played in) is refused with 488 and a Warning
- * (RFC 3261 §20.43) before any agent rings.
+ * (RFC 3261 §20.43) before any agent rings. Each agent's dialog is one SDP
+ * session of ours too, whatever origins the caller writes.
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -307,6 +308,67 @@ describe('the caller’s SDP session', () => {
       await cc.settled();
     } finally {
       caller.close();
+    }
+  });
+});
+
+describe('the agent’s SDP session', () => {
+  it.each([
+    ['an offer', false],
+    ['no SDP (delayed offer: the agent offers, our ACK answers)', true],
+  ])('a caller’s INVITE with %s: the agent’s dialog is one SDP session of ours through whisper, bridge, monitor, both parties’ hold and resume and a refresh: one origin, the version one up exactly when the SDP changes (RFC 3264 §8)', async (_what, delayedOffer) => {
+    const caller = await CallerPhone.create(700);
+    const supervisor = await AgentPhone.create(1500);
+    try {
+      const n = agent.calls.length;
+      const call = caller.dial(cc.udp, '1000', { delayedOffer });
+      await call.waitStatus(200, 20_000);
+      await cc.bridged(call.callId);
+      const agentCallId = agent.calls[n]!.invite.info.callId;
+      // Every SDP the agent got in its dialog, in order: our offers (INVITE, re-INVITEs), our answers (to its re-INVITEs, in ACKs).
+      // Retransmissions (the tests' short T1) are left out: a late one would look like an SDP going back a version.
+      const toAgent = (): string[] => {
+        const seen = new Set<string>();
+        return agent.peer.received
+          .filter((r) => r.info.callId === agentCallId && (r.message.kind === 'request' ? r.message.method === 'INVITE' || r.message.method === 'ACK' : r.message.status === 200 && r.info.cseqMethod === 'INVITE'))
+          .filter((r) => {
+            const key = `${r.message.kind === 'request' ? r.message.method : 'response'} ${r.info.cseq}`;
+            if (seen.has(key)) return false;
+            seen.add(key);
+            return true;
+          })
+          .map((r) => r.message.body.toString('utf8'))
+          .filter((b) => b !== '');
+      };
+      const id = cc.sb.engine.control.list().find((c) => c.sipCallId === call.callId)!.id;
+      await cc.sb.engine.control.monitor(id, { user: 'sup', device: supervisor.uri('sup'), ringTimeoutMs: 10_000 });
+      const callerOks = (): number => call.responses.filter((s) => s === 200).length;
+      // The caller holds and resumes (each SDP of its own with a new session id, as some carriers write), then refreshes.
+      for (const step of [() => call.reinvite('sendonly'), () => call.reinvite('sendrecv'), () => call.refresh('INVITE')]) {
+        const before = callerOks();
+        step();
+        await call.until(() => callerOks() > before, 'the caller’s re-INVITE answered');
+      }
+      // The agent holds and resumes.
+      for (const direction of ['sendonly', 'sendrecv'] as const) {
+        const cseq = agent.reinvite(agent.rtp.sdp({ direction, telephoneEvent: true }), n);
+        await eventually(() => agent.peer.received.some((r) => r.info.callId === agentCallId && r.message.kind === 'response' && r.message.status === 200 && r.info.cseq === cseq), 10_000, 'the agent’s re-INVITE answered');
+      }
+      const sdps = toAgent();
+      expect(sdps.length).toBeGreaterThanOrEqual(5);
+      // Each SDP's origin as the agent got it, and as RFC 3264 §8 wants it: the first one's, its version one up per change.
+      const without = (sdp: string): string => sdp.split(/\r?\n/).filter((l) => !l.startsWith('o=') && !l.startsWith('s=')).join('\n');
+      const got = sdps.map((sdp) => origin(sdp).join(' '));
+      const [user, session, first, address] = origin(sdps[0]!);
+      let version = Number(first);
+      const wanted = sdps.map((sdp, i) => `${user} ${session} ${(version += i > 0 && without(sdp) !== without(sdps[i - 1]!) ? 1 : 0)} ${address}`);
+      expect(got).toEqual(wanted);
+      call.hangUp();
+      await cc.recordOf(call.callId);
+      await cc.settled();
+    } finally {
+      caller.close();
+      supervisor.close();
     }
   });
 });

@@ -20,6 +20,13 @@
  * RFC 3264 §6). A party that was told it will not be sent media (it offered
  * sendonly or inactive) is played no prompt: rtpengine refuses to play toward
  * it, and the flow goes on as if the prompt had been heard.
+ *
+ * Each side's SDP is one session of ours (RFC 3264 §8, media/sdp-origin.ts):
+ * the caller's for the whole call, each callee dialog's (an agent rung, a
+ * gateway dialled) from the offer it is sent (calleeOffer) to its end.
+ * rtpengine passes on whatever origin its input had: without the keepers the
+ * agent saw the caller's session id and version, which a carrier may change
+ * in every SDP (and which our answers on the caller's behalf never raised).
  */
 import { randomInt } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
@@ -46,11 +53,20 @@ export const AGENT = 'agent';
 /** A plain sendrecv audio offer for a party that is not a phone (delayed-offer callers we answer ourselves). */
 const LOCAL_OFFER = ['v=0', 'o=switchboard 1 1 IN IP4 127.0.0.1', 's=switchboard', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 RTP/AVP 0 8 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=sendrecv', ''].join('\r\n');
 
+/** A session of ours (RFC 8866 §5.2: username, session name, a new globally unique id) for the SDPs bound for one party. */
+function ownSession(): SdpOriginKeeper {
+  return new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => String(randomInt(1, 2 ** 47)) });
+}
+
 export class CallAnchor {
   private callerOfferSdp: string | undefined;
   private earlySdp: string | undefined;
   /** Every SDP bound for the caller is one session: one origin, the version up by one per change (sdp-origin.ts). */
-  private readonly callerSession = new SdpOriginKeeper({ username: 'switchboard', name: 'switchboard', newSessionId: () => String(randomInt(1, 2 ** 47)) });
+  private readonly callerSession = ownSession();
+  /** The same for the callee dialog of the moment: a new session for each agent rung or gateway dialled (calleeOffer). */
+  private calleeSession = ownSession();
+  /** The offer the callee of the moment was sent, as sent (undefined: a delayed offer, the callee offers). */
+  private calleeOfferSdp: string | undefined;
   /** The m-lines of the caller's last offer (media/sdp-streams.ts). */
   private callerLayout: StreamLayout | undefined;
   /** The m-lines of the agent side's last offer (an agent adding video in a re-INVITE): our answer has as many (RFC 3264 §6). */
@@ -100,7 +116,31 @@ export class CallAnchor {
 
   /** rtpengine's answer to the agent side's offer, in that offer's shape (its other m-lines rejected, port 0). */
   private forAgentAnswer(sdp: string): string {
-    return this.toward(AGENT, shapeForCaller(sdp, this.agentLayout, true));
+    return this.forCallee(shapeForCaller(sdp, this.agentLayout, true));
+  }
+
+  /** `sdp` from rtpengine on its way to the callee's dialog: in its session (see above). */
+  private forCallee(sdp: string): string {
+    return this.toward(AGENT, this.calleeSession.stamp(sdp));
+  }
+
+  /**
+   * A new callee dialog (an agent rung, a gateway dialled) is sent `offer`
+   * (the call's offer for the agent side; undefined for a delayed offer): its
+   * SDPs from here on are a session of their own, whose first description
+   * this is. Resolves with the offer to send. The forks of one agent's device
+   * share it: only one of them becomes the dialog. Without a media plane the
+   * SDP is the caller's, end to end, and passes unchanged.
+   */
+  calleeOffer(offer: string | undefined): string | undefined {
+    this.calleeSession = ownSession();
+    this.calleeOfferSdp = offer === undefined || this.media === undefined ? offer : this.calleeSession.stamp(offer);
+    return this.calleeOfferSdp;
+  }
+
+  /** The offer the callee of the moment was sent (calleeOffer), as sent. */
+  get offeredCallee(): string | undefined {
+    return this.calleeOfferSdp;
   }
 
   /** A new offer from the caller: its first usable audio stream, for rtpengine; its layout is kept for the answer. */
@@ -188,7 +228,7 @@ export class CallAnchor {
   async callerAnswer(sdp: string): Promise<string> {
     const media = this.media;
     if (media === undefined) return sdp;
-    return this.guarded(async () => this.toward(AGENT, await media.answer(CALLER, sdp, { to: AGENT })));
+    return this.guarded(async () => this.forCallee(await media.answer(CALLER, sdp, { to: AGENT })));
   }
 
   /** Delayed offer, nobody to bridge with (message, voicemail): our own offer for the caller. */
@@ -241,7 +281,7 @@ export class CallAnchor {
     const media = this.media;
     if (media === undefined) return sdp;
     return this.guarded(async () => {
-      if (from === CALLER) return this.toward(AGENT, await media.offer(CALLER, this.fromCaller(sdp)));
+      if (from === CALLER) return this.forCallee(await media.offer(CALLER, this.fromCaller(sdp)));
       // Only the first audio stream goes through rtpengine, as the caller's (media.md): the caller is never offered the agent's video.
       return this.forCaller(await media.offer(from, from === AGENT ? this.fromAgent(sdp) : sdp), false);
     });

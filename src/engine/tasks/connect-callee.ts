@@ -59,7 +59,7 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
       await release();
       return undefined;
     }
-    return { leg, sentSdp: ctx.offerForAgent ?? '', receivedSdp, release };
+    return { leg, sentSdp: anchor.offeredCallee ?? '', receivedSdp, release };
   }
   let forAgent: string;
   // Whether the relay took the callee's offer: until it has, a refusal (488) is the callee's failure.

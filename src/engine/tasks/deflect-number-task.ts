@@ -64,7 +64,7 @@ export class DeflectNumberTask implements Task<void> {
       .dial({
         target,
         // An answered caller that offered keeps being the offerer (as for a waiting queue's agents): the gateway is offered SDP.
-        offer: ctx.callerLeg === undefined || anchor.callerOffered ? ctx.offerForAgent : undefined,
+        offer: anchor.calleeOffer(ctx.callerLeg === undefined || anchor.callerOffered ? ctx.offerForAgent : undefined),
         headers: {
           ...params.headers,
           ...identity.headers,

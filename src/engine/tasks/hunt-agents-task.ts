@@ -75,7 +75,7 @@ export class HuntAgentsTask implements Task<CalleeAnswer | undefined> {
       const result = await ctx.services.sip
         .dial({
           target: agent,
-          offer: ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined,
+          offer: ctx.anchor.calleeOffer(ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined),
           // We PRACK a reliable 18x (RFC 3262): said to every agent (RFC 3261 §13.2.1), except when relaying
           // one to a caller that would not take it reliably.
           headers: !relay || ctx.invite.reliableProvisionals ? { ...this.options.headers, Supported: '100rel' } : this.options.headers,
@@ -143,7 +143,7 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
     if (o.offer !== undefined) attempt.offer = o.offer;
     const ring = new AbortController();
     const timer = setTimeout(() => ring.abort(DialGivenUp.noAnswer()), o.ringTimeoutMs);
-    const offer = ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined;
+    const offer = ctx.anchor.calleeOffer(ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined);
     const relay = !ctx.anchor.anchored && ctx.callerLeg === undefined;
     let winner: CalleeAnswer | undefined;
     const forks = o.targets.map((reach) => {
