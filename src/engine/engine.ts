@@ -184,6 +184,9 @@ export class Engine {
     const lost = (await this.journal?.recover()) ?? [];
     for (const r of lost) this.services.records.write(r);
     if (lost.length > 0) this.logger.warn({ calls: lost.map((r) => r.call) }, 'calls left live by an engine that stopped unexpectedly: their records are written now');
+    // Their sessions at an external rtpengine (ports, captures) are deleted too, not left to its timeout of
+    // hours; in the background, so that an rtpengine down now does not hold the start (media-service.ts).
+    if (lost.length > 0) void this.services.media?.deleteLeftBehind(lost.map((r) => r.call));
     await this.notices.start();
     // The voicemail's default callback prompts, where the configuration has none: rendered now, as
     // every configured prompt was (the media plane's start), so no call waits for a render.

@@ -5,7 +5,9 @@
  * carried are released locally and reported through `calls-lost`, and new
  * calls go to it again once it has been restarted. An external one found
  * restarted by the health check has its calls asked about one by one: those
- * it no longer knows go the same way.
+ * it no longer knows go the same way. Sessions a previous run of the engine
+ * left at an external rtpengine when it died are deleted at the next start
+ * (deleteLeftBehind).
  */
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
@@ -18,6 +20,7 @@ import { PromptLibrary } from './prompts/prompt-library.js';
 import { PromptRenderer } from './prompts/prompt-renderer.js';
 import { DeleteRetries } from './rtpengine/delete-retries.js';
 import { EmbeddedRtpengine } from './rtpengine/embedded-rtpengine.js';
+import { deleteLeftBehind } from './rtpengine/left-behind.js';
 import { RtpengineNotifications } from './rtpengine/rtpengine-notifications.js';
 import { mappedPromptPath, RtpenginePool, type RtpengineInstance } from './rtpengine/rtpengine-pool.js';
 
@@ -49,6 +52,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   private pool: RtpenginePool | undefined;
   private notifications: RtpengineNotifications | undefined;
   private closed = false;
+  /** Aborted at close: background work (the deletes of sessions a previous run left) stops. */
+  private readonly lifetime = new AbortController();
   /** Deletes rtpengine did not answer, asked again (its ng socket drops datagrams under load). */
   readonly deleteRetries: DeleteRetries;
 
@@ -227,10 +232,25 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     return this.calls.size;
   }
 
+  /**
+   * `callIds`, calls a previous run of the engine had live when it died (its
+   * live-call journal), are deleted at every external rtpengine, with their
+   * supervisor relay legs (rtpengine/left-behind.ts), in the background: an
+   * rtpengine down now is asked again later, and the start goes on. The
+   * embedded rtpengine starts empty with the engine: nothing to do. Resolves
+   * once every instance is done or has given up; never rejects.
+   */
+  deleteLeftBehind(callIds: readonly string[]): Promise<void> {
+    if (this.embeddedDaemon !== undefined || callIds.length === 0 || this.closed) return Promise.resolve();
+    const o = { logger: this.options.logger, retries: this.deleteRetries, signal: this.lifetime.signal };
+    return Promise.all(this.instances.map((i) => deleteLeftBehind(i, callIds, o))).then(() => undefined);
+  }
+
   /** Releases every call (best-effort deletes), stops health checks and the embedded rtpengine. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.lifetime.abort();
     await Promise.all([...this.calls.values()].map((c) => c.release()));
     this.deleteRetries.stop();
     this.pool?.stop();

@@ -11,6 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Srf from 'drachtio-srf';
 import { eventually } from '../support/harness.js';
 import { AgentPhone, CallerPhone } from '../support/phones.js';
+import { RtpEndpoint } from '../support/rtp/rtp-endpoint.js';
+import { startTestRtpengine } from '../support/rtp/rtpengine-harness.js';
 import { freePort } from '../support/sipp.js';
 import { request, SipPeer, type Received } from '../support/sip-peer.js';
 import { EXPECTED, MANY_PROBLEMS } from '../config/many-problems.js';
@@ -235,6 +237,66 @@ describe('switchboard command', () => {
     } finally {
       agent.close();
       caller.close();
+    }
+  });
+
+  it('an engine killed (SIGKILL) during a connected call anchored at an external rtpengine: the next start deletes that call\'s sessions there (its own, its relay legs) and no other, and writes its record; a second rtpengine that is down does not hold the start', async () => {
+    const sipPort = await freePort();
+    // Nothing listens there: the configured second rtpengine is down all along.
+    const downPort = await freePort();
+    const external = await startTestRtpengine();
+    const rtpengine = external.rtpengine.client;
+    const listed = async (): Promise<string[]> => (await rtpengine.request('list', { limit: 1000 })).calls;
+    const agent = await AgentPhone.create(1000);
+    const caller = await CallerPhone.create(700);
+    const party = await RtpEndpoint.open();
+    try {
+      const cfg = file('');
+      const stateDir = join(dirname(cfg), 'state');
+      writeFileSync(
+        cfg,
+        [
+          `node: { stateDir: ${stateDir}, logLevel: info, status: { enabled: false }, recordingsWorker: false }`,
+          `sipServer: { listen: [{ transport: udp, host: 127.0.0.1, port: ${sipPort} }], control: { port: 0 } }`,
+          `media: { rtpengine: { mode: external, external: [{ host: 127.0.0.1, port: ${external.rtpengine.ngPort!} }, { host: 127.0.0.1, port: ${downPort} }] }, whisper: { enabled: false } }`,
+          'recordings: { enabled: false }',
+          `queues: [{ id: q, name: Q, numbers: ["1000"], agents: ["${agent.uri('ann')}"] }]`,
+          '',
+        ].join('\n'),
+      );
+      const first = startLong(['start', '--config', cfg]);
+      await eventually(() => first.output().includes('switchboard running'), 30_000, 'start-up log');
+      const call = caller.dial({ host: '127.0.0.1', port: sipPort }, '1000');
+      await call.waitStatus(200, 15_000);
+      const journal = (): string => {
+        const dir = join(stateDir, 'calls', 'live');
+        return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('') : '';
+      };
+      await eventually(() => /"bridged":"/.test(journal()), 10_000, 'the connected call in the journal');
+      const id = /"call":"([^"]+)"/.exec(journal())![1]!;
+      // A supervisor relay leg of the call (as call-monitoring.ts names one), and a call of another engine sharing the rtpengine.
+      const relayLeg = `${id}~supervisor-1`;
+      const elsewhere = `${id}-of-another-engine`;
+      for (const callId of [relayLeg, elsewhere]) await rtpengine.request('offer', { 'call-id': callId, 'from-tag': 'a', sdp: party.sdp() });
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(await listed()).toEqual(expect.arrayContaining([id, relayLeg, elsewhere]));
+      const second = startLong(['start', '--config', cfg]);
+      await eventually(() => second.output().includes('switchboard running'), 30_000, 'the second start');
+      await eventually(async () => !(await listed()).some((c) => c === id || c === relayLeg), 20_000, 'the call\'s sessions gone from rtpengine', 200);
+      expect(await listed()).toContain(elsewhere);
+      await eventually(() => second.output().includes('sessions left at rtpengine by the previous run deleted'), 10_000, 'the deletes logged');
+      // The rtpengine that is down is asked again in the background, and said so.
+      await eventually(() => second.output().includes('rtpengine does not answer: the sessions the previous run left there are asked about again later'), 30_000, 'the retry logged');
+      const records = readFileSync(join(stateDir, 'calls', 'records.jsonl'), 'utf8').trim().split('\n');
+      expect(records.map((l) => JSON.parse(l) as unknown)).toEqual([expect.objectContaining({ call: id, sipCallId: call.callId, endReason: 'engine stopped unexpectedly', facts: { recovered: true } })]);
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      agent.close();
+      caller.close();
+      party.close();
+      await external.stop();
     }
   });
 

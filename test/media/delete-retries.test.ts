@@ -4,7 +4,8 @@
  * retransmissions were dropped, and the call stayed at rtpengine, its ports and capture
  * held, for rtpengine's own timeout (hours). First on a real rtpengine through the media
  * plane, whose first delete of a call is made to go unanswered; then the back-off's
- * rules with a stand-in client.
+ * rules with a stand-in client, and the sessions a run that died left at an external
+ * rtpengine, deleted at the next start (left-behind.ts; end to end in test/cli/cli.test.ts).
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { MediaService } from '../../src/media/media-service.js';
 import { RtpengineError, RtpengineTimeoutError } from '../../src/media/media-errors.js';
 import type { NgClient } from '../../src/media/ng/ng-client.js';
 import { DeleteRetries } from '../../src/media/rtpengine/delete-retries.js';
+import { deleteLeftBehind } from '../../src/media/rtpengine/left-behind.js';
 import type { RtpengineInstance } from '../../src/media/rtpengine/rtpengine-pool.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -110,5 +112,39 @@ describe('the retries', () => {
     live.delete('call-1');
     await eventually(() => r.sent.length === 1, 5000, 'the relay leg deleted');
     expect(r.sent).toEqual(['call-1~supervisor']);
+  });
+});
+
+describe('the sessions a previous run left at an external rtpengine', () => {
+  it('an rtpengine that does not answer at first is asked again in the background; then exactly the calls and their relay legs are deleted, no other session', async () => {
+    let down = 3;
+    const commands: string[] = [];
+    const at = ['call-1', 'call-1~supervisor-3', 'call-10', 'call-10~supervisor-1', 'call-2~supervisor-1', 'other'];
+    const client = {
+      closed: false,
+      request: (command: string, params: { 'call-id'?: string }) => {
+        commands.push(`${command} ${params['call-id'] ?? ''}`.trim());
+        // Down for its first three requests (the calls' deletes, the first list): they time out.
+        if (down-- > 0) return Promise.reject(new RtpengineTimeoutError(command, 3000, 6, 'r'));
+        if (command === 'list') return Promise.resolve({ result: 'ok', calls: at });
+        const i = at.indexOf(params['call-id']!);
+        if (i === -1) return Promise.reject(new RtpengineError('delete', 'Unknown call-id', 'r'));
+        at.splice(i, 1);
+        return Promise.resolve({ result: 'ok' });
+      },
+    };
+    const instance: RtpengineInstance = { id: 'r', client: client as unknown as NgClient, promptDelivery: 'file', promptPath: (p) => p, healthy: true };
+    const retries = new DeleteRetries({ logger: silentLogger(), callIsLive: () => false, attempts: 3, firstDelayMs: 5, maxDelayMs: 20 });
+    const lifetime = new AbortController();
+    try {
+      await deleteLeftBehind(instance, ['call-1', 'call-7'], { logger: silentLogger(), retries, signal: lifetime.signal, firstDelayMs: 5, maxDelayMs: 20 });
+      await eventually(() => retries.pending === 0 && !at.includes('call-1'), 5000, 'the timed-out deletes asked again');
+      expect(at).toEqual(['call-10', 'call-10~supervisor-1', 'call-2~supervisor-1', 'other']);
+      expect(commands.filter((c) => c === 'list')).toHaveLength(2);
+      expect(commands.filter((c) => c.startsWith('delete')).sort()).toEqual(['delete call-1', 'delete call-1', 'delete call-1~supervisor-3', 'delete call-7', 'delete call-7']);
+    } finally {
+      lifetime.abort();
+      retries.stop();
+    }
   });
 });
