@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path';
 import Srf from 'drachtio-srf';
 import type { SwitchboardConfig } from '../config/load.js';
-import type { MediaService, PromptLibrary } from '../media/index.js';
+import type { MediaService } from '../media/index.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { createPolicy } from '../policy/index.js';
@@ -184,8 +184,7 @@ export class Engine {
     const lost = (await this.journal?.recover()) ?? [];
     for (const r of lost) this.services.records.write(r);
     if (lost.length > 0) this.logger.warn({ calls: lost.map((r) => r.call) }, 'calls left live by an engine that stopped unexpectedly: their records are written now');
-    // Their sessions at an external rtpengine (ports, captures) are deleted too, not left to its timeout of
-    // hours; in the background, so that an rtpengine down now does not hold the start (media-service.ts).
+    // Their sessions at an external rtpengine go too, in the background: one down now does not hold the start.
     if (lost.length > 0) void this.services.media?.deleteLeftBehind(lost.map((r) => r.call));
     await this.notices.start();
     // The voicemail's default callback prompts, where the configuration has none: rendered now, as
@@ -284,12 +283,8 @@ export class Engine {
     const changes = configChanges(this.config, next);
     if (changes.needRestart.length > 0) return { applied: false, reasons: changes.needRestart.map((path) => `${path} changed, which needs a restart`) };
     if (changes.reloadable.length === 0) return { applied: true, changed: [] };
-    let prompts: PromptLibrary | undefined;
-    try {
-      prompts = await renderedPromptsFor(this.services.prompts, next);
-    } catch (e) {
-      return { applied: false, reasons: [(e as Error).message] };
-    }
+    const prompts = await renderedPromptsFor(this.services.prompts, next).catch((e: unknown) => e as Error);
+    if (prompts instanceof Error) return { applied: false, reasons: [prompts.message] };
     this.config = next;
     this.languages = servedLanguages(next);
     this.services = { ...this.services, config: next, policy: createPolicy(next), directory: new QueueDirectory(next.queues), prompts };
