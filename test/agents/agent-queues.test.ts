@@ -225,3 +225,30 @@ describe('the waiting queues', () => {
     await expect(p2).rejects.toThrow(/caller hung up/);
   });
 });
+
+describe('the configuration of agents refuses', () => {
+  const load = (extra: Record<string, unknown>): unknown =>
+    loadConfigObject(
+      {
+        queues: [
+          { id: 'sales', name: 'Sales', numbers: ['6000'], waiting: {} },
+          { id: 'support', name: 'Support', numbers: ['7000'], agents: ['sip:1001@127.0.0.1:8290;transport=udp', 'sip:desk@127.0.0.1:5998'] },
+        ],
+        agents: [agent('carol', { device: 'sip:1001@127.0.0.1:8290;transport=UDP' })],
+        ...extra,
+      },
+      { checks: configChecks },
+    );
+
+  it('an agent\'s static phone that is also a plain hunt\'s target, compared as a contact (probe AN-5): it would be offered a queue call while on the other', () => {
+    expect(() => load({})).toThrow(/queues\[1\]\.agents\[0\]: sip:1001@127\.0\.0\.1:8290;transport=udp is agent carol's device/);
+  });
+
+  it('a feature code\'s not-ready reason that only the engine sets (probe AN-3)', () => {
+    const fine = { queues: [{ id: 'sales', name: 'Sales', numbers: ['6000'], waiting: {} }], agents: [agent('carol')] };
+    expect(() => loadConfigObject({ ...fine, registrar: { featureCodes: { notReadyReason: 'unreachable' } } }, { checks: configChecks })).toThrow(
+      /registrar\.featureCodes\.notReadyReason: "unreachable" is a reason only the engine sets \(missed, unreachable\)/,
+    );
+    expect(() => loadConfigObject({ ...fine, registrar: { featureCodes: { notReadyReason: 'lunch' } } }, { checks: configChecks })).not.toThrow();
+  });
+});

@@ -75,6 +75,9 @@ describe('agent states through the API', () => {
     [{ state: 'ready', reason: 'x' }, 400, /a reason goes only with not-ready/],
     [{ state: 'not-ready', reason: '' }, 400, /reason/],
     [{ state: 'ready', extra: 1 }, 400, /extra|additional/],
+    // The engine's own reasons (probe AN-3): a supervisor's "unreachable" would turn ready when the phone registers.
+    [{ state: 'not-ready', reason: 'unreachable' }, 400, /reason "unreachable" is the engine's own \(missed, unreachable\)/],
+    [{ state: 'not-ready', reason: 'missed' }, 400, /reason "missed" is the engine's own/],
   ])('%j → %i', async (body, status, reason) => {
     const r = await setState('admin', 'rita', body);
     expect(r.status).toBe(status);

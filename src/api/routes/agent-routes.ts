@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { ApiApp, ApiContext } from '../api-context.js';
 import { badRequest } from '../api-errors.js';
 import { coversAnyTeam, coversTeam } from '../auth/roles.js';
+import { ENGINE_REASONS } from '../../engine/agents/reasons.js';
 import { routeSpec } from '../route-table.js';
 import { AgentIdParams, AgentListQuery, AgentSchema, AgentStateBody, errorResponses, QueueStatsSchema } from '../schemas.js';
 
@@ -61,6 +62,8 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
       const { id } = request.params;
       const { state: wanted, reason } = request.body;
       if (wanted !== 'not-ready' && reason !== undefined) throw badRequest('a reason goes only with not-ready');
+      // The engine's own reasons: "unreachable" ends by itself when the phone registers, so a person's would not hold.
+      if (reason !== undefined && ENGINE_REASONS.includes(reason)) throw badRequest(`reason "${reason}" is the engine's own (${ENGINE_REASONS.join(', ')}); give another`);
       const view = ctx.agents.request(id, wanted, reason ?? null, p.user);
       ctx.guard.record(request, { action: 'agent.state', outcome: 'ok', agent: id, reason: `${wanted}${reason !== undefined ? ` (${reason})` : ''} → ${view.state ?? view.status}${view.pending !== null ? ` (${view.pending.state} after the call)` : ''}`, status: 200 });
       return view;

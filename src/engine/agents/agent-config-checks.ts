@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { forEachItem, type ConfigCheck, type SwitchboardConfig } from '../../config/load.js';
 import type { ConfigProblem } from '../../errors.js';
+import { contactKey } from '../registrar/contact-list.js';
+import { ENGINE_REASONS } from './reasons.js';
 
 const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
@@ -38,6 +40,17 @@ function agentChecks(config: SwitchboardConfig, baseDir: string): ConfigProblem[
     if (a.device === 'registered' && !config.registrar.enabled) problems.push({ path: `${at}.device`, message: 'a registered device needs registrar.enabled' });
   });
   if (credentialsFile !== undefined && !existsSync(resolve(baseDir, credentialsFile))) problems.push({ path: 'registrar.credentialsFile', message: `cannot read ${resolve(baseDir, credentialsFile)}` });
+  // An agent's static phone is that agent's: offered a plain hunt's call too, it would be offered a queue call while on it.
+  const devices = new Map<string, string>();
+  forEachItem(config.agents, (a) => {
+    if (a.device !== 'registered') devices.set(contactKey(a.device), a.id);
+  });
+  forEachItem(config.queues, (q, i) => {
+    forEachItem(q.agents ?? [], (uri, j) => {
+      const owner = devices.get(contactKey(uri));
+      if (owner !== undefined) problems.push({ path: `queues[${i}].agents[${j}]`, message: `${uri} is agent ${owner}'s device: an agent takes one call at a time, so its phone is rung through its queues only, not as a target here too` });
+    });
+  });
   forEachItem(config.queues, (q, i) => {
     const listed = new Map<string, number>();
     forEachItem(q.agents ?? [], (uri, j) => {
@@ -112,6 +125,7 @@ function registrarChecks(config: SwitchboardConfig): ConfigProblem[] {
   const f = r.featureCodes;
   const codes = [f.ready, f.notReady, f.logout];
   if (new Set(codes).size !== codes.length) problems.push({ path: 'registrar.featureCodes', message: `feature codes must differ (${codes.join(', ')})` });
+  if (ENGINE_REASONS.includes(f.notReadyReason)) problems.push({ path: 'registrar.featureCodes.notReadyReason', message: `"${f.notReadyReason}" is a reason only the engine sets (${ENGINE_REASONS.join(', ')})` });
   forEachItem(config.queues, (q, i) => {
     forEachItem(q.numbers ?? [], (n, j) => {
       if (codes.includes(n)) problems.push({ path: `queues[${i}].numbers[${j}]`, message: `"${n}" is a feature code (registrar.featureCodes)` });

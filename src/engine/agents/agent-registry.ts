@@ -20,16 +20,15 @@ import { ErrorCodes, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Binding } from '../registrar/binding-table.js';
 import { AgentAssignment, type AssignmentHost } from './agent-assignment.js';
+import { MISSED, UNREACHABLE } from './reasons.js';
 
 export { AgentAssignment };
+export { MISSED, UNREACHABLE };
 
 export const AGENT_STATES = ['logged-out', 'ready', 'not-ready', 'ringing', 'whisper', 'on-call', 'wrap-up'] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 /** What an agent (or a supervisor) may ask for. */
 export type RequestedState = 'ready' | 'not-ready' | 'logged-out';
-
-export const MISSED = 'missed';
-export const UNREACHABLE = 'unreachable';
 
 export interface AgentSnapshot {
   readonly id: string;
