@@ -118,6 +118,36 @@ describe('a phone registered from two places', () => {
   });
 });
 
+describe('a phone registered from two places, declined at one (probe AN-2)', () => {
+  it('a 6xx is the agent\'s final word: the other stops ringing at once, cancelled with that reason (RFC 3261 §21.6, RFC 3326), and the agent declined', async () => {
+    const desk = await AgentPhone.create(1300);
+    const mobile = await AgentPhone.create(1300);
+    const caller = await CallerPhone.create(700);
+    try {
+      desk.behaviour = 'decline';
+      mobile.behaviour = 'ring';
+      for (const phone of [mobile, desk]) {
+        const r = await new Registrant(phone.peer, cc.udp).register({ user: 'alice', password: 'alice-secret', expires: 90 });
+        expect(statusOf(r)).toBe(200);
+      }
+      const call = caller.dial(cc.udp, '6000');
+      await eventually(() => mobile.calls[0]?.cancel !== undefined, 10_000, 'the CANCEL at the other phone');
+      expect(desk.calls).toHaveLength(1);
+      expect(mobile.calls[0]!.cancel!.message.headers.values('reason')).toEqual(['SIP;cause=603;text="Decline"']);
+      await eventually(() => agents().get('alice').state === 'not-ready', 10_000, 'alice not ready');
+      expect(agents().get('alice')).toMatchObject({ state: 'not-ready', reason: 'missed' });
+      const final = await call.waitFinal(15_000);
+      if (final === 200) call.hangUp();
+      expect((await cc.recordOf(call.callId)).agentsTried).toEqual([expect.objectContaining({ agent: 'alice', outcome: 'declined', status: 603 })]);
+      await cc.settled();
+    } finally {
+      desk.close();
+      mobile.close();
+      caller.close();
+    }
+  });
+});
+
 describe('a phone registered through an edge proxy (RFC 3327 Path)', () => {
   it('stores the Path and returns it to a device that supports it; calls and keep-alives are routed through it to the Contact', async () => {
     // The phone plays its own edge proxy: the Path names its port, the Contact a port where nothing listens.

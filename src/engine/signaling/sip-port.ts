@@ -180,6 +180,9 @@ export interface InboundInvite {
  * dial's signal with one. Any other abort (the caller left, the engine stops)
  * sends the CANCEL without a Reason.
  */
+/** RFC 3261 §21.6 reason phrases. */
+const GLOBAL_FAILURES: Readonly<Record<number, string>> = { 600: 'Busy Everywhere', 603: 'Decline', 604: 'Does Not Exist Anywhere', 606: 'Not Acceptable' };
+
 export class DialGivenUp extends Error {
   private constructor(
     /** The Reason header's value. */
@@ -193,6 +196,15 @@ export class DialGivenUp extends Error {
   /** Another device of the agent took the call: phones then show no missed call. */
   static completedElsewhere(): DialGivenUp {
     return new DialGivenUp('SIP;cause=200;text="Call completed elsewhere"', 'answered elsewhere');
+  }
+
+  /**
+   * Another device of the agent answered with a 6xx, the user's final word (RFC 3261 §21.6; a forking
+   * proxy cancels its other branches then, §16.7 step 5): the CANCEL says which (RFC 3326).
+   */
+  static globalFailure(status: number): DialGivenUp {
+    const text = GLOBAL_FAILURES[status] ?? 'Global Failure';
+    return new DialGivenUp(`SIP;cause=${status};text="${text}"`, `${status} ${text} at another device`);
   }
 
   /** The ring time ran out (Q.850 cause 19: no answer from user, user alerted). */

@@ -162,7 +162,13 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
           },
         })
         .then(async (result) => {
-          if (result.kind === 'failed') return result.status;
+          if (result.kind === 'failed') {
+            // A 6xx is the agent's final word for every device (RFC 3261 §21.6, §16.7 step 5): the others stop
+            // ringing rather than hold the caller to the ring timeout. A 486 is one device's (a desk phone busy
+            // while the softphone is free): the others ring on.
+            if (result.status >= 600 && winner === undefined) for (const f of forks) if (f.mine !== mine) f.mine.abort(DialGivenUp.globalFailure(result.status));
+            return result.status;
+          }
           if (winner !== undefined || signal.aborted) {
             // Answered after another fork (or after the caller left): not ours to keep.
             if (result.kind === 'answered') await result.leg.hangUp();
