@@ -186,6 +186,11 @@ export interface CallControlDeps {
    * registered), reached through its Path; undefined for a URI to dial as given.
    */
   readonly resolveDevice?: (device: string) => DialTarget | undefined;
+  /**
+   * A monitor is calling `device`: when it is an agent's phone, that agent is offered no queue call until
+   * the returned function is called (the monitor stopped, or never answered).
+   */
+  readonly occupyDevice?: (device: string) => (() => void) | undefined;
   /** How often a listening monitor's device is probed (api.monitor.probeSeconds); undefined: never. */
   readonly monitorProbeMs?: number;
   /** The CRM ticket's page, `{ticket}` replaced (crm.ticket.link). */
@@ -288,8 +293,20 @@ export class CallControl extends EventEmitter<CallControlEvents> {
   async monitor(id: string, request: MonitorRequestOptions): Promise<MonitorView> {
     const { session, media, sip } = this.monitorable(id);
     const reach = this.deps.resolveDevice?.(request.device) ?? { target: request.device };
-    const monitor = await startMonitor({ session, media, sip, onChange: this.monitorChanged(session), probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device: reach.target, ...(reach.route !== undefined ? { route: reach.route } : {}), ...(reach.proxy !== undefined ? { proxy: reach.proxy } : {}) });
-    return monitorViewOf(monitor);
+    // A trainee listening on its own phone: that phone is in use, so its agent takes no queue call meanwhile.
+    const release = this.deps.occupyDevice?.(request.device);
+    const changed = this.monitorChanged(session);
+    const onChange: typeof changed = (m, change, detail) => {
+      if (change === 'stopped') release?.();
+      changed(m, change, detail);
+    };
+    try {
+      const monitor = await startMonitor({ session, media, sip, onChange, probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device: reach.target, ...(reach.route !== undefined ? { route: reach.route } : {}), ...(reach.proxy !== undefined ? { proxy: reach.proxy } : {}) });
+      return monitorViewOf(monitor);
+    } catch (e) {
+      release?.();
+      throw e;
+    }
   }
 
   private monitorable(id: string): { session: CallSession; media: CallMedia; sip: SipPort } {

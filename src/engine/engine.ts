@@ -141,6 +141,7 @@ export class Engine {
       monitorProbeMs: config.api.monitor.probeSeconds * 1000,
       ...(config.crm.ticket.link !== undefined ? { ticketLink: config.crm.ticket.link } : {}),
       mediaOf: (id) => deps.media?.getCallMedia(id),
+      occupyDevice: (device) => this.agents?.occupy(device),
       resolveDevice: (device) => {
         const reg = this.agents?.registeredContact(device);
         if (reg !== undefined && reg.contact === undefined) throw new CallControlError('conflict', `${device}: ${reg.id} has no phone registered now`);

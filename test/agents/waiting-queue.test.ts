@@ -385,6 +385,44 @@ describe('offering agents', () => {
     }
   });
 
+  it('an agent listening to a call on its own phone (a trainee monitoring) is offered no queue call until the monitor stops (probe AN-4)', async () => {
+    await logOutAll();
+    const first = await CallerPhone.create(CALLER_HZ);
+    const second = await CallerPhone.create(CALLER_HZ);
+    try {
+      const one = first.dial(cc.udp, '6000');
+      await one.waitStatus(200, 10_000);
+      agents().request('bob', 'ready', null, 'test');
+      await talking(first, bob);
+      const id = cc.sb.engine.control.list().find((c) => c.sipCallId === one.callId)!.id;
+      const annCalls = ann.calls.length;
+      const monitor = await cc.sb.engine.control.monitor(id, { user: 'ann', device: ann.uri('ann'), ringTimeoutMs: 10_000 });
+      expect(ann.calls.length).toBe(annCalls + 1);
+      // Ann ready while her phone carries the monitor; then a caller waits.
+      agents().request('ann', 'ready', null, 'test');
+      const two = second.dial(cc.udp, '6000');
+      await two.waitStatus(200, 10_000);
+      // A caller is offered an agent once it has acknowledged our answer and hears the hold audio: a second of
+      // it heard, the queues have had their turn (a microtask after that) and passed her by.
+      const heard = second.rtp.received.length;
+      await eventually(() => second.rtp.received.length >= heard + 50, 15_000, 'a second of hold audio at the waiting caller');
+      expect(agents().get('ann')).toMatchObject({ state: 'ready', call: null });
+      expect(queueStats('sales').waiting).toBe(1);
+      expect(ann.calls.length).toBe(annCalls + 1);
+      // The monitor stops: her phone is free, and the waiting caller is hers.
+      await cc.sb.engine.control.stopMonitor(id, monitor.id, 'ann');
+      await talking(second, ann);
+      expect(ann.calls.length).toBe(annCalls + 2);
+      one.hangUp();
+      two.hangUp();
+      expect((await cc.recordOf(two.callId)).agent).toBe('ann');
+      await cc.settled();
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
   it('a caller who hangs up while waiting leaves the queue; one who hangs up while the agent rings gives the agent back', async () => {
     await logOutAll();
     const caller = await CallerPhone.create(CALLER_HZ);

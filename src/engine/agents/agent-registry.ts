@@ -91,6 +91,8 @@ export class AgentStateError extends SwitchboardError {
 export class AgentRegistry extends EventEmitter<RegistryEvents> implements AssignmentHost {
   private readonly agents = new Map<string, Agent>();
   private readonly byQueue = new Map<string, Agent[]>();
+  /** Agents whose phone is carrying a supervisor's monitor (a trainee listening in): how many, each. */
+  private readonly listening = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(
@@ -250,12 +252,32 @@ export class AgentRegistry extends EventEmitter<RegistryEvents> implements Assig
   }
 
   /**
+   * Agent `id`'s phone carries a monitor from now until the returned function is called (idempotent):
+   * the agent is offered no queue call meanwhile, its phone being in use, whatever its state.
+   */
+  listen(id: string): () => void {
+    this.need(id);
+    this.listening.set(id, (this.listening.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.listening.get(id) ?? 1) - 1;
+      if (n > 0) this.listening.set(id, n);
+      else {
+        this.listening.delete(id);
+        this.emit('available');
+      }
+    };
+  }
+
+  /**
    * Agents of `queue` that may be offered a call now, in the order to offer
    * them: lowest level first, then longest idle.
    */
   offerable(queue: string): string[] {
     return (this.byQueue.get(queue) ?? [])
-      .filter((a) => a.state === 'ready' && a.call === null && this.reachable(a))
+      .filter((a) => a.state === 'ready' && a.call === null && !this.listening.has(a.id) && this.reachable(a))
       .sort((x, y) => x.levels.get(queue)! - y.levels.get(queue)! || (x.idleSince ?? 0) - (y.idleSince ?? 0) || (x.id < y.id ? -1 : 1))
       .map((a) => a.id);
   }

@@ -17,6 +17,7 @@ import { Credentials } from '../registrar/credentials.js';
 import { KeepAlive } from '../registrar/keep-alive.js';
 import { Registrar, type RegistrarStats } from '../registrar/registrar.js';
 import type { Binding } from '../registrar/binding-table.js';
+import { contactKey } from '../registrar/contact-list.js';
 import type { DialTarget, InboundInvite, SipPort } from '../signaling/sip-port.js';
 import { AgentRegistry, type AgentState } from './agent-registry.js';
 import { FeatureCodes } from './feature-codes.js';
@@ -118,6 +119,17 @@ export class AgentServices {
     if (a === undefined) return undefined;
     const newest = this.registrar?.targets(a.id)[0];
     return { id: a.id, contact: newest === undefined ? undefined : reachOf(newest) };
+  }
+
+  /**
+   * A supervisor's monitor is calling `device` (an agent's registered address of record or its static
+   * phone: a trainee listening in): that agent is offered no queue call until the returned function is
+   * called. Undefined when the device is no agent's.
+   */
+  occupy(device: string): (() => void) | undefined {
+    const key = contactKey(device);
+    const id = this.registeredContact(device)?.id ?? this.deps.config.agents.find((a) => a.device !== 'registered' && contactKey(a.device) === key)?.id;
+    return id === undefined ? undefined : this.agents.listen(id);
   }
 
   /** One keep-alive round now (tests; an operator's "check the phones"). */
