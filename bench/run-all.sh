@@ -12,4 +12,5 @@ npx tsx bench/media/media-bench.ts
 npx tsx bench/media/prompt-pacing.ts
 npx tsx bench/api/monitor-bench.ts
 npx tsx bench/recordings/recordings-bench.ts
+npx tsx bench/recordings/throughput-bench.ts
 npx tsx bench/policy/decide-throughput.ts --out bench/policy/results.json
