@@ -92,6 +92,8 @@ export class ClientResponses implements ClientEvents {
           dest: flow !== undefined ? natDestination(flow, routeSet.length > 0, uri, RESPONSE_PATH) : undefined,
           rseq: undefined,
         };
+        // Bounded: a peer answering with ever new To tags cannot grow it (the oldest early dialog goes).
+        if (d.early.size >= MAX_EARLY_DIALOGS) d.early.delete(d.early.keys().next().value!);
         d.early.set(info.toTag, peer);
       }
       if (d.remoteTag !== info.toTag) {
@@ -336,6 +338,9 @@ export class ClientResponses implements ClientEvents {
     entry.owner.send(networkSipFrame(buf.toString('utf8'), buf.length, flow, entry.txnId, entry.dialog?.id ?? ''));
   }
 }
+
+/** Early dialogs kept for one INVITE (forks of a proxy; RFC 3261 §16.7 sets no limit, phones per user are few). */
+const MAX_EARLY_DIALOGS = 16;
 
 /** The 2xx an INVITE's transaction (or its lingering record) ACKed and ended, made at the first. */
 function endedOf(holder: { ended: Map<string, SentAck> | undefined }): Map<string, SentAck> {
