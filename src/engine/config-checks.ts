@@ -28,6 +28,10 @@ export const engineConfigChecks: readonly ConfigCheck[] = [
           if (other !== undefined) problems.push({ path: `queues[${i}].numbers[${j}]`, message: `number "${n}" already selects queue ${other}; a number may select only one queue` });
           else seen.set(key, `"${q.id}"`);
         });
+        // A dialed number is a phone call (IVR): a queue that does not serve ivr would fail every such call (500).
+        if ((q.numbers ?? []).length > 0 && q.channels !== undefined && !q.channels.includes('ivr')) {
+          problems.push({ path: `queues[${i}].channels`, message: `queue "${q.id}" has phone numbers but does not serve ivr (its channels: ${q.channels.join(', ')}); every call to them would fail` });
+        }
       });
       return problems;
     },

@@ -140,6 +140,8 @@ describe('a phone registered from two places, declined at one (probe AN-2)', () 
       if (final === 200) call.hangUp();
       expect((await cc.recordOf(call.callId)).agentsTried).toEqual([expect.objectContaining({ agent: 'alice', outcome: 'declined', status: 603 })]);
       await cc.settled();
+      // Alice ready again for the tests after this one (they ring her).
+      agents().request('alice', 'ready', null, 'test');
     } finally {
       desk.close();
       mobile.close();

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSwitchboard, type RunningSwitchboard } from '../../src/app/switchboard.js';
 import { loadConfigObject, type SwitchboardConfig } from '../../src/config/load.js';
 import { configChanges, renderedPromptsFor } from '../../src/engine/config-reload.js';
@@ -153,7 +153,38 @@ describe('the messages of a reloaded file', () => {
 describe('held voicemail notices on a reload', () => {
   const dirs: string[] = [];
   afterEach(() => {
+    vi.useRealTimers();
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('one held for an opening more than setTimeout\'s longest wait away, sent at once by a reload, is not sent again when its old timer wakes (probe AO-1)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const dir = mkdtempSync(join(tmpdir(), 'sb-reload-notices-'));
+    dirs.push(dir);
+    const DAY = 86_400_000;
+    let isOpen = false;
+    // An emergency closure until a date 40 days away: the notice's timer is re-armed in steps of 2³¹−1 ms.
+    const farAway = Date.now() + 40 * DAY;
+    const n = new VoicemailNotices({ dir, webhook: undefined, logger: silentLogger(), now: () => Date.now(), opening: () => ({ open: isOpen, nextOpenMs: isOpen ? null : farAway }) });
+    const fired: VoicemailNotice[] = [];
+    const held: (number | null)[] = [];
+    n.on('notify', (x) => fired.push(x));
+    n.on('held', (_x, next) => held.push(next));
+    await n.start();
+    await n.add({ recordingId: 'rec-1', call: 'call-1', queue: 'q', notifyAt: null, callbackNumber: null, caller: null, language: 'en', recordedAt: new Date().toISOString() });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(held).toEqual([farAway]);
+    isOpen = true;
+    n.hoursChanged();
+    // The file I/O of the sending is real: awaited by the clock the fake timers leave alone.
+    const until = performance.now() + 10_000;
+    while (fired.length === 0 && performance.now() < until) await new Promise((r) => setImmediate(r));
+    expect(fired.map((x) => x.recordingId)).toEqual(['rec-1']);
+    expect(n.size).toBe(0);
+    // 25 days on, the old timer's step would have armed the notice again.
+    await vi.advanceTimersByTimeAsync(25 * DAY);
+    expect(n.size).toBe(0);
+    await n.close();
   });
 
   it('a notice held for an opening far away is sent at once when the new hours open its queue', async () => {

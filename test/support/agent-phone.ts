@@ -13,7 +13,7 @@ import { SipPeer, uniq, type Received, type respond, type Transport } from './si
  * `answer-in-reliable-183`: its answer goes in a 183 with `Require: 100rel` (RFC 3262), and once that is
  * PRACKed its 200 carries no SDP (the offer/answer is complete, RFC 6337 §3.1.1).
  */
-export type AgentBehaviour = 'answer' | 'busy' | 'decline' | 'ring' | 'dead' | 'answer-then-bye' | 'answer-in-reliable-183';
+export type AgentBehaviour = 'answer' | 'busy' | 'decline' | 'not-acceptable-606' | 'ring' | 'dead' | 'answer-then-bye' | 'answer-in-reliable-183';
 
 /** A call offered to an AgentPhone. */
 export interface OfferedCall {
@@ -78,8 +78,9 @@ export class AgentPhone extends Phone {
     const call: OfferedCall = { invite: r, toTag: uniq('at'), requests: [], infoBodies: [], answered: false, ended: false };
     this.calls.push(call);
     this.handlers.set(r.info.callId, (x) => this.inCall(call, x));
-    if (this.behaviour === 'busy' || this.behaviour === 'decline') {
+    if (this.behaviour === 'busy' || this.behaviour === 'decline' || this.behaviour === 'not-acceptable-606') {
       if (this.behaviour === 'busy') this.inviteResponse(call, 486, 'Busy Here', { toTag: call.toTag });
+      else if (this.behaviour === 'not-acceptable-606') this.inviteResponse(call, 606, 'Not Acceptable', { toTag: call.toTag });
       else this.inviteResponse(call, 603, 'Decline', { toTag: call.toTag });
       call.ended = true;
       return;

@@ -58,11 +58,12 @@ export const startCommand: Command = {
     // From here on a throw no code caught costs its own call, not every live call (last-resort.ts).
     const stopLastResort = keepServingThroughStrayErrors({ logger });
     const signal = await waitForSignal();
-    stopReloading();
     // A second signal stops at once; the first drains (new calls refused, live ones go on for engine.drain.maxSeconds).
     logger.info({ signal, maxSeconds: config.engine.drain.maxSeconds }, 'draining, then stopping');
     await Promise.race([running.drain(), waitForSignal()]);
     await running.stop();
+    // Only now: a SIGHUP during the drain (logrotate, a reload) would otherwise end the process at once (Node's default).
+    stopReloading();
     stopLastResort();
     return 0;
   },

@@ -146,6 +146,8 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
     const offer = ctx.anchor.calleeOffer(ctx.callerLeg === undefined || ctx.anchor.callerOffered ? ctx.offerForAgent : undefined);
     const relay = !ctx.anchor.anchored && ctx.callerLeg === undefined;
     let winner: CalleeAnswer | undefined;
+    /** A device's 6xx that ended the others: the agent's answer, whatever their 487s say. */
+    let globalFailure: number | undefined;
     const forks = o.targets.map((reach) => {
       const mine = new AbortController();
       const done = ctx.services.sip
@@ -166,7 +168,10 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
             // A 6xx is the agent's final word for every device (RFC 3261 §21.6, §16.7 step 5): the others stop
             // ringing rather than hold the caller to the ring timeout. A 486 is one device's (a desk phone busy
             // while the softphone is free): the others ring on.
-            if (result.status >= 600 && winner === undefined) for (const f of forks) if (f.mine !== mine) f.mine.abort(DialGivenUp.globalFailure(result.status));
+            if (result.status >= 600 && winner === undefined) {
+              globalFailure ??= result.status;
+              for (const f of forks) if (f.mine !== mine) f.mine.abort(DialGivenUp.globalFailure(result.status));
+            }
             return result.status;
           }
           if (winner !== undefined || signal.aborted) {
@@ -194,7 +199,7 @@ export class RingAgentTask implements Task<CalleeAnswer | undefined> {
     }
     // The worst news wins for the record: busy over declined over no answer over failure.
     const failures = statuses.filter((s) => s !== 200);
-    const status = failures.find((s) => s === 486 || s === 600) ?? failures.find((s) => s === 603) ?? failures.find((s) => s === 480 || s === 408) ?? failures[0] ?? 487;
+    const status = globalFailure ?? failures.find((s) => s === 486 || s === 600) ?? failures.find((s) => s === 603) ?? failures.find((s) => s === 480 || s === 408) ?? failures[0] ?? 487;
     const outcome = signal.aborted ? 'cancelled' : outcomeOf(status, ring.signal.aborted);
     this.cut = !signal.aborted && ring.signal.aborted;
     session.settle(attempt, outcome, status);

@@ -163,6 +163,8 @@ export class VoicemailNotices extends EventEmitter<{ notify: [VoicemailNotice]; 
 
   private async fire(n: VoicemailNotice, why: 'open' | 'queue-unknown'): Promise<void> {
     if (this.closed || !this.pending.delete(n.recordingId)) return;
+    // Its timer may still be armed (a reload's hoursChanged fires it early): one that woke later would arm it again.
+    clearTimeout(this.timers.get(n.recordingId));
     this.timers.delete(n.recordingId);
     this.heldBefore.delete(n.recordingId);
     await this.persist();

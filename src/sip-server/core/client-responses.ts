@@ -8,7 +8,7 @@
  */
 import { parseNameAddr } from '../message/name-addr.js';
 import type { MessageInfo } from '../message/parser.js';
-import { serialize, type SipRequest, type SipResponse } from '../message/sip-message.js';
+import { serialize, type HeaderField, type SipRequest, type SipResponse } from '../message/sip-message.js';
 import type { Destination, ListenerInfo } from '../transport/types.js';
 import type { ClientEvents, CoreBase } from './core-base.js';
 import { newDialog, slimRequest, type ClientEntry, type Dialog, type SentAck } from './core-state.js';
@@ -117,7 +117,7 @@ export class ClientResponses implements ClientEvents {
       }
       if (entry.createsDialog && d.state === 'confirmed') {
         if (info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
-        else this.endOnce(endedOf(entry), target, response, info); // a second fork answered (spec §2.6)
+        else this.endOnce(endedOf(entry), target, response, info, { credentials: d.ackCredentials }); // a second fork answered (spec §2.6)
         return;
       }
       if (!entry.createsDialog && d.sentAck?.cseq === info.cseq) {
@@ -155,6 +155,9 @@ export class ClientResponses implements ClientEvents {
     const contactUri = contact !== undefined ? parseNameAddr(contact)?.uri : undefined;
     if (contactUri !== undefined) d.remoteTarget = detach(contactUri);
     d.ackCSeq = info.cseq;
+    // RFC 3261 §13.2.2.4: the ACK carries the credentials of the INVITE it acknowledges (this one: a re-INVITE's own, or none).
+    const creds = entry.request.headers.fields.filter((f) => f.key === 'authorization' || f.key === 'proxy-authorization');
+    d.ackCredentials = creds.length > 0 ? creds.map((f) => ({ name: f.name, key: f.key, value: detach(f.value) })) : undefined;
     if (entry.createsDialog) {
       if (info.toTag !== undefined) core.state.setRemoteTag(d, info.toTag);
       d.remoteHeader = detach(response.headers.get('to') ?? d.remoteHeader);
@@ -162,11 +165,11 @@ export class ClientResponses implements ClientEvents {
       const rr = response.headers.entries('record-route').reverse();
       d.preloadedRoute ??= d.routeSet;
       d.routeSet = rr.length > 0 ? rr : d.preloadedRoute;
-      d.early = undefined;
-      d.awaitingPrack = undefined;
-      // RFC 3261 §13.2.2.4: the ACK carries the INVITE's credentials.
-      const creds = entry.request.headers.fields.filter((f) => f.key === 'authorization' || f.key === 'proxy-authorization');
-      d.ackCredentials = creds.length > 0 ? creds.map((f) => ({ name: f.name, key: f.key, value: detach(f.value) })) : undefined;
+      // Another fork's reliable 1xx handed to the app before this 2xx may still be PRACKed by the app after it:
+      // that PRACK belongs in that fork's early dialog (RFC 3262 §4), never in the answered one; keep those alone.
+      const pending = d.awaitingPrack?.filter((e) => e.tag !== info.toTag);
+      d.awaitingPrack = pending !== undefined && pending.length > 0 ? pending : undefined;
+      if (d.awaitingPrack === undefined) d.early = undefined;
       d.state = 'confirmed';
       const flow = core.currentFlow;
       if (flow !== undefined) d.dest = natDestination(flow, d.routeSet.length > 0, contactUri, RESPONSE_PATH);
@@ -233,7 +236,7 @@ export class ClientResponses implements ClientEvents {
       else if (late === undefined) this.ackAndHangUp(target, response, info, { hangUp: false });
     } else if (d === undefined || a.silent) this.endOnce(endedOf(a), target, response, info, { hangUp: info.toTag === undefined || info.toTag !== a.confirmedTag });
     else if (!a.createsDialog || info.toTag === d.remoteTag) this.resendAck(d, info.cseq);
-    else this.endOnce(endedOf(a), target, response, info);
+    else this.endOnce(endedOf(a), target, response, info, { credentials: d.ackCredentials });
   }
 
   /**
@@ -241,7 +244,7 @@ export class ClientResponses implements ClientEvents {
    * the same ACK again (RFC 3261 §13.2.2.4, §17.1.1.2) and no other BYE; the dialog is ended once (§15).
    * `hangUp` false: the dialog it made was the app's, ended by the app's BYE already (only the ACK).
    */
-  private endOnce(ended: Map<string, SentAck>, target: AckTarget, response: SipResponse, info: MessageInfo, o: { readonly hangUp?: boolean; readonly useContact?: boolean } = {}): void {
+  private endOnce(ended: Map<string, SentAck>, target: AckTarget, response: SipResponse, info: MessageInfo, o: { readonly hangUp?: boolean; readonly useContact?: boolean; readonly credentials?: HeaderField[] | undefined } = {}): void {
     const tag = info.toTag ?? '';
     const sent = ended.get(tag);
     if (sent !== undefined) {
@@ -278,7 +281,7 @@ export class ClientResponses implements ClientEvents {
    * ACK a 2xx that no dialog wants, then BYE it (orphaned call, extra fork, race with our BYE);
    * `hangUp` false only ACKs it (a re-INVITE's 2xx whose dialog already ended); `sent` keeps the ACK.
    */
-  private ackAndHangUp(target: AckTarget, response: SipResponse, info: MessageInfo, o: { readonly hangUp?: boolean; readonly useContact?: boolean; readonly sent?: SentAck } = {}): void {
+  private ackAndHangUp(target: AckTarget, response: SipResponse, info: MessageInfo, o: { readonly hangUp?: boolean; readonly useContact?: boolean; readonly sent?: SentAck; readonly credentials?: HeaderField[] | undefined } = {}): void {
     const core = this.core;
     const contact = o.useContact !== false ? response.headers.entries('contact')[0] : undefined;
     const listener = target.listener ?? core.transport.listenerFor(target.dest);
@@ -301,7 +304,8 @@ export class ClientResponses implements ClientEvents {
       state: 'confirmed',
       inviteTxnId: undefined,
     });
-    const ack = core.routing.build(temp, 'ACK', { cseq: info.cseq });
+    // RFC 3261 §13.2.2.4: the INVITE's credentials, as on the wanted fork's ACK.
+    const ack = core.routing.build(temp, 'ACK', { cseq: info.cseq, ...(o.credentials !== undefined ? { headers: o.credentials } : {}) });
     void core.routing.destination(temp).then((dest) => {
       if (typeof dest === 'string') return;
       core.routing.setVia(ack, dest);

@@ -352,7 +352,7 @@ export class OutgoingRequests {
  * that its RAck names and that no PRACK took yet (the app PRACKs each as it gets it); the dialog itself otherwise.
  */
 function earlyDialogOf(d: Dialog, headers: readonly HeaderField[]): Dialog {
-  if (d.early === undefined || d.awaitingPrack === undefined || d.state !== 'early') return d;
+  if (d.early === undefined || d.awaitingPrack === undefined) return d;
   const m = /^\s*(\d{1,10})\s+(\d{1,10})/.exec(headers.find((f) => f.key === 'rack')?.value ?? '');
   if (m === null) return d;
   const i = d.awaitingPrack.findIndex((e) => e.rseq === Number(m[1]) && e.cseq === Number(m[2]));
