@@ -81,4 +81,43 @@ describe('switchboard start, SIGHUP', () => {
       caller.close();
     }
   }, 90_000);
+
+  it('a SIGHUP while draining (logrotate, a reload) is handled as ever: the engine does not die, and the live call ends as the caller wants (probe AO-2)', async () => {
+    const sipPort = await freePort();
+    const agent = await AgentPhone.create(1000);
+    const caller = await CallerPhone.create(700);
+    const cfg = join(dir, 'drain.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'node: { stateDir: ./state-drain, logLevel: info, status: { enabled: false } }',
+        `sipServer: { listen: [{ transport: udp, host: 127.0.0.1, port: ${sipPort} }], control: { port: 0 } }`,
+        'media: { enabled: false }',
+        'engine: { drain: { maxSeconds: 60 } }',
+        `queues: [{ id: q, name: Q, numbers: ["1000"], agents: ["${agent.uri('ann')}"] }]`,
+        '',
+      ].join('\n'),
+    );
+    let out = '';
+    const engine = spawn('node', [main, 'start', '--config', cfg], { cwd: dir });
+    child = engine;
+    engine.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    engine.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => engine.on('close', (code, signal) => r({ code, signal })));
+    try {
+      await eventually(() => out.includes('switchboard running'), 30_000, () => `start-up log: ${out.slice(-2000)}`);
+      const call = caller.dial({ host: '127.0.0.1', port: sipPort }, '1000');
+      await call.waitStatus(200, 15_000);
+      engine.kill('SIGTERM');
+      await eventually(() => out.includes('draining, then stopping'), 10_000, () => `log: ${out.slice(-2000)}`);
+      engine.kill('SIGHUP');
+      await eventually(() => out.includes('SIGHUP: call records and audit log files opened again'), 10_000, () => `log: ${out.slice(-2000)}`);
+      call.hangUp();
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(out).toContain('SIGHUP: configuration unchanged');
+    } finally {
+      agent.close();
+      caller.close();
+    }
+  }, 90_000);
 });
