@@ -125,6 +125,13 @@ describe('configuration of the live call', () => {
     // A real drachtio-server has no such timer.
     expect(problems(`sipServer: { embedded: false }\ndrachtio: { host: 10.0.0.5, port: 9022, secret: s }\n${trunks(300, 600)}`)).toEqual([]);
   });
+
+  it('a queue with phone numbers serves ivr: one whose channels leave it out would fail every call to them (probe AO-3)', () => {
+    expect(problems('queues: [{ id: q, name: Q, numbers: ["1"], channels: [web, chat] }]\n')).toEqual([
+      'queues[0].channels: queue "q" has phone numbers but does not serve ivr (its channels: web, chat); every call to them would fail',
+    ]);
+    expect(problems('queues: [{ id: q, name: Q, numbers: ["1"], channels: [ivr, web] }, { id: w, name: W, channels: [web] }]\n')).toEqual([]);
+  });
 });
 
 describe('call session teardown', () => {
