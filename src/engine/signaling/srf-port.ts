@@ -334,7 +334,10 @@ export class SrfSipPort implements SipPort {
         const body = bodySdpOf(p);
         if (body.kind === 'sdp') {
           earlySdp = body.sdp;
-          earlySdps.set(toTagOf(p.get('To')), body.sdp);
+          const tag = toTagOf(p.get('To'));
+          // As many as the SIP server keeps early dialogs (16): a callee answering from ever new To tags cannot grow it.
+          if (!earlySdps.has(tag) && earlySdps.size >= 16) earlySdps.delete(earlySdps.keys().next().value!);
+          earlySdps.set(tag, body.sdp);
         }
         o.onProgress?.(p.status, body.kind === 'sdp' ? body.sdp : undefined, p.has('RSeq'));
       },

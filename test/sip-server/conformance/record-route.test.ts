@@ -134,4 +134,46 @@ describe('the route set of a dialog the server opens (RFC 3261 §12.1.2, §13.2.
     dialog.destroy();
     await proxy.waitRequest('BYE');
   });
+
+  // Probe AO-4: the credentials of the INVITE each ACK acknowledges.
+  const credentialsOfInvite = 'Digest username="u", realm="proxy.carrier.example", nonce="n1", uri="sip:gw@127.0.0.1", response="0123456789abcdef0123456789abcdef"';
+
+  it('the ACK of a second fork’s 2xx (ACKed and BYEd by the server) carries the INVITE’s credentials too', async () => {
+    srf = await connectApp(h, () => undefined);
+    const call = srf.createUAC(`sip:gw@127.0.0.1:${proxy.port}`, { localSdp: sdp(6000), headers: { 'Proxy-Authorization': credentialsOfInvite } });
+    const inv = await proxy.nextRequest('INVITE');
+    proxy.onMessage = (r) => {
+      if (r.message.kind === 'request' && r.message.method === 'BYE') void proxy.send(respond(r, 200, 'OK'), { port: h.udp.port });
+    };
+    await proxy.send(respond(inv, 200, 'OK', { toTag: 'forkA', contact: `<sip:a@127.0.0.1:${proxy.port}>`, body: sdp(7000) }), { port: h.udp.port });
+    const dialog = await call;
+    const ackA = await proxy.waitRequest('ACK');
+    expect(ackA.message.headers.get('proxy-authorization')).toBe(credentialsOfInvite);
+    // The forking proxy relays a second phone's 200 (RFC 3261 §13.2.2.4: ACK it, then BYE it).
+    await proxy.send(respond(inv, 200, 'OK', { toTag: 'forkB', contact: `<sip:b@127.0.0.1:${proxy.port}>`, body: sdp(7010) }), { port: h.udp.port });
+    const ackB = await proxy.wait((r) => r.message.kind === 'request' && r.message.method === 'ACK' && r.info.toTag === 'forkB', 5000, 'the ACK of fork B');
+    await proxy.wait((r) => r.message.kind === 'request' && r.message.method === 'BYE' && r.info.toTag === 'forkB', 5000, 'the BYE of fork B');
+    expect(ackB.message.headers.get('proxy-authorization')).toBe(credentialsOfInvite);
+    dialog.destroy();
+  });
+
+  it('the ACK of a re-INVITE sent without credentials carries none (not the first INVITE’s)', async () => {
+    srf = await connectApp(h, () => undefined);
+    const call = srf.createUAC(`sip:gw@127.0.0.1:${proxy.port}`, { localSdp: sdp(6000), headers: { 'Proxy-Authorization': credentialsOfInvite } });
+    const inv = await proxy.nextRequest('INVITE');
+    await proxy.send(respond(inv, 200, 'OK', { toTag: 'gw', contact: `<sip:gw@127.0.0.1:${proxy.port}>`, body: sdp(7000) }), { port: h.udp.port });
+    const dialog = await call;
+    await proxy.waitRequest('ACK');
+    const modifying = dialog.modify(sdp(6002));
+    const reinvite = await proxy.nextRequest('INVITE');
+    expect(reinvite.message.headers.get('proxy-authorization')).toBeUndefined();
+    await proxy.send(respond(reinvite, 200, 'OK', { toTag: 'gw', contact: `<sip:gw@127.0.0.1:${proxy.port}>`, body: sdp(7002) }), { port: h.udp.port });
+    await modifying;
+    const ack2 = await proxy.wait((r) => r.message.kind === 'request' && r.message.method === 'ACK' && r.info.cseq === reinvite.info.cseq, 5000, 'the ACK of the re-INVITE');
+    expect(ack2.message.headers.get('proxy-authorization')).toBeUndefined();
+    proxy.onMessage = (r) => {
+      if (r.message.kind === 'request' && r.message.method === 'BYE') void proxy.send(respond(r, 200, 'OK'), { port: h.udp.port });
+    };
+    dialog.destroy();
+  });
 });

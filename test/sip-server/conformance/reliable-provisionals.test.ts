@@ -292,6 +292,35 @@ describe('RFC 3262 as UAC', () => {
     await eventually(() => h.server.status().dialogs === 0, 10_000, 'the dialog to end');
   });
 
+  it('a fork’s reliable 183 that the app PRACKs after another fork’s 200 arrived: its PRACK still goes in its own early dialog, not the answered one (probe AP-1)', async () => {
+    const far = await SipPeer.create('udp');
+    closers.push(() => far.close());
+    const srf = await app(() => undefined);
+    const call = srf.createUAC(`sip:callee@127.0.0.1:${far.port}`, { localSdp: sdp(6000), headers: { Supported: '100rel' } });
+    const inv = await far.nextRequest('INVITE');
+    const a = { toTag: uniq('forkA'), contact: `<sip:phone-a@127.0.0.1:${far.port}>` };
+    const b = { toTag: uniq('forkB'), contact: `<sip:phone-b@127.0.0.1:${far.port}>` };
+    await far.send(respond(inv, 183, 'Session Progress', { toTag: a.toTag, contact: a.contact, extra: ['Require: 100rel', 'RSeq: 1'], body: sdp(7100) }), toServer());
+    const prA = await far.wait((r) => r.message.kind === 'request' && r.message.method === 'PRACK', 5_000, 'the PRACK of fork A');
+    expect(prA.info.toTag).toBe(a.toTag);
+    await far.send(respond(prA, 200, 'OK'), toServer());
+    // Fork B's reliable 183 and fork A's 200 back to back: the 200 is taken before the app's PRACK for B comes.
+    await far.send(respond(inv, 183, 'Session Progress', { toTag: b.toTag, contact: b.contact, extra: ['Require: 100rel', 'RSeq: 1'], body: sdp(7200) }), toServer());
+    await far.send(respond(inv, 200, 'OK', { toTag: a.toTag, contact: a.contact }), toServer());
+    const dialog = await call;
+    const ack = await far.waitRequest('ACK');
+    expect(ack.info.toTag).toBe(a.toTag);
+    const prB = await far.wait((r) => r.message.kind === 'request' && r.message.method === 'PRACK' && r !== prA && r.info.via.branch !== prA.info.via.branch, 5_000, 'the PRACK of fork B');
+    expect(prB.info.toTag).toBe(b.toTag);
+    expect(prB.message.kind === 'request' && prB.message.uri).toBe(`sip:phone-b@127.0.0.1:${far.port}`);
+    await far.send(respond(prB, 200, 'OK'), toServer());
+    far.onMessage = (r) => {
+      if (r.message.kind === 'request' && r.message.method === 'BYE') void far.send(respond(r, 200, 'OK'), toServer());
+    };
+    dialog.destroy();
+    await eventually(() => h.server.status().dialogs === 0, 10_000, 'the dialog to end');
+  });
+
   it('the engine’s leg to a fork that answers with a 200 without SDP takes that fork’s own reliable 183 answer, not the other fork’s later one (RFC 3262 §5)', async () => {
     const far = await SipPeer.create('udp');
     closers.push(() => far.close());
