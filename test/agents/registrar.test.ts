@@ -140,12 +140,42 @@ describe('a phone registered from two places, declined at one (probe AN-2)', () 
       if (final === 200) call.hangUp();
       expect((await cc.recordOf(call.callId)).agentsTried).toEqual([expect.objectContaining({ agent: 'alice', outcome: 'declined', status: 603 })]);
       await cc.settled();
-      // Alice ready again for the tests after this one (they ring her).
-      agents().request('alice', 'ready', null, 'test');
     } finally {
       desk.close();
       mobile.close();
       caller.close();
+      // Alice ready again for the tests after this one (they ring her).
+      agents().request('alice', 'ready', null, 'test');
+    }
+  });
+
+  it.each([
+    ['the declining phone registered first', true],
+    ['the declining phone registered second', false],
+  ] as const)('a 606 with %s: the attempt is recorded with the 606, not as the other phone\'s 487 (probe AO-5)', async (_label, declinerFirst) => {
+    const desk = await AgentPhone.create(1300);
+    const mobile = await AgentPhone.create(1300);
+    const caller = await CallerPhone.create(700);
+    try {
+      desk.behaviour = 'not-acceptable-606';
+      mobile.behaviour = 'ring';
+      for (const phone of declinerFirst ? [desk, mobile] : [mobile, desk]) {
+        const r = await new Registrant(phone.peer, cc.udp).register({ user: 'alice', password: 'alice-secret', expires: 90 });
+        expect(statusOf(r)).toBe(200);
+      }
+      await eventually(() => agents().get('alice').state === 'ready', 5_000, 'alice ready');
+      const call = caller.dial(cc.udp, '6000');
+      await eventually(() => mobile.calls[0]?.cancel !== undefined, 10_000, 'the CANCEL at the other phone');
+      expect(mobile.calls[0]!.cancel!.message.headers.values('reason')).toEqual(['SIP;cause=606;text="Not Acceptable"']);
+      const final = await call.waitFinal(15_000);
+      if (final === 200) call.hangUp();
+      expect((await cc.recordOf(call.callId)).agentsTried).toEqual([expect.objectContaining({ agent: 'alice', outcome: 'failed', status: 606 })]);
+      await cc.settled();
+    } finally {
+      desk.close();
+      mobile.close();
+      caller.close();
+      agents().request('alice', 'ready', null, 'test');
     }
   });
 });
