@@ -160,6 +160,23 @@ describe('a delayed offer connected (the caller sent no SDP, the agent offered i
   });
 });
 
+describe('an agent that answered', () => {
+  it('as the call ended (the caller hung up, the relay released the call): its attempt is cancelled, not a failed answer; a refused answer of a live call is failed 488 (probe AP-2)', async () => {
+    for (const callEnds of [true, false]) {
+      const { ctx } = context({});
+      ctx.anchor.agentAnswer = async () => {
+        if (callEnds) await ctx.session.end('caller hung up', 'caller');
+        throw new Error(callEnds ? 'the call media is released' : 'rtpengine refused the answer');
+      };
+      const attempt = ctx.session.attempt('sip:a@x');
+      const result = await connectCallee(ctx, { kind: 'answered', attempt, leg: new FakeLeg('agent', 'agent-answer') });
+      expect(result).toBeUndefined();
+      expect([callEnds, attempt.outcome, attempt.status]).toEqual(callEnds ? [true, 'cancelled', 487] : [false, 'failed', 488]);
+      await ctx.session.end('done');
+    }
+  });
+});
+
 describe('the bridge', () => {
   const sdp = (port: number, dir = 'sendrecv'): string => `v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=${dir}\r\n`;
 

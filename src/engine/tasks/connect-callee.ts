@@ -54,8 +54,14 @@ export async function connectCallee(ctx: CallContext, answer: CalleeAnswer, part
       const callerHas = ctx.callerLeg !== undefined ? ctx.callerSentSdp : ctx.earlyMedia && invite.reliableRequired ? anchor.callerSdp : undefined;
       ctx.callerSentSdp = await anchor.agentAnswer(receivedSdp, callerHas);
     } catch (e) {
-      session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused');
-      session.settle(answer.attempt, 'failed', 488);
+      // The call ended as the callee answered (the caller hung up; its media is released): not the callee's failure.
+      if (session.ended) {
+        session.log.info({ callee: answer.attempt.agent, reason: session.endReason }, 'callee answered as the call ended');
+        session.settle(answer.attempt, 'cancelled', 487);
+      } else {
+        session.log.info({ callee: answer.attempt.agent, err: (e as Error).message }, 'callee SDP refused');
+        session.settle(answer.attempt, 'failed', 488);
+      }
       await release();
       return undefined;
     }
