@@ -300,13 +300,11 @@ export class CallControl extends EventEmitter<CallControlEvents> {
       if (change === 'stopped') release?.();
       changed(m, change, detail);
     };
-    try {
-      const monitor = await startMonitor({ session, media, sip, onChange, probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device: reach.target, ...(reach.route !== undefined ? { route: reach.route } : {}), ...(reach.proxy !== undefined ? { proxy: reach.proxy } : {}) });
-      return monitorViewOf(monitor);
-    } catch (e) {
+    const monitor = await startMonitor({ session, media, sip, onChange, probeIntervalMs: this.deps.monitorProbeMs }, { ...request, device: reach.target, ...(reach.route !== undefined ? { route: reach.route } : {}), ...(reach.proxy !== undefined ? { proxy: reach.proxy } : {}) }).catch((e: unknown) => {
       release?.();
       throw e;
-    }
+    });
+    return monitorViewOf(monitor);
   }
 
   private monitorable(id: string): { session: CallSession; media: CallMedia; sip: SipPort } {

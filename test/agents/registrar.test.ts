@@ -118,46 +118,19 @@ describe('a phone registered from two places', () => {
   });
 });
 
-describe('a phone registered from two places, declined at one (probe AN-2)', () => {
-  it('a 6xx is the agent\'s final word: the other stops ringing at once, cancelled with that reason (RFC 3261 §21.6, RFC 3326), and the agent declined', async () => {
-    const desk = await AgentPhone.create(1300);
-    const mobile = await AgentPhone.create(1300);
-    const caller = await CallerPhone.create(700);
-    try {
-      desk.behaviour = 'decline';
-      mobile.behaviour = 'ring';
-      for (const phone of [mobile, desk]) {
-        const r = await new Registrant(phone.peer, cc.udp).register({ user: 'alice', password: 'alice-secret', expires: 90 });
-        expect(statusOf(r)).toBe(200);
-      }
-      const call = caller.dial(cc.udp, '6000');
-      await eventually(() => mobile.calls[0]?.cancel !== undefined, 10_000, 'the CANCEL at the other phone');
-      expect(desk.calls).toHaveLength(1);
-      expect(mobile.calls[0]!.cancel!.message.headers.values('reason')).toEqual(['SIP;cause=603;text="Decline"']);
-      await eventually(() => agents().get('alice').state === 'not-ready', 10_000, 'alice not ready');
-      expect(agents().get('alice')).toMatchObject({ state: 'not-ready', reason: 'missed' });
-      const final = await call.waitFinal(15_000);
-      if (final === 200) call.hangUp();
-      expect((await cc.recordOf(call.callId)).agentsTried).toEqual([expect.objectContaining({ agent: 'alice', outcome: 'declined', status: 603 })]);
-      await cc.settled();
-    } finally {
-      desk.close();
-      mobile.close();
-      caller.close();
-      // Alice ready again for the tests after this one (they ring her).
-      agents().request('alice', 'ready', null, 'test');
-    }
-  });
-
+describe('a phone registered from two places, declined at one (probes AN-2, AO-5)', () => {
+  // A 6xx is the agent's final word (RFC 3261 §21.6): the other stops ringing at once, cancelled with that
+  // reason (RFC 3326), and the attempt keeps the 6xx, not the other phone's 487, whichever registered first.
   it.each([
-    ['the declining phone registered first', true],
-    ['the declining phone registered second', false],
-  ] as const)('a 606 with %s: the attempt is recorded with the 606, not as the other phone\'s 487 (probe AO-5)', async (_label, declinerFirst) => {
+    ['603 Decline, the declining phone registered second', 'decline', false, 'SIP;cause=603;text="Decline"', 'declined', 603],
+    ['606, the declining phone registered first', 'not-acceptable-606', true, 'SIP;cause=606;text="Not Acceptable"', 'failed', 606],
+    ['606, the declining phone registered second', 'not-acceptable-606', false, 'SIP;cause=606;text="Not Acceptable"', 'failed', 606],
+  ] as const)('%s', async (_label, behaviour, declinerFirst, reason, outcome, status) => {
     const desk = await AgentPhone.create(1300);
     const mobile = await AgentPhone.create(1300);
     const caller = await CallerPhone.create(700);
     try {
-      desk.behaviour = 'not-acceptable-606';
+      desk.behaviour = behaviour;
       mobile.behaviour = 'ring';
       for (const phone of declinerFirst ? [desk, mobile] : [mobile, desk]) {
         const r = await new Registrant(phone.peer, cc.udp).register({ user: 'alice', password: 'alice-secret', expires: 90 });
@@ -166,15 +139,19 @@ describe('a phone registered from two places, declined at one (probe AN-2)', () 
       await eventually(() => agents().get('alice').state === 'ready', 5_000, 'alice ready');
       const call = caller.dial(cc.udp, '6000');
       await eventually(() => mobile.calls[0]?.cancel !== undefined, 10_000, 'the CANCEL at the other phone');
-      expect(mobile.calls[0]!.cancel!.message.headers.values('reason')).toEqual(['SIP;cause=606;text="Not Acceptable"']);
+      expect(desk.calls).toHaveLength(1);
+      expect(mobile.calls[0]!.cancel!.message.headers.values('reason')).toEqual([reason]);
+      await eventually(() => agents().get('alice').state === 'not-ready', 10_000, 'alice not ready');
+      expect(agents().get('alice')).toMatchObject({ state: 'not-ready', reason: 'missed' });
       const final = await call.waitFinal(15_000);
       if (final === 200) call.hangUp();
-      expect((await cc.recordOf(call.callId)).agentsTried).toEqual([expect.objectContaining({ agent: 'alice', outcome: 'failed', status: 606 })]);
+      expect((await cc.recordOf(call.callId)).agentsTried).toEqual([expect.objectContaining({ agent: 'alice', outcome, status })]);
       await cc.settled();
     } finally {
       desk.close();
       mobile.close();
       caller.close();
+      // Alice ready again for the tests after this one (they ring her).
       agents().request('alice', 'ready', null, 'test');
     }
   });
